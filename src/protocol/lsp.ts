@@ -1,0 +1,124 @@
+/**
+ * Custom LSP requests and notifications between the extension (client) and the
+ * language server (engine). The extension never talks to a cluster itself.
+ */
+import { z } from 'zod';
+import { CollectionName, Subsystem } from './collections';
+import { Finding, RepairSafety } from './findings';
+import { ClusterStatus } from './methods';
+
+export const CONNECTION_STATES = ['connecting', 'syncing', 'live', 'stale', 'disconnected'] as const;
+export const ConnectionState = z.enum(CONNECTION_STATES);
+export type ConnectionState = z.infer<typeof ConnectionState>;
+
+export const ClusterInfo = z.object({
+  name: z.string(),
+  url: z.string(),
+  state: ConnectionState,
+  /** Last connection or sync error, for the tree's error node. */
+  error: z.string().nullable(),
+  status: ClusterStatus.nullable(),
+  /** Findings per subsystem, for view badges. */
+  problems: z.record(Subsystem, z.number().int().nonnegative()),
+  errors: z.number().int().nonnegative(),
+  warnings: z.number().int().nonnegative(),
+});
+export type ClusterInfo = z.infer<typeof ClusterInfo>;
+
+export const ConnectParams = z.object({
+  name: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/),
+  url: z.string().url(),
+  token: z.string(),
+});
+export type ConnectParams = z.infer<typeof ConnectParams>;
+
+export const TreeNodeKind = z.enum(['cluster', 'group', 'entity', 'loadMore', 'message']);
+export const Health = z.enum(['ok', 'warning', 'error', 'stale', 'none']);
+export type Health = z.infer<typeof Health>;
+
+export const TreeNode = z.object({
+  /** Stable, unique across the tree: the parent's id plus this node's segment. */
+  id: z.string(),
+  kind: TreeNodeKind,
+  label: z.string(),
+  description: z.string().optional(),
+  tooltip: z.string().optional(),
+  health: Health,
+  /** Codicon id, e.g. `database`. */
+  icon: z.string().optional(),
+  hasChildren: z.boolean(),
+  /** For `loadMore` nodes: the cursor that continues the parent's children. */
+  cursor: z.string().optional(),
+  cluster: z.string(),
+  entity: z.object({ collection: CollectionName, key: z.string() }).optional(),
+  findingIds: z.array(z.string()).optional(),
+  /** Where this node's line is in the cluster's virtual document. */
+  location: z.object({ uri: z.string(), line: z.number().int().nonnegative() }).optional(),
+});
+export type TreeNode = z.infer<typeof TreeNode>;
+
+export const TreeChildrenParams = z.object({
+  subsystem: Subsystem,
+  /** Null for the view's root. */
+  parentId: z.string().nullable(),
+  cursor: z.string().nullish(),
+  limit: z.number().int().positive().max(1000).default(500),
+});
+export type TreeChildrenParams = z.input<typeof TreeChildrenParams>;
+export const TreeChildrenResult = z.object({ nodes: z.array(TreeNode) });
+
+export const FindingsParams = z.object({ cluster: z.string().optional(), subsystem: Subsystem.optional() });
+export const FindingSummary = Finding.omit({ repairs: true }).extend({
+  cluster: z.string(),
+  repairs: z.array(z.object({ id: z.string(), title: z.string(), safety: RepairSafety, targetCount: z.number().int() })),
+});
+export type FindingSummary = z.infer<typeof FindingSummary>;
+export const FindingsResult = z.object({ findings: z.array(FindingSummary) });
+
+/** Arguments of `workspace/executeCommand` `clusterDebugger.applyRepair` (the quick fix's command). */
+export const ApplyRepairArgs = z.object({
+  cluster: z.string(),
+  findingId: z.string(),
+  repairId: z.string(),
+});
+export type ApplyRepairArgs = z.infer<typeof ApplyRepairArgs>;
+export const ApplyRepairResult = z.object({
+  ok: z.boolean(),
+  applied: z.number().int(),
+  refused: z.number().int(),
+  /** One line for the notification. */
+  summary: z.string(),
+  /** Per item, capped; the full list goes to the log. */
+  details: z.array(z.string()),
+  /** Whether the finding is gone after the re-check. */
+  resolved: z.boolean(),
+});
+export type ApplyRepairResult = z.infer<typeof ApplyRepairResult>;
+
+export const LspMethods = {
+  connect: 'clusterDebugger/connect',
+  disconnect: 'clusterDebugger/disconnect',
+  refresh: 'clusterDebugger/refresh',
+  clusters: 'clusterDebugger/clusters',
+  treeChildren: 'clusterDebugger/treeChildren',
+  findings: 'clusterDebugger/findings',
+  document: 'clusterDebugger/document',
+  snapshot: 'clusterDebugger/snapshot',
+  /** Notification server → client: something changed; refresh trees, documents, status. */
+  didChange: 'clusterDebugger/didChange',
+} as const;
+export const LspCommands = {
+  applyRepair: 'clusterDebugger.applyRepair',
+} as const;
+
+export const DidChangeParams = z.object({
+  cluster: z.string(),
+  subsystems: z.array(Subsystem),
+  state: ConnectionState,
+});
+export type DidChangeParams = z.infer<typeof DidChangeParams>;
+
+export const DocumentParams = z.object({ uri: z.string() });
+export const DocumentResult = z.object({ text: z.string() });
+export const SnapshotParams = z.object({ cluster: z.string() });
+export const SnapshotResult = z.object({ text: z.string() });

@@ -1,0 +1,259 @@
+/**
+ * Every method of the cluster protocol: params and result schemas, one place.
+ *
+ * Three namespaces, deliberately separate:
+ *  - `initialize`, `cluster.*`: read the components' views, subscribe to changes;
+ *  - `repair`: conditional, idempotent repair commands named per subsystem;
+ *  - `sim.*`: the simulator's own control API (clock, faults, scenario, bugs).
+ *    A real-cluster gateway would not implement it.
+ */
+import { z } from 'zod';
+import { CollectionName, Subsystem } from './collections';
+import { LogicalTime } from './entities';
+
+export const PROTOCOL_VERSION = 1;
+/** Largest page a client may ask for. 5,000 shards are about 1.3 MB of JSON. */
+export const MAX_PAGE_LIMIT = 5000;
+export const DEFAULT_PAGE_LIMIT = 1000;
+/** Most targets one repair request may carry; bulk repairs are sent in batches. */
+export const MAX_REPAIR_TARGETS = 5000;
+
+// ------------------------------------------------------------- handshake --
+
+export const InitializeParams = z.object({
+  protocolVersion: z.number().int(),
+  clientName: z.string().max(200),
+});
+export type InitializeParams = z.infer<typeof InitializeParams>;
+
+export const BugMode = z.enum(['buggy', 'fixed']);
+export type BugMode = z.infer<typeof BugMode>;
+export const BugSettings = z.record(Subsystem, BugMode);
+export type BugSettings = z.infer<typeof BugSettings>;
+
+/** Limits and settings of the cluster that checks need (from the real systems' config). */
+export const ClusterConfig = z.object({
+  /** greptime `procedure.max_running_procedures` (upstream default 128). */
+  maxRunningProcedures: z.number().int().positive(),
+  /** greptime `procedure.max_retry_times`. */
+  maxRetryTimes: z.number().int().nonnegative(),
+  /** etcd `--quota-backend-bytes`. */
+  etcdQuotaBytes: z.number().int().positive(),
+});
+export type ClusterConfig = z.infer<typeof ClusterConfig>;
+
+export const ClusterStatus = z.object({
+  clusterName: z.string(),
+  scenario: z.string(),
+  seed: z.number().int(),
+  bugs: BugSettings,
+  /** The logical clock, in seconds. */
+  time: LogicalTime,
+  /** Sequence number of the last change event. */
+  seq: z.number().int().nonnegative(),
+  counts: z.record(CollectionName, z.number().int().nonnegative()),
+  config: ClusterConfig,
+});
+export type ClusterStatus = z.infer<typeof ClusterStatus>;
+
+export const InitializeResult = z.object({
+  protocolVersion: z.number().int(),
+  serverName: z.string(),
+  simulator: z.boolean(),
+  status: ClusterStatus,
+});
+export type InitializeResult = z.infer<typeof InitializeResult>;
+
+// ------------------------------------------------------------------ reads --
+
+export const ListParams = z.object({
+  collection: CollectionName,
+  /** Opaque; from the previous page's `nextCursor`. */
+  cursor: z.string().max(1024).nullish(),
+  limit: z.number().int().positive().max(MAX_PAGE_LIMIT).default(DEFAULT_PAGE_LIMIT),
+});
+export type ListParams = z.input<typeof ListParams>;
+
+/** `items` are validated per collection by the client (see `COLLECTIONS[c].schema`). */
+export const ListResult = z.object({
+  collection: CollectionName,
+  items: z.array(z.unknown()),
+  nextCursor: z.string().nullable(),
+  /** The cluster's sequence number when the page was read. */
+  seq: z.number().int().nonnegative(),
+  total: z.number().int().nonnegative(),
+});
+export type ListResult = z.infer<typeof ListResult>;
+
+export const GetParams = z.object({ collection: CollectionName, keys: z.array(z.string()).max(MAX_PAGE_LIMIT) });
+export const GetResult = z.object({ items: z.array(z.unknown()), seq: z.number().int().nonnegative() });
+
+// ------------------------------------------------------------ subscribing --
+
+export const SubscribeParams = z.object({});
+export const SubscribeResult = z.object({ seq: z.number().int().nonnegative() });
+
+export const ChangeEvent = z.discriminatedUnion('op', [
+  z.object({
+    seq: z.number().int().positive(),
+    op: z.literal('upsert'),
+    collection: CollectionName,
+    key: z.string(),
+    item: z.unknown(),
+  }),
+  z.object({
+    seq: z.number().int().positive(),
+    op: z.literal('delete'),
+    collection: CollectionName,
+    key: z.string(),
+    /** The entity's version at deletion. */
+    version: z.number().int().nonnegative(),
+  }),
+]);
+export type ChangeEvent = z.infer<typeof ChangeEvent>;
+
+/**
+ * Notification `cluster.events`: consecutive events. `events[i].seq` is
+ * `fromSeq + i`; a client whose last seen seq is not `fromSeq - 1` has a gap
+ * and must resync. `reset` means the whole cluster was replaced (sim.reset).
+ */
+export const EventsNotification = z.object({
+  fromSeq: z.number().int().positive(),
+  events: z.array(ChangeEvent),
+  time: LogicalTime,
+  reset: z.boolean().optional(),
+});
+export type EventsNotification = z.infer<typeof EventsNotification>;
+
+// ---------------------------------------------------------------- repairs --
+
+/** A target and the version the repair was planned from. */
+export const Expectation = z.object({ key: z.string(), version: z.number().int().nonnegative() });
+export type Expectation = z.infer<typeof Expectation>;
+const targets = z.array(Expectation).min(1).max(MAX_REPAIR_TARGETS);
+
+export const RepairCommand = z.discriminatedUnion('command', [
+  /** Metastore `DeleteShards`. Refused per shard if open on an ingester or holding unpublished data. */
+  z.object({ command: z.literal('quickwit.deleteShards'), targets }),
+  /** Restart the control plane: it reloads its model from the metastore. Targets: the control plane's epoch entity. */
+  z.object({ command: z.literal('quickwit.restartControlPlane'), expectedEpoch: z.number().int().nonnegative() }),
+  /** Ingester `advise_reset_shards`: drop shards the metastore does not have. Targets are ingester-shard keys. */
+  z.object({ command: z.literal('quickwit.adviseResetShards'), targets }),
+  /** Fail the blocked in-flight appends (clients retry), finish closing the WAL, stop the node. Target: the node. */
+  z.object({ command: z.literal('milvus.cancelAppendsAndClose'), targets }),
+  /** Remove the node; its channels are reassigned with term + 1, fencing the old owner. Target: the node. */
+  z.object({ command: z.literal('milvus.forceRemoveNode'), targets }),
+  /** Cancel (roll back) unfinished procedures. Never deletes their state. */
+  z.object({ command: z.literal('greptime.cancelProcedures'), targets }),
+  /** Purge finished (Done/Failed) procedures from etcd. Refused for unfinished ones. */
+  z.object({ command: z.literal('greptime.purgeProcedures'), targets }),
+  /** Stop auto-creating this table on write (the cause of the backlog). */
+  z.object({ command: z.literal('greptime.disableAutoCreate'), table: z.string() }),
+  /** Clear a stale `is_written` mark. Target: the cached region. */
+  z.object({ command: z.literal('tikv.clearPreparedMark'), targets }),
+  /** Evict the region from the in-memory cache (it is derived from disk; nothing is lost). */
+  z.object({ command: z.literal('tikv.evictRegion'), targets }),
+  /** Set the SC's resolution back from the leader SPU's report (OutOfSpace). */
+  z.object({ command: z.literal('fluvio.restoreFromSpuReport'), targets }),
+]);
+export type RepairCommand = z.infer<typeof RepairCommand>;
+export type RepairCommandName = RepairCommand['command'];
+
+export const RepairParams = z.object({
+  /** Client-chosen; a retry with the same id returns the first result and does nothing again. */
+  requestId: z.string().min(1).max(128),
+  repair: RepairCommand,
+});
+export type RepairParams = z.infer<typeof RepairParams>;
+
+export const RepairItemResult = z.object({
+  key: z.string(),
+  status: z.enum(['applied', 'refused', 'unchanged']),
+  /** Why it was refused, or what was done, in words an operator understands. */
+  message: z.string(),
+});
+export type RepairItemResult = z.infer<typeof RepairItemResult>;
+
+export const RepairResult = z.object({
+  requestId: z.string(),
+  command: z.string(),
+  /** True when this is a replay of an earlier request with the same id. */
+  replayed: z.boolean(),
+  applied: z.number().int().nonnegative(),
+  refused: z.number().int().nonnegative(),
+  items: z.array(RepairItemResult),
+  summary: z.string(),
+  seq: z.number().int().nonnegative(),
+});
+export type RepairResult = z.infer<typeof RepairResult>;
+
+// ------------------------------------------------- simulator control API --
+
+export const SCENARIOS = [
+  'healthy',
+  'quickwit-dangling-shards',
+  'milvus-wal-close-blocked',
+  'greptime-ddl-backlog',
+  'tikv-stale-prepared-region',
+  'fluvio-out-of-space-reverted',
+  'incident-all',
+] as const;
+export const ScenarioName = z.enum(SCENARIOS);
+export type ScenarioName = z.infer<typeof ScenarioName>;
+
+/** Sizes are parameters. Defaults are small enough for a quick demo. */
+export const ScenarioSize = z.object({
+  /** Shards leaked into the metastore by failed `init_shards`. The incident: 763,471 − ~3,000. */
+  danglingShards: z.number().int().nonnegative().max(5_000_000).optional(),
+  /** Healthy shards the control plane knows (~3,000 in the incident). */
+  liveShards: z.number().int().nonnegative().max(1_000_000).optional(),
+  /** Failed auto-create writes that each add a CreateTable procedure. */
+  ddlRetries: z.number().int().nonnegative().max(1_000_000).optional(),
+  regions: z.number().int().nonnegative().max(1_000_000).optional(),
+  partitions: z.number().int().nonnegative().max(1_000_000).optional(),
+});
+export type ScenarioSize = z.infer<typeof ScenarioSize>;
+
+export const SimResetParams = z.object({
+  scenario: ScenarioName,
+  seed: z.number().int().default(1),
+  bugs: z.union([BugMode, BugSettings]).optional(),
+  size: ScenarioSize.optional(),
+});
+export const SimTickParams = z.object({ ticks: z.number().int().positive().max(100_000).default(1) });
+export const SimSetBugsParams = z.object({ bugs: z.union([BugMode, BugSettings]) });
+export const Fault = z.enum([
+  'quickwit.ingesterInitFails',
+  'quickwit.autoCreateIndexFails',
+  'milvus.rollingUpgrade',
+  'greptime.remoteWalUnavailable',
+  'tikv.commitOnlyMessage',
+  'fluvio.diskFull',
+  'fluvio.scSpuLinkFlap',
+]);
+export type Fault = z.infer<typeof Fault>;
+export const SimInjectParams = z.object({ fault: Fault, target: z.string().optional() });
+export const SimTraceHashResult = z.object({ traceHash: z.string(), events: z.number().int(), time: LogicalTime });
+
+/** Method name → params / result schema. The server dispatches from this table; clients type from it. */
+export const METHODS = {
+  initialize: { params: InitializeParams, result: InitializeResult },
+  'cluster.status': { params: z.object({}).optional(), result: ClusterStatus },
+  'cluster.list': { params: ListParams, result: ListResult },
+  'cluster.get': { params: GetParams, result: GetResult },
+  'cluster.subscribe': { params: SubscribeParams.optional(), result: SubscribeResult },
+  'cluster.unsubscribe': { params: z.object({}).optional(), result: z.object({}) },
+  repair: { params: RepairParams, result: RepairResult },
+  'sim.reset': { params: SimResetParams, result: ClusterStatus },
+  'sim.tick': { params: SimTickParams, result: ClusterStatus },
+  'sim.setBugs': { params: SimSetBugsParams, result: ClusterStatus },
+  'sim.inject': { params: SimInjectParams, result: ClusterStatus },
+  'sim.traceHash': { params: z.object({}).optional(), result: SimTraceHashResult },
+} as const;
+export type MethodName = keyof typeof METHODS;
+export type ParamsOf<M extends MethodName> = z.input<(typeof METHODS)[M]['params']>;
+export type ResultOf<M extends MethodName> = z.infer<(typeof METHODS)[M]['result']>;
+
+export const NOTIFICATIONS = {
+  'cluster.events': EventsNotification,
+} as const;
