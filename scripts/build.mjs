@@ -1,7 +1,7 @@
 // Bundles every process with esbuild: one bundle per process, plus one per test file.
 // Usage: node scripts/build.mjs [--watch]
 import * as esbuild from 'esbuild';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -37,7 +37,6 @@ const common = {
   external: ['vscode', 'bufferutil', 'utf-8-validate'],
 };
 
-rmSync(join(root, 'out'), { recursive: true, force: true });
 
 const entryPoints = Object.entries(processes)
   .filter(([, src]) => existsSync(join(root, src)))
