@@ -108,8 +108,17 @@ export const LspMethods = {
   didChange: 'clusterDebugger/didChange',
 } as const;
 export const LspCommands = {
+  /** Server command: plan-checked, conditional repair of one finding, with work-done progress. */
   applyRepair: 'clusterDebugger.applyRepair',
+  /** Server command: every `safe` repair of every current finding of a cluster (args: `{ cluster }`). */
+  applyAllSafe: 'clusterDebugger.applyAllSafe',
+  /**
+   * Extension command that quick fixes point at (args: ApplyRepairArgs). It asks for a modal
+   * confirmation when the repair may lose data, then runs `applyRepair` on the server.
+   */
+  repairFinding: 'clusterDebugger.repairFinding',
 } as const;
+export const ApplyAllSafeArgs = z.object({ cluster: z.string() });
 
 export const DidChangeParams = z.object({
   cluster: z.string(),

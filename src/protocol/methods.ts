@@ -51,6 +51,8 @@ export const ClusterStatus = z.object({
   time: LogicalTime,
   /** Sequence number of the last change event. */
   seq: z.number().int().nonnegative(),
+  /** The Quickwit control plane's epoch; bumps on restart. `quickwit.restartControlPlane` expects it. */
+  controlPlaneEpoch: z.number().int().nonnegative(),
   counts: z.record(CollectionName, z.number().int().nonnegative()),
   config: ClusterConfig,
 });
