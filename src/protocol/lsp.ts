@@ -31,6 +31,13 @@ export const ConnectParams = z.object({
   token: z.string(),
 });
 export type ConnectParams = z.infer<typeof ConnectParams>;
+/** Result of `clusterDebugger/clusters` (no params): every cluster the server knows, connected or not. */
+export const ClustersResult = z.object({ clusters: z.array(ClusterInfo) });
+export type ClustersResult = z.infer<typeof ClustersResult>;
+/** Params of `clusterDebugger/disconnect`. */
+export const DisconnectParams = z.object({ name: z.string() });
+/** Params of `clusterDebugger/refresh`: one cluster, or all when omitted. */
+export const RefreshParams = z.object({ cluster: z.string().optional() });
 
 export const TreeNodeKind = z.enum(['cluster', 'group', 'entity', 'loadMore', 'message']);
 export const Health = z.enum(['ok', 'warning', 'error', 'stale', 'none']);
