@@ -1,0 +1,304 @@
+/**
+ * A typed JSON-RPC-over-WebSocket client for the cluster protocol.
+ *
+ * Used by the language server, the `cluster-check` CLI, the tests and the
+ * bench. Every inbound message is validated with the protocol's zod schemas,
+ * so a peer that sends garbage produces a clear error, never a bad value.
+ */
+import WebSocket from 'ws';
+import { z } from 'zod';
+import { COLLECTIONS, type CollectionName, type EntityOf } from './collections';
+import { describeZodError, RpcException, RpcFailure, RpcSuccess, type RequestId } from './jsonrpc';
+import {
+  DEFAULT_PAGE_LIMIT,
+  EventsNotification,
+  InitializeResult,
+  METHODS,
+  PROTOCOL_VERSION,
+  type MethodName,
+  type ParamsOf,
+  type ResultOf,
+} from './methods';
+
+export interface ClusterClientOptions {
+  url: string;
+  token?: string;
+  clientName: string;
+  headers?: Record<string, string>;
+  /** Default 60 s: building the incident-scale scenario on `sim.reset` takes seconds. */
+  requestTimeoutMs?: number;
+  /** WebSocket ping interval; the connection is closed if a pong does not come back before the next ping. Default 15 s. */
+  heartbeatMs?: number;
+  /** Largest inbound frame; default 64 MiB (pages are capped far below). */
+  maxPayload?: number;
+}
+
+export interface Disposable {
+  dispose(): void;
+}
+
+interface Pending {
+  method: MethodName;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+const DEFAULT_HEARTBEAT_MS = 15_000;
+
+/** One line for an HTTP refusal of the upgrade. */
+function describeRefusal(status: number): string {
+  switch (status) {
+    case 401:
+      return `cluster refused the token (HTTP 401)`;
+    case 403:
+      return `cluster refused the connection: origin not allowed (HTTP 403)`;
+    default:
+      return `cluster refused the connection (HTTP ${status})`;
+  }
+}
+
+function describeSocketError(url: string, err: Error & { code?: string }): string {
+  return `cannot reach ${url}: ${err.code ?? err.message}`;
+}
+
+export class ClusterClient {
+  private nextId = 1;
+  private readonly pending = new Map<RequestId, Pending>();
+  private readonly eventListeners = new Set<(n: EventsNotification) => void>();
+  private readonly closeListeners = new Set<(reason: string) => void>();
+  private closedReason: string | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private awaitingPong = false;
+  private readonly requestTimeoutMs: number;
+  // Assigned by `connect` once the handshake succeeds; never observed before.
+  private initResult!: InitializeResult;
+
+  private constructor(
+    private readonly ws: WebSocket,
+    opts: ClusterClientOptions,
+  ) {
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    ws.on('pong', () => (this.awaitingPong = false));
+    ws.on('close', (code, reason) => {
+      const text = reason.toString();
+      this.shutdown(text ? `connection closed (${code}): ${text}` : `connection closed (${code})`);
+    });
+    ws.on('error', (err) => this.shutdown(`connection error: ${err.message}`));
+  }
+
+  get init(): InitializeResult {
+    return this.initResult;
+  }
+
+  /** True once the connection closed for any reason. */
+  get closed(): boolean {
+    return this.closedReason !== undefined;
+  }
+
+  /** Opens the socket, authenticates, and does the `initialize` handshake. Rejects with one clear line. */
+  static connect(opts: ClusterClientOptions): Promise<ClusterClient> {
+    return new Promise<ClusterClient>((resolve, reject) => {
+      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+      if (opts.token !== undefined) headers.Authorization = `Bearer ${opts.token}`;
+      let ws: WebSocket;
+      try {
+        ws = new WebSocket(opts.url, {
+          headers,
+          perMessageDeflate: false, // slow for many small messages (shared/NOTES.md)
+          maxPayload: opts.maxPayload ?? 64 * 1024 * 1024,
+          handshakeTimeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+        });
+      } catch (err) {
+        reject(new Error(`cannot connect to ${opts.url}: ${(err as Error).message}`));
+        return;
+      }
+      let settled = false;
+      const fail = (message: string) => {
+        if (settled) return;
+        settled = true;
+        ws.removeAllListeners();
+        ws.on('error', () => undefined);
+        ws.terminate();
+        reject(new Error(message));
+      };
+      ws.once('unexpected-response', (_req, res) => {
+        res.resume();
+        fail(describeRefusal(res.statusCode ?? 0));
+      });
+      ws.once('error', (err) => fail(describeSocketError(opts.url, err)));
+      ws.once('close', (code, reason) =>
+        fail(`connection to ${opts.url} closed during the handshake (${code}${reason.length ? `: ${reason}` : ''})`),
+      );
+      ws.once('open', () => {
+        ws.removeAllListeners();
+        const client = new ClusterClient(ws, opts);
+        const closeSub = client.onClose((reason) => fail(reason));
+        client
+          .request('initialize', { protocolVersion: PROTOCOL_VERSION, clientName: opts.clientName })
+          .then((init) => {
+            closeSub.dispose();
+            if (settled) return;
+            if (init.protocolVersion !== PROTOCOL_VERSION) {
+              client.close();
+              fail(`cluster speaks protocol version ${init.protocolVersion}, this client ${PROTOCOL_VERSION}`);
+              return;
+            }
+            settled = true;
+            client.initResult = init;
+            client.startHeartbeat(opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
+            resolve(client);
+          })
+          .catch((err: Error) => {
+            closeSub.dispose();
+            client.close();
+            fail(`handshake with ${opts.url} failed: ${err.message}`);
+          });
+      });
+    });
+  }
+
+  /** Sends a request; resolves with the validated result, rejects with `RpcException` on an error reply. */
+  request<M extends MethodName>(method: M, params: ParamsOf<M>, opts?: { timeoutMs?: number }): Promise<ResultOf<M>> {
+    if (this.closedReason !== undefined) return Promise.reject(new Error(this.closedReason));
+    const id = this.nextId++;
+    return new Promise<ResultOf<M>>((resolve, reject) => {
+      const timeoutMs = opts?.timeoutMs ?? this.requestTimeoutMs;
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`${method} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, timer });
+      const message = params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
+      this.ws.send(JSON.stringify(message), (err) => {
+        if (!err) return;
+        const p = this.pending.get(id);
+        if (!p) return;
+        this.pending.delete(id);
+        clearTimeout(p.timer);
+        p.reject(new Error(`cannot send ${method}: ${err.message}`));
+      });
+    });
+  }
+
+  onEvents(listener: (n: EventsNotification) => void): Disposable {
+    this.eventListeners.add(listener);
+    return { dispose: () => this.eventListeners.delete(listener) };
+  }
+
+  /** Fires once, on any close (including a heartbeat timeout). Fires at once if already closed. */
+  onClose(listener: (reason: string) => void): Disposable {
+    if (this.closedReason !== undefined) {
+      const reason = this.closedReason;
+      queueMicrotask(() => listener(reason));
+      return { dispose: () => undefined };
+    }
+    this.closeListeners.add(listener);
+    return { dispose: () => this.closeListeners.delete(listener) };
+  }
+
+  /**
+   * Pages through a collection with the cursor. Each yielded page's items are
+   * validated against the collection's entity schema.
+   */
+  async *listAll<C extends CollectionName>(collection: C, opts?: { limit?: number }): AsyncIterable<EntityOf<C>[]> {
+    const pageSchema = z.array(COLLECTIONS[collection].schema as unknown as z.ZodType<EntityOf<C>>);
+    let cursor: string | null = null;
+    do {
+      const page: ResultOf<'cluster.list'> = await this.request('cluster.list', {
+        collection,
+        cursor,
+        limit: opts?.limit ?? DEFAULT_PAGE_LIMIT,
+      });
+      const items = pageSchema.safeParse(page.items);
+      if (!items.success) {
+        throw new Error(`cluster sent an invalid ${collection} page: ${describeZodError(items.error)}`);
+      }
+      yield items.data;
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+  }
+
+  close(): void {
+    this.shutdown('closed by the client');
+    // Already closing/closed sockets ignore this.
+    this.ws.close(1000, 'client closed');
+  }
+
+  // ------------------------------------------------------------ internals --
+
+  private startHeartbeat(ms: number): void {
+    this.heartbeat = setInterval(() => {
+      if (this.awaitingPong) {
+        this.shutdown(`heartbeat timeout: no pong within ${ms} ms`);
+        this.ws.terminate();
+        return;
+      }
+      this.awaitingPong = true;
+      try {
+        this.ws.ping();
+      } catch {
+        // The close handler reports it.
+      }
+    }, ms);
+    this.heartbeat.unref();
+  }
+
+  private shutdown(reason: string): void {
+    if (this.closedReason !== undefined) return;
+    this.closedReason = reason;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      this.pending.delete(id);
+      p.reject(new Error(`${p.method} failed: ${reason}`));
+    }
+    const listeners = [...this.closeListeners];
+    this.closeListeners.clear();
+    for (const l of listeners) l(reason);
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (isBinary) return; // the protocol is text only
+    let msg: unknown;
+    try {
+      msg = JSON.parse(data.toString('utf8'));
+    } catch {
+      return; // nothing to correlate a garbled message with; the request times out
+    }
+    if (typeof msg !== 'object' || msg === null) return;
+    const m = msg as Record<string, unknown>;
+    if ('id' in m && ('result' in m || 'error' in m)) {
+      this.onResponse(m);
+    } else if (m.method === 'cluster.events') {
+      const n = EventsNotification.safeParse(m.params);
+      if (!n.success) return;
+      for (const l of [...this.eventListeners]) l(n.data);
+    }
+  }
+
+  private onResponse(m: Record<string, unknown>): void {
+    const failure = RpcFailure.safeParse(m);
+    if (failure.success) {
+      const id = failure.data.id;
+      const p = id === null ? undefined : this.pending.get(id);
+      if (!p || id === null) return;
+      this.pending.delete(id);
+      clearTimeout(p.timer);
+      const e = failure.data.error;
+      p.reject(new RpcException(e.code, e.message, e.data));
+      return;
+    }
+    const success = RpcSuccess.safeParse(m);
+    if (!success.success) return;
+    const p = this.pending.get(success.data.id);
+    if (!p) return;
+    this.pending.delete(success.data.id);
+    clearTimeout(p.timer);
+    const result = (METHODS[p.method].result as z.ZodType).safeParse(success.data.result);
+    if (result.success) p.resolve(result.data);
+    else p.reject(new Error(`cluster sent an invalid ${p.method} result: ${describeZodError(result.error)}`));
+  }
+}
