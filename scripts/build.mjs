@@ -52,7 +52,10 @@ const testEntries = walk(join(root, 'test'))
   .filter((f) => /\.test\.ts$|[\\/](index|run[^\\/]*)\.ts$/.test(f))
   .map((f) => ({ out: relative(root, f).replace(/\.ts$/, ''), in: f }));
 if (testEntries.length) {
-  builds.push({ ...common, entryPoints: testEntries, outdir: join(root, 'out'), external: [...common.external, 'mocha'] });
+  // The test drivers load playwright-core and @vscode/test-electron from node_modules: they ship
+  // assets and resolve files relative to their own package, so they must not be bundled.
+  const testExternal = [...common.external, 'mocha', 'playwright-core', '@vscode/test-electron'];
+  builds.push({ ...common, entryPoints: testEntries, outdir: join(root, 'out'), external: testExternal });
 }
 
 if (watch) {
