@@ -1,0 +1,124 @@
+/**
+ * What every check shares: building a finding from its rule's registry entry,
+ * severity overrides, bounded samples, and splitting targets into repair
+ * batches the protocol accepts.
+ */
+import {
+  MAX_FINDING_SAMPLES,
+  MAX_REPAIR_TARGETS,
+  RULES,
+  type CollectionName,
+  type ComponentView,
+  type EntityRef,
+  type Expectation,
+  type Finding,
+  type RepairCommand,
+  type RepairOption,
+  type RuleId,
+  type Severity,
+} from '../../protocol';
+import { formatCount } from '../format';
+import type { ClusterModel } from '../model';
+
+export interface CheckOptions {
+  /** Per-rule severity override, or 'off'. */
+  severities?: Partial<Record<RuleId, Severity | 'off'>>;
+}
+
+/** One rule's check: a pure function of the model. */
+export type Check = (model: ClusterModel) => Finding[];
+
+export interface FindingParts {
+  group: string;
+  message: string;
+  count: number;
+  samples: EntityRef[];
+  /** Defaults to the first sample. */
+  anchor?: EntityRef;
+  views: ComponentView[];
+  evidence: string[];
+  repairs: RepairOption[];
+}
+
+/** A finding of `rule` with its default severity (overrides are applied once, in runChecks). */
+export function makeFinding(rule: RuleId, parts: FindingParts): Finding {
+  const anchor = parts.anchor ?? parts.samples[0];
+  if (!anchor) throw new Error(`finding ${rule}:${parts.group} has neither anchor nor samples`);
+  return {
+    id: `${rule}:${parts.group}`,
+    rule,
+    severity: RULES[rule].severity,
+    subsystem: RULES[rule].subsystem,
+    group: parts.group,
+    message: parts.message,
+    count: parts.count,
+    samples: parts.samples,
+    anchor,
+    views: parts.views,
+    evidence: parts.evidence,
+    repairs: parts.repairs,
+  };
+}
+
+export function ref(collection: CollectionName, e: { key: string; version: number }): EntityRef {
+  return { collection, key: e.key, version: e.version };
+}
+
+export function expect(e: { key: string; version: number }): Expectation {
+  return { key: e.key, version: e.version };
+}
+
+/** Adds a sample while fewer than MAX_FINDING_SAMPLES are held. */
+export function pushSample(samples: EntityRef[], collection: CollectionName, e: { key: string; version: number }): void {
+  if (samples.length < MAX_FINDING_SAMPLES) samples.push(ref(collection, e));
+}
+
+type TargetCommand = Extract<RepairCommand, { targets: Expectation[] }>['command'];
+
+/**
+ * Appends targets to batches of at most MAX_REPAIR_TARGETS, building each
+ * expectation once and straight into its batch (no intermediate 760k array).
+ */
+export class TargetBatcher {
+  readonly operations: RepairCommand[] = [];
+  count = 0;
+  private current: Expectation[] | null = null;
+
+  constructor(private readonly command: TargetCommand) {}
+
+  add(e: { key: string; version: number }): void {
+    if (!this.current || this.current.length >= MAX_REPAIR_TARGETS) {
+      this.current = [];
+      this.operations.push({ command: this.command, targets: this.current } as RepairCommand);
+    }
+    this.current.push(expect(e));
+    this.count++;
+  }
+}
+
+/** A repair option, or nothing when it would act on no target (the protocol refuses empty batches). */
+export function repairOption(
+  option: Omit<RepairOption, 'operations' | 'targetCount'>,
+  operations: RepairCommand[],
+  targetCount: number,
+): RepairOption[] {
+  if (operations.length === 0 || targetCount === 0) return [];
+  return [{ ...option, targetCount, operations }];
+}
+
+/** A repair option from a batcher. */
+export function batchedOption(option: Omit<RepairOption, 'operations' | 'targetCount'>, b: TargetBatcher): RepairOption[] {
+  return repairOption(option, b.operations, b.count);
+}
+
+/** Per-state counts as "760,000 open, 12 unavailable" (largest first). */
+export function describeCounts(counts: Map<string, number>): string {
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([state, n]) => `${formatCount(n)} ${state}`)
+    .join(', ');
+}
+
+export function increment(counts: Map<string, number>, k: string, by = 1): void {
+  counts.set(k, (counts.get(k) ?? 0) + by);
+}

@@ -1,0 +1,195 @@
+/**
+ * GreptimeDB metasrv procedures: failing auto-create-on-write adds a CreateTable
+ * procedure per write until etcd and metasrv run out of room (greptimedb #5789).
+ * Unfinished procedures are only ever cancelled (rolled back), never deleted:
+ * deleting their state can leave half-created table metadata.
+ */
+import { UNFINISHED_PROCEDURE_STATUSES, type EntityRef, type Finding, type Procedure, type RepairCommand } from '../../protocol';
+import { formatBytes, formatCount, plural } from '../format';
+import type { ClusterModel } from '../model';
+import { batchedOption, makeFinding, pushSample, ref, repairOption, TargetBatcher } from './common';
+
+const PROCEDURES = 'greptime.procedures';
+/** etcd is "near its quota" from this fraction on. */
+export const ETCD_QUOTA_WARN_RATIO = 0.8;
+
+const UNFINISHED = new Set<string>(UNFINISHED_PROCEDURE_STATUSES);
+const FINISHED = new Set<string>(['Done', 'Failed']);
+
+export function isUnfinished(p: Procedure): boolean {
+  return UNFINISHED.has(p.status);
+}
+
+/** Older first: by start time, then id, so "the oldest" is well defined. */
+function older(a: Procedure, b: Procedure): boolean {
+  return a.startTime < b.startTime || (a.startTime === b.startTime && a.procedureId < b.procedureId);
+}
+
+interface SameWork {
+  table: string;
+  typeName: string;
+  oldest: Procedure;
+  all: Procedure[];
+}
+
+/** Unfinished procedures grouped by (type, table); one pass, the oldest found without sorting. */
+function unfinishedByWork(model: ClusterModel): Map<string, SameWork> {
+  const byWork = new Map<string, SameWork>();
+  for (const p of model.collections[PROCEDURES].values()) {
+    if (!UNFINISHED.has(p.status)) continue;
+    const id = `${p.typeName}\u0000${p.table}`;
+    const w = byWork.get(id);
+    if (!w) byWork.set(id, { table: p.table, typeName: p.typeName, oldest: p, all: [p] });
+    else {
+      w.all.push(p);
+      if (older(p, w.oldest)) w.oldest = p;
+    }
+  }
+  return byWork;
+}
+
+/** Every unfinished procedure beyond the oldest of its (type, table): the ones a cancel plan may target. */
+function addDuplicates(w: SameWork, into: TargetBatcher): void {
+  if (w.all.length < 2) return;
+  for (const p of w.all) if (p !== w.oldest) into.add(p);
+}
+
+const cancelDuplicatesOption = (b: TargetBatcher) =>
+  batchedOption(
+    {
+      id: 'cancel-duplicates',
+      title: `Cancel ${plural(b.count, 'duplicate procedure')}, keeping the oldest per table`,
+      safety: 'safe',
+      description:
+        'Cancels (rolls back) every unfinished procedure beyond the oldest for the same table and kind. ' +
+        'Their state is rolled back by metasrv, never deleted, so no half-created table metadata is left.',
+    },
+    b,
+  );
+
+/** `ddl/backlog`: unfinished procedures above max_running_procedures, or etcd at 80% of its quota. */
+export function checkDdlBacklog(model: ClusterModel): Finding[] {
+  const { collections, status } = model;
+  const { maxRunningProcedures, etcdQuotaBytes } = status.config;
+  let unfinished = 0;
+  const perTable = new Map<string, number>();
+  const samples: EntityRef[] = [];
+  const purge = new TargetBatcher('greptime.purgeProcedures');
+  for (const p of collections[PROCEDURES].values()) {
+    if (UNFINISHED.has(p.status)) {
+      unfinished++;
+      perTable.set(p.table, (perTable.get(p.table) ?? 0) + 1);
+      pushSample(samples, PROCEDURES, p);
+    } else if (FINISHED.has(p.status)) purge.add(p);
+  }
+  let etcdBytes = 0;
+  let biggestPrefix: { key: string; version: number; sizeBytes: number } | undefined;
+  for (const e of collections['greptime.etcd'].values()) {
+    etcdBytes += e.sizeBytes;
+    if (!biggestPrefix || e.sizeBytes > biggestPrefix.sizeBytes) biggestPrefix = e;
+  }
+  const overLimit = unfinished > maxRunningProcedures;
+  const nearQuota = etcdBytes >= ETCD_QUOTA_WARN_RATIO * etcdQuotaBytes;
+  if (!overLimit && !nearQuota) return [];
+
+  // The tables piling up procedures (more than one unfinished) cause the backlog; if none does, every table with one.
+  const ranked = [...perTable.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  const causes = ranked.some(([, n]) => n > 1) ? ranked.filter(([, n]) => n > 1) : ranked;
+  const disable: RepairCommand[] = causes.map(([table]) => ({ command: 'greptime.disableAutoCreate', table }));
+  const cancel = new TargetBatcher('greptime.cancelProcedures');
+  for (const w of unfinishedByWork(model).values()) addDuplicates(w, cancel);
+
+  const quotaPct = Math.round((etcdBytes / etcdQuotaBytes) * 100);
+  const etcdSays = `${formatBytes(etcdBytes)} of ${formatBytes(etcdQuotaBytes)} quota (${quotaPct}%)`;
+  const reasons = [
+    overLimit ? `${formatCount(unfinished)} unfinished procedures (max_running_procedures = ${maxRunningProcedures})` : '',
+    nearQuota ? `etcd holds ${etcdSays}` : '',
+  ].filter(Boolean);
+  const top = causes.slice(0, 5).map(([t, n]) => `${t} (${formatCount(n)})`);
+  if (samples.length === 0 && biggestPrefix) samples.push(ref('greptime.etcd', biggestPrefix));
+
+  return [
+    makeFinding('ddl/backlog', {
+      group: 'metasrv',
+      message:
+        `DDL procedures are piling up in metasrv: ${reasons.join('; ')}. ` +
+        (top.length ? `Most are for ${top.join(', ')}.` : 'Finished procedures fill etcd.'),
+      count: unfinished,
+      samples,
+      views: [
+        { component: 'metasrv', collection: PROCEDURES, says: `${formatCount(unfinished)} unfinished procedures, limit ${maxRunningProcedures}` },
+        { component: 'etcd', collection: 'greptime.etcd', says: etcdSays },
+      ],
+      evidence: [
+        `unfinished procedures (${UNFINISHED_PROCEDURE_STATUSES.join('/')}): ${formatCount(unfinished)}, max_running_procedures ${maxRunningProcedures}`,
+        `finished procedures (Done/Failed) still in etcd: ${formatCount(purge.count)}`,
+        `etcd: ${etcdSays}`,
+        ...(top.length ? [`tables with the most unfinished procedures: ${top.join(', ')}`] : []),
+      ],
+      repairs: [
+        ...repairOption(
+          {
+            id: 'disable-auto-create',
+            title: `Stop auto-creating ${plural(causes.length, 'table')} on write (${causes
+              .slice(0, 3)
+              .map(([t]) => t)
+              .join(', ')}${causes.length > 3 ? ', …' : ''})`,
+            safety: 'safe',
+            description:
+              'Stops writes from triggering CreateTable for these tables, the cause of the backlog. Writes to them ' +
+              'fail until the table is created by hand; nothing already stored is touched.',
+          },
+          disable,
+          causes.length,
+        ),
+        ...cancelDuplicatesOption(cancel),
+        ...batchedOption(
+          {
+            id: 'purge-finished',
+            title: `Purge ${plural(purge.count, 'finished procedure')} from etcd`,
+            safety: 'safe',
+            description: 'Removes the state of Done and Failed procedures, which metasrv no longer needs. Unfinished ones are not touched.',
+          },
+          purge,
+        ),
+      ],
+    }),
+  ];
+}
+
+/** `ddl/duplicate`: more than one unfinished procedure of the same kind for the same table. Grouped by table. */
+export function checkDuplicateProcedures(model: ClusterModel): Finding[] {
+  const byTable = new Map<string, SameWork[]>();
+  for (const w of unfinishedByWork(model).values()) {
+    if (w.all.length < 2) continue;
+    const list = byTable.get(w.table);
+    if (list) list.push(w);
+    else byTable.set(w.table, [w]);
+  }
+  const findings: Finding[] = [];
+  for (const [table, works] of byTable) {
+    const samples: EntityRef[] = [];
+    const cancel = new TargetBatcher('greptime.cancelProcedures');
+    let count = 0;
+    for (const w of works) {
+      count += w.all.length;
+      pushSample(samples, PROCEDURES, w.oldest);
+      for (const p of w.all) if (p !== w.oldest) pushSample(samples, PROCEDURES, p);
+      addDuplicates(w, cancel);
+    }
+    const kinds = works.map((w) => `${formatCount(w.all.length)} × ${w.typeName}`).join(', ');
+    const oldest = works.map((w) => `${w.typeName}: oldest ${w.oldest.procedureId} (${w.oldest.status}, started t=${w.oldest.startTime})`);
+    findings.push(
+      makeFinding('ddl/duplicate', {
+        group: table,
+        message: `Table ${table} has ${plural(count, 'unfinished procedure')} doing the same work (${kinds}); only one can succeed.`,
+        count,
+        samples,
+        views: [{ component: 'metasrv', collection: PROCEDURES, says: `${kinds} unfinished for ${table}` }],
+        evidence: oldest,
+        repairs: cancelDuplicatesOption(cancel),
+      }),
+    );
+  }
+  return findings;
+}

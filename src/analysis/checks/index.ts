@@ -1,0 +1,40 @@
+/** The rule table and `runChecks`: which check implements which rule id. */
+import { RULES, type Finding, type RuleId, type Subsystem } from '../../protocol';
+import type { ClusterModel } from '../model';
+import type { Check, CheckOptions } from './common';
+import { checkDdlBacklog, checkDuplicateProcedures } from './ddl';
+import { checkOnlineOutOfSpace } from './partitions';
+import { checkStalePreparedRegions } from './regions';
+import { checkDanglingShards, checkOrphanedShards } from './shards';
+import { checkCloseBlockedWals } from './wal';
+
+export type { Check, CheckOptions } from './common';
+export { checkDdlBacklog, checkDuplicateProcedures, ETCD_QUOTA_WARN_RATIO, isUnfinished } from './ddl';
+export { checkOnlineOutOfSpace } from './partitions';
+export { checkStalePreparedRegions, staleMarkReason } from './regions';
+export { checkDanglingShards, checkOrphanedShards, holdsData, isSafeToDeleteShard } from './shards';
+export { checkCloseBlockedWals } from './wal';
+
+/** Every rule's check. `satisfies` makes a rule without a check a compile error. */
+export const CHECKS = {
+  'shards/dangling': checkDanglingShards,
+  'shards/orphaned': checkOrphanedShards,
+  'wal/close-blocked': checkCloseBlockedWals,
+  'ddl/backlog': checkDdlBacklog,
+  'ddl/duplicate': checkDuplicateProcedures,
+  'regions/stale-prepared': checkStalePreparedRegions,
+  'partitions/online-out-of-space': checkOnlineOutOfSpace,
+} as const satisfies Record<RuleId, Check>;
+
+/** Runs every check (or those of one subsystem) and returns grouped findings, sorted by id. */
+export function runChecks(model: ClusterModel, options: CheckOptions & { subsystem?: Subsystem } = {}): Finding[] {
+  const findings: Finding[] = [];
+  for (const rule of Object.keys(CHECKS) as RuleId[]) {
+    if (options.subsystem && RULES[rule].subsystem !== options.subsystem) continue;
+    const severity = options.severities?.[rule] ?? RULES[rule].severity;
+    // An 'off' rule is not run at all: no cost for a rule the user silenced.
+    if (severity === 'off') continue;
+    for (const f of CHECKS[rule](model)) findings.push(severity === f.severity ? f : { ...f, severity });
+  }
+  return findings.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}

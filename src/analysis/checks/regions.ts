@@ -1,0 +1,98 @@
+/**
+ * TiKV in-memory engine: only the write batch's current region may be marked
+ * prepared for write, and none at a commit boundary; a stale mark makes the
+ * next prepare assert and the node panic (tikv #17700).
+ */
+import type { CachedRegion, EntityRef, Finding, WriteBatch } from '../../protocol';
+import { plural } from '../format';
+import type { ClusterModel } from '../model';
+import { batchedOption, makeFinding, pushSample, TargetBatcher } from './common';
+
+/** Why a written mark is stale, or undefined if the mark is legitimate. */
+export function staleMarkReason(region: CachedRegion, batch: WriteBatch): string | undefined {
+  if (!region.isWritten) return undefined;
+  if (batch.atCommitBoundary) return 'the batch is at a commit boundary';
+  if (batch.currentRegion !== region.regionId) {
+    return batch.currentRegion === null ? 'the batch has no current region' : `the batch's current region is ${batch.currentRegion}`;
+  }
+  return undefined;
+}
+
+/** `regions/stale-prepared`: regions marked prepared for write that the batch is not on. One finding per store. */
+export function checkStalePreparedRegions(model: ClusterModel): Finding[] {
+  const { collections } = model;
+  const batches = new Map<number, WriteBatch>();
+  for (const b of collections['tikv.writeBatches'].values()) batches.set(b.storeId, b);
+  const stale = new Map<number, { regions: CachedRegion[]; reason: string }>();
+  for (const r of collections['tikv.regions'].values()) {
+    if (!r.isWritten) continue;
+    const batch = batches.get(r.storeId);
+    if (!batch) continue;
+    const reason = staleMarkReason(r, batch);
+    if (!reason) continue;
+    const s = stale.get(r.storeId);
+    if (s) s.regions.push(r);
+    else stale.set(r.storeId, { regions: [r], reason });
+  }
+
+  const findings: Finding[] = [];
+  for (const [storeId, { regions, reason }] of stale) {
+    const batch = batches.get(storeId)!;
+    const samples: EntityRef[] = [];
+    const clear = new TargetBatcher('tikv.clearPreparedMark');
+    const evict = new TargetBatcher('tikv.evictRegion');
+    for (const r of regions) {
+      pushSample(samples, 'tikv.regions', r);
+      clear.add(r);
+      evict.add(r);
+    }
+    const ids = regions.slice(0, 5).map((r) => r.regionId).join(', ') + (regions.length > 5 ? ', …' : '');
+    findings.push(
+      makeFinding('regions/stale-prepared', {
+        group: batch.key,
+        message:
+          `Store ${storeId}: ${plural(regions.length, 'region')} (${ids}) ${regions.length === 1 ? 'is' : 'are'} still marked ` +
+          `prepared for write, but ${reason}. The next prepare asserts and the node panics.`,
+        count: regions.length,
+        samples,
+        views: [
+          { component: 'region cache', collection: 'tikv.regions', says: `region ${ids} marked prepared for write (is_written)` },
+          {
+            component: 'write batch',
+            collection: 'tikv.writeBatches',
+            says: batch.atCommitBoundary
+              ? `at a commit boundary (sequence ${batch.sequenceNumber})`
+              : `current region is ${batch.currentRegion ?? 'none'}`,
+          },
+        ],
+        evidence: [
+          ...regions.slice(0, 5).map((r) => `region ${r.regionId} (epoch ${r.epochVersion}, ${r.state}): is_written = true`),
+          `write batch of store ${storeId}: current_region = ${batch.currentRegion ?? 'none'}, ` +
+            `at commit boundary = ${batch.atCommitBoundary}, written_regions = [${batch.writtenRegions.join(', ')}]`,
+        ],
+        repairs: [
+          ...batchedOption(
+            {
+              id: 'clear-prepared-mark',
+              title: `Clear the stale prepared mark of ${plural(regions.length, 'region')}`,
+              safety: 'safe',
+              description: 'Clears is_written, as the upstream fix does when the batch is empty. Cached data is untouched.',
+            },
+            clear,
+          ),
+          ...batchedOption(
+            {
+              id: 'evict-region',
+              title: `Evict ${plural(regions.length, 'region')} from the in-memory engine`,
+              safety: 'safe',
+              description: 'The region cache is derived from the disk engine, so evicting loses nothing; reads go to disk until it is loaded again.',
+            },
+            evict,
+          ),
+        ],
+      }),
+    );
+  }
+  return findings;
+}
+

@@ -1,0 +1,279 @@
+/**
+ * Quickwit shards: the metastore, the control plane's model and the ingesters
+ * must agree on the set of non-closed shards (quickwit #5008).
+ *
+ * Built for 763,471 metastore shards: one pass over the metastore, lookups in
+ * small sets built from the ~3,000 control-plane and ingester shards, a
+ * one-entry group cache (consecutive shards share their source), and repair
+ * targets written straight into their batches.
+ */
+import { keys, type EntityRef, type Finding, type IngesterShard, type MetastoreShard } from '../../protocol';
+import { formatCount, plural } from '../format';
+import { shardGroup } from '../grouping';
+import type { ClusterModel } from '../model';
+import { batchedOption, describeCounts, increment, makeFinding, pushSample, TargetBatcher } from './common';
+
+const METASTORE = 'quickwit.metastore.shards';
+const CONTROL_PLANE = 'quickwit.controlPlane.shards';
+const INGESTER = 'quickwit.ingester.shards';
+
+/** An ingester shard's replication position that says it holds records not yet gone: neither empty nor at eof. */
+export function holdsData(replicationPositionInclusive: string): boolean {
+  return replicationPositionInclusive !== '' && replicationPositionInclusive !== '~eof';
+}
+
+/**
+ * Whether deleting this metastore shard is safe: it was never initialised on an
+ * ingester (so it holds no records) and nothing was ever published from it.
+ * A shard an ingester holds is live, and one with a publish position had a log
+ * somewhere; both stay out of every delete plan (the cluster refuses them too).
+ */
+export function isSafeToDeleteShard(shard: MetastoreShard, heldBy: readonly IngesterShard[]): boolean {
+  return heldBy.length === 0 && shard.publishPositionInclusive === '';
+}
+
+/** Ingester shards by (index, source, shard): an ingester shard's key also names the ingester. */
+function ingesterShardsByShard(model: ClusterModel): Map<string, IngesterShard[]> {
+  const held = new Map<string, IngesterShard[]>();
+  for (const s of model.collections[INGESTER].values()) {
+    const k = keys.shard(s.indexUid, s.sourceId, s.shardId);
+    const list = held.get(k);
+    if (list) list.push(s);
+    else held.set(k, [s]);
+  }
+  return held;
+}
+
+interface DanglingGroup {
+  indexUid: string;
+  sourceId: string;
+  count: number;
+  states: Map<string, number>;
+  samples: EntityRef[];
+  deletable: TargetBatcher;
+  /** Dangling but with a publish position: kept out of the delete plan. */
+  published: number;
+  oldest: number;
+}
+
+const NO_INGESTER: readonly IngesterShard[] = [];
+
+/** `shards/dangling`: non-closed metastore shards the control plane does not know and no ingester holds. */
+export function checkDanglingShards(model: ClusterModel): Finding[] {
+  const { collections, status } = model;
+  const known = new Set<string>();
+  for (const s of collections[CONTROL_PLANE].values()) known.add(keys.shard(s.indexUid, s.sourceId, s.shardId));
+  const held = ingesterShardsByShard(model);
+
+  const groups = new Map<string, DanglingGroup>();
+  let last: DanglingGroup | undefined;
+  for (const s of collections[METASTORE].values()) {
+    if (s.shardState === 'closed') continue;
+    const k = keys.shard(s.indexUid, s.sourceId, s.shardId);
+    if (known.has(k) || held.has(k)) continue;
+    let g = last !== undefined && last.indexUid === s.indexUid && last.sourceId === s.sourceId ? last : undefined;
+    if (!g) {
+      const id = shardGroup(s.indexUid, s.sourceId);
+      g = groups.get(id);
+      if (!g) {
+        g = {
+          indexUid: s.indexUid,
+          sourceId: s.sourceId,
+          count: 0,
+          states: new Map(),
+          samples: [],
+          deletable: new TargetBatcher('quickwit.deleteShards'),
+          published: 0,
+          oldest: s.createdAt,
+        };
+        groups.set(id, g);
+      }
+      last = g;
+    }
+    g.count++;
+    increment(g.states, s.shardState);
+    pushSample(g.samples, METASTORE, s);
+    if (s.createdAt < g.oldest) g.oldest = s.createdAt;
+    if (isSafeToDeleteShard(s, NO_INGESTER)) g.deletable.add(s);
+    else g.published++;
+  }
+
+  const findings: Finding[] = [];
+  for (const [group, g] of groups) {
+    const states = describeCounts(g.states);
+    const evidence = [
+      `metastore: ${states} shards of ${group} (the oldest created at t=${g.oldest})`,
+      `control plane (epoch ${status.controlPlaneEpoch}): knows none of them`,
+      `ingesters: none holds them, so they were never initialised (open_shards succeeded, init_shards did not)`,
+    ];
+    if (g.published > 0) {
+      evidence.push(`${plural(g.published, 'shard')} have a publish position: kept out of the delete plan`);
+    }
+    findings.push(
+      makeFinding('shards/dangling', {
+        group,
+        message:
+          `${plural(g.count, 'shard')} of index ${g.indexUid}, source ${g.sourceId} are ${states} in the metastore, ` +
+          `but the control plane does not know them and no ingester holds them (leaked by a failed shard init).`,
+        count: g.count,
+        samples: g.samples,
+        views: [
+          { component: 'metastore', collection: METASTORE, says: `${states} shards` },
+          { component: 'control plane', collection: CONTROL_PLANE, says: 'does not know them' },
+          { component: 'ingesters', collection: INGESTER, says: 'none holds them' },
+        ],
+        evidence,
+        repairs: [
+          ...batchedOption(
+            {
+              id: 'delete-uninitialised',
+              title: `Delete ${plural(g.deletable.count, 'uninitialised shard')} from the metastore`,
+              safety: 'safe',
+              description:
+                `Sends DeleteShards for the ${formatCount(g.deletable.count)} shards no ingester ever initialised and ` +
+                `nothing was published from: they hold no data. Each is conditional on its version, and the ` +
+                `metastore refuses any shard that became live in the meantime.`,
+            },
+            g.deletable,
+          ),
+          {
+            id: 'restart-control-plane',
+            title: 'Restart the control plane so it reloads its shards from the metastore',
+            safety: 'safe',
+            description:
+              `The control plane rebuilds its model from the metastore and learns the ${formatCount(g.count)} shards. ` +
+              `Nothing is deleted; the shards stay uninitialised until the control plane reopens or closes them.`,
+            targetCount: g.count,
+            operations: [{ command: 'quickwit.restartControlPlane', expectedEpoch: status.controlPlaneEpoch }],
+          },
+        ],
+      }),
+    );
+  }
+  return findings;
+}
+
+interface OrphanGroup {
+  count: number;
+  samples: EntityRef[];
+  controlPlane: number;
+  ingesterShards: IngesterShard[];
+  ingesters: Set<string>;
+}
+
+/** `shards/orphaned`: control-plane or ingester shards the metastore does not have. */
+export function checkOrphanedShards(model: ClusterModel): Finding[] {
+  const { collections, status } = model;
+  // The metastore is keyed by `keys.shard`, so membership is a lookup, not a 763k-entry set.
+  const metastore = collections[METASTORE];
+  const groups = new Map<string, OrphanGroup>();
+  const groupFor = (indexUid: string, sourceId: string): OrphanGroup => {
+    const id = shardGroup(indexUid, sourceId);
+    let g = groups.get(id);
+    if (!g) {
+      g = { count: 0, samples: [], controlPlane: 0, ingesterShards: [], ingesters: new Set() };
+      groups.set(id, g);
+    }
+    return g;
+  };
+  for (const s of collections[CONTROL_PLANE].values()) {
+    if (metastore.has(keys.shard(s.indexUid, s.sourceId, s.shardId))) continue;
+    const g = groupFor(s.indexUid, s.sourceId);
+    g.count++;
+    g.controlPlane++;
+    pushSample(g.samples, CONTROL_PLANE, s);
+  }
+  for (const s of collections[INGESTER].values()) {
+    if (metastore.has(keys.shard(s.indexUid, s.sourceId, s.shardId))) continue;
+    const g = groupFor(s.indexUid, s.sourceId);
+    g.count++;
+    g.ingesterShards.push(s);
+    g.ingesters.add(s.ingesterId);
+    pushSample(g.samples, INGESTER, s);
+  }
+
+  const findings: Finding[] = [];
+  for (const [group, g] of groups) {
+    const withData = g.ingesterShards.filter((s) => holdsData(s.replicationPositionInclusive));
+    const empty = g.ingesterShards.filter((s) => !holdsData(s.replicationPositionInclusive));
+    const resetAll = new TargetBatcher('quickwit.adviseResetShards');
+    for (const s of g.ingesterShards) resetAll.add(s);
+    const resetEmpty = new TargetBatcher('quickwit.adviseResetShards');
+    for (const s of empty) resetEmpty.add(s);
+    const ingesterList = [...g.ingesters].sort().join(', ');
+    const where = [
+      g.controlPlane > 0 ? `the control plane knows ${formatCount(g.controlPlane)}` : '',
+      g.ingesterShards.length > 0 ? `ingesters hold ${formatCount(g.ingesterShards.length)} (${ingesterList})` : '',
+    ]
+      .filter(Boolean)
+      .join(' and ');
+    findings.push(
+      makeFinding('shards/orphaned', {
+        group,
+        message: `${plural(g.count, 'shard')} of ${group} are missing from the metastore, but ${where}.`,
+        count: g.count,
+        samples: g.samples,
+        views: [
+          { component: 'metastore', collection: METASTORE, says: 'does not have them' },
+          ...(g.controlPlane > 0
+            ? [{ component: 'control plane', collection: CONTROL_PLANE, says: `knows ${formatCount(g.controlPlane)} of them` }]
+            : []),
+          ...(g.ingesterShards.length > 0
+            ? [{ component: 'ingesters', collection: INGESTER, says: `${ingesterList} hold ${formatCount(g.ingesterShards.length)}` }]
+            : []),
+        ] as Finding['views'],
+        evidence: [
+          `metastore: none of the ${formatCount(g.count)} shards`,
+          ...(g.controlPlane > 0 ? [`control plane (epoch ${status.controlPlaneEpoch}): ${formatCount(g.controlPlane)} shards`] : []),
+          ...(g.ingesterShards.length > 0
+            ? [`ingesters: ${formatCount(g.ingesterShards.length)} shards, ${formatCount(withData.length)} with records not yet at eof`]
+            : []),
+        ],
+        repairs: [
+          ...(g.controlPlane > 0
+            ? [
+                {
+                  id: 'restart-control-plane',
+                  title: 'Restart the control plane so it reloads its shards from the metastore',
+                  safety: 'safe' as const,
+                  description: `The control plane rebuilds its model from the metastore and forgets the ${formatCount(g.controlPlane)} shards the metastore does not have.`,
+                  targetCount: g.controlPlane,
+                  operations: [{ command: 'quickwit.restartControlPlane' as const, expectedEpoch: status.controlPlaneEpoch }],
+                },
+              ]
+            : []),
+          ...(withData.length > 0 && empty.length > 0
+            ? batchedOption(
+                {
+                  id: 'advise-reset-empty-shards',
+                  title: `Reset the ${plural(empty.length, 'empty ingester shard')}`,
+                  safety: 'safe',
+                  description: 'Advises the ingesters to drop the orphaned shards whose log is empty or at eof: no records are lost.',
+                },
+                resetEmpty,
+              )
+            : []),
+          ...batchedOption(
+            withData.length > 0
+              ? {
+                  id: 'advise-reset-shards',
+                  title: `Reset ${plural(g.ingesterShards.length, 'ingester shard')}, ${formatCount(withData.length)} with records`,
+                  safety: 'may-lose-data',
+                  description:
+                    `Advises the ingesters to drop every orphaned shard. ${plural(withData.length, 'shard')} still hold ` +
+                    `records past their last publish; those records are lost.`,
+                }
+              : {
+                  id: 'advise-reset-shards',
+                  title: `Reset ${plural(g.ingesterShards.length, 'empty ingester shard')}`,
+                  safety: 'safe',
+                  description: 'Advises the ingesters to drop the orphaned shards; their logs are empty or at eof, so no records are lost.',
+                },
+            resetAll,
+          ),
+        ],
+      }),
+    );
+  }
+  return findings;
+}

@@ -1,0 +1,106 @@
+/**
+ * Milvus StreamingNode: a node asked to stop must reach Stopped within its
+ * grace period; closing a WAL that is still recovering waits forever for the
+ * appends blocked on recovery (milvus #41307).
+ */
+import type { EntityRef, Finding, InFlightAppend, WalState } from '../../protocol';
+import { formatDuration, plural } from '../format';
+import type { ClusterModel } from '../model';
+import { batchedOption, makeFinding, pushSample, ref, TargetBatcher } from './common';
+
+/** `wal/close-blocked`: Terminating past the grace period with a recovering WAL that has appends in flight. */
+export function checkCloseBlockedWals(model: ClusterModel): Finding[] {
+  const { collections, status } = model;
+  const walsByNode = new Map<number, WalState[]>();
+  for (const w of collections['milvus.wals'].values()) {
+    if (!w.recovering || w.inFlightAppends <= 0) continue;
+    const list = walsByNode.get(w.serverId);
+    if (list) list.push(w);
+    else walsByNode.set(w.serverId, [w]);
+  }
+  if (walsByNode.size === 0) return [];
+  const appendsByNode = new Map<number, InFlightAppend[]>();
+  for (const a of collections['milvus.appends'].values()) {
+    if (!walsByNode.has(a.serverId)) continue;
+    const list = appendsByNode.get(a.serverId);
+    if (list) list.push(a);
+    else appendsByNode.set(a.serverId, [a]);
+  }
+
+  const findings: Finding[] = [];
+  for (const node of collections['milvus.nodes'].values()) {
+    if (node.lifecycle !== 'Terminating' || node.stopRequestedAt === null) continue;
+    const terminatingFor = status.time - node.stopRequestedAt;
+    if (terminatingFor <= node.gracePeriodSeconds) continue;
+    const wals = walsByNode.get(node.serverId);
+    if (!wals) continue;
+    const blockedChannels = new Set(wals.map((w) => w.channel));
+    const appends = (appendsByNode.get(node.serverId) ?? []).filter((a) => blockedChannels.has(a.channel));
+    const writing = appends.filter((a) => a.phase === 'writing').length;
+    const inFlight = wals.reduce((n, w) => n + w.inFlightAppends, 0);
+
+    const samples: EntityRef[] = [ref('milvus.nodes', node)];
+    for (const w of wals) pushSample(samples, 'milvus.wals', w);
+    for (const a of appends) pushSample(samples, 'milvus.appends', a);
+    const cancel = new TargetBatcher('milvus.cancelAppendsAndClose');
+    cancel.add(node);
+    const remove = new TargetBatcher('milvus.forceRemoveNode');
+    remove.add(node);
+    const age = formatDuration(terminatingFor);
+    const grace = formatDuration(node.gracePeriodSeconds);
+
+    findings.push(
+      makeFinding('wal/close-blocked', {
+        group: node.key,
+        message:
+          `StreamingNode ${node.serverId} (${node.address}, ${node.build}) has been Terminating for ${age} (grace ${grace}): ` +
+          `closing ${plural(wals.length, 'WAL')} waits for ${plural(inFlight, 'in-flight append')} that wait for recovery.`,
+        count: wals.length,
+        samples,
+        anchor: ref('milvus.nodes', node),
+        views: [
+          { component: 'kubernetes', collection: 'milvus.nodes', says: `Terminating for ${age}, grace ${grace}` },
+          {
+            component: 'streaming node',
+            collection: 'milvus.wals',
+            says: `${plural(wals.length, 'WAL')} recovering with ${plural(inFlight, 'append')} in flight`,
+          },
+        ],
+        evidence: [
+          `Terminating for ${age}, grace ${grace} (stop requested at t=${node.stopRequestedAt}, now t=${status.time})`,
+          ...wals.map(
+            (w) =>
+              `WAL ${w.channel} (term ${w.term}): recovering, ${w.closing ? 'close waiting' : 'not closing yet'}, ` +
+              `${plural(w.inFlightAppends, 'append')} in flight`,
+          ),
+          `blocked appends: ${appends.length - writing} waiting for recovery, ${writing} writing`,
+        ],
+        repairs: [
+          ...batchedOption(
+            {
+              id: 'cancel-appends-and-close',
+              title: `Cancel the ${plural(inFlight, 'blocked append')} and finish closing`,
+              safety: 'safe',
+              description:
+                'Fails the in-flight appends so the WAL close completes and the node stops. Acknowledged data is ' +
+                'already in the message queue; the cancelled appends were never acknowledged and clients retry them.',
+            },
+            cancel,
+          ),
+          ...batchedOption(
+            {
+              id: 'force-remove-node',
+              title: `Force-remove StreamingNode ${node.serverId}`,
+              safety: 'may-lose-data',
+              description:
+                `Removes the node and reassigns its channels with term + 1, fencing the old owner. ` +
+                `${plural(writing, 'append')} in phase 'writing' ${writing === 1 ? 'is' : 'are'} dropped.`,
+            },
+            remove,
+          ),
+        ],
+      }),
+    );
+  }
+  return findings;
+}

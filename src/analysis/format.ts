@@ -1,0 +1,53 @@
+/**
+ * Number, duration and size formatting for operator-facing messages.
+ * Hand-written rather than `toLocaleString` so output never depends on the
+ * host's ICU data or locale (messages are compared in tests and CLI output).
+ */
+
+/** 763471 → "763,471". */
+export function formatCount(n: number): string {
+  const s = String(Math.trunc(Math.abs(n)));
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    if (i > 0 && (s.length - i) % 3 === 0) out += ',';
+    out += s[i];
+  }
+  return n < 0 ? `-${out}` : out;
+}
+
+/** `n` with a singular or plural noun: "1 shard", "760,000 shards". */
+export function plural(n: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${formatCount(n)} ${n === 1 ? singular : pluralForm}`;
+}
+
+/** Seconds → "4d21h", "3h5m", "2m30s", "30s": the two largest units from the first non-zero one, like kubectl's AGE. */
+export function formatDuration(seconds: number): string {
+  let rest = Math.max(0, Math.floor(seconds));
+  const units: [string, number][] = [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ];
+  const parts: string[] = [];
+  for (const [name, size] of units) {
+    const v = Math.floor(rest / size);
+    rest -= v * size;
+    // Once the first unit is written, the next one is written even if zero ("4d0h", not "4d5s").
+    if (v > 0 || parts.length > 0) parts.push(`${v}${name}`);
+    if (parts.length === 2) break;
+  }
+  return parts.length ? parts.join('') : '0s';
+}
+
+/** Bytes → "1.5 GiB". */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${v.toFixed(v < 10 ? 2 : 1).replace(/\.?0+$/, '')} ${units[i]}`;
+}

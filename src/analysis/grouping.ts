@@ -1,0 +1,60 @@
+/**
+ * How entities of each collection are grouped. One definition shared by the
+ * checks (a finding per group), the snapshot language (a summary line per huge
+ * group) and `lineOf` (which derives an entity's group from the entity, so no
+ * key → line map over 760,000 entities is ever needed).
+ */
+import type { AnyEntity, CollectionName, EntityOf } from '../protocol';
+
+type GroupFn<C extends CollectionName> = (e: EntityOf<C>) => string;
+
+/** The group of a shard: its (index, source). */
+export function shardGroup(indexUid: string, sourceId: string): string {
+  return `${indexUid}/${sourceId}`;
+}
+
+const GROUPS: { [C in CollectionName]?: GroupFn<C> } = {
+  'quickwit.metastore.shards': (e) => shardGroup(e.indexUid, e.sourceId),
+  'quickwit.controlPlane.shards': (e) => shardGroup(e.indexUid, e.sourceId),
+  'quickwit.ingester.shards': (e) => `${e.ingesterId}/${shardGroup(e.indexUid, e.sourceId)}`,
+  'milvus.wals': (e) => `node-${e.serverId}`,
+  'milvus.appends': (e) => `node-${e.serverId}/${e.channel}`,
+  'milvus.channelMetas': (e) => `node-${e.node}`,
+  'greptime.procedures': (e) => e.table,
+  'tikv.regions': (e) => `store-${e.storeId}`,
+  'fluvio.partitions': (e) => e.topic,
+  'fluvio.spuReports': (e) => `spu-${e.spuId}`,
+};
+
+/** The group an entity belongs to in its collection, or undefined for collections that are never grouped. */
+export function groupOf(collection: CollectionName, entity: AnyEntity): string | undefined {
+  const fn = GROUPS[collection] as ((e: AnyEntity) => string) | undefined;
+  return fn?.(entity);
+}
+
+export function isGrouped(collection: CollectionName): boolean {
+  return GROUPS[collection] !== undefined;
+}
+
+/** The field that says what state an entity is in, for per-state counts on group lines and in messages. */
+export const STATE_FIELD: { [C in CollectionName]?: keyof EntityOf<C> & string } = {
+  'quickwit.metastore.shards': 'shardState',
+  'quickwit.controlPlane.shards': 'shardState',
+  'quickwit.ingester.shards': 'shardState',
+  'quickwit.ingesters': 'status',
+  'milvus.nodes': 'lifecycle',
+  'milvus.appends': 'phase',
+  'milvus.channelMetas': 'state',
+  'greptime.procedures': 'status',
+  'tikv.regions': 'state',
+  'fluvio.partitions': 'resolution',
+  'fluvio.spus': 'status',
+};
+
+/** The value of an entity's state field, or undefined. */
+export function stateOf(collection: CollectionName, entity: AnyEntity): string | undefined {
+  const field = STATE_FIELD[collection];
+  if (!field) return undefined;
+  const v = (entity as unknown as Record<string, unknown>)[field];
+  return typeof v === 'string' ? v : undefined;
+}

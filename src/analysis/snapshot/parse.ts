@@ -1,0 +1,491 @@
+/**
+ * Parsing the snapshot language. Never throws: every problem becomes a
+ * `SnapshotSyntaxError` with a 0-based line and column, the line is skipped,
+ * and parsing goes on, so a corrupt file still yields what it could.
+ *
+ * Built for 763k-line files: one scan per line with reused token buffers,
+ * values converted by the field's declared type (no per-entity zod pass; json
+ * fields, which are rare, are validated by their zod schema).
+ */
+import {
+  ClusterStatus,
+  COLLECTION_NAMES,
+  COLLECTIONS,
+  SUBSYSTEMS,
+  type AnyEntity,
+  type CollectionName,
+} from '../../protocol';
+import { groupOf } from '../grouping';
+import { emptyCollections, type ClusterModel } from '../model';
+import { GROUP_SUMMARY_THRESHOLD, type DocumentIndex } from './render';
+import { GROUP_KIND, HEADER_KINDS, LAYOUTS, type CollectionLayout, type FieldInfo } from './layout';
+
+export interface SnapshotSyntaxError {
+  /** 0-based. */
+  line: number;
+  /** 0-based. */
+  column: number;
+  message: string;
+}
+
+/** A `group` line: entities summarised by a count (a saved virtual document), not present in the model. */
+export interface SummarisedGroup {
+  collection: CollectionName;
+  group: string;
+  count: number;
+  line: number;
+}
+
+export interface ParsedSnapshot {
+  model: ClusterModel | null;
+  errors: SnapshotSyntaxError[];
+  summarised: SummarisedGroup[];
+  /** Lines of the parsed file's entities and sections, for diagnostics on the file itself. */
+  index: DocumentIndex;
+}
+
+/** Stop collecting errors past this many: a binary file should not produce a million diagnostics. */
+export const MAX_SYNTAX_ERRORS = 200;
+
+class LineError extends Error {
+  constructor(
+    readonly column: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Tokens of one line, in reused buffers. A token is a word (`key`), or `name=value`; `quoted` says the value was a JSON string. */
+class Tokens {
+  kind = '';
+  kindColumn = 0;
+  key: string | undefined;
+  keyColumn = 0;
+  names: string[] = [];
+  values: string[] = [];
+  quoted: boolean[] = [];
+  columns: number[] = [];
+  /** A `[section]` header, if the line is one. */
+  section: string | undefined;
+
+  reset(): void {
+    this.kind = '';
+    this.key = undefined;
+    this.section = undefined;
+    this.names.length = 0;
+    this.values.length = 0;
+    this.quoted.length = 0;
+    this.columns.length = 0;
+  }
+}
+
+const isBlank = (c: number) => c === 32 || c === 9 || c === 13;
+
+/** Index just past the JSON string starting at `i` (a `"`). */
+function scanString(line: string, i: number): number {
+  for (let j = i + 1; j < line.length; j++) {
+    const c = line.charCodeAt(j);
+    if (c === 92) j++;
+    else if (c === 34) return j + 1;
+  }
+  throw new LineError(i, 'unterminated string');
+}
+
+/** Index just past the JSON array/object starting at `i`. */
+function scanJson(line: string, i: number): number {
+  let depth = 0;
+  for (let j = i; j < line.length; j++) {
+    const c = line.charCodeAt(j);
+    if (c === 34) j = scanString(line, j) - 1;
+    else if (c === 91 || c === 123) depth++;
+    else if (c === 93 || c === 125) {
+      if (--depth === 0) return j + 1;
+    }
+  }
+  throw new LineError(i, 'unterminated JSON value');
+}
+
+function parseJsonString(text: string, column: number): string {
+  try {
+    return JSON.parse(text) as string;
+  } catch {
+    throw new LineError(column, `invalid string ${text.length > 40 ? text.slice(0, 40) + '…' : text}`);
+  }
+}
+
+function tokenize(line: string, t: Tokens): void {
+  t.reset();
+  const n = line.length;
+  let i = 0;
+  while (i < n && isBlank(line.charCodeAt(i))) i++;
+  if (i >= n || line.charCodeAt(i) === 35) return; // blank or comment
+  if (line.charCodeAt(i) === 91) {
+    const close = line.indexOf(']', i);
+    if (close < 0) throw new LineError(i, 'section header without a closing `]`');
+    t.section = line.slice(i + 1, close).trim();
+    let j = close + 1;
+    while (j < n && isBlank(line.charCodeAt(j))) j++;
+    if (j < n && line.charCodeAt(j) !== 35) throw new LineError(j, 'unexpected text after the section header');
+    return;
+  }
+  let first = true;
+  while (i < n) {
+    while (i < n && isBlank(line.charCodeAt(i))) i++;
+    if (i >= n) break;
+    const start = i;
+    const c = line.charCodeAt(i);
+    if (c === 35) break; // trailing comment
+    if (c === 34) {
+      // quoted positional word (the key)
+      i = scanString(line, i);
+      if (first) throw new LineError(start, 'a line starts with a kind word, not a string');
+      if (t.key !== undefined) throw new LineError(start, 'a second key; expected field=value');
+      t.key = parseJsonString(line.slice(start, i), start);
+      t.keyColumn = start;
+    } else {
+      while (i < n && !isBlank(line.charCodeAt(i)) && line.charCodeAt(i) !== 61) i++;
+      if (i < n && line.charCodeAt(i) === 61) {
+        // name=value
+        if (first) throw new LineError(start, 'a line starts with a kind word, not field=value');
+        const name = line.slice(start, i);
+        if (!name) throw new LineError(start, 'missing field name before `=`');
+        i++;
+        const vs = i;
+        const vc = i < n ? line.charCodeAt(i) : 32;
+        let value: string;
+        let quoted = false;
+        if (vc === 34) {
+          i = scanString(line, i);
+          value = parseJsonString(line.slice(vs, i), vs);
+          quoted = true;
+        } else if (vc === 91 || vc === 123) {
+          i = scanJson(line, i);
+          value = line.slice(vs, i);
+        } else {
+          while (i < n && !isBlank(line.charCodeAt(i))) i++;
+          value = line.slice(vs, i);
+          if (!value) throw new LineError(vs, `missing value after \`${name}=\``);
+        }
+        if (i < n && !isBlank(line.charCodeAt(i))) throw new LineError(i, `expected a space after the value of ${name}`);
+        t.names.push(name);
+        t.values.push(value);
+        t.quoted.push(quoted);
+        t.columns.push(start);
+      } else if (first) {
+        t.kind = line.slice(start, i);
+        t.kindColumn = start;
+        first = false;
+        continue;
+      } else {
+        if (t.key !== undefined) throw new LineError(start, `unexpected word \`${line.slice(start, i)}\`; expected field=value`);
+        t.key = line.slice(start, i);
+        t.keyColumn = start;
+      }
+    }
+    first = false;
+  }
+}
+
+function toValue(f: FieldInfo, raw: string, quoted: boolean, column: number): unknown {
+  if (!quoted && raw === 'null') {
+    if (f.nullable) return null;
+    throw new LineError(column, `${f.name} cannot be null`);
+  }
+  switch (f.type) {
+    case 'string':
+      if (f.options && !f.options.has(raw)) {
+        throw new LineError(column, `${f.name} must be one of ${[...f.options].join(', ')}; found \`${raw}\``);
+      }
+      return raw;
+    case 'number': {
+      const v = quoted ? NaN : Number(raw);
+      if (!Number.isInteger(v)) throw new LineError(column, `${f.name} must be an integer; found \`${raw}\``);
+      return v;
+    }
+    case 'boolean':
+      if (!quoted && raw === 'true') return true;
+      if (!quoted && raw === 'false') return false;
+      throw new LineError(column, `${f.name} must be true or false; found \`${raw}\``);
+    case 'json': {
+      let v: unknown;
+      try {
+        v = JSON.parse(raw);
+      } catch {
+        throw new LineError(column, `${f.name}: invalid JSON`);
+      }
+      const problem = f.validate?.(v);
+      if (problem) throw new LineError(column, `${f.name}: ${problem}`);
+      return v;
+    }
+  }
+}
+
+function intField(name: string, raw: string, quoted: boolean, column: number): number {
+  const v = quoted ? NaN : Number(raw);
+  if (!Number.isInteger(v)) throw new LineError(column, `${name} must be an integer; found \`${raw}\``);
+  return v;
+}
+
+function buildEntity(layout: CollectionLayout, t: Tokens): AnyEntity {
+  if (t.key === undefined) throw new LineError(t.kindColumn, `missing the ${layout.kind}'s key after \`${t.kind}\``);
+  const e: Record<string, unknown> = { key: t.key, version: undefined };
+  for (let i = 0; i < t.names.length; i++) {
+    const name = t.names[i]!;
+    if (name === 'version') {
+      e.version = intField('version', t.values[i]!, t.quoted[i]!, t.columns[i]!);
+      if ((e.version as number) < 0) throw new LineError(t.columns[i]!, 'version must not be negative');
+      continue;
+    }
+    const f = layout.byName.get(name);
+    if (!f) throw new LineError(t.columns[i]!, `unknown field \`${name}\` for a ${layout.kind} in [${layout.collection}]`);
+    if (e[name] !== undefined) throw new LineError(t.columns[i]!, `field \`${name}\` given twice`);
+    e[name] = toValue(f, t.values[i]!, t.quoted[i]!, t.columns[i]!);
+  }
+  if (e.version === undefined) throw new LineError(t.kindColumn, 'missing version=');
+  let derived: Record<string, string | number> | undefined | null = null;
+  for (const f of layout.fields) {
+    if (e[f.name] !== undefined) continue;
+    if (derived === null) derived = layout.keyParts?.(t.key);
+    const d = derived?.[f.name];
+    if (d !== undefined) e[f.name] = d;
+    else if (f.nullable) e[f.name] = null;
+    else throw new LineError(t.kindColumn, `missing field \`${f.name}\` (and the key does not spell it out)`);
+  }
+  return e as unknown as AnyEntity;
+}
+
+const DEFAULT_STATUS: ClusterStatus = {
+  clusterName: '',
+  scenario: '',
+  seed: 0,
+  bugs: Object.fromEntries(SUBSYSTEMS.map((s) => [s, 'fixed'])) as ClusterStatus['bugs'],
+  time: 0,
+  seq: 0,
+  controlPlaneEpoch: 0,
+  counts: Object.fromEntries(COLLECTION_NAMES.map((c) => [c, 0])) as ClusterStatus['counts'],
+  // Upstream defaults, used only when a file has no `config` line.
+  config: { maxRunningProcedures: 128, maxRetryTimes: 3, etcdQuotaBytes: 2 * 1024 ** 3 },
+};
+
+interface StatusDraft {
+  clusterName?: string;
+  scenario?: string;
+  seed?: number;
+  time?: number;
+  seq?: number;
+  controlPlaneEpoch?: number;
+  bugs: Record<string, string>;
+  config: Record<string, number>;
+  counts: Record<string, number>;
+  line: number;
+}
+
+const CLUSTER_INTS = new Set(['seed', 'time', 'seq', 'controlPlaneEpoch']);
+
+function readHeader(t: Tokens, s: StatusDraft): void {
+  const onlyFields = () => {
+    if (t.key !== undefined) throw new LineError(t.keyColumn, `\`${t.kind}\` takes only field=value`);
+  };
+  for (let i = 0; i < t.names.length || i === 0; i++) {
+    if (t.kind === 'cluster' && i === 0) {
+      if (t.key === undefined) throw new LineError(t.kindColumn, 'missing the cluster name after `cluster`');
+      s.clusterName = t.key;
+    }
+    if (i >= t.names.length) break;
+    const [name, raw, quoted, col] = [t.names[i]!, t.values[i]!, t.quoted[i]!, t.columns[i]!];
+    switch (t.kind) {
+      case 'cluster':
+        if (name === 'scenario') s.scenario = raw;
+        else if (CLUSTER_INTS.has(name)) (s as unknown as Record<string, number>)[name] = intField(name, raw, quoted, col);
+        else throw new LineError(col, `unknown cluster field \`${name}\``);
+        break;
+      case 'bugs':
+        onlyFields();
+        s.bugs[name] = raw;
+        break;
+      case 'config':
+        onlyFields();
+        s.config[name] = intField(name, raw, quoted, col);
+        break;
+      case 'counts':
+        onlyFields();
+        s.counts[name] = intField(name, raw, quoted, col);
+        break;
+    }
+  }
+}
+
+function finishStatus(s: StatusDraft, seen: boolean, model: ClusterModel['collections'], errors: SnapshotSyntaxError[]): ClusterStatus {
+  // Counts a file leaves out are those of the entities it holds.
+  const counts: Record<string, number> = {};
+  for (const c of COLLECTION_NAMES) counts[c] = model[c].size;
+  const draft = {
+    clusterName: s.clusterName ?? DEFAULT_STATUS.clusterName,
+    scenario: s.scenario ?? DEFAULT_STATUS.scenario,
+    seed: s.seed ?? DEFAULT_STATUS.seed,
+    bugs: { ...DEFAULT_STATUS.bugs, ...s.bugs },
+    time: s.time ?? DEFAULT_STATUS.time,
+    seq: s.seq ?? DEFAULT_STATUS.seq,
+    controlPlaneEpoch: s.controlPlaneEpoch ?? DEFAULT_STATUS.controlPlaneEpoch,
+    counts: { ...counts, ...s.counts },
+    config: { ...DEFAULT_STATUS.config, ...s.config },
+  };
+  if (!seen) errors.push({ line: 0, column: 0, message: 'missing the `cluster NAME scenario=… time=…` header line' });
+  const r = ClusterStatus.safeParse(draft);
+  if (r.success) return r.data;
+  for (const issue of r.error.issues.slice(0, 5)) {
+    errors.push({ line: s.line, column: 0, message: `header: ${issue.path.join('.')}: ${issue.message}` });
+  }
+  return { ...DEFAULT_STATUS, clusterName: draft.clusterName, scenario: draft.scenario, time: draft.time, seq: draft.seq };
+}
+
+const SUBSYSTEM_NAMES = new Set<string>(SUBSYSTEMS);
+const KIND_WORDS = new Set(Object.values(LAYOUTS).map((l) => l.kind));
+
+/** Parses a `.clustersnap` file. Never throws: errors are returned, with whatever could be parsed. */
+export function parseSnapshotDocument(text: string): ParsedSnapshot {
+  const errors: SnapshotSyntaxError[] = [];
+  const collections = emptyCollections();
+  const status: StatusDraft = { bugs: {}, config: {}, counts: {}, line: 0 };
+  let headerSeen = false;
+  let anything = false;
+  const sections = new Map<string, number>();
+  const summarised: SummarisedGroup[] = [];
+  /** Per collection, keys and lines in file order; turned into an index only if lineOf is asked. */
+  const positions = new Map<CollectionName, { keys: string[]; lines: number[] }>();
+  let current: CollectionLayout | undefined;
+  let currentPositions: { keys: string[]; lines: number[] } | undefined;
+  const t = new Tokens();
+  const report = (line: number, column: number, message: string) => {
+    if (errors.length < MAX_SYNTAX_ERRORS) errors.push({ line, column, message });
+    else if (errors.length === MAX_SYNTAX_ERRORS) {
+      errors.push({ line, column: 0, message: `more than ${MAX_SYNTAX_ERRORS} errors; the rest are not reported` });
+    }
+  };
+
+  let lineNo = 0;
+  let start = 0;
+  const n = typeof text === 'string' ? text.length : 0;
+  while (start <= n) {
+    let end = n > 0 ? text.indexOf('\n', start) : -1;
+    if (end < 0) end = n;
+    const line = text.slice(start, end);
+    try {
+      tokenize(line, t);
+      if (t.section !== undefined) {
+        anything = true;
+        if (t.section in COLLECTIONS) {
+          const c = t.section as CollectionName;
+          if (sections.has(c)) throw new LineError(1, `section [${c}] appears twice`);
+          sections.set(c, lineNo);
+          current = LAYOUTS[c];
+          if (!positions.has(c)) positions.set(c, { keys: [], lines: [] });
+          currentPositions = positions.get(c);
+        } else if (SUBSYSTEM_NAMES.has(t.section)) {
+          current = undefined;
+          currentPositions = undefined;
+        } else {
+          throw new LineError(1, `unknown section [${t.section}]; expected a subsystem (${SUBSYSTEMS.join(', ')}) or a collection`);
+        }
+      } else if (t.kind) {
+        anything = true;
+        if (current && t.kind === current.kind) {
+          const e = buildEntity(current, t);
+          const map = collections[current.collection] as Map<string, AnyEntity>;
+          if (map.has(e.key)) throw new LineError(t.keyColumn, `duplicate key ${e.key} in [${current.collection}]`);
+          map.set(e.key, e);
+          currentPositions!.keys.push(e.key);
+          currentPositions!.lines.push(lineNo);
+        } else if (t.kind === GROUP_KIND) {
+          if (!current) throw new LineError(t.kindColumn, '`group` outside a [collection] section');
+          if (t.key === undefined) throw new LineError(t.kindColumn, 'missing the group name after `group`');
+          const i = t.names.indexOf('count');
+          if (i < 0) throw new LineError(t.kindColumn, 'a group line needs count=N');
+          const count = intField('count', t.values[i]!, t.quoted[i]!, t.columns[i]!);
+          summarised.push({ collection: current.collection, group: t.key, count, line: lineNo });
+        } else if ((HEADER_KINDS as readonly string[]).includes(t.kind)) {
+          if (t.kind === 'cluster') {
+            if (headerSeen) throw new LineError(t.kindColumn, 'a second `cluster` header line');
+            headerSeen = true;
+            status.line = lineNo;
+          }
+          readHeader(t, status);
+        } else if (current) {
+          throw new LineError(t.kindColumn, `expected \`${current.kind}\` lines in [${current.collection}]; found \`${t.kind}\``);
+        } else if (KIND_WORDS.has(t.kind)) {
+          throw new LineError(t.kindColumn, `\`${t.kind}\` before any [collection] section header`);
+        } else {
+          throw new LineError(t.kindColumn, `unknown line kind \`${t.kind}\``);
+        }
+      }
+    } catch (err) {
+      if (err instanceof LineError) report(lineNo, err.column, err.message);
+      else report(lineNo, 0, `cannot read this line: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    lineNo++;
+    start = end + 1;
+  }
+
+  const model: ClusterModel | null = anything || headerSeen ? { status: finishStatus(status, headerSeen, collections, errors), collections } : null;
+  if (!model) errors.push({ line: 0, column: 0, message: 'not a cluster snapshot: no header, section or entity line' });
+  return { model, errors, summarised, index: fileIndex(model, sections, positions, summarised) };
+}
+
+/**
+ * lineOf for a parsed file, built on first use: exact lines for entities of
+ * small groups, the first line of a group for huge ones (like the virtual
+ * documents), so diagnostics for 760k shards sit on one line.
+ */
+function fileIndex(
+  model: ClusterModel | null,
+  sections: Map<string, number>,
+  positions: Map<CollectionName, { keys: string[]; lines: number[] }>,
+  summarised: SummarisedGroup[],
+): DocumentIndex {
+  const built = new Map<string, { entities: Map<string, number>; groups: Map<string, number> }>();
+  const indexOf = (c: CollectionName) => {
+    let ix = built.get(c);
+    if (ix) return ix;
+    ix = { entities: new Map(), groups: new Map() };
+    for (const s of summarised) if (s.collection === c && !ix.groups.has(s.group)) ix.groups.set(s.group, s.line);
+    const pos = positions.get(c);
+    if (pos && model) {
+      const map = model.collections[c];
+      const sizes = new Map<string, number>();
+      const groupOfKey = (k: string) => {
+        const e = map.get(k);
+        return e && groupOf(c, e);
+      };
+      for (const k of pos.keys) {
+        const g = groupOfKey(k);
+        if (g !== undefined) sizes.set(g, (sizes.get(g) ?? 0) + 1);
+      }
+      for (let i = 0; i < pos.keys.length; i++) {
+        const g = groupOfKey(pos.keys[i]!);
+        if (g !== undefined && sizes.get(g)! > GROUP_SUMMARY_THRESHOLD) {
+          if (!ix.groups.has(g)) ix.groups.set(g, pos.lines[i]!);
+        } else ix.entities.set(pos.keys[i]!, pos.lines[i]!);
+      }
+    }
+    built.set(c, ix);
+    return ix;
+  };
+  return {
+    sectionLine: (collection) => sections.get(collection),
+    lineOf(collection, key) {
+      if (!(collection in COLLECTIONS)) return undefined;
+      const c = collection as CollectionName;
+      const ix = indexOf(c);
+      const line = ix.entities.get(key);
+      if (line !== undefined) return line;
+      const e = model?.collections[c].get(key);
+      const g = e && groupOf(c, e);
+      return g === undefined ? undefined : ix.groups.get(g);
+    },
+  };
+}
+
+export function parseSnapshot(text: string): { model: ClusterModel | null; errors: SnapshotSyntaxError[] } {
+  return parseSnapshotDocument(text);
+}
