@@ -1,0 +1,156 @@
+/**
+ * Every command, from one table (rust-analyzer's pattern). Each names what it
+ * needs; when that is missing (server down, no cluster), the command tells the
+ * user why it cannot run instead of failing obscurely.
+ */
+import { Position, Range, Selection, Uri, commands, env, window, workspace } from 'vscode';
+import { LspCommands } from '../protocol/lsp';
+import { connectCommand } from './connect';
+import { Ctx, Requirement } from './ctx';
+import { pickAndRepair, repairAllSafe, repairFinding } from './repair';
+import { startSimulator, stopSimulator } from './simulatorCommands';
+import type { ClusterElement, Element, ServerElement } from './trees/elements';
+
+interface CommandSpec {
+  requires: Requirement;
+  run: (ctx: Ctx, ...args: any[]) => unknown;
+}
+
+async function pickCluster(ctx: Ctx, given: string | undefined, purpose: string): Promise<string | undefined> {
+  if (given) return given;
+  const clusters = ctx.clusters;
+  if (clusters.length === 1) return clusters[0].name;
+  return (await window.showQuickPick(clusters.map((c) => ({ label: c.name, description: `${c.url} · ${c.state}` })), { title: purpose }))?.label;
+}
+
+function clusterOf(arg: unknown): string | undefined {
+  if (typeof arg === 'string') return arg;
+  const el = arg as Partial<ClusterElement & { cluster: string }> | undefined;
+  return el?.type === 'cluster' ? el.info?.name : typeof el?.cluster === 'string' ? el.cluster : undefined;
+}
+
+function serverElement(arg: unknown): ServerElement {
+  const el = arg as Element | undefined;
+  if (el?.type !== 'server') throw new Error('This action works on a tree item of a Cluster Debugger view.');
+  return el;
+}
+
+export const COMMANDS: Record<string, CommandSpec> = {
+  'clusterDebugger.startSimulator': { requires: 'server', run: (ctx, args) => startSimulator(ctx, args) },
+  'clusterDebugger.stopSimulator': { requires: 'nothing', run: (ctx) => stopSimulator(ctx) },
+  'clusterDebugger.connect': { requires: 'server', run: (ctx, args) => connectCommand(ctx, args) },
+  'clusterDebugger.disconnect': {
+    requires: 'connection',
+    run: async (ctx, arg) => {
+      const name = await pickCluster(ctx, clusterOf(arg), 'Disconnect from which cluster?');
+      if (!name) return;
+      if (name === 'sim' && ctx.simulator) return stopSimulator(ctx);
+      await ctx.requireApi().disconnect(name);
+      ctx.log.info(`Disconnected from ${name}.`);
+      await ctx.refreshClusters();
+    },
+  },
+  'clusterDebugger.refresh': {
+    requires: 'connection',
+    run: async (ctx, arg) => {
+      await ctx.requireApi().refresh(clusterOf(arg));
+      await ctx.refreshClusters();
+      ctx.refreshAllTrees();
+    },
+  },
+  'clusterDebugger.repair': { requires: 'connection', run: (ctx, args) => pickAndRepair(ctx, args) },
+  [LspCommands.repairFinding]: { requires: 'connection', run: (ctx, args) => repairFinding(ctx, args) },
+  'clusterDebugger.repairAllSafe': { requires: 'connection', run: (ctx, args) => repairAllSafe(ctx, args) },
+  'clusterDebugger.saveSnapshot': {
+    requires: 'connection',
+    run: async (ctx, arg?: { cluster?: string; uri?: Uri | string }) => {
+      const cluster = await pickCluster(ctx, arg?.cluster ?? clusterOf(arg), 'Save a snapshot of which cluster?');
+      if (!cluster) return undefined;
+      const folder = workspace.workspaceFolders?.[0]?.uri;
+      const target =
+        typeof arg?.uri === 'string'
+          ? Uri.file(arg.uri)
+          : (arg?.uri ??
+            (await window.showSaveDialog({
+              title: `Save a snapshot of ${cluster}`,
+              defaultUri: folder ? Uri.joinPath(folder, `${cluster}.clustersnap`) : undefined,
+              filters: { 'Cluster snapshot': ['clustersnap'] },
+            })));
+      if (!target) return undefined;
+      const text = await ctx.requireApi().snapshot(cluster);
+      await workspace.fs.writeFile(target, Buffer.from(text, 'utf8'));
+      ctx.log.info(`Saved a snapshot of ${cluster} to ${target.toString()} (${text.length} characters).`);
+      void window.showInformationMessage(`Saved a snapshot of ${cluster}.`, 'Open').then((a) => {
+        if (a) void window.showTextDocument(target);
+      });
+      return target;
+    },
+  },
+  'clusterDebugger.showLog': { requires: 'nothing', run: (ctx) => ctx.log.show() },
+
+  // Internal: tree items' actions (hidden from the palette in package.json).
+  'clusterDebugger.loadMore': {
+    requires: 'server',
+    run: (ctx, arg) => {
+      const el = serverElement(arg);
+      return ctx.trees[el.subsystem].loadMore(el);
+    },
+  },
+  'clusterDebugger.showInDocument': {
+    requires: 'server',
+    run: async (_ctx, arg) => {
+      const loc = serverElement(arg).node.location;
+      if (!loc) throw new Error('This item has no line in a cluster document.');
+      const pos = new Position(loc.line, 0);
+      await window.showTextDocument(Uri.parse(loc.uri), { selection: new Selection(pos, pos), preview: true });
+      return new Range(pos, pos);
+    },
+  },
+  'clusterDebugger.copyId': {
+    requires: 'nothing',
+    run: async (_ctx, arg) => {
+      const el = arg as Element | undefined;
+      const id = el?.type === 'server' ? (el.node.entity?.key ?? el.node.id) : el?.type === 'cluster' ? el.info.url : undefined;
+      if (id) await env.clipboard.writeText(id);
+    },
+  },
+  'clusterDebugger.repairNode': {
+    requires: 'connection',
+    run: (ctx, arg) => {
+      const n = serverElement(arg).node;
+      return pickAndRepair(ctx, { cluster: n.cluster }, n.findingIds ?? []);
+    },
+  },
+};
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function registerCommands(ctx: Ctx): void {
+  for (const [id, spec] of Object.entries(COMMANDS)) {
+    const disposable = commands.registerCommand(id, async (...args: unknown[]) => {
+      const why = ctx.notReadyReason(spec.requires);
+      if (why) {
+        const actions = spec.requires === 'connection' && ctx.notReadyReason('server') === undefined ? ['Start Bundled Simulator', 'Connect…'] : ['Show Log'];
+        void window.showWarningMessage(why, ...actions).then((a) => {
+          if (a === 'Start Bundled Simulator') void commands.executeCommand('clusterDebugger.startSimulator');
+          else if (a === 'Connect…') void commands.executeCommand('clusterDebugger.connect');
+          else if (a === 'Show Log') ctx.log.show();
+        });
+        return undefined;
+      }
+      try {
+        return await spec.run(ctx, ...args);
+      } catch (err) {
+        // Shown and logged here, not rethrown: VS Code would add a second, vaguer notification.
+        ctx.log.error(`${id}: ${describe(err)}`);
+        void window.showErrorMessage(`Cluster Debugger: ${describe(err)}`, 'Show Log').then((a) => {
+          if (a) ctx.log.show();
+        });
+        return undefined;
+      }
+    });
+    ctx.extension.subscriptions.push(disposable);
+  }
+}

@@ -1,0 +1,42 @@
+/** The `clusterDebugger.*` settings, read in one place. */
+import { workspace } from 'vscode';
+import { SCENARIOS, ScenarioName } from '../protocol/methods';
+
+export const CONFIG_SECTION = 'clusterDebugger';
+
+export interface ConfiguredCluster {
+  name: string;
+  url: string;
+}
+
+function config() {
+  return workspace.getConfiguration(CONFIG_SECTION);
+}
+
+export function rulesSetting(): Record<string, string> {
+  return config().get<Record<string, string>>('rules') ?? {};
+}
+
+/** Entries that are not `{name, url}` are skipped (and reported by the caller), never thrown on. */
+export function clustersSetting(): { clusters: ConfiguredCluster[]; invalid: number } {
+  const raw = config().get<unknown[]>('clusters') ?? [];
+  const clusters: ConfiguredCluster[] = [];
+  let invalid = 0;
+  for (const c of Array.isArray(raw) ? raw : []) {
+    const o = c as Partial<ConfiguredCluster> | null;
+    if (o && typeof o.name === 'string' && typeof o.url === 'string') clusters.push({ name: o.name, url: o.url });
+    else invalid++;
+  }
+  return { clusters, invalid };
+}
+
+export function simulatorSettings(): { autoStart: boolean; scenario: ScenarioName; seed: number | undefined } {
+  const c = config();
+  const scenario = c.get<string>('simulator.defaultScenario') ?? 'incident-all';
+  const seed = c.get<number | null>('simulator.seed');
+  return {
+    autoStart: c.get<boolean>('simulator.autoStart') ?? false,
+    scenario: (SCENARIOS as readonly string[]).includes(scenario) ? (scenario as ScenarioName) : 'incident-all',
+    seed: typeof seed === 'number' && Number.isInteger(seed) ? seed : undefined,
+  };
+}

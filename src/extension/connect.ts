@@ -1,0 +1,100 @@
+/** Connecting to clusters: the palette flow, the configured clusters, and the tokens in SecretStorage. */
+import { window } from 'vscode';
+import { ConnectParams } from '../protocol/lsp';
+import { clustersSetting } from './config';
+import type { Ctx } from './ctx';
+
+const NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Tokens are secrets: never in settings, keyed by URL so one cluster's token is not sent to another. */
+function secretKey(url: string): string {
+  return `clusterDebugger.token:${url}`;
+}
+
+export function validateClusterUrl(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    return 'Enter a WebSocket URL, e.g. ws://127.0.0.1:7878';
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') return 'The URL must start with ws:// or wss://';
+  if (url.username || url.password) return 'Put the token in the next step, not in the URL';
+  return undefined;
+}
+
+export interface ConnectArgs {
+  url: string;
+  name: string;
+  /** When given, stored in SecretStorage for the URL; otherwise the stored one (or none) is used. */
+  token?: string;
+}
+
+/** `Cluster: Connect…`; with `args`, no prompts (for tests and automation). */
+export async function connectCommand(ctx: Ctx, args?: Partial<ConnectArgs>): Promise<boolean> {
+  const secrets = ctx.extension.secrets;
+  const url =
+    args?.url ??
+    (await window.showInputBox({
+      title: 'Connect to a cluster (1/3)',
+      prompt: 'The cluster gateway’s WebSocket URL',
+      placeHolder: 'ws://127.0.0.1:7878',
+      ignoreFocusOut: true,
+      validateInput: validateClusterUrl,
+    }));
+  if (url === undefined) return false;
+  const urlError = validateClusterUrl(url);
+  if (urlError) throw new Error(urlError);
+  const taken = new Set(ctx.clusters.map((c) => c.name));
+  const suggested = new URL(url.trim()).hostname.replace(/[^A-Za-z0-9_.-]/g, '-') || 'cluster';
+  const name =
+    args?.name ??
+    (await window.showInputBox({
+      title: 'Connect to a cluster (2/3)',
+      prompt: 'A short name for this cluster (used in the views and in cluster:// documents)',
+      value: taken.has(suggested) ? '' : suggested,
+      ignoreFocusOut: true,
+      validateInput: (v) =>
+        !NAME_RE.test(v) ? 'Letters, digits, "_", "." and "-", at most 64' : taken.has(v) ? `"${v}" is already connected` : undefined,
+    }));
+  if (name === undefined) return false;
+
+  const stored = await secrets.get(secretKey(url.trim()));
+  let token = args?.token;
+  if (token === undefined && args?.url === undefined) {
+    token = await window.showInputBox({
+      title: 'Connect to a cluster (3/3)',
+      prompt: stored ? 'Token (leave empty to use the one stored for this URL)' : 'Token (leave empty if the cluster needs none)',
+      password: true,
+      ignoreFocusOut: true,
+    });
+    if (token === undefined) return false;
+  }
+  if (token) await secrets.store(secretKey(url.trim()), token);
+  await connect(ctx, { name, url: url.trim(), token: token || stored || '' });
+  return true;
+}
+
+export async function connect(ctx: Ctx, params: ConnectParams): Promise<void> {
+  const p = ConnectParams.parse(params);
+  ctx.log.info(`Connecting to ${p.name} at ${p.url}`);
+  await ctx.requireApi().connect(p);
+  await ctx.refreshClusters();
+}
+
+/** Connects the clusters listed in `clusterDebugger.clusters`, with their stored tokens. */
+export async function connectConfigured(ctx: Ctx): Promise<void> {
+  const { clusters, invalid } = clustersSetting();
+  if (invalid) ctx.log.warn(`clusterDebugger.clusters: ${invalid} entr${invalid === 1 ? 'y is' : 'ies are'} not {name, url}; skipped.`);
+  for (const c of clusters) {
+    const bad = validateClusterUrl(c.url) ?? (NAME_RE.test(c.name) ? undefined : `bad name "${c.name}"`);
+    if (bad) {
+      ctx.log.warn(`clusterDebugger.clusters: skipping ${c.name} (${c.url}): ${bad}`);
+      continue;
+    }
+    const token = (await ctx.extension.secrets.get(secretKey(c.url))) ?? '';
+    await connect(ctx, { name: c.name, url: c.url, token }).catch((err) =>
+      ctx.log.error(`Could not connect to ${c.name} at ${c.url}: ${err instanceof Error ? err.message : err}`),
+    );
+  }
+}

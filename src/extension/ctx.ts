@@ -1,0 +1,246 @@
+/**
+ * The extension's one context object (rust-analyzer's `Ctx`): built in
+ * `activate`, it owns the language client, the views, the status item and the
+ * bundled simulator. Two lifetimes of disposables: extension-wide ones on
+ * `context.subscriptions`, per-server ones in `serverDisposables`, dropped
+ * whenever the client stops.
+ */
+import { Disposable, ExtensionContext, LogOutputChannel, TreeView, commands, window, workspace } from 'vscode';
+import { LanguageClient, State, StateChangeEvent } from 'vscode-languageclient/node';
+import { SUBSYSTEMS, Subsystem, SUBSYSTEM_TITLES } from '../protocol/collections';
+import { ClusterInfo, DidChangeParams, LspMethods } from '../protocol/lsp';
+import { ServerApi } from './api';
+import { ChangeBatcher, PendingChanges } from './batcher';
+import { createClient } from './client';
+import { CLUSTER_SCHEME, ClusterDocumentProvider } from './documents';
+import { BundledSimulator } from './simulator';
+import { ServerState, StatusView } from './status';
+import { ClustersTreeProvider } from './trees/clustersProvider';
+import { Element } from './trees/elements';
+import { ClusterTreeProvider, SourceState } from './trees/provider';
+
+/** The name the bundled simulator's cluster is connected under. */
+export const SIM_CLUSTER = 'sim';
+
+export type Requirement = 'nothing' | 'server' | 'connection';
+
+export class Ctx implements Disposable {
+  readonly log: LogOutputChannel;
+  readonly trees: Record<Subsystem, ClusterTreeProvider>;
+  readonly clustersTree: ClustersTreeProvider;
+  readonly documents: ClusterDocumentProvider;
+  simulator: BundledSimulator | undefined;
+
+  private client: LanguageClient | undefined;
+  private serverApi: ServerApi | undefined;
+  private server: ServerState = { kind: 'starting' };
+  private serverDisposables: Disposable[] = [];
+  private clusterList: ClusterInfo[] = [];
+  private readonly views = new Map<Subsystem | 'clusters', TreeView<Element>>();
+  private readonly status: StatusView;
+  private readonly batcher: ChangeBatcher;
+  private readonly clusterWaiters: (() => void)[] = [];
+
+  constructor(readonly extension: ExtensionContext) {
+    const subs = extension.subscriptions;
+    this.log = window.createOutputChannel('Cluster Debugger', { log: true });
+    subs.push(this.log);
+    this.status = new StatusView();
+    subs.push(this.status);
+    this.batcher = new ChangeBatcher((changes) => void this.applyChanges(changes));
+    subs.push(this.batcher);
+
+    const treeSource = {
+      state: () => this.sourceState(),
+      treeChildren: (params: Parameters<ServerApi['treeChildren']>[0], token?: Parameters<ServerApi['treeChildren']>[1]) =>
+        this.requireApi().treeChildren(params, token),
+    };
+    this.trees = Object.fromEntries(SUBSYSTEMS.map((s) => [s, new ClusterTreeProvider(s, treeSource)])) as Record<
+      Subsystem,
+      ClusterTreeProvider
+    >;
+    this.clustersTree = new ClustersTreeProvider({
+      state: () => this.sourceState(),
+      clusters: () => this.clusterList,
+      isSimulator: (name) => name === SIM_CLUSTER && this.simulator?.running === true,
+    });
+    this.views.set('clusters', window.createTreeView('clusterDebugger.clusters', { treeDataProvider: this.clustersTree, showCollapseAll: false }));
+    for (const s of SUBSYSTEMS) {
+      this.views.set(s, window.createTreeView(`clusterDebugger.${s}`, { treeDataProvider: this.trees[s], showCollapseAll: true }));
+      subs.push(this.trees[s]);
+    }
+    subs.push(this.clustersTree, ...this.views.values());
+
+    this.documents = new ClusterDocumentProvider(() => this.serverApi ?? this.notReadyReason('server') ?? 'not ready');
+    subs.push(this.documents, workspace.registerTextDocumentContentProvider(CLUSTER_SCHEME, this.documents));
+    this.updateUi();
+  }
+
+  get clusters(): readonly ClusterInfo[] {
+    return this.clusterList;
+  }
+
+  get api(): ServerApi | undefined {
+    return this.serverApi;
+  }
+
+  requireApi(): ServerApi {
+    const why = this.notReadyReason('server');
+    if (why || !this.serverApi) throw new Error(why ?? 'The language server is not running.');
+    return this.serverApi;
+  }
+
+  /** Why a command with this requirement cannot run now, in words for the user; undefined when it can. */
+  notReadyReason(requires: Requirement): string | undefined {
+    if (requires === 'nothing') return undefined;
+    if (this.server.kind === 'failed') return `The Cluster Debugger language server is not running: ${this.server.reason}`;
+    if (this.server.kind === 'starting' || !this.serverApi) return 'The Cluster Debugger language server is still starting.';
+    if (requires === 'connection' && this.clusterList.length === 0) {
+      return 'No cluster is connected. Start the bundled simulator or connect to a cluster first.';
+    }
+    return undefined;
+  }
+
+  // ------------------------------------------------------------- server --
+
+  async startServer(): Promise<void> {
+    this.setServer({ kind: 'starting' });
+    const client = createClient(this.extension, this.log, {
+      onFatal: (reason) => this.setServer({ kind: 'failed', reason }),
+      onRestart: () => this.setServer({ kind: 'starting' }),
+    });
+    this.client = client;
+    this.serverDisposables.push(
+      client.onNotification(LspMethods.didChange, (raw: unknown) => {
+        const p = DidChangeParams.safeParse(raw);
+        if (!p.success) {
+          this.log.warn(`Ignoring a malformed ${LspMethods.didChange}: ${JSON.stringify(raw)?.slice(0, 200)}`);
+          return;
+        }
+        this.batcher.add(p.data.cluster, p.data.subsystems);
+      }),
+      client.onDidChangeState((e: StateChangeEvent) => {
+        if (e.newState === State.Running) this.setServer({ kind: 'running' });
+        else if (e.newState === State.Starting) this.setServer({ kind: 'starting' });
+      }),
+    );
+    try {
+      await client.start();
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      this.log.error(`Could not start the language server: ${reason}`);
+      this.setServer({ kind: 'failed', reason });
+      void window.showErrorMessage(`Cluster Debugger: could not start the language server: ${reason}`, 'Show Log').then((a) => {
+        if (a) this.log.show();
+      });
+      return;
+    }
+    this.serverApi = new ServerApi(client);
+    this.setServer({ kind: 'running' });
+    await this.refreshClusters();
+  }
+
+  async stopServer(): Promise<void> {
+    for (const d of this.serverDisposables.splice(0)) d.dispose();
+    const client = this.client;
+    this.client = undefined;
+    this.serverApi = undefined;
+    if (client?.isRunning()) await client.stop(2000).catch((e) => this.log.warn(`Stopping the language server: ${e}`));
+  }
+
+  private setServer(state: ServerState): void {
+    this.server = state;
+    if (state.kind === 'failed') this.serverApi = undefined;
+    else if (state.kind === 'running' && this.client && !this.serverApi) this.serverApi = new ServerApi(this.client);
+    this.updateUi();
+    this.refreshAllTrees();
+  }
+
+  private sourceState(): SourceState {
+    if (this.server.kind === 'failed') return { kind: 'unavailable', reason: `Language server not running: ${this.server.reason}` };
+    if (this.server.kind === 'starting') return { kind: 'unavailable', reason: 'Starting the language server…' };
+    return this.clusterList.length === 0 ? { kind: 'welcome' } : { kind: 'ready' };
+  }
+
+  // ----------------------------------------------------------- clusters --
+
+  /** Re-reads the clusters (state, counts) from the server; views and status follow. */
+  async refreshClusters(): Promise<void> {
+    const api = this.serverApi;
+    if (!api) return;
+    const before = this.clusterList.map((c) => `${c.name}:${c.state}`).join();
+    try {
+      this.clusterList = await api.clusters();
+    } catch (err) {
+      this.log.error(`${LspMethods.clusters} failed: ${err instanceof Error ? err.message : err}`);
+      return;
+    }
+    const after = this.clusterList.map((c) => `${c.name}:${c.state}`).join();
+    this.updateUi();
+    // A cluster appeared, left or changed state: every view's roots may differ.
+    if (before !== after) this.refreshAllTrees();
+    for (const w of this.clusterWaiters.splice(0)) w();
+  }
+
+  /** Resolves after the next successful `refreshClusters` (for flows that just connected). */
+  nextClustersUpdate(): Promise<void> {
+    return new Promise((resolve) => this.clusterWaiters.push(resolve));
+  }
+
+  refreshAllTrees(): void {
+    for (const s of SUBSYSTEMS) this.trees[s].refresh();
+    this.clustersTree.refresh();
+  }
+
+  private async applyChanges(changes: PendingChanges): Promise<void> {
+    await this.refreshClusters();
+    const touched = new Set<string>();
+    for (const [cluster, subsystems] of changes) {
+      for (const s of subsystems) touched.add(s);
+      this.documents.changedCluster(cluster, subsystems);
+    }
+    for (const s of SUBSYSTEMS) if (touched.size === 0 || touched.has(s)) this.trees[s].refresh();
+    this.clustersTree.refresh();
+  }
+
+  private updateUi(): void {
+    this.status.update(this.server, this.clusterList);
+    const connected = this.clusterList.length > 0;
+    void commands.executeCommand('setContext', 'clusterDebugger.serverRunning', this.server.kind === 'running');
+    void commands.executeCommand('setContext', 'clusterDebugger.connected', connected);
+    void commands.executeCommand('setContext', 'clusterDebugger.simulatorRunning', this.simulator?.running === true);
+    const notLive = this.clusterList.filter((c) => c.state !== 'live');
+    const message = notLive.length
+      ? notLive.map((c) => `${c.name} is ${c.state}${c.state === 'stale' || c.state === 'disconnected' ? ': showing its last known state' : '…'}`).join('; ')
+      : undefined;
+    for (const s of SUBSYSTEMS) {
+      const view = this.views.get(s);
+      if (!view) continue;
+      const problems = this.clusterList.reduce((n, c) => n + (c.problems[s] ?? 0), 0);
+      view.badge = problems ? { value: problems, tooltip: `${problems} ${SUBSYSTEM_TITLES[s]} problem${problems === 1 ? '' : 's'}` } : undefined;
+      view.message = message;
+    }
+    const clustersView = this.views.get('clusters');
+    if (clustersView) {
+      const errors = this.clusterList.reduce((n, c) => n + c.errors + c.warnings, 0);
+      clustersView.badge = errors ? { value: errors, tooltip: `${errors} problems` } : undefined;
+    }
+  }
+
+  /** Re-renders context keys and the status item after the simulator started or stopped. */
+  simulatorChanged(): void {
+    this.updateUi();
+    this.clustersTree.refresh();
+  }
+
+  /** The tree view of a subsystem, for `reveal`. */
+  view(s: Subsystem | 'clusters'): TreeView<Element> | undefined {
+    return this.views.get(s);
+  }
+
+  async dispose(): Promise<void> {
+    await this.stopServer();
+    await this.simulator?.stop();
+    this.simulator = undefined;
+  }
+}

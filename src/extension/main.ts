@@ -1,0 +1,49 @@
+/**
+ * Entry point (bundled to out/extension.js). Thin: everything lives on `Ctx`.
+ * The returned object is the test API the integration suite reads the trees from.
+ */
+import { ExtensionContext, window, workspace } from 'vscode';
+import { registerCommands } from './commands';
+import { simulatorSettings } from './config';
+import { connectConfigured } from './connect';
+import { Ctx } from './ctx';
+import { startSimulator } from './simulatorCommands';
+
+let ctx: Ctx | undefined;
+
+export interface ClusterDebuggerApi {
+  readonly ctx: Ctx;
+  readonly trees: Ctx['trees'] & { clusters: Ctx['clustersTree'] };
+}
+
+export async function activate(context: ExtensionContext): Promise<ClusterDebuggerApi> {
+  try {
+    ctx = new Ctx(context);
+    registerCommands(ctx);
+    await ctx.startServer();
+    void afterStart(ctx);
+    return { ctx, trees: { ...ctx.trees, clusters: ctx.clustersTree } };
+  } catch (err) {
+    // VS Code does not tell the user when activation fails; we do, and rethrow so it is recorded.
+    void window.showErrorMessage(`Cluster Debugger failed to activate: ${err instanceof Error ? err.message : err}`);
+    throw err;
+  }
+}
+
+/** Connections from settings and the simulator's auto-start: after activation, so a slow cluster never holds it up. */
+async function afterStart(c: Ctx): Promise<void> {
+  if (!c.api) return;
+  await connectConfigured(c);
+  const sim = simulatorSettings();
+  if (sim.autoStart && workspace.isTrusted) {
+    await startSimulator(c, { scenario: sim.scenario, seed: sim.seed }).catch((err) =>
+      c.log.error(`Auto-start of the bundled simulator failed: ${err instanceof Error ? err.message : err}`),
+    );
+  }
+}
+
+export async function deactivate(): Promise<void> {
+  const c = ctx;
+  ctx = undefined;
+  await c?.dispose();
+}

@@ -1,0 +1,146 @@
+/**
+ * Repairs from the editor: the palette's pick of a finding and a repair, the
+ * quick fixes' `repairFinding`, and "Repair All Safe Findings". The server
+ * plans and applies; this side confirms what may lose data, shows progress,
+ * lets the user cancel, and logs every repair with its result.
+ */
+import { CancellationError, ProgressLocation, QuickPickItem, window } from 'vscode';
+import { ApplyRepairArgs, ApplyRepairResult, FindingSummary } from '../protocol/lsp';
+import type { Ctx } from './ctx';
+
+type Repair = FindingSummary['repairs'][number];
+
+const SEVERITY_ICONS = { error: '$(error)', warning: '$(warning)', info: '$(info)' } as const;
+const SAFETY_LABELS = { safe: '$(shield) safe', 'may-lose-data': '$(warning) may lose data' } as const;
+
+function plural(n: number, word: string): string {
+  return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** `Cluster: Repair…`: pick a finding (optionally among `onlyIds`), then one of its repairs. */
+export async function pickAndRepair(ctx: Ctx, args?: Partial<ApplyRepairArgs>, onlyIds?: readonly string[]): Promise<ApplyRepairResult | undefined> {
+  if (args?.findingId && args.repairId && args.cluster) return repairFinding(ctx, ApplyRepairArgs.parse(args));
+  let findings = await ctx.requireApi().findings(args?.cluster ? { cluster: args.cluster } : {});
+  if (onlyIds) findings = findings.filter((f) => onlyIds.includes(f.id));
+  if (args?.findingId) findings = findings.filter((f) => f.id === args.findingId);
+  findings = findings.filter((f) => f.repairs.length > 0);
+  if (findings.length === 0) {
+    void window.showInformationMessage(onlyIds || args?.findingId ? 'That finding has no repair now (it may be fixed already).' : 'No current finding has a repair.');
+    return undefined;
+  }
+  const finding =
+    findings.length === 1 && (onlyIds || args?.findingId)
+      ? findings[0]
+      : (
+          await window.showQuickPick(
+            findings.map((f) => ({
+              label: `${SEVERITY_ICONS[f.severity]} ${f.rule}`,
+              description: `${f.cluster} · ${plural(f.count, 'entity')} · ${f.group}`,
+              detail: f.message,
+              finding: f,
+            })),
+            { title: 'Repair: pick a finding', matchOnDescription: true, matchOnDetail: true, ignoreFocusOut: true },
+          )
+        )?.finding;
+  if (!finding) return undefined;
+  const repair = await pickRepair(finding, args?.repairId);
+  if (!repair) return undefined;
+  return repairFinding(ctx, { cluster: finding.cluster, findingId: finding.id, repairId: repair.id });
+}
+
+async function pickRepair(finding: FindingSummary, repairId: string | undefined): Promise<Repair | undefined> {
+  if (repairId) return finding.repairs.find((r) => r.id === repairId);
+  // Shown even for a single repair: the user should see its safety before it runs.
+  const items: (QuickPickItem & { repair: Repair })[] = finding.repairs.map((r) => ({
+    label: r.title,
+    description: SAFETY_LABELS[r.safety],
+    detail: `Acts on ${plural(r.targetCount, 'entity')}`,
+    repair: r,
+  }));
+  return (await window.showQuickPick(items, { title: `Repair ${finding.rule} (${finding.group})`, ignoreFocusOut: true }))?.repair;
+}
+
+/**
+ * `clusterDebugger.repairFinding` (where the server's quick fixes point): confirm if
+ * the repair may lose data, then run it on the server with cancellable progress.
+ */
+export async function repairFinding(ctx: Ctx, rawArgs: unknown): Promise<ApplyRepairResult | undefined> {
+  const parsed = ApplyRepairArgs.safeParse(rawArgs);
+  if (!parsed.success) throw new Error(`Bad repair arguments: ${JSON.stringify(rawArgs)}`);
+  const args = parsed.data;
+  const api = ctx.requireApi();
+  const finding = (await api.findings({ cluster: args.cluster })).find((f) => f.id === args.findingId);
+  if (!finding) {
+    void window.showInformationMessage(`Finding ${args.findingId} is no longer current on ${args.cluster}: it may have been repaired already.`);
+    return undefined;
+  }
+  const repair = finding.repairs.find((r) => r.id === args.repairId);
+  if (!repair) throw new Error(`Finding ${finding.id} has no repair "${args.repairId}" (it has: ${finding.repairs.map((r) => r.id).join(', ') || 'none'}).`);
+
+  if (repair.safety === 'may-lose-data') {
+    const apply = 'Apply Repair';
+    const answer = await window.showWarningMessage(
+      `${repair.title}: this repair may lose data.`,
+      {
+        modal: true,
+        detail:
+          `Cluster ${finding.cluster}, ${finding.rule} (${finding.group}).\n${finding.message}\n\n` +
+          `It will act on ${plural(repair.targetCount, 'entity')}. Each operation is conditional on the state it was planned from; ` +
+          `entities that changed since are refused, not overwritten.`,
+      },
+      apply,
+    );
+    if (answer !== apply) {
+      ctx.log.info(`Repair ${repair.id} of ${finding.id} on ${finding.cluster}: not confirmed, nothing sent.`);
+      return undefined;
+    }
+  }
+
+  ctx.log.info(`Repair ${repair.id} (${repair.safety}, ${plural(repair.targetCount, 'target')}) of ${finding.id} on ${finding.cluster}: ${repair.title}`);
+  const result = await runWithProgress(ctx, `Cluster: ${repair.title}`, (token) => api.applyRepair(args, token));
+  if (result) report(ctx, `Repair ${repair.id} of ${finding.id}`, result);
+  return result;
+}
+
+/** `Cluster: Repair All Safe Findings`, per connected cluster (or just `args.cluster`). */
+export async function repairAllSafe(ctx: Ctx, args?: { cluster?: string }): Promise<ApplyRepairResult[]> {
+  const api = ctx.requireApi();
+  const clusters = args?.cluster ? [args.cluster] : ctx.clusters.map((c) => c.name);
+  const results: ApplyRepairResult[] = [];
+  for (const cluster of clusters) {
+    ctx.log.info(`Repair all safe findings on ${cluster}`);
+    const result = await runWithProgress(ctx, `Cluster: repairing every safe finding on ${cluster}`, (token) => api.applyAllSafe(cluster, token));
+    if (!result) break;
+    report(ctx, `Repair all safe on ${cluster}`, result);
+    results.push(result);
+  }
+  return results;
+}
+
+async function runWithProgress(
+  ctx: Ctx,
+  title: string,
+  run: (token: import('vscode').CancellationToken) => Promise<ApplyRepairResult>,
+): Promise<ApplyRepairResult | undefined> {
+  try {
+    return await window.withProgress({ location: ProgressLocation.Notification, title, cancellable: true }, (_progress, token) => run(token));
+  } catch (err) {
+    if (err instanceof CancellationError || (err as { code?: number })?.code === -32800) {
+      ctx.log.warn(`${title}: cancelled. Batches already sent stay applied; the rest were not sent.`);
+      void window.showWarningMessage(`${title}: cancelled.`);
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+function report(ctx: Ctx, what: string, r: ApplyRepairResult): void {
+  const line = `${what}: ${r.summary} (applied ${r.applied}, refused ${r.refused}, ${r.resolved ? 'resolved' : 'not resolved'})`;
+  if (r.ok) ctx.log.info(line);
+  else ctx.log.warn(line);
+  for (const d of r.details) ctx.log.info(`  ${d}`);
+  const show = (r.ok ? window.showInformationMessage : window.showWarningMessage)(r.summary, 'Show Log');
+  void show.then((a) => {
+    if (a) ctx.log.show();
+  });
+}

@@ -1,0 +1,62 @@
+/** The Clusters view: one item per cluster the server knows, with its subsystems' documents below. */
+import { Event, EventEmitter, TreeDataProvider, TreeItem } from 'vscode';
+import { SUBSYSTEMS } from '../../protocol/collections';
+import type { ClusterInfo } from '../../protocol/lsp';
+import { clusterTreeItem, subsystemTreeItem } from './clusterNode';
+import { ClusterElement, Element, MessageElement, SubsystemElement } from './elements';
+import { messageElement, messageTreeItem } from './messageNode';
+import type { SourceState } from './provider';
+
+type ClustersElement = ClusterElement | SubsystemElement | MessageElement;
+
+export interface ClustersSource {
+  state(): SourceState;
+  clusters(): readonly ClusterInfo[];
+  isSimulator(name: string): boolean;
+}
+
+export class ClustersTreeProvider implements TreeDataProvider<ClustersElement> {
+  private readonly changed = new EventEmitter<ClustersElement | undefined>();
+  readonly onDidChangeTreeData: Event<ClustersElement | undefined> = this.changed.event;
+
+  constructor(private readonly source: ClustersSource) {}
+
+  getTreeItem(el: ClustersElement): TreeItem {
+    switch (el.type) {
+      case 'cluster':
+        return clusterTreeItem(el);
+      case 'subsystem':
+        return subsystemTreeItem(el);
+      case 'message':
+        return messageTreeItem(el);
+    }
+  }
+
+  getParent(el: ClustersElement): ClustersElement | undefined {
+    if (el.type === 'subsystem') return el.cluster;
+    if (el.type === 'message') return el.parent as ClusterElement | undefined;
+    return undefined;
+  }
+
+  getChildren(el?: Element): ClustersElement[] {
+    if (!el) {
+      const state = this.source.state();
+      if (state.kind === 'unavailable') return [messageElement(undefined, 'error', state.reason)];
+      const clusters = this.source.clusters();
+      return clusters.map((info) => ({ type: 'cluster', info, simulator: this.source.isSimulator(info.name) }));
+    }
+    if (el.type !== 'cluster') return [];
+    const out: ClustersElement[] = [];
+    if (el.info.error && el.info.state !== 'live') out.push(messageElement(el, 'error', el.info.error));
+    for (const subsystem of SUBSYSTEMS) out.push({ type: 'subsystem', cluster: el, subsystem });
+    return out;
+  }
+
+  refresh(): void {
+    this.changed.fire(undefined);
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}
