@@ -1,0 +1,107 @@
+/**
+ * Findings and rendered documents of one cluster, kept per subsystem and
+ * recomputed only for the subsystems whose collections changed.
+ *
+ * A subsystem's rendered document is frozen together with its findings: the
+ * diagnostics' lines come from that render, and `document` serves the same
+ * text until the next check replaces both. (At 760,000 shards we never
+ * re-render on every event: the caller debounces `recheck`.)
+ *
+ * No `vscode-languageserver` here: the CLI uses this module too.
+ */
+import { SUBSYSTEMS, type Finding, type RuleId, type Severity, type Subsystem } from '../protocol';
+import { renderSubsystem, runChecks, type ClusterModel, type RenderedDocument } from '../analysis';
+
+export type RuleSettings = Partial<Record<RuleId, Severity | 'off'>>;
+
+
+export class ClusterChecker {
+  private readonly findingsBy = new Map<Subsystem, Finding[]>();
+  private readonly docs = new Map<Subsystem, RenderedDocument>();
+  private readonly dirty = new Set<Subsystem>(SUBSYSTEMS);
+  private byId = new Map<string, Finding>();
+  private involved: Map<string, string[]> | null = null;
+  /** Bumps whenever findings or documents were recomputed. */
+  generation = 0;
+
+  constructor(
+    private readonly clusterName: string,
+    private rules: RuleSettings = {},
+  ) {}
+
+  markDirty(subsystems: Iterable<Subsystem>): void {
+    for (const s of subsystems) this.dirty.add(s);
+  }
+
+  get hasDirty(): boolean {
+    return this.dirty.size > 0;
+  }
+
+  setRules(rules: RuleSettings): void {
+    this.rules = rules;
+    this.markDirty(SUBSYSTEMS);
+  }
+
+  /** Re-runs the checks (and renders) of the dirty subsystems. Returns those whose findings or text changed. */
+  recheck(model: ClusterModel): Subsystem[] {
+    const changed: Subsystem[] = [];
+    for (const subsystem of [...this.dirty]) {
+      this.dirty.delete(subsystem);
+      const before = this.findingsBy.get(subsystem);
+      const findings = runChecks(model, { subsystem, severities: this.rules });
+      this.findingsBy.set(subsystem, findings);
+      // Render only what someone needs: documents already served, or lines for diagnostics.
+      if (this.docs.has(subsystem) || findings.length) {
+        this.docs.set(subsystem, renderSubsystem(model, subsystem, this.clusterName));
+      }
+      if (!before || before.length || findings.length || this.docs.has(subsystem)) changed.push(subsystem);
+    }
+    if (changed.length) {
+      this.byId = new Map(this.all().map((f) => [f.id, f]));
+      this.involved = null;
+      this.generation++;
+    }
+    return changed;
+  }
+
+  findings(subsystem?: Subsystem): Finding[] {
+    return subsystem ? (this.findingsBy.get(subsystem) ?? []) : this.all();
+  }
+
+  finding(id: string): Finding | undefined {
+    return this.byId.get(id);
+  }
+
+  /** The rendered document of a subsystem; rendered now if it never was (it then stays in step with checks). */
+  document(model: ClusterModel, subsystem: Subsystem): RenderedDocument {
+    let doc = this.docs.get(subsystem);
+    if (!doc) {
+      doc = renderSubsystem(model, subsystem, this.clusterName);
+      this.docs.set(subsystem, doc);
+    }
+    return doc;
+  }
+
+  /** Finding ids per entity key (anchor, samples and repair targets). Built on first use per check generation. */
+  findingsOfKey(key: string): string[] | undefined {
+    if (!this.involved) {
+      const map = new Map<string, string[]>();
+      const add = (k: string, id: string) => {
+        const list = map.get(k);
+        if (!list) map.set(k, [id]);
+        else if (list[list.length - 1] !== id) list.push(id);
+      };
+      for (const f of this.all()) {
+        add(f.anchor.key, f.id);
+        for (const s of f.samples) add(s.key, f.id);
+        for (const r of f.repairs) for (const op of r.operations) if ('targets' in op) for (const t of op.targets) add(t.key, f.id);
+      }
+      this.involved = map;
+    }
+    return this.involved.get(key);
+  }
+
+  private all(): Finding[] {
+    return SUBSYSTEMS.flatMap((s) => this.findingsBy.get(s) ?? []);
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * Analysis of a `.clustersnap` file on disk: parse, check, and map findings
+ * to the file's own lines. Used by the language server (offline snapshots)
+ * and by `cluster-check FILE`.
+ *
+ * No `vscode-languageserver` here.
+ */
+import type { Finding } from '../protocol';
+import { parseSnapshotDocument, runChecks, type ClusterModel, type DocumentIndex, type SnapshotSyntaxError } from '../analysis';
+import type { RuleSettings } from './checker';
+
+export interface SnapshotAnalysis {
+  model: ClusterModel | null;
+  errors: SnapshotSyntaxError[];
+  findings: Finding[];
+  /** Lines of the file itself. */
+  lines: DocumentIndex;
+}
+
+export function analyseSnapshot(text: string, rules: RuleSettings = {}): SnapshotAnalysis {
+  const parsed = parseSnapshotDocument(text);
+  const findings = parsed.model ? runChecks(parsed.model, { severities: rules }) : [];
+  return { model: parsed.model, errors: parsed.errors, findings, lines: parsed.index };
+}

@@ -1,0 +1,125 @@
+/**
+ * Executes a finding's repair option: its operations, in order, one `repair`
+ * request each (the checks already cut them to the protocol's batch limit).
+ *
+ * Every request carries a fresh `requestId`; the session re-sends it with the
+ * same id after a reconnect, so a batch is applied at most once. Each target
+ * names the entity version it was planned from, so the cluster refuses what
+ * moved on in the meantime. Cancellation is honoured between batches.
+ *
+ * No `vscode-languageserver` here: the CLI uses this module too.
+ */
+import { randomUUID } from 'node:crypto';
+import type { RepairCommand, RepairItemResult, RepairOption } from '../protocol';
+import type { ClusterSession } from './session';
+import { formatCount } from '../analysis';
+
+export interface RepairHooks {
+  /** After each batch. */
+  progress?(done: number, total: number, message: string): void;
+  /** Checked before each batch. */
+  cancelled?(): boolean;
+  log(message: string): void;
+}
+
+export interface RepairOutcome {
+  applied: number;
+  refused: number;
+  unchanged: number;
+  batches: number;
+  cancelled: boolean;
+  /** The cluster's seq after the last batch: the model has caught up once it applied this event. */
+  seq: number;
+  /** One line. */
+  summary: string;
+  /** Per refused item, capped at `MAX_DETAILS`. */
+  details: string[];
+}
+
+const MAX_DETAILS = 50;
+
+/** How many entities one operation acts on. */
+export function operationSize(op: RepairCommand): number {
+  return 'targets' in op ? op.targets.length : 1;
+}
+
+/** `quickwit.deleteShards ×5,000 (shard-a@2, shard-b@2, …)` — for plans and logs. */
+export function describeOperation(op: RepairCommand): string {
+  if ('targets' in op) {
+    const sample = op.targets
+      .slice(0, 3)
+      .map((t) => `${t.key}@${t.version}`)
+      .join(', ');
+    return `${op.command} ×${formatCount(op.targets.length)} (${sample}${op.targets.length > 3 ? ', …' : ''})`;
+  }
+  if (op.command === 'quickwit.restartControlPlane') return `${op.command} (expected epoch ${op.expectedEpoch})`;
+  return `${op.command} (table ${op.table})`;
+}
+
+export async function executeRepair(
+  session: ClusterSession,
+  findingId: string,
+  option: RepairOption,
+  hooks: RepairHooks,
+): Promise<RepairOutcome> {
+  const total = option.operations.reduce((n, op) => n + operationSize(op), 0);
+  const refusedItems: RepairItemResult[] = [];
+  let applied = 0;
+  let refused = 0;
+  let unchanged = 0;
+  let done = 0;
+  let batches = 0;
+  let cancelled = false;
+  let seq = session.lastSeq;
+  hooks.log(`[${session.name}] repair ${findingId} → ${option.id} (${option.safety}): ${option.operations.length} batch(es), ${total} target(s)`);
+  for (const op of option.operations) {
+    if (hooks.cancelled?.()) {
+      cancelled = true;
+      break;
+    }
+    const requestId = randomUUID();
+    hooks.log(`[${session.name}]   ${requestId} ${describeOperation(op)}`);
+    const result = await session.sendRepair({ requestId, repair: op });
+    batches++;
+    applied += result.applied;
+    refused += result.refused;
+    for (const item of result.items) {
+      if (item.status === 'unchanged') unchanged++;
+      else if (item.status === 'refused') refusedItems.push(item);
+    }
+    seq = Math.max(seq, result.seq);
+    done += operationSize(op);
+    hooks.log(`[${session.name}]   ${requestId} → ${result.summary}`);
+    hooks.progress?.(done, total, `${formatCount(done)} of ${formatCount(total)}: ${result.summary}`);
+  }
+  const outcome: RepairOutcome = {
+    applied,
+    refused,
+    unchanged,
+    batches,
+    cancelled,
+    seq,
+    summary: summarise(option, applied, refused, unchanged, cancelled, refusedItems),
+    details: refusedItems.slice(0, MAX_DETAILS).map((i) => `refused ${i.key}: ${i.message}`),
+  };
+  hooks.log(`[${session.name}] repair ${findingId} → ${option.id}: ${outcome.summary}`);
+  return outcome;
+}
+
+function summarise(
+  option: RepairOption,
+  applied: number,
+  refused: number,
+  unchanged: number,
+  cancelled: boolean,
+  refusedItems: RepairItemResult[],
+): string {
+  const parts = [`${option.title}: applied ${formatCount(applied)}`];
+  if (unchanged) parts.push(`already done ${formatCount(unchanged)}`);
+  if (refused) {
+    const first = refusedItems[0];
+    parts.push(`refused ${formatCount(refused)}${first ? `: ${first.key} ${first.message}` : ''}`);
+  }
+  if (cancelled) parts.push('cancelled before the remaining batches');
+  return parts.join('; ');
+}

@@ -1,0 +1,373 @@
+/**
+ * One cluster session: the WebSocket link, the synced model, and keeping it
+ * in step with the cluster.
+ *
+ * Sync order matters: subscribe first, then read every collection in pages,
+ * buffering the events that arrive meanwhile, then apply the buffer guarded
+ * by entity version. A page read before an event and an event that already
+ * covers it can then never leave an older version in the model.
+ *
+ * After that, `cluster.events` are applied as they come; a sequence gap or a
+ * `reset` forces a resync. A dropped link marks the session `stale` (the last
+ * model stays visible, flagged) and reconnects with capped, jittered backoff.
+ *
+ * No `vscode-languageserver` here: the CLI uses this module too.
+ */
+import {
+  COLLECTIONS,
+  COLLECTION_NAMES,
+  MAX_PAGE_LIMIT,
+  RpcException,
+  type ChangeEvent,
+  type CollectionName,
+  type ConnectionState,
+  type EventsNotification,
+  type RepairParams,
+  type RepairResult,
+  type Subsystem,
+} from '../protocol';
+import { emptyCollections, type ClusterModel, type CollectionMaps } from '../analysis/model';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
+import type { ClusterLink, LinkFactory } from './link';
+
+export interface SessionOptions {
+  name: string;
+  url: string;
+  token: string;
+  connect: LinkFactory;
+  log: (message: string) => void;
+  /** Reconnect after the link drops (the language server); the CLI wants a single attempt. */
+  reconnect?: boolean;
+  backoff?: BackoffOptions;
+}
+
+export interface SessionListener {
+  /** State or error changed. */
+  stateChanged(session: ClusterSession): void;
+  /** The model changed; `dirty` lists the subsystems whose collections changed. */
+  modelChanged(session: ClusterSession, dirty: ReadonlySet<Subsystem>): void;
+}
+
+/** Thrown by operations that need a live link. */
+export class NotLiveError extends Error {
+  constructor(state: ConnectionState) {
+    super(
+      state === 'stale'
+        ? 'the connection to the cluster was lost; the view is stale and nothing is repaired from stale state'
+        : `the cluster is ${state}, not live`,
+    );
+    this.name = 'NotLiveError';
+  }
+}
+
+type Entity = { key: string; version: number };
+
+export class ClusterSession {
+  readonly name: string;
+  readonly url: string;
+  state: ConnectionState = 'connecting';
+  /** Last connection or sync error, in words. */
+  error: string | null = null;
+  model: ClusterModel | null = null;
+  /** Bumps on every model change; caches (findings, renders, trees) key on it. */
+  generation = 0;
+  /** The last cluster event applied. */
+  lastSeq = 0;
+  /** Entities skipped because they failed validation (logged, never fatal). */
+  invalidItems = 0;
+
+  private link: ClusterLink | null = null;
+  private readonly listeners: SessionListener[] = [];
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private disposed = false;
+  /** Non-null while a sync runs: events wait here. */
+  private buffer: EventsNotification[] | null = null;
+  private syncRun: Promise<void> | null = null;
+  private resyncRequested = false;
+  private waiters: Array<{ test: () => boolean; resolve: () => void }> = [];
+
+  constructor(private readonly options: SessionOptions) {
+    this.name = options.name;
+    this.url = options.url;
+  }
+
+  addListener(listener: SessionListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** First connection and sync. Rejects if it fails; later drops reconnect on their own (if enabled). */
+  async start(): Promise<void> {
+    await this.connectAndSync();
+  }
+
+  /** Force a full resync (the `refresh` request; a gap; after a repair whose events did not arrive). */
+  async resync(): Promise<void> {
+    if (!this.link) throw new NotLiveError(this.state);
+    await this.sync(this.link);
+  }
+
+  /** Re-reads `cluster.status` (counts, control-plane epoch) into the model. */
+  async refreshStatus(): Promise<void> {
+    const link = this.link;
+    if (!link || !this.model || this.state !== 'live') return;
+    const status = await link.request('cluster.status', {});
+    // Keep our own seq: events, not the status call, say what the model contains.
+    if (this.model) this.model.status = { ...status, seq: this.lastSeq };
+  }
+
+  /**
+   * Sends one repair. If the link drops, waits for the reconnect and sends it
+   * again with the same `requestId`, so the cluster applies it at most once.
+   */
+  async sendRepair(params: RepairParams, deadlineMs = 30_000): Promise<RepairResult> {
+    const deadline = Date.now() + deadlineMs;
+    for (;;) {
+      if (this.disposed) throw new Error('the cluster was disconnected');
+      if (this.state !== 'live' || !this.link) {
+        const ok = await this.waitFor(() => this.state === 'live' || this.disposed, deadline - Date.now());
+        if (!ok) throw new NotLiveError(this.state);
+        continue;
+      }
+      const link = this.link;
+      try {
+        return await link.request('repair', params);
+      } catch (e) {
+        // A refusal by the cluster is an answer; only a lost link is worth a retry.
+        if (e instanceof RpcException || (this.link === link && this.state === 'live')) throw e;
+        this.options.log(`[${this.name}] repair ${params.requestId}: link lost, retrying after reconnect`);
+      }
+    }
+  }
+
+  /** Resolves true once the model has applied event `seq` (or a later sync), false on timeout. */
+  waitForSeq(seq: number, timeoutMs: number): Promise<boolean> {
+    return this.waitFor(() => this.lastSeq >= seq && this.state === 'live', timeoutMs);
+  }
+
+  /** Resolves true once `test()` holds (checked on every state/model change), false on timeout. */
+  waitFor(test: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (test()) return Promise.resolve(true);
+    if (timeoutMs <= 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const waiter = {
+        test,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    const link = this.link;
+    this.link = null;
+    link?.close();
+    this.setState('disconnected', null);
+  }
+
+  // ------------------------------------------------------------- internals --
+
+  private async connectAndSync(): Promise<void> {
+    this.setState(this.model ? 'stale' : 'connecting', this.error);
+    const link = await this.options.connect({ url: this.url, token: this.options.token, clientName: 'cluster-debugger' });
+    if (this.disposed) {
+      link.close();
+      return;
+    }
+    this.link = link;
+    link.onEvents((n) => this.onEvents(link, n));
+    link.onClose((reason) => this.onClose(link, reason));
+    if (this.model) this.model.status = link.init.status;
+    await this.sync(link);
+    this.attempt = 0;
+  }
+
+  private sync(link: ClusterLink): Promise<void> {
+    // One sync at a time; a request during a sync runs another one right after.
+    if (this.syncRun) {
+      this.resyncRequested = true;
+      return this.syncRun;
+    }
+    this.syncRun = (async () => {
+      try {
+        do {
+          this.resyncRequested = false;
+          await this.syncOnce(link);
+        } while (this.resyncRequested && this.link === link && !this.disposed);
+      } finally {
+        this.syncRun = null;
+      }
+    })();
+    return this.syncRun;
+  }
+
+  private async syncOnce(link: ClusterLink): Promise<void> {
+    const started = Date.now();
+    this.buffer = [];
+    this.setState(this.model ? (this.state === 'live' ? 'syncing' : this.state) : 'syncing', this.error);
+    try {
+      const { seq } = await link.request('cluster.subscribe', {});
+      const collections = emptyCollections();
+      let total = 0;
+      for (const c of COLLECTION_NAMES) {
+        // The client validates every page against the entity schema.
+        const map = collections[c] as Map<string, Entity>;
+        for await (const page of link.listAll(c, { limit: MAX_PAGE_LIMIT })) {
+          for (const item of page) map.set(item.key, item);
+        }
+        total += map.size;
+      }
+      const status = await link.request('cluster.status', {});
+      if (this.link !== link || this.disposed) return;
+      const model: ClusterModel = { status: { ...status, seq }, collections };
+      const buffered = this.buffer;
+      this.buffer = null;
+      this.lastSeq = seq;
+      this.model = model;
+      let gap = false;
+      for (const n of buffered) if (!this.applyBatch(n)) gap = true;
+      this.generation++;
+      this.options.log(`[${this.name}] synced ${total} entities at seq ${this.lastSeq} in ${Date.now() - started} ms`);
+      this.setState('live', null);
+      this.emitModel(new Set(['shards', 'wal', 'ddl', 'regions', 'partitions']));
+      if (gap) this.resyncRequested = true;
+    } catch (e) {
+      this.buffer = null;
+      throw e;
+    }
+  }
+
+  private invalid(c: CollectionName): void {
+    if (this.invalidItems++ < 5) this.options.log(`[${this.name}] skipped an invalid ${c} entity`);
+  }
+
+  private onEvents(link: ClusterLink, n: EventsNotification): void {
+    if (link !== this.link || this.disposed) return;
+    if (this.buffer) {
+      this.buffer.push(n);
+      return;
+    }
+    if (!this.model) return;
+    if (n.reset) {
+      this.options.log(`[${this.name}] the cluster was reset; resyncing`);
+      this.sync(link).catch((e) => this.options.log(`[${this.name}] resync failed: ${errorText(e)}`));
+      return;
+    }
+    const dirty = new Set<Subsystem>();
+    const ok = this.applyBatch(n, dirty);
+    if (dirty.size) {
+      this.generation++;
+      this.emitModel(dirty);
+    }
+    if (!ok) {
+      this.options.log(`[${this.name}] event gap (have ${this.lastSeq}, got ${n.fromSeq}); resyncing`);
+      this.sync(link).catch((e) => this.options.log(`[${this.name}] resync failed: ${errorText(e)}`));
+    }
+  }
+
+  /** Applies a batch after `lastSeq`. Returns false on a gap (the caller resyncs). */
+  private applyBatch(n: EventsNotification, dirty?: Set<Subsystem>): boolean {
+    const model = this.model;
+    if (!model) return false;
+    if (n.reset) return false;
+    if (n.fromSeq > this.lastSeq + 1) return false;
+    for (const event of n.events) {
+      if (event.seq <= this.lastSeq) continue;
+      if (this.applyEvent(model.collections, event)) dirty?.add(COLLECTIONS[event.collection].subsystem);
+      this.lastSeq = event.seq;
+    }
+    model.status = { ...model.status, seq: this.lastSeq, time: n.time };
+    return true;
+  }
+
+  /** Version-guarded: an event older than what the model holds changes nothing. */
+  private applyEvent(collections: CollectionMaps, event: ChangeEvent): boolean {
+    const map = collections[event.collection] as Map<string, Entity>;
+    const current = map.get(event.key);
+    if (event.op === 'delete') {
+      if (!current || current.version > event.version) return false;
+      map.delete(event.key);
+      return true;
+    }
+    const parsed = COLLECTIONS[event.collection].schema.safeParse(event.item);
+    if (!parsed.success) {
+      this.invalid(event.collection);
+      return false;
+    }
+    const item = parsed.data as Entity;
+    if (current && current.version >= item.version) return false;
+    map.set(item.key, item);
+    return true;
+  }
+
+  private onClose(link: ClusterLink, reason: string): void {
+    if (link !== this.link || this.disposed) return;
+    this.link = null;
+    this.buffer = null;
+    this.options.log(`[${this.name}] connection lost: ${reason}`);
+    if (this.options.reconnect === false) {
+      this.setState('disconnected', `connection lost: ${reason}`);
+      return;
+    }
+    this.setState(this.model ? 'stale' : 'disconnected', `connection lost: ${reason}`);
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.disposed || this.reconnectTimer) return;
+    const delay = backoffDelay(this.attempt++, this.options.backoff ?? DEFAULT_BACKOFF);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.connectAndSync().catch((e) => {
+        this.link?.close();
+        this.link = null;
+        this.setState(this.model ? 'stale' : 'disconnected', `reconnect failed: ${errorText(e)}`);
+        this.scheduleReconnect();
+      });
+    }, delay);
+    this.reconnectTimer.unref?.();
+  }
+
+  private setState(state: ConnectionState, error: string | null): void {
+    const changed = state !== this.state || error !== this.error;
+    this.state = state;
+    this.error = error;
+    if (changed) for (const l of this.listeners) safely(() => l.stateChanged(this), this.options.log);
+    this.wake();
+  }
+
+  private emitModel(dirty: ReadonlySet<Subsystem>): void {
+    for (const l of this.listeners) safely(() => l.modelChanged(this, dirty), this.options.log);
+    this.wake();
+  }
+
+  private wake(): void {
+    if (!this.waiters.length) return;
+    const ready = this.waiters.filter((w) => w.test());
+    this.waiters = this.waiters.filter((w) => !ready.includes(w));
+    for (const w of ready) w.resolve();
+  }
+}
+
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function safely(fn: () => void, log: (m: string) => void): void {
+  try {
+    fn();
+  } catch (e) {
+    log(`listener failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  }
+}
+

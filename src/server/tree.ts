@@ -1,0 +1,455 @@
+/**
+ * Tree children for the extension's views, grouped the way an operator of
+ * each system thinks, and paged: a level never returns more than `limit`
+ * nodes, then a `loadMore` node with a cursor. Nodes are made only for the
+ * requested page, so 760,000 shards never become 760,000 TreeNodes.
+ *
+ * Ids are stable: `<subsystem>:<cluster>` for the root, then `/`-separated,
+ * URI-encoded segments. A parent id is therefore a path we can walk back.
+ */
+import {
+  keys,
+  type CollectionName,
+  type EntityOf,
+  type Finding,
+  type Health,
+  type Subsystem,
+  type TreeNode,
+} from '../protocol';
+import type { ClusterModel } from '../analysis/model';
+import type { ClusterChecker } from './checker';
+import type { ClusterSession } from './session';
+import { clusterDocUri } from './uri';
+import { formatCount } from '../analysis';
+
+export const NO_CLUSTER_MESSAGE = "No cluster connected — run 'Cluster: Start Bundled Simulator' or 'Cluster: Connect…'";
+
+export interface TreeCluster {
+  session: ClusterSession;
+  checker: ClusterChecker;
+}
+
+/** A lazily materialised list: `count` children, made only for the page asked for. */
+interface Children {
+  count: number;
+  make(index: number): TreeNode;
+}
+
+export function treeChildren(
+  clusters: TreeCluster[],
+  subsystem: Subsystem,
+  parentId: string | null,
+  cursor: string | null | undefined,
+  limit: number,
+): TreeNode[] {
+  if (parentId === null) return rootNodes(clusters, subsystem);
+  const path = parseId(parentId);
+  if (!path || path.subsystem !== subsystem) return [message(parentId, '', `Unknown tree node ${parentId}`, 'none')];
+  const cluster = clusters.find((c) => c.session.name.toLowerCase() === path.cluster.toLowerCase());
+  if (!cluster) return [message(parentId, path.cluster, `Cluster ${path.cluster} is no longer connected`, 'none')];
+  const model = cluster.session.model;
+  if (!model) {
+    const why = cluster.session.error ?? `Cluster is ${cluster.session.state}…`;
+    return [message(parentId, cluster.session.name, why, cluster.session.error ? 'error' : 'none')];
+  }
+  const ctx = new Context(cluster, subsystem, model, parentId);
+  const children = childrenOf(ctx, path.segments);
+  if (!children) return [message(parentId, cluster.session.name, 'This item no longer exists', 'none')];
+  if (children.count === 0) return [message(parentId, cluster.session.name, 'Nothing here', 'none')];
+  const start = Math.max(0, Number.parseInt(cursor ?? '0', 10) || 0);
+  const end = Math.min(children.count, start + limit);
+  const nodes: TreeNode[] = [];
+  for (let i = start; i < end; i++) nodes.push(children.make(i));
+  if (end < children.count) {
+    nodes.push({
+      id: `${parentId}/@more:${end}`,
+      kind: 'loadMore',
+      label: `Load more… (${formatCount(children.count - end)} more)`,
+      health: 'none',
+      icon: 'ellipsis',
+      hasChildren: false,
+      cursor: String(end),
+      cluster: cluster.session.name,
+    });
+  }
+  return nodes;
+}
+
+// ------------------------------------------------------------------ ids --
+
+export function rootId(subsystem: Subsystem, cluster: string): string {
+  return `${subsystem}:${cluster}`;
+}
+
+function parseId(id: string): { subsystem: Subsystem; cluster: string; segments: string[] } | null {
+  const [head, ...rest] = id.split('/');
+  const colon = head.indexOf(':');
+  if (colon < 0) return null;
+  try {
+    return {
+      subsystem: head.slice(0, colon) as Subsystem,
+      cluster: head.slice(colon + 1),
+      segments: rest.map(decodeURIComponent),
+    };
+  } catch {
+    return null;
+  }
+}
+
+function childId(parentId: string, segment: string): string {
+  return `${parentId}/${encodeURIComponent(segment)}`;
+}
+
+// ----------------------------------------------------------------- root --
+
+function rootNodes(clusters: TreeCluster[], subsystem: Subsystem): TreeNode[] {
+  if (!clusters.length) return [message('root', '', NO_CLUSTER_MESSAGE, 'none')];
+  return clusters.map(({ session, checker }) => {
+    const findings = checker.findings(subsystem);
+    const live = session.state === 'live';
+    const stale = session.state === 'stale';
+    const problems = findings.length ? `${findings.length} problem${findings.length === 1 ? '' : 's'}` : 'no problems';
+    const failed = !session.model && session.error;
+    return {
+      id: rootId(subsystem, session.name),
+      kind: 'cluster',
+      label: session.name,
+      description: failed ? 'connection failed' : live ? problems : `${session.state}${session.model ? ` · ${problems}` : ''}`,
+      tooltip: `${session.url}\n${session.state}${session.error ? `\n${session.error}` : ''}`,
+      health: failed ? 'error' : stale ? 'stale' : live ? healthOf(findings) : 'none',
+      icon: failed ? 'error' : stale ? 'debug-disconnect' : 'server-environment',
+      hasChildren: true,
+      cluster: session.name,
+      findingIds: findings.map((f) => f.id),
+    } satisfies TreeNode;
+  });
+}
+
+function message(parentId: string, cluster: string, label: string, health: Health): TreeNode {
+  return {
+    id: `${parentId}/@message`,
+    kind: 'message',
+    label,
+    health,
+    icon: health === 'error' ? 'error' : 'info',
+    hasChildren: false,
+    cluster,
+  };
+}
+
+function healthOf(findings: readonly Finding[]): Health {
+  if (findings.some((f) => f.severity === 'error')) return 'error';
+  if (findings.some((f) => f.severity === 'warning')) return 'warning';
+  return 'ok';
+}
+
+// -------------------------------------------------------------- context --
+
+class Context {
+  readonly findings: Finding[];
+  readonly stale: boolean;
+  constructor(
+    readonly cluster: TreeCluster,
+    readonly subsystem: Subsystem,
+    readonly model: ClusterModel,
+    readonly parentId: string,
+  ) {
+    this.findings = cluster.checker.findings(subsystem);
+    this.stale = cluster.session.state !== 'live';
+  }
+
+  get name(): string {
+    return this.cluster.session.name;
+  }
+
+  col<C extends CollectionName>(c: C): Map<string, EntityOf<C>> {
+    return this.model.collections[c] as Map<string, EntityOf<C>>;
+  }
+
+  /** Findings whose group is `group` or lies under it. */
+  groupFindings(group: string): Finding[] {
+    return this.findings.filter((f) => f.group === group || f.group.startsWith(`${group}/`) || f.anchor.key.startsWith(`${group}/`));
+  }
+
+  health(findings: readonly Finding[]): Health {
+    return this.stale ? 'stale' : healthOf(findings);
+  }
+
+  group(segment: string, label: string, description: string, findings: Finding[], icon: string): TreeNode {
+    const problems = findings.length ? ` · ${findings.length} problem${findings.length === 1 ? '' : 's'}` : '';
+    return {
+      id: childId(this.parentId, segment),
+      kind: 'group',
+      label,
+      description: `${description}${problems}`,
+      health: this.health(findings),
+      icon,
+      hasChildren: true,
+      cluster: this.name,
+      findingIds: findings.map((f) => f.id),
+    };
+  }
+
+  entity(collection: CollectionName, key: string, label: string, description: string, hasChildren = false, icon = 'symbol-field'): TreeNode {
+    const ids = this.cluster.checker.findingsOfKey(key) ?? [];
+    const findings = ids.map((id) => this.cluster.checker.finding(id)).filter((f): f is Finding => !!f);
+    const doc = this.cluster.checker.document(this.model, this.subsystem);
+    const line = doc.lineOf(collection, key);
+    return {
+      id: childId(this.parentId, key),
+      kind: 'entity',
+      label,
+      description,
+      tooltip: `${collection} ${key}`,
+      health: findings.length || this.stale ? this.health(findings) : 'ok',
+      icon,
+      hasChildren,
+      cluster: this.name,
+      entity: { collection, key },
+      findingIds: ids,
+      location: line === undefined ? undefined : { uri: clusterDocUri(this.name, this.subsystem), line },
+    };
+  }
+}
+
+function list<T>(items: T[], make: (item: T) => TreeNode): Children {
+  return { count: items.length, make: (i) => make(items[i]) };
+}
+
+function count(n: number, what: string): string {
+  return `${formatCount(n)} ${what}`;
+}
+
+function childrenOf(ctx: Context, path: string[]): Children | null {
+  switch (ctx.subsystem) {
+    case 'shards':
+      return shardChildren(ctx, path);
+    case 'wal':
+      return walChildren(ctx, path);
+    case 'ddl':
+      return ddlChildren(ctx, path);
+    case 'regions':
+      return regionChildren(ctx, path);
+    case 'partitions':
+      return partitionChildren(ctx, path);
+  }
+}
+
+// --------------------------------------------------------------- shards --
+
+interface SourceShards {
+  metastore: string[];
+  controlPlane: string[];
+  ingesters: Map<string, string[]>;
+}
+type ShardIndex = Map<string, Map<string, SourceShards>>;
+/** Built once per model generation: grouping 760,000 shards per request would be too slow to page. */
+const shardIndexCache = new WeakMap<ClusterModel, { generation: number; index: ShardIndex }>();
+
+function shardIndex(ctx: Context): ShardIndex {
+  const generation = ctx.cluster.session.generation;
+  const cached = shardIndexCache.get(ctx.model);
+  if (cached && cached.generation === generation) return cached.index;
+  const index: ShardIndex = new Map();
+  const slot = (indexUid: string, sourceId: string): SourceShards => {
+    let sources = index.get(indexUid);
+    if (!sources) index.set(indexUid, (sources = new Map()));
+    let s = sources.get(sourceId);
+    if (!s) sources.set(sourceId, (s = { metastore: [], controlPlane: [], ingesters: new Map() }));
+    return s;
+  };
+  for (const s of ctx.col('quickwit.metastore.shards').values()) slot(s.indexUid, s.sourceId).metastore.push(s.key);
+  for (const s of ctx.col('quickwit.controlPlane.shards').values()) slot(s.indexUid, s.sourceId).controlPlane.push(s.key);
+  for (const s of ctx.col('quickwit.ingester.shards').values()) {
+    const ingesters = slot(s.indexUid, s.sourceId).ingesters;
+    const list = ingesters.get(s.ingesterId);
+    if (list) list.push(s.key);
+    else ingesters.set(s.ingesterId, [s.key]);
+  }
+  shardIndexCache.set(ctx.model, { generation, index });
+  return index;
+}
+
+function shardChildren(ctx: Context, path: string[]): Children | null {
+  const index = shardIndex(ctx);
+  if (path.length === 0) {
+    const uids = [...index.keys()].sort();
+    return list(uids, (uid) => {
+      const sources = index.get(uid)!;
+      let n = 0;
+      for (const s of sources.values()) n += s.metastore.length;
+      return ctx.group(uid, uid, `${count(sources.size, 'sources')} · ${count(n, 'metastore shards')}`, ctx.groupFindings(uid), 'database');
+    });
+  }
+  const sources = index.get(path[0]);
+  if (!sources) return null;
+  if (path.length === 1) {
+    return list([...sources.keys()].sort(), (source) => {
+      const s = sources.get(source)!;
+      const desc = `metastore ${formatCount(s.metastore.length)} · control plane ${formatCount(s.controlPlane.length)}`;
+      return ctx.group(source, source, desc, ctx.groupFindings(`${path[0]}/${source}`), 'symbol-namespace');
+    });
+  }
+  const source = sources.get(path[1]);
+  if (!source) return null;
+  const findings = ctx.groupFindings(`${path[0]}/${path[1]}`);
+  const components: Array<{ segment: string; label: string; keys: string[]; collection: CollectionName }> = [
+    { segment: 'metastore', label: 'metastore', keys: source.metastore, collection: 'quickwit.metastore.shards' },
+    { segment: 'control-plane', label: 'control plane', keys: source.controlPlane, collection: 'quickwit.controlPlane.shards' },
+    ...[...source.ingesters.keys()].sort().map((id) => ({
+      segment: `ingester:${id}`,
+      label: id,
+      keys: source.ingesters.get(id)!,
+      collection: 'quickwit.ingester.shards' as CollectionName,
+    })),
+  ];
+  if (path.length === 2) {
+    return list(components, (c) =>
+      ctx.group(c.segment, c.label, count(c.keys.length, 'shards'), findings.filter((f) => f.views.some((v) => v.collection === c.collection)), 'server'),
+    );
+  }
+  const component = components.find((c) => c.segment === path[2]);
+  if (!component || path.length > 3) return null;
+  return list(component.keys, (key) => {
+    const shard = (ctx.model.collections[component.collection] as Map<string, { shardId: string; shardState: string }>).get(key);
+    return ctx.entity(component.collection, key, shard?.shardId ?? key, shard?.shardState ?? 'gone');
+  });
+}
+
+// ------------------------------------------------------------------ WAL --
+
+function walChildren(ctx: Context, path: string[]): Children | null {
+  const nodes = [...ctx.col('milvus.nodes').values()].sort((a, b) => a.serverId - b.serverId);
+  if (path.length === 0) {
+    return list(nodes, (n) => {
+      const wals = [...ctx.col('milvus.wals').values()].filter((w) => w.serverId === n.serverId);
+      const node = ctx.entity('milvus.nodes', n.key, `${n.key} (${n.address})`, `${n.lifecycle} · ${n.build} · ${count(wals.length, 'WALs')}`, true, 'vm');
+      const groupFindings = ctx.groupFindings(n.key);
+      if (groupFindings.length) node.health = ctx.health(groupFindings);
+      node.findingIds = [...new Set([...(node.findingIds ?? []), ...groupFindings.map((f) => f.id)])];
+      return node;
+    });
+  }
+  const node = ctx.col('milvus.nodes').get(path[0]);
+  if (!node) return null;
+  if (path.length === 1) {
+    const wals = [...ctx.col('milvus.wals').values()].filter((w) => w.serverId === node.serverId);
+    const metas = [...ctx.col('milvus.channelMetas').values()].filter((m) => m.node === node.serverId);
+    const items: TreeNode[] = [
+      ...wals.map((w) => {
+        const desc = `term ${w.term} · ${w.available ? 'available' : 'unavailable'}${w.recovering ? ' · recovering' : ''}${w.closing ? ' · closing' : ''} · ${w.inFlightAppends} in flight`;
+        return ctx.entity('milvus.wals', w.key, `WAL ${w.channel}`, desc, w.inFlightAppends > 0, 'output');
+      }),
+      ...metas.map((m) => ctx.entity('milvus.channelMetas', m.key, `assignment ${m.channel}`, `${m.state} · term ${m.term}`, false, 'references')),
+    ];
+    return list(items, (n) => n);
+  }
+  const wal = ctx.col('milvus.wals').get(path[1]);
+  if (!wal || path.length > 2) return null;
+  const appends = [...ctx.col('milvus.appends').values()].filter((a) => a.serverId === wal.serverId && a.channel === wal.channel);
+  return list(appends, (a) => ctx.entity('milvus.appends', a.key, `append ${a.appendId}`, `${a.phase} · since t=${a.startedAt} · term ${a.term}`, false, 'arrow-right'));
+}
+
+// ------------------------------------------------------------------ DDL --
+
+const ETCD_SEGMENT = '@etcd';
+
+function ddlChildren(ctx: Context, path: string[]): Children | null {
+  const byTable = new Map<string, EntityOf<'greptime.procedures'>[]>();
+  for (const p of ctx.col('greptime.procedures').values()) {
+    const list = byTable.get(p.table);
+    if (list) list.push(p);
+    else byTable.set(p.table, [p]);
+  }
+  if (path.length === 0) {
+    const tables = [...byTable.keys()].sort();
+    const etcd = [...ctx.col('greptime.etcd').values()];
+    const items: TreeNode[] = tables.map((t) => {
+      const procs = byTable.get(t)!;
+      const unfinished = procs.filter((p) => !['Done', 'Failed'].includes(p.status)).length;
+      return ctx.group(t, t, `${count(procs.length, 'procedures')} · ${formatCount(unfinished)} unfinished`, ctx.groupFindings(t), 'table');
+    });
+    const bytes = etcd.reduce((n, p) => n + p.sizeBytes, 0);
+    const etcdFindings = ctx.findings.filter((f) => f.views.some((v) => v.collection === 'greptime.etcd'));
+    items.push(ctx.group(ETCD_SEGMENT, 'etcd', `${count(etcd.length, 'prefixes')} · ${(bytes / 1024 / 1024).toFixed(1)} MiB`, etcdFindings, 'database'));
+    return list(items, (n) => n);
+  }
+  if (path.length > 1) return null;
+  if (path[0] === ETCD_SEGMENT) {
+    const prefixes = [...ctx.col('greptime.etcd').values()].sort((a, b) => a.prefix.localeCompare(b.prefix));
+    return list(prefixes, (p) => ctx.entity('greptime.etcd', p.key, p.prefix, `${count(p.keyCount, 'keys')} · ${formatCount(p.sizeBytes)} bytes`, false, 'key'));
+  }
+  const procs = byTable.get(path[0]);
+  if (!procs) return null;
+  procs.sort((a, b) => a.startTime - b.startTime || a.key.localeCompare(b.key));
+  return list(procs, (p) =>
+    ctx.entity('greptime.procedures', p.key, p.procedureId, `${p.typeName.replace(/^metasrv-procedure::/, '')} · ${p.status} · ${p.retries} retries`, false, 'gear'),
+  );
+}
+
+// -------------------------------------------------------------- regions --
+
+function regionChildren(ctx: Context, path: string[]): Children | null {
+  const stores = new Map<number, EntityOf<'tikv.regions'>[]>();
+  for (const b of ctx.col('tikv.writeBatches').values()) if (!stores.has(b.storeId)) stores.set(b.storeId, []);
+  for (const r of ctx.col('tikv.regions').values()) {
+    const list = stores.get(r.storeId);
+    if (list) list.push(r);
+    else stores.set(r.storeId, [r]);
+  }
+  if (path.length === 0) {
+    const ids = [...stores.keys()].sort((a, b) => a - b);
+    return list(ids, (id) => {
+      const key = keys.writeBatch(id);
+      return ctx.group(key, key, count(stores.get(id)!.length, 'cached regions'), ctx.groupFindings(key), 'server');
+    });
+  }
+  const storeId = Number(/^store-(\d+)$/.exec(path[0])?.[1]);
+  const regions = stores.get(storeId);
+  if (!regions || path.length > 1) return null;
+  regions.sort((a, b) => a.regionId - b.regionId);
+  const batch = ctx.col('tikv.writeBatches').get(keys.writeBatch(storeId));
+  const batchNodes = batch
+    ? [
+        ctx.entity(
+          'tikv.writeBatches',
+          batch.key,
+          'write batch',
+          `current ${batch.currentRegion ?? 'none'} · written [${batch.writtenRegions.join(', ')}]${batch.atCommitBoundary ? ' · at commit boundary' : ''}`,
+          false,
+          'layers',
+        ),
+      ]
+    : [];
+  return {
+    count: batchNodes.length + regions.length,
+    make: (i) => {
+      if (i < batchNodes.length) return batchNodes[i];
+      const r = regions[i - batchNodes.length];
+      return ctx.entity('tikv.regions', r.key, `region ${r.regionId}`, `${r.state === 'Active' ? 'cached' : r.state}${r.isWritten ? ' · prepared for write' : ''}`, false, 'symbol-array');
+    },
+  };
+}
+
+// ----------------------------------------------------------- partitions --
+
+function partitionChildren(ctx: Context, path: string[]): Children | null {
+  const topics = new Map<string, EntityOf<'fluvio.partitions'>[]>();
+  for (const p of ctx.col('fluvio.partitions').values()) {
+    const list = topics.get(p.topic);
+    if (list) list.push(p);
+    else topics.set(p.topic, [p]);
+  }
+  if (path.length === 0) {
+    return list([...topics.keys()].sort(), (t) => ctx.group(t, t, count(topics.get(t)!.length, 'partitions'), ctx.groupFindings(t), 'list-unordered'));
+  }
+  const partitions = topics.get(path[0]);
+  if (!partitions || path.length > 1) return null;
+  partitions.sort((a, b) => a.partition - b.partition);
+  const reports = ctx.col('fluvio.spuReports');
+  return list(partitions, (p) => {
+    const report = reports.get(keys.spuReport(p.leader.spu, p.topic, p.partition));
+    const spu = report ? `SPU ${report.spuId}: ${report.storageFull ? 'storage full' : `${formatCount(report.freeBytes)} bytes free`}` : `SPU ${p.leader.spu}: no report`;
+    return ctx.entity('fluvio.partitions', p.key, `partition ${p.partition}`, `SC ${p.resolution} · ${spu}`, false, 'symbol-event');
+  });
+}
