@@ -107,7 +107,7 @@ export function checkDanglingShards(model: ClusterModel): Finding[] {
       `ingesters: none holds them, so they were never initialised (open_shards succeeded, init_shards did not)`,
     ];
     if (g.published > 0) {
-      evidence.push(`${plural(g.published, 'shard')} have a publish position: kept out of the delete plan`);
+      evidence.push(`${plural(g.published, 'shard')} ${g.published === 1 ? 'has' : 'have'} a publish position: kept out of the delete plan`);
     }
     findings.push(
       makeFinding('shards/dangling', {
