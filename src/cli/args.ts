@@ -1,0 +1,75 @@
+/** Command-line parsing for `cluster-check`. Errors are one line, for exit code 2. */
+import { RULE_IDS, type RuleId } from '../protocol';
+
+export const USAGE =
+  'usage: cluster-check <ws-url | file.clustersnap> [--token T] [--format text|json|sarif] [--repair RULE|all] [--dry-run] [--yes]';
+
+export type Format = 'text' | 'json' | 'sarif';
+
+export interface CliArgs {
+  target: string;
+  live: boolean;
+  token: string | undefined;
+  format: Format;
+  /** Rules to repair: all of them for `--repair all`, none without `--repair`. */
+  repair: RuleId[] | null;
+  dryRun: boolean;
+  yes: boolean;
+}
+
+export class UsageError extends Error {}
+
+export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): CliArgs | 'help' {
+  let target: string | undefined;
+  let token = env.CLUSTER_SIM_TOKEN || undefined;
+  let format: Format = 'text';
+  let repair: RuleId[] | null = null;
+  let dryRun = false;
+  let yes = false;
+  const value = (i: number, flag: string): string => {
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value; ${USAGE}`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const take = () => inline ?? value(i++, flag);
+    switch (flag) {
+      case '--help':
+      case '-h':
+        return 'help';
+      case '--token':
+        token = take();
+        break;
+      case '--format': {
+        const f = take();
+        if (f !== 'text' && f !== 'json' && f !== 'sarif') throw new UsageError(`unknown format '${f}' (text, json or sarif)`);
+        format = f;
+        break;
+      }
+      case '--repair': {
+        const r = take();
+        if (r === 'all') repair = [...RULE_IDS];
+        else if ((RULE_IDS as string[]).includes(r)) repair = [r as RuleId];
+        else throw new UsageError(`unknown rule '${r}' for --repair (all, ${RULE_IDS.join(', ')})`);
+        break;
+      }
+      case '--dry-run':
+        dryRun = true;
+        break;
+      case '--yes':
+      case '-y':
+        yes = true;
+        break;
+      default:
+        if (a.startsWith('-')) throw new UsageError(`unknown option ${a}; ${USAGE}`);
+        if (target !== undefined) throw new UsageError(`one target only (got '${target}' and '${a}'); ${USAGE}`);
+        target = a;
+    }
+  }
+  if (target === undefined) throw new UsageError(`no target given; ${USAGE}`);
+  const live = /^wss?:\/\//i.test(target);
+  if (dryRun && !repair) throw new UsageError('--dry-run only makes sense with --repair');
+  return { target, live, token, format, repair, dryRun, yes };
+}

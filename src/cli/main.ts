@@ -1,0 +1,195 @@
+/**
+ * `cluster-check`: the engine headless, for scripts and CI.
+ *
+ *   cluster-check <ws-url | file.clustersnap> [--token T] [--format text|json|sarif]
+ *                 [--repair RULE|all] [--dry-run] [--yes]
+ *
+ * Exit codes: 0 no findings, 1 findings remain, 2 usage or connection error
+ * (one line on stderr).
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { SUBSYSTEMS, type Finding, type RepairOption } from '../protocol';
+import { formatCount } from '../analysis';
+import { ClusterChecker } from '../server/checker';
+import { connectClusterClient } from '../server/link';
+import { analyseSnapshot } from '../server/offline';
+import { describeOperation, executeRepair } from '../server/repairs';
+import { ClusterSession, errorText } from '../server/session';
+import { clusterDocUri } from '../server/uri';
+import { USAGE, UsageError, parseArgs, type CliArgs } from './args';
+import { renderJson, renderSarif, renderText, type CheckReport } from './report';
+
+/** Exit code 2 with one line. */
+class Fatal extends Error {}
+
+/** How long to wait for a repair's own events before resyncing. */
+const CATCH_UP_MS = 30_000;
+/** A finding whose first safe repair did not clear it gets its next safe repair in the next round. */
+const MAX_REPAIR_ROUNDS = 3;
+
+async function main(argv: string[]): Promise<number> {
+  const parsed = parseArgs(argv, process.env);
+  if (parsed === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  return parsed.live ? checkLive(parsed) : checkFile(parsed);
+}
+
+function output(args: CliArgs, report: CheckReport): void {
+  const text = args.format === 'json' ? renderJson(report) : args.format === 'sarif' ? renderSarif(report) : renderText(report);
+  process.stdout.write(text);
+}
+
+/** Messages that are not the report go to stderr when the report is machine-readable. */
+function say(args: CliArgs, line: string): void {
+  (args.format === 'text' ? process.stdout : process.stderr).write(`${line}\n`);
+}
+
+// ------------------------------------------------------------------ file --
+
+function checkFile(args: CliArgs): number {
+  if (args.repair) throw new Fatal(`${args.target} is a snapshot file and cannot be repaired; run cluster-check against the live cluster's ws:// URL`);
+  let text: string;
+  try {
+    text = readFileSync(args.target, 'utf8');
+  } catch (e) {
+    throw new Fatal(`cannot read ${args.target}: ${(e as NodeJS.ErrnoException).code ?? errorText(e)}`);
+  }
+  const analysis = analyseSnapshot(text);
+  if (!analysis.model) throw new Fatal(`${args.target} is not a cluster snapshot: ${analysis.errors[0]?.message ?? 'nothing could be parsed'}`);
+  const fileUri = pathToFileURL(resolve(args.target)).href;
+  output(args, {
+    target: args.target,
+    findings: analysis.findings,
+    syntaxErrors: analysis.errors,
+    fileUri,
+    locate: (f) => {
+      const line = analysis.lines.lineOf(f.anchor.collection, f.anchor.key) ?? analysis.lines.sectionLine(f.anchor.collection);
+      return line === undefined ? undefined : { uri: fileUri, line };
+    },
+  });
+  return analysis.findings.length || analysis.errors.length ? 1 : 0;
+}
+
+// ------------------------------------------------------------------ live --
+
+async function checkLive(args: CliArgs): Promise<number> {
+  const session = new ClusterSession({
+    name: 'cluster',
+    url: args.target,
+    token: args.token ?? '',
+    connect: connectClusterClient,
+    log: () => undefined,
+    reconnect: false,
+  });
+  try {
+    await session.start();
+  } catch (e) {
+    throw new Fatal(`cannot check ${args.target}: ${errorText(e)}`);
+  }
+  try {
+    const name = session.model!.status.clusterName || 'cluster';
+    const checker = new ClusterChecker(name);
+    const check = (): Finding[] => {
+      checker.markDirty(SUBSYSTEMS);
+      checker.recheck(session.model!);
+      return checker.findings();
+    };
+    let findings = check();
+    if (args.repair) {
+      const plan = planRepairs(findings, args.repair, new Set());
+      printPlan(args, findings, plan);
+      if (args.dryRun) {
+        say(args, 'Dry run: nothing was sent.');
+      } else if (!args.yes) {
+        throw new Fatal('refusing to repair without --yes (or preview the plan with --dry-run)');
+      } else if (plan.length) {
+        findings = await applyRepairs(args, session, check, findings, plan);
+      }
+    }
+    output(args, {
+      target: args.target,
+      findings,
+      syntaxErrors: [],
+      locate: (f) => {
+        const line = checker.document(session.model!, f.subsystem).lineOf(f.anchor.collection, f.anchor.key);
+        return line === undefined ? undefined : { uri: clusterDocUri(name, f.subsystem), line };
+      },
+    });
+    return findings.length ? 1 : 0;
+  } finally {
+    session.dispose();
+  }
+}
+
+interface PlannedRepair {
+  finding: Finding;
+  option: RepairOption;
+}
+
+/** Only safe repairs are applied from the command line; may-lose-data ones need the editor's confirmation. */
+function planRepairs(findings: Finding[], rules: string[], tried: Set<string>): PlannedRepair[] {
+  const plan: PlannedRepair[] = [];
+  for (const finding of findings) {
+    if (!rules.includes(finding.rule)) continue;
+    const option = finding.repairs.find((r) => r.safety === 'safe' && !tried.has(`${finding.id}#${r.id}`));
+    if (option) plan.push({ finding, option });
+  }
+  return plan;
+}
+
+function printPlan(args: CliArgs, findings: Finding[], plan: PlannedRepair[]): void {
+  say(args, `Repair plan (only repairs marked safe are applied; repairs that may lose data are listed, not applied):`);
+  for (const f of findings) {
+    const chosen = plan.find((p) => p.finding === f);
+    if (!chosen) {
+      if (args.repair!.includes(f.rule)) say(args, `  ${f.id}: no safe repair; left for the editor (${f.repairs.map((r) => r.title).join('; ') || 'none'})`);
+      continue;
+    }
+    const { option } = chosen;
+    say(args, `  ${f.id}: ${option.title} [${option.safety}], ${formatCount(option.targetCount)} target(s)`);
+    const ops = option.operations;
+    for (const op of ops.slice(0, 5)) say(args, `      ${describeOperation(op)}`);
+    if (ops.length > 5) say(args, `      … ${ops.length - 5} more batch(es)`);
+    for (const other of f.repairs.filter((r) => r !== option && r.safety !== 'safe')) say(args, `      not applied (may lose data): ${other.title}`);
+  }
+  if (!plan.length) say(args, '  nothing to repair');
+}
+
+async function applyRepairs(
+  args: CliArgs,
+  session: ClusterSession,
+  check: () => Finding[],
+  findings: Finding[],
+  plan: PlannedRepair[],
+): Promise<Finding[]> {
+  const tried = new Set<string>();
+  for (let round = 0; round < MAX_REPAIR_ROUNDS && plan.length; round++) {
+    for (const { finding, option } of plan) {
+      tried.add(`${finding.id}#${option.id}`);
+      const outcome = await executeRepair(session, finding.id, option, { log: () => undefined });
+      say(args, `${finding.id}: ${outcome.summary}`);
+      for (const d of outcome.details.slice(0, 10)) say(args, `    ${d}`);
+      if (!(await session.waitForSeq(outcome.seq, CATCH_UP_MS))) await session.resync();
+      await session.refreshStatus();
+    }
+    findings = check();
+    plan = planRepairs(findings, args.repair!, tried);
+  }
+  say(args, findings.length ? `${findings.length} finding(s) remain after repair.` : 'All findings repaired.');
+  return findings;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    const line = e instanceof UsageError || e instanceof Fatal ? e.message : `cluster-check failed: ${errorText(e)}`;
+    process.stderr.write(`cluster-check: ${line.split('\n')[0]}\n`);
+    process.exitCode = 2;
+  },
+);

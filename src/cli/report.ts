@@ -1,0 +1,114 @@
+/** The three output formats of `cluster-check`: a text table, JSON, and SARIF 2.1.0. */
+import { RULES, type Finding, type RuleId, type Severity } from '../protocol';
+import { formatCount, type SnapshotSyntaxError } from '../analysis';
+
+export interface CheckReport {
+  /** What was checked: the ws URL or the file path. */
+  target: string;
+  findings: Finding[];
+  syntaxErrors: SnapshotSyntaxError[];
+  /** Where a finding's line is: the snapshot file, or the cluster's virtual document. 0-based line. */
+  locate(f: Finding): { uri: string; line: number } | undefined;
+  /** The URI of a snapshot file, for syntax errors. */
+  fileUri?: string;
+}
+
+export const SYNTAX_RULE = 'clustersnap/syntax';
+const TOOL_VERSION = '0.1.0';
+
+export function renderText(r: CheckReport): string {
+  const out: string[] = [];
+  for (const e of r.syntaxErrors) out.push(`${r.target}:${e.line + 1}:${e.column + 1}: syntax error: ${e.message}`);
+  if (!r.findings.length) {
+    out.push(r.syntaxErrors.length ? 'No findings in what could be parsed.' : `No findings: ${r.target} is consistent.`);
+    return out.join('\n') + '\n';
+  }
+  const rows = r.findings.map((f) => [f.severity, f.rule, formatCount(f.count), f.group]);
+  const head = ['SEVERITY', 'RULE', 'COUNT', 'GROUP'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const pad = (cells: string[]) => cells.map((c, i) => (i === 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  out.push(pad(head));
+  r.findings.forEach((f, i) => {
+    out.push(pad(rows[i]));
+    out.push(`    ${f.message}`);
+    const at = r.locate(f);
+    if (at) out.push(`    at ${at.uri}:${at.line + 1}`);
+    for (const rep of f.repairs) out.push(`    repair: ${rep.title} [${rep.safety}]`);
+  });
+  const errors = r.findings.filter((f) => f.severity === 'error').length;
+  out.push('', `${r.findings.length} finding(s): ${errors} error(s), ${r.findings.length - errors} other.`);
+  return out.join('\n') + '\n';
+}
+
+export function renderJson(r: CheckReport): string {
+  const counts: Partial<Record<RuleId, number>> = {};
+  for (const f of r.findings) counts[f.rule] = (counts[f.rule] ?? 0) + f.count;
+  const findings = r.findings.map((f) => ({
+    rule: f.rule,
+    id: f.id,
+    count: f.count,
+    severity: f.severity,
+    subsystem: f.subsystem,
+    group: f.group,
+    message: f.message,
+    location: r.locate(f),
+    anchor: f.anchor,
+    views: f.views,
+    evidence: f.evidence,
+    repairs: f.repairs.map((rep) => ({ id: rep.id, title: rep.title, safety: rep.safety, targetCount: rep.targetCount })),
+  }));
+  return JSON.stringify({ target: r.target, findings, counts, syntaxErrors: r.syntaxErrors }, null, 2) + '\n';
+}
+
+const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { error: 'error', warning: 'warning', info: 'note' };
+
+export function renderSarif(r: CheckReport): string {
+  const ruleIds = Object.keys(RULES) as RuleId[];
+  const rules = [
+    ...ruleIds.map((id) => ({
+      id,
+      shortDescription: { text: RULES[id].summary },
+      defaultConfiguration: { level: LEVEL[RULES[id].severity] },
+      properties: { subsystem: RULES[id].subsystem },
+    })),
+    { id: SYNTAX_RULE, shortDescription: { text: 'A line of the snapshot file could not be parsed.' }, defaultConfiguration: { level: 'error' } },
+  ];
+  const location = (uri: string, line: number, column?: number) => ({
+    physicalLocation: {
+      artifactLocation: { uri },
+      region: column === undefined ? { startLine: line + 1 } : { startLine: line + 1, startColumn: column + 1 },
+    },
+  });
+  const results = [
+    ...r.findings.map((f) => {
+      const at = r.locate(f);
+      return {
+        ruleId: f.rule,
+        ruleIndex: ruleIds.indexOf(f.rule),
+        level: LEVEL[f.severity],
+        message: { text: f.message },
+        locations: at ? [location(at.uri, at.line)] : [],
+        partialFingerprints: { findingId: f.id },
+        properties: { count: f.count, group: f.group, repairs: f.repairs.map((rep) => `${rep.title} [${rep.safety}]`) },
+      };
+    }),
+    ...r.syntaxErrors.map((e) => ({
+      ruleId: SYNTAX_RULE,
+      ruleIndex: ruleIds.length,
+      level: 'error' as const,
+      message: { text: e.message },
+      locations: r.fileUri ? [location(r.fileUri, e.line, e.column)] : [],
+    })),
+  ];
+  const sarif = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: { driver: { name: 'cluster-check', version: TOOL_VERSION, rules } },
+        results,
+      },
+    ],
+  };
+  return JSON.stringify(sarif, null, 2) + '\n';
+}
