@@ -1,0 +1,151 @@
+// The extension end to end in a real VS Code: the bundled simulator with every incident, the
+// language server's diagnostics on cluster:// documents, the trees, the quick fix, the palette
+// repair and "Repair All Safe Findings". What is asserted is what a user would see.
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { SUBSYSTEMS, Subsystem } from '../../src/protocol/collections';
+import { RULE_IDS } from '../../src/protocol/findings';
+import type { ApplyRepairResult, FindingSummary } from '../../src/protocol/lsp';
+import { SCENARIOS } from '../../src/protocol/methods';
+import type { ClusterDebuggerApi } from '../../src/extension/main';
+import type { Element, ServerElement } from '../../src/extension/trees/elements';
+import { activateExtension, iconColor, clusterDiagnostics, describeRules, ruleOf, rulesPresent, waitFor } from './helpers';
+
+/** The incidents of `incident-all`, one rule id each (two for DDL). */
+const INCIDENT_RULES = [
+  'shards/dangling',
+  'wal/close-blocked',
+  'ddl/backlog',
+  'ddl/duplicate',
+  'regions/stale-prepared',
+  'partitions/online-out-of-space',
+];
+
+/** Walks a view breadth-first (loaded pages only) until `found` matches; bounded. */
+async function findInTree(api: ClusterDebuggerApi, view: Subsystem, found: (el: ServerElement) => boolean): Promise<ServerElement | undefined> {
+  const provider = api.trees[view];
+  let level: (Element | undefined)[] = [undefined];
+  for (let depth = 0; depth < 5 && level.length; depth++) {
+    const next: Element[] = [];
+    for (const parent of level) {
+      for (const el of await provider.getChildren(parent as never)) {
+        if (el.type === 'server' && found(el)) return el;
+        if (el.type === 'server' && el.node.hasChildren) next.push(el);
+      }
+    }
+    level = next.slice(0, 50);
+  }
+  return undefined;
+}
+
+describe('Cluster Debugger in a real VS Code', function () {
+  this.timeout(180_000);
+  let api: ClusterDebuggerApi;
+
+  before(async () => {
+    api = await activateExtension();
+  });
+
+  after(async () => {
+    await vscode.commands.executeCommand('clusterDebugger.stopSimulator');
+  });
+
+  it('contributes the settings the protocol defines (scenarios, one severity per rule)', () => {
+    const pkg = vscode.extensions.getExtension('cluster-debugger.cluster-debugger')!.packageJSON;
+    const props = pkg.contributes.configuration.properties;
+    assert.deepEqual(props['clusterDebugger.simulator.defaultScenario'].enum, [...SCENARIOS]);
+    assert.deepEqual(Object.keys(props['clusterDebugger.rules'].properties).sort(), [...RULE_IDS].sort());
+    const views = pkg.contributes.views.clusterDebugger.map((v: { id: string }) => v.id);
+    assert.deepEqual(views, ['clusterDebugger.clusters', ...SUBSYSTEMS.map((s) => `clusterDebugger.${s}`)]);
+  });
+
+  it('shows no cluster, and empty views for the welcome content, before connecting', async () => {
+    assert.equal(api.ctx.clusters.length, 0);
+    for (const s of SUBSYSTEMS) assert.deepEqual(await api.trees[s].getChildren(), [], `${s} view`);
+    // Needs a connection: says why, returns nothing, throws nothing.
+    assert.equal(await vscode.commands.executeCommand('clusterDebugger.repairAllSafe'), undefined);
+  });
+
+  it('starts the bundled simulator with incident-all and shows every incident in the Problems panel', async () => {
+    const started = await vscode.commands.executeCommand<{ url: string } | undefined>('clusterDebugger.startSimulator', { scenario: 'incident-all' });
+    assert.match(started?.url ?? '', /^ws:\/\/127\.0\.0\.1:\d+/, 'the simulator listens on loopback');
+    await waitFor(`diagnostics ${INCIDENT_RULES.join(', ')} on cluster://sim/…`, () => INCIDENT_RULES.every((r) => rulesPresent().has(r)), {
+      describe: describeRules,
+    });
+    for (const [uri] of clusterDiagnostics()) assert.match(uri.toString(), /^cluster:\/\/sim\/[a-z]+\.clustersnap$/);
+    assert.equal(api.ctx.clusters.find((c) => c.name === 'sim')?.state, 'live');
+  });
+
+  it('opens the virtual document at the diagnostic, in the clustersnap language', async () => {
+    const [uri, diag] = clusterDiagnostics().find(([, d]) => ruleOf(d) === 'shards/dangling')!;
+    const doc = await vscode.workspace.openTextDocument(uri);
+    assert.equal(doc.languageId, 'clustersnap');
+    assert.ok(diag.range.start.line < doc.lineCount, 'the diagnostic points at a line of the document');
+    assert.ok(doc.lineAt(diag.range.start.line).text.trim().length > 0, 'and that line shows something');
+  });
+
+  it('shows each subsystem’s entities with problem markers and a badge', async () => {
+    for (const s of SUBSYSTEMS) {
+      const bad = await waitFor(`an error or warning item in the ${s} view`, () =>
+        findInTree(api, s, (el) => el.node.health === 'error' || el.node.health === 'warning'),
+      );
+      const item = api.trees[s].getTreeItem(bad);
+      const color = iconColor(item);
+      assert.ok(color === 'problemsErrorIcon.foreground' || color === 'list.warningForeground', `${s}: health colour, got ${color}`);
+      assert.ok(String(item.label).length > 0, `${s}: item has a label`);
+      assert.ok((api.ctx.view(s)?.badge?.value ?? 0) > 0, `${s}: the view's badge counts its problems`);
+    }
+  });
+
+  it('applies the preferred quick fix for shards/dangling and the diagnostic goes away', async () => {
+    const [uri, diag] = clusterDiagnostics().find(([, d]) => ruleOf(d) === 'shards/dangling')!;
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, diag.range);
+    const fixes = actions.filter((a) => a.kind?.value.startsWith('quickfix'));
+    assert.ok(fixes.length > 0, `quick fixes offered (got: ${actions.map((a) => a.title).join(' | ')})`);
+    const preferred = fixes.find((a) => a.isPreferred);
+    assert.ok(preferred?.command, `one is preferred and has a command (got: ${fixes.map((a) => `${a.title}${a.isPreferred ? '*' : ''}`).join(' | ')})`);
+    await vscode.commands.executeCommand(preferred.command.command, ...(preferred.command.arguments ?? []));
+    await waitFor('shards/dangling to disappear', () => !rulesPresent().has('shards/dangling'), { describe: describeRules });
+  });
+
+  it('repairs another finding from Cluster: Repair… and it goes away', async () => {
+    const findings = await api.ctx.requireApi().findings({ cluster: 'sim' });
+    const finding = findings.find((f: FindingSummary) => f.rule === 'regions/stale-prepared');
+    assert.ok(finding, `a regions/stale-prepared finding (got: ${findings.map((f) => f.rule).join(', ')})`);
+    const repair = finding.repairs.find((r) => r.safety === 'safe');
+    assert.ok(repair, 'with a safe repair (no modal in a test)');
+    const result = await vscode.commands.executeCommand<ApplyRepairResult | undefined>('clusterDebugger.repair', {
+      cluster: 'sim',
+      findingId: finding.id,
+      repairId: repair.id,
+    });
+    assert.ok(result?.ok, `the repair succeeded: ${result?.summary}`);
+    await waitFor('regions/stale-prepared to disappear', () => !rulesPresent().has('regions/stale-prepared'), { describe: describeRules });
+  });
+
+  it('repairs every remaining finding with Cluster: Repair All Safe Findings', async () => {
+    const results = await vscode.commands.executeCommand<ApplyRepairResult[]>('clusterDebugger.repairAllSafe');
+    assert.ok(results && results.length === 1, 'one result for the one connected cluster');
+    await waitFor('every diagnostic on cluster://sim to disappear', () => clusterDiagnostics().length === 0, { describe: describeRules });
+    const shardsBad = await findInTree(api, 'shards', (el) => el.node.health === 'error');
+    assert.equal(shardsBad, undefined, 'the Shards view has no error item left');
+  });
+
+  it('saves a snapshot of the live cluster to a file', async () => {
+    const target = vscode.Uri.file(join(mkdtempSync(join(tmpdir(), 'cluster-snap-')), 'sim.clustersnap'));
+    const saved = await vscode.commands.executeCommand<vscode.Uri | undefined>('clusterDebugger.saveSnapshot', { cluster: 'sim', uri: target });
+    assert.equal(saved?.toString(), target.toString());
+    assert.ok(readFileSync(target.fsPath, 'utf8').length > 0, 'the snapshot has content');
+  });
+
+  it('stops the simulator and forgets the connection', async () => {
+    await vscode.commands.executeCommand('clusterDebugger.stopSimulator');
+    assert.equal(api.ctx.simulator, undefined);
+    await waitFor('the sim cluster to leave the list', () => !api.ctx.clusters.some((c) => c.name === 'sim'), {
+      describe: () => JSON.stringify(api.ctx.clusters.map((c) => [c.name, c.state])),
+    });
+  });
+});
