@@ -1,0 +1,158 @@
+/**
+ * `cluster-check` as a user runs it: the real bundle against the real
+ * simulator, asserting stdout, stderr and the exit code.
+ */
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SCENARIOS, type RuleId, type ScenarioName } from '../../src/protocol';
+import { OUT, startSim, type RunningSim } from '../server/sim';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}, deadlineMs = 60_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(OUT, 'cluster-check.js'), ...args], {
+      env: { ...process.env, CLUSTER_SIM_TOKEN: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`cluster-check ${args.join(' ')} did not exit within ${deadlineMs} ms`));
+    }, deadlineMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const EXPECTED: Record<Exclude<ScenarioName, 'healthy'>, RuleId[]> = {
+  'quickwit-dangling-shards': ['shards/dangling'],
+  'milvus-wal-close-blocked': ['wal/close-blocked'],
+  'greptime-ddl-backlog': ['ddl/backlog', 'ddl/duplicate'],
+  'tikv-stale-prepared-region': ['regions/stale-prepared'],
+  'fluvio-out-of-space-reverted': ['partitions/online-out-of-space'],
+  'incident-all': [
+    'ddl/backlog',
+    'ddl/duplicate',
+    'partitions/online-out-of-space',
+    'regions/stale-prepared',
+    'shards/dangling',
+    'wal/close-blocked',
+  ],
+};
+
+describe('cluster-check (real CLI, real simulator)', function () {
+  this.timeout(90_000);
+  const sims: RunningSim[] = [];
+  afterEach(async () => {
+    for (const s of sims.splice(0)) await s.stop();
+  });
+  async function sim(scenario: ScenarioName, extra: string[] = []): Promise<RunningSim> {
+    const s = await startSim(['--scenario', scenario, '--seed', '1', ...extra]);
+    sims.push(s);
+    return s;
+  }
+
+  for (const scenario of SCENARIOS) {
+    if (scenario === 'healthy') continue;
+    it(`--format json reports ${scenario}'s rule ids and exits 1`, async () => {
+      const s = await sim(scenario);
+      const run = await cli([s.url, '--format', 'json'], { CLUSTER_SIM_TOKEN: s.token });
+      assert.equal(run.code, 1, run.stderr);
+      const report = JSON.parse(run.stdout) as { findings: Array<{ rule: string; count: number; id: string }>; counts: Record<string, number> };
+      const rules = [...new Set(report.findings.map((f) => f.rule))].sort();
+      assert.deepEqual(rules, EXPECTED[scenario]);
+      for (const f of report.findings) assert.ok(f.count > 0 && f.id.startsWith(`${f.rule}:`));
+      assert.deepEqual(Object.keys(report.counts).sort(), EXPECTED[scenario]);
+    });
+  }
+
+  it('exits 0 on healthy and on every incident with --bugs fixed', async () => {
+    const healthy = await sim('healthy');
+    const fixed = await sim('incident-all', ['--bugs', 'fixed']);
+    for (const s of [healthy, fixed]) {
+      const run = await cli([s.url, '--token', s.token]);
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      assert.match(run.stdout, /No findings/);
+    }
+  });
+
+  it('--repair all: the dry run changes nothing, --yes repairs everything and exits 0', async () => {
+    const s = await sim('incident-all');
+    const dry = await cli([s.url, '--token', s.token, '--repair', 'all', '--dry-run']);
+    assert.equal(dry.code, 1);
+    assert.match(dry.stdout, /Repair plan/);
+    assert.match(dry.stdout, /\[safe\]/);
+    assert.match(dry.stdout, /Dry run: nothing was sent/);
+    const refused = await cli([s.url, '--token', s.token, '--repair', 'all']);
+    assert.equal(refused.code, 2);
+    assert.equal(refused.stderr.trim().split('\n').length, 1);
+    assert.match(refused.stderr, /refusing to repair without --yes/);
+    const run = await cli([s.url, '--token', s.token, '--repair', 'all', '--yes']);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /All findings repaired/);
+    const again = await cli([s.url, '--token', s.token, '--format', 'json']);
+    assert.equal(again.code, 0, again.stdout);
+    assert.deepEqual(JSON.parse(again.stdout).findings, []);
+  });
+
+  it('--format sarif prints SARIF 2.1.0 with the required fields', async () => {
+    const s = await sim('incident-all');
+    const run = await cli([s.url, '--token', s.token, '--format', 'sarif']);
+    assert.equal(run.code, 1);
+    const sarif = JSON.parse(run.stdout);
+    assert.equal(sarif.version, '2.1.0');
+    assert.match(sarif.$schema, /sarif-2\.1\.0/);
+    assert.ok(Array.isArray(sarif.runs) && sarif.runs.length === 1);
+    const [r] = sarif.runs;
+    assert.equal(typeof r.tool.driver.name, 'string');
+    const ruleIds = r.tool.driver.rules.map((x: { id: string }) => x.id);
+    assert.ok(r.results.length > 0);
+    for (const res of r.results) {
+      assert.ok(ruleIds.includes(res.ruleId), res.ruleId);
+      assert.ok(['error', 'warning', 'note', 'none'].includes(res.level));
+      assert.equal(typeof res.message.text, 'string');
+      assert.equal(res.locations.length, 1);
+      const loc = res.locations[0].physicalLocation;
+      assert.match(loc.artifactLocation.uri, /^cluster:\/\/.+\.clustersnap$/);
+      assert.ok(loc.region.startLine >= 1);
+    }
+  });
+
+  it('checks a snapshot file, and refuses to repair one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cluster-check-'));
+    const file = join(dir, 'broken.clustersnap');
+    writeFileSync(file, 'this is not a snapshot\n');
+    const bad = await cli([file, '--format', 'json']);
+    assert.ok(bad.code === 1 || bad.code === 2, bad.stderr);
+    const repair = await cli([file, '--repair', 'all', '--yes']);
+    assert.equal(repair.code, 2);
+    assert.match(repair.stderr, /cannot be repaired/);
+  });
+
+  it('exits 2 with one line on usage and connection errors', async () => {
+    for (const args of [[], ['--format', 'xml', 'ws://127.0.0.1:1'], ['ws://127.0.0.1:1', '--repair', 'nope']]) {
+      const run = await cli(args);
+      assert.equal(run.code, 2, args.join(' '));
+      assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+      assert.equal(run.stdout, '');
+    }
+    const s = await sim('healthy');
+    const wrongToken = await cli([s.url, '--token', 'wrong']);
+    assert.equal(wrongToken.code, 2);
+    assert.match(wrongToken.stderr, /401|token/);
+    assert.equal(wrongToken.stderr.trim().split('\n').length, 1);
+  });
+});

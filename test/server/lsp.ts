@@ -1,0 +1,116 @@
+/**
+ * Drives the real language server process (`node out/server.js --stdio`)
+ * over LSP, recording what it publishes so tests can wait on it with a
+ * deadline instead of sleeping.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import type { Diagnostic, PublishDiagnosticsParams } from 'vscode-languageserver/node';
+import type { DidChangeParams } from '../../src/protocol';
+import { OUT } from './sim';
+
+export class LspHarness {
+  readonly diagnostics = new Map<string, Diagnostic[]>();
+  readonly didChanges: DidChangeParams[] = [];
+  readonly logs: string[] = [];
+  private readonly waiters: Array<() => void> = [];
+
+  private constructor(
+    readonly process: ChildProcess,
+    readonly connection: MessageConnection,
+  ) {}
+
+  static async start(initializationOptions: unknown = {}): Promise<LspHarness> {
+    const child = spawn(process.execPath, [join(OUT, 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+    const h = new LspHarness(child, connection);
+    connection.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => {
+      h.diagnostics.set(p.uri, p.diagnostics);
+      h.wake();
+    });
+    connection.onNotification('clusterDebugger/didChange', (p: DidChangeParams) => {
+      h.didChanges.push(p);
+      h.wake();
+    });
+    connection.onNotification('window/logMessage', (p: { message: string }) => {
+      h.logs.push(p.message);
+      h.wake();
+    });
+    connection.onRequest('window/workDoneProgress/create', () => null);
+    connection.onNotification('$/progress', () => undefined);
+    connection.listen();
+    await connection.sendRequest('initialize', {
+      processId: process.pid,
+      rootUri: null,
+      capabilities: { window: { workDoneProgress: true }, workspace: { configuration: false } },
+      initializationOptions,
+    });
+    await connection.sendNotification('initialized', {});
+    return h;
+  }
+
+  request<R>(method: string, params: unknown): Promise<R> {
+    return this.connection.sendRequest(method, params) as Promise<R>;
+  }
+
+  notify(method: string, params: unknown): Promise<void> {
+    return this.connection.sendNotification(method, params);
+  }
+
+  /** Resolves with `probe()`'s value once it is truthy (re-checked on every notification); rejects at the deadline. */
+  waitFor<T>(what: string, probe: () => T | undefined | null | false, deadlineMs = 20_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        let v: T | undefined | null | false;
+        try {
+          v = probe();
+        } catch (e) {
+          reject(e);
+          return true;
+        }
+        if (v) {
+          clearTimeout(timer);
+          resolve(v);
+          return true;
+        }
+        return false;
+      };
+      const timer = setTimeout(() => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(new Error(`timed out after ${deadlineMs} ms waiting for ${what}; last log lines:\n${this.logs.slice(-8).join('\n')}`));
+      }, deadlineMs);
+      const waiter = () => {
+        if (check()) this.waiters.splice(this.waiters.indexOf(waiter), 1);
+      };
+      if (!check()) this.waiters.push(waiter);
+    });
+  }
+
+  /** Waits for diagnostics on `uri` that satisfy `test`. */
+  waitForDiagnostics(uri: string, test: (d: Diagnostic[]) => boolean, what = `diagnostics on ${uri}`): Promise<Diagnostic[]> {
+    return this.waitFor(what, () => {
+      const d = this.diagnostics.get(uri);
+      return d && test(d) ? d : undefined;
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.process.exitCode !== null) return;
+    const exited = new Promise((r) => this.process.once('exit', r));
+    try {
+      await Promise.race([this.connection.sendRequest('shutdown'), new Promise((r) => setTimeout(r, 2000))]);
+      await this.connection.sendNotification('exit');
+    } catch {
+      // already gone
+    }
+    this.connection.dispose();
+    setTimeout(() => this.process.kill(), 2000).unref();
+    await exited;
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+}

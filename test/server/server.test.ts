@@ -1,0 +1,254 @@
+/**
+ * The real language server process, driven over LSP (stdio), against the real
+ * simulator. Asserts what the editor would show: published diagnostics, code
+ * actions, tree children, and the cluster's state after a repair.
+ */
+import * as assert from 'node:assert/strict';
+import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import type { CodeAction, Diagnostic } from 'vscode-languageserver/node';
+import {
+  LspCommands,
+  LspMethods,
+  type ApplyRepairArgs,
+  type ApplyRepairResult,
+  type ClusterInfo,
+  type RuleId,
+  type ScenarioName,
+  type Subsystem,
+  type TreeNode,
+} from '../../src/protocol';
+import { LspHarness } from './lsp';
+import { ROOT, startSim, type RunningSim } from './sim';
+
+const doc = (cluster: string, subsystem: Subsystem) => `cluster://${cluster}/${subsystem}.clustersnap`;
+const codes = (d: Diagnostic[]) => [...new Set(d.map((x) => String(x.code)))].sort();
+
+const SCENARIO_RULES: Array<[ScenarioName, Subsystem, RuleId[]]> = [
+  ['quickwit-dangling-shards', 'shards', ['shards/dangling']],
+  ['milvus-wal-close-blocked', 'wal', ['wal/close-blocked']],
+  ['greptime-ddl-backlog', 'ddl', ['ddl/backlog', 'ddl/duplicate']],
+  ['tikv-stale-prepared-region', 'regions', ['regions/stale-prepared']],
+  ['fluvio-out-of-space-reverted', 'partitions', ['partitions/online-out-of-space']],
+];
+
+describe('language server (real process, real simulator)', function () {
+  this.timeout(60_000);
+  let lsp: LspHarness;
+  const sims: RunningSim[] = [];
+
+  beforeEach(async () => {
+    lsp = await LspHarness.start();
+  });
+  afterEach(async () => {
+    await lsp.stop();
+    for (const s of sims.splice(0)) await s.stop();
+  });
+
+  async function connect(name: string, scenario: ScenarioName, extra: string[] = []): Promise<RunningSim> {
+    const sim = await startSim(['--scenario', scenario, '--seed', '1', ...extra]);
+    sims.push(sim);
+    const info = await lsp.request<ClusterInfo>(LspMethods.connect, { name, url: sim.url, token: sim.token });
+    assert.equal(info.state, 'live');
+    return sim;
+  }
+
+  for (const [scenario, subsystem, rules] of SCENARIO_RULES) {
+    it(`publishes ${rules.join(', ')} for ${scenario}, and nothing on the other documents`, async () => {
+      await connect('sim', scenario);
+      const diagnostics = await lsp.waitForDiagnostics(doc('sim', subsystem), (d) => d.length > 0);
+      assert.deepEqual(codes(diagnostics), [...rules].sort());
+      for (const d of diagnostics) {
+        assert.equal(d.source, 'cluster-debugger');
+        assert.deepEqual(Object.keys(d.data as object).sort(), ['cluster', 'findingId']);
+        assert.ok(!String(d.message).startsWith('[stale]'));
+      }
+      // Every subsystem document is published, even when empty, so clearing works.
+      for (const other of ['shards', 'wal', 'ddl', 'regions', 'partitions'] as Subsystem[]) {
+        if (other !== subsystem) assert.deepEqual(lsp.diagnostics.get(doc('sim', other)), [], `${other} should be clean`);
+      }
+      // The diagnostic's line is in the document the extension shows.
+      const { text } = await lsp.request<{ text: string }>(LspMethods.document, { uri: doc('sim', subsystem) });
+      const lines = text.split('\n');
+      for (const d of diagnostics) assert.ok(d.range.start.line < lines.length, `line ${d.range.start.line} inside the document`);
+    });
+  }
+
+  it('publishes no diagnostics for healthy and for a buggy scenario in fixed mode', async () => {
+    await connect('ok', 'healthy');
+    await connect('fixed', 'incident-all', ['--bugs', 'fixed']);
+    for (const name of ['ok', 'fixed']) {
+      for (const s of ['shards', 'wal', 'ddl', 'regions', 'partitions'] as Subsystem[]) {
+        await lsp.waitForDiagnostics(doc(name, s), (d) => d.length === 0);
+      }
+    }
+    const { clusters } = await lsp.request<{ clusters: ClusterInfo[] }>(LspMethods.clusters, {});
+    assert.deepEqual(clusters.map((c) => [c.name, c.errors, c.warnings]).sort(), [['fixed', 0, 0], ['ok', 0, 0]]);
+  });
+
+  it('offers the safe quick fix first; executing it deletes the shards and clears the diagnostic', async () => {
+    const sim = await connect('sim', 'quickwit-dangling-shards');
+    const uri = doc('sim', 'shards');
+    const [diagnostic] = await lsp.waitForDiagnostics(uri, (d) => d.some((x) => x.code === 'shards/dangling'));
+    const actions = await lsp.request<CodeAction[]>('textDocument/codeAction', {
+      textDocument: { uri },
+      range: diagnostic.range,
+      context: { diagnostics: [diagnostic], only: ['quickfix'] },
+    });
+    assert.ok(actions.length >= 1);
+    const preferred = actions.filter((a) => a.isPreferred);
+    assert.equal(preferred.length, 1, 'exactly one preferred action');
+    assert.match(preferred[0].title, /^Delete [\d,]+ uninitialised shards? .*\(safe\)$/);
+    assert.equal(preferred[0].kind, 'quickfix');
+    assert.equal(preferred[0].command?.command, LspCommands.repairFinding);
+    const args = preferred[0].command!.arguments![0] as ApplyRepairArgs;
+    assert.equal(args.cluster, 'sim');
+
+    const client = await sim.client();
+    const before = await countAll(client, 'quickwit.metastore.shards');
+    const result = await lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyRepair, arguments: [args] });
+    assert.equal(result.ok, true, result.summary);
+    assert.ok(result.applied > 0);
+    assert.equal(result.refused, 0);
+    assert.equal(result.resolved, true);
+    const after = await countAll(client, 'quickwit.metastore.shards');
+    assert.equal(after, before - result.applied, 'the simulator lost exactly the repaired shards');
+    await lsp.waitForDiagnostics(uri, (d) => !d.some((x) => x.code === 'shards/dangling'), 'the dangling-shards diagnostic to clear');
+  });
+
+  it('refuses the items of a planned repair whose entities moved on, and reports them', async () => {
+    const sim = await connect('sim', 'fluvio-out-of-space-reverted');
+    const uri = doc('sim', 'partitions');
+    const [diagnostic] = await lsp.waitForDiagnostics(uri, (d) => d.some((x) => x.code === 'partitions/online-out-of-space'));
+    const actions = await lsp.request<CodeAction[]>('textDocument/codeAction', {
+      textDocument: { uri },
+      range: diagnostic.range,
+      context: { diagnostics: [diagnostic] },
+    });
+    const fix = actions.find((a) => a.isPreferred) ?? actions[0];
+    assert.ok(fix, 'a quick fix is offered');
+    const args = fix.command!.arguments![0] as ApplyRepairArgs;
+
+    // Another operator repairs one of the partitions first: its version moves on.
+    const client = await sim.client();
+    const partitions = await listAll(client, 'fluvio.partitions');
+    const reports = await listAll(client, 'fluvio.spuReports');
+    const affected = partitions.filter(
+      (p) => p.resolution === 'Online' && reports.some((r) => r.spuId === p.leader.spu && r.topic === p.topic && r.partition === p.partition && r.storageFull),
+    );
+    assert.ok(affected.length >= 1);
+    const first = affected[0];
+    const res = await client.request('repair', {
+      requestId: `other-operator-${first.key}`,
+      repair: { command: 'fluvio.restoreFromSpuReport', targets: [{ key: first.key, version: first.version }] },
+    });
+    assert.equal(res.applied, 1);
+
+    const result = await lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyRepair, arguments: [args] });
+    assert.equal(result.ok, false);
+    if (affected.length > 1) {
+      // The finding still stands: the plan the user saw is sent, and the moved entity is refused.
+      assert.equal(result.refused, 1, result.summary);
+      assert.equal(result.applied, affected.length - 1);
+      assert.match(result.summary, /refused 1/);
+      assert.ok(result.details.some((d) => d.includes(first.key)), result.details.join('\n'));
+    } else {
+      assert.match(result.summary, /refused|no longer exists/i);
+    }
+    await lsp.waitForDiagnostics(uri, (d) => d.length === 0, 'the partitions diagnostics to clear');
+  });
+
+  it('pages big tree groups with a loadMore node', async () => {
+    await connect('big', 'quickwit-dangling-shards');
+    await lsp.waitForDiagnostics(doc('big', 'shards'), (d) => d.length > 0);
+    const children = (parentId: string | null, cursor?: string) =>
+      lsp.request<{ nodes: TreeNode[] }>(LspMethods.treeChildren, { subsystem: 'shards', parentId, cursor, limit: 100 }).then((r) => r.nodes);
+    const [root] = await children(null);
+    assert.equal(root.kind, 'cluster');
+    assert.equal(root.health, 'error');
+    // Walk to the biggest group: index → source → metastore.
+    let node = root;
+    for (const pick of ['index', 'source', 'metastore']) {
+      const kids = await children(node.id);
+      node = pick === 'metastore' ? kids.find((k) => k.label === 'metastore')! : kids.find((k) => k.health === 'error') ?? kids[0];
+      assert.ok(node, `a ${pick} node`);
+      assert.equal(node.kind, 'group');
+    }
+    const page1 = await children(node.id);
+    assert.equal(page1.length, 101, 'limit entities then loadMore');
+    const more = page1[100];
+    assert.equal(more.kind, 'loadMore');
+    assert.ok(more.cursor);
+    const page2 = await children(node.id, more.cursor);
+    assert.equal(page2[0].kind, 'entity');
+    assert.notEqual(page2[0].id, page1[0].id);
+    assert.equal(new Set([...page1, ...page2].map((n) => n.id)).size, page1.length + page2.length, 'ids are unique');
+    assert.ok(page1[0].location?.uri.startsWith('cluster://big/shards.clustersnap'));
+  });
+
+  it('shows a message node when no cluster is connected', async () => {
+    const { nodes } = await lsp.request<{ nodes: TreeNode[] }>(LspMethods.treeChildren, { subsystem: 'wal', parentId: null });
+    assert.equal(nodes.length, 1);
+    assert.equal(nodes[0].kind, 'message');
+    assert.match(nodes[0].label, /No cluster connected/);
+  });
+
+  it('analyses a snapshot file offline: findings with disabled fixes, syntax errors as diagnostics', async () => {
+    await connect('sim', 'fluvio-out-of-space-reverted');
+    const { text } = await lsp.request<{ text: string }>(LspMethods.snapshot, { cluster: 'sim' });
+    const uri = pathToFileURL(join(ROOT, 'out', 'test', 'offline.clustersnap')).href;
+    await lsp.notify('textDocument/didOpen', { textDocument: { uri, languageId: 'clustersnap', version: 1, text } });
+    const diagnostics = await lsp.waitForDiagnostics(uri, (d) => d.length > 0);
+    assert.deepEqual(codes(diagnostics), ['partitions/online-out-of-space']);
+    const actions = await lsp.request<CodeAction[]>('textDocument/codeAction', {
+      textDocument: { uri },
+      range: diagnostics[0].range,
+      context: { diagnostics },
+    });
+    assert.ok(actions.length > 0);
+    for (const a of actions) assert.equal(a.disabled?.reason, 'Repairs need a live connection to the cluster');
+
+    const broken = `${text}\nthis is not a snapshot line ===\n`;
+    await lsp.notify('textDocument/didChange', { textDocument: { uri, version: 2 }, contentChanges: [{ text: broken }] });
+    const withError = await lsp.waitForDiagnostics(uri, (d) => d.some((x) => x.source === 'clustersnap'));
+    const syntax = withError.find((x) => x.source === 'clustersnap')!;
+    assert.equal(syntax.severity, 1);
+    assert.equal(syntax.range.start.line, broken.split('\n').indexOf('this is not a snapshot line ==='));
+  });
+
+  it('marks diagnostics stale when the cluster goes away and refuses to repair from stale state', async () => {
+    const sim = await connect('sim', 'tikv-stale-prepared-region');
+    const uri = doc('sim', 'regions');
+    const [diagnostic] = await lsp.waitForDiagnostics(uri, (d) => d.length > 0);
+    const data = diagnostic.data as { cluster: string; findingId: string };
+    await sim.stop();
+    await lsp.waitForDiagnostics(uri, (d) => d.length > 0 && d.every((x) => String(x.message).startsWith('[stale] ')), 'stale diagnostics');
+    const result = await lsp.request<ApplyRepairResult>('workspace/executeCommand', {
+      command: LspCommands.applyRepair,
+      arguments: [{ cluster: 'sim', findingId: data.findingId, repairId: 'anything' }],
+    });
+    assert.equal(result.ok, false);
+    assert.match(result.summary, /stale/);
+    const { clusters } = await lsp.request<{ clusters: ClusterInfo[] }>(LspMethods.clusters, {});
+    assert.equal(clusters[0].state, 'stale');
+  });
+
+  it('answers bad params with an error instead of crashing', async () => {
+    await assert.rejects(lsp.request(LspMethods.treeChildren, { subsystem: 'nope', parentId: null }), /treeChildren/);
+    await assert.rejects(lsp.request(LspMethods.document, { uri: 'cluster://missing/shards.clustersnap' }), /no cluster named/);
+    const { nodes } = await lsp.request<{ nodes: TreeNode[] }>(LspMethods.treeChildren, { subsystem: 'ddl', parentId: null });
+    assert.equal(nodes[0].kind, 'message', 'still serving');
+  });
+});
+
+type Client = Awaited<ReturnType<RunningSim['client']>>;
+
+async function listAll<C extends 'fluvio.partitions' | 'fluvio.spuReports' | 'quickwit.metastore.shards'>(client: Client, c: C) {
+  const out = [];
+  for await (const page of client.listAll(c, { limit: 5000 })) out.push(...page);
+  return out;
+}
+
+async function countAll(client: Client, c: 'quickwit.metastore.shards'): Promise<number> {
+  return (await listAll(client, c)).length;
+}

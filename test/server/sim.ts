@@ -1,0 +1,56 @@
+/**
+ * Spawns the real simulator (`out/cluster-sim.js --port 0`) and reads its
+ * address and token from stdout. Shared by the server and CLI tests.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { ClusterClient } from '../../src/protocol/client';
+
+export const ROOT = join(__dirname, '..', '..', '..');
+export const OUT = join(ROOT, 'out');
+
+export interface RunningSim {
+  url: string;
+  token: string;
+  process: ChildProcess;
+  /** A control client (sim.* and reads), opened on first use. */
+  client(): Promise<ClusterClient>;
+  stop(): Promise<void>;
+}
+
+export async function startSim(args: string[] = [], deadlineMs = 30_000): Promise<RunningSim> {
+  const child = spawn(process.execPath, [join(OUT, 'cluster-sim.js'), '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const { url, token } = await new Promise<{ url: string; token: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`simulator did not start within ${deadlineMs} ms: ${out}${err}`)), deadlineMs);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const url = /listening (ws:\/\/\S+)/.exec(out)?.[1];
+      const token = /token: (\S+)/.exec(out)?.[1];
+      if (url && token) {
+        clearTimeout(timer);
+        resolve({ url, token });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`simulator exited (${code}) before listening: ${out}${err}`));
+    });
+  });
+  let control: Promise<ClusterClient> | null = null;
+  return {
+    url,
+    token,
+    process: child,
+    client: () => (control ??= ClusterClient.connect({ url, token, clientName: 'test-control' })),
+    stop: async () => {
+      if (control) (await control.catch(() => null))?.close();
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill();
+      await exited;
+    },
+  };
+}
