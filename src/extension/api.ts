@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 import type { CancellationToken } from 'vscode';
-import { ExecuteCommandRequest, LanguageClient } from 'vscode-languageclient/node';
+import { randomUUID } from 'node:crypto';
+import { ExecuteCommandRequest, LanguageClient, WorkDoneProgress, WorkDoneProgressBegin, WorkDoneProgressReport } from 'vscode-languageclient/node';
 import {
   ApplyRepairArgs,
   ApplyRepairResult,
@@ -24,6 +25,8 @@ import {
   TreeNode,
 } from '../protocol/lsp';
 import { Subsystem } from '../protocol/collections';
+
+export type ProgressSink = (value: WorkDoneProgressBegin | WorkDoneProgressReport) => void;
 
 export class ServerApi {
   constructor(private readonly client: LanguageClient) {}
@@ -70,16 +73,37 @@ export class ServerApi {
   }
 
   /** Runs the server's `applyRepair` command; cancelling `token` cancels the request (and the server's batches). */
-  applyRepair(args: ApplyRepairArgs, token?: CancellationToken): Promise<ApplyRepairResult> {
-    return this.executeCommand(LspCommands.applyRepair, [args], ApplyRepairResult, token);
+  applyRepair(args: ApplyRepairArgs, token?: CancellationToken, onProgress?: ProgressSink): Promise<ApplyRepairResult> {
+    return this.executeCommand(LspCommands.applyRepair, [args], ApplyRepairResult, token, onProgress);
   }
 
-  applyAllSafe(cluster: string, token?: CancellationToken): Promise<ApplyRepairResult> {
-    return this.executeCommand(LspCommands.applyAllSafe, [{ cluster }], ApplyRepairResult, token);
+  applyAllSafe(cluster: string, token?: CancellationToken, onProgress?: ProgressSink): Promise<ApplyRepairResult> {
+    return this.executeCommand(LspCommands.applyAllSafe, [{ cluster }], ApplyRepairResult, token, onProgress);
   }
 
-  private async executeCommand<S extends z.ZodType>(command: string, args: unknown[], schema: S, token?: CancellationToken): Promise<z.infer<S>> {
-    const raw: unknown = await this.client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args }, token);
+  /**
+   * With a `workDoneToken` of our own, the server reports its progress to us instead of opening
+   * a second progress notification, and our notification's Cancel cancels the request.
+   */
+  private async executeCommand<S extends z.ZodType>(
+    command: string,
+    args: unknown[],
+    schema: S,
+    token?: CancellationToken,
+    onProgress?: ProgressSink,
+  ): Promise<z.infer<S>> {
+    const workDoneToken = randomUUID();
+    const listener = onProgress
+      ? this.client.onProgress(WorkDoneProgress.type, workDoneToken, (v: WorkDoneProgressBegin | WorkDoneProgressReport | { kind: 'end' }) => {
+          if (v.kind !== 'end') onProgress(v);
+        })
+      : undefined;
+    let raw: unknown;
+    try {
+      raw = await this.client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args, workDoneToken: onProgress ? workDoneToken : undefined }, token);
+    } finally {
+      listener?.dispose();
+    }
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {
       throw new Error(`The language server's ${command} returned an unexpected result: ${z.prettifyError(parsed.error)}`);

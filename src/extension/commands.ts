@@ -144,8 +144,10 @@ export function registerCommands(ctx: Ctx): void {
         return await spec.run(ctx, ...args);
       } catch (err) {
         // Shown and logged here, not rethrown: VS Code would add a second, vaguer notification.
+        // The notification gets the first line; the whole story (e.g. the simulator's stderr) is in the log.
         ctx.log.error(`${id}: ${describe(err)}`);
-        void window.showErrorMessage(`Cluster Debugger: ${describe(err)}`, 'Show Log').then((a) => {
+        ctx.lastCommandError = { command: id, message: describe(err) };
+        void window.showErrorMessage(`Cluster Debugger: ${describe(err).split('\n')[0]}`, 'Show Log').then((a) => {
           if (a) ctx.log.show();
         });
         return undefined;

@@ -30,6 +30,8 @@ export class Ctx implements Disposable {
   readonly clustersTree: ClustersTreeProvider;
   readonly documents: ClusterDocumentProvider;
   simulator: BundledSimulator | undefined;
+  /** The last error a command showed the user (tests read it to say why a step failed). */
+  lastCommandError: { command: string; message: string } | undefined;
 
   private client: LanguageClient | undefined;
   private serverApi: ServerApi | undefined;

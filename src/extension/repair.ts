@@ -4,8 +4,9 @@
  * plans and applies; this side confirms what may lose data, shows progress,
  * lets the user cancel, and logs every repair with its result.
  */
-import { CancellationError, ProgressLocation, QuickPickItem, window } from 'vscode';
+import { CancellationError, CancellationToken, ProgressLocation, QuickPickItem, window } from 'vscode';
 import { ApplyRepairArgs, ApplyRepairResult, FindingSummary } from '../protocol/lsp';
+import type { ProgressSink } from './api';
 import type { Ctx } from './ctx';
 
 type Repair = FindingSummary['repairs'][number];
@@ -97,7 +98,7 @@ export async function repairFinding(ctx: Ctx, rawArgs: unknown): Promise<ApplyRe
   }
 
   ctx.log.info(`Repair ${repair.id} (${repair.safety}, ${plural(repair.targetCount, 'target')}) of ${finding.id} on ${finding.cluster}: ${repair.title}`);
-  const result = await runWithProgress(ctx, `Cluster: ${repair.title}`, (token) => api.applyRepair(args, token));
+  const result = await runWithProgress(ctx, `Cluster: ${repair.title}`, (token, onProgress) => api.applyRepair(args, token, onProgress));
   if (result) report(ctx, `Repair ${repair.id} of ${finding.id}`, result);
   return result;
 }
@@ -109,7 +110,7 @@ export async function repairAllSafe(ctx: Ctx, args?: { cluster?: string }): Prom
   const results: ApplyRepairResult[] = [];
   for (const cluster of clusters) {
     ctx.log.info(`Repair all safe findings on ${cluster}`);
-    const result = await runWithProgress(ctx, `Cluster: repairing every safe finding on ${cluster}`, (token) => api.applyAllSafe(cluster, token));
+    const result = await runWithProgress(ctx, `Cluster: repairing every safe finding on ${cluster}`, (token, onProgress) => api.applyAllSafe(cluster, token, onProgress));
     if (!result) break;
     report(ctx, `Repair all safe on ${cluster}`, result);
     results.push(result);
@@ -120,10 +121,18 @@ export async function repairAllSafe(ctx: Ctx, args?: { cluster?: string }): Prom
 async function runWithProgress(
   ctx: Ctx,
   title: string,
-  run: (token: import('vscode').CancellationToken) => Promise<ApplyRepairResult>,
+  run: (token: CancellationToken, onProgress: ProgressSink) => Promise<ApplyRepairResult>,
 ): Promise<ApplyRepairResult | undefined> {
   try {
-    return await window.withProgress({ location: ProgressLocation.Notification, title, cancellable: true }, (_progress, token) => run(token));
+    return await window.withProgress({ location: ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
+      // The server reports percentages; withProgress wants increments.
+      let done = 0;
+      return run(token, (v) => {
+        const pct = v.percentage ?? done;
+        progress.report({ message: v.message, increment: Math.max(0, pct - done) });
+        done = Math.max(done, pct);
+      });
+    });
   } catch (err) {
     if (err instanceof CancellationError || (err as { code?: number })?.code === -32800) {
       ctx.log.warn(`${title}: cancelled. Batches already sent stay applied; the rest were not sent.`);

@@ -43,6 +43,8 @@ async function findInTree(api: ClusterDebuggerApi, view: Subsystem, found: (el: 
 
 describe('Cluster Debugger in a real VS Code', function () {
   this.timeout(180_000);
+  // Each step builds on the one before: after the first failure the rest would only repeat it.
+  this.bail(true);
   let api: ClusterDebuggerApi;
 
   before(async () => {
@@ -71,7 +73,7 @@ describe('Cluster Debugger in a real VS Code', function () {
 
   it('starts the bundled simulator with incident-all and shows every incident in the Problems panel', async () => {
     const started = await vscode.commands.executeCommand<{ url: string } | undefined>('clusterDebugger.startSimulator', { scenario: 'incident-all' });
-    assert.match(started?.url ?? '', /^ws:\/\/127\.0\.0\.1:\d+/, 'the simulator listens on loopback');
+    assert.match(started?.url ?? '', /^ws:\/\/127\.0\.0\.1:\d+/, `the simulator listens on loopback (${api.ctx.lastCommandError?.message})`);
     await waitFor(`diagnostics ${INCIDENT_RULES.join(', ')} on cluster://sim/…`, () => INCIDENT_RULES.every((r) => rulesPresent().has(r)), {
       describe: describeRules,
     });
@@ -122,13 +124,13 @@ describe('Cluster Debugger in a real VS Code', function () {
       findingId: finding.id,
       repairId: repair.id,
     });
-    assert.ok(result?.ok, `the repair succeeded: ${result?.summary}`);
+    assert.ok(result?.ok, `the repair succeeded: ${result?.summary ?? api.ctx.lastCommandError?.message}`);
     await waitFor('regions/stale-prepared to disappear', () => !rulesPresent().has('regions/stale-prepared'), { describe: describeRules });
   });
 
   it('repairs every remaining finding with Cluster: Repair All Safe Findings', async () => {
     const results = await vscode.commands.executeCommand<ApplyRepairResult[]>('clusterDebugger.repairAllSafe');
-    assert.ok(results && results.length === 1, 'one result for the one connected cluster');
+    assert.ok(results && results.length === 1, `one result for the one connected cluster (${api.ctx.lastCommandError?.message})`);
     await waitFor('every diagnostic on cluster://sim to disappear', () => clusterDiagnostics().length === 0, { describe: describeRules });
     const shardsBad = await findInTree(api, 'shards', (el) => el.node.health === 'error');
     assert.equal(shardsBad, undefined, 'the Shards view has no error item left');
