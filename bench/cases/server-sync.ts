@@ -1,0 +1,124 @@
+/**
+ * Bench: sync and check the 763,471-shard incident through the language
+ * server process, against the raw cost of reading the same entities
+ * (WebSocket + `JSON.parse`, no validation, no model).
+ *
+ * Prints sync time, check time, the server's peak RSS (VmHWM) and the ratio
+ * of the server's sync to the raw read.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import { ClusterClient } from '../../src/protocol/client';
+import { COLLECTION_NAMES, LspMethods, MAX_PAGE_LIMIT, PROTOCOL_VERSION, type ClusterInfo } from '../../src/protocol';
+
+/** quickwit #5008: 763,471 shards in the metastore, ~3,000 of them known to the control plane. */
+const INCIDENT = { danglingShards: 763_471 - 3_000, liveShards: 3_000 };
+
+export async function benchServerSync(outDir = join(__dirname)): Promise<void> {
+  const sim = spawn(process.execPath, [join(outDir, 'cluster-sim.js'), '--port', '0', '--scenario', 'healthy'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const { url, token } = await simAddress(sim);
+    const control = await ClusterClient.connect({ url, token, clientName: 'bench', requestTimeoutMs: 600_000 });
+    let t = performance.now();
+    const status = await control.request('sim.reset', { scenario: 'quickwit-dangling-shards', seed: 1, size: INCIDENT });
+    const entities = Object.values(status.counts).reduce((a, b) => a + b, 0);
+    console.log(`server-sync: built the incident (${entities.toLocaleString('en-US')} entities) in ${ms(t)}`);
+    control.close();
+
+    t = performance.now();
+    const raw = await rawRead(url, token);
+    const rawMs = performance.now() - t;
+    console.log(`server-sync: raw ws + JSON.parse of every collection: ${raw.items.toLocaleString('en-US')} entities, ${(raw.bytes / 1e6).toFixed(0)} MB in ${rawMs.toFixed(0)} ms`);
+
+    const server = spawn(process.execPath, [join(outDir, 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const conn = createMessageConnection(new StreamMessageReader(server.stdout!), new StreamMessageWriter(server.stdin!));
+    const logs: string[] = [];
+    conn.onNotification('window/logMessage', (p: { message: string }) => void logs.push(p.message));
+    conn.onNotification('textDocument/publishDiagnostics', () => undefined);
+    conn.onNotification(LspMethods.didChange, () => undefined);
+    conn.listen();
+    await conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {} });
+    await conn.sendNotification('initialized', {});
+    t = performance.now();
+    const info = (await conn.sendRequest(LspMethods.connect, { name: 'bench', url, token })) as ClusterInfo;
+    const totalMs = performance.now() - t;
+    const syncMs = Number(/synced \d+ entities .* in (\d+) ms/.exec(logs.join('\n'))?.[1] ?? NaN);
+    const checkMs = Number(/checked .* in (\d+) ms/.exec(logs.join('\n'))?.[1] ?? NaN);
+    const hwm = vmHwm(server.pid!);
+    console.log(`server-sync: connect → live and checked in ${totalMs.toFixed(0)} ms (state ${info.state}, ${info.errors} error finding(s))`);
+    console.log(`server-sync:   sync ${syncMs} ms, check+render ${checkMs} ms, server peak RSS ${hwm}`);
+    console.log(`server-sync:   sync / raw read = ${(syncMs / rawMs).toFixed(2)}×`);
+    await conn.sendRequest('shutdown');
+    await conn.sendNotification('exit');
+    conn.dispose();
+    server.kill();
+  } finally {
+    sim.kill();
+  }
+}
+
+function ms(t: number): string {
+  return `${(performance.now() - t).toFixed(0)} ms`;
+}
+
+function vmHwm(pid: number): string {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+    const kb = Number(line?.replace(/\D+/g, ''));
+    return `${(kb / 1024).toFixed(0)} MiB`;
+  } catch {
+    return 'n/a (no /proc)';
+  }
+}
+
+function simAddress(sim: ReturnType<typeof spawn>): Promise<{ url: string; token: string }> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    sim.stdout!.on('data', (d) => {
+      out += d;
+      const url = /listening (ws:\/\/\S+)/.exec(out)?.[1];
+      const token = /token: (\S+)/.exec(out)?.[1];
+      if (url && token) resolve({ url, token });
+    });
+    sim.once('exit', (code) => reject(new Error(`cluster-sim exited (${code}): ${out}`)));
+  });
+}
+
+/** Pages through every collection with a bare socket: the floor any sync pays. */
+async function rawRead(url: string, token: string): Promise<{ items: number; bytes: number }> {
+  const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` }, perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  let nextId = 1;
+  const call = (method: string, params: unknown) =>
+    new Promise<{ result: { items: unknown[]; nextCursor: string | null } }>((resolve) => {
+      const id = nextId++;
+      const onMessage = (data: Buffer) => {
+        bytes += data.length;
+        const msg = JSON.parse(data.toString('utf8'));
+        if (msg.id !== id) return;
+        ws.off('message', onMessage);
+        resolve(msg);
+      };
+      ws.on('message', onMessage);
+      ws.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
+    });
+  let bytes = 0;
+  let items = 0;
+  await call('initialize', { protocolVersion: PROTOCOL_VERSION, clientName: 'bench-raw' });
+  for (const collection of COLLECTION_NAMES) {
+    let cursor: string | null = null;
+    do {
+      const page: { result: { items: unknown[]; nextCursor: string | null } } = await call('cluster.list', { collection, cursor, limit: MAX_PAGE_LIMIT });
+      items += page.result.items.length;
+      cursor = page.result.nextCursor;
+    } while (cursor !== null);
+  }
+  ws.close();
+  return { items, bytes };
+}
