@@ -1,0 +1,206 @@
+/**
+ * The simulator's WebSocket endpoint.
+ *
+ * Safety (shared/DESIGN.md "Safety"): listens on 127.0.0.1 unless told
+ * otherwise; the upgrade needs `Authorization: Bearer <token>`, compared in
+ * constant time, refused with 401 before any WebSocket exists; an upgrade
+ * carrying an `Origin` that is not allowed (a web page trying to drive the
+ * cluster) is refused with 403; frames over `maxPayload` close that one
+ * client with 1009; a subscriber that cannot keep up is closed (it resyncs)
+ * rather than buffering without bound. permessage-deflate stays off: it is
+ * slow for many small messages (shared/NOTES.md).
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { BugMode, BugSettings, ScenarioName, ScenarioSize } from '../protocol';
+import { RpcSession } from './rpc';
+import { Simulator } from './simulator';
+
+export interface SimulatorServerOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: a free port. */
+  port?: number;
+  /** Default: `CLUSTER_SIM_TOKEN`, else a random one (see `tokenGenerated`). */
+  token?: string;
+  /** Origins allowed to upgrade. Default: none (Node clients send no Origin). */
+  allowedOrigins?: string[];
+  scenario?: ScenarioName;
+  seed?: number;
+  bugs?: BugMode | BugSettings;
+  size?: ScenarioSize;
+  /** Largest inbound frame; default 1 MiB. */
+  maxPayload?: number;
+  /** A subscriber with more than this unsent is closed (it must resync). Default 64 MiB. */
+  maxBufferedBytes?: number;
+  /** Run the clock: one tick every `tickMs` ms. Default: the clock stands still. */
+  tickMs?: number;
+  /** Ping interval to find dead clients. Default 30 s. */
+  heartbeatMs?: number;
+}
+
+export interface SimulatorServer {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly token: string;
+  /** True when the token was generated here (the CLI prints it). */
+  readonly tokenGenerated: boolean;
+  readonly simulator: Simulator;
+  /** Number of connected WebSocket clients. */
+  clientCount(): number;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+const DEFAULT_MAX_BUFFERED = 64 * 1024 * 1024;
+/** Close code for a subscriber that fell too far behind ("try again later"). */
+export const CLOSE_TOO_SLOW = 1013;
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+/** Constant-time: both sides are hashed to the same length first. */
+function tokenMatches(header: string | undefined, expected: Buffer): boolean {
+  const m = /^Bearer (.+)$/.exec(header ?? '');
+  return timingSafeEqual(digest(m ? m[1] : ''), expected) && m !== null;
+}
+
+function refuse(socket: Duplex, status: number, reason: string, extra: Record<string, string> = {}): void {
+  const body = `${reason}\n`;
+  const headers = {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(body)),
+    Connection: 'close',
+    ...extra,
+  };
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\n${Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('\r\n')}\r\n\r\n${body}`,
+  );
+}
+
+export async function startSimulatorServer(opts: SimulatorServerOptions = {}): Promise<SimulatorServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const envToken = process.env.CLUSTER_SIM_TOKEN;
+  const token = opts.token ?? (envToken ? envToken : randomBytes(24).toString('base64url'));
+  const tokenGenerated = opts.token === undefined && !envToken;
+  const expected = digest(token);
+  const allowedOrigins = new Set(opts.allowedOrigins ?? []);
+  const maxBuffered = opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED;
+
+  const simulator = new Simulator();
+  simulator.reset({ scenario: opts.scenario ?? 'healthy', seed: opts.seed, bugs: opts.bugs, size: opts.size });
+
+  const http = createServer((_req, res) => {
+    res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket' });
+    res.end('cluster-sim speaks JSON-RPC over WebSocket\n');
+  });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+    perMessageDeflate: false,
+  });
+  const sessions = new Map<WebSocket, RpcSession>();
+  const alive = new WeakSet<WebSocket>();
+
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    const origin = req.headers.origin;
+    if (origin !== undefined && !allowedOrigins.has(origin)) {
+      refuse(socket, 403, 'Forbidden');
+      return;
+    }
+    if (!tokenMatches(req.headers.authorization, expected)) {
+      refuse(socket, 401, 'Unauthorized', { 'WWW-Authenticate': 'Bearer realm="cluster-sim"' });
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+
+  wss.on('connection', (ws: WebSocket) => {
+    const session = new RpcSession(simulator);
+    sessions.set(ws, session);
+    alive.add(ws);
+    ws.on('pong', () => alive.add(ws));
+    // Oversize frames: ws closes this client with 1009 and reports it here. Others are unaffected.
+    ws.on('error', () => undefined);
+    ws.on('close', () => sessions.delete(ws));
+    ws.on('message', (data, isBinary) => {
+      const text = isBinary ? '\u0000' /* not JSON: answered with a parse error */ : data.toString();
+      const reply = session.handle(text);
+      if (reply !== undefined && ws.readyState === ws.OPEN) ws.send(JSON.stringify(reply));
+    });
+  });
+
+  const unsubscribe = simulator.onEvents((n) => {
+    let text: string | undefined;
+    for (const [ws, session] of sessions) {
+      if (!session.subscribed || ws.readyState !== ws.OPEN) continue;
+      if (ws.bufferedAmount > maxBuffered) {
+        sessions.delete(ws);
+        ws.close(CLOSE_TOO_SLOW, `subscriber too slow (${ws.bufferedAmount} bytes unsent); reconnect and resync`);
+        continue;
+      }
+      text ??= JSON.stringify({ jsonrpc: '2.0', method: 'cluster.events', params: n });
+      ws.send(text);
+    }
+  });
+
+  const heartbeat = setInterval(() => {
+    for (const ws of sessions.keys()) {
+      if (!alive.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      alive.delete(ws);
+      ws.ping();
+    }
+  }, opts.heartbeatMs ?? 30_000);
+  heartbeat.unref();
+
+  const ticker = opts.tickMs && opts.tickMs > 0 ? setInterval(() => simulator.tick(1), opts.tickMs) : undefined;
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(opts.port ?? 0, host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `ws://${urlHost}:${port}`,
+    host,
+    port,
+    token,
+    tokenGenerated,
+    simulator,
+    clientCount: () => sessions.size,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        clearInterval(heartbeat);
+        if (ticker) clearInterval(ticker);
+        unsubscribe();
+        for (const ws of wss.clients) ws.close(1001, 'simulator shutting down');
+        wss.close();
+        http.close(() => resolve());
+        // Clients that do not finish the closing handshake promptly are cut off.
+        const force = setTimeout(() => {
+          for (const ws of wss.clients) ws.terminate();
+          http.closeAllConnections();
+        }, 1000);
+        force.unref();
+      });
+      return closing;
+    },
+  };
+}

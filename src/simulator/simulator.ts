@@ -1,0 +1,316 @@
+/**
+ * The reference cluster simulator: five subsystem modules over one entity
+ * store, a seeded PRNG and a logical clock. Deterministic: the same scenario,
+ * seed and bug settings give the same event trace (see `traceHash`).
+ *
+ * Every public method that changes state flushes the resulting change events
+ * to the `onEvents` listeners as `cluster.events` notifications.
+ */
+import {
+  COLLECTION_NAMES,
+  ErrorCodes,
+  RpcException,
+  SUBSYSTEMS,
+  type BugMode,
+  type BugSettings,
+  type ClusterConfig,
+  type ClusterStatus,
+  type CollectionName,
+  type EventsNotification,
+  type Fault,
+  type ListResult,
+  type RepairParams,
+  type RepairResult,
+  type ScenarioName,
+  type ScenarioSize,
+  type Subsystem,
+} from '../protocol';
+import type { SimContext, Sizes, SubsystemSim } from './context';
+import { FluvioSim } from './fluvio';
+import { GreptimeSim } from './greptime';
+import { MilvusSim } from './milvus';
+import { Prng } from './prng';
+import { QuickwitSim } from './quickwit';
+import { LOAD_TICKS, planOf, resolveSizes, share, TAIL_TICKS, WARMUP_TICKS } from './scenarios';
+import { decodeCursor, encodeCursor, EVENTS_PER_NOTIFICATION, Store } from './store';
+import { TikvSim } from './tikv';
+import { TraceHash } from './trace';
+
+export const DEFAULT_CONFIG: ClusterConfig = {
+  maxRunningProcedures: 128,
+  maxRetryTimes: 3,
+  etcdQuotaBytes: 2 * 1024 ** 3, // etcd's default --quota-backend-bytes
+};
+
+/** Repair results kept for `requestId` replays. */
+const REPAIR_CACHE_SIZE = 1024;
+
+export interface ResetOptions {
+  scenario: ScenarioName;
+  seed?: number;
+  bugs?: BugMode | BugSettings;
+  size?: ScenarioSize;
+}
+
+function bugsFrom(bugs: BugMode | BugSettings | undefined, base: Record<Subsystem, BugMode>): Record<Subsystem, BugMode> {
+  if (bugs === undefined) return { ...base };
+  if (typeof bugs === 'string') return Object.fromEntries(SUBSYSTEMS.map((s) => [s, bugs])) as Record<Subsystem, BugMode>;
+  return { ...base, ...bugs };
+}
+
+interface Modules {
+  quickwit: QuickwitSim;
+  milvus: MilvusSim;
+  greptime: GreptimeSim;
+  tikv: TikvSim;
+  fluvio: FluvioSim;
+}
+
+export class Simulator {
+  readonly clusterName: string;
+  readonly config: ClusterConfig = { ...DEFAULT_CONFIG };
+  private scenario: ScenarioName = 'healthy';
+  private seed = 1;
+  private bugs: Record<Subsystem, BugMode> = bugsFrom('buggy', {} as Record<Subsystem, BugMode>);
+  private time = 0;
+  private trace = new TraceHash();
+  private store = new Store(this.trace);
+  private rng = new Prng(1);
+  private modules!: Modules;
+  private readonly repairCache = new Map<string, RepairResult>();
+  private readonly listeners = new Set<(n: EventsNotification) => void>();
+
+  constructor(opts: { clusterName?: string } = {}) {
+    this.clusterName = opts.clusterName ?? 'sim';
+    this.reset({ scenario: 'healthy' });
+  }
+
+  // -------------------------------------------------------- control API --
+
+  /** Replaces the whole cluster with `scenario` built from `seed`. Subscribers get one `reset` notification. */
+  reset(opts: ResetOptions): ClusterStatus {
+    this.scenario = opts.scenario;
+    this.seed = opts.seed ?? 1;
+    this.bugs = bugsFrom(opts.bugs ?? 'buggy', this.bugs);
+    const size = resolveSizes(opts.size);
+    this.time = 0;
+    this.trace = new TraceHash();
+    this.store = new Store(this.trace, this.store.seq);
+    this.rng = new Prng(this.seed);
+    this.repairCache.clear();
+    const ctx = this.context();
+    this.modules = {
+      quickwit: new QuickwitSim(ctx),
+      milvus: new MilvusSim(ctx),
+      greptime: new GreptimeSim(ctx),
+      tikv: new TikvSim(ctx),
+      fluvio: new FluvioSim(ctx),
+    };
+    this.trace.record(`reset ${this.scenario} seed=${this.seed} bugs=${JSON.stringify(this.bugs)} size=${JSON.stringify(size)}`);
+    // The bulk build emits no per-entity events (it is still traced): subscribers resync once.
+    this.store.bulk = true;
+    try {
+      this.build(size);
+    } finally {
+      this.store.bulk = false;
+    }
+    this.store.markReset();
+    this.publish();
+    return this.status();
+  }
+
+  tick(ticks = 1): ClusterStatus {
+    for (let i = 0; i < ticks; i++) this.advance();
+    this.publish();
+    return this.status();
+  }
+
+  inject(fault: Fault, target?: string): ClusterStatus {
+    const m = this.moduleForFault(fault);
+    const what = m.inject(fault, target);
+    this.trace.record(`inject ${fault} ${target ?? '-'} t=${this.time}: ${what}`);
+    this.publish();
+    return this.status();
+  }
+
+  setBugs(bugs: BugMode | BugSettings): ClusterStatus {
+    this.bugs = bugsFrom(bugs, this.bugs);
+    this.trace.record(`bugs ${JSON.stringify(this.bugs)} t=${this.time}`);
+    return this.status();
+  }
+
+  traceHash(): { traceHash: string; events: number; time: number } {
+    return { traceHash: this.trace.digest(), events: this.trace.events, time: this.time };
+  }
+
+  onEvents(listener: (n: EventsNotification) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // -------------------------------------------------------------- reads --
+
+  status(): ClusterStatus {
+    const counts: Partial<Record<CollectionName, number>> = {};
+    for (const c of COLLECTION_NAMES) counts[c] = this.store.size(c);
+    return {
+      clusterName: this.clusterName,
+      scenario: this.scenario,
+      seed: this.seed,
+      bugs: { ...this.bugs },
+      time: this.time,
+      seq: this.store.seq,
+      controlPlaneEpoch: this.modules.quickwit.controlPlaneEpoch,
+      counts: counts as Record<CollectionName, number>,
+      config: { ...this.config },
+    };
+  }
+
+  list(collection: CollectionName, cursor: string | null | undefined, limit: number): ListResult {
+    let after: string | undefined;
+    if (cursor) {
+      after = decodeCursor(cursor);
+      if (after === undefined) throw new RpcException(ErrorCodes.InvalidParams, 'cursor: not a cursor this cluster handed out');
+    }
+    const page = this.store.page(collection, after, limit);
+    return {
+      collection,
+      items: page.items,
+      nextCursor: page.more && page.lastKey !== undefined ? encodeCursor(page.lastKey) : null,
+      seq: this.store.seq,
+      total: this.store.size(collection),
+    };
+  }
+
+  get(collection: CollectionName, keys: string[]): { items: unknown[]; seq: number } {
+    const items = keys.map((k) => this.store.get(collection, k)).filter((e) => e !== undefined);
+    return { items, seq: this.store.seq };
+  }
+
+  // ------------------------------------------------------------ repairs --
+
+  /** Runs a conditional repair. A retry with the same `requestId` returns the first result and applies nothing. */
+  repair(params: RepairParams): RepairResult {
+    const cached = this.repairCache.get(params.requestId);
+    if (cached) return { ...cached, replayed: true };
+    const m = this.moduleForCommand(params.repair.command);
+    const items = m.repair(params.repair);
+    this.publish();
+    const count = (s: string) => items.filter((i) => i.status === s).length;
+    const applied = count('applied');
+    const refused = count('refused');
+    const unchanged = count('unchanged');
+    const parts = [`${applied} applied`, `${refused} refused`];
+    if (unchanged) parts.push(`${unchanged} unchanged`);
+    const firstRefusal = items.find((i) => i.status === 'refused');
+    const result: RepairResult = {
+      requestId: params.requestId,
+      command: params.repair.command,
+      replayed: false,
+      applied,
+      refused,
+      items,
+      summary: `${params.repair.command}: ${parts.join(', ')}${firstRefusal ? ` (e.g. ${firstRefusal.key}: ${firstRefusal.message})` : ''}`,
+      seq: this.store.seq,
+    };
+    this.trace.record(`repair ${params.requestId} ${params.repair.command} t=${this.time}: ${applied}/${refused}/${unchanged}`);
+    this.repairCache.set(params.requestId, result);
+    if (this.repairCache.size > REPAIR_CACHE_SIZE) this.repairCache.delete(this.repairCache.keys().next().value!);
+    return result;
+  }
+
+  // ---------------------------------------------------------- internals --
+
+  private context(): SimContext {
+    // Getters so that modules always see the simulator's current clock and bug settings.
+    const sim = this;
+    return {
+      get store() {
+        return sim.store;
+      },
+      get rng() {
+        return sim.rng;
+      },
+      get trace() {
+        return sim.trace;
+      },
+      get config() {
+        return sim.config;
+      },
+      get time() {
+        return sim.time;
+      },
+      get bugs() {
+        return sim.bugs;
+      },
+    };
+  }
+
+  private all(): SubsystemSim[] {
+    const m = this.modules;
+    return [m.quickwit, m.milvus, m.greptime, m.tikv, m.fluvio];
+  }
+
+  private advance(): void {
+    this.time++;
+    this.trace.record(`tick ${this.time} rng=${this.rng.state()}`);
+    for (const m of this.all()) m.tick();
+  }
+
+  private build(size: Sizes): void {
+    const m = this.modules;
+    for (const mod of this.all()) mod.build(size);
+    for (let i = 0; i < WARMUP_TICKS; i++) this.advance();
+    const plan = planOf(this.scenario);
+    // Incidents that unfold on their own once triggered.
+    if (plan.milvus) m.milvus.inject('milvus.rollingUpgrade', undefined);
+    if (plan.tikv) m.tikv.inject('tikv.commitOnlyMessage', undefined);
+    if (plan.fluvio) {
+      m.fluvio.inject('fluvio.diskFull', undefined);
+      this.advance();
+      this.advance();
+      m.fluvio.inject('fluvio.scSpuLinkFlap', undefined);
+    }
+    for (let i = 0; i < TAIL_TICKS; i++) this.advance();
+    // Incidents driven by load; the fault is armed for the window, which ends the scenario.
+    const leak = plan.quickwit ? size.danglingShards : 0;
+    const writes = plan.greptime ? size.ddlRetries : 0;
+    if (leak > 0) m.quickwit.inject('quickwit.ingesterInitFails', undefined);
+    if (writes > 0) m.greptime.inject('greptime.remoteWalUnavailable', undefined);
+    if (leak > 0 || writes > 0) {
+      for (let t = 0; t < LOAD_TICKS; t++) {
+        // Each tick adds one attempt of each by itself while its fault is armed.
+        if (leak > 0) m.quickwit.applyLoad(share(leak, LOAD_TICKS, t, 1));
+        if (writes > 0) m.greptime.applyWrites(share(writes, LOAD_TICKS, t, 1));
+        this.advance();
+      }
+    }
+  }
+
+  private moduleForFault(fault: Fault): SubsystemSim {
+    const prefix = fault.split('.')[0] as keyof Modules;
+    return this.modules[prefix];
+  }
+
+  private moduleForCommand(command: RepairParams['repair']['command']): SubsystemSim {
+    const m = this.all().find((mod) => (mod.commands as readonly string[]).includes(command));
+    if (!m) throw new RpcException(ErrorCodes.MethodNotFound, `no subsystem runs ${command}`);
+    return m;
+  }
+
+  /** Sends the pending change events (in chunks) to the listeners. */
+  private publish(): void {
+    const batch = this.store.flush();
+    if (!batch) return;
+    const send = (n: EventsNotification) => {
+      for (const l of [...this.listeners]) l(n);
+    };
+    if (batch.reset) {
+      send({ fromSeq: batch.fromSeq, events: [], time: this.time, reset: true });
+      return;
+    }
+    for (let i = 0; i < batch.events.length; i += EVENTS_PER_NOTIFICATION) {
+      send({ fromSeq: batch.fromSeq + i, events: batch.events.slice(i, i + EVENTS_PER_NOTIFICATION), time: this.time });
+    }
+  }
+}
