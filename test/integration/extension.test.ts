@@ -52,7 +52,8 @@ describe('Cluster Debugger in a real VS Code', function () {
   });
 
   after(async () => {
-    await vscode.commands.executeCommand('clusterDebugger.stopSimulator');
+    // Only after a failure: the last step stops it itself.
+    if (api?.ctx.simulator) await vscode.commands.executeCommand('clusterDebugger.stopSimulator');
   });
 
   it('contributes the settings the protocol defines (scenarios, one severity per rule)', () => {
