@@ -222,11 +222,8 @@ export class Ctx implements Disposable {
       view.badge = problems ? { value: problems, tooltip: `${problems} ${SUBSYSTEM_TITLES[s]} problem${problems === 1 ? '' : 's'}` } : undefined;
       view.message = message;
     }
-    const clustersView = this.views.get('clusters');
-    if (clustersView) {
-      const errors = this.clusterList.reduce((n, c) => n + c.errors + c.warnings, 0);
-      clustersView.badge = errors ? { value: errors, tooltip: `${errors} problems` } : undefined;
-    }
+    // No badge on the Clusters view: the activity bar adds up the views' badges, and these
+    // problems are already counted once in their subsystem's view.
   }
 
   /** Re-renders context keys and the status item after the simulator started or stopped. */
