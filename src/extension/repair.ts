@@ -55,7 +55,7 @@ async function pickRepair(finding: FindingSummary, repairId: string | undefined)
   const items: (QuickPickItem & { repair: Repair })[] = finding.repairs.map((r) => ({
     label: r.title,
     description: SAFETY_LABELS[r.safety],
-    detail: `Acts on ${plural(r.targetCount, 'entity')}`,
+    detail: `Acts on ${plural(r.targetCount, 'entity')}${r.description ? ` · ${r.description}` : ''}`,
     repair: r,
   }));
   return (await window.showQuickPick(items, { title: `Repair ${finding.rule} (${finding.group})`, ignoreFocusOut: true }))?.repair;
@@ -86,6 +86,7 @@ export async function repairFinding(ctx: Ctx, rawArgs: unknown): Promise<ApplyRe
         modal: true,
         detail:
           `Cluster ${finding.cluster}, ${finding.rule} (${finding.group}).\n${finding.message}\n\n` +
+          (repair.description ? `${repair.description}\n\n` : '') +
           `It will act on ${plural(repair.targetCount, 'entity')}. Each operation is conditional on the state it was planned from; ` +
           `entities that changed since are refused, not overwritten.`,
       },

@@ -77,7 +77,16 @@ export const TreeChildrenResult = z.object({ nodes: z.array(TreeNode) });
 export const FindingsParams = z.object({ cluster: z.string().optional(), subsystem: Subsystem.optional() });
 export const FindingSummary = Finding.omit({ repairs: true }).extend({
   cluster: z.string(),
-  repairs: z.array(z.object({ id: z.string(), title: z.string(), safety: RepairSafety, targetCount: z.number().int() })),
+  repairs: z.array(
+    z.object({
+      id: z.string(),
+      title: z.string(),
+      safety: RepairSafety,
+      targetCount: z.number().int(),
+      /** What it does and what it may lose (RepairOption.description); shown in the confirmation. */
+      description: z.string().optional(),
+    }),
+  ),
 });
 export type FindingSummary = z.infer<typeof FindingSummary>;
 export const FindingsResult = z.object({ findings: z.array(FindingSummary) });
