@@ -64,10 +64,6 @@ export function ref(collection: CollectionName, e: { key: string; version: numbe
   return { collection, key: e.key, version: e.version };
 }
 
-export function expect(e: { key: string; version: number }): Expectation {
-  return { key: e.key, version: e.version };
-}
-
 /** Adds a sample while fewer than MAX_FINDING_SAMPLES are held. */
 export function pushSample(samples: EntityRef[], collection: CollectionName, e: { key: string; version: number }): void {
   if (samples.length < MAX_FINDING_SAMPLES) samples.push(ref(collection, e));
@@ -76,23 +72,37 @@ export function pushSample(samples: EntityRef[], collection: CollectionName, e: 
 type TargetCommand = Extract<RepairCommand, { targets: Expectation[] }>['command'];
 
 /**
- * Appends targets to batches of at most MAX_REPAIR_TARGETS, building each
- * expectation once and straight into its batch (no intermediate 760k array).
+ * Collects a repair's targets as two packed arrays (key strings the model
+ * already holds, versions as small integers): no object per target while
+ * checking. The `{key, version}` expectations and their batches of
+ * MAX_REPAIR_TARGETS are built once, only when something reads the
+ * operations (executing the repair, serialising the finding).
  */
 export class TargetBatcher {
-  readonly operations: RepairCommand[] = [];
-  count = 0;
-  private current: Expectation[] | null = null;
+  private readonly keys: string[] = [];
+  private readonly versions: number[] = [];
 
-  constructor(private readonly command: TargetCommand) {}
+  constructor(readonly command: TargetCommand) {}
+
+  get count(): number {
+    return this.keys.length;
+  }
 
   add(e: { key: string; version: number }): void {
-    if (!this.current || this.current.length >= MAX_REPAIR_TARGETS) {
-      this.current = [];
-      this.operations.push({ command: this.command, targets: this.current } as RepairCommand);
+    this.keys.push(e.key);
+    this.versions.push(e.version);
+  }
+
+  /** The commands, each within the protocol's batch limit, conditional on the versions seen when planning. */
+  operations(): RepairCommand[] {
+    const ops: RepairCommand[] = [];
+    for (let start = 0; start < this.keys.length; start += MAX_REPAIR_TARGETS) {
+      const end = Math.min(start + MAX_REPAIR_TARGETS, this.keys.length);
+      const targets: Expectation[] = new Array(end - start);
+      for (let i = start; i < end; i++) targets[i - start] = { key: this.keys[i]!, version: this.versions[i]! };
+      ops.push({ command: this.command, targets } as RepairCommand);
     }
-    this.current.push(expect(e));
-    this.count++;
+    return ops;
   }
 }
 
@@ -106,9 +116,24 @@ export function repairOption(
   return [{ ...option, targetCount, operations }];
 }
 
-/** A repair option from a batcher. */
+/**
+ * A repair option from a batcher, with `operations` as an enumerable getter
+ * that builds the batches on first read and then keeps them (JSON, zod and
+ * deep equality all read it like a plain property).
+ */
 export function batchedOption(option: Omit<RepairOption, 'operations' | 'targetCount'>, b: TargetBatcher): RepairOption[] {
-  return repairOption(option, b.operations, b.count);
+  if (b.count === 0) return [];
+  const repair = { ...option, targetCount: b.count } as RepairOption;
+  Object.defineProperty(repair, 'operations', {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const operations = b.operations();
+      Object.defineProperty(repair, 'operations', { value: operations, enumerable: true, writable: true, configurable: true });
+      return operations;
+    },
+  });
+  return [repair];
 }
 
 /** Per-state counts as "760,000 open, 12 unavailable" (largest first). */

@@ -10,6 +10,7 @@
 import { keys, type EntityRef, type Finding, type IngesterShard, type MetastoreShard } from '../../protocol';
 import { formatCount, plural } from '../format';
 import { shardGroup } from '../grouping';
+import { shardIdentity } from '../shard-key';
 import type { ClusterModel } from '../model';
 import { batchedOption, describeCounts, increment, makeFinding, pushSample, TargetBatcher } from './common';
 
@@ -62,14 +63,14 @@ const NO_INGESTER: readonly IngesterShard[] = [];
 export function checkDanglingShards(model: ClusterModel): Finding[] {
   const { collections, status } = model;
   const known = new Set<string>();
-  for (const s of collections[CONTROL_PLANE].values()) known.add(keys.shard(s.indexUid, s.sourceId, s.shardId));
+  for (const s of collections[CONTROL_PLANE].values()) known.add(shardIdentity(s));
   const held = ingesterShardsByShard(model);
 
   const groups = new Map<string, DanglingGroup>();
   let last: DanglingGroup | undefined;
   for (const s of collections[METASTORE].values()) {
     if (s.shardState === 'closed') continue;
-    const k = keys.shard(s.indexUid, s.sourceId, s.shardId);
+    const k = shardIdentity(s);
     if (known.has(k) || held.has(k)) continue;
     let g = last !== undefined && last.indexUid === s.indexUid && last.sourceId === s.sourceId ? last : undefined;
     if (!g) {
@@ -177,7 +178,7 @@ export function checkOrphanedShards(model: ClusterModel): Finding[] {
     return g;
   };
   for (const s of collections[CONTROL_PLANE].values()) {
-    if (metastore.has(keys.shard(s.indexUid, s.sourceId, s.shardId))) continue;
+    if (metastore.has(shardIdentity(s))) continue;
     const g = groupFor(s.indexUid, s.sourceId);
     g.count++;
     g.controlPlane++;

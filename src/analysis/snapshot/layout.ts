@@ -4,6 +4,19 @@
  * field needs no change here), and which fields a key already spells out.
  */
 import { COLLECTION_NAMES, COLLECTIONS, type CollectionName } from '../../protocol';
+import { isJoinedKey } from '../shard-key';
+
+/** A token that needs no quotes: no blank, quote, `#`, `=`, backslash or control character, and not a JSON opener or `null`. */
+const BARE = /^[^\s"#=\\[{\x00-\x1f\x7f][^\s"#=\\\x00-\x1f\x7f]*$/;
+
+export function isBare(s: string): boolean {
+  return BARE.test(s) && s !== 'null';
+}
+
+/** A string as a token: bare when unambiguous, else a JSON string. */
+export function encodeString(s: string): string {
+  return isBare(s) ? s : JSON.stringify(s);
+}
 
 export const ENTITY_KINDS: Record<CollectionName, string> = {
   'quickwit.metastore.shards': 'shard',
@@ -35,6 +48,8 @@ export interface FieldInfo {
   nullable: boolean;
   /** Allowed values of an enum field. */
   options?: ReadonlySet<string>;
+  /** Every value is a bare word (enums): written without the quoting test. */
+  bare?: boolean;
   /** For `json` fields: validates the parsed value. */
   validate?: (v: unknown) => string | undefined;
 }
@@ -55,8 +70,10 @@ function fieldInfo(name: string, schema: ZodLike): FieldInfo {
   switch (s.def.type) {
     case 'string':
       return { name, type: 'string', nullable };
-    case 'enum':
-      return { name, type: 'string', nullable, options: new Set(s.options ?? []) };
+    case 'enum': {
+      const options = s.options ?? [];
+      return { name, type: 'string', nullable, options: new Set(options), bare: options.every((o) => isBare(o)) };
+    }
     case 'number':
       return { name, type: 'number', nullable };
     case 'boolean':
@@ -84,65 +101,100 @@ export interface CollectionLayout {
   /** Fields other than `key` and `version`, in schema order. */
   fields: FieldInfo[];
   byName: Map<string, FieldInfo>;
-  /** The fields a well-formed key spells out, parsed back from the key; undefined if the key does not parse. */
-  keyParts?: (key: string) => Record<string, string | number> | undefined;
+  /** The fields a well-formed key spells out. */
+  keyParts?: KeyParts;
 }
 
-const int = (s: string): number | undefined => (/^-?\d+$/.test(s) ? Number(s) : undefined);
-
-/** Splits `s` on `/` into exactly `n` parts without a regex (hot for 763k shard keys). */
-function splitExactly(s: string, n: number): string[] | undefined {
-  const parts = s.split('/');
-  return parts.length === n ? parts : undefined;
+/** The inverse of a protocol `keys.*` builder. The renderer omits these fields only when `matches`, so they round-trip. */
+export interface KeyParts {
+  /** The fields the key spells out. */
+  names: ReadonlySet<string>;
+  /** The fields the key spells out, or undefined if it does not parse. */
+  parse(key: string): Record<string, string | number> | undefined;
+  /** Whether the entity's fields are exactly what `parse(entity.key)` gives. */
+  matches(key: string, entity: Record<string, unknown>): boolean;
 }
 
-/** Inverse of the protocol's `keys.*` builders. The renderer omits these fields only when they round-trip. */
-const KEY_PARTS: { [C in CollectionName]?: (key: string) => Record<string, string | number> | undefined } = {
-  'quickwit.metastore.shards': (k) => {
-    const p = splitExactly(k, 3);
-    return p && { indexUid: p[0], sourceId: p[1], shardId: p[2] };
-  },
-  'quickwit.controlPlane.shards': (k) => {
-    const p = splitExactly(k, 3);
-    return p && { indexUid: p[0], sourceId: p[1], shardId: p[2] };
-  },
-  'quickwit.ingester.shards': (k) => {
-    const p = splitExactly(k, 4);
-    return p && { ingesterId: p[0], indexUid: p[1], sourceId: p[2], shardId: p[3] };
-  },
-  'quickwit.ingesters': (k) => ({ nodeId: k }),
-  'milvus.nodes': (k) => {
+/** KeyParts from a parse function: `matches` compares field by field. */
+function fromParse(names: readonly string[], parse: KeyParts['parse']): KeyParts {
+  return {
+    names: new Set(names),
+    parse,
+    matches(key, e) {
+      const parts = parse(key);
+      if (!parts) return false;
+      for (const name in parts) if (e[name] !== parts[name]) return false;
+      return true;
+    },
+  };
+}
+
+/**
+ * Slash-separated string fields (shard keys). `matches` allocates nothing:
+ * it runs once per shard when rendering 763k of them.
+ */
+function slashParts(names: readonly string[]): KeyParts {
+  return {
+    names: new Set(names),
+    parse(key) {
+      const p = key.split('/');
+      if (p.length !== names.length) return undefined;
+      const out: Record<string, string> = {};
+      for (let i = 0; i < names.length; i++) out[names[i]!] = p[i]!;
+      return out;
+    },
+    matches(key, e) {
+      const values: string[] = [];
+      for (const n of names) {
+        const v = e[n];
+        // A part holding `/` would not split back into the same fields.
+        if (typeof v !== 'string' || v.indexOf('/') >= 0) return false;
+        values.push(v);
+      }
+      return isJoinedKey(key, values);
+    },
+  };
+}
+
+const SHARD_PARTS = slashParts(['indexUid', 'sourceId', 'shardId']);
+
+const KEY_PARTS: { [C in CollectionName]?: KeyParts } = {
+  'quickwit.metastore.shards': SHARD_PARTS,
+  'quickwit.controlPlane.shards': SHARD_PARTS,
+  'quickwit.ingester.shards': slashParts(['ingesterId', 'indexUid', 'sourceId', 'shardId']),
+  'quickwit.ingesters': fromParse(['nodeId'], (k) => ({ nodeId: k })),
+  'milvus.nodes': fromParse(['serverId'], (k) => {
     const m = /^node-(-?\d+)$/.exec(k);
     return m ? { serverId: Number(m[1]) } : undefined;
-  },
-  'milvus.wals': (k) => {
+  }),
+  'milvus.wals': fromParse(['serverId', 'channel'], (k) => {
     const m = /^node-(-?\d+)\/(.+)$/.exec(k);
     return m ? { serverId: Number(m[1]), channel: m[2]! } : undefined;
-  },
-  'milvus.appends': (k) => ({ appendId: k }),
-  'milvus.channelMetas': (k) => ({ channel: k }),
-  'greptime.procedures': (k) => ({ procedureId: k }),
-  'greptime.etcd': (k) => ({ prefix: k }),
-  'tikv.regions': (k) => {
+  }),
+  'milvus.appends': fromParse(['appendId'], (k) => ({ appendId: k })),
+  'milvus.channelMetas': fromParse(['channel'], (k) => ({ channel: k })),
+  'greptime.procedures': fromParse(['procedureId'], (k) => ({ procedureId: k })),
+  'greptime.etcd': fromParse(['prefix'], (k) => ({ prefix: k })),
+  'tikv.regions': fromParse(['storeId', 'regionId'], (k) => {
     const m = /^store-(-?\d+)\/region-(-?\d+)$/.exec(k);
     return m ? { storeId: Number(m[1]), regionId: Number(m[2]) } : undefined;
-  },
-  'tikv.writeBatches': (k) => {
+  }),
+  'tikv.writeBatches': fromParse(['storeId'], (k) => {
     const m = /^store-(-?\d+)$/.exec(k);
     return m ? { storeId: Number(m[1]) } : undefined;
-  },
-  'fluvio.partitions': (k) => {
+  }),
+  'fluvio.partitions': fromParse(['topic', 'partition'], (k) => {
     const m = /^(.+)-(\d+)$/.exec(k);
     return m ? { topic: m[1]!, partition: Number(m[2]) } : undefined;
-  },
-  'fluvio.spuReports': (k) => {
+  }),
+  'fluvio.spuReports': fromParse(['spuId', 'topic', 'partition'], (k) => {
     const m = /^spu-(-?\d+)\/(.+)-(\d+)$/.exec(k);
     return m ? { spuId: Number(m[1]), topic: m[2]!, partition: Number(m[3]) } : undefined;
-  },
-  'fluvio.spus': (k) => {
-    const id = int(k.startsWith('spu-') ? k.slice(4) : '');
-    return id === undefined ? undefined : { spuId: id };
-  },
+  }),
+  'fluvio.spus': fromParse(['spuId'], (k) => {
+    const m = /^spu-(-?\d+)$/.exec(k);
+    return m ? { spuId: Number(m[1]) } : undefined;
+  }),
 };
 
 function layoutOf(collection: CollectionName): CollectionLayout {
@@ -161,20 +213,12 @@ function layoutOf(collection: CollectionName): CollectionLayout {
 
 export const LAYOUTS = Object.fromEntries(COLLECTION_NAMES.map((c) => [c, layoutOf(c)])) as Record<CollectionName, CollectionLayout>;
 
-/** A token that needs no quotes: no blank, quote, `#`, `=`, backslash or control character, and not a JSON opener or `null`. */
-const BARE = /^[^\s"#=\\[{\x00-\x1f\x7f][^\s"#=\\\x00-\x1f\x7f]*$/;
-
-/** A string as a token: bare when unambiguous, else a JSON string. */
-export function encodeString(s: string): string {
-  return BARE.test(s) && s !== 'null' ? s : JSON.stringify(s);
-}
-
 /** A field value as text, per its type. `null` is written only by callers that must (the renderer omits null fields). */
 export function encodeValue(v: unknown, f: FieldInfo): string {
   if (v === null) return 'null';
   switch (f.type) {
     case 'string':
-      return encodeString(String(v));
+      return f.bare ? String(v) : encodeString(String(v));
     case 'number':
     case 'boolean':
       return String(v);

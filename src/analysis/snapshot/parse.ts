@@ -15,7 +15,7 @@ import {
   type AnyEntity,
   type CollectionName,
 } from '../../protocol';
-import { groupOf } from '../grouping';
+import { groupIterator, groupOf } from '../grouping';
 import { emptyCollections, type ClusterModel } from '../model';
 import { GROUP_SUMMARY_THRESHOLD, type DocumentIndex } from './render';
 import { GROUP_KIND, HEADER_KINDS, LAYOUTS, type CollectionLayout, type FieldInfo } from './layout';
@@ -246,7 +246,7 @@ function buildEntity(layout: CollectionLayout, t: Tokens): AnyEntity {
   let derived: Record<string, string | number> | undefined | null = null;
   for (const f of layout.fields) {
     if (e[f.name] !== undefined) continue;
-    if (derived === null) derived = layout.keyParts?.(t.key);
+    if (derived === null) derived = layout.keyParts?.parse(t.key);
     const d = derived?.[f.name];
     if (d !== undefined) e[f.name] = d;
     else if (f.nullable) e[f.name] = null;
@@ -453,16 +453,16 @@ function fileIndex(
     if (pos && model) {
       const map = model.collections[c];
       const sizes = new Map<string, number>();
-      const groupOfKey = (k: string) => {
-        const e = map.get(k);
-        return e && groupOf(c, e);
-      };
+      const groupsInOrder: (string | undefined)[] = [];
+      const next = groupIterator(c);
       for (const k of pos.keys) {
-        const g = groupOfKey(k);
+        const e = map.get(k);
+        const g = e && next(e);
+        groupsInOrder.push(g);
         if (g !== undefined) sizes.set(g, (sizes.get(g) ?? 0) + 1);
       }
       for (let i = 0; i < pos.keys.length; i++) {
-        const g = groupOfKey(pos.keys[i]!);
+        const g = groupsInOrder[i];
         if (g !== undefined && sizes.get(g)! > GROUP_SUMMARY_THRESHOLD) {
           if (!ix.groups.has(g)) ix.groups.set(g, pos.lines[i]!);
         } else ix.entities.set(pos.keys[i]!, pos.lines[i]!);

@@ -10,7 +10,7 @@ import {
   type Subsystem,
 } from '../../protocol';
 import { formatCount } from '../format';
-import { groupOf, isGrouped, stateOf } from '../grouping';
+import { groupIterator, groupOf, isGrouped, stateOf } from '../grouping';
 import type { ClusterModel } from '../model';
 import { describeCounts, increment } from '../checks/common';
 import { encodeString, encodeValue, GROUP_KIND, LAYOUTS, type CollectionLayout } from './layout';
@@ -35,20 +35,11 @@ export interface RenderedDocument extends DocumentIndex {
 export function renderEntity(layout: CollectionLayout, e: AnyEntity): string {
   const rec = e as unknown as Record<string, unknown>;
   let line = `${layout.kind} ${encodeString(e.key)}`;
-  const derived = layout.keyParts?.(e.key);
-  let omit: Record<string, string | number> | undefined = derived;
-  if (derived) {
-    for (const name in derived) {
-      if (rec[name] !== derived[name]) {
-        omit = undefined;
-        break;
-      }
-    }
-  }
+  const omit = layout.keyParts?.matches(e.key, rec) ? layout.keyParts.names : undefined;
   for (const f of layout.fields) {
     const v = rec[f.name];
     if (v === null && f.nullable) continue; // an absent nullable field reads back as null
-    if (omit && f.name in omit) continue; // spelled out by the key
+    if (omit?.has(f.name)) continue; // spelled out by the key
     line += ` ${f.name}=${encodeValue(v, f)}`;
   }
   return `${line} version=${e.version}`;
@@ -70,8 +61,12 @@ function headerLines(status: ClusterStatus): string[] {
 class DocumentWriter {
   readonly lines: string[] = [];
   readonly sections = new Map<string, number>();
-  /** Entities rendered on their own line; bounded by the document's length, never by the model's size. */
-  readonly entityLines = new Map<string, Map<string, number>>();
+  /**
+   * Entities on their own line, as parallel arrays in document order: no
+   * per-entity allocation while rendering; the key → line map is built only if
+   * `lineOf` is asked, and never over summarised groups.
+   */
+  readonly entityKeys = new Map<string, { keys: string[]; lines: number[] }>();
   readonly groupLines = new Map<string, Map<string, number>>();
 
   push(line: string): number {
@@ -79,17 +74,35 @@ class DocumentWriter {
     return this.lines.length - 1;
   }
 
+  entitiesOf(collection: string): { keys: string[]; lines: number[] } {
+    let e = this.entityKeys.get(collection);
+    if (!e) this.entityKeys.set(collection, (e = { keys: [], lines: [] }));
+    return e;
+  }
+
   document(model: ClusterModel): RenderedDocument {
-    const { sections, entityLines, groupLines } = this;
+    const { sections, entityKeys, groupLines } = this;
+    const built = new Map<string, Map<string, number>>();
+    const entityLine = (collection: string, key: string) => {
+      let m = built.get(collection);
+      if (!m) {
+        m = new Map();
+        const e = entityKeys.get(collection);
+        if (e) for (let i = 0; i < e.keys.length; i++) m.set(e.keys[i]!, e.lines[i]!);
+        built.set(collection, m);
+      }
+      return m.get(key);
+    };
     return {
       text: this.lines.join('\n') + '\n',
       lineCount: this.lines.length,
       sectionLine: (collection) => sections.get(collection),
       lineOf(collection, key) {
-        const line = entityLines.get(collection)?.get(key);
+        const line = entityLine(collection, key);
         if (line !== undefined) return line;
         const groups = groupLines.get(collection);
         if (!groups || !(collection in COLLECTIONS)) return undefined;
+        // Derive the group from the entity: no map over the summarised entities.
         const e = model.collections[collection as CollectionName].get(key);
         const g = e && groupOf(collection as CollectionName, e);
         return g === undefined ? undefined : groups.get(g);
@@ -102,29 +115,38 @@ function writeCollection(w: DocumentWriter, model: ClusterModel, c: CollectionNa
   const layout = LAYOUTS[c];
   const map = model.collections[c];
   w.sections.set(c, w.push(`[${c}]  # ${COLLECTIONS[c].component}: ${formatCount(map.size)} ${layout.kind} entities`));
+  const entities = w.entitiesOf(c);
   if (!summarise || !isGrouped(c) || map.size <= GROUP_SUMMARY_THRESHOLD) {
-    const lines = new Map<string, number>();
-    for (const e of map.values()) lines.set(e.key, w.push(renderEntity(layout, e)));
-    w.entityLines.set(c, lines);
+    for (const e of map.values()) {
+      entities.keys.push(e.key);
+      entities.lines.push(w.push(renderEntity(layout, e)));
+    }
     return;
   }
   // Two passes: count per group, then write small groups' entities and one line per huge group where it starts.
   const sizes = new Map<string, { count: number; states: Map<string, number> }>();
+  const countPass = groupIterator(c);
+  let s: { count: number; states: Map<string, number> } | undefined;
+  let sGroup: string | undefined;
   for (const e of map.values()) {
-    const g = groupOf(c, e)!;
-    let s = sizes.get(g);
-    if (!s) sizes.set(g, (s = { count: 0, states: new Map() }));
-    s.count++;
+    const g = countPass(e)!;
+    if (g !== sGroup) {
+      s = sizes.get(g);
+      if (!s) sizes.set(g, (s = { count: 0, states: new Map() }));
+      sGroup = g;
+    }
+    s!.count++;
     const state = stateOf(c, e);
-    if (state !== undefined) increment(s.states, state);
+    if (state !== undefined) increment(s!.states, state);
   }
-  const lines = new Map<string, number>();
   const groups = new Map<string, number>();
+  const writePass = groupIterator(c);
   for (const e of map.values()) {
-    const g = groupOf(c, e)!;
+    const g = writePass(e)!;
     const s = sizes.get(g)!;
     if (s.count <= GROUP_SUMMARY_THRESHOLD) {
-      lines.set(e.key, w.push(renderEntity(layout, e)));
+      entities.keys.push(e.key);
+      entities.lines.push(w.push(renderEntity(layout, e)));
     } else if (!groups.has(g)) {
       const states = s.states.size ? `${describeCounts(s.states)}; ` : '';
       groups.set(
@@ -133,7 +155,6 @@ function writeCollection(w: DocumentWriter, model: ClusterModel, c: CollectionNa
       );
     }
   }
-  w.entityLines.set(c, lines);
   w.groupLines.set(c, groups);
 }
 
