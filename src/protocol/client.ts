@@ -74,6 +74,8 @@ export class ClusterClient {
   private readonly requestTimeoutMs: number;
   // Assigned by `connect` once the handshake succeeds; never observed before.
   private initResult!: InitializeResult;
+  /** Traffic counters (for benchmarks and logs). */
+  readonly stats = { messagesReceived: 0, bytesReceived: 0, messagesSent: 0 };
 
   private constructor(
     private readonly ws: WebSocket,
@@ -172,6 +174,7 @@ export class ClusterClient {
       }, timeoutMs);
       this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, timer });
       const message = params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
+      this.stats.messagesSent++;
       this.ws.send(JSON.stringify(message), (err) => {
         if (!err) return;
         const p = this.pending.get(id);
@@ -261,6 +264,8 @@ export class ClusterClient {
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
+    this.stats.messagesReceived++;
+    this.stats.bytesReceived += data.length;
     if (isBinary) return; // the protocol is text only
     let msg: unknown;
     try {

@@ -1,0 +1,33 @@
+/**
+ * `npm run bench`: the scale benchmarks. Not tests: they print figures and
+ * assert nothing about time. Each case lives in `bench/cases/`; add one by
+ * importing it and listing it below. `node out/bench.js NAME...` runs some.
+ */
+import { benchServerSync } from './cases/server-sync';
+import { benchSimPaging } from './cases/sim-paging';
+
+const CASES: { name: string; run: (outDir: string) => Promise<void> }[] = [
+  { name: 'sim-paging', run: benchSimPaging },
+  { name: 'server-sync', run: benchServerSync },
+];
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((w) => !CASES.some((c) => c.name === w));
+  if (unknown.length) {
+    console.error(`bench: unknown case(s) ${unknown.join(', ')}; cases: ${CASES.map((c) => c.name).join(', ')}`);
+    process.exit(2);
+  }
+  // Bundled to out/bench.js, next to out/cluster-sim.js and out/server.js.
+  const outDir = __dirname;
+  for (const c of CASES) {
+    if (wanted.length && !wanted.includes(c.name)) continue;
+    console.log(`\n== ${c.name}`);
+    await c.run(outDir);
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(`bench: ${err.stack ?? err.message}`);
+  process.exit(1);
+});
