@@ -103,6 +103,18 @@ describe('Cluster Debugger in a real VS Code', function () {
     }
   });
 
+  it('opens an entity from the tree at its line of the virtual document', async () => {
+    const entity = await waitFor('a Shards entity with a document line', () =>
+      findInTree(api, 'shards', (el) => el.node.kind === 'entity' && el.node.location !== undefined),
+    );
+    const item = api.trees.shards.getTreeItem(entity);
+    assert.equal(item.command?.command, 'clusterDebugger.showInDocument', 'clicking it shows it in the document');
+    await vscode.commands.executeCommand(item.command.command, ...(item.command.arguments ?? []));
+    const editor = vscode.window.activeTextEditor;
+    assert.equal(editor?.document.uri.toString(), entity.node.location!.uri);
+    assert.equal(editor?.selection.active.line, entity.node.location!.line);
+  });
+
   it('applies the preferred quick fix for shards/dangling and the diagnostic goes away', async () => {
     const [uri, diag] = clusterDiagnostics().find(([, d]) => ruleOf(d) === 'shards/dangling')!;
     const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, diag.range);
@@ -142,6 +154,20 @@ describe('Cluster Debugger in a real VS Code', function () {
     const saved = await vscode.commands.executeCommand<vscode.Uri | undefined>('clusterDebugger.saveSnapshot', { cluster: 'sim', uri: target });
     assert.equal(saved?.toString(), target.toString());
     assert.ok(readFileSync(target.fsPath, 'utf8').length > 0, 'the snapshot has content');
+  });
+
+  it('shows a failed connection as an error node in the Clusters view, then disconnects it', async () => {
+    // Port 9 (discard) on loopback: nothing listens there.
+    await vscode.commands.executeCommand('clusterDebugger.connect', { url: 'ws://127.0.0.1:9', name: 'nowhere', token: 'x' });
+    const nowhere = await waitFor('the nowhere cluster in the list', () => api.ctx.clusters.find((c) => c.name === 'nowhere'));
+    assert.notEqual(nowhere.state, 'live');
+    const roots = api.trees.clusters.getChildren();
+    const cluster = roots.find((el) => el.type === 'cluster' && el.info.name === 'nowhere');
+    assert.ok(cluster, 'the cluster has an item');
+    const errorNode = api.trees.clusters.getChildren(cluster).find((el) => el.type === 'message');
+    assert.ok(errorNode && errorNode.type === 'message' && errorNode.severity === 'error', 'with an error node under it');
+    await vscode.commands.executeCommand('clusterDebugger.disconnect', 'nowhere');
+    await waitFor('nowhere to leave the list', () => !api.ctx.clusters.some((c) => c.name === 'nowhere'));
   });
 
   it('stops the simulator and forgets the connection', async () => {
