@@ -41,7 +41,6 @@ export class Ctx implements Disposable {
   private readonly views = new Map<Subsystem | 'clusters', TreeView<Element>>();
   private readonly status: StatusView;
   private readonly batcher: ChangeBatcher;
-  private readonly clusterWaiters: (() => void)[] = [];
 
   constructor(readonly extension: ExtensionContext) {
     const subs = extension.subscriptions;
@@ -181,12 +180,6 @@ export class Ctx implements Disposable {
     this.updateUi();
     // A cluster appeared, left or changed state: every view's roots may differ.
     if (before !== after) this.refreshAllTrees();
-    for (const w of this.clusterWaiters.splice(0)) w();
-  }
-
-  /** Resolves after the next successful `refreshClusters` (for flows that just connected). */
-  nextClustersUpdate(): Promise<void> {
-    return new Promise((resolve) => this.clusterWaiters.push(resolve));
   }
 
   refreshAllTrees(): void {

@@ -21,7 +21,8 @@ export async function activate(context: ExtensionContext): Promise<ClusterDebugg
     ctx = new Ctx(context);
     registerCommands(ctx);
     await ctx.startServer();
-    void afterStart(ctx);
+    const c = ctx;
+    afterStart(c).catch((err) => c.log.error(`After start: ${err instanceof Error ? err.message : err}`));
     return { ctx, trees: { ...ctx.trees, clusters: ctx.clustersTree } };
   } catch (err) {
     // VS Code does not tell the user when activation fails; we do, and rethrow so it is recorded.

@@ -115,14 +115,6 @@ export class ClusterTreeProvider implements TreeDataProvider<SubsystemElement> {
     this.changed.fire(undefined);
   }
 
-  /** The element with this server node id, if it has been loaded (for `reveal`). */
-  find(predicate: (node: TreeNode) => boolean): ServerElement | undefined {
-    for (const list of this.children.values()) {
-      for (const el of list) if (el.type === 'server' && predicate(el.node)) return el;
-    }
-    return undefined;
-  }
-
   dispose(): void {
     this.generation.cancel();
     this.generation.dispose();
