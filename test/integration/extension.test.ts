@@ -177,4 +177,18 @@ describe('Cluster Debugger in a real VS Code', function () {
       describe: () => JSON.stringify(api.ctx.clusters.map((c) => [c.name, c.state])),
     });
   });
+
+  it('marks the views stale when the simulator dies, and says so', async () => {
+    const started = await vscode.commands.executeCommand<{ url: string } | undefined>('clusterDebugger.startSimulator', { scenario: 'healthy' });
+    assert.ok(started, `started again (${api.ctx.lastCommandError?.message})`);
+    await waitFor('sim to be live', () => api.ctx.clusters.find((c) => c.name === 'sim')?.state === 'live');
+    process.kill(api.ctx.simulator!.pid!, 'SIGKILL');
+    await waitFor('the simulator to be known dead', () => api.ctx.simulator === undefined);
+    await waitFor('the views to say the cluster is stale', () => /sim is (stale|disconnected|connecting)/.test(api.ctx.view('shards')?.message ?? ''), {
+      describe: () => `${api.ctx.view('shards')?.message}; ${JSON.stringify(api.ctx.clusters.map((c) => [c.name, c.state]))}`,
+    });
+    await vscode.commands.executeCommand('clusterDebugger.disconnect', 'sim');
+    await waitFor('sim to leave the list', () => !api.ctx.clusters.some((c) => c.name === 'sim'));
+    assert.equal(api.ctx.view('shards')?.message, undefined, 'no stale message once it is gone');
+  });
 });
