@@ -2,9 +2,9 @@
  * The bundled cluster simulator as a child process of the extension host.
  *
  * Pure Node (no `vscode` import). `child_process.fork` runs the script with
- * `process.execPath`, and sets `ELECTRON_RUN_AS_NODE` itself when that is the
- * Electron editor binary, so this works in desktop VS Code, in code-server's
- * plain-Node extension host, and in plain mocha alike, with no `node` on PATH.
+ * `process.execPath` (with `ELECTRON_RUN_AS_NODE` when that is the Electron
+ * editor binary), so this works in desktop VS Code, in code-server's plain-Node
+ * extension host, and in plain mocha alike, with no `node` on PATH.
  */
 import { ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -70,6 +70,9 @@ export class BundledSimulator {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       // Not the extension host's flags: an inherited `--inspect` would fight over the debug port.
       execArgv: [],
+      // In desktop VS Code `process.execPath` is the Electron binary: make it behave as Node, as
+      // vscode-languageclient does for the server. Harmless under plain Node.
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', ELECTRON_NO_ASAR: '1' },
     });
     const log = opts.log;
     const stderrTail: string[] = [];
