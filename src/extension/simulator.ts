@@ -22,6 +22,8 @@ export interface SimulatorOptions {
   scenario: string;
   seed?: number;
   bugs?: 'buggy' | 'fixed';
+  /** More `cluster-sim` flags, e.g. `['--scale', 'incident']`. */
+  extraArgs?: readonly string[];
   /** How long to wait for the `listening ws://…` line. */
   startTimeoutMs?: number;
   log: SimLogger;
@@ -66,6 +68,7 @@ export class BundledSimulator {
     const args = ['--port', '0', '--host', '127.0.0.1', '--token', token, '--scenario', opts.scenario];
     if (opts.seed !== undefined) args.push('--seed', String(opts.seed));
     if (opts.bugs) args.push('--bugs', opts.bugs);
+    if (opts.extraArgs) args.push(...opts.extraArgs);
     const child = fork(opts.script, args, {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       // Not the extension host's flags: an inherited `--inspect` would fight over the debug port.

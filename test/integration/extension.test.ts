@@ -12,7 +12,8 @@ import type { ApplyRepairResult, FindingSummary } from '../../src/protocol/lsp';
 import { SCENARIOS } from '../../src/protocol/methods';
 import type { ClusterDebuggerApi } from '../../src/extension/main';
 import type { Element, ServerElement } from '../../src/extension/trees/elements';
-import { activateExtension, iconColor, clusterDiagnostics, describeRules, ruleOf, rulesPresent, waitFor } from './helpers';
+import { BundledSimulator } from '../../src/extension/simulator';
+import { EXTENSION_ID, activateExtension, iconColor, clusterDiagnostics, describeRules, ruleOf, rulesPresent, waitFor } from './helpers';
 
 /** The incidents of `incident-all`, one rule id each (two for DDL). */
 const INCIDENT_RULES = [
@@ -168,6 +169,36 @@ describe('Cluster Debugger in a real VS Code', function () {
     assert.ok(errorNode && errorNode.type === 'message' && errorNode.severity === 'error', 'with an error node under it');
     await vscode.commands.executeCommand('clusterDebugger.disconnect', 'nowhere');
     await waitFor('nowhere to leave the list', () => !api.ctx.clusters.some((c) => c.name === 'nowhere'));
+  });
+
+  it('pages a group of 1,200 dangling shards from the real server with "Load more"', async () => {
+    const script = join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'out', 'cluster-sim.js');
+    const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    const big = await BundledSimulator.start({ script, scenario: 'quickwit-dangling-shards', extraArgs: ['--dangling-shards', '1200'], log });
+    try {
+      await vscode.commands.executeCommand('clusterDebugger.connect', { url: big.url, name: 'big', token: big.token });
+      await waitFor('shards/dangling on cluster://big', () => rulesPresent('big').has('shards/dangling'), { describe: () => describeRules('big') });
+      const more = await waitFor('a "Load more" item in the Shards view', () =>
+        findInTree(api, 'shards', (el) => el.node.cluster === 'big' && el.node.kind === 'loadMore'),
+      );
+      assert.equal(api.trees.shards.getTreeItem(more).command?.command, 'clusterDebugger.loadMore');
+      const parent = more.parent;
+      const before = (await api.trees.shards.getChildren(parent)).length;
+      let last = more;
+      for (let page = 0; page < 10 && last.node.kind === 'loadMore'; page++) {
+        await vscode.commands.executeCommand('clusterDebugger.loadMore', last);
+        const now = (await api.trees.shards.getChildren(parent)) as ServerElement[];
+        last = now[now.length - 1];
+      }
+      const all = (await api.trees.shards.getChildren(parent)) as ServerElement[];
+      assert.ok(all.length > before, `more items after "Load more" (${before} → ${all.length})`);
+      assert.notEqual(last.node.kind, 'loadMore', 'every page loaded');
+      assert.equal(new Set(all.map((e) => e.node.id)).size, all.length, 'no duplicates across pages');
+      assert.ok(all.length >= 1200, `all 1,200 dangling shards reachable (got ${all.length})`);
+    } finally {
+      await vscode.commands.executeCommand('clusterDebugger.disconnect', 'big');
+      await big.stop();
+    }
   });
 
   it('stops the simulator and forgets the connection', async () => {
