@@ -65,7 +65,10 @@ export class BundledSimulator {
   static start(opts: SimulatorOptions): Promise<BundledSimulator> {
     // 32 random bytes: the token is the only thing between other local users' processes and the cluster.
     const token = randomBytes(32).toString('base64url');
-    const args = ['--port', '0', '--host', '127.0.0.1', '--token', token, '--scenario', opts.scenario];
+    // The token goes in the environment, not in `--token`: other local users can read a
+    // process's command line (ps, /proc/PID/cmdline) but not its environment. (An argument would
+    // also be misread by the CLI's parser whenever the token starts with "-".)
+    const args = ['--port', '0', '--host', '127.0.0.1', '--scenario', opts.scenario];
     if (opts.seed !== undefined) args.push('--seed', String(opts.seed));
     if (opts.bugs) args.push('--bugs', opts.bugs);
     if (opts.extraArgs) args.push(...opts.extraArgs);
@@ -75,7 +78,7 @@ export class BundledSimulator {
       execArgv: [],
       // In desktop VS Code `process.execPath` is the Electron binary: make it behave as Node, as
       // vscode-languageclient does for the server. Harmless under plain Node.
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', ELECTRON_NO_ASAR: '1' },
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', ELECTRON_NO_ASAR: '1', CLUSTER_SIM_TOKEN: token },
     });
     const log = opts.log;
     const stderrTail: string[] = [];

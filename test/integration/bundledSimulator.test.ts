@@ -2,7 +2,7 @@
 // folder), and the didChange batcher. Both modules are pure Node; they run here because this is
 // where the extension runs them.
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -33,6 +33,10 @@ describe('BundledSimulator', () => {
       assert.ok(a.token.length >= 40, 'a long random token');
       assert.notEqual(a.token, b.token, 'fresh per start');
       assert.ok(a.running && alive(a.pid!));
+      if (process.platform === 'linux') {
+        const cmdline = readFileSync(`/proc/${a.pid}/cmdline`, 'utf8');
+        assert.ok(!cmdline.includes(a.token), 'the token is not on the command line, where other users could read it');
+      }
     } finally {
       await a.stop();
       await b.stop();
