@@ -1,0 +1,265 @@
+// The UI test: what a user sees and does, from the packaged VSIX, in a real VS Code (code-server
+// 4.100.3 = VS Code 1.100.3) driven through Debian's Chromium by playwright-core.
+// Run: npm run test:ui (packages the VSIX, then runs this file with its own mocha invocation).
+// Screenshots go to .test-artifacts/ui/; with UPDATE_SCREENSHOTS=1 the README's ones in
+// media/screenshots/ are refreshed from this run.
+import * as assert from 'node:assert/strict';
+import { copyFileSync, cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Locator } from 'playwright-core';
+import { launchBrowser, type BrowserSession } from '../vscode-host/browser';
+import { CodeServer } from '../vscode-host/codeServer';
+import { artifactsRoot, assertHostInstalled, newRunDir, repoRoot } from '../vscode-host/paths';
+import { DEFAULT_DEADLINE_MS, Workbench, waitUntil } from './workbench';
+
+const VSIX = process.env.CLUSTER_DEBUGGER_VSIX ?? join(repoRoot, 'cluster-debugger.vsix');
+const CONTAINER_ID = 'clusterDebugger';
+const CONTAINER_TITLE = 'Cluster Debugger';
+const SUBSYSTEM_VIEWS = ['Shards', 'WAL Nodes', 'DDL Tasks', 'Regions', 'Partitions'];
+/** The incidents of `incident-all`, as rule ids in the Problems panel. */
+const INCIDENT_RULES = [
+  'shards/dangling',
+  'wal/close-blocked',
+  'ddl/backlog',
+  'ddl/duplicate',
+  'regions/stale-prepared',
+  'partitions/online-out-of-space',
+];
+const QUICK_FIX_RULE = 'shards/dangling';
+const PALETTE_REPAIR_RULE = 'regions/stale-prepared';
+/** Screenshots worth showing in the README, copied to media/screenshots/ on request. */
+const README_SHOTS = ['03-views.png', '04-problems.png', '05-quick-fix.png', '07-repair-pick.png'];
+
+const shotsDir = join(artifactsRoot, 'ui');
+
+describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', function () {
+  this.timeout(5 * 60_000);
+  let server: CodeServer | undefined;
+  let session: BrowserSession | undefined;
+  let wb: Workbench;
+  let failedStep: string | undefined;
+
+  async function shot(name: string): Promise<void> {
+    if (!session) return;
+    await wb.settleNotifications();
+    await session.page.screenshot({ path: join(shotsDir, name) }).catch(() => {});
+  }
+
+  before(async function () {
+    this.timeout(3 * 60_000);
+    assertHostInstalled();
+    assert.ok(existsSync(VSIX), `no VSIX at ${VSIX}: build it with npm run package`);
+    mkdirSync(shotsDir, { recursive: true });
+    const runDir = newRunDir(join('ui', 'runs'));
+    const workspace = join(runDir, 'workspace');
+    cpSync(join(repoRoot, 'test', 'vscode-host', 'workspace'), workspace, { recursive: true });
+    server = await CodeServer.start({
+      runDir,
+      vsix: VSIX,
+      // A steady picture: no minimap or breadcrumbs crowding the screenshots.
+      settings: { 'editor.minimap.enabled': false, 'breadcrumbs.enabled': false, 'workbench.colorTheme': 'Default Dark Modern' },
+    });
+    session = await launchBrowser();
+    wb = new Workbench(session.page);
+    await session.page.goto(server.workbenchUrl(workspace), { waitUntil: 'domcontentloaded' });
+    await wb.ready();
+  });
+
+  // Each step builds on the one before; after a failure the rest would only repeat it.
+  beforeEach(function () {
+    if (failedStep) this.skip();
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') {
+      failedStep = this.currentTest.title;
+      const base = `failure-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`;
+      await shot(`${base}.png`);
+      if (session) writeFileSync(join(shotsDir, `${base}.html`), await session.page.content().catch(() => ''));
+    }
+  });
+
+  after(async () => {
+    await session?.close();
+    await server?.stop();
+    if (!failedStep && process.env.UPDATE_SCREENSHOTS === '1') {
+      const media = join(repoRoot, 'media', 'screenshots');
+      mkdirSync(media, { recursive: true });
+      for (const name of README_SHOTS) copyFileSync(join(shotsDir, name), join(media, name));
+    }
+  });
+
+  it('opens the Cluster Debugger container with its views', async () => {
+    await wb.openContainer(CONTAINER_TITLE, CONTAINER_ID);
+    for (const view of ['Clusters', ...SUBSYSTEM_VIEWS]) {
+      await wb.pane(CONTAINER_ID, view).waitFor({ timeout: DEFAULT_DEADLINE_MS }).catch(() => {
+        throw new Error(`the container has no "${view}" view`);
+      });
+    }
+    await shot('01-container.png');
+  });
+
+  it('starts the bundled simulator with incident-all from the command palette', async () => {
+    await wb.runCommand('Cluster: Start Bundled Simulator');
+    await wb.pick(/scenario/i, /incident-all/, 'incident-all');
+    const clusters = wb.pane(CONTAINER_ID, 'Clusters');
+    await wb.expandPane(clusters);
+    await waitUntil('the Clusters view to list the "sim" cluster', async () =>
+      (await clusters.locator('.monaco-list-row[role="treeitem"]', { hasText: 'sim' }).count()) > 0,
+      { timeoutMs: 60_000, describe: () => rowsText(clusters) },
+    );
+    await shot('02-simulator-started.png');
+  });
+
+  it('shows entities with problem markers in all five views', async () => {
+    await wb.collapsePane(wb.pane(CONTAINER_ID, 'Clusters'));
+    for (const view of SUBSYSTEM_VIEWS) {
+      const pane = wb.pane(CONTAINER_ID, view);
+      await wb.expandPane(pane);
+      await waitUntil(`an entity with an error or warning marker in the ${view} view`, () => revealMarkedEntity(pane), {
+        timeoutMs: 60_000,
+        describe: () => rowsText(pane),
+      });
+    }
+    await shot('03-views.png');
+  });
+
+  it('lists the incidents’ rule ids in the Problems panel', async () => {
+    for (const rule of INCIDENT_RULES) {
+      const rows = await wb.filterProblems(rule);
+      await waitUntil(`the Problems panel to list ${rule}`, async () => (await rows.count()) > 0, {
+        timeoutMs: 60_000,
+        describe: () => problemsText(wb),
+      });
+    }
+    await wb.filterProblems('');
+    await shot('04-problems.png');
+  });
+
+  it(`opens the ${QUICK_FIX_RULE} problem and applies its preferred quick fix from the lightbulb`, async () => {
+    const { page } = session!;
+    const rows = await wb.filterProblems(QUICK_FIX_RULE);
+    await waitUntil(`the ${QUICK_FIX_RULE} problem`, async () => (await rows.count()) > 0, { describe: () => problemsText(wb) });
+    const where = /\[Ln (\d+), Col (\d+)\]/.exec(await rows.first().innerText());
+    assert.ok(where, `the problem row shows its position (got: ${await rows.first().innerText()})`);
+    await rows.first().dblclick(); // opens the cluster:// document at the entity
+    await waitUntil('the editor to show the clustersnap document', async () =>
+      /\.clustersnap/.test(await page.locator('.tabs-container .tab.active').innerText().catch(() => '')),
+    );
+    // Revealed at the entity: its squiggle is in view and the line number is on screen.
+    const editor = page.locator('.editor-instance .monaco-editor').first();
+    await editor.locator('.squiggly-error, .squiggly-warning').first().waitFor({ timeout: DEFAULT_DEADLINE_MS }).catch(() => {
+      throw new Error('the opened document shows no squiggle for the problem');
+    });
+    await editor.locator('.line-numbers', { hasText: new RegExp(`^${where[1]}$`) }).first().waitFor({ timeout: DEFAULT_DEADLINE_MS });
+    // The problem's lightbulb. Virtual cluster:// documents are read-only, and VS Code 1.100 computes
+    // no code actions (so draws no lightbulb) in a read-only editor; the Problems panel's lightbulb
+    // asks the same provider for the same quick fixes.
+    const problem = (await wb.filterProblems(QUICK_FIX_RULE)).first();
+    await problem.hover();
+    const bulb = problem.locator('.markers-panel-action-quickfix');
+    await bulb.waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS }).catch(() => {
+      throw new Error(`the ${QUICK_FIX_RULE} problem has no lightbulb (no quick fix offered)`);
+    });
+    await bulb.click();
+    const menu = page.locator('.context-view .monaco-menu .action-item:not(.disabled) .action-label');
+    await waitUntil('the quick fix menu', async () => (await menu.count()) > 0, {
+      describe: async () => `menu: ${await page.locator('.context-view').innerText().catch(() => '(none)')}`,
+    });
+    await shot('05-quick-fix.png');
+    // VS Code lists the preferred fix first among the quick fixes.
+    await menu.first().click();
+    await waitUntil(`${QUICK_FIX_RULE} to leave the Problems panel`, async () => {
+      await confirmModalIfAny(wb);
+      return (await (await wb.filterProblems(QUICK_FIX_RULE)).count()) === 0;
+    }, { timeoutMs: 60_000, describe: () => problemsText(wb) });
+    await wb.filterProblems('');
+    await shot('06-after-quick-fix.png');
+  });
+
+  it(`repairs ${PALETTE_REPAIR_RULE} with Cluster: Repair… from the palette`, async () => {
+    await wb.runCommand('Cluster: Repair…');
+    await wb.pick(/pick a finding/i, PALETTE_REPAIR_RULE, PALETTE_REPAIR_RULE);
+    const safeRepair = await wb.waitForPick(new RegExp(`Repair ${PALETTE_REPAIR_RULE}`), /safe/);
+    await shot('07-repair-pick.png');
+    await safeRepair.click();
+    await waitUntil(`${PALETTE_REPAIR_RULE} to leave the Problems panel`, async () => {
+      await confirmModalIfAny(wb);
+      return (await (await wb.filterProblems(PALETTE_REPAIR_RULE)).count()) === 0;
+    }, { timeoutMs: 60_000, describe: () => problemsText(wb) });
+    await wb.filterProblems('');
+    await shot('08-after-repair.png');
+  });
+});
+
+/** The Problems panel's rendered rows, for failure messages. */
+async function problemsText(wb: Workbench): Promise<string> {
+  const texts = await (await wb.openProblems()).allInnerTexts();
+  return texts.map((t) => t.replace(/\s+/g, ' ').trim()).join(' | ').slice(0, 600) || '(no rows)';
+}
+
+async function rowsText(pane: Locator): Promise<string> {
+  const texts = await pane.locator('.monaco-list-row').allInnerTexts();
+  return texts.map((t) => t.replace(/\s+/g, ' ').trim()).join(' | ') || '(no rows)';
+}
+
+interface TreeRow {
+  index: string;
+  level: number;
+  expanded: string | null;
+  marked: boolean;
+  label: string;
+}
+
+/**
+ * The rendered rows of a view. `marked` is a problem marker: the row's icon has the error or
+ * warning theme colour, which is how the extension shows health (a ThemeIcon with a ThemeColor).
+ */
+async function treeRows(pane: Locator): Promise<TreeRow[]> {
+  // Runs in the page; typed loosely because this project compiles without the DOM library.
+  return pane.evaluate((el: any) => {
+    const doc = el.ownerDocument;
+    const win = doc.defaultView;
+    const probe = doc.createElement('span');
+    el.appendChild(probe); // inside the workbench, where the theme's colour variables are defined
+    const colorOf = (cssVar: string) => {
+      probe.style.color = `var(${cssVar})`;
+      return win.getComputedStyle(probe).color;
+    };
+    const marks = new Set([colorOf('--vscode-problemsErrorIcon-foreground'), colorOf('--vscode-list-warningForeground')]);
+    probe.remove();
+    return [...el.querySelectorAll('.monaco-list-row[role="treeitem"]')].map((row: any) => {
+      const icon = row.querySelector('.custom-view-tree-node-item-icon');
+      return {
+        index: row.getAttribute('data-index'),
+        level: Number(row.getAttribute('aria-level')),
+        expanded: row.getAttribute('aria-expanded'),
+        marked: !!icon && marks.has(win.getComputedStyle(icon).color),
+        label: row.getAttribute('aria-label') ?? '',
+      };
+    });
+  });
+}
+
+/**
+ * Expands marked rows (cluster → group → …) until a marked row below the top level shows: an
+ * entity, or a group of entities, with a problem marker. Bounded by the tree's depth.
+ */
+async function revealMarkedEntity(pane: Locator): Promise<TreeRow | undefined> {
+  for (let depth = 0; depth < 5; depth++) {
+    const rows = await treeRows(pane);
+    const entity = rows.find((r) => r.marked && r.level >= 2);
+    if (entity) return entity;
+    const collapsed = rows.find((r) => r.marked && r.expanded === 'false');
+    if (!collapsed) return undefined;
+    const row = pane.locator(`.monaco-list-row[data-index="${collapsed.index}"]`);
+    await row.locator('.monaco-tl-twistie').click();
+    await waitUntil(`"${collapsed.label}" to expand`, async () => (await row.getAttribute('aria-expanded')) === 'true');
+  }
+  return undefined;
+}
+
+/** Repairs that may lose data ask for a modal confirmation; accept it if it is showing. */
+async function confirmModalIfAny(wb: Workbench): Promise<void> {
+  const button = wb.page.locator('.monaco-dialog-box .dialog-buttons a.monaco-button', { hasText: 'Apply Repair' });
+  if (await button.isVisible().catch(() => false)) await button.click();
+}

@@ -1,0 +1,175 @@
+// What a user does in the VS Code 1.100 workbench, as playwright-core steps with deadlines.
+// Selectors are the ones NOTES.md lists as checked against VS Code 1.100; nothing here sleeps
+// for a fixed time: every wait is on a UI condition, bounded by a deadline.
+import type { Locator, Page } from 'playwright-core';
+
+export const DEFAULT_DEADLINE_MS = 30_000;
+
+/** Polls `probe` until it returns a truthy value; fails with `what` and the last state seen. */
+export async function waitUntil<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false | null>,
+  opts: { timeoutMs?: number; describe?: () => Promise<string> } = {},
+): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? DEFAULT_DEADLINE_MS);
+  let lastError = '';
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (err) {
+      lastError = (err as Error).message.split('\n')[0];
+    }
+    if (Date.now() > deadline) {
+      const state = opts.describe ? await opts.describe().catch(() => '') : '';
+      throw new Error(
+        `timed out after ${(opts.timeoutMs ?? DEFAULT_DEADLINE_MS) / 1000} s waiting for ${what}` +
+          (state ? `; saw: ${state}` : '') +
+          (lastError ? ` (last error: ${lastError})` : ''),
+      );
+    }
+    // Poll interval between checks of UI state (not a wait for the state itself).
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export class Workbench {
+  constructor(readonly page: Page) {}
+
+  async ready(timeoutMs = 60_000): Promise<void> {
+    await this.page.locator('.monaco-workbench').waitFor({ timeout: timeoutMs });
+    // The activity bar is drawn once the workbench has restored its layout.
+    await this.page.locator('.activitybar .action-item').first().waitFor({ timeout: timeoutMs });
+  }
+
+  /** Opens an activity-bar container by its title (the label is on the inner `a`). */
+  async openContainer(title: string, containerId: string): Promise<Locator> {
+    const entry = this.page.locator(`.activitybar .action-item a.action-label[aria-label="${title}"]`);
+    await entry.waitFor({ timeout: DEFAULT_DEADLINE_MS });
+    const container = this.container(containerId);
+    if (!(await container.isVisible())) await entry.click();
+    await container.waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS });
+    return container;
+  }
+
+  container(containerId: string): Locator {
+    return this.page.locator(`[id="workbench.view.extension.${containerId}"]`);
+  }
+
+  /** One view (pane) of a container, by the name on its header. */
+  pane(containerId: string, viewName: string): Locator {
+    return this.container(containerId)
+      .locator('.pane')
+      .filter({ has: this.page.locator('.pane-header .title', { hasText: new RegExp(`^${escapeRegExp(viewName)}$`, 'i') }) });
+  }
+
+  async expandPane(pane: Locator): Promise<void> {
+    const header = pane.locator('.pane-header').first();
+    if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+    await waitUntil('the view to expand', async () => (await header.getAttribute('aria-expanded')) === 'true');
+  }
+
+  async collapsePane(pane: Locator): Promise<void> {
+    const header = pane.locator('.pane-header').first();
+    if ((await header.getAttribute('aria-expanded')) === 'true') await header.click();
+  }
+
+  /** Runs a palette command by its full title, e.g. "Cluster: Start Bundled Simulator". */
+  async runCommand(title: string): Promise<void> {
+    const input = this.page.locator('.quick-input-widget .quick-input-box input');
+    await this.closeQuickInput();
+    await this.page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS });
+    await input.fill(`>${title}`);
+    // Several commands can match the typed prefix ("Repair…" and "Repair All Safe Findings"):
+    // click the row whose label is exactly the title.
+    const row = this.quickPickRows().filter({
+      has: this.page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }),
+    });
+    await row.first().waitFor({ timeout: DEFAULT_DEADLINE_MS }).catch(async () => {
+      throw new Error(`the palette has no command "${title}" (rows: ${await this.quickPickLabels()})`);
+    });
+    await row.first().click();
+  }
+
+  /** Go to Line/Column in the active editor, which also focuses it. */
+  async goToLine(line: number, column: number): Promise<void> {
+    const input = this.page.locator('.quick-input-widget .quick-input-box input');
+    await this.closeQuickInput();
+    await this.page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS });
+    await input.fill(`:${line}:${column}`);
+    await this.page.keyboard.press('Enter');
+    await input.waitFor({ state: 'hidden', timeout: DEFAULT_DEADLINE_MS });
+  }
+
+  quickPickRows(): Locator {
+    return this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+  }
+
+  async quickPickLabels(): Promise<string> {
+    const texts = await this.quickPickRows().allInnerTexts();
+    return texts.map((t) => t.replace(/\s+/g, ' ').trim()).join(' | ') || '(none)';
+  }
+
+  /** Waits for a quick pick whose title matches `title`, then picks the row containing `text`. */
+  async pick(title: RegExp, text: RegExp | string, filter?: string): Promise<void> {
+    await (await this.waitForPick(title, text, filter)).click();
+  }
+
+  /** Waits for a quick pick whose title matches `title` and a row containing `text`; returns the row. */
+  async waitForPick(title: RegExp, text: RegExp | string, filter?: string): Promise<Locator> {
+    const widget = this.page.locator('.quick-input-widget');
+    await waitUntil(
+      `a quick pick titled ${title}`,
+      async () => (await widget.isVisible()) && title.test((await widget.locator('.quick-input-title').innerText()).trim()),
+      { describe: async () => `title "${await widget.locator('.quick-input-title').innerText().catch(() => '')}"` },
+    );
+    if (filter !== undefined) await widget.locator('.quick-input-box input').fill(filter);
+    const row = this.quickPickRows().filter({ hasText: text });
+    await waitUntil(`a row matching ${text} in the pick ${title}`, async () => (await row.count()) > 0, {
+      describe: () => this.quickPickLabels(),
+    });
+    return row.first();
+  }
+
+  async closeQuickInput(): Promise<void> {
+    if (await this.page.locator('.quick-input-widget').isVisible()) await this.page.keyboard.press('Escape');
+  }
+
+  /** Opens the Problems panel (View: Focus Problems) and returns its rows. */
+  async openProblems(): Promise<Locator> {
+    const panel = this.page.locator('.markers-panel');
+    if (!(await panel.isVisible())) {
+      await this.page.keyboard.press('Control+Shift+M');
+      await panel.waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS });
+    }
+    return panel.locator('.monaco-list-row');
+  }
+
+  /**
+   * The Problems rows matching `text` (message, source or code such as a rule id), using the
+   * panel's own filter box: the list is virtual, so unfiltered rows past its height are not in the DOM.
+   */
+  async filterProblems(text: string): Promise<Locator> {
+    const rows = await this.openProblems();
+    const filter = this.page.locator('.markers-panel-container, .panel').getByPlaceholder(/^Filter \(e\.g\./).first();
+    await filter.waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS });
+    if ((await filter.inputValue()) !== text) await filter.fill(text);
+    return rows.filter({ hasText: text });
+  }
+
+  /** Waits until no notification toast is still fading in, for stable screenshots. */
+  async settleNotifications(): Promise<void> {
+    const toasts = this.page.locator('.notifications-toasts .notification-toast');
+    await waitUntil('notifications to settle', async () => {
+      const n = await toasts.count();
+      const done = await this.page.locator('.notifications-toasts .notification-toast.notification-fade-in-done').count();
+      return n === done;
+    }, { timeoutMs: 5000 }).catch(() => {});
+  }
+}
+
+export function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
