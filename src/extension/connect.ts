@@ -83,10 +83,11 @@ export async function connect(ctx: Ctx, params: ConnectParams): Promise<void> {
 }
 
 /** Connects the clusters listed in `clusterDebugger.clusters`, with their stored tokens. */
-export async function connectConfigured(ctx: Ctx): Promise<void> {
+export async function connectConfigured(ctx: Ctx, skip: ReadonlySet<string> = new Set()): Promise<void> {
   const { clusters, invalid } = clustersSetting();
   if (invalid) ctx.log.warn(`clusterDebugger.clusters: ${invalid} entr${invalid === 1 ? 'y is' : 'ies are'} not {name, url}; skipped.`);
   for (const c of clusters) {
+    if (skip.has(c.name)) continue;
     const bad = validateClusterUrl(c.url) ?? (NAME_RE.test(c.name) ? undefined : `bad name "${c.name}"`);
     if (bad) {
       ctx.log.warn(`clusterDebugger.clusters: skipping ${c.name} (${c.url}): ${bad}`);

@@ -12,6 +12,7 @@ import { ClusterInfo, DidChangeParams, LspMethods } from '../protocol/lsp';
 import { ServerApi } from './api';
 import { ChangeBatcher, PendingChanges } from './batcher';
 import { createClient } from './client';
+import { connect, connectConfigured } from './connect';
 import { CLUSTER_SCHEME, ClusterDocumentProvider } from './documents';
 import { BundledSimulator } from './simulator';
 import { ServerState, StatusView } from './status';
@@ -36,6 +37,8 @@ export class Ctx implements Disposable {
   private client: LanguageClient | undefined;
   private serverApi: ServerApi | undefined;
   private server: ServerState = { kind: 'starting' };
+  /** Set when the error handler restarts the server, so that the next Running reconnects. */
+  private restarting = false;
   private serverDisposables: Disposable[] = [];
   private clusterList: ClusterInfo[] = [];
   private readonly views = new Map<Subsystem | 'clusters', TreeView<Element>>();
@@ -108,7 +111,10 @@ export class Ctx implements Disposable {
     this.setServer({ kind: 'starting' });
     const client = createClient(this.extension, this.log, {
       onFatal: (reason) => this.setServer({ kind: 'failed', reason }),
-      onRestart: () => this.setServer({ kind: 'starting' }),
+      onRestart: () => {
+        this.restarting = true;
+        this.setServer({ kind: 'starting' });
+      },
     });
     this.client = client;
     this.serverDisposables.push(
@@ -121,8 +127,13 @@ export class Ctx implements Disposable {
         this.batcher.add(p.data.cluster, p.data.subsystems);
       }),
       client.onDidChangeState((e: StateChangeEvent) => {
-        if (e.newState === State.Running) this.setServer({ kind: 'running' });
-        else if (e.newState === State.Starting) this.setServer({ kind: 'starting' });
+        if (e.newState === State.Running) {
+          this.setServer({ kind: 'running' });
+          if (this.restarting) {
+            this.restarting = false;
+            void this.reconnectAfterRestart();
+          }
+        } else if (e.newState === State.Starting) this.setServer({ kind: 'starting' });
       }),
     );
     try {
@@ -138,6 +149,20 @@ export class Ctx implements Disposable {
     }
     this.serverApi = new ServerApi(client);
     this.setServer({ kind: 'running' });
+    await this.refreshClusters();
+  }
+
+  /** A restarted server knows no cluster: connect again what this window had (the simulator, the settings' clusters). */
+  private async reconnectAfterRestart(): Promise<void> {
+    this.log.warn('The language server restarted; reconnecting.');
+    const known = new Set((await this.requireApi().clusters().catch(() => [])).map((c) => c.name));
+    const sim = this.simulator;
+    try {
+      if (sim?.running && !known.has(SIM_CLUSTER)) await connect(this, { name: SIM_CLUSTER, url: sim.url, token: sim.token });
+      await connectConfigured(this, known);
+    } catch (err) {
+      this.log.error(`Reconnecting after the restart: ${err instanceof Error ? err.message : err}`);
+    }
     await this.refreshClusters();
   }
 

@@ -2,7 +2,7 @@
 // language server's diagnostics on cluster:// documents, the trees, the quick fix, the palette
 // repair and "Repair All Safe Findings". What is asserted is what a user would see.
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -24,6 +24,22 @@ const INCIDENT_RULES = [
   'regions/stale-prepared',
   'partitions/online-out-of-space',
 ];
+
+/** Child process ids of `pid` (Linux /proc). */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // Field 4 of /proc/PID/stat is the parent pid; the command name (field 2) may hold spaces, so split after ')'.
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
 
 /** Walks a view breadth-first (loaded pages only) until `found` matches; bounded. */
 async function findInTree(api: ClusterDebuggerApi, view: Subsystem, found: (el: ServerElement) => boolean): Promise<ServerElement | undefined> {
@@ -207,6 +223,22 @@ describe('Cluster Debugger in a real VS Code', function () {
     await waitFor('the sim cluster to leave the list', () => !api.ctx.clusters.some((c) => c.name === 'sim'), {
       describe: () => JSON.stringify(api.ctx.clusters.map((c) => [c.name, c.state])),
     });
+  });
+
+  it('reconnects the simulator when the language server crashes and is restarted', async function () {
+    if (process.platform !== 'linux') this.skip(); // finds the server's pid in /proc
+    const started = await vscode.commands.executeCommand<{ url: string } | undefined>('clusterDebugger.startSimulator', { scenario: 'greptime-ddl-backlog' });
+    assert.ok(started, `started (${api.ctx.lastCommandError?.message})`);
+    await waitFor('ddl/backlog on cluster://sim', () => rulesPresent().has('ddl/backlog'), { describe: describeRules });
+    const serverPid = childPids(process.pid).find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('server.js'));
+    assert.ok(serverPid, 'the language server runs as a child of the extension host');
+    process.kill(serverPid, 'SIGKILL');
+    await waitFor('a new server process', () => childPids(process.pid).some((pid) => pid !== serverPid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('server.js')));
+    await waitFor('ddl/backlog back on cluster://sim, from the new server', () => rulesPresent().has('ddl/backlog') && api.ctx.clusters.some((c) => c.name === 'sim' && c.state === 'live'), {
+      describe: () => `${describeRules()}; ${JSON.stringify(api.ctx.clusters.map((c) => [c.name, c.state]))}`,
+    });
+    await vscode.commands.executeCommand('clusterDebugger.stopSimulator');
+    await waitFor('sim to leave the list', () => !api.ctx.clusters.some((c) => c.name === 'sim'));
   });
 
   it('marks the views stale when the simulator dies, and says so', async () => {
