@@ -172,6 +172,10 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
       await confirmModalIfAny(wb);
       return (await (await wb.filterProblems(QUICK_FIX_RULE)).count()) === 0;
     }, { timeoutMs: 60_000, describe: () => problemsText(wb) });
+    const shards = wb.pane(CONTAINER_ID, 'Shards');
+    await waitUntil('the Shards view to drop its problem markers', async () => !(await treeRows(shards)).some((r) => r.marked), {
+      describe: () => rowsText(shards),
+    });
     await wb.filterProblems('');
     await shot('06-after-quick-fix.png');
   });

@@ -153,9 +153,20 @@ export class Workbench {
    */
   async filterProblems(text: string): Promise<Locator> {
     const rows = await this.openProblems();
-    const filter = this.page.locator('.markers-panel-container, .panel').getByPlaceholder(/^Filter \(e\.g\./).first();
+    const panel = this.page.locator('.panel');
+    const filter = panel.getByPlaceholder(/^Filter \(e\.g\./).first();
+    // "Showing N of M" is on screen exactly while a filter is applied (it is applied debounced).
+    const badge = panel.getByText(/^Showing \d+ of \d+$/).first();
     await filter.waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS });
-    if ((await filter.inputValue()) !== text) await filter.fill(text);
+    if ((await filter.inputValue()) !== text) {
+      // Clear first, so that the badge showing again proves the new filter, not the old, is applied.
+      await filter.fill('');
+      await badge.waitFor({ state: 'hidden', timeout: DEFAULT_DEADLINE_MS });
+      if (text) {
+        await filter.fill(text);
+        await badge.waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS });
+      }
+    }
     return rows.filter({ hasText: text });
   }
 
