@@ -316,7 +316,9 @@ function readHeader(t: Tokens, s: StatusDraft): void {
   }
 }
 
-function finishStatus(s: StatusDraft, seen: boolean, model: ClusterModel['collections'], errors: SnapshotSyntaxError[]): ClusterStatus {
+type Report = (line: number, column: number, message: string) => void;
+
+function finishStatus(s: StatusDraft, seen: boolean, model: ClusterModel['collections'], report: Report): ClusterStatus {
   // Counts a file leaves out are those of the entities it holds.
   const counts: Record<string, number> = {};
   for (const c of COLLECTION_NAMES) counts[c] = model[c].size;
@@ -331,11 +333,11 @@ function finishStatus(s: StatusDraft, seen: boolean, model: ClusterModel['collec
     counts: { ...counts, ...s.counts },
     config: { ...DEFAULT_STATUS.config, ...s.config },
   };
-  if (!seen) errors.push({ line: 0, column: 0, message: 'missing the `cluster NAME scenario=… time=…` header line' });
+  if (!seen) report(0, 0, 'missing the `cluster NAME scenario=… time=…` header line');
   const r = ClusterStatus.safeParse(draft);
   if (r.success) return r.data;
   for (const issue of r.error.issues.slice(0, 5)) {
-    errors.push({ line: s.line, column: 0, message: `header: ${issue.path.join('.')}: ${issue.message}` });
+    report(s.line, 0, `header: ${issue.path.join('.')}: ${issue.message}`);
   }
   return { ...DEFAULT_STATUS, clusterName: draft.clusterName, scenario: draft.scenario, time: draft.time, seq: draft.seq };
 }
@@ -357,7 +359,7 @@ export function parseSnapshotDocument(text: string): ParsedSnapshot {
   let current: CollectionLayout | undefined;
   let currentPositions: { keys: string[]; lines: number[] } | undefined;
   const t = new Tokens();
-  const report = (line: number, column: number, message: string) => {
+  const report: Report = (line, column, message) => {
     if (errors.length < MAX_SYNTAX_ERRORS) errors.push({ line, column, message });
     else if (errors.length === MAX_SYNTAX_ERRORS) {
       errors.push({ line, column: 0, message: `more than ${MAX_SYNTAX_ERRORS} errors; the rest are not reported` });
@@ -427,8 +429,8 @@ export function parseSnapshotDocument(text: string): ParsedSnapshot {
     start = end + 1;
   }
 
-  const model: ClusterModel | null = anything || headerSeen ? { status: finishStatus(status, headerSeen, collections, errors), collections } : null;
-  if (!model) errors.push({ line: 0, column: 0, message: 'not a cluster snapshot: no header, section or entity line' });
+  const model: ClusterModel | null = anything || headerSeen ? { status: finishStatus(status, headerSeen, collections, report), collections } : null;
+  if (!model) report(0, 0, 'not a cluster snapshot: no header, section or entity line');
   return { model, errors, summarised, index: fileIndex(model, sections, positions, summarised) };
 }
 
