@@ -1,6 +1,6 @@
 // Where the real-VS-Code drivers find things. Shared by the integration driver (run.ts) and
 // the UI test, which are both bundled three levels below the repo root (out/test/<dir>/*.js).
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /** The repo root: out/test/<dir>/x.js → ../../.. (also right for test/<dir>/x.ts under ts-node). */
@@ -22,9 +22,23 @@ export function newRunDir(kind: string): string {
   const stamp =
     `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-` +
     `${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
-  const dir = join(artifactsRoot, kind, `${stamp}-${process.pid}`);
+  const parent = join(artifactsRoot, kind);
+  const dir = join(parent, `${stamp}-${process.pid}`);
   mkdirSync(dir, { recursive: true });
+  pruneOldRuns(parent);
   return dir;
+}
+
+/** Each run leaves a few MB (user data, logs, screenshots): keep the newest few, not all. */
+const KEEP_RUNS = 8;
+
+function pruneOldRuns(parent: string): void {
+  const runs = readdirSync(parent)
+    .filter((name) => /^\d{8}-\d{6}-\d+$/.test(name))
+    .sort(); // the names start with a timestamp
+  for (const old of runs.slice(0, Math.max(0, runs.length - KEEP_RUNS))) {
+    rmSync(join(parent, old), { recursive: true, force: true });
+  }
 }
 
 /** Fails with the command to run instead of a cryptic ENOENT later. */
