@@ -50,6 +50,8 @@ export interface FieldInfo {
   options?: ReadonlySet<string>;
   /** Every value is a bare word (enums): written without the quoting test. */
   bare?: boolean;
+  /** The enum's values, longest first, so that a prefix never shadows a longer value when matching text. */
+  optionList?: readonly string[];
   /** For `json` fields: validates the parsed value. */
   validate?: (v: unknown) => string | undefined;
 }
@@ -72,7 +74,14 @@ function fieldInfo(name: string, schema: ZodLike): FieldInfo {
       return { name, type: 'string', nullable };
     case 'enum': {
       const options = s.options ?? [];
-      return { name, type: 'string', nullable, options: new Set(options), bare: options.every((o) => isBare(o)) };
+      return {
+        name,
+        type: 'string',
+        nullable,
+        options: new Set(options),
+        optionList: [...options].sort((a, b) => b.length - a.length),
+        bare: options.every((o) => isBare(o)),
+      };
     }
     case 'number':
       return { name, type: 'number', nullable };

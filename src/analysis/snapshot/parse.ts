@@ -255,6 +255,138 @@ function buildEntity(layout: CollectionLayout, t: Tokens): AnyEntity {
   return e as unknown as AnyEntity;
 }
 
+
+/** Parses an integer at `i` (digits, optional `-`) that ends at a blank or `end`; returns [value, next] or undefined. */
+function readInt(text: string, i: number, end: number): number | undefined {
+  let neg = false;
+  if (text.charCodeAt(i) === 45) {
+    neg = true;
+    i++;
+  }
+  const start = i;
+  let v = 0;
+  for (; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
+  }
+  if (i === start || i - start > 15 || (i < end && !isBlank(text.charCodeAt(i)))) return undefined;
+  intEnd = i;
+  return neg ? -v : v;
+}
+let intEnd = 0;
+
+/**
+ * The fast path for the common entity line: a bare key, fields in schema
+ * order, bare or simple quoted values. Reads straight from the file text
+ * without slicing field names or the line; enum values come back as the
+ * schema's own strings. Returns undefined for anything else, and the general
+ * path then parses the line (and reports its errors).
+ */
+function fastEntity(text: string, i: number, end: number, layout: CollectionLayout): AnyEntity | undefined {
+  const ks = i;
+  for (; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 32) break;
+    if (c === 34 || c === 61 || c === 35 || c === 9 || c === 13) return undefined;
+  }
+  if (i === ks) return undefined;
+  const key = text.slice(ks, i);
+  const e: Record<string, unknown> = { key, version: undefined };
+  const fields = layout.fields;
+  let next = 0;
+  while (i < end) {
+    while (i < end && text.charCodeAt(i) === 32) i++;
+    if (i >= end) break;
+    const c = text.charCodeAt(i);
+    if (c === 35 || (c === 13 && i === end - 1)) break;
+    if (text.startsWith('version=', i)) {
+      const v = readInt(text, i + 8, end);
+      if (v === undefined || v < 0 || e.version !== undefined) return undefined;
+      e.version = v;
+      i = intEnd;
+      continue;
+    }
+    let f: FieldInfo | undefined;
+    for (let j = next; j < fields.length; j++) {
+      const fj = fields[j]!;
+      if (text.startsWith(fj.name, i) && text.charCodeAt(i + fj.name.length) === 61) {
+        f = fj;
+        next = j + 1;
+        break;
+      }
+    }
+    if (!f) return undefined;
+    i += f.name.length + 1;
+    if (f.nullable && text.startsWith('null', i) && (i + 4 === end || isBlank(text.charCodeAt(i + 4)))) {
+      e[f.name] = null;
+      i += 4;
+      continue;
+    }
+    switch (f.type) {
+      case 'number': {
+        const v = readInt(text, i, end);
+        if (v === undefined) return undefined;
+        e[f.name] = v;
+        i = intEnd;
+        break;
+      }
+      case 'boolean':
+        if (text.startsWith('true', i) && (i + 4 === end || isBlank(text.charCodeAt(i + 4)))) {
+          e[f.name] = true;
+          i += 4;
+        } else if (text.startsWith('false', i) && (i + 5 === end || isBlank(text.charCodeAt(i + 5)))) {
+          e[f.name] = false;
+          i += 5;
+        } else return undefined;
+        break;
+      case 'string': {
+        if (f.optionList) {
+          let found: string | undefined;
+          for (const o of f.optionList) {
+            if (text.startsWith(o, i) && (i + o.length === end || isBlank(text.charCodeAt(i + o.length)))) {
+              found = o;
+              break;
+            }
+          }
+          if (found === undefined) return undefined;
+          e[f.name] = found;
+          i += found.length;
+          break;
+        }
+        if (text.charCodeAt(i) === 34) {
+          const close = text.indexOf('"', i + 1);
+          if (close < 0 || close >= end) return undefined;
+          const inner = text.slice(i + 1, close);
+          if (inner.indexOf('\\') >= 0) return undefined;
+          e[f.name] = inner;
+          i = close + 1;
+          if (i < end && !isBlank(text.charCodeAt(i))) return undefined;
+          break;
+        }
+        const vs = i;
+        while (i < end && !isBlank(text.charCodeAt(i))) i++;
+        if (i === vs) return undefined;
+        e[f.name] = text.slice(vs, i);
+        break;
+      }
+      default:
+        return undefined;
+    }
+  }
+  if (e.version === undefined) return undefined;
+  let derived: Record<string, string | number> | undefined | null = null;
+  for (const f of fields) {
+    if (e[f.name] !== undefined) continue;
+    if (derived === null) derived = layout.keyParts?.parse(key);
+    const d = derived?.[f.name];
+    if (d !== undefined) e[f.name] = d;
+    else if (f.nullable) e[f.name] = null;
+    else return undefined;
+  }
+  return e as unknown as AnyEntity;
+}
+
 const DEFAULT_STATUS: ClusterStatus = {
   clusterName: '',
   scenario: '',
@@ -372,6 +504,19 @@ export function parseSnapshotDocument(text: string): ParsedSnapshot {
   while (start <= n) {
     let end = n > 0 ? text.indexOf('\n', start) : -1;
     if (end < 0) end = n;
+    if (current && text.startsWith(current.kind, start) && text.charCodeAt(start + current.kind.length) === 32) {
+      const e = fastEntity(text, start + current.kind.length + 1, end, current);
+      const map = collections[current.collection] as Map<string, AnyEntity>;
+      if (e && !map.has(e.key)) {
+        anything = true;
+        map.set(e.key, e);
+        currentPositions!.keys.push(e.key);
+        currentPositions!.lines.push(lineNo);
+        lineNo++;
+        start = end + 1;
+        continue;
+      }
+    }
     const line = text.slice(start, end);
     try {
       tokenize(line, t);
