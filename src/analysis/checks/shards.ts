@@ -114,8 +114,9 @@ export function checkDanglingShards(model: ClusterModel): Finding[] {
       makeFinding('shards/dangling', {
         group,
         message:
-          `${plural(g.count, 'shard')} of index ${g.indexUid}, source ${g.sourceId} are ${states} in the metastore, ` +
-          `but the control plane does not know them and no ingester holds them (leaked by a failed shard init).`,
+          `${plural(g.count, 'shard')} of index ${g.indexUid}, source ${g.sourceId} ${g.count === 1 ? 'is' : 'are'} in the ` +
+          `metastore (${states}), but the control plane does not know ${g.count === 1 ? 'it' : 'them'} and no ingester ` +
+          `holds ${g.count === 1 ? 'it' : 'them'} (leaked by a failed shard init).`,
         count: g.count,
         samples: g.samples,
         views: [
