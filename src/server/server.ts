@@ -69,6 +69,8 @@ interface Cluster {
   checker: ClusterChecker;
   timer: NodeJS.Timeout | null;
   checking: Promise<void> | null;
+  /** How long the last check took: the next one waits at least as long, so checks use at most half the CPU. */
+  lastCheckMs: number;
   /** The JSON of the last published diagnostics per document: publish only what changed. */
   published: Map<string, string>;
   /**
@@ -183,6 +185,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         checker: new ClusterChecker(p.name, rules),
         timer: null,
         checking: null,
+        lastCheckMs: 0,
         published: new Map(),
         pinned: new Map(),
       };
@@ -195,7 +198,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         },
         modelChanged: (_s, dirty) => {
           cluster.checker.markDirty(dirty);
-          scheduleCheck(cluster, CHECK_DEBOUNCE_MS);
+          scheduleCheck(cluster, Math.max(CHECK_DEBOUNCE_MS, cluster.lastCheckMs));
         },
       });
       notifyChanged(cluster, [...SUBSYSTEMS]);
@@ -285,6 +288,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         if (!model) return;
         const started = Date.now();
         const changed = c.checker.recheck(model);
+        c.lastCheckMs = Date.now() - started;
         for (const id of c.pinned.keys()) if (!c.checker.finding(id)) c.pinned.delete(id);
         log(`[${c.session.name}] checked ${changed.join(', ') || 'nothing new'} in ${Date.now() - started} ms`);
         republish(c);

@@ -155,6 +155,18 @@ describe('language server (real process, real simulator)', function () {
     await lsp.waitForDiagnostics(uri, (d) => d.length === 0, 'the partitions diagnostics to clear');
   });
 
+  it('honours per-rule settings from initializationOptions and didChangeConfiguration', async () => {
+    await lsp.stop();
+    lsp = await LspHarness.start({ rules: { 'shards/dangling': 'off' } });
+    await connect('sim', 'quickwit-dangling-shards');
+    const uri = doc('sim', 'shards');
+    await lsp.waitForDiagnostics(uri, (d) => d.length === 0, 'shards/dangling turned off');
+    await lsp.notify('workspace/didChangeConfiguration', { settings: { clusterDebugger: { rules: { 'shards/dangling': 'warning' } } } });
+    const [d] = await lsp.waitForDiagnostics(uri, (x) => x.length > 0, 'shards/dangling back, as a warning');
+    assert.equal(d.code, 'shards/dangling');
+    assert.equal(d.severity, 2);
+  });
+
   it('pages big tree groups with a loadMore node', async () => {
     await connect('big', 'quickwit-dangling-shards');
     await lsp.waitForDiagnostics(doc('big', 'shards'), (d) => d.length > 0);
@@ -228,6 +240,13 @@ describe('language server (real process, real simulator)', function () {
     assert.match(result.summary, /stale/);
     const { clusters } = await lsp.request<{ clusters: ClusterInfo[] }>(LspMethods.clusters, {});
     assert.equal(clusters[0].state, 'stale');
+
+    // The cluster comes back on the same address: the server reconnects (backoff) and resyncs by itself.
+    const port = new URL(sim.url).port;
+    sims.push(await startSim(['--scenario', 'tikv-stale-prepared-region', '--seed', '1', '--port', port, '--token', sim.token]));
+    await lsp.waitForDiagnostics(uri, (d) => d.length > 0 && d.every((x) => !String(x.message).startsWith('[stale]')), 'live diagnostics again');
+    const after = await lsp.request<{ clusters: ClusterInfo[] }>(LspMethods.clusters, {});
+    assert.equal(after.clusters[0].state, 'live');
   });
 
   it('answers bad params with an error instead of crashing', async () => {

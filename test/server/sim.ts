@@ -24,11 +24,16 @@ export async function startSim(args: string[] = [], deadlineMs = 30_000): Promis
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   const { url, token } = await new Promise<{ url: string; token: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`simulator did not start within ${deadlineMs} ms: ${out}${err}`)), deadlineMs);
+    const timer = setTimeout(() => {
+      child.kill(); // never leave a simulator behind: it would keep mocha alive
+      reject(new Error(`simulator did not start within ${deadlineMs} ms: ${out}${err}`));
+    }, deadlineMs);
+    // The simulator prints its token only when it chose one itself.
+    const given = args.includes('--token') ? args[args.indexOf('--token') + 1] : undefined;
     child.stdout!.on('data', (d) => {
       out += d;
       const url = /listening (ws:\/\/\S+)/.exec(out)?.[1];
-      const token = /token: (\S+)/.exec(out)?.[1];
+      const token = given ?? /token: (\S+)/.exec(out)?.[1];
       if (url && token) {
         clearTimeout(timer);
         resolve({ url, token });
