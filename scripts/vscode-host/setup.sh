@@ -27,9 +27,10 @@ log() { printf '[vscode-host setup] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 started=$SECONDS
 
-# The stamp is keyed by everything that decides what gets installed: the lock file
-# and this script. Any change to either reinstalls.
-key="$(cat "$here/package-lock.json" "$here/package.json" "$0" | sha256sum | cut -d' ' -f1)"
+# The stamp is keyed by what decides what gets installed: the lock file, and the recipe
+# below. Bump `recipe` when the install steps change, so that every cache reinstalls.
+recipe=1
+key="$( (cat "$here/package-lock.json" "$here/package.json"; echo "recipe=$recipe") | sha256sum | cut -d' ' -f1)"
 
 missing_apt_packages() {
   local p
@@ -40,6 +41,7 @@ missing_apt_packages() {
   done
 }
 
+command -v dpkg-query >/dev/null || die "this setup installs Debian packages with apt-get and dpkg; on another system install Chromium at /usr/bin/chromium and ripgrep, then code-server with: cd $cache/code-server && npm ci"
 mkdir -p "$cache"
 # Several engineers (and CI steps) may run the suites at once: one installer at a time.
 exec 9>"$cache/.setup.lock"
