@@ -1,25 +1,14 @@
 import * as assert from 'node:assert/strict';
-import type { ClusterClient } from '../../src/protocol/client';
-import type { SimulatorServer } from '../../src/simulator/server';
-import { connect, startServer } from './helpers';
+import { useSimulator } from './helpers';
 
 describe('simulator determinism', () => {
-  let server: SimulatorServer;
-  let client: ClusterClient;
-  before(async () => {
-    server = await startServer();
-    client = await connect(server);
-  });
-  after(async () => {
-    client.close();
-    await server.close();
-  });
+  const sim = useSimulator();
 
   async function run(seed: number): Promise<string> {
-    await client.request('sim.reset', { scenario: 'incident-all', seed, bugs: 'buggy' });
-    await client.request('sim.inject', { fault: 'fluvio.scSpuLinkFlap', target: 'spu-5002' });
-    await client.request('sim.tick', { ticks: 25 });
-    return (await client.request('sim.traceHash', {})).traceHash;
+    await sim.client.request('sim.reset', { scenario: 'incident-all', seed, bugs: 'buggy' });
+    await sim.client.request('sim.inject', { fault: 'fluvio.scSpuLinkFlap', target: 'spu-5002' });
+    await sim.client.request('sim.tick', { ticks: 25 });
+    return (await sim.client.request('sim.traceHash', {})).traceHash;
   }
 
   it('the same seed gives the same trace hash, another seed a different one', async () => {
@@ -32,10 +21,10 @@ describe('simulator determinism', () => {
   });
 
   it('the same seed gives the same entities', async () => {
-    await client.request('sim.reset', { scenario: 'quickwit-dangling-shards', seed: 9 });
-    const first = await client.request('cluster.list', { collection: 'quickwit.metastore.shards', limit: 50 });
-    await client.request('sim.reset', { scenario: 'quickwit-dangling-shards', seed: 9 });
-    const second = await client.request('cluster.list', { collection: 'quickwit.metastore.shards', limit: 50 });
+    await sim.client.request('sim.reset', { scenario: 'quickwit-dangling-shards', seed: 9 });
+    const first = await sim.client.request('cluster.list', { collection: 'quickwit.metastore.shards', limit: 50 });
+    await sim.client.request('sim.reset', { scenario: 'quickwit-dangling-shards', seed: 9 });
+    const second = await sim.client.request('cluster.list', { collection: 'quickwit.metastore.shards', limit: 50 });
     assert.deepEqual(second.items, first.items);
   });
 });

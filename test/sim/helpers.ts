@@ -134,3 +134,20 @@ export async function waitFor<T>(what: string, fn: () => T | undefined, timeoutM
     await new Promise((r) => setImmediate(r));
   }
 }
+
+/**
+ * Registers mocha hooks that start a simulator server and connect one client
+ * for the enclosing `describe`, and close both after it.
+ */
+export function useSimulator(opts: SimulatorServerOptions = {}): { readonly server: SimulatorServer; readonly client: ClusterClient } {
+  const sim = {} as { server: SimulatorServer; client: ClusterClient };
+  before(async () => {
+    sim.server = await startServer(opts);
+    sim.client = await connect(sim.server);
+  });
+  after(async () => {
+    sim.client?.close();
+    await sim.server?.close();
+  });
+  return sim;
+}

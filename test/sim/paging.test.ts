@@ -1,27 +1,16 @@
 /** Cursor paging over the socket: complete, ordered, and stable when entities are deleted mid-walk. */
 import * as assert from 'node:assert/strict';
-import type { ClusterClient } from '../../src/protocol/client';
-import type { SimulatorServer } from '../../src/simulator/server';
-import { connect, startServer } from './helpers';
+import { useSimulator } from './helpers';
 
 describe('simulator paging', () => {
-  let server: SimulatorServer;
-  let client: ClusterClient;
-  before(async () => {
-    server = await startServer();
-    client = await connect(server);
-  });
-  after(async () => {
-    client.close();
-    await server.close();
-  });
+  const sim = useSimulator();
 
   it('walks every entity once, in key order, with total = collection size', async () => {
-    const status = await client.request('sim.reset', { scenario: 'incident-all', seed: 2 });
+    const status = await sim.client.request('sim.reset', { scenario: 'incident-all', seed: 2 });
     const keys: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: Awaited<ReturnType<typeof client.request<'cluster.list'>>> = await client.request('cluster.list', {
+      const page: Awaited<ReturnType<typeof sim.client.request<'cluster.list'>>> = await sim.client.request('cluster.list', {
         collection: 'quickwit.metastore.shards',
         cursor,
         limit: 37,
@@ -36,23 +25,23 @@ describe('simulator paging', () => {
   });
 
   it('a cursor stays valid when entities before and after it are deleted', async () => {
-    await client.request('sim.reset', { scenario: 'quickwit-dangling-shards', seed: 2 });
+    await sim.client.request('sim.reset', { scenario: 'quickwit-dangling-shards', seed: 2 });
     const all: { key: string; version: number }[] = [];
-    for await (const page of client.listAll('quickwit.metastore.shards', { limit: 5000 })) all.push(...page);
-    const first = await client.request('cluster.list', { collection: 'quickwit.metastore.shards', limit: 100 });
+    for await (const page of sim.client.listAll('quickwit.metastore.shards', { limit: 5000 })) all.push(...page);
+    const first = await sim.client.request('cluster.list', { collection: 'quickwit.metastore.shards', limit: 100 });
     const firstKeys = first.items.map((i) => (i as { key: string }).key);
     // Delete dangling shards on both sides of the cursor.
-    const deletable = (await client.request('cluster.list', { collection: 'quickwit.controlPlane.shards', limit: 5000 })).items.map(
+    const deletable = (await sim.client.request('cluster.list', { collection: 'quickwit.controlPlane.shards', limit: 5000 })).items.map(
       (i) => (i as { key: string }).key,
     );
     const live = new Set(deletable);
     const victims = all.filter((e, i) => !live.has(e.key) && i % 3 === 0);
-    const r = await client.request('repair', { requestId: 'page-del', repair: { command: 'quickwit.deleteShards', targets: victims } });
+    const r = await sim.client.request('repair', { requestId: 'page-del', repair: { command: 'quickwit.deleteShards', targets: victims } });
     assert.equal(r.applied, victims.length, r.summary);
     const rest: string[] = [];
     let cursor = first.nextCursor;
     while (cursor !== null) {
-      const page = await client.request('cluster.list', { collection: 'quickwit.metastore.shards', cursor, limit: 100 });
+      const page = await sim.client.request('cluster.list', { collection: 'quickwit.metastore.shards', cursor, limit: 100 });
       rest.push(...page.items.map((i) => (i as { key: string }).key));
       cursor = page.nextCursor;
     }
@@ -63,15 +52,15 @@ describe('simulator paging', () => {
 
   it('tells subscribers to resync after sim.reset', async () => {
     const got: { reset?: boolean; fromSeq: number }[] = [];
-    const sub = client.onEvents((n) => got.push(n));
-    await client.request('cluster.subscribe', {});
-    const status = await client.request('sim.reset', { scenario: 'healthy', seed: 4 });
+    const sub = sim.client.onEvents((n) => got.push(n));
+    await sim.client.request('cluster.subscribe', {});
+    const status = await sim.client.request('sim.reset', { scenario: 'healthy', seed: 4 });
     const deadline = Date.now() + 5000;
     while (!got.some((n) => n.reset) && Date.now() < deadline) await new Promise((r) => setImmediate(r));
     const reset = got.find((n) => n.reset);
     assert.ok(reset, 'a reset notification');
     assert.equal(reset.fromSeq, status.seq + 1, 'the next event follows the status seq');
     sub.dispose();
-    await client.request('cluster.unsubscribe', {});
+    await sim.client.request('cluster.unsubscribe', {});
   });
 });

@@ -4,9 +4,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { SCENARIOS, type ScenarioName } from '../../src/protocol';
-import type { ClusterClient } from '../../src/protocol/client';
-import type { SimulatorServer } from '../../src/simulator/server';
-import { connect, snapshot, startServer, violations, type Invariant } from './helpers';
+import { snapshot, useSimulator, violations, type Invariant } from './helpers';
 
 const BROKEN_BY: Record<Exclude<ScenarioName, 'healthy' | 'incident-all'>, Invariant[]> = {
   'quickwit-dangling-shards': ['shards/dangling'],
@@ -24,23 +22,14 @@ function brokenIn(scenario: ScenarioName): Invariant[] {
 }
 
 describe('simulator scenarios (observed over the socket)', () => {
-  let server: SimulatorServer;
-  let client: ClusterClient;
-  before(async () => {
-    server = await startServer();
-    client = await connect(server);
-  });
-  after(async () => {
-    client.close();
-    await server.close();
-  });
+  const sim = useSimulator();
 
   for (const scenario of SCENARIOS) {
     for (const bugs of ['buggy', 'fixed'] as const) {
       it(`${scenario} (${bugs}): ${bugs === 'buggy' && scenario !== 'healthy' ? `breaks ${brokenIn(scenario).join(', ')}` : 'every invariant holds'}`, async () => {
-        const status = await client.request('sim.reset', { scenario, seed: 7, bugs });
+        const status = await sim.client.request('sim.reset', { scenario, seed: 7, bugs });
         assert.equal(status.scenario, scenario);
-        const v = violations(await snapshot(client), status);
+        const v = violations(await snapshot(sim.client), status);
         const expected = bugs === 'buggy' ? brokenIn(scenario) : [];
         for (const inv of ALL_INVARIANTS) {
           if (expected.includes(inv)) assert.ok(v[inv].length > 0, `${inv} should be broken in ${scenario} (${bugs})`);
@@ -51,7 +40,7 @@ describe('simulator scenarios (observed over the socket)', () => {
   }
 
   it('the quickwit scenario leaks exactly the requested number of shards, the model keeps the live ones', async () => {
-    const status = await client.request('sim.reset', {
+    const status = await sim.client.request('sim.reset', {
       scenario: 'quickwit-dangling-shards',
       seed: 3,
       bugs: 'buggy',
@@ -59,22 +48,22 @@ describe('simulator scenarios (observed over the socket)', () => {
     });
     assert.equal(status.counts['quickwit.metastore.shards'], 1334);
     assert.equal(status.counts['quickwit.controlPlane.shards'], 100);
-    const v = violations(await snapshot(client, 5000), status);
+    const v = violations(await snapshot(sim.client, 5000), status);
     assert.equal(v['shards/dangling'].length, 1234);
   });
 
   it('the wal node stays Terminating far past its grace period while ticking (buggy), and stops (fixed)', async () => {
-    await client.request('sim.reset', { scenario: 'milvus-wal-close-blocked', seed: 1, bugs: 'buggy' });
-    let status = await client.request('sim.tick', { ticks: 100 });
-    let s = await snapshot(client);
+    await sim.client.request('sim.reset', { scenario: 'milvus-wal-close-blocked', seed: 1, bugs: 'buggy' });
+    let status = await sim.client.request('sim.tick', { ticks: 100 });
+    let s = await snapshot(sim.client);
     assert.ok(violations(s, status)['wal/close-blocked'].length > 0);
     const node = [...s['milvus.nodes'].values()].find((n) => n.lifecycle === 'Terminating')!;
     assert.ok(status.time - node.stopRequestedAt! > 10 * node.gracePeriodSeconds);
 
-    await client.request('sim.setBugs', { bugs: { ...status.bugs, wal: 'fixed' } });
-    await client.request('sim.inject', { fault: 'milvus.rollingUpgrade' });
-    status = await client.request('sim.tick', { ticks: 5 });
-    s = await snapshot(client);
+    await sim.client.request('sim.setBugs', { bugs: { ...status.bugs, wal: 'fixed' } });
+    await sim.client.request('sim.inject', { fault: 'milvus.rollingUpgrade' });
+    status = await sim.client.request('sim.tick', { ticks: 5 });
+    s = await snapshot(sim.client);
     assert.equal([...s['milvus.nodes'].values()].filter((n) => n.lifecycle === 'Stopped').length, 1, 'the node upgraded with the fix reached Stopped');
   });
 });
