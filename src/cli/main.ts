@@ -183,6 +183,13 @@ async function applyRepairs(
   return findings;
 }
 
+// A reader that stops early (`cluster-check … | head`) closes stdout: not a crash. Stopping
+// mid-repair is safe, as every batch is conditional and was complete when sent.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(typeof process.exitCode === 'number' ? process.exitCode : 1);
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
