@@ -20,6 +20,16 @@ export async function activate(context: ExtensionContext): Promise<ClusterDebugg
   try {
     ctx = new Ctx(context);
     registerCommands(ctx);
+    const c0 = ctx;
+    context.subscriptions.push(
+      workspace.onDidChangeConfiguration((e) => {
+        // New entries in the clusters setting connect at once; removed ones stay until disconnected.
+        if (e.affectsConfiguration('clusterDebugger.clusters') && c0.api) {
+          const known = new Set(c0.clusters.map((c) => c.name));
+          connectConfigured(c0, known).catch((err) => c0.log.error(`clusterDebugger.clusters: ${err instanceof Error ? err.message : err}`));
+        }
+      }),
+    );
     await ctx.startServer();
     const c = ctx;
     afterStart(c).catch((err) => c.log.error(`After start: ${err instanceof Error ? err.message : err}`));

@@ -120,6 +120,19 @@ describe('Cluster Debugger in a real VS Code', function () {
     }
   });
 
+  it('turns a rule off, and on again, from the clusterDebugger.rules setting', async () => {
+    const config = vscode.workspace.getConfiguration('clusterDebugger');
+    await config.update('rules', { 'ddl/duplicate': 'off' }, vscode.ConfigurationTarget.Global);
+    try {
+      await waitFor('ddl/duplicate to disappear while ddl/backlog stays', () => !rulesPresent().has('ddl/duplicate') && rulesPresent().has('ddl/backlog'), {
+        describe: describeRules,
+      });
+    } finally {
+      await config.update('rules', undefined, vscode.ConfigurationTarget.Global);
+    }
+    await waitFor('ddl/duplicate to come back', () => rulesPresent().has('ddl/duplicate'), { describe: describeRules });
+  });
+
   it('opens an entity from the tree at its line of the virtual document', async () => {
     const entity = await waitFor('a Shards entity with a document line', () =>
       findInTree(api, 'shards', (el) => el.node.kind === 'entity' && el.node.location !== undefined),
@@ -214,6 +227,28 @@ describe('Cluster Debugger in a real VS Code', function () {
     } finally {
       await vscode.commands.executeCommand('clusterDebugger.disconnect', 'big');
       await big.stop();
+    }
+  });
+
+  it('connects a cluster added to clusterDebugger.clusters, with the token stored for its URL', async () => {
+    const script = join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'out', 'cluster-sim.js');
+    const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    const other = await BundledSimulator.start({ script, scenario: 'healthy', log });
+    const config = vscode.workspace.getConfiguration('clusterDebugger');
+    try {
+      // Connecting once with a token stores it in SecretStorage, keyed by the URL…
+      await vscode.commands.executeCommand('clusterDebugger.connect', { url: other.url, name: 'first', token: other.token });
+      await waitFor('first to be live', () => api.ctx.clusters.find((c) => c.name === 'first')?.state === 'live');
+      await vscode.commands.executeCommand('clusterDebugger.disconnect', 'first');
+      // …so a settings entry for the same URL connects without asking.
+      await config.update('clusters', [{ name: 'configured', url: other.url }], vscode.ConfigurationTarget.Global);
+      await waitFor('the configured cluster to be live', () => api.ctx.clusters.find((c) => c.name === 'configured')?.state === 'live', {
+        describe: () => JSON.stringify(api.ctx.clusters.map((c) => [c.name, c.state, c.error])),
+      });
+    } finally {
+      await config.update('clusters', undefined, vscode.ConfigurationTarget.Global);
+      await vscode.commands.executeCommand('clusterDebugger.disconnect', 'configured');
+      await other.stop();
     }
   });
 
