@@ -343,7 +343,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
           out.push({
             ...f,
             cluster: c.session.name,
-            repairs: f.repairs.map((r) => ({ id: r.id, title: r.title, safety: r.safety, targetCount: r.targetCount })),
+            repairs: f.repairs.map((r) => ({ id: r.id, title: r.title, safety: r.safety, targetCount: r.targetCount, description: r.description })),
           });
         }
       }

@@ -152,6 +152,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Forked by the extension (an IPC channel exists): if the editor dies without
+  // stopping us, the channel closes, and a simulator nobody can reach must not linger.
+  if (process.send) process.on('disconnect', () => stop('parent gone'));
 }
 
 main().catch((err: Error) => {
