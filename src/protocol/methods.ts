@@ -222,7 +222,7 @@ export const SimResetParams = z.object({
   bugs: z.union([BugMode, BugSettings]).optional(),
   size: ScenarioSize.optional(),
 });
-export const SimTickParams = z.object({ ticks: z.number().int().positive().max(100_000).default(1) });
+export const SimTickParams = z.object({ ticks: z.number().int().positive().max(10_000).default(1) });
 export const SimSetBugsParams = z.object({ bugs: z.union([BugMode, BugSettings]) });
 export const Fault = z.enum([
   'quickwit.ingesterInitFails',

@@ -27,10 +27,18 @@ export class RpcSession {
   /** True once the client called `cluster.subscribe`: it receives `cluster.events`. */
   subscribed = false;
 
-  constructor(private readonly sim: Simulator) {}
+  /** `signal` ends long work (a `sim.tick` run) when the server shuts down. */
+  constructor(
+    private readonly sim: Simulator,
+    private readonly signal?: AbortSignal,
+  ) {}
 
-  /** Handles one inbound text message; returns the reply to send, or undefined (a notification). */
-  handle(text: string): object | undefined {
+  /**
+   * Handles one inbound text message; resolves to the reply to send, or
+   * undefined (a notification). Every method but `sim.tick` answers within
+   * the same turn of the event loop, so replies keep the order of requests.
+   */
+  async handle(text: string): Promise<object | undefined> {
     let raw: unknown;
     try {
       raw = JSON.parse(text);
@@ -49,7 +57,7 @@ export class RpcSession {
     }
     const { id, method, params } = parsed.data;
     try {
-      return resultReply(id, this.dispatch(method, params));
+      return resultReply(id, await this.dispatch(method, params));
     } catch (err) {
       if (err instanceof RpcException) return errorReply(id, err.code, err.message, err.data);
       return errorReply(id, ErrorCodes.InternalError, `internal error in ${method}: ${(err as Error).message}`);
@@ -94,7 +102,7 @@ export class RpcSession {
     },
     repair: (p) => this.sim.repair(p),
     'sim.reset': (p) => this.sim.reset(p),
-    'sim.tick': (p) => this.sim.tick(p.ticks),
+    'sim.tick': (p) => this.sim.run(p.ticks, this.signal),
     'sim.setBugs': (p) => this.sim.setBugs(p.bugs),
     'sim.inject': (p) => this.sim.inject(p.fault, p.target),
     'sim.traceHash': () => this.sim.traceHash(),

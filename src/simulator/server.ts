@@ -107,6 +107,7 @@ export async function startSimulatorServer(opts: SimulatorServerOptions = {}): P
     perMessageDeflate: false,
   });
   const sessions = new Map<WebSocket, RpcSession>();
+  const shutdown = new AbortController();
   const alive = new WeakSet<WebSocket>();
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -124,7 +125,7 @@ export async function startSimulatorServer(opts: SimulatorServerOptions = {}): P
   });
 
   wss.on('connection', (ws: WebSocket) => {
-    const session = new RpcSession(simulator);
+    const session = new RpcSession(simulator, shutdown.signal);
     sessions.set(ws, session);
     alive.add(ws);
     ws.on('pong', () => alive.add(ws));
@@ -133,8 +134,9 @@ export async function startSimulatorServer(opts: SimulatorServerOptions = {}): P
     ws.on('close', () => sessions.delete(ws));
     ws.on('message', (data, isBinary) => {
       const text = isBinary ? '\u0000' /* not JSON: answered with a parse error */ : data.toString();
-      const reply = session.handle(text);
-      if (reply !== undefined && ws.readyState === ws.OPEN) ws.send(JSON.stringify(reply));
+      void session.handle(text).then((reply) => {
+        if (reply !== undefined && ws.readyState === ws.OPEN) ws.send(JSON.stringify(reply));
+      });
     });
   });
 
@@ -187,6 +189,7 @@ export async function startSimulatorServer(opts: SimulatorServerOptions = {}): P
     clientCount: () => sessions.size,
     close() {
       closing ??= new Promise<void>((resolve) => {
+        shutdown.abort();
         clearInterval(heartbeat);
         if (ticker) clearInterval(ticker);
         unsubscribe();

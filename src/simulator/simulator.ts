@@ -42,6 +42,9 @@ export const DEFAULT_CONFIG: ClusterConfig = {
   etcdQuotaBytes: 2 * 1024 ** 3, // etcd's default --quota-backend-bytes
 };
 
+/** How long `run` advances the clock before it yields to the event loop. */
+const TICK_SLICE_MS = 20;
+
 /** Repair results kept for `requestId` replays. */
 const REPAIR_CACHE_SIZE = 1024;
 
@@ -77,6 +80,8 @@ export class Simulator {
   private store = new Store(this.trace);
   private rng = new Prng(1);
   private modules!: Modules;
+  /** Bumped by every reset; a `run` in progress stops when it changes. */
+  private generation = 0;
   private readonly repairCache = new Map<string, RepairResult>();
   private readonly listeners = new Set<(n: EventsNotification) => void>();
 
@@ -89,6 +94,7 @@ export class Simulator {
 
   /** Replaces the whole cluster with `scenario` built from `seed`. Subscribers get one `reset` notification. */
   reset(opts: ResetOptions): ClusterStatus {
+    this.generation++;
     this.scenario = opts.scenario;
     this.seed = opts.seed ?? 1;
     this.bugs = bugsFrom(opts.bugs ?? 'buggy', this.bugs);
@@ -122,6 +128,29 @@ export class Simulator {
   tick(ticks = 1): ClusterStatus {
     for (let i = 0; i < ticks; i++) this.advance();
     this.publish();
+    return this.status();
+  }
+
+  /**
+   * Advances the clock `ticks` times in slices of about `TICK_SLICE_MS`,
+   * yielding to the event loop between them: a long run (a buggy backlog makes
+   * each tick dearer) neither stalls other clients nor delays a shutdown.
+   * Subscribers get each slice's events as it ends. A reset in between ends the
+   * run early, and the status says how far the clock got.
+   */
+  async run(ticks: number, signal?: AbortSignal): Promise<ClusterStatus> {
+    const generation = this.generation;
+    let done = 0;
+    while (done < ticks && generation === this.generation && !signal?.aborted) {
+      // Wall time only decides where a slice ends, never what the model does.
+      const sliceEnd = performance.now() + TICK_SLICE_MS;
+      do {
+        this.advance();
+        done++;
+      } while (done < ticks && performance.now() < sliceEnd);
+      this.publish();
+      if (done < ticks) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     return this.status();
   }
 

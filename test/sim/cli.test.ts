@@ -8,7 +8,7 @@ import { ClusterClient } from '../../src/protocol/client';
 const CLI = join(__dirname, '..', '..', 'cluster-sim.js');
 
 describe('cluster-sim CLI', () => {
-  it('prints its token and "listening ws://HOST:PORT", serves, and exits 0 on SIGTERM', async () => {
+  it('prints its token and "listening ws://HOST:PORT", serves, and exits 0 on SIGTERM, even mid-run', async () => {
     const env = { ...process.env };
     delete env.CLUSTER_SIM_TOKEN;
     const child = spawn(process.execPath, [CLI, '--scenario', 'tikv-stale-prepared-region', '--port', '0', '--seed', '3'], {
@@ -37,9 +37,18 @@ describe('cluster-sim CLI', () => {
       const client = await ClusterClient.connect({ url, token: tokenLine.slice('token: '.length), clientName: 'cli-test' });
       assert.equal(client.init.status.scenario, 'tikv-stale-prepared-region');
       assert.equal(client.init.status.seed, 3);
-      client.close();
+      // SIGTERM in the middle of a long clock run still shuts down at once: the run is cut short, not finished first.
+      await client.request('sim.reset', { scenario: 'greptime-ddl-backlog' });
+      await client.request('sim.inject', { fault: 'greptime.remoteWalUnavailable' });
+      const run = client.request('sim.tick', { ticks: 10_000 }).then(
+        () => 'finished',
+        () => 'cut short',
+      );
+      await client.request('cluster.status', {});
       child.kill('SIGTERM');
       assert.equal(await exited, 0);
+      assert.equal(await run, 'cut short');
+      client.close();
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }

@@ -20,10 +20,22 @@ describe('simulator socket', () => {
     bystander.close();
     await server.close();
   });
+  // Whatever a test did, the other client is still served and, unless the
+  // test meant to change it, the state did not move.
+  let atStart: { seq: number; time: number; traceHash: string };
+  let changesState = false;
+  beforeEach(async () => {
+    changesState = false;
+    const status = await bystander.request('cluster.status', {});
+    const trace = await bystander.request('sim.traceHash', {});
+    atStart = { seq: status.seq, time: status.time, traceHash: trace.traceHash };
+  });
   afterEach(async () => {
-    // Whatever the test did, the other client is still served and the state did not move.
     const status = await bystander.request('cluster.status', {});
     assert.equal(status.scenario, 'healthy');
+    if (changesState) return;
+    const trace = await bystander.request('sim.traceHash', {});
+    assert.deepEqual({ seq: status.seq, time: status.time, traceHash: trace.traceHash }, atStart, 'bad input changed the cluster');
   });
 
   const init = JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: 1, clientName: 'raw' } });
@@ -112,6 +124,7 @@ describe('simulator socket', () => {
   });
 
   it('streams change events with consecutive sequence numbers to subscribers', async () => {
+    changesState = true;
     const client = await connect(server);
     const got: EventsNotification[] = [];
     client.onEvents((n) => got.push(n));
@@ -125,5 +138,31 @@ describe('simulator socket', () => {
       expected += n.events.length;
     }
     client.close();
+  });
+
+  it('serves other clients during a long sim.tick run, and a reset ends the run early', async () => {
+    changesState = true;
+    const client = await connect(server);
+    await client.request('sim.reset', { scenario: 'greptime-ddl-backlog' });
+    // The buggy backlog grows every tick and each tick steps all of it: a run of this length takes seconds.
+    await client.request('sim.inject', { fault: 'greptime.remoteWalUnavailable' });
+    let finished = false;
+    const run = client.request('sim.tick', { ticks: 10_000 }).then((s) => ((finished = true), s));
+    const meanwhile = await bystander.request('cluster.status', {});
+    assert.equal(finished, false, 'the status was answered only after the whole run');
+    assert.equal(meanwhile.scenario, 'greptime-ddl-backlog');
+    await bystander.request('sim.reset', { scenario: 'healthy' });
+    const ended = await run;
+    assert.equal(ended.scenario, 'healthy', 'the run stopped at the reset');
+    assert.ok(ended.time < 10_000, `the clock stopped with the run, at ${ended.time}`);
+    client.close();
+  });
+
+  it('refuses a sim.tick of more than 10,000 ticks (-32602)', async () => {
+    const ws = await rawSocket(server);
+    await exchange(ws, init);
+    const reply = await exchange(ws, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'sim.tick', params: { ticks: 100_000 } }));
+    assert.equal(reply.error?.code, ErrorCodes.InvalidParams);
+    ws.close();
   });
 });
