@@ -103,8 +103,14 @@ export class ClusterSession {
 
   /** Force a full resync (the `refresh` request; a gap; after a repair whose events did not arrive). */
   async resync(): Promise<void> {
-    if (!this.link) throw new NotLiveError(this.state);
-    await this.sync(this.link);
+    const link = this.link;
+    if (!link) throw new NotLiveError(this.state);
+    try {
+      await this.sync(link);
+    } catch (e) {
+      this.syncFailed(link, e);
+      throw e;
+    }
   }
 
   /** Re-reads `cluster.status` (counts, control-plane epoch) into the model. */
@@ -260,7 +266,7 @@ export class ClusterSession {
     if (!this.model) return;
     if (n.reset) {
       this.options.log(`[${this.name}] the cluster was reset; resyncing`);
-      this.sync(link).catch((e) => this.options.log(`[${this.name}] resync failed: ${errorText(e)}`));
+      this.sync(link).catch((e) => this.syncFailed(link, e));
       return;
     }
     const dirty = new Set<Subsystem>();
@@ -271,8 +277,20 @@ export class ClusterSession {
     }
     if (!ok) {
       this.options.log(`[${this.name}] event gap (have ${this.lastSeq}, got ${n.fromSeq}); resyncing`);
-      this.sync(link).catch((e) => this.options.log(`[${this.name}] resync failed: ${errorText(e)}`));
+      this.sync(link).catch((e) => this.syncFailed(link, e));
     }
+  }
+
+  /**
+   * A resync that fails leaves a model of unknown age, and the event stream
+   * can no longer be trusted: treat it as a dropped link (stale, then
+   * reconnect and sync from scratch) rather than stay `syncing` for good.
+   */
+  private syncFailed(link: ClusterLink, e: unknown): void {
+    this.options.log(`[${this.name}] resync failed: ${errorText(e)}`);
+    if (link !== this.link || this.disposed) return; // the drop was handled already
+    this.onClose(link, `resync failed: ${errorText(e)}`);
+    link.close();
   }
 
   /** Applies a batch after `lastSeq`. Returns false on a gap (the caller resyncs). */
