@@ -481,7 +481,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const plan = c.pinned.get(args.findingId) ?? current;
     const option = plan.repairs.find((r) => r.id === args.repairId);
     if (!option) return refusal(`Refused: finding ${args.findingId} has no repair ${args.repairId}`);
-    const cancelled = () => token.isCancellationRequested || (progress?.token?.isCancellationRequested ?? false);
+    const cancelled = cancelledBy(token, progress);
     const outcome = await executeRepair(c.session, plan.id, option, {
       log,
       cancelled,
@@ -513,14 +513,17 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       .findings()
       .map((f) => ({ finding: f, option: f.repairs.find((r) => r.safety === 'safe') }))
       .filter((p) => p.option);
+    const cancelled = cancelledBy(token, progress);
     let applied = 0;
     let refused = 0;
+    let stopped = false;
     const summaries: string[] = [];
     const details: string[] = [];
     for (const { finding, option } of plans) {
-      if (token.isCancellationRequested || progress?.token?.isCancellationRequested) break;
+      if ((stopped = cancelled())) break;
       progress?.report(`${finding.id}: ${option!.title}`);
-      const outcome = await executeRepair(c.session, finding.id, option!, { log, cancelled: () => token.isCancellationRequested });
+      const outcome = await executeRepair(c.session, finding.id, option!, { log, cancelled });
+      stopped ||= outcome.cancelled;
       applied += outcome.applied;
       refused += outcome.refused;
       summaries.push(outcome.summary);
@@ -529,11 +532,11 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     }
     const remaining = c.checker.findings().length;
     return {
-      ok: refused === 0,
+      ok: refused === 0 && !stopped,
       applied,
       refused,
       summary: plans.length
-        ? `${plans.length} safe repair(s): applied ${applied}, refused ${refused}; ${remaining} finding(s) remain`
+        ? `${plans.length} safe repair(s)${stopped ? ', cancelled part-way' : ''}: applied ${applied}, refused ${refused}; ${remaining} finding(s) remain`
         : 'No safe repair to apply',
       details: [...summaries, ...details].slice(0, 50),
       resolved: remaining === 0,
@@ -600,4 +603,12 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   documents.listen(connection);
   connection.listen();
   log('cluster-debugger language server ready');
+}
+
+/**
+ * Cancelled from either side: the client's request token, or the Cancel
+ * button of the work-done progress the server created (its own token).
+ */
+function cancelledBy(token: CancellationToken, progress: { token?: CancellationToken } | undefined): () => boolean {
+  return () => token.isCancellationRequested || (progress?.token?.isCancellationRequested ?? false);
 }
