@@ -19,8 +19,9 @@ const TOOL_VERSION = '0.1.0';
 export function renderText(r: CheckReport): string {
   const out: string[] = [];
   for (const e of r.syntaxErrors) out.push(`${r.target}:${e.line + 1}:${e.column + 1}: syntax error: ${e.message}`);
+  const syntax = r.syntaxErrors.length ? `${r.syntaxErrors.length} syntax error(s)` : '';
   if (!r.findings.length) {
-    out.push(r.syntaxErrors.length ? 'No findings in what could be parsed.' : `No findings: ${r.target} is consistent.`);
+    out.push(syntax ? `${syntax}; no findings in the lines that parsed.` : `No findings: ${r.target} is consistent.`);
     return out.join('\n') + '\n';
   }
   const rows = r.findings.map((f) => [f.severity, f.rule, formatCount(f.count), f.group]);
@@ -36,7 +37,7 @@ export function renderText(r: CheckReport): string {
     for (const rep of f.repairs) out.push(`    repair: ${rep.title} [${rep.safety}]`);
   });
   const errors = r.findings.filter((f) => f.severity === 'error').length;
-  out.push('', `${r.findings.length} finding(s): ${errors} error(s), ${r.findings.length - errors} other.`);
+  out.push('', `${r.findings.length} finding(s): ${errors} error(s), ${r.findings.length - errors} other.${syntax ? ` And ${syntax}.` : ''}`);
   return out.join('\n') + '\n';
 }
 

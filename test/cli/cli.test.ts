@@ -8,7 +8,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SCENARIOS, type RuleId, type ScenarioName } from '../../src/protocol';
+import { renderSnapshot } from '../../src/analysis';
 import { OUT, startSim, type RunningSim } from '../server/sim';
+import * as F from '../unit/fixtures';
 
 interface Run {
   code: number | null;
@@ -131,12 +133,37 @@ describe('cluster-check (real CLI, real simulator)', function () {
     }
   });
 
-  it('checks a snapshot file, and refuses to repair one', async () => {
+  it('checks a snapshot file: syntax errors are problems (exit 1), a file that is no snapshot is an error (exit 2)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cluster-check-'));
-    const file = join(dir, 'broken.clustersnap');
-    writeFileSync(file, 'this is not a snapshot\n');
-    const bad = await cli([file, '--format', 'json']);
-    assert.ok(bad.code === 1 || bad.code === 2, bad.stderr);
+    const healthy = renderSnapshot(F.healthyShard(F.model({ clusterName: 'prod' }), 's1').build());
+    const good = join(dir, 'good.clustersnap');
+    writeFileSync(good, healthy);
+    const clean = await cli([good]);
+    assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+    assert.match(clean.stdout, /No findings: .*good\.clustersnap is consistent\./);
+
+    const broken = join(dir, 'broken.clustersnap');
+    writeFileSync(broken, `${healthy}\n[no.such.collection]\n`);
+    const text = await cli([broken]);
+    assert.equal(text.code, 1, text.stdout + text.stderr);
+    assert.match(text.stdout, /broken\.clustersnap:\d+:\d+: syntax error: unknown section \[no\.such\.collection\]/);
+    assert.match(text.stdout, /1 syntax error\(s\); no findings in the lines that parsed\./);
+    assert.doesNotMatch(text.stdout, /consistent/);
+    const json = await cli([broken, '--format', 'json']);
+    assert.equal(json.code, 1);
+    assert.equal(JSON.parse(json.stdout).syntaxErrors.length, 1);
+
+    const garbage = join(dir, 'garbage.clustersnap');
+    writeFileSync(garbage, 'this is not a snapshot\n');
+    const bad = await cli([garbage, '--format', 'json']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^cluster-check: .*garbage\.clustersnap is not a cluster snapshot: /);
+    assert.equal(bad.stdout, '');
+  });
+
+  it('refuses to repair a snapshot file (exit 2)', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'cluster-check-')), 'any.clustersnap');
+    writeFileSync(file, renderSnapshot(F.model().build()));
     const repair = await cli([file, '--repair', 'all', '--yes']);
     assert.equal(repair.code, 2);
     assert.match(repair.stderr, /cannot be repaired/);
