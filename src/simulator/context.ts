@@ -38,6 +38,11 @@ export function rejected(message: string): RpcException {
   return new RpcException(ErrorCodes.Rejected, message);
 }
 
+/** For faults that hit the whole subsystem: a target would be silently ignored, so it is refused. */
+export function noTarget(fault: string, target: string | undefined): void {
+  if (target !== undefined) throw rejected(`${fault} takes no target (got "${target}"): it affects the whole subsystem`);
+}
+
 export function buggy(ctx: SimContext, s: Subsystem): boolean {
   return ctx.bugs[s] === 'buggy';
 }

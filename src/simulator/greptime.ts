@@ -21,7 +21,7 @@ import {
   type RepairCommand,
   type RepairItemResult,
 } from '../protocol';
-import { buggy, rejected, type SimContext, type Sizes, type SubsystemSim } from './context';
+import { buggy, noTarget, rejected, type SimContext, type Sizes, type SubsystemSim } from './context';
 import { applied, dedupeTargets, expectVersion, refused, unchanged } from './repair-support';
 
 const CREATE_TABLE = 'metasrv-procedure::CreateTable';
@@ -95,8 +95,9 @@ export class GreptimeSim implements SubsystemSim {
     if (this.remoteWalUnavailable) this.applyWrites(1);
   }
 
-  inject(fault: Fault, _target: string | undefined): string {
+  inject(fault: Fault, target: string | undefined): string {
     if (fault !== 'greptime.remoteWalUnavailable') throw rejected(`${fault} is not a greptime fault`);
+    noTarget(fault, target);
     this.remoteWalUnavailable = true;
     return 'remote WAL (Kafka) unavailable: CreateTable cannot create its regions';
   }

@@ -14,7 +14,7 @@
  * error path deletes what it opened.
  */
 import { keys, type Fault, type RepairCommand, type RepairItemResult } from '../protocol';
-import { buggy, rejected, type SimContext, type Sizes, type SubsystemSim } from './context';
+import { buggy, noTarget, rejected, type SimContext, type Sizes, type SubsystemSim } from './context';
 import { ulid } from './prng';
 import { applied, dedupeTargets, expectVersion, refused, unchanged } from './repair-support';
 
@@ -117,6 +117,7 @@ export class QuickwitSim implements SubsystemSim {
         return `init_shards now fails on ${targets.join(', ')}`;
       }
       case 'quickwit.autoCreateIndexFails':
+        noTarget(fault, target);
         this.autoCreateFails = true;
         return 'auto_create_indexes now fails after opening shards';
       default:

@@ -4,7 +4,7 @@
  * another client is still served afterwards.
  */
 import * as assert from 'node:assert/strict';
-import { ErrorCodes, type EventsNotification } from '../../src/protocol';
+import { ErrorCodes, Fault, RpcException, type EventsNotification } from '../../src/protocol';
 import { ClusterClient } from '../../src/protocol/client';
 import type { SimulatorServer } from '../../src/simulator/server';
 import { connect, exchange, rawSocket, startServer, upgradeStatus, waitFor } from './helpers';
@@ -164,5 +164,24 @@ describe('simulator socket', () => {
     const reply = await exchange(ws, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'sim.tick', params: { ticks: 100_000 } }));
     assert.equal(reply.error?.code, ErrorCodes.InvalidParams);
     ws.close();
+  });
+
+  it('refuses a fault injection with a target the fault cannot have, and changes nothing', async () => {
+    const badTargets: Record<Fault, string> = {
+      'quickwit.ingesterInitFails': 'ingester-99',
+      'quickwit.autoCreateIndexFails': 'ingester-1',
+      'milvus.rollingUpgrade': 'node-99',
+      'greptime.remoteWalUnavailable': 'kafka-1',
+      'tikv.commitOnlyMessage': 'store-99',
+      'fluvio.diskFull': 'spu-1',
+      'fluvio.scSpuLinkFlap': 'spu-1',
+    };
+    for (const fault of Fault.options) {
+      await assert.rejects(
+        bystander.request('sim.inject', { fault, target: badTargets[fault] }),
+        (e: RpcException) => e.code === ErrorCodes.Rejected && e.message.includes(badTargets[fault]),
+        fault,
+      );
+    }
   });
 });
