@@ -5,10 +5,12 @@
  */
 import { benchServerSync } from './cases/server-sync';
 import { benchSimPaging } from './cases/sim-paging';
+import { benchSnapshot } from './cases/snapshot';
 
 const CASES: { name: string; run: (outDir: string) => Promise<void> }[] = [
   { name: 'sim-paging', run: benchSimPaging },
   { name: 'server-sync', run: benchServerSync },
+  { name: 'snapshot', run: benchSnapshot },
 ];
 
 async function main(): Promise<void> {
