@@ -4,7 +4,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SCENARIOS, type RuleId, type ScenarioName } from '../../src/protocol';
@@ -159,6 +159,19 @@ describe('cluster-check (real CLI, real simulator)', function () {
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /^cluster-check: .*garbage\.clustersnap is not a cluster snapshot: /);
     assert.equal(bad.stdout, '');
+  });
+
+  it("checks the README's snapshot example: it parses, and reports what the README says", async () => {
+    const readme = readFileSync(join(OUT, '..', 'README.md'), 'utf8');
+    const example = /```\n(# Cluster snapshot of [\s\S]*?)```/.exec(readme);
+    assert.ok(example, 'the README has a snapshot example');
+    const file = join(mkdtempSync(join(tmpdir(), 'cluster-check-')), 'readme.clustersnap');
+    writeFileSync(file, example[1]);
+    const run = await cli([file, '--format', 'json']);
+    assert.equal(run.code, 1, run.stderr);
+    const report = JSON.parse(run.stdout);
+    assert.deepEqual(report.syntaxErrors, []);
+    assert.deepEqual(Object.keys(report.counts).sort(), ['partitions/online-out-of-space', 'shards/dangling']);
   });
 
   it('refuses to repair a snapshot file (exit 2)', async () => {
