@@ -52,9 +52,9 @@ const testEntries = walk(join(root, 'test'))
   .filter((f) => /\.test\.ts$|[\\/](index|run[^\\/]*)\.ts$/.test(f))
   .map((f) => ({ out: relative(root, f).replace(/\.ts$/, ''), in: f }));
 if (testEntries.length) {
-  // The test drivers load playwright-core and @vscode/test-electron from node_modules: they ship
+  // The test drivers load playwright-core, @vscode/test-electron and vscode-oniguruma (its wasm) from node_modules: they ship
   // assets and resolve files relative to their own package, so they must not be bundled.
-  const testExternal = [...common.external, 'mocha', 'playwright-core', '@vscode/test-electron'];
+  const testExternal = [...common.external, 'mocha', 'playwright-core', '@vscode/test-electron', 'vscode-oniguruma'];
   builds.push({ ...common, entryPoints: testEntries, outdir: join(root, 'out'), external: testExternal });
 }
 
