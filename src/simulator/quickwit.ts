@@ -32,7 +32,7 @@
 import { keys, type Fault, type IngesterShard, type MetastoreShard, type RepairCommand, type RepairItemResult } from '../protocol';
 import { buggy, noTarget, rejected, type SimContext, type Sizes, type SubsystemSim } from './context';
 import { ulid } from './prng';
-import { applied, dedupeTargets, expectVersion, refused, unchanged } from './repair-support';
+import { applied, dedupeTargets, expectVersion, refused } from './repair-support';
 
 const SOURCE_ID = '_ingest-source';
 const INGESTERS = ['ingester-0', 'ingester-1', 'ingester-2', 'ingester-3'];
@@ -502,8 +502,7 @@ export class QuickwitSim implements SubsystemSim {
     }
     store.delete(INGESTER, s.key);
     if (store.has(CONTROL_PLANE, metaKey)) store.delete(CONTROL_PLANE, metaKey);
-    return s.shardState === 'closed'
-      ? unchanged(target.key, 'was already closed; dropped from the ingester')
-      : applied(target.key, `reset on ${s.ingesterId}: dropped (absent from the metastore)`);
+    // Dropping the queue changes the ingester whatever the shard's state, so it is never "unchanged".
+    return applied(target.key, `reset on ${s.ingesterId}: dropped the ${s.shardState} shard (absent from the metastore)`);
   }
 }
