@@ -227,6 +227,7 @@ export const SimSetBugsParams = z.object({ bugs: z.union([BugMode, BugSettings])
 export const Fault = z.enum([
   'quickwit.ingesterInitFails',
   'quickwit.autoCreateIndexFails',
+  'quickwit.ingesterRollingRestart',
   'milvus.rollingUpgrade',
   'greptime.remoteWalUnavailable',
   'tikv.commitOnlyMessage',

@@ -18,6 +18,8 @@ import {
   type Subsystem,
   type TreeNode,
 } from '../../src/protocol';
+import { keys } from '../../src/protocol';
+import { RESTART_DOWN_TICKS } from '../../src/simulator/quickwit';
 import { LspHarness } from './lsp';
 import { ROOT, startSim, type RunningSim } from './sim';
 
@@ -114,6 +116,46 @@ describe('language server (real process, real simulator)', function () {
     const after = await countAll(client, 'quickwit.metastore.shards');
     assert.equal(after, before - result.applied, 'the simulator lost exactly the repaired shards');
     await lsp.waitForDiagnostics(uri, (d) => !d.some((x) => x.code === 'shards/dangling'), 'the dangling-shards diagnostic to clear');
+  });
+
+  it('publishes shards/orphaned after an ingester restart (quickwit #6531); the safe quick fix resets the orphans and clears it', async () => {
+    const sim = await connect('sim', 'healthy');
+    const uri = doc('sim', 'shards');
+    await lsp.waitForDiagnostics(uri, (d) => d.length === 0, 'the healthy shards document');
+    const client = await sim.client();
+    await client.request('sim.inject', { fault: 'quickwit.ingesterRollingRestart', target: 'ingester-0' });
+    // Orphans appear only when the ingester is back, on the last of these ticks, so what is published is the final state.
+    await client.request('sim.tick', { ticks: RESTART_DOWN_TICKS });
+    const diagnostics = await lsp.waitForDiagnostics(uri, (d) => d.length > 0, 'the orphaned-shards diagnostics');
+    assert.deepEqual(codes(diagnostics), ['shards/orphaned']);
+    const orphans = await orphanedIngesterShards(client);
+    assert.ok(orphans.length > 0);
+    assert.ok(orphans.every((o) => o.ingesterId === 'ingester-0' && o.shardState === 'closed'));
+
+    let applied = 0;
+    for (const diagnostic of diagnostics) {
+      const actions = await lsp.request<CodeAction[]>('textDocument/codeAction', {
+        textDocument: { uri },
+        range: diagnostic.range,
+        context: { diagnostics: [diagnostic], only: ['quickfix'] },
+      });
+      // The shards were reloaded closed from the WAL after the metastore deleted them: nothing here may lose data.
+      assert.ok(actions.length >= 1);
+      for (const a of actions) assert.match(a.title, /\(safe\)$/);
+      const preferred = actions.filter((a) => a.isPreferred);
+      assert.equal(preferred.length, 1, 'exactly one preferred action');
+      assert.match(preferred[0].title, /^Reset [\d,]+ ingester shards? with no unpublished records \(safe\)$/);
+      const args = preferred[0].command!.arguments![0] as ApplyRepairArgs;
+      const result = await lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyRepair, arguments: [args] });
+      assert.equal(result.ok, true, result.summary);
+      assert.ok(result.applied > 0, result.summary);
+      assert.equal(result.refused, 0);
+      assert.equal(result.resolved, true);
+      applied += result.applied;
+    }
+    assert.equal(applied, orphans.length, 'one reset per orphaned shard');
+    await lsp.waitForDiagnostics(uri, (d) => d.length === 0, 'the orphaned-shards diagnostics to clear');
+    assert.deepEqual(await orphanedIngesterShards(client), [], 'the simulator no longer has orphaned ingester shards');
   });
 
   it('refuses the items of a planned repair whose entities moved on, and reports them', async () => {
@@ -259,10 +301,15 @@ describe('language server (real process, real simulator)', function () {
 
 type Client = Awaited<ReturnType<RunningSim['client']>>;
 
-async function listAll<C extends 'fluvio.partitions' | 'fluvio.spuReports' | 'quickwit.metastore.shards'>(client: Client, c: C) {
+async function listAll<C extends 'fluvio.partitions' | 'fluvio.spuReports' | 'quickwit.metastore.shards' | 'quickwit.ingester.shards'>(client: Client, c: C) {
   const out = [];
   for await (const page of client.listAll(c, { limit: 5000 })) out.push(...page);
   return out;
+}
+
+async function orphanedIngesterShards(client: Client) {
+  const metastore = new Set((await listAll(client, 'quickwit.metastore.shards')).map((m) => m.key));
+  return (await listAll(client, 'quickwit.ingester.shards')).filter((i) => !metastore.has(keys.shard(i.indexUid, i.sourceId, i.shardId)));
 }
 
 async function countAll(client: Client, c: 'quickwit.metastore.shards'): Promise<number> {

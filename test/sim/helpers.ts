@@ -31,7 +31,16 @@ export async function snapshot(client: ClusterClient, limit = 500): Promise<Snap
   return snap as Snapshot;
 }
 
-export type Invariant = 'shards/dangling' | 'wal/close-blocked' | 'ddl/backlog' | 'ddl/duplicate' | 'regions/stale-prepared' | 'partitions/online-out-of-space';
+export const INVARIANTS = [
+  'shards/dangling',
+  'shards/orphaned',
+  'wal/close-blocked',
+  'ddl/backlog',
+  'ddl/duplicate',
+  'regions/stale-prepared',
+  'partitions/online-out-of-space',
+] as const;
+export type Invariant = (typeof INVARIANTS)[number];
 
 /** Keys of the entities breaking each invariant. */
 export function violations(s: Snapshot, status: ClusterStatus): Record<Invariant, string[]> {
@@ -46,6 +55,13 @@ export function violations(s: Snapshot, status: ClusterStatus): Record<Invariant
         ),
     )
     .map((m) => m.key);
+
+  // Control-plane and ingester shards the metastore does not have.
+  const metastore = s['quickwit.metastore.shards'];
+  const orphaned = [
+    ...[...s['quickwit.controlPlane.shards'].values()].filter((c) => !metastore.has(c.key)),
+    ...[...s['quickwit.ingester.shards'].values()].filter((i) => !metastore.has(keys.shard(i.indexUid, i.sourceId, i.shardId))),
+  ].map((e) => e.key);
 
   const blocked: string[] = [];
   for (const n of s['milvus.nodes'].values()) {
@@ -81,6 +97,7 @@ export function violations(s: Snapshot, status: ClusterStatus): Record<Invariant
 
   return {
     'shards/dangling': dangling,
+    'shards/orphaned': orphaned,
     'wal/close-blocked': blocked,
     'ddl/backlog': backlog,
     'ddl/duplicate': duplicate,

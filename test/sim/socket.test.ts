@@ -170,6 +170,7 @@ describe('simulator socket', () => {
     const badTargets: Record<Fault, string> = {
       'quickwit.ingesterInitFails': 'ingester-99',
       'quickwit.autoCreateIndexFails': 'ingester-1',
+      'quickwit.ingesterRollingRestart': 'ingester-99',
       'milvus.rollingUpgrade': 'node-99',
       'greptime.remoteWalUnavailable': 'kafka-1',
       'tikv.commitOnlyMessage': 'store-99',

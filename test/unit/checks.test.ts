@@ -139,7 +139,7 @@ describe('checks', () => {
       assert.equal(f!.id, `shards/orphaned:${F.INDEX}/${F.SOURCE}`);
       assert.equal(f!.count, 3);
       assert.equal(repair(f!, 'restart-control-plane').safety, 'safe');
-      const safeReset = repair(f!, 'advise-reset-empty-shards');
+      const safeReset = repair(f!, 'advise-reset-safe-shards');
       assert.equal(safeReset.safety, 'safe');
       assert.deepEqual(targetsOf(safeReset.operations).map((t) => t.key), ['ingester-1/' + `${F.INDEX}/${F.SOURCE}/empty`]);
       const reset = repair(f!, 'advise-reset-shards');
@@ -153,6 +153,42 @@ describe('checks', () => {
       const [f] = checkOrphanedShards(b.build());
       assert.equal(repair(f!, 'advise-reset-shards').safety, 'safe');
       assert.ok(!f!.repairs.some((r) => r.id === 'restart-control-plane'));
+    });
+
+    it('a reset of closed ingester shards with records is safe: the metastore deleted them only once published to their end', () => {
+      // What an ingester reloads from its WAL after a rolling restart (quickwit #6531).
+      const b = F.model();
+      b.add(
+        'quickwit.ingester.shards',
+        F.ingesterShard('r1', { shardState: 'closed', replicationPositionInclusive: '~00000000000000000042' }),
+        F.ingesterShard('r2', { shardState: 'closed', replicationPositionInclusive: '~00000000000000000007' }),
+      );
+      const [f, ...rest] = valid(checkOrphanedShards(b.build()));
+      assert.equal(rest.length, 0);
+      assert.deepEqual(f!.repairs.map((r) => [r.id, r.safety, r.targetCount]), [['advise-reset-shards', 'safe', 2]]);
+      assert.match(f!.repairs[0]!.title, /^Reset 2 ingester shards with no unpublished records$/);
+      assert.ok(f!.evidence.some((e) => /^2 shards with records are closed: the metastore deletes a shard only once/.test(e)), f!.evidence.join('\n'));
+    });
+
+    it('an open ingester shard with records stays out of every safe reset, next to closed and empty ones', () => {
+      const b = F.model();
+      b.add(
+        'quickwit.ingester.shards',
+        F.ingesterShard('open-full', { replicationPositionInclusive: '~00000000000000000005' }),
+        F.ingesterShard('unavailable-full', { shardState: 'unavailable', replicationPositionInclusive: '~00000000000000000003' }),
+        F.ingesterShard('closed-full', { shardState: 'closed', replicationPositionInclusive: '~00000000000000000009' }),
+        F.ingesterShard('open-empty'),
+      );
+      const [f] = valid(checkOrphanedShards(b.build()));
+      const safeReset = repair(f!, 'advise-reset-safe-shards');
+      assert.equal(safeReset.safety, 'safe');
+      assert.deepEqual(targetsOf(safeReset.operations).map((t) => t.key.split('/').at(-1)).sort(), ['closed-full', 'open-empty']);
+      const all = repair(f!, 'advise-reset-shards');
+      assert.equal(all.safety, 'may-lose-data');
+      assert.equal(all.targetCount, 4);
+      assert.match(all.title, /^Reset 4 ingester shards, 2 not closed and holding records$/);
+      const inSafePlans = f!.repairs.filter((r) => r.safety === 'safe').flatMap((r) => targetsOf(r.operations).map((t) => t.key.split('/').at(-1)));
+      assert.ok(!inSafePlans.includes('open-full') && !inSafePlans.includes('unavailable-full'), inSafePlans.join(', '));
     });
 
     it('does not flag shards the metastore has', () => {

@@ -12,7 +12,7 @@ export type { Check, CheckOptions } from './common';
 export { checkDdlBacklog, checkDuplicateProcedures, ETCD_QUOTA_WARN_RATIO, isUnfinished } from './ddl';
 export { checkOnlineOutOfSpace } from './partitions';
 export { checkStalePreparedRegions, staleMarkReason } from './regions';
-export { checkDanglingShards, checkOrphanedShards, holdsData, isSafeToDeleteShard } from './shards';
+export { checkDanglingShards, checkOrphanedShards, holdsData, isSafeToDeleteShard, orphanMayHoldUnpublished } from './shards';
 export { checkCloseBlockedWals } from './wal';
 
 /** Every rule's check. `satisfies` makes a rule without a check a compile error. */

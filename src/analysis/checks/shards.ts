@@ -24,6 +24,24 @@ export function holdsData(replicationPositionInclusive: string): boolean {
 }
 
 /**
+ * Whether dropping an ingester shard the metastore does not have can lose
+ * records: it holds some (neither empty nor at eof) and is not closed.
+ *
+ * The metastore deletes a shard only once it is closed and published to its
+ * end (DeleteShards refuses anything else), and a shard it never had was
+ * never routed a record. So a closed orphan holds only published records:
+ * typically its ingester was away while the shard was closed, drained from the
+ * follower and deleted, and reloaded it from its WAL, closed, on restart
+ * (quickwit #6531); dropping it is what upstream's `advise_reset_shards` does.
+ * An orphan still open with records missed that close: how it lost its
+ * metastore row is unknown, and its records past the last publish may be the
+ * only copy.
+ */
+export function orphanMayHoldUnpublished(s: IngesterShard): boolean {
+  return holdsData(s.replicationPositionInclusive) && s.shardState !== 'closed';
+}
+
+/**
  * Whether deleting this metastore shard is safe: it was never initialised on an
  * ingester (so it holds no records) and nothing was ever published from it.
  * A shard an ingester holds is live, and one with a publish position had a log
@@ -197,11 +215,21 @@ export function checkOrphanedShards(model: ClusterModel): Finding[] {
   const findings: Finding[] = [];
   for (const [group, g] of groups) {
     const withData = g.ingesterShards.filter((s) => holdsData(s.replicationPositionInclusive));
-    const empty = g.ingesterShards.filter((s) => !holdsData(s.replicationPositionInclusive));
+    const atRisk = withData.filter(orphanMayHoldUnpublished);
+    const closedWithData = withData.length - atRisk.length;
     const resetAll = new TargetBatcher('quickwit.adviseResetShards');
     for (const s of g.ingesterShards) resetAll.add(s);
-    const resetEmpty = new TargetBatcher('quickwit.adviseResetShards');
-    for (const s of empty) resetEmpty.add(s);
+    const resetSafe = new TargetBatcher('quickwit.adviseResetShards');
+    for (const s of g.ingesterShards) if (!orphanMayHoldUnpublished(s)) resetSafe.add(s);
+    const safeNoun = (n: number) =>
+      closedWithData > 0
+        ? plural(n, 'ingester shard with no unpublished records', 'ingester shards with no unpublished records')
+        : plural(n, 'empty ingester shard');
+    const safeWhy =
+      closedWithData > 0
+        ? `Their logs are empty or at eof, or they are closed (${formatCount(closedWithData)}): the metastore deleted those only once ` +
+          'they were published to their end, so no records are lost.'
+        : 'Their logs are empty or at eof, so no records are lost.';
     const ingesterList = [...g.ingesters].sort().join(', ');
     const where = [
       g.controlPlane > 0 ? `the control plane knows ${formatCount(g.controlPlane)}` : '',
@@ -212,7 +240,7 @@ export function checkOrphanedShards(model: ClusterModel): Finding[] {
     findings.push(
       makeFinding('shards/orphaned', {
         group,
-        message: `${plural(g.count, 'shard')} of ${group} are missing from the metastore, but ${where}.`,
+        message: `${plural(g.count, 'shard')} of ${group} ${g.count === 1 ? 'is' : 'are'} missing from the metastore, but ${where}.`,
         count: g.count,
         samples: g.samples,
         views: [
@@ -230,6 +258,15 @@ export function checkOrphanedShards(model: ClusterModel): Finding[] {
           ...(g.ingesterShards.length > 0
             ? [`ingesters: ${formatCount(g.ingesterShards.length)} shards, ${formatCount(withData.length)} with records not yet at eof`]
             : []),
+          ...(closedWithData > 0
+            ? [
+                `${plural(closedWithData, 'shard')} with records ${closedWithData === 1 ? 'is' : 'are'} closed: the metastore deletes a shard only ` +
+                  'once it is closed and published to its end, and an ingester reloads the shards of its WAL closed when it restarts (quickwit #6531)',
+              ]
+            : []),
+          ...(atRisk.length > 0
+            ? [`${plural(atRisk.length, 'shard')} with records ${atRisk.length === 1 ? 'is' : 'are'} not closed: records past the last publish may be the only copy`]
+            : []),
         ],
         repairs: [
           ...(g.controlPlane > 0
@@ -244,32 +281,32 @@ export function checkOrphanedShards(model: ClusterModel): Finding[] {
                 },
               ]
             : []),
-          ...(withData.length > 0 && empty.length > 0
+          ...(atRisk.length > 0 && resetSafe.count > 0
             ? batchedOption(
                 {
-                  id: 'advise-reset-empty-shards',
-                  title: `Reset the ${plural(empty.length, 'empty ingester shard')}`,
+                  id: 'advise-reset-safe-shards',
+                  title: `Reset the ${safeNoun(resetSafe.count)}`,
                   safety: 'safe',
-                  description: 'Advises the ingesters to drop the orphaned shards whose log is empty or at eof: no records are lost.',
+                  description: `Advises the ingesters to drop the orphaned shards that cannot hold unpublished records. ${safeWhy}`,
                 },
-                resetEmpty,
+                resetSafe,
               )
             : []),
           ...batchedOption(
-            withData.length > 0
+            atRisk.length > 0
               ? {
                   id: 'advise-reset-shards',
-                  title: `Reset ${plural(g.ingesterShards.length, 'ingester shard')}, ${formatCount(withData.length)} with records`,
+                  title: `Reset ${plural(g.ingesterShards.length, 'ingester shard')}, ${formatCount(atRisk.length)} not closed and holding records`,
                   safety: 'may-lose-data',
                   description:
-                    `Advises the ingesters to drop every orphaned shard. ${plural(withData.length, 'shard')} still hold ` +
-                    `records past their last publish; those records are lost.`,
+                    `Advises the ingesters to drop every orphaned shard. ${plural(atRisk.length, 'shard')} ${atRisk.length === 1 ? 'is' : 'are'} not ` +
+                    `closed and may hold records past their last publish; those records are lost.`,
                 }
               : {
                   id: 'advise-reset-shards',
-                  title: `Reset ${plural(g.ingesterShards.length, 'empty ingester shard')}`,
+                  title: `Reset ${safeNoun(g.ingesterShards.length)}`,
                   safety: 'safe',
-                  description: 'Advises the ingesters to drop the orphaned shards; their logs are empty or at eof, so no records are lost.',
+                  description: `Advises the ingesters to drop the orphaned shards (advise_reset_shards). ${safeWhy}`,
                 },
             resetAll,
           ),
