@@ -151,4 +151,27 @@ describe('simulator: ingester rolling restart (quickwit #6531)', () => {
     await assert.rejects(sim.client.request('sim.inject', { fault: 'quickwit.ingesterRollingRestart', target: 'indexer-0' }), /no ingester indexer-0/);
     assert.equal((await sim.client.request('cluster.status', {})).seq, seq);
   });
+
+  it('a shard reloaded on return never repeats a version it had before: a repair planned before the restart is refused', async () => {
+    await sim.client.request('sim.reset', { scenario: 'healthy', seed: 7, bugs: 'buggy' });
+    const before = await snapshot(sim.client);
+    const planned = [...before['quickwit.ingester.shards'].values()].filter((i) => i.ingesterId === 'ingester-0');
+    assert.ok(planned.length > 0, 'ingester-0 leads shards');
+    await sim.client.request('sim.inject', { fault: 'quickwit.ingesterRollingRestart', target: 'ingester-0' });
+    await sim.client.request('sim.tick', { ticks: RESTART_DOWN_TICKS + 1 });
+    const after = await snapshot(sim.client);
+    const reloaded = planned.filter((p) => after['quickwit.ingester.shards'].has(p.key));
+    assert.ok(reloaded.length > 0, 'some shards of ingester-0 were reloaded from its WAL');
+    for (const p of reloaded) {
+      const now = after['quickwit.ingester.shards'].get(p.key)!;
+      assert.ok(now.version > p.version, `${p.key}: deleted at version ${p.version} or later, reloaded at ${now.version}`);
+    }
+    const r = await sim.client.request('repair', {
+      requestId: 'reset-planned-before-restart',
+      repair: { command: 'quickwit.adviseResetShards', targets: reloaded.map((p) => ({ key: p.key, version: p.version })) },
+    });
+    assert.equal(r.refused, reloaded.length, r.summary);
+    const still = (await snapshot(sim.client))['quickwit.ingester.shards'];
+    for (const p of reloaded) assert.deepEqual(still.get(p.key), after['quickwit.ingester.shards'].get(p.key), `${p.key} is untouched`);
+  });
 });
