@@ -43,9 +43,16 @@ export class BatchGate {
     return gate;
   }
 
-  /** Resolves once the held repair batch has arrived (and is being held). */
-  held(): Promise<void> {
-    return this.heldPromise;
+  /** Resolves once the held repair batch has arrived (and is being held); rejects after `deadlineMs`. */
+  held(deadlineMs = 20_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`repair batch ${this.holdAt} did not reach the gate within ${deadlineMs} ms (${this.repairs.length} arrived)`)),
+        deadlineMs,
+      );
+    });
+    return Promise.race([this.heldPromise, late]).finally(() => clearTimeout(timer));
   }
 
   /** Lets the held batch, and whatever queued behind it, through; no further holding. */
