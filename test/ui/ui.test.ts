@@ -7,6 +7,9 @@ import * as assert from 'node:assert/strict';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Locator } from 'playwright-core';
+import { MAX_REPAIR_TARGETS } from '../../src/protocol/methods';
+import { BatchGate } from '../server/batchGate';
+import { startSim, type RunningSim } from '../server/sim';
 import { launchBrowser, type BrowserSession } from '../vscode-host/browser';
 import { CodeServer } from '../vscode-host/codeServer';
 import { artifactsRoot, assertHostInstalled, newRunDir, repoRoot } from '../vscode-host/paths';
@@ -31,6 +34,13 @@ const PALETTE_REPAIR_RULE = 'regions/stale-prepared';
 const CONFIRM_RULE = 'wal/close-blocked';
 const CONFIRM_REPAIR = /Force-remove StreamingNode/;
 const CONFIRM_REPAIR_ID = 'force-remove-node';
+/**
+ * A second cluster, "big": the repo's out/cluster-sim.js with four batches of dangling shards (a
+ * repair long enough to cancel), started by this test behind a BatchGate (test/server/batchGate.ts).
+ */
+const BIG_DANGLING = 4 * MAX_REPAIR_TARGETS;
+const CANCEL_RULE = 'shards/dangling';
+const CANCEL_REPAIR = /Delete 20,000 uninitialised shards/;
 /** Screenshots worth showing in the README, copied to media/screenshots/ on request. */
 const README_SHOTS = ['03-views.png', '04-problems.png', '05-quick-fix.png', '07-repair-pick.png'];
 
@@ -42,6 +52,8 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
   let session: BrowserSession | undefined;
   let wb: Workbench;
   let runDir: string;
+  let bigSim: RunningSim | undefined;
+  let gate: BatchGate | undefined;
   let failedStep: string | undefined;
 
   async function shot(name: string): Promise<void> {
@@ -86,6 +98,8 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
   after(async () => {
     await session?.close();
     await server?.stop();
+    await gate?.close();
+    await bigSim?.stop();
     if (!failedStep && process.env.UPDATE_SCREENSHOTS === '1') {
       const media = join(repoRoot, 'media', 'screenshots');
       mkdirSync(media, { recursive: true });
@@ -240,6 +254,64 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     await waitUntil('the log to record the confirmed repair', async () => new RegExp(`Repair ${CONFIRM_REPAIR_ID} \\(may-lose-data`).test(extensionLog(runDir)));
     await wb.filterProblems('');
     await shot('10-after-confirmed-repair.png');
+  });
+
+  it('connects a second cluster with Cluster: Connect…', async () => {
+    // Behind a gate that holds the repair's second batch, so the next step can cancel it part-way
+    // with no race: the batch is let through only once the server has the cancel.
+    bigSim = await startSim(['--scenario', 'quickwit-dangling-shards', '--seed', '1', '--dangling-shards', String(BIG_DANGLING)]);
+    gate = await BatchGate.start(bigSim.url, { holdRepair: 2 });
+    await wb.runCommand('Cluster: Connect…');
+    await wb.answerInput(/Connect to a cluster \(1\/3\)/, gate.url);
+    await wb.answerInput(/Connect to a cluster \(2\/3\)/, 'big');
+    await wb.answerInput(/Connect to a cluster \(3\/3\)/, bigSim.token);
+    const rows = await wb.filterProblems(CANCEL_RULE); // sim's was repaired by the quick fix: these are big's
+    await waitUntil(`big's ${CANCEL_RULE} problem`, async () => /20,000 shards/.test((await rows.allInnerTexts()).join(' ')), {
+      timeoutMs: 60_000,
+      describe: () => problemsText(wb),
+    });
+  });
+
+  it('cancels a long repair from its progress notification: the batch in flight ends it, no more are sent', async () => {
+    const { page } = session!;
+    const toasts = page.locator('.notifications-toasts .notification-toast');
+    await wb.runCommand('Notifications: Clear All Notifications');
+    await wb.runCommand('Cluster: Repair…');
+    await wb.pick(/pick a finding/i, /big/, CANCEL_RULE);
+    await wb.pick(new RegExp(`Repair ${escapeRegExp(CANCEL_RULE)}`), CANCEL_REPAIR);
+    const progress = toasts.filter({ hasText: 'Cluster: Delete 20,000 uninitialised shards' });
+    await progress.waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS });
+    await gate!.held(); // batch 1 applied, batch 2 sent and held
+    // The server reports each batch to the extension's own notification (not to one of its own).
+    await waitUntil('the progress notification to show batch 1 of 4 done', async () => /5,000 of 20,000/.test(await progress.innerText()), {
+      describe: () => progress.innerText(),
+    });
+    await shot('11-repair-progress.png');
+    await progress.locator('.monaco-button', { hasText: /^Cancel$/ }).click({ timeout: DEFAULT_DEADLINE_MS }).catch(() => {
+      throw new Error('the repair’s progress notification has no Cancel button');
+    });
+    // A barrier: the pick below lists findings from the server, over the same ordered channels as
+    // the cancel (workbench → extension host → server); once it shows, the server has the cancel.
+    await wb.runCommand('Cluster: Repair…');
+    await wb.waitForPick(/pick a finding/i, /big/, CANCEL_RULE);
+    await wb.closeQuickInput();
+    gate!.release();
+
+    const outcome = toasts.filter({ hasText: /applied 10,000; cancelled before the remaining batches/ });
+    await outcome.waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS }).catch(async () => {
+      throw new Error(`no "cancelled" outcome (${gate!.repairs.length} batches sent); notifications: ${(await toasts.allInnerTexts()).join(' | ')}`);
+    });
+    assert.equal(gate!.repairs.length, 2, 'no batch was sent after the cancel');
+    await progress.waitFor({ state: 'hidden', timeout: DEFAULT_DEADLINE_MS });
+    const rows = await wb.filterProblems(CANCEL_RULE);
+    await waitUntil(`${CANCEL_RULE} to stay, with the 10,000 shards not deleted`, async () => /10,000 shards/.test((await rows.allInnerTexts()).join(' ')), {
+      describe: () => problemsText(wb),
+    });
+    await waitUntil('the log to say the repair was cancelled', async () => /delete-uninitialised .*cancelled before the remaining batches/.test(extensionLog(runDir)), {
+      describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | '),
+    });
+    await wb.filterProblems('');
+    await shot('12-after-cancel.png');
   });
 });
 
