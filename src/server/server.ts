@@ -14,10 +14,12 @@ import {
   TextDocuments,
   TextDocumentSyncKind,
   DiagnosticSeverity,
+  ExecuteCommandRequest,
   type CancellationToken,
   type CodeAction,
   type Connection,
   type Diagnostic,
+  type ExecuteCommandParams,
   type InitializeResult,
   type WorkDoneProgressReporter,
   type WorkDoneProgressServerReporter,
@@ -422,7 +424,10 @@ export function startServer(connection: Connection, options: ServerOptions = {})
 
   // --------------------------------------------------------------- repairs --
 
-  connection.onExecuteCommand(async (params, token, workDone) => {
+  // Not `onExecuteCommand`: it deletes `workDoneToken` from the params before calling its handler, so the
+  // client's own progress (which we must report to) would look like none (and get a second one of ours).
+  connection.onRequest(ExecuteCommandRequest.type, async (params: ExecuteCommandParams, token: CancellationToken) => {
+    const workDone = connection.window.attachWorkDoneProgress(params.workDoneToken);
     try {
       const arg = params.arguments?.[0];
       if (params.command === LspCommands.applyRepair) {

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type CancellationToken, type MessageConnection } from 'vscode-jsonrpc/node';
 import type { Diagnostic, PublishDiagnosticsParams } from 'vscode-languageserver/node';
 import type { DidChangeParams } from '../../src/protocol';
 import { OUT } from './sim';
@@ -14,6 +14,10 @@ export class LspHarness {
   readonly diagnostics = new Map<string, Diagnostic[]>();
   readonly didChanges: DidChangeParams[] = [];
   readonly logs: string[] = [];
+  /** `$/progress` notifications, in order (for a `workDoneToken` we gave, or one the server created). */
+  readonly progress: Array<{ token: string | number; value: { kind: string; message?: string; percentage?: number } }> = [];
+  /** Tokens of the work-done progress the server created (`window/workDoneProgress/create`). */
+  readonly createdProgress: Array<string | number> = [];
   private readonly waiters: Array<() => void> = [];
 
   private constructor(
@@ -37,8 +41,16 @@ export class LspHarness {
       h.logs.push(p.message);
       h.wake();
     });
-    connection.onRequest('window/workDoneProgress/create', () => null);
-    connection.onNotification('$/progress', () => undefined);
+    connection.onRequest('window/workDoneProgress/create', (p: { token: string | number }) => {
+      h.createdProgress.push(p.token);
+      h.wake();
+      return null;
+    });
+    // jsonrpc routes `$/progress` to per-token handlers; with none registered, every token lands here.
+    connection.onUnhandledProgress((p) => {
+      h.progress.push(p as LspHarness['progress'][number]);
+      h.wake();
+    });
     connection.listen();
     await connection.sendRequest('initialize', {
       processId: process.pid,
@@ -50,8 +62,9 @@ export class LspHarness {
     return h;
   }
 
-  request<R>(method: string, params: unknown): Promise<R> {
-    return this.connection.sendRequest(method, params) as Promise<R>;
+  request<R>(method: string, params: unknown, token?: CancellationToken): Promise<R> {
+    // Not `sendRequest(method, params, undefined)`: jsonrpc would send the undefined as a second parameter.
+    return (token ? this.connection.sendRequest(method, params, token) : this.connection.sendRequest(method, params)) as Promise<R>;
   }
 
   notify(method: string, params: unknown): Promise<void> {

@@ -4,13 +4,16 @@
 // Screenshots go to .test-artifacts/ui/; with UPDATE_SCREENSHOTS=1 the README's ones in
 // media/screenshots/ are refreshed from this run.
 import * as assert from 'node:assert/strict';
-import { copyFileSync, cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Locator } from 'playwright-core';
+import { MAX_REPAIR_TARGETS } from '../../src/protocol/methods';
+import { BatchGate } from '../server/batchGate';
+import { startSim, type RunningSim } from '../server/sim';
 import { launchBrowser, type BrowserSession } from '../vscode-host/browser';
 import { CodeServer } from '../vscode-host/codeServer';
 import { artifactsRoot, assertHostInstalled, newRunDir, repoRoot } from '../vscode-host/paths';
-import { DEFAULT_DEADLINE_MS, Workbench, waitUntil } from './workbench';
+import { DEFAULT_DEADLINE_MS, Workbench, escapeRegExp, waitUntil } from './workbench';
 
 const VSIX = process.env.CLUSTER_DEBUGGER_VSIX ?? join(repoRoot, 'cluster-debugger.vsix');
 const CONTAINER_ID = 'clusterDebugger';
@@ -27,6 +30,17 @@ const INCIDENT_RULES = [
 ];
 const QUICK_FIX_RULE = 'shards/dangling';
 const PALETTE_REPAIR_RULE = 'regions/stale-prepared';
+/** Its second repair, force-removing the node, may lose data: it asks for a modal confirmation. */
+const CONFIRM_RULE = 'wal/close-blocked';
+const CONFIRM_REPAIR = /Force-remove StreamingNode/;
+const CONFIRM_REPAIR_ID = 'force-remove-node';
+/**
+ * A second cluster, "big": the repo's out/cluster-sim.js with four batches of dangling shards (a
+ * repair long enough to cancel), started by this test behind a BatchGate (test/server/batchGate.ts).
+ */
+const BIG_DANGLING = 4 * MAX_REPAIR_TARGETS;
+const CANCEL_RULE = 'shards/dangling';
+const CANCEL_REPAIR = /Delete 20,000 uninitialised shards/;
 /** Screenshots worth showing in the README, copied to media/screenshots/ on request. */
 const README_SHOTS = ['03-views.png', '04-problems.png', '05-quick-fix.png', '07-repair-pick.png'];
 
@@ -37,6 +51,9 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
   let server: CodeServer | undefined;
   let session: BrowserSession | undefined;
   let wb: Workbench;
+  let runDir: string;
+  let bigSim: RunningSim | undefined;
+  let gate: BatchGate | undefined;
   let failedStep: string | undefined;
 
   async function shot(name: string): Promise<void> {
@@ -50,7 +67,7 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     assertHostInstalled();
     assert.ok(existsSync(VSIX), `no VSIX at ${VSIX}: build it with npm run package`);
     mkdirSync(shotsDir, { recursive: true });
-    const runDir = newRunDir(join('ui', 'runs'));
+    runDir = newRunDir(join('ui', 'runs'));
     const workspace = join(runDir, 'workspace');
     cpSync(join(repoRoot, 'test', 'vscode-host', 'workspace'), workspace, { recursive: true });
     server = await CodeServer.start({
@@ -81,6 +98,8 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
   after(async () => {
     await session?.close();
     await server?.stop();
+    await gate?.close();
+    await bigSim?.stop();
     if (!failedStep && process.env.UPDATE_SCREENSHOTS === '1') {
       const media = join(repoRoot, 'media', 'screenshots');
       mkdirSync(media, { recursive: true });
@@ -168,10 +187,7 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     await shot('05-quick-fix.png');
     // VS Code lists the preferred fix first among the quick fixes.
     await menu.first().click();
-    await waitUntil(`${QUICK_FIX_RULE} to leave the Problems panel`, async () => {
-      await confirmModalIfAny(wb);
-      return (await (await wb.filterProblems(QUICK_FIX_RULE)).count()) === 0;
-    }, { timeoutMs: 60_000, describe: () => problemsText(wb) });
+    await waitRepairedWithoutModal(wb, QUICK_FIX_RULE);
     const shards = wb.pane(CONTAINER_ID, 'Shards');
     await waitUntil('the Shards view to drop its problem markers', async () => !(await treeRows(shards)).some((r) => r.marked), {
       describe: () => rowsText(shards),
@@ -186,12 +202,116 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     const safeRepair = await wb.waitForPick(new RegExp(`Repair ${PALETTE_REPAIR_RULE}`), /safe/);
     await shot('07-repair-pick.png');
     await safeRepair.click();
-    await waitUntil(`${PALETTE_REPAIR_RULE} to leave the Problems panel`, async () => {
-      await confirmModalIfAny(wb);
-      return (await (await wb.filterProblems(PALETTE_REPAIR_RULE)).count()) === 0;
-    }, { timeoutMs: 60_000, describe: () => problemsText(wb) });
+    await waitRepairedWithoutModal(wb, PALETTE_REPAIR_RULE);
     await wb.filterProblems('');
     await shot('08-after-repair.png');
+  });
+
+  /** `Cluster: Repair…` on CONFIRM_RULE with the repair that may lose data, up to its modal confirmation. */
+  async function startRepairThatMayLoseData(): Promise<Locator> {
+    await wb.runCommand('Cluster: Repair…');
+    await wb.pick(/pick a finding/i, CONFIRM_RULE, CONFIRM_RULE);
+    const risky = await wb.waitForPick(new RegExp(`Repair ${escapeRegExp(CONFIRM_RULE)}`), CONFIRM_REPAIR);
+    assert.match(await risky.innerText(), /may lose data/, 'the pick says the repair may lose data before it runs');
+    await risky.click();
+    const dialog = modalDialog(wb);
+    await dialog.waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS }).catch(() => {
+      throw new Error('no modal confirmation appeared for a repair that may lose data');
+    });
+    return dialog;
+  }
+
+  it(`asks before a repair that may lose data (${CONFIRM_RULE}), and Cancel sends nothing`, async () => {
+    const rows = await wb.filterProblems(CONFIRM_RULE);
+    await waitUntil(`the ${CONFIRM_RULE} problem`, async () => (await rows.count()) === 1, { describe: () => problemsText(wb) });
+    const dialog = await startRepairThatMayLoseData();
+    assert.match(await dialog.locator('.dialog-message-text').innerText(), /may lose data/);
+    assert.match(await dialog.locator('.dialog-message-detail').innerText(), new RegExp(`${escapeRegExp(CONFIRM_RULE)}[\\s\\S]*Removes the node`));
+    // VS Code orders the buttons per platform (Cancel first on Linux).
+    assert.deepEqual((await dialogButtons(dialog)).sort(), ['Apply Repair', 'Cancel']);
+    await shot('09-confirm-modal.png');
+
+    await dialog.locator('.dialog-buttons .monaco-button', { hasText: /^Cancel$/ }).click();
+    await dialog.waitFor({ state: 'hidden', timeout: DEFAULT_DEADLINE_MS });
+    // The extension logs its decision; nothing was sent, so the problem is still there.
+    const notConfirmed = new RegExp(`Repair ${CONFIRM_REPAIR_ID} of ${escapeRegExp(CONFIRM_RULE)}:\\S+ on sim: not confirmed, nothing sent`);
+    const log = await waitUntil('the log to say the repair was not confirmed', async () => {
+      const text = extensionLog(runDir);
+      return notConfirmed.test(text) && text;
+    }, { describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | ') });
+    assert.doesNotMatch(log, new RegExp(`Repair ${CONFIRM_REPAIR_ID} \\(|→ ${CONFIRM_REPAIR_ID}`), 'no repair was started after Cancel');
+    assert.equal(await (await wb.filterProblems(CONFIRM_RULE)).count(), 1, `${CONFIRM_RULE} is still in the Problems panel`);
+  });
+
+  it(`repairs ${CONFIRM_RULE} once "Apply Repair" is pressed`, async () => {
+    const dialog = await startRepairThatMayLoseData();
+    await dialog.locator('.dialog-buttons .monaco-button', { hasText: /^Apply Repair$/ }).click();
+    await dialog.waitFor({ state: 'hidden', timeout: DEFAULT_DEADLINE_MS });
+    await waitUntil(`${CONFIRM_RULE} to leave the Problems panel`, async () => (await (await wb.filterProblems(CONFIRM_RULE)).count()) === 0, {
+      timeoutMs: 60_000,
+      describe: () => problemsText(wb),
+    });
+    await waitUntil('the log to record the confirmed repair', async () => new RegExp(`Repair ${CONFIRM_REPAIR_ID} \\(may-lose-data`).test(extensionLog(runDir)));
+    await wb.filterProblems('');
+    await shot('10-after-confirmed-repair.png');
+  });
+
+  it('connects a second cluster with Cluster: Connect…', async () => {
+    // Behind a gate that holds the repair's second batch, so the next step can cancel it part-way
+    // with no race: the batch is let through only once the server has the cancel.
+    bigSim = await startSim(['--scenario', 'quickwit-dangling-shards', '--seed', '1', '--dangling-shards', String(BIG_DANGLING)]);
+    gate = await BatchGate.start(bigSim.url, { holdRepair: 2 });
+    await wb.runCommand('Cluster: Connect…');
+    await wb.answerInput(/Connect to a cluster \(1\/3\)/, gate.url);
+    await wb.answerInput(/Connect to a cluster \(2\/3\)/, 'big');
+    await wb.answerInput(/Connect to a cluster \(3\/3\)/, bigSim.token);
+    const rows = await wb.filterProblems(CANCEL_RULE); // sim's was repaired by the quick fix: these are big's
+    await waitUntil(`big's ${CANCEL_RULE} problem`, async () => /20,000 shards/.test((await rows.allInnerTexts()).join(' ')), {
+      timeoutMs: 60_000,
+      describe: () => problemsText(wb),
+    });
+  });
+
+  it('cancels a long repair from its progress notification: the batch in flight ends it, no more are sent', async () => {
+    const { page } = session!;
+    const toasts = page.locator('.notifications-toasts .notification-toast');
+    await wb.runCommand('Notifications: Clear All Notifications');
+    await wb.runCommand('Cluster: Repair…');
+    await wb.pick(/pick a finding/i, /big/, CANCEL_RULE);
+    await wb.pick(new RegExp(`Repair ${escapeRegExp(CANCEL_RULE)}`), CANCEL_REPAIR);
+    const progress = toasts.filter({ hasText: 'Cluster: Delete 20,000 uninitialised shards' });
+    await progress.waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS });
+    await gate!.held(); // batch 1 applied, batch 2 sent and held
+    // The server reports each batch to the extension's own notification (not to one of its own).
+    await waitUntil('the progress notification to show batch 1 of 4 done', async () => /5,000 of 20,000/.test(await progress.innerText()), {
+      describe: () => progress.innerText(),
+    });
+    await shot('11-repair-progress.png');
+    await progress.locator('.monaco-button', { hasText: /^Cancel$/ }).click({ timeout: DEFAULT_DEADLINE_MS }).catch(() => {
+      throw new Error('the repair’s progress notification has no Cancel button');
+    });
+    // A barrier: the pick below lists findings from the server, over the same ordered channels as
+    // the cancel (workbench → extension host → server); once it shows, the server has the cancel.
+    await wb.runCommand('Cluster: Repair…');
+    await wb.waitForPick(/pick a finding/i, /big/, CANCEL_RULE);
+    await wb.closeQuickInput();
+    gate!.release();
+
+    const outcome = toasts.filter({ hasText: /applied 10,000; cancelled before the remaining batches/ });
+    await outcome.waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS }).catch(async () => {
+      throw new Error(`no "cancelled" outcome (${gate!.repairs.length} batches sent); notifications: ${(await toasts.allInnerTexts()).join(' | ')}`);
+    });
+    assert.equal(gate!.repairs.length, 2, 'no batch was sent after the cancel');
+    await progress.waitFor({ state: 'hidden', timeout: DEFAULT_DEADLINE_MS });
+    const rows = await wb.filterProblems(CANCEL_RULE);
+    await waitUntil(`${CANCEL_RULE} to stay, with the 10,000 shards not deleted`, async () => /10,000 shards/.test((await rows.allInnerTexts()).join(' ')), {
+      describe: () => problemsText(wb),
+    });
+    await waitUntil('the log to say the repair was cancelled', async () => /delete-uninitialised .*cancelled before the remaining batches/.test(extensionLog(runDir)), {
+      describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | '),
+    });
+    await wb.filterProblems('');
+    await shot('12-after-cancel.png');
   });
 });
 
@@ -262,8 +382,45 @@ async function revealMarkedEntity(pane: Locator): Promise<TreeRow | undefined> {
   return undefined;
 }
 
-/** Repairs that may lose data ask for a modal confirmation; accept it if it is showing. */
-async function confirmModalIfAny(wb: Workbench): Promise<void> {
-  const button = wb.page.locator('.monaco-dialog-box .dialog-buttons a.monaco-button', { hasText: 'Apply Repair' });
-  if (await button.isVisible().catch(() => false)) await button.click();
+/** VS Code's modal dialog (in the browser it is drawn in the page, not by the OS). */
+function modalDialog(wb: Workbench): Locator {
+  return wb.page.locator('.monaco-dialog-box');
+}
+
+async function dialogButtons(dialog: Locator): Promise<string[]> {
+  return (await dialog.locator('.dialog-buttons .monaco-button').allInnerTexts()).map((t) => t.trim());
+}
+
+/**
+ * Waits for a safe repair's `rule` to leave the Problems panel, and fails at once if a modal
+ * dialog shows instead: safe repairs must not ask (and a dialog would block the repair, so it
+ * cannot go unseen while we wait).
+ */
+async function waitRepairedWithoutModal(wb: Workbench, rule: string): Promise<void> {
+  const dialog = modalDialog(wb);
+  let modal: string | undefined;
+  await waitUntil(`${rule} to leave the Problems panel, with no confirmation asked`, async () => {
+    if (await dialog.isVisible()) {
+      modal = (await dialog.innerText()).replace(/\s+/g, ' ');
+      return true;
+    }
+    return (await (await wb.filterProblems(rule)).count()) === 0;
+  }, { timeoutMs: 60_000, describe: () => problemsText(wb) });
+  assert.equal(modal, undefined, `a safe repair of ${rule} asked for a modal confirmation: "${modal}"`);
+}
+
+/** The extension's log as written so far (its LogOutputChannel's file under the run's user data). */
+function extensionLog(runDir: string): string {
+  const found: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) {
+        if (depth < 4) walk(p, depth + 1);
+      } else if (name === 'Cluster Debugger.log') found.push(p);
+    }
+  };
+  const logs = join(runDir, 'user-data', 'logs');
+  if (existsSync(logs)) walk(logs, 0);
+  return found.map((f) => readFileSync(f, 'utf8')).join('\n');
 }

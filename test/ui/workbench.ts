@@ -133,6 +133,19 @@ export class Workbench {
     return row.first();
   }
 
+  /** Answers an input box whose title matches `title` with `value` (Enter), and waits for it to go. */
+  async answerInput(title: RegExp, value: string): Promise<void> {
+    const widget = this.page.locator('.quick-input-widget');
+    const titleText = async () => (await widget.locator('.quick-input-title').innerText()).trim();
+    await waitUntil(`an input box titled ${title}`, async () => (await widget.isVisible()) && title.test(await titleText()), {
+      describe: async () => `title "${await titleText().catch(() => '')}"`,
+    });
+    await widget.locator('.quick-input-box input').fill(value);
+    await this.page.keyboard.press('Enter');
+    // The next step reuses the widget: wait until this one's title is gone, not just for the widget to hide.
+    await waitUntil(`the input box ${title} to be answered`, async () => !(await widget.isVisible()) || !title.test(await titleText()));
+  }
+
   async closeQuickInput(): Promise<void> {
     if (await this.page.locator('.quick-input-widget').isVisible()) await this.page.keyboard.press('Escape');
   }
