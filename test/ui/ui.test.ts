@@ -42,7 +42,7 @@ const BIG_DANGLING = 4 * MAX_REPAIR_TARGETS;
 const CANCEL_RULE = 'shards/dangling';
 const CANCEL_REPAIR = /Delete 20,000 uninitialised shards/;
 /** Screenshots worth showing in the README, copied to media/screenshots/ on request. */
-const README_SHOTS = ['03-views.png', '04-problems.png', '05-quick-fix.png', '07-repair-pick.png'];
+const README_SHOTS = ['03-views.png', '04-problems.png', '05-quick-fix.png', '07-repair-pick.png', '09-confirm-modal.png', '11-repair-progress.png'];
 
 const shotsDir = join(artifactsRoot, 'ui');
 
