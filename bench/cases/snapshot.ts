@@ -6,7 +6,7 @@
  * entities in the same run.
  */
 import { COLLECTION_NAMES } from '../../src/protocol';
-import { emptyCollections, parseSnapshot, renderSnapshot, runChecks, type ClusterModel } from '../../src/analysis';
+import { modelFrom, parseSnapshot, renderSnapshot, runChecks } from '../../src/analysis';
 import { Simulator } from '../../src/simulator/simulator';
 
 const INCIDENT = { danglingShards: 763_471 - 3_000, liveShards: 3_000 };
@@ -14,19 +14,9 @@ const INCIDENT = { danglingShards: 763_471 - 3_000, liveShards: 3_000 };
 export async function benchSnapshot(): Promise<void> {
   const sim = new Simulator();
   sim.reset({ scenario: 'incident-all', seed: 1, size: INCIDENT });
-  const collections = emptyCollections();
-  let entities = 0;
-  for (const c of COLLECTION_NAMES) {
-    const map = collections[c] as Map<string, unknown>;
-    for (let cursor: string | undefined; ; ) {
-      const page = sim.list(c, cursor, 5_000);
-      for (const e of page.items as { key: string }[]) map.set(e.key, e);
-      if (!page.nextCursor) break;
-      cursor = page.nextCursor;
-    }
-    entities += map.size;
-  }
-  const model: ClusterModel = { status: sim.status(), collections };
+  const model = modelFrom(sim.status(), (c) => sim.entities(c));
+  const collections = model.collections;
+  const entities = COLLECTION_NAMES.reduce((n, c) => n + collections[c].size, 0);
   console.log(`snapshot: ${entities.toLocaleString('en-US')} entities (incident-all, incident scale)`);
 
   let t = performance.now();

@@ -17,3 +17,13 @@ export function emptyCollections(): CollectionMaps {
   for (const c of COLLECTION_NAMES) maps[c] = new Map();
   return maps as CollectionMaps;
 }
+
+/** A model read from an in-process source of each collection's entities (a simulator, in benches and tests). */
+export function modelFrom(status: ClusterStatus, entitiesOf: <C extends CollectionName>(c: C) => Iterable<EntityOf<C>>): ClusterModel {
+  const collections = emptyCollections();
+  for (const c of COLLECTION_NAMES) {
+    const map = collections[c] as Map<string, EntityOf<typeof c>>;
+    for (const e of entitiesOf(c)) map.set(e.key, e);
+  }
+  return { status, collections };
+}

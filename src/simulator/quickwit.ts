@@ -52,6 +52,13 @@ const METASTORE = 'quickwit.metastore.shards';
 const CONTROL_PLANE = 'quickwit.controlPlane.shards';
 const INGESTER = 'quickwit.ingester.shards';
 
+/** A fault's target ingesters: the one named (refused if there is no such ingester), or all of them. */
+function ingestersFor(target: string | undefined): string[] {
+  if (target === undefined) return INGESTERS;
+  if (!INGESTERS.includes(target)) throw rejected(`no ingester ${target}; ingesters are ${INGESTERS.join(', ')}`);
+  return [target];
+}
+
 /** Quickwit renders positions as `~` + the offset zero-padded to 20 digits. */
 function position(offset: number): string {
   return offset < 0 ? '' : `~${String(offset).padStart(20, '0')}`;
@@ -159,11 +166,8 @@ export class QuickwitSim implements SubsystemSim {
   inject(fault: Fault, target: string | undefined): string {
     switch (fault) {
       case 'quickwit.ingesterInitFails': {
-        const targets = target === undefined ? INGESTERS : [target];
-        for (const t of targets) {
-          if (!INGESTERS.includes(t)) throw rejected(`no ingester ${t}; ingesters are ${INGESTERS.join(', ')}`);
-          this.initFails.add(t);
-        }
+        const targets = ingestersFor(target);
+        for (const t of targets) this.initFails.add(t);
         return `init_shards now fails on ${targets.join(', ')}`;
       }
       case 'quickwit.autoCreateIndexFails':
@@ -171,8 +175,7 @@ export class QuickwitSim implements SubsystemSim {
         this.autoCreateFails = true;
         return 'auto_create_indexes now fails after opening shards';
       case 'quickwit.ingesterRollingRestart': {
-        if (target !== undefined && !INGESTERS.includes(target)) throw rejected(`no ingester ${target}; ingesters are ${INGESTERS.join(', ')}`);
-        const targets = (target === undefined ? INGESTERS : [target]).filter((t) => !this.rollout.includes(t) && !this.down.has(t));
+        const targets = ingestersFor(target).filter((t) => !this.rollout.includes(t) && !this.down.has(t));
         this.rollout.push(...targets);
         if (this.down.size === 0 && this.rollout.length > 0) this.stopIngester(this.rollout.shift()!);
         const away = [...this.down.keys()].join(', ');

@@ -16,6 +16,7 @@ import {
   type ClusterConfig,
   type ClusterStatus,
   type CollectionName,
+  type EntityOf,
   type EventsNotification,
   type Fault,
   type ListResult,
@@ -193,6 +194,11 @@ export class Simulator {
       counts: counts as Record<CollectionName, number>,
       config: { ...this.config },
     };
+  }
+
+  /** Every entity of a collection, for in-process readers (benches, tests); the wire pages with `list`. */
+  entities<C extends CollectionName>(collection: C): IterableIterator<EntityOf<C>> {
+    return this.store.values(collection);
   }
 
   list(collection: CollectionName, cursor: string | null | undefined, limit: number): ListResult {

@@ -10,8 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as oniguruma from 'vscode-oniguruma';
 import { INITIAL, Registry, type IGrammar, type IRawGrammar } from 'vscode-textmate';
-import { COLLECTION_NAMES, type CollectionName } from '../../src/protocol';
-import { emptyCollections, renderSnapshot, renderSubsystem, type ClusterModel } from '../../src/analysis';
+import { modelFrom, renderSnapshot, renderSubsystem, type ClusterModel } from '../../src/analysis';
 import { Simulator } from '../../src/simulator/simulator';
 
 // Bundled to out/test/unit/grammar.test.js.
@@ -43,17 +42,7 @@ async function loadGrammar(): Promise<IGrammar> {
 function incidentCluster(): ClusterModel {
   const sim = new Simulator();
   sim.reset({ scenario: 'incident-all', seed: 1 });
-  const collections = emptyCollections();
-  for (const c of COLLECTION_NAMES) {
-    const map = collections[c] as Map<string, unknown>;
-    for (let cursor: string | undefined; ; ) {
-      const page = sim.list(c as CollectionName, cursor, 5_000);
-      for (const e of page.items as { key: string }[]) map.set(e.key, e);
-      if (!page.nextCursor) break;
-      cursor = page.nextCursor;
-    }
-  }
-  return { status: sim.status(), collections };
+  return modelFrom(sim.status(), (c) => sim.entities(c));
 }
 
 describe('clustersnap TextMate grammar', () => {
