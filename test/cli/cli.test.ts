@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SCENARIOS, type RuleId, type ScenarioName } from '../../src/protocol';
 import { renderSnapshot } from '../../src/analysis';
+import { INCIDENT_RULES, SCENARIO_RULES } from '../scenarioRules';
 import { OUT, startSim, type RunningSim } from '../server/sim';
 import * as F from '../unit/fixtures';
 
@@ -39,21 +40,7 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}, deadlineMs = 60_000): 
   });
 }
 
-const EXPECTED: Record<Exclude<ScenarioName, 'healthy'>, RuleId[]> = {
-  'quickwit-dangling-shards': ['shards/dangling'],
-  'milvus-wal-close-blocked': ['wal/close-blocked'],
-  'greptime-ddl-backlog': ['ddl/backlog', 'ddl/duplicate'],
-  'tikv-stale-prepared-region': ['regions/stale-prepared'],
-  'fluvio-out-of-space-reverted': ['partitions/online-out-of-space'],
-  'incident-all': [
-    'ddl/backlog',
-    'ddl/duplicate',
-    'partitions/online-out-of-space',
-    'regions/stale-prepared',
-    'shards/dangling',
-    'wal/close-blocked',
-  ],
-};
+const EXPECTED: Record<Exclude<ScenarioName, 'healthy'>, readonly RuleId[]> = { ...SCENARIO_RULES, 'incident-all': INCIDENT_RULES };
 
 describe('cluster-check (real CLI, real simulator)', function () {
   this.timeout(90_000);

@@ -13,17 +13,9 @@ import { SCENARIOS } from '../../src/protocol/methods';
 import type { ClusterDebuggerApi } from '../../src/extension/main';
 import type { Element, ServerElement } from '../../src/extension/trees/elements';
 import { BundledSimulator } from '../../src/extension/simulator';
+import { INCIDENT_RULES } from '../scenarioRules';
 import { EXTENSION_ID, activateExtension, iconColor, clusterDiagnostics, describeRules, ruleOf, rulesPresent, waitFor } from './helpers';
 
-/** The incidents of `incident-all`, one rule id each (two for DDL). */
-const INCIDENT_RULES = [
-  'shards/dangling',
-  'wal/close-blocked',
-  'ddl/backlog',
-  'ddl/duplicate',
-  'regions/stale-prepared',
-  'partitions/online-out-of-space',
-];
 
 /** Child process ids of `pid` (Linux /proc). */
 function childPids(pid: number): number[] {

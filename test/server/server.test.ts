@@ -13,12 +13,12 @@ import {
   type ApplyRepairArgs,
   type ApplyRepairResult,
   type ClusterInfo,
-  type RuleId,
   type ScenarioName,
   type Subsystem,
   type TreeNode,
 } from '../../src/protocol';
 import { keys } from '../../src/protocol';
+import { SCENARIO_RULES, type IncidentScenario } from '../scenarioRules';
 import { RESTART_DOWN_TICKS } from '../../src/simulator/quickwit';
 import { LspHarness } from './lsp';
 import { ROOT, startSim, type RunningSim } from './sim';
@@ -26,13 +26,14 @@ import { ROOT, startSim, type RunningSim } from './sim';
 const doc = (cluster: string, subsystem: Subsystem) => `cluster://${cluster}/${subsystem}.clustersnap`;
 const codes = (d: Diagnostic[]) => [...new Set(d.map((x) => String(x.code)))].sort();
 
-const SCENARIO_RULES: Array<[ScenarioName, Subsystem, RuleId[]]> = [
-  ['quickwit-dangling-shards', 'shards', ['shards/dangling']],
-  ['milvus-wal-close-blocked', 'wal', ['wal/close-blocked']],
-  ['greptime-ddl-backlog', 'ddl', ['ddl/backlog', 'ddl/duplicate']],
-  ['tikv-stale-prepared-region', 'regions', ['regions/stale-prepared']],
-  ['fluvio-out-of-space-reverted', 'partitions', ['partitions/online-out-of-space']],
-];
+/** The document each incident scenario's diagnostics land on. */
+const SCENARIO_DOCUMENT: Record<IncidentScenario, Subsystem> = {
+  'quickwit-dangling-shards': 'shards',
+  'milvus-wal-close-blocked': 'wal',
+  'greptime-ddl-backlog': 'ddl',
+  'tikv-stale-prepared-region': 'regions',
+  'fluvio-out-of-space-reverted': 'partitions',
+};
 
 describe('language server (real process, real simulator)', function () {
   this.timeout(60_000);
@@ -55,7 +56,8 @@ describe('language server (real process, real simulator)', function () {
     return sim;
   }
 
-  for (const [scenario, subsystem, rules] of SCENARIO_RULES) {
+  for (const [scenario, subsystem] of Object.entries(SCENARIO_DOCUMENT) as Array<[IncidentScenario, Subsystem]>) {
+    const rules = SCENARIO_RULES[scenario];
     it(`publishes ${rules.join(', ')} for ${scenario}, and nothing on the other documents`, async () => {
       await connect('sim', scenario);
       const diagnostics = await lsp.waitForDiagnostics(doc('sim', subsystem), (d) => d.length > 0);

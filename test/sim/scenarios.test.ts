@@ -4,22 +4,14 @@
  */
 import * as assert from 'node:assert/strict';
 import { SCENARIOS, type ScenarioName } from '../../src/protocol';
+import { INCIDENT_RULES, SCENARIO_RULES } from '../scenarioRules';
 import { INVARIANTS, snapshot, useSimulator, violations, type Invariant } from './helpers';
 
-const BROKEN_BY: Record<Exclude<ScenarioName, 'healthy' | 'incident-all'>, Invariant[]> = {
-  'quickwit-dangling-shards': ['shards/dangling'],
-  'milvus-wal-close-blocked': ['wal/close-blocked'],
-  'greptime-ddl-backlog': ['ddl/backlog', 'ddl/duplicate'],
-  'tikv-stale-prepared-region': ['regions/stale-prepared'],
-  'fluvio-out-of-space-reverted': ['partitions/online-out-of-space'],
-};
-/** What incident-all breaks. No scenario orphans shards: only the rolling-restart fault does (rolling-restart.test.ts). */
-const ALL_BROKEN = [...new Set(Object.values(BROKEN_BY).flat())];
-
-function brokenIn(scenario: ScenarioName): Invariant[] {
+/** What a scenario breaks. No scenario orphans shards: only the rolling-restart fault does (rolling-restart.test.ts). */
+function brokenIn(scenario: ScenarioName): readonly Invariant[] {
   if (scenario === 'healthy') return [];
-  if (scenario === 'incident-all') return ALL_BROKEN;
-  return BROKEN_BY[scenario];
+  if (scenario === 'incident-all') return INCIDENT_RULES;
+  return SCENARIO_RULES[scenario];
 }
 
 describe('simulator scenarios (observed over the socket)', () => {

@@ -8,6 +8,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import { join } from 'node:path';
 import type { Locator } from 'playwright-core';
 import { MAX_REPAIR_TARGETS } from '../../src/protocol/methods';
+import { INCIDENT_RULES } from '../scenarioRules';
 import { BatchGate } from '../server/batchGate';
 import { startSim, type RunningSim } from '../server/sim';
 import { launchBrowser, type BrowserSession } from '../vscode-host/browser';
@@ -19,15 +20,6 @@ const VSIX = process.env.CLUSTER_DEBUGGER_VSIX ?? join(repoRoot, 'cluster-debugg
 const CONTAINER_ID = 'clusterDebugger';
 const CONTAINER_TITLE = 'Cluster Debugger';
 const SUBSYSTEM_VIEWS = ['Shards', 'WAL Nodes', 'DDL Tasks', 'Regions', 'Partitions'];
-/** The incidents of `incident-all`, as rule ids in the Problems panel. */
-const INCIDENT_RULES = [
-  'shards/dangling',
-  'wal/close-blocked',
-  'ddl/backlog',
-  'ddl/duplicate',
-  'regions/stale-prepared',
-  'partitions/online-out-of-space',
-];
 const QUICK_FIX_RULE = 'shards/dangling';
 const PALETTE_REPAIR_RULE = 'regions/stale-prepared';
 /** Its second repair, force-removing the node, may lose data: it asks for a modal confirmation. */
