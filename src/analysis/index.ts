@@ -6,4 +6,4 @@ export * from './model';
 export * from './checks';
 export * from './snapshot';
 export { groupOf, isGrouped, shardGroup, stateOf, STATE_FIELD } from './grouping';
-export { formatBytes, formatCount, formatDuration, plural } from './format';
+export { formatBytes, formatCount, formatDuration, plural } from '../protocol/format';

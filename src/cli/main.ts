@@ -10,14 +10,14 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SUBSYSTEMS, type Finding, type RepairOption } from '../protocol';
+import { SUBSYSTEMS, errorText, type Finding, type RepairOption } from '../protocol';
 import { formatCount } from '../analysis';
-import { ClusterChecker } from '../server/checker';
-import { connectClusterClient } from '../server/link';
-import { analyseSnapshot } from '../server/offline';
-import { describeOperation, executeRepair } from '../server/repairs';
-import { ClusterSession, errorText } from '../server/session';
-import { clusterDocUri } from '../server/uri';
+import { ClusterChecker } from '../engine/checker';
+import { connectClusterClient } from '../engine/link';
+import { analyseSnapshot } from '../engine/offline';
+import { describeOperation, executeRepair } from '../engine/repairs';
+import { ClusterSession } from '../engine/session';
+import { clusterDocUri } from '../protocol/uri';
 import { USAGE, UsageError, parseArgs, type CliArgs } from './args';
 import { renderJson, renderSarif, renderText, type CheckReport } from './report';
 

@@ -4,3 +4,6 @@ export * from './collections';
 export * from './methods';
 export * from './findings';
 export * from './lsp';
+export * from './format';
+export * from './config';
+export * from './uri';

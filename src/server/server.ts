@@ -40,6 +40,7 @@ import {
   SUBSYSTEMS,
   TreeChildrenParams,
   describeZodError,
+  errorText,
   type ApplyRepairResult,
   type ClusterInfo,
   type DidChangeParams,
@@ -48,14 +49,14 @@ import {
   type Subsystem,
 } from '../protocol';
 import { renderSnapshot } from '../analysis';
-import { ClusterChecker, type RuleSettings } from './checker';
+import { ClusterChecker, type RuleSettings } from '../engine/checker';
 import { SYNTAX_SOURCE, findingDiagnostics, type DiagnosticData } from './diagnostics';
-import { connectClusterClient, type LinkFactory } from './link';
-import { analyseSnapshot } from './offline';
-import { executeRepair } from './repairs';
-import { ClusterSession, errorText } from './session';
-import { treeChildren } from './tree';
-import { SNAPSHOT_LANGUAGE, clusterDocUri, parseClusterDocUri } from './uri';
+import { connectClusterClient, type LinkFactory } from '../engine/link';
+import { analyseSnapshot } from '../engine/offline';
+import { executeRepair } from '../engine/repairs';
+import { ClusterSession } from '../engine/session';
+import { treeChildren } from '../engine/tree';
+import { SNAPSHOT_LANGUAGE, clusterDocUri, parseClusterDocUri } from '../protocol/uri';
 
 /** Events arrive in bursts; checks and renders run once per burst, not per event. */
 const CHECK_DEBOUNCE_MS = 150;

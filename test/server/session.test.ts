@@ -7,8 +7,8 @@
 import * as assert from 'node:assert/strict';
 import { COLLECTION_NAMES, type EventsNotification } from '../../src/protocol';
 import type { ClusterClient } from '../../src/protocol/client';
-import { ClusterSession } from '../../src/server/session';
-import { connectClusterClient, type ClusterLink } from '../../src/server/link';
+import { ClusterSession } from '../../src/engine/session';
+import { connectClusterClient, type ClusterLink } from '../../src/engine/link';
 import { connect, snapshot, useSimulator } from '../sim/helpers';
 
 /** What the test can do to the links it hands the session. */

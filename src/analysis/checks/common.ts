@@ -17,7 +17,7 @@ import {
   type RuleId,
   type Severity,
 } from '../../protocol';
-import { formatCount } from '../format';
+import { formatCount } from '../../protocol/format';
 import type { ClusterModel } from '../model';
 
 export interface CheckOptions {

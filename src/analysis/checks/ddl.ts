@@ -5,7 +5,7 @@
  * deleting their state can leave half-created table metadata.
  */
 import { UNFINISHED_PROCEDURE_STATUSES, type EntityRef, type Finding, type Procedure, type RepairCommand } from '../../protocol';
-import { formatBytes, formatCount, plural } from '../format';
+import { formatBytes, formatCount, plural } from '../../protocol/format';
 import type { ClusterModel } from '../model';
 import { batchedOption, makeFinding, pushSample, ref, repairOption, TargetBatcher } from './common';
 

@@ -3,7 +3,7 @@
  * election logic must never turn an out-of-space partition Online (fluvio #4528).
  */
 import { keys, type EntityRef, type Finding, type ScPartition, type SpuReport } from '../../protocol';
-import { formatBytes, plural } from '../format';
+import { formatBytes, plural } from '../../protocol/format';
 import type { ClusterModel } from '../model';
 import { batchedOption, makeFinding, pushSample, TargetBatcher } from './common';
 

@@ -4,7 +4,7 @@
  * next prepare assert and the node panic (tikv #17700).
  */
 import type { CachedRegion, EntityRef, Finding, WriteBatch } from '../../protocol';
-import { plural } from '../format';
+import { plural } from '../../protocol/format';
 import type { ClusterModel } from '../model';
 import { batchedOption, makeFinding, pushSample, TargetBatcher } from './common';
 

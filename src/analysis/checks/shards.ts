@@ -8,7 +8,7 @@
  * targets written straight into their batches.
  */
 import { keys, type EntityRef, type Finding, type IngesterShard, type MetastoreShard } from '../../protocol';
-import { formatCount, plural } from '../format';
+import { formatCount, plural } from '../../protocol/format';
 import { shardGroup } from '../grouping';
 import { shardIdentity } from '../shard-key';
 import type { ClusterModel } from '../model';

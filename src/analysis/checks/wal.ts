@@ -4,7 +4,7 @@
  * appends blocked on recovery (milvus #41307).
  */
 import type { EntityRef, Finding, InFlightAppend, WalState } from '../../protocol';
-import { formatDuration, plural } from '../format';
+import { formatDuration, plural } from '../../protocol/format';
 import type { ClusterModel } from '../model';
 import { batchedOption, makeFinding, pushSample, ref, TargetBatcher } from './common';
 

@@ -9,7 +9,7 @@ import {
   type CollectionName,
   type Subsystem,
 } from '../../protocol';
-import { formatCount } from '../format';
+import { formatCount } from '../../protocol/format';
 import { groupIterator, groupOf, isGrouped, stateOf } from '../grouping';
 import type { ClusterModel } from '../model';
 import { describeCounts, increment } from '../checks/common';

@@ -1,5 +1,6 @@
 /**
- * Number, duration and size formatting for operator-facing messages.
+ * Number, duration, size and error formatting for operator-facing messages:
+ * one definition, used by every layer (the extension included).
  * Hand-written rather than `toLocaleString` so output never depends on the
  * host's ICU data or locale (messages are compared in tests and CLI output).
  */
@@ -15,9 +16,21 @@ export function formatCount(n: number): string {
   return n < 0 ? `-${out}` : out;
 }
 
-/** `n` with a singular or plural noun: "1 shard", "760,000 shards". */
-export function plural(n: number, singular: string, pluralForm = `${singular}s`): string {
+/** `n` with a singular or plural noun: "1 shard", "760,000 shards", "2 entities", "0 errors". */
+export function plural(n: number, singular: string, pluralForm = pluralOf(singular)): string {
   return `${formatCount(n)} ${n === 1 ? singular : pluralForm}`;
+}
+
+/** The regular English plural: "shard" → "shards", "entity" → "entities", "batch" → "batches". */
+export function pluralOf(noun: string): string {
+  if (/[^aeiou]y$/i.test(noun)) return `${noun.slice(0, -1)}ies`;
+  if (/(s|x|z|ch|sh)$/i.test(noun)) return `${noun}es`;
+  return `${noun}s`;
+}
+
+/** An error (or anything thrown) as one message for a user: the `message` of an Error, else its text. */
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** Seconds → "4d21h", "3h5m", "2m30s", "30s": the two largest units from the first non-zero one, like kubectl's AGE. */

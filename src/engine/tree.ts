@@ -19,7 +19,7 @@ import {
 import type { ClusterModel } from '../analysis/model';
 import type { ClusterChecker } from './checker';
 import type { ClusterSession } from './session';
-import { clusterDocUri } from './uri';
+import { clusterDocUri } from '../protocol/uri';
 import { formatCount } from '../analysis';
 
 export const NO_CLUSTER_MESSAGE = "No cluster connected — run 'Cluster: Start Bundled Simulator' or 'Cluster: Connect…'";

@@ -18,6 +18,7 @@ import {
   COLLECTION_NAMES,
   MAX_PAGE_LIMIT,
   RpcException,
+  errorText,
   type ChangeEvent,
   type CollectionName,
   type ConnectionState,
@@ -375,10 +376,6 @@ export class ClusterSession {
     this.waiters = this.waiters.filter((w) => !ready.includes(w));
     for (const w of ready) w.resolve();
   }
-}
-
-export function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 function safely(fn: () => void, log: (m: string) => void): void {

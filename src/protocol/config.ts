@@ -1,0 +1,44 @@
+/**
+ * Names and defaults that the extension, the language server and the CLI
+ * must agree on, defined once. `package.json` repeats the settings' defaults
+ * (VS Code reads them from there); a unit test keeps the two equal.
+ */
+import { SCENARIOS, type ScenarioName } from './methods';
+
+/** The settings section: `clusterDebugger.*`. */
+export const CONFIG_SECTION = 'clusterDebugger';
+
+/** The name the bundled simulator's cluster is connected under. */
+export const BUNDLED_CLUSTER = 'sim';
+
+/** What a cluster's name may be: it is a URI authority (`cluster://NAME/...`) and a tree label. */
+export const CLUSTER_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * Cluster names are case-insensitive everywhere: VS Code lower-cases a URI's
+ * authority, so `Prod` and `prod` would share documents. Compare and index
+ * names by this key; show them as the user typed them.
+ */
+export function clusterKey(name: string): string {
+  return name.toLowerCase();
+}
+
+export function sameCluster(a: string, b: string): boolean {
+  return clusterKey(a) === clusterKey(b);
+}
+
+export const DEFAULT_SCENARIO: ScenarioName = 'incident-all';
+
+/** The defaults of the `clusterDebugger.*` settings, as `package.json` declares them. */
+export const CONFIG_DEFAULTS = {
+  clusters: [] as { name: string; url: string }[],
+  'simulator.autoStart': false,
+  'simulator.defaultScenario': DEFAULT_SCENARIO,
+  'simulator.seed': null as number | null,
+  rules: {} as Record<string, string>,
+  'trace.server': 'off',
+} as const;
+
+export function isScenario(name: string): name is ScenarioName {
+  return (SCENARIOS as readonly string[]).includes(name);
+}
