@@ -10,14 +10,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SUBSYSTEMS, errorText, type Finding, type RepairOption } from '../protocol';
-import { formatCount } from '../analysis';
-import { ClusterChecker } from '../engine/checker';
+import { clusterDocUri, errorText, plural, type Finding } from '../protocol';
 import { connectClusterClient } from '../engine/link';
 import { analyseSnapshot } from '../engine/offline';
-import { describeOperation, executeRepair } from '../engine/repairs';
-import { ClusterSession } from '../engine/session';
-import { clusterDocUri } from '../protocol/uri';
+import { describeOperation } from '../engine/repairs';
+import { ClusterWorkspace, ConnectError, type PlannedRepair } from '../engine/workspace';
 import { USAGE, UsageError, parseArgs, type CliArgs } from './args';
 import { renderJson, renderSarif, renderText, type CheckReport } from './report';
 
@@ -26,8 +23,8 @@ class Fatal extends Error {}
 
 /** How long to wait for a repair's own events before resyncing. */
 const CATCH_UP_MS = 30_000;
-/** A finding whose first safe repair did not clear it gets its next safe repair in the next round. */
-const MAX_REPAIR_ROUNDS = 3;
+/** The name the target is connected under (the documents' URIs use the cluster's own name). */
+const CLI_CLUSTER = 'cluster';
 
 async function main(argv: string[]): Promise<number> {
   const parsed = parseArgs(argv, process.env);
@@ -77,70 +74,53 @@ function checkFile(args: CliArgs): number {
 // ------------------------------------------------------------------ live --
 
 async function checkLive(args: CliArgs): Promise<number> {
-  const session = new ClusterSession({
-    name: 'cluster',
-    url: args.target,
-    token: args.token ?? '',
-    connect: connectClusterClient,
-    log: () => undefined,
-    reconnect: false,
-  });
+  const workspace = new ClusterWorkspace({ connect: connectClusterClient, log: () => undefined, reconnect: false, catchUpMs: CATCH_UP_MS });
   try {
-    await session.start();
-  } catch (e) {
-    throw new Fatal(`cannot check ${args.target}: ${errorText(e)}`);
-  }
-  try {
-    const name = session.model!.status.clusterName || 'cluster';
-    const checker = new ClusterChecker(name);
-    const check = (): Finding[] => {
-      checker.markDirty(SUBSYSTEMS);
-      checker.recheck(session.model!);
-      return checker.findings();
-    };
-    let findings = check();
+    let cluster;
+    try {
+      await workspace.connect({ name: CLI_CLUSTER, url: args.target, token: args.token ?? '' });
+      cluster = workspace.require(CLI_CLUSTER);
+    } catch (e) {
+      throw new Fatal(`cannot check ${args.target}: ${e instanceof ConnectError ? e.reason : errorText(e)}`);
+    }
+    const name = cluster.session.model?.status.clusterName || CLI_CLUSTER;
     if (args.repair) {
-      const plan = planRepairs(findings, args.repair, new Set());
-      printPlan(args, findings, plan);
+      printPlan(args, cluster.checker.findings(), workspace.planAllSafe(cluster, args.repair));
       if (args.dryRun) {
         say(args, 'Dry run: nothing was sent.');
       } else if (!args.yes) {
         throw new Fatal('refusing to repair without --yes (or preview the plan with --dry-run)');
-      } else if (plan.length) {
-        findings = await applyRepairs(args, session, check, findings, plan);
+      } else if (workspace.planAllSafe(cluster, args.repair).length) {
+        // The editor's "Repair All Safe Findings", limited to the rules asked for.
+        await workspace.applyAllSafe(CLI_CLUSTER, {
+          rules: args.repair,
+          repaired: (finding, _option, outcome) => {
+            say(args, `${finding.id}: ${outcome.summary}`);
+            for (const d of outcome.details.slice(0, 10)) say(args, `    ${d}`);
+          },
+        });
+        const left = cluster.checker.findings().length;
+        say(args, left ? `${plural(left, 'finding')} remain${left === 1 ? 's' : ''} after repair.` : 'All findings repaired.');
       }
     }
+    const findings = cluster.checker.findings();
+    const model = cluster.session.model!;
     output(args, {
       target: args.target,
       findings,
       syntaxErrors: [],
       locate: (f) => {
-        const line = checker.document(session.model!, f.subsystem).lineOf(f.anchor.collection, f.anchor.key);
+        const line = cluster.checker.document(model, f.subsystem).lineOf(f.anchor.collection, f.anchor.key);
         return line === undefined ? undefined : { uri: clusterDocUri(name, f.subsystem), line };
       },
     });
     return findings.length ? 1 : 0;
   } finally {
-    session.dispose();
+    workspace.dispose();
   }
-}
-
-interface PlannedRepair {
-  finding: Finding;
-  option: RepairOption;
 }
 
 /** Only safe repairs are applied from the command line; may-lose-data ones need the editor's confirmation. */
-function planRepairs(findings: Finding[], rules: string[], tried: Set<string>): PlannedRepair[] {
-  const plan: PlannedRepair[] = [];
-  for (const finding of findings) {
-    if (!rules.includes(finding.rule)) continue;
-    const option = finding.repairs.find((r) => r.safety === 'safe' && !tried.has(`${finding.id}#${r.id}`));
-    if (option) plan.push({ finding, option });
-  }
-  return plan;
-}
-
 function printPlan(args: CliArgs, findings: Finding[], plan: PlannedRepair[]): void {
   say(args, `Repair plan (only repairs marked safe are applied; repairs that may lose data are listed, not applied):`);
   for (const f of findings) {
@@ -150,37 +130,13 @@ function printPlan(args: CliArgs, findings: Finding[], plan: PlannedRepair[]): v
       continue;
     }
     const { option } = chosen;
-    say(args, `  ${f.id}: ${option.title} [${option.safety}], ${formatCount(option.targetCount)} target(s)`);
+    say(args, `  ${f.id}: ${option.title} [${option.safety}], ${plural(option.targetCount, 'target')}`);
     const ops = option.operations;
     for (const op of ops.slice(0, 5)) say(args, `      ${describeOperation(op)}`);
-    if (ops.length > 5) say(args, `      … ${ops.length - 5} more batch(es)`);
+    if (ops.length > 5) say(args, `      … ${plural(ops.length - 5, 'more batch', 'more batches')}`);
     for (const other of f.repairs.filter((r) => r !== option && r.safety !== 'safe')) say(args, `      not applied (may lose data): ${other.title}`);
   }
   if (!plan.length) say(args, '  nothing to repair');
-}
-
-async function applyRepairs(
-  args: CliArgs,
-  session: ClusterSession,
-  check: () => Finding[],
-  findings: Finding[],
-  plan: PlannedRepair[],
-): Promise<Finding[]> {
-  const tried = new Set<string>();
-  for (let round = 0; round < MAX_REPAIR_ROUNDS && plan.length; round++) {
-    for (const { finding, option } of plan) {
-      tried.add(`${finding.id}#${option.id}`);
-      const outcome = await executeRepair(session, finding.id, option, { log: () => undefined });
-      say(args, `${finding.id}: ${outcome.summary}`);
-      for (const d of outcome.details.slice(0, 10)) say(args, `    ${d}`);
-      if (!(await session.waitForSeq(outcome.seq, CATCH_UP_MS))) await session.resync();
-      await session.refreshStatus();
-    }
-    findings = check();
-    plan = planRepairs(findings, args.repair!, tried);
-  }
-  say(args, findings.length ? `${findings.length} finding(s) remain after repair.` : 'All findings repaired.');
-  return findings;
 }
 
 // A reader that stops early (`cluster-check … | head`) closes stdout: not a crash. Stopping

@@ -1,5 +1,5 @@
 /** The three output formats of `cluster-check`: a text table, JSON, and SARIF 2.1.0. */
-import { RULES, type Finding, type RuleId, type Severity } from '../protocol';
+import { RULES, plural, type Finding, type RuleId, type Severity } from '../protocol';
 import { formatCount, type SnapshotSyntaxError } from '../analysis';
 
 export interface CheckReport {
@@ -19,7 +19,7 @@ const TOOL_VERSION = '0.1.0';
 export function renderText(r: CheckReport): string {
   const out: string[] = [];
   for (const e of r.syntaxErrors) out.push(`${r.target}:${e.line + 1}:${e.column + 1}: syntax error: ${e.message}`);
-  const syntax = r.syntaxErrors.length ? `${r.syntaxErrors.length} syntax error(s)` : '';
+  const syntax = r.syntaxErrors.length ? plural(r.syntaxErrors.length, 'syntax error') : '';
   if (!r.findings.length) {
     out.push(syntax ? `${syntax}; no findings in the lines that parsed.` : `No findings: ${r.target} is consistent.`);
     return out.join('\n') + '\n';
@@ -37,7 +37,7 @@ export function renderText(r: CheckReport): string {
     for (const rep of f.repairs) out.push(`    repair: ${rep.title} [${rep.safety}]`);
   });
   const errors = r.findings.filter((f) => f.severity === 'error').length;
-  out.push('', `${r.findings.length} finding(s): ${errors} error(s), ${r.findings.length - errors} other.${syntax ? ` And ${syntax}.` : ''}`);
+  out.push('', `${plural(r.findings.length, 'finding')}: ${plural(errors, 'error')}, ${formatCount(r.findings.length - errors)} other.${syntax ? ` And ${syntax}.` : ''}`);
   return out.join('\n') + '\n';
 }
 

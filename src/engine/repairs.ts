@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RepairCommand, RepairItemResult, RepairOption } from '../protocol';
 import type { ClusterSession } from './session';
-import { formatCount } from '../analysis';
+import { formatCount, plural } from '../protocol';
 
 export interface RepairHooks {
   /** After each batch. */
@@ -71,7 +71,7 @@ export async function executeRepair(
   let batches = 0;
   let cancelled = false;
   let seq = session.lastSeq;
-  hooks.log(`[${session.name}] repair ${findingId} → ${option.id} (${option.safety}): ${option.operations.length} batch(es), ${total} target(s)`);
+  hooks.log(`[${session.name}] repair ${findingId} → ${option.id} (${option.safety}): ${plural(option.operations.length, 'batch')}, ${plural(total, 'target')}`);
   for (const op of option.operations) {
     if (hooks.cancelled?.()) {
       cancelled = true;

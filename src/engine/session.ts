@@ -66,16 +66,16 @@ type Entity = { key: string; version: number };
 export class ClusterSession {
   readonly name: string;
   readonly url: string;
-  state: ConnectionState = 'connecting';
-  /** Last connection or sync error, in words. */
-  error: string | null = null;
-  model: ClusterModel | null = null;
   /** Bumps on every model change; caches (findings, renders, trees) key on it. */
   generation = 0;
-  /** The last cluster event applied. */
-  lastSeq = 0;
   /** Entities skipped because they failed validation (logged, never fatal). */
   invalidItems = 0;
+
+  // Changed only by the session's own methods: read them through the getters below.
+  private currentState: ConnectionState = 'connecting';
+  private lastError: string | null = null;
+  private currentModel: ClusterModel | null = null;
+  private appliedSeq = 0;
 
   private link: ClusterLink | null = null;
   private readonly listeners: SessionListener[] = [];
@@ -91,6 +91,25 @@ export class ClusterSession {
   constructor(private readonly options: SessionOptions) {
     this.name = options.name;
     this.url = options.url;
+  }
+
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  /** Last connection or sync error, in words. */
+  get error(): string | null {
+    return this.lastError;
+  }
+
+  /** The synced model; the last one stays (marked stale) while the link is down. */
+  get model(): ClusterModel | null {
+    return this.currentModel;
+  }
+
+  /** The last cluster event applied. */
+  get lastSeq(): number {
+    return this.appliedSeq;
   }
 
   addListener(listener: SessionListener): void {
@@ -120,7 +139,7 @@ export class ClusterSession {
     if (!link || !this.model || this.state !== 'live') return;
     const status = await link.request('cluster.status', {});
     // Keep our own seq: events, not the status call, say what the model contains.
-    if (this.model) this.model.status = { ...status, seq: this.lastSeq };
+    if (this.currentModel) this.currentModel.status = { ...status, seq: this.lastSeq };
   }
 
   /**
@@ -172,14 +191,15 @@ export class ClusterSession {
     });
   }
 
-  dispose(): void {
+  /** Closes the link for good; `reason` (e.g. why the first connection failed) stays as the session's error. */
+  dispose(reason: string | null = null): void {
     this.disposed = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     const link = this.link;
     this.link = null;
     link?.close();
-    this.setState('disconnected', null);
+    this.setState('disconnected', reason);
   }
 
   // ------------------------------------------------------------- internals --
@@ -194,7 +214,7 @@ export class ClusterSession {
     this.link = link;
     link.onEvents((n) => this.onEvents(link, n));
     link.onClose((reason) => this.onClose(link, reason));
-    if (this.model) this.model.status = link.init.status;
+    if (this.currentModel) this.currentModel.status = link.init.status;
     await this.sync(link);
     this.attempt = 0;
   }
@@ -239,8 +259,8 @@ export class ClusterSession {
       const model: ClusterModel = { status: { ...status, seq }, collections };
       const buffered = this.buffer;
       this.buffer = null;
-      this.lastSeq = seq;
-      this.model = model;
+      this.appliedSeq = seq;
+      this.currentModel = model;
       let gap = false;
       for (const n of buffered) if (!this.applyBatch(n)) gap = true;
       this.generation++;
@@ -303,7 +323,7 @@ export class ClusterSession {
     for (const event of n.events) {
       if (event.seq <= this.lastSeq) continue;
       if (this.applyEvent(model.collections, event)) dirty?.add(COLLECTIONS[event.collection].subsystem);
-      this.lastSeq = event.seq;
+      this.appliedSeq = event.seq;
     }
     model.status = { ...model.status, seq: this.lastSeq, time: n.time };
     return true;
@@ -359,8 +379,8 @@ export class ClusterSession {
 
   private setState(state: ConnectionState, error: string | null): void {
     const changed = state !== this.state || error !== this.error;
-    this.state = state;
-    this.error = error;
+    this.currentState = state;
+    this.lastError = error;
     if (changed) for (const l of this.listeners) safely(() => l.stateChanged(this), this.options.log);
     this.wake();
   }

@@ -9,89 +9,100 @@ import type { CancellationToken } from 'vscode';
 import { randomUUID } from 'node:crypto';
 import { ExecuteCommandRequest, LanguageClient, WorkDoneProgress, WorkDoneProgressBegin, WorkDoneProgressReport } from 'vscode-languageclient/node';
 import {
-  ApplyRepairArgs,
-  ApplyRepairResult,
-  ClusterInfo,
-  ClustersResult,
-  ConnectParams,
-  DocumentResult,
-  FindingSummary,
-  FindingsResult,
-  LspCommands,
-  LspMethods,
-  SnapshotResult,
-  TreeChildrenParams,
-  TreeChildrenResult,
-  TreeNode,
+  LSP_COMMANDS,
+  LSP_REQUESTS,
+  type ApplyRepairArgs,
+  type ApplyRepairResult,
+  type ClusterInfo,
+  type ConnectParams,
+  type FindingSummary,
+  type LspCommandName,
+  type LspParams,
+  type LspRequestName,
+  type LspResult,
+  type TreeChildrenParams,
+  type TreeNode,
 } from '../protocol/lsp';
-import { Subsystem } from '../protocol/collections';
+import type { Subsystem } from '../protocol/collections';
 
 export type ProgressSink = (value: WorkDoneProgressBegin | WorkDoneProgressReport) => void;
 
 export class ServerApi {
   constructor(private readonly client: LanguageClient) {}
 
-  private async request<S extends z.ZodType>(method: string, params: unknown, schema: S, token?: CancellationToken): Promise<z.infer<S>> {
-    const raw: unknown = await this.client.sendRequest(method, params, token);
-    const parsed = schema.safeParse(raw);
+  /** One request of the table: params checked before they leave, the result checked when it arrives. */
+  async request<K extends LspRequestName>(name: K, params: LspParams<K>, token?: CancellationToken): Promise<LspResult<K>> {
+    const spec = LSP_REQUESTS[name];
+    const sent = spec.params.safeParse(params);
+    if (!sent.success) throw new Error(`Bad ${spec.method} parameters: ${z.prettifyError(sent.error)}`);
+    const raw: unknown = await this.client.sendRequest(spec.method, sent.data, token);
+    const parsed = spec.result.safeParse(raw);
     if (!parsed.success) {
-      throw new Error(`The language server answered ${method} with an unexpected shape: ${z.prettifyError(parsed.error)}`);
+      throw new Error(`The language server answered ${spec.method} with an unexpected shape: ${z.prettifyError(parsed.error)}`);
     }
-    return parsed.data;
+    return parsed.data as LspResult<K>;
   }
 
   async clusters(): Promise<ClusterInfo[]> {
-    return (await this.request(LspMethods.clusters, {}, ClustersResult)).clusters;
+    return (await this.request('clusters', {})).clusters;
   }
 
   async treeChildren(params: TreeChildrenParams, token?: CancellationToken): Promise<TreeNode[]> {
-    return (await this.request(LspMethods.treeChildren, params, TreeChildrenResult, token)).nodes;
+    return (await this.request('treeChildren', params, token)).nodes;
   }
 
+  /** Current findings, for lists and picks. Reading them does not change what a quick fix will send. */
   async findings(filter: { cluster?: string; subsystem?: Subsystem } = {}): Promise<FindingSummary[]> {
-    return (await this.request(LspMethods.findings, filter, FindingsResult)).findings;
+    return (await this.request('findings', filter)).findings;
+  }
+
+  /** The plan a repair of this finding will send (the one its quick fix showed); null once it is gone. */
+  async plan(cluster: string, findingId: string): Promise<FindingSummary | null> {
+    return (await this.request('plan', { cluster, findingId })).finding;
   }
 
   async document(uri: string, token?: CancellationToken): Promise<string> {
-    return (await this.request(LspMethods.document, { uri }, DocumentResult, token)).text;
+    return (await this.request('document', { uri }, token)).text;
   }
 
   async snapshot(cluster: string): Promise<string> {
-    return (await this.request(LspMethods.snapshot, { cluster }, SnapshotResult)).text;
+    return (await this.request('snapshot', { cluster })).text;
   }
 
-  async connect(params: ConnectParams): Promise<void> {
-    await this.client.sendRequest(LspMethods.connect, params);
+  async connect(params: ConnectParams): Promise<ClusterInfo> {
+    return this.request('connect', params);
   }
 
   async disconnect(name: string): Promise<void> {
-    await this.client.sendRequest(LspMethods.disconnect, { name });
+    await this.request('disconnect', { name });
   }
 
-  async refresh(cluster?: string): Promise<void> {
-    await this.client.sendRequest(LspMethods.refresh, { cluster });
+  async refresh(cluster?: string): Promise<ClusterInfo[]> {
+    return (await this.request('refresh', { cluster })).clusters;
   }
 
   /** Runs the server's `applyRepair` command; cancelling `token` cancels the request (and the server's batches). */
   applyRepair(args: ApplyRepairArgs, token?: CancellationToken, onProgress?: ProgressSink): Promise<ApplyRepairResult> {
-    return this.executeCommand(LspCommands.applyRepair, [args], ApplyRepairResult, token, onProgress);
+    return this.executeCommand('applyRepair', args, token, onProgress);
   }
 
   applyAllSafe(cluster: string, token?: CancellationToken, onProgress?: ProgressSink): Promise<ApplyRepairResult> {
-    return this.executeCommand(LspCommands.applyAllSafe, [{ cluster }], ApplyRepairResult, token, onProgress);
+    return this.executeCommand('applyAllSafe', { cluster }, token, onProgress);
   }
 
   /**
    * With a `workDoneToken` of our own, the server reports its progress to us instead of opening
    * a second progress notification, and our notification's Cancel cancels the request.
    */
-  private async executeCommand<S extends z.ZodType>(
-    command: string,
-    args: unknown[],
-    schema: S,
+  private async executeCommand<K extends LspCommandName>(
+    name: K,
+    args: z.input<(typeof LSP_COMMANDS)[K]['args']>,
     token?: CancellationToken,
     onProgress?: ProgressSink,
-  ): Promise<z.infer<S>> {
+  ): Promise<ApplyRepairResult> {
+    const spec = LSP_COMMANDS[name];
+    const sent = spec.args.safeParse(args);
+    if (!sent.success) throw new Error(`Bad ${spec.command} arguments: ${z.prettifyError(sent.error)}`);
     const workDoneToken = randomUUID();
     const listener = onProgress
       ? this.client.onProgress(WorkDoneProgress.type, workDoneToken, (v: WorkDoneProgressBegin | WorkDoneProgressReport | { kind: 'end' }) => {
@@ -100,13 +111,17 @@ export class ServerApi {
       : undefined;
     let raw: unknown;
     try {
-      raw = await this.client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args, workDoneToken: onProgress ? workDoneToken : undefined }, token);
+      raw = await this.client.sendRequest(
+        ExecuteCommandRequest.type,
+        { command: spec.command, arguments: [sent.data], workDoneToken: onProgress ? workDoneToken : undefined },
+        token,
+      );
     } finally {
       listener?.dispose();
     }
-    const parsed = schema.safeParse(raw);
+    const parsed = spec.result.safeParse(raw);
     if (!parsed.success) {
-      throw new Error(`The language server's ${command} returned an unexpected result: ${z.prettifyError(parsed.error)}`);
+      throw new Error(`The language server's ${spec.command} returned an unexpected result: ${z.prettifyError(parsed.error)}`);
     }
     return parsed.data;
   }

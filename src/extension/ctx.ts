@@ -41,6 +41,8 @@ export class Ctx implements Disposable {
   private restarting = false;
   private serverDisposables: Disposable[] = [];
   private clusterList: ClusterInfo[] = [];
+  /** The cluster list of the newest `didChange` not yet applied. */
+  private notifiedClusters: ClusterInfo[] | undefined;
   private readonly views = new Map<Subsystem | 'clusters', TreeView<Element>>();
   private readonly status: StatusView;
   private readonly batcher: ChangeBatcher;
@@ -124,6 +126,8 @@ export class Ctx implements Disposable {
           this.log.warn(`Ignoring a malformed ${LspMethods.didChange}: ${JSON.stringify(raw)?.slice(0, 200)}`);
           return;
         }
+        // The newest list wins: notifications arrive in order, and each carries every cluster's summary.
+        this.notifiedClusters = p.data.clusters;
         this.batcher.add(p.data.cluster, p.data.subsystems);
       }),
       client.onDidChangeState((e: StateChangeEvent) => {
@@ -194,13 +198,19 @@ export class Ctx implements Disposable {
   async refreshClusters(): Promise<void> {
     const api = this.serverApi;
     if (!api) return;
-    const before = this.clusterList.map((c) => `${c.name}:${c.state}`).join();
+    let clusters: ClusterInfo[];
     try {
-      this.clusterList = await api.clusters();
+      clusters = await api.clusters();
     } catch (err) {
       this.log.error(`${LspMethods.clusters} failed: ${err instanceof Error ? err.message : err}`);
       return;
     }
+    this.setClusters(clusters);
+  }
+
+  private setClusters(clusters: ClusterInfo[]): void {
+    const before = this.clusterList.map((c) => `${c.name}:${c.state}`).join();
+    this.clusterList = clusters;
     const after = this.clusterList.map((c) => `${c.name}:${c.state}`).join();
     this.updateUi();
     // A cluster appeared, left or changed state: every view's roots may differ.
@@ -213,7 +223,10 @@ export class Ctx implements Disposable {
   }
 
   private async applyChanges(changes: PendingChanges): Promise<void> {
-    await this.refreshClusters();
+    const notified = this.notifiedClusters;
+    this.notifiedClusters = undefined;
+    if (notified) this.setClusters(notified);
+    else await this.refreshClusters();
     const touched = new Set<string>();
     for (const [cluster, subsystems] of changes) {
       for (const s of subsystems) touched.add(s);

@@ -70,7 +70,8 @@ export async function repairFinding(ctx: Ctx, rawArgs: unknown): Promise<ApplyRe
   if (!parsed.success) throw new Error(`Bad repair arguments: ${JSON.stringify(rawArgs)}`);
   const args = parsed.data;
   const api = ctx.requireApi();
-  const finding = (await api.findings({ cluster: args.cluster })).find((f) => f.id === args.findingId);
+  // The one plan this repair sends: the one the quick fix showed, if it pinned one.
+  const finding = await api.plan(args.cluster, args.findingId);
   if (!finding) {
     void window.showInformationMessage(`Finding ${args.findingId} is no longer current on ${args.cluster}: it may have been repaired already.`);
     return undefined;

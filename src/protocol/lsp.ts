@@ -111,35 +111,19 @@ export const ApplyRepairResult = z.object({
 });
 export type ApplyRepairResult = z.infer<typeof ApplyRepairResult>;
 
-export const LspMethods = {
-  connect: 'clusterDebugger/connect',
-  disconnect: 'clusterDebugger/disconnect',
-  refresh: 'clusterDebugger/refresh',
-  clusters: 'clusterDebugger/clusters',
-  treeChildren: 'clusterDebugger/treeChildren',
-  findings: 'clusterDebugger/findings',
-  document: 'clusterDebugger/document',
-  snapshot: 'clusterDebugger/snapshot',
-  /** Notification server → client: something changed; refresh trees, documents, status. */
-  didChange: 'clusterDebugger/didChange',
-} as const;
-export const LspCommands = {
-  /** Server command: plan-checked, conditional repair of one finding, with work-done progress. */
-  applyRepair: 'clusterDebugger.applyRepair',
-  /** Server command: every `safe` repair of every current finding of a cluster (args: `{ cluster }`). */
-  applyAllSafe: 'clusterDebugger.applyAllSafe',
-  /**
-   * Extension command that quick fixes point at (args: ApplyRepairArgs). It asks for a modal
-   * confirmation when the repair may lose data, then runs `applyRepair` on the server.
-   */
-  repairFinding: 'clusterDebugger.repairFinding',
-} as const;
 export const ApplyAllSafeArgs = z.object({ cluster: z.string() });
+export type ApplyAllSafeArgs = z.infer<typeof ApplyAllSafeArgs>;
 
 export const DidChangeParams = z.object({
   cluster: z.string(),
   subsystems: z.array(Subsystem),
   state: ConnectionState,
+  /**
+   * Every cluster the server knows, as of this change (the one above may be
+   * gone). The extension's labels (badges, the Clusters view, the status bar)
+   * come from this, so a burst of changes costs no `clusters` request.
+   */
+  clusters: z.array(ClusterInfo),
 });
 export type DidChangeParams = z.infer<typeof DidChangeParams>;
 
@@ -147,3 +131,63 @@ export const DocumentParams = z.object({ uri: z.string() });
 export const DocumentResult = z.object({ text: z.string() });
 export const SnapshotParams = z.object({ cluster: z.string() });
 export const SnapshotResult = z.object({ text: z.string() });
+export const ConnectResult = ClusterInfo;
+export const DisconnectResult = z.object({});
+export const ClustersParams = z.object({});
+
+/** Params of `clusterDebugger/plan`: the plan a repair of this finding will send. */
+export const PlanParams = z.object({ cluster: z.string(), findingId: z.string() });
+export type PlanParams = z.infer<typeof PlanParams>;
+/** `finding` is null when the finding is gone (repaired meanwhile) or the cluster is not connected. */
+export const PlanResult = z.object({ finding: FindingSummary.nullable() });
+
+/**
+ * The language server's own requests: method → params schema → result
+ * schema, like `METHODS` for the cluster protocol. The server registers its
+ * handlers from this table and validates params; the extension calls through
+ * it and validates results.
+ */
+export const LSP_REQUESTS = {
+  connect: { method: 'clusterDebugger/connect', params: ConnectParams, result: ConnectResult },
+  disconnect: { method: 'clusterDebugger/disconnect', params: DisconnectParams, result: DisconnectResult },
+  refresh: { method: 'clusterDebugger/refresh', params: RefreshParams, result: ClustersResult },
+  clusters: { method: 'clusterDebugger/clusters', params: ClustersParams, result: ClustersResult },
+  treeChildren: { method: 'clusterDebugger/treeChildren', params: TreeChildrenParams, result: TreeChildrenResult },
+  findings: { method: 'clusterDebugger/findings', params: FindingsParams, result: FindingsResult },
+  plan: { method: 'clusterDebugger/plan', params: PlanParams, result: PlanResult },
+  document: { method: 'clusterDebugger/document', params: DocumentParams, result: DocumentResult },
+  snapshot: { method: 'clusterDebugger/snapshot', params: SnapshotParams, result: SnapshotResult },
+} as const satisfies Record<string, { method: string; params: z.ZodType; result: z.ZodType }>;
+export type LspRequestName = keyof typeof LSP_REQUESTS;
+export type LspParams<K extends LspRequestName> = z.input<(typeof LSP_REQUESTS)[K]['params']>;
+export type LspResult<K extends LspRequestName> = z.output<(typeof LSP_REQUESTS)[K]['result']>;
+
+/** Server → client notifications. */
+export const LSP_NOTIFICATIONS = {
+  /** Something changed; refresh trees, documents, labels. */
+  didChange: { method: 'clusterDebugger/didChange', params: DidChangeParams },
+} as const satisfies Record<string, { method: string; params: z.ZodType }>;
+
+/** The server's `workspace/executeCommand` commands: command → argument schema → result schema. */
+export const LSP_COMMANDS = {
+  /** Plan-checked, conditional repair of one finding, with work-done progress. */
+  applyRepair: { command: 'clusterDebugger.applyRepair', args: ApplyRepairArgs, result: ApplyRepairResult },
+  /** Every `safe` repair of every current finding of a cluster. */
+  applyAllSafe: { command: 'clusterDebugger.applyAllSafe', args: ApplyAllSafeArgs, result: ApplyRepairResult },
+} as const satisfies Record<string, { command: string; args: z.ZodType; result: z.ZodType }>;
+export type LspCommandName = keyof typeof LSP_COMMANDS;
+
+/** Method names, from the tables above. */
+export const LspMethods = {
+  ...(Object.fromEntries(Object.entries(LSP_REQUESTS).map(([k, v]) => [k, v.method])) as { [K in LspRequestName]: (typeof LSP_REQUESTS)[K]['method'] }),
+  didChange: LSP_NOTIFICATIONS.didChange.method,
+};
+export const LspCommands = {
+  applyRepair: LSP_COMMANDS.applyRepair.command,
+  applyAllSafe: LSP_COMMANDS.applyAllSafe.command,
+  /**
+   * Extension command that quick fixes point at (args: ApplyRepairArgs). It asks for a modal
+   * confirmation when the repair may lose data, then runs `applyRepair` on the server.
+   */
+  repairFinding: 'clusterDebugger.repairFinding',
+} as const;

@@ -134,7 +134,7 @@ describe('cluster-check (real CLI, real simulator)', function () {
     const text = await cli([broken]);
     assert.equal(text.code, 1, text.stdout + text.stderr);
     assert.match(text.stdout, /broken\.clustersnap:\d+:\d+: syntax error: unknown section \[no\.such\.collection\]/);
-    assert.match(text.stdout, /1 syntax error\(s\); no findings in the lines that parsed\./);
+    assert.match(text.stdout, /1 syntax error; no findings in the lines that parsed\./);
     assert.doesNotMatch(text.stdout, /consistent/);
     const json = await cli([broken, '--format', 'json']);
     assert.equal(json.code, 1);

@@ -1,0 +1,462 @@
+/**
+ * The set of connected clusters, and everything the editor and the CLI do
+ * with them: connect and disconnect, debounced checks, plans pinned to a
+ * finding, catching up after a repair, `applyRepair` and `applyAllSafe`.
+ *
+ * The language server translates this to LSP (diagnostics, code actions,
+ * progress); `cluster-check` drives it headless. Both therefore apply the
+ * same repairs under the same rules.
+ *
+ * No `vscode-languageserver` here.
+ */
+import {
+  clusterKey,
+  errorText,
+  plural,
+  SUBSYSTEMS,
+  type ApplyRepairResult,
+  type ClusterInfo,
+  type Finding,
+  type FindingSummary,
+  type RepairOption,
+  type RuleId,
+  type Subsystem,
+} from '../protocol';
+import { ClusterChecker, type RuleSettings } from './checker';
+import type { BackoffOptions } from './backoff';
+import type { LinkFactory } from './link';
+import { executeRepair, type RepairOutcome } from './repairs';
+import { ClusterSession } from './session';
+
+/** Events arrive in bursts; checks run once per burst, not per event. */
+const CHECK_DEBOUNCE_MS = 150;
+/** How long to wait for a repair's own events before falling back to a full resync. */
+const DEFAULT_CATCH_UP_MS = 10_000;
+/**
+ * "All safe" applies, per finding, its first safe repair not tried yet; a
+ * finding that a round did not clear gets its next safe repair in the next
+ * round, up to this many rounds.
+ */
+export const MAX_SAFE_ROUNDS = 3;
+
+export const OFFLINE_REPAIR_REASON = 'Repairs need a live connection to the cluster';
+
+/** One connected (or failed, or reconnecting) cluster. */
+export interface WorkspaceCluster {
+  readonly name: string;
+  readonly session: ClusterSession;
+  readonly checker: ClusterChecker;
+}
+
+interface ClusterEntry extends WorkspaceCluster {
+  timer: NodeJS.Timeout | null;
+  checking: Promise<void> | null;
+  /** How long the last check took: the next one waits at least as long, so checks use at most half the CPU. */
+  lastCheckMs: number;
+  /**
+   * The finding as the user last saw it (a code action, a plan request). A
+   * repair sends that plan, so whatever moved on since is refused by the
+   * cluster, like eslint refuses a fix for a changed document version.
+   */
+  pinned: Map<string, Finding>;
+}
+
+export interface WorkspaceListener {
+  /**
+   * A cluster's findings, documents or connection state changed. `subsystems`
+   * lists the documents whose text or findings changed (empty: only re-publish
+   * what differs, e.g. the stale marker).
+   */
+  changed(cluster: WorkspaceCluster, subsystems: readonly Subsystem[]): void;
+  /** The cluster was disconnected and forgotten. */
+  removed(cluster: WorkspaceCluster): void;
+}
+
+export interface WorkspaceOptions {
+  connect: LinkFactory;
+  log: (message: string) => void;
+  rules?: RuleSettings;
+  /** Reconnect after the link drops (the language server); the CLI makes a single attempt. */
+  reconnect?: boolean;
+  backoff?: BackoffOptions;
+  catchUpMs?: number;
+}
+
+export interface RepairHooks {
+  /** Checked before each batch. */
+  cancelled?(): boolean;
+  /** Progress in entities, with a line for the user. */
+  progress?(done: number, total: number, message: string): void;
+}
+
+export interface AllSafeHooks extends RepairHooks {
+  /** Only findings of these rules (all rules when omitted). */
+  rules?: readonly RuleId[];
+  /** After each finding's repair, with its outcome (the CLI prints it). */
+  repaired?(finding: Finding, option: RepairOption, outcome: RepairOutcome): void;
+}
+
+export interface PlannedRepair {
+  finding: Finding;
+  option: RepairOption;
+}
+
+/** A refusal the caller turns into its own error (an LSP error, exit code 2). */
+export class WorkspaceError extends Error {}
+
+/** The first connection to a cluster failed; `reason` says why, in words. */
+export class ConnectError extends WorkspaceError {
+  constructor(
+    cluster: string,
+    readonly reason: string,
+  ) {
+    super(`cannot connect to ${cluster}: ${reason}`);
+  }
+}
+
+export class ClusterWorkspace {
+  private readonly clusters = new Map<string, ClusterEntry>();
+  private readonly listeners: WorkspaceListener[] = [];
+  private rules: RuleSettings;
+
+  constructor(private readonly options: WorkspaceOptions) {
+    this.rules = options.rules ?? {};
+  }
+
+  addListener(listener: WorkspaceListener): void {
+    this.listeners.push(listener);
+  }
+
+  get ruleSettings(): RuleSettings {
+    return this.rules;
+  }
+
+  setRules(rules: RuleSettings): void {
+    this.rules = rules;
+    for (const c of this.clusters.values()) {
+      c.checker.setRules(rules);
+      this.scheduleCheck(c, 0);
+    }
+  }
+
+  list(): WorkspaceCluster[] {
+    return [...this.clusters.values()];
+  }
+
+  /** The cluster of that name (names are case-insensitive), or undefined. */
+  get(name: string): WorkspaceCluster | undefined {
+    return this.clusters.get(clusterKey(name));
+  }
+
+  require(name: string): WorkspaceCluster {
+    const c = this.get(name);
+    if (!c) throw new WorkspaceError(`no cluster named ${name} is connected`);
+    return c;
+  }
+
+  // ----------------------------------------------------------- connections --
+
+  /**
+   * Connects and syncs (replacing a cluster of the same name). If the first
+   * connection fails, the cluster stays listed with its error, so views can
+   * say why, and this throws.
+   */
+  async connect(params: { name: string; url: string; token: string }): Promise<ClusterInfo> {
+    const key = clusterKey(params.name);
+    const existing = this.clusters.get(key);
+    if (existing) this.forget(existing);
+    const session = new ClusterSession({
+      name: params.name,
+      url: params.url,
+      token: params.token,
+      connect: this.options.connect,
+      log: this.options.log,
+      reconnect: this.options.reconnect ?? true,
+      backoff: this.options.backoff,
+    });
+    const entry: ClusterEntry = {
+      name: params.name,
+      session,
+      checker: new ClusterChecker(params.name, this.rules),
+      timer: null,
+      checking: null,
+      lastCheckMs: 0,
+      pinned: new Map(),
+    };
+    this.clusters.set(key, entry);
+    session.addListener({
+      // Stale or live again: the diagnostics' stale marker changes, and so do the views.
+      stateChanged: () => this.emitChanged(entry, SUBSYSTEMS),
+      modelChanged: (_s, dirty) => {
+        entry.checker.markDirty(dirty);
+        this.scheduleCheck(entry, Math.max(CHECK_DEBOUNCE_MS, entry.lastCheckMs));
+      },
+    });
+    this.emitChanged(entry, SUBSYSTEMS);
+    try {
+      await session.start();
+    } catch (e) {
+      // Keep the entry so the tree can show an error node; the user reconnects explicitly.
+      session.dispose(errorText(e));
+      throw new ConnectError(params.name, errorText(e));
+    }
+    await this.flushChecks(entry);
+    return this.info(entry);
+  }
+
+  disconnect(name: string): void {
+    const c = this.entry(name);
+    this.forget(c);
+    for (const l of this.listeners) l.removed(c);
+  }
+
+  /** Resyncs one cluster, or all; a cluster that is down resyncs when it reconnects. */
+  async refresh(name?: string): Promise<ClusterInfo[]> {
+    const targets = name ? [this.entry(name)] : [...this.clusters.values()];
+    for (const c of targets) {
+      if (c.session.state === 'stale' || c.session.state === 'disconnected') continue;
+      await c.session.resync();
+      await this.flushChecks(c);
+    }
+    return targets.map((c) => this.info(c));
+  }
+
+  infos(): ClusterInfo[] {
+    return [...this.clusters.values()].map((c) => this.info(c));
+  }
+
+  info(c: WorkspaceCluster): ClusterInfo {
+    const problems = Object.fromEntries(SUBSYSTEMS.map((s) => [s, c.checker.findings(s).length])) as Record<Subsystem, number>;
+    const all = c.checker.findings();
+    return {
+      name: c.session.name,
+      url: c.session.url,
+      state: c.session.state,
+      error: c.session.error,
+      status: c.session.model?.status ?? null,
+      problems,
+      errors: all.filter((f) => f.severity === 'error').length,
+      warnings: all.filter((f) => f.severity === 'warning').length,
+    };
+  }
+
+  dispose(): void {
+    for (const c of this.clusters.values()) this.forget(c);
+  }
+
+  // ---------------------------------------------------------------- checks --
+
+  private scheduleCheck(c: ClusterEntry, delayMs: number): void {
+    if (c.timer) return;
+    c.timer = setTimeout(() => {
+      c.timer = null;
+      this.flushChecks(c).catch((e) => this.options.log(`checks of ${c.name} failed: ${errorText(e)}`));
+    }, delayMs);
+  }
+
+  /** Runs pending checks now (and waits for one already running), then tells the listeners. */
+  async flushChecks(cluster: WorkspaceCluster): Promise<void> {
+    const c = this.entryOf(cluster);
+    if (c.timer) {
+      clearTimeout(c.timer);
+      c.timer = null;
+    }
+    while (c.checking) await c.checking;
+    if (!c.checker.hasDirty || !c.session.model) return;
+    c.checking = (async () => {
+      try {
+        await c.session.refreshStatus().catch((e) => this.options.log(`[${c.name}] status refresh failed: ${errorText(e)}`));
+        const model = c.session.model;
+        if (!model) return;
+        const started = Date.now();
+        const changed = c.checker.recheck(model);
+        c.lastCheckMs = Date.now() - started;
+        for (const id of c.pinned.keys()) if (!c.checker.finding(id)) c.pinned.delete(id);
+        this.options.log(`[${c.name}] checked ${changed.join(', ') || 'nothing new'} in ${c.lastCheckMs} ms`);
+        this.emitChanged(c, changed);
+      } finally {
+        c.checking = null;
+      }
+    })();
+    await c.checking;
+  }
+
+  // -------------------------------------------------------------- findings --
+
+  /** Current findings, as the editor lists them. Reading them pins nothing. */
+  findings(filter: { cluster?: string; subsystem?: Subsystem } = {}): FindingSummary[] {
+    const out: FindingSummary[] = [];
+    const targets = filter.cluster ? [this.get(filter.cluster)].filter((c) => c !== undefined) : this.list();
+    for (const c of targets) for (const f of c.checker.findings(filter.subsystem)) out.push(summarise(c.name, f));
+    return out;
+  }
+
+  /**
+   * The plan a repair of this finding will send: the one pinned when the user
+   * was shown it (a code action), else the current finding, pinned now.
+   */
+  plan(cluster: string, findingId: string): FindingSummary | null {
+    const c = this.get(cluster);
+    if (!c) return null;
+    const f = this.pin(c, findingId);
+    return f ? summarise(c.name, f) : null;
+  }
+
+  /** Pins the current finding (a code action shows it now). */
+  pinCurrent(cluster: WorkspaceCluster, findingId: string): Finding | undefined {
+    const c = this.entryOf(cluster);
+    const f = c.checker.finding(findingId);
+    if (f) c.pinned.set(f.id, f);
+    return f;
+  }
+
+  private pin(cluster: WorkspaceCluster, findingId: string): Finding | undefined {
+    const c = this.entryOf(cluster);
+    return c.pinned.get(findingId) ?? this.pinCurrent(c, findingId);
+  }
+
+  // --------------------------------------------------------------- repairs --
+
+  /** One repair of one finding, from the plan the user saw; then waits until the model shows its effect. */
+  async applyRepair(args: { cluster: string; findingId: string; repairId: string }, hooks: RepairHooks = {}): Promise<ApplyRepairResult> {
+    if (!args.cluster) return this.refusal(OFFLINE_REPAIR_REASON);
+    const c = this.clusters.get(clusterKey(args.cluster));
+    if (!c) return this.refusal(`Refused: no cluster named ${args.cluster} is connected`);
+    if (c.session.state !== 'live') return this.refusal(`Refused: ${args.cluster} is ${c.session.state}; nothing is repaired from stale state`);
+    await this.flushChecks(c);
+    const current = c.checker.finding(args.findingId);
+    if (!current) return this.refusal(`Refused: finding ${args.findingId} no longer exists (it may have been fixed meanwhile)`);
+    const plan = c.pinned.get(args.findingId) ?? current;
+    const option = plan.repairs.find((r) => r.id === args.repairId);
+    if (!option) return this.refusal(`Refused: finding ${args.findingId} has no repair ${args.repairId}`);
+    const outcome = await executeRepair(c.session, plan.id, option, { log: this.options.log, ...hooks });
+    c.pinned.delete(args.findingId);
+    await this.catchUp(c, outcome.seq);
+    return {
+      ok: outcome.refused === 0 && !outcome.cancelled,
+      applied: outcome.applied,
+      refused: outcome.refused,
+      summary: outcome.summary,
+      details: outcome.details,
+      resolved: !c.checker.finding(args.findingId),
+    };
+  }
+
+  /** What `applyAllSafe` would apply first: per finding (of `rules`), its first safe repair. */
+  planAllSafe(cluster: WorkspaceCluster, rules?: readonly RuleId[], tried: ReadonlySet<string> = new Set()): PlannedRepair[] {
+    const plans: PlannedRepair[] = [];
+    for (const finding of cluster.checker.findings()) {
+      if (rules && !rules.includes(finding.rule)) continue;
+      const option = finding.repairs.find((r) => r.safety === 'safe' && !tried.has(`${finding.id}#${r.id}`));
+      if (option) plans.push({ finding, option });
+    }
+    return plans;
+  }
+
+  /**
+   * Every safe repair of every current finding (of `hooks.rules`), each
+   * caught up and re-checked before the next; then, for the findings that
+   * remain, their next safe repair, for at most `MAX_SAFE_ROUNDS` rounds.
+   * Repairs that may lose data are never applied here.
+   */
+  async applyAllSafe(name: string, hooks: AllSafeHooks = {}): Promise<ApplyRepairResult> {
+    const c = this.clusters.get(clusterKey(name));
+    if (!c) return this.refusal(`Refused: no cluster named ${name} is connected`);
+    if (c.session.state !== 'live') return this.refusal(`Refused: ${name} is ${c.session.state}; nothing is repaired from stale state`);
+    await this.flushChecks(c);
+    const tried = new Set<string>();
+    let repairs = 0;
+    let applied = 0;
+    let refused = 0;
+    let stopped = false;
+    const summaries: string[] = [];
+    const details: string[] = [];
+    for (let round = 0; round < MAX_SAFE_ROUNDS && !stopped; round++) {
+      const plans = this.planAllSafe(c, hooks.rules, tried);
+      if (!plans.length) break;
+      const total = plans.reduce((n, p) => n + p.option.targetCount, 0);
+      let done = 0;
+      for (const { finding, option } of plans) {
+        if ((stopped = hooks.cancelled?.() ?? false)) break;
+        tried.add(`${finding.id}#${option.id}`);
+        repairs++;
+        hooks.progress?.(done, total, `${finding.id}: ${option.title}`);
+        const outcome = await executeRepair(c.session, finding.id, option, { log: this.options.log, cancelled: hooks.cancelled });
+        stopped ||= outcome.cancelled;
+        applied += outcome.applied;
+        refused += outcome.refused;
+        done += option.targetCount;
+        summaries.push(outcome.summary);
+        details.push(...outcome.details);
+        await this.catchUp(c, outcome.seq);
+        hooks.repaired?.(finding, option, outcome);
+      }
+    }
+    const remaining = hooks.rules ? c.checker.findings().filter((f) => hooks.rules!.includes(f.rule)).length : c.checker.findings().length;
+    return {
+      ok: refused === 0 && !stopped,
+      applied,
+      refused,
+      summary: repairs
+        ? `${plural(repairs, 'safe repair')}${stopped ? ', cancelled part-way' : ''}: applied ${applied}, refused ${refused}; ${plural(remaining, 'finding')} remain${remaining === 1 ? 's' : ''}`
+        : 'No safe repair to apply',
+      details: [...summaries, ...details].slice(0, 50),
+      resolved: remaining === 0,
+    };
+  }
+
+  /** Waits until the model holds the repair's own events (else resyncs), then re-checks. */
+  private async catchUp(c: ClusterEntry, seq: number): Promise<void> {
+    if (!(await c.session.waitForSeq(seq, this.options.catchUpMs ?? DEFAULT_CATCH_UP_MS))) {
+      this.options.log(`[${c.name}] events up to ${seq} did not arrive; resyncing`);
+      await c.session.resync().catch((e) => this.options.log(`[${c.name}] resync failed: ${errorText(e)}`));
+    }
+    await this.flushChecks(c);
+  }
+
+  private refusal(summary: string): ApplyRepairResult {
+    this.options.log(`repair refused: ${summary}`);
+    return { ok: false, applied: 0, refused: 0, summary, details: [], resolved: false };
+  }
+
+  // ------------------------------------------------------------- internals --
+
+  private entry(name: string): ClusterEntry {
+    const c = this.clusters.get(clusterKey(name));
+    if (!c) throw new WorkspaceError(`no cluster named ${name} is connected`);
+    return c;
+  }
+
+  private entryOf(cluster: WorkspaceCluster): ClusterEntry {
+    const c = this.clusters.get(clusterKey(cluster.name));
+    if (c !== cluster) throw new WorkspaceError(`${cluster.name} is no longer connected`);
+    return c;
+  }
+
+  /** Drops the cluster first, so that its session's last state change reaches no listener. */
+  private forget(c: ClusterEntry): void {
+    if (this.clusters.get(clusterKey(c.name)) === c) this.clusters.delete(clusterKey(c.name));
+    if (c.timer) clearTimeout(c.timer);
+    c.timer = null;
+    c.session.dispose();
+  }
+
+  private emitChanged(c: ClusterEntry, subsystems: readonly Subsystem[]): void {
+    if (this.clusters.get(clusterKey(c.name)) !== c) return;
+    for (const l of this.listeners) {
+      try {
+        l.changed(c, subsystems);
+      } catch (e) {
+        this.options.log(`listener failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      }
+    }
+  }
+}
+
+function summarise(cluster: string, f: Finding): FindingSummary {
+  return {
+    ...f,
+    cluster,
+    repairs: f.repairs.map((r) => ({ id: r.id, title: r.title, safety: r.safety, targetCount: r.targetCount, description: r.description })),
+  };
+}
