@@ -3,7 +3,6 @@
  * simulator, asserting stdout, stderr and the exit code.
  */
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,34 +10,8 @@ import { SCENARIOS, type RuleId, type ScenarioName } from '../../src/protocol';
 import { renderSnapshot } from '../../src/analysis';
 import { INCIDENT_RULES, SCENARIO_RULES } from '../scenarioRules';
 import { OUT, startSim, type RunningSim } from '../server/sim';
+import { cli } from './cliProcess';
 import * as F from '../unit/fixtures';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: NodeJS.ProcessEnv = {}, deadlineMs = 60_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(OUT, 'cluster-check.js'), ...args], {
-      env: { ...process.env, CLUSTER_SIM_TOKEN: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error(`cluster-check ${args.join(' ')} did not exit within ${deadlineMs} ms`));
-    }, deadlineMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 const EXPECTED: Record<Exclude<ScenarioName, 'healthy'>, readonly RuleId[]> = { ...SCENARIO_RULES, 'incident-all': INCIDENT_RULES };
 

@@ -13,6 +13,7 @@ import {
   type ApplyRepairArgs,
   type ApplyRepairResult,
   type ClusterInfo,
+  type FindingSummary,
   type ScenarioName,
   type Subsystem,
   type TreeNode,
@@ -118,6 +119,11 @@ describe('language server (real process, real simulator)', function () {
     const after = await countAll(client, 'quickwit.metastore.shards');
     assert.equal(after, before - result.applied, 'the simulator lost exactly the repaired shards');
     await lsp.waitForDiagnostics(uri, (d) => !d.some((x) => x.code === 'shards/dangling'), 'the dangling-shards diagnostic to clear');
+    // The change notification carries the counts the extension's labels show: they agree with the diagnostics.
+    const summary = await lsp.waitFor('a didChange whose summary has no shards problem', () =>
+      lsp.didChanges.at(-1)?.clusters.find((c) => c.name === 'sim' && c.problems.shards === 0),
+    );
+    assert.equal(summary.errors, 0);
   });
 
   it('publishes shards/orphaned after an ingester restart (quickwit #6531); the safe quick fix resets the orphans and clears it', async () => {
@@ -187,6 +193,18 @@ describe('language server (real process, real simulator)', function () {
       repair: { command: 'fluvio.restoreFromSpuReport', targets: [{ key: first.key, version: first.version }] },
     });
     assert.equal(res.applied, 1);
+
+    // The editor lists findings again (the palette's pick does): it sees the finding as it is now...
+    const current = async () =>
+      (await lsp.request<{ findings: FindingSummary[] }>(LspMethods.findings, { cluster: 'sim' })).findings.find((f) => f.id === args.findingId);
+    for (const deadline = Date.now() + 20_000; (await current())?.count !== affected.length - 1; ) {
+      assert.ok(Date.now() < deadline, "the server saw the other operator's repair");
+      const seen = lsp.didChanges.length;
+      await lsp.waitFor('a change from the server', () => lsp.didChanges.length > seen);
+    }
+    // ...but reading findings does not replace the plan the quick fix showed: the repair still sends that one.
+    const { finding: plan } = await lsp.request<{ finding: FindingSummary | null }>(LspMethods.plan, { cluster: 'sim', findingId: args.findingId });
+    assert.equal(plan?.repairs.find((r) => r.id === args.repairId)?.targetCount, affected.length, 'the pinned plan covers every partition the user saw');
 
     const result = await lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyRepair, arguments: [args] });
     assert.equal(result.ok, false);
