@@ -4,16 +4,25 @@
  * user why it cannot run instead of failing obscurely.
  */
 import { Position, Range, Selection, Uri, commands, env, window, workspace } from 'vscode';
-import { LspCommands } from '../protocol/lsp';
-import { connectCommand } from './connect';
+import { ApplyRepairArgs, LspCommands } from '../protocol/lsp';
+import { ConnectArgs, connectCommand } from './connect';
 import { Ctx, Requirement } from './ctx';
 import { pickAndRepair, repairAllSafe, repairFinding } from './repair';
-import { startSimulator, stopSimulator } from './simulatorCommands';
+import { StartSimulatorArgs, startSimulator, stopSimulator } from './simulatorCommands';
 import type { ClusterElement, Element, ServerElement } from './trees/elements';
 
 interface CommandSpec {
   requires: Requirement;
-  run: (ctx: Ctx, ...args: any[]) => unknown;
+  /** `args` are whatever the caller passed: nothing (palette), a tree element (menus), or an object (tests, links, other extensions). */
+  run: (ctx: Ctx, ...args: unknown[]) => unknown;
+}
+
+/**
+ * A command's argument object as given, or undefined for a non-object. Its fields are not
+ * checked here: startSimulator and repairFinding validate theirs, the others trust the caller.
+ */
+function argsOf<T extends object>(arg: unknown): Partial<T> | undefined {
+  return typeof arg === 'object' && arg !== null ? (arg as Partial<T>) : undefined;
 }
 
 async function pickCluster(ctx: Ctx, given: string | undefined, purpose: string): Promise<string | undefined> {
@@ -36,9 +45,9 @@ function serverElement(arg: unknown): ServerElement {
 }
 
 export const COMMANDS: Record<string, CommandSpec> = {
-  'clusterDebugger.startSimulator': { requires: 'server', run: (ctx, args) => startSimulator(ctx, args) },
+  'clusterDebugger.startSimulator': { requires: 'server', run: (ctx, args) => startSimulator(ctx, argsOf<StartSimulatorArgs>(args)) },
   'clusterDebugger.stopSimulator': { requires: 'nothing', run: (ctx) => stopSimulator(ctx) },
-  'clusterDebugger.connect': { requires: 'server', run: (ctx, args) => connectCommand(ctx, args) },
+  'clusterDebugger.connect': { requires: 'server', run: (ctx, args) => connectCommand(ctx, argsOf<ConnectArgs>(args)) },
   'clusterDebugger.disconnect': {
     requires: 'connection',
     run: async (ctx, arg) => {
@@ -58,13 +67,14 @@ export const COMMANDS: Record<string, CommandSpec> = {
       ctx.refreshAllTrees();
     },
   },
-  'clusterDebugger.repair': { requires: 'connection', run: (ctx, args) => pickAndRepair(ctx, args) },
+  'clusterDebugger.repair': { requires: 'connection', run: (ctx, args) => pickAndRepair(ctx, argsOf<ApplyRepairArgs>(args)) },
   [LspCommands.repairFinding]: { requires: 'connection', run: (ctx, args) => repairFinding(ctx, args) },
-  'clusterDebugger.repairAllSafe': { requires: 'connection', run: (ctx, args) => repairAllSafe(ctx, args) },
+  'clusterDebugger.repairAllSafe': { requires: 'connection', run: (ctx, args) => repairAllSafe(ctx, argsOf<{ cluster: string }>(args)) },
   'clusterDebugger.saveSnapshot': {
     requires: 'connection',
-    run: async (ctx, arg?: { cluster?: string; uri?: Uri | string }) => {
-      const cluster = await pickCluster(ctx, arg?.cluster ?? clusterOf(arg), 'Save a snapshot of which cluster?');
+    run: async (ctx, raw) => {
+      const arg = argsOf<{ cluster: string; uri: Uri | string }>(raw);
+      const cluster = await pickCluster(ctx, arg?.cluster ?? clusterOf(raw), 'Save a snapshot of which cluster?');
       if (!cluster) return undefined;
       const folder = workspace.workspaceFolders?.[0]?.uri;
       const target =

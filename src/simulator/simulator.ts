@@ -258,6 +258,7 @@ export class Simulator {
 
   private context(): SimContext {
     // Getters so that modules always see the simulator's current clock and bug settings.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getters below have their own `this`
     const sim = this;
     return {
       get store() {

@@ -47,7 +47,7 @@ describe('simulator scenarios (observed over the socket)', () => {
 
   it('the wal node stays Terminating far past its grace period while ticking (buggy), and stops (fixed)', async () => {
     await sim.client.request('sim.reset', { scenario: 'milvus-wal-close-blocked', seed: 1, bugs: 'buggy' });
-    let status = await sim.client.request('sim.tick', { ticks: 100 });
+    const status = await sim.client.request('sim.tick', { ticks: 100 });
     let s = await snapshot(sim.client);
     assert.ok(violations(s, status)['wal/close-blocked'].length > 0);
     const node = [...s['milvus.nodes'].values()].find((n) => n.lifecycle === 'Terminating')!;
@@ -55,7 +55,7 @@ describe('simulator scenarios (observed over the socket)', () => {
 
     await sim.client.request('sim.setBugs', { bugs: { ...status.bugs, wal: 'fixed' } });
     await sim.client.request('sim.inject', { fault: 'milvus.rollingUpgrade' });
-    status = await sim.client.request('sim.tick', { ticks: 5 });
+    await sim.client.request('sim.tick', { ticks: 5 });
     s = await snapshot(sim.client);
     assert.equal([...s['milvus.nodes'].values()].filter((n) => n.lifecycle === 'Stopped').length, 1, 'the node upgraded with the fix reached Stopped');
   });

@@ -7,6 +7,7 @@ import { COLLECTION_NAMES, COLLECTIONS, type CollectionName } from '../../protoc
 import { isJoinedKey } from '../shard-key';
 
 /** A token that needs no quotes: no blank, quote, `#`, `=`, backslash or control character, and not a JSON opener or `null`. */
+// eslint-disable-next-line no-control-regex -- control characters are what this must match (they force quotes)
 const BARE = /^[^\s"#=\\[{\x00-\x1f\x7f][^\s"#=\\\x00-\x1f\x7f]*$/;
 
 export function isBare(s: string): boolean {
