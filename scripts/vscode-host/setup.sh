@@ -7,7 +7,7 @@
 #     this folder's package.json + package-lock.json, installed with `npm ci` into
 #     .cache/vscode-host/code-server/.
 # A second run is a stamp check and takes well under a second.
-# Why it is done this way: /work/shared/NOTES.md, "Installing code-server offline".
+# Why it is done this way: docs/vscode-host.md, "Installing code-server".
 #
 # Usage: scripts/vscode-host/setup.sh [--force]
 # Progress goes to stderr. The binary is .cache/vscode-host/code-server/node_modules/.bin/code-server.

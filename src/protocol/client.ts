@@ -109,7 +109,7 @@ export class ClusterClient {
       try {
         ws = new WebSocket(opts.url, {
           headers,
-          perMessageDeflate: false, // slow for many small messages (shared/NOTES.md)
+          perMessageDeflate: false, // slow for many small messages (docs/limits.md)
           maxPayload: opts.maxPayload ?? 64 * 1024 * 1024,
           handshakeTimeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
         });

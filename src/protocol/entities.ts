@@ -7,7 +7,7 @@
  * `version` (bumped on every change to that entity). Repairs name the version
  * they were planned from; the cluster refuses them if it moved on.
  *
- * State names follow the real systems (see shared/MODEL.md).
+ * State names follow the real systems (see docs/model.md).
  */
 import { z } from 'zod';
 

@@ -1,7 +1,7 @@
 /**
  * Findings → LSP diagnostics on a subsystem's virtual document (or on a
  * snapshot file). One diagnostic per finding: findings are already grouped,
- * and VS Code shows at most 1,000 per document (shared/NOTES.md), so past
+ * and VS Code shows at most 1,000 per document (docs/limits.md), so past
  * `MAX_DIAGNOSTICS` the rest collapse into one summary diagnostic.
  */
 import { DiagnosticSeverity, type Diagnostic, type DiagnosticRelatedInformation } from 'vscode-languageserver/node';

@@ -1,14 +1,14 @@
 /**
  * The simulator's WebSocket endpoint.
  *
- * Safety (shared/DESIGN.md "Safety"): listens on 127.0.0.1 unless told
+ * Safety (docs/ARCHITECTURE.md, "Safety"): listens on 127.0.0.1 unless told
  * otherwise; the upgrade needs `Authorization: Bearer <token>`, compared in
  * constant time, refused with 401 before any WebSocket exists; an upgrade
  * carrying an `Origin` that is not allowed (a web page trying to drive the
  * cluster) is refused with 403; frames over `maxPayload` close that one
  * client with 1009; a subscriber that cannot keep up is closed (it resyncs)
  * rather than buffering without bound. permessage-deflate stays off: it is
- * slow for many small messages (shared/NOTES.md).
+ * slow for many small messages (docs/limits.md).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';

@@ -1,6 +1,6 @@
 /**
  * Test helpers: a real simulator server on port 0, a real client over a real
- * socket, and the invariants of DESIGN.md evaluated on what the protocol
+ * socket, and the invariants of docs/model.md evaluated on what the protocol
  * shows (deliberately not src/analysis: these tests check the simulator).
  */
 import WebSocket from 'ws';

@@ -1,6 +1,6 @@
 // What a user does in the VS Code 1.100 workbench, as playwright-core steps with deadlines.
-// Selectors are the ones NOTES.md lists as checked against VS Code 1.100; nothing here sleeps
-// for a fixed time: every wait is on a UI condition, bounded by a deadline.
+// Selectors are the ones docs/vscode-host.md lists as checked against VS Code 1.100; nothing
+// here sleeps for a fixed time: every wait is on a UI condition, bounded by a deadline.
 import type { Locator, Page } from 'playwright-core';
 
 export const DEFAULT_DEADLINE_MS = 30_000;

@@ -1,6 +1,6 @@
 // Starts and stops one code-server (VS Code 1.100.3 served to a browser) for one test run.
 // Every folder it writes to is fresh and inside the run's folder, so runs never share state
-// and nothing leaks into ~/.config, ~/.local/share, ~/.cache or /tmp (NOTES.md).
+// and nothing leaks into ~/.config, ~/.local/share, ~/.cache or /tmp (docs/vscode-host.md).
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

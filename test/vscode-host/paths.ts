@@ -10,7 +10,7 @@ export const repoRoot = resolve(__dirname, '..', '..', '..');
 export const codeServerBin = join(repoRoot, '.cache', 'vscode-host', 'code-server', 'node_modules', '.bin', 'code-server');
 export const setupScript = join(repoRoot, 'scripts', 'vscode-host', 'setup.sh');
 
-/** Debian's Chromium; never a browser downloaded by a test tool (NOTES.md). */
+/** Debian's Chromium; never a browser downloaded by a test tool (docs/vscode-host.md). */
 export const chromiumBin = '/usr/bin/chromium';
 
 export const artifactsRoot = join(repoRoot, '.test-artifacts');

@@ -1,7 +1,7 @@
 // Runs the integration suite (test/integration, the same one @vscode/test-electron runs) inside a
 // real VS Code extension host: code-server serves VS Code 1.100.3, headless Chromium opens the
 // workbench with a test `payload`, and the suite's output and exit code come back through
-// `codeAutomationLog` / `codeAutomationExit`. How and why: /work/shared/NOTES.md.
+// `codeAutomationLog` / `codeAutomationExit`. How and why: docs/vscode-host.md.
 //
 // Usage: node out/test/vscode-host/run.js [--vsix PATH] [--workspace DIR] [--extension DIR]
 //          [--tests FILE] [--timeout SECONDS]

@@ -10,7 +10,7 @@ import { ServerElement, MessageElement } from './elements';
 import { errorElement, messageElement, messageTreeItem } from './messageNode';
 import { serverTreeItem } from './serverNode';
 
-/** About what VS Code renders comfortably (NOTES.md: 13,000 siblings crashed a tree). */
+/** About what VS Code renders comfortably (docs/limits.md: 13,000 siblings crashed a tree). */
 export const TREE_PAGE_SIZE = 500;
 
 export type SourceState = { kind: 'ready' } | { kind: 'welcome' } | { kind: 'unavailable'; reason: string };
