@@ -18,6 +18,8 @@ import {
   COLLECTION_NAMES,
   MAX_PAGE_LIMIT,
   RpcException,
+  SUBSYSTEMS,
+  errorDetail,
   errorText,
   type ChangeEvent,
   type CollectionName,
@@ -266,7 +268,7 @@ export class ClusterSession {
       this.generation++;
       this.options.log(`[${this.name}] synced ${total} entities at seq ${this.lastSeq} in ${Date.now() - started} ms`);
       this.setState('live', null);
-      this.emitModel(new Set(['shards', 'wal', 'ddl', 'regions', 'partitions']));
+      this.emitModel(new Set(SUBSYSTEMS));
       if (gap) this.resyncRequested = true;
     } catch (e) {
       this.buffer = null;
@@ -402,7 +404,7 @@ function safely(fn: () => void, log: (m: string) => void): void {
   try {
     fn();
   } catch (e) {
-    log(`listener failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    log(`listener failed: ${errorDetail(e)}`);
   }
 }
 

@@ -20,7 +20,7 @@ import type { ClusterModel } from '../analysis/model';
 import type { ClusterChecker } from './checker';
 import type { ClusterSession } from './session';
 import { clusterDocUri } from '../protocol/uri';
-import { formatCount } from '../analysis';
+import { formatCount, plural } from '../protocol';
 
 export const NO_CLUSTER_MESSAGE = "No cluster connected — run 'Cluster: Start Bundled Simulator' or 'Cluster: Connect…'";
 
@@ -108,7 +108,7 @@ function rootNodes(clusters: TreeCluster[], subsystem: Subsystem): TreeNode[] {
     const findings = checker.findings(subsystem);
     const live = session.state === 'live';
     const stale = session.state === 'stale';
-    const problems = findings.length ? `${findings.length} problem${findings.length === 1 ? '' : 's'}` : 'no problems';
+    const problems = findings.length ? plural(findings.length, 'problem') : 'no problems';
     const failed = !session.model && session.error;
     return {
       id: rootId(subsystem, session.name),
@@ -176,7 +176,7 @@ class Context {
   }
 
   group(segment: string, label: string, description: string, findings: Finding[], icon: string): TreeNode {
-    const problems = findings.length ? ` · ${findings.length} problem${findings.length === 1 ? '' : 's'}` : '';
+    const problems = findings.length ? ` · ${plural(findings.length, 'problem')}` : '';
     return {
       id: childId(this.parentId, segment),
       kind: 'group',

@@ -11,6 +11,7 @@
  */
 import {
   clusterKey,
+  errorDetail,
   errorText,
   plural,
   SUBSYSTEMS,
@@ -447,7 +448,7 @@ export class ClusterWorkspace {
       try {
         l.changed(c, subsystems);
       } catch (e) {
-        this.options.log(`listener failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        this.options.log(`listener failed: ${errorDetail(e)}`);
       }
     }
   }

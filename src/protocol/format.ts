@@ -33,6 +33,11 @@ export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** The same for a log: with the stack, where there is one. */
+export function errorDetail(e: unknown): string {
+  return e instanceof Error ? (e.stack ?? e.message) : String(e);
+}
+
 /** Seconds → "4d21h", "3h5m", "2m30s", "30s": the two largest units from the first non-zero one, like kubectl's AGE. */
 export function formatDuration(seconds: number): string {
   let rest = Math.max(0, Math.floor(seconds));

@@ -4,12 +4,13 @@
  * by vscode-languageserver from the command line.
  */
 import { ProposedFeatures, createConnection } from 'vscode-languageserver/node';
+import { errorDetail } from '../protocol';
 import { startServer } from './server';
 
 const connection = createConnection(ProposedFeatures.all);
 
 // Never die on a stray rejection or exception: log it and keep serving.
-process.on('unhandledRejection', (e) => connection.console.error(`unhandled rejection: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
-process.on('uncaughtException', (e) => connection.console.error(`uncaught exception: ${e.stack ?? e.message}`));
+process.on('unhandledRejection', (e) => connection.console.error(`unhandled rejection: ${errorDetail(e)}`));
+process.on('uncaughtException', (e) => connection.console.error(`uncaught exception: ${errorDetail(e)}`));
 
 startServer(connection);

@@ -36,6 +36,7 @@ import {
   CLUSTER_SCHEME,
   clusterDocUri,
   describeZodError,
+  errorDetail,
   errorText,
   parseClusterDocUri,
   type ApplyRepairResult,
@@ -93,7 +94,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
 
   const log = (message: string) => connection.console.log(message);
   const logError = (what: string, e: unknown) =>
-    connection.console.error(`${what}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    connection.console.error(`${what}: ${errorDetail(e)}`);
 
   const workspace = new ClusterWorkspace({ connect: options.connect ?? connectClusterClient, log });
   workspace.addListener({

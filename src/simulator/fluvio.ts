@@ -10,7 +10,7 @@
  * producers write to a full disk. Fixed: the election logic leaves OutOfSpace
  * alone; only a new SPU report may clear it.
  */
-import { keys, type Fault, type RepairCommand, type RepairItemResult, type ScPartition } from '../protocol';
+import { keys, plural, type Fault, type RepairCommand, type RepairItemResult, type ScPartition } from '../protocol';
 import { buggy, rejected, type SimContext, type Sizes, type SubsystemSim } from './context';
 import { applied, dedupeTargets, expectVersion, refused, unchanged } from './repair-support';
 
@@ -132,7 +132,7 @@ export class FluvioSim implements SubsystemSim {
         outOfSpace++;
       }
     }
-    return `${keys.spu(spuId)} disk full: ${outOfSpace} partition(s) it leads are OutOfSpace`;
+    return `${keys.spu(spuId)} disk full: ${plural(outOfSpace, 'partition')} it leads ${outOfSpace === 1 ? 'is' : 'are'} OutOfSpace`;
   }
 
   private linkFlap(spuId: number): string {

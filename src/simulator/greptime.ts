@@ -15,6 +15,7 @@
  * procedures leave etcd after a TTL.
  */
 import {
+  plural,
   UNFINISHED_PROCEDURE_STATUSES,
   type Fault,
   type Procedure,
@@ -132,7 +133,7 @@ export class GreptimeSim implements SubsystemSim {
         return [
           applied(
             table,
-            `writes to ${table} no longer create it; ${unfinished} unfinished procedure(s) for it remain (cancel them)`,
+            `writes to ${table} no longer create it; ${plural(unfinished, 'unfinished procedure')} for it remain${unfinished === 1 ? 's' : ''} (cancel them)`,
           ),
         ];
       }

@@ -11,7 +11,7 @@
  * waiting on recovery (they fail; clients retry on the new owner), the WAL
  * closes and the node reaches Stopped.
  */
-import { keys, type Fault, type PChannelMeta, type RepairCommand, type RepairItemResult, type StreamingNode, type WalState } from '../protocol';
+import { keys, plural, type Fault, type PChannelMeta, type RepairCommand, type RepairItemResult, type StreamingNode, type WalState } from '../protocol';
 import { buggy, rejected, type SimContext, type Sizes, type SubsystemSim } from './context';
 import { applied, dedupeTargets, expectVersion, refused, unchanged } from './repair-support';
 
@@ -80,7 +80,7 @@ export class MilvusSim implements SubsystemSim {
     for (const wal of store.all('milvus.wals')) {
       if (wal.serverId === victim.serverId && wal.available) this.startClose(wal);
     }
-    return `rolling upgrade: ${fresh.key} (${NEW_BUILD}) joined, ${victim.key} is Terminating with ${recovering.length} WAL(s) recovering`;
+    return `rolling upgrade: ${fresh.key} (${NEW_BUILD}) joined, ${victim.key} is Terminating with ${plural(recovering.length, 'WAL')} recovering`;
   }
 
   repair(cmd: RepairCommand): RepairItemResult[] {
@@ -238,7 +238,7 @@ export class MilvusSim implements SubsystemSim {
     store.patch('milvus.nodes', node.key, { lifecycle: 'Stopped' });
     return applied(
       node.key,
-      `failed ${failed} in-flight append(s) (clients retry; acknowledged data is already in the message queue), closed ${moves.length} WAL(s)${moves.length ? ` (${moves.join('; ')})` : ''}, node Stopped`,
+      `failed ${plural(failed, 'in-flight append')} (clients retry; acknowledged data is already in the message queue), closed ${plural(moves.length, 'WAL')}${moves.length ? ` (${moves.join('; ')})` : ''}, node Stopped`,
     );
   }
 
@@ -255,7 +255,7 @@ export class MilvusSim implements SubsystemSim {
     store.delete('milvus.nodes', node.key);
     return applied(
       node.key,
-      `removed; ${failed} in-flight append(s) failed (clients retry), channels reassigned with term + 1 to fence the old owner${moves.length ? ` (${moves.join('; ')})` : ''}`,
+      `removed; ${plural(failed, 'in-flight append')} failed (clients retry), channels reassigned with term + 1 to fence the old owner${moves.length ? ` (${moves.join('; ')})` : ''}`,
     );
   }
 }
