@@ -9,10 +9,11 @@ import {
   ServerOptions,
   TransportKind,
 } from 'vscode-languageclient/node';
-import { CLUSTER_SCHEME } from './documents';
-import { CONFIG_SECTION, rulesSetting } from './config';
+import { CONFIG_SECTION } from '../protocol/config';
+import { CLUSTER_SCHEME, SNAPSHOT_LANGUAGE } from '../protocol/uri';
+import { rulesSetting } from './config';
 
-export const LANGUAGE_ID = 'clustersnap';
+export const LANGUAGE_ID = SNAPSHOT_LANGUAGE;
 /** Restarts allowed after the server crashes, before we leave it stopped and say so. */
 const MAX_RESTARTS = 4;
 

@@ -4,7 +4,10 @@
  * user why it cannot run instead of failing obscurely.
  */
 import { Position, Range, Selection, Uri, commands, env, window, workspace } from 'vscode';
+import { BUNDLED_CLUSTER, sameCluster } from '../protocol/config';
+import { errorText } from '../protocol/format';
 import { ApplyRepairArgs, LspCommands } from '../protocol/lsp';
+import { SNAPSHOT_EXTENSION, SNAPSHOT_LANGUAGE } from '../protocol/uri';
 import { ConnectArgs, connectCommand } from './connect';
 import { Ctx, Requirement } from './ctx';
 import { pickAndRepair, repairAllSafe, repairFinding } from './repair';
@@ -53,7 +56,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
     run: async (ctx, arg) => {
       const name = await pickCluster(ctx, clusterOf(arg), 'Disconnect from which cluster?');
       if (!name) return;
-      if (name === 'sim' && ctx.simulator) return stopSimulator(ctx);
+      if (sameCluster(name, BUNDLED_CLUSTER) && ctx.simulator) return stopSimulator(ctx);
       await ctx.requireApi().disconnect(name);
       ctx.log.info(`Disconnected from ${name}.`);
       await ctx.refreshClusters();
@@ -83,8 +86,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
           : (arg?.uri ??
             (await window.showSaveDialog({
               title: `Save a snapshot of ${cluster}`,
-              defaultUri: folder ? Uri.joinPath(folder, `${cluster}.clustersnap`) : undefined,
-              filters: { 'Cluster snapshot': ['clustersnap'] },
+              defaultUri: folder ? Uri.joinPath(folder, `${cluster}${SNAPSHOT_EXTENSION}`) : undefined,
+              filters: { 'Cluster snapshot': [SNAPSHOT_LANGUAGE] },
             })));
       if (!target) return undefined;
       const text = await ctx.requireApi().snapshot(cluster);
@@ -133,10 +136,6 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
 };
 
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 export function registerCommands(ctx: Ctx): void {
   for (const [id, spec] of Object.entries(COMMANDS)) {
     const disposable = commands.registerCommand(id, async (...args: unknown[]) => {
@@ -155,9 +154,8 @@ export function registerCommands(ctx: Ctx): void {
       } catch (err) {
         // Shown and logged here, not rethrown: VS Code would add a second, vaguer notification.
         // The notification gets the first line; the whole story (e.g. the simulator's stderr) is in the log.
-        ctx.log.error(`${id}: ${describe(err)}`);
-        ctx.lastCommandError = { command: id, message: describe(err) };
-        void window.showErrorMessage(`Cluster Debugger: ${describe(err).split('\n')[0]}`, 'Show Log').then((a) => {
+        ctx.log.error(`${id}: ${errorText(err)}`);
+        void window.showErrorMessage(`Cluster Debugger: ${errorText(err).split('\n')[0]}`, 'Show Log').then((a) => {
           if (a) ctx.log.show();
         });
         return undefined;

@@ -1,8 +1,9 @@
 /** The `clusterDebugger.*` settings, read in one place. */
 import { workspace } from 'vscode';
-import { SCENARIOS, ScenarioName } from '../protocol/methods';
+import { CONFIG_SECTION, DEFAULT_SCENARIO, isScenario } from '../protocol/config';
+import type { ScenarioName } from '../protocol/methods';
 
-export const CONFIG_SECTION = 'clusterDebugger';
+export { CONFIG_SECTION };
 
 export interface ConfiguredCluster {
   name: string;
@@ -32,11 +33,11 @@ export function clustersSetting(): { clusters: ConfiguredCluster[]; invalid: num
 
 export function simulatorSettings(): { autoStart: boolean; scenario: ScenarioName; seed: number | undefined } {
   const c = config();
-  const scenario = c.get<string>('simulator.defaultScenario') ?? 'incident-all';
+  const scenario = c.get<string>('simulator.defaultScenario') ?? DEFAULT_SCENARIO;
   const seed = c.get<number | null>('simulator.seed');
   return {
     autoStart: c.get<boolean>('simulator.autoStart') ?? false,
-    scenario: (SCENARIOS as readonly string[]).includes(scenario) ? (scenario as ScenarioName) : 'incident-all',
+    scenario: isScenario(scenario) ? scenario : DEFAULT_SCENARIO,
     seed: typeof seed === 'number' && Number.isInteger(seed) ? seed : undefined,
   };
 }

@@ -1,10 +1,10 @@
 /** Connecting to clusters: the palette flow, the configured clusters, and the tokens in SecretStorage. */
 import { window } from 'vscode';
+import { CLUSTER_NAME_PATTERN, clusterKey } from '../protocol/config';
+import { errorText, plural } from '../protocol/format';
 import { ConnectParams } from '../protocol/lsp';
 import { clustersSetting } from './config';
 import type { Ctx } from './ctx';
-
-const NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** Tokens are secrets: never in settings, keyed by URL so one cluster's token is not sent to another. */
 function secretKey(url: string): string {
@@ -45,17 +45,21 @@ export async function connectCommand(ctx: Ctx, args?: Partial<ConnectArgs>): Pro
   if (url === undefined) return false;
   const urlError = validateClusterUrl(url);
   if (urlError) throw new Error(urlError);
-  const taken = new Set(ctx.clusters.map((c) => c.name));
+  const taken = new Set(ctx.clusters.map((c) => clusterKey(c.name)));
   const suggested = new URL(url.trim()).hostname.replace(/[^A-Za-z0-9_.-]/g, '-') || 'cluster';
   const name =
     args?.name ??
     (await window.showInputBox({
       title: 'Connect to a cluster (2/3)',
       prompt: 'A short name for this cluster (used in the views and in cluster:// documents)',
-      value: taken.has(suggested) ? '' : suggested,
+      value: taken.has(clusterKey(suggested)) ? '' : suggested,
       ignoreFocusOut: true,
       validateInput: (v) =>
-        !NAME_RE.test(v) ? 'Letters, digits, "_", "." and "-", at most 64' : taken.has(v) ? `"${v}" is already connected` : undefined,
+        !CLUSTER_NAME_PATTERN.test(v)
+          ? 'Letters, digits, "_", "." and "-", at most 64'
+          : taken.has(clusterKey(v))
+            ? `"${v}" is already connected (names are not case-sensitive)`
+            : undefined,
     }));
   if (name === undefined) return false;
 
@@ -83,19 +87,20 @@ export async function connect(ctx: Ctx, params: ConnectParams): Promise<void> {
 }
 
 /** Connects the clusters listed in `clusterDebugger.clusters`, with their stored tokens. */
+/** `skip` holds names by `clusterKey`: the clusters already connected. */
 export async function connectConfigured(ctx: Ctx, skip: ReadonlySet<string> = new Set()): Promise<void> {
   const { clusters, invalid } = clustersSetting();
-  if (invalid) ctx.log.warn(`clusterDebugger.clusters: ${invalid} entr${invalid === 1 ? 'y is' : 'ies are'} not {name, url}; skipped.`);
+  if (invalid) ctx.log.warn(`clusterDebugger.clusters: ${plural(invalid, 'entry')} not {name, url}; skipped.`);
   for (const c of clusters) {
-    if (skip.has(c.name)) continue;
-    const bad = validateClusterUrl(c.url) ?? (NAME_RE.test(c.name) ? undefined : `bad name "${c.name}"`);
+    if (skip.has(clusterKey(c.name))) continue;
+    const bad = validateClusterUrl(c.url) ?? (CLUSTER_NAME_PATTERN.test(c.name) ? undefined : `bad name "${c.name}"`);
     if (bad) {
       ctx.log.warn(`clusterDebugger.clusters: skipping ${c.name} (${c.url}): ${bad}`);
       continue;
     }
     const token = (await ctx.extension.secrets.get(secretKey(c.url))) ?? '';
     await connect(ctx, { name: c.name, url: c.url, token }).catch((err) =>
-      ctx.log.error(`Could not connect to ${c.name} at ${c.url}: ${err instanceof Error ? err.message : err}`),
+      ctx.log.error(`Could not connect to ${c.name} at ${c.url}: ${errorText(err)}`),
     );
   }
 }

@@ -5,23 +5,23 @@
  * `context.subscriptions`, per-server ones in `serverDisposables`, dropped
  * whenever the client stops.
  */
-import { Disposable, ExtensionContext, LogOutputChannel, TreeView, commands, window, workspace } from 'vscode';
+import { Disposable, Event, EventEmitter, ExtensionContext, LogOutputChannel, TreeView, commands, window, workspace } from 'vscode';
 import { LanguageClient, State, StateChangeEvent } from 'vscode-languageclient/node';
 import { SUBSYSTEMS, Subsystem, SUBSYSTEM_TITLES } from '../protocol/collections';
+import { BUNDLED_CLUSTER, clusterKey, sameCluster } from '../protocol/config';
+import { errorText, plural } from '../protocol/format';
 import { ClusterInfo, DidChangeParams, LspMethods } from '../protocol/lsp';
+import { CLUSTER_SCHEME } from '../protocol/uri';
 import { ServerApi } from './api';
 import { ChangeBatcher, PendingChanges } from './batcher';
 import { createClient } from './client';
 import { connect, connectConfigured } from './connect';
-import { CLUSTER_SCHEME, ClusterDocumentProvider } from './documents';
+import { ClusterDocumentProvider } from './documents';
 import { BundledSimulator } from './simulator';
 import { ServerState, StatusView } from './status';
 import { ClustersTreeProvider } from './trees/clustersProvider';
 import { Element } from './trees/elements';
 import { ClusterTreeProvider, SourceState } from './trees/provider';
-
-/** The name the bundled simulator's cluster is connected under. */
-export const SIM_CLUSTER = 'sim';
 
 export type Requirement = 'nothing' | 'server' | 'connection';
 
@@ -31,8 +31,6 @@ export class Ctx implements Disposable {
   readonly clustersTree: ClustersTreeProvider;
   readonly documents: ClusterDocumentProvider;
   simulator: BundledSimulator | undefined;
-  /** The last error a command showed the user (tests read it to say why a step failed). */
-  lastCommandError: { command: string; message: string } | undefined;
 
   private client: LanguageClient | undefined;
   private serverApi: ServerApi | undefined;
@@ -43,6 +41,12 @@ export class Ctx implements Disposable {
   private clusterList: ClusterInfo[] = [];
   /** The cluster list of the newest `didChange` not yet applied. */
   private notifiedClusters: ClusterInfo[] | undefined;
+  /** `clusters` requests sent, and the latest one whose answer is shown: an older answer never replaces a newer one. */
+  private clustersAsked = 0;
+  private clustersShown = 0;
+  private readonly clustersChanged = new EventEmitter<readonly ClusterInfo[]>();
+  /** After the cluster list, a state or a count changed, and every label (views, badges, status) shows it. */
+  readonly onDidChangeClusters: Event<readonly ClusterInfo[]> = this.clustersChanged.event;
   private readonly views = new Map<Subsystem | 'clusters', TreeView<Element>>();
   private readonly status: StatusView;
   private readonly batcher: ChangeBatcher;
@@ -54,7 +58,7 @@ export class Ctx implements Disposable {
     this.status = new StatusView();
     subs.push(this.status);
     this.batcher = new ChangeBatcher((changes) => void this.applyChanges(changes));
-    subs.push(this.batcher);
+    subs.push(this.batcher, this.clustersChanged);
 
     const treeSource = {
       state: () => this.sourceState(),
@@ -68,7 +72,8 @@ export class Ctx implements Disposable {
     this.clustersTree = new ClustersTreeProvider({
       state: () => this.sourceState(),
       clusters: () => this.clusterList,
-      isSimulator: (name) => name === SIM_CLUSTER && this.simulator?.running === true,
+      cluster: (name) => this.clusterList.find((c) => sameCluster(c.name, name)),
+      isSimulator: (name) => sameCluster(name, BUNDLED_CLUSTER) && this.simulator?.running === true,
     });
     this.views.set('clusters', window.createTreeView('clusterDebugger.clusters', { treeDataProvider: this.clustersTree, showCollapseAll: false }));
     for (const s of SUBSYSTEMS) {
@@ -143,7 +148,7 @@ export class Ctx implements Disposable {
     try {
       await client.start();
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
+      const reason = errorText(err);
       this.log.error(`Could not start the language server: ${reason}`);
       this.setServer({ kind: 'failed', reason });
       void window.showErrorMessage(`Cluster Debugger: could not start the language server: ${reason}`, 'Show Log').then((a) => {
@@ -159,13 +164,13 @@ export class Ctx implements Disposable {
   /** A restarted server knows no cluster: connect again what this window had (the simulator, the settings' clusters). */
   private async reconnectAfterRestart(): Promise<void> {
     this.log.warn('The language server restarted; reconnecting.');
-    const known = new Set((await this.requireApi().clusters().catch(() => [])).map((c) => c.name));
+    const known = new Set((await this.requireApi().clusters().catch(() => [])).map((c) => clusterKey(c.name)));
     const sim = this.simulator;
     try {
-      if (sim?.running && !known.has(SIM_CLUSTER)) await connect(this, { name: SIM_CLUSTER, url: sim.url, token: sim.token });
+      if (sim?.running && !known.has(clusterKey(BUNDLED_CLUSTER))) await connect(this, { name: BUNDLED_CLUSTER, url: sim.url, token: sim.token });
       await connectConfigured(this, known);
     } catch (err) {
-      this.log.error(`Reconnecting after the restart: ${err instanceof Error ? err.message : err}`);
+      this.log.error(`Reconnecting after the restart: ${errorText(err)}`);
     }
     await this.refreshClusters();
   }
@@ -198,23 +203,39 @@ export class Ctx implements Disposable {
   async refreshClusters(): Promise<void> {
     const api = this.serverApi;
     if (!api) return;
-    let clusters: ClusterInfo[];
+    const asked = ++this.clustersAsked;
+    let list: ClusterInfo[];
     try {
-      clusters = await api.clusters();
+      list = await api.clusters();
     } catch (err) {
-      this.log.error(`${LspMethods.clusters} failed: ${err instanceof Error ? err.message : err}`);
+      this.log.error(`${LspMethods.clusters} failed: ${errorText(err)}`);
       return;
     }
-    this.setClusters(clusters);
+    // Refreshes overlap (a batch of changes, a command): the answer to a later request wins.
+    if (asked < this.clustersShown) return;
+    this.clustersShown = asked;
+    this.setClusters(list);
   }
 
-  private setClusters(clusters: ClusterInfo[]): void {
-    const before = this.clusterList.map((c) => `${c.name}:${c.state}`).join();
-    this.clusterList = clusters;
-    const after = this.clusterList.map((c) => `${c.name}:${c.state}`).join();
+  /**
+   * The one place the cluster list changes. Every label that shows a count derives from this
+   * list, and all of them are re-rendered from it together: the status bar and the views'
+   * badges and messages (`updateUi`), and the Clusters view (whose items read the latest
+   * info, never a copy taken when the view last fetched them).
+   */
+  private setClusters(list: ClusterInfo[]): void {
+    const before = this.clusterList;
+    this.clusterList = list;
+    const shape = (l: readonly ClusterInfo[]) => l.map((c) => `${clusterKey(c.name)}:${c.state}`).join();
     this.updateUi();
-    // A cluster appeared, left or changed state: every view's roots may differ.
-    if (before !== after) this.refreshAllTrees();
+    if (shape(before) !== shape(list)) {
+      // A cluster appeared, left or changed state: every view's roots may differ.
+      this.refreshAllTrees();
+    } else if (JSON.stringify(before) !== JSON.stringify(list)) {
+      // Only counts or details changed: the Clusters view shows them.
+      this.clustersTree.refresh();
+    } else return;
+    this.clustersChanged.fire(list);
   }
 
   refreshAllTrees(): void {
@@ -225,8 +246,11 @@ export class Ctx implements Disposable {
   private async applyChanges(changes: PendingChanges): Promise<void> {
     const notified = this.notifiedClusters;
     this.notifiedClusters = undefined;
-    if (notified) this.setClusters(notified);
-    else await this.refreshClusters();
+    if (notified) {
+      // Newer than any `clusters` answer still on its way: that one must not replace it.
+      this.clustersShown = ++this.clustersAsked;
+      this.setClusters(notified);
+    } else await this.refreshClusters();
     const touched = new Set<string>();
     for (const [cluster, subsystems] of changes) {
       for (const s of subsystems) touched.add(s);
@@ -250,7 +274,7 @@ export class Ctx implements Disposable {
       const view = this.views.get(s);
       if (!view) continue;
       const problems = this.clusterList.reduce((n, c) => n + (c.problems[s] ?? 0), 0);
-      view.badge = problems ? { value: problems, tooltip: `${problems} ${SUBSYSTEM_TITLES[s]} problem${problems === 1 ? '' : 's'}` } : undefined;
+      view.badge = problems ? { value: problems, tooltip: `${SUBSYSTEM_TITLES[s]}: ${plural(problems, 'problem')}` } : undefined;
       view.message = message;
     }
     // No badge on the Clusters view: the activity bar adds up the views' badges, and these

@@ -5,11 +5,14 @@
  */
 import { CancellationToken, Event, EventEmitter, TextDocumentContentProvider, Uri, workspace } from 'vscode';
 import type { Subsystem } from '../protocol/collections';
+import { sameCluster } from '../protocol/config';
+import { errorText } from '../protocol/format';
+import { CLUSTER_SCHEME, clusterDocPath, subsystemOfDocPath } from '../protocol/uri';
 
-export const CLUSTER_SCHEME = 'cluster';
+export { CLUSTER_SCHEME };
 
 export function documentUri(cluster: string, subsystem: Subsystem): Uri {
-  return Uri.from({ scheme: CLUSTER_SCHEME, authority: cluster, path: `/${subsystem}.clustersnap` });
+  return Uri.from({ scheme: CLUSTER_SCHEME, authority: cluster, path: clusterDocPath(subsystem) });
 }
 
 export interface DocumentSource {
@@ -29,7 +32,7 @@ export class ClusterDocumentProvider implements TextDocumentContentProvider {
     try {
       return await source.document(uri.toString(), token);
     } catch (err) {
-      return `# Could not render ${uri.toString()}:\n# ${(err instanceof Error ? err.message : String(err)).replace(/\n/g, '\n# ')}\n`;
+      return `# Could not render ${uri.toString()}:\n# ${errorText(err).replace(/\n/g, '\n# ')}\n`;
     }
   }
 
@@ -37,9 +40,10 @@ export class ClusterDocumentProvider implements TextDocumentContentProvider {
   changedCluster(cluster: string, subsystems: ReadonlySet<string>): void {
     for (const doc of workspace.textDocuments) {
       const uri = doc.uri;
-      if (uri.scheme !== CLUSTER_SCHEME || uri.authority !== cluster) continue;
-      const subsystem = uri.path.replace(/^\//, '').replace(/\.clustersnap$/, '');
-      if (subsystems.size === 0 || subsystems.has(subsystem) || !/^[a-z]+$/.test(subsystem)) this.changed.fire(uri);
+      // VS Code lower-cases the authority: compare names by the one case rule.
+      if (uri.scheme !== CLUSTER_SCHEME || !sameCluster(uri.authority, cluster)) continue;
+      const subsystem = subsystemOfDocPath(uri.path);
+      if (subsystems.size === 0 || subsystem === null || subsystems.has(subsystem)) this.changed.fire(uri);
     }
   }
 

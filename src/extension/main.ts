@@ -1,20 +1,21 @@
 /**
  * Entry point (bundled to out/extension.js). Thin: everything lives on `Ctx`.
- * The returned object is the test API the integration suite reads the trees from.
+ * It returns the public API of `publicApi.ts`.
  */
 import { ExtensionContext, window, workspace } from 'vscode';
+import { CONFIG_SECTION, clusterKey } from '../protocol/config';
+import { errorText } from '../protocol/format';
 import { registerCommands } from './commands';
 import { simulatorSettings } from './config';
 import { connectConfigured } from './connect';
 import { Ctx } from './ctx';
+import { createPublicApi } from './apiImpl';
+import type { ClusterDebuggerApi } from './publicApi';
 import { startSimulator } from './simulatorCommands';
 
 let ctx: Ctx | undefined;
 
-export interface ClusterDebuggerApi {
-  readonly ctx: Ctx;
-  readonly trees: Ctx['trees'] & { clusters: Ctx['clustersTree'] };
-}
+export type { ClusterDebuggerApi } from './publicApi';
 
 export async function activate(context: ExtensionContext): Promise<ClusterDebuggerApi> {
   try {
@@ -24,19 +25,19 @@ export async function activate(context: ExtensionContext): Promise<ClusterDebugg
     context.subscriptions.push(
       workspace.onDidChangeConfiguration((e) => {
         // New entries in the clusters setting connect at once; removed ones stay until disconnected.
-        if (e.affectsConfiguration('clusterDebugger.clusters') && c0.api) {
-          const known = new Set(c0.clusters.map((c) => c.name));
-          connectConfigured(c0, known).catch((err) => c0.log.error(`clusterDebugger.clusters: ${err instanceof Error ? err.message : err}`));
+        if (e.affectsConfiguration(`${CONFIG_SECTION}.clusters`) && c0.api) {
+          const known = new Set(c0.clusters.map((c) => clusterKey(c.name)));
+          connectConfigured(c0, known).catch((err) => c0.log.error(`clusterDebugger.clusters: ${errorText(err)}`));
         }
       }),
     );
     await ctx.startServer();
     const c = ctx;
-    afterStart(c).catch((err) => c.log.error(`After start: ${err instanceof Error ? err.message : err}`));
-    return { ctx, trees: { ...ctx.trees, clusters: ctx.clustersTree } };
+    afterStart(c).catch((err) => c.log.error(`After start: ${errorText(err)}`));
+    return createPublicApi(ctx);
   } catch (err) {
     // VS Code does not tell the user when activation fails; we do, and rethrow so it is recorded.
-    void window.showErrorMessage(`Cluster Debugger failed to activate: ${err instanceof Error ? err.message : err}`);
+    void window.showErrorMessage(`Cluster Debugger failed to activate: ${errorText(err)}`);
     throw err;
   }
 }
@@ -48,7 +49,7 @@ async function afterStart(c: Ctx): Promise<void> {
   const sim = simulatorSettings();
   if (sim.autoStart && workspace.isTrusted) {
     await startSimulator(c, { scenario: sim.scenario, seed: sim.seed }).catch((err) =>
-      c.log.error(`Auto-start of the bundled simulator failed: ${err instanceof Error ? err.message : err}`),
+      c.log.error(`Auto-start of the bundled simulator failed: ${errorText(err)}`),
     );
   }
 }

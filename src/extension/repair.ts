@@ -5,6 +5,7 @@
  * lets the user cancel, and logs every repair with its result.
  */
 import { CancellationError, CancellationToken, ProgressLocation, QuickPickItem, window } from 'vscode';
+import { plural } from '../protocol/format';
 import { ApplyRepairArgs, ApplyRepairResult, FindingSummary } from '../protocol/lsp';
 import type { ProgressSink } from './api';
 import type { Ctx } from './ctx';
@@ -13,10 +14,6 @@ type Repair = FindingSummary['repairs'][number];
 
 const SEVERITY_ICONS = { error: '$(error)', warning: '$(warning)', info: '$(info)' } as const;
 const SAFETY_LABELS = { safe: '$(shield) safe', 'may-lose-data': '$(warning) may lose data' } as const;
-
-function plural(n: number, word: string): string {
-  return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
-}
 
 /** `Cluster: Repair…`: pick a finding (optionally among `onlyIds`), then one of its repairs. */
 export async function pickAndRepair(ctx: Ctx, args?: Partial<ApplyRepairArgs>, onlyIds?: readonly string[]): Promise<ApplyRepairResult | undefined> {

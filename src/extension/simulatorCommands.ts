@@ -1,9 +1,11 @@
 /** `Cluster: Start/Stop Bundled Simulator`. */
 import { window, workspace } from 'vscode';
+import { BUNDLED_CLUSTER, isScenario } from '../protocol/config';
+import { errorText } from '../protocol/format';
 import { BugMode, SCENARIOS, ScenarioName } from '../protocol/methods';
 import { simulatorSettings } from './config';
 import { connect } from './connect';
-import { Ctx, SIM_CLUSTER } from './ctx';
+import type { Ctx } from './ctx';
 import { BundledSimulator } from './simulator';
 
 const SCENARIO_DESCRIPTIONS: Record<ScenarioName, string> = {
@@ -29,7 +31,7 @@ export async function startSimulator(ctx: Ctx, args?: StartSimulatorArgs): Promi
   }
   const settings = simulatorSettings();
   let scenario = args?.scenario;
-  if (scenario !== undefined && !(SCENARIOS as readonly string[]).includes(scenario)) {
+  if (scenario !== undefined && !isScenario(scenario)) {
     throw new Error(`Unknown scenario "${scenario}". Known: ${SCENARIOS.join(', ')}.`);
   }
   if (args?.bugs !== undefined && !BugMode.safeParse(args.bugs).success) throw new Error(`bugs must be "buggy" or "fixed", not "${args.bugs}".`);
@@ -42,7 +44,7 @@ export async function startSimulator(ctx: Ctx, args?: StartSimulatorArgs): Promi
     scenario = picked.label as ScenarioName;
   }
 
-  // One simulator at a time: a new start replaces the old one (and its `sim` connection).
+  // One simulator at a time: a new start replaces the old one (and its BUNDLED_CLUSTER connection).
   if (ctx.simulator?.running) await stopSimulator(ctx);
 
   const sim = await BundledSimulator.start({
@@ -64,7 +66,7 @@ export async function startSimulator(ctx: Ctx, args?: StartSimulatorArgs): Promi
   });
   ctx.simulatorChanged();
   try {
-    await connect(ctx, { name: SIM_CLUSTER, url: sim.url, token: sim.token });
+    await connect(ctx, { name: BUNDLED_CLUSTER, url: sim.url, token: sim.token });
   } catch (err) {
     ctx.simulator = undefined;
     await sim.stop();
@@ -80,7 +82,7 @@ export async function stopSimulator(ctx: Ctx): Promise<void> {
     return;
   }
   ctx.simulator = undefined; // first, so that its exit is not reported as unexpected
-  await ctx.api?.disconnect(SIM_CLUSTER).catch((err) => ctx.log.warn(`Disconnecting ${SIM_CLUSTER}: ${err instanceof Error ? err.message : err}`));
+  await ctx.api?.disconnect(BUNDLED_CLUSTER).catch((err) => ctx.log.warn(`Disconnecting ${BUNDLED_CLUSTER}: ${errorText(err)}`));
   await sim.stop();
   ctx.log.info('The bundled simulator stopped.');
   await ctx.refreshClusters();

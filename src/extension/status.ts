@@ -1,5 +1,6 @@
 /** The status bar item: server and connection state, and the problem counts. */
 import { MarkdownString, StatusBarAlignment, StatusBarItem, ThemeColor, window } from 'vscode';
+import { formatCount, plural } from '../protocol/format';
 import type { ClusterInfo } from '../protocol/lsp';
 
 export type ServerState = { kind: 'starting' } | { kind: 'running' } | { kind: 'failed'; reason: string };
@@ -42,11 +43,11 @@ export class StatusView {
     const busy = clusters.some((c) => c.state === 'connecting' || c.state === 'syncing');
     const down = clusters.some((c) => c.state === 'stale' || c.state === 'disconnected');
     const icon = busy ? '$(sync~spin)' : down ? '$(warning)' : '$(pulse)';
-    const names = clusters.length === 1 ? clusters[0].name : `${clusters.length} clusters`;
-    item.text = `${icon} ${names}  $(error) ${errors}  $(warning) ${warnings}`;
+    const names = clusters.length === 1 ? clusters[0].name : plural(clusters.length, 'cluster');
+    item.text = `${icon} ${names}  $(error) ${formatCount(errors)}  $(warning) ${formatCount(warnings)}`;
     if (down) item.backgroundColor = new ThemeColor('statusBarItem.warningBackground');
     for (const c of clusters) {
-      md.appendMarkdown(`**${c.name}** \`${c.url}\`: ${c.state}, ${c.errors} errors, ${c.warnings} warnings`);
+      md.appendMarkdown(`**${c.name}** \`${c.url}\`: ${c.state}, ${plural(c.errors, 'error')}, ${plural(c.warnings, 'warning')}`);
       if (c.error) md.appendMarkdown(` — ${c.error}`);
       md.appendMarkdown('\n\n');
     }

@@ -1,5 +1,5 @@
-// Cancelling a long repair from inside the editor: the extension's ServerApi (what the repair
-// commands run under their cancellable progress), a vscode.CancellationTokenSource, the real
+// Cancelling a long repair from inside the editor: the extension's public API (the same server
+// requests the repair commands run under their cancellable progress), a vscode.CancellationTokenSource, the real
 // language server, and the bundled simulator with four batches of dangling shards. A BatchGate
 // between server and simulator holds batch 2 until a round trip proves the server has the cancel,
 // so exactly two batches reach the cluster, whatever the timing; no sleeps.
@@ -8,38 +8,32 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { MAX_REPAIR_TARGETS } from '../../src/protocol/methods';
 import type { FindingSummary } from '../../src/protocol/lsp';
-import type { ClusterDebuggerApi } from '../../src/extension/main';
-import type { ProgressSink } from '../../src/extension/api';
+import type { ClusterDebuggerApi, RepairProgress } from '../../src/extension/publicApi';
 import { BundledSimulator } from '../../src/extension/simulator';
 import { BatchGate } from '../server/batchGate';
-import { EXTENSION_ID, activateExtension, describeRules, rulesPresent, waitFor } from './helpers';
+import { EXTENSION_ID, activateExtension, describeRules, extensionLog, rulesPresent, waitFor } from './helpers';
 
 const CLUSTER = 'cancel';
 /** Four full batches, all deletable. */
 const DANGLING = 4 * MAX_REPAIR_TARGETS;
 
-type Progress = Parameters<ProgressSink>[0];
+type Progress = RepairProgress;
 
-/** Records what reaches the extension's log channel (its own lines and the server's), until disposed. */
-function recordLog(channel: vscode.LogOutputChannel): { lines: string[]; dispose(): void } {
-  const lines: string[] = [];
-  const methods = ['trace', 'debug', 'info', 'warn', 'error', 'appendLine'] as const;
-  const originals = methods.map((m) => [m, channel[m]] as const);
-  for (const [m, original] of originals) {
-    (channel as unknown as Record<string, unknown>)[m] = (message: unknown, ...rest: unknown[]) => {
-      lines.push(String(message));
-      return (original as (...a: unknown[]) => void).call(channel, message, ...rest);
-    };
-  }
-  return {
-    lines,
-    dispose: () => {
-      for (const [m, original] of originals) (channel as unknown as Record<string, unknown>)[m] = original;
-    },
-  };
+/** What the extension's log (the Output view's "Cluster Debugger") gains from now on: its own lines and the server's. */
+function recordLog(): { lines(): string[] } {
+  const from = extensionLog().length;
+  return { lines: () => extensionLog().slice(from).split('\n').filter(Boolean) };
 }
 
-describe('Cancelling a long repair through the extension’s ServerApi', function () {
+/** Waits until a new line of the log matches `re` (the log is written asynchronously). */
+async function logSays(log: ReturnType<typeof recordLog>, re: RegExp, what: string): Promise<void> {
+  await waitFor(what, () => log.lines().some((l) => re.test(l)), {
+    timeoutMs: 20_000,
+    describe: () => log.lines().slice(-6).join('\n'),
+  });
+}
+
+describe('Cancelling a long repair through the extension’s public API', function () {
   this.timeout(120_000);
   let api: ClusterDebuggerApi;
   let sim: BundledSimulator | undefined;
@@ -57,34 +51,32 @@ describe('Cancelling a long repair through the extension’s ServerApi', functio
     gate = await BatchGate.start(sim.url, { holdRepair: 2 });
     await vscode.commands.executeCommand('clusterDebugger.connect', { url: gate.url, name: CLUSTER, token: sim.token });
     await waitFor(`shards/dangling on cluster://${CLUSTER}`, () => rulesPresent(CLUSTER).has('shards/dangling'), {
-      describe: () => `${describeRules(CLUSTER)}; ${api.ctx.lastCommandError?.message ?? ''}`,
+      describe: () => describeRules(CLUSTER),
     });
-    log = recordLog(api.ctx.log);
+    log = recordLog();
   });
 
   afterEach(async () => {
-    log?.dispose();
     gate?.release();
-    if (api.ctx.clusters.some((c) => c.name === CLUSTER)) {
+    if (api.clusters().some((c) => c.name === CLUSTER)) {
       await vscode.commands.executeCommand('clusterDebugger.disconnect', CLUSTER);
-      await waitFor(`${CLUSTER} to leave the list`, () => !api.ctx.clusters.some((c) => c.name === CLUSTER));
+      await waitFor(`${CLUSTER} to leave the list`, () => !api.clusters().some((c) => c.name === CLUSTER));
     }
     await gate?.close();
     await sim?.stop();
   });
 
   async function danglingFinding(): Promise<FindingSummary | undefined> {
-    return (await api.ctx.requireApi().findings({ cluster: CLUSTER })).find((f) => f.rule === 'shards/dangling');
+    return (await api.findings({ cluster: CLUSTER })).find((f) => f.rule === 'shards/dangling');
   }
 
-  /** Lets the held batch through once the server has certainly read the cancel (its messages are read in order). */
+  /** Lets the held batch through once the server has certainly read the cancel (its messages are read in order): a request after it has its answer. */
   async function releaseAfterCancelArrived(): Promise<void> {
-    await api.ctx.requireApi().clusters();
+    await api.findings({ cluster: CLUSTER });
     gate!.release();
   }
 
   it('applyRepair: cancelled on its first progress report, it sends no batch after the one in flight', async () => {
-    const server = api.ctx.requireApi();
     const finding = await danglingFinding();
     assert.ok(finding, 'a shards/dangling finding');
     const repair = finding.repairs.find((r) => r.id === 'delete-uninitialised');
@@ -92,7 +84,7 @@ describe('Cancelling a long repair through the extension’s ServerApi', functio
 
     const cts = new vscode.CancellationTokenSource();
     const progress: Progress[] = [];
-    const running = server.applyRepair({ cluster: CLUSTER, findingId: finding.id, repairId: repair.id }, cts.token, (v) => {
+    const running = api.repair({ cluster: CLUSTER, findingId: finding.id, repairId: repair.id }, cts.token, (v) => {
       progress.push(v);
       if (v.kind === 'report' && !cts.token.isCancellationRequested) {
         cts.cancel(); // what the progress notification's Cancel does
@@ -117,19 +109,15 @@ describe('Cancelling a long repair through the extension’s ServerApi', functio
       [25, 50],
       'the server reports each batch to the extension’s own progress',
     );
-    assert.ok(
-      log!.lines.some((l) => /delete-uninitialised: .*cancelled before the remaining batches/.test(l)),
-      `the log says it was cancelled:\n${log!.lines.slice(-6).join('\n')}`,
-    );
+    await logSays(log!, /delete-uninitialised: .*cancelled before the remaining batches/, 'the log to say it was cancelled');
     // The other half stays in the cluster, and in the Problems panel.
     assert.equal((await danglingFinding())?.count, DANGLING - 2 * MAX_REPAIR_TARGETS, 'the finding stays with the shards not deleted');
     assert.ok(rulesPresent(CLUSTER).has('shards/dangling'), 'and so does its diagnostic');
   });
 
   it('applyAllSafe: cancelled while a batch is in flight, it stops part-way and says so', async () => {
-    const server = api.ctx.requireApi();
     const cts = new vscode.CancellationTokenSource();
-    const running = server.applyAllSafe(CLUSTER, cts.token, () => undefined);
+    const running = api.repairAllSafe(CLUSTER, cts.token, () => undefined);
     running.catch(() => undefined); // awaited below; after an early failure, afterEach disconnects and it rejects
     await gate!.held();
     cts.cancel();
@@ -140,10 +128,7 @@ describe('Cancelling a long repair through the extension’s ServerApi', functio
     assert.equal(result.ok, false, 'a cancelled run is not ok');
     assert.equal(result.applied, 2 * MAX_REPAIR_TARGETS, result.summary);
     assert.match(result.summary, /cancelled part-way/);
-    assert.ok(
-      log!.lines.some((l) => /cancelled before the remaining batches/.test(l)),
-      `the log says it was cancelled:\n${log!.lines.slice(-6).join('\n')}`,
-    );
+    await logSays(log!, /cancelled before the remaining batches/, 'the log to say it was cancelled');
     assert.equal((await danglingFinding())?.count, DANGLING - 2 * MAX_REPAIR_TARGETS, 'the finding stays with the shards not deleted');
   });
 });

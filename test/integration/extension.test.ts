@@ -8,13 +8,17 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { SUBSYSTEMS, Subsystem } from '../../src/protocol/collections';
 import { RULE_IDS } from '../../src/protocol/findings';
+import { plural } from '../../src/protocol/format';
 import type { ApplyRepairResult, FindingSummary } from '../../src/protocol/lsp';
 import { SCENARIOS } from '../../src/protocol/methods';
-import type { ClusterDebuggerApi } from '../../src/extension/main';
-import type { Element, ServerElement } from '../../src/extension/trees/elements';
+import { subsystemOfDocPath } from '../../src/protocol/uri';
+import type { ClusterDebuggerApi, ViewItem } from '../../src/extension/publicApi';
 import { BundledSimulator } from '../../src/extension/simulator';
 import { INCIDENT_RULES } from '../scenarioRules';
-import { EXTENSION_ID, activateExtension, iconColor, clusterDiagnostics, describeRules, ruleOf, rulesPresent, waitFor } from './helpers';
+import { EXTENSION_ID, activateExtension, iconColor, clusterDiagnostics, describeRules, logTail, ruleOf, rulesPresent, waitFor } from './helpers';
+
+/** A ViewItem the language server rendered (it has a node). */
+type NodeItem = ViewItem & { node: NonNullable<ViewItem['node']> };
 
 
 /** Child process ids of `pid` (Linux /proc). */
@@ -34,20 +38,65 @@ function childPids(pid: number): number[] {
 }
 
 /** Walks a view breadth-first (loaded pages only) until `found` matches; bounded. */
-async function findInTree(api: ClusterDebuggerApi, view: Subsystem, found: (el: ServerElement) => boolean): Promise<ServerElement | undefined> {
-  const provider = api.trees[view];
-  let level: (Element | undefined)[] = [undefined];
+async function findInTree(api: ClusterDebuggerApi, view: Subsystem, found: (el: NodeItem) => boolean): Promise<NodeItem | undefined> {
+  let level: (ViewItem | undefined)[] = [undefined];
   for (let depth = 0; depth < 5 && level.length; depth++) {
-    const next: Element[] = [];
+    const next: ViewItem[] = [];
     for (const parent of level) {
-      for (const el of await provider.getChildren(parent as never)) {
-        if (el.type === 'server' && found(el)) return el;
-        if (el.type === 'server' && el.node.hasChildren) next.push(el);
+      for (const el of await api.viewItems(view, parent)) {
+        if (el.node && found(el as NodeItem)) return el as NodeItem;
+        if (el.node?.hasChildren) next.push(el);
       }
     }
     level = next.slice(0, 50);
   }
   return undefined;
+}
+
+/**
+ * Where the views' and the API's counts of `cluster` disagree with the Problems panel
+ * (vscode.languages.getDiagnostics), or undefined when every label agrees: the Clusters view's
+ * cluster item ("live · 2 errors, 1 warning") and subsystem items ("1 problem"), each subsystem
+ * view's badge, and the counts the status bar is drawn from. Only `cluster` may be connected.
+ */
+async function labelsDisagree(api: ClusterDebuggerApi, cluster: string): Promise<string | undefined> {
+  const perSubsystem = new Map<Subsystem, number>();
+  let errors = 0;
+  let warnings = 0;
+  for (const [uri, d] of clusterDiagnostics(cluster)) {
+    const s = subsystemOfDocPath(uri.path)!;
+    perSubsystem.set(s, (perSubsystem.get(s) ?? 0) + 1);
+    if (d.severity === vscode.DiagnosticSeverity.Error) errors++;
+    else if (d.severity === vscode.DiagnosticSeverity.Warning) warnings++;
+  }
+  const wrong: string[] = [];
+  const expect = (what: string, got: unknown, want: unknown) => {
+    if (got !== want) wrong.push(`${what}: ${JSON.stringify(got)}, Problems panel: ${JSON.stringify(want)}`);
+  };
+  const info = api.clusters().find((c) => c.name === cluster);
+  expect('status bar errors', info?.errors, errors);
+  expect('status bar warnings', info?.warnings, warnings);
+  const item = (await api.viewItems('clusters')).find((i) => i.kind === 'cluster' && i.cluster === cluster);
+  const counts = errors || warnings ? ` · ${plural(errors, 'error')}, ${plural(warnings, 'warning')}` : '';
+  expect('Clusters view', item?.treeItem.description, `live${counts}`);
+  const subsystems = item ? await api.viewItems('clusters', item) : [];
+  for (const s of SUBSYSTEMS) {
+    const n = perSubsystem.get(s) ?? 0;
+    const row = subsystems.find((i) => i.kind === 'subsystem' && String(i.treeItem.id).endsWith(`/${s}`));
+    expect(`Clusters view ${s}`, row?.treeItem.description, n ? plural(n, 'problem') : 'no problems');
+    expect(`${s} badge`, api.view(s).badge?.value ?? 0, n);
+  }
+  return wrong.length ? wrong.join('; ') : undefined;
+}
+
+/** Waits until every label agrees with the Problems panel. */
+async function waitForLabelsToAgree(api: ClusterDebuggerApi, cluster: string): Promise<void> {
+  let last: string | undefined;
+  await waitFor(
+    'the Clusters view, the badges and the status counts to agree with the Problems panel',
+    async () => (last = await labelsDisagree(api, cluster)) === undefined,
+    { timeoutMs: 20_000, describe: () => last ?? '' },
+  );
 }
 
 describe('Cluster Debugger in a real VS Code', function () {
@@ -62,7 +111,7 @@ describe('Cluster Debugger in a real VS Code', function () {
 
   after(async () => {
     // Only after a failure: the last step stops it itself.
-    if (api?.ctx.simulator) await vscode.commands.executeCommand('clusterDebugger.stopSimulator');
+    if (api?.simulator()) await vscode.commands.executeCommand('clusterDebugger.stopSimulator');
   });
 
   it('contributes the settings the protocol defines (scenarios, one severity per rule)', () => {
@@ -75,20 +124,20 @@ describe('Cluster Debugger in a real VS Code', function () {
   });
 
   it('shows no cluster, and empty views for the welcome content, before connecting', async () => {
-    assert.equal(api.ctx.clusters.length, 0);
-    for (const s of SUBSYSTEMS) assert.deepEqual(await api.trees[s].getChildren(), [], `${s} view`);
+    assert.equal(api.clusters().length, 0);
+    for (const s of SUBSYSTEMS) assert.deepEqual(await api.viewItems(s), [], `${s} view`);
     // Needs a connection: says why, returns nothing, throws nothing.
     assert.equal(await vscode.commands.executeCommand('clusterDebugger.repairAllSafe'), undefined);
   });
 
   it('starts the bundled simulator with incident-all and shows every incident in the Problems panel', async () => {
     const started = await vscode.commands.executeCommand<{ url: string } | undefined>('clusterDebugger.startSimulator', { scenario: 'incident-all' });
-    assert.match(started?.url ?? '', /^ws:\/\/127\.0\.0\.1:\d+/, `the simulator listens on loopback (${api.ctx.lastCommandError?.message})`);
+    assert.match(started?.url ?? '', /^ws:\/\/127\.0\.0\.1:\d+/, `the simulator listens on loopback (log: ${logTail()})`);
     await waitFor(`diagnostics ${INCIDENT_RULES.join(', ')} on cluster://sim/…`, () => INCIDENT_RULES.every((r) => rulesPresent().has(r)), {
       describe: describeRules,
     });
     for (const [uri] of clusterDiagnostics()) assert.match(uri.toString(), /^cluster:\/\/sim\/[a-z]+\.clustersnap$/);
-    assert.equal(api.ctx.clusters.find((c) => c.name === 'sim')?.state, 'live');
+    assert.equal(api.clusters().find((c) => c.name === 'sim')?.state, 'live');
   });
 
   it('opens the virtual document at the diagnostic, in the clustersnap language', async () => {
@@ -104,11 +153,11 @@ describe('Cluster Debugger in a real VS Code', function () {
       const bad = await waitFor(`an error or warning item in the ${s} view`, () =>
         findInTree(api, s, (el) => el.node.health === 'error' || el.node.health === 'warning'),
       );
-      const item = api.trees[s].getTreeItem(bad);
+      const item = bad.treeItem;
       const color = iconColor(item);
       assert.ok(color === 'problemsErrorIcon.foreground' || color === 'list.warningForeground', `${s}: health colour, got ${color}`);
       assert.ok(String(item.label).length > 0, `${s}: item has a label`);
-      assert.ok((api.ctx.view(s)?.badge?.value ?? 0) > 0, `${s}: the view's badge counts its problems`);
+      assert.ok((api.view(s).badge?.value ?? 0) > 0, `${s}: the view's badge counts its problems`);
     }
   });
 
@@ -129,7 +178,7 @@ describe('Cluster Debugger in a real VS Code', function () {
     const entity = await waitFor('a Shards entity with a document line', () =>
       findInTree(api, 'shards', (el) => el.node.kind === 'entity' && el.node.location !== undefined),
     );
-    const item = api.trees.shards.getTreeItem(entity);
+    const item = entity.treeItem;
     assert.equal(item.command?.command, 'clusterDebugger.showInDocument', 'clicking it shows it in the document');
     await vscode.commands.executeCommand(item.command.command, ...(item.command.arguments ?? []));
     const editor = vscode.window.activeTextEditor;
@@ -146,10 +195,12 @@ describe('Cluster Debugger in a real VS Code', function () {
     assert.ok(preferred?.command, `one is preferred and has a command (got: ${fixes.map((a) => `${a.title}${a.isPreferred ? '*' : ''}`).join(' | ')})`);
     await vscode.commands.executeCommand(preferred.command.command, ...(preferred.command.arguments ?? []));
     await waitFor('shards/dangling to disappear', () => !rulesPresent().has('shards/dangling'), { describe: describeRules });
+    // After the repair every label agrees with the Problems panel, the Clusters view's counts included.
+    await waitForLabelsToAgree(api, 'sim');
   });
 
   it('repairs another finding from Cluster: Repair… and it goes away', async () => {
-    const findings = await api.ctx.requireApi().findings({ cluster: 'sim' });
+    const findings = await api.findings({ cluster: 'sim' });
     const finding = findings.find((f: FindingSummary) => f.rule === 'regions/stale-prepared');
     assert.ok(finding, `a regions/stale-prepared finding (got: ${findings.map((f) => f.rule).join(', ')})`);
     const repair = finding.repairs.find((r) => r.safety === 'safe');
@@ -159,16 +210,17 @@ describe('Cluster Debugger in a real VS Code', function () {
       findingId: finding.id,
       repairId: repair.id,
     });
-    assert.ok(result?.ok, `the repair succeeded: ${result?.summary ?? api.ctx.lastCommandError?.message}`);
+    assert.ok(result?.ok, `the repair succeeded: ${result?.summary ?? `no result; log: ${logTail()}`}`);
     await waitFor('regions/stale-prepared to disappear', () => !rulesPresent().has('regions/stale-prepared'), { describe: describeRules });
   });
 
   it('repairs every remaining finding with Cluster: Repair All Safe Findings', async () => {
     const results = await vscode.commands.executeCommand<ApplyRepairResult[]>('clusterDebugger.repairAllSafe');
-    assert.ok(results && results.length === 1, `one result for the one connected cluster (${api.ctx.lastCommandError?.message})`);
+    assert.ok(results && results.length === 1, `one result for the one connected cluster (log: ${logTail()})`);
     await waitFor('every diagnostic on cluster://sim to disappear', () => clusterDiagnostics().length === 0, { describe: describeRules });
     const shardsBad = await findInTree(api, 'shards', (el) => el.node.health === 'error');
     assert.equal(shardsBad, undefined, 'the Shards view has no error item left');
+    await waitForLabelsToAgree(api, 'sim');
   });
 
   it('saves a snapshot of the live cluster to a file', async () => {
@@ -181,15 +233,15 @@ describe('Cluster Debugger in a real VS Code', function () {
   it('shows a failed connection as an error node in the Clusters view, then disconnects it', async () => {
     // Port 9 (discard) on loopback: nothing listens there.
     await vscode.commands.executeCommand('clusterDebugger.connect', { url: 'ws://127.0.0.1:9', name: 'nowhere', token: 'x' });
-    const nowhere = await waitFor('the nowhere cluster in the list', () => api.ctx.clusters.find((c) => c.name === 'nowhere'));
+    const nowhere = await waitFor('the nowhere cluster in the list', () => api.clusters().find((c) => c.name === 'nowhere'));
     assert.notEqual(nowhere.state, 'live');
-    const roots = api.trees.clusters.getChildren();
-    const cluster = roots.find((el) => el.type === 'cluster' && el.info.name === 'nowhere');
+    const roots = await api.viewItems('clusters');
+    const cluster = roots.find((el) => el.kind === 'cluster' && el.cluster === 'nowhere');
     assert.ok(cluster, 'the cluster has an item');
-    const errorNode = api.trees.clusters.getChildren(cluster).find((el) => el.type === 'message');
-    assert.ok(errorNode && errorNode.type === 'message' && errorNode.severity === 'error', 'with an error node under it');
+    const errorNode = (await api.viewItems('clusters', cluster)).find((el) => el.kind === 'message');
+    assert.ok(errorNode && errorNode.severity === 'error', 'with an error node under it');
     await vscode.commands.executeCommand('clusterDebugger.disconnect', 'nowhere');
-    await waitFor('nowhere to leave the list', () => !api.ctx.clusters.some((c) => c.name === 'nowhere'));
+    await waitFor('nowhere to leave the list', () => !api.clusters().some((c) => c.name === 'nowhere'));
   });
 
   it('pages a group of 1,200 dangling shards from the real server with "Load more"', async () => {
@@ -202,18 +254,19 @@ describe('Cluster Debugger in a real VS Code', function () {
       const more = await waitFor('a "Load more" item in the Shards view', () =>
         findInTree(api, 'shards', (el) => el.node.cluster === 'big' && el.node.kind === 'loadMore'),
       );
-      assert.equal(api.trees.shards.getTreeItem(more).command?.command, 'clusterDebugger.loadMore');
+      assert.equal(more.treeItem.command?.command, 'clusterDebugger.loadMore');
       const parent = more.parent;
-      const before = (await api.trees.shards.getChildren(parent)).length;
-      let last = more;
-      for (let page = 0; page < 10 && last.node.kind === 'loadMore'; page++) {
-        await vscode.commands.executeCommand('clusterDebugger.loadMore', last);
-        const now = (await api.trees.shards.getChildren(parent)) as ServerElement[];
+      const before = (await api.viewItems('shards', parent)).length;
+      let last: ViewItem = more;
+      // What a click on the item does: its command, with its arguments.
+      for (let page = 0; page < 10 && last.node?.kind === 'loadMore'; page++) {
+        await vscode.commands.executeCommand(last.treeItem.command!.command, ...(last.treeItem.command!.arguments ?? []));
+        const now = await api.viewItems('shards', parent);
         last = now[now.length - 1];
       }
-      const all = (await api.trees.shards.getChildren(parent)) as ServerElement[];
+      const all = (await api.viewItems('shards', parent)) as NodeItem[];
       assert.ok(all.length > before, `more items after "Load more" (${before} → ${all.length})`);
-      assert.notEqual(last.node.kind, 'loadMore', 'every page loaded');
+      assert.notEqual(last.node?.kind, 'loadMore', 'every page loaded');
       assert.equal(new Set(all.map((e) => e.node.id)).size, all.length, 'no duplicates across pages');
       assert.ok(all.length >= 1200, `all 1,200 dangling shards reachable (got ${all.length})`);
     } finally {
@@ -230,12 +283,12 @@ describe('Cluster Debugger in a real VS Code', function () {
     try {
       // Connecting once with a token stores it in SecretStorage, keyed by the URL…
       await vscode.commands.executeCommand('clusterDebugger.connect', { url: other.url, name: 'first', token: other.token });
-      await waitFor('first to be live', () => api.ctx.clusters.find((c) => c.name === 'first')?.state === 'live');
+      await waitFor('first to be live', () => api.clusters().find((c) => c.name === 'first')?.state === 'live');
       await vscode.commands.executeCommand('clusterDebugger.disconnect', 'first');
       // …so a settings entry for the same URL connects without asking.
       await config.update('clusters', [{ name: 'configured', url: other.url }], vscode.ConfigurationTarget.Global);
-      await waitFor('the configured cluster to be live', () => api.ctx.clusters.find((c) => c.name === 'configured')?.state === 'live', {
-        describe: () => JSON.stringify(api.ctx.clusters.map((c) => [c.name, c.state, c.error])),
+      await waitFor('the configured cluster to be live', () => api.clusters().find((c) => c.name === 'configured')?.state === 'live', {
+        describe: () => JSON.stringify(api.clusters().map((c) => [c.name, c.state, c.error])),
       });
     } finally {
       await config.update('clusters', undefined, vscode.ConfigurationTarget.Global);
@@ -246,39 +299,39 @@ describe('Cluster Debugger in a real VS Code', function () {
 
   it('stops the simulator and forgets the connection', async () => {
     await vscode.commands.executeCommand('clusterDebugger.stopSimulator');
-    assert.equal(api.ctx.simulator, undefined);
-    await waitFor('the sim cluster to leave the list', () => !api.ctx.clusters.some((c) => c.name === 'sim'), {
-      describe: () => JSON.stringify(api.ctx.clusters.map((c) => [c.name, c.state])),
+    assert.equal(api.simulator(), undefined);
+    await waitFor('the sim cluster to leave the list', () => !api.clusters().some((c) => c.name === 'sim'), {
+      describe: () => JSON.stringify(api.clusters().map((c) => [c.name, c.state])),
     });
   });
 
   it('reconnects the simulator when the language server crashes and is restarted', async function () {
     if (process.platform !== 'linux') this.skip(); // finds the server's pid in /proc
     const started = await vscode.commands.executeCommand<{ url: string } | undefined>('clusterDebugger.startSimulator', { scenario: 'greptime-ddl-backlog' });
-    assert.ok(started, `started (${api.ctx.lastCommandError?.message})`);
+    assert.ok(started, `started (log: ${logTail()})`);
     await waitFor('ddl/backlog on cluster://sim', () => rulesPresent().has('ddl/backlog'), { describe: describeRules });
     const serverPid = childPids(process.pid).find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('server.js'));
     assert.ok(serverPid, 'the language server runs as a child of the extension host');
     process.kill(serverPid, 'SIGKILL');
     await waitFor('a new server process', () => childPids(process.pid).some((pid) => pid !== serverPid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('server.js')));
-    await waitFor('ddl/backlog back on cluster://sim, from the new server', () => rulesPresent().has('ddl/backlog') && api.ctx.clusters.some((c) => c.name === 'sim' && c.state === 'live'), {
-      describe: () => `${describeRules()}; ${JSON.stringify(api.ctx.clusters.map((c) => [c.name, c.state]))}`,
+    await waitFor('ddl/backlog back on cluster://sim, from the new server', () => rulesPresent().has('ddl/backlog') && api.clusters().some((c) => c.name === 'sim' && c.state === 'live'), {
+      describe: () => `${describeRules()}; ${JSON.stringify(api.clusters().map((c) => [c.name, c.state]))}`,
     });
     await vscode.commands.executeCommand('clusterDebugger.stopSimulator');
-    await waitFor('sim to leave the list', () => !api.ctx.clusters.some((c) => c.name === 'sim'));
+    await waitFor('sim to leave the list', () => !api.clusters().some((c) => c.name === 'sim'));
   });
 
   it('marks the views stale when the simulator dies, and says so', async () => {
     const started = await vscode.commands.executeCommand<{ url: string } | undefined>('clusterDebugger.startSimulator', { scenario: 'healthy' });
-    assert.ok(started, `started again (${api.ctx.lastCommandError?.message})`);
-    await waitFor('sim to be live', () => api.ctx.clusters.find((c) => c.name === 'sim')?.state === 'live');
-    process.kill(api.ctx.simulator!.pid!, 'SIGKILL');
-    await waitFor('the simulator to be known dead', () => api.ctx.simulator === undefined);
-    await waitFor('the views to say the cluster is stale', () => /sim is (stale|disconnected|connecting)/.test(api.ctx.view('shards')?.message ?? ''), {
-      describe: () => `${api.ctx.view('shards')?.message}; ${JSON.stringify(api.ctx.clusters.map((c) => [c.name, c.state]))}`,
+    assert.ok(started, `started again (log: ${logTail()})`);
+    await waitFor('sim to be live', () => api.clusters().find((c) => c.name === 'sim')?.state === 'live');
+    process.kill(api.simulator()!.pid!, 'SIGKILL');
+    await waitFor('the simulator to be known dead', () => api.simulator() === undefined);
+    await waitFor('the views to say the cluster is stale', () => /sim is (stale|disconnected|connecting)/.test(api.view('shards').message ?? ''), {
+      describe: () => `${api.view('shards').message}; ${JSON.stringify(api.clusters().map((c) => [c.name, c.state]))}`,
     });
     await vscode.commands.executeCommand('clusterDebugger.disconnect', 'sim');
-    await waitFor('sim to leave the list', () => !api.ctx.clusters.some((c) => c.name === 'sim'));
-    assert.equal(api.ctx.view('shards')?.message, undefined, 'no stale message once it is gone');
+    await waitFor('sim to leave the list', () => !api.clusters().some((c) => c.name === 'sim'));
+    assert.equal(api.view('shards').message, undefined, 'no stale message once it is gone');
   });
 });

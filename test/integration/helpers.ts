@@ -1,7 +1,9 @@
 // Shared by the integration tests: waiting on conditions with a deadline (never fixed sleeps),
-// and reading the extension's test API.
+// the extension's public API, and what a user sees (diagnostics, the extension's log).
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
-import type { ClusterDebuggerApi } from '../../src/extension/main';
+import type { ClusterDebuggerApi } from '../../src/extension/publicApi';
 
 export const EXTENSION_ID = 'cluster-debugger.cluster-debugger';
 
@@ -63,4 +65,30 @@ export function iconColor(item: vscode.TreeItem): string | undefined {
   const icon = item.iconPath;
   if (!(icon instanceof vscode.ThemeIcon) || !icon.color) return undefined;
   return (icon.color as unknown as { id: string }).id;
+}
+
+/**
+ * The extension's log as the Output view shows it: its LogOutputChannel's file. The test hosts
+ * (test/vscode-host) open the workspace RUN/workspace with the user data in RUN/user-data.
+ */
+export function extensionLog(): string {
+  const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  if (!ws) return '';
+  const logs = join(dirname(ws), 'user-data', 'logs');
+  const found: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) {
+        if (depth < 5) walk(p, depth + 1);
+      } else if (name === 'Cluster Debugger.log') found.push(p);
+    }
+  };
+  if (existsSync(logs)) walk(logs, 0);
+  return found.map((f) => readFileSync(f, 'utf8')).join('\n');
+}
+
+/** The log's last lines, for failure messages (what the user would open with Cluster: Show Log). */
+export function logTail(lines = 4): string {
+  return extensionLog().trimEnd().split('\n').slice(-lines).join(' | ') || '(no log)';
 }

@@ -184,6 +184,14 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     await waitUntil('the Shards view to drop its problem markers', async () => !(await treeRows(shards)).some((r) => r.marked), {
       describe: () => rowsText(shards),
     });
+    // The extension's status bar item counts what VS Code's own Problems item counts (only sim is connected).
+    await waitUntil('the Cluster Debugger status bar item to agree with the Problems panel', async () => {
+      const ours = counts(await statusText(session!.page, 'ours'));
+      const problems = counts(await statusText(session!.page, 'problems'));
+      return ours.length >= 2 && problems.length >= 2 && ours.slice(-2).join() === problems.slice(0, 2).join();
+    }, {
+      describe: async () => `ours: "${await statusText(session!.page, 'ours')}", Problems: "${await statusText(session!.page, 'problems')}"`,
+    });
     await wb.filterProblems('');
     await shot('06-after-quick-fix.png');
   });
@@ -306,6 +314,23 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     await shot('12-after-cancel.png');
   });
 });
+
+/**
+ * A status bar item's text (codicons drop out): the extension's ("sim  3  1": errors, warnings)
+ * or VS Code's own Problems item ("3 1": errors, warnings).
+ */
+async function statusText(page: import('playwright-core').Page, which: 'ours' | 'problems'): Promise<string> {
+  const item =
+    which === 'problems'
+      ? page.locator('[id="status.problems"]')
+      : page.locator('[id="cluster-debugger.cluster-debugger.clusterDebugger.status"]');
+  return ((await item.first().innerText({ timeout: 2000 }).catch(() => '')) || '').replace(/\s+/g, ' ').trim();
+}
+
+/** The numbers in a status text, in order ("1,234" is one number). */
+function counts(text: string): number[] {
+  return [...text.matchAll(/\d[\d,]*/g)].map((m) => Number(m[0].replace(/,/g, '')));
+}
 
 /** The Problems panel's rendered rows, for failure messages. */
 async function problemsText(wb: Workbench): Promise<string> {

@@ -1,5 +1,6 @@
 import { MarkdownString, ThemeColor, ThemeIcon, TreeItem, TreeItemCollapsibleState } from 'vscode';
 import { SUBSYSTEM_TITLES } from '../../protocol/collections';
+import { plural } from '../../protocol/format';
 import type { ConnectionState } from '../../protocol/lsp';
 import { ClusterElement, ContextValues, SubsystemElement } from './elements';
 import { healthIcon } from './health';
@@ -17,7 +18,7 @@ export function clusterTreeItem(el: ClusterElement): TreeItem {
   const c = el.info;
   const item = new TreeItem(c.name, TreeItemCollapsibleState.Expanded);
   item.id = `c:${c.name}`;
-  const counts = c.errors || c.warnings ? ` · ${c.errors} errors, ${c.warnings} warnings` : '';
+  const counts = c.errors || c.warnings ? ` · ${plural(c.errors, 'error')}, ${plural(c.warnings, 'warning')}` : '';
   item.description = `${c.state}${counts}`;
   item.iconPath = c.error && c.state !== 'live' ? new ThemeIcon('error', new ThemeColor('problemsErrorIcon.foreground')) : STATE_ICONS[c.state];
   const md = new MarkdownString(undefined, true);
@@ -34,7 +35,7 @@ export function subsystemTreeItem(el: SubsystemElement): TreeItem {
   const problems = el.cluster.info.problems[el.subsystem] ?? 0;
   const item = new TreeItem(SUBSYSTEM_TITLES[el.subsystem], TreeItemCollapsibleState.None);
   item.id = `c:${el.cluster.info.name}/${el.subsystem}`;
-  item.description = problems ? `${problems} problem${problems === 1 ? '' : 's'}` : 'no problems';
+  item.description = problems ? plural(problems, 'problem') : 'no problems';
   const stale = el.cluster.info.state !== 'live';
   item.iconPath = healthIcon(stale ? 'stale' : problems ? 'error' : 'ok', 'file-code', 'file-code');
   item.tooltip = `Open ${documentUri(el.cluster.info.name, el.subsystem).toString()}`;

@@ -12,6 +12,8 @@ type ClustersElement = ClusterElement | SubsystemElement | MessageElement;
 export interface ClustersSource {
   state(): SourceState;
   clusters(): readonly ClusterInfo[];
+  /** The latest info of one cluster (by the case-insensitive name rule), or undefined once it has left. */
+  cluster(name: string): ClusterInfo | undefined;
   isSimulator(name: string): boolean;
 }
 
@@ -21,12 +23,17 @@ export class ClustersTreeProvider implements TreeDataProvider<ClustersElement> {
 
   constructor(private readonly source: ClustersSource) {}
 
+  /**
+   * Rendered from the cluster's latest info, not from the copy the element was made with: an item
+   * VS Code renders after the list changed (but before its refresh reached the view) shows the
+   * same counts as the status bar and the badges, never older ones.
+   */
   getTreeItem(el: ClustersElement): TreeItem {
     switch (el.type) {
       case 'cluster':
-        return clusterTreeItem(el);
+        return clusterTreeItem(this.latest(el));
       case 'subsystem':
-        return subsystemTreeItem(el);
+        return subsystemTreeItem({ ...el, cluster: this.latest(el.cluster) });
       case 'message':
         return messageTreeItem(el);
     }
@@ -46,10 +53,16 @@ export class ClustersTreeProvider implements TreeDataProvider<ClustersElement> {
       return clusters.map((info) => ({ type: 'cluster', info, simulator: this.source.isSimulator(info.name) }));
     }
     if (el.type !== 'cluster') return [];
+    const { info } = this.latest(el);
     const out: ClustersElement[] = [];
-    if (el.info.error && el.info.state !== 'live') out.push(messageElement(el, 'error', el.info.error));
+    if (info.error && info.state !== 'live') out.push(messageElement(el, 'error', info.error));
     for (const subsystem of SUBSYSTEMS) out.push({ type: 'subsystem', cluster: el, subsystem });
     return out;
+  }
+
+  private latest(el: ClusterElement): ClusterElement {
+    const info = this.source.cluster(el.info.name) ?? el.info;
+    return info === el.info ? el : { ...el, info, simulator: this.source.isSimulator(info.name) };
   }
 
   refresh(): void {

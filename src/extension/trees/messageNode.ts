@@ -1,4 +1,5 @@
 import { MarkdownString, TreeItem, TreeItemCollapsibleState } from 'vscode';
+import { errorText } from '../../protocol/format';
 import { ContextValues, MessageElement } from './elements';
 import { healthIcon } from './health';
 
@@ -13,7 +14,7 @@ export function messageElement(
 }
 
 export function errorElement(parent: MessageElement['parent'], what: string, err: unknown): MessageElement {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorText(err);
   return messageElement(parent, 'error', `${what}: ${message.split('\n')[0]}`, message);
 }
 
