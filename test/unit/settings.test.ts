@@ -30,6 +30,6 @@ describe('package.json settings', () => {
   });
 
   it('validates cluster names with CLUSTER_NAME_PATTERN', () => {
-    assert.equal(properties[`${CONFIG_SECTION}.clusters`].items.properties.name.pattern, CLUSTER_NAME_PATTERN.source);
+    assert.equal(properties[`${CONFIG_SECTION}.clusters`].items?.properties.name.pattern, CLUSTER_NAME_PATTERN.source);
   });
 });
