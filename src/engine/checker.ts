@@ -23,6 +23,8 @@ export class ClusterChecker {
   private involved: Map<string, string[]> | null = null;
   /** Bumps whenever findings or documents were recomputed. */
   generation = 0;
+  /** The cluster incarnation of the model the findings were last computed from. */
+  incarnation: string | undefined;
 
   constructor(
     private readonly clusterName: string,
@@ -45,6 +47,7 @@ export class ClusterChecker {
   /** Re-runs the checks (and renders) of the dirty subsystems. Returns those whose findings or text changed. */
   recheck(model: ClusterModel): Subsystem[] {
     const changed: Subsystem[] = [];
+    this.incarnation = model.status.incarnation;
     for (const subsystem of [...this.dirty]) {
       this.dirty.delete(subsystem);
       const before = this.findingsBy.get(subsystem);

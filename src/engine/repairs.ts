@@ -10,8 +10,8 @@
  * No `vscode-languageserver` here: the CLI uses this module too.
  */
 import { randomUUID } from 'node:crypto';
-import type { RepairCommand, RepairItemResult, RepairOption } from '../protocol';
-import type { ClusterSession } from './session';
+import type { RepairCommand, RepairItemResult, RepairOption, RepairResult } from '../protocol';
+import { IncarnationChangedError, type ClusterSession } from './session';
 import { formatCount, plural } from '../protocol';
 
 export interface RepairHooks {
@@ -22,12 +22,20 @@ export interface RepairHooks {
   log(message: string): void;
 }
 
+/** A repair plan and the cluster incarnation its finding was computed on. */
+export interface PlannedOption {
+  option: RepairOption;
+  incarnation: string;
+}
+
 export interface RepairOutcome {
   applied: number;
   refused: number;
   unchanged: number;
   batches: number;
   cancelled: boolean;
+  /** The cluster restarted (or was reset) since the plan was made: the rest was not sent. */
+  incarnationChanged: boolean;
   /** The cluster's seq after the last batch: the model has caught up once it applied this event. */
   seq: number;
   /** One line. */
@@ -45,6 +53,11 @@ export function operationSize(op: RepairCommand): number {
 
 /** `quickwit.deleteShards ×5,000 (shard-a@2, shard-b@2, …)` — for plans and logs. */
 export function describeOperation(op: RepairCommand): string {
+  const facts = op.preconditions?.length ? ` if ${plural(op.preconditions.length, 'precondition')} still hold` : '';
+  return describeCommand(op) + facts;
+}
+
+function describeCommand(op: RepairCommand): string {
   if ('targets' in op) {
     const sample = op.targets
       .slice(0, 3)
@@ -59,7 +72,7 @@ export function describeOperation(op: RepairCommand): string {
 export async function executeRepair(
   session: ClusterSession,
   findingId: string,
-  option: RepairOption,
+  { option, incarnation }: PlannedOption,
   hooks: RepairHooks,
 ): Promise<RepairOutcome> {
   const total = option.operations.reduce((n, op) => n + operationSize(op), 0);
@@ -70,6 +83,7 @@ export async function executeRepair(
   let done = 0;
   let batches = 0;
   let cancelled = false;
+  let incarnationChanged = false;
   let seq = session.lastSeq;
   hooks.log(`[${session.name}] repair ${findingId} → ${option.id} (${option.safety}): ${plural(option.operations.length, 'batch')}, ${plural(total, 'target')}`);
   for (const op of option.operations) {
@@ -79,7 +93,15 @@ export async function executeRepair(
     }
     const requestId = randomUUID();
     hooks.log(`[${session.name}]   ${requestId} ${describeOperation(op)}`);
-    const result = await session.sendRepair({ requestId, repair: op });
+    let result: RepairResult;
+    try {
+      result = await session.sendRepair({ requestId, incarnation, repair: op });
+    } catch (e) {
+      if (!(e instanceof IncarnationChangedError)) throw e;
+      hooks.log(`[${session.name}]   ${requestId} not sent: ${e.message}`);
+      incarnationChanged = true;
+      break;
+    }
     batches++;
     applied += result.applied;
     refused += result.refused;
@@ -98,8 +120,9 @@ export async function executeRepair(
     unchanged,
     batches,
     cancelled,
+    incarnationChanged,
     seq,
-    summary: summarise(option, applied, refused, unchanged, cancelled, refusedItems),
+    summary: summarise(option, applied, refused, unchanged, cancelled, refusedItems, incarnationChanged),
     details: refusedItems.slice(0, MAX_DETAILS).map((i) => `refused ${i.key}: ${i.message}`),
   };
   hooks.log(`[${session.name}] repair ${findingId} → ${option.id}: ${outcome.summary}`);
@@ -113,6 +136,7 @@ function summarise(
   unchanged: number,
   cancelled: boolean,
   refusedItems: RepairItemResult[],
+  incarnationChanged: boolean,
 ): string {
   const parts = [`${option.title}: applied ${formatCount(applied)}`];
   if (unchanged) parts.push(`already done ${formatCount(unchanged)}`);
@@ -121,5 +145,6 @@ function summarise(
     parts.push(`refused ${formatCount(refused)}${first ? `: ${first.key} ${first.message}` : ''}`);
   }
   if (cancelled) parts.push('cancelled before the remaining batches');
+  if (incarnationChanged) parts.push('stopped: the cluster restarted since this plan was made, so nothing more was sent to it');
   return parts.join('; ');
 }

@@ -17,6 +17,7 @@ import {
   COLLECTIONS,
   COLLECTION_NAMES,
   MAX_PAGE_LIMIT,
+  ErrorCodes,
   RpcException,
   SUBSYSTEMS,
   errorDetail,
@@ -49,6 +50,20 @@ export interface SessionListener {
   stateChanged(session: ClusterSession): void;
   /** The model changed; `dirty` lists the subsystems whose collections changed. */
   modelChanged(session: ClusterSession, dirty: ReadonlySet<Subsystem>): void;
+}
+
+/**
+ * A repair was planned on another incarnation of the cluster (it restarted or
+ * was reset since): it is never sent to, or replayed on, the new one.
+ */
+export class IncarnationChangedError extends Error {
+  constructor(
+    readonly plannedOn: string,
+    readonly now: string | undefined,
+  ) {
+    super(`the cluster restarted since the repair was planned (incarnation ${plannedOn}, now ${now ?? 'unknown'}); nothing more was sent`);
+    this.name = 'IncarnationChangedError';
+  }
 }
 
 /** Thrown by operations that need a live link. */
@@ -109,6 +124,11 @@ export class ClusterSession {
     return this.currentModel;
   }
 
+  /** The incarnation of the cluster the model was synced from (plans made on it carry it). */
+  get incarnation(): string | undefined {
+    return this.currentModel?.status.incarnation;
+  }
+
   /** The last cluster event applied. */
   get lastSeq(): number {
     return this.appliedSeq;
@@ -140,13 +160,19 @@ export class ClusterSession {
     const link = this.link;
     if (!link || !this.model || this.state !== 'live') return;
     const status = await link.request('cluster.status', {});
-    // Keep our own seq: events, not the status call, say what the model contains.
-    if (this.currentModel) this.currentModel.status = { ...status, seq: this.lastSeq };
+    // Keep our own seq: events, not the status call, say what the model contains. Another
+    // incarnation's status never goes onto this model: the resync replaces both.
+    if (this.currentModel && status.incarnation === this.currentModel.status.incarnation) {
+      this.currentModel.status = { ...status, seq: this.lastSeq };
+    }
   }
 
   /**
    * Sends one repair. If the link drops, waits for the reconnect and sends it
-   * again with the same `requestId`, so the cluster applies it at most once.
+   * again with the same `requestId`, so the cluster applies it at most once;
+   * but only to the same incarnation: a restarted cluster's replay cache is
+   * empty and its versions may repeat, so the repair is never replayed there
+   * (`IncarnationChangedError`; the caller re-plans).
    */
   async sendRepair(params: RepairParams, deadlineMs = 30_000): Promise<RepairResult> {
     const deadline = Date.now() + deadlineMs;
@@ -158,9 +184,12 @@ export class ClusterSession {
         continue;
       }
       const link = this.link;
+      const now = link.init.status.incarnation;
+      if (now !== params.incarnation) throw new IncarnationChangedError(params.incarnation, now);
       try {
         return await link.request('repair', params);
       } catch (e) {
+        if (e instanceof RpcException && e.code === ErrorCodes.WrongIncarnation) throw new IncarnationChangedError(params.incarnation, undefined);
         // A refusal by the cluster is an answer; only a lost link is worth a retry.
         if (e instanceof RpcException || (this.link === link && this.state === 'live')) throw e;
         this.options.log(`[${this.name}] repair ${params.requestId}: link lost, retrying after reconnect`);
@@ -216,7 +245,9 @@ export class ClusterSession {
     this.link = link;
     link.onEvents((n) => this.onEvents(link, n));
     link.onClose((reason) => this.onClose(link, reason));
-    if (this.currentModel) this.currentModel.status = link.init.status;
+    // The old model stays on show (stale) until the sync replaces it; a new incarnation's
+    // status must not make it look like that cluster's.
+    if (this.currentModel && link.init.status.incarnation === this.currentModel.status.incarnation) this.currentModel.status = link.init.status;
     await this.sync(link);
     this.attempt = 0;
   }

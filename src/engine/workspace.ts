@@ -49,17 +49,23 @@ export interface WorkspaceCluster {
   readonly checker: ClusterChecker;
 }
 
+interface Pinned {
+  finding: Finding;
+  incarnation: string | undefined;
+}
+
 interface ClusterEntry extends WorkspaceCluster {
   timer: NodeJS.Timeout | null;
   checking: Promise<void> | null;
   /** How long the last check took: the next one waits at least as long, so checks use at most half the CPU. */
   lastCheckMs: number;
   /**
-   * The finding as the user last saw it (a code action, a plan request). A
-   * repair sends that plan, so whatever moved on since is refused by the
-   * cluster, like eslint refuses a fix for a changed document version.
+   * The finding as the user last saw it (a code action, a plan request), and
+   * the incarnation it was computed on. A repair sends that plan, so whatever
+   * moved on since is refused by the cluster, like eslint refuses a fix for a
+   * changed document version; a plan from before a restart is never sent.
    */
-  pinned: Map<string, Finding>;
+  pinned: Map<string, Pinned>;
 }
 
 export interface WorkspaceListener {
@@ -307,13 +313,13 @@ export class ClusterWorkspace {
   pinCurrent(cluster: WorkspaceCluster, findingId: string): Finding | undefined {
     const c = this.entryOf(cluster);
     const f = c.checker.finding(findingId);
-    if (f) c.pinned.set(f.id, f);
+    if (f) c.pinned.set(f.id, { finding: f, incarnation: c.checker.incarnation });
     return f;
   }
 
   private pin(cluster: WorkspaceCluster, findingId: string): Finding | undefined {
     const c = this.entryOf(cluster);
-    return c.pinned.get(findingId) ?? this.pinCurrent(c, findingId);
+    return c.pinned.get(findingId)?.finding ?? this.pinCurrent(c, findingId);
   }
 
   // --------------------------------------------------------------- repairs --
@@ -327,19 +333,55 @@ export class ClusterWorkspace {
     await this.flushChecks(c);
     const current = c.checker.finding(args.findingId);
     if (!current) return this.refusal(`Refused: finding ${args.findingId} no longer exists (it may have been fixed meanwhile)`);
-    const plan = c.pinned.get(args.findingId) ?? current;
-    const option = plan.repairs.find((r) => r.id === args.repairId);
+    const pinned = c.pinned.get(args.findingId) ?? { finding: current, incarnation: c.checker.incarnation };
+    const option = pinned.finding.repairs.find((r) => r.id === args.repairId);
     if (!option) return this.refusal(`Refused: finding ${args.findingId} has no repair ${args.repairId}`);
-    const outcome = await executeRepair(c.session, plan.id, option, { log: this.options.log, ...hooks });
+    if (!pinned.incarnation) return this.refusal(noIncarnation(c.name));
     c.pinned.delete(args.findingId);
-    await this.catchUp(c, outcome.seq);
+    const outcome = await this.runRepair(c, pinned.finding, option, pinned.incarnation, hooks);
     return {
-      ok: outcome.refused === 0 && !outcome.cancelled,
+      ok: outcome.refused === 0 && !outcome.cancelled && !outcome.incarnationChanged,
       applied: outcome.applied,
       refused: outcome.refused,
       summary: outcome.summary,
       details: outcome.details,
       resolved: !c.checker.finding(args.findingId),
+    };
+  }
+
+  /**
+   * Sends one plan, then catches up. If the cluster restarted meanwhile, nothing of the plan
+   * reaches the new cluster: once it has resynced and been checked again, a safe repair is
+   * planned afresh and applied (once); one that may lose data is left for the user to confirm.
+   */
+  private async runRepair(c: ClusterEntry, finding: Finding, option: RepairOption, incarnation: string, hooks: RepairHooks): Promise<RepairOutcome> {
+    const outcome = await executeRepair(c.session, finding.id, { option, incarnation }, { log: this.options.log, ...hooks });
+    if (!outcome.incarnationChanged) {
+      await this.catchUp(c, outcome.seq);
+      return outcome;
+    }
+    this.options.log(`[${c.name}] the cluster restarted during ${finding.id} → ${option.id}; re-planning once it has resynced`);
+    const live = await c.session.waitFor(() => c.session.state === 'live' && c.session.incarnation !== incarnation, this.options.catchUpMs ?? DEFAULT_CATCH_UP_MS);
+    await this.flushChecks(c);
+    const fresh = live ? c.checker.finding(finding.id)?.repairs.find((r) => r.id === option.id) : undefined;
+    const before = `${outcome.summary}.`;
+    if (!fresh) {
+      const why = !live ? 'it has not come back yet' : 'the finding is gone on the restarted cluster';
+      return { ...outcome, summary: `${before} Not re-planned: ${why}.` };
+    }
+    if (fresh.safety !== 'safe' || hooks.cancelled?.()) {
+      return { ...outcome, summary: `${before} Re-check the finding on the restarted cluster and repair again.` };
+    }
+    this.options.log(`[${c.name}] re-planned ${finding.id} → ${option.id} on incarnation ${c.checker.incarnation}`);
+    const again = await executeRepair(c.session, finding.id, { option: fresh, incarnation: c.checker.incarnation! }, { log: this.options.log, ...hooks });
+    if (!again.incarnationChanged) await this.catchUp(c, again.seq);
+    return {
+      ...again,
+      applied: outcome.applied + again.applied,
+      refused: outcome.refused + again.refused,
+      unchanged: outcome.unchanged + again.unchanged,
+      details: [...outcome.details, ...again.details],
+      summary: `${before} Re-planned on the restarted cluster: ${again.summary}`,
     };
   }
 
@@ -365,6 +407,7 @@ export class ClusterWorkspace {
     if (!c) return this.refusal(`Refused: no cluster named ${name} is connected`);
     if (c.session.state !== 'live') return this.refusal(`Refused: ${name} is ${c.session.state}; nothing is repaired from stale state`);
     await this.flushChecks(c);
+    if (!c.checker.incarnation) return this.refusal(noIncarnation(c.name));
     const tried = new Set<string>();
     let repairs = 0;
     let applied = 0;
@@ -375,6 +418,8 @@ export class ClusterWorkspace {
     for (let round = 0; round < MAX_SAFE_ROUNDS && !stopped; round++) {
       const plans = this.planAllSafe(c, hooks.rules, tried);
       if (!plans.length) break;
+      // The round's plans were all computed on this incarnation; they carry it even if a restart is noticed mid-round.
+      const plannedOn = c.checker.incarnation!;
       const total = plans.reduce((n, p) => n + p.option.targetCount, 0);
       let done = 0;
       for (const { finding, option } of plans) {
@@ -382,15 +427,16 @@ export class ClusterWorkspace {
         tried.add(`${finding.id}#${option.id}`);
         repairs++;
         hooks.progress?.(done, total, `${finding.id}: ${option.title}`);
-        const outcome = await executeRepair(c.session, finding.id, option, { log: this.options.log, cancelled: hooks.cancelled });
+        const outcome = await this.runRepair(c, finding, option, plannedOn, { cancelled: hooks.cancelled });
         stopped ||= outcome.cancelled;
         applied += outcome.applied;
         refused += outcome.refused;
         done += option.targetCount;
         summaries.push(outcome.summary);
         details.push(...outcome.details);
-        await this.catchUp(c, outcome.seq);
         hooks.repaired?.(finding, option, outcome);
+        // Planned on a cluster that has since restarted: the rest of this round's plans are void; the next round re-plans.
+        if (outcome.incarnationChanged) break;
       }
     }
     const remaining = hooks.rules ? c.checker.findings().filter((f) => hooks.rules!.includes(f.rule)).length : c.checker.findings().length;
@@ -452,6 +498,10 @@ export class ClusterWorkspace {
       }
     }
   }
+}
+
+function noIncarnation(cluster: string): string {
+  return `Refused: ${cluster} does not say which incarnation of the cluster it is, so a repair could reach a restarted cluster; nothing was sent`;
 }
 
 function summarise(cluster: string, f: Finding): FindingSummary {

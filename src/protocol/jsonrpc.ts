@@ -19,6 +19,11 @@ export const ErrorCodes = {
   UnsupportedVersion: -32001,
   /** Server-defined: the request was well-formed but the cluster cannot do it now. */
   Rejected: -32010,
+  /**
+   * Server-defined: a repair planned on another incarnation of the cluster (it
+   * restarted or was reset since). Nothing was applied; re-check and plan again.
+   */
+  WrongIncarnation: -32011,
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 

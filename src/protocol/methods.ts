@@ -53,6 +53,13 @@ export const ClusterStatus = z.object({
   seq: z.number().int().nonnegative(),
   /** The Quickwit control plane's epoch; bumps on restart. `quickwit.restartControlPlane` expects it. */
   controlPlaneEpoch: z.number().int().nonnegative(),
+  /**
+   * This run of the cluster: a boot id, or the store's own cluster id and
+   * revision. It changes when the cluster restarts or is reset, even where
+   * entity versions repeat (a deterministic simulator gives them again).
+   * Every repair names the incarnation it was planned on. Absent in snapshots.
+   */
+  incarnation: z.string().min(1).max(128).optional(),
   counts: z.record(CollectionName, z.number().int().nonnegative()),
   config: ClusterConfig,
 });
@@ -134,29 +141,48 @@ export const Expectation = z.object({ key: z.string(), version: z.number().int()
 export type Expectation = z.infer<typeof Expectation>;
 const targets = z.array(Expectation).min(1).max(MAX_REPAIR_TARGETS);
 
+/**
+ * A fact of another component's view that a finding rests on, beside its
+ * targets' own versions. The cluster checks every one in the same step as
+ * the write and refuses the whole operation if one no longer holds: an
+ * etcd transaction's compares, a SQL statement's checks in one transaction.
+ */
+export const Precondition = z.union([
+  /** The entity exists at exactly this version. */
+  z.strictObject({ collection: CollectionName, key: z.string().max(1024), version: z.number().int().nonnegative() }),
+  /** No such entity exists. */
+  z.strictObject({ collection: CollectionName, key: z.string().max(1024), absent: z.literal(true) }),
+  /** A component's epoch is still this one (it bumps when the component reloads its view). */
+  z.strictObject({ epoch: z.literal('quickwit.controlPlane'), value: z.number().int().nonnegative() }),
+]);
+export type Precondition = z.infer<typeof Precondition>;
+/** Per operation: one per target at most, and a few facts shared by the batch. */
+export const MAX_PRECONDITIONS = MAX_REPAIR_TARGETS + 64;
+const preconditions = z.array(Precondition).max(MAX_PRECONDITIONS).optional();
+
 export const RepairCommand = z.discriminatedUnion('command', [
   /** Metastore `DeleteShards`. Refused per shard if open on an ingester or holding unpublished data. */
-  z.object({ command: z.literal('quickwit.deleteShards'), targets }),
+  z.object({ command: z.literal('quickwit.deleteShards'), targets, preconditions }),
   /** Restart the control plane: it reloads its model from the metastore. Targets: the control plane's epoch entity. */
-  z.object({ command: z.literal('quickwit.restartControlPlane'), expectedEpoch: z.number().int().nonnegative() }),
+  z.object({ command: z.literal('quickwit.restartControlPlane'), expectedEpoch: z.number().int().nonnegative(), preconditions }),
   /** Ingester `advise_reset_shards`: drop shards the metastore does not have. Targets are ingester-shard keys. */
-  z.object({ command: z.literal('quickwit.adviseResetShards'), targets }),
+  z.object({ command: z.literal('quickwit.adviseResetShards'), targets, preconditions }),
   /** Fail the blocked in-flight appends (clients retry), finish closing the WAL, stop the node. Target: the node. */
-  z.object({ command: z.literal('milvus.cancelAppendsAndClose'), targets }),
+  z.object({ command: z.literal('milvus.cancelAppendsAndClose'), targets, preconditions }),
   /** Remove the node; its channels are reassigned with term + 1, fencing the old owner. Target: the node. */
-  z.object({ command: z.literal('milvus.forceRemoveNode'), targets }),
+  z.object({ command: z.literal('milvus.forceRemoveNode'), targets, preconditions }),
   /** Cancel (roll back) unfinished procedures. Never deletes their state. */
-  z.object({ command: z.literal('greptime.cancelProcedures'), targets }),
+  z.object({ command: z.literal('greptime.cancelProcedures'), targets, preconditions }),
   /** Purge finished (Done/Failed) procedures from etcd. Refused for unfinished ones. */
-  z.object({ command: z.literal('greptime.purgeProcedures'), targets }),
+  z.object({ command: z.literal('greptime.purgeProcedures'), targets, preconditions }),
   /** Stop auto-creating this table on write (the cause of the backlog). */
-  z.object({ command: z.literal('greptime.disableAutoCreate'), table: z.string() }),
+  z.object({ command: z.literal('greptime.disableAutoCreate'), table: z.string(), preconditions }),
   /** Clear a stale `is_written` mark. Target: the cached region. */
-  z.object({ command: z.literal('tikv.clearPreparedMark'), targets }),
+  z.object({ command: z.literal('tikv.clearPreparedMark'), targets, preconditions }),
   /** Evict the region from the in-memory cache (it is derived from disk; nothing is lost). */
-  z.object({ command: z.literal('tikv.evictRegion'), targets }),
+  z.object({ command: z.literal('tikv.evictRegion'), targets, preconditions }),
   /** Set the SC's resolution back from the leader SPU's report (OutOfSpace). */
-  z.object({ command: z.literal('fluvio.restoreFromSpuReport'), targets }),
+  z.object({ command: z.literal('fluvio.restoreFromSpuReport'), targets, preconditions }),
 ]);
 export type RepairCommand = z.infer<typeof RepairCommand>;
 export type RepairCommandName = RepairCommand['command'];
@@ -164,6 +190,8 @@ export type RepairCommandName = RepairCommand['command'];
 export const RepairParams = z.object({
   /** Client-chosen; a retry with the same id returns the first result and does nothing again. */
   requestId: z.string().min(1).max(128),
+  /** The `ClusterStatus.incarnation` the repair was planned on; any other is refused with WrongIncarnation. */
+  incarnation: z.string().min(1).max(128),
   repair: RepairCommand,
 });
 export type RepairParams = z.infer<typeof RepairParams>;

@@ -6,6 +6,7 @@
  * Every public method that changes state flushes the resulting change events
  * to the `onEvents` listeners as `cluster.events` notifications.
  */
+import { randomUUID } from 'node:crypto';
 import {
   COLLECTION_NAMES,
   ErrorCodes,
@@ -20,6 +21,9 @@ import {
   type EventsNotification,
   type Fault,
   type ListResult,
+  type Precondition,
+  type RepairCommand,
+  type RepairItemResult,
   type RepairParams,
   type RepairResult,
   type ScenarioName,
@@ -83,6 +87,12 @@ export class Simulator {
   private modules!: Modules;
   /** Bumped by every reset; a `run` in progress stops when it changes. */
   private generation = 0;
+  /**
+   * Tells this process from the next one started with the same seed: the
+   * model is deterministic (same keys, same versions), so only this says a
+   * plan was made on another run. Not part of the model or its trace.
+   */
+  private readonly bootId = randomUUID();
   private readonly repairCache = new Map<string, RepairResult>();
   private readonly listeners = new Set<(n: EventsNotification) => void>();
 
@@ -191,6 +201,7 @@ export class Simulator {
       time: this.time,
       seq: this.store.seq,
       controlPlaneEpoch: this.modules.quickwit.controlPlaneEpoch,
+      incarnation: this.incarnation,
       counts: counts as Record<CollectionName, number>,
       config: { ...this.config },
     };
@@ -224,12 +235,28 @@ export class Simulator {
 
   // ------------------------------------------------------------ repairs --
 
-  /** Runs a conditional repair. A retry with the same `requestId` returns the first result and applies nothing. */
+  /** This run of this cluster: another process, or a reset, is another incarnation. */
+  get incarnation(): string {
+    return `${this.bootId}.${this.generation}`;
+  }
+
+  /**
+   * Runs a conditional repair. A retry with the same `requestId` returns the first result and applies
+   * nothing. A repair planned on another incarnation is refused whole; one whose preconditions no
+   * longer all hold is refused item by item, in the same step as the write would have been.
+   */
   repair(params: RepairParams): RepairResult {
+    if (params.incarnation !== this.incarnation) {
+      throw new RpcException(
+        ErrorCodes.WrongIncarnation,
+        `the repair was planned on incarnation ${params.incarnation}, but this cluster is ${this.incarnation} ` +
+          '(it restarted or was reset since); nothing was applied: re-check and plan again',
+      );
+    }
     const cached = this.repairCache.get(params.requestId);
     if (cached) return { ...cached, replayed: true };
-    const m = this.moduleForCommand(params.repair.command);
-    const items = m.repair(params.repair);
+    const failed = this.failedPrecondition(params.repair.preconditions ?? []);
+    const items = failed ? refuseAll(params.repair, `not applied: ${failed}; re-check and plan again`) : this.moduleForCommand(params.repair.command).repair(params.repair);
     this.publish();
     const count = (s: string) => items.filter((i) => i.status === s).length;
     const applied = count('applied');
@@ -255,6 +282,26 @@ export class Simulator {
   }
 
   // ---------------------------------------------------------- internals --
+
+  /** The first precondition that no longer holds, in words, or undefined when all hold. */
+  private failedPrecondition(preconditions: readonly Precondition[]): string | undefined {
+    for (const p of preconditions) {
+      if ('epoch' in p) {
+        const epoch = this.modules.quickwit.controlPlaneEpoch;
+        if (epoch !== p.value) return `the control plane reloaded its view (epoch ${p.value} when planned, now ${epoch})`;
+        continue;
+      }
+      const entity = this.store.get(p.collection, p.key);
+      if ('absent' in p) {
+        if (entity) return `${p.collection} ${p.key} exists now (version ${entity.version}); the plan relied on its absence`;
+      } else if (!entity) {
+        return `${p.collection} ${p.key} is gone; the plan relied on it at version ${p.version}`;
+      } else if (entity.version !== p.version) {
+        return `${p.collection} ${p.key} moved on (version ${p.version} when planned, now ${entity.version})`;
+      }
+    }
+    return undefined;
+  }
 
   private context(): SimContext {
     // Getters so that modules always see the simulator's current clock and bug settings.
@@ -349,4 +396,11 @@ export class Simulator {
       send({ fromSeq: batch.fromSeq + i, events: batch.events.slice(i, i + EVENTS_PER_NOTIFICATION), time: this.time });
     }
   }
+}
+
+/** Every target of a command refused with the same reason (a failed precondition). */
+function refuseAll(repair: RepairCommand, message: string): RepairItemResult[] {
+  if ('targets' in repair) return repair.targets.map((t) => ({ key: t.key, status: 'refused', message }));
+  const key = repair.command === 'greptime.disableAutoCreate' ? repair.table : repair.command;
+  return [{ key, status: 'refused', message }];
 }

@@ -22,6 +22,7 @@ import { keys } from '../../src/protocol';
 import { SCENARIO_RULES, type IncidentScenario } from '../scenarioRules';
 import { RESTART_DOWN_TICKS } from '../../src/simulator/quickwit';
 import { LspHarness } from './lsp';
+import { incarnationOf } from '../sim/helpers';
 import { ROOT, startSim, type RunningSim } from './sim';
 
 const doc = (cluster: string, subsystem: Subsystem) => `cluster://${cluster}/${subsystem}.clustersnap`;
@@ -190,6 +191,7 @@ describe('language server (real process, real simulator)', function () {
     const first = affected[0];
     const res = await client.request('repair', {
       requestId: `other-operator-${first.key}`,
+      incarnation: await incarnationOf(client),
       repair: { command: 'fluvio.restoreFromSpuReport', targets: [{ key: first.key, version: first.version }] },
     });
     assert.equal(res.applied, 1);

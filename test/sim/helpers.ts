@@ -168,3 +168,10 @@ export function useSimulator(opts: SimulatorServerOptions = {}): { readonly serv
   });
   return sim;
 }
+
+/** The cluster's incarnation now: what a client that just re-checked would plan a repair on. */
+export async function incarnationOf(client: ClusterClient): Promise<string> {
+  const { incarnation } = await client.request('cluster.status', {});
+  if (!incarnation) throw new Error('the cluster reported no incarnation');
+  return incarnation;
+}

@@ -1,6 +1,6 @@
 /** Cursor paging over the socket: complete, ordered, and stable when entities are deleted mid-walk. */
 import * as assert from 'node:assert/strict';
-import { useSimulator } from './helpers';
+import { incarnationOf, useSimulator } from './helpers';
 
 describe('simulator paging', () => {
   const sim = useSimulator();
@@ -36,7 +36,7 @@ describe('simulator paging', () => {
     );
     const live = new Set(deletable);
     const victims = all.filter((e, i) => !live.has(e.key) && i % 3 === 0);
-    const r = await sim.client.request('repair', { requestId: 'page-del', repair: { command: 'quickwit.deleteShards', targets: victims } });
+    const r = await sim.client.request('repair', { requestId: 'page-del', incarnation: await incarnationOf(sim.client), repair: { command: 'quickwit.deleteShards', targets: victims } });
     assert.equal(r.applied, victims.length, r.summary);
     const rest: string[] = [];
     let cursor = first.nextCursor;

@@ -4,7 +4,7 @@
  * repair restores its invariant.
  */
 import * as assert from 'node:assert/strict';
-import { snapshot, useSimulator, violations } from './helpers';
+import { incarnationOf, snapshot, useSimulator, violations } from './helpers';
 
 describe('simulator repairs', () => {
   const sim = useSimulator();
@@ -17,6 +17,7 @@ describe('simulator repairs', () => {
     const partition = before['fluvio.partitions'].get(key)!;
     const result = await sim.client.request('repair', {
       requestId: 'stale-1',
+      incarnation: await incarnationOf(sim.client),
       repair: { command: 'fluvio.restoreFromSpuReport', targets: [{ key, version: partition.version - 1 }] },
     });
     assert.equal(result.applied, 0);
@@ -33,6 +34,7 @@ describe('simulator repairs', () => {
     const live = [...s['quickwit.metastore.shards'].values()].find((m) => s['quickwit.controlPlane.shards'].has(m.key))!;
     const r = await sim.client.request('repair', {
       requestId: 'unsafe-1',
+      incarnation: await incarnationOf(sim.client),
       repair: {
         command: 'quickwit.deleteShards',
         targets: [
@@ -53,11 +55,11 @@ describe('simulator repairs', () => {
     const status = await sim.client.request('cluster.status', {});
     const dangling = violations(s, status)['shards/dangling'];
     const targets = dangling.map((k) => ({ key: k, version: s['quickwit.metastore.shards'].get(k)!.version }));
-    const first = await sim.client.request('repair', { requestId: 'del-1', repair: { command: 'quickwit.deleteShards', targets } });
+    const first = await sim.client.request('repair', { requestId: 'del-1', incarnation: await incarnationOf(sim.client), repair: { command: 'quickwit.deleteShards', targets } });
     assert.equal(first.applied, dangling.length);
     assert.equal(first.replayed, false);
     const seqAfterFirst = (await sim.client.request('cluster.status', {})).seq;
-    const again = await sim.client.request('repair', { requestId: 'del-1', repair: { command: 'quickwit.deleteShards', targets } });
+    const again = await sim.client.request('repair', { requestId: 'del-1', incarnation: await incarnationOf(sim.client), repair: { command: 'quickwit.deleteShards', targets } });
     assert.equal(again.replayed, true);
     assert.equal(again.applied, first.applied);
     assert.equal((await sim.client.request('cluster.status', {})).seq, seqAfterFirst, 'the replay changed nothing');
@@ -71,23 +73,26 @@ describe('simulator repairs', () => {
     let v = violations(s, status0);
     const expect = (key: string, c: keyof typeof s) => ({ key, version: s[c].get(key)!.version });
 
-    const restart = await sim.client.request('repair', { requestId: 'r1', repair: { command: 'quickwit.restartControlPlane', expectedEpoch: status0.controlPlaneEpoch } });
+    const restart = await sim.client.request('repair', { requestId: 'r1', incarnation: await incarnationOf(sim.client), repair: { command: 'quickwit.restartControlPlane', expectedEpoch: status0.controlPlaneEpoch } });
     assert.equal(restart.applied, 1, restart.summary);
     const nodes = [...s['milvus.nodes'].values()].filter((n) => n.lifecycle === 'Terminating').map((n) => expect(n.key, 'milvus.nodes'));
-    const close = await sim.client.request('repair', { requestId: 'r2', repair: { command: 'milvus.cancelAppendsAndClose', targets: nodes } });
+    const close = await sim.client.request('repair', { requestId: 'r2', incarnation: await incarnationOf(sim.client), repair: { command: 'milvus.cancelAppendsAndClose', targets: nodes } });
     assert.equal(close.applied, 1, close.summary);
     const cancel = await sim.client.request('repair', {
       requestId: 'r3',
+      incarnation: await incarnationOf(sim.client),
       repair: { command: 'greptime.cancelProcedures', targets: v['ddl/backlog'].map((k) => expect(k, 'greptime.procedures')) },
     });
     assert.equal(cancel.applied, v['ddl/backlog'].length, cancel.summary);
     const clear = await sim.client.request('repair', {
       requestId: 'r4',
+      incarnation: await incarnationOf(sim.client),
       repair: { command: 'tikv.clearPreparedMark', targets: v['regions/stale-prepared'].map((k) => expect(k, 'tikv.regions')) },
     });
     assert.equal(clear.applied, 1, clear.summary);
     const restore = await sim.client.request('repair', {
       requestId: 'r5',
+      incarnation: await incarnationOf(sim.client),
       repair: { command: 'fluvio.restoreFromSpuReport', targets: v['partitions/online-out-of-space'].map((k) => expect(k, 'fluvio.partitions')) },
     });
     assert.ok(restore.applied > 0, restore.summary);
@@ -107,7 +112,7 @@ describe('simulator repairs', () => {
     await sim.client.request('sim.reset', { scenario: 'greptime-ddl-backlog', seed: 1 });
     const s = await snapshot(sim.client);
     const p = [...s['greptime.procedures'].values()].find((x) => x.status === 'Retrying')!;
-    const r = await sim.client.request('repair', { requestId: 'purge-1', repair: { command: 'greptime.purgeProcedures', targets: [{ key: p.key, version: p.version }] } });
+    const r = await sim.client.request('repair', { requestId: 'purge-1', incarnation: await incarnationOf(sim.client), repair: { command: 'greptime.purgeProcedures', targets: [{ key: p.key, version: p.version }] } });
     assert.equal(r.refused, 1);
     assert.match(r.items[0].message, /cancelled, never purged/);
     assert.ok((await snapshot(sim.client))['greptime.procedures'].has(p.key));

@@ -7,7 +7,7 @@
 import * as assert from 'node:assert/strict';
 import { keys, type ChangeEvent, type ClusterStatus, type EventsNotification } from '../../src/protocol';
 import { RESTART_DOWN_TICKS } from '../../src/simulator/quickwit';
-import { INVARIANTS, snapshot, useSimulator, violations, waitFor, type Snapshot } from './helpers';
+import { INVARIANTS, incarnationOf, snapshot, useSimulator, violations, waitFor, type Snapshot } from './helpers';
 
 const INGESTERS = ['ingester-0', 'ingester-1', 'ingester-2', 'ingester-3'];
 /** Every ingester's turn, and one tick more for the last one's reset. */
@@ -138,6 +138,7 @@ describe('simulator: ingester rolling restart (quickwit #6531)', () => {
     assert.equal(row.shardState, 'closed', 'the control plane closed it');
     const r = await sim.client.request('repair', {
       requestId: 'delete-while-leader-away',
+      incarnation: await incarnationOf(sim.client),
       repair: { command: 'quickwit.deleteShards', targets: [{ key: metaKey, version: row.version }] },
     });
     assert.equal(r.refused, 1, r.summary);
@@ -168,6 +169,7 @@ describe('simulator: ingester rolling restart (quickwit #6531)', () => {
     }
     const r = await sim.client.request('repair', {
       requestId: 'reset-planned-before-restart',
+      incarnation: await incarnationOf(sim.client),
       repair: { command: 'quickwit.adviseResetShards', targets: reloaded.map((p) => ({ key: p.key, version: p.version })) },
     });
     assert.equal(r.refused, reloaded.length, r.summary);

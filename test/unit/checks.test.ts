@@ -215,7 +215,14 @@ describe('checks', () => {
       assert.ok(f!.evidence.some((e) => /1 waiting for recovery, 1 writing/.test(e)));
       const cancel = repair(f!, 'cancel-appends-and-close');
       assert.equal(cancel.safety, 'safe');
-      assert.deepEqual(cancel.operations, [{ command: 'milvus.cancelAppendsAndClose', targets: [{ key: 'node-7', version: 1 }] }]);
+      // Conditional on the node's version, and on its WAL still being as the finding saw it.
+      assert.deepEqual(cancel.operations, [
+        {
+          command: 'milvus.cancelAppendsAndClose',
+          targets: [{ key: 'node-7', version: 1 }],
+          preconditions: [{ collection: 'milvus.wals', key: 'node-7/dml_0', version: 1 }],
+        },
+      ]);
       assert.equal(repair(f!, 'force-remove-node').safety, 'may-lose-data');
       assert.equal(f!.repairs[0]!.id, 'cancel-appends-and-close', 'the safe repair comes first');
     });
@@ -292,7 +299,10 @@ describe('checks', () => {
       assert.equal(f!.id, 'ddl/duplicate:greptime.public.metrics');
       assert.equal(f!.count, 2);
       // Same start time: the lower id is the oldest and is kept.
-      assert.deepEqual(repair(f!, 'cancel-duplicates').operations, [{ command: 'greptime.cancelProcedures', targets: [{ key: 'b', version: 1 }] }]);
+      // Cancelling b rests on a, the one kept, still being as seen.
+      assert.deepEqual(repair(f!, 'cancel-duplicates').operations, [
+        { command: 'greptime.cancelProcedures', targets: [{ key: 'b', version: 1 }], preconditions: [{ collection: 'greptime.procedures', key: 'a', version: 1 }] },
+      ]);
     });
 
     it('ddl/duplicate: different kinds for the same table are not duplicates', () => {

@@ -5,6 +5,7 @@
  */
 import {
   MAX_FINDING_SAMPLES,
+  MAX_PRECONDITIONS,
   MAX_REPAIR_TARGETS,
   RULES,
   type CollectionName,
@@ -12,6 +13,7 @@ import {
   type EntityRef,
   type Expectation,
   type Finding,
+  type Precondition,
   type RepairCommand,
   type RepairOption,
   type RuleId,
@@ -81,29 +83,73 @@ type TargetCommand = Extract<RepairCommand, { targets: Expectation[] }>['command
 export class TargetBatcher {
   private readonly keys: string[] = [];
   private readonly versions: number[] = [];
+  /** Per target, the other component's fact its repair rests on (only for checks that name one). */
+  private facts: (Precondition | undefined)[] | undefined;
 
-  constructor(readonly command: TargetCommand) {}
+  /**
+   * `shared`: the facts of other components' views that every target's repair rests on (a
+   * component's epoch, the versions of the entities the finding read), sent with every batch.
+   */
+  constructor(
+    readonly command: TargetCommand,
+    private readonly shared: readonly Precondition[] = [],
+  ) {
+    if (shared.length > MAX_SHARED_PRECONDITIONS) throw new Error(`${command}: more than ${MAX_SHARED_PRECONDITIONS} shared preconditions`);
+  }
 
   get count(): number {
     return this.keys.length;
   }
 
-  add(e: { key: string; version: number }): void {
+  /** A target at the version seen, and optionally the fact of another view that its repair rests on. */
+  add(e: { key: string; version: number }, fact?: Precondition): void {
+    if (fact) (this.facts ??= new Array(this.keys.length))[this.keys.length] = fact;
     this.keys.push(e.key);
     this.versions.push(e.version);
   }
 
-  /** The commands, each within the protocol's batch limit, conditional on the versions seen when planning. */
+  /**
+   * The commands, each within the protocol's batch limit, conditional on the versions seen when
+   * planning and on the facts they rest on (the shared ones, and the batch's own, each once).
+   */
   operations(): RepairCommand[] {
     const ops: RepairCommand[] = [];
     for (let start = 0; start < this.keys.length; start += MAX_REPAIR_TARGETS) {
       const end = Math.min(start + MAX_REPAIR_TARGETS, this.keys.length);
       const targets: Expectation[] = new Array(end - start);
       for (let i = start; i < end; i++) targets[i - start] = { key: this.keys[i]!, version: this.versions[i]! };
-      ops.push({ command: this.command, targets } as RepairCommand);
+      const preconditions = [...this.shared, ...this.batchFacts(start, end)];
+      ops.push({ command: this.command, targets, ...(preconditions.length ? { preconditions } : {}) } as RepairCommand);
     }
     return ops;
   }
+
+  private batchFacts(start: number, end: number): Precondition[] {
+    if (!this.facts) return [];
+    const seen = new Map<string, Precondition>();
+    for (let i = start; i < end; i++) {
+      const f = this.facts[i];
+      if (f) seen.set(preconditionKey(f), f);
+    }
+    return [...seen.values()];
+  }
+}
+
+/** Facts shared by every batch: the rest of MAX_PRECONDITIONS is for one fact per target. */
+export const MAX_SHARED_PRECONDITIONS = MAX_PRECONDITIONS - MAX_REPAIR_TARGETS;
+
+function preconditionKey(p: Precondition): string {
+  return 'epoch' in p ? `epoch:${p.epoch}` : `${p.collection}:${p.key}`;
+}
+
+/** The fact "this entity is still at this version". */
+export function stillAt(collection: CollectionName, e: { key: string; version: number }): Precondition {
+  return { collection, key: e.key, version: e.version };
+}
+
+/** The fact "the control plane has not reloaded its view" (its epoch). */
+export function controlPlaneAt(epoch: number): Precondition {
+  return { epoch: 'quickwit.controlPlane', value: epoch };
 }
 
 /** A repair option, or nothing when it would act on no target (the protocol refuses empty batches). */

@@ -7,7 +7,7 @@
 import { UNFINISHED_PROCEDURE_STATUSES, type EntityRef, type Finding, type Procedure, type RepairCommand } from '../../protocol';
 import { formatBytes, formatCount, plural } from '../../protocol/format';
 import type { ClusterModel } from '../model';
-import { batchedOption, makeFinding, pushSample, ref, repairOption, TargetBatcher } from './common';
+import { batchedOption, makeFinding, pushSample, ref, repairOption, stillAt, TargetBatcher } from './common';
 
 const PROCEDURES = 'greptime.procedures';
 /** etcd is "near its quota" from this fraction on. */
@@ -49,9 +49,11 @@ function unfinishedByWork(model: ClusterModel): Map<string, SameWork> {
 }
 
 /** Every unfinished procedure beyond the oldest of its (type, table): the ones a cancel plan may target. */
+/** The duplicates of one piece of work; each cancel rests on the one kept (the oldest) still being as seen. */
 function addDuplicates(w: SameWork, into: TargetBatcher): void {
   if (w.all.length < 2) return;
-  for (const p of w.all) if (p !== w.oldest) into.add(p);
+  const kept = stillAt(PROCEDURES, w.oldest);
+  for (const p of w.all) if (p !== w.oldest) into.add(p, kept);
 }
 
 const cancelDuplicatesOption = (b: TargetBatcher) =>

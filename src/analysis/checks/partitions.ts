@@ -5,7 +5,7 @@
 import { keys, type EntityRef, type Finding, type ScPartition, type SpuReport } from '../../protocol';
 import { formatBytes, plural } from '../../protocol/format';
 import type { ClusterModel } from '../model';
-import { batchedOption, makeFinding, pushSample, TargetBatcher } from './common';
+import { batchedOption, makeFinding, pushSample, stillAt, TargetBatcher } from './common';
 
 /** `partitions/online-out-of-space`: Online at the SC while the leader SPU reports its storage full. Grouped by topic. */
 export function checkOnlineOutOfSpace(model: ClusterModel): Finding[] {
@@ -28,7 +28,8 @@ export function checkOnlineOutOfSpace(model: ClusterModel): Finding[] {
     for (const { partition, report } of items) {
       pushSample(samples, 'fluvio.partitions', partition);
       pushSample(samples, 'fluvio.spuReports', report);
-      restore.add(partition);
+      // Rests on the leader SPU's report saying what it said: storage full.
+      restore.add(partition, stillAt('fluvio.spuReports', report));
     }
     const names = items.slice(0, 5).map(({ partition }) => partition.key).join(', ') + (items.length > 5 ? ', …' : '');
     const spus = [...new Set(items.map(({ report }) => report.spuId))].sort((a, b) => a - b).join(', ');

@@ -6,7 +6,7 @@
 import type { CachedRegion, EntityRef, Finding, WriteBatch } from '../../protocol';
 import { plural } from '../../protocol/format';
 import type { ClusterModel } from '../model';
-import { batchedOption, makeFinding, pushSample, TargetBatcher } from './common';
+import { batchedOption, makeFinding, pushSample, stillAt, TargetBatcher } from './common';
 
 /** Why a written mark is stale, or undefined if the mark is legitimate. */
 export function staleMarkReason(region: CachedRegion, batch: WriteBatch): string | undefined {
@@ -39,8 +39,10 @@ export function checkStalePreparedRegions(model: ClusterModel): Finding[] {
   for (const [storeId, { regions, reason }] of stale) {
     const batch = batches.get(storeId)!;
     const samples: EntityRef[] = [];
-    const clear = new TargetBatcher('tikv.clearPreparedMark');
-    const evict = new TargetBatcher('tikv.evictRegion');
+    // Both rest on the write batch being where it was seen (its current region, its boundary).
+    const batchAsSeen = [stillAt('tikv.writeBatches', batch)];
+    const clear = new TargetBatcher('tikv.clearPreparedMark', batchAsSeen);
+    const evict = new TargetBatcher('tikv.evictRegion', batchAsSeen);
     for (const r of regions) {
       pushSample(samples, 'tikv.regions', r);
       clear.add(r);

@@ -7,12 +7,12 @@
  * one-entry group cache (consecutive shards share their source), and repair
  * targets written straight into their batches.
  */
-import { keys, type EntityRef, type Finding, type IngesterShard, type MetastoreShard } from '../../protocol';
+import { keys, type EntityRef, type Finding, type IngesterShard, type MetastoreShard, type Precondition } from '../../protocol';
 import { formatCount, plural } from '../../protocol/format';
 import { shardGroup } from '../grouping';
 import { shardIdentity } from '../shard-key';
 import type { ClusterModel } from '../model';
-import { batchedOption, describeCounts, increment, makeFinding, pushSample, TargetBatcher } from './common';
+import { batchedOption, controlPlaneAt, describeCounts, increment, makeFinding, pushSample, stillAt, TargetBatcher } from './common';
 
 const METASTORE = 'quickwit.metastore.shards';
 const CONTROL_PLANE = 'quickwit.controlPlane.shards';
@@ -83,6 +83,12 @@ export function checkDanglingShards(model: ClusterModel): Finding[] {
   const known = new Set<string>();
   for (const s of collections[CONTROL_PLANE].values()) known.add(shardIdentity(s));
   const held = ingesterShardsByShard(model);
+  // What "the control plane does not know them and no ingester holds them" rests on: the control
+  // plane has not reloaded (a reload teaches it every metastore shard), and no ingester joined or restarted.
+  const premise: Precondition[] = [
+    controlPlaneAt(status.controlPlaneEpoch),
+    ...[...collections['quickwit.ingesters'].values()].map((i) => stillAt('quickwit.ingesters', i)),
+  ];
 
   const groups = new Map<string, DanglingGroup>();
   let last: DanglingGroup | undefined;
@@ -101,7 +107,7 @@ export function checkDanglingShards(model: ClusterModel): Finding[] {
           count: 0,
           states: new Map(),
           samples: [],
-          deletable: new TargetBatcher('quickwit.deleteShards'),
+          deletable: new TargetBatcher('quickwit.deleteShards', premise),
           published: 0,
           oldest: s.createdAt,
         };
@@ -217,10 +223,12 @@ export function checkOrphanedShards(model: ClusterModel): Finding[] {
     const withData = g.ingesterShards.filter((s) => holdsData(s.replicationPositionInclusive));
     const atRisk = withData.filter(orphanMayHoldUnpublished);
     const closedWithData = withData.length - atRisk.length;
+    // Each reset rests on the metastore still not having the shard.
+    const absent = (s: IngesterShard): Precondition => ({ collection: METASTORE, key: keys.shard(s.indexUid, s.sourceId, s.shardId), absent: true });
     const resetAll = new TargetBatcher('quickwit.adviseResetShards');
-    for (const s of g.ingesterShards) resetAll.add(s);
+    for (const s of g.ingesterShards) resetAll.add(s, absent(s));
     const resetSafe = new TargetBatcher('quickwit.adviseResetShards');
-    for (const s of g.ingesterShards) if (!orphanMayHoldUnpublished(s)) resetSafe.add(s);
+    for (const s of g.ingesterShards) if (!orphanMayHoldUnpublished(s)) resetSafe.add(s, absent(s));
     const safeNoun = (n: number) =>
       closedWithData > 0
         ? plural(n, 'ingester shard with no unpublished records', 'ingester shards with no unpublished records')

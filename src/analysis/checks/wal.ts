@@ -6,7 +6,7 @@
 import type { EntityRef, Finding, InFlightAppend, WalState } from '../../protocol';
 import { formatDuration, plural } from '../../protocol/format';
 import type { ClusterModel } from '../model';
-import { batchedOption, makeFinding, pushSample, ref, TargetBatcher } from './common';
+import { batchedOption, makeFinding, pushSample, ref, stillAt, TargetBatcher } from './common';
 
 /** `wal/close-blocked`: Terminating past the grace period with a recovering WAL that has appends in flight. */
 export function checkCloseBlockedWals(model: ClusterModel): Finding[] {
@@ -42,9 +42,12 @@ export function checkCloseBlockedWals(model: ClusterModel): Finding[] {
     const samples: EntityRef[] = [ref('milvus.nodes', node)];
     for (const w of wals) pushSample(samples, 'milvus.wals', w);
     for (const a of appends) pushSample(samples, 'milvus.appends', a);
-    const cancel = new TargetBatcher('milvus.cancelAppendsAndClose');
+    // Both rest on the node's WALs being as seen: recovering, with these appends in flight (a WAL's
+    // version moves when it finishes recovering or its in-flight count changes).
+    const walsAsSeen = wals.map((w) => stillAt('milvus.wals', w));
+    const cancel = new TargetBatcher('milvus.cancelAppendsAndClose', walsAsSeen);
     cancel.add(node);
-    const remove = new TargetBatcher('milvus.forceRemoveNode');
+    const remove = new TargetBatcher('milvus.forceRemoveNode', walsAsSeen);
     remove.add(node);
     const age = formatDuration(terminatingFor);
     const grace = formatDuration(node.gracePeriodSeconds);
