@@ -52,7 +52,7 @@ export async function startSim(args: string[] = [], deadlineMs = 30_000): Promis
     client: () => (control ??= ClusterClient.connect({ url, token, clientName: 'test-control' })),
     stop: async () => {
       if (control) (await control.catch(() => null))?.close();
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return; // already gone (killed by a test, say)
       const exited = new Promise((r) => child.once('exit', r));
       child.kill();
       await exited;
