@@ -4,26 +4,25 @@
  * group) and `lineOf` (which derives an entity's group from the entity, so no
  * key → line map over 760,000 entities is ever needed).
  */
-import type { AnyEntity, CollectionName, EntityOf } from '../protocol';
+import { KEYS, type AnyEntity, type CollectionName, type EntityOf } from '../protocol';
 
 type GroupFn<C extends CollectionName> = (e: EntityOf<C>) => string;
 
-/** The group of a shard: its (index, source). */
-export function shardGroup(indexUid: string, sourceId: string): string {
-  return `${indexUid}/${sourceId}`;
-}
+/** The group of a shard: its (index, source), `KEYS.shardSource`. */
+export const shardGroup: (indexUid: string, sourceId: string) => string = KEYS.shardSource.format;
 
 const GROUPS: { [C in CollectionName]?: GroupFn<C> } = {
   'quickwit.metastore.shards': (e) => shardGroup(e.indexUid, e.sourceId),
   'quickwit.controlPlane.shards': (e) => shardGroup(e.indexUid, e.sourceId),
-  'quickwit.ingester.shards': (e) => `${e.ingesterId}/${shardGroup(e.indexUid, e.sourceId)}`,
-  'milvus.wals': (e) => `node-${e.serverId}`,
-  'milvus.appends': (e) => `node-${e.serverId}/${e.channel}`,
-  'milvus.channelMetas': (e) => `node-${e.node}`,
+  'quickwit.ingester.shards': (e) => KEYS.ingesterSource.format(e.ingesterId, e.indexUid, e.sourceId),
+  // A node's WALs and assignments group under the node's key, a WAL's appends under the WAL's, and so on.
+  'milvus.wals': (e) => KEYS.node.format(e.serverId),
+  'milvus.appends': (e) => KEYS.wal.format(e.serverId, e.channel),
+  'milvus.channelMetas': (e) => KEYS.node.format(e.node),
   'greptime.procedures': (e) => e.table,
-  'tikv.regions': (e) => `store-${e.storeId}`,
+  'tikv.regions': (e) => KEYS.writeBatch.format(e.storeId),
   'fluvio.partitions': (e) => e.topic,
-  'fluvio.spuReports': (e) => `spu-${e.spuId}`,
+  'fluvio.spuReports': (e) => KEYS.spu.format(e.spuId),
 };
 
 /** The group an entity belongs to in its collection, or undefined for collections that are never grouped. */

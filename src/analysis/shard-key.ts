@@ -6,21 +6,6 @@
  */
 import { keys } from '../protocol';
 
-/** Whether `key` is exactly `a/b/c` for the given parts, without allocating. */
-export function isJoinedKey(key: string, parts: readonly string[]): boolean {
-  let pos = 0;
-  for (let i = 0; i < parts.length; i++) {
-    const v = parts[i]!;
-    if (!key.startsWith(v, pos)) return false;
-    pos += v.length;
-    if (i < parts.length - 1) {
-      if (key.charCodeAt(pos) !== 47) return false;
-      pos++;
-    }
-  }
-  return pos === key.length;
-}
-
 /** The (index, source, shard) identity of a shard entity of any component. */
 export function shardIdentity(s: { key: string; indexUid: string; sourceId: string; shardId: string }): string {
   const { key, indexUid, sourceId, shardId } = s;

@@ -8,7 +8,7 @@
  * URI-encoded segments. A parent id is therefore a path we can walk back.
  */
 import {
-  keys,
+  KEYS,
   type CollectionName,
   type EntityOf,
   type Finding,
@@ -287,12 +287,12 @@ function shardChildren(ctx: Context, path: string[]): Children | null {
     return list([...sources.keys()].sort(), (source) => {
       const s = sources.get(source)!;
       const desc = `metastore ${formatCount(s.metastore.length)} · control plane ${formatCount(s.controlPlane.length)}`;
-      return ctx.group(source, source, desc, ctx.groupFindings(`${path[0]}/${source}`), 'symbol-namespace');
+      return ctx.group(source, source, desc, ctx.groupFindings(KEYS.shardSource.format(path[0], source)), 'symbol-namespace');
     });
   }
   const source = sources.get(path[1]);
   if (!source) return null;
-  const findings = ctx.groupFindings(`${path[0]}/${path[1]}`);
+  const findings = ctx.groupFindings(KEYS.shardSource.format(path[0], path[1]));
   const components: Array<{ segment: string; label: string; keys: string[]; collection: CollectionName }> = [
     { segment: 'metastore', label: 'metastore', keys: source.metastore, collection: 'quickwit.metastore.shards' },
     { segment: 'control-plane', label: 'control plane', keys: source.controlPlane, collection: 'quickwit.controlPlane.shards' },
@@ -400,15 +400,15 @@ function regionChildren(ctx: Context, path: string[]): Children | null {
   if (path.length === 0) {
     const ids = [...stores.keys()].sort((a, b) => a - b);
     return list(ids, (id) => {
-      const key = keys.writeBatch(id);
+      const key = KEYS.writeBatch.format(id);
       return ctx.group(key, key, count(stores.get(id)!.length, 'cached regions'), ctx.groupFindings(key), 'server');
     });
   }
-  const storeId = Number(/^store-(\d+)$/.exec(path[0])?.[1]);
-  const regions = stores.get(storeId);
-  if (!regions || path.length > 1) return null;
+  const storeId = KEYS.writeBatch.parse(path[0])?.storeId;
+  const regions = storeId === undefined ? undefined : stores.get(storeId);
+  if (storeId === undefined || !regions || path.length > 1) return null;
   regions.sort((a, b) => a.regionId - b.regionId);
-  const batch = ctx.col('tikv.writeBatches').get(keys.writeBatch(storeId));
+  const batch = ctx.col('tikv.writeBatches').get(KEYS.writeBatch.format(storeId));
   const batchNodes = batch
     ? [
         ctx.entity(
@@ -448,7 +448,7 @@ function partitionChildren(ctx: Context, path: string[]): Children | null {
   partitions.sort((a, b) => a.partition - b.partition);
   const reports = ctx.col('fluvio.spuReports');
   return list(partitions, (p) => {
-    const report = reports.get(keys.spuReport(p.leader.spu, p.topic, p.partition));
+    const report = reports.get(KEYS.spuReport.format(p.leader.spu, p.topic, p.partition));
     const spu = report ? `SPU ${report.spuId}: ${report.storageFull ? 'storage full' : `${formatCount(report.freeBytes)} bytes free`}` : `SPU ${p.leader.spu}: no report`;
     return ctx.entity('fluvio.partitions', p.key, `partition ${p.partition}`, `SC ${p.resolution} · ${spu}`, false, 'symbol-event');
   });

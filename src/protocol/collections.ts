@@ -48,17 +48,269 @@ export function collectionsOf(subsystem: Subsystem): CollectionName[] {
   return COLLECTION_NAMES.filter((c) => COLLECTIONS[c].subsystem === subsystem);
 }
 
-/** Entity keys, one definition so that the simulator, the checks and the views agree. */
+// ----------------------------------------------------------------- keys --
+
+/**
+ * A key format: how a key spells out some of its entity's fields, both ways.
+ * `parse(format(...x))` gives `x` back for every valid `x` (see each format
+ * for what makes `x` valid: a part the format delimits cannot hold the
+ * delimiter). Formatters are plain functions, safe to pass around
+ * (`ids.map(KEYS.spu.format)`).
+ */
+export interface KeyFormat<Parts extends object, Args extends unknown[]> {
+  /** The fields the key spells out, in the order `format` takes them. */
+  readonly fields: readonly (keyof Parts & string)[];
+  readonly format: (...args: Args) => string;
+  /**
+   * The fields a key spells out, or null if `key` is not in this format. Numbers are read as
+   * `-?[0-9]+` in decimal (also with leading zeros, as snapshots written before have been read).
+   */
+  readonly parse: (key: string) => Parts | null;
+  /** Whether `parse(key)` gives exactly `entity`'s values of `fields` (compared with `===`). Shard formats allocate nothing. */
+  readonly matches: (key: string, entity: Readonly<Record<string, unknown>>) => boolean;
+}
+
+/** The decimal integer spanning exactly `[start, end)` of `key` (`-?[0-9]+`, or `[0-9]+` if not `signed`), or undefined. */
+function intIn(key: string, start: number, end: number, signed: boolean): number | undefined {
+  let i = start;
+  if (signed && i < end && key.charCodeAt(i) === 45) i++;
+  if (i >= end) return undefined;
+  for (; i < end; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+  }
+  return Number(key.slice(start, end));
+}
+
+/** The end of the signed integer starting at `start` (the first non-digit after an optional `-`). */
+function intEnd(key: string, start: number): number {
+  let i = start;
+  if (key.charCodeAt(i) === 45) i++;
+  while (i < key.length) {
+    const c = key.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    i++;
+  }
+  return i;
+}
+
+/** `matches` from `parse`: field by field. */
+function matchesByParse<Parts extends object>(parse: (key: string) => Parts | null) {
+  return (key: string, entity: Readonly<Record<string, unknown>>): boolean => {
+    const parts = parse(key) as Record<string, unknown> | null;
+    if (!parts) return false;
+    for (const name in parts) if (entity[name] !== parts[name]) return false;
+    return true;
+  };
+}
+
+/** A key that is one string field, as is. */
+function identityKey<F extends string>(field: F): KeyFormat<{ [K in F]: string }, [value: string]> {
+  return {
+    fields: [field],
+    format: (value) => value,
+    parse: (key) => ({ [field]: key }) as { [K in F]: string },
+    matches: (key, entity) => entity[field] === key,
+  };
+}
+
+/** A key `PREFIX<int>`, e.g. `node-3`. */
+function prefixedInt<F extends string>(prefix: string, field: F): KeyFormat<{ [K in F]: number }, [id: number]> {
+  const parse = (key: string) => {
+    if (!key.startsWith(prefix)) return null;
+    const id = intIn(key, prefix.length, key.length, true);
+    return id === undefined ? null : ({ [field]: id } as { [K in F]: number });
+  };
+  return {
+    fields: [field],
+    format: (id) => `${prefix}${id}`,
+    parse,
+    matches: matchesByParse(parse),
+  };
+}
+
+/** A string part of a `/`-joined key: a string without `/`. */
+const isSlashFree = (v: unknown): v is string => typeof v === 'string' && v.indexOf('/') < 0;
+
+/** Whether `key` is exactly `a/b/c…` for `parts`, without allocating. */
+function isJoined(key: string, a: string, b: string, c: string, d?: string): boolean {
+  const n = a.length + b.length + c.length + (d === undefined ? 2 : d.length + 3);
+  if (key.length !== n || !key.startsWith(a)) return false;
+  let pos = a.length;
+  if (key.charCodeAt(pos) !== 47 || !key.startsWith(b, pos + 1)) return false;
+  pos += 1 + b.length;
+  if (key.charCodeAt(pos) !== 47 || !key.startsWith(c, pos + 1)) return false;
+  if (d === undefined) return true;
+  pos += 1 + c.length;
+  return key.charCodeAt(pos) === 47 && key.startsWith(d, pos + 1);
+}
+
+/**
+ * `topic-partition` from `key[start..]`: the partition is the digits after the
+ * last `-`, so a topic may hold `-` (and `/`).
+ */
+function topicPartitionAt(key: string, start: number): { topic: string; partition: number } | null {
+  const dash = key.lastIndexOf('-');
+  if (dash < start) return null;
+  const partition = intIn(key, dash + 1, key.length, false);
+  return partition === undefined ? null : { topic: key.slice(start, dash), partition };
+}
+
+const SHARD_FIELDS = ['indexUid', 'sourceId', 'shardId'] as const;
+const INGESTER_SHARD_FIELDS = ['ingesterId', 'indexUid', 'sourceId', 'shardId'] as const;
+
+/**
+ * Every key format, and the group keys that are key-like: one definition, so
+ * that the simulator, the checks, the snapshot language and the views agree.
+ * `COLLECTION_KEYS` says which format each collection's keys follow.
+ */
+export const KEYS = {
+  /** `index/source/shard`; the parts hold no `/`. */
+  shard: {
+    fields: SHARD_FIELDS,
+    format: (indexUid: string, sourceId: string, shardId: string) => `${indexUid}/${sourceId}/${shardId}`,
+    parse: (key: string) => {
+      const a = key.indexOf('/');
+      const b = a < 0 ? -1 : key.indexOf('/', a + 1);
+      if (b < 0 || key.indexOf('/', b + 1) >= 0) return null;
+      return { indexUid: key.slice(0, a), sourceId: key.slice(a + 1, b), shardId: key.slice(b + 1) };
+    },
+    // Runs once per shard when rendering 763k of them: no allocation.
+    matches: (key: string, e: Readonly<Record<string, unknown>>) =>
+      isSlashFree(e.indexUid) && isSlashFree(e.sourceId) && isSlashFree(e.shardId) && isJoined(key, e.indexUid, e.sourceId, e.shardId),
+  },
+  /** `ingester/index/source/shard`; the parts hold no `/`. */
+  ingesterShard: {
+    fields: INGESTER_SHARD_FIELDS,
+    format: (ingesterId: string, indexUid: string, sourceId: string, shardId: string) => `${ingesterId}/${indexUid}/${sourceId}/${shardId}`,
+    parse: (key: string) => {
+      const a = key.indexOf('/');
+      const b = a < 0 ? -1 : key.indexOf('/', a + 1);
+      const c = b < 0 ? -1 : key.indexOf('/', b + 1);
+      if (c < 0 || key.indexOf('/', c + 1) >= 0) return null;
+      return { ingesterId: key.slice(0, a), indexUid: key.slice(a + 1, b), sourceId: key.slice(b + 1, c), shardId: key.slice(c + 1) };
+    },
+    matches: (key: string, e: Readonly<Record<string, unknown>>) =>
+      isSlashFree(e.ingesterId) &&
+      isSlashFree(e.indexUid) &&
+      isSlashFree(e.sourceId) &&
+      isSlashFree(e.shardId) &&
+      isJoined(key, e.ingesterId, e.indexUid, e.sourceId, e.shardId),
+  },
+  /** Group key of a source's shards: `index/source`; the parts hold no `/`. */
+  shardSource: slashPair('indexUid', 'sourceId'),
+  /** Group key of a source's shards on one ingester: `ingester/index/source`; the parts hold no `/`. */
+  ingesterSource: {
+    fields: ['ingesterId', 'indexUid', 'sourceId'] as const,
+    format: (ingesterId: string, indexUid: string, sourceId: string) => `${ingesterId}/${indexUid}/${sourceId}`,
+    parse: (key: string) => {
+      const a = key.indexOf('/');
+      const b = a < 0 ? -1 : key.indexOf('/', a + 1);
+      if (b < 0 || key.indexOf('/', b + 1) >= 0) return null;
+      return { ingesterId: key.slice(0, a), indexUid: key.slice(a + 1, b), sourceId: key.slice(b + 1) };
+    },
+    matches: (key: string, e: Readonly<Record<string, unknown>>) =>
+      isSlashFree(e.ingesterId) && isSlashFree(e.indexUid) && isSlashFree(e.sourceId) && isJoined(key, e.ingesterId, e.indexUid, e.sourceId),
+  },
+  ingester: identityKey('nodeId'),
+  /** `node-<serverId>`: a streaming node, and the group of its WALs and channel assignments. */
+  node: prefixedInt('node-', 'serverId'),
+  /** `node-<serverId>/<channel>`: a WAL, and the group of its appends. The channel may hold `/`. */
+  wal: withParse(['serverId', 'channel'] as const, (serverId: number, channel: string) => `node-${serverId}/${channel}`, (key) => {
+    if (!key.startsWith('node-')) return null;
+    const end = intEnd(key, 5);
+    const serverId = key.charCodeAt(end) === 47 ? intIn(key, 5, end, true) : undefined;
+    return serverId === undefined ? null : { serverId, channel: key.slice(end + 1) };
+  }),
+  append: identityKey('appendId'),
+  channelMeta: identityKey('channel'),
+  procedure: identityKey('procedureId'),
+  etcdPrefix: identityKey('prefix'),
+  /** `store-<storeId>/region-<regionId>`. */
+  region: withParse(['storeId', 'regionId'] as const, (storeId: number, regionId: number) => `store-${storeId}/region-${regionId}`, (key) => {
+    if (!key.startsWith('store-')) return null;
+    const end = intEnd(key, 6);
+    if (!key.startsWith('/region-', end)) return null;
+    const storeId = intIn(key, 6, end, true);
+    const regionId = intIn(key, end + 8, key.length, true);
+    return storeId === undefined || regionId === undefined ? null : { storeId, regionId };
+  }),
+  /** `store-<storeId>`: a store's write batch, and the group of the store's cached regions. */
+  writeBatch: prefixedInt('store-', 'storeId'),
+  /** `<topic>-<partition>`: the topic may hold `-` and `/` (the partition is after the last `-`). */
+  partition: withParse(['topic', 'partition'] as const, (topic: string, partition: number) => `${topic}-${partition}`, (key) =>
+    topicPartitionAt(key, 0),
+  ),
+  /** `spu-<spuId>/<topic>-<partition>`. */
+  spuReport: withParse(
+    ['spuId', 'topic', 'partition'] as const,
+    (spuId: number, topic: string, partition: number) => `spu-${spuId}/${topic}-${partition}`,
+    (key) => {
+      if (!key.startsWith('spu-')) return null;
+      const end = intEnd(key, 4);
+      const spuId = key.charCodeAt(end) === 47 ? intIn(key, 4, end, true) : undefined;
+      const tp = spuId === undefined ? null : topicPartitionAt(key, end + 1);
+      return tp && { spuId: spuId!, topic: tp.topic, partition: tp.partition };
+    },
+  ),
+  /** `spu-<spuId>`: an SPU, and the group of its reports. */
+  spu: prefixedInt('spu-', 'spuId'),
+} as const;
+
+function withParse<const Names extends readonly string[], Args extends unknown[], Parts extends { [K in Names[number]]: unknown }>(
+  fields: Names,
+  format: (...args: Args) => string,
+  parse: (key: string) => Parts | null,
+): KeyFormat<Parts, Args> {
+  return { fields: fields as unknown as readonly (keyof Parts & string)[], format, parse, matches: matchesByParse(parse) };
+}
+
+function slashPair<A extends string, B extends string>(a: A, b: B): KeyFormat<{ [K in A | B]: string }, [a: string, b: string]> {
+  return {
+    fields: [a, b],
+    format: (x, y) => `${x}/${y}`,
+    parse: (key) => {
+      const i = key.indexOf('/');
+      if (i < 0 || key.indexOf('/', i + 1) >= 0) return null;
+      return { [a]: key.slice(0, i), [b]: key.slice(i + 1) } as { [K in A | B]: string };
+    },
+    matches: (key, e) => {
+      const x = e[a];
+      const y = e[b];
+      return isSlashFree(x) && isSlashFree(y) && key.length === x.length + y.length + 1 && key.startsWith(x) && key.charCodeAt(x.length) === 47 && key.endsWith(y);
+    },
+  };
+}
+
+/** The format of each collection's keys. Fields a key spells out are fields of the entity, of the same type. */
+export const COLLECTION_KEYS: { readonly [C in CollectionName]: KeyFormat<Partial<EntityOf<C>>, never> } = {
+  'quickwit.metastore.shards': KEYS.shard,
+  'quickwit.controlPlane.shards': KEYS.shard,
+  'quickwit.ingester.shards': KEYS.ingesterShard,
+  'quickwit.ingesters': KEYS.ingester,
+  'milvus.nodes': KEYS.node,
+  'milvus.wals': KEYS.wal,
+  'milvus.appends': KEYS.append,
+  'milvus.channelMetas': KEYS.channelMeta,
+  'greptime.procedures': KEYS.procedure,
+  'greptime.etcd': KEYS.etcdPrefix,
+  'tikv.regions': KEYS.region,
+  'tikv.writeBatches': KEYS.writeBatch,
+  'fluvio.partitions': KEYS.partition,
+  'fluvio.spuReports': KEYS.spuReport,
+  'fluvio.spus': KEYS.spu,
+};
+
+/** Key builders: `keys.region(storeId, regionId)` is `KEYS.region.format(storeId, regionId)`. */
 export const keys = {
-  shard: (indexUid: string, sourceId: string, shardId: string) => `${indexUid}/${sourceId}/${shardId}`,
-  ingesterShard: (ingesterId: string, indexUid: string, sourceId: string, shardId: string) =>
-    `${ingesterId}/${indexUid}/${sourceId}/${shardId}`,
-  node: (serverId: number) => `node-${serverId}`,
-  wal: (serverId: number, channel: string) => `node-${serverId}/${channel}`,
-  procedure: (procedureId: string) => procedureId,
-  region: (storeId: number, regionId: number) => `store-${storeId}/region-${regionId}`,
-  writeBatch: (storeId: number) => `store-${storeId}`,
-  partition: (topic: string, partition: number) => `${topic}-${partition}`,
-  spuReport: (spuId: number, topic: string, partition: number) => `spu-${spuId}/${topic}-${partition}`,
-  spu: (spuId: number) => `spu-${spuId}`,
+  shard: KEYS.shard.format,
+  ingesterShard: KEYS.ingesterShard.format,
+  node: KEYS.node.format,
+  wal: KEYS.wal.format,
+  procedure: KEYS.procedure.format,
+  region: KEYS.region.format,
+  writeBatch: KEYS.writeBatch.format,
+  partition: KEYS.partition.format,
+  spuReport: KEYS.spuReport.format,
+  spu: KEYS.spu.format,
 } as const;

@@ -3,8 +3,7 @@
  * word, each field's type (read once from the protocol's zod schemas, so a new
  * field needs no change here), and which fields a key already spells out.
  */
-import { COLLECTION_NAMES, COLLECTIONS, type CollectionName } from '../../protocol';
-import { isJoinedKey } from '../shard-key';
+import { COLLECTION_KEYS, COLLECTION_NAMES, COLLECTIONS, type CollectionName } from '../../protocol';
 
 /** A token that needs no quotes: no blank, quote, `#`, `=`, backslash or control character, and not a JSON opener or `null`. */
 // eslint-disable-next-line no-control-regex -- control characters are what this must match (they force quotes)
@@ -112,10 +111,10 @@ export interface CollectionLayout {
   fields: FieldInfo[];
   byName: Map<string, FieldInfo>;
   /** The fields a well-formed key spells out. */
-  keyParts?: KeyParts;
+  keyParts: KeyParts;
 }
 
-/** The inverse of a protocol `keys.*` builder. The renderer omits these fields only when `matches`, so they round-trip. */
+/** A collection's key format (`COLLECTION_KEYS`), as the renderer and the parser use it. The renderer omits these fields only when `matches`, so they round-trip. */
 export interface KeyParts {
   /** The fields the key spells out. */
   names: ReadonlySet<string>;
@@ -125,87 +124,14 @@ export interface KeyParts {
   matches(key: string, entity: Record<string, unknown>): boolean;
 }
 
-/** KeyParts from a parse function: `matches` compares field by field. */
-function fromParse(names: readonly string[], parse: KeyParts['parse']): KeyParts {
+function keyPartsOf(collection: CollectionName): KeyParts {
+  const format = COLLECTION_KEYS[collection];
   return {
-    names: new Set(names),
-    parse,
-    matches(key, e) {
-      const parts = parse(key);
-      if (!parts) return false;
-      for (const name in parts) if (e[name] !== parts[name]) return false;
-      return true;
-    },
+    names: new Set(format.fields),
+    parse: (key) => (format.parse(key) as Record<string, string | number> | null) ?? undefined,
+    matches: format.matches,
   };
 }
-
-/**
- * Slash-separated string fields (shard keys). `matches` allocates nothing:
- * it runs once per shard when rendering 763k of them.
- */
-function slashParts(names: readonly string[]): KeyParts {
-  return {
-    names: new Set(names),
-    parse(key) {
-      const p = key.split('/');
-      if (p.length !== names.length) return undefined;
-      const out: Record<string, string> = {};
-      for (let i = 0; i < names.length; i++) out[names[i]!] = p[i]!;
-      return out;
-    },
-    matches(key, e) {
-      const values: string[] = [];
-      for (const n of names) {
-        const v = e[n];
-        // A part holding `/` would not split back into the same fields.
-        if (typeof v !== 'string' || v.indexOf('/') >= 0) return false;
-        values.push(v);
-      }
-      return isJoinedKey(key, values);
-    },
-  };
-}
-
-const SHARD_PARTS = slashParts(['indexUid', 'sourceId', 'shardId']);
-
-const KEY_PARTS: { [C in CollectionName]?: KeyParts } = {
-  'quickwit.metastore.shards': SHARD_PARTS,
-  'quickwit.controlPlane.shards': SHARD_PARTS,
-  'quickwit.ingester.shards': slashParts(['ingesterId', 'indexUid', 'sourceId', 'shardId']),
-  'quickwit.ingesters': fromParse(['nodeId'], (k) => ({ nodeId: k })),
-  'milvus.nodes': fromParse(['serverId'], (k) => {
-    const m = /^node-(-?\d+)$/.exec(k);
-    return m ? { serverId: Number(m[1]) } : undefined;
-  }),
-  'milvus.wals': fromParse(['serverId', 'channel'], (k) => {
-    const m = /^node-(-?\d+)\/(.+)$/.exec(k);
-    return m ? { serverId: Number(m[1]), channel: m[2]! } : undefined;
-  }),
-  'milvus.appends': fromParse(['appendId'], (k) => ({ appendId: k })),
-  'milvus.channelMetas': fromParse(['channel'], (k) => ({ channel: k })),
-  'greptime.procedures': fromParse(['procedureId'], (k) => ({ procedureId: k })),
-  'greptime.etcd': fromParse(['prefix'], (k) => ({ prefix: k })),
-  'tikv.regions': fromParse(['storeId', 'regionId'], (k) => {
-    const m = /^store-(-?\d+)\/region-(-?\d+)$/.exec(k);
-    return m ? { storeId: Number(m[1]), regionId: Number(m[2]) } : undefined;
-  }),
-  'tikv.writeBatches': fromParse(['storeId'], (k) => {
-    const m = /^store-(-?\d+)$/.exec(k);
-    return m ? { storeId: Number(m[1]) } : undefined;
-  }),
-  'fluvio.partitions': fromParse(['topic', 'partition'], (k) => {
-    const m = /^(.+)-(\d+)$/.exec(k);
-    return m ? { topic: m[1]!, partition: Number(m[2]) } : undefined;
-  }),
-  'fluvio.spuReports': fromParse(['spuId', 'topic', 'partition'], (k) => {
-    const m = /^spu-(-?\d+)\/(.+)-(\d+)$/.exec(k);
-    return m ? { spuId: Number(m[1]), topic: m[2]!, partition: Number(m[3]) } : undefined;
-  }),
-  'fluvio.spus': fromParse(['spuId'], (k) => {
-    const m = /^spu-(-?\d+)$/.exec(k);
-    return m ? { spuId: Number(m[1]) } : undefined;
-  }),
-};
 
 function layoutOf(collection: CollectionName): CollectionLayout {
   const shape = (COLLECTIONS[collection].schema as unknown as { shape: Record<string, ZodLike> }).shape;
@@ -217,7 +143,7 @@ function layoutOf(collection: CollectionName): CollectionLayout {
     kind: ENTITY_KINDS[collection],
     fields,
     byName: new Map(fields.map((f) => [f.name, f])),
-    keyParts: KEY_PARTS[collection],
+    keyParts: keyPartsOf(collection),
   };
 }
 

@@ -354,19 +354,27 @@ function fastEntity(text: string, i: number, end: number, layout: CollectionLayo
           i += found.length;
           break;
         }
-        if (text.charCodeAt(i) === 34) {
-          const close = text.indexOf('"', i + 1);
-          if (close < 0 || close >= end) return undefined;
-          const inner = text.slice(i + 1, close);
-          if (inner.indexOf('\\') >= 0) return undefined;
-          e[f.name] = inner;
+        const q = text.charCodeAt(i);
+        if (q === 34) {
+          // A JSON string without escapes is its own text; one with a raw control character is not JSON.
+          let close = i + 1;
+          for (; close < end; close++) {
+            const c = text.charCodeAt(close);
+            if (c === 34) break;
+            if (c === 92 || c < 32) return undefined;
+          }
+          if (close >= end) return undefined;
+          e[f.name] = text.slice(i + 1, close);
           i = close + 1;
           if (i < end && !isBlank(text.charCodeAt(i))) return undefined;
           break;
         }
+        // `[` and `{` start a JSON value in the general path.
+        if (q === 91 || q === 123) return undefined;
         const vs = i;
         while (i < end && !isBlank(text.charCodeAt(i))) i++;
-        if (i === vs) return undefined;
+        // Empty, or a bare `null` for a field that cannot be null (the general path reports them).
+        if (i === vs || (i - vs === 4 && text.startsWith('null', vs))) return undefined;
         e[f.name] = text.slice(vs, i);
         break;
       }
@@ -479,6 +487,23 @@ const KIND_WORDS = new Set(Object.values(LAYOUTS).map((l) => l.kind));
 
 /** Parses a `.clustersnap` file. Never throws: errors are returned, with whatever could be parsed. */
 export function parseSnapshotDocument(text: string): ParsedSnapshot {
+  return parseSnapshotWith(text, { fastPath: true }).parsed;
+}
+
+/**
+ * How to parse; not part of the `analysis` API. The fast path is an
+ * optimisation that must give what the general path gives: the property test
+ * parses with and without it and compares.
+ */
+export interface ParseOptions {
+  /** Try the fast path for entity lines before the general path. */
+  fastPath: boolean;
+}
+
+/** `parseSnapshotDocument` with options, and how many entity lines the fast path read. */
+export function parseSnapshotWith(text: string, options: ParseOptions): { parsed: ParsedSnapshot; fastLines: number } {
+  const fastPath = options.fastPath;
+  let fastLines = 0;
   const errors: SnapshotSyntaxError[] = [];
   const collections = emptyCollections();
   const status: StatusDraft = { bugs: {}, config: {}, counts: {}, line: 0 };
@@ -504,7 +529,7 @@ export function parseSnapshotDocument(text: string): ParsedSnapshot {
   while (start <= n) {
     let end = n > 0 ? text.indexOf('\n', start) : -1;
     if (end < 0) end = n;
-    if (current && text.startsWith(current.kind, start) && text.charCodeAt(start + current.kind.length) === 32) {
+    if (fastPath && current && text.startsWith(current.kind, start) && text.charCodeAt(start + current.kind.length) === 32) {
       const e = fastEntity(text, start + current.kind.length + 1, end, current);
       const map = collections[current.collection] as Map<string, AnyEntity>;
       if (e && !map.has(e.key)) {
@@ -512,6 +537,7 @@ export function parseSnapshotDocument(text: string): ParsedSnapshot {
         map.set(e.key, e);
         currentPositions!.keys.push(e.key);
         currentPositions!.lines.push(lineNo);
+        fastLines++;
         lineNo++;
         start = end + 1;
         continue;
@@ -576,7 +602,7 @@ export function parseSnapshotDocument(text: string): ParsedSnapshot {
 
   const model: ClusterModel | null = anything || headerSeen ? { status: finishStatus(status, headerSeen, collections, report), collections } : null;
   if (!model) report(0, 0, 'not a cluster snapshot: no header, section or entity line');
-  return { model, errors, summarised, index: fileIndex(model, sections, positions, summarised) };
+  return { parsed: { model, errors, summarised, index: fileIndex(model, sections, positions, summarised) }, fastLines };
 }
 
 /**
