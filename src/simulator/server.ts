@@ -132,11 +132,24 @@ export async function startSimulatorServer(opts: SimulatorServerOptions = {}): P
     // Oversize frames: ws closes this client with 1009 and reports it here. Others are unaffected.
     ws.on('error', () => undefined);
     ws.on('close', () => sessions.delete(ws));
+    // One message at a time, in arrival order, so that replies keep the order of the requests even when
+    // a handler yields (a long `sim.tick`). Only this connection waits; the others are served meanwhile.
+    const inbox: string[] = [];
+    let running = false;
+    const drain = async () => {
+      running = true;
+      try {
+        for (let text = inbox.shift(); text !== undefined && ws.readyState === ws.OPEN; text = inbox.shift()) {
+          const reply = await session.handle(text);
+          if (reply !== undefined && ws.readyState === ws.OPEN) ws.send(reply);
+        }
+      } finally {
+        running = false;
+      }
+    };
     ws.on('message', (data, isBinary) => {
-      const text = isBinary ? '\u0000' /* not JSON: answered with a parse error */ : data.toString();
-      void session.handle(text).then((reply) => {
-        if (reply !== undefined && ws.readyState === ws.OPEN) ws.send(JSON.stringify(reply));
-      });
+      inbox.push(isBinary ? '\u0000' /* not JSON: answered with a parse error */ : data.toString());
+      if (!running) void drain();
     });
   });
 
