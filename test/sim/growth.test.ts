@@ -1,6 +1,7 @@
 /**
  * No request grows the simulator's state without bound: a repair naming an
- * entity that does not exist is refused and leaves nothing behind. Run
+ * entity that does not exist is refused and leaves nothing behind, and the
+ * request-id replay cache is bounded in bytes, not only in entries. Run
  * against a `cluster-sim` child with a 256 MiB heap, where unbounded growth
  * aborts the process.
  */
@@ -89,6 +90,23 @@ describe('simulator state growth', () => {
         sim.client.request('repair', { requestId: `t-${i}`, repair: { command: 'greptime.disableAutoCreate', table: `${name}${i}` } }),
       );
       assert.equal((await sim.client.request('cluster.status', {})).scenario, 'greptime-ddl-backlog');
+    });
+
+    it('survives 250 repairs whose results echo huge keys (the replay cache is bounded in bytes)', async () => {
+      const key = 'k'.repeat(900 * 1024);
+      await repeat(sim, 250, (i) =>
+        sim.client.request('repair', {
+          requestId: `d-${i}`,
+          repair: { command: 'quickwit.deleteShards', targets: [{ key: `${key}${i}`, version: 1 }] },
+        }),
+      );
+      assert.equal((await sim.client.request('cluster.status', {})).scenario, 'greptime-ddl-backlog');
+      // A recent request id still replays.
+      const replay = await sim.client.request('repair', {
+        requestId: 'd-249',
+        repair: { command: 'quickwit.deleteShards', targets: [{ key: `${key}249`, version: 1 }] },
+      });
+      assert.equal(replay.replayed, true);
     });
   });
 });
