@@ -1,9 +1,10 @@
 /**
  * JSON-RPC 2.0 envelopes and error codes, shared by every peer.
  *
- * Transport is one JSON text per WebSocket message. Every inbound message is
- * validated here before a handler sees it; a malformed one gets an error reply
- * and the connection stays open.
+ * Transport is one JSON text per WebSocket message: a request, a notification,
+ * or a batch (an array of them, answered with an array of replies). Every
+ * inbound message is validated here before a handler sees it; a malformed one
+ * gets an error reply and the connection stays open.
  */
 import { z } from 'zod';
 
@@ -27,7 +28,12 @@ export const ErrorCodes = {
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
-export const RequestId = z.union([z.string().max(256), z.number().int()]);
+/**
+ * Any string or number, echoed as sent. (`null` is allowed in a request but
+ * discouraged by the specification: see `RpcRequest`.) Clients of this
+ * project send integers.
+ */
+export const RequestId = z.union([z.string(), z.number()]);
 export type RequestId = z.infer<typeof RequestId>;
 
 export const RpcError = z.object({
@@ -39,7 +45,7 @@ export type RpcError = z.infer<typeof RpcError>;
 
 export const RpcRequest = z.object({
   jsonrpc: z.literal('2.0'),
-  id: RequestId,
+  id: RequestId.nullable(),
   method: z.string().min(1).max(128),
   params: z.unknown().optional(),
 });
@@ -97,6 +103,6 @@ export function errorReply(id: RequestId | null, code: number, message: string, 
   };
 }
 
-export function resultReply(id: RequestId, result: unknown) {
+export function resultReply(id: RequestId | null, result: unknown) {
   return { jsonrpc: '2.0' as const, id, result };
 }

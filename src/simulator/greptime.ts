@@ -40,6 +40,8 @@ const METRICS = [
   'sys_cpu_user', 'sys_cpu_system', 'sys_mem_free', 'sys_mem_used', 'sys_disk_read', 'sys_disk_write',
   'net_bytes_in', 'net_bytes_out', 'http_requests', 'http_latency_p99', 'jvm_heap_used', 'jvm_gc_pause',
 ];
+/** An unknown table name is echoed in a refusal up to this many characters. */
+const MAX_ECHOED_NAME = 200;
 const EXISTING_TABLES = ['greptime.public.monitor', 'greptime.public.host_info', 'greptime.public.app_events'];
 
 function tableOf(metric: string): string {
@@ -127,6 +129,11 @@ export class GreptimeSim implements SubsystemSim {
         });
       case 'greptime.disableAutoCreate': {
         const table = cmd.table;
+        // Only tables the cluster knows: a client-chosen name must not grow the set (nor be echoed at length).
+        if (!this.knownTable(table)) {
+          const shown = table.length > MAX_ECHOED_NAME ? `${table.slice(0, MAX_ECHOED_NAME)}…` : table;
+          return [refused(shown, `no table ${shown}: nothing writes it and no procedure creates it; nothing changed`)];
+        }
         if (this.autoCreateDisabled.has(table)) return [unchanged(table, 'auto-create is already disabled for this table')];
         this.autoCreateDisabled.add(table);
         const unfinished = this.ctx.store.all('greptime.procedures').filter((p) => p.table === table && isUnfinished(p)).length;
@@ -140,6 +147,15 @@ export class GreptimeSim implements SubsystemSim {
       default:
         throw new Error(`greptime cannot run ${cmd.command}`);
     }
+  }
+
+  /** A table that exists, that the workload writes, or that a procedure is for. */
+  private knownTable(table: string): boolean {
+    return (
+      this.tables.has(table) ||
+      METRICS.some((m) => tableOf(m) === table) ||
+      this.ctx.store.all('greptime.procedures').some((p) => p.table === table)
+    );
   }
 
   // ------------------------------------------------------------ mechanism --

@@ -22,40 +22,109 @@ type Handler = (params: never) => unknown;
 
 export const SERVER_NAME = 'cluster-sim';
 
+/** Most requests one batch may carry. */
+export const DEFAULT_MAX_BATCH = 1000;
+/** A batch stops running its requests once its replies reach this many characters (the rest get -32010). */
+export const DEFAULT_MAX_BATCH_REPLY_CHARS = 16 * 1024 * 1024;
+
+export interface RpcSessionLimits {
+  maxBatch?: number;
+  maxBatchReplyChars?: number;
+}
+
+type Reply = ReturnType<typeof errorReply> | ReturnType<typeof resultReply>;
+/** One inbound message or batch element, validated: a reply already decided, a notification, or a request to run. */
+type Classified = { reply: Reply } | { notification: true } | { request: RpcRequest };
+
+/** The id to answer an invalid request with: its own when it is a valid id, else null. */
+function idOf(raw: unknown): RequestId | null {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw) || !('id' in raw)) return null;
+  const id = RequestId.safeParse((raw as { id: unknown }).id);
+  return id.success ? id.data : null;
+}
+
 export class RpcSession {
   private initialized = false;
   /** True once the client called `cluster.subscribe`: it receives `cluster.events`. */
   subscribed = false;
+  private readonly maxBatch: number;
+  private readonly maxBatchReplyChars: number;
 
   /** `signal` ends long work (a `sim.tick` run) when the server shuts down. */
   constructor(
     private readonly sim: Simulator,
     private readonly signal?: AbortSignal,
-  ) {}
+    limits: RpcSessionLimits = {},
+  ) {
+    this.maxBatch = limits.maxBatch ?? DEFAULT_MAX_BATCH;
+    this.maxBatchReplyChars = limits.maxBatchReplyChars ?? DEFAULT_MAX_BATCH_REPLY_CHARS;
+  }
 
   /**
-   * Handles one inbound text message; resolves to the reply to send, or
-   * undefined (a notification). Every method but `sim.tick` answers within
-   * the same turn of the event loop, so replies keep the order of requests.
+   * Handles one inbound text message; resolves to the reply text to send, or
+   * undefined (a notification, or a batch of notifications only). The
+   * requests of a batch run one after another, in order, and their replies
+   * come in that order. Handling one message at a time per connection, in
+   * arrival order (the server does), keeps the replies in request order.
    */
-  async handle(text: string): Promise<object | undefined> {
+  async handle(text: string): Promise<string | undefined> {
     let raw: unknown;
     try {
       raw = JSON.parse(text);
     } catch (err) {
-      return errorReply(null, ErrorCodes.ParseError, `parse error: ${(err as Error).message}`);
+      return JSON.stringify(errorReply(null, ErrorCodes.ParseError, `parse error: ${(err as Error).message}`));
     }
-    if (Array.isArray(raw)) return errorReply(null, ErrorCodes.InvalidRequest, 'invalid request: batches are not supported');
+    if (!Array.isArray(raw)) {
+      const reply = await this.run(this.classify(raw));
+      return reply === undefined ? undefined : JSON.stringify(reply);
+    }
+    if (raw.length === 0) return JSON.stringify(errorReply(null, ErrorCodes.InvalidRequest, 'invalid request: an empty batch'));
+    if (raw.length > this.maxBatch) {
+      return JSON.stringify(
+        errorReply(null, ErrorCodes.InvalidRequest, `invalid request: a batch of ${raw.length} requests; at most ${this.maxBatch}`),
+      );
+    }
+    const replies: string[] = [];
+    let chars = 0;
+    for (const element of raw) {
+      const c = this.classify(element);
+      const reply =
+        'request' in c && chars >= this.maxBatchReplyChars
+          ? errorReply(
+              c.request.id,
+              ErrorCodes.Rejected,
+              `not run: the batch's earlier replies already reach ${this.maxBatchReplyChars} characters; send this request again`,
+            )
+          : await this.run(c);
+      if (reply === undefined) continue;
+      const t = JSON.stringify(reply);
+      chars += t.length;
+      replies.push(t);
+    }
+    return replies.length ? `[${replies.join(',')}]` : undefined;
+  }
+
+  private classify(raw: unknown): Classified {
     const parsed = RpcRequest.safeParse(raw);
-    if (!parsed.success) {
-      // A message without an id is a notification; the protocol defines none from client to server.
-      const id = raw && typeof raw === 'object' && 'id' in raw ? RequestId.safeParse((raw as { id: unknown }).id) : undefined;
-      if (raw && typeof raw === 'object' && !('id' in raw) && (raw as { jsonrpc?: unknown }).jsonrpc === '2.0' && typeof (raw as { method?: unknown }).method === 'string') {
-        return undefined;
-      }
-      return errorReply(id?.success ? id.data : null, ErrorCodes.InvalidRequest, `invalid request: ${describeZodError(parsed.error)}`);
+    if (parsed.success) return { request: parsed.data };
+    // A message without an id is a notification; the protocol defines none from client to server.
+    if (
+      raw &&
+      typeof raw === 'object' &&
+      !Array.isArray(raw) &&
+      !('id' in raw) &&
+      (raw as { jsonrpc?: unknown }).jsonrpc === '2.0' &&
+      typeof (raw as { method?: unknown }).method === 'string'
+    ) {
+      return { notification: true };
     }
-    const { id, method, params } = parsed.data;
+    return { reply: errorReply(idOf(raw), ErrorCodes.InvalidRequest, `invalid request: ${describeZodError(parsed.error)}`) };
+  }
+
+  private async run(c: Classified): Promise<Reply | undefined> {
+    if ('reply' in c) return c.reply;
+    if ('notification' in c) return undefined;
+    const { id, method, params } = c.request;
     try {
       return resultReply(id, await this.dispatch(method, params));
     } catch (err) {

@@ -6,9 +6,12 @@
  * constant time, refused with 401 before any WebSocket exists; an upgrade
  * carrying an `Origin` that is not allowed (a web page trying to drive the
  * cluster) is refused with 403; frames over `maxPayload` close that one
- * client with 1009; a subscriber that cannot keep up is closed (it resyncs)
- * rather than buffering without bound. permessage-deflate stays off: it is
- * slow for many small messages (docs/limits.md).
+ * client with 1009; a subscriber that cannot keep up is closed with 1013 (it
+ * resyncs) rather than buffering without bound; a client that does not read
+ * its replies is not read from (past `readPauseBytes` unsent) and is closed
+ * with 1008 past `maxBufferedBytes`, so no client can hold more than about
+ * that much of the server's memory. permessage-deflate stays off: it is slow
+ * for many small messages (docs/limits.md).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -34,8 +37,16 @@ export interface SimulatorServerOptions {
   size?: ScenarioSize;
   /** Largest inbound frame; default 1 MiB. */
   maxPayload?: number;
-  /** A subscriber with more than this unsent is closed (it must resync). Default 64 MiB. */
+  /**
+   * A client with more than this unsent is closed: a subscriber falling behind on events with 1013
+   * (it must resync), a client not reading its replies with 1008. Default 64 MiB.
+   */
   maxBufferedBytes?: number;
+  /**
+   * While a client has more than this unsent, the server reads and handles none of its messages
+   * (until its replies drain). Default 1 MiB.
+   */
+  readPauseBytes?: number;
   /** Run the clock: one tick every `tickMs` ms. Default: the clock stands still. */
   tickMs?: number;
   /** Ping interval to find dead clients. Default 30 s. */
@@ -57,8 +68,15 @@ export interface SimulatorServer {
 
 export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 const DEFAULT_MAX_BUFFERED = 64 * 1024 * 1024;
+const DEFAULT_READ_PAUSE = 1024 * 1024;
+/** Messages of one client received but not handled yet; past this, the server stops reading it until it catches up. */
+const MAX_INBOX = 16;
+/** A client closed for being too slow gets this long to take the close frame before its socket is cut. */
+const CLOSE_GRACE_MS = 2000;
 /** Close code for a subscriber that fell too far behind ("try again later"). */
 export const CLOSE_TOO_SLOW = 1013;
+/** Close code for a client that does not read its replies (policy violation). */
+export const CLOSE_NOT_READING = 1008;
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
@@ -93,6 +111,7 @@ export async function startSimulatorServer(opts: SimulatorServerOptions = {}): P
   const expected = digest(token);
   const allowedOrigins = new Set(opts.allowedOrigins ?? []);
   const maxBuffered = opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED;
+  const readPause = Math.min(opts.readPauseBytes ?? DEFAULT_READ_PAUSE, maxBuffered);
 
   const simulator = new Simulator();
   simulator.reset({ scenario: opts.scenario ?? 'healthy', seed: opts.seed, bugs: opts.bugs, size: opts.size });
@@ -109,6 +128,17 @@ export async function startSimulatorServer(opts: SimulatorServerOptions = {}): P
   const sessions = new Map<WebSocket, RpcSession>();
   const shutdown = new AbortController();
   const alive = new WeakSet<WebSocket>();
+  /** The raw socket under each WebSocket: its 'drain' says when unsent replies have gone out. */
+  const rawSockets = new WeakMap<WebSocket, Duplex>();
+  /** Clients not read from because their own earlier requests are still being handled (not their fault). */
+  const waitingOnUs = new WeakSet<WebSocket>();
+
+  /** Drops a client that is too slow: it stops counting at once, and its socket (and buffers) go after a grace period. */
+  function kick(ws: WebSocket, code: number, reason: string): void {
+    sessions.delete(ws);
+    ws.close(code, reason);
+    setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+  }
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
@@ -121,7 +151,10 @@ export async function startSimulatorServer(opts: SimulatorServerOptions = {}): P
       refuse(socket, 401, 'Unauthorized', { 'WWW-Authenticate': 'Bearer realm="cluster-sim"' });
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      rawSockets.set(ws, socket);
+      wss.emit('connection', ws, req);
+    });
   });
 
   wss.on('connection', (ws: WebSocket) => {
@@ -132,11 +165,65 @@ export async function startSimulatorServer(opts: SimulatorServerOptions = {}): P
     // Oversize frames: ws closes this client with 1009 and reports it here. Others are unaffected.
     ws.on('error', () => undefined);
     ws.on('close', () => sessions.delete(ws));
-    ws.on('message', (data, isBinary) => {
-      const text = isBinary ? '\u0000' /* not JSON: answered with a parse error */ : data.toString();
-      void session.handle(text).then((reply) => {
-        if (reply !== undefined && ws.readyState === ws.OPEN) ws.send(JSON.stringify(reply));
+    // One message at a time, in arrival order, so that replies keep the order of the requests even when
+    // a handler yields (a long `sim.tick`). Only this connection waits; the others are served meanwhile.
+    // Backpressure: while more than `readPause` of its replies are unsent, or MAX_INBOX of its messages
+    // wait, the client is not read from (its requests wait in its own socket), and one whose unsent
+    // replies pass `maxBuffered` anyway (a large batch) is closed with 1008. A client that reads nothing
+    // at all cannot answer pings either, and the heartbeat drops it.
+    const socket = rawSockets.get(ws)!;
+    // Above the socket's high-water mark a write reports backpressure, so 'drain' is sure to come.
+    const pauseAt = Math.max(readPause, socket.writableHighWaterMark);
+    const inbox: string[] = [];
+    let running = false;
+    const open = () => ws.readyState === ws.OPEN;
+    const drained = () =>
+      new Promise<void>((resolve) => {
+        const done = () => {
+          socket.off('drain', done);
+          socket.off('close', done);
+          resolve();
+        };
+        socket.on('drain', done);
+        socket.on('close', done);
       });
+    const readOrNot = () => {
+      const full = inbox.length >= MAX_INBOX;
+      if (full) waitingOnUs.add(ws);
+      else waitingOnUs.delete(ws);
+      if (full || ws.bufferedAmount > pauseAt) ws.pause();
+      else ws.resume();
+    };
+    const drain = async () => {
+      running = true;
+      try {
+        while (open()) {
+          if (ws.bufferedAmount > pauseAt) {
+            ws.pause();
+            await drained();
+            continue;
+          }
+          const text = inbox.shift();
+          if (text === undefined) break;
+          readOrNot();
+          const reply = await session.handle(text);
+          if (reply === undefined || !open()) continue;
+          ws.send(reply);
+          if (ws.bufferedAmount > maxBuffered) {
+            inbox.length = 0;
+            kick(ws, CLOSE_NOT_READING, `client not reading its replies (${ws.bufferedAmount} bytes unsent)`);
+          }
+        }
+      } finally {
+        running = false;
+        if (open()) readOrNot();
+      }
+    };
+    ws.on('message', (data, isBinary) => {
+      if (!sessions.has(ws)) return; // being closed
+      inbox.push(isBinary ? '\u0000' /* not JSON: answered with a parse error */ : data.toString());
+      if (inbox.length >= MAX_INBOX) readOrNot();
+      if (!running) void drain();
     });
   });
 
@@ -145,8 +232,7 @@ export async function startSimulatorServer(opts: SimulatorServerOptions = {}): P
     for (const [ws, session] of sessions) {
       if (!session.subscribed || ws.readyState !== ws.OPEN) continue;
       if (ws.bufferedAmount > maxBuffered) {
-        sessions.delete(ws);
-        ws.close(CLOSE_TOO_SLOW, `subscriber too slow (${ws.bufferedAmount} bytes unsent); reconnect and resync`);
+        kick(ws, CLOSE_TOO_SLOW, `subscriber too slow (${ws.bufferedAmount} bytes unsent); reconnect and resync`);
         continue;
       }
       text ??= JSON.stringify({ jsonrpc: '2.0', method: 'cluster.events', params: n });
@@ -156,6 +242,8 @@ export async function startSimulatorServer(opts: SimulatorServerOptions = {}): P
 
   const heartbeat = setInterval(() => {
     for (const ws of sessions.keys()) {
+      // Its pong may be among the messages not read yet because the server is busy with its requests.
+      if (waitingOnUs.has(ws)) continue;
       if (!alive.has(ws)) {
         ws.terminate();
         continue;

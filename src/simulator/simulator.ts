@@ -36,6 +36,7 @@ import { GreptimeSim } from './greptime';
 import { MilvusSim } from './milvus';
 import { Prng } from './prng';
 import { QuickwitSim } from './quickwit';
+import { ReplayCache } from './replay-cache';
 import { LOAD_TICKS, planOf, resolveSizes, share, TAIL_TICKS, WARMUP_TICKS } from './scenarios';
 import { decodeCursor, encodeCursor, EVENTS_PER_NOTIFICATION, Store } from './store';
 import { TikvSim } from './tikv';
@@ -50,8 +51,9 @@ export const DEFAULT_CONFIG: ClusterConfig = {
 /** How long `run` advances the clock before it yields to the event loop. */
 const TICK_SLICE_MS = 20;
 
-/** Repair results kept for `requestId` replays. */
+/** Repair results kept for `requestId` replays (least recently used out; see ReplayCache). */
 const REPAIR_CACHE_SIZE = 1024;
+const REPAIR_CACHE_BYTES = 32 * 1024 * 1024;
 
 export interface ResetOptions {
   scenario: ScenarioName;
@@ -93,7 +95,7 @@ export class Simulator {
    * plan was made on another run. Not part of the model or its trace.
    */
   private readonly bootId = randomUUID();
-  private readonly repairCache = new Map<string, RepairResult>();
+  private readonly repairCache = new ReplayCache<RepairResult>(REPAIR_CACHE_SIZE, REPAIR_CACHE_BYTES);
   private readonly listeners = new Set<(n: EventsNotification) => void>();
 
   constructor(opts: { clusterName?: string } = {}) {
@@ -277,7 +279,6 @@ export class Simulator {
     };
     this.trace.record(`repair ${params.requestId} ${params.repair.command} t=${this.time}: ${applied}/${refused}/${unchanged}`);
     this.repairCache.set(params.requestId, result);
-    if (this.repairCache.size > REPAIR_CACHE_SIZE) this.repairCache.delete(this.repairCache.keys().next().value!);
     return result;
   }
 

@@ -44,11 +44,14 @@ describe('cluster-sim CLI', () => {
         () => 'finished',
         () => 'cut short',
       );
-      await client.request('cluster.status', {});
+      // Replies keep request order per connection: a second connection shows the server is up while the run goes on.
+      const other = await ClusterClient.connect({ url, token: tokenLine.slice('token: '.length), clientName: 'cli-test-2' });
+      await other.request('cluster.status', {});
       child.kill('SIGTERM');
       assert.equal(await exited, 0);
       assert.equal(await run, 'cut short');
       client.close();
+      other.close();
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
