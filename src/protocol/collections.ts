@@ -44,6 +44,14 @@ export const CollectionName = z.enum(COLLECTION_NAMES as [CollectionName, ...Col
 export type EntityOf<C extends CollectionName> = z.infer<(typeof COLLECTIONS)[C]['schema']>;
 export type AnyEntity = EntityOf<CollectionName>;
 
+/**
+ * Whether user text names a collection. Never `name in COLLECTIONS`: that is
+ * also true for `constructor`, `toString` and `__proto__`.
+ */
+export function isCollectionName(name: string): name is CollectionName {
+  return Object.prototype.hasOwnProperty.call(COLLECTIONS, name);
+}
+
 export function collectionsOf(subsystem: Subsystem): CollectionName[] {
   return COLLECTION_NAMES.filter((c) => COLLECTIONS[c].subsystem === subsystem);
 }

@@ -134,6 +134,16 @@ describe('cluster-check (real CLI, real simulator)', function () {
     assert.deepEqual(Object.keys(report.counts).sort(), ['partitions/online-out-of-space', 'shards/dangling']);
   });
 
+  it('reports a section named after an inherited property ([constructor]) as a syntax error (exit 1), not a crash', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cluster-check-'));
+    const file = join(dir, 'inherited.clustersnap');
+    writeFileSync(file, 'cluster sim scenario=x seed=1 time=1 seq=1 controlPlaneEpoch=1\n[constructor]\nundefined k version=1\n');
+    const run = await cli([file]);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.equal(run.stderr, '');
+    assert.match(run.stdout, /inherited\.clustersnap:2:\d+: syntax error: unknown section \[constructor\]/);
+  });
+
   it('refuses to repair a snapshot file (exit 2)', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'cluster-check-')), 'any.clustersnap');
     writeFileSync(file, renderSnapshot(F.model().build()));

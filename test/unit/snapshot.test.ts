@@ -102,6 +102,25 @@ describe('snapshot language', () => {
     assert.ok(parseSnapshot('[shards]\n[quickwit.metastore.shards]\nshard a/b/c version=1').errors[0]!.message.includes('missing field `leaderId`'));
   });
 
+  it('treats names inherited by every object (constructor, __proto__, toString) as unknown, never as a table entry', () => {
+    const header = 'cluster sim scenario=x seed=1 time=1 seq=1 controlPlaneEpoch=1';
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+      const section = parseSnapshot(`${header}\n[${name}]\nundefined k version=1\n`);
+      assert.ok(
+        section.errors.some((e) => e.line === 1 && e.message.includes(`unknown section [${name}]`)),
+        `[${name}] is an unknown section: ${JSON.stringify(section.errors)}`,
+      );
+      for (const kind of ['bugs', 'config', 'counts']) {
+        const field = parseSnapshot(`${header}\n${kind} ${name}=1\n`);
+        assert.ok(field.errors.some((e) => e.line === 1 && e.message.includes(name)), `${kind} ${name}=1: ${JSON.stringify(field.errors)}`);
+        assert.equal(Object.getPrototypeOf(field.model!.status.bugs), Object.prototype, 'no prototype was replaced');
+      }
+    }
+    // An entity line after an inherited-name section is reported too, by the general path, and never throws.
+    const r = parseSnapshot(`${header}\n[constructor]\nundefined k version=1\n[quickwit.ingesters]\ningester i nodeId=i status=ready version=1\n`);
+    assert.equal(r.model?.collections['quickwit.ingesters'].size, 1, 'what follows still parses');
+  });
+
   it('caps the number of reported errors', () => {
     const { errors } = parseSnapshot('bad line\n'.repeat(1000));
     assert.ok(errors.length <= 201);

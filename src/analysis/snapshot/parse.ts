@@ -10,7 +10,9 @@
 import {
   ClusterStatus,
   COLLECTION_NAMES,
-  COLLECTIONS,
+  ClusterConfig,
+  errorText,
+  isCollectionName,
   SUBSYSTEMS,
   type AnyEntity,
   type CollectionName,
@@ -423,6 +425,8 @@ interface StatusDraft {
 
 const CLUSTER_INTS = new Set(['seed', 'time', 'seq', 'controlPlaneEpoch']);
 
+const CONFIG_FIELDS: ReadonlySet<string> = new Set(Object.keys(ClusterConfig.shape));
+
 function readHeader(t: Tokens, s: StatusDraft): void {
   const onlyFields = () => {
     if (t.key !== undefined) throw new LineError(t.keyColumn, `\`${t.kind}\` takes only field=value`);
@@ -440,16 +444,20 @@ function readHeader(t: Tokens, s: StatusDraft): void {
         else if (CLUSTER_INTS.has(name)) (s as unknown as Record<string, number>)[name] = intField(name, raw, quoted, col);
         else throw new LineError(col, `unknown cluster field \`${name}\``);
         break;
+      // Field names are user text: only known ones index a table (never `__proto__` and the like).
       case 'bugs':
         onlyFields();
+        if (!SUBSYSTEM_NAMES.has(name)) throw new LineError(col, `unknown bugs field \`${name}\`; expected a subsystem (${SUBSYSTEMS.join(', ')})`);
         s.bugs[name] = raw;
         break;
       case 'config':
         onlyFields();
+        if (!CONFIG_FIELDS.has(name)) throw new LineError(col, `unknown config field \`${name}\``);
         s.config[name] = intField(name, raw, quoted, col);
         break;
       case 'counts':
         onlyFields();
+        if (!isCollectionName(name)) throw new LineError(col, `unknown collection \`${name}\` in counts`);
         s.counts[name] = intField(name, raw, quoted, col);
         break;
     }
@@ -530,7 +538,13 @@ export function parseSnapshotWith(text: string, options: ParseOptions): { parsed
     let end = n > 0 ? text.indexOf('\n', start) : -1;
     if (end < 0) end = n;
     if (fastPath && current && text.startsWith(current.kind, start) && text.charCodeAt(start + current.kind.length) === 32) {
-      const e = fastEntity(text, start + current.kind.length + 1, end, current);
+      // Never throws out of the loop: a line the fast path cannot take goes to the general path, which reports it.
+      let e: AnyEntity | undefined;
+      try {
+        e = fastEntity(text, start + current.kind.length + 1, end, current);
+      } catch {
+        e = undefined;
+      }
       const map = collections[current.collection] as Map<string, AnyEntity>;
       if (e && !map.has(e.key)) {
         anything = true;
@@ -548,8 +562,8 @@ export function parseSnapshotWith(text: string, options: ParseOptions): { parsed
       tokenize(line, t);
       if (t.section !== undefined) {
         anything = true;
-        if (t.section in COLLECTIONS) {
-          const c = t.section as CollectionName;
+        if (isCollectionName(t.section)) {
+          const c = t.section;
           if (sections.has(c)) throw new LineError(1, `section [${c}] appears twice`);
           sections.set(c, lineNo);
           current = LAYOUTS[c];
@@ -594,7 +608,7 @@ export function parseSnapshotWith(text: string, options: ParseOptions): { parsed
       }
     } catch (err) {
       if (err instanceof LineError) report(lineNo, err.column, err.message);
-      else report(lineNo, 0, `cannot read this line: ${err instanceof Error ? err.message : String(err)}`);
+      else report(lineNo, 0, `cannot read this line: ${errorText(err)}`);
     }
     lineNo++;
     start = end + 1;
@@ -647,8 +661,8 @@ function fileIndex(
   return {
     sectionLine: (collection) => sections.get(collection),
     lineOf(collection, key) {
-      if (!(collection in COLLECTIONS)) return undefined;
-      const c = collection as CollectionName;
+      if (!isCollectionName(collection)) return undefined;
+      const c = collection;
       const ix = indexOf(c);
       const line = ix.entities.get(key);
       if (line !== undefined) return line;

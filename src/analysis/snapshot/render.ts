@@ -1,6 +1,7 @@
 /** Rendering a model in the snapshot language: the whole file, or one subsystem's virtual document. */
 import {
   COLLECTIONS,
+  isCollectionName,
   SUBSYSTEMS,
   SUBSYSTEM_TITLES,
   collectionsOf,
@@ -101,7 +102,7 @@ class DocumentWriter {
         const line = entityLine(collection, key);
         if (line !== undefined) return line;
         const groups = groupLines.get(collection);
-        if (!groups || !(collection in COLLECTIONS)) return undefined;
+        if (!groups || !isCollectionName(collection)) return undefined;
         // Derive the group from the entity: no map over the summarised entities.
         const e = model.collections[collection as CollectionName].get(key);
         const g = e && groupOf(collection as CollectionName, e);
