@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type CancellationToken, type MessageConnection } from 'vscode-jsonrpc/node';
 import type { Diagnostic, PublishDiagnosticsParams } from 'vscode-languageserver/node';
 import type { DidChangeParams } from '../../src/protocol';
-import { OUT } from './sim';
+import { OUT, type RunningSim } from './sim';
 
 export class LspHarness {
   readonly diagnostics = new Map<string, Diagnostic[]>();
@@ -126,4 +126,21 @@ export class LspHarness {
   private wake(): void {
     for (const w of [...this.waiters]) w();
   }
+}
+
+/**
+ * A fresh language server for each test, and the simulators the test starts
+ * (push them on `sims`), all stopped after it. A test may replace `lsp` (to
+ * start one with other options); the last one is stopped.
+ */
+export function useLanguageServer(): { lsp: LspHarness; readonly sims: RunningSim[] } {
+  const ctx = { sims: [] as RunningSim[] } as { lsp: LspHarness; sims: RunningSim[] };
+  beforeEach(async () => {
+    ctx.lsp = await LspHarness.start();
+  });
+  afterEach(async () => {
+    await ctx.lsp?.stop();
+    for (const s of ctx.sims.splice(0)) await s.stop();
+  });
+  return ctx;
 }

@@ -21,7 +21,7 @@ import {
 import { keys } from '../../src/protocol';
 import { SCENARIO_RULES, type IncidentScenario } from '../scenarioRules';
 import { RESTART_DOWN_TICKS } from '../../src/simulator/quickwit';
-import { LspHarness } from './lsp';
+import { LspHarness, useLanguageServer } from './lsp';
 import { incarnationOf } from '../sim/helpers';
 import { ROOT, startSim, type RunningSim } from './sim';
 
@@ -39,21 +39,12 @@ const SCENARIO_DOCUMENT: Record<IncidentScenario, Subsystem> = {
 
 describe('language server (real process, real simulator)', function () {
   this.timeout(60_000);
-  let lsp: LspHarness;
-  const sims: RunningSim[] = [];
-
-  beforeEach(async () => {
-    lsp = await LspHarness.start();
-  });
-  afterEach(async () => {
-    await lsp.stop();
-    for (const s of sims.splice(0)) await s.stop();
-  });
+  const t = useLanguageServer();
 
   async function connect(name: string, scenario: ScenarioName, extra: string[] = []): Promise<RunningSim> {
     const sim = await startSim(['--scenario', scenario, '--seed', '1', ...extra]);
-    sims.push(sim);
-    const info = await lsp.request<ClusterInfo>(LspMethods.connect, { name, url: sim.url, token: sim.token });
+    t.sims.push(sim);
+    const info = await t.lsp.request<ClusterInfo>(LspMethods.connect, { name, url: sim.url, token: sim.token });
     assert.equal(info.state, 'live');
     return sim;
   }
@@ -62,7 +53,7 @@ describe('language server (real process, real simulator)', function () {
     const rules = SCENARIO_RULES[scenario];
     it(`publishes ${rules.join(', ')} for ${scenario}, and nothing on the other documents`, async () => {
       await connect('sim', scenario);
-      const diagnostics = await lsp.waitForDiagnostics(doc('sim', subsystem), (d) => d.length > 0);
+      const diagnostics = await t.lsp.waitForDiagnostics(doc('sim', subsystem), (d) => d.length > 0);
       assert.deepEqual(codes(diagnostics), [...rules].sort());
       for (const d of diagnostics) {
         assert.equal(d.source, 'cluster-debugger');
@@ -71,10 +62,10 @@ describe('language server (real process, real simulator)', function () {
       }
       // Every subsystem document is published, even when empty, so clearing works.
       for (const other of ['shards', 'wal', 'ddl', 'regions', 'partitions'] as Subsystem[]) {
-        if (other !== subsystem) assert.deepEqual(lsp.diagnostics.get(doc('sim', other)), [], `${other} should be clean`);
+        if (other !== subsystem) assert.deepEqual(t.lsp.diagnostics.get(doc('sim', other)), [], `${other} should be clean`);
       }
       // The diagnostic's line is in the document the extension shows.
-      const { text } = await lsp.request<{ text: string }>(LspMethods.document, { uri: doc('sim', subsystem) });
+      const { text } = await t.lsp.request<{ text: string }>(LspMethods.document, { uri: doc('sim', subsystem) });
       const lines = text.split('\n');
       for (const d of diagnostics) assert.ok(d.range.start.line < lines.length, `line ${d.range.start.line} inside the document`);
     });
@@ -85,18 +76,18 @@ describe('language server (real process, real simulator)', function () {
     await connect('fixed', 'incident-all', ['--bugs', 'fixed']);
     for (const name of ['ok', 'fixed']) {
       for (const s of ['shards', 'wal', 'ddl', 'regions', 'partitions'] as Subsystem[]) {
-        await lsp.waitForDiagnostics(doc(name, s), (d) => d.length === 0);
+        await t.lsp.waitForDiagnostics(doc(name, s), (d) => d.length === 0);
       }
     }
-    const { clusters } = await lsp.request<{ clusters: ClusterInfo[] }>(LspMethods.clusters, {});
+    const { clusters } = await t.lsp.request<{ clusters: ClusterInfo[] }>(LspMethods.clusters, {});
     assert.deepEqual(clusters.map((c) => [c.name, c.errors, c.warnings]).sort(), [['fixed', 0, 0], ['ok', 0, 0]]);
   });
 
   it('offers the safe quick fix first; executing it deletes the shards and clears the diagnostic', async () => {
     const sim = await connect('sim', 'quickwit-dangling-shards');
     const uri = doc('sim', 'shards');
-    const [diagnostic] = await lsp.waitForDiagnostics(uri, (d) => d.some((x) => x.code === 'shards/dangling'));
-    const actions = await lsp.request<CodeAction[]>('textDocument/codeAction', {
+    const [diagnostic] = await t.lsp.waitForDiagnostics(uri, (d) => d.some((x) => x.code === 'shards/dangling'));
+    const actions = await t.lsp.request<CodeAction[]>('textDocument/codeAction', {
       textDocument: { uri },
       range: diagnostic.range,
       context: { diagnostics: [diagnostic], only: ['quickfix'] },
@@ -112,17 +103,17 @@ describe('language server (real process, real simulator)', function () {
 
     const client = await sim.client();
     const before = await countAll(client, 'quickwit.metastore.shards');
-    const result = await lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyRepair, arguments: [args] });
+    const result = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyRepair, arguments: [args] });
     assert.equal(result.ok, true, result.summary);
     assert.ok(result.applied > 0);
     assert.equal(result.refused, 0);
     assert.equal(result.resolved, true);
     const after = await countAll(client, 'quickwit.metastore.shards');
     assert.equal(after, before - result.applied, 'the simulator lost exactly the repaired shards');
-    await lsp.waitForDiagnostics(uri, (d) => !d.some((x) => x.code === 'shards/dangling'), 'the dangling-shards diagnostic to clear');
+    await t.lsp.waitForDiagnostics(uri, (d) => !d.some((x) => x.code === 'shards/dangling'), 'the dangling-shards diagnostic to clear');
     // The change notification carries the counts the extension's labels show: they agree with the diagnostics.
-    const summary = await lsp.waitFor('a didChange whose summary has no shards problem', () =>
-      lsp.didChanges.at(-1)?.clusters.find((c) => c.name === 'sim' && c.problems.shards === 0),
+    const summary = await t.lsp.waitFor('a didChange whose summary has no shards problem', () =>
+      t.lsp.didChanges.at(-1)?.clusters.find((c) => c.name === 'sim' && c.problems.shards === 0),
     );
     assert.equal(summary.errors, 0);
   });
@@ -130,12 +121,12 @@ describe('language server (real process, real simulator)', function () {
   it('publishes shards/orphaned after an ingester restart (quickwit #6531); the safe quick fix resets the orphans and clears it', async () => {
     const sim = await connect('sim', 'healthy');
     const uri = doc('sim', 'shards');
-    await lsp.waitForDiagnostics(uri, (d) => d.length === 0, 'the healthy shards document');
+    await t.lsp.waitForDiagnostics(uri, (d) => d.length === 0, 'the healthy shards document');
     const client = await sim.client();
     await client.request('sim.inject', { fault: 'quickwit.ingesterRollingRestart', target: 'ingester-0' });
     // Orphans appear only when the ingester is back, on the last of these ticks, so what is published is the final state.
     await client.request('sim.tick', { ticks: RESTART_DOWN_TICKS });
-    const diagnostics = await lsp.waitForDiagnostics(uri, (d) => d.length > 0, 'the orphaned-shards diagnostics');
+    const diagnostics = await t.lsp.waitForDiagnostics(uri, (d) => d.length > 0, 'the orphaned-shards diagnostics');
     assert.deepEqual(codes(diagnostics), ['shards/orphaned']);
     const orphans = await orphanedIngesterShards(client);
     assert.ok(orphans.length > 0);
@@ -143,7 +134,7 @@ describe('language server (real process, real simulator)', function () {
 
     let applied = 0;
     for (const diagnostic of diagnostics) {
-      const actions = await lsp.request<CodeAction[]>('textDocument/codeAction', {
+      const actions = await t.lsp.request<CodeAction[]>('textDocument/codeAction', {
         textDocument: { uri },
         range: diagnostic.range,
         context: { diagnostics: [diagnostic], only: ['quickfix'] },
@@ -155,7 +146,7 @@ describe('language server (real process, real simulator)', function () {
       assert.equal(preferred.length, 1, 'exactly one preferred action');
       assert.match(preferred[0].title, /^Reset [\d,]+ ingester shards? with no unpublished records \(safe\)$/);
       const args = preferred[0].command!.arguments![0] as ApplyRepairArgs;
-      const result = await lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyRepair, arguments: [args] });
+      const result = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyRepair, arguments: [args] });
       assert.equal(result.ok, true, result.summary);
       assert.ok(result.applied > 0, result.summary);
       assert.equal(result.refused, 0);
@@ -163,15 +154,15 @@ describe('language server (real process, real simulator)', function () {
       applied += result.applied;
     }
     assert.equal(applied, orphans.length, 'one reset per orphaned shard');
-    await lsp.waitForDiagnostics(uri, (d) => d.length === 0, 'the orphaned-shards diagnostics to clear');
+    await t.lsp.waitForDiagnostics(uri, (d) => d.length === 0, 'the orphaned-shards diagnostics to clear');
     assert.deepEqual(await orphanedIngesterShards(client), [], 'the simulator no longer has orphaned ingester shards');
   });
 
   it('refuses the items of a planned repair whose entities moved on, and reports them', async () => {
     const sim = await connect('sim', 'fluvio-out-of-space-reverted');
     const uri = doc('sim', 'partitions');
-    const [diagnostic] = await lsp.waitForDiagnostics(uri, (d) => d.some((x) => x.code === 'partitions/online-out-of-space'));
-    const actions = await lsp.request<CodeAction[]>('textDocument/codeAction', {
+    const [diagnostic] = await t.lsp.waitForDiagnostics(uri, (d) => d.some((x) => x.code === 'partitions/online-out-of-space'));
+    const actions = await t.lsp.request<CodeAction[]>('textDocument/codeAction', {
       textDocument: { uri },
       range: diagnostic.range,
       context: { diagnostics: [diagnostic] },
@@ -198,17 +189,17 @@ describe('language server (real process, real simulator)', function () {
 
     // The editor lists findings again (the palette's pick does): it sees the finding as it is now...
     const current = async () =>
-      (await lsp.request<{ findings: FindingSummary[] }>(LspMethods.findings, { cluster: 'sim' })).findings.find((f) => f.id === args.findingId);
+      (await t.lsp.request<{ findings: FindingSummary[] }>(LspMethods.findings, { cluster: 'sim' })).findings.find((f) => f.id === args.findingId);
     for (const deadline = Date.now() + 20_000; (await current())?.count !== affected.length - 1; ) {
       assert.ok(Date.now() < deadline, "the server saw the other operator's repair");
-      const seen = lsp.didChanges.length;
-      await lsp.waitFor('a change from the server', () => lsp.didChanges.length > seen);
+      const seen = t.lsp.didChanges.length;
+      await t.lsp.waitFor('a change from the server', () => t.lsp.didChanges.length > seen);
     }
     // ...but reading findings does not replace the plan the quick fix showed: the repair still sends that one.
-    const { finding: plan } = await lsp.request<{ finding: FindingSummary | null }>(LspMethods.plan, { cluster: 'sim', findingId: args.findingId });
+    const { finding: plan } = await t.lsp.request<{ finding: FindingSummary | null }>(LspMethods.plan, { cluster: 'sim', findingId: args.findingId });
     assert.equal(plan?.repairs.find((r) => r.id === args.repairId)?.targetCount, affected.length, 'the pinned plan covers every partition the user saw');
 
-    const result = await lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyRepair, arguments: [args] });
+    const result = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyRepair, arguments: [args] });
     assert.equal(result.ok, false);
     // The finding still stands (other partitions): the plan the user saw is sent, and the moved entity is refused.
     assert.ok(affected.length > 1, 'the scenario affects several partitions');
@@ -216,26 +207,26 @@ describe('language server (real process, real simulator)', function () {
     assert.equal(result.applied, affected.length - 1);
     assert.match(result.summary, new RegExp(`refused 1: ${first.key} `));
     assert.ok(result.details.some((d) => d.includes(first.key)), result.details.join('\n'));
-    await lsp.waitForDiagnostics(uri, (d) => d.length === 0, 'the partitions diagnostics to clear');
+    await t.lsp.waitForDiagnostics(uri, (d) => d.length === 0, 'the partitions diagnostics to clear');
   });
 
   it('honours per-rule settings from initializationOptions and didChangeConfiguration', async () => {
-    await lsp.stop();
-    lsp = await LspHarness.start({ rules: { 'shards/dangling': 'off' } });
+    await t.lsp.stop();
+    t.lsp = await LspHarness.start({ rules: { 'shards/dangling': 'off' } });
     await connect('sim', 'quickwit-dangling-shards');
     const uri = doc('sim', 'shards');
-    await lsp.waitForDiagnostics(uri, (d) => d.length === 0, 'shards/dangling turned off');
-    await lsp.notify('workspace/didChangeConfiguration', { settings: { clusterDebugger: { rules: { 'shards/dangling': 'warning' } } } });
-    const [d] = await lsp.waitForDiagnostics(uri, (x) => x.length > 0, 'shards/dangling back, as a warning');
+    await t.lsp.waitForDiagnostics(uri, (d) => d.length === 0, 'shards/dangling turned off');
+    await t.lsp.notify('workspace/didChangeConfiguration', { settings: { clusterDebugger: { rules: { 'shards/dangling': 'warning' } } } });
+    const [d] = await t.lsp.waitForDiagnostics(uri, (x) => x.length > 0, 'shards/dangling back, as a warning');
     assert.equal(d.code, 'shards/dangling');
     assert.equal(d.severity, 2);
   });
 
   it('pages big tree groups with a loadMore node', async () => {
     await connect('big', 'quickwit-dangling-shards');
-    await lsp.waitForDiagnostics(doc('big', 'shards'), (d) => d.length > 0);
+    await t.lsp.waitForDiagnostics(doc('big', 'shards'), (d) => d.length > 0);
     const children = (parentId: string | null, cursor?: string) =>
-      lsp.request<{ nodes: TreeNode[] }>(LspMethods.treeChildren, { subsystem: 'shards', parentId, cursor, limit: 100 }).then((r) => r.nodes);
+      t.lsp.request<{ nodes: TreeNode[] }>(LspMethods.treeChildren, { subsystem: 'shards', parentId, cursor, limit: 100 }).then((r) => r.nodes);
     const [root] = await children(null);
     assert.equal(root.kind, 'cluster');
     assert.equal(root.health, 'error');
@@ -260,7 +251,7 @@ describe('language server (real process, real simulator)', function () {
   });
 
   it('shows a message node when no cluster is connected', async () => {
-    const { nodes } = await lsp.request<{ nodes: TreeNode[] }>(LspMethods.treeChildren, { subsystem: 'wal', parentId: null });
+    const { nodes } = await t.lsp.request<{ nodes: TreeNode[] }>(LspMethods.treeChildren, { subsystem: 'wal', parentId: null });
     assert.equal(nodes.length, 1);
     assert.equal(nodes[0].kind, 'message');
     assert.match(nodes[0].label, /No cluster connected/);
@@ -268,12 +259,12 @@ describe('language server (real process, real simulator)', function () {
 
   it('analyses a snapshot file offline: findings with disabled fixes, syntax errors as diagnostics', async () => {
     await connect('sim', 'fluvio-out-of-space-reverted');
-    const { text } = await lsp.request<{ text: string }>(LspMethods.snapshot, { cluster: 'sim' });
+    const { text } = await t.lsp.request<{ text: string }>(LspMethods.snapshot, { cluster: 'sim' });
     const uri = pathToFileURL(join(ROOT, 'out', 'test', 'offline.clustersnap')).href;
-    await lsp.notify('textDocument/didOpen', { textDocument: { uri, languageId: 'clustersnap', version: 1, text } });
-    const diagnostics = await lsp.waitForDiagnostics(uri, (d) => d.length > 0);
+    await t.lsp.notify('textDocument/didOpen', { textDocument: { uri, languageId: 'clustersnap', version: 1, text } });
+    const diagnostics = await t.lsp.waitForDiagnostics(uri, (d) => d.length > 0);
     assert.deepEqual(codes(diagnostics), ['partitions/online-out-of-space']);
-    const actions = await lsp.request<CodeAction[]>('textDocument/codeAction', {
+    const actions = await t.lsp.request<CodeAction[]>('textDocument/codeAction', {
       textDocument: { uri },
       range: diagnostics[0].range,
       context: { diagnostics },
@@ -282,8 +273,8 @@ describe('language server (real process, real simulator)', function () {
     for (const a of actions) assert.equal(a.disabled?.reason, 'Repairs need a live connection to the cluster');
 
     const broken = `${text}\nthis is not a snapshot line ===\n`;
-    await lsp.notify('textDocument/didChange', { textDocument: { uri, version: 2 }, contentChanges: [{ text: broken }] });
-    const withError = await lsp.waitForDiagnostics(uri, (d) => d.some((x) => x.source === 'clustersnap'));
+    await t.lsp.notify('textDocument/didChange', { textDocument: { uri, version: 2 }, contentChanges: [{ text: broken }] });
+    const withError = await t.lsp.waitForDiagnostics(uri, (d) => d.some((x) => x.source === 'clustersnap'));
     const syntax = withError.find((x) => x.source === 'clustersnap')!;
     assert.equal(syntax.severity, 1);
     assert.equal(syntax.range.start.line, broken.split('\n').indexOf('this is not a snapshot line ==='));
@@ -292,31 +283,31 @@ describe('language server (real process, real simulator)', function () {
   it('marks diagnostics stale when the cluster goes away and refuses to repair from stale state', async () => {
     const sim = await connect('sim', 'tikv-stale-prepared-region');
     const uri = doc('sim', 'regions');
-    const [diagnostic] = await lsp.waitForDiagnostics(uri, (d) => d.length > 0);
+    const [diagnostic] = await t.lsp.waitForDiagnostics(uri, (d) => d.length > 0);
     const data = diagnostic.data as { cluster: string; findingId: string };
     await sim.stop();
-    await lsp.waitForDiagnostics(uri, (d) => d.length > 0 && d.every((x) => String(x.message).startsWith('[stale] ')), 'stale diagnostics');
-    const result = await lsp.request<ApplyRepairResult>('workspace/executeCommand', {
+    await t.lsp.waitForDiagnostics(uri, (d) => d.length > 0 && d.every((x) => String(x.message).startsWith('[stale] ')), 'stale diagnostics');
+    const result = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', {
       command: LspCommands.applyRepair,
       arguments: [{ cluster: 'sim', findingId: data.findingId, repairId: 'anything' }],
     });
     assert.equal(result.ok, false);
     assert.match(result.summary, /stale/);
-    const { clusters } = await lsp.request<{ clusters: ClusterInfo[] }>(LspMethods.clusters, {});
+    const { clusters } = await t.lsp.request<{ clusters: ClusterInfo[] }>(LspMethods.clusters, {});
     assert.equal(clusters[0].state, 'stale');
 
     // The cluster comes back on the same address: the server reconnects (backoff) and resyncs by itself.
     const port = new URL(sim.url).port;
-    sims.push(await startSim(['--scenario', 'tikv-stale-prepared-region', '--seed', '1', '--port', port, '--token', sim.token]));
-    await lsp.waitForDiagnostics(uri, (d) => d.length > 0 && d.every((x) => !String(x.message).startsWith('[stale]')), 'live diagnostics again');
-    const after = await lsp.request<{ clusters: ClusterInfo[] }>(LspMethods.clusters, {});
+    t.sims.push(await startSim(['--scenario', 'tikv-stale-prepared-region', '--seed', '1', '--port', port, '--token', sim.token]));
+    await t.lsp.waitForDiagnostics(uri, (d) => d.length > 0 && d.every((x) => !String(x.message).startsWith('[stale]')), 'live diagnostics again');
+    const after = await t.lsp.request<{ clusters: ClusterInfo[] }>(LspMethods.clusters, {});
     assert.equal(after.clusters[0].state, 'live');
   });
 
   it('answers bad params with an error instead of crashing', async () => {
-    await assert.rejects(lsp.request(LspMethods.treeChildren, { subsystem: 'nope', parentId: null }), /treeChildren/);
-    await assert.rejects(lsp.request(LspMethods.document, { uri: 'cluster://missing/shards.clustersnap' }), /no cluster named/);
-    const { nodes } = await lsp.request<{ nodes: TreeNode[] }>(LspMethods.treeChildren, { subsystem: 'ddl', parentId: null });
+    await assert.rejects(t.lsp.request(LspMethods.treeChildren, { subsystem: 'nope', parentId: null }), /treeChildren/);
+    await assert.rejects(t.lsp.request(LspMethods.document, { uri: 'cluster://missing/shards.clustersnap' }), /no cluster named/);
+    const { nodes } = await t.lsp.request<{ nodes: TreeNode[] }>(LspMethods.treeChildren, { subsystem: 'ddl', parentId: null });
     assert.equal(nodes[0].kind, 'message', 'still serving');
   });
 });

@@ -13,13 +13,17 @@ export interface RunningSim {
   url: string;
   token: string;
   process: ChildProcess;
+  /** Resolves with how the process ended ("exited 0", "exited SIGABRT"). */
+  exited: Promise<string>;
   /** A control client (sim.* and reads), opened on first use. */
   client(): Promise<ClusterClient>;
   stop(): Promise<void>;
 }
 
-export async function startSim(args: string[] = [], deadlineMs = 30_000): Promise<RunningSim> {
-  const child = spawn(process.execPath, [join(OUT, 'cluster-sim.js'), '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `nodeArgs` go to node itself, e.g. `--max-old-space-size=256` to run the simulator in a small heap. */
+export async function startSim(args: string[] = [], deadlineMs = 30_000, opts: { nodeArgs?: string[] } = {}): Promise<RunningSim> {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), join(OUT, 'cluster-sim.js'), '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(`exited ${code ?? signal}`)));
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
@@ -49,6 +53,7 @@ export async function startSim(args: string[] = [], deadlineMs = 30_000): Promis
     url,
     token,
     process: child,
+    exited,
     client: () => (control ??= ClusterClient.connect({ url, token, clientName: 'test-control' })),
     stop: async () => {
       if (control) (await control.catch(() => null))?.close();

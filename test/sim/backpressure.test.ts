@@ -5,16 +5,14 @@
  * clients are served meanwhile.
  */
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { join } from 'node:path';
 import WebSocket from 'ws';
 import { ClusterClient } from '../../src/protocol/client';
 import type { SimulatorServer } from '../../src/simulator/server';
+import { startSim } from '../server/sim';
 import { connect, exchange, rawSocket, startServer, TOKEN, waitFor } from './helpers';
 
-// Bundled to out/test/sim/backpressure.test.js; the CLI is out/cluster-sim.js.
-const CLI = join(__dirname, '..', '..', 'cluster-sim.js');
 const MiB = 1024 * 1024;
 
 const init = JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: 1, clientName: 'hog' } });
@@ -32,24 +30,11 @@ function rssBytes(pid: number): number {
   return Number(execFileSync('ps', ['-o', 'rss=', '-p', String(pid)], { encoding: 'utf8' }).trim()) * 1024;
 }
 
-async function startCli(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, '--token', TOKEN, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /listening (ws:\/\/\S+)/.exec(buf);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`cluster-sim exited ${code} before listening`)));
-  });
-  return { child, url };
-}
-
 describe('simulator backpressure', () => {
   it('keeps its memory bounded when a client never reads its replies, and serves the others meanwhile', async function () {
     this.timeout(120_000);
-    const { child, url } = await startCli(['--scenario', 'healthy', '--live-shards', '5000']);
+    const sim = await startSim(['--token', TOKEN, '--scenario', 'healthy', '--live-shards', '5000']);
+    const { process: child, url } = sim;
     const bystander = await ClusterClient.connect({ url, token: TOKEN, clientName: 'bystander' });
     const hog = await new Promise<WebSocket>((resolve, reject) => {
       const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${TOKEN}` } });
@@ -87,7 +72,7 @@ describe('simulator backpressure', () => {
     } finally {
       hog.terminate();
       bystander.close();
-      child.kill('SIGKILL');
+      await sim.stop();
     }
   });
 

@@ -6,30 +6,15 @@
  * aborts the process.
  */
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { ClusterClient } from '../../src/protocol/client';
+import { startSim, type RunningSim } from '../server/sim';
 import { connect, incarnationOf, useSimulator, TOKEN } from './helpers';
 
-// Bundled to out/test/sim/growth.test.js; the CLI is out/cluster-sim.js.
-const CLI = join(__dirname, '..', '..', 'cluster-sim.js');
 
-async function smallHeapSim(): Promise<{ child: ChildProcess; client: ClusterClient; exited: Promise<string> }> {
-  const child = spawn(process.execPath, ['--max-old-space-size=256', CLI, '--token', TOKEN, '--port', '0', '--scenario', 'greptime-ddl-backlog'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(`exited ${code ?? signal}`)));
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /listening (ws:\/\/\S+)/.exec(buf);
-      if (m) resolve(m[1]);
-    });
-    void exited.then((how) => reject(new Error(`cluster-sim ${how} before listening`)));
-  });
-  const client = await ClusterClient.connect({ url, token: TOKEN, clientName: 'growth' });
-  return { child, client, exited };
+async function smallHeapSim(): Promise<{ sim: RunningSim; client: ClusterClient; exited: Promise<string> }> {
+  const sim = await startSim(['--token', TOKEN, '--scenario', 'greptime-ddl-backlog'], 30_000, { nodeArgs: ['--max-old-space-size=256'] });
+  const client = await ClusterClient.connect({ url: sim.url, token: TOKEN, clientName: 'growth' });
+  return { sim, client, exited: sim.exited };
 }
 
 /** Runs `send` `n` times, failing with how the simulator went if it dies. */
@@ -82,7 +67,7 @@ describe('simulator state growth', () => {
     });
     afterEach(() => {
       sim.client.close();
-      sim.child.kill('SIGKILL');
+      return sim.sim.stop();
     });
 
     it('survives 250 disableAutoCreate requests for distinct huge table names', async () => {
