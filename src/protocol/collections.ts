@@ -164,7 +164,6 @@ function topicPartitionAt(key: string, start: number): { topic: string; partitio
   return partition === undefined ? null : { topic: key.slice(start, dash), partition };
 }
 
-const SHARD_FIELDS = ['indexUid', 'sourceId', 'shardId'] as const;
 const INGESTER_SHARD_FIELDS = ['ingesterId', 'indexUid', 'sourceId', 'shardId'] as const;
 
 /**
@@ -173,20 +172,8 @@ const INGESTER_SHARD_FIELDS = ['ingesterId', 'indexUid', 'sourceId', 'shardId'] 
  * `COLLECTION_KEYS` says which format each collection's keys follow.
  */
 export const KEYS = {
-  /** `index/source/shard`; the parts hold no `/`. */
-  shard: {
-    fields: SHARD_FIELDS,
-    format: (indexUid: string, sourceId: string, shardId: string) => `${indexUid}/${sourceId}/${shardId}`,
-    parse: (key: string) => {
-      const a = key.indexOf('/');
-      const b = a < 0 ? -1 : key.indexOf('/', a + 1);
-      if (b < 0 || key.indexOf('/', b + 1) >= 0) return null;
-      return { indexUid: key.slice(0, a), sourceId: key.slice(a + 1, b), shardId: key.slice(b + 1) };
-    },
-    // Runs once per shard when rendering 763k of them: no allocation.
-    matches: (key: string, e: Readonly<Record<string, unknown>>) =>
-      isSlashFree(e.indexUid) && isSlashFree(e.sourceId) && isSlashFree(e.shardId) && isJoined(key, e.indexUid, e.sourceId, e.shardId),
-  },
+  /** `index/source/shard`; the parts hold no `/`. Matched once per shard when rendering 763k of them: no allocation. */
+  shard: slashTriple('indexUid', 'sourceId', 'shardId'),
   /** `ingester/index/source/shard`; the parts hold no `/`. */
   ingesterShard: {
     fields: INGESTER_SHARD_FIELDS,
@@ -208,18 +195,7 @@ export const KEYS = {
   /** Group key of a source's shards: `index/source`; the parts hold no `/`. */
   shardSource: slashPair('indexUid', 'sourceId'),
   /** Group key of a source's shards on one ingester: `ingester/index/source`; the parts hold no `/`. */
-  ingesterSource: {
-    fields: ['ingesterId', 'indexUid', 'sourceId'] as const,
-    format: (ingesterId: string, indexUid: string, sourceId: string) => `${ingesterId}/${indexUid}/${sourceId}`,
-    parse: (key: string) => {
-      const a = key.indexOf('/');
-      const b = a < 0 ? -1 : key.indexOf('/', a + 1);
-      if (b < 0 || key.indexOf('/', b + 1) >= 0) return null;
-      return { ingesterId: key.slice(0, a), indexUid: key.slice(a + 1, b), sourceId: key.slice(b + 1) };
-    },
-    matches: (key: string, e: Readonly<Record<string, unknown>>) =>
-      isSlashFree(e.ingesterId) && isSlashFree(e.indexUid) && isSlashFree(e.sourceId) && isJoined(key, e.ingesterId, e.indexUid, e.sourceId),
-  },
+  ingesterSource: slashTriple('ingesterId', 'indexUid', 'sourceId'),
   ingester: identityKey('nodeId'),
   /** `node-<serverId>`: a streaming node, and the group of its WALs and channel assignments. */
   node: prefixedInt('node-', 'serverId'),
@@ -271,6 +247,30 @@ function withParse<const Names extends readonly string[], Args extends unknown[]
   parse: (key: string) => Parts | null,
 ): KeyFormat<Parts, Args> {
   return { fields: fields as unknown as readonly (keyof Parts & string)[], format, parse, matches: matchesByParse(parse) };
+}
+
+/** A key `a/b/c` of three string fields that hold no `/`. */
+function slashTriple<A extends string, B extends string, C extends string>(
+  a: A,
+  b: B,
+  c: C,
+): KeyFormat<{ [K in A | B | C]: string }, [a: string, b: string, c: string]> {
+  return {
+    fields: [a, b, c],
+    format: (x, y, z) => `${x}/${y}/${z}`,
+    parse: (key) => {
+      const i = key.indexOf('/');
+      const j = i < 0 ? -1 : key.indexOf('/', i + 1);
+      if (j < 0 || key.indexOf('/', j + 1) >= 0) return null;
+      return { [a]: key.slice(0, i), [b]: key.slice(i + 1, j), [c]: key.slice(j + 1) } as { [K in A | B | C]: string };
+    },
+    matches: (key, e) => {
+      const x = e[a];
+      const y = e[b];
+      const z = e[c];
+      return isSlashFree(x) && isSlashFree(y) && isSlashFree(z) && isJoined(key, x, y, z);
+    },
+  };
 }
 
 function slashPair<A extends string, B extends string>(a: A, b: B): KeyFormat<{ [K in A | B]: string }, [a: string, b: string]> {
