@@ -57,7 +57,7 @@ const CORE_RECOMMENDED = [
   'valid-typeof',
 ];
 
-const LAYERS = ['protocol', 'analysis', 'simulator', 'engine', 'server', 'cli', 'extension'];
+const LAYERS = ['protocol', 'codecs', 'analysis', 'cluster', 'simulator', 'gateway', 'engine', 'server', 'cli', 'extension'];
 
 /**
  * Which layer of src/ may import which (besides itself, npm packages and node
@@ -67,7 +67,16 @@ const LAYERS = ['protocol', 'analysis', 'simulator', 'engine', 'server', 'cli', 
 const LAYER_RULES = {
   protocol: { may: [], rule: 'src/protocol/ is the shared definitions: it imports no other folder of src/.' },
   analysis: { may: ['protocol'], rule: 'src/analysis/ is pure checks: it imports only src/protocol/.' },
-  simulator: { may: ['protocol'], rule: 'The simulator stands alone: src/simulator/ imports only src/protocol/.' },
+  codecs: { may: ['protocol'], rule: 'src/codecs/ translates the real systems\' records to entities and back: it imports only src/protocol/.' },
+  cluster: { may: ['protocol'], rule: 'src/cluster/ serves the protocol for any backend: it imports only src/protocol/.' },
+  simulator: {
+    may: ['protocol', 'cluster', 'codecs'],
+    rule: 'The simulator is a cluster: src/simulator/ imports only src/protocol/, src/cluster/ (the server) and src/codecs/ (to mirror into real stores).',
+  },
+  gateway: {
+    may: ['protocol', 'cluster', 'codecs'],
+    rule: 'The gateway is a cluster over real stores: src/gateway/ imports only src/protocol/, src/cluster/ and src/codecs/ (never the simulator).',
+  },
   engine: { may: ['protocol', 'analysis'], rule: 'src/engine/ imports only src/protocol/ and src/analysis/ (no LSP, no simulator, no extension).' },
   server: {
     may: ['protocol', 'analysis', 'engine'],

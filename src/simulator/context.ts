@@ -4,7 +4,7 @@
  */
 import { RpcException, ErrorCodes, type BugMode, type ClusterConfig, type Fault, type RepairCommand, type RepairItemResult, type ScenarioSize, type Subsystem } from '../protocol';
 import type { Prng } from './prng';
-import type { Store } from './store';
+import type { Store } from '../cluster/store';
 import type { TraceHash } from './trace';
 
 export interface SimContext {

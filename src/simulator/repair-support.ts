@@ -3,7 +3,7 @@
  * from. An entity that moved on (or is gone) is refused and left untouched.
  */
 import type { CollectionName, EntityOf, Expectation, RepairItemResult } from '../protocol';
-import type { Store } from './store';
+import type { Store } from '../cluster/store';
 
 export function refused(key: string, message: string): RepairItemResult {
   return { key, status: 'refused', message };

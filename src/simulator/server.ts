@@ -1,297 +1,39 @@
 /**
- * The simulator's WebSocket endpoint.
- *
- * Safety (docs/ARCHITECTURE.md, "Safety"): listens on 127.0.0.1 unless told
- * otherwise; the upgrade needs `Authorization: Bearer <token>`, compared in
- * constant time, refused with 401 before any WebSocket exists; an upgrade
- * carrying an `Origin` that is not allowed (a web page trying to drive the
- * cluster) is refused with 403; frames over `maxPayload` close that one
- * client with 1009; a subscriber that cannot keep up is closed with 1013 (it
- * resyncs) rather than buffering without bound; a client that does not read
- * its replies is not read from (past `readPauseBytes` unsent) and is closed
- * with 1008 past `maxBufferedBytes`, so no client can hold more than about
- * that much of the server's memory. permessage-deflate stays off: it is slow
- * for many small messages (docs/limits.md).
+ * The simulator's WebSocket endpoint: a simulator behind the cluster server
+ * that every cluster (the gateway too) is served with.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
 import type { BugMode, BugSettings, ScenarioName, ScenarioSize } from '../protocol';
-import { RpcSession } from './rpc';
+import { startClusterServer, type ClusterServer, type ClusterServerOptions } from '../cluster/server';
 import { Simulator } from './simulator';
 
-export interface SimulatorServerOptions {
-  /** Default 127.0.0.1. */
-  host?: string;
-  /** Default 0: a free port. */
-  port?: number;
-  /** Default: `CLUSTER_SIM_TOKEN`, else a random one (see `tokenGenerated`). */
-  token?: string;
-  /** Origins allowed to upgrade. Default: none (Node clients send no Origin). */
-  allowedOrigins?: string[];
+export { CLOSE_NOT_READING, CLOSE_TOO_SLOW, DEFAULT_MAX_PAYLOAD } from '../cluster/server';
+
+export interface SimulatorServerOptions extends Omit<ClusterServerOptions, 'tokenEnv'> {
   scenario?: ScenarioName;
   seed?: number;
   bugs?: BugMode | BugSettings;
   size?: ScenarioSize;
-  /** Largest inbound frame; default 1 MiB. */
-  maxPayload?: number;
-  /**
-   * A client with more than this unsent is closed: a subscriber falling behind on events with 1013
-   * (it must resync), a client not reading its replies with 1008. Default 64 MiB.
-   */
-  maxBufferedBytes?: number;
-  /**
-   * While a client has more than this unsent, the server reads and handles none of its messages
-   * (until its replies drain). Default 1 MiB.
-   */
-  readPauseBytes?: number;
   /** Run the clock: one tick every `tickMs` ms. Default: the clock stands still. */
   tickMs?: number;
-  /** Ping interval to find dead clients. Default 30 s. */
-  heartbeatMs?: number;
 }
 
-export interface SimulatorServer {
-  readonly url: string;
-  readonly host: string;
-  readonly port: number;
-  readonly token: string;
-  /** True when the token was generated here (the CLI prints it). */
-  readonly tokenGenerated: boolean;
+export interface SimulatorServer extends ClusterServer {
   readonly simulator: Simulator;
-  /** Number of connected WebSocket clients. */
-  clientCount(): number;
-  close(): Promise<void>;
 }
 
-export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
-const DEFAULT_MAX_BUFFERED = 64 * 1024 * 1024;
-const DEFAULT_READ_PAUSE = 1024 * 1024;
-/** Messages of one client received but not handled yet; past this, the server stops reading it until it catches up. */
-const MAX_INBOX = 16;
-/** A client closed for being too slow gets this long to take the close frame before its socket is cut. */
-const CLOSE_GRACE_MS = 2000;
-/** Close code for a subscriber that fell too far behind ("try again later"). */
-export const CLOSE_TOO_SLOW = 1013;
-/** Close code for a client that does not read its replies (policy violation). */
-export const CLOSE_NOT_READING = 1008;
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
-}
-
-/** Constant-time: both sides are hashed to the same length first. */
-function tokenMatches(header: string | undefined, expected: Buffer): boolean {
-  const m = /^Bearer (.+)$/.exec(header ?? '');
-  return timingSafeEqual(digest(m ? m[1] : ''), expected) && m !== null;
-}
-
-function refuse(socket: Duplex, status: number, reason: string, extra: Record<string, string> = {}): void {
-  const body = `${reason}\n`;
-  const headers = {
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': String(Buffer.byteLength(body)),
-    Connection: 'close',
-    ...extra,
-  };
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\n${Object.entries(headers)
-      .map(([k, v]) => `${k}: ${v}`)
-      .join('\r\n')}\r\n\r\n${body}`,
-  );
-}
-
+/** Token: `opts.token`, else `CLUSTER_SIM_TOKEN`, else a random one (printed by the CLI). */
 export async function startSimulatorServer(opts: SimulatorServerOptions = {}): Promise<SimulatorServer> {
-  const host = opts.host ?? '127.0.0.1';
-  const envToken = process.env.CLUSTER_SIM_TOKEN;
-  const token = opts.token ?? (envToken ? envToken : randomBytes(24).toString('base64url'));
-  const tokenGenerated = opts.token === undefined && !envToken;
-  const expected = digest(token);
-  const allowedOrigins = new Set(opts.allowedOrigins ?? []);
-  const maxBuffered = opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED;
-  const readPause = Math.min(opts.readPauseBytes ?? DEFAULT_READ_PAUSE, maxBuffered);
-
   const simulator = new Simulator();
   simulator.reset({ scenario: opts.scenario ?? 'healthy', seed: opts.seed, bugs: opts.bugs, size: opts.size });
-
-  const http = createServer((_req, res) => {
-    res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket' });
-    res.end('cluster-sim speaks JSON-RPC over WebSocket\n');
-  });
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD,
-    perMessageDeflate: false,
-  });
-  const sessions = new Map<WebSocket, RpcSession>();
-  const shutdown = new AbortController();
-  const alive = new WeakSet<WebSocket>();
-  /** The raw socket under each WebSocket: its 'drain' says when unsent replies have gone out. */
-  const rawSockets = new WeakMap<WebSocket, Duplex>();
-  /** Clients not read from because their own earlier requests are still being handled (not their fault). */
-  const waitingOnUs = new WeakSet<WebSocket>();
-
-  /** Drops a client that is too slow: it stops counting at once, and its socket (and buffers) go after a grace period. */
-  function kick(ws: WebSocket, code: number, reason: string): void {
-    sessions.delete(ws);
-    ws.close(code, reason);
-    setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
-  }
-
-  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => undefined);
-    const origin = req.headers.origin;
-    if (origin !== undefined && !allowedOrigins.has(origin)) {
-      refuse(socket, 403, 'Forbidden');
-      return;
-    }
-    if (!tokenMatches(req.headers.authorization, expected)) {
-      refuse(socket, 401, 'Unauthorized', { 'WWW-Authenticate': 'Bearer realm="cluster-sim"' });
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      rawSockets.set(ws, socket);
-      wss.emit('connection', ws, req);
-    });
-  });
-
-  wss.on('connection', (ws: WebSocket) => {
-    const session = new RpcSession(simulator, shutdown.signal);
-    sessions.set(ws, session);
-    alive.add(ws);
-    ws.on('pong', () => alive.add(ws));
-    // Oversize frames: ws closes this client with 1009 and reports it here. Others are unaffected.
-    ws.on('error', () => undefined);
-    ws.on('close', () => sessions.delete(ws));
-    // One message at a time, in arrival order, so that replies keep the order of the requests even when
-    // a handler yields (a long `sim.tick`). Only this connection waits; the others are served meanwhile.
-    // Backpressure: while more than `readPause` of its replies are unsent, or MAX_INBOX of its messages
-    // wait, the client is not read from (its requests wait in its own socket), and one whose unsent
-    // replies pass `maxBuffered` anyway (a large batch) is closed with 1008. A client that reads nothing
-    // at all cannot answer pings either, and the heartbeat drops it.
-    const socket = rawSockets.get(ws)!;
-    // Above the socket's high-water mark a write reports backpressure, so 'drain' is sure to come.
-    const pauseAt = Math.max(readPause, socket.writableHighWaterMark);
-    const inbox: string[] = [];
-    let running = false;
-    const open = () => ws.readyState === ws.OPEN;
-    const drained = () =>
-      new Promise<void>((resolve) => {
-        const done = () => {
-          socket.off('drain', done);
-          socket.off('close', done);
-          resolve();
-        };
-        socket.on('drain', done);
-        socket.on('close', done);
-      });
-    const readOrNot = () => {
-      const full = inbox.length >= MAX_INBOX;
-      if (full) waitingOnUs.add(ws);
-      else waitingOnUs.delete(ws);
-      if (full || ws.bufferedAmount > pauseAt) ws.pause();
-      else ws.resume();
-    };
-    const drain = async () => {
-      running = true;
-      try {
-        while (open()) {
-          if (ws.bufferedAmount > pauseAt) {
-            ws.pause();
-            await drained();
-            continue;
-          }
-          const text = inbox.shift();
-          if (text === undefined) break;
-          readOrNot();
-          const reply = await session.handle(text);
-          if (reply === undefined || !open()) continue;
-          ws.send(reply);
-          if (ws.bufferedAmount > maxBuffered) {
-            inbox.length = 0;
-            kick(ws, CLOSE_NOT_READING, `client not reading its replies (${ws.bufferedAmount} bytes unsent)`);
-          }
-        }
-      } finally {
-        running = false;
-        if (open()) readOrNot();
-      }
-    };
-    ws.on('message', (data, isBinary) => {
-      if (!sessions.has(ws)) return; // being closed
-      inbox.push(isBinary ? '\u0000' /* not JSON: answered with a parse error */ : data.toString());
-      if (inbox.length >= MAX_INBOX) readOrNot();
-      if (!running) void drain();
-    });
-  });
-
-  const unsubscribe = simulator.onEvents((n) => {
-    let text: string | undefined;
-    for (const [ws, session] of sessions) {
-      if (!session.subscribed || ws.readyState !== ws.OPEN) continue;
-      if (ws.bufferedAmount > maxBuffered) {
-        kick(ws, CLOSE_TOO_SLOW, `subscriber too slow (${ws.bufferedAmount} bytes unsent); reconnect and resync`);
-        continue;
-      }
-      text ??= JSON.stringify({ jsonrpc: '2.0', method: 'cluster.events', params: n });
-      ws.send(text);
-    }
-  });
-
-  const heartbeat = setInterval(() => {
-    for (const ws of sessions.keys()) {
-      // Its pong may be among the messages not read yet because the server is busy with its requests.
-      if (waitingOnUs.has(ws)) continue;
-      if (!alive.has(ws)) {
-        ws.terminate();
-        continue;
-      }
-      alive.delete(ws);
-      ws.ping();
-    }
-  }, opts.heartbeatMs ?? 30_000);
-  heartbeat.unref();
-
+  const server = await startClusterServer(simulator, { ...opts, tokenEnv: 'CLUSTER_SIM_TOKEN' });
   const ticker = opts.tickMs && opts.tickMs > 0 ? setInterval(() => simulator.tick(1), opts.tickMs) : undefined;
-
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(opts.port ?? 0, host, () => {
-      http.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (http.address() as AddressInfo).port;
-  const urlHost = host.includes(':') ? `[${host}]` : host;
-
-  let closing: Promise<void> | undefined;
   return {
-    url: `ws://${urlHost}:${port}`,
-    host,
-    port,
-    token,
-    tokenGenerated,
+    ...server,
     simulator,
-    clientCount: () => sessions.size,
+    clientCount: () => server.clientCount(),
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        shutdown.abort();
-        clearInterval(heartbeat);
-        if (ticker) clearInterval(ticker);
-        unsubscribe();
-        for (const ws of wss.clients) ws.close(1001, 'simulator shutting down');
-        wss.close();
-        http.close(() => resolve());
-        // Clients that do not finish the closing handshake promptly are cut off.
-        const force = setTimeout(() => {
-          for (const ws of wss.clients) ws.terminate();
-          http.closeAllConnections();
-        }, 1000);
-        force.unref();
-      });
-      return closing;
+      if (ticker) clearInterval(ticker);
+      return server.close();
     },
   };
 }

@@ -36,9 +36,10 @@ import { GreptimeSim } from './greptime';
 import { MilvusSim } from './milvus';
 import { Prng } from './prng';
 import { QuickwitSim } from './quickwit';
-import { ReplayCache } from './replay-cache';
+import type { ClusterBackend, SimControl } from '../cluster/backend';
+import { ReplayCache } from '../cluster/replay-cache';
 import { LOAD_TICKS, planOf, resolveSizes, share, TAIL_TICKS, WARMUP_TICKS } from './scenarios';
-import { decodeCursor, encodeCursor, EVENTS_PER_NOTIFICATION, Store } from './store';
+import { decodeCursor, encodeCursor, EVENTS_PER_NOTIFICATION, Store } from '../cluster/store';
 import { TikvSim } from './tikv';
 import { TraceHash } from './trace';
 
@@ -76,7 +77,10 @@ interface Modules {
   fluvio: FluvioSim;
 }
 
-export class Simulator {
+export class Simulator implements ClusterBackend, SimControl {
+  readonly serverName = 'cluster-sim';
+  /** The simulator is its own control API (`sim.*`). */
+  readonly control: SimControl = this;
   readonly clusterName: string;
   readonly config: ClusterConfig = { ...DEFAULT_CONFIG };
   private scenario: ScenarioName = 'healthy';

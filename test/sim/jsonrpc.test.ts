@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import type WebSocket from 'ws';
 import { ErrorCodes } from '../../src/protocol';
-import { RpcSession } from '../../src/simulator/rpc';
+import { RpcSession } from '../../src/cluster/rpc';
 import type { SimulatorServer } from '../../src/simulator/server';
 import { Simulator } from '../../src/simulator/simulator';
 import { exchange, rawSocket, startServer } from './helpers';

@@ -1,6 +1,6 @@
 /** The repair replay cache: least recently used out, bounded in entries and in bytes. */
 import * as assert from 'node:assert/strict';
-import { ReplayCache } from '../../src/simulator/replay-cache';
+import { ReplayCache } from '../../src/cluster/replay-cache';
 
 describe('ReplayCache', () => {
   it('evicts the least recently used entry past maxEntries; a replay counts as a use', () => {

@@ -16,11 +16,9 @@ import {
   type MethodName,
 } from '../protocol';
 import type { z } from 'zod';
-import type { Simulator } from './simulator';
+import type { ClusterBackend, SimControl } from './backend';
 
 type Handler = (params: never) => unknown;
-
-export const SERVER_NAME = 'cluster-sim';
 
 /** Most requests one batch may carry. */
 export const DEFAULT_MAX_BATCH = 1000;
@@ -52,7 +50,7 @@ export class RpcSession {
 
   /** `signal` ends long work (a `sim.tick` run) when the server shuts down. */
   constructor(
-    private readonly sim: Simulator,
+    private readonly cluster: ClusterBackend,
     private readonly signal?: AbortSignal,
     limits: RpcSessionLimits = {},
   ) {
@@ -141,6 +139,9 @@ export class RpcSession {
     if (!this.initialized && name !== 'initialize') {
       throw new RpcException(ErrorCodes.NotInitialized, `not initialized: call initialize (protocol version ${PROTOCOL_VERSION}) first`);
     }
+    if (name.startsWith('sim.') && !this.cluster.control) {
+      throw new RpcException(ErrorCodes.MethodNotFound, `method not found: ${method} (this cluster is ${this.cluster.serverName}, not a simulator)`);
+    }
     const params = METHODS[name].params.safeParse(rawParams);
     if (!params.success) throw new RpcException(ErrorCodes.InvalidParams, `invalid params for ${name}: ${describeZodError(params.error)}`);
     const handler = this.handlers[name] as Handler;
@@ -156,24 +157,29 @@ export class RpcSession {
         );
       }
       this.initialized = true;
-      return { protocolVersion: PROTOCOL_VERSION, serverName: SERVER_NAME, simulator: true, status: this.sim.status() };
+      return { protocolVersion: PROTOCOL_VERSION, serverName: this.cluster.serverName, simulator: this.cluster.control !== undefined, status: this.cluster.status() };
     },
-    'cluster.status': () => this.sim.status(),
-    'cluster.list': (p) => this.sim.list(p.collection, p.cursor, p.limit),
-    'cluster.get': (p) => this.sim.get(p.collection, p.keys),
+    'cluster.status': () => this.cluster.status(),
+    'cluster.list': (p) => this.cluster.list(p.collection, p.cursor, p.limit),
+    'cluster.get': (p) => this.cluster.get(p.collection, p.keys),
     'cluster.subscribe': () => {
       this.subscribed = true;
-      return { seq: this.sim.status().seq };
+      return { seq: this.cluster.status().seq };
     },
     'cluster.unsubscribe': () => {
       this.subscribed = false;
       return {};
     },
-    repair: (p) => this.sim.repair(p),
-    'sim.reset': (p) => this.sim.reset(p),
-    'sim.tick': (p) => this.sim.run(p.ticks, this.signal),
-    'sim.setBugs': (p) => this.sim.setBugs(p.bugs),
-    'sim.inject': (p) => this.sim.inject(p.fault, p.target),
-    'sim.traceHash': () => this.sim.traceHash(),
+    repair: (p) => this.cluster.repair(p),
+    'sim.reset': (p) => this.control().reset(p),
+    'sim.tick': (p) => this.control().run(p.ticks, this.signal),
+    'sim.setBugs': (p) => this.control().setBugs(p.bugs),
+    'sim.inject': (p) => this.control().inject(p.fault, p.target),
+    'sim.traceHash': () => this.control().traceHash(),
   };
+
+  /** `dispatch` already refused `sim.*` on a cluster without control. */
+  private control(): SimControl {
+    return this.cluster.control!;
+  }
 }

@@ -1,5 +1,5 @@
 /**
- * The simulator's entity store: per collection a Map key → entity, a global
+ * A cluster's entity store (the simulator's model, a gateway's mirror of the real stores): per collection a Map key → entity, a global
  * sequence number, and the change events that go out as `cluster.events`.
  *
  * Entities are replaced, never mutated in place, so a page that was already
@@ -13,7 +13,10 @@
  * are deleted.
  */
 import { COLLECTION_NAMES, type ChangeEvent, type CollectionName, type EntityOf } from '../protocol';
-import type { TraceHash } from './trace';
+/** Where a store records every change it makes (the simulator hashes them; a gateway needs none). */
+export interface ChangeTrace {
+  record(line: string): void;
+}
 
 export type Draft<C extends CollectionName> = Omit<EntityOf<C>, 'version'>;
 type AnyEntity = { key: string; version: number };
@@ -95,7 +98,7 @@ export class Store {
   bulk = false;
 
   constructor(
-    private readonly trace: TraceHash,
+    private readonly trace: ChangeTrace,
     startSeq = 0,
   ) {
     this.lastSeq = startSeq;

@@ -1,0 +1,46 @@
+/**
+ * What a cluster is to the protocol server: the simulator, or a gateway over
+ * the real systems' metadata stores. The server (`server.ts`) and the
+ * JSON-RPC dispatch (`rpc.ts`) serve any backend; the `sim.*` control methods
+ * exist only where the backend has `control`.
+ */
+import type {
+  BugMode,
+  BugSettings,
+  ClusterStatus,
+  CollectionName,
+  EventsNotification,
+  Fault,
+  ListResult,
+  RepairParams,
+  RepairResult,
+  ScenarioName,
+  ScenarioSize,
+  SimTraceHashResult,
+} from '../protocol';
+import type { z } from 'zod';
+
+export interface ClusterBackend {
+  /** `serverName` in `initialize`'s result, and the realm of a refused upgrade. */
+  readonly serverName: string;
+  status(): ClusterStatus;
+  list(collection: CollectionName, cursor: string | null | undefined, limit: number): ListResult;
+  get(collection: CollectionName, keys: string[]): { items: unknown[]; seq: number };
+  /** A conditional repair (see `RepairParams`); a gateway's answers once its store has decided. */
+  repair(params: RepairParams): RepairResult | Promise<RepairResult>;
+  /** Change events as `cluster.events` notifications; returns the unsubscribe. */
+  onEvents(listener: (n: EventsNotification) => void): () => void;
+  /** The simulator's own control API (`sim.*`). Absent: those methods are not found. */
+  readonly control?: SimControl;
+  /** Stops whatever the backend runs (watches, polls, connections). */
+  close?(): Promise<void>;
+}
+
+export interface SimControl {
+  reset(opts: { scenario: ScenarioName; seed?: number; bugs?: BugMode | BugSettings; size?: ScenarioSize }): ClusterStatus;
+  /** Advances the clock `ticks` times, yielding to the event loop; `signal` ends it early. */
+  run(ticks: number, signal?: AbortSignal): Promise<ClusterStatus>;
+  setBugs(bugs: BugMode | BugSettings): ClusterStatus;
+  inject(fault: Fault, target?: string): ClusterStatus;
+  traceHash(): z.infer<typeof SimTraceHashResult>;
+}
