@@ -158,6 +158,22 @@ export class Store {
   }
 
   /**
+   * Mirrors a record of a real store (a gateway): the entity keeps the store's
+   * own version (an etcd `mod_revision`, a row's version), so a repair's
+   * expectation is checked by that store. Returns false, and emits nothing,
+   * when the mirror already holds exactly this entity.
+   */
+  mirror<C extends CollectionName>(c: C, entity: EntityOf<C>): boolean {
+    const map = this.map(c);
+    const prev = map.get(entity.key);
+    if (prev && prev.version === entity.version && sameValue(prev, entity)) return false;
+    map.set(entity.key, entity);
+    if (!prev) this.indexes.get(c)!.added(entity.key);
+    this.emit({ seq: 0, op: 'upsert', collection: c, key: entity.key, item: entity });
+    return true;
+  }
+
+  /**
    * Applies a patch to an existing entity. No-op (no version bump, no event)
    * when nothing actually changes, so a tick that ends where it started is silent.
    */

@@ -42,6 +42,25 @@ export const ClusterConfig = z.object({
 });
 export type ClusterConfig = z.infer<typeof ClusterConfig>;
 
+/** A record of a real store that does not decode into an entity: reported, never skipped in silence. */
+export const UnreadableRecord = z.object({
+  collection: CollectionName,
+  /** The store's own key (an etcd key, a table row's id, a file path). */
+  key: z.string().max(1024),
+  reason: z.string().max(1024),
+});
+export type UnreadableRecord = z.infer<typeof UnreadableRecord>;
+
+export const SubsystemHealth = z.object({
+  state: z.enum(['ok', 'not-configured', 'unavailable']),
+  /** Why it is not ok, in words (the store's error, "no greptime section in the gateway config"). */
+  reason: z.string().max(2048).optional(),
+  /** Records that did not decode: the first ones, and how many in all. */
+  unreadable: z.array(UnreadableRecord).max(100).optional(),
+  unreadableCount: z.number().int().nonnegative().optional(),
+});
+export type SubsystemHealth = z.infer<typeof SubsystemHealth>;
+
 export const ClusterStatus = z.object({
   clusterName: z.string(),
   scenario: z.string(),
@@ -60,6 +79,14 @@ export const ClusterStatus = z.object({
    * Every repair names the incarnation it was planned on. Absent in snapshots.
    */
   incarnation: z.string().min(1).max(128).optional(),
+  /** The cluster refuses every repair (a gateway without `"repairs": true`). Absent: repairs are accepted. */
+  readOnly: z.boolean().optional(),
+  /**
+   * Per subsystem, whether the cluster can see it at all (a gateway reads each
+   * from its own store; one that is not configured, or cannot be reached,
+   * says so here instead of failing the others). Absent: all are `ok`.
+   */
+  subsystems: z.partialRecord(Subsystem, SubsystemHealth).optional(),
   counts: z.record(CollectionName, z.number().int().nonnegative()),
   config: ClusterConfig,
 });

@@ -18,12 +18,7 @@ import {
   type ClusterStatus,
   type CollectionName,
   type EntityOf,
-  type EventsNotification,
   type Fault,
-  type ListResult,
-  type Precondition,
-  type RepairCommand,
-  type RepairItemResult,
   type RepairParams,
   type RepairResult,
   type ScenarioName,
@@ -36,10 +31,10 @@ import { GreptimeSim } from './greptime';
 import { MilvusSim } from './milvus';
 import { Prng } from './prng';
 import { QuickwitSim } from './quickwit';
-import type { ClusterBackend, SimControl } from '../cluster/backend';
-import { ReplayCache } from '../cluster/replay-cache';
+import type { SimControl } from '../cluster/backend';
+import { refuseAll, StoreBackend } from '../cluster/store-backend';
 import { LOAD_TICKS, planOf, resolveSizes, share, TAIL_TICKS, WARMUP_TICKS } from './scenarios';
-import { decodeCursor, encodeCursor, EVENTS_PER_NOTIFICATION, Store } from '../cluster/store';
+import { Store } from '../cluster/store';
 import { TikvSim } from './tikv';
 import { TraceHash } from './trace';
 
@@ -51,10 +46,6 @@ export const DEFAULT_CONFIG: ClusterConfig = {
 
 /** How long `run` advances the clock before it yields to the event loop. */
 const TICK_SLICE_MS = 20;
-
-/** Repair results kept for `requestId` replays (least recently used out; see ReplayCache). */
-const REPAIR_CACHE_SIZE = 1024;
-const REPAIR_CACHE_BYTES = 32 * 1024 * 1024;
 
 export interface ResetOptions {
   scenario: ScenarioName;
@@ -77,7 +68,7 @@ interface Modules {
   fluvio: FluvioSim;
 }
 
-export class Simulator implements ClusterBackend, SimControl {
+export class Simulator extends StoreBackend implements SimControl {
   readonly serverName = 'cluster-sim';
   /** The simulator is its own control API (`sim.*`). */
   readonly control: SimControl = this;
@@ -86,9 +77,9 @@ export class Simulator implements ClusterBackend, SimControl {
   private scenario: ScenarioName = 'healthy';
   private seed = 1;
   private bugs: Record<Subsystem, BugMode> = bugsFrom('buggy', {} as Record<Subsystem, BugMode>);
-  private time = 0;
+  private clock = 0;
   private trace = new TraceHash();
-  private store = new Store(this.trace);
+  protected store = new Store(this.trace);
   private rng = new Prng(1);
   private modules!: Modules;
   /** Bumped by every reset; a `run` in progress stops when it changes. */
@@ -99,10 +90,9 @@ export class Simulator implements ClusterBackend, SimControl {
    * plan was made on another run. Not part of the model or its trace.
    */
   private readonly bootId = randomUUID();
-  private readonly repairCache = new ReplayCache<RepairResult>(REPAIR_CACHE_SIZE, REPAIR_CACHE_BYTES);
-  private readonly listeners = new Set<(n: EventsNotification) => void>();
 
   constructor(opts: { clusterName?: string } = {}) {
+    super();
     this.clusterName = opts.clusterName ?? 'sim';
     this.reset({ scenario: 'healthy' });
   }
@@ -116,7 +106,7 @@ export class Simulator implements ClusterBackend, SimControl {
     this.seed = opts.seed ?? 1;
     this.bugs = bugsFrom(opts.bugs ?? 'buggy', this.bugs);
     const size = resolveSizes(opts.size);
-    this.time = 0;
+    this.clock = 0;
     this.trace = new TraceHash();
     this.store = new Store(this.trace, this.store.seq);
     this.rng = new Prng(this.seed);
@@ -189,10 +179,6 @@ export class Simulator implements ClusterBackend, SimControl {
     return { traceHash: this.trace.digest(), events: this.trace.events, time: this.time };
   }
 
-  onEvents(listener: (n: EventsNotification) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
 
   // -------------------------------------------------------------- reads --
 
@@ -218,26 +204,7 @@ export class Simulator implements ClusterBackend, SimControl {
     return this.store.values(collection);
   }
 
-  list(collection: CollectionName, cursor: string | null | undefined, limit: number): ListResult {
-    let after: string | undefined;
-    if (cursor) {
-      after = decodeCursor(cursor);
-      if (after === undefined) throw new RpcException(ErrorCodes.InvalidParams, 'cursor: not a cursor this cluster handed out');
-    }
-    const page = this.store.page(collection, after, limit);
-    return {
-      collection,
-      items: page.items,
-      nextCursor: page.more && page.lastKey !== undefined ? encodeCursor(page.lastKey) : null,
-      seq: this.store.seq,
-      total: this.store.size(collection),
-    };
-  }
 
-  get(collection: CollectionName, keys: string[]): { items: unknown[]; seq: number } {
-    const items = keys.map((k) => this.store.get(collection, k)).filter((e) => e !== undefined);
-    return { items, seq: this.store.seq };
-  }
 
   // ------------------------------------------------------------ repairs --
 
@@ -252,61 +219,25 @@ export class Simulator implements ClusterBackend, SimControl {
    * longer all hold is refused item by item, in the same step as the write would have been.
    */
   repair(params: RepairParams): RepairResult {
-    if (params.incarnation !== this.incarnation) {
-      throw new RpcException(
-        ErrorCodes.WrongIncarnation,
-        `the repair was planned on incarnation ${params.incarnation}, but this cluster is ${this.incarnation} ` +
-          '(it restarted or was reset since); nothing was applied: re-check and plan again',
-      );
-    }
-    const cached = this.repairCache.get(params.requestId);
-    if (cached) return { ...cached, replayed: true };
+    const replay = this.admitRepair(params);
+    if (replay) return replay;
     const failed = this.failedPrecondition(params.repair.preconditions ?? []);
     const items = failed ? refuseAll(params.repair, `not applied: ${failed}; re-check and plan again`) : this.moduleForCommand(params.repair.command).repair(params.repair);
-    this.publish();
-    const count = (s: string) => items.filter((i) => i.status === s).length;
-    const applied = count('applied');
-    const refused = count('refused');
-    const unchanged = count('unchanged');
-    const parts = [`${applied} applied`, `${refused} refused`];
-    if (unchanged) parts.push(`${unchanged} unchanged`);
-    const firstRefusal = items.find((i) => i.status === 'refused');
-    const result: RepairResult = {
-      requestId: params.requestId,
-      command: params.repair.command,
-      replayed: false,
-      applied,
-      refused,
-      items,
-      summary: `${params.repair.command}: ${parts.join(', ')}${firstRefusal ? ` (e.g. ${firstRefusal.key}: ${firstRefusal.message})` : ''}`,
-      seq: this.store.seq,
-    };
-    this.trace.record(`repair ${params.requestId} ${params.repair.command} t=${this.time}: ${applied}/${refused}/${unchanged}`);
-    this.repairCache.set(params.requestId, result);
+    const result = this.finishRepair(params, items);
+    this.trace.record(`repair ${params.requestId} ${params.repair.command} t=${this.clock}: ${result.applied}/${result.refused}/${items.length - result.applied - result.refused}`);
     return result;
+  }
+
+  protected get time(): number {
+    return this.clock;
+  }
+
+  protected epochOf(component: 'quickwit.controlPlane'): number | undefined {
+    return component === 'quickwit.controlPlane' ? this.modules.quickwit.controlPlaneEpoch : undefined;
   }
 
   // ---------------------------------------------------------- internals --
 
-  /** The first precondition that no longer holds, in words, or undefined when all hold. */
-  private failedPrecondition(preconditions: readonly Precondition[]): string | undefined {
-    for (const p of preconditions) {
-      if ('epoch' in p) {
-        const epoch = this.modules.quickwit.controlPlaneEpoch;
-        if (epoch !== p.value) return `the control plane reloaded its view (epoch ${p.value} when planned, now ${epoch})`;
-        continue;
-      }
-      const entity = this.store.get(p.collection, p.key);
-      if ('absent' in p) {
-        if (entity) return `${p.collection} ${p.key} exists now (version ${entity.version}); the plan relied on its absence`;
-      } else if (!entity) {
-        return `${p.collection} ${p.key} is gone; the plan relied on it at version ${p.version}`;
-      } else if (entity.version !== p.version) {
-        return `${p.collection} ${p.key} moved on (version ${p.version} when planned, now ${entity.version})`;
-      }
-    }
-    return undefined;
-  }
 
   private context(): SimContext {
     // Getters so that modules always see the simulator's current clock and bug settings.
@@ -340,7 +271,7 @@ export class Simulator implements ClusterBackend, SimControl {
   }
 
   private advance(): void {
-    this.time++;
+    this.clock++;
     this.trace.record(`tick ${this.time} rng=${this.rng.state()}`);
     for (const m of this.all()) m.tick();
   }
@@ -386,26 +317,5 @@ export class Simulator implements ClusterBackend, SimControl {
     return m;
   }
 
-  /** Sends the pending change events (in chunks) to the listeners. */
-  private publish(): void {
-    const batch = this.store.flush();
-    if (!batch) return;
-    const send = (n: EventsNotification) => {
-      for (const l of [...this.listeners]) l(n);
-    };
-    if (batch.reset) {
-      send({ fromSeq: batch.fromSeq, events: [], time: this.time, reset: true });
-      return;
-    }
-    for (let i = 0; i < batch.events.length; i += EVENTS_PER_NOTIFICATION) {
-      send({ fromSeq: batch.fromSeq + i, events: batch.events.slice(i, i + EVENTS_PER_NOTIFICATION), time: this.time });
-    }
-  }
 }
 
-/** Every target of a command refused with the same reason (a failed precondition). */
-function refuseAll(repair: RepairCommand, message: string): RepairItemResult[] {
-  if ('targets' in repair) return repair.targets.map((t) => ({ key: t.key, status: 'refused', message }));
-  const key = repair.command === 'greptime.disableAutoCreate' ? repair.table : repair.command;
-  return [{ key, status: 'refused', message }];
-}

@@ -1,0 +1,97 @@
+/**
+ * The gateway's config file: which real stores to read each system's
+ * metadata from. JSON, validated here; `schemas/gateway-config.schema.json`
+ * (generated from this schema, checked by a test) gives editors completion.
+ * Every section is optional: a system that is not configured shows as "not
+ * configured" in its view, not as an error.
+ */
+import { z } from 'zod';
+
+/** TLS for a store: PEM files, read when the gateway starts. */
+export const TlsConfig = z.strictObject({
+  /** CA bundle that signs the server's certificate. */
+  caFile: z.string().optional(),
+  /** Client certificate and key, for stores that require mutual TLS. */
+  certFile: z.string().optional(),
+  keyFile: z.string().optional(),
+  /** Off only for a test store with a self-signed certificate. Default true. */
+  verify: z.boolean().default(true),
+});
+
+/** An etcd v3 cluster (GreptimeDB's metasrv, Milvus's coordinators). */
+export const EtcdConfig = z.strictObject({
+  endpoints: z.array(z.url()).min(1),
+  /** etcd's own authentication (`etcdctl user add`); the password may come from an environment variable instead. */
+  username: z.string().optional(),
+  password: z.string().optional(),
+  passwordEnv: z.string().optional(),
+  tls: TlsConfig.optional(),
+});
+
+/** A PostgreSQL connection string; the password may come from an environment variable (or PGPASSWORD) instead. */
+export const PostgresConfig = z.union([
+  z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// connection string'),
+  z.strictObject({
+    connectionString: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// connection string'),
+    passwordEnv: z.string().optional(),
+    tls: TlsConfig.optional(),
+  }),
+]);
+
+export const GatewayConfig = z.strictObject({
+  /** The cluster's name in `cluster.status` (the extension shows its own name for the connection). */
+  clusterName: z.string().min(1).max(64).default('gateway'),
+  greptime: z
+    .strictObject({
+      etcd: EtcdConfig,
+      /** metasrv's `store_key_prefix` (default ""), prepended to every key. */
+      storeKeyPrefix: z.string().default(''),
+      /** metasrv's `procedure.max_running_procedures`. */
+      maxRunningProcedures: z.number().int().positive().default(128),
+      /** metasrv's `procedure.max_retry_times`. */
+      maxRetryTimes: z.number().int().nonnegative().default(12),
+      /** etcd's `--quota-backend-bytes`. */
+      etcdQuotaBytes: z.number().int().positive().default(2 * 1024 ** 3),
+    })
+    .optional(),
+  quickwit: z
+    .strictObject({
+      /** The PostgreSQL metastore. */
+      postgres: PostgresConfig,
+      /** A Quickwit node's REST API (its `/api/developer/debug` serves the control plane's shard table). */
+      node: z.url(),
+    })
+    .optional(),
+  milvus: z
+    .strictObject({
+      etcd: EtcdConfig,
+      rootPath: z.string().default('by-dev'),
+      metaSubPath: z.string().default('meta'),
+    })
+    .optional(),
+  tikv: z
+    .strictObject({
+      /** PD's HTTP API. */
+      pd: z.url(),
+      /** TiKV status servers (their `/debug/ime/cached_regions`). */
+      tikvStatus: z.array(z.url()).min(1),
+    })
+    .optional(),
+  fluvio: z
+    .strictObject({
+      /** The SC's local metadata folder (`<data>/metadata`, holding `Partition/`, `Topic/`, `SPU/`). */
+      metadataDir: z.string().min(1),
+    })
+    .optional(),
+  /** Repairs write to the real stores: off unless asked for. */
+  repairs: z.boolean().default(false),
+  /** How often stores without a watch (PostgreSQL, HTTP, files) are read again, in ms. */
+  pollMs: z.number().int().min(100).max(600_000).default(2000),
+});
+export type GatewayConfig = z.infer<typeof GatewayConfig>;
+export type GatewayConfigInput = z.input<typeof GatewayConfig>;
+
+/** The JSON schema editors validate a config file with (`jsonValidation`). */
+export function gatewayConfigJsonSchema(): unknown {
+  return z.toJSONSchema(GatewayConfig, { io: 'input' });
+}

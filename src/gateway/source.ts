@@ -1,0 +1,62 @@
+/**
+ * One real system's metadata, as the gateway reads and repairs it: a source
+ * mirrors its store's records into the gateway's entity store (decoded by its
+ * codec, each entity at the store's own version) and turns repair commands
+ * into conditional writes on that store.
+ *
+ * A source never throws out of `start`: a store it cannot reach, or that
+ * refuses its credentials, makes it `unavailable` with the reason, and it
+ * retries with backoff; the other sources keep working.
+ */
+import type {
+  CollectionName,
+  EntityOf,
+  Precondition,
+  RepairCommand,
+  RepairItemResult,
+  Subsystem,
+  SubsystemHealth,
+  UnreadableRecord,
+} from '../protocol';
+
+export type SourceHealth = Pick<SubsystemHealth, 'state' | 'reason'>;
+
+/** What a source may do to the gateway. */
+export interface SourceContext {
+  /** Replaces the mirror of one of the source's collections with what the store holds now (a full read). */
+  replace<C extends CollectionName>(collection: C, entities: Iterable<EntityOf<C>>): void;
+  /** One record changed (a watch event, a poll that found a difference). */
+  upsert<C extends CollectionName>(collection: C, entity: EntityOf<C>): void;
+  remove(collection: CollectionName, key: string): void;
+  /** The current mirror of a collection (to check preconditions, to diff a poll). */
+  get<C extends CollectionName>(collection: C, key: string): EntityOf<C> | undefined;
+  /** The records that did not decode, as of the last full read of `collection` (replaces the previous list). */
+  unreadable(collection: CollectionName, records: UnreadableRecord[]): void;
+  /** Reachable again, or not; shown in the subsystem's view. */
+  health(health: SourceHealth): void;
+  log(message: string): void;
+}
+
+export interface SubsystemSource {
+  readonly subsystem: Subsystem;
+  /** The collections this source fills. */
+  readonly collections: readonly CollectionName[];
+  /** The repair commands it runs (their prefix names the system: `greptime.`, `quickwit.`, …). */
+  readonly commands: readonly RepairCommand['command'][];
+  /**
+   * An id of the store's own identity (an etcd cluster id, PostgreSQL's
+   * system identifier), part of the gateway's incarnation once known.
+   */
+  identity?(): string | undefined;
+  /** First read, then watch or poll; resolves once the first read is done or has failed (health says which). */
+  start(ctx: SourceContext): Promise<void>;
+  /**
+   * One repair command as one conditional write on the store (an etcd
+   * transaction comparing `mod_revision`s, one SQL statement checking row
+   * versions): a record that changed since the plan is refused, never
+   * overwritten. `preconditions` that name this source's records go into the
+   * same write; the gateway has checked the others against its mirror.
+   */
+  repair(command: RepairCommand, preconditions: readonly Precondition[]): Promise<RepairItemResult[]>;
+  close(): Promise<void>;
+}
