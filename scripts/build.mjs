@@ -13,6 +13,7 @@ const processes = {
   server: 'src/server/main.ts',
   'cluster-sim': 'src/simulator/cli.ts',
   'cluster-check': 'src/cli/main.ts',
+  'cluster-gateway': 'src/gateway/cli.ts',
   bench: 'bench/bench.ts',
 };
 

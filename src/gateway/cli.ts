@@ -1,0 +1,114 @@
+/**
+ * `cluster-gateway`: a cluster over the real systems' own metadata stores,
+ * speaking the same protocol as `cluster-sim`.
+ *
+ *   cluster-gateway --config FILE [--host 127.0.0.1] [--port 0] [--token T]
+ *
+ * Prints `listening ws://HOST:PORT` (and `token: …` when it made one up).
+ * The token comes from `--token`, else `CLUSTER_GATEWAY_TOKEN`, else a random one.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { describeZodError, errorText } from '../protocol';
+import { startClusterServer } from '../cluster/server';
+import { GatewayConfig } from './config';
+import { Gateway } from './gateway';
+import { createSources } from './sources';
+
+const USAGE = `usage: cluster-gateway --config FILE [--host H] [--port N] [--token T]
+
+  --config FILE     the gateway config (JSON): which stores to read each system from
+  --host H          address to listen on (default 127.0.0.1)
+  --port N          port (default 0: a free one)
+  --token T         bearer token clients must send (default: $CLUSTER_GATEWAY_TOKEN, else a random one, printed)`;
+
+class UsageError extends Error {}
+
+function parse(argv: string[]) {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        token: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError(errorText(err));
+  }
+  if (values.help) return { help: true as const };
+  if (!values.config) throw new UsageError('--config FILE is required');
+  const port = values.port === undefined ? 0 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0–65535, not ${values.port}`);
+  if (values.token !== undefined && values.token.length === 0) throw new UsageError('--token must not be empty');
+  return { help: false as const, config: values.config, host: values.host ?? '127.0.0.1', port, token: values.token };
+}
+
+function readConfig(file: string): GatewayConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? errorText(err)}`);
+  }
+  const parsed = GatewayConfig.safeParse(raw);
+  if (!parsed.success) throw new UsageError(`${file} is not a gateway config: ${describeZodError(parsed.error)}`);
+  return parsed.data;
+}
+
+async function main(): Promise<void> {
+  let args;
+  let config;
+  try {
+    args = parse(process.argv.slice(2));
+    if (args.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    }
+    config = readConfig(args.config);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`cluster-gateway: ${err.message} (see --help)\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = (m: string) => process.stderr.write(`cluster-gateway: ${m}\n`);
+  const gateway = new Gateway(config, createSources(config), log);
+  await gateway.start();
+  let server;
+  try {
+    server = await startClusterServer(gateway, { host: args.host, port: args.port, token: args.token, tokenEnv: 'CLUSTER_GATEWAY_TOKEN' });
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    process.stderr.write(`cluster-gateway: cannot listen on ${args.host}:${args.port}: ${e.code ?? e.message}\n`);
+    await gateway.close();
+    process.exit(1);
+  }
+  if (server.tokenGenerated) process.stdout.write(`token: ${server.token}\n`);
+  process.stdout.write(`${config.repairs ? 'repairs allowed (conditional)' : 'read-only'}\n`);
+  process.stdout.write(`listening ${server.url}\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}, shutting down`);
+    void Promise.all([server.close(), gateway.close()]).then(() => process.exit(0));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  // Forked by the extension: if the editor dies, the IPC channel closes and the gateway goes too.
+  if (process.send) process.on('disconnect', () => stop('parent gone'));
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`cluster-gateway: ${err.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,186 @@
+/**
+ * `cluster-gateway`'s cluster: the real systems' metadata, mirrored from
+ * their own stores by one source per system, served like the simulator.
+ *
+ * Entities carry the store's own version (an etcd `mod_revision`, a row
+ * version), so a repair's expectations are checked by the store itself, in
+ * its own conditional write. Repairs are refused unless the config says
+ * `"repairs": true`.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  COLLECTION_NAMES,
+  SUBSYSTEMS,
+  type ClusterStatus,
+  type CollectionName,
+  type EntityOf,
+  type Precondition,
+  type RepairParams,
+  type RepairResult,
+  type Subsystem,
+  type SubsystemHealth,
+  type UnreadableRecord,
+} from '../protocol';
+import { Store } from '../cluster/store';
+import { refuseAll, StoreBackend } from '../cluster/store-backend';
+import type { GatewayConfig } from './config';
+import type { SourceContext, SourceHealth, SubsystemSource } from './source';
+
+/** The first unreadable records of a subsystem that its status lists (all are counted). */
+const MAX_UNREADABLE_LISTED = 100;
+
+export const READ_ONLY_REASON =
+  'this gateway is read-only: it refuses every repair (set "repairs": true in its config to allow conditional repairs)';
+
+interface SourceEntry {
+  source: SubsystemSource;
+  health: SourceHealth;
+  unreadable: Map<CollectionName, UnreadableRecord[]>;
+}
+
+export class Gateway extends StoreBackend {
+  readonly serverName = 'cluster-gateway';
+  protected store = new Store({ record: () => undefined });
+  private readonly bootId = randomUUID();
+  private readonly sources = new Map<Subsystem, SourceEntry>();
+  private readonly started = Date.now();
+
+  constructor(
+    private readonly config: GatewayConfig,
+    sources: readonly SubsystemSource[],
+    private readonly log: (message: string) => void = () => undefined,
+  ) {
+    super();
+    for (const source of sources) {
+      this.sources.set(source.subsystem, { source, health: { state: 'unavailable', reason: 'starting' }, unreadable: new Map() });
+    }
+  }
+
+  /** Starts every source; resolves once each has made its first read (or failed it: its health says why). */
+  async start(): Promise<void> {
+    await Promise.all([...this.sources.values()].map((e) => e.source.start(this.contextFor(e))));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.sources.values()].map((e) => e.source.close().catch(() => undefined)));
+  }
+
+  get incarnation(): string {
+    const ids = [...this.sources.values()].map((e) => e.source.identity?.()).filter((id) => id !== undefined);
+    return [this.bootId, ...ids].join('.').slice(0, 128);
+  }
+
+  protected get time(): number {
+    return Math.floor((Date.now() - this.started) / 1000);
+  }
+
+  /** The gateway reads the control plane's shard table, not its epoch: an `epoch` precondition cannot be checked here. */
+  protected epochOf(): number | undefined {
+    return undefined;
+  }
+
+  status(): ClusterStatus {
+    const counts: Partial<Record<CollectionName, number>> = {};
+    for (const c of COLLECTION_NAMES) counts[c] = this.store.size(c);
+    const subsystems: Partial<Record<Subsystem, SubsystemHealth>> = {};
+    for (const s of SUBSYSTEMS) {
+      const e = this.sources.get(s);
+      if (!e) {
+        subsystems[s] = { state: 'not-configured', reason: `no ${SYSTEM_OF[s]} section in the gateway config` };
+        continue;
+      }
+      const unreadable = [...e.unreadable.values()].flat();
+      subsystems[s] = {
+        ...e.health,
+        ...(unreadable.length ? { unreadable: unreadable.slice(0, MAX_UNREADABLE_LISTED), unreadableCount: unreadable.length } : {}),
+      };
+    }
+    return {
+      clusterName: this.config.clusterName,
+      scenario: 'gateway',
+      seed: 0,
+      bugs: { shards: 'buggy', wal: 'buggy', ddl: 'buggy', regions: 'buggy', partitions: 'buggy' },
+      time: this.time,
+      seq: this.store.seq,
+      controlPlaneEpoch: 0,
+      incarnation: this.incarnation,
+      readOnly: !this.config.repairs,
+      subsystems,
+      counts: counts as Record<CollectionName, number>,
+      config: {
+        maxRunningProcedures: this.config.greptime?.maxRunningProcedures ?? 128,
+        maxRetryTimes: this.config.greptime?.maxRetryTimes ?? 12,
+        etcdQuotaBytes: this.config.greptime?.etcdQuotaBytes ?? 2 * 1024 ** 3,
+      },
+    };
+  }
+
+  async repair(params: RepairParams): Promise<RepairResult> {
+    const replay = this.admitRepair(params);
+    if (replay) return replay;
+    const command = params.repair;
+    if (!this.config.repairs) return this.finishRepair(params, refuseAll(command, READ_ONLY_REASON));
+    const entry = [...this.sources.values()].find((e) => e.source.commands.includes(command.command));
+    if (!entry) return this.finishRepair(params, refuseAll(command, `no configured system runs ${command.command}`));
+    const preconditions = command.preconditions ?? [];
+    // Facts of other stores are checked against the mirror just before the write; the source puts its own store's into the write.
+    const others = preconditions.filter((p) => !this.isOwnFact(entry.source, p));
+    const failed = this.failedPrecondition(others);
+    if (failed) return this.finishRepair(params, refuseAll(command, `not applied: ${failed}; re-check and plan again`));
+    const own = preconditions.filter((p) => this.isOwnFact(entry.source, p));
+    const items = await entry.source.repair(command, own);
+    return this.finishRepair(params, items);
+  }
+
+  private isOwnFact(source: SubsystemSource, p: Precondition): boolean {
+    return !('epoch' in p) && source.collections.includes(p.collection);
+  }
+
+  private contextFor(entry: SourceEntry): SourceContext {
+    const own = (c: CollectionName) => {
+      if (!entry.source.collections.includes(c)) throw new Error(`${entry.source.subsystem} source does not own ${c}`);
+    };
+    return {
+      replace: <C extends CollectionName>(c: C, entities: Iterable<EntityOf<C>>) => {
+        own(c);
+        const seen = new Set<string>();
+        for (const e of entities) {
+          seen.add(e.key);
+          this.store.mirror(c, e);
+        }
+        for (const e of [...this.store.values(c)]) if (!seen.has(e.key)) this.store.delete(c, e.key);
+        this.publish();
+      },
+      upsert: (c, entity) => {
+        own(c);
+        this.store.mirror(c, entity);
+        this.publish();
+      },
+      remove: (c, key) => {
+        own(c);
+        this.store.delete(c, key);
+        this.publish();
+      },
+      get: (c, key) => this.store.get(c, key),
+      unreadable: (c, records) => {
+        own(c);
+        entry.unreadable.set(c, records);
+      },
+      health: (health) => {
+        if (health.state !== entry.health.state || health.reason !== entry.health.reason) {
+          this.log(`${entry.source.subsystem}: ${health.state}${health.reason ? ` (${health.reason})` : ''}`);
+        }
+        entry.health = health;
+      },
+      log: (message) => this.log(`${entry.source.subsystem}: ${message}`),
+    };
+  }
+}
+
+const SYSTEM_OF: Record<Subsystem, keyof GatewayConfig> = {
+  shards: 'quickwit',
+  wal: 'milvus',
+  ddl: 'greptime',
+  regions: 'tikv',
+  partitions: 'fluvio',
+};
