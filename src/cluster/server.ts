@@ -15,7 +15,7 @@
  * for many small messages (docs/limits.md).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -45,6 +45,13 @@ export interface ClusterServerOptions {
    * (until its replies drain). Default 1 MiB.
    */
   readPauseBytes?: number;
+  /**
+   * Plain HTTP requests (not WebSocket upgrades), e.g. the upstream HTTP
+   * routes the simulator serves in their real shape (PD's API, a Quickwit
+   * node's debug route). Answers and returns true for a route it serves;
+   * every other request gets 426 Upgrade Required.
+   */
+  http?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** Ping interval to find dead clients. Default 30 s. */
   heartbeatMs?: number;
 }
@@ -108,7 +115,8 @@ export async function startClusterServer(cluster: ClusterBackend, opts: ClusterS
   const maxBuffered = opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED;
   const readPause = Math.min(opts.readPauseBytes ?? DEFAULT_READ_PAUSE, maxBuffered);
 
-  const http = createServer((_req, res) => {
+  const http = createServer((req, res) => {
+    if (opts.http?.(req, res)) return;
     res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket' });
     res.end(`${cluster.serverName} speaks JSON-RPC over WebSocket\n`);
   });
