@@ -21,6 +21,12 @@ export interface ClientHooks {
   /** The connection to the server broke for good (no more restarts). */
   onFatal(reason: string): void;
   onRestart(): void;
+  /**
+   * Runs one of the server's commands when VS Code invokes it (a quick fix, say): vscode-languageclient
+   * registers a VS Code command for each command the server advertises, and calls this instead of
+   * sending it; `next` sends it as is.
+   */
+  executeCommand(command: string, args: unknown[], next: (command: string, args: unknown[]) => unknown): unknown;
 }
 
 export function createClient(context: ExtensionContext, log: LogOutputChannel, hooks: ClientHooks): LanguageClient {
@@ -61,6 +67,9 @@ export function createClient(context: ExtensionContext, log: LogOutputChannel, h
     // Quick-fix titles and hovers come from our own server; its markdown may use codicons.
     markdown: { isTrusted: false, supportThemeIcons: true },
     workspaceFolder: workspace.workspaceFolders?.[0],
+    middleware: {
+      executeCommand: (command, args, next) => hooks.executeCommand(command, args, next),
+    },
   };
   return new LanguageClient('clusterDebugger', 'Cluster Debugger', serverOptions, clientOptions);
 }

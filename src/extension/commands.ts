@@ -6,7 +6,7 @@
 import { Position, Range, Selection, Uri, commands, env, window, workspace } from 'vscode';
 import { BUNDLED_CLUSTER, sameCluster } from '../protocol/config';
 import { errorText } from '../protocol/format';
-import { ApplyRepairArgs, LspCommands } from '../protocol/lsp';
+import { ApplyRepairArgs, LspCommands, type LspCommandName } from '../protocol/lsp';
 import { SNAPSHOT_EXTENSION, SNAPSHOT_LANGUAGE } from '../protocol/uri';
 import { ConnectArgs, connectCommand } from './connect';
 import { Ctx, Requirement } from './ctx';
@@ -71,7 +71,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
     },
   },
   'clusterDebugger.repair': { requires: 'connection', run: (ctx, args) => pickAndRepair(ctx, argsOf<ApplyRepairArgs>(args)) },
-  [LspCommands.repairFinding]: { requires: 'connection', run: (ctx, args) => repairFinding(ctx, args) },
+  // The quick fix's flow (args: ApplyRepairArgs): confirm what may lose data, then apply with progress.
+  'clusterDebugger.repairFinding': { requires: 'connection', run: (ctx, args) => repairFinding(ctx, args) },
   'clusterDebugger.repairAllSafe': { requires: 'connection', run: (ctx, args) => repairAllSafe(ctx, argsOf<{ cluster: string }>(args)) },
   'clusterDebugger.saveSnapshot': {
     requires: 'connection',
@@ -137,30 +138,52 @@ export const COMMANDS: Record<string, CommandSpec> = {
 };
 
 export function registerCommands(ctx: Ctx): void {
-  for (const [id, spec] of Object.entries(COMMANDS)) {
-    const disposable = commands.registerCommand(id, async (...args: unknown[]) => {
-      const why = ctx.notReadyReason(spec.requires);
-      if (why) {
-        const actions = spec.requires === 'connection' && ctx.notReadyReason('server') === undefined ? ['Start Bundled Simulator', 'Connect…'] : ['Show Log'];
-        void window.showWarningMessage(why, ...actions).then((a) => {
-          if (a === 'Start Bundled Simulator') void commands.executeCommand('clusterDebugger.startSimulator');
-          else if (a === 'Connect…') void commands.executeCommand('clusterDebugger.connect');
-          else if (a === 'Show Log') ctx.log.show();
-        });
-        return undefined;
-      }
-      try {
-        return await spec.run(ctx, ...args);
-      } catch (err) {
-        // Shown and logged here, not rethrown: VS Code would add a second, vaguer notification.
-        // The notification gets the first line; the whole story (e.g. the simulator's stderr) is in the log.
-        ctx.log.error(`${id}: ${errorText(err)}`);
-        void window.showErrorMessage(`Cluster Debugger: ${errorText(err).split('\n')[0]}`, 'Show Log').then((a) => {
-          if (a) ctx.log.show();
-        });
-        return undefined;
-      }
+  for (const id of Object.keys(COMMANDS)) {
+    ctx.extension.subscriptions.push(commands.registerCommand(id, (...args: unknown[]) => runCommand(ctx, id, args)));
+  }
+}
+
+/**
+ * The extension command that runs each of the server's commands in VS Code. Quick fixes name the
+ * server's `clusterDebugger.applyRepair` (so that any LSP client can run them), and
+ * vscode-languageclient registers a VS Code command for every command the server advertises; its
+ * `executeCommand` middleware (`client.ts`) sends them here instead of straight to the server, so a
+ * quick fix in VS Code confirms a repair that may lose data, shows cancellable progress, logs and
+ * reports, exactly like `Cluster: Repair…`.
+ */
+export const SERVER_COMMAND_FLOWS: Record<LspCommandName, string> = {
+  applyRepair: 'clusterDebugger.repairFinding',
+  applyAllSafe: 'clusterDebugger.repairAllSafe',
+};
+
+/** vscode-languageclient's `executeCommand` middleware: a server command runs through the extension's flow for it. */
+export function runServerCommand(ctx: Ctx, command: string, args: unknown[], next: (command: string, args: unknown[]) => unknown): unknown {
+  const name = (Object.keys(LspCommands) as LspCommandName[]).find((k) => LspCommands[k] === command);
+  return name ? runCommand(ctx, SERVER_COMMAND_FLOWS[name], args) : next(command, args);
+}
+
+/** Runs one command of the table: says why when it cannot run, shows and logs its failure. */
+async function runCommand(ctx: Ctx, id: string, args: unknown[]): Promise<unknown> {
+  const spec = COMMANDS[id];
+  const why = ctx.notReadyReason(spec.requires);
+  if (why) {
+    const actions = spec.requires === 'connection' && ctx.notReadyReason('server') === undefined ? ['Start Bundled Simulator', 'Connect…'] : ['Show Log'];
+    void window.showWarningMessage(why, ...actions).then((a) => {
+      if (a === 'Start Bundled Simulator') void commands.executeCommand('clusterDebugger.startSimulator');
+      else if (a === 'Connect…') void commands.executeCommand('clusterDebugger.connect');
+      else if (a === 'Show Log') ctx.log.show();
     });
-    ctx.extension.subscriptions.push(disposable);
+    return undefined;
+  }
+  try {
+    return await spec.run(ctx, ...args);
+  } catch (err) {
+    // Shown and logged here, not rethrown: VS Code would add a second, vaguer notification.
+    // The notification gets the first line; the whole story (e.g. the simulator's stderr) is in the log.
+    ctx.log.error(`${id}: ${errorText(err)}`);
+    void window.showErrorMessage(`Cluster Debugger: ${errorText(err).split('\n')[0]}`, 'Show Log').then((a) => {
+      if (a) ctx.log.show();
+    });
+    return undefined;
   }
 }

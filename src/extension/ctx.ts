@@ -15,6 +15,7 @@ import { CLUSTER_SCHEME } from '../protocol/uri';
 import { ServerApi } from './api';
 import { ChangeBatcher, PendingChanges } from './batcher';
 import { createClient } from './client';
+import { runServerCommand } from './commands';
 import { connect, connectConfigured } from './connect';
 import { ClusterDocumentProvider } from './documents';
 import { BundledSimulator } from './simulator';
@@ -122,6 +123,8 @@ export class Ctx implements Disposable {
         this.restarting = true;
         this.setServer({ kind: 'starting' });
       },
+      // A quick fix names the server's applyRepair: in VS Code it runs the extension's repairFinding (confirmation, progress).
+      executeCommand: (command, args, next) => runServerCommand(this, command, args, next),
     });
     this.client = client;
     this.serverDisposables.push(

@@ -1,6 +1,7 @@
 /**
  * Repairs from the editor: the palette's pick of a finding and a repair, the
- * quick fixes' `repairFinding`, and "Repair All Safe Findings". The server
+ * quick fixes (the server's `clusterDebugger.applyRepair`, which the client's
+ * middleware runs as `repairFinding` here), and "Repair All Safe Findings". The server
  * plans and applies; this side confirms what may lose data, shows progress,
  * lets the user cancel, and logs every repair with its result.
  */
@@ -59,8 +60,10 @@ async function pickRepair(finding: FindingSummary, repairId: string | undefined)
 }
 
 /**
- * `clusterDebugger.repairFinding` (where the server's quick fixes point): confirm if
- * the repair may lose data, then run it on the server with cancellable progress.
+ * `clusterDebugger.repairFinding`, and every VS Code invocation of the server's
+ * `clusterDebugger.applyRepair` (the command the quick fixes name; see
+ * `runServerCommand` in commands.ts): confirm if the repair may lose data, then
+ * run it on the server with cancellable progress and its own workDoneToken.
  */
 export async function repairFinding(ctx: Ctx, rawArgs: unknown): Promise<ApplyRepairResult | undefined> {
   const parsed = ApplyRepairArgs.safeParse(rawArgs);

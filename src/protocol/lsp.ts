@@ -91,7 +91,7 @@ export const FindingSummary = Finding.omit({ repairs: true }).extend({
 export type FindingSummary = z.infer<typeof FindingSummary>;
 export const FindingsResult = z.object({ findings: z.array(FindingSummary) });
 
-/** Arguments of `workspace/executeCommand` `clusterDebugger.applyRepair` (the quick fix's command). */
+/** Arguments of `workspace/executeCommand` `clusterDebugger.applyRepair` (the command quick fixes name). */
 export const ApplyRepairArgs = z.object({
   cluster: z.string(),
   findingId: z.string(),
@@ -182,12 +182,11 @@ export const LspMethods = {
   ...(Object.fromEntries(Object.entries(LSP_REQUESTS).map(([k, v]) => [k, v.method])) as { [K in LspRequestName]: (typeof LSP_REQUESTS)[K]['method'] }),
   didChange: LSP_NOTIFICATIONS.didChange.method,
 };
-export const LspCommands = {
-  applyRepair: LSP_COMMANDS.applyRepair.command,
-  applyAllSafe: LSP_COMMANDS.applyAllSafe.command,
-  /**
-   * Extension command that quick fixes point at (args: ApplyRepairArgs). It asks for a modal
-   * confirmation when the repair may lose data, then runs `applyRepair` on the server.
-   */
-  repairFinding: 'clusterDebugger.repairFinding',
-} as const;
+/**
+ * The server's command ids. Quick fixes name `applyRepair`, which the server executes itself, so any
+ * LSP client can run them; the VS Code extension intercepts it (vscode-languageclient middleware) to
+ * confirm a repair that may lose data and show progress first (`src/extension/repair.ts`).
+ */
+export const LspCommands = Object.fromEntries(Object.entries(LSP_COMMANDS).map(([k, v]) => [k, v.command])) as {
+  [K in LspCommandName]: (typeof LSP_COMMANDS)[K]['command'];
+};

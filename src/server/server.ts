@@ -91,6 +91,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const published = new Map<string, string>();
   let canCreateProgress = false;
   let canPullConfiguration = false;
+  /** Whether the client shows disabled code actions (VS Code does); other clients get none of them. */
+  let canShowDisabledActions = false;
 
   const log = (message: string) => connection.console.log(message);
   const logError = (what: string, e: unknown) =>
@@ -133,6 +135,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onInitialize((params): InitializeResult => {
     canCreateProgress = params.capabilities.window?.workDoneProgress === true;
     canPullConfiguration = params.capabilities.workspace?.configuration === true;
+    canShowDisabledActions = params.capabilities.textDocument?.codeAction?.disabledSupport === true;
     const init = params.initializationOptions as { rules?: unknown } | undefined;
     const rules = parseRules(init?.rules);
     if (rules) workspace.setRules(rules);
@@ -256,6 +259,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
           disabled = OFFLINE_REPAIR_REASON;
         }
         if (!finding) continue;
+        // A client without disabledSupport would show a disabled action as runnable: it gets none of them.
+        if (disabled && !canShowDisabledActions) continue;
         let preferred = false;
         for (const repair of finding.repairs) {
           const isPreferred: boolean = !preferred && repair.safety === 'safe' && !disabled;
@@ -268,7 +273,9 @@ export function startServer(connection: Connection, options: ServerOptions = {})
             diagnostics: [diagnostic],
             isPreferred: isPreferred || undefined,
             disabled: disabled ? { reason: disabled } : undefined,
-            command: { title, command: LspCommands.repairFinding, arguments: [args] },
+            // A command this server executes (executeCommandProvider), so any LSP client can run the fix.
+            // The VS Code extension runs it through its own confirmation and progress (client middleware).
+            command: { title, command: LspCommands.applyRepair, arguments: [args] },
           });
         }
       }

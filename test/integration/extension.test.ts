@@ -15,7 +15,7 @@ import { subsystemOfDocPath } from '../../src/protocol/uri';
 import type { ClusterDebuggerApi, ViewItem } from '../../src/extension/publicApi';
 import { BundledSimulator } from '../../src/extension/simulator';
 import { INCIDENT_RULES } from '../scenarioRules';
-import { EXTENSION_ID, activateExtension, iconColor, clusterDiagnostics, describeRules, logTail, ruleOf, rulesPresent, waitFor } from './helpers';
+import { EXTENSION_ID, activateExtension, iconColor, clusterDiagnostics, describeRules, extensionLog, logTail, ruleOf, rulesPresent, waitFor } from './helpers';
 
 /** A ViewItem the language server rendered (it has a node). */
 type NodeItem = ViewItem & { node: NonNullable<ViewItem['node']> };
@@ -193,7 +193,13 @@ describe('Cluster Debugger in a real VS Code', function () {
     assert.ok(fixes.length > 0, `quick fixes offered (got: ${actions.map((a) => a.title).join(' | ')})`);
     const preferred = fixes.find((a) => a.isPreferred);
     assert.ok(preferred?.command, `one is preferred and has a command (got: ${fixes.map((a) => `${a.title}${a.isPreferred ? '*' : ''}`).join(' | ')})`);
-    await vscode.commands.executeCommand(preferred.command.command, ...(preferred.command.arguments ?? []));
+    // The server's own command (any LSP client can run it); in VS Code the client's middleware runs it as the
+    // extension's repairFinding: confirmation when it may lose data, progress, the log line, the result.
+    assert.equal(preferred.command.command, 'clusterDebugger.applyRepair');
+    const args = preferred.command.arguments?.[0] as { findingId: string; repairId: string };
+    const result = await vscode.commands.executeCommand<ApplyRepairResult | undefined>(preferred.command.command, ...(preferred.command.arguments ?? []));
+    assert.ok(result?.ok, `the quick fix's repair succeeded: ${result?.summary ?? `no result; log: ${logTail()}`}`);
+    assert.ok(extensionLog().includes(`Repair ${args.repairId} (safe, `), `the extension's repair flow logged it (log: ${logTail()})`);
     await waitFor('shards/dangling to disappear', () => !rulesPresent().has('shards/dangling'), { describe: describeRules });
     // After the repair every label agrees with the Problems panel, the Clusters view's counts included.
     await waitForLabelsToAgree(api, 'sim');

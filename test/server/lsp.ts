@@ -18,6 +18,8 @@ export class LspHarness {
   readonly progress: Array<{ token: string | number; value: { kind: string; message?: string; percentage?: number } }> = [];
   /** Tokens of the work-done progress the server created (`window/workDoneProgress/create`). */
   readonly createdProgress: Array<string | number> = [];
+  /** The server's answer to `initialize` (its capabilities). */
+  initializeResult: unknown;
   private readonly waiters: Array<() => void> = [];
 
   private constructor(
@@ -25,7 +27,11 @@ export class LspHarness {
     readonly connection: MessageConnection,
   ) {}
 
-  static async start(initializationOptions: unknown = {}): Promise<LspHarness> {
+  /**
+   * `textDocument` is the client's textDocument capabilities; the default declares what VS Code
+   * does for code actions (disabledSupport: disabled quick fixes are sent, with their reason).
+   */
+  static async start(initializationOptions: unknown = {}, textDocument: object = { codeAction: { disabledSupport: true } }): Promise<LspHarness> {
     const child = spawn(process.execPath, [join(OUT, 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
     const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
     const h = new LspHarness(child, connection);
@@ -52,10 +58,10 @@ export class LspHarness {
       h.wake();
     });
     connection.listen();
-    await connection.sendRequest('initialize', {
+    h.initializeResult = await connection.sendRequest('initialize', {
       processId: process.pid,
       rootUri: null,
-      capabilities: { window: { workDoneProgress: true }, workspace: { configuration: false } },
+      capabilities: { window: { workDoneProgress: true }, workspace: { configuration: false }, textDocument },
       initializationOptions,
     });
     await connection.sendNotification('initialized', {});

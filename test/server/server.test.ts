@@ -97,7 +97,10 @@ describe('language server (real process, real simulator)', function () {
     assert.equal(preferred.length, 1, 'exactly one preferred action');
     assert.match(preferred[0].title, /^Delete [\d,]+ uninitialised shards? .*\(safe\)$/);
     assert.equal(preferred[0].kind, 'quickfix');
-    assert.equal(preferred[0].command?.command, LspCommands.repairFinding);
+    // A command the server itself executes, so any LSP client can run the fix.
+    assert.equal(preferred[0].command?.command, LspCommands.applyRepair);
+    const { capabilities } = lsp.initializeResult as { capabilities: { executeCommandProvider: { commands: string[] } } };
+    for (const a of actions) assert.ok(capabilities.executeCommandProvider.commands.includes(a.command!.command), `${a.title}: ${a.command?.command}`);
     const args = preferred[0].command!.arguments![0] as ApplyRepairArgs;
     assert.equal(args.cluster, 'sim');
 
@@ -271,6 +274,18 @@ describe('language server (real process, real simulator)', function () {
     });
     assert.ok(actions.length > 0);
     for (const a of actions) assert.equal(a.disabled?.reason, 'Repairs need a live connection to the cluster');
+
+    // A client that does not declare textDocument.codeAction.disabledSupport would show them as runnable: it gets none.
+    const plain = await LspHarness.start({}, {});
+    try {
+      await plain.notify('textDocument/didOpen', { textDocument: { uri, languageId: 'clustersnap', version: 1, text } });
+      const seen = await plain.waitForDiagnostics(uri, (d) => d.length > 0);
+      assert.deepEqual(codes(seen), ['partitions/online-out-of-space']);
+      const none = await plain.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: seen[0].range, context: { diagnostics: seen } });
+      assert.deepEqual(none, []);
+    } finally {
+      await plain.stop();
+    }
 
     const broken = `${text}\nthis is not a snapshot line ===\n`;
     await t.lsp.notify('textDocument/didChange', { textDocument: { uri, version: 2 }, contentChanges: [{ text: broken }] });

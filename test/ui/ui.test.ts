@@ -162,20 +162,7 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
       throw new Error('the opened document shows no squiggle for the problem');
     });
     await editor.locator('.line-numbers', { hasText: new RegExp(`^${where[1]}$`) }).first().waitFor({ timeout: DEFAULT_DEADLINE_MS });
-    // The problem's lightbulb. Virtual cluster:// documents are read-only, and VS Code 1.100 computes
-    // no code actions (so draws no lightbulb) in a read-only editor; the Problems panel's lightbulb
-    // asks the same provider for the same quick fixes.
-    const problem = (await wb.filterProblems(QUICK_FIX_RULE)).first();
-    await problem.hover();
-    const bulb = problem.locator('.markers-panel-action-quickfix');
-    await bulb.waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS }).catch(() => {
-      throw new Error(`the ${QUICK_FIX_RULE} problem has no lightbulb (no quick fix offered)`);
-    });
-    await bulb.click();
-    const menu = page.locator('.context-view .monaco-menu .action-item:not(.disabled) .action-label');
-    await waitUntil('the quick fix menu', async () => (await menu.count()) > 0, {
-      describe: async () => `menu: ${await page.locator('.context-view').innerText().catch(() => '(none)')}`,
-    });
+    const menu = await openQuickFixMenu(QUICK_FIX_RULE);
     await shot('05-quick-fix.png');
     // VS Code lists the preferred fix first among the quick fixes.
     await menu.first().click();
@@ -240,6 +227,36 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
       return notConfirmed.test(text) && text;
     }, { describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | ') });
     assert.doesNotMatch(log, new RegExp(`Repair ${CONFIRM_REPAIR_ID} \\(|→ ${CONFIRM_REPAIR_ID}`), 'no repair was started after Cancel');
+    assert.equal(await (await wb.filterProblems(CONFIRM_RULE)).count(), 1, `${CONFIRM_RULE} is still in the Problems panel`);
+  });
+
+  it(`asks before a quick fix that may lose data (${CONFIRM_RULE}, from the lightbulb), and Cancel sends nothing`, async () => {
+    // The quick fix names the server's clusterDebugger.applyRepair; the extension's middleware still confirms first.
+    // The Problems panel offers quick fixes only for a document that is open: open it at the problem first.
+    await (await wb.filterProblems(CONFIRM_RULE)).first().dblclick();
+    await waitUntil('the editor to show the wal document', async () =>
+      /wal\.clustersnap/.test(await session!.page.locator('.tabs-container .tab.active').innerText().catch(() => '')),
+    );
+    const menu = await openQuickFixMenu(CONFIRM_RULE);
+    const risky = menu.filter({ hasText: CONFIRM_REPAIR });
+    await waitUntil('the quick fix that may lose data', async () => (await risky.count()) > 0, {
+      describe: async () => `menu: ${(await menu.allInnerTexts()).join(' | ')}`,
+    });
+    assert.match(await risky.first().innerText(), /may lose data/);
+    // Not a click: the second item of this menu does not take one reliably; hovering focuses it, Enter runs it.
+    await risky.first().hover();
+    await session!.page.keyboard.press('Enter');
+    const dialog = modalDialog(wb);
+    await dialog.waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS }).catch(() => {
+      throw new Error('no modal confirmation appeared for a quick fix that may lose data');
+    });
+    assert.match(await dialog.locator('.dialog-message-text').innerText(), /may lose data/);
+    const before = extensionLog(runDir).split(/not confirmed, nothing sent/).length;
+    await dialog.locator('.dialog-buttons .monaco-button', { hasText: /^Cancel$/ }).click();
+    await dialog.waitFor({ state: 'hidden', timeout: DEFAULT_DEADLINE_MS });
+    await waitUntil('the log to say the quick fix was not confirmed', async () => extensionLog(runDir).split(/not confirmed, nothing sent/).length > before, {
+      describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | '),
+    });
     assert.equal(await (await wb.filterProblems(CONFIRM_RULE)).count(), 1, `${CONFIRM_RULE} is still in the Problems panel`);
   });
 
@@ -313,6 +330,27 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     await wb.filterProblems('');
     await shot('12-after-cancel.png');
   });
+
+  /**
+   * The quick fix menu of `rule`'s problem. Virtual cluster:// documents are read-only, and VS Code
+   * 1.100 computes no code actions (so draws no lightbulb) in a read-only editor; the Problems
+   * panel's lightbulb asks the same provider for the same quick fixes.
+   */
+  async function openQuickFixMenu(rule: string): Promise<Locator> {
+    const { page } = session!;
+    const problem = (await wb.filterProblems(rule)).first();
+    await problem.hover();
+    const bulb = problem.locator('.markers-panel-action-quickfix');
+    await bulb.waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS }).catch(() => {
+      throw new Error(`the ${rule} problem has no lightbulb (no quick fix offered)`);
+    });
+    await bulb.click();
+    const menu = page.locator('.context-view .monaco-menu .action-item:not(.disabled) .action-label');
+    await waitUntil('the quick fix menu', async () => (await menu.count()) > 0, {
+      describe: async () => `menu: ${await page.locator('.context-view').innerText().catch(() => '(none)')}`,
+    });
+    return menu;
+  }
 });
 
 /**
