@@ -10,11 +10,16 @@
 import { parseArgs } from 'node:util';
 import { BugMode, ScenarioName, SCENARIOS, type ScenarioSize } from '../protocol';
 import { INCIDENT_SIZES } from './scenarios';
+import { createEtcdMirror } from './mirrors/etcd';
+import { createFluvioMirror } from './mirrors/fluvio';
+import { startMirrors } from './mirrors/mirror';
+import { createPostgresMirror } from './mirrors/postgres';
 import { startSimulatorServer } from './server';
 
 const USAGE = `usage: cluster-sim [--scenario NAME] [--seed N] [--bugs buggy|fixed] [--host H] [--port N] [--token T]
                    [--scale demo|incident] [--tick-ms N] [--allow-origin ORIGIN]...
                    [--dangling-shards N] [--live-shards N] [--ddl-retries N] [--regions N] [--partitions N]
+                   [--etcd URL] [--postgres URL] [--fluvio-metadata DIR]
 
 Runs the reference cluster simulator (JSON-RPC over WebSocket).
   --scenario NAME   ${SCENARIOS.join(' | ')} (default healthy)
@@ -26,6 +31,11 @@ Runs the reference cluster simulator (JSON-RPC over WebSocket).
   --scale S         demo (default) or incident: 763,471 metastore shards, 3,000 live
   --tick-ms N       run the clock: one tick every N ms (default: the clock stands still)
   --allow-origin O  allow WebSocket upgrades from this browser Origin (repeatable; default none)
+  --etcd URL        mirror GreptimeDB's procedures and Milvus's metadata into this etcd, in their upstream layouts
+  --postgres URL    mirror the Quickwit metastore into this PostgreSQL database (its upstream schema)
+  --fluvio-metadata DIR  mirror Fluvio's SC metadata as YAML files into DIR (Partition/, Topic/, SPU/)
+The simulator also serves the upstream HTTP routes a gateway reads (Quickwit's
+/api/developer/debug, PD's /pd/api/v1/..., TiKV's /debug/ime/cached_regions).
 Prints "listening ws://HOST:PORT" once ready; SIGINT/SIGTERM shut it down.`;
 
 class UsageError extends Error {}
@@ -60,6 +70,9 @@ function parse(argv: string[]) {
         'ddl-retries': { type: 'string' },
         regions: { type: 'string' },
         partitions: { type: 'string' },
+        etcd: { type: 'string' },
+        postgres: { type: 'string' },
+        'fluvio-metadata': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -98,6 +111,7 @@ function parse(argv: string[]) {
     tickMs: int('tick-ms', values['tick-ms'], 1, 3_600_000),
     allowedOrigins: values['allow-origin'] ?? [],
     size,
+    mirrors: { etcd: values.etcd, postgres: values.postgres, fluvio: values['fluvio-metadata'] },
   };
 }
 
@@ -135,6 +149,19 @@ async function main(): Promise<void> {
     process.stderr.write(`cluster-sim: cannot listen on ${args.host}:${args.port}: ${e.code ?? e.message}\n`);
     process.exit(1);
   }
+  let stopMirrors: () => Promise<void> = async () => undefined;
+  try {
+    const mirrors = [
+      ...(args.mirrors.etcd ? [createEtcdMirror(args.mirrors.etcd)] : []),
+      ...(args.mirrors.postgres ? [createPostgresMirror(args.mirrors.postgres)] : []),
+      ...(args.mirrors.fluvio ? [createFluvioMirror(args.mirrors.fluvio)] : []),
+    ];
+    stopMirrors = await startMirrors(server.simulator, mirrors, (m) => process.stderr.write(`cluster-sim: ${m}\n`));
+  } catch (err) {
+    process.stderr.write(`cluster-sim: cannot mirror: ${(err as Error).message}\n`);
+    await server.close();
+    process.exit(1);
+  }
   const status = server.simulator.status();
   const entities = Object.values(status.counts).reduce((a, b) => a + b, 0);
   if (server.tokenGenerated) process.stdout.write(`token: ${server.token}\n`);
@@ -148,7 +175,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`cluster-sim: ${signal}, shutting down\n`);
-    void server.close().then(() => process.exit(0));
+    void Promise.all([server.close(), stopMirrors()]).then(() => process.exit(0));
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

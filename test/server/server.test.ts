@@ -99,7 +99,7 @@ describe('language server (real process, real simulator)', function () {
     assert.equal(preferred[0].kind, 'quickfix');
     // A command the server itself executes, so any LSP client can run the fix.
     assert.equal(preferred[0].command?.command, LspCommands.applyRepair);
-    const { capabilities } = lsp.initializeResult as { capabilities: { executeCommandProvider: { commands: string[] } } };
+    const { capabilities } = t.lsp.initializeResult as { capabilities: { executeCommandProvider: { commands: string[] } } };
     for (const a of actions) assert.ok(capabilities.executeCommandProvider.commands.includes(a.command!.command), `${a.title}: ${a.command?.command}`);
     const args = preferred[0].command!.arguments![0] as ApplyRepairArgs;
     assert.equal(args.cluster, 'sim');
