@@ -3,6 +3,7 @@
  * assert nothing about time. Each case lives in `bench/cases/`; add one by
  * importing it and listing it below. `node out/bench.js NAME...` runs some.
  */
+import { benchBulkRepair } from './cases/bulk-repair';
 import { benchServerSync } from './cases/server-sync';
 import { benchSimPaging } from './cases/sim-paging';
 import { benchSnapshot } from './cases/snapshot';
@@ -11,6 +12,7 @@ const CASES: { name: string; run: (outDir: string) => Promise<void> }[] = [
   { name: 'sim-paging', run: benchSimPaging },
   { name: 'server-sync', run: benchServerSync },
   { name: 'snapshot', run: benchSnapshot },
+  { name: 'bulk-repair', run: benchBulkRepair },
 ];
 
 async function main(): Promise<void> {

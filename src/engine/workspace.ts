@@ -60,6 +60,13 @@ interface ClusterEntry extends WorkspaceCluster {
   /** How long the last check took: the next one waits at least as long, so checks use at most half the CPU. */
   lastCheckMs: number;
   /**
+   * Repairs of this cluster in progress. Meanwhile the events they cause only
+   * mark subsystems dirty: re-checking 760,000 shards after every batch would
+   * take the CPU the batches need, and the views are updated once, when the
+   * repair has caught up.
+   */
+  repairing: number;
+  /**
    * The finding as the user last saw it (a code action, a plan request), and
    * the incarnation it was computed on. A repair sends that plan, so whatever
    * moved on since is refused by the cluster, like eslint refuses a fix for a
@@ -188,6 +195,7 @@ export class ClusterWorkspace {
       timer: null,
       checking: null,
       lastCheckMs: 0,
+      repairing: 0,
       pinned: new Map(),
     };
     this.clusters.set(key, entry);
@@ -254,7 +262,7 @@ export class ClusterWorkspace {
   // ---------------------------------------------------------------- checks --
 
   private scheduleCheck(c: ClusterEntry, delayMs: number): void {
-    if (c.timer) return;
+    if (c.timer || c.repairing > 0) return;
     c.timer = setTimeout(() => {
       c.timer = null;
       this.flushChecks(c).catch((e) => this.options.log(`checks of ${c.name} failed: ${errorText(e)}`));
@@ -355,6 +363,23 @@ export class ClusterWorkspace {
    * planned afresh and applied (once); one that may lose data is left for the user to confirm.
    */
   private async runRepair(c: ClusterEntry, finding: Finding, option: RepairOption, incarnation: string, hooks: RepairHooks): Promise<RepairOutcome> {
+    c.repairing++;
+    try {
+      return await this.runRepairHoldingChecks(c, finding, option, incarnation, hooks);
+    } finally {
+      c.repairing--;
+      // Whatever arrived after the catch-up (another writer) is checked as usual.
+      if (c.repairing === 0 && c.checker.hasDirty) this.scheduleCheck(c, CHECK_DEBOUNCE_MS);
+    }
+  }
+
+  private async runRepairHoldingChecks(
+    c: ClusterEntry,
+    finding: Finding,
+    option: RepairOption,
+    incarnation: string,
+    hooks: RepairHooks,
+  ): Promise<RepairOutcome> {
     const outcome = await executeRepair(c.session, finding.id, { option, incarnation }, { log: this.options.log, ...hooks });
     if (!outcome.incarnationChanged) {
       await this.catchUp(c, outcome.seq);
