@@ -82,7 +82,7 @@ export async function startPostgres(deadlineMs = 30_000): Promise<TestPostgres> 
       await c.end().catch(() => undefined);
       if (child.exitCode !== null || Date.now() > until) {
         await stop();
-        throw new Error(`PostgreSQL did not start: ${(err as Error).message}\n${log}`);
+        throw new Error(`PostgreSQL did not start: ${(err as Error).message}\n${log}`, { cause: err });
       }
       await new Promise((r) => setTimeout(r, 100));
     }
