@@ -74,8 +74,12 @@ export class Gateway extends StoreBackend {
     return Math.floor((Date.now() - this.started) / 1000);
   }
 
-  /** The gateway reads the control plane's shard table, not its epoch: an `epoch` precondition cannot be checked here. */
-  protected epochOf(): number | undefined {
+  /** A component's epoch as a source reads it from its store (undefined: no source knows it, and an `epoch` precondition is refused). */
+  protected epochOf(component: 'quickwit.controlPlane'): number | undefined {
+    for (const e of this.sources.values()) {
+      const epoch = e.source.epoch?.(component);
+      if (epoch !== undefined) return epoch;
+    }
     return undefined;
   }
 
@@ -102,7 +106,7 @@ export class Gateway extends StoreBackend {
       bugs: { shards: 'buggy', wal: 'buggy', ddl: 'buggy', regions: 'buggy', partitions: 'buggy' },
       time: this.time,
       seq: this.store.seq,
-      controlPlaneEpoch: 0,
+      controlPlaneEpoch: this.epochOf('quickwit.controlPlane') ?? 0,
       incarnation: this.incarnation,
       readOnly: !this.config.repairs,
       subsystems,

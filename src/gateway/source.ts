@@ -48,6 +48,12 @@ export interface SubsystemSource {
    * system identifier), part of the gateway's incarnation once known.
    */
   identity?(): string | undefined;
+  /**
+   * A component's epoch as the store shows it (Quickwit: the control plane's
+   * generation), for `{ epoch }` preconditions and `cluster.status`;
+   * undefined when this source has none or does not know it yet.
+   */
+  epoch?(component: 'quickwit.controlPlane'): number | undefined;
   /** First read, then watch or poll; resolves once the first read is done or has failed (health says which). */
   start(ctx: SourceContext): Promise<void>;
   /**

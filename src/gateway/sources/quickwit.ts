@@ -1,11 +1,478 @@
 /**
- * quickwit: not implemented yet. The source reads the shards subsystem's
- * collections from quickwit's own metadata store (see docs/gateway.md).
+ * Quickwit's shards, read where Quickwit keeps them (see docs/gateway.md and
+ * src/codecs/quickwit.ts for the upstream files):
+ * - `quickwit.metastore.shards`: the PostgreSQL metastore's `shards` table,
+ *   polled every `pollMs`.
+ * - `quickwit.controlPlane.shards`, `quickwit.ingester.shards`,
+ *   `quickwit.ingesters`: a node's `GET /api/developer/debug` (the control
+ *   plane's shard table and ingester pool, each ready ingester's own shards).
+ *
+ * Row version: `xmin::text::bigint`, the id of the transaction that wrote the
+ * row version PostgreSQL serves. Every INSERT or UPDATE of a row gives it a
+ * new xmin, whoever the writer is and whatever it changed, so no writer can
+ * dodge it, and the metastore needs no column or trigger of ours (Quickwit
+ * owns its schema and migrations). Two writes in one transaction share an
+ * xmin, which is fine for a compare-and-swap: a plan is made from committed
+ * rows only.
+ *
+ * Polling without re-decoding the table: the first read takes every row and
+ * the snapshot's `xmin` (the oldest transaction still running). A later poll
+ * reads, in one REPEATABLE READ snapshot, only the rows whose xmin is at or
+ * above the previous snapshot's (every row inserted or updated since, plus a
+ * few already seen, which the mirror ignores) and `count(*)`; only when the
+ * count says rows went missing does it read the keys (no payload) to find
+ * the deleted ones. A 32-bit xid wraparound falls back to a full read.
+ *
+ * Repairs:
+ * - `quickwit.deleteShards`: the planned rows are deleted by ONE statement,
+ *   `DELETE … USING unnest(planned keys, planned xmins) … WHERE xmin = the
+ *   planned one AND (publish_position_inclusive = '' OR LIKE '~%') RETURNING`,
+ *   in one transaction with the metastore-row preconditions (locked with
+ *   `FOR SHARE` and compared by xmin). Just before it, the debug route is read
+ *   again: a shard an ingester now holds, or the control plane now knows, is
+ *   refused, as are all targets if an `ingesters` precondition moved or the
+ *   control plane restarted. Rows the statement did not delete are reported
+ *   refused with the reason read back in the same transaction.
+ * - `quickwit.restartControlPlane`, `quickwit.adviseResetShards`: refused,
+ *   Quickwit offers no API to do either (see `RESTART_REFUSAL`, `ADVISE_REFUSAL`).
  */
+import { readFileSync } from 'node:fs';
+import { Pool, type PoolClient, type PoolConfig } from 'pg';
+import {
+  keys,
+  type CollectionName,
+  type MetastoreShard,
+  type Precondition,
+  type RepairCommand,
+  type RepairItemResult,
+  type UnreadableRecord,
+} from '../../protocol';
+import { decodeDebugInfo, decodeShardRow, SHARD_COLUMNS, type DebugDecoded, type ShardRow } from '../../codecs/quickwit';
 import type { GatewayConfig } from '../config';
-import type { SubsystemSource } from '../source';
+import type { SourceContext, SubsystemSource } from '../source';
 
-export function createQuickwitSource(config: NonNullable<GatewayConfig['quickwit']>, _all: GatewayConfig): SubsystemSource {
-  void config;
-  throw new Error('the quickwit source is not implemented yet');
+type QuickwitConfig = NonNullable<GatewayConfig['quickwit']>;
+
+const METASTORE = 'quickwit.metastore.shards';
+const CONTROL_PLANE = 'quickwit.controlPlane.shards';
+const INGESTER = 'quickwit.ingester.shards';
+const INGESTERS = 'quickwit.ingesters';
+const MAX_BACKOFF_MS = 30_000;
+const HTTP_TIMEOUT_MS = 10_000;
+const XID_SPACE = 2 ** 32;
+
+export const RESTART_REFUSAL =
+  'the gateway cannot restart a Quickwit control plane: Quickwit has no API for it. Restart the control-plane pod ' +
+  '(e.g. kubectl rollout restart) and it reloads its shard table from the metastore; or delete the uninitialised shards instead';
+export const ADVISE_REFUSAL =
+  'the gateway cannot make an ingester drop a shard: advise_reset_shards is a gRPC call the ingester makes to the control plane ' +
+  'at startup (it only returns advice), and Quickwit has no API to reset an ingester\'s shards from outside. Restart the ingester ' +
+  '(it calls advise_reset_shards again and drops the shards the metastore does not have)';
+
+const SELECT_ROWS = `SELECT ${SHARD_COLUMNS.join(', ')}, xmin::text::bigint AS version FROM shards`;
+const SNAPSHOT_XMIN = `SELECT (txid_snapshot_xmin(txid_current_snapshot()) % ${XID_SPACE})::bigint AS low`;
+const PLANNED = 'unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS p(index_uid, source_id, shard_id, version)';
+const DELETE_PLANNED =
+  `DELETE FROM shards s USING ${PLANNED} ` +
+  'WHERE s.index_uid = p.index_uid AND s.source_id = p.source_id AND s.shard_id = p.shard_id ' +
+  'AND s.xmin::text::bigint = p.version ' +
+  "AND (s.publish_position_inclusive = '' OR s.publish_position_inclusive LIKE '~%') " +
+  'RETURNING s.index_uid, s.source_id, s.shard_id';
+
+/** The PostgreSQL pool config: the connection string, the password from the environment, TLS files. */
+export function poolConfig(pg: QuickwitConfig['postgres'], env: NodeJS.ProcessEnv = process.env): PoolConfig {
+  if (typeof pg === 'string') return { connectionString: pg };
+  const config: PoolConfig = { connectionString: pg.connectionString };
+  if (pg.passwordEnv) {
+    const password = env[pg.passwordEnv];
+    if (password === undefined) throw new Error(`the environment variable ${pg.passwordEnv} (postgres passwordEnv) is not set`);
+    config.password = password;
+  }
+  if (pg.tls) {
+    // Explicit TLS settings replace sslmode & co. from the URL (pg lets the URL's win otherwise).
+    const url = new URL(pg.connectionString);
+    for (const p of ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'ssl']) url.searchParams.delete(p);
+    config.connectionString = url.toString();
+    config.ssl = {
+      rejectUnauthorized: pg.tls.verify,
+      ...(pg.tls.caFile ? { ca: readFileSync(pg.tls.caFile, 'utf8') } : {}),
+      ...(pg.tls.certFile ? { cert: readFileSync(pg.tls.certFile, 'utf8') } : {}),
+      ...(pg.tls.keyFile ? { key: readFileSync(pg.tls.keyFile, 'utf8') } : {}),
+    };
+  }
+  return config;
+}
+
+function rowId(indexUid: string, sourceId: string, shardId: string): string {
+  return `${indexUid}\u0000${sourceId}\u0000${shardId}`;
+}
+
+function message(err: unknown): string {
+  const e = err as { message?: string; code?: string; errors?: { message?: string }[] };
+  const inner = e.errors?.map((x) => x.message).filter(Boolean).join('; ');
+  return (e.message || inner || e.code || String(err)).slice(0, 500);
+}
+
+/** What one poll of the metastore costs (for the docs' measurements and the tests). */
+export interface PollStats {
+  kind: 'full' | 'incremental';
+  rowsRead: number;
+  keysSwept: number;
+  ms: number;
+}
+
+export class QuickwitSource implements SubsystemSource {
+  readonly subsystem = 'shards' as const;
+  readonly collections = [METASTORE, CONTROL_PLANE, INGESTER, INGESTERS] as const;
+  readonly commands = ['quickwit.deleteShards', 'quickwit.restartControlPlane', 'quickwit.adviseResetShards'] as const;
+
+  private pool: Pool | undefined;
+  private ctx: SourceContext | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private failures = 0;
+  private lock: Promise<unknown> = Promise.resolve();
+  private systemId: string | undefined;
+  private generation: number | undefined;
+  /** The metastore rows the mirror holds (readable or not), by primary key. */
+  private rows = new Set<string>();
+  private unreadableRows = new Map<string, UnreadableRecord>();
+  /** The previous snapshot's xmin (32-bit), or undefined before a full read. */
+  private low: number | undefined;
+  private pgError: string | undefined;
+  private nodeError: string | undefined;
+  lastPoll: PollStats | undefined;
+
+  constructor(
+    private readonly config: QuickwitConfig,
+    private readonly pollMs: number,
+  ) {}
+
+  identity(): string | undefined {
+    return this.systemId ? `pg-${this.systemId}` : undefined;
+  }
+
+  epoch(component: 'quickwit.controlPlane'): number | undefined {
+    return component === 'quickwit.controlPlane' ? this.generation : undefined;
+  }
+
+  async start(ctx: SourceContext): Promise<void> {
+    this.ctx = ctx;
+    await this.pollOnce();
+    this.schedule();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.lock.catch(() => undefined);
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.end().catch(() => undefined);
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    const delay = this.failures === 0 ? this.pollMs : Math.min(MAX_BACKOFF_MS, this.pollMs * 2 ** Math.min(this.failures, 10));
+    this.timer = setTimeout(() => {
+      void this.pollOnce().finally(() => this.schedule());
+    }, delay);
+    this.timer.unref?.();
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.lock.then(fn, fn);
+    this.lock = next.catch(() => undefined);
+    return next;
+  }
+
+  private getPool(): Pool {
+    if (!this.pool) {
+      this.pool = new Pool({ ...poolConfig(this.config.postgres), max: 2, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
+      this.pool.on('error', () => undefined); // an idle client's error: the next query reports it
+    }
+    return this.pool;
+  }
+
+  /** One poll of both stores; never throws (health says what failed). */
+  pollOnce(): Promise<void> {
+    return this.exclusive(async () => {
+      const ctx = this.ctx!;
+      try {
+        await this.pollMetastore(ctx);
+        this.pgError = undefined;
+      } catch (err) {
+        this.pgError = `PostgreSQL metastore: ${message(err)}`;
+        // A failed connection is dropped; the next poll connects again.
+        const pool = this.pool;
+        this.pool = undefined;
+        void pool?.end().catch(() => undefined);
+      }
+      try {
+        this.applyDebug(ctx, await this.fetchDebug());
+        this.nodeError = undefined;
+      } catch (err) {
+        this.nodeError = `node ${this.config.node}: ${message(err)}`;
+      }
+      const reasons = [this.pgError, this.nodeError].filter((r) => r !== undefined);
+      this.failures = reasons.length ? this.failures + 1 : 0;
+      ctx.health(reasons.length ? { state: 'unavailable', reason: reasons.join('; ') } : { state: 'ok' });
+    });
+  }
+
+  // -------------------------------------------------------------- metastore --
+
+  private async pollMetastore(ctx: SourceContext): Promise<void> {
+    const started = performance.now();
+    const db = await this.getPool().connect();
+    try {
+      if (this.systemId === undefined) {
+        const r = await db.query('SELECT system_identifier::text AS id FROM pg_control_system()').catch(() => undefined);
+        this.systemId = (r?.rows[0] as { id?: string } | undefined)?.id;
+      }
+      await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      try {
+        const low = Number((await db.query(SNAPSHOT_XMIN)).rows[0].low);
+        if (this.low === undefined || low < this.low) await this.fullRead(ctx, db, started);
+        else await this.incrementalRead(ctx, db, this.low, started);
+        this.low = low;
+        await db.query('COMMIT');
+      } catch (err) {
+        await db.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      db.release();
+    }
+  }
+
+  private async fullRead(ctx: SourceContext, db: PoolClient, started: number): Promise<void> {
+    const { rows } = await db.query<ShardRow>(SELECT_ROWS);
+    const entities: MetastoreShard[] = [];
+    this.rows = new Set();
+    this.unreadableRows = new Map();
+    for (const row of rows) {
+      const id = rowId(String(row.index_uid), String(row.source_id), String(row.shard_id));
+      this.rows.add(id);
+      const d = decodeShardRow(row);
+      if (d.ok) entities.push(d.entity);
+      else this.unreadableRows.set(id, d.unreadable);
+    }
+    ctx.replace(METASTORE, entities);
+    ctx.unreadable(METASTORE, [...this.unreadableRows.values()]);
+    this.lastPoll = { kind: 'full', rowsRead: rows.length, keysSwept: 0, ms: Math.round(performance.now() - started) };
+  }
+
+  private async incrementalRead(ctx: SourceContext, db: PoolClient, low: number, started: number): Promise<void> {
+    const { rows } = await db.query<ShardRow>(`${SELECT_ROWS} WHERE xmin::text::bigint >= $1`, [low]);
+    let unreadableChanged = false;
+    for (const row of rows) {
+      const id = rowId(String(row.index_uid), String(row.source_id), String(row.shard_id));
+      this.rows.add(id);
+      const d = decodeShardRow(row);
+      if (d.ok) {
+        if (this.unreadableRows.delete(id)) unreadableChanged = true;
+        ctx.upsert(METASTORE, d.entity);
+      } else {
+        this.unreadableRows.set(id, d.unreadable);
+        unreadableChanged = true;
+        const key = keys.shard(String(row.index_uid), String(row.source_id), String(row.shard_id));
+        if (ctx.get(METASTORE, key)) ctx.remove(METASTORE, key);
+      }
+    }
+    const count = Number((await db.query('SELECT count(*)::bigint AS n FROM shards')).rows[0].n);
+    let swept = 0;
+    if (count !== this.rows.size) {
+      // Rows were deleted: find which, reading the keys only.
+      const present = await db.query<{ i: string; s: string; h: string }>('SELECT index_uid AS i, source_id AS s, shard_id AS h FROM shards');
+      swept = present.rows.length;
+      const now = new Set(present.rows.map((r) => rowId(r.i, r.s, r.h)));
+      for (const id of this.rows) {
+        if (now.has(id)) continue;
+        this.rows.delete(id);
+        if (this.unreadableRows.delete(id)) unreadableChanged = true;
+        const [i, s, h] = id.split('\u0000') as [string, string, string];
+        ctx.remove(METASTORE, keys.shard(i, s, h));
+      }
+    }
+    if (unreadableChanged) ctx.unreadable(METASTORE, [...this.unreadableRows.values()]);
+    this.lastPoll = { kind: 'incremental', rowsRead: rows.length, keysSwept: swept, ms: Math.round(performance.now() - started) };
+  }
+
+  // ------------------------------------------------------------ debug route --
+
+  private async fetchDebug(): Promise<DebugDecoded> {
+    const url = new URL('api/developer/debug', this.config.node.endsWith('/') ? this.config.node : `${this.config.node}/`);
+    const res = await fetch(url, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+    if (!res.ok) throw new Error(`GET ${url.pathname}: HTTP ${res.status}`);
+    let body: unknown;
+    try {
+      body = await res.json();
+    } catch (err) {
+      throw new Error(`GET ${url.pathname}: not JSON (${message(err)})`, { cause: err });
+    }
+    return decodeDebugInfo(body);
+  }
+
+  private applyDebug(ctx: SourceContext, d: DebugDecoded): void {
+    ctx.replace(CONTROL_PLANE, d.controlPlane);
+    ctx.replace(INGESTER, d.ingesterShards);
+    ctx.replace(INGESTERS, d.ingesters);
+    for (const c of [CONTROL_PLANE, INGESTER, INGESTERS] as const) ctx.unreadable(c, d.unreadable.filter((u) => u.collection === c));
+    this.generation = d.controlPlaneGeneration;
+  }
+
+  // ---------------------------------------------------------------- repairs --
+
+  async repair(command: RepairCommand, preconditions: readonly Precondition[]): Promise<RepairItemResult[]> {
+    switch (command.command) {
+      case 'quickwit.deleteShards':
+        return this.exclusive(() => this.deleteShards(command.targets, preconditions));
+      case 'quickwit.restartControlPlane':
+        return [{ key: command.command, status: 'refused', message: RESTART_REFUSAL }];
+      case 'quickwit.adviseResetShards':
+        return command.targets.map((t) => ({ key: t.key, status: 'refused', message: ADVISE_REFUSAL }));
+      default:
+        throw new Error(`the quickwit source cannot run ${command.command}`);
+    }
+  }
+
+  private async deleteShards(targets: readonly { key: string; version: number }[], preconditions: readonly Precondition[]): Promise<RepairItemResult[]> {
+    const ctx = this.ctx!;
+    const refuseAll = (why: string) => targets.map((t): RepairItemResult => ({ key: t.key, status: 'refused', message: why }));
+    // The HTTP facts first, as fresh as they can be: the debug route, read again now.
+    const planned = this.generation;
+    let fresh: DebugDecoded;
+    try {
+      fresh = await this.fetchDebug();
+    } catch (err) {
+      return refuseAll(`not applied: cannot read the control plane and ingesters (${message(err)}); nothing was deleted`);
+    }
+    this.applyDebug(ctx, fresh);
+    if (planned !== undefined && fresh.controlPlaneGeneration !== planned) {
+      return refuseAll(`not applied: the control plane restarted since the plan (generation ${planned}, now ${fresh.controlPlaneGeneration ?? 'none'}); re-check and plan again`);
+    }
+    const byCollection: Partial<Record<CollectionName, Map<string, { version: number }>>> = {
+      [CONTROL_PLANE]: new Map(fresh.controlPlane.map((e) => [e.key, e])),
+      [INGESTER]: new Map(fresh.ingesterShards.map((e) => [e.key, e])),
+      [INGESTERS]: new Map(fresh.ingesters.map((e) => [e.key, e])),
+    };
+    const rowPreconditions: Extract<Precondition, { collection: string }>[] = [];
+    for (const p of preconditions) {
+      if ('epoch' in p) continue;
+      if (p.collection === METASTORE) {
+        rowPreconditions.push(p);
+        continue;
+      }
+      const now = byCollection[p.collection]?.get(p.key);
+      const failed =
+        'absent' in p
+          ? now && `${p.collection} ${p.key} exists now`
+          : !now
+            ? `${p.collection} ${p.key} is gone`
+            : now.version !== p.version && `${p.collection} ${p.key} moved on (version ${p.version} when planned, now ${now.version})`;
+      if (failed) return refuseAll(`not applied: ${failed}; re-check and plan again`);
+    }
+
+    const results = new Map<string, RepairItemResult>();
+    const heldBy = new Map<string, string[]>();
+    for (const s of fresh.ingesterShards) {
+      const k = keys.shard(s.indexUid, s.sourceId, s.shardId);
+      heldBy.set(k, [...(heldBy.get(k) ?? []), `${s.ingesterId} (${s.shardState}, replicated ${s.replicationPositionInclusive || 'nothing'})`]);
+    }
+    const knownByControlPlane = byCollection[CONTROL_PLANE]!;
+    const planned4: [string[], string[], string[], number[]] = [[], [], [], []];
+    for (const t of targets) {
+      if (results.has(t.key)) continue;
+      const parts = t.key.split('/');
+      if (parts.length !== 3 || parts.some((x) => x === '')) {
+        results.set(t.key, { key: t.key, status: 'refused', message: 'not a metastore shard key (index/source/shard)' });
+        continue;
+      }
+      const held = heldBy.get(t.key);
+      if (held) {
+        results.set(t.key, { key: t.key, status: 'refused', message: `an ingester holds it now: ${held.join(', ')}; deleting it could lose records` });
+        continue;
+      }
+      if (knownByControlPlane.has(t.key)) {
+        results.set(t.key, { key: t.key, status: 'refused', message: 'the control plane knows it now: it is not dangling' });
+        continue;
+      }
+      planned4[0].push(parts[0]!);
+      planned4[1].push(parts[1]!);
+      planned4[2].push(parts[2]!);
+      planned4[3].push(t.version);
+    }
+    if (planned4[0].length > 0) {
+      let db: PoolClient;
+      try {
+        db = await this.getPool().connect();
+      } catch (err) {
+        return refuseAll(`not applied: PostgreSQL metastore unreachable (${message(err)}); nothing was deleted`);
+      }
+      try {
+        await db.query('BEGIN');
+        const failed = await this.failedRowPrecondition(db, rowPreconditions);
+        if (failed) {
+          await db.query('ROLLBACK');
+          return refuseAll(`not applied: ${failed}; re-check and plan again`);
+        }
+        const deleted = await db.query<{ index_uid: string; source_id: string; shard_id: string }>(DELETE_PLANNED, planned4);
+        const gone = new Set(deleted.rows.map((r) => keys.shard(r.index_uid, r.source_id, r.shard_id)));
+        // Why the others stayed, read in the same transaction.
+        const rest = await db.query<{ index_uid: string; source_id: string; shard_id: string; version: string; publish_position_inclusive: string }>(
+          `SELECT s.index_uid, s.source_id, s.shard_id, s.xmin::text::bigint AS version, s.publish_position_inclusive FROM shards s JOIN ${PLANNED} ` +
+            'ON s.index_uid = p.index_uid AND s.source_id = p.source_id AND s.shard_id = p.shard_id',
+          planned4,
+        );
+        await db.query('COMMIT');
+        const still = new Map(rest.rows.map((r) => [keys.shard(r.index_uid, r.source_id, r.shard_id), r]));
+        for (let i = 0; i < planned4[0].length; i++) {
+          const key = keys.shard(planned4[0][i]!, planned4[1][i]!, planned4[2][i]!);
+          const version = planned4[3][i]!;
+          if (gone.has(key)) {
+            results.set(key, { key, status: 'applied', message: 'deleted from the metastore: uninitialised, nothing published, unchanged since the plan' });
+            this.rows.delete(rowId(planned4[0][i]!, planned4[1][i]!, planned4[2][i]!));
+            if (ctx.get(METASTORE, key)) ctx.remove(METASTORE, key);
+            continue;
+          }
+          const row = still.get(key);
+          const why = !row
+            ? 'no longer exists in the metastore'
+            : Number(row.version) !== version
+              ? `changed since the plan (row version ${version} when planned, now ${row.version}; publish position ${JSON.stringify(row.publish_position_inclusive)}): not deleted`
+              : `has a publish position (${JSON.stringify(row.publish_position_inclusive)}) that is neither empty nor at EOF: it may hold unpublished records; not deleted`;
+          results.set(key, { key, status: 'refused', message: why });
+        }
+      } catch (err) {
+        await db.query('ROLLBACK').catch(() => undefined);
+        return refuseAll(`not applied: ${message(err)}; nothing was deleted`);
+      } finally {
+        db.release();
+      }
+    }
+    return targets.map((t) => results.get(t.key)!);
+  }
+
+  /** Metastore-row preconditions, locked and compared by xmin inside the repair's transaction. */
+  private async failedRowPrecondition(db: PoolClient, ps: readonly Extract<Precondition, { collection: string }>[]): Promise<string | undefined> {
+    for (const p of ps) {
+      const parts = p.key.split('/');
+      if (parts.length !== 3) return `${p.collection} ${p.key} is not a shard key`;
+      const r = await db.query<{ version: string }>(
+        'SELECT xmin::text::bigint AS version FROM shards WHERE index_uid = $1 AND source_id = $2 AND shard_id = $3 FOR SHARE',
+        parts,
+      );
+      const now = r.rows[0] ? Number(r.rows[0].version) : undefined;
+      if ('absent' in p) {
+        if (now !== undefined) return `${p.collection} ${p.key} exists now`;
+      } else if (now === undefined) return `${p.collection} ${p.key} is gone`;
+      else if (now !== p.version) return `${p.collection} ${p.key} moved on (version ${p.version} when planned, now ${now})`;
+    }
+    return undefined;
+  }
+}
+
+export function createQuickwitSource(config: QuickwitConfig, all: GatewayConfig): SubsystemSource {
+  return new QuickwitSource(config, all.pollMs);
 }

@@ -1,0 +1,488 @@
+/**
+ * Quickwit's shards, as its own stores hold them ⇄ the protocol's entities.
+ *
+ * Upstream: quickwit-oss/quickwit, read at commit 9fd01432a734d5b0a52d8d9b4251023caa179f5b
+ * (Apache-2.0). Files:
+ * - The PostgreSQL metastore's tables, from the migrations under
+ *   `quickwit/quickwit-metastore/migrations/postgresql/`: `1_create-indexes`,
+ *   `9_add-split-incarnation-id` (indexes.index_uid / index_id), `10_…`
+ *   (VARCHAR(282) / VARCHAR(255)), `12_create-shards`, `14_update-shard-id`
+ *   (shard_id VARCHAR(255), defaults, FK ON DELETE CASCADE),
+ *   `20_add-shard-doc-mapping-uid-field`, `21_add-shard-update-timestamp-field`,
+ *   `23_change-indexes-unique-index`. `QUICKWIT_SCHEMA_SQL` below is the state
+ *   these migrations leave the two tables in (only the tables the shards need).
+ * - Positions: `quickwit/quickwit-proto/src/types/position.rs`: `""` is the
+ *   beginning, an offset is its decimal zero-padded to 20 digits, `~` (or
+ *   `~<offset>`) is the end of the shard (EOF).
+ * - `GET /api/developer/debug`: `quickwit/quickwit-serve/src/developer_api/debug.rs`
+ *   (a JSON map node id → that node's debug info, ready nodes only) and
+ *   `server.rs` (`cluster_membership_info`, `control_plane`, `ingester`);
+ *   the control plane's part is `ControlPlane::debug_info` in
+ *   `quickwit/quickwit-control-plane/src/control_plane.rs`
+ *   (`shard_table: {index_uid: {ingester_id: [shard]}}`, `ingesters:
+ *   {node_id: {available, status}}`); an ingester's part is
+ *   `Ingester::debug_info` in `quickwit/quickwit-ingest/src/ingest_v2/ingester.rs`
+ *   (`status`, `shards: {index_uid: [shard with state,
+ *   replication_position_inclusive, ingester_id]}`). State names are
+ *   `ShardState::as_json_str_name` / `IngesterStatus::as_json_str_name`
+ *   (`quickwit/quickwit-proto/src/ingest/`). Older main (#4867) listed each
+ *   index's shards flat with `leader_id`/`follower_id`: that shape decodes too.
+ *
+ * Entities differ from the store in two documented ways:
+ * - positions: the protocol writes an offset as `~` + 20 digits and the end
+ *   as `~eof`; upstream writes the 20 digits alone and the end as `~` or
+ *   `~<offset>`. Both directions are translated here; an upstream EOF with an
+ *   offset decodes to `~eof` (the offset is not kept).
+ * - `createdAt`: the metastore keeps no creation time; it is derived from the
+ *   shard id, a ULID minted by the control plane (its 48-bit millisecond
+ *   timestamp, in seconds since the Unix epoch), or 0 for a non-ULID id.
+ */
+import {
+  keys,
+  type ControlPlaneShard,
+  type Ingester,
+  type IngesterShard,
+  type MetastoreShard,
+  type ShardState,
+  type UnreadableRecord,
+} from '../protocol';
+
+export const QUICKWIT_UPSTREAM = 'quickwit-oss/quickwit@9fd01432a734d5b0a52d8d9b4251023caa179f5b';
+
+/**
+ * The `indexes` and `shards` tables (and the `SHARD_STATE` enum) as the
+ * upstream migrations listed above leave them, each statement idempotent.
+ * A real metastore already has them (Quickwit runs its migrations on start);
+ * the simulator's mirror creates them in an empty database.
+ */
+export const QUICKWIT_SCHEMA_SQL = `
+-- 1_create-indexes, 9_add-split-incarnation-id, 10_add-split-incarnation-id, 23_change-indexes-unique-index
+CREATE TABLE IF NOT EXISTS indexes (
+    index_uid VARCHAR(282) PRIMARY KEY,
+    index_metadata_json TEXT NOT NULL,
+    create_timestamp TIMESTAMP NOT NULL DEFAULT (CURRENT_TIMESTAMP AT TIME ZONE 'UTC'),
+    index_id VARCHAR(255) NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX IF NOT EXISTS indexes_index_id_unique
+  ON indexes USING btree ("index_id" varchar_pattern_ops);
+-- 12_create-shards
+DO $$ BEGIN
+    CREATE TYPE SHARD_STATE AS ENUM ('unspecified', 'open', 'unavailable', 'closed');
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+-- 12_create-shards, 14_update-shard-id, 20_add-shard-doc-mapping-uid-field, 21_add-shard-update-timestamp-field
+CREATE TABLE IF NOT EXISTS shards (
+    index_uid VARCHAR(282) NOT NULL,
+    source_id VARCHAR(255) NOT NULL,
+    shard_id VARCHAR(255) NOT NULL,
+    leader_id VARCHAR(255) NOT NULL,
+    follower_id VARCHAR(255),
+    shard_state SHARD_STATE NOT NULL DEFAULT 'open',
+    publish_position_inclusive VARCHAR(255) NOT NULL DEFAULT '',
+    publish_token VARCHAR(255),
+    doc_mapping_uid VARCHAR(26) NOT NULL,
+    update_timestamp TIMESTAMP NOT NULL DEFAULT '2024-01-01 00:00:00+00',
+    PRIMARY KEY (index_uid, source_id, shard_id),
+    CONSTRAINT shards_index_uid_fkey FOREIGN KEY (index_uid) REFERENCES indexes(index_uid) ON DELETE CASCADE
+);
+`;
+
+/** The `shards` columns the codec reads, in the order the source selects and the mirror writes them. */
+export const SHARD_COLUMNS = [
+  'index_uid',
+  'source_id',
+  'shard_id',
+  'leader_id',
+  'follower_id',
+  'shard_state',
+  'publish_position_inclusive',
+  'publish_token',
+  'doc_mapping_uid',
+] as const;
+
+/** A `shards` row as `pg` returns it (text columns, enum as text), plus its row version. */
+export interface ShardRow {
+  index_uid: unknown;
+  source_id: unknown;
+  shard_id: unknown;
+  leader_id: unknown;
+  follower_id: unknown;
+  shard_state: unknown;
+  publish_position_inclusive: unknown;
+  publish_token: unknown;
+  doc_mapping_uid: unknown;
+  /** The row version: `xmin::text::bigint` (see the quickwit source). */
+  version: unknown;
+}
+
+export type Decoded<E> = { ok: true; entity: E } | { ok: false; unreadable: UnreadableRecord };
+
+const SHARD_STATES: readonly ShardState[] = ['unspecified', 'open', 'unavailable', 'closed'];
+const INGESTER_STATUSES = ['ready', 'decommissioning', 'decommissioned', 'failed'] as const;
+const OFFSET = /^\d{20}$/;
+const PROTOCOL_OFFSET = /^~\d{20}$/;
+
+// ------------------------------------------------------------- positions --
+
+/** Upstream position text → the protocol's (`~` + 20 digits, `~eof`), or undefined if it is not a position. */
+export function decodePosition(upstream: string): string | undefined {
+  if (upstream === '') return '';
+  if (OFFSET.test(upstream)) return `~${upstream}`;
+  if (upstream === '~' || /^~\d+$/.test(upstream)) return '~eof';
+  return undefined;
+}
+
+/** The protocol's position → upstream text. */
+export function encodePosition(position: string): string {
+  if (position === '') return '';
+  if (position === '~eof') return '~';
+  if (PROTOCOL_OFFSET.test(position)) return position.slice(1);
+  throw new Error(`not a position: ${JSON.stringify(position)}`);
+}
+
+// ------------------------------------------------------------------ ULIDs --
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** Seconds since the Unix epoch of a ULID's timestamp, or 0 when `id` is not a ULID. */
+export function ulidSeconds(id: string): number {
+  if (!/^[0-9A-HJKMNP-TV-Z]{26}$/i.test(id)) return 0;
+  let ms = 0;
+  for (let i = 0; i < 10; i++) ms = ms * 32 + CROCKFORD.indexOf(id[i]!.toUpperCase());
+  return Math.floor(ms / 1000);
+}
+
+// ---------------------------------------------------------- metastore row --
+
+function shardRowKey(row: Partial<ShardRow>): string {
+  return `shards(${[row.index_uid, row.source_id, row.shard_id].map((v) => String(v)).join(', ')})`.slice(0, 1024);
+}
+
+function text(row: Record<string, unknown>, column: string, nullable = false): string | null {
+  const v = row[column];
+  if (v === null && nullable) return null;
+  if (typeof v !== 'string') throw new Error(`${column} is ${v === null ? 'null' : typeof v}, not text`);
+  return v;
+}
+
+/** One `shards` row → a `quickwit.metastore.shards` entity, or the reason it is unreadable. */
+export function decodeShardRow(row: ShardRow): Decoded<MetastoreShard> {
+  const r = row as unknown as Record<string, unknown>;
+  try {
+    const indexUid = text(r, 'index_uid')!;
+    const sourceId = text(r, 'source_id')!;
+    const shardId = text(r, 'shard_id')!;
+    for (const [name, v] of [['index_uid', indexUid], ['source_id', sourceId], ['shard_id', shardId]] as const) {
+      if (v === '' || v.includes('/')) throw new Error(`${name} ${JSON.stringify(v)} is empty or holds a "/"`);
+    }
+    const state = text(r, 'shard_state')!;
+    if (!SHARD_STATES.includes(state as ShardState)) throw new Error(`shard_state ${JSON.stringify(state)} is not a SHARD_STATE`);
+    const upstreamPosition = text(r, 'publish_position_inclusive')!;
+    const position = decodePosition(upstreamPosition);
+    if (position === undefined) throw new Error(`publish_position_inclusive ${JSON.stringify(upstreamPosition)} is not a position`);
+    const version = typeof row.version === 'string' ? Number(row.version) : row.version;
+    if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) throw new Error(`row version ${String(row.version)} is not a count`);
+    return {
+      ok: true,
+      entity: {
+        key: keys.shard(indexUid, sourceId, shardId),
+        version,
+        indexUid,
+        sourceId,
+        shardId,
+        leaderId: text(r, 'leader_id')!,
+        followerId: text(r, 'follower_id', true),
+        docMappingUid: text(r, 'doc_mapping_uid')!,
+        shardState: state as ShardState,
+        publishPositionInclusive: position,
+        publishToken: text(r, 'publish_token', true),
+        createdAt: ulidSeconds(shardId),
+      },
+    };
+  } catch (err) {
+    return { ok: false, unreadable: { collection: 'quickwit.metastore.shards', key: shardRowKey(row), reason: (err as Error).message.slice(0, 1024) } };
+  }
+}
+
+/** A metastore shard entity → its `shards` row values, in `SHARD_COLUMNS` order. */
+export function encodeShardRow(s: MetastoreShard): (string | null)[] {
+  return [
+    s.indexUid,
+    s.sourceId,
+    s.shardId,
+    s.leaderId,
+    s.followerId,
+    s.shardState,
+    encodePosition(s.publishPositionInclusive),
+    s.publishToken,
+    s.docMappingUid,
+  ];
+}
+
+/** The `index_id` part of an index uid (`<index_id>:<ULID>`). */
+export function indexIdOf(indexUid: string): string {
+  const at = indexUid.lastIndexOf(':');
+  return at > 0 ? indexUid.slice(0, at) : indexUid;
+}
+
+/**
+ * A minimal `indexes` row for an index the simulator's shards name: the
+ * metastore's FK needs it. Its `index_metadata_json` follows the serialized
+ * `IndexMetadata` (`version`, `index_uid`, `index_config`, `sources`,
+ * `checkpoint`, `create_timestamp`); the gateway does not read it.
+ */
+export function encodeIndexRow(indexUid: string): [string, string, string] {
+  const indexId = indexIdOf(indexUid);
+  const metadata = {
+    version: '0.9',
+    index_uid: indexUid,
+    index_config: { version: '0.9', index_id: indexId, index_uri: `s3://quickwit-indexes/${indexId}` },
+    checkpoint: {},
+    create_timestamp: 0,
+    sources: [{ version: '0.9', source_id: '_ingest-source', source_type: 'ingest', num_pipelines: 1, enabled: true, params: {} }],
+  };
+  return [indexUid, JSON.stringify(metadata), indexId];
+}
+
+// ------------------------------------------------------ /api/developer/debug --
+
+/** A stable non-negative version for a record read over HTTP: FNV-1a of its canonical JSON (changes whenever it does). */
+export function contentVersion(value: unknown): number {
+  const s = JSON.stringify(value);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+export interface DebugDecoded {
+  controlPlane: ControlPlaneShard[];
+  ingesterShards: IngesterShard[];
+  ingesters: Ingester[];
+  unreadable: UnreadableRecord[];
+  /** The node whose info holds the control plane's part, or undefined when no ready node runs one. */
+  controlPlaneNode?: string;
+  /**
+   * The control plane's generation: its node's chitchat `generation_id`
+   * (nanoseconds at start), in milliseconds; it changes when the control plane's process restarts.
+   */
+  controlPlaneGeneration?: number;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(o: Record<string, unknown>, field: string): string {
+  const v = o[field];
+  if (typeof v === 'string' && v !== '') return v;
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return String(v);
+  throw new Error(`${field} is ${v === undefined ? 'missing' : JSON.stringify(v)}`);
+}
+
+function shardPart(v: string, field: string): string {
+  if (v.includes('/')) throw new Error(`${field} ${JSON.stringify(v)} holds a "/"`);
+  return v;
+}
+
+/** The generation id (ms) of `nodeId` as its own `cluster_membership_info` lists it. */
+function generationOf(info: Record<string, unknown>, nodeId: string): number | undefined {
+  const membership = info.cluster_membership_info;
+  if (!isObject(membership) || !Array.isArray(membership.ready_nodes)) return undefined;
+  for (const n of membership.ready_nodes) {
+    if (isObject(n) && n.node_id === nodeId && typeof n.generation_id === 'number') return Math.round(n.generation_id / 1_000_000);
+  }
+  return undefined;
+}
+
+/**
+ * The debug route's JSON → the control plane's shard table, the ingesters'
+ * shards and the ingesters. Anything that does not decode is listed
+ * unreadable (the whole answer when it is not a map of nodes); never throws.
+ */
+export function decodeDebugInfo(json: unknown): DebugDecoded {
+  const out: DebugDecoded = { controlPlane: [], ingesterShards: [], ingesters: [], unreadable: [] };
+  const bad = (collection: UnreadableRecord['collection'], key: string, reason: string) =>
+    out.unreadable.push({ collection, key: key.slice(0, 1024), reason: reason.slice(0, 1024) });
+  if (!isObject(json)) {
+    bad('quickwit.controlPlane.shards', '/api/developer/debug', `not a JSON object of nodes: ${typeof json}`);
+    return out;
+  }
+  const ingesterIds = new Set<string>();
+  for (const [nodeId, info] of Object.entries(json)) {
+    if (!isObject(info)) {
+      bad('quickwit.ingesters', `/api/developer/debug ${nodeId}`, 'the node info is not an object');
+      continue;
+    }
+    const cp = info.control_plane;
+    if (cp !== undefined) decodeControlPlane(nodeId, info, cp, out, bad);
+    const ing = info.ingester;
+    if (ing !== undefined) {
+      if (!isObject(ing)) {
+        bad('quickwit.ingesters', `/api/developer/debug ${nodeId}.ingester`, 'not an object');
+        continue;
+      }
+      const status = ing.status;
+      if (!INGESTER_STATUSES.includes(status as (typeof INGESTER_STATUSES)[number])) {
+        bad('quickwit.ingesters', `/api/developer/debug ${nodeId}.ingester.status`, `ingester status ${JSON.stringify(status)} is not one the protocol models (ready, decommissioning, decommissioned, failed)`);
+      } else {
+        const generation = generationOf(info, nodeId);
+        out.ingesters.push({ key: nodeId, version: contentVersion([status, generation ?? null]), nodeId, status: status as Ingester['status'] });
+        ingesterIds.add(nodeId);
+      }
+      decodeIngesterShards(nodeId, ing.shards, out, bad);
+    }
+  }
+  return out;
+}
+
+type Bad = (collection: UnreadableRecord['collection'], key: string, reason: string) => void;
+
+function decodeControlPlane(nodeId: string, info: Record<string, unknown>, cp: unknown, out: DebugDecoded, bad: Bad): void {
+  const where = `/api/developer/debug ${nodeId}.control_plane`;
+  if (!isObject(cp) || 'error' in cp) {
+    bad('quickwit.controlPlane.shards', where, isObject(cp) ? `the control plane answered an error: ${String(cp.error)}` : 'not an object');
+    return;
+  }
+  out.controlPlaneNode = nodeId;
+  out.controlPlaneGeneration = generationOf(info, nodeId);
+  const table = cp.shard_table;
+  if (!isObject(table)) {
+    bad('quickwit.controlPlane.shards', `${where}.shard_table`, 'missing or not an object');
+    return;
+  }
+  for (const [indexUid, perIndex] of Object.entries(table)) {
+    // Current main: {ingester_id: [shard]}; #4867: [shard] with leader_id.
+    const lists: [string, unknown][] = Array.isArray(perIndex)
+      ? [['', perIndex]]
+      : isObject(perIndex)
+        ? Object.entries(perIndex)
+        : [];
+    if (lists.length === 0 && !isObject(perIndex)) bad('quickwit.controlPlane.shards', `${where}.shard_table.${indexUid}`, 'not a list or map of shards');
+    for (const [ingesterId, shards] of lists) {
+      if (!Array.isArray(shards)) {
+        bad('quickwit.controlPlane.shards', `${where}.shard_table.${indexUid}.${ingesterId}`, 'not a list of shards');
+        continue;
+      }
+      shards.forEach((raw, i) => {
+        try {
+          if (!isObject(raw)) throw new Error('not an object');
+          const state = raw.shard_state;
+          if (!SHARD_STATES.includes(state as ShardState)) throw new Error(`shard_state ${JSON.stringify(state)} is not a ShardState`);
+          const shardIndexUid = shardPart(str(raw, 'index_uid'), 'index_uid');
+          const sourceId = shardPart(str(raw, 'source_id'), 'source_id');
+          const shardId = shardPart(str(raw, 'shard_id'), 'shard_id');
+          const leaderId = 'ingester_id' in raw ? str(raw, 'ingester_id') : 'leader_id' in raw ? str(raw, 'leader_id') : ingesterId;
+          if (leaderId === '') throw new Error('no ingester_id or leader_id');
+          const fields = { indexUid: shardIndexUid, sourceId, shardId, leaderId, shardState: state as ShardState };
+          out.controlPlane.push({ key: keys.shard(shardIndexUid, sourceId, shardId), version: contentVersion(fields), ...fields });
+        } catch (err) {
+          bad('quickwit.controlPlane.shards', `${where}.shard_table.${indexUid}${ingesterId ? `.${ingesterId}` : ''}[${i}]`, (err as Error).message);
+        }
+      });
+    }
+  }
+}
+
+function decodeIngesterShards(nodeId: string, shards: unknown, out: DebugDecoded, bad: Bad): void {
+  const where = `/api/developer/debug ${nodeId}.ingester.shards`;
+  if (!isObject(shards)) {
+    bad('quickwit.ingester.shards', where, 'missing or not an object');
+    return;
+  }
+  for (const [indexUid, list] of Object.entries(shards)) {
+    if (!Array.isArray(list)) {
+      bad('quickwit.ingester.shards', `${where}.${indexUid}`, 'not a list of shards');
+      continue;
+    }
+    list.forEach((raw, i) => {
+      try {
+        if (!isObject(raw)) throw new Error('not an object');
+        const state = raw.state;
+        if (!SHARD_STATES.includes(state as ShardState)) throw new Error(`state ${JSON.stringify(state)} is not a ShardState`);
+        const ingesterId = shardPart('ingester_id' in raw ? str(raw, 'ingester_id') : nodeId, 'ingester_id');
+        const shardIndexUid = shardPart(str(raw, 'index_uid'), 'index_uid');
+        const sourceId = shardPart(str(raw, 'source_id'), 'source_id');
+        const shardId = shardPart(str(raw, 'shard_id'), 'shard_id');
+        const rawPosition = raw.replication_position_inclusive;
+        const position = typeof rawPosition === 'string' ? decodePosition(rawPosition) : undefined;
+        if (position === undefined) throw new Error(`replication_position_inclusive ${JSON.stringify(rawPosition)} is not a position`);
+        const fields = { ingesterId, indexUid: shardIndexUid, sourceId, shardId, shardState: state as ShardState, replicationPositionInclusive: position };
+        out.ingesterShards.push({ key: keys.ingesterShard(ingesterId, shardIndexUid, sourceId, shardId), version: contentVersion(fields), ...fields });
+      } catch (err) {
+        bad('quickwit.ingester.shards', `${where}.${indexUid}[${i}]`, (err as Error).message);
+      }
+    });
+  }
+}
+
+/** What the simulator serves as one node's `cluster_membership_info` entry (a chitchat id). */
+export interface ChitchatId {
+  node_id: string;
+  generation_id: number;
+  gossip_advertise_addr: string;
+}
+
+/**
+ * The debug route's answer for a cluster: one control-plane node and one
+ * node per ingester, in the upstream shape (the encode direction, used by the
+ * simulator).
+ */
+export function encodeDebugInfo(input: {
+  controlPlaneNode: string;
+  controlPlaneGeneration: number;
+  controlPlane: readonly ControlPlaneShard[];
+  publishPositions: (key: string) => string;
+  ingesters: readonly Ingester[];
+  /** An ingester's start time in ms (a new one when it restarts). */
+  ingesterGeneration: (i: Ingester) => number;
+  ingesterShards: readonly IngesterShard[];
+}): Record<string, unknown> {
+  const nodes: ChitchatId[] = [
+    { node_id: input.controlPlaneNode, generation_id: input.controlPlaneGeneration * 1_000_000, gossip_advertise_addr: '127.0.0.1:7280' },
+    ...input.ingesters.map((i, n) => ({ node_id: i.nodeId, generation_id: input.ingesterGeneration(i) * 1_000_000, gossip_advertise_addr: `127.0.0.1:${7290 + n}` })),
+  ];
+  const membership = { ready_nodes: nodes, live_nodes: [], dead_nodes: [], chitchat_state: {} };
+  const shardTable: Record<string, Record<string, unknown[]>> = {};
+  for (const s of input.controlPlane) {
+    const perIndex = (shardTable[s.indexUid] ??= {});
+    (perIndex[s.leaderId] ??= []).push({
+      index_uid: s.indexUid,
+      source_id: s.sourceId,
+      shard_id: s.shardId,
+      shard_state: s.shardState,
+      ingester_id: s.leaderId,
+      publish_position_inclusive: encodePosition(input.publishPositions(s.key)),
+    });
+  }
+  const out: Record<string, unknown> = {
+    [input.controlPlaneNode]: {
+      cluster_membership_info: membership,
+      control_plane: {
+        ingesters: Object.fromEntries(input.ingesters.map((i) => [i.nodeId, { available: true, status: i.status }])),
+        physical_indexing_plan: [],
+        shard_table: shardTable,
+      },
+    },
+  };
+  for (const i of input.ingesters) {
+    const shards: Record<string, unknown[]> = {};
+    for (const s of input.ingesterShards) {
+      if (s.ingesterId !== i.nodeId) continue;
+      (shards[s.indexUid] ??= []).push({
+        index_uid: s.indexUid,
+        source_id: s.sourceId,
+        shard_id: s.shardId,
+        state: s.shardState,
+        replication_position_inclusive: encodePosition(s.replicationPositionInclusive),
+        truncation_position_inclusive: '',
+        type: 'solo',
+        ingester_id: s.ingesterId,
+      });
+    }
+    out[i.nodeId] = { cluster_membership_info: membership, ingester: { status: i.status, shards, mrecordlog: {} } };
+  }
+  return out;
+}
