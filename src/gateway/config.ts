@@ -73,8 +73,11 @@ export const GatewayConfig = z.strictObject({
     .strictObject({
       /** PD's HTTP API. */
       pd: z.url(),
-      /** TiKV status servers (their `/debug/ime/cached_regions`). */
-      tikvStatus: z.array(z.url()).min(1),
+      /**
+       * TiKV status servers (their `/debug/ime/cached_regions`): a base URL, whose store is the one PD lists
+       * with that `status_address`, or `{storeId, url}` to name the store.
+       */
+      tikvStatus: z.array(z.union([z.url(), z.strictObject({ storeId: z.number().int().nonnegative(), url: z.url() })])).min(1),
     })
     .optional(),
   fluvio: z
