@@ -18,6 +18,9 @@
  *   Active, LoadingCanceled, PendingEvict, Evicting). 400 "In memory engine
  *   is not enabled" when the IME is off.
  *
+ * `safePoint` is the TSO's physical part in ms (`safe_point >> 18`): a TSO does
+ * not fit a JavaScript safe integer.
+ *
  * What the routes do not show: the store id (the gateway knows which
  * status server it asked: PD's `status_address` names it), the eviction
  * reason (`evictInfo` is null), and the write batch (`RegionCacheWriteBatch`
@@ -29,6 +32,9 @@
  */
 import { createHash } from 'node:crypto';
 import { keys, RegionState, type CachedRegion, type UnreadableRecord, type WriteBatch } from '../protocol';
+
+/** A TSO's logical bits: `safe_point` is a TSO; the entity's `safePoint` is its physical part (ms since the epoch). */
+const TSO_LOGICAL = 2 ** 18;
 
 export function jsonVersion(value: unknown): number {
   return createHash('sha256').update(JSON.stringify(value)).digest().readUIntBE(0, 6);
@@ -100,7 +106,8 @@ export function decodeCachedRegions(
       return bad('start/end are not hex strings');
     }
     if (!isUint(epoch_version)) return bad('epoch_version is not an unsigned integer');
-    if (!isUint(safe_point)) return bad('safe_point is not an unsigned integer (or beyond 2^53)');
+    // A TSO (physical ms << 18 | logical) is beyond 2^53: the entity keeps its physical part, in ms.
+    if (typeof safe_point !== 'number' || !Number.isInteger(safe_point) || safe_point < 0) return bad('safe_point is not an unsigned integer');
     if (typeof in_gc !== 'boolean' || typeof is_written !== 'boolean') return bad('in_gc/is_written are not booleans');
     const st = RegionState.safeParse(state);
     if (!st.success) return bad(`state ${JSON.stringify(state)} is not a RegionState`);
@@ -112,7 +119,7 @@ export function decodeCachedRegions(
       start,
       end,
       state: st.data,
-      safePoint: safe_point,
+      safePoint: Math.floor(safe_point / TSO_LOGICAL),
       inGc: in_gc,
       isWritten: is_written,
       evictInfo: null,
@@ -130,7 +137,7 @@ export function encodeCachedRegions(regions: Iterable<CachedRegion>): string {
     id: r.regionId,
     epoch_version: r.epochVersion,
     in_gc: r.inGc,
-    safe_point: r.safePoint,
+    safe_point: r.safePoint * TSO_LOGICAL,
     state: r.state,
     is_written: r.isWritten,
   }));
