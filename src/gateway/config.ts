@@ -73,14 +73,32 @@ export const GatewayConfig = z.strictObject({
     .strictObject({
       /** PD's HTTP API. */
       pd: z.url(),
-      /** TiKV status servers (their `/debug/ime/cached_regions`). */
-      tikvStatus: z.array(z.url()).min(1),
+      /**
+       * TiKV status servers (their `/debug/ime/cached_regions`): a base URL, whose store is the one PD lists
+       * with that `status_address`, or `{storeId, url}` to name the store.
+       */
+      tikvStatus: z.array(z.union([z.url(), z.strictObject({ storeId: z.number().int().nonnegative(), url: z.url() })])).min(1),
     })
     .optional(),
   fluvio: z
     .strictObject({
       /** The SC's local metadata folder (`<data>/metadata`, holding `Partition/`, `Topic/`, `SPU/`). */
       metadataDir: z.string().min(1),
+      /**
+       * Where each SPU's free disk space is read (Fluvio keeps no record of an SPU's storage report):
+       * `statfs` of the SPU's log folder, or a JSON file `{"freeBytes": N}` kept by a disk monitor.
+       */
+      spuStorage: z
+        .array(
+          z.strictObject({
+            spuId: z.number().int(),
+            statfs: z.string().min(1).optional(),
+            file: z.string().min(1).optional(),
+            /** The SPU counts as full (appends fail) at or below this many free bytes. */
+            fullBelowBytes: z.number().int().nonnegative().default(1024 * 1024),
+          }),
+        )
+        .default([]),
     })
     .optional(),
   /** Repairs write to the real stores: off unless asked for. */

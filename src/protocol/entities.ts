@@ -234,7 +234,7 @@ export const PartitionResolution = z.enum([
   'Online',
   'LeaderOffline',
   'ElectionLeaderFound',
-  'OutOfSpace',
+  'OutOfStorage',
 ]);
 export type PartitionResolution = z.infer<typeof PartitionResolution>;
 

@@ -208,7 +208,7 @@ export const RepairCommand = z.discriminatedUnion('command', [
   z.object({ command: z.literal('tikv.clearPreparedMark'), targets, preconditions }),
   /** Evict the region from the in-memory cache (it is derived from disk; nothing is lost). */
   z.object({ command: z.literal('tikv.evictRegion'), targets, preconditions }),
-  /** Set the SC's resolution back from the leader SPU's report (OutOfSpace). */
+  /** Set the SC's resolution back from the leader SPU's report (OutOfStorage). */
   z.object({ command: z.literal('fluvio.restoreFromSpuReport'), targets, preconditions }),
 ]);
 export type RepairCommand = z.infer<typeof RepairCommand>;

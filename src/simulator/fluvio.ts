@@ -1,13 +1,13 @@
 /**
  * Fluvio SC partition status versus each SPU's own report (infinyon/fluvio
- * #4528, fix PR #4527; OutOfSpace added by #4521).
+ * #4528, fix PR #4527; OutOfStorage added by #4521).
  *
  * The mechanism: a leader SPU's disk fills; it reports storage full and the
- * SC sets the partition OutOfSpace. SPUs report on change only. Then the
+ * SC sets the partition OutOfStorage. SPUs report on change only. Then the
  * SC–SPU link drops: the SC sets LeaderOffline. When the link comes back,
  * buggy: the SC's election logic sets Online because the leader is back, and
- * OutOfSpace is lost while the SPU's last report still says full, so
- * producers write to a full disk. Fixed: the election logic leaves OutOfSpace
+ * OutOfStorage is lost while the SPU's last report still says full, so
+ * producers write to a full disk. Fixed: the election logic leaves OutOfStorage
  * alone; only a new SPU report may clear it.
  */
 import { keys, plural, type Fault, type RepairCommand, type RepairItemResult, type ScPartition } from '../protocol';
@@ -122,17 +122,17 @@ export class FluvioSim implements SubsystemSim {
   private diskFull(spuId: number): string {
     const { store } = this.ctx;
     this.diskUsed.set(spuId, DISK_BYTES);
-    let outOfSpace = 0;
+    let outOfStorage = 0;
     for (const p of store.all('fluvio.partitions')) {
       if (!p.replicas.includes(spuId)) continue;
       this.report(spuId, p.topic, p.partition, p.size);
-      // #4521: the SC turns the leader's storage-full report into OutOfSpace.
+      // #4521: the SC turns the leader's storage-full report into OutOfStorage.
       if (p.leader.spu === spuId) {
-        store.patch('fluvio.partitions', p.key, { resolution: 'OutOfSpace' });
-        outOfSpace++;
+        store.patch('fluvio.partitions', p.key, { resolution: 'OutOfStorage' });
+        outOfStorage++;
       }
     }
-    return `${keys.spu(spuId)} disk full: ${plural(outOfSpace, 'partition')} it leads ${outOfSpace === 1 ? 'is' : 'are'} OutOfSpace`;
+    return `${keys.spu(spuId)} disk full: ${plural(outOfStorage, 'partition')} it leads ${outOfStorage === 1 ? 'is' : 'are'} OutOfStorage`;
   }
 
   private linkFlap(spuId: number): string {
@@ -141,8 +141,8 @@ export class FluvioSim implements SubsystemSim {
     this.linkDown.set(spuId, FLAP_TICKS);
     for (const p of store.all('fluvio.partitions')) {
       if (p.leader.spu !== spuId) continue;
-      // Fixed: OutOfSpace is not the election logic's to overwrite.
-      if (p.resolution === 'OutOfSpace' && !buggy(this.ctx, 'partitions')) continue;
+      // Fixed: OutOfStorage is not the election logic's to overwrite.
+      if (p.resolution === 'OutOfStorage' && !buggy(this.ctx, 'partitions')) continue;
       store.patch('fluvio.partitions', p.key, { resolution: 'LeaderOffline' });
     }
     return `SC lost its link to ${keys.spu(spuId)} for ${FLAP_TICKS} ticks`;
@@ -166,8 +166,8 @@ export class FluvioSim implements SubsystemSim {
     const report = this.ctx.store.get('fluvio.spuReports', keys.spuReport(p.leader.spu, p.topic, p.partition));
     if (!report) return refused(p.key, `no report from its leader ${keys.spu(p.leader.spu)}; nothing to restore from`);
     if (!report.storageFull) return unchanged(p.key, `${keys.spu(p.leader.spu)} reports ${report.freeBytes} bytes free; resolution stays ${p.resolution}`);
-    if (p.resolution === 'OutOfSpace') return unchanged(p.key, 'already OutOfSpace');
-    this.ctx.store.patch('fluvio.partitions', p.key, { resolution: 'OutOfSpace' });
-    return applied(p.key, `${p.resolution} → OutOfSpace, from ${keys.spu(p.leader.spu)}'s report (storage full at t=${report.reportedAt}); producers are refused until the SPU reports free space`);
+    if (p.resolution === 'OutOfStorage') return unchanged(p.key, 'already OutOfStorage');
+    this.ctx.store.patch('fluvio.partitions', p.key, { resolution: 'OutOfStorage' });
+    return applied(p.key, `${p.resolution} → OutOfStorage, from ${keys.spu(p.leader.spu)}'s report (storage full at t=${report.reportedAt}); producers are refused until the SPU reports free space`);
   }
 }

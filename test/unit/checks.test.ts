@@ -12,7 +12,7 @@ import {
   checkDanglingShards,
   checkDdlBacklog,
   checkDuplicateProcedures,
-  checkOnlineOutOfSpace,
+  checkOnlineOutOfStorage,
   checkOrphanedShards,
   checkStalePreparedRegions,
   formatDuration,
@@ -44,7 +44,7 @@ describe('checks', () => {
     b.add('greptime.etcd', F.etcdPrefix('/__procedure__/', 1000));
     b.add('tikv.writeBatches', F.writeBatch(1, { atCommitBoundary: false, currentRegion: 7 }));
     b.add('tikv.regions', F.region(1, 7, { isWritten: true }), F.region(1, 8));
-    b.add('fluvio.partitions', F.partition('events', 0), F.partition('events', 1, { resolution: 'OutOfSpace' }));
+    b.add('fluvio.partitions', F.partition('events', 0), F.partition('events', 1, { resolution: 'OutOfStorage' }));
     b.add('fluvio.spuReports', F.spuReport(5001, 'events', 0), F.spuReport(5001, 'events', 1, { storageFull: true }));
     assert.deepEqual(runChecks(b.build()), []);
   });
@@ -344,7 +344,7 @@ describe('checks', () => {
       b.add('fluvio.spuReports', F.spuReport(5001, 'events', 0, { storageFull: true, freeBytes: 0 }), F.spuReport(5001, 'events', 1, { storageFull: true }));
       // A full report from a follower does not count: only the leader's.
       b.add('fluvio.spuReports', F.spuReport(5001, 'logs', 0, { storageFull: true }));
-      const [f, ...rest] = valid(checkOnlineOutOfSpace(b.build()));
+      const [f, ...rest] = valid(checkOnlineOutOfStorage(b.build()));
       assert.equal(rest.length, 0);
       assert.equal(f!.id, 'partitions/online-out-of-space:events');
       assert.equal(f!.count, 2);
@@ -353,11 +353,11 @@ describe('checks', () => {
       assert.deepEqual(targetsOf(r.operations).map((t) => t.key), ['events-0', 'events-1']);
     });
 
-    it('does not flag a partition already OutOfSpace, or one whose SPU has room', () => {
+    it('does not flag a partition already OutOfStorage, or one whose SPU has room', () => {
       const b = F.model();
-      b.add('fluvio.partitions', F.partition('events', 0, { resolution: 'OutOfSpace' }), F.partition('events', 1));
+      b.add('fluvio.partitions', F.partition('events', 0, { resolution: 'OutOfStorage' }), F.partition('events', 1));
       b.add('fluvio.spuReports', F.spuReport(5001, 'events', 0, { storageFull: true }), F.spuReport(5001, 'events', 1));
-      assert.deepEqual(checkOnlineOutOfSpace(b.build()), []);
+      assert.deepEqual(checkOnlineOutOfStorage(b.build()), []);
     });
   });
 

@@ -91,7 +91,7 @@ describe('clustersnap TextMate grammar', () => {
     assert.equal(scopeOf(shard, 'ingester-1'), 'string.unquoted.clustersnap');
     assert.equal(scopeOf(shard, 'open'), 'constant.language.state.clustersnap');
     assert.equal(scopeOf(shard, '12'), 'constant.numeric.clustersnap');
-    assert.equal(scopeOf('partition events-0 resolution=OutOfSpace version=7', 'OutOfSpace'), 'constant.language.state.bad.clustersnap');
+    assert.equal(scopeOf('partition events-0 resolution=OutOfStorage version=7', 'OutOfStorage'), 'constant.language.state.bad.clustersnap');
     assert.equal(scopeOf('procedure p1 status=Retrying version=2', 'Retrying'), 'constant.language.state.transient.clustersnap');
     assert.equal(scopeOf('partition events-0 leader={"spu":5001,"hw":90} version=7', '{"spu"'), 'meta.structure.json.clustersnap');
     assert.equal(scopeOf('group "idx:01/src" count=760471  # too many to list', 'idx:01/src'), 'entity.name.tag.group.clustersnap');

@@ -3,14 +3,14 @@ import { RULES, type Finding, type RuleId, type Subsystem } from '../../protocol
 import type { ClusterModel } from '../model';
 import type { Check, CheckOptions } from './common';
 import { checkDdlBacklog, checkDuplicateProcedures } from './ddl';
-import { checkOnlineOutOfSpace } from './partitions';
+import { checkOnlineOutOfStorage } from './partitions';
 import { checkStalePreparedRegions } from './regions';
 import { checkDanglingShards, checkOrphanedShards } from './shards';
 import { checkCloseBlockedWals } from './wal';
 
 export type { Check, CheckOptions } from './common';
 export { checkDdlBacklog, checkDuplicateProcedures, ETCD_QUOTA_WARN_RATIO, isUnfinished } from './ddl';
-export { checkOnlineOutOfSpace } from './partitions';
+export { checkOnlineOutOfStorage } from './partitions';
 export { checkStalePreparedRegions, staleMarkReason } from './regions';
 export { checkDanglingShards, checkOrphanedShards, holdsData, isSafeToDeleteShard, orphanMayHoldUnpublished } from './shards';
 export { checkCloseBlockedWals } from './wal';
@@ -23,7 +23,7 @@ export const CHECKS = {
   'ddl/backlog': checkDdlBacklog,
   'ddl/duplicate': checkDuplicateProcedures,
   'regions/stale-prepared': checkStalePreparedRegions,
-  'partitions/online-out-of-space': checkOnlineOutOfSpace,
+  'partitions/online-out-of-space': checkOnlineOutOfStorage,
 } as const satisfies Record<RuleId, Check>;
 
 /** Runs every check (or those of one subsystem) and returns grouped findings, sorted by id. */

@@ -1,6 +1,6 @@
 /**
- * Fluvio: only the leader SPU's report may clear out-of-space; the SC's
- * election logic must never turn an out-of-space partition Online (fluvio #4528).
+ * Fluvio: only the leader SPU's report may clear OutOfStorage; the SC's
+ * election logic must never turn an OutOfStorage partition Online (fluvio #4528).
  */
 import { keys, type EntityRef, type Finding, type ScPartition, type SpuReport } from '../../protocol';
 import { formatBytes, plural } from '../../protocol/format';
@@ -8,7 +8,7 @@ import type { ClusterModel } from '../model';
 import { batchedOption, makeFinding, pushSample, stillAt, TargetBatcher } from './common';
 
 /** `partitions/online-out-of-space`: Online at the SC while the leader SPU reports its storage full. Grouped by topic. */
-export function checkOnlineOutOfSpace(model: ClusterModel): Finding[] {
+export function checkOnlineOutOfStorage(model: ClusterModel): Finding[] {
   const { collections } = model;
   const reports = collections['fluvio.spuReports'];
   const byTopic = new Map<string, { partition: ScPartition; report: SpuReport }[]>();
@@ -56,10 +56,10 @@ export function checkOnlineOutOfSpace(model: ClusterModel): Finding[] {
         repairs: batchedOption(
           {
             id: 'restore-from-spu-report',
-            title: `Restore OutOfSpace on ${plural(items.length, 'partition')} from the SPU report`,
+            title: `Restore OutOfStorage on ${plural(items.length, 'partition')} from the SPU report`,
             safety: 'safe',
             description:
-              "Sets the SC's resolution back to what the leader SPU last reported (OutOfSpace), so producers stop " +
+              "Sets the SC's resolution back to what the leader SPU last reported (OutOfStorage), so producers stop " +
               'writing to a full disk. Idempotent. Once space is freed (retention), the SPU re-reports and the partition comes back Online.',
           },
           restore,

@@ -1,0 +1,173 @@
+/** The Fluvio codec on files written by hand from the upstream definitions (local.rs, partition/status.rs, spu/). */
+import * as assert from 'node:assert/strict';
+import {
+  contentVersion,
+  decodePartitionFile,
+  decodeSpuFile,
+  encodePartitionFile,
+  encodeSpuFile,
+  encodeTopicFile,
+  parseStored,
+  withResolution,
+} from '../../src/codecs/fluvio';
+import { ScPartition, Spu } from '../../src/protocol';
+
+// As `SpecStore::apply` + serde_yaml write a Partition (camelCase status, `lrs` alias accepted, non-indented sequences).
+const PARTITION = `!1.0.0
+meta:
+  id: my-topic-1
+  revision: 7
+  parent:
+    id: my-topic
+    revision: 0
+key: my-topic-1
+status:
+  resolution: OutOfStorage
+  leader:
+    spu: 5001
+    hw: 120
+    leo: 125
+  lsr: 1
+  replicas:
+  - spu: 5002
+    hw: 120
+    leo: 120
+  size: 65536
+  isBeingDeleted: false
+  baseOffset: 0
+spec:
+  leader: 5001
+  replicas:
+  - 5001
+  - 5002
+  cleanupPolicy: null
+  storage: null
+  compressionType: Any
+  deduplication: null
+  system: false
+  mirror: null
+`;
+
+const SPU = `!1.0.0
+meta:
+  id: custom-spu-5002
+  revision: 3
+key: custom-spu-5002
+status:
+  resolution: Offline
+spec:
+  spuId: 5002
+  spuType: Custom
+  publicEndpoint:
+    port: 9020
+    ingress:
+    - hostname: localhost
+    encryption: PLAINTEXT
+  privateEndpoint:
+    port: 9021
+    host: localhost
+    encryption: PLAINTEXT
+`;
+
+describe('fluvio codec (SC local metadata, !1.0.0 YAML)', () => {
+  it('decodes a hand-written Partition file into the SC partition entity', () => {
+    const d = decodePartitionFile(PARTITION);
+    assert.ok(d.ok, d.ok ? '' : d.reason);
+    const e = d.entity;
+    ScPartition.parse(e);
+    assert.equal(e.key, 'my-topic-1');
+    assert.equal(e.topic, 'my-topic');
+    assert.equal(e.partition, 1);
+    assert.equal(e.resolution, 'OutOfStorage');
+    assert.deepEqual(e.leader, { spu: 5001, hw: 120, leo: 125 });
+    assert.equal(e.lsr, 1);
+    assert.deepEqual(e.replicas, [5001, 5002]);
+    assert.equal(e.size, 65536);
+    assert.equal(e.isBeingDeleted, false);
+    assert.equal(e.version, contentVersion(PARTITION));
+  });
+
+  it('accepts the `lrs` alias and a missing size / baseOffset (serde defaults)', () => {
+    const text = PARTITION.replace('  lsr: 1\n', '  lrs: 1\n').replace('  size: 65536\n', '').replace('  baseOffset: 0\n', '');
+    const d = decodePartitionFile(text);
+    assert.ok(d.ok);
+    assert.equal(d.entity.lsr, 1);
+    assert.equal(d.entity.size, -2);
+  });
+
+  it('the version changes whenever the file changes, even without a revision bump', () => {
+    const other = PARTITION.replace('resolution: OutOfStorage', 'resolution: Online');
+    const a = decodePartitionFile(PARTITION);
+    const b = decodePartitionFile(other);
+    assert.ok(a.ok && b.ok);
+    assert.notEqual(a.entity.version, b.entity.version);
+    assert.ok(Number.isSafeInteger(a.entity.version) && a.entity.version >= 0);
+  });
+
+  it('rewrites only the resolution, bumping meta.revision, and keeps the rest of the record', () => {
+    const d = decodePartitionFile(PARTITION.replace('resolution: OutOfStorage', 'resolution: Online'));
+    assert.ok(d.ok);
+    const text = withResolution(d.record, 'OutOfStorage');
+    assert.match(text, /^!1\.0\.0\n/);
+    const back = parseStored(text);
+    assert.ok(typeof back !== 'string');
+    assert.equal(back.meta.revision, 8);
+    assert.deepEqual(back.meta.parent, { id: 'my-topic', revision: 0 });
+    assert.equal(back.status.resolution, 'OutOfStorage');
+    assert.equal(back.status.baseOffset, 0);
+    assert.equal(back.spec.compressionType, 'Any');
+    assert.match(text, /\n {2}replicas:\n {2}- spu: 5002\n/, 'non-indented sequences, as serde_yaml writes them');
+  });
+
+  it('encodes an entity as a file that decodes back to it', () => {
+    const e = { key: 'a-b-3', version: 0, topic: 'a-b', partition: 3, resolution: 'Online' as const, leader: { spu: 1, hw: 5, leo: 6 }, lsr: 2, replicas: [1, 2], size: 10, isBeingDeleted: false };
+    const text = encodePartitionFile(e);
+    const d = decodePartitionFile(text);
+    assert.ok(d.ok);
+    assert.deepEqual({ ...d.entity, version: 0 }, e);
+    assert.equal((parseStored(text) as { meta: { revision: number } }).meta.revision, 0);
+    const again = encodePartitionFile(e, d.record);
+    assert.equal((parseStored(again) as { meta: { revision: number } }).meta.revision, 1);
+  });
+
+  it('decodes and encodes SPU files', () => {
+    const d = decodeSpuFile(SPU);
+    assert.ok(d.ok);
+    Spu.parse(d.entity);
+    assert.deepEqual({ ...d.entity, version: 0 }, { key: 'spu-5002', version: 0, spuId: 5002, connected: false, status: 'Offline' });
+    const text = encodeSpuFile({ ...d.entity, connected: true, status: 'Online' }, d.record);
+    const back = decodeSpuFile(text);
+    assert.ok(back.ok);
+    assert.equal(back.entity.status, 'Online');
+    assert.equal(back.record.meta.revision, 4);
+  });
+
+  it('writes Topic files with a !computed replica spec', () => {
+    const text = encodeTopicFile('t', [{ key: 't-0', version: 0, topic: 't', partition: 0, resolution: 'Online', leader: { spu: 1, hw: 0, leo: 0 }, lsr: 1, replicas: [1, 2], size: 0, isBeingDeleted: false }]);
+    assert.match(text, /^!1\.0\.0\n/);
+    assert.match(text, /replicas: !computed\n/);
+    assert.match(text, /replicaMap:\n {4}0:\n {4}- 1\n/);
+  });
+
+  const MALFORMED: Array<[string, string, RegExp]> = [
+    ['no version tag', PARTITION.replace('!1.0.0\n', ''), /version tag/],
+    ['another version', PARTITION.replace('!1.0.0', '!2.0.0'), /unknown storage version/],
+    ['not YAML', '!1.0.0\nmeta: [unclosed', /not YAML/],
+    ['unknown resolution (OutOfSpace is not upstream)', PARTITION.replace('OutOfStorage', 'OutOfSpace'), /PartitionResolution/],
+    ['bad key', PARTITION.replace('key: my-topic-1', 'key: nopartition'), /topic>-<partition/],
+    ['leader missing', PARTITION.replace(/ {2}leader:\n {4}spu: 5001\n {4}hw: 120\n {4}leo: 125\n/, ''), /status\.leader/],
+    ['empty file', '', /tag|mapping/],
+    ['binary junk', '\u0000\u0001\u0002', /./],
+  ];
+  for (const [what, text, reason] of MALFORMED) {
+    it(`a malformed file is unreadable, never a crash: ${what}`, () => {
+      const d = decodePartitionFile(text);
+      assert.equal(d.ok, false);
+      if (!d.ok) assert.match(d.reason, reason);
+    });
+  }
+  it('an SPU file without spuId is unreadable', () => {
+    const d = decodeSpuFile(SPU.replace('  spuId: 5002\n', ''));
+    assert.equal(d.ok, false);
+  });
+});
