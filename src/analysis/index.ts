@@ -7,3 +7,4 @@ export * from './checks';
 export * from './snapshot';
 export { groupOf, isGrouped, shardGroup, stateOf, STATE_FIELD } from './grouping';
 export { formatBytes, formatCount, formatDuration, plural } from '../protocol/format';
+export * from './diff';

@@ -1,8 +1,10 @@
 /** Command-line parsing for `cluster-check`. Errors are one line, for exit code 2. */
 import { RULE_IDS, type RuleId } from '../protocol';
+import { DEFAULT_DIFF_LIMIT } from '../analysis';
 
 export const USAGE =
-  'usage: cluster-check <ws-url | file.clustersnap> [--token T] [--format text|json|sarif] [--repair RULE|all] [--dry-run] [--yes]';
+  'usage: cluster-check <ws-url | file.clustersnap> [--token T] [--format text|json|sarif] [--repair RULE|all] [--dry-run] [--yes]\n' +
+  '       cluster-check diff <A> <B> [--token T] [--token-a T] [--token-b T] [--format text|json|sarif] [--limit N | --all]';
 
 export type Format = 'text' | 'json' | 'sarif';
 
@@ -18,6 +20,86 @@ export interface CliArgs {
 }
 
 export class UsageError extends Error {}
+
+/** Exit code 2 with one line (not a usage error: a file that cannot be read, a cluster that cannot be reached). */
+export class Fatal extends Error {}
+
+export const DIFF_USAGE =
+  'usage: cluster-check diff <A> <B> (each a file.clustersnap or a ws-url) [--token T] [--token-a T] [--token-b T] [--format text|json|sarif] [--limit N | --all]';
+
+export interface DiffSideArgs {
+  target: string;
+  live: boolean;
+  token: string | undefined;
+}
+
+export interface DiffArgs {
+  a: DiffSideArgs;
+  b: DiffSideArgs;
+  format: Format;
+  /** Entities shown per kind and collection; Infinity with `--all`. Counts are always exact. */
+  limit: number;
+}
+
+const isLive = (target: string) => /^wss?:\/\//i.test(target);
+
+/**
+ * `cluster-check diff A B`. A live side's token: `--token-a` / `--token-b` for that side, else
+ * `--token` (both sides), else `CLUSTER_SIM_TOKEN`.
+ */
+export function parseDiffArgs(argv: string[], env: NodeJS.ProcessEnv): DiffArgs | 'help' {
+  const targets: string[] = [];
+  let token = env.CLUSTER_SIM_TOKEN || undefined;
+  let tokenA: string | undefined;
+  let tokenB: string | undefined;
+  let format: Format = 'text';
+  let limit = DEFAULT_DIFF_LIMIT;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const take = () => {
+      if (inline !== undefined) return inline;
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value; ${DIFF_USAGE}`);
+      return v;
+    };
+    switch (flag) {
+      case '--help':
+      case '-h':
+        return 'help';
+      case '--token':
+        token = take();
+        break;
+      case '--token-a':
+        tokenA = take();
+        break;
+      case '--token-b':
+        tokenB = take();
+        break;
+      case '--format': {
+        const f = take();
+        if (f !== 'text' && f !== 'json' && f !== 'sarif') throw new UsageError(`unknown format '${f}' (text, json or sarif)`);
+        format = f;
+        break;
+      }
+      case '--limit': {
+        const v = take();
+        if (!/^\d+$/.test(v)) throw new UsageError(`--limit needs a whole number, not '${v}'`);
+        limit = Number(v);
+        break;
+      }
+      case '--all':
+        limit = Infinity;
+        break;
+      default:
+        if (a.startsWith('-')) throw new UsageError(`unknown option ${a}; ${DIFF_USAGE}`);
+        targets.push(a);
+    }
+  }
+  if (targets.length !== 2) throw new UsageError(`diff compares two targets (got ${targets.length}); ${DIFF_USAGE}`);
+  const side = (target: string, own: string | undefined): DiffSideArgs => ({ target, live: isLive(target), token: own ?? token });
+  return { a: side(targets[0], tokenA), b: side(targets[1], tokenB), format, limit };
+}
 
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): CliArgs | 'help' {
   let target: string | undefined;

@@ -3,9 +3,11 @@
  *
  *   cluster-check <ws-url | file.clustersnap> [--token T] [--format text|json|sarif]
  *                 [--repair RULE|all] [--dry-run] [--yes]
+ *   cluster-check diff <A> <B> [--token T] [--token-a T] [--token-b T]
+ *                 [--format text|json|sarif] [--limit N | --all]      (src/cli/diff.ts)
  *
- * Exit codes: 0 no findings, 1 findings remain, 2 usage or connection error
- * (one line on stderr).
+ * Exit codes: 0 no findings (diff: no differences), 1 findings remain (diff:
+ * differences), 2 usage or connection error (one line on stderr).
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -15,11 +17,9 @@ import { connectClusterClient } from '../engine/link';
 import { analyseSnapshot } from '../engine/offline';
 import { describeOperation } from '../engine/repairs';
 import { ClusterWorkspace, ConnectError, type PlannedRepair } from '../engine/workspace';
-import { USAGE, UsageError, parseArgs, type CliArgs } from './args';
+import { Fatal, USAGE, UsageError, parseArgs, parseDiffArgs, type CliArgs } from './args';
+import { DIFF_HELP, runDiff } from './diff';
 import { renderJson, renderSarif, renderText, type CheckReport } from './report';
-
-/** Exit code 2 with one line. */
-class Fatal extends Error {}
 
 /** How long to wait for a repair's own events before resyncing. */
 const CATCH_UP_MS = 30_000;
@@ -27,6 +27,14 @@ const CATCH_UP_MS = 30_000;
 const CLI_CLUSTER = 'cluster';
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'diff') {
+    const diff = parseDiffArgs(argv.slice(1), process.env);
+    if (diff === 'help') {
+      process.stdout.write(`${DIFF_HELP}\n`);
+      return 0;
+    }
+    return runDiff(diff);
+  }
   const parsed = parseArgs(argv, process.env);
   if (parsed === 'help') {
     process.stdout.write(`${USAGE}\n`);

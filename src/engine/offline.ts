@@ -6,7 +6,7 @@
  * No `vscode-languageserver` here.
  */
 import type { Finding } from '../protocol';
-import { parseSnapshotDocument, runChecks, type ClusterModel, type DocumentIndex, type SnapshotSyntaxError } from '../analysis';
+import { parseSnapshotDocument, runChecks, type ClusterModel, type DocumentIndex, type SnapshotSyntaxError, type SummarisedGroup } from '../analysis';
 import type { RuleSettings } from './checker';
 
 export interface SnapshotAnalysis {
@@ -15,10 +15,12 @@ export interface SnapshotAnalysis {
   findings: Finding[];
   /** Lines of the file itself. */
   lines: DocumentIndex;
+  /** `group NAME count=N` lines (a saved virtual document): entities the file counts but does not hold. */
+  summarised: SummarisedGroup[];
 }
 
 export function analyseSnapshot(text: string, rules: RuleSettings = {}): SnapshotAnalysis {
   const parsed = parseSnapshotDocument(text);
   const findings = parsed.model ? runChecks(parsed.model, { severities: rules }) : [];
-  return { model: parsed.model, errors: parsed.errors, findings, lines: parsed.index };
+  return { model: parsed.model, errors: parsed.errors, findings, lines: parsed.index, summarised: parsed.summarised };
 }

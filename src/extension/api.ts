@@ -65,6 +65,11 @@ export class ServerApi {
     return (await this.request('document', { uri }, token)).text;
   }
 
+  /** What changed from snapshot text A to B: the findings diff needs the engine, so the server compares. */
+  compare(params: LspParams<'compare'>): Promise<LspResult<'compare'>> {
+    return this.request('compare', params);
+  }
+
   async snapshot(cluster: string): Promise<string> {
     return (await this.request('snapshot', { cluster })).text;
   }

@@ -8,6 +8,7 @@ import { BUNDLED_CLUSTER, sameCluster } from '../protocol/config';
 import { errorText } from '../protocol/format';
 import { ApplyRepairArgs, LspCommands, type LspCommandName } from '../protocol/lsp';
 import { SNAPSHOT_EXTENSION, SNAPSHOT_LANGUAGE } from '../protocol/uri';
+import { compareSnapshots, registerCompareDocuments, type CompareArgs } from './compare';
 import { ConnectArgs, connectCommand } from './connect';
 import { Ctx, Requirement } from './ctx';
 import { pickAndRepair, repairAllSafe, repairFinding } from './repair';
@@ -101,6 +102,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
     },
   },
   'clusterDebugger.showLog': { requires: 'nothing', run: (ctx) => ctx.log.show() },
+  // Args (no picks): { a, b }, each a file path, a URI string, { uri } or { cluster }.
+  'clusterDebugger.compareSnapshots': { requires: 'server', run: (ctx, args) => compareSnapshots(ctx, argsOf<CompareArgs>(args)) },
 
   // Internal: tree items' actions (hidden from the palette in package.json).
   'clusterDebugger.loadMore': {
@@ -138,6 +141,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
 };
 
 export function registerCommands(ctx: Ctx): void {
+  ctx.extension.subscriptions.push(registerCompareDocuments());
   for (const id of Object.keys(COMMANDS)) {
     ctx.extension.subscriptions.push(commands.registerCommand(id, (...args: unknown[]) => runCommand(ctx, id, args)));
   }

@@ -135,6 +135,28 @@ export const ConnectResult = ClusterInfo;
 export const DisconnectResult = z.object({});
 export const ClustersParams = z.object({});
 
+/** One side of `clusterDebugger/compare`: a snapshot's text (a file's, or a live cluster's rendered snapshot) and what it is. */
+export const CompareSide = z.object({ label: z.string(), text: z.string() });
+/** Params of `clusterDebugger/compare`: A (before) and B (after); `limit`: entities shown per kind and collection in `report`. */
+export const CompareParams = z.object({ a: CompareSide, b: CompareSide, limit: z.number().int().positive().max(10_000).default(20) });
+export type CompareParams = z.input<typeof CompareParams>;
+/** What changed from A to B (src/analysis/diff.ts states the semantics). */
+export const CompareResult = z.object({
+  /** No entity added, removed or changed, no cluster setting changed, no findings change. */
+  identical: z.boolean(),
+  /** One line: counts of entities and findings. */
+  summary: z.string(),
+  /** The whole comparison as text (what `cluster-check diff` prints). */
+  report: z.string(),
+  totals: z.object({ added: z.number().int(), removed: z.number().int(), changed: z.number().int(), versionOnly: z.number().int() }),
+  findings: z.object({
+    appeared: z.array(z.string()),
+    resolved: z.array(z.string()),
+    changed: z.array(z.object({ id: z.string(), from: z.number().int(), to: z.number().int() })),
+  }),
+});
+export type CompareResult = z.infer<typeof CompareResult>;
+
 /** Params of `clusterDebugger/plan`: the plan a repair of this finding will send. */
 export const PlanParams = z.object({ cluster: z.string(), findingId: z.string() });
 export type PlanParams = z.infer<typeof PlanParams>;
@@ -157,6 +179,7 @@ export const LSP_REQUESTS = {
   plan: { method: 'clusterDebugger/plan', params: PlanParams, result: PlanResult },
   document: { method: 'clusterDebugger/document', params: DocumentParams, result: DocumentResult },
   snapshot: { method: 'clusterDebugger/snapshot', params: SnapshotParams, result: SnapshotResult },
+  compare: { method: 'clusterDebugger/compare', params: CompareParams, result: CompareResult },
 } as const satisfies Record<string, { method: string; params: z.ZodType; result: z.ZodType }>;
 export type LspRequestName = keyof typeof LSP_REQUESTS;
 export type LspParams<K extends LspRequestName> = z.input<(typeof LSP_REQUESTS)[K]['params']>;

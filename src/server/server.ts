@@ -47,7 +47,7 @@ import {
   type LspResult,
   type Subsystem,
 } from '../protocol';
-import { renderSnapshot } from '../analysis';
+import { diffClusters, diffSummary, renderDiffText, renderSnapshot } from '../analysis';
 import type { RuleSettings } from '../engine/checker';
 import { connectClusterClient, type LinkFactory } from '../engine/link';
 import { analyseSnapshot } from '../engine/offline';
@@ -206,6 +206,27 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const c = workspace.require(p.cluster);
       if (!c.session.model) throw new ResponseError(LSPErrorCodes.RequestFailed, `${p.cluster} has not synced yet`);
       return { text: renderSnapshot(c.session.model) };
+    },
+    compare: (p) => {
+      const side = (s: { label: string; text: string }) => {
+        const analysis = analyseSnapshot(s.text, workspace.ruleSettings);
+        if (!analysis.model) throw new ResponseError(LSPErrorCodes.RequestFailed, `${s.label} is not a cluster snapshot: ${analysis.errors[0]?.message ?? 'nothing could be parsed'}`);
+        return { model: analysis.model, findings: analysis.findings };
+      };
+      const a = side(p.a);
+      const b = side(p.b);
+      const diff = diffClusters(a, b, { limit: p.limit });
+      return {
+        identical: diff.identical,
+        summary: diffSummary(diff),
+        report: renderDiffText(diff, a.model.status, b.model.status, { labels: [p.a.label, p.b.label] }),
+        totals: diff.totals,
+        findings: {
+          appeared: diff.findings.appeared.map((f) => f.id),
+          resolved: diff.findings.resolved.map((f) => f.id),
+          changed: diff.findings.changed.map((c) => ({ id: c.id, from: c.from, to: c.to })),
+        },
+      };
     },
   };
   for (const name of Object.keys(LSP_REQUESTS) as LspRequestName[]) {
