@@ -15,7 +15,7 @@ import { EXTENSION_ID, activateExtension, waitFor } from './helpers';
 function cluster(n: number): ClusterModel {
   const b = F.model({ clusterName: 'prod' })
     .add('quickwit.ingesters', { key: 'ingester-1', version: 1, nodeId: 'ingester-1', status: 'ready' })
-    .add('fluvio.partitions', F.partition('events', 0, { version: n ? 7 : 8, resolution: n ? 'Online' : 'OutOfSpace' }));
+    .add('fluvio.partitions', F.partition('events', 0, { version: n ? 7 : 8, resolution: n ? 'Online' : 'OutOfStorage' }));
   for (let i = 0; i < n; i++) b.add('quickwit.metastore.shards', F.metastoreShard(`d${i}`));
   return b.build();
 }
@@ -66,7 +66,7 @@ describe('Cluster: Compare Snapshots…', function () {
 
     const report = (await vscode.workspace.openTextDocument(outcome.reportUri)).getText();
     assert.match(report, /quickwit\.metastore\.shards: 30 removed/);
-    assert.match(report, /resolution: Online → OutOfSpace/);
+    assert.match(report, /resolution: Online → OutOfStorage/);
     assert.match(report, /resolved {2}shards\/dangling:/);
   });
 

@@ -24,7 +24,7 @@ describe('diffClusters', () => {
       .build();
     const b = F.model()
       .add('quickwit.metastore.shards', F.metastoreShard('s2'), F.metastoreShard('s3'))
-      .add('fluvio.partitions', F.partition('events', 0, { version: 8, resolution: 'OutOfSpace', leader: { spu: 5001, hw: 1, leo: 2 } }))
+      .add('fluvio.partitions', F.partition('events', 0, { version: 8, resolution: 'OutOfStorage', leader: { spu: 5001, hw: 1, leo: 2 } }))
       .build();
     const d = diffClusters({ model: a, findings: [] }, { model: b, findings: [] });
     const shards = d.collections.find((c) => c.collection === 'quickwit.metastore.shards')!;
@@ -39,14 +39,14 @@ describe('diffClusters', () => {
       ['leader', 'resolution'],
     );
     assert.equal(change.fields[1].from, 'Online');
-    assert.equal(change.fields[1].to, 'OutOfSpace');
+    assert.equal(change.fields[1].to, 'OutOfStorage');
     assert.deepEqual([change.fromVersion, change.toVersion], [7, 8]);
     assert.equal(d.identical, false);
     const text = renderDiffText(d, a.status, b.status, { labels: ['before', 'after'] });
     assert.match(text, /quickwit\.metastore\.shards: 1 added, 1 removed/);
     assert.match(text, /^ {2}- shard .*\/s1 /m);
     assert.match(text, /^ {2}\+ shard .*\/s3 /m);
-    assert.match(text, /resolution: Online → OutOfSpace/);
+    assert.match(text, /resolution: Online → OutOfStorage/);
     assert.match(text, /version 7 → 8/);
   });
 
