@@ -70,7 +70,7 @@ export function renderSarif(r: CheckReport): string {
       id,
       shortDescription: { text: RULES[id].summary },
       defaultConfiguration: { level: LEVEL[RULES[id].severity] },
-      properties: { subsystem: RULES[id].subsystem },
+      properties: { subsystem: RULES[id].subsystem ?? 'any' },
     })),
     { id: SYNTAX_RULE, shortDescription: { text: 'A line of the snapshot file could not be parsed.' }, defaultConfiguration: { level: 'error' } },
   ];
