@@ -10,6 +10,8 @@
 import { randomUUID } from 'node:crypto';
 import {
   COLLECTION_NAMES,
+  collectionsOf,
+  errorText,
   SUBSYSTEMS,
   type ClusterStatus,
   type CollectionName,
@@ -175,6 +177,38 @@ export class Gateway extends StoreBackend {
       log: (message) => this.log(`${entry.source.subsystem}: ${message}`),
     };
   }
+}
+
+/**
+ * One source per configured system, each made on its own: a source that cannot even be made (a
+ * TLS file that does not exist, a system not supported yet) leaves that subsystem `unavailable`
+ * with the reason, and the others are served.
+ */
+export function createSourcesIsolated(config: GatewayConfig, create: (config: GatewayConfig) => SubsystemSource[]): SubsystemSource[] {
+  const sources: SubsystemSource[] = [];
+  const only: GatewayConfig = { ...config, greptime: undefined, quickwit: undefined, milvus: undefined, tikv: undefined, fluvio: undefined };
+  for (const subsystem of SUBSYSTEMS) {
+    const system = SYSTEM_OF[subsystem];
+    if (config[system] === undefined) continue;
+    try {
+      sources.push(...create({ ...only, [system]: config[system] }));
+    } catch (err) {
+      sources.push(unavailableSource(subsystem, `cannot read ${system}: ${errorText(err)}`));
+    }
+  }
+  return sources;
+}
+
+/** A subsystem whose source could not be made: unavailable, for the reason given. */
+function unavailableSource(subsystem: Subsystem, reason: string): SubsystemSource {
+  return {
+    subsystem,
+    collections: collectionsOf(subsystem),
+    commands: [],
+    start: async (ctx) => ctx.health({ state: 'unavailable', reason }),
+    repair: async (command) => refuseAll(command, reason),
+    close: async () => undefined,
+  };
 }
 
 const SYSTEM_OF: Record<Subsystem, keyof GatewayConfig> = {
