@@ -58,9 +58,34 @@ export class Gateway extends StoreBackend {
     }
   }
 
-  /** Starts every source; resolves once each has made its first read (or failed it: its health says why). */
-  async start(): Promise<void> {
-    await Promise.all([...this.sources.values()].map((e) => e.source.start(this.contextFor(e))));
+  /**
+   * Starts every source; resolves once each has made its first read (or failed it: its health says
+   * why), or after `firstReadMs`: a store that is slow to answer must not keep the gateway from
+   * serving the others (its subsystem stays `unavailable: starting` until its read is done).
+   */
+  async start(firstReadMs = 15_000): Promise<void> {
+    const pending = new Set<Subsystem>();
+    const all = Promise.all(
+      [...this.sources.values()].map(async (e) => {
+        pending.add(e.source.subsystem);
+        try {
+          await e.source.start(this.contextFor(e));
+        } catch (err) {
+          // A source must not throw out of start; if one does, its subsystem says so instead of taking the gateway down.
+          e.health = { state: 'unavailable', reason: `cannot start: ${errorText(err)}` };
+          this.log(`${e.source.subsystem}: ${e.health.reason}`);
+        } finally {
+          pending.delete(e.source.subsystem);
+        }
+      }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), firstReadMs);
+      timer.unref?.();
+    });
+    if ((await Promise.race([all, late])) === 'late') this.log(`still reading ${[...pending].join(', ')} after ${firstReadMs} ms; serving meanwhile`);
+    clearTimeout(timer);
   }
 
   async close(): Promise<void> {
