@@ -100,13 +100,15 @@ async function checkLive(args: CliArgs): Promise<number> {
         throw new Fatal('refusing to repair without --yes (or preview the plan with --dry-run)');
       } else if (workspace.planAllSafe(cluster, args.repair).length) {
         // The editor's "Repair All Safe Findings", limited to the rules asked for.
-        await workspace.applyAllSafe(CLI_CLUSTER, {
+        const result = await workspace.applyAllSafe(CLI_CLUSTER, {
           rules: args.repair,
           repaired: (finding, _option, outcome) => {
             say(args, `${finding.id}: ${outcome.summary}`);
             for (const d of outcome.details.slice(0, 10)) say(args, `    ${d}`);
           },
         });
+        // Refused before anything was sent (a read-only cluster): say why.
+        if (!result.ok && result.applied === 0 && result.refused === 0) say(args, result.summary);
         const left = cluster.checker.findings().length;
         say(args, left ? `${plural(left, 'finding')} remain${left === 1 ? 's' : ''} after repair.` : 'All findings repaired.');
       }
@@ -117,8 +119,11 @@ async function checkLive(args: CliArgs): Promise<number> {
       target: args.target,
       findings,
       syntaxErrors: [],
+      subsystems: model.status.subsystems ?? {},
+      readOnly: model.status.readOnly,
       locate: (f) => {
-        const line = cluster.checker.document(model, f.subsystem).lineOf(f.anchor.collection, f.anchor.key);
+        const doc = cluster.checker.document(model, f.subsystem);
+        const line = doc.lineOf(f.anchor.collection, f.anchor.key) ?? doc.sectionLine(f.anchor.collection);
         return line === undefined ? undefined : { uri: clusterDocUri(name, f.subsystem), line };
       },
     });

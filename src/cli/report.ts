@@ -1,5 +1,5 @@
 /** The three output formats of `cluster-check`: a text table, JSON, and SARIF 2.1.0. */
-import { RULES, plural, type Finding, type RuleId, type Severity } from '../protocol';
+import { RULES, SUBSYSTEMS, plural, type Finding, type RuleId, type Severity, type Subsystem, type SubsystemHealth } from '../protocol';
 import { formatCount, type SnapshotSyntaxError } from '../analysis';
 
 export interface CheckReport {
@@ -11,6 +11,20 @@ export interface CheckReport {
   locate(f: Finding): { uri: string; line: number } | undefined;
   /** The URI of a snapshot file, for syntax errors. */
   fileUri?: string;
+  /** A live cluster's health per subsystem (a gateway's: not configured, unavailable), when it says. */
+  subsystems?: Partial<Record<Subsystem, SubsystemHealth>>;
+  /** The live cluster refuses every repair. */
+  readOnly?: boolean;
+}
+
+/** One line per subsystem the cluster could not check: what it did not look at is not "consistent". */
+function notChecked(r: CheckReport): string[] {
+  const out: string[] = [];
+  for (const s of SUBSYSTEMS) {
+    const h = r.subsystems?.[s];
+    if (h && h.state !== 'ok') out.push(`${s}: ${h.state === 'not-configured' ? 'not configured' : 'unavailable'}${h.reason ? ` (${h.reason})` : ''}`);
+  }
+  return out;
 }
 
 export const SYNTAX_RULE = 'clustersnap/syntax';
@@ -20,6 +34,8 @@ export function renderText(r: CheckReport): string {
   const out: string[] = [];
   for (const e of r.syntaxErrors) out.push(`${r.target}:${e.line + 1}:${e.column + 1}: syntax error: ${e.message}`);
   const syntax = r.syntaxErrors.length ? plural(r.syntaxErrors.length, 'syntax error') : '';
+  for (const line of notChecked(r)) out.push(`not checked: ${line}`);
+  if (r.readOnly) out.push('read-only: the cluster refuses every repair');
   if (!r.findings.length) {
     out.push(syntax ? `${syntax}; no findings in the lines that parsed.` : `No findings: ${r.target} is consistent.`);
     return out.join('\n') + '\n';
@@ -58,7 +74,8 @@ export function renderJson(r: CheckReport): string {
     evidence: f.evidence,
     repairs: f.repairs.map((rep) => ({ id: rep.id, title: rep.title, safety: rep.safety, targetCount: rep.targetCount })),
   }));
-  return JSON.stringify({ target: r.target, findings, counts, syntaxErrors: r.syntaxErrors }, null, 2) + '\n';
+  const live = r.subsystems ? { subsystems: r.subsystems, readOnly: r.readOnly === true } : {};
+  return JSON.stringify({ target: r.target, findings, counts, syntaxErrors: r.syntaxErrors, ...live }, null, 2) + '\n';
 }
 
 const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { error: 'error', warning: 'warning', info: 'note' };
@@ -70,7 +87,7 @@ export function renderSarif(r: CheckReport): string {
       id,
       shortDescription: { text: RULES[id].summary },
       defaultConfiguration: { level: LEVEL[RULES[id].severity] },
-      properties: { subsystem: RULES[id].subsystem },
+      properties: { subsystem: RULES[id].subsystem ?? 'any' },
     })),
     { id: SYNTAX_RULE, shortDescription: { text: 'A line of the snapshot file could not be parsed.' }, defaultConfiguration: { level: 'error' } },
   ];

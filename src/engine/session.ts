@@ -43,13 +43,26 @@ export interface SessionOptions {
   /** Reconnect after the link drops (the language server); the CLI wants a single attempt. */
   reconnect?: boolean;
   backoff?: BackoffOptions;
+  /**
+   * How often `cluster.status` is read again while live, in ms (0: never). A gateway's subsystem
+   * health and read-only flag change without any entity event; this is how they reach the views.
+   */
+  statusPollMs?: number;
 }
+
+/** Re-read `cluster.status` this often while live (a small request: no entities). */
+export const DEFAULT_STATUS_POLL_MS = 3000;
 
 export interface SessionListener {
   /** State or error changed. */
   stateChanged(session: ClusterSession): void;
   /** The model changed; `dirty` lists the subsystems whose collections changed. */
   modelChanged(session: ClusterSession, dirty: ReadonlySet<Subsystem>): void;
+  /**
+   * A re-read status changed what the cluster says about subsystems, with no entity event: their
+   * health (ok, not configured, unavailable, unreadable records), or whether it is read-only (all).
+   */
+  statusChanged?(session: ClusterSession, subsystems: ReadonlySet<Subsystem>): void;
 }
 
 /**
@@ -104,6 +117,8 @@ export class ClusterSession {
   private syncRun: Promise<void> | null = null;
   private resyncRequested = false;
   private waiters: Array<{ test: () => boolean; resolve: () => void }> = [];
+  private statusTimer: NodeJS.Timeout | null = null;
+  private polling = false;
 
   constructor(private readonly options: SessionOptions) {
     this.name = options.name;
@@ -141,6 +156,11 @@ export class ClusterSession {
   /** First connection and sync. Rejects if it fails; later drops reconnect on their own (if enabled). */
   async start(): Promise<void> {
     await this.connectAndSync();
+    const every = this.options.statusPollMs ?? DEFAULT_STATUS_POLL_MS;
+    if (every > 0 && !this.disposed && !this.statusTimer) {
+      this.statusTimer = setInterval(() => void this.pollStatus(), every);
+      this.statusTimer.unref?.();
+    }
   }
 
   /** Force a full resync (the `refresh` request; a gap; after a repair whose events did not arrive). */
@@ -155,15 +175,42 @@ export class ClusterSession {
     }
   }
 
-  /** Re-reads `cluster.status` (counts, control-plane epoch) into the model. */
+  /**
+   * Re-reads `cluster.status` (counts, control-plane epoch, subsystem health) into the model; tells
+   * the listeners (`statusChanged`) when what it says about subsystems changed.
+   */
   async refreshStatus(): Promise<void> {
     const link = this.link;
     if (!link || !this.model || this.state !== 'live') return;
     const status = await link.request('cluster.status', {});
     // Keep our own seq: events, not the status call, say what the model contains. Another
     // incarnation's status never goes onto this model: the resync replaces both.
-    if (this.currentModel && status.incarnation === this.currentModel.status.incarnation) {
-      this.currentModel.status = { ...status, seq: this.lastSeq };
+    const model = this.currentModel;
+    if (!model || status.incarnation !== model.status.incarnation || this.link !== link) return;
+    const before = model.status;
+    model.status = { ...status, seq: this.lastSeq };
+    const changed = new Set<Subsystem>();
+    if (Boolean(before.readOnly) !== Boolean(status.readOnly)) for (const s of SUBSYSTEMS) changed.add(s);
+    for (const s of SUBSYSTEMS) {
+      if (JSON.stringify(before.subsystems?.[s] ?? null) !== JSON.stringify(status.subsystems?.[s] ?? null)) changed.add(s);
+    }
+    if (!changed.size) return;
+    this.generation++;
+    this.options.log(`[${this.name}] status changed for ${[...changed].join(', ')}`);
+    for (const l of this.listeners) safely(() => l.statusChanged?.(this, changed), this.options.log);
+    this.wake();
+  }
+
+  /** The periodic re-read of the status: only while live and not syncing (a sync reads it anyway). */
+  private async pollStatus(): Promise<void> {
+    if (this.polling || this.disposed || this.state !== 'live' || this.buffer) return;
+    this.polling = true;
+    try {
+      await this.refreshStatus();
+    } catch (e) {
+      this.options.log(`[${this.name}] status refresh failed: ${errorText(e)}`);
+    } finally {
+      this.polling = false;
     }
   }
 
@@ -225,6 +272,8 @@ export class ClusterSession {
   /** Closes the link for good; `reason` (e.g. why the first connection failed) stays as the session's error. */
   dispose(reason: string | null = null): void {
     this.disposed = true;
+    if (this.statusTimer) clearInterval(this.statusTimer);
+    this.statusTimer = null;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     const link = this.link;

@@ -9,6 +9,7 @@
  */
 import {
   KEYS,
+  SUBSYSTEM_TITLES,
   type CollectionName,
   type EntityOf,
   type Finding,
@@ -52,13 +53,24 @@ export function treeChildren(
     const why = cluster.session.error ?? `Cluster is ${cluster.session.state}…`;
     return [message(parentId, cluster.session.name, why, cluster.session.error ? 'error' : 'none')];
   }
+  const health = model.status.subsystems?.[subsystem];
+  if (path.segments.length === 0 && health?.state === 'not-configured') {
+    // Not a fault: this cluster does not read this system at all.
+    return [message(parentId, cluster.session.name, `Not configured${health.reason ? `: ${health.reason}` : ''}`, 'none')];
+  }
   const ctx = new Context(cluster, subsystem, model, parentId);
   const children = childrenOf(ctx, path.segments);
   if (!children) return [message(parentId, cluster.session.name, 'This item no longer exists', 'none')];
-  if (children.count === 0) return [message(parentId, cluster.session.name, 'Nothing here', 'none')];
+  // Unavailable: the reason first (on the first page); then what was read before, if anything.
+  const unavailable = path.segments.length === 0 && health?.state === 'unavailable';
+  if (children.count === 0) {
+    if (unavailable) return [unavailableMessage(parentId, cluster.session.name, health.reason)];
+    return [message(parentId, cluster.session.name, 'Nothing here', 'none')];
+  }
   const start = Math.max(0, Number.parseInt(cursor ?? '0', 10) || 0);
   const end = Math.min(children.count, start + limit);
   const nodes: TreeNode[] = [];
+  if (unavailable && start === 0) nodes.push(unavailableMessage(parentId, cluster.session.name, health.reason));
   for (let i = start; i < end; i++) nodes.push(children.make(i));
   if (end < children.count) {
     nodes.push({
@@ -73,6 +85,10 @@ export function treeChildren(
     });
   }
   return nodes;
+}
+
+function unavailableMessage(parentId: string, cluster: string, reason: string | undefined): TreeNode {
+  return message(parentId, cluster, `Unavailable: ${reason ?? 'the cluster cannot read this system now'}`, 'error');
 }
 
 // ------------------------------------------------------------------ ids --
@@ -110,14 +126,24 @@ function rootNodes(clusters: TreeCluster[], subsystem: Subsystem): TreeNode[] {
     const stale = session.state === 'stale';
     const problems = findings.length ? plural(findings.length, 'problem') : 'no problems';
     const failed = !session.model && session.error;
+    const status = session.model?.status;
+    const sub = status?.subsystems?.[subsystem];
+    const notConfigured = sub?.state === 'not-configured';
+    const unavailable = sub?.state === 'unavailable';
+    const what = notConfigured ? 'not configured' : unavailable ? `unavailable · ${problems}` : problems;
+    const readOnly = status?.readOnly ? ' · read-only' : '';
+    const lines = [session.url, session.state];
+    if (session.error) lines.push(session.error);
+    if (sub && sub.state !== 'ok') lines.push(`${SUBSYSTEM_TITLES[subsystem]}: ${sub.state}${sub.reason ? ` (${sub.reason})` : ''}`);
+    if (status?.readOnly) lines.push('Read-only: the cluster refuses every repair');
     return {
       id: rootId(subsystem, session.name),
       kind: 'cluster',
       label: session.name,
-      description: failed ? 'connection failed' : live ? problems : `${session.state}${session.model ? ` · ${problems}` : ''}`,
-      tooltip: `${session.url}\n${session.state}${session.error ? `\n${session.error}` : ''}`,
-      health: failed ? 'error' : stale ? 'stale' : live ? healthOf(findings) : 'none',
-      icon: failed ? 'error' : stale ? 'debug-disconnect' : 'server-environment',
+      description: failed ? 'connection failed' : live ? `${what}${readOnly}` : `${session.state}${session.model ? ` · ${what}` : ''}${readOnly}`,
+      tooltip: lines.join('\n'),
+      health: failed ? 'error' : stale ? 'stale' : !live || notConfigured ? 'none' : unavailable ? 'error' : healthOf(findings),
+      icon: failed || unavailable ? 'error' : stale ? 'debug-disconnect' : notConfigured ? 'circle-slash' : status?.readOnly ? 'lock' : 'server-environment',
       hasChildren: true,
       cluster: session.name,
       findingIds: findings.map((f) => f.id),

@@ -73,6 +73,8 @@ interface ClusterEntry extends WorkspaceCluster {
    * changed document version; a plan from before a restart is never sent.
    */
   pinned: Map<string, Pinned>;
+  /** Subsystems whose health changed (`statusChanged`): the next check announces them even if their findings did not change. */
+  statusDirty: Set<Subsystem>;
 }
 
 export interface WorkspaceListener {
@@ -94,6 +96,8 @@ export interface WorkspaceOptions {
   reconnect?: boolean;
   backoff?: BackoffOptions;
   catchUpMs?: number;
+  /** How often a live session re-reads `cluster.status` (subsystem health, read-only), in ms; 0: never. */
+  statusPollMs?: number;
 }
 
 export interface RepairHooks {
@@ -187,6 +191,7 @@ export class ClusterWorkspace {
       log: this.options.log,
       reconnect: this.options.reconnect ?? true,
       backoff: this.options.backoff,
+      statusPollMs: this.options.statusPollMs,
     });
     const entry: ClusterEntry = {
       name: params.name,
@@ -197,6 +202,7 @@ export class ClusterWorkspace {
       lastCheckMs: 0,
       repairing: 0,
       pinned: new Map(),
+      statusDirty: new Set(),
     };
     this.clusters.set(key, entry);
     session.addListener({
@@ -205,6 +211,13 @@ export class ClusterWorkspace {
       modelChanged: (_s, dirty) => {
         entry.checker.markDirty(dirty);
         this.scheduleCheck(entry, Math.max(CHECK_DEBOUNCE_MS, entry.lastCheckMs));
+      },
+      // A subsystem became (un)available or not configured, or the cluster read-only: re-check
+      // (unreadable records are findings) and tell the views, even if no finding changed.
+      statusChanged: (_s, subsystems) => {
+        for (const s of subsystems) entry.statusDirty.add(s);
+        entry.checker.markDirty(subsystems);
+        this.scheduleCheck(entry, CHECK_DEBOUNCE_MS);
       },
     });
     this.emitChanged(entry, SUBSYSTEMS);
@@ -285,6 +298,9 @@ export class ClusterWorkspace {
         if (!model) return;
         const started = Date.now();
         const changed = c.checker.recheck(model);
+        for (const s of changed) c.statusDirty.delete(s);
+        changed.push(...SUBSYSTEMS.filter((s) => c.statusDirty.has(s)));
+        c.statusDirty.clear();
         c.lastCheckMs = Date.now() - started;
         for (const id of c.pinned.keys()) if (!c.checker.finding(id)) c.pinned.delete(id);
         this.options.log(`[${c.name}] checked ${changed.join(', ') || 'nothing new'} in ${c.lastCheckMs} ms`);
@@ -338,6 +354,7 @@ export class ClusterWorkspace {
     const c = this.clusters.get(clusterKey(args.cluster));
     if (!c) return this.refusal(`Refused: no cluster named ${args.cluster} is connected`);
     if (c.session.state !== 'live') return this.refusal(`Refused: ${args.cluster} is ${c.session.state}; nothing is repaired from stale state`);
+    if (isReadOnly(c)) return this.refusal(readOnlyRefusal(c.name));
     await this.flushChecks(c);
     const current = c.checker.finding(args.findingId);
     if (!current) return this.refusal(`Refused: finding ${args.findingId} no longer exists (it may have been fixed meanwhile)`);
@@ -431,6 +448,7 @@ export class ClusterWorkspace {
     const c = this.clusters.get(clusterKey(name));
     if (!c) return this.refusal(`Refused: no cluster named ${name} is connected`);
     if (c.session.state !== 'live') return this.refusal(`Refused: ${name} is ${c.session.state}; nothing is repaired from stale state`);
+    if (isReadOnly(c)) return this.refusal(readOnlyRefusal(c.name));
     await this.flushChecks(c);
     if (!c.checker.incarnation) return this.refusal(noIncarnation(c.name));
     const tried = new Set<string>();
@@ -523,6 +541,20 @@ export class ClusterWorkspace {
       }
     }
   }
+}
+
+/** The cluster says it refuses every repair (`ClusterStatus.readOnly`: a gateway without `"repairs": true`). */
+export function isReadOnly(c: WorkspaceCluster): boolean {
+  return c.session.model?.status.readOnly === true;
+}
+
+/** Why a read-only cluster's repairs are not even sent (code actions show it as their disabled reason). */
+export function readOnlyReason(cluster: string): string {
+  return `${cluster} is read-only: it refuses every repair (a gateway repairs only with "repairs": true in its config)`;
+}
+
+function readOnlyRefusal(cluster: string): string {
+  return `Refused: ${readOnlyReason(cluster)}; nothing was sent`;
 }
 
 function noIncarnation(cluster: string): string {

@@ -4,7 +4,7 @@
  * user why it cannot run instead of failing obscurely.
  */
 import { Position, Range, Selection, Uri, commands, env, window, workspace } from 'vscode';
-import { BUNDLED_CLUSTER, sameCluster } from '../protocol/config';
+import { BUNDLED_CLUSTER, clusterKey, sameCluster } from '../protocol/config';
 import { errorText } from '../protocol/format';
 import { ApplyRepairArgs, LspCommands, type LspCommandName } from '../protocol/lsp';
 import { SNAPSHOT_EXTENSION, SNAPSHOT_LANGUAGE } from '../protocol/uri';
@@ -12,6 +12,7 @@ import { compareSnapshots, registerCompareDocuments, type CompareArgs } from './
 import { ConnectArgs, connectCommand } from './connect';
 import { Ctx, Requirement } from './ctx';
 import { pickAndRepair, repairAllSafe, repairFinding } from './repair';
+import { StartGatewayArgs, startGateway, stopGateway } from './gatewayCommands';
 import { StartSimulatorArgs, startSimulator, stopSimulator } from './simulatorCommands';
 import type { ClusterElement, Element, ServerElement } from './trees/elements';
 
@@ -51,6 +52,8 @@ function serverElement(arg: unknown): ServerElement {
 export const COMMANDS: Record<string, CommandSpec> = {
   'clusterDebugger.startSimulator': { requires: 'server', run: (ctx, args) => startSimulator(ctx, argsOf<StartSimulatorArgs>(args)) },
   'clusterDebugger.stopSimulator': { requires: 'nothing', run: (ctx) => stopSimulator(ctx) },
+  'clusterDebugger.startGateway': { requires: 'server', run: (ctx, args) => startGateway(ctx, argsOf<StartGatewayArgs>(args)) },
+  'clusterDebugger.stopGateway': { requires: 'nothing', run: (ctx, arg) => stopGateway(ctx, { name: clusterOf(arg) ?? argsOf<{ name: string }>(arg)?.name }) },
   'clusterDebugger.connect': { requires: 'server', run: (ctx, args) => connectCommand(ctx, argsOf<ConnectArgs>(args)) },
   'clusterDebugger.disconnect': {
     requires: 'connection',
@@ -58,6 +61,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
       const name = await pickCluster(ctx, clusterOf(arg), 'Disconnect from which cluster?');
       if (!name) return;
       if (sameCluster(name, BUNDLED_CLUSTER) && ctx.simulator) return stopSimulator(ctx);
+      // A gateway this window started goes with its connection.
+      if (ctx.gateways.has(clusterKey(name))) return stopGateway(ctx, { name });
       await ctx.requireApi().disconnect(name);
       ctx.log.info(`Disconnected from ${name}.`);
       await ctx.refreshClusters();

@@ -18,6 +18,7 @@ import { createClient } from './client';
 import { runServerCommand } from './commands';
 import { connect, connectConfigured } from './connect';
 import { ClusterDocumentProvider } from './documents';
+import type { BundledGateway } from './gateway';
 import { BundledSimulator } from './simulator';
 import { ServerState, StatusView } from './status';
 import { ClustersTreeProvider } from './trees/clustersProvider';
@@ -32,6 +33,8 @@ export class Ctx implements Disposable {
   readonly clustersTree: ClustersTreeProvider;
   readonly documents: ClusterDocumentProvider;
   simulator: BundledSimulator | undefined;
+  /** Gateways this window started (`Cluster: Start Gateway…`), by `clusterKey` of their cluster's name. */
+  readonly gateways = new Map<string, BundledGateway>();
 
   private client: LanguageClient | undefined;
   private serverApi: ServerApi | undefined;
@@ -75,6 +78,7 @@ export class Ctx implements Disposable {
       clusters: () => this.clusterList,
       cluster: (name) => this.clusterList.find((c) => sameCluster(c.name, name)),
       isSimulator: (name) => sameCluster(name, BUNDLED_CLUSTER) && this.simulator?.running === true,
+      isGateway: (name) => this.gateways.get(clusterKey(name))?.running === true,
     });
     this.views.set('clusters', window.createTreeView('clusterDebugger.clusters', { treeDataProvider: this.clustersTree, showCollapseAll: false }));
     for (const s of SUBSYSTEMS) {
@@ -171,6 +175,9 @@ export class Ctx implements Disposable {
     const sim = this.simulator;
     try {
       if (sim?.running && !known.has(clusterKey(BUNDLED_CLUSTER))) await connect(this, { name: BUNDLED_CLUSTER, url: sim.url, token: sim.token });
+      for (const g of this.gateways.values()) {
+        if (g.running && !known.has(clusterKey(g.name))) await connect(this, { name: g.name, url: g.url, token: g.token });
+      }
       await connectConfigured(this, known);
     } catch (err) {
       this.log.error(`Reconnecting after the restart: ${errorText(err)}`);
@@ -269,6 +276,7 @@ export class Ctx implements Disposable {
     void commands.executeCommand('setContext', 'clusterDebugger.serverRunning', this.server.kind === 'running');
     void commands.executeCommand('setContext', 'clusterDebugger.connected', connected);
     void commands.executeCommand('setContext', 'clusterDebugger.simulatorRunning', this.simulator?.running === true);
+    void commands.executeCommand('setContext', 'clusterDebugger.gatewayRunning', [...this.gateways.values()].some((g) => g.running));
     const notLive = this.clusterList.filter((c) => c.state !== 'live');
     const message = notLive.length
       ? notLive.map((c) => `${c.name} is ${c.state}${c.state === 'stale' || c.state === 'disconnected' ? ': showing its last known state' : '…'}`).join('; ')
@@ -284,7 +292,7 @@ export class Ctx implements Disposable {
     // problems are already counted once in their subsystem's view.
   }
 
-  /** Re-renders context keys and the status item after the simulator started or stopped. */
+  /** Re-renders context keys and the status item after the simulator or a gateway started or stopped. */
   simulatorChanged(): void {
     this.updateUi();
     this.clustersTree.refresh();
@@ -299,5 +307,8 @@ export class Ctx implements Disposable {
     await this.stopServer();
     await this.simulator?.stop();
     this.simulator = undefined;
+    const gateways = [...this.gateways.values()];
+    this.gateways.clear();
+    await Promise.all(gateways.map((g) => g.stop()));
   }
 }

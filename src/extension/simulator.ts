@@ -1,20 +1,8 @@
-/**
- * The bundled cluster simulator as a child process of the extension host.
- *
- * Pure Node (no `vscode` import). `child_process.fork` runs the script with
- * `process.execPath` (with `ELECTRON_RUN_AS_NODE` when that is the Electron
- * editor binary), so this works in desktop VS Code, in code-server's plain-Node
- * extension host, and in plain mocha alike, with no `node` on PATH.
- */
-import { ChildProcess, fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { createInterface } from 'node:readline';
+/** The bundled cluster simulator (`out/cluster-sim.js`) as a child process of the extension host. */
+import type { ChildProcess } from 'node:child_process';
+import { BundledProcess, type ProcessLogger } from './bundledProcess';
 
-export interface SimLogger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
+export type SimLogger = ProcessLogger;
 
 export interface SimulatorOptions {
   /** Absolute path of `out/cluster-sim.js`. */
@@ -29,103 +17,31 @@ export interface SimulatorOptions {
   log: SimLogger;
 }
 
-const LISTENING = /^listening (wss?:\/\/\S+)\s*$/;
-/** Lines of stderr kept to explain a failed start. */
-const STDERR_TAIL = 20;
-
-export class BundledSimulator {
-  private exited = false;
-  private readonly exitListeners: ((code: number | null, signal: NodeJS.Signals | null) => void)[] = [];
-
+export class BundledSimulator extends BundledProcess {
   private constructor(
-    private readonly child: ChildProcess,
-    readonly url: string,
-    readonly token: string,
+    child: ChildProcess,
+    url: string,
+    token: string,
     readonly scenario: string,
   ) {
-    child.on('exit', (code, signal) => {
-      this.exited = true;
-      for (const l of this.exitListeners) l(code, signal);
-    });
-  }
-
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
-
-  get running(): boolean {
-    return !this.exited;
-  }
-
-  onExit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void {
-    this.exitListeners.push(listener);
+    super(child, url, token);
   }
 
   /** Spawns the simulator on a free loopback port with a fresh token; resolves once it listens. */
-  static start(opts: SimulatorOptions): Promise<BundledSimulator> {
-    // 32 random bytes: the token is the only thing between other local users' processes and the cluster.
-    const token = randomBytes(32).toString('base64url');
-    // The token goes in the environment, not in `--token`: other local users can read a
-    // process's command line (ps, /proc/PID/cmdline) but not its environment. (An argument would
-    // also be misread by the CLI's parser whenever the token starts with "-".)
-    const args = ['--port', '0', '--host', '127.0.0.1', '--scenario', opts.scenario];
+  static async start(opts: SimulatorOptions): Promise<BundledSimulator> {
+    const args = ['--scenario', opts.scenario];
     if (opts.seed !== undefined) args.push('--seed', String(opts.seed));
     if (opts.bugs) args.push('--bugs', opts.bugs);
     if (opts.extraArgs) args.push(...opts.extraArgs);
-    const child = fork(opts.script, args, {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      // Not the extension host's flags: an inherited `--inspect` would fight over the debug port.
-      execArgv: [],
-      // In desktop VS Code `process.execPath` is the Electron binary: make it behave as Node, as
-      // vscode-languageclient does for the server. Harmless under plain Node.
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', ELECTRON_NO_ASAR: '1', CLUSTER_SIM_TOKEN: token },
+    const { child, url, token } = await BundledProcess.spawn({
+      script: opts.script,
+      args,
+      tokenEnv: 'CLUSTER_SIM_TOKEN',
+      label: 'simulator',
+      describe: `scenario ${opts.scenario}`,
+      startTimeoutMs: opts.startTimeoutMs,
+      log: opts.log,
     });
-    const log = opts.log;
-    const stderrTail: string[] = [];
-    createInterface({ input: child.stderr! }).on('line', (line) => {
-      log.warn(`[simulator] ${line}`);
-      stderrTail.push(line);
-      if (stderrTail.length > STDERR_TAIL) stderrTail.shift();
-    });
-    const timeoutMs = opts.startTimeoutMs ?? 20_000;
-
-    return new Promise<BundledSimulator>((resolve, reject) => {
-      let settled = false;
-      const fail = (why: string) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        child.kill('SIGKILL');
-        const tail = stderrTail.length ? `\n${stderrTail.join('\n')}` : '';
-        reject(new Error(`The bundled simulator did not start: ${why}${tail}`));
-      };
-      const timer = setTimeout(() => fail(`no "listening ws://…" line within ${timeoutMs / 1000} s`), timeoutMs);
-      child.on('error', (err) => fail(err.message));
-      child.on('exit', (code, signal) => fail(`it exited (${signal ?? `code ${code}`})`));
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        const m = LISTENING.exec(line.trim());
-        if (!m || settled) {
-          log.info(`[simulator] ${line}`);
-          return;
-        }
-        settled = true;
-        clearTimeout(timer);
-        log.info(`[simulator] pid ${child.pid} listening on ${m[1]} (scenario ${opts.scenario})`);
-        resolve(new BundledSimulator(child, m[1], token, opts.scenario));
-      });
-    });
-  }
-
-  /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
-  stop(graceMs = 3000): Promise<void> {
-    if (this.exited) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
-      this.onExit(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-      this.child.kill('SIGTERM');
-    });
+    return new BundledSimulator(child, url, token, opts.scenario);
   }
 }

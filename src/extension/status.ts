@@ -44,10 +44,12 @@ export class StatusView {
     const down = clusters.some((c) => c.state === 'stale' || c.state === 'disconnected');
     const icon = busy ? '$(sync~spin)' : down ? '$(warning)' : '$(pulse)';
     const names = clusters.length === 1 ? clusters[0].name : plural(clusters.length, 'cluster');
-    item.text = `${icon} ${names}  $(error) ${formatCount(errors)}  $(warning) ${formatCount(warnings)}`;
+    const readOnly = clusters.some((c) => c.status?.readOnly === true);
+    // The lock: at least one cluster refuses every repair (the tooltip says which).
+    item.text = `${icon} ${names}${readOnly ? ' $(lock)' : ''}  $(error) ${formatCount(errors)}  $(warning) ${formatCount(warnings)}`;
     if (down) item.backgroundColor = new ThemeColor('statusBarItem.warningBackground');
     for (const c of clusters) {
-      md.appendMarkdown(`**${c.name}** \`${c.url}\`: ${c.state}, ${plural(c.errors, 'error')}, ${plural(c.warnings, 'warning')}`);
+      md.appendMarkdown(`**${c.name}** \`${c.url}\`: ${c.state}${c.status?.readOnly ? ', $(lock) read-only' : ''}, ${plural(c.errors, 'error')}, ${plural(c.warnings, 'warning')}`);
       if (c.error) md.appendMarkdown(` — ${c.error}`);
       md.appendMarkdown('\n\n');
     }

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { describeZodError, errorText } from '../protocol';
 import { startClusterServer } from '../cluster/server';
 import { GatewayConfig } from './config';
-import { Gateway } from './gateway';
+import { createSourcesIsolated, Gateway } from './gateway';
 import { createSources } from './sources';
 
 const USAGE = `usage: cluster-gateway --config FILE [--host H] [--port N] [--token T]
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = (m: string) => process.stderr.write(`cluster-gateway: ${m}\n`);
-  const gateway = new Gateway(config, createSources(config), log);
+  const gateway = new Gateway(config, createSourcesIsolated(config, createSources), log);
   await gateway.start();
   let server;
   try {

@@ -109,7 +109,40 @@ export const GatewayConfig = z.strictObject({
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
 export type GatewayConfigInput = z.input<typeof GatewayConfig>;
 
+/**
+ * The file names the extension validates with the schema and offers to `Cluster: Start Gateway…`:
+ * `cluster-gateway.json`, or `<name>.cluster-gateway.json` (the cluster is then connected as `<name>`).
+ */
+export const GATEWAY_CONFIG_SUFFIX = '.cluster-gateway.json';
+export const GATEWAY_CONFIG_FILE = 'cluster-gateway.json';
+
+/** Hover text of the config's top-level keys in an editor (the sections document their own fields in docs/gateway.md). */
+export const GATEWAY_CONFIG_DESCRIPTIONS: Record<keyof GatewayConfig, string> = {
+  clusterName: "The cluster's name in cluster.status (the extension shows its own name for the connection).",
+  greptime: "GreptimeDB: the metasrv's etcd, where DDL procedures are kept (the DDL Tasks view).",
+  quickwit: "Quickwit: the PostgreSQL metastore and a node's REST API (the Shards view).",
+  milvus: "Milvus: the coordinators' etcd, with the streaming coordinator's pchannel assignments (the WAL Nodes view).",
+  tikv: "TiKV: PD's HTTP API and the TiKV status servers (the Regions view).",
+  fluvio: "Fluvio: the SC's local metadata folder (the Partitions view).",
+  repairs: 'Repairs write to the real stores, each as a conditional write: off (read-only) unless true.',
+  pollMs: 'How often stores without a watch (PostgreSQL, HTTP, files) are read again, in ms.',
+};
+
 /** The JSON schema editors validate a config file with (`jsonValidation`). */
-export function gatewayConfigJsonSchema(): unknown {
-  return z.toJSONSchema(GatewayConfig, { io: 'input' });
+export function gatewayConfigJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(GatewayConfig, { io: 'input' }) as Record<string, unknown> & { properties: Record<string, Record<string, unknown>> };
+  for (const [key, description] of Object.entries(GATEWAY_CONFIG_DESCRIPTIONS)) {
+    if (schema.properties[key]) schema.properties[key] = { description, ...schema.properties[key] };
+  }
+  return {
+    ...schema,
+    title: 'cluster-gateway config',
+    description:
+      "Which real stores cluster-gateway reads each system's metadata from. Every system is optional; repairs are off unless \"repairs\": true.",
+  };
+}
+
+/** schemas/gateway-config.schema.json as committed (`node scripts/gateway-schema.mjs` writes it). */
+export function gatewayConfigSchemaText(): string {
+  return `${JSON.stringify(gatewayConfigJsonSchema(), null, 2)}\n`;
 }

@@ -10,6 +10,8 @@
 import { randomUUID } from 'node:crypto';
 import {
   COLLECTION_NAMES,
+  collectionsOf,
+  errorText,
   SUBSYSTEMS,
   type ClusterStatus,
   type CollectionName,
@@ -56,9 +58,34 @@ export class Gateway extends StoreBackend {
     }
   }
 
-  /** Starts every source; resolves once each has made its first read (or failed it: its health says why). */
-  async start(): Promise<void> {
-    await Promise.all([...this.sources.values()].map((e) => e.source.start(this.contextFor(e))));
+  /**
+   * Starts every source; resolves once each has made its first read (or failed it: its health says
+   * why), or after `firstReadMs`: a store that is slow to answer must not keep the gateway from
+   * serving the others (its subsystem stays `unavailable: starting` until its read is done).
+   */
+  async start(firstReadMs = 15_000): Promise<void> {
+    const pending = new Set<Subsystem>();
+    const all = Promise.all(
+      [...this.sources.values()].map(async (e) => {
+        pending.add(e.source.subsystem);
+        try {
+          await e.source.start(this.contextFor(e));
+        } catch (err) {
+          // A source must not throw out of start; if one does, its subsystem says so instead of taking the gateway down.
+          e.health = { state: 'unavailable', reason: `cannot start: ${errorText(err)}` };
+          this.log(`${e.source.subsystem}: ${e.health.reason}`);
+        } finally {
+          pending.delete(e.source.subsystem);
+        }
+      }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), firstReadMs);
+      timer.unref?.();
+    });
+    if ((await Promise.race([all, late])) === 'late') this.log(`still reading ${[...pending].join(', ')} after ${firstReadMs} ms; serving meanwhile`);
+    clearTimeout(timer);
   }
 
   async close(): Promise<void> {
@@ -179,6 +206,38 @@ export class Gateway extends StoreBackend {
       log: (message) => this.log(`${entry.source.subsystem}: ${message}`),
     };
   }
+}
+
+/**
+ * One source per configured system, each made on its own: a source that cannot even be made (a
+ * TLS file that does not exist, a system not supported yet) leaves that subsystem `unavailable`
+ * with the reason, and the others are served.
+ */
+export function createSourcesIsolated(config: GatewayConfig, create: (config: GatewayConfig) => SubsystemSource[]): SubsystemSource[] {
+  const sources: SubsystemSource[] = [];
+  const only: GatewayConfig = { ...config, greptime: undefined, quickwit: undefined, milvus: undefined, tikv: undefined, fluvio: undefined };
+  for (const subsystem of SUBSYSTEMS) {
+    const system = SYSTEM_OF[subsystem];
+    if (config[system] === undefined) continue;
+    try {
+      sources.push(...create({ ...only, [system]: config[system] }));
+    } catch (err) {
+      sources.push(unavailableSource(subsystem, `cannot read ${system}: ${errorText(err)}`));
+    }
+  }
+  return sources;
+}
+
+/** A subsystem whose source could not be made: unavailable, for the reason given. */
+function unavailableSource(subsystem: Subsystem, reason: string): SubsystemSource {
+  return {
+    subsystem,
+    collections: collectionsOf(subsystem),
+    commands: [],
+    start: async (ctx) => ctx.health({ state: 'unavailable', reason }),
+    repair: async (command) => refuseAll(command, reason),
+    close: async () => undefined,
+  };
 }
 
 const SYSTEM_OF: Record<Subsystem, keyof GatewayConfig> = {

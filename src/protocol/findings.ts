@@ -42,7 +42,13 @@ export const RULES = {
     severity: 'error',
     summary: 'A partition the SC says is Online while its leader SPU reports its storage full.',
   },
-} as const satisfies Record<string, { subsystem: Subsystem; severity: 'error' | 'warning'; summary: string }>;
+  'gateway/unreadable-record': {
+    // Any subsystem a gateway reads: each finding names its own (`Finding.subsystem`).
+    subsystem: null,
+    severity: 'warning',
+    summary: "A record of a system's own store that the gateway could not decode: it is missing from the views and from every check.",
+  },
+} as const satisfies Record<string, { subsystem: Subsystem | null; severity: 'error' | 'warning'; summary: string }>;
 
 export type RuleId = keyof typeof RULES;
 export const RULE_IDS = Object.keys(RULES) as RuleId[];

@@ -52,7 +52,15 @@ import type { RuleSettings } from '../engine/checker';
 import { connectClusterClient, type LinkFactory } from '../engine/link';
 import { analyseSnapshot } from '../engine/offline';
 import { treeChildren } from '../engine/tree';
-import { ClusterWorkspace, OFFLINE_REPAIR_REASON, WorkspaceError, type RepairHooks, type WorkspaceCluster } from '../engine/workspace';
+import {
+  ClusterWorkspace,
+  OFFLINE_REPAIR_REASON,
+  WorkspaceError,
+  isReadOnly,
+  readOnlyReason,
+  type RepairHooks,
+  type WorkspaceCluster,
+} from '../engine/workspace';
 import { SYNTAX_SOURCE, findingDiagnostics, type DiagnosticData } from './diagnostics';
 
 export { OFFLINE_REPAIR_REASON };
@@ -275,6 +283,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
           // What the user is shown now is what a repair from it will send.
           finding = workspace.pinCurrent(cluster, data.findingId);
           if (cluster.session.state !== 'live') disabled = `The cluster is ${cluster.session.state}; repairs wait for a live connection`;
+          else if (isReadOnly(cluster)) disabled = `Read-only: ${readOnlyReason(cluster.name)}`;
         } else if (fileFindings) {
           finding = fileFindings.find((f) => f.id === data.findingId);
           disabled = OFFLINE_REPAIR_REASON;

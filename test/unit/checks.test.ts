@@ -363,7 +363,10 @@ describe('checks', () => {
 
   describe('runChecks', () => {
     const everything = () => {
-      const b = F.model({ config: { maxRunningProcedures: 1, maxRetryTimes: 3, etcdQuotaBytes: 1_000_000 } });
+      const b = F.model({
+        config: { maxRunningProcedures: 1, maxRetryTimes: 3, etcdQuotaBytes: 1_000_000 },
+        subsystems: { ddl: { state: 'ok', unreadable: [{ collection: 'greptime.procedures', key: '/__procedure__/procedure/x', reason: 'bad JSON' }], unreadableCount: 1 } },
+      });
       b.add('quickwit.metastore.shards', F.metastoreShard('d'));
       b.add('quickwit.controlPlane.shards', F.controlPlaneShard('o'));
       b.add('milvus.nodes', F.streamingNode(1, { lifecycle: 'Terminating', stopRequestedAt: 0 }));
@@ -393,7 +396,11 @@ describe('checks', () => {
     });
 
     it('runs one subsystem', () => {
-      assert.deepEqual([...new Set(runChecks(everything(), { subsystem: 'ddl' }).map((f) => f.rule))].sort(), ['ddl/backlog', 'ddl/duplicate']);
+      assert.deepEqual(
+        [...new Set(runChecks(everything(), { subsystem: 'ddl' }).map((f) => f.rule))].sort(),
+        ['ddl/backlog', 'ddl/duplicate', 'gateway/unreadable-record'],
+      );
+      assert.deepEqual([...new Set(runChecks(everything(), { subsystem: 'wal' }).map((f) => f.rule))], ['wal/close-blocked']);
     });
   });
 });

@@ -18,6 +18,7 @@ import {
   type RepairOption,
   type RuleId,
   type Severity,
+  type Subsystem,
 } from '../../protocol';
 import { formatCount } from '../../protocol/format';
 import type { ClusterModel } from '../model';
@@ -42,15 +43,20 @@ export interface FindingParts {
   repairs: RepairOption[];
 }
 
-/** A finding of `rule` with its default severity (overrides are applied once, in runChecks). */
-export function makeFinding(rule: RuleId, parts: FindingParts): Finding {
+/**
+ * A finding of `rule` with its default severity (overrides are applied once, in runChecks).
+ * `subsystem`: for a rule of no single subsystem (`RULES[rule].subsystem` null), the finding's own.
+ */
+export function makeFinding(rule: RuleId, parts: FindingParts, subsystem?: Subsystem): Finding {
   const anchor = parts.anchor ?? parts.samples[0];
   if (!anchor) throw new Error(`finding ${rule}:${parts.group} has neither anchor nor samples`);
+  const of = subsystem ?? RULES[rule].subsystem;
+  if (!of) throw new Error(`finding ${rule}:${parts.group} needs a subsystem (its rule spans subsystems)`);
   return {
     id: `${rule}:${parts.group}`,
     rule,
     severity: RULES[rule].severity,
-    subsystem: RULES[rule].subsystem,
+    subsystem: of,
     group: parts.group,
     message: parts.message,
     count: parts.count,

@@ -3,6 +3,7 @@ import { RULES, type Finding, type RuleId, type Subsystem } from '../../protocol
 import type { ClusterModel } from '../model';
 import type { Check, CheckOptions } from './common';
 import { checkDdlBacklog, checkDuplicateProcedures } from './ddl';
+import { checkUnreadableRecords } from './gateway';
 import { checkOnlineOutOfStorage } from './partitions';
 import { checkStalePreparedRegions } from './regions';
 import { checkDanglingShards, checkOrphanedShards } from './shards';
@@ -10,6 +11,7 @@ import { checkCloseBlockedWals } from './wal';
 
 export type { Check, CheckOptions } from './common';
 export { checkDdlBacklog, checkDuplicateProcedures, ETCD_QUOTA_WARN_RATIO, isUnfinished } from './ddl';
+export { checkUnreadableRecords } from './gateway';
 export { checkOnlineOutOfStorage } from './partitions';
 export { checkStalePreparedRegions, staleMarkReason } from './regions';
 export { checkDanglingShards, checkOrphanedShards, holdsData, isSafeToDeleteShard, orphanMayHoldUnpublished } from './shards';
@@ -24,17 +26,23 @@ export const CHECKS = {
   'ddl/duplicate': checkDuplicateProcedures,
   'regions/stale-prepared': checkStalePreparedRegions,
   'partitions/online-out-of-space': checkOnlineOutOfStorage,
+  'gateway/unreadable-record': checkUnreadableRecords,
 } as const satisfies Record<RuleId, Check>;
 
 /** Runs every check (or those of one subsystem) and returns grouped findings, sorted by id. */
 export function runChecks(model: ClusterModel, options: CheckOptions & { subsystem?: Subsystem } = {}): Finding[] {
   const findings: Finding[] = [];
   for (const rule of Object.keys(CHECKS) as RuleId[]) {
-    if (options.subsystem && RULES[rule].subsystem !== options.subsystem) continue;
+    // A rule of no single subsystem (null) runs for each, keeping the findings of the one asked for.
+    const ruleSubsystem: Subsystem | null = RULES[rule].subsystem;
+    if (options.subsystem && ruleSubsystem !== null && ruleSubsystem !== options.subsystem) continue;
     const severity = options.severities?.[rule] ?? RULES[rule].severity;
     // An 'off' rule is not run at all: no cost for a rule the user silenced.
     if (severity === 'off') continue;
-    for (const f of CHECKS[rule](model)) findings.push(severity === f.severity ? f : { ...f, severity });
+    for (const f of CHECKS[rule](model)) {
+      if (options.subsystem && f.subsystem !== options.subsystem) continue;
+      findings.push(severity === f.severity ? f : { ...f, severity });
+    }
   }
   return findings.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

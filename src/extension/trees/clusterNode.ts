@@ -19,15 +19,23 @@ export function clusterTreeItem(el: ClusterElement): TreeItem {
   const item = new TreeItem(c.name, TreeItemCollapsibleState.Expanded);
   item.id = `c:${c.name}`;
   const counts = c.errors || c.warnings ? ` · ${plural(c.errors, 'error')}, ${plural(c.warnings, 'warning')}` : '';
-  item.description = `${c.state}${counts}`;
-  item.iconPath = c.error && c.state !== 'live' ? new ThemeIcon('error', new ThemeColor('problemsErrorIcon.foreground')) : STATE_ICONS[c.state];
+  const readOnly = c.status?.readOnly === true;
+  item.description = `${c.state}${readOnly ? ' · read-only' : ''}${counts}`;
+  item.iconPath =
+    c.error && c.state !== 'live'
+      ? new ThemeIcon('error', new ThemeColor('problemsErrorIcon.foreground'))
+      : readOnly && c.state === 'live'
+        ? new ThemeIcon('lock', new ThemeColor('testing.iconPassed'))
+        : STATE_ICONS[c.state];
   const md = new MarkdownString(undefined, true);
-  md.appendMarkdown(`**${c.name}**${el.simulator ? ' (bundled simulator)' : ''}\n\n`);
+  md.appendMarkdown(`**${c.name}**${el.simulator ? ' (bundled simulator)' : el.gateway ? ' (gateway started from this workspace)' : ''}\n\n`);
   md.appendMarkdown(`\`${c.url}\` — ${c.state}\n\n`);
-  if (c.status) md.appendMarkdown(`Scenario \`${c.status.scenario}\`, seed ${c.status.seed}, logical time ${c.status.time} s\n\n`);
+  if (readOnly) md.appendMarkdown('$(lock) Read-only: the cluster refuses every repair, so none is offered as runnable.\n\n');
+  if (c.status?.scenario === 'gateway') md.appendMarkdown(`Gateway \`${c.status.clusterName}\`\n\n`);
+  else if (c.status) md.appendMarkdown(`Scenario \`${c.status.scenario}\`, seed ${c.status.seed}, logical time ${c.status.time} s\n\n`);
   if (c.error) md.appendMarkdown(`$(error) ${c.error}`);
   item.tooltip = md;
-  item.contextValue = ContextValues.of('cluster', { simulator: el.simulator, connected: c.state !== 'disconnected' });
+  item.contextValue = ContextValues.of('cluster', { simulator: el.simulator, gateway: el.gateway, connected: c.state !== 'disconnected' });
   return item;
 }
 
@@ -35,10 +43,22 @@ export function subsystemTreeItem(el: SubsystemElement): TreeItem {
   const problems = el.cluster.info.problems[el.subsystem] ?? 0;
   const item = new TreeItem(SUBSYSTEM_TITLES[el.subsystem], TreeItemCollapsibleState.None);
   item.id = `c:${el.cluster.info.name}/${el.subsystem}`;
-  item.description = problems ? plural(problems, 'problem') : 'no problems';
+  const health = el.cluster.info.status?.subsystems?.[el.subsystem];
   const stale = el.cluster.info.state !== 'live';
-  item.iconPath = healthIcon(stale ? 'stale' : problems ? 'error' : 'ok', 'file-code', 'file-code');
-  item.tooltip = `Open ${documentUri(el.cluster.info.name, el.subsystem).toString()}`;
+  const open = `Open ${documentUri(el.cluster.info.name, el.subsystem).toString()}`;
+  if (health?.state === 'not-configured') {
+    item.description = 'not configured';
+    item.iconPath = new ThemeIcon('circle-slash');
+    item.tooltip = `${SUBSYSTEM_TITLES[el.subsystem]}: not configured${health.reason ? ` (${health.reason})` : ''}`;
+  } else if (health?.state === 'unavailable') {
+    item.description = `unavailable${problems ? ` · ${plural(problems, 'problem')}` : ''}`;
+    item.iconPath = healthIcon(stale ? 'stale' : 'error', 'error', 'error');
+    item.tooltip = `${SUBSYSTEM_TITLES[el.subsystem]}: unavailable${health.reason ? `: ${health.reason}` : ''}\n${open}`;
+  } else {
+    item.description = problems ? plural(problems, 'problem') : 'no problems';
+    item.iconPath = healthIcon(stale ? 'stale' : problems ? 'error' : 'ok', 'file-code', 'file-code');
+    item.tooltip = open;
+  }
   item.contextValue = ContextValues.of('subsystem', {});
   item.command = {
     command: 'vscode.open',

@@ -15,6 +15,8 @@ export interface ClustersSource {
   /** The latest info of one cluster (by the case-insensitive name rule), or undefined once it has left. */
   cluster(name: string): ClusterInfo | undefined;
   isSimulator(name: string): boolean;
+  /** Whether this window started the gateway this cluster is connected to. */
+  isGateway(name: string): boolean;
 }
 
 export class ClustersTreeProvider implements TreeDataProvider<ClustersElement> {
@@ -50,7 +52,7 @@ export class ClustersTreeProvider implements TreeDataProvider<ClustersElement> {
       const state = this.source.state();
       if (state.kind === 'unavailable') return [messageElement(undefined, 'error', state.reason)];
       const clusters = this.source.clusters();
-      return clusters.map((info) => ({ type: 'cluster', info, simulator: this.source.isSimulator(info.name) }));
+      return clusters.map((info) => ({ type: 'cluster', info, simulator: this.source.isSimulator(info.name), gateway: this.source.isGateway(info.name) }));
     }
     if (el.type !== 'cluster') return [];
     const { info } = this.latest(el);
@@ -62,7 +64,7 @@ export class ClustersTreeProvider implements TreeDataProvider<ClustersElement> {
 
   private latest(el: ClusterElement): ClusterElement {
     const info = this.source.cluster(el.info.name) ?? el.info;
-    return info === el.info ? el : { ...el, info, simulator: this.source.isSimulator(info.name) };
+    return info === el.info ? el : { ...el, info, simulator: this.source.isSimulator(info.name), gateway: this.source.isGateway(info.name) };
   }
 
   refresh(): void {

@@ -30,6 +30,8 @@ export interface ClusterElement {
   readonly type: 'cluster';
   readonly info: ClusterInfo;
   readonly simulator: boolean;
+  /** A gateway this window started (`Cluster: Start Gateway…`). */
+  readonly gateway?: boolean;
 }
 
 /** One subsystem of a cluster in the Clusters view: opens its virtual document. */

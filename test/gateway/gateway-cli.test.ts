@@ -1,0 +1,155 @@
+/**
+ * `cluster-gateway` as a user runs it, with no store behind it: an empty config serves a cluster
+ * where every subsystem is "not configured" (cluster-check: no findings, exit 0); a store it cannot
+ * reach makes only that subsystem unavailable; a bad config is one line and exit 2.
+ */
+import * as assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClusterClient } from '../../src/protocol/client';
+import { cli } from '../cli/cliProcess';
+import { OUT } from '../server/sim';
+
+interface RunningGateway {
+  url: string;
+  stdout: string;
+  process: ChildProcess;
+}
+
+const TOKEN = 'gateway-test-token';
+
+function startGateway(config: string, deadlineMs = 30_000): Promise<RunningGateway> {
+  const child = spawn(process.execPath, [join(OUT, 'cluster-gateway.js'), '--config', config, '--port', '0'], {
+    env: { ...process.env, CLUSTER_GATEWAY_TOKEN: TOKEN },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`cluster-gateway did not listen within ${deadlineMs} ms: ${out}${err}`));
+    }, deadlineMs);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const url = /listening (ws:\/\/\S+)/.exec(out)?.[1];
+      if (url) {
+        clearTimeout(timer);
+        resolve({ url, stdout: out, process: child });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`cluster-gateway exited (${code}) before listening: ${out}${err}`));
+    });
+  });
+}
+
+function runGateway(args: string[], deadlineMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(OUT, 'cluster-gateway.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`cluster-gateway ${args.join(' ')} did not exit within ${deadlineMs} ms`));
+    }, deadlineMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('cluster-gateway (no stores)', () => {
+  let dir: string;
+  const running: ChildProcess[] = [];
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gateway-cli-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(async () => {
+    for (const child of running.splice(0)) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill();
+      await exited;
+    }
+  });
+
+  function config(name: string, value: unknown): string {
+    const file = join(dir, name);
+    writeFileSync(file, typeof value === 'string' ? value : JSON.stringify(value));
+    return file;
+  }
+
+  it('--config {}: every subsystem not configured, read-only; cluster-check finds nothing and exits 0', async () => {
+    const gw = await startGateway(config('empty.json', {}));
+    running.push(gw.process);
+    assert.match(gw.stdout, /^read-only$/m);
+    const run = await cli([gw.url, '--token', TOKEN]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    for (const s of ['shards', 'wal', 'ddl', 'regions', 'partitions']) assert.match(run.stdout, new RegExp(`^not checked: ${s}: not configured \\(no \\w+ section`, 'm'));
+    assert.match(run.stdout, /^read-only: the cluster refuses every repair$/m);
+    assert.match(run.stdout, /No findings/);
+    const json = JSON.parse((await cli([gw.url, '--token', TOKEN, '--format', 'json'])).stdout);
+    assert.deepEqual(json.findings, []);
+    assert.equal(json.readOnly, true);
+    assert.equal(json.subsystems.ddl.state, 'not-configured');
+  });
+
+  it('a store it cannot reach: that subsystem is unavailable with the reason, the others are served', async () => {
+    const gw = await startGateway(
+      config('unreachable.json', { greptime: { etcd: { endpoints: ['http://127.0.0.1:9'] } }, quickwit: { postgres: 'postgres://nobody@127.0.0.1:9/metastore', node: 'http://127.0.0.1:9' } }),
+    );
+    running.push(gw.process);
+    const client = await ClusterClient.connect({ url: gw.url, token: TOKEN, clientName: 'test' });
+    try {
+      // Its first read may still be under way: wait (with a deadline) until the source has given up on the store.
+      const deadline = Date.now() + 30_000;
+      let status = await client.request('cluster.status', {});
+      while (status.subsystems?.ddl?.reason === 'starting' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        status = await client.request('cluster.status', {});
+      }
+      for (const s of ['ddl', 'shards'] as const) {
+        assert.equal(status.subsystems?.[s]?.state, 'unavailable', `${s}: ${JSON.stringify(status.subsystems?.[s])}`);
+        assert.ok((status.subsystems?.[s]?.reason ?? '').length > 0, `${s} says why`);
+        assert.notEqual(status.subsystems?.[s]?.reason, 'starting');
+      }
+      assert.equal(status.subsystems?.wal?.state, 'not-configured');
+      assert.equal(status.readOnly, true);
+    } finally {
+      client.close();
+    }
+    const run = await cli([gw.url, '--token', TOKEN]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /^not checked: ddl: unavailable \(.+\)$/m);
+    assert.match(run.stdout, /^not checked: shards: unavailable \(.+\)$/m);
+  });
+
+  it('a bad config or bad flags: one line on stderr and exit 2', async () => {
+    const cases: [string[], RegExp][] = [
+      [[], /--config FILE is required/],
+      [['--config', join(dir, 'missing.json')], /cannot read .*missing\.json: ENOENT/],
+      [['--config', config('broken.json', '{ "repairs": ')], /cannot read .*broken\.json/],
+      [['--config', config('unknown.json', { repairs: false, bogus: 1 })], /unknown\.json is not a gateway config: .*bogus/],
+      [['--config', config('typo.json', { fluvio: { metadataDir: 3 } })], /typo\.json is not a gateway config: .*fluvio/],
+      [['--config', config('ok.json', {}), '--port', 'x'], /--port must be/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await runGateway(args);
+      assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+      const lines = run.stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 1, `${args.join(' ')}: one line, got ${run.stderr}`);
+      assert.match(lines[0], /^cluster-gateway: /);
+      assert.match(lines[0], message);
+      assert.equal(run.stdout, '');
+    }
+  });
+});
