@@ -25,8 +25,9 @@ export async function runConditional(
   preconditions: readonly Compare[],
   maxTxnOps: number,
   refusedMessage: (key: string) => string,
-): Promise<Map<string, RepairItemResult>> {
+): Promise<{ results: Map<string, RepairItemResult>; revision: number }> {
   const results = new Map<string, RepairItemResult>();
+  let revision = 0;
   const chunks: PlannedWrite[][] = [];
   let chunk: PlannedWrite[] = [];
   let size = preconditions.length;
@@ -41,12 +42,16 @@ export async function runConditional(
     size += n;
   }
   if (chunk.length) chunks.push(chunk);
-  const attempt = async (ws: PlannedWrite[]): Promise<boolean> =>
-    conditionalWrite(
+  const attempt = async (ws: PlannedWrite[]): Promise<boolean> => {
+    const rev = await conditionalWrite(
       client,
       [...preconditions, ...ws.flatMap((w) => w.compares)],
       ws.flatMap((w) => w.ops),
     );
+    if (rev === false) return false;
+    revision = Math.max(revision, rev);
+    return true;
+  };
   for (const c of chunks) {
     try {
       if (await attempt(c)) {
@@ -62,5 +67,5 @@ export async function runConditional(
       for (const w of c) if (!results.has(w.key)) results.set(w.key, { key: w.key, status: 'refused', message: `not applied: ${reason}` });
     }
   }
-  return results;
+  return { results, revision };
 }

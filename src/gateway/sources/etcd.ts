@@ -75,6 +75,7 @@ export class EtcdFollower {
   private timer: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private generation = 0;
+  private waiters: { revision: number; resolve: () => void }[] = [];
 
   constructor(
     private readonly client: Etcd3,
@@ -111,6 +112,7 @@ export class EtcdFollower {
       this.backoff = MIN_BACKOFF_MS;
       this.handlers.health({ state: 'ok' });
       this.handlers.changed(this.kvs, this.revision);
+      this.wake();
     } catch (err) {
       this.fail(err, generation);
     }
@@ -141,7 +143,29 @@ export class EtcdFollower {
     this.debounce = setTimeout(() => {
       this.debounce = undefined;
       if (!this.closed) this.handlers.changed(this.kvs, this.revision);
+      this.wake();
     }, 20);
+  }
+
+  private wake(): void {
+    const ready = this.waiters.filter((w) => w.revision <= this.revision);
+    this.waiters = this.waiters.filter((w) => w.revision > this.revision);
+    for (const w of ready) w.resolve();
+  }
+
+  /** Resolves once the mirror holds the store as of `revision` (a repair's own write), or after `timeoutMs`. */
+  caughtUp(revision: number, timeoutMs = 5000): Promise<void> {
+    if (revision <= this.revision) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.waiters.push({
+        revision,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
   }
 
   private fail(err: unknown, generation: number): void {
@@ -189,8 +213,8 @@ export function stillAtVersion(keys: Iterable<string>, version: number): Compare
 
 export const absent = (key: string): Compare => ({ key, target: 'Create', op: '==', value: 0 });
 
-/** One etcd transaction: every compare, then the writes; false when a compare failed (nothing written). */
-export async function conditionalWrite(client: Etcd3, compares: readonly Compare[], ops: readonly TxnOp[]): Promise<boolean> {
+/** One etcd transaction: every compare, then the writes; the revision it wrote at, or false when a compare failed (nothing written). */
+export async function conditionalWrite(client: Etcd3, compares: readonly Compare[], ops: readonly TxnOp[]): Promise<number | false> {
   if (compares.length === 0) throw new Error('an unconditional write is never made');
   const [first, ...rest] = compares;
   let txn = client.if(first!.key, first!.target, first!.op, first!.value);
@@ -198,5 +222,5 @@ export async function conditionalWrite(client: Etcd3, compares: readonly Compare
   const res = await txn
     .then(...ops.map((o) => ('put' in o ? client.put(o.put).value(Buffer.from(o.value)) : client.delete().key(o.del))))
     .commit();
-  return res.succeeded;
+  return res.succeeded ? Number(res.header.revision) : false;
 }

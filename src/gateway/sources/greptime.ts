@@ -243,6 +243,8 @@ class GreptimeSource implements SubsystemSource {
     const done = await runConditional(this.client, this.config.etcd.endpoints, writes, pre.compares, this.config.etcd.maxTxnOps, (key) =>
       `procedure ${key} changed in etcd since the plan (a key of it was written or removed); nothing changed, re-check and plan again`,
     );
-    return targets.map((t) => results.get(t.key) ?? done.get(t.key)!);
+    // The answer waits for the mirror to hold the write, so the caller's re-check sees it.
+    if (done.revision) await this.follower.caughtUp(done.revision);
+    return targets.map((t) => results.get(t.key) ?? done.results.get(t.key)!);
   }
 }

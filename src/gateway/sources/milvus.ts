@@ -240,6 +240,8 @@ class MilvusSource implements SubsystemSource {
     const done = await runConditional(this.client, this.config.etcd.endpoints, writes, pre.compares, this.config.etcd.maxTxnOps, (key) =>
       `${key} or one of its channels changed in etcd since the plan; nothing changed, re-check and plan again`,
     );
-    return targets.map((t) => results.get(t.key) ?? done.get(t.key)!);
+    // The answer waits for the mirror to hold the write, so the caller's re-check sees it.
+    if (done.revision) await this.follower.caughtUp(done.revision);
+    return targets.map((t) => results.get(t.key) ?? done.results.get(t.key)!);
   }
 }
