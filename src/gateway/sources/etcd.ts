@@ -76,6 +76,8 @@ export class EtcdFollower {
   private debounce: NodeJS.Timeout | undefined;
   private generation = 0;
   private waiters: { revision: number; resolve: () => void }[] = [];
+  /** The revision the handlers last saw (`revision` may be ahead while a change waits for its debounce). */
+  private published = 0;
 
   constructor(
     private readonly client: Etcd3,
@@ -112,6 +114,7 @@ export class EtcdFollower {
       this.backoff = MIN_BACKOFF_MS;
       this.handlers.health({ state: 'ok' });
       this.handlers.changed(this.kvs, this.revision);
+      this.published = this.revision;
       this.wake();
     } catch (err) {
       this.fail(err, generation);
@@ -143,19 +146,20 @@ export class EtcdFollower {
     this.debounce = setTimeout(() => {
       this.debounce = undefined;
       if (!this.closed) this.handlers.changed(this.kvs, this.revision);
+      this.published = this.revision;
       this.wake();
     }, 20);
   }
 
   private wake(): void {
-    const ready = this.waiters.filter((w) => w.revision <= this.revision);
-    this.waiters = this.waiters.filter((w) => w.revision > this.revision);
+    const ready = this.waiters.filter((w) => w.revision <= this.published);
+    this.waiters = this.waiters.filter((w) => w.revision > this.published);
     for (const w of ready) w.resolve();
   }
 
   /** Resolves once the mirror holds the store as of `revision` (a repair's own write), or after `timeoutMs`. */
   caughtUp(revision: number, timeoutMs = 5000): Promise<void> {
-    if (revision <= this.revision) return Promise.resolve();
+    if (revision <= this.published) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
       this.waiters.push({
