@@ -249,7 +249,7 @@ export function decodeProcedure(rootPath: string, group: ProcedureKeys, times: P
     try {
       msg = parseMessage(utf8(r.value));
     } catch (err) {
-      throw new Error(`${base}: ${errorText(err)}`);
+      throw new Error(`${base}: ${errorText(err)}`, { cause: err });
     }
     if (r.parsed.kind === 'rollback') rollback = msg;
     else if (!lastStep || r.parsed.step > lastStep.step) lastStep = { step: r.parsed.step, msg };
@@ -260,7 +260,7 @@ export function decodeProcedure(rootPath: string, group: ProcedureKeys, times: P
   try {
     table = tableOfData(newest.type_name, newest.data);
   } catch (err) {
-    throw new Error(`procedure ${group.procedureId}: ${errorText(err)}`);
+    throw new Error(`procedure ${group.procedureId}: ${errorText(err)}`, { cause: err });
   }
   const finished = commit ? 'commit' : rollback ? 'rollback' : null;
   const version = group.keys.reduce((v, kv) => Math.max(v, kv.modRevision), 0);
