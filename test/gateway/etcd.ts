@@ -1,0 +1,103 @@
+/**
+ * A real etcd for the tests: its own process on 127.0.0.1 with two free
+ * ports (client and peer) and a temporary data dir, ready once it answers a
+ * read, stopped (by pid) and its data dir removed after.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+
+export const ETCD_BIN = process.env.ETCD_BIN ?? '/usr/bin/etcd';
+
+export interface RunningEtcd {
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  client: Etcd3;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** A port nothing listens on right now (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startEtcd(deadlineMs = 30_000): Promise<RunningEtcd> {
+  if (!existsSync(ETCD_BIN)) {
+    throw new Error(`${ETCD_BIN} is missing: install etcd (scripts/setup-test-deps.sh installs Debian's etcd-server), or set ETCD_BIN`);
+  }
+  const [clientPort, peerPort] = [await freePort(), await freePort()];
+  const dir = mkdtempSync(join(tmpdir(), 'cluster-debugger-etcd-'));
+  const url = `http://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  const child = spawn(
+    ETCD_BIN,
+    [
+      '--name', 'test',
+      '--data-dir', join(dir, 'data'),
+      '--listen-client-urls', url,
+      '--advertise-client-urls', url,
+      '--listen-peer-urls', peer,
+      '--initial-advertise-peer-urls', peer,
+      '--initial-cluster', `test=${peer}`,
+      '--initial-cluster-state', 'new',
+      '--log-level', 'error',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let gone: string | undefined;
+  child.once('exit', (code, signal) => (gone = `etcd exited (${code ?? signal})`));
+  const client = new Etcd3({ hosts: url, dialTimeout: 1000, defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + 2000 }) });
+  const stop = async () => {
+    client.close();
+    if (child.exitCode === null && child.signalCode === null) {
+      process.kill(child.pid!, 'SIGTERM');
+      const killer = setTimeout(() => child.exitCode === null && process.kill(child.pid!, 'SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + deadlineMs;
+  let last: string;
+  for (;;) {
+    if (gone) {
+      await stop();
+      throw new Error(`${gone} before answering: ${stderr}`);
+    }
+    try {
+      await client.get('__ready__').string();
+      return { url, client, process: child, stop };
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`etcd on ${url} did not answer within ${deadlineMs} ms: ${last}; ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Every key under the prefixes with its value and mod_revision (to compare a store before and after). */
+export async function snapshotKeys(client: Etcd3, prefixes: readonly string[]): Promise<Map<string, { value: string; modRevision: string }>> {
+  const out = new Map<string, { value: string; modRevision: string }>();
+  for (const p of prefixes) {
+    const res = await client.getAll().prefix(p).exec();
+    for (const kv of res.kvs) out.set(kv.key.toString(), { value: kv.value.toString('base64'), modRevision: String(kv.mod_revision) });
+  }
+  return out;
+}
