@@ -1,7 +1,7 @@
 /**
  * A real etcd for the tests: its own process on 127.0.0.1 with two free
- * ports (client and peer) and a temporary data dir, ready once it answers a
- * read, stopped (by pid) and its data dir removed after.
+ * ports (client and peer) and a temporary data dir, ready once its /health
+ * says so, stopped (by pid) and its data dir removed after.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -60,9 +60,9 @@ export async function startEtcd(deadlineMs = 30_000): Promise<RunningEtcd> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let gone: string | undefined;
   child.once('exit', (code, signal) => (gone = `etcd exited (${code ?? signal})`));
-  const client = new Etcd3({ hosts: url, dialTimeout: 1000, defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + 2000 }) });
+  let client: Etcd3 | undefined;
   const stop = async () => {
-    client.close();
+    client?.close();
     if (child.exitCode === null && child.signalCode === null) {
       process.kill(child.pid!, 'SIGTERM');
       const killer = setTimeout(() => child.exitCode === null && process.kill(child.pid!, 'SIGKILL'), 10_000);
@@ -78,9 +78,16 @@ export async function startEtcd(deadlineMs = 30_000): Promise<RunningEtcd> {
       await stop();
       throw new Error(`${gone} before answering: ${stderr}`);
     }
+    // etcd's own /health (a plain HTTP GET on the client port): true once it has a leader and serves reads.
+    // Polled over HTTP, not with the etcd3 client, whose circuit breaker would stay open for seconds after the first refused dial.
     try {
-      await client.get('__ready__').string();
-      return { url, client, process: child, stop };
+      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+      const body = await res.text();
+      if (res.ok && /"health":\s*"true"/.test(body)) {
+        client = new Etcd3({ hosts: url, dialTimeout: 2000 });
+        return { url, client, process: child, stop };
+      }
+      last = `${res.status} ${body}`;
     } catch (err) {
       last = err instanceof Error ? err.message : String(err);
     }
