@@ -147,6 +147,7 @@ describe('gateway over a real etcd (cluster-sim --etcd → cluster-gateway → c
   async function connectWorkspace(url: string): Promise<ClusterWorkspace> {
     workspace = new ClusterWorkspace({ connect: connectClusterClient, log: () => undefined, reconnect: false, catchUpMs: 20_000 });
     await workspace.connect({ name: 'gw', url, token: TOKEN });
+    await workspace.flushChecks(workspace.require('gw'));
     return workspace;
   }
 
@@ -221,6 +222,7 @@ describe('gateway over a real etcd (cluster-sim --etcd → cluster-gateway → c
     const ws = await connectWorkspace(gateway.url);
     const cluster = ws.require('gw');
     const [finding] = cluster.checker.findings();
+    assert.ok(finding, 'the workspace sees the finding');
     const pinned = ws.pinCurrent(cluster, finding!.id)!;
     const close = pinned.repairs.find((r) => r.operations.some((op) => op.command === 'milvus.cancelAppendsAndClose'))!;
     const node = targetKeys(close.operations[0]!)[0]!;
@@ -268,6 +270,10 @@ describe('gateway over a real etcd (cluster-sim --etcd → cluster-gateway → c
     assert.doesNotMatch(run.stdout, /applied [1-9]/, run.stdout);
     assert.deepEqual(await snapshotKeys(etcd.client, ALL_PREFIXES), before, 'every key and mod_revision as before');
     assert.deepEqual(summary(findingsOf(await cli([gateway.url, '--token', TOKEN, '--format', 'json']))), summary(expected));
+  });
+
+  it('the etcd helper says clearly when etcd is not installed', async () => {
+    await assert.rejects(startEtcd({ bin: '/nonexistent/etcd' }), /\/nonexistent\/etcd is missing: install etcd/);
   });
 
   it('an unreachable etcd makes its subsystem unavailable, with the reason; the gateway keeps serving', async () => {

@@ -32,16 +32,31 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startEtcd(deadlineMs = 30_000): Promise<RunningEtcd> {
-  if (!existsSync(ETCD_BIN)) {
-    throw new Error(`${ETCD_BIN} is missing: install etcd (scripts/setup-test-deps.sh installs Debian's etcd-server), or set ETCD_BIN`);
+export async function startEtcd(opts: { bin?: string; deadlineMs?: number } = {}): Promise<RunningEtcd> {
+  const bin = opts.bin ?? ETCD_BIN;
+  const deadlineMs = opts.deadlineMs ?? 30_000;
+  if (!existsSync(bin)) {
+    throw new Error(`${bin} is missing: install etcd (scripts/setup-test-deps.sh installs Debian's etcd-server), or set ETCD_BIN`);
   }
-  const [clientPort, peerPort] = [await freePort(), await freePort()];
+  // A port found free may be taken by another process before etcd binds it: then etcd exits at once, and we try other ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(bin, deadlineMs);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/.test(String(err))) throw err;
+    }
+  }
+}
+
+async function startOnce(bin: string, deadlineMs: number): Promise<RunningEtcd> {
+  const clientPort = await freePort();
+  let peerPort = await freePort();
+  while (peerPort === clientPort) peerPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'cluster-debugger-etcd-'));
   const url = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   const child = spawn(
-    ETCD_BIN,
+    bin,
     [
       '--name', 'test',
       '--data-dir', join(dir, 'data'),
