@@ -1,7 +1,7 @@
 // Bundles every process with esbuild: one bundle per process, plus one per test file.
 // Usage: node scripts/build.mjs [--watch]
 import * as esbuild from 'esbuild';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -27,6 +27,25 @@ function walk(dir, out = []) {
   return out;
 }
 
+// etcd3 loads `${__dirname}/../proto/rpc.proto` at runtime; bundled, __dirname is out/ (or out/test/...). Its .proto
+// files are copied to out/etcd3-proto/ and the path is rewritten to the nearest etcd3-proto folder above the bundle.
+const etcd3ProtoDir = join(root, 'node_modules/etcd3/proto');
+const etcd3Proto = {
+  name: 'etcd3-proto',
+  setup(build) {
+    build.onLoad({ filter: /etcd3[\\/]lib[\\/]connection-pool\.js$/ }, (args) => {
+      const src = readFileSync(args.path, 'utf8');
+      const find =
+        "(function(){const p=require('path'),f=require('fs');let d=__dirname;for(let i=0;i<6;i++){const c=p.join(d,'etcd3-proto','rpc.proto');" +
+        "if(f.existsSync(c))return c;d=p.dirname(d);}return p.join(__dirname,'etcd3-proto','rpc.proto');})()";
+      const out = src.replace('`${__dirname}/../proto/rpc.proto`', find);
+      if (out === src) throw new Error('etcd3: the rpc.proto path to rewrite was not found (etcd3 changed?)');
+      return { contents: out, loader: 'js' };
+    });
+  },
+};
+if (existsSync(etcd3ProtoDir)) cpSync(etcd3ProtoDir, join(root, 'out/etcd3-proto'), { recursive: true });
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -36,6 +55,7 @@ const common = {
   logLevel: 'warning',
   // `vscode` is provided by the host; ws's native speed-ups are optional.
   external: ['vscode', 'bufferutil', 'utf-8-validate'],
+  plugins: [etcd3Proto],
 };
 
 

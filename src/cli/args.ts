@@ -110,7 +110,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): CliArgs | 'he
   let yes = false;
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value; ${USAGE}`);
+    if (v === undefined) throw new UsageError(`${flag} needs a value; ${USAGE}`);
+    // `--token --format json` is a forgotten value; a value that really starts with "--" goes inline.
+    if (v.startsWith('--')) throw new UsageError(`${flag} needs a value (for one starting with "--", write ${flag}=VALUE); ${USAGE}`);
     return v;
   };
   for (let i = 0; i < argv.length; i++) {

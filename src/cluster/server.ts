@@ -108,7 +108,9 @@ function refuse(socket: Duplex, status: number, reason: string, extra: Record<st
 export async function startClusterServer(cluster: ClusterBackend, opts: ClusterServerOptions = {}): Promise<ClusterServer> {
   const host = opts.host ?? '127.0.0.1';
   const envToken = opts.tokenEnv ? process.env[opts.tokenEnv] : undefined;
-  const token = opts.token ?? (envToken ? envToken : randomBytes(24).toString('base64url'));
+  // Hex, not base64url: a generated token is printed for the user to pass as `--token T`, and one
+  // starting with '-' (1 in 64 for base64url) reads as an option to cluster-check and node's parseArgs.
+  const token = opts.token ?? (envToken ? envToken : randomBytes(24).toString('hex'));
   const tokenGenerated = opts.token === undefined && !envToken;
   const expected = digest(token);
   const allowedOrigins = new Set(opts.allowedOrigins ?? []);

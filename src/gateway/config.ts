@@ -26,6 +26,8 @@ export const EtcdConfig = z.strictObject({
   password: z.string().optional(),
   passwordEnv: z.string().optional(),
   tls: TlsConfig.optional(),
+  /** etcd's `--max-txn-ops` (default 128): a repair packs its targets' conditional writes into transactions of at most this many operations. */
+  maxTxnOps: z.number().int().min(4).max(1_000_000).default(128),
 });
 
 /** A PostgreSQL connection string; the password may come from an environment variable (or PGPASSWORD) instead. */
@@ -67,6 +69,8 @@ export const GatewayConfig = z.strictObject({
       etcd: EtcdConfig,
       rootPath: z.string().default('by-dev'),
       metaSubPath: z.string().default('meta'),
+      /** The streaming nodes' `terminationGracePeriodSeconds` (Kubernetes, not etcd, holds it). */
+      gracePeriodSeconds: z.number().int().positive().default(30),
     })
     .optional(),
   tikv: z

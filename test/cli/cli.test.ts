@@ -165,4 +165,18 @@ describe('cluster-check (real CLI, real simulator)', function () {
     assert.match(wrongToken.stderr, /401|token/);
     assert.equal(wrongToken.stderr.trim().split('\n').length, 1);
   });
+
+  it('takes a printed token as a separate argument; a token starting with "--" only inline (--token=…)', async () => {
+    // A generated token never starts with '-', or `--token T` would read it as a missing value.
+    const printed = await sim('healthy');
+    assert.match(printed.token, /^[0-9a-f]{48}$/);
+    assert.equal((await cli([printed.url, '--token', printed.token])).code, 0);
+    const dashed = await startSim(['--scenario', 'healthy', '--token=--dashed-token']);
+    sims.push(dashed);
+    const separate = await cli([dashed.url, '--token', '--dashed-token']);
+    assert.equal(separate.code, 2);
+    assert.match(separate.stderr, /--token needs a value \(for one starting with "--", write --token=VALUE\)/);
+    assert.doesNotMatch(separate.stderr, /dashed-token/, 'the token is not echoed');
+    assert.equal((await cli([dashed.url, '--token=--dashed-token'])).code, 0);
+  });
 });

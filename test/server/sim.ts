@@ -33,7 +33,7 @@ export async function startSim(args: string[] = [], deadlineMs = 30_000, opts: {
       reject(new Error(`simulator did not start within ${deadlineMs} ms: ${out}${err}`));
     }, deadlineMs);
     // The simulator prints its token only when it chose one itself.
-    const given = args.includes('--token') ? args[args.indexOf('--token') + 1] : undefined;
+    const given = args.includes('--token') ? args[args.indexOf('--token') + 1] : args.find((a) => a.startsWith('--token='))?.slice('--token='.length);
     child.stdout!.on('data', (d) => {
       out += d;
       const url = /listening (ws:\/\/\S+)/.exec(out)?.[1];

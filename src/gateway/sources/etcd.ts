@@ -1,0 +1,230 @@
+/**
+ * The etcd side of the GreptimeDB and Milvus sources: a client from the
+ * config (auth, TLS), a follower that reads prefixes once and then watches
+ * them from the read's revision (re-reading everything after a disconnect,
+ * with backoff), and conditional transactions on `mod_revision`.
+ */
+import { readFileSync } from 'node:fs';
+import { Etcd3, type IOptions, type Watcher } from 'etcd3';
+import type { EtcdKv } from '../../codecs/etcd-kv';
+import type { EtcdConfig } from '../config';
+import type { SourceHealth } from '../source';
+
+export type EtcdConfigT = import('zod').infer<typeof EtcdConfig>;
+
+export function etcdOptions(cfg: EtcdConfigT): IOptions {
+  const options: IOptions = { hosts: cfg.endpoints, dialTimeout: 3000 };
+  const password = cfg.password ?? (cfg.passwordEnv ? process.env[cfg.passwordEnv] : undefined);
+  if (cfg.username) options.auth = { username: cfg.username, password: password ?? '' };
+  if (cfg.tls) {
+    const read = (f?: string) => (f ? readFileSync(f) : undefined);
+    options.credentials = {
+      rootCertificate: read(cfg.tls.caFile) ?? Buffer.alloc(0),
+      ...(cfg.tls.keyFile ? { privateKey: read(cfg.tls.keyFile) } : {}),
+      ...(cfg.tls.certFile ? { certChain: read(cfg.tls.certFile) } : {}),
+    };
+    if (!cfg.tls.caFile) delete (options.credentials as { rootCertificate?: Buffer }).rootCertificate;
+  }
+  // Unary calls fail fast (the follower retries with backoff); watch streams stay open.
+  options.defaultCallOptions = (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + 10_000 });
+  return options;
+}
+
+export function createEtcdClient(cfg: EtcdConfigT): Etcd3 {
+  return new Etcd3(etcdOptions(cfg));
+}
+
+interface RawKv {
+  key: Buffer;
+  value: Buffer;
+  mod_revision: string;
+  create_revision: string;
+}
+export function toKv(kv: RawKv): EtcdKv {
+  return { key: kv.key.toString(), value: kv.value, modRevision: Number(kv.mod_revision), createRevision: Number(kv.create_revision) };
+}
+
+export function describeEtcdError(err: unknown, endpoints: readonly string[]): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return `etcd ${endpoints.join(',')}: ${msg}`.slice(0, 1000);
+}
+
+export interface FollowerHandlers {
+  /** The keys under the prefixes changed (after the first read, after a re-read, after watch events). */
+  changed(kvs: ReadonlyMap<string, EtcdKv>, revision: number): void;
+  health(h: SourceHealth): void;
+  log(message: string): void;
+}
+
+const MIN_BACKOFF_MS = 500;
+const MAX_BACKOFF_MS = 30_000;
+
+/**
+ * Holds every key under `prefixes`, current as of `revision`: one read, then a
+ * watch from `revision + 1` per prefix. A broken watch (etcd gone, compacted,
+ * credentials revoked) makes the source unavailable and starts over with a
+ * full read after a backoff.
+ */
+export class EtcdFollower {
+  readonly kvs = new Map<string, EtcdKv>();
+  revision = 0;
+  clusterId: string | undefined;
+  private watchers: Watcher[] = [];
+  private closed = false;
+  private backoff = MIN_BACKOFF_MS;
+  private timer: NodeJS.Timeout | undefined;
+  private debounce: NodeJS.Timeout | undefined;
+  private generation = 0;
+  private waiters: { revision: number; resolve: () => void }[] = [];
+  /** The revision the handlers last saw (`revision` may be ahead while a change waits for its debounce). */
+  private published = 0;
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly prefixes: readonly string[],
+    private readonly endpoints: readonly string[],
+    private readonly handlers: FollowerHandlers,
+  ) {}
+
+  /** The first read (and watch); resolves whether it worked or not (health says which). */
+  async start(): Promise<void> {
+    await this.attempt();
+  }
+
+  private async attempt(): Promise<void> {
+    if (this.closed) return;
+    const generation = ++this.generation;
+    await this.stopWatchers();
+    try {
+      const kvs = new Map<string, EtcdKv>();
+      let revision = 0;
+      for (const prefix of this.prefixes) {
+        const res = await this.client.getAll().prefix(prefix).exec();
+        const rev = Number(res.header.revision);
+        // Every prefix is read at its own revision; the watch of each starts after it, so nothing is missed.
+        revision = Math.max(revision, rev);
+        this.clusterId = String(res.header.cluster_id);
+        for (const kv of res.kvs) kvs.set(kv.key.toString(), toKv(kv as unknown as RawKv));
+        if (generation !== this.generation || this.closed) return;
+        await this.watch(prefix, rev + 1, generation);
+      }
+      this.kvs.clear();
+      for (const [k, v] of kvs) this.kvs.set(k, v);
+      this.revision = revision;
+      this.backoff = MIN_BACKOFF_MS;
+      this.handlers.health({ state: 'ok' });
+      this.handlers.changed(this.kvs, this.revision);
+      this.published = this.revision;
+      this.wake();
+    } catch (err) {
+      this.fail(err, generation);
+    }
+  }
+
+  private async watch(prefix: string, from: number, generation: number): Promise<void> {
+    const w = await this.client.watch().prefix(prefix).startRevision(String(from)).create();
+    this.watchers.push(w);
+    w.on('put', (kv) => {
+      if (generation !== this.generation) return;
+      const e = toKv(kv as unknown as RawKv);
+      this.kvs.set(e.key, e);
+      this.revision = Math.max(this.revision, e.modRevision);
+      this.schedule();
+    });
+    w.on('delete', (kv) => {
+      if (generation !== this.generation) return;
+      this.kvs.delete(kv.key.toString());
+      this.revision = Math.max(this.revision, Number(kv.mod_revision));
+      this.schedule();
+    });
+    w.on('disconnected', (err) => this.fail(err, generation));
+    w.on('error', (err) => this.fail(err, generation));
+  }
+
+  private schedule(): void {
+    if (this.debounce) return;
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined;
+      if (!this.closed) this.handlers.changed(this.kvs, this.revision);
+      this.published = this.revision;
+      this.wake();
+    }, 20);
+  }
+
+  private wake(): void {
+    const ready = this.waiters.filter((w) => w.revision <= this.published);
+    this.waiters = this.waiters.filter((w) => w.revision > this.published);
+    for (const w of ready) w.resolve();
+  }
+
+  /** Resolves once the mirror holds the store as of `revision` (a repair's own write), or after `timeoutMs`. */
+  caughtUp(revision: number, timeoutMs = 5000): Promise<void> {
+    if (revision <= this.published) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.waiters.push({
+        revision,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+
+  private fail(err: unknown, generation: number): void {
+    if (this.closed || generation !== this.generation || this.timer) return;
+    const reason = describeEtcdError(err, this.endpoints);
+    this.handlers.health({ state: 'unavailable', reason: `${reason}; retrying in ${Math.round(this.backoff / 1000)}s` });
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.attempt();
+    }, this.backoff);
+    this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
+  }
+
+  private async stopWatchers(): Promise<void> {
+    const ws = this.watchers;
+    this.watchers = [];
+    await Promise.all(ws.map((w) => w.cancel().catch(() => undefined)));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.debounce) clearTimeout(this.debounce);
+    await this.stopWatchers();
+  }
+}
+
+/** One compare of a transaction: on `mod_revision` (`Mod`) or `create_revision` (`Create`). */
+export interface Compare {
+  key: string;
+  target: 'Mod' | 'Create';
+  op: '==' | '<' | '>';
+  value: number;
+}
+export type TxnOp = { put: string; value: Uint8Array } | { del: string };
+
+/** The compares that hold while an entity built from `keys` is still at `version`: each key exists and none changed since. */
+export function stillAtVersion(keys: Iterable<string>, version: number): Compare[] {
+  const out: Compare[] = [];
+  for (const key of keys) {
+    out.push({ key, target: 'Mod', op: '<', value: version + 1 }, { key, target: 'Create', op: '>', value: 0 });
+  }
+  return out;
+}
+
+export const absent = (key: string): Compare => ({ key, target: 'Create', op: '==', value: 0 });
+
+/** One etcd transaction: every compare, then the writes; the revision it wrote at, or false when a compare failed (nothing written). */
+export async function conditionalWrite(client: Etcd3, compares: readonly Compare[], ops: readonly TxnOp[]): Promise<number | false> {
+  if (compares.length === 0) throw new Error('an unconditional write is never made');
+  const [first, ...rest] = compares;
+  let txn = client.if(first!.key, first!.target, first!.op, first!.value);
+  for (const c of rest) txn = txn.and(c.key, c.target, c.op, c.value);
+  const res = await txn
+    .then(...ops.map((o) => ('put' in o ? client.put(o.put).value(Buffer.from(o.value)) : client.delete().key(o.del))))
+    .commit();
+  return res.succeeded ? Number(res.header.revision) : false;
+}

@@ -1,0 +1,297 @@
+/**
+ * The gateway over a REAL etcd, end to end: the simulator mirrors an
+ * incident into etcd in the upstream layouts (`cluster-sim --etcd`), a
+ * `cluster-gateway` reads it back, and `cluster-check` finds the same rules
+ * through the gateway as against the simulator. Repairs go to etcd as
+ * conditional transactions: what a concurrent writer changed after the plan
+ * survives, a read-only gateway writes nothing, and an unreachable etcd makes
+ * its subsystem unavailable without taking the gateway down.
+ */
+import * as assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectClusterClient } from '../../src/engine/link';
+import { ClusterWorkspace } from '../../src/engine/workspace';
+import { ClusterClient } from '../../src/protocol/client';
+import type { GatewayConfigInput } from '../../src/gateway/config';
+import type { ClusterStatus } from '../../src/protocol';
+import { cli, type Run } from '../cli/cliProcess';
+import { OUT, startSim, type RunningSim } from '../server/sim';
+import { freePort, snapshotKeys, startEtcd, type RunningEtcd } from './etcd';
+
+const PROCEDURES = '/__procedure__/procedure/';
+const SESSIONS = 'by-dev/meta/session/streamingnode-';
+const PCHANNELS = 'by-dev/meta/streamingcoord-meta/pchannel/';
+const ALL_PREFIXES = ['/__procedure__/', '/__table_info/', '/__table_name/', 'by-dev/'];
+const TOKEN = 'etcd-e2e-token';
+
+interface RunningGateway {
+  url: string;
+  stdout: () => string;
+  stop(): Promise<void>;
+}
+
+async function startGateway(config: GatewayConfigInput, deadlineMs = 30_000): Promise<RunningGateway> {
+  const dir = mkdtempSync(join(tmpdir(), 'cluster-gateway-test-'));
+  const file = join(dir, 'gateway.json');
+  writeFileSync(file, JSON.stringify(config));
+  const child: ChildProcess = spawn(process.execPath, [join(OUT, 'cluster-gateway.js'), '--config', file, '--port', '0', '--token', TOKEN], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      process.kill(child.pid!, 'SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not listen within ${deadlineMs} ms: ${out}${err}`)), deadlineMs);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening (ws:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited (${code}) before listening: ${out}${err}`));
+    });
+  }).catch(async (e: unknown) => {
+    await stop();
+    throw e;
+  });
+  return { url, stdout: () => out + err, stop };
+}
+
+interface JsonFinding {
+  rule: string;
+  id: string;
+  count: number;
+  repairs: { id: string; safety: string; targetCount: number }[];
+}
+
+function findingsOf(run: Run): JsonFinding[] {
+  assert.ok(run.code === 0 || run.code === 1, `cluster-check failed (${run.code}): ${run.stderr}`);
+  return (JSON.parse(run.stdout) as { findings: JsonFinding[] }).findings;
+}
+const summary = (fs: JsonFinding[]) => fs.map((f) => `${f.id} ×${f.count}`).sort();
+const rules = (fs: JsonFinding[]) => [...new Set(fs.map((f) => f.rule))].sort();
+
+/** Polls `cluster-check` through the gateway until `ok` holds (a condition, with a deadline). */
+async function checkUntil(url: string, ok: (fs: JsonFinding[]) => boolean, what: string, deadlineMs = 20_000): Promise<JsonFinding[]> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const fs = findingsOf(await cli([url, '--token', TOKEN, '--format', 'json']));
+    if (ok(fs)) return fs;
+    if (Date.now() > deadline) assert.fail(`${what} not seen through the gateway within ${deadlineMs} ms: ${JSON.stringify(summary(fs))}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The keys of one procedure: step numbers written, and which of .commit/.rollback exist. */
+async function procedureKeys(etcd: RunningEtcd, id: string): Promise<{ lastStep: number; commit: boolean; rollback: boolean; keys: string[] }> {
+  const res = await etcd.client.getAll().prefix(`${PROCEDURES}${id}/`).keys();
+  let lastStep = -1;
+  for (const k of res) {
+    const m = /\/(\d{10})\.step$/.exec(k);
+    if (m) lastStep = Math.max(lastStep, Number(m[1]));
+  }
+  return { lastStep, commit: res.some((k) => k.endsWith('.commit')), rollback: res.some((k) => k.endsWith('.rollback')), keys: res };
+}
+/** The keys a repair operation targets. */
+const targetKeys = (op: object): string[] => ('targets' in op ? (op.targets as { key: string }[]).map((t) => t.key) : []);
+const stepKey = (id: string, step: number, kind: 'commit' | 'rollback') => `${PROCEDURES}${id}/${String(step).padStart(10, '0')}.${kind}`;
+
+async function status(url: string): Promise<ClusterStatus> {
+  const client = await ClusterClient.connect({ url, token: TOKEN, clientName: 'etcd-e2e' });
+  try {
+    return await client.request('cluster.status', {});
+  } finally {
+    client.close();
+  }
+}
+
+describe('gateway over a real etcd (cluster-sim --etcd → cluster-gateway → cluster-check)', function () {
+  this.timeout(60_000);
+  let etcd: RunningEtcd | undefined;
+  let sim: RunningSim | undefined;
+  let gateway: RunningGateway | undefined;
+  let workspace: ClusterWorkspace | undefined;
+
+  afterEach(async () => {
+    workspace?.dispose();
+    await gateway?.stop();
+    await sim?.stop();
+    await etcd?.stop();
+    [workspace, gateway, sim, etcd] = [undefined, undefined, undefined, undefined];
+  });
+
+  /** etcd, the simulator mirroring `scenario` into it, and the findings the simulator itself gives. */
+  async function incident(scenario: string): Promise<{ etcd: RunningEtcd; expected: JsonFinding[] }> {
+    etcd = await startEtcd();
+    sim = await startSim(['--etcd', etcd.url, '--scenario', scenario, '--token', TOKEN]);
+    const expected = findingsOf(await cli([sim.url, '--token', TOKEN, '--format', 'json']));
+    assert.ok(expected.length > 0, `${scenario} shows findings on the simulator`);
+    return { etcd, expected };
+  }
+
+  async function connectWorkspace(url: string): Promise<ClusterWorkspace> {
+    workspace = new ClusterWorkspace({ connect: connectClusterClient, log: () => undefined, reconnect: false, catchUpMs: 20_000 });
+    await workspace.connect({ name: 'gw', url, token: TOKEN });
+    await workspace.flushChecks(workspace.require('gw'));
+    return workspace;
+  }
+
+  it('greptime-ddl-backlog: same findings as the simulator; repairs write etcd conditionally and spare what a writer finished meanwhile', async () => {
+    const { etcd, expected } = await incident('greptime-ddl-backlog');
+    gateway = await startGateway({ greptime: { etcd: { endpoints: [etcd.url] } }, repairs: true });
+    const seen = await checkUntil(gateway.url, (fs) => rules(fs).join() === rules(expected).join(), 'the simulator\'s rules');
+    assert.deepEqual(rules(seen), ['ddl/backlog', 'ddl/duplicate']);
+    assert.deepEqual(summary(seen), summary(expected), 'the same findings, with the same counts, through etcd');
+
+    const ws = await connectWorkspace(gateway.url);
+    const cluster = ws.require('gw');
+
+    // Purge the finished procedures: their keys leave etcd.
+    const backlog = ws.pinCurrent(cluster, 'ddl/backlog:metasrv')!;
+    const purge = backlog.repairs.find((r) => r.id === 'purge-finished')!;
+    const purged = purge.operations.flatMap((op) => targetKeys(op));
+    assert.ok(purged.length > 0, 'finished procedures to purge');
+    for (const id of purged) assert.ok((await procedureKeys(etcd, id)).keys.length > 0, `${id} is in etcd before the purge`);
+    const purgeResult = await ws.applyRepair({ cluster: 'gw', findingId: backlog.id, repairId: 'purge-finished' });
+    assert.equal(purgeResult.applied, purged.length, purgeResult.summary);
+    for (const id of purged) assert.deepEqual((await procedureKeys(etcd, id)).keys, [], `${id}'s keys are gone from etcd`);
+
+    // Cancel one table's duplicates from a plan made BEFORE a writer finished some of them.
+    const dupId = 'ddl/duplicate:greptime.public.http_requests';
+    const dup = ws.pinCurrent(cluster, dupId)!;
+    assert.ok(dup, `${dupId} is found`);
+    const cancel = dup.repairs.find((r) => r.id === 'cancel-duplicates')!;
+    const targets = cancel.operations.flatMap((op) => targetKeys(op));
+    assert.ok(targets.length >= 6, `duplicates to cancel: ${targets.length}`);
+    const finished = [targets[0]!, targets[Math.floor(targets.length / 2)]!, targets[targets.length - 1]!];
+    for (const id of finished) {
+      const p = await procedureKeys(etcd, id);
+      assert.ok(p.lastStep >= 0 && !p.commit && !p.rollback, `${id} is unfinished before the writer`);
+      await etcd.client.put(stepKey(id, p.lastStep, 'commit')).value(''); // what metasrv writes when a procedure is done
+    }
+    const before = new Map(await Promise.all(finished.map(async (id) => [id, await procedureKeys(etcd, id)] as const)));
+    const result = await ws.applyRepair({ cluster: 'gw', findingId: dupId, repairId: 'cancel-duplicates' });
+    assert.equal(result.refused, finished.length, result.summary);
+    assert.equal(result.applied, targets.length - finished.length, result.summary);
+    for (const id of finished) {
+      assert.ok(result.details.some((d) => d.includes(id) && /refused/i.test(d)), `the result says ${id} was refused: ${result.details.join('\n')}`);
+      const after = await procedureKeys(etcd, id);
+      assert.deepEqual(after, before.get(id), `${id} is as the writer left it: its .commit kept, no .rollback added`);
+      assert.ok(after.commit && !after.rollback);
+    }
+    for (const id of targets.filter((t) => !finished.includes(t))) {
+      const p = await procedureKeys(etcd, id);
+      assert.ok(p.rollback && !p.commit, `${id} was cancelled: a .rollback key at its last step`);
+      const rb = await etcd.client.get(stepKey(id, p.lastStep, 'rollback')).string();
+      assert.match(JSON.parse(rb!).error as string, /cancelled by operator/);
+    }
+    ws.dispose();
+    workspace = undefined;
+
+    // Then everything else through cluster-check: disableAutoCreate is refused with its reason, the rest clears.
+    const run = await cli([gateway.url, '--token', TOKEN, '--repair', 'all', '--yes']);
+    assert.match(run.stdout, /refused \d+: .*GreptimeDB keeps no auto-create switch in etcd/, run.stdout);
+    assert.match(run.stdout, /All findings repaired\./, run.stdout);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.deepEqual(findingsOf(await cli([gateway.url, '--token', TOKEN, '--format', 'json'])), [], 'no finding left through the gateway');
+  });
+
+  it('milvus-wal-close-blocked: same findings as the simulator; the close repair moves the channels in etcd, not past a writer', async () => {
+    const { etcd, expected } = await incident('milvus-wal-close-blocked');
+    gateway = await startGateway({ milvus: { etcd: { endpoints: [etcd.url] }, gracePeriodSeconds: 1 }, repairs: true });
+    // The stop time is the gateway's own clock (etcd does not keep it): the finding shows once the grace period has passed.
+    const seen = await checkUntil(gateway.url, (fs) => rules(fs).join() === rules(expected).join(), 'wal/close-blocked');
+    assert.deepEqual(rules(seen), ['wal/close-blocked']);
+    assert.deepEqual(seen.map((f) => f.id).sort(), expected.map((f) => f.id).sort());
+
+    const ws = await connectWorkspace(gateway.url);
+    const cluster = ws.require('gw');
+    const [finding] = cluster.checker.findings();
+    assert.ok(finding, 'the workspace sees the finding');
+    const pinned = ws.pinCurrent(cluster, finding!.id)!;
+    const close = pinned.repairs.find((r) => r.operations.some((op) => op.command === 'milvus.cancelAppendsAndClose'))!;
+    const node = targetKeys(close.operations[0]!)[0]!;
+    const sessionKey = `${SESSIONS}${node.replace(/^node-/, '')}`;
+    const pchannelsBefore = await snapshotKeys(etcd.client, [PCHANNELS]);
+    // A writer touches the node's session after the plan (the node renews it): the plan no longer holds.
+    const session = await etcd.client.get(sessionKey).buffer();
+    assert.ok(session, `${sessionKey} is in etcd`);
+    await etcd.client.put(sessionKey).value(session);
+    const sessionAfterWriter = await snapshotKeys(etcd.client, [sessionKey]);
+    const refused = await ws.applyRepair({ cluster: 'gw', findingId: pinned.id, repairId: close.id });
+    assert.equal(refused.applied, 0, refused.summary);
+    assert.equal(refused.refused, 1, refused.summary);
+    assert.ok(refused.details.some((d) => d.includes(node)), refused.details.join('\n'));
+    assert.deepEqual(await snapshotKeys(etcd.client, [PCHANNELS]), pchannelsBefore, 'no pchannel meta rewritten');
+    assert.deepEqual(await snapshotKeys(etcd.client, [sessionKey]), sessionAfterWriter, 'the session is as the writer left it');
+    ws.dispose();
+    workspace = undefined;
+
+    // Planned afresh, the close goes through: every pchannel of the node moves to a live node at term + 1.
+    const run = await cli([gateway.url, '--token', TOKEN, '--repair', 'all', '--yes']);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /All findings repaired\./, run.stdout);
+    const after = await snapshotKeys(etcd.client, [PCHANNELS]);
+    let moved = 0;
+    for (const [k, v] of pchannelsBefore) {
+      const now = after.get(k);
+      assert.ok(now, `${k} still in etcd`);
+      if (now.modRevision !== v.modRevision) moved++;
+    }
+    assert.ok(moved > 0, 'the blocked node\'s pchannel metas were rewritten');
+    assert.ok(await etcd.client.get(sessionKey).buffer(), 'close keeps the session (only forceRemoveNode deletes it)');
+  });
+
+  it('read-only gateway: every repair is refused with the reason and etcd does not change', async () => {
+    const { etcd, expected } = await incident('greptime-ddl-backlog');
+    gateway = await startGateway({ greptime: { etcd: { endpoints: [etcd.url] } } });
+    await checkUntil(gateway.url, (fs) => summary(fs).join() === summary(expected).join(), 'the simulator\'s findings');
+    assert.equal((await status(gateway.url)).readOnly, true);
+    const before = await snapshotKeys(etcd.client, ALL_PREFIXES);
+    assert.ok(before.size > 0);
+    const run = await cli([gateway.url, '--token', TOKEN, '--repair', 'all', '--yes']);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    // The engine sees the cluster's read-only status and sends nothing (the gateway would refuse it too).
+    assert.match(run.stdout, /read-only: it refuses every repair.*nothing was sent/, run.stdout);
+    assert.doesNotMatch(run.stdout, /applied [1-9]/, run.stdout);
+    assert.deepEqual(await snapshotKeys(etcd.client, ALL_PREFIXES), before, 'every key and mod_revision as before');
+    assert.deepEqual(summary(findingsOf(await cli([gateway.url, '--token', TOKEN, '--format', 'json']))), summary(expected));
+  });
+
+  it('the etcd helper says clearly when etcd is not installed', async () => {
+    await assert.rejects(startEtcd({ bin: '/nonexistent/etcd' }), /\/nonexistent\/etcd is missing: install etcd/);
+  });
+
+  it('an unreachable etcd makes its subsystem unavailable, with the reason; the gateway keeps serving', async () => {
+    etcd = await startEtcd();
+    const closed = await freePort();
+    gateway = await startGateway({
+      greptime: { etcd: { endpoints: [`http://127.0.0.1:${closed}`] } },
+      milvus: { etcd: { endpoints: [etcd.url] } },
+    });
+    const s = await status(gateway.url);
+    assert.equal(s.subsystems?.ddl?.state, 'unavailable', JSON.stringify(s.subsystems));
+    assert.match(s.subsystems!.ddl!.reason!, new RegExp(`etcd http://127\\.0\\.0\\.1:${closed}: .*retrying in`));
+    assert.equal(s.subsystems?.wal?.state, 'ok', JSON.stringify(s.subsystems));
+    const run = await cli([gateway.url, '--token', TOKEN, '--format', 'json']);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    // Still serving after the follower's retries.
+    const again = await status(gateway.url);
+    assert.equal(again.subsystems?.ddl?.state, 'unavailable');
+  });
+});
