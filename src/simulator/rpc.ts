@@ -175,5 +175,6 @@ export class RpcSession {
     'sim.setBugs': (p) => this.sim.setBugs(p.bugs),
     'sim.inject': (p) => this.sim.inject(p.fault, p.target),
     'sim.traceHash': () => this.sim.traceHash(),
+    'sim.initShards': (p) => this.sim.initShards(p.keys),
   };
 }
