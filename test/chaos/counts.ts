@@ -39,7 +39,7 @@ export const PROFILES: Record<'chaos' | 'soak', Counts> = {
   soak: {
     messages: 100_000,
     connections: 12,
-    mutants: 100_000,
+    mutants: 50_000,
     kills: 1_000,
     raceShards: 'incident',
     raceRounds: 4,

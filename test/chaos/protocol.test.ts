@@ -176,7 +176,7 @@ class Gen {
       case 5: return { ...base, repair: { command: r.pick(['nope', '__proto__', 'constructor', 'quickwit.deleteshards']), targets: [] } };
       case 6: return { ...base, repair: { command: 'quickwit.deleteShards', targets: [] } };
       case 7: return { ...base, repair: { command: 'quickwit.deleteShards', targets: Array.from({ length: 5001 }, (_, i) => ({ key: `k${i}`, version: 1 })) } };
-      case 8: return { ...base, repair: { command: 'quickwit.deleteShards', targets: [{ key: 'k', version: r.pick([-1, 1.5, '1', null, 1e400]) }] } };
+      case 8: return { ...base, repair: { command: 'quickwit.deleteShards', targets: [{ key: 'k', version: r.pick([-1, 1.5, '1', null, Infinity]) }] } };
       case 9: return { ...base, repair: { command: 'quickwit.deleteShards', targets: [{ key: 'k', version: 1 }], preconditions: [{ ...this.failingPrecondition(), extra: 1 }] } };
       case 10: return { ...base, repair: { command: 'quickwit.deleteShards', targets: [{ key: 'k', version: 1 }], preconditions: [{ collection: r.pick(COLLECTION_LIKE), key: 'k', absent: true }] } };
       default: return { ...base, repair: { command: 'quickwit.restartControlPlane', expectedEpoch: r.pick([-1, 1.5, '1', null]) } };
