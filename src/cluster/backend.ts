@@ -16,6 +16,7 @@ import type {
   RepairResult,
   ScenarioName,
   ScenarioSize,
+  SimInitShardsResult,
   SimTraceHashResult,
 } from '../protocol';
 import type { z } from 'zod';
@@ -43,4 +44,6 @@ export interface SimControl {
   setBugs(bugs: BugMode | BugSettings): ClusterStatus;
   inject(fault: Fault, target?: string): ClusterStatus;
   traceHash(): z.infer<typeof SimTraceHashResult>;
+  /** An outside writer makes metastore shards live (their leader initialises them, the control plane learns them). */
+  initShards(keys: string[]): z.infer<typeof SimInitShardsResult>;
 }

@@ -176,6 +176,7 @@ export class RpcSession {
     'sim.setBugs': (p) => this.control().setBugs(p.bugs),
     'sim.inject': (p) => this.control().inject(p.fault, p.target),
     'sim.traceHash': () => this.control().traceHash(),
+    'sim.initShards': (p) => this.control().initShards(p.keys),
   };
 
   /** `dispatch` already refused `sim.*` on a cluster without control. */

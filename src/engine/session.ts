@@ -231,7 +231,9 @@ export class ClusterSession {
         continue;
       }
       const link = this.link;
-      const now = link.init.status.incarnation;
+      // Live means the model was synced over this link, so its status says which incarnation the cluster
+      // is now: a reset changes it with the connection still up, and the `initialize` reply is then old.
+      const now = this.currentModel?.status.incarnation ?? link.init.status.incarnation;
       if (now !== params.incarnation) throw new IncarnationChangedError(params.incarnation, now);
       try {
         return await link.request('repair', params);

@@ -292,6 +292,19 @@ export const Fault = z.enum([
 export type Fault = z.infer<typeof Fault>;
 export const SimInjectParams = z.object({ fault: Fault, target: z.string().optional() });
 export const SimTraceHashResult = z.object({ traceHash: z.string(), events: z.number().int(), time: LogicalTime });
+/**
+ * A writer, as the Quickwit control plane is one: it retries `init_shards` for
+ * metastore shards, and each one the leader ingester opens is added to the
+ * control plane's model. The shard is live from then on.
+ */
+export const SimInitShardsParams = z.object({ keys: z.array(z.string().max(1024)).min(1).max(MAX_REPAIR_TARGETS) });
+export const SimInitShardsResult = z.object({
+  /** Metastore shard keys now held by their leader ingester and known to the control plane. */
+  initialised: z.array(z.string()),
+  /** The others, and why (no such shard, closed, already held, leader restarting). */
+  skipped: z.array(z.object({ key: z.string(), reason: z.string() })),
+  seq: z.number().int().nonnegative(),
+});
 
 /** Method name → params / result schema. The server dispatches from this table; clients type from it. */
 export const METHODS = {
@@ -307,6 +320,7 @@ export const METHODS = {
   'sim.setBugs': { params: SimSetBugsParams, result: ClusterStatus },
   'sim.inject': { params: SimInjectParams, result: ClusterStatus },
   'sim.traceHash': { params: z.object({}).optional(), result: SimTraceHashResult },
+  'sim.initShards': { params: SimInitShardsParams, result: SimInitShardsResult },
 } as const;
 export type MethodName = keyof typeof METHODS;
 export type ParamsOf<M extends MethodName> = z.input<(typeof METHODS)[M]['params']>;

@@ -199,6 +199,36 @@ export class QuickwitSim implements SubsystemSim {
     }
   }
 
+  /**
+   * A writer's `init_shards` that succeeds this time (the control plane
+   * retrying a scale-up whose init failed): the leader ingester opens each
+   * named metastore shard, then the control plane adds it to its model, the
+   * fixed order. Skipped: a shard the metastore does not have, a closed one,
+   * one its leader already holds, one whose leader is restarting.
+   */
+  initShards(shardKeys: readonly string[]): { initialised: string[]; skipped: Array<{ key: string; reason: string }> } {
+    const { store } = this.ctx;
+    const initialised: string[] = [];
+    const skipped: Array<{ key: string; reason: string }> = [];
+    for (const key of new Set(shardKeys)) {
+      const meta = store.get(METASTORE, key);
+      let reason: string | undefined;
+      if (!meta) reason = 'no such metastore shard';
+      else if (meta.shardState === 'closed') reason = 'closed';
+      else if (this.down.has(meta.leaderId)) reason = `its leader ${meta.leaderId} is restarting`;
+      else if (store.has(INGESTER, keys.ingesterShard(meta.leaderId, meta.indexUid, meta.sourceId, meta.shardId))) reason = `already held by ${meta.leaderId}`;
+      if (reason || !meta) {
+        skipped.push({ key, reason: reason ?? 'no such metastore shard' });
+        continue;
+      }
+      const source = { indexUid: meta.indexUid, docMappingUid: meta.docMappingUid };
+      this.initShardOnIngester(source, meta.shardId, meta.leaderId);
+      this.addToModel(source, meta.shardId, meta.leaderId);
+      initialised.push(key);
+    }
+    return { initialised, skipped };
+  }
+
   // ------------------------------------------------------------ mechanism --
 
   private nextMs(): number {

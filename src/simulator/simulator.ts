@@ -175,6 +175,14 @@ export class Simulator extends StoreBackend implements SimControl {
     return this.status();
   }
 
+  /** A writer makes metastore shards live: their leader ingesters initialise them and the control plane learns them. */
+  initShards(keys: string[]): { initialised: string[]; skipped: Array<{ key: string; reason: string }>; seq: number } {
+    const result = this.modules.quickwit.initShards(keys);
+    this.trace.record(`initShards ${keys.length} t=${this.time}: ${result.initialised.length} initialised`);
+    this.publish();
+    return { ...result, seq: this.store.seq };
+  }
+
   traceHash(): { traceHash: string; events: number; time: number } {
     return { traceHash: this.trace.digest(), events: this.trace.events, time: this.time };
   }
