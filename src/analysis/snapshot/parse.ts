@@ -82,6 +82,18 @@ class Tokens {
   }
 }
 
+/**
+ * `s` copied out of the text it was cut from. V8 makes a slice of 13 or more
+ * characters a view that keeps its whole parent alive: every key and string
+ * value of a parsed model would keep its line, or its chunk of the file, or
+ * the whole file's text in memory for as long as the model lives. Flattening
+ * a concatenation makes a copy (one character longer); shorter slices are
+ * copies already.
+ */
+function detach(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
 const isBlank = (c: number) => c === 32 || c === 9 || c === 13;
 
 /** Index just past the JSON string starting at `i` (a `"`). */
@@ -199,7 +211,7 @@ function toValue(f: FieldInfo, raw: string, quoted: boolean, column: number): un
       if (f.options && !f.options.has(raw)) {
         throw new LineError(column, `${f.name} must be one of ${[...f.options].join(', ')}; found \`${raw}\``);
       }
-      return raw;
+      return detach(raw);
     case 'number': {
       const v = quoted ? NaN : Number(raw);
       if (!Number.isInteger(v)) throw new LineError(column, `${f.name} must be an integer; found \`${raw}\``);
@@ -231,7 +243,7 @@ function intField(name: string, raw: string, quoted: boolean, column: number): n
 
 function buildEntity(layout: CollectionLayout, t: Tokens): AnyEntity {
   if (t.key === undefined) throw new LineError(t.kindColumn, `missing the ${layout.kind}'s key after \`${t.kind}\``);
-  const e: Record<string, unknown> = { key: t.key, version: undefined };
+  const e: Record<string, unknown> = { key: detach(t.key), version: undefined };
   for (let i = 0; i < t.names.length; i++) {
     const name = t.names[i]!;
     if (name === 'version') {
@@ -293,7 +305,7 @@ function fastEntity(text: string, i: number, end: number, layout: CollectionLayo
     if (c === 34 || c === 61 || c === 35 || c === 9 || c === 13) return undefined;
   }
   if (i === ks) return undefined;
-  const key = text.slice(ks, i);
+  const key = detach(text.slice(ks, i));
   const e: Record<string, unknown> = { key, version: undefined };
   const fields = layout.fields;
   let next = 0;
@@ -366,7 +378,7 @@ function fastEntity(text: string, i: number, end: number, layout: CollectionLayo
             if (c === 92 || c < 32) return undefined;
           }
           if (close >= end) return undefined;
-          e[f.name] = text.slice(i + 1, close);
+          e[f.name] = detach(text.slice(i + 1, close));
           i = close + 1;
           if (i < end && !isBlank(text.charCodeAt(i))) return undefined;
           break;
@@ -377,7 +389,7 @@ function fastEntity(text: string, i: number, end: number, layout: CollectionLayo
         while (i < end && !isBlank(text.charCodeAt(i))) i++;
         // Empty, or a bare `null` for a field that cannot be null (the general path reports them).
         if (i === vs || (i - vs === 4 && text.startsWith('null', vs))) return undefined;
-        e[f.name] = text.slice(vs, i);
+        e[f.name] = detach(text.slice(vs, i));
         break;
       }
       default:
@@ -434,13 +446,13 @@ function readHeader(t: Tokens, s: StatusDraft): void {
   for (let i = 0; i < t.names.length || i === 0; i++) {
     if (t.kind === 'cluster' && i === 0) {
       if (t.key === undefined) throw new LineError(t.kindColumn, 'missing the cluster name after `cluster`');
-      s.clusterName = t.key;
+      s.clusterName = detach(t.key);
     }
     if (i >= t.names.length) break;
     const [name, raw, quoted, col] = [t.names[i]!, t.values[i]!, t.quoted[i]!, t.columns[i]!];
     switch (t.kind) {
       case 'cluster':
-        if (name === 'scenario') s.scenario = raw;
+        if (name === 'scenario') s.scenario = detach(raw);
         else if (CLUSTER_INTS.has(name)) (s as unknown as Record<string, number>)[name] = intField(name, raw, quoted, col);
         else throw new LineError(col, `unknown cluster field \`${name}\``);
         break;
@@ -448,7 +460,7 @@ function readHeader(t: Tokens, s: StatusDraft): void {
       case 'bugs':
         onlyFields();
         if (!SUBSYSTEM_NAMES.has(name)) throw new LineError(col, `unknown bugs field \`${name}\`; expected a subsystem (${SUBSYSTEMS.join(', ')})`);
-        s.bugs[name] = raw;
+        s.bugs[name] = detach(raw);
         break;
       case 'config':
         onlyFields();
@@ -574,7 +586,8 @@ export class SnapshotParser {
   private lineNo = 0;
   private readonly report: Report = (line, column, message) => {
     const errors = this.errors;
-    if (errors.length < MAX_SYNTAX_ERRORS) errors.push({ line, column, message });
+    // A message quoting the line would keep its text alive: copied out.
+    if (errors.length < MAX_SYNTAX_ERRORS) errors.push({ line, column, message: detach(message) });
     else if (errors.length === MAX_SYNTAX_ERRORS) {
       errors.push({ line, column: 0, message: `more than ${MAX_SYNTAX_ERRORS} errors; the rest are not reported` });
     }
@@ -612,7 +625,8 @@ export class SnapshotParser {
       if (t.section !== undefined) {
         this.anything = true;
         if (isCollectionName(t.section)) {
-          const c = t.section;
+          // The registry's own name, not the line's text (kept as a Map key, a slice would keep the text alive).
+          const c = LAYOUTS[t.section].collection;
           if (this.sections.has(c)) throw new LineError(1, `section [${c}] appears twice`);
           this.sections.set(c, lineNo);
           this.current = LAYOUTS[c];
@@ -639,7 +653,7 @@ export class SnapshotParser {
           const i = t.names.indexOf('count');
           if (i < 0) throw new LineError(t.kindColumn, 'a group line needs count=N');
           const count = intField('count', t.values[i]!, t.quoted[i]!, t.columns[i]!);
-          this.summarised.push({ collection: current.collection, group: t.key, count, line: lineNo });
+          this.summarised.push({ collection: current.collection, group: detach(t.key), count, line: lineNo });
         } else if ((HEADER_KINDS as readonly string[]).includes(t.kind)) {
           if (t.kind === 'cluster') {
             if (this.headerSeen) throw new LineError(t.kindColumn, 'a second `cluster` header line');
