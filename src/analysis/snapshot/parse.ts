@@ -224,7 +224,8 @@ function toValue(f: FieldInfo, raw: string, quoted: boolean, column: number): un
     case 'json': {
       let v: unknown;
       try {
-        v = JSON.parse(raw);
+        // JSON.parse makes its strings slices of its input: parse a copy, not a slice of the text.
+        v = JSON.parse(detach(raw));
       } catch {
         throw new LineError(column, `${f.name}: invalid JSON`);
       }
@@ -260,7 +261,7 @@ function buildEntity(layout: CollectionLayout, t: Tokens): AnyEntity {
   let derived: Record<string, string | number> | undefined | null = null;
   for (const f of layout.fields) {
     if (e[f.name] !== undefined) continue;
-    if (derived === null) derived = layout.keyParts?.parse(t.key);
+    if (derived === null) derived = layout.keyParts?.parse(e.key as string);
     const d = derived?.[f.name];
     if (d !== undefined) e[f.name] = d;
     else if (f.nullable) e[f.name] = null;
