@@ -6,7 +6,7 @@
 import { benchBulkRepair } from './cases/bulk-repair';
 import { benchServerSync } from './cases/server-sync';
 import { benchSimPaging } from './cases/sim-paging';
-import { benchSnapshot } from './cases/snapshot';
+import { benchSnapshot, snapshotMemoryChild } from './cases/snapshot';
 
 const CASES: { name: string; run: (outDir: string) => Promise<void> }[] = [
   { name: 'sim-paging', run: benchSimPaging },
@@ -15,7 +15,17 @@ const CASES: { name: string; run: (outDir: string) => Promise<void> }[] = [
   { name: 'bulk-repair', run: benchBulkRepair },
 ];
 
+/** Parts of a case that must run in a process of their own (`--child NAME ARGS...`), e.g. to measure its memory. */
+const CHILDREN: Record<string, (args: string[]) => Promise<void>> = {
+  'snapshot-memory': snapshotMemoryChild,
+};
+
 async function main(): Promise<void> {
+  if (process.argv[2] === '--child') {
+    const run = CHILDREN[process.argv[3] ?? ''];
+    if (!run) throw new Error(`unknown child ${process.argv[3]}`);
+    return run(process.argv.slice(4));
+  }
   const wanted = process.argv.slice(2);
   const unknown = wanted.filter((w) => !CASES.some((c) => c.name === w));
   if (unknown.length) {

@@ -3,8 +3,9 @@
  * server process, against the raw cost of reading the same entities
  * (WebSocket + `JSON.parse`, no validation, no model).
  *
- * Prints sync time, check time, the server's peak RSS (VmHWM) and the ratio
- * of the server's sync to the raw read.
+ * Prints sync time, check time, the server's peak RSS (VmHWM), the ratio
+ * of the server's sync to the raw read, and the bytes per entity on the wire
+ * as v1 objects and as `columns-v1` pages.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import { ClusterClient } from '../../src/protocol/client';
-import { COLLECTION_NAMES, LspMethods, MAX_PAGE_LIMIT, PROTOCOL_VERSION, type ClusterInfo } from '../../src/protocol';
+import { COLLECTION_NAMES, decodeColumnsPage, LspMethods, MAX_PAGE_LIMIT, PROTOCOL_VERSION, type ClusterInfo } from '../../src/protocol';
 
 /** quickwit #5008: 763,471 shards in the metastore, ~3,000 of them known to the control plane. */
 const INCIDENT = { danglingShards: 763_471 - 3_000, liveShards: 3_000 };
@@ -32,6 +33,17 @@ export async function benchServerSync(outDir = join(__dirname)): Promise<void> {
     const raw = await rawRead(url, token);
     const rawMs = performance.now() - t;
     console.log(`server-sync: raw ws + JSON.parse of every collection: ${raw.items.toLocaleString('en-US')} entities, ${(raw.bytes / 1e6).toFixed(0)} MB in ${rawMs.toFixed(0)} ms`);
+    t = performance.now();
+    const raw2 = await rawRead(url, token, ['columns-v1']);
+    const raw2Ms = performance.now() - t;
+    console.log(
+      `server-sync: raw ws + JSON.parse, columns-v1: ${raw2.items.toLocaleString('en-US')} entities, ${(raw2.bytes / 1e6).toFixed(0)} MB in ${raw2Ms.toFixed(0)} ms ` +
+        `(decoding the pages into entity objects: ${raw2.decodeMs.toFixed(0)} ms of it)`,
+    );
+    console.log(
+      `server-sync: bytes per entity on the wire: v1 objects ${(raw.bytes / raw.items).toFixed(0)}, columns-v1 ${(raw2.bytes / raw2.items).toFixed(0)} ` +
+        `(${((100 * raw2.bytes) / raw.bytes).toFixed(0)}% of v1)`,
+    );
 
     const server = spawn(process.execPath, [join(outDir, 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
     const conn = createMessageConnection(new StreamMessageReader(server.stdout!), new StreamMessageWriter(server.stdin!));
@@ -50,7 +62,7 @@ export async function benchServerSync(outDir = join(__dirname)): Promise<void> {
     const hwm = vmHwm(server.pid!);
     console.log(`server-sync: connect → live and checked in ${totalMs.toFixed(0)} ms (state ${info.state}, ${info.errors} error finding(s))`);
     console.log(`server-sync:   sync ${syncMs} ms, check+render ${checkMs} ms, server peak RSS ${hwm}`);
-    console.log(`server-sync:   sync / raw read = ${(syncMs / rawMs).toFixed(2)}×`);
+    console.log(`server-sync:   sync / raw read = ${(syncMs / rawMs).toFixed(2)}× (v1 objects), ${(syncMs / raw2Ms).toFixed(2)}× (columns-v1, what the server's client negotiates)`);
     await conn.sendRequest('shutdown');
     await conn.sendNotification('exit');
     conn.dispose();
@@ -87,16 +99,20 @@ function simAddress(sim: ReturnType<typeof spawn>): Promise<{ url: string; token
   });
 }
 
-/** Pages through every collection with a bare socket: the floor any sync pays. */
-async function rawRead(url: string, token: string): Promise<{ items: number; bytes: number }> {
+/**
+ * Pages through every collection with a bare socket: the floor any sync pays. With
+ * `encodings`, offers them in `initialize` and decodes each compact page (timed apart).
+ */
+async function rawRead(url: string, token: string, encodings?: string[]): Promise<{ items: number; bytes: number; decodeMs: number }> {
   const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` }, perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
     ws.once('error', reject);
   });
+  type Page = { result: { items?: unknown[]; page?: unknown; nextCursor: string | null } };
   let nextId = 1;
   const call = (method: string, params: unknown) =>
-    new Promise<{ result: { items: unknown[]; nextCursor: string | null } }>((resolve) => {
+    new Promise<Page>((resolve) => {
       const id = nextId++;
       const onMessage = (data: Buffer) => {
         bytes += data.length;
@@ -110,15 +126,22 @@ async function rawRead(url: string, token: string): Promise<{ items: number; byt
     });
   let bytes = 0;
   let items = 0;
-  await call('initialize', { protocolVersion: PROTOCOL_VERSION, clientName: 'bench-raw' });
+  let decodeMs = 0;
+  await call('initialize', { protocolVersion: PROTOCOL_VERSION, clientName: 'bench-raw', ...(encodings ? { encodings } : {}) });
   for (const collection of COLLECTION_NAMES) {
     let cursor: string | null = null;
     do {
-      const page: { result: { items: unknown[]; nextCursor: string | null } } = await call('cluster.list', { collection, cursor, limit: MAX_PAGE_LIMIT });
-      items += page.result.items.length;
+      const page: Page = await call('cluster.list', { collection, cursor, limit: MAX_PAGE_LIMIT });
+      if (page.result.page !== undefined) {
+        const t = performance.now();
+        const decoded = decodeColumnsPage(collection, page.result.page);
+        decodeMs += performance.now() - t;
+        if (!decoded.ok) throw new Error(decoded.error);
+        items += decoded.items.length;
+      } else items += page.result.items!.length;
       cursor = page.result.nextCursor;
     } while (cursor !== null);
   }
   ws.close();
-  return { items, bytes };
+  return { items, bytes, decodeMs };
 }

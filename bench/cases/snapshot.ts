@@ -4,14 +4,27 @@
  * Snapshot…` writes), parses it back and runs the checks on the result (what
  * opening the file does), against `JSON.stringify` / `JSON.parse` of the same
  * entities in the same run.
+ *
+ * Then memory: the file is saved and re-opened as streams in a child process
+ * of its own (`--child snapshot-memory`), which measures the model it holds
+ * (heap after GC) and its peak RSS while re-opening (parseSnapshotStream over
+ * fs.createReadStream) and while saving (writeSnapshotFile: the chunked
+ * renderer into a write stream, with backpressure). A second child does the
+ * same with the whole text in memory (readFileSync + parseSnapshot,
+ * renderSnapshot + writeFileSync), for comparison.
  */
+import { spawn } from 'node:child_process';
+import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { COLLECTION_NAMES } from '../../src/protocol';
-import { modelFrom, parseSnapshot, renderSnapshot, runChecks } from '../../src/analysis';
+import { modelFrom, parseSnapshot, parseSnapshotStream, renderSnapshot, runChecks, type ClusterModel } from '../../src/analysis';
+import { writeSnapshotFile } from '../../src/engine/offline';
 import { Simulator } from '../../src/simulator/simulator';
 
 const INCIDENT = { danglingShards: 763_471 - 3_000, liveShards: 3_000 };
 
-export async function benchSnapshot(): Promise<void> {
+export async function benchSnapshot(outDir = __dirname): Promise<void> {
   const sim = new Simulator();
   sim.reset({ scenario: 'incident-all', seed: 1, size: INCIDENT });
   const model = modelFrom(sim.status(), (c) => sim.entities(c));
@@ -44,5 +57,88 @@ export async function benchSnapshot(): Promise<void> {
   console.log(
     `snapshot: ratio render / JSON.stringify ${(renderMs / stringifyMs).toFixed(2)}x, parse / JSON.parse ${(parseMs / jsonParseMs).toFixed(2)}x; ` +
       `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`,
+  );
+
+  // Streamed save and re-open, timed here; their memory in a child process of their own.
+  const dir = mkdtempSync(join(tmpdir(), 'bench-snapshot-'));
+  try {
+    const file = join(dir, 'incident.clustersnap');
+    t = performance.now();
+    const saved = await writeSnapshotFile(model, file);
+    const saveMs = performance.now() - t;
+    t = performance.now();
+    const reopened = await parseSnapshotStream(createReadStream(file, { highWaterMark: 256 * 1024 }));
+    const reopenMs = performance.now() - t;
+    if (reopened.errors.length || !reopened.model) throw new Error(`the saved snapshot does not parse: ${reopened.errors[0]?.message}`);
+    if (readFileSync(file, 'utf8') !== text) throw new Error('the streamed file differs from renderSnapshot');
+    console.log(
+      `snapshot: streamed save ${saveMs.toFixed(0)} ms (${(saved.bytes / 1e6).toFixed(0)} MB, ${saved.entities.toLocaleString('en-US')} entities, same bytes as renderSnapshot), ` +
+        `streamed re-open ${reopenMs.toFixed(0)} ms`,
+    );
+    for (const mode of ['streamed', 'whole-text'] as const) {
+      const out = await child(outDir, ['--child', 'snapshot-memory', mode, file, join(dir, `${mode}.clustersnap`)]);
+      console.log(out.trim());
+    }
+    console.log(`snapshot: the file is ${(statSync(file).size / 2 ** 20).toFixed(0)} MiB`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function child(outDir: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--expose-gc', join(outDir, 'bench.js'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout!.on('data', (d) => (out += d));
+    p.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`bench child ${args.join(' ')} exited ${code}`))));
+  });
+}
+
+const MiB = 2 ** 20;
+function status(field: 'VmHWM' | 'VmRSS'): number {
+  const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
+  return Number(line?.replace(/\D+/g, '')) * 1024;
+}
+/** Resets VmHWM to the current RSS (Linux: clear_refs 5). */
+function resetPeak(): void {
+  writeFileSync('/proc/self/clear_refs', '5');
+}
+function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+const mib = (b: number) => `${(b / MiB).toFixed(0)} MiB`;
+
+/** In a function of its own, so that no frame of the caller holds the text once it returns. */
+function parseWhole(file: string): ClusterModel | null {
+  return parseSnapshot(readFileSync(file, 'utf8')).model;
+}
+
+/**
+ * In a child process (`node --expose-gc out/bench.js --child snapshot-memory MODE FILE OUT`):
+ * re-open FILE, then save the model to OUT, and report peak RSS of each against the model.
+ */
+export async function snapshotMemoryChild([mode, file, out]: string[]): Promise<void> {
+  gc();
+  const baseHeap = process.memoryUsage().heapUsed;
+  const baseRss = status('VmRSS');
+  resetPeak();
+  let model: ClusterModel | null;
+  if (mode === 'streamed') {
+    model = (await parseSnapshotStream(createReadStream(file!, { highWaterMark: 256 * 1024 }))).model;
+  } else {
+    model = parseWhole(file!);
+  }
+  const reopenPeak = status('VmHWM');
+  gc();
+  const modelHeap = process.memoryUsage().heapUsed - baseHeap;
+  const heldRss = status('VmRSS');
+  resetPeak();
+  if (mode === 'streamed') await writeSnapshotFile(model!, out!);
+  else writeFileSync(out!, renderSnapshot(model!));
+  const savePeak = status('VmHWM');
+  const entities = COLLECTION_NAMES.reduce((n, c) => n + model!.collections[c].size, 0);
+  console.log(
+    `snapshot: ${mode}: model ${mib(modelHeap)} of heap (${entities.toLocaleString('en-US')} entities; RSS holding it ${mib(heldRss)}, process baseline ${mib(baseRss)}); ` +
+      `peak RSS re-open ${mib(reopenPeak)} (${(reopenPeak / modelHeap).toFixed(2)}× the model), save ${mib(savePeak)} (${(savePeak / modelHeap).toFixed(2)}× the model)`,
   );
 }

@@ -40,9 +40,13 @@
  *   that contains group lines does not hold those entities; the parser reports them in `summarised`.
  *
  * `parseSnapshot(renderSnapshot(model))` gives back an equal model, status included.
+ *
+ * At the incident's scale a file is a few hundred MB: `renderSnapshotChunks` renders it as
+ * chunks of whole lines, pulled one at a time, and `parseSnapshotStream` parses it from a stream of
+ * chunks, line by line, so neither holds the whole text. The string functions are built on them.
  */
-export { GROUP_SUMMARY_THRESHOLD, renderEntity, renderSnapshot, renderSnapshotDocument, renderSubsystem } from './snapshot/render';
+export { GROUP_SUMMARY_THRESHOLD, renderEntity, renderSnapshot, renderSnapshotChunks, renderSnapshotDocument, renderSubsystem, SNAPSHOT_CHUNK_CHARS } from './snapshot/render';
 export type { DocumentIndex, RenderedDocument } from './snapshot/render';
-export { MAX_SYNTAX_ERRORS, parseSnapshot, parseSnapshotDocument } from './snapshot/parse';
+export { MAX_SYNTAX_ERRORS, parseSnapshot, parseSnapshotDocument, parseSnapshotStream, SnapshotParser } from './snapshot/parse';
 export type { ParsedSnapshot, SnapshotSyntaxError, SummarisedGroup } from './snapshot/parse';
 export { ENTITY_KINDS } from './snapshot/layout';

@@ -9,12 +9,11 @@
  * Exit codes: 0 no findings (diff: no differences), 1 findings remain (diff:
  * differences), 2 usage or connection error (one line on stderr).
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { clusterDocUri, errorText, plural, type Finding } from '../protocol';
 import { connectClusterClient } from '../engine/link';
-import { analyseSnapshot } from '../engine/offline';
+import { analyseSnapshotFile, type SnapshotAnalysis } from '../engine/offline';
 import { describeOperation } from '../engine/repairs';
 import { ClusterWorkspace, ConnectError, type PlannedRepair } from '../engine/workspace';
 import { Fatal, USAGE, UsageError, parseArgs, parseDiffArgs, type CliArgs } from './args';
@@ -55,15 +54,15 @@ function say(args: CliArgs, line: string): void {
 
 // ------------------------------------------------------------------ file --
 
-function checkFile(args: CliArgs): number {
+/** Reads the file as a stream, line by line: an incident-scale snapshot is never whole in memory. */
+async function checkFile(args: CliArgs): Promise<number> {
   if (args.repair) throw new Fatal(`${args.target} is a snapshot file and cannot be repaired; run cluster-check against the live cluster's ws:// URL`);
-  let text: string;
+  let analysis: SnapshotAnalysis;
   try {
-    text = readFileSync(args.target, 'utf8');
+    analysis = await analyseSnapshotFile(args.target);
   } catch (e) {
     throw new Fatal(`cannot read ${args.target}: ${(e as NodeJS.ErrnoException).code ?? errorText(e)}`);
   }
-  const analysis = analyseSnapshot(text);
   if (!analysis.model) throw new Fatal(`${args.target} is not a cluster snapshot: ${analysis.errors[0]?.message ?? 'nothing could be parsed'}`);
   const fileUri = pathToFileURL(resolve(args.target)).href;
   output(args, {

@@ -12,6 +12,7 @@ import type {
   EventsNotification,
   Fault,
   ListResult,
+  PageEncoding,
   RepairParams,
   RepairResult,
   ScenarioName,
@@ -25,7 +26,8 @@ export interface ClusterBackend {
   /** `serverName` in `initialize`'s result, and the realm of a refused upgrade. */
   readonly serverName: string;
   status(): ClusterStatus;
-  list(collection: CollectionName, cursor: string | null | undefined, limit: number): ListResult;
+  /** A page of a collection; `encoding` is the one this connection negotiated in `initialize` (absent: objects). */
+  list(collection: CollectionName, cursor: string | null | undefined, limit: number, encoding?: PageEncoding): ListResult;
   get(collection: CollectionName, keys: string[]): { items: unknown[]; seq: number };
   /** A conditional repair (see `RepairParams`); a gateway's answers once its store has decided. */
   repair(params: RepairParams): RepairResult | Promise<RepairResult>;

@@ -8,12 +8,14 @@ import {
   ErrorCodes,
   errorReply,
   METHODS,
+  PAGE_ENCODINGS,
   PROTOCOL_VERSION,
   RequestId,
   resultReply,
   RpcException,
   RpcRequest,
   type MethodName,
+  type PageEncoding,
 } from '../protocol';
 import type { z } from 'zod';
 import type { ClusterBackend, SimControl } from './backend';
@@ -43,6 +45,8 @@ function idOf(raw: unknown): RequestId | null {
 
 export class RpcSession {
   private initialized = false;
+  /** The page encoding picked in `initialize` from the client's offer; undefined: objects. */
+  private encoding: PageEncoding | undefined;
   /** True once the client called `cluster.subscribe`: it receives `cluster.events`. */
   subscribed = false;
   private readonly maxBatch: number;
@@ -157,10 +161,18 @@ export class RpcSession {
         );
       }
       this.initialized = true;
-      return { protocolVersion: PROTOCOL_VERSION, serverName: this.cluster.serverName, simulator: this.cluster.control !== undefined, status: this.cluster.status() };
+      // The client's first offer this server speaks; none: the objects every client reads.
+      this.encoding = p.encodings?.find((e): e is PageEncoding => (PAGE_ENCODINGS as readonly string[]).includes(e));
+      return {
+        protocolVersion: PROTOCOL_VERSION,
+        serverName: this.cluster.serverName,
+        simulator: this.cluster.control !== undefined,
+        status: this.cluster.status(),
+        ...(this.encoding ? { encoding: this.encoding } : {}),
+      };
     },
     'cluster.status': () => this.cluster.status(),
-    'cluster.list': (p) => this.cluster.list(p.collection, p.cursor, p.limit),
+    'cluster.list': (p) => this.cluster.list(p.collection, p.cursor, p.limit, this.encoding),
     'cluster.get': (p) => this.cluster.get(p.collection, p.keys),
     'cluster.subscribe': () => {
       this.subscribed = true;

@@ -7,12 +7,14 @@
  * repair.
  */
 import {
+  encodeColumnsPage,
   ErrorCodes,
   RpcException,
   type ClusterStatus,
   type CollectionName,
   type EventsNotification,
   type ListResult,
+  type PageEncoding,
   type Precondition,
   type RepairCommand,
   type RepairItemResult,
@@ -47,20 +49,25 @@ export abstract class StoreBackend implements ClusterBackend {
     return () => this.listeners.delete(listener);
   }
 
-  list(collection: CollectionName, cursor: string | null | undefined, limit: number): ListResult {
+  /**
+   * One page, in the connection's encoding (every store-backed cluster, the simulator and the
+   * gateway, pages here). A `columns-v1` page whose entities do not share one shape goes as objects.
+   */
+  list(collection: CollectionName, cursor: string | null | undefined, limit: number, encoding?: PageEncoding): ListResult {
     let after: string | undefined;
     if (cursor) {
       after = decodeCursor(cursor);
       if (after === undefined) throw new RpcException(ErrorCodes.InvalidParams, 'cursor: not a cursor this cluster handed out');
     }
     const page = this.store.page(collection, after, limit);
-    return {
+    const common = {
       collection,
-      items: page.items,
       nextCursor: page.more && page.lastKey !== undefined ? encodeCursor(page.lastKey) : null,
       seq: this.store.seq,
       total: this.store.size(collection),
     };
+    const columns = encoding === 'columns-v1' ? encodeColumnsPage(collection, page.items) : undefined;
+    return columns ? { ...common, encoding: 'columns-v1', page: columns } : { ...common, items: page.items };
   }
 
   get(collection: CollectionName, keys: string[]): { items: unknown[]; seq: number } {

@@ -20,6 +20,7 @@ import {
   type LspParams,
   type LspRequestName,
   type LspResult,
+  type SaveSnapshotResult,
   type TreeChildrenParams,
   type TreeNode,
 } from '../protocol/lsp';
@@ -72,6 +73,24 @@ export class ServerApi {
 
   async snapshot(cluster: string): Promise<string> {
     return (await this.request('snapshot', { cluster })).text;
+  }
+
+  /**
+   * The server writes the cluster's snapshot to `path` on its own file system, streamed (the text
+   * never comes through here); its progress goes to `onProgress`, and cancelling `token` stops it.
+   */
+  async saveSnapshot(cluster: string, path: string, token?: CancellationToken, onProgress?: ProgressSink): Promise<SaveSnapshotResult> {
+    const workDoneToken = randomUUID();
+    const listener = onProgress
+      ? this.client.onProgress(WorkDoneProgress.type, workDoneToken, (v: WorkDoneProgressBegin | WorkDoneProgressReport | { kind: 'end' }) => {
+          if (v.kind !== 'end') onProgress(v);
+        })
+      : undefined;
+    try {
+      return await this.request('saveSnapshot', { cluster, path, workDoneToken: onProgress ? workDoneToken : undefined }, token);
+    } finally {
+      listener?.dispose();
+    }
   }
 
   async connect(params: ConnectParams): Promise<ClusterInfo> {

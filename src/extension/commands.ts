@@ -3,7 +3,7 @@
  * needs; when that is missing (server down, no cluster), the command tells the
  * user why it cannot run instead of failing obscurely.
  */
-import { Position, Range, Selection, Uri, commands, env, window, workspace } from 'vscode';
+import { Position, ProgressLocation, Range, Selection, Uri, commands, env, window, workspace } from 'vscode';
 import { BUNDLED_CLUSTER, clusterKey, sameCluster } from '../protocol/config';
 import { errorText } from '../protocol/format';
 import { ApplyRepairArgs, LspCommands, type LspCommandName } from '../protocol/lsp';
@@ -97,9 +97,28 @@ export const COMMANDS: Record<string, CommandSpec> = {
               filters: { 'Cluster snapshot': [SNAPSHOT_LANGUAGE] },
             })));
       if (!target) return undefined;
-      const text = await ctx.requireApi().snapshot(cluster);
-      await workspace.fs.writeFile(target, Buffer.from(text, 'utf8'));
-      ctx.log.info(`Saved a snapshot of ${cluster} to ${target.toString()} (${text.length} characters).`);
+      const api = ctx.requireApi();
+      if (target.scheme === 'file') {
+        // The server streams the file to disk itself: 770k entities are a few hundred MB of text,
+        // which would otherwise cross the LSP connection and sit in this process whole.
+        const saved = await window.withProgress(
+          { location: ProgressLocation.Notification, title: `Saving a snapshot of ${cluster}`, cancellable: true },
+          (progress, token) => {
+            let done = 0;
+            return api.saveSnapshot(cluster, target.fsPath, token, (v) => {
+              const pct = v.percentage ?? done;
+              progress.report({ message: v.message, increment: Math.max(0, pct - done) });
+              done = Math.max(done, pct);
+            });
+          },
+        );
+        ctx.log.info(`Saved a snapshot of ${cluster} to ${target.toString()} (${saved.entities} entities, ${saved.bytes} bytes).`);
+      } else {
+        // Not a local file (a remote or virtual file system): the server cannot reach it; small uses only.
+        const text = await api.snapshot(cluster);
+        await workspace.fs.writeFile(target, Buffer.from(text, 'utf8'));
+        ctx.log.info(`Saved a snapshot of ${cluster} to ${target.toString()} (${text.length} characters).`);
+      }
       void window.showInformationMessage(`Saved a snapshot of ${cluster}.`, 'Open').then((a) => {
         if (a) void window.showTextDocument(target);
       });

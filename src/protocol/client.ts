@@ -12,6 +12,7 @@ import { describeZodError, RpcException, RpcFailure, RpcSuccess, type RequestId 
 import {
   DEFAULT_PAGE_LIMIT,
   EventsNotification,
+  MAX_PAGE_LIMIT,
   InitializeResult,
   METHODS,
   PROTOCOL_VERSION,
@@ -19,6 +20,7 @@ import {
   type ParamsOf,
   type ResultOf,
 } from './methods';
+import { decodeColumnsPage, PAGE_ENCODINGS, type PageEncoding } from './pages';
 
 export interface ClusterClientOptions {
   url: string;
@@ -31,6 +33,11 @@ export interface ClusterClientOptions {
   heartbeatMs?: number;
   /** Largest inbound frame; default 64 MiB (pages are capped far below). */
   maxPayload?: number;
+  /**
+   * Page encodings to offer in `initialize`, best first (see `pages.ts`). Default: every one this
+   * client reads (`columns-v1`). `[]` asks for objects, as a client from before encodings did.
+   */
+  encodings?: readonly PageEncoding[];
 }
 
 export interface Disposable {
@@ -45,6 +52,14 @@ interface Pending {
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+
+const pageSchemas = new Map<CollectionName, z.ZodType>();
+/** The schema of a page's items: the collection's entity schema, per item. */
+function pageSchemaOf<C extends CollectionName>(collection: C): z.ZodType<EntityOf<C>[]> {
+  let s = pageSchemas.get(collection);
+  if (!s) pageSchemas.set(collection, (s = z.array(COLLECTIONS[collection].schema as unknown as z.ZodType<EntityOf<C>>)));
+  return s as z.ZodType<EntityOf<C>[]>;
+}
 const DEFAULT_HEARTBEAT_MS = 15_000;
 
 /** One line for an HTTP refusal of the upgrade. */
@@ -138,14 +153,24 @@ export class ClusterClient {
         ws.removeAllListeners();
         const client = new ClusterClient(ws, opts);
         const closeSub = client.onClose((reason) => fail(reason));
+        const encodings = [...(opts.encodings ?? PAGE_ENCODINGS)];
         client
-          .request('initialize', { protocolVersion: PROTOCOL_VERSION, clientName: opts.clientName })
+          .request('initialize', {
+            protocolVersion: PROTOCOL_VERSION,
+            clientName: opts.clientName,
+            ...(encodings.length ? { encodings } : {}),
+          })
           .then((init) => {
             closeSub.dispose();
             if (settled) return;
             if (init.protocolVersion !== PROTOCOL_VERSION) {
               client.close();
               fail(`cluster speaks protocol version ${init.protocolVersion}, this client ${PROTOCOL_VERSION}`);
+              return;
+            }
+            if (init.encoding !== undefined && !encodings.includes(init.encoding)) {
+              client.close();
+              fail(`cluster picked the page encoding ${init.encoding}, which this client did not offer`);
               return;
             }
             settled = true;
@@ -203,23 +228,37 @@ export class ClusterClient {
   }
 
   /**
-   * Pages through a collection with the cursor. Each yielded page's items are
-   * validated against the collection's entity schema.
+   * One page of a collection, its items validated against the collection's
+   * entity schema. A `columns-v1` page is first decoded into the objects v1
+   * would have sent, then validated the same way; a page that does not decode
+   * or validate rejects with one clear line.
    */
+  async listPage<C extends CollectionName>(
+    collection: C,
+    cursor: string | null | undefined,
+    limit: number = DEFAULT_PAGE_LIMIT,
+  ): Promise<{ items: EntityOf<C>[]; nextCursor: string | null; seq: number; total: number }> {
+    const page: ResultOf<'cluster.list'> = await this.request('cluster.list', { collection, cursor, limit });
+    let raw: unknown[];
+    if ('encoding' in page) {
+      const decoded = decodeColumnsPage(collection, page.page, MAX_PAGE_LIMIT);
+      if (!decoded.ok) throw new Error(`cluster sent an invalid ${collection} page: ${decoded.error}`);
+      raw = decoded.items;
+    } else raw = page.items;
+    if (page.collection !== collection) throw new Error(`cluster sent a ${page.collection} page for ${collection}`);
+    const items = pageSchemaOf(collection).safeParse(raw);
+    if (!items.success) {
+      throw new Error(`cluster sent an invalid ${collection} page: ${describeZodError(items.error)}`);
+    }
+    return { items: items.data, nextCursor: page.nextCursor, seq: page.seq, total: page.total };
+  }
+
+  /** Pages through a collection with the cursor (see `listPage`). */
   async *listAll<C extends CollectionName>(collection: C, opts?: { limit?: number }): AsyncIterable<EntityOf<C>[]> {
-    const pageSchema = z.array(COLLECTIONS[collection].schema as unknown as z.ZodType<EntityOf<C>>);
     let cursor: string | null = null;
     do {
-      const page: ResultOf<'cluster.list'> = await this.request('cluster.list', {
-        collection,
-        cursor,
-        limit: opts?.limit ?? DEFAULT_PAGE_LIMIT,
-      });
-      const items = pageSchema.safeParse(page.items);
-      if (!items.success) {
-        throw new Error(`cluster sent an invalid ${collection} page: ${describeZodError(items.error)}`);
-      }
-      yield items.data;
+      const page: { items: EntityOf<C>[]; nextCursor: string | null } = await this.listPage(collection, cursor, opts?.limit ?? DEFAULT_PAGE_LIMIT);
+      yield page.items;
       cursor = page.nextCursor;
     } while (cursor !== null);
   }

@@ -2,6 +2,7 @@ export * from './jsonrpc';
 export * from './entities';
 export * from './collections';
 export * from './methods';
+export * from './pages';
 export * from './findings';
 export * from './lsp';
 export * from './format';

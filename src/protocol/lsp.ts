@@ -131,6 +131,23 @@ export const DocumentParams = z.object({ uri: z.string() });
 export const DocumentResult = z.object({ text: z.string() });
 export const SnapshotParams = z.object({ cluster: z.string() });
 export const SnapshotResult = z.object({ text: z.string() });
+/**
+ * Params of `clusterDebugger/saveSnapshot`: the server writes the cluster's snapshot to `path`
+ * (absolute, on the server's file system) itself, streamed, instead of returning the text.
+ * With `workDoneToken`, it reports its progress there; cancelling the request stops the write.
+ */
+export const SaveSnapshotParams = z.object({
+  cluster: z.string(),
+  path: z.string().min(1).max(4096),
+  workDoneToken: z.union([z.string(), z.number().int()]).optional(),
+});
+export type SaveSnapshotParams = z.infer<typeof SaveSnapshotParams>;
+export const SaveSnapshotResult = z.object({
+  path: z.string(),
+  bytes: z.number().int().nonnegative(),
+  entities: z.number().int().nonnegative(),
+});
+export type SaveSnapshotResult = z.infer<typeof SaveSnapshotResult>;
 export const ConnectResult = ClusterInfo;
 export const DisconnectResult = z.object({});
 export const ClustersParams = z.object({});
@@ -178,8 +195,10 @@ export const LSP_REQUESTS = {
   findings: { method: 'clusterDebugger/findings', params: FindingsParams, result: FindingsResult },
   plan: { method: 'clusterDebugger/plan', params: PlanParams, result: PlanResult },
   document: { method: 'clusterDebugger/document', params: DocumentParams, result: DocumentResult },
+  /** The whole snapshot text, for small uses; `saveSnapshot` for files. */
   snapshot: { method: 'clusterDebugger/snapshot', params: SnapshotParams, result: SnapshotResult },
   compare: { method: 'clusterDebugger/compare', params: CompareParams, result: CompareResult },
+  saveSnapshot: { method: 'clusterDebugger/saveSnapshot', params: SaveSnapshotParams, result: SaveSnapshotResult },
 } as const satisfies Record<string, { method: string; params: z.ZodType; result: z.ZodType }>;
 export type LspRequestName = keyof typeof LSP_REQUESTS;
 export type LspParams<K extends LspRequestName> = z.input<(typeof LSP_REQUESTS)[K]['params']>;

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { CollectionName, Subsystem } from './collections';
 import { LogicalTime } from './entities';
+import { PageEncoding } from './pages';
 
 export const PROTOCOL_VERSION = 1;
 /** Largest page a client may ask for. 5,000 shards are about 1.3 MB of JSON. */
@@ -23,6 +24,12 @@ export const MAX_REPAIR_TARGETS = 5000;
 export const InitializeParams = z.object({
   protocolVersion: z.number().int(),
   clientName: z.string().max(200),
+  /**
+   * Page encodings of `cluster.list` the client reads, best first (see `pages.ts`). Absent or
+   * empty: pages come as objects (`items`), as in protocol version 1 before encodings existed.
+   * Names this server does not know are ignored, so a newer client can offer newer ones.
+   */
+  encodings: z.array(z.string().max(64)).max(16).optional(),
 });
 export type InitializeParams = z.infer<typeof InitializeParams>;
 
@@ -97,6 +104,8 @@ export const InitializeResult = z.object({
   serverName: z.string(),
   simulator: z.boolean(),
   status: ClusterStatus,
+  /** The page encoding this connection's `cluster.list` uses, one the client offered. Absent: objects. */
+  encoding: PageEncoding.optional(),
 });
 export type InitializeResult = z.infer<typeof InitializeResult>;
 
@@ -110,15 +119,22 @@ export const ListParams = z.object({
 });
 export type ListParams = z.input<typeof ListParams>;
 
-/** `items` are validated per collection by the client (see `COLLECTIONS[c].schema`). */
-export const ListResult = z.object({
+const pageCommon = {
   collection: CollectionName,
-  items: z.array(z.unknown()),
   nextCursor: z.string().nullable(),
   /** The cluster's sequence number when the page was read. */
   seq: z.number().int().nonnegative(),
   total: z.number().int().nonnegative(),
-});
+};
+
+/** A page as objects: `items` are validated per collection by the client (see `COLLECTIONS[c].schema`). */
+export const ObjectsListResult = z.object({ ...pageCommon, items: z.array(z.unknown()) });
+/**
+ * A page in the `columns-v1` encoding (only to a client that offered it). `page` is a `ColumnsPage`:
+ * `decodeColumnsPage` checks it (and says what is wrong in words), then the entities are validated like `items`.
+ */
+export const ColumnsListResult = z.object({ ...pageCommon, encoding: z.literal('columns-v1'), page: z.unknown() });
+export const ListResult = z.union([ColumnsListResult, ObjectsListResult]);
 export type ListResult = z.infer<typeof ListResult>;
 
 export const GetParams = z.object({ collection: CollectionName, keys: z.array(z.string()).max(MAX_PAGE_LIMIT) });

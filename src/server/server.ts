@@ -38,6 +38,8 @@ import {
   describeZodError,
   errorDetail,
   errorText,
+  formatCount,
+  plural,
   parseClusterDocUri,
   type ApplyRepairResult,
   type DidChangeParams,
@@ -50,7 +52,8 @@ import {
 import { diffClusters, diffSummary, renderDiffText, renderSnapshot } from '../analysis';
 import type { RuleSettings } from '../engine/checker';
 import { connectClusterClient, type LinkFactory } from '../engine/link';
-import { analyseSnapshot } from '../engine/offline';
+import { analyseSnapshot, SnapshotCancelledError, writeSnapshotFile } from '../engine/offline';
+import { isAbsolute } from 'node:path';
 import { treeChildren } from '../engine/tree';
 import {
   ClusterWorkspace,
@@ -235,6 +238,33 @@ export function startServer(connection: Connection, options: ServerOptions = {})
           changed: diff.findings.changed.map((c) => ({ id: c.id, from: c.from, to: c.to })),
         },
       };
+    },
+    saveSnapshot: async (p, token) => {
+      const c = workspace.require(p.cluster);
+      const model = c.session.model;
+      if (!model) throw new ResponseError(LSPErrorCodes.RequestFailed, `${p.cluster} has not synced yet`);
+      if (!isAbsolute(p.path)) throw new ResponseError(LspErrorCodes.InvalidParams, `saveSnapshot: not an absolute path: ${p.path}`);
+      const progress = p.workDoneToken === undefined ? undefined : connection.window.attachWorkDoneProgress(p.workDoneToken);
+      progress?.begin(`Saving a snapshot of ${c.name}`, 0, undefined, true);
+      let lastPercent = -1;
+      try {
+        const written = await writeSnapshotFile(model, p.path, {
+          cancelled: () => token.isCancellationRequested,
+          progress: (done, total) => {
+            const percent = Math.min(100, Math.floor((100 * done) / total));
+            if (percent === lastPercent) return;
+            lastPercent = percent;
+            progress?.report(percent, `${formatCount(done)} of ${plural(total, 'line')}`);
+          },
+        });
+        log(`saved a snapshot of ${c.name} to ${p.path}: ${written.entities} entities, ${written.bytes} bytes`);
+        return { path: p.path, ...written };
+      } catch (e) {
+        if (e instanceof SnapshotCancelledError) throw new ResponseError(LSPErrorCodes.RequestCancelled, e.message);
+        throw new ResponseError(LSPErrorCodes.RequestFailed, `cannot save the snapshot to ${p.path}: ${errorText(e)}`);
+      } finally {
+        progress?.done();
+      }
     },
   };
   for (const name of Object.keys(LSP_REQUESTS) as LspRequestName[]) {

@@ -458,8 +458,8 @@ describe('chaos: protocol fuzz of the simulator process', function () {
     const status0 = await control.request('cluster.status', {});
     const entities: Keys['entities'] = [];
     for (const c of COLLECTION_NAMES) {
-      const page = await control.request('cluster.list', { collection: c, limit: 20 });
-      for (const e of page.items as Array<{ key: string; version: number }>) entities.push([c, e.key, e.version]);
+      const page = await control.listPage(c, null, 20);
+      for (const e of page.items) entities.push([c, e.key, e.version]);
     }
     const keys: Keys = {
       incarnation: status0.incarnation!,

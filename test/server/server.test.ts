@@ -6,6 +6,8 @@
 import * as assert from 'node:assert/strict';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import type { CodeAction, Diagnostic } from 'vscode-languageserver/node';
 import {
   LspCommands,
@@ -293,6 +295,32 @@ describe('language server (real process, real simulator)', function () {
     const syntax = withError.find((x) => x.source === 'clustersnap')!;
     assert.equal(syntax.severity, 1);
     assert.equal(syntax.range.start.line, broken.split('\n').indexOf('this is not a snapshot line ==='));
+  });
+
+  it('saves a snapshot file itself (saveSnapshot), streamed, with progress: the same text as the snapshot request', async () => {
+    await connect('sim', 'incident-all');
+    const { text } = await t.lsp.request<{ text: string }>(LspMethods.snapshot, { cluster: 'sim' });
+    const dir = mkdtempSync(join(tmpdir(), 'save-snapshot-'));
+    const path = join(dir, 'sim.clustersnap');
+    const saved = await t.lsp.request<{ path: string; bytes: number; entities: number }>(LspMethods.saveSnapshot, { cluster: 'sim', path, workDoneToken: 'save-1' });
+    assert.equal(saved.path, path);
+    assert.equal(readFileSync(path, 'utf8'), text);
+    assert.equal(saved.bytes, Buffer.byteLength(text, 'utf8'));
+    assert.equal(saved.entities, text.split('\n').filter((l) => /^\w+ \S+ .*version=\d+$/.test(l) && !/^(cluster|bugs|config|counts) /.test(l)).length);
+    const progress = t.lsp.progress.filter((p) => p.token === 'save-1').map((p) => p.value.kind);
+    assert.equal(progress[0], 'begin');
+    assert.equal(progress.at(-1), 'end');
+    assert.deepEqual(readdirSync(dir), ['sim.clustersnap'], 'no temporary file is left');
+    const failed = await t.lsp.request(LspMethods.saveSnapshot, { cluster: 'sim', path: 'relative.clustersnap' }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    assert.match(String(failed?.message), /not an absolute path/);
+    const missing = await t.lsp.request(LspMethods.saveSnapshot, { cluster: 'sim', path: join(dir, 'no', 'such', 'dir', 'x.clustersnap') }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    assert.match(String(missing?.message), /cannot save the snapshot to .*ENOENT/);
   });
 
   it('marks diagnostics stale when the cluster goes away and refuses to repair from stale state', async () => {

@@ -44,7 +44,7 @@ describe('simulator backpressure', () => {
     hog.on('error', () => undefined);
     try {
       await exchange(hog, init);
-      const page = await bystander.request('cluster.list', { collection: 'quickwit.metastore.shards', limit: 5000 });
+      const page = await bystander.listPage('quickwit.metastore.shards', null, 5000);
       assert.equal(page.items.length, 5000);
       const before = rssBytes(child.pid!);
       stopReading(hog);

@@ -10,13 +10,9 @@ describe('simulator paging', () => {
     const keys: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: Awaited<ReturnType<typeof sim.client.request<'cluster.list'>>> = await sim.client.request('cluster.list', {
-        collection: 'quickwit.metastore.shards',
-        cursor,
-        limit: 37,
-      });
+      const page: Awaited<ReturnType<typeof sim.client.listPage<'quickwit.metastore.shards'>>> = await sim.client.listPage('quickwit.metastore.shards', cursor, 37);
       assert.equal(page.total, status.counts['quickwit.metastore.shards']);
-      keys.push(...page.items.map((i) => (i as { key: string }).key));
+      keys.push(...page.items.map((i) => i.key));
       cursor = page.nextCursor;
     } while (cursor !== null);
     assert.equal(keys.length, status.counts['quickwit.metastore.shards']);
@@ -28,12 +24,10 @@ describe('simulator paging', () => {
     await sim.client.request('sim.reset', { scenario: 'quickwit-dangling-shards', seed: 2 });
     const all: { key: string; version: number }[] = [];
     for await (const page of sim.client.listAll('quickwit.metastore.shards', { limit: 5000 })) all.push(...page);
-    const first = await sim.client.request('cluster.list', { collection: 'quickwit.metastore.shards', limit: 100 });
-    const firstKeys = first.items.map((i) => (i as { key: string }).key);
+    const first = await sim.client.listPage('quickwit.metastore.shards', null, 100);
+    const firstKeys = first.items.map((i) => i.key);
     // Delete dangling shards on both sides of the cursor.
-    const deletable = (await sim.client.request('cluster.list', { collection: 'quickwit.controlPlane.shards', limit: 5000 })).items.map(
-      (i) => (i as { key: string }).key,
-    );
+    const deletable = (await sim.client.listPage('quickwit.controlPlane.shards', null, 5000)).items.map((i) => i.key);
     const live = new Set(deletable);
     const victims = all.filter((e, i) => !live.has(e.key) && i % 3 === 0);
     const r = await sim.client.request('repair', { requestId: 'page-del', incarnation: await incarnationOf(sim.client), repair: { command: 'quickwit.deleteShards', targets: victims } });
@@ -41,8 +35,8 @@ describe('simulator paging', () => {
     const rest: string[] = [];
     let cursor = first.nextCursor;
     while (cursor !== null) {
-      const page = await sim.client.request('cluster.list', { collection: 'quickwit.metastore.shards', cursor, limit: 100 });
-      rest.push(...page.items.map((i) => (i as { key: string }).key));
+      const page = await sim.client.listPage('quickwit.metastore.shards', cursor, 100);
+      rest.push(...page.items.map((i) => i.key));
       cursor = page.nextCursor;
     }
     const gone = new Set(victims.map((v) => v.key));

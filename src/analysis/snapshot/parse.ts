@@ -82,6 +82,18 @@ class Tokens {
   }
 }
 
+/**
+ * `s` copied out of the text it was cut from. V8 makes a slice of 13 or more
+ * characters a view that keeps its whole parent alive: every key and string
+ * value of a parsed model would keep its line, or its chunk of the file, or
+ * the whole file's text in memory for as long as the model lives. Flattening
+ * a concatenation makes a copy (one character longer); shorter slices are
+ * copies already.
+ */
+function detach(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
 const isBlank = (c: number) => c === 32 || c === 9 || c === 13;
 
 /** Index just past the JSON string starting at `i` (a `"`). */
@@ -199,7 +211,7 @@ function toValue(f: FieldInfo, raw: string, quoted: boolean, column: number): un
       if (f.options && !f.options.has(raw)) {
         throw new LineError(column, `${f.name} must be one of ${[...f.options].join(', ')}; found \`${raw}\``);
       }
-      return raw;
+      return detach(raw);
     case 'number': {
       const v = quoted ? NaN : Number(raw);
       if (!Number.isInteger(v)) throw new LineError(column, `${f.name} must be an integer; found \`${raw}\``);
@@ -212,7 +224,8 @@ function toValue(f: FieldInfo, raw: string, quoted: boolean, column: number): un
     case 'json': {
       let v: unknown;
       try {
-        v = JSON.parse(raw);
+        // JSON.parse makes its strings slices of its input: parse a copy, not a slice of the text.
+        v = JSON.parse(detach(raw));
       } catch {
         throw new LineError(column, `${f.name}: invalid JSON`);
       }
@@ -231,7 +244,7 @@ function intField(name: string, raw: string, quoted: boolean, column: number): n
 
 function buildEntity(layout: CollectionLayout, t: Tokens): AnyEntity {
   if (t.key === undefined) throw new LineError(t.kindColumn, `missing the ${layout.kind}'s key after \`${t.kind}\``);
-  const e: Record<string, unknown> = { key: t.key, version: undefined };
+  const e: Record<string, unknown> = { key: detach(t.key), version: undefined };
   for (let i = 0; i < t.names.length; i++) {
     const name = t.names[i]!;
     if (name === 'version') {
@@ -248,7 +261,7 @@ function buildEntity(layout: CollectionLayout, t: Tokens): AnyEntity {
   let derived: Record<string, string | number> | undefined | null = null;
   for (const f of layout.fields) {
     if (e[f.name] !== undefined) continue;
-    if (derived === null) derived = layout.keyParts?.parse(t.key);
+    if (derived === null) derived = layout.keyParts?.parse(e.key as string);
     const d = derived?.[f.name];
     if (d !== undefined) e[f.name] = d;
     else if (f.nullable) e[f.name] = null;
@@ -293,7 +306,7 @@ function fastEntity(text: string, i: number, end: number, layout: CollectionLayo
     if (c === 34 || c === 61 || c === 35 || c === 9 || c === 13) return undefined;
   }
   if (i === ks) return undefined;
-  const key = text.slice(ks, i);
+  const key = detach(text.slice(ks, i));
   const e: Record<string, unknown> = { key, version: undefined };
   const fields = layout.fields;
   let next = 0;
@@ -366,7 +379,7 @@ function fastEntity(text: string, i: number, end: number, layout: CollectionLayo
             if (c === 92 || c < 32) return undefined;
           }
           if (close >= end) return undefined;
-          e[f.name] = text.slice(i + 1, close);
+          e[f.name] = detach(text.slice(i + 1, close));
           i = close + 1;
           if (i < end && !isBlank(text.charCodeAt(i))) return undefined;
           break;
@@ -377,7 +390,7 @@ function fastEntity(text: string, i: number, end: number, layout: CollectionLayo
         while (i < end && !isBlank(text.charCodeAt(i))) i++;
         // Empty, or a bare `null` for a field that cannot be null (the general path reports them).
         if (i === vs || (i - vs === 4 && text.startsWith('null', vs))) return undefined;
-        e[f.name] = text.slice(vs, i);
+        e[f.name] = detach(text.slice(vs, i));
         break;
       }
       default:
@@ -434,13 +447,13 @@ function readHeader(t: Tokens, s: StatusDraft): void {
   for (let i = 0; i < t.names.length || i === 0; i++) {
     if (t.kind === 'cluster' && i === 0) {
       if (t.key === undefined) throw new LineError(t.kindColumn, 'missing the cluster name after `cluster`');
-      s.clusterName = t.key;
+      s.clusterName = detach(t.key);
     }
     if (i >= t.names.length) break;
     const [name, raw, quoted, col] = [t.names[i]!, t.values[i]!, t.quoted[i]!, t.columns[i]!];
     switch (t.kind) {
       case 'cluster':
-        if (name === 'scenario') s.scenario = raw;
+        if (name === 'scenario') s.scenario = detach(raw);
         else if (CLUSTER_INTS.has(name)) (s as unknown as Record<string, number>)[name] = intField(name, raw, quoted, col);
         else throw new LineError(col, `unknown cluster field \`${name}\``);
         break;
@@ -448,7 +461,7 @@ function readHeader(t: Tokens, s: StatusDraft): void {
       case 'bugs':
         onlyFields();
         if (!SUBSYSTEM_NAMES.has(name)) throw new LineError(col, `unknown bugs field \`${name}\`; expected a subsystem (${SUBSYSTEMS.join(', ')})`);
-        s.bugs[name] = raw;
+        s.bugs[name] = detach(raw);
         break;
       case 'config':
         onlyFields();
@@ -510,94 +523,145 @@ export interface ParseOptions {
 
 /** `parseSnapshotDocument` with options, and how many entity lines the fast path read. */
 export function parseSnapshotWith(text: string, options: ParseOptions): { parsed: ParsedSnapshot; fastLines: number } {
-  const fastPath = options.fastPath;
-  let fastLines = 0;
-  const errors: SnapshotSyntaxError[] = [];
-  const collections = emptyCollections();
-  const status: StatusDraft = { bugs: {}, config: {}, counts: {}, line: 0 };
-  let headerSeen = false;
-  let anything = false;
-  const sections = new Map<string, number>();
-  const summarised: SummarisedGroup[] = [];
+  const parser = new SnapshotParser(options);
+  // The lines are what `text.split('\n')` gives, the last one too (empty after a final newline).
+  const n = typeof text === 'string' ? text.length : 0;
+  let start = 0;
+  while (start <= n) {
+    let end = n > 0 ? text.indexOf('\n', start) : -1;
+    if (end < 0) end = n;
+    parser.line(n > 0 ? text.slice(start, end) : '');
+    start = end + 1;
+  }
+  return { parsed: parser.finish(), fastLines: parser.fastLines };
+}
+
+/**
+ * Parses a `.clustersnap` file from a stream of chunks (strings, or UTF-8
+ * bytes split anywhere, even inside a character): line by line, so the text
+ * is never whole in memory. Gives exactly what `parseSnapshotDocument` gives
+ * for the concatenated text. Rejects only if the stream itself fails.
+ */
+export async function parseSnapshotStream(chunks: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>, options: ParseOptions = { fastPath: true }): Promise<ParsedSnapshot> {
+  const parser = new SnapshotParser(options);
+  const decoder = new TextDecoder('utf-8');
+  let rest = '';
+  const feed = (text: string) => {
+    let start = 0;
+    for (;;) {
+      const end = text.indexOf('\n', start);
+      if (end < 0) break;
+      // The first line of a chunk may have begun in the previous one.
+      parser.line(start === 0 && rest ? rest + text.slice(0, end) : text.slice(start, end));
+      if (start === 0) rest = '';
+      start = end + 1;
+    }
+    rest = start === 0 ? rest + text : text.slice(start);
+  };
+  for await (const chunk of chunks) feed(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
+  feed(decoder.decode());
+  parser.line(rest);
+  return parser.finish();
+}
+
+/**
+ * The parser, fed one line at a time (without its `\n`); `finish` gives the
+ * result. `parseSnapshotWith` and `parseSnapshotStream` are both built on it,
+ * so a file parses the same whichever way it is read.
+ */
+export class SnapshotParser {
+  fastLines = 0;
+  private readonly fastPath: boolean;
+  private readonly errors: SnapshotSyntaxError[] = [];
+  private readonly collections = emptyCollections();
+  private readonly status: StatusDraft = { bugs: {}, config: {}, counts: {}, line: 0 };
+  private headerSeen = false;
+  private anything = false;
+  private readonly sections = new Map<string, number>();
+  private readonly summarised: SummarisedGroup[] = [];
   /** Per collection, keys and lines in file order; turned into an index only if lineOf is asked. */
-  const positions = new Map<CollectionName, { keys: string[]; lines: number[] }>();
-  let current: CollectionLayout | undefined;
-  let currentPositions: { keys: string[]; lines: number[] } | undefined;
-  const t = new Tokens();
-  const report: Report = (line, column, message) => {
-    if (errors.length < MAX_SYNTAX_ERRORS) errors.push({ line, column, message });
+  private readonly positions = new Map<CollectionName, { keys: string[]; lines: number[] }>();
+  private current: CollectionLayout | undefined;
+  private currentPositions: { keys: string[]; lines: number[] } | undefined;
+  private readonly t = new Tokens();
+  private lineNo = 0;
+  private readonly report: Report = (line, column, message) => {
+    const errors = this.errors;
+    // A message quoting the line would keep its text alive: copied out.
+    if (errors.length < MAX_SYNTAX_ERRORS) errors.push({ line, column, message: detach(message) });
     else if (errors.length === MAX_SYNTAX_ERRORS) {
       errors.push({ line, column: 0, message: `more than ${MAX_SYNTAX_ERRORS} errors; the rest are not reported` });
     }
   };
 
-  let lineNo = 0;
-  let start = 0;
-  const n = typeof text === 'string' ? text.length : 0;
-  while (start <= n) {
-    let end = n > 0 ? text.indexOf('\n', start) : -1;
-    if (end < 0) end = n;
-    if (fastPath && current && text.startsWith(current.kind, start) && text.charCodeAt(start + current.kind.length) === 32) {
-      // Never throws out of the loop: a line the fast path cannot take goes to the general path, which reports it.
+  constructor(options: ParseOptions = { fastPath: true }) {
+    this.fastPath = options.fastPath;
+  }
+
+  /** The next line of the file, without its `\n` (a `\r` before it is allowed). */
+  line(line: string): void {
+    const lineNo = this.lineNo++;
+    const current = this.current;
+    if (this.fastPath && current && line.startsWith(current.kind) && line.charCodeAt(current.kind.length) === 32) {
+      // Never throws out of here: a line the fast path cannot take goes to the general path, which reports it.
       let e: AnyEntity | undefined;
       try {
-        e = fastEntity(text, start + current.kind.length + 1, end, current);
+        e = fastEntity(line, current.kind.length + 1, line.length, current);
       } catch {
         e = undefined;
       }
-      const map = collections[current.collection] as Map<string, AnyEntity>;
+      const map = this.collections[current.collection] as Map<string, AnyEntity>;
       if (e && !map.has(e.key)) {
-        anything = true;
+        this.anything = true;
         map.set(e.key, e);
-        currentPositions!.keys.push(e.key);
-        currentPositions!.lines.push(lineNo);
-        fastLines++;
-        lineNo++;
-        start = end + 1;
-        continue;
+        this.currentPositions!.keys.push(e.key);
+        this.currentPositions!.lines.push(lineNo);
+        this.fastLines++;
+        return;
       }
     }
-    const line = text.slice(start, end);
+    const t = this.t;
     try {
       tokenize(line, t);
       if (t.section !== undefined) {
-        anything = true;
+        this.anything = true;
         if (isCollectionName(t.section)) {
-          const c = t.section;
-          if (sections.has(c)) throw new LineError(1, `section [${c}] appears twice`);
-          sections.set(c, lineNo);
-          current = LAYOUTS[c];
-          if (!positions.has(c)) positions.set(c, { keys: [], lines: [] });
-          currentPositions = positions.get(c);
+          // The registry's own name, not the line's text (kept as a Map key, a slice would keep the text alive).
+          const c = LAYOUTS[t.section].collection;
+          if (this.sections.has(c)) throw new LineError(1, `section [${c}] appears twice`);
+          this.sections.set(c, lineNo);
+          this.current = LAYOUTS[c];
+          if (!this.positions.has(c)) this.positions.set(c, { keys: [], lines: [] });
+          this.currentPositions = this.positions.get(c);
         } else if (SUBSYSTEM_NAMES.has(t.section)) {
-          current = undefined;
-          currentPositions = undefined;
+          this.current = undefined;
+          this.currentPositions = undefined;
         } else {
           throw new LineError(1, `unknown section [${t.section}]; expected a subsystem (${SUBSYSTEMS.join(', ')}) or a collection`);
         }
       } else if (t.kind) {
-        anything = true;
+        this.anything = true;
         if (current && t.kind === current.kind) {
           const e = buildEntity(current, t);
-          const map = collections[current.collection] as Map<string, AnyEntity>;
+          const map = this.collections[current.collection] as Map<string, AnyEntity>;
           if (map.has(e.key)) throw new LineError(t.keyColumn, `duplicate key ${e.key} in [${current.collection}]`);
           map.set(e.key, e);
-          currentPositions!.keys.push(e.key);
-          currentPositions!.lines.push(lineNo);
+          this.currentPositions!.keys.push(e.key);
+          this.currentPositions!.lines.push(lineNo);
         } else if (t.kind === GROUP_KIND) {
           if (!current) throw new LineError(t.kindColumn, '`group` outside a [collection] section');
           if (t.key === undefined) throw new LineError(t.kindColumn, 'missing the group name after `group`');
           const i = t.names.indexOf('count');
           if (i < 0) throw new LineError(t.kindColumn, 'a group line needs count=N');
           const count = intField('count', t.values[i]!, t.quoted[i]!, t.columns[i]!);
-          summarised.push({ collection: current.collection, group: t.key, count, line: lineNo });
+          this.summarised.push({ collection: current.collection, group: detach(t.key), count, line: lineNo });
         } else if ((HEADER_KINDS as readonly string[]).includes(t.kind)) {
           if (t.kind === 'cluster') {
-            if (headerSeen) throw new LineError(t.kindColumn, 'a second `cluster` header line');
-            headerSeen = true;
-            status.line = lineNo;
+            if (this.headerSeen) throw new LineError(t.kindColumn, 'a second `cluster` header line');
+            this.headerSeen = true;
+            this.status.line = lineNo;
           }
-          readHeader(t, status);
+          readHeader(t, this.status);
         } else if (current) {
           throw new LineError(t.kindColumn, `expected \`${current.kind}\` lines in [${current.collection}]; found \`${t.kind}\``);
         } else if (KIND_WORDS.has(t.kind)) {
@@ -607,16 +671,18 @@ export function parseSnapshotWith(text: string, options: ParseOptions): { parsed
         }
       }
     } catch (err) {
-      if (err instanceof LineError) report(lineNo, err.column, err.message);
-      else report(lineNo, 0, `cannot read this line: ${errorText(err)}`);
+      if (err instanceof LineError) this.report(lineNo, err.column, err.message);
+      else this.report(lineNo, 0, `cannot read this line: ${errorText(err)}`);
     }
-    lineNo++;
-    start = end + 1;
   }
 
-  const model: ClusterModel | null = anything || headerSeen ? { status: finishStatus(status, headerSeen, collections, report), collections } : null;
-  if (!model) report(0, 0, 'not a cluster snapshot: no header, section or entity line');
-  return { parsed: { model, errors, summarised, index: fileIndex(model, sections, positions, summarised) }, fastLines };
+  /** The result, once every line was given. */
+  finish(): ParsedSnapshot {
+    const { anything, headerSeen, collections, errors, sections, positions, summarised } = this;
+    const model: ClusterModel | null = anything || headerSeen ? { status: finishStatus(this.status, headerSeen, collections, this.report), collections } : null;
+    if (!model) this.report(0, 0, 'not a cluster snapshot: no header, section or entity line');
+    return { model, errors, summarised, index: fileIndex(model, sections, positions, summarised) };
+  }
 }
 
 /**

@@ -165,18 +165,98 @@ function writeSubsystem(w: DocumentWriter, model: ClusterModel, s: Subsystem, su
   for (const c of collectionsOf(s)) writeCollection(w, model, c, summarise);
 }
 
+/** Where a whole-file rendering puts sections and entities (for `renderSnapshotDocument`'s index). */
+interface FileLineSink {
+  section(collection: CollectionName, line: number): void;
+  entity(collection: CollectionName, key: string, line: number): void;
+}
+
+/**
+ * The lines of the whole `.clustersnap` file, every subsystem, every entity,
+ * lossless: the one definition of the file that `renderSnapshotDocument`, the
+ * string and the chunked renderers all use. The model's entity references are
+ * taken when it is called (entities are replaced, never changed in place), so
+ * a model that changes while the lines are consumed gives the file as it was
+ * then (at the cost of one array slot per entity, never a copy of an entity).
+ */
+function snapshotFileLines(model: ClusterModel, sink?: FileLineSink): Generator<string> {
+  const status = model.status;
+  const entities = new Map<CollectionName, AnyEntity[]>();
+  for (const s of SUBSYSTEMS) for (const c of collectionsOf(s)) entities.set(c, [...(model.collections[c] as Map<string, AnyEntity>).values()]);
+  return (function* () {
+    let line = 0;
+    yield `# Cluster snapshot of ${status.clusterName || 'a cluster'} at t=${status.time} (seq ${status.seq}).`;
+    yield '# One line per entity: kind key field=value ... version=N. Open it in VS Code to run the checks offline.';
+    line += 2;
+    for (const h of headerLines(status)) {
+      yield h;
+      line++;
+    }
+    for (const s of SUBSYSTEMS) {
+      yield '';
+      yield `[${s}]  # ${SUBSYSTEM_TITLES[s]}`;
+      line += 2;
+      for (const c of collectionsOf(s)) {
+        const layout = LAYOUTS[c];
+        const list = entities.get(c)!;
+        sink?.section(c, line);
+        yield `[${c}]  # ${COLLECTIONS[c].component}: ${formatCount(list.length)} ${layout.kind} entities`;
+        line++;
+        for (const e of list) {
+          sink?.entity(c, e.key, line);
+          yield renderEntity(layout, e);
+          line++;
+        }
+      }
+    }
+  })();
+}
+
 /** Renders the whole model as a `.clustersnap` file: every subsystem, every entity, lossless. */
 export function renderSnapshotDocument(model: ClusterModel): RenderedDocument {
   const w = new DocumentWriter();
-  w.push(`# Cluster snapshot of ${model.status.clusterName || 'a cluster'} at t=${model.status.time} (seq ${model.status.seq}).`);
-  w.push('# One line per entity: kind key field=value ... version=N. Open it in VS Code to run the checks offline.');
-  for (const line of headerLines(model.status)) w.push(line);
-  for (const s of SUBSYSTEMS) writeSubsystem(w, model, s, false);
+  const lines = snapshotFileLines(model, {
+    section: (c, line) => w.sections.set(c, line),
+    entity: (c, key, line) => {
+      const e = w.entitiesOf(c);
+      e.keys.push(key);
+      e.lines.push(line);
+    },
+  });
+  for (const line of lines) w.push(line);
   return w.document(model);
 }
 
+/** Characters per chunk of `renderSnapshotChunks` (about 64 KiB: a write stream's default high-water mark). */
+export const SNAPSHOT_CHUNK_CHARS = 64 * 1024;
+
+/**
+ * The whole `.clustersnap` file as chunks of whole lines (each ends with
+ * `\n`), produced as they are pulled: the concatenation is exactly
+ * `renderSnapshot(model)`, and at most about one chunk of text exists at a
+ * time. Feed it to a stream (`Readable.from`) to write an incident-scale
+ * snapshot in bounded memory, with backpressure.
+ */
+export function renderSnapshotChunks(model: ClusterModel, chunkChars = SNAPSHOT_CHUNK_CHARS): Generator<string> {
+  const lines = snapshotFileLines(model);
+  return (function* () {
+    let chunk = '';
+    for (const line of lines) {
+      chunk += line + '\n';
+      if (chunk.length >= chunkChars) {
+        yield chunk;
+        chunk = '';
+      }
+    }
+    if (chunk) yield chunk;
+  })();
+}
+
+/** The whole file as one string (small models; see `renderSnapshotChunks` for large ones). */
 export function renderSnapshot(model: ClusterModel): string {
-  return renderSnapshotDocument(model).text;
+  let text = '';
+  for (const chunk of renderSnapshotChunks(model)) text += chunk;
+  return text;
 }
 
 /** Renders one subsystem (the virtual document `cluster://NAME/SUBSYSTEM.clustersnap`), huge groups summarised. */
