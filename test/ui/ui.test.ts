@@ -381,10 +381,19 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
       console.log('    (skipped: src/gateway/sources/fluvio.ts is not implemented on this branch; the gateway cannot read Fluvio metadata yet)');
       this.skip();
     }
+    // The bundled simulator (incident-all) may list this rule too: the gateway's is one problem more.
+    // (A problem row's resource is `partitions.clustersnap` under `/` for either cluster: the name is not shown.)
+    const problemRows = (rows: Locator) => rows.filter({ hasText: /online-out-of-space \[Ln/ });
+    const before = await problemRows(await wb.filterProblems('partitions/online-out-of-space')).count();
+    await wb.filterProblems('');
     const metadata = join(runDir, 'fluvio-metadata');
     mkdirSync(metadata, { recursive: true });
     fluvioSim = await startSim(['--scenario', 'fluvio-out-of-space-reverted', '--fluvio-metadata', metadata]);
-    writeFileSync(join(runDir, 'workspace', 'fluvio.cluster-gateway.json'), JSON.stringify({ fluvio: { metadataDir: metadata } }));
+    // Fluvio keeps no SPU storage report in its metadata: the gateway reads each SPU's free space
+    // from where the config says; the simulator writes its SPUs' as files beside the metadata.
+    const reports = join(metadata, '.cluster-sim');
+    const spuStorage = readdirSync(reports).map((f) => ({ spuId: Number(/spu-(\d+)/.exec(f)![1]), file: join(reports, f), fullBelowBytes: 0 }));
+    writeFileSync(join(runDir, 'workspace', 'fluvio.cluster-gateway.json'), JSON.stringify({ fluvio: { metadataDir: metadata, spuStorage } }));
     await wb.runCommand('Cluster: Start Gateway…');
     await wb.pick(/Start Gateway: pick a config/, /^fluvio/, 'fluvio');
     const partitions = wb.pane(CONTAINER_ID, 'Partitions');
@@ -394,9 +403,15 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
       describe: () => rowsText(partitions),
     });
     const rows = await wb.filterProblems('partitions/online-out-of-space');
-    await waitUntil('the Problems panel to list the gateway’s partitions/online-out-of-space', async () => (await rows.filter({ hasText: 'fluvio' }).count()) > 0, {
+    // The gateway's cluster in the Partitions view says it has the problem (the Problems panel shows no cluster names).
+    const gwRoot = partitions.locator('.monaco-list-row[role="treeitem"]', { hasText: 'fluvio' }).first();
+    await waitUntil('the fluvio gateway in the Partitions view with its problem', async () => /1 problem/.test(await gwRoot.innerText().catch(() => '')), {
       timeoutMs: 60_000,
-      describe: () => problemsText(wb),
+      describe: () => rowsText(partitions),
+    });
+    await waitUntil(`the Problems panel to list one more partitions/online-out-of-space (${before} before)`, async () => (await problemRows(rows).count()) > before, {
+      timeoutMs: 60_000,
+      describe: async () => `${await problemRows(rows).count()} rows: ${await problemsText(wb)}`,
     });
     await wb.filterProblems('');
     await shot('15-gateway-fluvio-incident.png');
