@@ -4,35 +4,30 @@
  * applied → the model caught up → 0 problems. Prints the total, the share
  * spent sending batches, and the server's own log of checks.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import { ClusterClient } from '../../src/protocol/client';
 import type { PublishDiagnosticsParams } from 'vscode-languageserver/node';
 import { LspCommands, LspMethods, type ApplyRepairResult, type ClusterInfo } from '../../src/protocol';
-
-/** quickwit #5008: 763,471 shards in the metastore, ~3,000 of them known to the control plane. */
-const INCIDENT = { danglingShards: 763_471 - 3_000, liveShards: 3_000 };
+import { INCIDENT, ms, startLanguageServer, startSim } from '../processes';
 
 export async function benchBulkRepair(outDir = join(__dirname)): Promise<void> {
-  const sim = spawn(process.execPath, [join(outDir, 'cluster-sim.js'), '--port', '0', '--scenario', 'healthy'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const server = spawn(process.execPath, [join(outDir, 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const sim = await startSim(outDir);
+  let server: Awaited<ReturnType<typeof startLanguageServer>> | undefined;
   try {
-    const { url, token } = await simAddress(sim);
+    const { url, token } = sim;
     const control = await ClusterClient.connect({ url, token, clientName: 'bench', requestTimeoutMs: 600_000 });
     await control.request('sim.reset', { scenario: 'quickwit-dangling-shards', seed: 1, size: INCIDENT });
     control.close();
 
-    const conn = createMessageConnection(new StreamMessageReader(server.stdout!), new StreamMessageWriter(server.stdin!));
     const started = performance.now();
     const logs: string[] = [];
     const diagnostics = new Map<string, number>();
-    conn.onNotification('window/logMessage', (p: { message: string }) => void logs.push(`${(performance.now() - started).toFixed(0).padStart(7)} ms ${p.message}`));
-    conn.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => void diagnostics.set(p.uri, p.diagnostics.length));
-    conn.onRequest('window/workDoneProgress/create', () => null);
-    conn.listen();
-    await conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: { window: { workDoneProgress: true } } });
-    await conn.sendNotification('initialized', {});
+    server = await startLanguageServer(outDir, { window: { workDoneProgress: true } }, (conn) => {
+      conn.onNotification('window/logMessage', (p: { message: string }) => void logs.push(`${(performance.now() - started).toFixed(0).padStart(7)} ms ${p.message}`));
+      conn.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => void diagnostics.set(p.uri, p.diagnostics.length));
+      conn.onRequest('window/workDoneProgress/create', () => null);
+    });
+    const { conn } = server;
     let t = performance.now();
     const info = (await conn.sendRequest(LspMethods.connect, { name: 'big', url, token })) as ClusterInfo;
     console.log(`bulk-repair: connected and synced ${Object.values(info.status?.counts ?? {}).reduce((a, b) => a + b, 0).toLocaleString('en-US')} entities in ${ms(t)}`);
@@ -48,24 +43,7 @@ export async function benchBulkRepair(outDir = join(__dirname)): Promise<void> {
     await conn.sendRequest('shutdown');
     conn.dispose();
   } finally {
-    server.kill();
-    sim.kill();
+    server?.process.kill();
+    sim.process.kill();
   }
-}
-
-function simAddress(sim: ReturnType<typeof spawn>): Promise<{ url: string; token: string }> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    sim.stdout!.on('data', (d) => {
-      out += d;
-      const url = /listening (ws:\/\/\S+)/.exec(out)?.[1];
-      const token = /token: (\S+)/.exec(out)?.[1];
-      if (url && token) resolve({ url, token });
-    });
-    sim.once('exit', (code) => reject(new Error(`cluster-sim exited ${code}: ${out}`)));
-  });
-}
-
-function ms(t: number): string {
-  return `${(performance.now() - t).toFixed(0)} ms`;
 }

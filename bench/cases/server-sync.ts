@@ -7,21 +7,17 @@
  * of the server's sync to the raw read, and the bytes per entity on the wire
  * as v1 objects and as `columns-v1` pages.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import { ClusterClient } from '../../src/protocol/client';
 import { COLLECTION_NAMES, decodeColumnsPage, LspMethods, MAX_PAGE_LIMIT, PROTOCOL_VERSION, type ClusterInfo } from '../../src/protocol';
-
-/** quickwit #5008: 763,471 shards in the metastore, ~3,000 of them known to the control plane. */
-const INCIDENT = { danglingShards: 763_471 - 3_000, liveShards: 3_000 };
+import { INCIDENT, ms, startLanguageServer, startSim } from '../processes';
 
 export async function benchServerSync(outDir = join(__dirname)): Promise<void> {
-  const sim = spawn(process.execPath, [join(outDir, 'cluster-sim.js'), '--port', '0', '--scenario', 'healthy'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const sim = await startSim(outDir);
   try {
-    const { url, token } = await simAddress(sim);
+    const { url, token } = sim;
     const control = await ClusterClient.connect({ url, token, clientName: 'bench', requestTimeoutMs: 600_000 });
     let t = performance.now();
     const status = await control.request('sim.reset', { scenario: 'quickwit-dangling-shards', seed: 1, size: INCIDENT });
@@ -45,15 +41,12 @@ export async function benchServerSync(outDir = join(__dirname)): Promise<void> {
         `(${((100 * raw2.bytes) / raw.bytes).toFixed(0)}% of v1)`,
     );
 
-    const server = spawn(process.execPath, [join(outDir, 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const conn = createMessageConnection(new StreamMessageReader(server.stdout!), new StreamMessageWriter(server.stdin!));
     const logs: string[] = [];
-    conn.onNotification('window/logMessage', (p: { message: string }) => void logs.push(p.message));
-    conn.onNotification('textDocument/publishDiagnostics', () => undefined);
-    conn.onNotification(LspMethods.didChange, () => undefined);
-    conn.listen();
-    await conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {} });
-    await conn.sendNotification('initialized', {});
+    const { process: server, conn } = await startLanguageServer(outDir, {}, (c) => {
+      c.onNotification('window/logMessage', (p: { message: string }) => void logs.push(p.message));
+      c.onNotification('textDocument/publishDiagnostics', () => undefined);
+      c.onNotification(LspMethods.didChange, () => undefined);
+    });
     t = performance.now();
     const info = (await conn.sendRequest(LspMethods.connect, { name: 'bench', url, token })) as ClusterInfo;
     const totalMs = performance.now() - t;
@@ -68,12 +61,8 @@ export async function benchServerSync(outDir = join(__dirname)): Promise<void> {
     conn.dispose();
     server.kill();
   } finally {
-    sim.kill();
+    sim.process.kill();
   }
-}
-
-function ms(t: number): string {
-  return `${(performance.now() - t).toFixed(0)} ms`;
 }
 
 function vmHwm(pid: number): string {
@@ -84,19 +73,6 @@ function vmHwm(pid: number): string {
   } catch {
     return 'n/a (no /proc)';
   }
-}
-
-function simAddress(sim: ReturnType<typeof spawn>): Promise<{ url: string; token: string }> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    sim.stdout!.on('data', (d) => {
-      out += d;
-      const url = /listening (ws:\/\/\S+)/.exec(out)?.[1];
-      const token = /token: (\S+)/.exec(out)?.[1];
-      if (url && token) resolve({ url, token });
-    });
-    sim.once('exit', (code) => reject(new Error(`cluster-sim exited (${code}): ${out}`)));
-  });
 }
 
 /**

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { MAX_PAGE_LIMIT, PROTOCOL_VERSION } from '../../src/protocol';
 import { ClusterClient } from '../../src/protocol/client';
+import { ms } from '../processes';
 
 const COLLECTION = 'quickwit.metastore.shards';
 
@@ -55,9 +56,6 @@ export async function benchSimPaging(outDir = join(__dirname)): Promise<void> {
   }
 }
 
-function ms(t: number): string {
-  return `${(performance.now() - t).toFixed(0)} ms`;
-}
 function mb(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;
 }

@@ -21,8 +21,7 @@ import { COLLECTION_NAMES } from '../../src/protocol';
 import { modelFrom, parseSnapshot, parseSnapshotStream, renderSnapshot, runChecks, type ClusterModel } from '../../src/analysis';
 import { writeSnapshotFile } from '../../src/engine/offline';
 import { Simulator } from '../../src/simulator/simulator';
-
-const INCIDENT = { danglingShards: 763_471 - 3_000, liveShards: 3_000 };
+import { INCIDENT } from '../processes';
 
 export async function benchSnapshot(outDir = __dirname): Promise<void> {
   const sim = new Simulator();

@@ -47,6 +47,41 @@ const isLive = (target: string) => /^wss?:\/\//i.test(target);
  * `cluster-check diff A B`. A live side's token: `--token-a` / `--token-b` for that side, else
  * `--token` (both sides), else `CLUSTER_SIM_TOKEN`.
  */
+interface Option {
+  /** The argument as given. */
+  arg: string;
+  /** `--flag` of `--flag=value`, else the whole argument. */
+  flag: string;
+  /** The option's value: inline (`--flag=value`), else the next argument (which it consumes). */
+  take(): string;
+}
+
+/**
+ * Walks `argv` one option at a time. A missing value, or a next argument that
+ * is itself an option (`--token --format json`), is a UsageError naming
+ * `usage`; with `inlineHint` it also says how to pass a value starting with "--".
+ */
+function* options(argv: readonly string[], usage: string, inlineHint: boolean): Generator<Option> {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const take = () => {
+      if (inline !== undefined) return inline;
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value; ${usage}`);
+      // `--token --format json` is a forgotten value; a value that really starts with "--" goes inline.
+      if (v.startsWith('--')) throw new UsageError(inlineHint ? `${flag} needs a value (for one starting with "--", write ${flag}=VALUE); ${usage}` : `${flag} needs a value; ${usage}`);
+      return v;
+    };
+    yield { arg, flag, take };
+  }
+}
+
+function parseFormat(f: string): Format {
+  if (f !== 'text' && f !== 'json' && f !== 'sarif') throw new UsageError(`unknown format '${f}' (text, json or sarif)`);
+  return f;
+}
+
 export function parseDiffArgs(argv: string[], env: NodeJS.ProcessEnv): DiffArgs | 'help' {
   const targets: string[] = [];
   let token = env.CLUSTER_SIM_TOKEN || undefined;
@@ -54,15 +89,7 @@ export function parseDiffArgs(argv: string[], env: NodeJS.ProcessEnv): DiffArgs 
   let tokenB: string | undefined;
   let format: Format = 'text';
   let limit = DEFAULT_DIFF_LIMIT;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const take = () => {
-      if (inline !== undefined) return inline;
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value; ${DIFF_USAGE}`);
-      return v;
-    };
+  for (const { arg: a, flag, take } of options(argv, DIFF_USAGE, false)) {
     switch (flag) {
       case '--help':
       case '-h':
@@ -76,12 +103,9 @@ export function parseDiffArgs(argv: string[], env: NodeJS.ProcessEnv): DiffArgs 
       case '--token-b':
         tokenB = take();
         break;
-      case '--format': {
-        const f = take();
-        if (f !== 'text' && f !== 'json' && f !== 'sarif') throw new UsageError(`unknown format '${f}' (text, json or sarif)`);
-        format = f;
+      case '--format':
+        format = parseFormat(take());
         break;
-      }
       case '--limit': {
         const v = take();
         if (!/^\d+$/.test(v)) throw new UsageError(`--limit needs a whole number, not '${v}'`);
@@ -108,17 +132,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): CliArgs | 'he
   let repair: RuleId[] | null = null;
   let dryRun = false;
   let yes = false;
-  const value = (i: number, flag: string): string => {
-    const v = argv[i + 1];
-    if (v === undefined) throw new UsageError(`${flag} needs a value; ${USAGE}`);
-    // `--token --format json` is a forgotten value; a value that really starts with "--" goes inline.
-    if (v.startsWith('--')) throw new UsageError(`${flag} needs a value (for one starting with "--", write ${flag}=VALUE); ${USAGE}`);
-    return v;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const take = () => inline ?? value(i++, flag);
+  for (const { arg: a, flag, take } of options(argv, USAGE, true)) {
     switch (flag) {
       case '--help':
       case '-h':
@@ -126,12 +140,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): CliArgs | 'he
       case '--token':
         token = take();
         break;
-      case '--format': {
-        const f = take();
-        if (f !== 'text' && f !== 'json' && f !== 'sarif') throw new UsageError(`unknown format '${f}' (text, json or sarif)`);
-        format = f;
+      case '--format':
+        format = parseFormat(take());
         break;
-      }
       case '--repair': {
         const r = take();
         if (r === 'all') repair = [...RULE_IDS];

@@ -26,9 +26,9 @@
  * and end times are not persisted: `retries` is 0, and the times are the
  * reader's clock when it first saw the procedure unfinished / finished.
  */
-import * as protobuf from 'protobufjs';
 import type { EtcdPrefix, Procedure } from '../protocol';
 import { errorText, utf8, type EtcdKv, type UnreadableKey } from './etcd-kv';
+import { protoType } from './protobuf';
 
 /** proto/greptime/ddl.proto (the upstream excerpt), embedded so the bundle needs no file. */
 export const GREPTIME_DDL_PROTO = `syntax = "proto3";
@@ -53,8 +53,7 @@ message CreateTableTask {
 }
 `;
 
-const root = protobuf.parse(GREPTIME_DDL_PROTO, { keepCase: true }).root;
-const CreateTableTaskType = root.lookupType('greptime.v1.CreateTableTask');
+const CreateTableTaskType = protoType(GREPTIME_DDL_PROTO, 'greptime.v1.CreateTableTask');
 
 export const CREATE_TABLE = 'metasrv-procedure::CreateTable';
 export const CREATE_LOGICAL_TABLES = 'metasrv-procedure::CreateLogicalTables';

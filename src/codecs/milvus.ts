@@ -22,10 +22,10 @@
  * handed the channel back waits only on in-flight appends. `milvus.appends`
  * is never filled from etcd.
  */
-import * as protobuf from 'protobufjs';
 import type { PChannelMeta, StreamingNode, WalState } from '../protocol';
 import { keys } from '../protocol';
 import { utf8, type EtcdKv } from './etcd-kv';
+import { protoType } from './protobuf';
 
 /** proto/milvus/streaming.proto (the upstream excerpt), embedded so the bundle needs no file. */
 export const MILVUS_STREAMING_PROTO = `syntax = "proto3";
@@ -71,8 +71,7 @@ message StreamingNodeInfo {
 }
 `;
 
-const root = protobuf.parse(MILVUS_STREAMING_PROTO, { keepCase: true }).root;
-const PChannelMetaType = root.lookupType('milvus.proto.streaming.PChannelMeta');
+const PChannelMetaType = protoType(MILVUS_STREAMING_PROTO, 'milvus.proto.streaming.PChannelMeta');
 
 export const STREAMING_NODE = 'streamingnode';
 

@@ -1,4 +1,4 @@
-/** Runs the real `cluster-check` bundle as a user would, collecting stdout, stderr and the exit code. */
+/** Runs the real `cluster-check` bundle (or another of out/, `bin`) as a user would, collecting stdout, stderr and the exit code. */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { OUT } from '../server/sim';
@@ -9,9 +9,9 @@ export interface Run {
   stderr: string;
 }
 
-export function cli(args: string[], env: NodeJS.ProcessEnv = {}, deadlineMs = 60_000): Promise<Run> {
+export function cli(args: string[], env: NodeJS.ProcessEnv = {}, deadlineMs = 60_000, bin = 'cluster-check'): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(OUT, 'cluster-check.js'), ...args], {
+    const child = spawn(process.execPath, [join(OUT, `${bin}.js`), ...args], {
       env: { ...process.env, CLUSTER_SIM_TOKEN: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -21,7 +21,7 @@ export function cli(args: string[], env: NodeJS.ProcessEnv = {}, deadlineMs = 60
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill();
-      reject(new Error(`cluster-check ${args.join(' ')} did not exit within ${deadlineMs} ms`));
+      reject(new Error(`${bin} ${args.join(' ')} did not exit within ${deadlineMs} ms`));
     }, deadlineMs);
     child.on('close', (code) => {
       clearTimeout(timer);

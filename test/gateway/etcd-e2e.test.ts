@@ -8,69 +8,20 @@
  * its subsystem unavailable without taking the gateway down.
  */
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connectClusterClient } from '../../src/engine/link';
 import { ClusterWorkspace } from '../../src/engine/workspace';
 import { ClusterClient } from '../../src/protocol/client';
-import type { GatewayConfigInput } from '../../src/gateway/config';
 import type { ClusterStatus } from '../../src/protocol';
 import { cli, type Run } from '../cli/cliProcess';
-import { OUT, startSim, type RunningSim } from '../server/sim';
+import { startSim, type RunningSim } from '../server/sim';
 import { freePort, snapshotKeys, startEtcd, type RunningEtcd } from './etcd';
+import { startGateway, type RunningGateway } from './gateway';
 
 const PROCEDURES = '/__procedure__/procedure/';
 const SESSIONS = 'by-dev/meta/session/streamingnode-';
 const PCHANNELS = 'by-dev/meta/streamingcoord-meta/pchannel/';
 const ALL_PREFIXES = ['/__procedure__/', '/__table_info/', '/__table_name/', 'by-dev/'];
 const TOKEN = 'etcd-e2e-token';
-
-interface RunningGateway {
-  url: string;
-  stdout: () => string;
-  stop(): Promise<void>;
-}
-
-async function startGateway(config: GatewayConfigInput, deadlineMs = 30_000): Promise<RunningGateway> {
-  const dir = mkdtempSync(join(tmpdir(), 'cluster-gateway-test-'));
-  const file = join(dir, 'gateway.json');
-  writeFileSync(file, JSON.stringify(config));
-  const child: ChildProcess = spawn(process.execPath, [join(OUT, 'cluster-gateway.js'), '--config', file, '--port', '0', '--token', TOKEN], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      process.kill(child.pid!, 'SIGTERM');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not listen within ${deadlineMs} ms: ${out}${err}`)), deadlineMs);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening (ws:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway exited (${code}) before listening: ${out}${err}`));
-    });
-  }).catch(async (e: unknown) => {
-    await stop();
-    throw e;
-  });
-  return { url, stdout: () => out + err, stop };
-}
 
 interface JsonFinding {
   rule: string;
@@ -153,7 +104,7 @@ describe('gateway over a real etcd (cluster-sim --etcd → cluster-gateway → c
 
   it('greptime-ddl-backlog: same findings as the simulator; repairs write etcd conditionally and spare what a writer finished meanwhile', async () => {
     const { etcd, expected } = await incident('greptime-ddl-backlog');
-    gateway = await startGateway({ greptime: { etcd: { endpoints: [etcd.url] } }, repairs: true });
+    gateway = await startGateway({ greptime: { etcd: { endpoints: [etcd.url] } }, repairs: true }, { token: TOKEN });
     const seen = await checkUntil(gateway.url, (fs) => rules(fs).join() === rules(expected).join(), 'the simulator\'s rules');
     assert.deepEqual(rules(seen), ['ddl/backlog', 'ddl/duplicate']);
     assert.deepEqual(summary(seen), summary(expected), 'the same findings, with the same counts, through etcd');
@@ -213,7 +164,7 @@ describe('gateway over a real etcd (cluster-sim --etcd → cluster-gateway → c
 
   it('milvus-wal-close-blocked: same findings as the simulator; the close repair moves the channels in etcd, not past a writer', async () => {
     const { etcd, expected } = await incident('milvus-wal-close-blocked');
-    gateway = await startGateway({ milvus: { etcd: { endpoints: [etcd.url] }, gracePeriodSeconds: 1 }, repairs: true });
+    gateway = await startGateway({ milvus: { etcd: { endpoints: [etcd.url] }, gracePeriodSeconds: 1 }, repairs: true }, { token: TOKEN });
     // The stop time is the gateway's own clock (etcd does not keep it): the finding shows once the grace period has passed.
     const seen = await checkUntil(gateway.url, (fs) => rules(fs).join() === rules(expected).join(), 'wal/close-blocked');
     assert.deepEqual(rules(seen), ['wal/close-blocked']);
@@ -259,7 +210,7 @@ describe('gateway over a real etcd (cluster-sim --etcd → cluster-gateway → c
 
   it('read-only gateway: every repair is refused with the reason and etcd does not change', async () => {
     const { etcd, expected } = await incident('greptime-ddl-backlog');
-    gateway = await startGateway({ greptime: { etcd: { endpoints: [etcd.url] } } });
+    gateway = await startGateway({ greptime: { etcd: { endpoints: [etcd.url] } } }, { token: TOKEN });
     await checkUntil(gateway.url, (fs) => summary(fs).join() === summary(expected).join(), 'the simulator\'s findings');
     assert.equal((await status(gateway.url)).readOnly, true);
     const before = await snapshotKeys(etcd.client, ALL_PREFIXES);
@@ -283,7 +234,7 @@ describe('gateway over a real etcd (cluster-sim --etcd → cluster-gateway → c
     gateway = await startGateway({
       greptime: { etcd: { endpoints: [`http://127.0.0.1:${closed}`] } },
       milvus: { etcd: { endpoints: [etcd.url] } },
-    });
+    }, { token: TOKEN });
     const s = await status(gateway.url);
     assert.equal(s.subsystems?.ddl?.state, 'unavailable', JSON.stringify(s.subsystems));
     assert.match(s.subsystems!.ddl!.reason!, new RegExp(`etcd http://127\\.0\\.0\\.1:${closed}: .*retrying in`));

@@ -6,49 +6,15 @@
  * is refused and left as that writer made it.
  */
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterClient } from '../../src/protocol/client';
 import { contentVersion, decodePartitionFile, withResolution } from '../../src/codecs/fluvio';
-import { OUT, startSim, type RunningSim } from '../server/sim';
+import { startSim, type RunningSim } from '../server/sim';
 import { cli } from '../cli/cliProcess';
+import { startGateway } from './gateway';
 import { SCENARIO_RULES } from '../scenarioRules';
-
-async function startGateway(config: unknown): Promise<{ url: string; stop(): Promise<void>; log(): string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'gw-fluvio-'));
-  const file = join(dir, 'gateway.json');
-  writeFileSync(file, JSON.stringify(config));
-  const child = spawn(process.execPath, [join(OUT, 'cluster-gateway.js'), '--config', file, '--token', 'gw'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start: ${out}`)), 30_000);
-    child.stdout.on('data', () => {
-      const m = /listening (ws:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway exited ${code}: ${out}`));
-    });
-  });
-  return {
-    url,
-    log: () => out,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill();
-      await exited;
-    },
-  };
-}
 
 async function report(url: string, token: string): Promise<{ findings: Array<{ rule: string; samples?: unknown }> }> {
   const run = await cli([url, '--token', token, '--format', 'json']);
@@ -90,7 +56,7 @@ describe('fluvio through cluster-gateway (the SC\'s metadata files)', function (
     const dir = join(mkdtempSync(join(tmpdir(), 'fluvio-meta-')), 'metadata');
     sim = await startSim(['--scenario', 'fluvio-out-of-space-reverted', '--seed', '1', '--fluvio-metadata', dir]);
     const spuStorage = readdirSync(join(dir, '.cluster-sim')).map((f) => ({ spuId: Number(/spu-(\d+)/.exec(f)![1]), file: join(dir, '.cluster-sim', f), fullBelowBytes: 0 }));
-    const gw = await startGateway({ fluvio: { metadataDir: dir, spuStorage }, repairs, pollMs: 200 });
+    const gw = await startGateway({ fluvio: { metadataDir: dir, spuStorage }, repairs, pollMs: 200 }, { token: 'gw' });
     stops.push(gw.stop);
     return { dir, gw };
   }
@@ -99,7 +65,7 @@ describe('fluvio through cluster-gateway (the SC\'s metadata files)', function (
     const { dir, gw } = await setup(true);
     const expected = [...SCENARIO_RULES['fluvio-out-of-space-reverted']].sort();
     assert.deepEqual(rules(await report(sim!.url, sim!.token)), expected);
-    assert.deepEqual(rules(await report(gw.url, 'gw')), expected, gw.log());
+    assert.deepEqual(rules(await report(gw.url, 'gw')), expected, gw.output());
 
     const planned = targets(dir);
     assert.ok(planned.length >= 2, `targets: ${planned.join(', ')}`);
@@ -160,8 +126,8 @@ describe('fluvio through cluster-gateway (the SC\'s metadata files)', function (
 
   it('a metadata folder that cannot be read makes partitions unavailable with the reason', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fluvio-bad-'));
-    const gw = await startGateway({ fluvio: { metadataDir: join(dir, 'missing') }, pollMs: 200 });
+    const gw = await startGateway({ fluvio: { metadataDir: join(dir, 'missing') }, pollMs: 200 }, { token: 'gw' });
     stops.push(gw.stop);
-    assert.match(gw.log(), /partitions: unavailable \(cannot read the SC's metadata folder/);
+    assert.match(gw.output(), /partitions: unavailable \(cannot read the SC's metadata folder/);
   });
 });

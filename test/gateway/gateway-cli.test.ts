@@ -4,82 +4,26 @@
  * reach makes only that subsystem unavailable; a bad config is one line and exit 2.
  */
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterClient } from '../../src/protocol/client';
 import { cli } from '../cli/cliProcess';
-import { OUT } from '../server/sim';
-
-interface RunningGateway {
-  url: string;
-  stdout: string;
-  process: ChildProcess;
-}
+import { startGateway } from './gateway';
 
 const TOKEN = 'gateway-test-token';
-
-function startGateway(config: string, deadlineMs = 30_000): Promise<RunningGateway> {
-  const child = spawn(process.execPath, [join(OUT, 'cluster-gateway.js'), '--config', config, '--port', '0'], {
-    env: { ...process.env, CLUSTER_GATEWAY_TOKEN: TOKEN },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error(`cluster-gateway did not listen within ${deadlineMs} ms: ${out}${err}`));
-    }, deadlineMs);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const url = /listening (ws:\/\/\S+)/.exec(out)?.[1];
-      if (url) {
-        clearTimeout(timer);
-        resolve({ url, stdout: out, process: child });
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`cluster-gateway exited (${code}) before listening: ${out}${err}`));
-    });
-  });
-}
-
-function runGateway(args: string[], deadlineMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(OUT, 'cluster-gateway.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error(`cluster-gateway ${args.join(' ')} did not exit within ${deadlineMs} ms`));
-    }, deadlineMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** The token from the environment, as a user may give it. */
+const ENV = { env: { CLUSTER_GATEWAY_TOKEN: TOKEN } };
 
 describe('cluster-gateway (no stores)', () => {
   let dir: string;
-  const running: ChildProcess[] = [];
+  const stops: Array<() => Promise<void>> = [];
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'gateway-cli-'));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
   afterEach(async () => {
-    for (const child of running.splice(0)) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill();
-      await exited;
-    }
+    for (const stop of stops.splice(0)) await stop();
   });
 
   function config(name: string, value: unknown): string {
@@ -89,9 +33,9 @@ describe('cluster-gateway (no stores)', () => {
   }
 
   it('--config {}: every subsystem not configured, read-only; cluster-check finds nothing and exits 0', async () => {
-    const gw = await startGateway(config('empty.json', {}));
-    running.push(gw.process);
-    assert.match(gw.stdout, /^read-only$/m);
+    const gw = await startGateway({}, ENV);
+    stops.push(gw.stop);
+    assert.match(gw.stdout(), /^read-only$/m);
     const run = await cli([gw.url, '--token', TOKEN]);
     assert.equal(run.code, 0, run.stdout + run.stderr);
     for (const s of ['shards', 'wal', 'ddl', 'regions', 'partitions']) assert.match(run.stdout, new RegExp(`^not checked: ${s}: not configured \\(no \\w+ section`, 'm'));
@@ -105,9 +49,10 @@ describe('cluster-gateway (no stores)', () => {
 
   it('a store it cannot reach: that subsystem is unavailable with the reason, the others are served', async () => {
     const gw = await startGateway(
-      config('unreachable.json', { greptime: { etcd: { endpoints: ['http://127.0.0.1:9'] } }, quickwit: { postgres: 'postgres://nobody@127.0.0.1:9/metastore', node: 'http://127.0.0.1:9' } }),
+      { greptime: { etcd: { endpoints: ['http://127.0.0.1:9'] } }, quickwit: { postgres: 'postgres://nobody@127.0.0.1:9/metastore', node: 'http://127.0.0.1:9' } },
+      ENV,
     );
-    running.push(gw.process);
+    stops.push(gw.stop);
     const client = await ClusterClient.connect({ url: gw.url, token: TOKEN, clientName: 'test' });
     try {
       // Its first read may still be under way: wait (with a deadline) until the source has given up on the store.
@@ -143,7 +88,7 @@ describe('cluster-gateway (no stores)', () => {
       [['--config', config('ok.json', {}), '--port', 'x'], /--port must be/],
     ];
     for (const [args, message] of cases) {
-      const run = await runGateway(args);
+      const run = await cli(args, {}, 30_000, 'cluster-gateway');
       assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
       const lines = run.stderr.trimEnd().split('\n');
       assert.equal(lines.length, 1, `${args.join(' ')}: one line, got ${run.stderr}`);

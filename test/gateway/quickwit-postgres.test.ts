@@ -5,10 +5,6 @@
  * finds the incident and repairs it with conditional deletes.
  */
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client } from 'pg';
 import { keys, type CollectionName, type UnreadableRecord } from '../../src/protocol';
 import { decodeDebugInfo } from '../../src/codecs/quickwit';
@@ -17,8 +13,9 @@ import type { SourceContext, SourceHealth } from '../../src/gateway/source';
 import { Simulator } from '../../src/simulator/simulator';
 import { PostgresMirror } from '../../src/simulator/mirrors/postgres';
 import { SCENARIO_RULES } from '../scenarioRules';
-import { OUT, startSim, type RunningSim } from '../server/sim';
+import { startSim, type RunningSim } from '../server/sim';
 import { cli } from '../cli/cliProcess';
+import { startGateway } from './gateway';
 import { postgresAvailable, startPostgres, type TestPostgres } from './postgres';
 
 /** A SourceContext over plain maps, for driving a source in-process. */
@@ -51,50 +48,6 @@ async function query<T = Record<string, unknown>>(url: string, sql: string, para
   } finally {
     await c.end();
   }
-}
-
-interface RunningGateway {
-  url: string;
-  stop(): Promise<void>;
-}
-
-async function startGateway(config: unknown, token: string, deadlineMs = 60_000): Promise<RunningGateway> {
-  const dir = mkdtempSync(join(tmpdir(), 'cd-gw-'));
-  const file = join(dir, 'gateway.json');
-  writeFileSync(file, JSON.stringify(config));
-  const child: ChildProcess = spawn(process.execPath, [join(OUT, 'cluster-gateway.js'), '--config', file, '--port', '0', '--token', token], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error(`gateway did not start within ${deadlineMs} ms: ${out}${err}`));
-    }, deadlineMs);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const u = /listening (ws:\/\/\S+)/.exec(out)?.[1];
-      if (u) {
-        clearTimeout(timer);
-        resolve(u);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway exited (${code}): ${out}${err}`));
-    });
-  });
-  return {
-    url,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill();
-      await exited;
-    },
-  };
 }
 
 describe('quickwit metastore in a real PostgreSQL', function () {
@@ -210,7 +163,7 @@ describe('quickwit metastore in a real PostgreSQL', function () {
     }
 
     it('the gateway reports the same rule ids as the simulator', async () => {
-      const gw = await startGateway({ quickwit: { postgres: db, node: node() }, pollMs: 500 }, 'tok');
+      const gw = await startGateway({ quickwit: { postgres: db, node: node() }, pollMs: 500 }, { token: 'tok', deadlineMs: 60_000 });
       stops.push(gw.stop);
       const direct = await cli([sim.url, '--format', 'json'], { CLUSTER_SIM_TOKEN: sim.token });
       const through = await cli([gw.url, '--token', 'tok', '--format', 'json']);
@@ -223,7 +176,7 @@ describe('quickwit metastore in a real PostgreSQL', function () {
     });
 
     it('"repairs": false refuses every repair and changes no row', async () => {
-      const gw = await startGateway({ quickwit: { postgres: db, node: node() }, repairs: false }, 'ro');
+      const gw = await startGateway({ quickwit: { postgres: db, node: node() }, repairs: false }, { token: 'ro', deadlineMs: 60_000 });
       stops.push(gw.stop);
       const before = await query(db, 'SELECT index_uid, source_id, shard_id, xmin::text AS v FROM shards ORDER BY 1, 2, 3');
       const run = await cli([gw.url, '--token', 'ro', '--repair', 'shards/dangling', '--yes']);
@@ -235,7 +188,7 @@ describe('quickwit metastore in a real PostgreSQL', function () {
 
     it('--repair shards/dangling --yes deletes the dangling rows; rows a writer published meanwhile survive, refused', async () => {
       // pollMs long: the gateway plans on what it read at start, and the writer's updates land after that.
-      const gw = await startGateway({ quickwit: { postgres: db, node: node() }, repairs: true, pollMs: 600_000 }, 'rw');
+      const gw = await startGateway({ quickwit: { postgres: db, node: node() }, repairs: true, pollMs: 600_000 }, { token: 'rw', deadlineMs: 60_000 });
       stops.push(gw.stop);
       const targets = await dangling();
       assert.ok(targets.length > 10, `${targets.length} dangling shards`);

@@ -5,47 +5,10 @@
  * simulator. Repairs are refused: TiKV has no API for them.
  */
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { OUT, startSim, type RunningSim } from '../server/sim';
+import { startSim, type RunningSim } from '../server/sim';
 import { cli } from '../cli/cliProcess';
+import { startGateway } from './gateway';
 import { SCENARIO_RULES } from '../scenarioRules';
-
-async function startGateway(config: unknown): Promise<{ url: string; stop(): Promise<void>; log(): string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'gw-tikv-'));
-  const file = join(dir, 'gateway.json');
-  writeFileSync(file, JSON.stringify(config));
-  const child = spawn(process.execPath, [join(OUT, 'cluster-gateway.js'), '--config', file, '--token', 'gw'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start: ${out}`)), 30_000);
-    child.stdout.on('data', () => {
-      const m = /listening (ws:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway exited ${code}: ${out}`));
-    });
-  });
-  return {
-    url,
-    log: () => out,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill();
-      await exited;
-    },
-  };
-}
 
 async function rulesOf(url: string, token: string): Promise<string[]> {
   const run = await cli([url, '--token', token, '--format', 'json']);
@@ -72,7 +35,7 @@ describe('tikv through cluster-gateway (PD and status servers over HTTP)', funct
       tikv: { pd: http, tikvStatus: [`${http}/tikv/1`, `${http}/tikv/4/`, { storeId: 5, url: `${http}/tikv/5` }] },
       repairs: true,
       pollMs: 200,
-    });
+    }, { token: 'gw' });
     stops.push(gw.stop);
     // A mark is stale once it outlives a read: wait (with a deadline) for the second read.
     const deadline = Date.now() + 20_000;
@@ -82,7 +45,7 @@ describe('tikv through cluster-gateway (PD and status servers over HTTP)', funct
       if (rules.length) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    assert.deepEqual(rules, expected, gw.log());
+    assert.deepEqual(rules, expected, gw.output());
     const run = await cli([gw.url, '--token', 'gw', '--repair', 'all', '--yes']);
     assert.notEqual(run.code, 0);
     assert.match(run.stdout + run.stderr, /no API/);
@@ -90,10 +53,10 @@ describe('tikv through cluster-gateway (PD and status servers over HTTP)', funct
   });
 
   it('PD unreachable: the regions subsystem is unavailable with the reason, and the gateway keeps serving', async () => {
-    const gw = await startGateway({ tikv: { pd: 'http://127.0.0.1:9', tikvStatus: ['http://127.0.0.1:9'] }, pollMs: 200 });
+    const gw = await startGateway({ tikv: { pd: 'http://127.0.0.1:9', tikvStatus: ['http://127.0.0.1:9'] }, pollMs: 200 }, { token: 'gw' });
     stops.push(gw.stop);
     const run = await cli([gw.url, '--token', 'gw', '--format', 'json']);
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    assert.match(gw.log(), /regions: unavailable \(cannot read PD at http:\/\/127\.0\.0\.1:9/);
+    assert.match(gw.output(), /regions: unavailable \(cannot read PD at http:\/\/127\.0\.0\.1:9/);
   });
 });

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Etcd3, type IOptions, type Watcher } from 'etcd3';
 import type { EtcdKv } from '../../codecs/etcd-kv';
 import type { EtcdConfig } from '../config';
-import type { SourceHealth } from '../source';
+import type { SourceContext, SourceHealth } from '../source';
 
 export type EtcdConfigT = import('zod').infer<typeof EtcdConfig>;
 
@@ -198,6 +198,50 @@ export class EtcdFollower {
 }
 
 /** One compare of a transaction: on `mod_revision` (`Mod`) or `create_revision` (`Create`). */
+/**
+ * What the GreptimeDB and Milvus sources share: a client for their etcd, a
+ * follower over their prefixes that hands every change to `refresh` (and
+ * health and log lines to the gateway), the cluster id as identity, and the
+ * reader's clock (what etcd does not keep).
+ */
+export abstract class EtcdSource {
+  protected readonly client: Etcd3;
+  protected readonly follower: EtcdFollower;
+  protected ctx: SourceContext | undefined;
+  private readonly started = Date.now();
+
+  constructor(etcd: EtcdConfigT, prefixes: readonly string[]) {
+    this.client = createEtcdClient(etcd);
+    this.follower = new EtcdFollower(this.client, prefixes, etcd.endpoints, {
+      changed: (kvs) => this.refresh(kvs),
+      health: (h) => this.ctx?.health(h),
+      log: (m) => this.ctx?.log(m),
+    });
+  }
+
+  /** The keys under the prefixes changed: rebuild the source's collections from them. */
+  protected abstract refresh(kvs: ReadonlyMap<string, EtcdKv>): void;
+
+  identity(): string | undefined {
+    return this.follower.clusterId && `etcd-${this.follower.clusterId}`;
+  }
+
+  async start(ctx: SourceContext): Promise<void> {
+    this.ctx = ctx;
+    await this.follower.start();
+  }
+
+  async close(): Promise<void> {
+    await this.follower.close();
+    this.client.close();
+  }
+
+  /** Seconds since the source started. */
+  protected now(): number {
+    return Math.floor((Date.now() - this.started) / 1000);
+  }
+}
+
 export interface Compare {
   key: string;
   target: 'Mod' | 'Create';

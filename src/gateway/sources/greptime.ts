@@ -13,7 +13,6 @@
  * (what metasrv's `delete_procedure` does); disableAutoCreate is refused
  * (etcd holds no such switch).
  */
-import type { Etcd3 } from 'etcd3';
 import type { EtcdKv } from '../../codecs/etcd-kv';
 import {
   decodeProcedure,
@@ -29,8 +28,8 @@ import {
 import { errorText } from '../../codecs/etcd-kv';
 import type { Precondition, RepairCommand, RepairItemResult, UnreadableRecord } from '../../protocol';
 import type { GatewayConfig } from '../config';
-import type { SourceContext, SubsystemSource } from '../source';
-import { absent, createEtcdClient, EtcdFollower, stillAtVersion, type Compare } from './etcd';
+import type { SubsystemSource } from '../source';
+import { absent, EtcdSource, stillAtVersion, type Compare } from './etcd';
 import { runConditional, type PlannedWrite } from './etcd-repair';
 
 type GreptimeConfig = NonNullable<GatewayConfig['greptime']>;
@@ -41,53 +40,24 @@ export function createGreptimeSource(config: GreptimeConfig, _all: GatewayConfig
   return new GreptimeSource(config);
 }
 
-class GreptimeSource implements SubsystemSource {
+class GreptimeSource extends EtcdSource implements SubsystemSource {
   readonly subsystem = 'ddl' as const;
   readonly collections = ['greptime.procedures', 'greptime.etcd'] as const;
   readonly commands = ['greptime.cancelProcedures', 'greptime.purgeProcedures', 'greptime.disableAutoCreate'] as const;
-  private readonly client: Etcd3;
-  private readonly follower: EtcdFollower;
   private readonly root: string;
-  private ctx: SourceContext | undefined;
-  private readonly started = Date.now();
   /** The reader's clock (what the store does not keep): first seen, first seen finished. */
   private readonly times = new Map<string, ProcedureTimes>();
   private decoded = new Map<string, { d: DecodedProcedure; keys: EtcdKv[] }>();
 
   constructor(private readonly config: GreptimeConfig) {
-    this.client = createEtcdClient(config.etcd);
-    this.root = procedureRoot(config.storeKeyPrefix);
-    this.follower = new EtcdFollower(
-      this.client,
+    super(
+      config.etcd,
       ETCD_PREFIXES.map((p) => `${config.storeKeyPrefix}${p}`),
-      config.etcd.endpoints,
-      {
-        changed: (kvs) => this.refresh(kvs),
-        health: (h) => this.ctx?.health(h),
-        log: (m) => this.ctx?.log(m),
-      },
     );
+    this.root = procedureRoot(config.storeKeyPrefix);
   }
 
-  identity(): string | undefined {
-    return this.follower.clusterId && `etcd-${this.follower.clusterId}`;
-  }
-
-  async start(ctx: SourceContext): Promise<void> {
-    this.ctx = ctx;
-    await this.follower.start();
-  }
-
-  async close(): Promise<void> {
-    await this.follower.close();
-    this.client.close();
-  }
-
-  private now(): number {
-    return Math.floor((Date.now() - this.started) / 1000);
-  }
-
-  private refresh(kvs: ReadonlyMap<string, EtcdKv>): void {
+  protected refresh(kvs: ReadonlyMap<string, EtcdKv>): void {
     const ctx = this.ctx;
     if (!ctx) return;
     const skp = this.config.storeKeyPrefix;

@@ -16,7 +16,6 @@
  * - forceRemoveNode: the same, and the node's session is deleted (what its
  *   lease expiry does), so nothing routes to it any more.
  */
-import type { Etcd3 } from 'etcd3';
 import { errorText, type EtcdKv } from '../../codecs/etcd-kv';
 import {
   channelMetaEntity,
@@ -32,7 +31,7 @@ import {
 import { type PChannelMeta, type Precondition, type RepairCommand, type RepairItemResult, type UnreadableRecord } from '../../protocol';
 import type { GatewayConfig } from '../config';
 import type { SourceContext, SubsystemSource } from '../source';
-import { createEtcdClient, EtcdFollower, stillAtVersion, type Compare, type TxnOp } from './etcd';
+import { EtcdSource, stillAtVersion, type Compare, type TxnOp } from './etcd';
 import { runConditional, type PlannedWrite } from './etcd-repair';
 
 type MilvusConfig = NonNullable<GatewayConfig['milvus']>;
@@ -41,52 +40,31 @@ export function createMilvusSource(config: MilvusConfig, _all: GatewayConfig): S
   return new MilvusSource(config);
 }
 
-class MilvusSource implements SubsystemSource {
+class MilvusSource extends EtcdSource implements SubsystemSource {
   readonly subsystem = 'wal' as const;
   readonly collections = ['milvus.nodes', 'milvus.wals', 'milvus.appends', 'milvus.channelMetas'] as const;
   readonly commands = ['milvus.cancelAppendsAndClose', 'milvus.forceRemoveNode'] as const;
-  private readonly client: Etcd3;
-  private readonly follower: EtcdFollower;
   private readonly sessionsAt: string;
   private readonly pchannelsAt: string;
-  private ctx: SourceContext | undefined;
-  private readonly started = Date.now();
   private readonly stopSeen = new Map<number, number>();
   private sessions = new Map<number, SessionKv>();
   private metas = new Map<string, PChannelKv>();
 
   constructor(private readonly config: MilvusConfig) {
-    this.client = createEtcdClient(config.etcd);
-    this.sessionsAt = sessionPrefix(config.rootPath, config.metaSubPath);
-    this.pchannelsAt = pchannelPrefix(config.rootPath, config.metaSubPath);
-    this.follower = new EtcdFollower(this.client, [this.sessionsAt, this.pchannelsAt], config.etcd.endpoints, {
-      changed: (kvs) => this.refresh(kvs),
-      health: (h) => this.ctx?.health(h),
-      log: (m) => this.ctx?.log(m),
-    });
+    const sessionsAt = sessionPrefix(config.rootPath, config.metaSubPath);
+    const pchannelsAt = pchannelPrefix(config.rootPath, config.metaSubPath);
+    super(config.etcd, [sessionsAt, pchannelsAt]);
+    this.sessionsAt = sessionsAt;
+    this.pchannelsAt = pchannelsAt;
   }
 
-  identity(): string | undefined {
-    return this.follower.clusterId && `etcd-${this.follower.clusterId}`;
-  }
-
-  async start(ctx: SourceContext): Promise<void> {
-    this.ctx = ctx;
+  override async start(ctx: SourceContext): Promise<void> {
     // Milvus never stores appends in etcd: the collection is empty, and says so in docs/gateway.md.
     ctx.replace('milvus.appends', []);
-    await this.follower.start();
+    await super.start(ctx);
   }
 
-  async close(): Promise<void> {
-    await this.follower.close();
-    this.client.close();
-  }
-
-  private now(): number {
-    return Math.floor((Date.now() - this.started) / 1000);
-  }
-
-  private refresh(kvs: ReadonlyMap<string, EtcdKv>): void {
+  protected refresh(kvs: ReadonlyMap<string, EtcdKv>): void {
     const ctx = this.ctx;
     if (!ctx) return;
     const sessions = new Map<number, SessionKv>();

@@ -1,0 +1,51 @@
+/**
+ * What the benches that go through real processes share: the simulator
+ * (`cluster-sim.js --port 0`, its address read from stdout) and the language
+ * server (`server.js --stdio`, initialized over JSON-RPC), both from `outDir`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+
+/** quickwit #5008: 763,471 shards in the metastore, ~3,000 of them known to the control plane. */
+export const INCIDENT = { danglingShards: 763_471 - 3_000, liveShards: 3_000 };
+
+/** Milliseconds since `t` (a `performance.now()`), for printing. */
+export function ms(t: number): string {
+  return `${(performance.now() - t).toFixed(0)} ms`;
+}
+
+/** Starts `cluster-sim --scenario healthy`; kill `process` when done. */
+export async function startSim(outDir: string): Promise<{ process: ChildProcess; url: string; token: string }> {
+  const sim = spawn(process.execPath, [join(outDir, 'cluster-sim.js'), '--port', '0', '--scenario', 'healthy'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const address = await new Promise<{ url: string; token: string }>((resolve, reject) => {
+    let out = '';
+    sim.stdout.on('data', (d) => {
+      out += d;
+      const url = /listening (ws:\/\/\S+)/.exec(out)?.[1];
+      const token = /token: (\S+)/.exec(out)?.[1];
+      if (url && token) resolve({ url, token });
+    });
+    sim.once('exit', (code) => reject(new Error(`cluster-sim exited (${code}): ${out}`)));
+  });
+  return { process: sim, ...address };
+}
+
+/**
+ * Starts the language server and initializes it with `capabilities`; `handle`
+ * registers the bench's notification and request handlers before it listens.
+ * Kill `process` when done.
+ */
+export async function startLanguageServer(
+  outDir: string,
+  capabilities: object,
+  handle: (conn: MessageConnection) => void,
+): Promise<{ process: ChildProcess; conn: MessageConnection }> {
+  const server = spawn(process.execPath, [join(outDir, 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const conn = createMessageConnection(new StreamMessageReader(server.stdout), new StreamMessageWriter(server.stdin));
+  handle(conn);
+  conn.listen();
+  await conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities });
+  await conn.sendNotification('initialized', {});
+  return { process: server, conn };
+}
