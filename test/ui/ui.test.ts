@@ -383,7 +383,7 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     }
     // The bundled simulator (incident-all) may list this rule too: the gateway's is one problem more.
     // (A problem row's resource is `partitions.clustersnap` under `/` for either cluster: the name is not shown.)
-    const problemRows = (rows: Locator) => rows.filter({ hasText: /online-out-of-space \[Ln/ });
+    const problemRows = (rows: Locator) => rows.filter({ hasText: /are Online at the SC, but the leader SPU reports its storage full/ });
     const before = await problemRows(await wb.filterProblems('partitions/online-out-of-space')).count();
     await wb.filterProblems('');
     const metadata = join(runDir, 'fluvio-metadata');
