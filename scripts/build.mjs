@@ -55,6 +55,8 @@ const common = {
   logLevel: 'warning',
   // `vscode` is provided by the host; ws's native speed-ups are optional.
   external: ['vscode', 'bufferutil', 'utf-8-validate'],
+  // The codecs' upstream .proto excerpts go into the bundle as text: no file to ship beside it.
+  loader: { '.proto': 'text' },
   plugins: [etcd3Proto],
 };
 

@@ -29,29 +29,10 @@
 import type { EtcdPrefix, Procedure } from '../protocol';
 import { errorText, utf8, type EtcdKv, type UnreadableKey } from './etcd-kv';
 import { protoType } from './protobuf';
+import ddlProto from '../../proto/greptime/ddl.proto';
 
-/** proto/greptime/ddl.proto (the upstream excerpt), embedded so the bundle needs no file. */
-export const GREPTIME_DDL_PROTO = `syntax = "proto3";
-
-package greptime.v1;
-
-message CreateTableExpr {
-  string catalog_name = 1;
-  string schema_name = 2;
-  string table_name = 3;
-  string desc = 4;
-  string time_index = 6;
-  repeated string primary_keys = 7;
-  bool create_if_not_exists = 8;
-  map<string, string> table_options = 9;
-  string engine = 12;
-}
-
-message CreateTableTask {
-  CreateTableExpr create_table = 1;
-  bytes table_info = 3;
-}
-`;
+/** proto/greptime/ddl.proto (the upstream excerpt, with its source and license), embedded as text by the build. */
+export const GREPTIME_DDL_PROTO: string = ddlProto;
 
 const CreateTableTaskType = protoType(GREPTIME_DDL_PROTO, 'greptime.v1.CreateTableTask');
 

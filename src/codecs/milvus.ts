@@ -26,50 +26,10 @@ import type { PChannelMeta, StreamingNode, WalState } from '../protocol';
 import { keys } from '../protocol';
 import { utf8, type EtcdKv } from './etcd-kv';
 import { protoType } from './protobuf';
+import streamingProto from '../../proto/milvus/streaming.proto';
 
-/** proto/milvus/streaming.proto (the upstream excerpt), embedded so the bundle needs no file. */
-export const MILVUS_STREAMING_PROTO = `syntax = "proto3";
-
-package milvus.proto.streaming;
-
-enum PChannelAccessMode {
-    PCHANNEL_ACCESS_READWRITE = 0;
-    PCHANNEL_ACCESS_READONLY = 1;
-}
-
-message PChannelInfo {
-    string name = 1;
-    int64 term  = 2;
-    PChannelAccessMode access_mode = 3;
-}
-
-message PChannelAssignmentLog {
-    int64 term = 1;
-    StreamingNodeInfo node = 2;
-    PChannelAccessMode access_mode = 3;
-}
-
-enum PChannelMetaState {
-    PCHANNEL_META_STATE_UNKNOWN = 0;
-    PCHANNEL_META_STATE_UNINITIALIZED = 1;
-    PCHANNEL_META_STATE_ASSIGNING = 2;
-    PCHANNEL_META_STATE_ASSIGNED = 3;
-    PCHANNEL_META_STATE_UNAVAILABLE = 4;
-}
-
-message PChannelMeta {
-    PChannelInfo channel   = 1;
-    StreamingNodeInfo node = 2;
-    PChannelMetaState state = 3;
-    repeated PChannelAssignmentLog histories = 4;
-    uint64 last_assign_timestamp_seconds = 5;
-}
-
-message StreamingNodeInfo {
-    int64 server_id = 1;
-    string address  = 2;
-}
-`;
+/** proto/milvus/streaming.proto (the upstream excerpt, with its source and license), embedded as text by the build. */
+export const MILVUS_STREAMING_PROTO: string = streamingProto;
 
 const PChannelMetaType = protoType(MILVUS_STREAMING_PROTO, 'milvus.proto.streaming.PChannelMeta');
 

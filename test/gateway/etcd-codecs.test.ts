@@ -26,8 +26,8 @@ const repo = join(__dirname, '..', '..', '..');
 
 describe('etcd codecs (hand-built upstream records)', () => {
   it('embeds the proto excerpts kept under proto/', () => {
-    assert.ok(readFileSync(join(repo, 'proto/greptime/ddl.proto'), 'utf8').endsWith(GREPTIME_DDL_PROTO));
-    assert.ok(readFileSync(join(repo, 'proto/milvus/streaming.proto'), 'utf8').endsWith(MILVUS_STREAMING_PROTO));
+    assert.equal(GREPTIME_DDL_PROTO, readFileSync(join(repo, 'proto/greptime/ddl.proto'), 'utf8'));
+    assert.equal(MILVUS_STREAMING_PROTO, readFileSync(join(repo, 'proto/milvus/streaming.proto'), 'utf8'));
   });
 
   it('decodes an unfinished CreateTable procedure, its segments, and .commit/.rollback', () => {
