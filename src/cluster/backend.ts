@@ -19,6 +19,7 @@ import type {
   ScenarioSize,
   SimInitShardsResult,
   SimTraceHashResult,
+  SummaryResult,
 } from '../protocol';
 import type { z } from 'zod';
 
@@ -29,6 +30,11 @@ export interface ClusterBackend {
   /** A page of a collection; `encoding` is the one this connection negotiated in `initialize` (absent: objects). */
   list(collection: CollectionName, cursor: string | null | undefined, limit: number, encoding?: PageEncoding): ListResult;
   get(collection: CollectionName, keys: string[]): { items: unknown[]; seq: number };
+  /**
+   * `cluster.summary`: counts per collection, group and state, without reading entities out. Absent:
+   * the method is not listed in `initialize` and not found (clients then sync in full at once).
+   */
+  summary?(): SummaryResult | Promise<SummaryResult>;
   /** A conditional repair (see `RepairParams`); a gateway's answers once its store has decided. */
   repair(params: RepairParams): RepairResult | Promise<RepairResult>;
   /** Change events as `cluster.events` notifications; returns the unsubscribe. */

@@ -169,11 +169,16 @@ export class RpcSession {
         simulator: this.cluster.control !== undefined,
         status: this.cluster.status(),
         ...(this.encoding ? { encoding: this.encoding } : {}),
+        ...(this.cluster.summary ? { methods: ['cluster.summary'] } : {}),
       };
     },
     'cluster.status': () => this.cluster.status(),
     'cluster.list': (p) => this.cluster.list(p.collection, p.cursor, p.limit, this.encoding),
     'cluster.get': (p) => this.cluster.get(p.collection, p.keys),
+    'cluster.summary': () => {
+      if (!this.cluster.summary) throw new RpcException(ErrorCodes.MethodNotFound, `method not found: cluster.summary (${this.cluster.serverName} does not count without reading)`);
+      return this.cluster.summary();
+    },
     'cluster.subscribe': () => {
       this.subscribed = true;
       return { seq: this.cluster.status().seq };

@@ -3,6 +3,8 @@ export * from './entities';
 export * from './collections';
 export * from './methods';
 export * from './pages';
+export * from './grouping';
+export * from './summary';
 export * from './findings';
 export * from './lsp';
 export * from './format';

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { CollectionName, Subsystem } from './collections';
 import { LogicalTime } from './entities';
 import { PageEncoding } from './pages';
+import { SummaryResult } from './summary';
 
 export const PROTOCOL_VERSION = 1;
 /** Largest page a client may ask for. 5,000 shards are about 1.3 MB of JSON. */
@@ -99,6 +100,15 @@ export const ClusterStatus = z.object({
 });
 export type ClusterStatus = z.infer<typeof ClusterStatus>;
 
+/**
+ * Methods a cluster may or may not serve, beyond the ones every cluster of this protocol version
+ * has. A cluster lists those it serves in `InitializeResult.methods`; a client calls one only if
+ * listed, so an older cluster (which lists nothing) keeps working with a newer client.
+ */
+export const OPTIONAL_METHODS = ['cluster.summary'] as const;
+export const OptionalMethod = z.enum(OPTIONAL_METHODS);
+export type OptionalMethod = z.infer<typeof OptionalMethod>;
+
 export const InitializeResult = z.object({
   protocolVersion: z.number().int(),
   serverName: z.string(),
@@ -106,6 +116,11 @@ export const InitializeResult = z.object({
   status: ClusterStatus,
   /** The page encoding this connection's `cluster.list` uses, one the client offered. Absent: objects. */
   encoding: PageEncoding.optional(),
+  /**
+   * The optional methods this cluster serves (`OPTIONAL_METHODS`; names a client does not know are
+   * kept as strings and ignored). Absent: none, as from a cluster from before they existed.
+   */
+  methods: z.array(z.string().max(64)).max(64).optional(),
 });
 export type InitializeResult = z.infer<typeof InitializeResult>;
 
@@ -328,6 +343,8 @@ export const METHODS = {
   'cluster.status': { params: z.object({}).optional(), result: ClusterStatus },
   'cluster.list': { params: ListParams, result: ListResult },
   'cluster.get': { params: GetParams, result: GetResult },
+  /** Counts per collection, group and state, no entities (optional: only if `initialize` listed it). */
+  'cluster.summary': { params: z.object({}).optional(), result: SummaryResult },
   'cluster.subscribe': { params: SubscribeParams.optional(), result: SubscribeResult },
   'cluster.unsubscribe': { params: z.object({}).optional(), result: z.object({}) },
   repair: { params: RepairParams, result: RepairResult },
