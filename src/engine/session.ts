@@ -7,6 +7,10 @@
  * by entity version. A page read before an event and an event that already
  * covers it can then never leave an older version in the model.
  *
+ * Before the first sync, a cluster that serves `cluster.summary` is asked for its counts per
+ * group and state: the views show them (the "first view") while the pages are read, which at
+ * 763,471 shards takes seconds. The sync reports its progress, and `dispose` cancels it.
+ *
  * After that, `cluster.events` are applied as they come; a sequence gap or a
  * `reset` forces a resync. A dropped link marks the session `stale` (the last
  * model stays visible, flagged) and reconnects with capped, jittered backoff.
@@ -22,6 +26,7 @@ import {
   SUBSYSTEMS,
   errorDetail,
   errorText,
+  summaryTotal,
   type ChangeEvent,
   type CollectionName,
   type ConnectionState,
@@ -29,6 +34,8 @@ import {
   type RepairParams,
   type RepairResult,
   type Subsystem,
+  type SummaryResult,
+  type SyncProgress,
 } from '../protocol';
 import { emptyCollections, type ClusterModel, type CollectionMaps } from '../analysis/model';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
@@ -63,6 +70,21 @@ export interface SessionListener {
    * health (ok, not configured, unavailable, unreadable records), or whether it is read-only (all).
    */
   statusChanged?(session: ClusterSession, subsystems: ReadonlySet<Subsystem>): void;
+  /** `cluster.summary` was read before the first sync: the views can show its groups and counts now. */
+  summaryChanged?(session: ClusterSession): void;
+  /** A full sync read another page (`progress`), or ended (`progress` null; `outcome` says how). */
+  syncProgress?(session: ClusterSession, progress: SyncProgress | null, outcome?: SyncOutcome): void;
+}
+
+/** How a full sync ended: `cancelled` when the session was disposed (disconnected) meanwhile. */
+export type SyncOutcome = { phase: 'done' } | { phase: 'failed'; message: string } | { phase: 'cancelled' };
+
+/** The session was disposed (the cluster disconnected) while it synced. */
+export class SyncCancelledError extends Error {
+  constructor() {
+    super('the sync was cancelled: the cluster was disconnected before it ended');
+    this.name = 'SyncCancelledError';
+  }
 }
 
 /**
@@ -119,6 +141,8 @@ export class ClusterSession {
   private waiters: Array<{ test: () => boolean; resolve: () => void }> = [];
   private statusTimer: NodeJS.Timeout | null = null;
   private polling = false;
+  private currentSummary: SummaryResult | null = null;
+  private progress: { done: number; total: number; started: number } | null = null;
 
   constructor(private readonly options: SessionOptions) {
     this.name = options.name;
@@ -137,6 +161,22 @@ export class ClusterSession {
   /** The synced model; the last one stays (marked stale) while the link is down. */
   get model(): ClusterModel | null {
     return this.currentModel;
+  }
+
+  /**
+   * The cluster's counts (`cluster.summary`) read before the first sync, if it serves them: the
+   * first view, until the model exists. Null for a cluster without the method (it syncs in full first).
+   */
+  get summary(): SummaryResult | null {
+    return this.currentSummary;
+  }
+
+  /** The full sync in progress (entities read, of how many, how fast), or null. */
+  get syncProgress(): SyncProgress | null {
+    const p = this.progress;
+    if (!p) return null;
+    const seconds = (Date.now() - p.started) / 1000;
+    return { done: p.done, total: p.total, entitiesPerSecond: seconds > 0 ? Math.round(p.done / seconds) : 0 };
   }
 
   /** The incarnation of the cluster the model was synced from (plans made on it carry it). */
@@ -291,7 +331,7 @@ export class ClusterSession {
     const link = await this.options.connect({ url: this.url, token: this.options.token, clientName: 'cluster-debugger' });
     if (this.disposed) {
       link.close();
-      return;
+      throw new SyncCancelledError();
     }
     this.link = link;
     link.onEvents((n) => this.onEvents(link, n));
@@ -327,7 +367,10 @@ export class ClusterSession {
     this.buffer = [];
     this.setState(this.model ? (this.state === 'live' ? 'syncing' : this.state) : 'syncing', this.error);
     try {
+      if (!this.model) await this.readSummary(link);
       const { seq } = await link.request('cluster.subscribe', {});
+      this.progress = { done: 0, total: this.expectedTotal(link), started };
+      this.reportProgress();
       const collections = emptyCollections();
       let total = 0;
       for (const c of COLLECTION_NAMES) {
@@ -335,11 +378,17 @@ export class ClusterSession {
         const map = collections[c] as Map<string, Entity>;
         for await (const page of link.listAll(c, { limit: MAX_PAGE_LIMIT })) {
           for (const item of page) map.set(item.key, item);
+          this.progress.done += page.length;
+          this.reportProgress();
         }
         total += map.size;
       }
       const status = await link.request('cluster.status', {});
-      if (this.link !== link || this.disposed) return;
+      if (this.disposed) throw new SyncCancelledError();
+      if (this.link !== link) {
+        this.endProgress({ phase: 'failed', message: 'the connection was replaced' });
+        return;
+      }
       const model: ClusterModel = { status: { ...status, seq }, collections };
       const buffered = this.buffer;
       this.buffer = null;
@@ -349,13 +398,56 @@ export class ClusterSession {
       for (const n of buffered) if (!this.applyBatch(n)) gap = true;
       this.generation++;
       this.options.log(`[${this.name}] synced ${total} entities at seq ${this.lastSeq} in ${Date.now() - started} ms`);
+      this.endProgress({ phase: 'done' });
       this.setState('live', null);
       this.emitModel(new Set(SUBSYSTEMS));
       if (gap) this.resyncRequested = true;
     } catch (e) {
       this.buffer = null;
-      throw e;
+      const cancelled = this.disposed;
+      this.endProgress(cancelled ? { phase: 'cancelled' } : { phase: 'failed', message: errorText(e) });
+      throw cancelled ? new SyncCancelledError() : e;
     }
+  }
+
+  /**
+   * The first view: the cluster's counts, if it lists `cluster.summary` in `initialize`. A cluster
+   * without it (or whose answer fails) is synced in full first, as before the method existed.
+   */
+  private async readSummary(link: ClusterLink): Promise<void> {
+    if (!link.init.methods?.includes('cluster.summary')) return;
+    const started = Date.now();
+    let summary: SummaryResult;
+    try {
+      summary = await link.request('cluster.summary', {});
+    } catch (e) {
+      if (this.disposed) throw e;
+      this.options.log(`[${this.name}] cluster.summary failed (${errorText(e)}); syncing in full first`);
+      return;
+    }
+    if (this.link !== link || this.disposed || this.model) return;
+    this.currentSummary = summary;
+    this.options.log(`[${this.name}] summary: ${summaryTotal(summary)} entities at seq ${summary.seq} in ${Date.now() - started} ms`);
+    for (const l of this.listeners) safely(() => l.summaryChanged?.(this), this.options.log);
+    this.wake();
+  }
+
+  /** How many entities the sync will read: the summary's count, else the status's (the first sync's from `initialize`). */
+  private expectedTotal(link: ClusterLink): number {
+    if (this.currentSummary && !this.model) return summaryTotal(this.currentSummary);
+    const counts = (this.model?.status ?? link.init.status).counts;
+    return Object.values(counts).reduce((n, x) => n + x, 0);
+  }
+
+  private reportProgress(): void {
+    const progress = this.syncProgress;
+    for (const l of this.listeners) safely(() => l.syncProgress?.(this, progress), this.options.log);
+  }
+
+  private endProgress(outcome: SyncOutcome): void {
+    if (!this.progress) return;
+    this.progress = null;
+    for (const l of this.listeners) safely(() => l.syncProgress?.(this, null, outcome), this.options.log);
   }
 
   private invalid(c: CollectionName): void {
@@ -452,6 +544,7 @@ export class ClusterSession {
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       this.connectAndSync().catch((e) => {
+        if (this.disposed) return;
         this.link?.close();
         this.link = null;
         this.setState(this.model ? 'stale' : 'disconnected', `reconnect failed: ${errorText(e)}`);

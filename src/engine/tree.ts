@@ -15,6 +15,8 @@ import {
   type Finding,
   type Health,
   type Subsystem,
+  type SummaryResult,
+  type SyncProgress,
   type TreeNode,
 } from '../protocol';
 import type { ClusterModel } from '../analysis/model';
@@ -50,6 +52,10 @@ export function treeChildren(
   if (!cluster) return [message(parentId, path.cluster, `Cluster ${path.cluster} is no longer connected`, 'none')];
   const model = cluster.session.model;
   if (!model) {
+    // Before the first sync ends: the groups and counts of `cluster.summary`, if the cluster gave them.
+    const summary = cluster.session.summary;
+    const first = summary && firstViewChildren(new FirstView(cluster.session, summary, parentId), subsystem, path.segments);
+    if (first) return pageOf(first, parentId, cluster.session.name, cursor, limit);
     const why = cluster.session.error ?? `Cluster is ${cluster.session.state}…`;
     return [message(parentId, cluster.session.name, why, cluster.session.error ? 'error' : 'none')];
   }
@@ -63,14 +69,18 @@ export function treeChildren(
   if (!children) return [message(parentId, cluster.session.name, 'This item no longer exists', 'none')];
   // Unavailable: the reason first (on the first page); then what was read before, if anything.
   const unavailable = path.segments.length === 0 && health?.state === 'unavailable';
-  if (children.count === 0) {
-    if (unavailable) return [unavailableMessage(parentId, cluster.session.name, health.reason)];
-    return [message(parentId, cluster.session.name, 'Nothing here', 'none')];
-  }
+  if (children.count === 0 && unavailable) return [unavailableMessage(parentId, cluster.session.name, health.reason)];
+  const first = unavailable ? unavailableMessage(parentId, cluster.session.name, health.reason) : undefined;
+  return pageOf(children, parentId, cluster.session.name, cursor, limit, first);
+}
+
+/** One page of `children` from `cursor`, with a `loadMore` node when more follow; `first` leads the first page. */
+function pageOf(children: Children, parentId: string, cluster: string, cursor: string | null | undefined, limit: number, first?: TreeNode): TreeNode[] {
+  if (children.count === 0) return [message(parentId, cluster, 'Nothing here', 'none')];
   const start = Math.max(0, Number.parseInt(cursor ?? '0', 10) || 0);
   const end = Math.min(children.count, start + limit);
   const nodes: TreeNode[] = [];
-  if (unavailable && start === 0) nodes.push(unavailableMessage(parentId, cluster.session.name, health.reason));
+  if (first && start === 0) nodes.push(first);
   for (let i = start; i < end; i++) nodes.push(children.make(i));
   if (end < children.count) {
     nodes.push({
@@ -81,7 +91,7 @@ export function treeChildren(
       icon: 'ellipsis',
       hasChildren: false,
       cursor: String(end),
-      cluster: cluster.session.name,
+      cluster,
     });
   }
   return nodes;
@@ -133,6 +143,8 @@ function rootNodes(clusters: TreeCluster[], subsystem: Subsystem): TreeNode[] {
     const what = notConfigured ? 'not configured' : unavailable ? `unavailable · ${problems}` : problems;
     const readOnly = status?.readOnly ? ' · read-only' : '';
     const lines = [session.url, session.state];
+    const progress = session.syncProgress;
+    if (progress) lines.push(`Syncing: ${syncedText(progress)}; findings that need every entity come when it ends`);
     if (session.error) lines.push(session.error);
     if (sub && sub.state !== 'ok') lines.push(`${SUBSYSTEM_TITLES[subsystem]}: ${sub.state}${sub.reason ? ` (${sub.reason})` : ''}`);
     if (status?.readOnly) lines.push('Read-only: the cluster refuses every repair');
@@ -140,7 +152,11 @@ function rootNodes(clusters: TreeCluster[], subsystem: Subsystem): TreeNode[] {
       id: rootId(subsystem, session.name),
       kind: 'cluster',
       label: session.name,
-      description: failed ? 'connection failed' : live ? `${what}${readOnly}` : `${session.state}${session.model ? ` · ${what}` : ''}${readOnly}`,
+      description: failed
+        ? 'connection failed'
+        : live
+          ? `${what}${readOnly}`
+          : `${progress ? `syncing ${percentOf(progress)}%` : session.state}${session.model ? ` · ${what}` : ''}${readOnly}`,
       tooltip: lines.join('\n'),
       health: failed ? 'error' : stale ? 'stale' : !live || notConfigured ? 'none' : unavailable ? 'error' : healthOf(findings),
       icon: failed || unavailable ? 'error' : stale ? 'debug-disconnect' : notConfigured ? 'circle-slash' : status?.readOnly ? 'lock' : 'server-environment',
@@ -149,6 +165,15 @@ function rootNodes(clusters: TreeCluster[], subsystem: Subsystem): TreeNode[] {
       findingIds: findings.map((f) => f.id),
     } satisfies TreeNode;
   });
+}
+
+function percentOf(p: SyncProgress): number {
+  return p.total > 0 ? Math.min(100, Math.floor((100 * p.done) / p.total)) : 0;
+}
+
+/** `34% (260,000 of 770,000 entities, 120,000/s)` */
+export function syncedText(p: SyncProgress): string {
+  return `${percentOf(p)}% (${formatCount(p.done)} of ${formatCount(p.total)} entities, ${formatCount(p.entitiesPerSecond)}/s)`;
 }
 
 function message(parentId: string, cluster: string, label: string, health: Health): TreeNode {
@@ -478,4 +503,133 @@ function partitionChildren(ctx: Context, path: string[]): Children | null {
     const spu = report ? `SPU ${report.spuId}: ${report.storageFull ? 'storage full' : `${formatCount(report.freeBytes)} bytes free`}` : `SPU ${p.leader.spu}: no report`;
     return ctx.entity('fluvio.partitions', p.key, `partition ${p.partition}`, `SC ${p.resolution} · ${spu}`, false, 'symbol-event');
   });
+}
+
+// ----------------------------------------------------------- first view --
+
+/**
+ * The views before the first sync ends, from `cluster.summary`: the same group nodes (same ids, so
+ * an expanded group stays expanded when the entities arrive) with the cluster's counts. Below the
+ * groups the summary knows nothing: a message says the entities are on their way.
+ */
+class FirstView {
+  constructor(
+    readonly session: ClusterSession,
+    readonly summary: SummaryResult,
+    readonly parentId: string,
+  ) {}
+
+  /** The groups of a collection, by name. */
+  groups(c: CollectionName): Map<string, { count: number; states?: Record<string, number> }> {
+    return new Map((this.summary.collections[c]?.groups ?? []).map((g) => [g.group, g]));
+  }
+
+  total(c: CollectionName): number {
+    return this.summary.collections[c]?.total ?? 0;
+  }
+
+  group(segment: string, label: string, description: string, icon: string): TreeNode {
+    const progress = this.session.syncProgress;
+    return {
+      id: childId(this.parentId, segment),
+      kind: 'group',
+      label,
+      description,
+      tooltip: `Counted by the cluster; the entities arrive when the sync ends${progress ? ` (${syncedText(progress)})` : ''}`,
+      health: 'none',
+      icon,
+      hasChildren: true,
+      cluster: this.session.name,
+    };
+  }
+
+  /** What a group holds is not known before the sync ends. */
+  loading(): Children {
+    const progress = this.session.syncProgress;
+    const label = `Loading: the entities arrive when the sync ends${progress ? ` (${syncedText(progress)})` : ''}`;
+    return list([message(this.parentId, this.session.name, label, 'none')], (n) => n);
+  }
+}
+
+function firstViewChildren(fv: FirstView, subsystem: Subsystem, path: string[]): Children | null {
+  if (path.length > 0 && !(subsystem === 'shards' && path.length < 3)) return fv.loading();
+  switch (subsystem) {
+    case 'shards':
+      return firstViewShards(fv, path);
+    case 'wal': {
+      const nodes = new Map<string, number>();
+      for (const [g, { count: n }] of fv.groups('milvus.wals')) nodes.set(g, n);
+      for (const g of fv.groups('milvus.channelMetas').keys()) if (!nodes.has(g)) nodes.set(g, 0);
+      const ids = [...nodes.keys()].sort((a, b) => (KEYS.node.parse(a)?.serverId ?? 0) - (KEYS.node.parse(b)?.serverId ?? 0));
+      return list(ids, (id) => fv.group(id, id, count(nodes.get(id)!, 'WALs'), 'vm'));
+    }
+    case 'ddl': {
+      const tables = fv.groups('greptime.procedures');
+      const items = [...tables.keys()].sort().map((t) => {
+        const g = tables.get(t)!;
+        const finished = (g.states?.Done ?? 0) + (g.states?.Failed ?? 0);
+        return fv.group(t, t, `${count(g.count, 'procedures')} · ${formatCount(g.count - finished)} unfinished`, 'table');
+      });
+      items.push(fv.group(ETCD_SEGMENT, 'etcd', count(fv.total('greptime.etcd'), 'prefixes'), 'database'));
+      return list(items, (n) => n);
+    }
+    case 'regions': {
+      const stores = fv.groups('tikv.regions');
+      const ids = [...stores.keys()].sort((a, b) => (KEYS.writeBatch.parse(a)?.storeId ?? 0) - (KEYS.writeBatch.parse(b)?.storeId ?? 0));
+      return list(ids, (id) => fv.group(id, id, count(stores.get(id)!.count, 'cached regions'), 'server'));
+    }
+    case 'partitions': {
+      const topics = fv.groups('fluvio.partitions');
+      return list([...topics.keys()].sort(), (t) => fv.group(t, t, count(topics.get(t)!.count, 'partitions'), 'list-unordered'));
+    }
+  }
+}
+
+/** Index → source → counts per component, as `shardIndex` builds them from entities. */
+function firstViewShards(fv: FirstView, path: string[]): Children | null {
+  type Counts = { metastore: number; controlPlane: number; ingesters: Map<string, number> };
+  const index = new Map<string, Map<string, Counts>>();
+  const slot = (indexUid: string, sourceId: string): Counts => {
+    let sources = index.get(indexUid);
+    if (!sources) index.set(indexUid, (sources = new Map()));
+    let s = sources.get(sourceId);
+    if (!s) sources.set(sourceId, (s = { metastore: 0, controlPlane: 0, ingesters: new Map() }));
+    return s;
+  };
+  for (const [g, { count: n }] of fv.groups('quickwit.metastore.shards')) {
+    const k = KEYS.shardSource.parse(g);
+    if (k) slot(k.indexUid, k.sourceId).metastore += n;
+  }
+  for (const [g, { count: n }] of fv.groups('quickwit.controlPlane.shards')) {
+    const k = KEYS.shardSource.parse(g);
+    if (k) slot(k.indexUid, k.sourceId).controlPlane += n;
+  }
+  for (const [g, { count: n }] of fv.groups('quickwit.ingester.shards')) {
+    const k = KEYS.ingesterSource.parse(g);
+    if (k) slot(k.indexUid, k.sourceId).ingesters.set(k.ingesterId, n);
+  }
+  if (path.length === 0) {
+    return list([...index.keys()].sort(), (uid) => {
+      const sources = index.get(uid)!;
+      let n = 0;
+      for (const s of sources.values()) n += s.metastore;
+      return fv.group(uid, uid, `${count(sources.size, 'sources')} · ${count(n, 'metastore shards')}`, 'database');
+    });
+  }
+  const sources = index.get(path[0]);
+  if (!sources) return null;
+  if (path.length === 1) {
+    return list([...sources.keys()].sort(), (source) => {
+      const s = sources.get(source)!;
+      return fv.group(source, source, `metastore ${formatCount(s.metastore)} · control plane ${formatCount(s.controlPlane)}`, 'symbol-namespace');
+    });
+  }
+  const source = sources.get(path[1]);
+  if (!source) return null;
+  const components = [
+    { segment: 'metastore', label: 'metastore', n: source.metastore },
+    { segment: 'control-plane', label: 'control plane', n: source.controlPlane },
+    ...[...source.ingesters.keys()].sort().map((id) => ({ segment: `ingester:${id}`, label: id, n: source.ingesters.get(id)! })),
+  ];
+  return list(components, (c) => fv.group(c.segment, c.label, count(c.n, 'shards'), 'server'));
 }

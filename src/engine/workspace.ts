@@ -22,12 +22,13 @@ import {
   type RepairOption,
   type RuleId,
   type Subsystem,
+  type SyncProgress,
 } from '../protocol';
 import { ClusterChecker, type RuleSettings } from './checker';
 import type { BackoffOptions } from './backoff';
 import type { LinkFactory } from './link';
 import { executeRepair, type RepairOutcome } from './repairs';
-import { ClusterSession } from './session';
+import { ClusterSession, type SyncOutcome } from './session';
 
 /** Events arrive in bursts; checks run once per burst, not per event. */
 const CHECK_DEBOUNCE_MS = 150;
@@ -86,6 +87,11 @@ export interface WorkspaceListener {
   changed(cluster: WorkspaceCluster, subsystems: readonly Subsystem[]): void;
   /** The cluster was disconnected and forgotten. */
   removed(cluster: WorkspaceCluster): void;
+  /**
+   * A full sync read another page (`progress`), or ended (`progress` null, `outcome` says how). A
+   * sync cancelled by `disconnect` ends with `removed`, not here: the cluster is forgotten first.
+   */
+  syncProgress?(cluster: WorkspaceCluster, progress: SyncProgress | null, outcome?: SyncOutcome): void;
 }
 
 export interface WorkspaceOptions {
@@ -219,6 +225,9 @@ export class ClusterWorkspace {
         entry.checker.markDirty(subsystems);
         this.scheduleCheck(entry, CHECK_DEBOUNCE_MS);
       },
+      // The first view: the views show the summary's groups and counts while the pages are read.
+      summaryChanged: () => this.emitChanged(entry, SUBSYSTEMS),
+      syncProgress: (_s, progress, outcome) => this.emitSyncProgress(entry, progress, outcome),
     });
     this.emitChanged(entry, SUBSYSTEMS);
     try {
@@ -265,6 +274,7 @@ export class ClusterWorkspace {
       problems,
       errors: all.filter((f) => f.severity === 'error').length,
       warnings: all.filter((f) => f.severity === 'warning').length,
+      ...(c.session.syncProgress ? { sync: c.session.syncProgress } : {}),
     };
   }
 
@@ -529,6 +539,17 @@ export class ClusterWorkspace {
     if (c.timer) clearTimeout(c.timer);
     c.timer = null;
     c.session.dispose();
+  }
+
+  private emitSyncProgress(c: ClusterEntry, progress: SyncProgress | null, outcome: SyncOutcome | undefined): void {
+    if (this.clusters.get(clusterKey(c.name)) !== c) return;
+    for (const l of this.listeners) {
+      try {
+        l.syncProgress?.(c, progress, outcome);
+      } catch (e) {
+        this.options.log(`listener failed: ${errorDetail(e)}`);
+      }
+    }
   }
 
   private emitChanged(c: ClusterEntry, subsystems: readonly Subsystem[]): void {

@@ -11,6 +11,15 @@ export const CONNECTION_STATES = ['connecting', 'syncing', 'live', 'stale', 'dis
 export const ConnectionState = z.enum(CONNECTION_STATES);
 export type ConnectionState = z.infer<typeof ConnectionState>;
 
+/** How far a cluster's full sync has got (while `syncing`): entities read, of how many, and how fast. */
+export const SyncProgress = z.object({
+  done: z.number().int().nonnegative(),
+  /** From `cluster.summary`, else the status's counts: the cluster may change meanwhile, so `done` can pass it. */
+  total: z.number().int().nonnegative(),
+  entitiesPerSecond: z.number().nonnegative(),
+});
+export type SyncProgress = z.infer<typeof SyncProgress>;
+
 export const ClusterInfo = z.object({
   name: z.string(),
   url: z.string(),
@@ -22,6 +31,11 @@ export const ClusterInfo = z.object({
   problems: z.record(Subsystem, z.number().int().nonnegative()),
   errors: z.number().int().nonnegative(),
   warnings: z.number().int().nonnegative(),
+  /**
+   * The full sync in progress, if one is: findings that need every entity come when it ends (until
+   * then the views show the groups and counts of `cluster.summary`). Absent: none running.
+   */
+  sync: SyncProgress.optional(),
 });
 export type ClusterInfo = z.infer<typeof ClusterInfo>;
 
@@ -127,6 +141,19 @@ export const DidChangeParams = z.object({
 });
 export type DidChangeParams = z.infer<typeof DidChangeParams>;
 
+export const SYNC_PHASES = ['syncing', 'done', 'failed', 'cancelled'] as const;
+/**
+ * Params of `clusterDebugger/syncProgress`: a cluster's full sync, from its first report to its end
+ * (`done`, `failed`, or `cancelled` by a disconnect). Reports while `syncing` are throttled.
+ */
+export const SyncProgressParams = SyncProgress.extend({
+  cluster: z.string(),
+  phase: z.enum(SYNC_PHASES),
+  /** Why it failed, in words. */
+  message: z.string().optional(),
+});
+export type SyncProgressParams = z.infer<typeof SyncProgressParams>;
+
 export const DocumentParams = z.object({ uri: z.string() });
 export const DocumentResult = z.object({ text: z.string() });
 export const SnapshotParams = z.object({ cluster: z.string() });
@@ -208,6 +235,8 @@ export type LspResult<K extends LspRequestName> = z.output<(typeof LSP_REQUESTS)
 export const LSP_NOTIFICATIONS = {
   /** Something changed; refresh trees, documents, labels. */
   didChange: { method: 'clusterDebugger/didChange', params: DidChangeParams },
+  /** A full sync's progress: the extension shows it with a Cancel that disconnects (`clusterDebugger/disconnect`). */
+  syncProgress: { method: 'clusterDebugger/syncProgress', params: SyncProgressParams },
 } as const satisfies Record<string, { method: string; params: z.ZodType }>;
 
 /** The server's `workspace/executeCommand` commands: command → argument schema → result schema. */
@@ -223,6 +252,7 @@ export type LspCommandName = keyof typeof LSP_COMMANDS;
 export const LspMethods = {
   ...(Object.fromEntries(Object.entries(LSP_REQUESTS).map(([k, v]) => [k, v.method])) as { [K in LspRequestName]: (typeof LSP_REQUESTS)[K]['method'] }),
   didChange: LSP_NOTIFICATIONS.didChange.method,
+  syncProgress: LSP_NOTIFICATIONS.syncProgress.method,
 };
 /**
  * The server's command ids. Quick fixes name `applyRepair`, which the server executes itself, so any

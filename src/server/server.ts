@@ -35,6 +35,7 @@ import {
   SUBSYSTEMS,
   CLUSTER_SCHEME,
   clusterDocUri,
+  clusterKey,
   describeZodError,
   errorDetail,
   errorText,
@@ -48,6 +49,8 @@ import {
   type LspRequestName,
   type LspResult,
   type Subsystem,
+  type SyncProgress,
+  type SyncProgressParams,
 } from '../protocol';
 import { diffClusters, diffSummary, renderDiffText, renderSnapshot } from '../analysis';
 import type { RuleSettings } from '../engine/checker';
@@ -69,6 +72,8 @@ import { SYNTAX_SOURCE, findingDiagnostics, type DiagnosticData } from './diagno
 export { OFFLINE_REPAIR_REASON };
 
 const OFFLINE_DEBOUNCE_MS = 200;
+/** A sync's progress goes to the client at most this often (a page of 5,000 entities takes a few ms). */
+const SYNC_PROGRESS_EVERY_MS = 200;
 
 const RuleSettingsSchema = z.record(z.string(), z.enum(['error', 'warning', 'info', 'off']));
 
@@ -110,12 +115,35 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     connection.console.error(`${what}: ${errorDetail(e)}`);
 
   const workspace = new ClusterWorkspace({ connect: options.connect ?? connectClusterClient, log });
+  /** Per cluster (by `clusterKey`) whose sync progress the client was told of: when it was last told, and what. */
+  const syncsReported = new Map<string, { at: number; progress: SyncProgress }>();
   workspace.addListener({
     changed: (c, subsystems) => {
       republish(c);
       if (subsystems.length) notifyChanged(c, subsystems);
     },
+    syncProgress: (c, progress, outcome) => {
+      const key = clusterKey(c.name);
+      const last = syncsReported.get(key);
+      if (progress) {
+        const now = Date.now();
+        if (last !== undefined && now - last.at < SYNC_PROGRESS_EVERY_MS) {
+          last.progress = progress;
+          return;
+        }
+        syncsReported.set(key, { at: now, progress });
+        notifySync({ cluster: c.name, phase: 'syncing', ...progress });
+        return;
+      }
+      if (last === undefined) return;
+      syncsReported.delete(key);
+      notifySync({ cluster: c.name, ...last.progress, ...(outcome ?? { phase: 'done' }) });
+    },
     removed: (c) => {
+      // Disconnected mid-sync (the progress notification's Cancel): that sync ends here.
+      const last = syncsReported.get(clusterKey(c.name));
+      syncsReported.delete(clusterKey(c.name));
+      if (last) notifySync({ cluster: c.name, phase: 'cancelled', ...last.progress });
       for (const s of SUBSYSTEMS) {
         const uri = clusterDocUri(c.name, s);
         published.delete(uri);
@@ -288,6 +316,10 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       published.set(uri, json);
       connection.sendDiagnostics({ uri, diagnostics });
     }
+  }
+
+  function notifySync(params: SyncProgressParams): void {
+    connection.sendNotification(LSP_NOTIFICATIONS.syncProgress.method, params).catch((e) => logError('syncProgress', e));
   }
 
   function notifyChanged(c: WorkspaceCluster, subsystems: readonly Subsystem[]): void {
