@@ -367,10 +367,12 @@ export class ClusterSession {
     this.buffer = [];
     this.setState(this.model ? (this.state === 'live' ? 'syncing' : this.state) : 'syncing', this.error);
     try {
-      if (!this.model) await this.readSummary(link);
-      const { seq } = await link.request('cluster.subscribe', {});
+      const firstView = !this.model && (await this.readSummary(link));
       this.progress = { done: 0, total: this.expectedTotal(link), started };
+      // The first view goes out with the progress it starts, so the views show both at once.
+      if (firstView) for (const l of this.listeners) safely(() => l.summaryChanged?.(this), this.options.log);
       this.reportProgress();
+      const { seq } = await link.request('cluster.subscribe', {});
       const collections = emptyCollections();
       let total = 0;
       for (const c of COLLECTION_NAMES) {
@@ -413,9 +415,10 @@ export class ClusterSession {
   /**
    * The first view: the cluster's counts, if it lists `cluster.summary` in `initialize`. A cluster
    * without it (or whose answer fails) is synced in full first, as before the method existed.
+   * True when a summary was read (the caller tells the listeners).
    */
-  private async readSummary(link: ClusterLink): Promise<void> {
-    if (!link.init.methods?.includes('cluster.summary')) return;
+  private async readSummary(link: ClusterLink): Promise<boolean> {
+    if (!link.init.methods?.includes('cluster.summary')) return false;
     const started = Date.now();
     let summary: SummaryResult;
     try {
@@ -423,13 +426,12 @@ export class ClusterSession {
     } catch (e) {
       if (this.disposed) throw e;
       this.options.log(`[${this.name}] cluster.summary failed (${errorText(e)}); syncing in full first`);
-      return;
+      return false;
     }
-    if (this.link !== link || this.disposed || this.model) return;
+    if (this.link !== link || this.disposed || this.model) return false;
     this.currentSummary = summary;
     this.options.log(`[${this.name}] summary: ${summaryTotal(summary)} entities at seq ${summary.seq} in ${Date.now() - started} ms`);
-    for (const l of this.listeners) safely(() => l.summaryChanged?.(this), this.options.log);
-    this.wake();
+    return true;
   }
 
   /** How many entities the sync will read: the summary's count, else the status's (the first sync's from `initialize`). */
