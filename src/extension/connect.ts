@@ -82,7 +82,13 @@ export async function connectCommand(ctx: Ctx, args?: Partial<ConnectArgs>): Pro
 export async function connect(ctx: Ctx, params: ConnectParams): Promise<void> {
   const p = ConnectParams.parse(params);
   ctx.log.info(`Connecting to ${p.name} at ${p.url}`);
-  await ctx.requireApi().connect(p);
+  try {
+    await ctx.requireApi().connect(p);
+  } catch (err) {
+    // The sync's Cancel disconnected it: what the user asked for, not an error.
+    if (!ctx.syncs.takeCancelled(p.name)) throw err;
+    ctx.log.info(`${p.name}: the sync was cancelled; disconnected.`);
+  }
   await ctx.refreshClusters();
 }
 

@@ -10,7 +10,7 @@ import { LanguageClient, State, StateChangeEvent } from 'vscode-languageclient/n
 import { SUBSYSTEMS, Subsystem, SUBSYSTEM_TITLES } from '../protocol/collections';
 import { BUNDLED_CLUSTER, clusterKey, sameCluster } from '../protocol/config';
 import { errorText, plural } from '../protocol/format';
-import { ClusterInfo, DidChangeParams, LspMethods } from '../protocol/lsp';
+import { ClusterInfo, DidChangeParams, LspMethods, SyncProgressParams } from '../protocol/lsp';
 import { CLUSTER_SCHEME } from '../protocol/uri';
 import { ServerApi } from './api';
 import { ChangeBatcher, PendingChanges } from './batcher';
@@ -21,6 +21,7 @@ import { ClusterDocumentProvider } from './documents';
 import type { BundledGateway } from './gateway';
 import { BundledSimulator } from './simulator';
 import { ServerState, StatusView } from './status';
+import { SyncProgressNotifications } from './syncProgress';
 import { ClustersTreeProvider } from './trees/clustersProvider';
 import { Element } from './trees/elements';
 import { ClusterTreeProvider, SourceState } from './trees/provider';
@@ -54,6 +55,8 @@ export class Ctx implements Disposable {
   private readonly views = new Map<Subsystem | 'clusters', TreeView<Element>>();
   private readonly status: StatusView;
   private readonly batcher: ChangeBatcher;
+  /** Each cluster's full sync, as a progress notification whose Cancel disconnects it. */
+  readonly syncs: SyncProgressNotifications;
 
   constructor(readonly extension: ExtensionContext) {
     const subs = extension.subscriptions;
@@ -63,6 +66,11 @@ export class Ctx implements Disposable {
     subs.push(this.status);
     this.batcher = new ChangeBatcher((changes) => void this.applyChanges(changes));
     subs.push(this.batcher, this.clustersChanged);
+    this.syncs = new SyncProgressNotifications(async (name) => {
+      await this.requireApi().disconnect(name);
+      await this.refreshClusters();
+    }, this.log);
+    subs.push(this.syncs);
 
     const treeSource = {
       state: () => this.sourceState(),
@@ -141,6 +149,14 @@ export class Ctx implements Disposable {
         // The newest list wins: notifications arrive in order, and each carries every cluster's summary.
         this.notifiedClusters = p.data.clusters;
         this.batcher.add(p.data.cluster, p.data.subsystems);
+      }),
+      client.onNotification(LspMethods.syncProgress, (raw: unknown) => {
+        const p = SyncProgressParams.safeParse(raw);
+        if (!p.success) {
+          this.log.warn(`Ignoring a malformed ${LspMethods.syncProgress}: ${JSON.stringify(raw)?.slice(0, 200)}`);
+          return;
+        }
+        this.syncs.update(p.data);
       }),
       client.onDidChangeState((e: StateChangeEvent) => {
         if (e.newState === State.Running) {
@@ -236,6 +252,7 @@ export class Ctx implements Disposable {
   private setClusters(list: ClusterInfo[]): void {
     const before = this.clusterList;
     this.clusterList = list;
+    this.syncs.clustersChanged(list);
     const shape = (l: readonly ClusterInfo[]) => l.map((c) => `${clusterKey(c.name)}:${c.state}`).join();
     this.updateUi();
     if (shape(before) !== shape(list)) {
