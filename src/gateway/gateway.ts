@@ -21,6 +21,7 @@ import {
   type RepairResult,
   type Subsystem,
   type SubsystemHealth,
+  type SummaryResult,
   type UnreadableRecord,
 } from '../protocol';
 import { Store } from '../cluster/store';
@@ -36,6 +37,8 @@ export const READ_ONLY_REASON =
 
 interface SourceEntry {
   source: SubsystemSource;
+  /** The first read is over (done or failed): the mirror holds what the store gave. */
+  read: boolean;
   health: SourceHealth;
   unreadable: Map<CollectionName, UnreadableRecord[]>;
 }
@@ -54,7 +57,7 @@ export class Gateway extends StoreBackend {
   ) {
     super();
     for (const source of sources) {
-      this.sources.set(source.subsystem, { source, health: { state: 'unavailable', reason: 'starting' }, unreadable: new Map() });
+      this.sources.set(source.subsystem, { source, read: false, health: { state: 'unavailable', reason: 'starting' }, unreadable: new Map() });
     }
   }
 
@@ -75,6 +78,7 @@ export class Gateway extends StoreBackend {
           e.health = { state: 'unavailable', reason: `cannot start: ${errorText(err)}` };
           this.log(`${e.source.subsystem}: ${e.health.reason}`);
         } finally {
+          e.read = true;
           pending.delete(e.source.subsystem);
         }
       }),
@@ -108,6 +112,31 @@ export class Gateway extends StoreBackend {
       if (epoch !== undefined) return epoch;
     }
     return undefined;
+  }
+
+  /**
+   * `cluster.summary`: a source whose first read is over is counted in the mirror (it holds every
+   * record, kept current by watches and polls: counting it reads nothing from the store). One still
+   * reading is counted by its store's own query (`SubsystemSource.summary`: a `GROUP BY`), or is
+   * absent if it has none or the query fails. Never a full read for a summary.
+   */
+  override async summary(): Promise<SummaryResult> {
+    const result = await super.summary();
+    for (const e of this.sources.values()) {
+      if (e.read) continue;
+      let counted: Awaited<ReturnType<NonNullable<SubsystemSource['summary']>>> = {};
+      try {
+        counted = (await e.source.summary?.()) ?? {};
+      } catch (err) {
+        this.log(`${e.source.subsystem}: cannot count in the store: ${errorText(err)}`);
+      }
+      for (const c of e.source.collections) {
+        const summary = counted[c];
+        if (summary) result.collections[c] = summary;
+        else delete result.collections[c];
+      }
+    }
+    return result;
   }
 
   status(): ClusterStatus {

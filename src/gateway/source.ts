@@ -9,6 +9,7 @@
  * retries with backoff; the other sources keep working.
  */
 import type {
+  CollectionSummary,
   CollectionName,
   EntityOf,
   Precondition,
@@ -54,6 +55,12 @@ export interface SubsystemSource {
    * undefined when this source has none or does not know it yet.
    */
   epoch?(component: 'quickwit.controlPlane'): number | undefined;
+  /**
+   * Counts of the source's collections made by its store itself, never a full read (a SQL
+   * `GROUP BY`): the gateway's `cluster.summary` uses them while the source's first read is
+   * still running. Collections it cannot count that way are absent. Absent: no such query.
+   */
+  summary?(): Promise<Partial<Record<CollectionName, CollectionSummary>>>;
   /** First read, then watch or poll; resolves once the first read is done or has failed (health says which). */
   start(ctx: SourceContext): Promise<void>;
   /**

@@ -6,7 +6,8 @@
  */
 import * as assert from 'node:assert/strict';
 import { Client } from 'pg';
-import { keys, type CollectionName, type UnreadableRecord } from '../../src/protocol';
+import { COLLECTION_NAMES, keys, summariseCollection, summariseCollections, type CollectionName, type UnreadableRecord } from '../../src/protocol';
+import { ClusterClient } from '../../src/protocol/client';
 import { decodeDebugInfo } from '../../src/codecs/quickwit';
 import { QuickwitSource } from '../../src/gateway/sources/quickwit';
 import type { SourceContext, SourceHealth } from '../../src/gateway/source';
@@ -14,6 +15,7 @@ import { Simulator } from '../../src/simulator/simulator';
 import { PostgresMirror } from '../../src/simulator/mirrors/postgres';
 import { SCENARIO_RULES } from '../scenarioRules';
 import { startSim, type RunningSim } from '../server/sim';
+import { snapshot } from '../sim/helpers';
 import { cli } from '../cli/cliProcess';
 import { startGateway } from './gateway';
 import { postgresAvailable, startPostgres, type TestPostgres } from './postgres';
@@ -120,6 +122,25 @@ describe('quickwit metastore in a real PostgreSQL', function () {
     }
   });
 
+  it('counts the metastore with one GROUP BY before any row is read (the summary a gateway gives while it reads)', async () => {
+    const url = await pg.createDatabase('qwsummary');
+    const sim = new Simulator();
+    sim.reset({ scenario: 'incident-all', seed: 4, size: { danglingShards: 6_000, liveShards: 50 } });
+    sim.tick(3);
+    const mirror = new PostgresMirror(url);
+    await mirror.sync(sim);
+    await mirror.close();
+    const source = new QuickwitSource({ postgres: url, node: 'http://127.0.0.1:9/' }, 600_000);
+    try {
+      const counted = await source.summary();
+      assert.equal(source.lastPoll, undefined, 'no poll (no full read) happened');
+      assert.deepEqual(Object.keys(counted), ['quickwit.metastore.shards']);
+      assert.deepEqual(counted['quickwit.metastore.shards'], summariseCollection('quickwit.metastore.shards', sim.entities('quickwit.metastore.shards')));
+    } finally {
+      await source.close();
+    }
+  });
+
   it('an unreachable PostgreSQL or a refused login: unavailable with the reason, retried', async () => {
     const down = new QuickwitSource({ postgres: 'postgres://postgres@127.0.0.1:9/x', node: 'http://127.0.0.1:9/' }, 100);
     const f = fakeContext();
@@ -173,6 +194,22 @@ describe('quickwit metastore in a real PostgreSQL', function () {
       const count = (r: { stdout: string }) => (JSON.parse(r.stdout) as { counts: Record<string, number> }).counts['shards/dangling'];
       assert.equal(count(through), count(direct));
       assert.equal(count(through), (await dangling()).length);
+    });
+
+    it('the gateway\'s cluster.summary equals the counts of a full sync through it', async () => {
+      const gw = await startGateway({ quickwit: { postgres: db, node: node() }, pollMs: 600_000 }, { token: 'sum', deadlineMs: 60_000 });
+      stops.push(gw.stop);
+      const client = await ClusterClient.connect({ url: gw.url, token: 'sum', clientName: 'summary-test' });
+      try {
+        assert.deepEqual(client.init.methods, ['cluster.summary']);
+        const summary = await client.request('cluster.summary', {});
+        const full = await snapshot(client, 5000);
+        assert.deepEqual(summary.collections, summariseCollections(full));
+        assert.ok(summary.collections['quickwit.metastore.shards']!.total > 0);
+        assert.equal(COLLECTION_NAMES.length, Object.keys(summary.collections).length, 'every collection counted (the source has read)');
+      } finally {
+        client.close();
+      }
     });
 
     it('"repairs": false refuses every repair and changes no row', async () => {
