@@ -5,13 +5,23 @@
  *
  * Prints sync time, check time, the server's peak RSS (VmHWM), the ratio
  * of the server's sync to the raw read, and the bytes per entity on the wire
- * as v1 objects and as `columns-v1` pages.
+ * as v1 objects and as `columns-v1` pages; and the first view: connect → the summary's groups and
+ * counts in the Shards tree (`cluster.summary`, before the full sync), and the summary alone.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { ClusterClient } from '../../src/protocol/client';
-import { COLLECTION_NAMES, decodeColumnsPage, LspMethods, MAX_PAGE_LIMIT, PROTOCOL_VERSION, type ClusterInfo } from '../../src/protocol';
+import {
+  COLLECTION_NAMES,
+  decodeColumnsPage,
+  LspMethods,
+  MAX_PAGE_LIMIT,
+  PROTOCOL_VERSION,
+  type ClusterInfo,
+  type DidChangeParams,
+  type TreeNode,
+} from '../../src/protocol';
 import { INCIDENT, ms, startLanguageServer, startSim } from '../processes';
 
 export async function benchServerSync(outDir = join(__dirname)): Promise<void> {
@@ -23,6 +33,11 @@ export async function benchServerSync(outDir = join(__dirname)): Promise<void> {
     const status = await control.request('sim.reset', { scenario: 'quickwit-dangling-shards', seed: 1, size: INCIDENT });
     const entities = Object.values(status.counts).reduce((a, b) => a + b, 0);
     console.log(`server-sync: built the incident (${entities.toLocaleString('en-US')} entities) in ${ms(t)}`);
+    t = performance.now();
+    const summary = await control.request('cluster.summary', {});
+    console.log(
+      `server-sync: cluster.summary (${Object.keys(summary.collections).length} collections, ${JSON.stringify(summary).length.toLocaleString('en-US')} bytes) in ${ms(t)}`,
+    );
     control.close();
 
     t = performance.now();
@@ -42,14 +57,30 @@ export async function benchServerSync(outDir = join(__dirname)): Promise<void> {
     );
 
     const logs: string[] = [];
+    let firstView: Promise<{ ms: number; rows: number }> | undefined;
     const { process: server, conn } = await startLanguageServer(outDir, {}, (c) => {
       c.onNotification('window/logMessage', (p: { message: string }) => void logs.push(p.message));
       c.onNotification('textDocument/publishDiagnostics', () => undefined);
-      c.onNotification(LspMethods.didChange, () => undefined);
+      c.onNotification(LspMethods.syncProgress, () => undefined);
+      // The first view: the first change while syncing, then the Shards tree's groups as the extension asks for them.
+      c.onNotification(LspMethods.didChange, (p: DidChangeParams) => {
+        if (firstView || !p.clusters.some((x) => x.sync)) return;
+        firstView = (async () => {
+          const roots = (await c.sendRequest(LspMethods.treeChildren, { subsystem: 'shards', parentId: null })) as { nodes: TreeNode[] };
+          const groups = (await c.sendRequest(LspMethods.treeChildren, { subsystem: 'shards', parentId: roots.nodes[0]!.id })) as { nodes: TreeNode[] };
+          return { ms: performance.now() - t, rows: groups.nodes.filter((n) => n.kind === 'group').length };
+        })();
+      });
     });
     t = performance.now();
     const info = (await conn.sendRequest(LspMethods.connect, { name: 'bench', url, token })) as ClusterInfo;
     const totalMs = performance.now() - t;
+    const first = await firstView;
+    console.log(
+      first
+        ? `server-sync: connect → first view (the Shards tree's ${first.rows} group row(s) with the summary's counts) in ${first.ms.toFixed(0)} ms`
+        : 'server-sync: no first view (the cluster gave no summary)',
+    );
     const syncMs = Number(/synced \d+ entities .* in (\d+) ms/.exec(logs.join('\n'))?.[1] ?? NaN);
     const checkMs = Number(/checked .* in (\d+) ms/.exec(logs.join('\n'))?.[1] ?? NaN);
     const hwm = vmHwm(server.pid!);

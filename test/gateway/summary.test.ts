@@ -18,7 +18,7 @@ class SlowFluvio implements SubsystemSource {
   release!: () => void;
   private readonly gate = new Promise<void>((r) => (this.release = r));
   summaries = 0;
-  constructor(private readonly counts: boolean) {
+  constructor(counts: boolean) {
     if (!counts) (this as { summary?: unknown }).summary = undefined;
   }
   async summary(): Promise<Partial<Record<CollectionName, CollectionSummary>>> {
