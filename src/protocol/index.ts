@@ -8,3 +8,4 @@ export * from './lsp';
 export * from './format';
 export * from './config';
 export * from './uri';
+export * from './preview';
