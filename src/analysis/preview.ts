@@ -495,11 +495,12 @@ export function previewSummary(p: Pick<RepairPreview, 'resolves' | 'creates' | '
     ['changes', 'changed'],
     ['creates', 'created'],
   ] as const) {
-    for (const c of p.collections) if (c[field] > 0) effects.push(`${verb} ${plural(c[field], ENTITY_NOUNS[c.collection])}`);
+    const counted = p.collections.filter((c) => c[field] > 0).map((c) => plural(c[field], ENTITY_NOUNS[c.collection]));
+    if (counted.length) effects.push(`${verb} ${counted.join(', ')}`);
   }
   const refused = p.operations.reduce((n, o) => n + o.refused, 0);
   if (refused) effects.push(`${plural(refused, 'item')} refused`);
-  return `${findings}; ${effects.length ? effects.join(', ') : 'changes nothing'}`;
+  return `${findings}; ${effects.length ? effects.join('; ') : 'changes nothing'}`;
 }
 
 /** The preview as a read-only document (the editor's Preview) and as `cluster-check --dry-run` prints it. */
@@ -528,7 +529,11 @@ export function renderPreviewText(p: RepairPreview, heading: readonly string[] =
   };
   section('Findings resolved', p.resolves);
   section('Findings created', p.creates);
-  section('Findings that remain', p.remains);
+  // Those the plan does not touch are listed by id only.
+  const moved = p.remains.filter((f) => f.countBefore !== f.countAfter);
+  section('Findings that remain, with another count', moved);
+  const same = p.remains.filter((f) => f.countBefore === f.countAfter);
+  if (same.length) out.push('', `Findings that remain as they are (${formatCount(same.length)})`, ...same.map((f) => `  ${f.id}`));
   if (p.notes.length) {
     out.push('', 'Notes');
     for (const n of p.notes) out.push(`  ${n}`);
