@@ -8,3 +8,5 @@ export * from './snapshot';
 export { groupOf, isGrouped, shardGroup, stateOf, STATE_FIELD } from './grouping';
 export { formatBytes, formatCount, formatDuration, plural } from '../protocol/format';
 export * from './diff';
+export { previewRepair, previewSummary, renderPreviewText, type PreviewInput, type PreviewOptions } from './preview';
+export { OverlayMap } from './overlay';

@@ -3,7 +3,7 @@ import { RULE_IDS, type RuleId } from '../protocol';
 import { DEFAULT_DIFF_LIMIT } from '../analysis';
 
 export const USAGE =
-  'usage: cluster-check <ws-url | file.clustersnap> [--token T] [--format text|json|sarif] [--repair RULE|all] [--dry-run] [--yes]\n' +
+  'usage: cluster-check <ws-url | file.clustersnap> [--token T] [--format text|json|sarif] [--repair RULE|all] [--dry-run] [--yes] [--read-only]\n' +
   '       cluster-check diff <A> <B> [--token T] [--token-a T] [--token-b T] [--format text|json|sarif] [--limit N | --all]';
 
 export type Format = 'text' | 'json' | 'sarif';
@@ -17,6 +17,8 @@ export interface CliArgs {
   repair: RuleId[] | null;
   dryRun: boolean;
   yes: boolean;
+  /** Nothing may be sent to the cluster: `--repair` is refused (its `--dry-run` preview is not). */
+  readOnly: boolean;
 }
 
 export class UsageError extends Error {}
@@ -132,6 +134,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): CliArgs | 'he
   let repair: RuleId[] | null = null;
   let dryRun = false;
   let yes = false;
+  let readOnly = false;
   for (const { arg: a, flag, take } of options(argv, USAGE, true)) {
     switch (flag) {
       case '--help':
@@ -157,6 +160,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): CliArgs | 'he
       case '-y':
         yes = true;
         break;
+      case '--read-only':
+        readOnly = true;
+        break;
       default:
         if (a.startsWith('-')) throw new UsageError(`unknown option ${a}; ${USAGE}`);
         if (target !== undefined) throw new UsageError(`one target only (got '${target}' and '${a}'); ${USAGE}`);
@@ -166,5 +172,8 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): CliArgs | 'he
   if (target === undefined) throw new UsageError(`no target given; ${USAGE}`);
   const live = /^wss?:\/\//i.test(target);
   if (dryRun && !repair) throw new UsageError('--dry-run only makes sense with --repair');
-  return { target, live, token, format, repair, dryRun, yes };
+  if (readOnly && repair && !dryRun) {
+    throw new UsageError('--read-only refuses --repair: nothing may be sent to the cluster (preview the repairs with --repair RULE --dry-run)');
+  }
+  return { target, live, token, format, repair, dryRun, yes, readOnly };
 }

@@ -2,7 +2,7 @@
  * `cluster-check`: the engine headless, for scripts and CI.
  *
  *   cluster-check <ws-url | file.clustersnap> [--token T] [--format text|json|sarif]
- *                 [--repair RULE|all] [--dry-run] [--yes]
+ *                 [--repair RULE|all] [--dry-run] [--yes] [--read-only]
  *   cluster-check diff <A> <B> [--token T] [--token-a T] [--token-b T]
  *                 [--format text|json|sarif] [--limit N | --all]      (src/cli/diff.ts)
  *
@@ -11,7 +11,9 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { clusterDocUri, errorText, plural, type Finding } from '../protocol';
+import { clusterDocUri, errorText, plural, type Finding, type RepairPreview } from '../protocol';
+import { previewRepair, renderPreviewText, type ClusterModel } from '../analysis';
+import type { RuleSettings } from '../engine/checker';
 import { connectClusterClient } from '../engine/link';
 import { analyseSnapshotFile, type SnapshotAnalysis } from '../engine/offline';
 import { describeOperation } from '../engine/repairs';
@@ -85,15 +87,20 @@ async function checkLive(args: CliArgs): Promise<number> {
   try {
     let cluster;
     try {
-      await workspace.connect({ name: CLI_CLUSTER, url: args.target, token: args.token ?? '' });
+      // --read-only holds in the engine too: its guard refuses any repair before it is sent.
+      await workspace.connect({ name: CLI_CLUSTER, url: args.target, token: args.token ?? '', protection: args.readOnly ? 'read-only' : 'none' });
       cluster = workspace.require(CLI_CLUSTER);
     } catch (e) {
       throw new Fatal(`cannot check ${args.target}: ${e instanceof ConnectError ? e.reason : errorText(e)}`);
     }
     const name = cluster.session.model?.status.clusterName || CLI_CLUSTER;
+    let previews: PlanPreview[] | undefined;
     if (args.repair) {
-      printPlan(args, cluster.checker.findings(), workspace.planAllSafe(cluster, args.repair));
+      const plan = workspace.planAllSafe(cluster, args.repair);
+      printPlan(args, cluster.checker.findings(), plan);
       if (args.dryRun) {
+        previews = previewPlan(cluster.session.model!, cluster.checker.findings(), plan, workspace.ruleSettings);
+        for (const p of previews) say(args, `\n${renderPreviewText(p.preview, p.findingId ? [`finding ${p.findingId} · repair ${p.repairId}`] : ['every repair above, in order'])}`);
         say(args, 'Dry run: nothing was sent.');
       } else if (!args.yes) {
         throw new Fatal('refusing to repair without --yes (or preview the plan with --dry-run)');
@@ -120,6 +127,7 @@ async function checkLive(args: CliArgs): Promise<number> {
       syntaxErrors: [],
       subsystems: model.status.subsystems ?? {},
       readOnly: model.status.readOnly,
+      previews,
       locate: (f) => {
         const doc = cluster.checker.document(model, f.subsystem);
         const line = doc.lineOf(f.anchor.collection, f.anchor.key) ?? doc.sectionLine(f.anchor.collection);
@@ -130,6 +138,27 @@ async function checkLive(args: CliArgs): Promise<number> {
   } finally {
     workspace.dispose();
   }
+}
+
+interface PlanPreview {
+  /** Absent for the whole plan (several repairs, applied in order). */
+  findingId?: string;
+  repairId?: string;
+  preview: RepairPreview;
+}
+
+/**
+ * Each planned repair previewed on the model as it is (what the editor's Preview shows for it), and,
+ * for more than one, the whole plan in order, as `--yes` would send its first round.
+ */
+function previewPlan(model: ClusterModel, before: Finding[], plan: PlannedRepair[], severities: RuleSettings): PlanPreview[] {
+  const options = { severities, before };
+  const out: PlanPreview[] = plan.map(({ finding, option }) => ({ findingId: finding.id, repairId: option.id, preview: previewRepair(model, option, options) }));
+  if (plan.length > 1) {
+    const operations = plan.flatMap((p) => p.option.operations);
+    out.push({ preview: previewRepair(model, { title: `${plural(plan.length, 'safe repair')} together`, safety: 'safe', operations }, options) });
+  }
+  return out;
 }
 
 /** Only safe repairs are applied from the command line; may-lose-data ones need the editor's confirmation. */

@@ -1,5 +1,5 @@
 /** The three output formats of `cluster-check`: a text table, JSON, and SARIF 2.1.0. */
-import { RULES, SUBSYSTEMS, plural, type Finding, type RuleId, type Severity, type Subsystem, type SubsystemHealth } from '../protocol';
+import { RULES, SUBSYSTEMS, plural, type Finding, type RepairPreview, type RuleId, type Severity, type Subsystem, type SubsystemHealth } from '../protocol';
 import { formatCount, type SnapshotSyntaxError } from '../analysis';
 
 export interface CheckReport {
@@ -15,6 +15,8 @@ export interface CheckReport {
   subsystems?: Partial<Record<Subsystem, SubsystemHealth>>;
   /** The live cluster refuses every repair. */
   readOnly?: boolean;
+  /** `--repair … --dry-run`: what each planned repair would do (and, last, the whole plan, for more than one). */
+  previews?: { findingId?: string; repairId?: string; preview: RepairPreview }[];
 }
 
 /** One line per subsystem the cluster could not check: what it did not look at is not "consistent". */
@@ -75,7 +77,8 @@ export function renderJson(r: CheckReport): string {
     repairs: f.repairs.map((rep) => ({ id: rep.id, title: rep.title, safety: rep.safety, targetCount: rep.targetCount })),
   }));
   const live = r.subsystems ? { subsystems: r.subsystems, readOnly: r.readOnly === true } : {};
-  return JSON.stringify({ target: r.target, findings, counts, syntaxErrors: r.syntaxErrors, ...live }, null, 2) + '\n';
+  const previews = r.previews ? { previews: r.previews } : {};
+  return JSON.stringify({ target: r.target, findings, counts, syntaxErrors: r.syntaxErrors, ...live, ...previews }, null, 2) + '\n';
 }
 
 const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { error: 'error', warning: 'warning', info: 'note' };

@@ -19,11 +19,14 @@ import {
   type ClusterInfo,
   type Finding,
   type FindingSummary,
+  type ProtectionLevel,
   type RepairOption,
+  type RepairPreview,
   type RuleId,
   type Subsystem,
   type SyncProgress,
 } from '../protocol';
+import { previewRepair } from '../analysis';
 import { ClusterChecker, type RuleSettings } from './checker';
 import type { BackoffOptions } from './backoff';
 import type { LinkFactory } from './link';
@@ -48,6 +51,8 @@ export interface WorkspaceCluster {
   readonly name: string;
   readonly session: ClusterSession;
   readonly checker: ClusterChecker;
+  /** How much this cluster is protected from repairs; `read-only` is enforced before anything is sent. */
+  readonly protection: ProtectionLevel;
 }
 
 interface Pinned {
@@ -76,6 +81,7 @@ interface ClusterEntry extends WorkspaceCluster {
   pinned: Map<string, Pinned>;
   /** Subsystems whose health changed (`statusChanged`): the next check announces them even if their findings did not change. */
   statusDirty: Set<Subsystem>;
+  protection: ProtectionLevel;
 }
 
 export interface WorkspaceListener {
@@ -185,7 +191,7 @@ export class ClusterWorkspace {
    * connection fails, the cluster stays listed with its error, so views can
    * say why, and this throws.
    */
-  async connect(params: { name: string; url: string; token: string }): Promise<ClusterInfo> {
+  async connect(params: { name: string; url: string; token: string; protection?: ProtectionLevel }): Promise<ClusterInfo> {
     const key = clusterKey(params.name);
     const existing = this.clusters.get(key);
     if (existing) this.forget(existing);
@@ -209,6 +215,7 @@ export class ClusterWorkspace {
       repairing: 0,
       pinned: new Map(),
       statusDirty: new Set(),
+      protection: params.protection ?? 'none',
     };
     this.clusters.set(key, entry);
     session.addListener({
@@ -274,8 +281,20 @@ export class ClusterWorkspace {
       problems,
       errors: all.filter((f) => f.severity === 'error').length,
       warnings: all.filter((f) => f.severity === 'warning').length,
+      protection: c.protection,
       ...(c.session.syncProgress ? { sync: c.session.syncProgress } : {}),
     };
+  }
+
+  /** Changes a connected cluster's protection level (its setting changed). */
+  setProtection(name: string, protection: ProtectionLevel): ClusterInfo {
+    const c = this.entry(name);
+    if (c.protection !== protection) {
+      c.protection = protection;
+      this.options.log(`[${c.name}] protection: ${protection}`);
+      this.emitChanged(c, []);
+    }
+    return this.info(c);
   }
 
   dispose(): void {
@@ -356,6 +375,25 @@ export class ClusterWorkspace {
     return c.pinned.get(findingId)?.finding ?? this.pinCurrent(c, findingId);
   }
 
+  // --------------------------------------------------------------- preview --
+
+  /**
+   * What the repair of this finding would do, from the plan a repair will send (the pinned one, else
+   * the current finding's, pinned now), applied to a copy of the synced model. Nothing is sent, so a
+   * read-only cluster previews too. Null when the cluster has not synced or the finding is gone.
+   */
+  async preview(args: { cluster: string; findingId: string; repairId: string }): Promise<RepairPreview | null> {
+    const c = this.get(args.cluster);
+    if (!c?.session.model) return null;
+    await this.flushChecks(c);
+    const finding = this.pin(c, args.findingId);
+    const model = c.session.model;
+    if (!finding || !model) return null;
+    const option = finding.repairs.find((r) => r.id === args.repairId);
+    if (!option) throw new WorkspaceError(`finding ${args.findingId} has no repair ${args.repairId}`);
+    return previewRepair(model, option, { severities: this.rules, before: c.checker.findings() });
+  }
+
   // --------------------------------------------------------------- repairs --
 
   /** One repair of one finding, from the plan the user saw; then waits until the model shows its effect. */
@@ -363,8 +401,8 @@ export class ClusterWorkspace {
     if (!args.cluster) return this.refusal(OFFLINE_REPAIR_REASON);
     const c = this.clusters.get(clusterKey(args.cluster));
     if (!c) return this.refusal(`Refused: no cluster named ${args.cluster} is connected`);
-    if (c.session.state !== 'live') return this.refusal(`Refused: ${args.cluster} is ${c.session.state}; nothing is repaired from stale state`);
-    if (isReadOnly(c)) return this.refusal(readOnlyRefusal(c.name));
+    const guarded = guard(c);
+    if (guarded) return this.refusal(guarded);
     await this.flushChecks(c);
     const current = c.checker.finding(args.findingId);
     if (!current) return this.refusal(`Refused: finding ${args.findingId} no longer exists (it may have been fixed meanwhile)`);
@@ -457,8 +495,8 @@ export class ClusterWorkspace {
   async applyAllSafe(name: string, hooks: AllSafeHooks = {}): Promise<ApplyRepairResult> {
     const c = this.clusters.get(clusterKey(name));
     if (!c) return this.refusal(`Refused: no cluster named ${name} is connected`);
-    if (c.session.state !== 'live') return this.refusal(`Refused: ${name} is ${c.session.state}; nothing is repaired from stale state`);
-    if (isReadOnly(c)) return this.refusal(readOnlyRefusal(c.name));
+    const guarded = guard(c);
+    if (guarded) return this.refusal(guarded);
     await this.flushChecks(c);
     if (!c.checker.incarnation) return this.refusal(noIncarnation(c.name));
     const tried = new Set<string>();
@@ -569,13 +607,24 @@ export function isReadOnly(c: WorkspaceCluster): boolean {
   return c.session.model?.status.readOnly === true;
 }
 
-/** Why a read-only cluster's repairs are not even sent (code actions show it as their disabled reason). */
-export function readOnlyReason(cluster: string): string {
-  return `${cluster} is read-only: it refuses every repair (a gateway repairs only with "repairs": true in its config)`;
+/**
+ * Why no repair of this cluster may be sent, or undefined: the cluster refuses every repair, or its
+ * protection level is `read-only` (code actions show it as their disabled reason).
+ */
+export function readOnlyReason(c: WorkspaceCluster): string | undefined {
+  if (isReadOnly(c)) return `${c.name} is read-only: it refuses every repair (a gateway repairs only with "repairs": true in its config)`;
+  if (c.protection === 'read-only') return `${c.name} is protected read-only (its protection level in clusterDebugger.clusters)`;
+  return undefined;
 }
 
-function readOnlyRefusal(cluster: string): string {
-  return `Refused: ${readOnlyReason(cluster)}; nothing was sent`;
+/**
+ * The one check before anything of a repair is sent, whoever asks for it (a quick fix, any LSP
+ * client's executeCommand, the CLI): the cluster is live and not read-only. A refusal, or undefined.
+ */
+function guard(c: ClusterEntry): string | undefined {
+  if (c.session.state !== 'live') return `Refused: ${c.name} is ${c.session.state}; nothing is repaired from stale state`;
+  const readOnly = readOnlyReason(c);
+  return readOnly ? `Refused: ${readOnly}; nothing was sent` : undefined;
 }
 
 function noIncarnation(cluster: string): string {

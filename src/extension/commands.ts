@@ -11,7 +11,7 @@ import { SNAPSHOT_EXTENSION, SNAPSHOT_LANGUAGE } from '../protocol/uri';
 import { compareSnapshots, registerCompareDocuments, type CompareArgs } from './compare';
 import { ConnectArgs, connectCommand } from './connect';
 import { Ctx, Requirement } from './ctx';
-import { pickAndRepair, repairAllSafe, repairFinding } from './repair';
+import { pickAndPreview, pickAndRepair, repairAllSafe, repairFinding } from './repair';
 import { StartGatewayArgs, startGateway, stopGateway } from './gatewayCommands';
 import { StartSimulatorArgs, startSimulator, stopSimulator } from './simulatorCommands';
 import type { ClusterElement, Element, ServerElement } from './trees/elements';
@@ -77,6 +77,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
     },
   },
   'clusterDebugger.repair': { requires: 'connection', run: (ctx, args) => pickAndRepair(ctx, argsOf<ApplyRepairArgs>(args)) },
+  // What a repair would do, as a read-only document; nothing is sent.
+  'clusterDebugger.previewRepair': { requires: 'connection', run: (ctx, args) => pickAndPreview(ctx, argsOf<ApplyRepairArgs>(args)) },
   // The quick fix's flow (args: ApplyRepairArgs): confirm what may lose data, then apply with progress.
   'clusterDebugger.repairFinding': { requires: 'connection', run: (ctx, args) => repairFinding(ctx, args) },
   'clusterDebugger.repairAllSafe': { requires: 'connection', run: (ctx, args) => repairAllSafe(ctx, argsOf<{ cluster: string }>(args)) },

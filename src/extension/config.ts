@@ -1,13 +1,16 @@
 /** The `clusterDebugger.*` settings, read in one place. */
 import { workspace } from 'vscode';
-import { CONFIG_SECTION, DEFAULT_SCENARIO, isScenario } from '../protocol/config';
+import { CONFIG_SECTION, DEFAULT_SCENARIO, isScenario, sameCluster } from '../protocol/config';
 import type { ScenarioName } from '../protocol/methods';
+import { defaultProtection, PROTECTION_LEVELS, type ProtectionLevel } from '../protocol/preview';
 
 export { CONFIG_SECTION };
 
 export interface ConfiguredCluster {
   name: string;
-  url: string;
+  /** Absent: the entry only sets the protection of a cluster connected otherwise (the bundled simulator's `sim`). */
+  url?: string;
+  protection?: ProtectionLevel;
 }
 
 function config() {
@@ -18,17 +21,25 @@ export function rulesSetting(): Record<string, string> {
   return config().get<Record<string, string>>('rules') ?? {};
 }
 
-/** Entries that are not `{name, url}` are skipped (and reported by the caller), never thrown on. */
+const isLevel = (v: unknown): v is ProtectionLevel => (PROTECTION_LEVELS as readonly unknown[]).includes(v);
+
+/** Entries that are not `{name, url?, protection?}` are skipped (and reported by the caller), never thrown on. */
 export function clustersSetting(): { clusters: ConfiguredCluster[]; invalid: number } {
   const raw = config().get<unknown[]>('clusters') ?? [];
   const clusters: ConfiguredCluster[] = [];
   let invalid = 0;
   for (const c of Array.isArray(raw) ? raw : []) {
-    const o = c as Partial<ConfiguredCluster> | null;
-    if (o && typeof o.name === 'string' && typeof o.url === 'string') clusters.push({ name: o.name, url: o.url });
+    const o = c as Record<string, unknown> | null;
+    const ok = o && typeof o.name === 'string' && (o.url === undefined || typeof o.url === 'string') && (o.protection === undefined || isLevel(o.protection));
+    if (ok) clusters.push({ name: o.name as string, url: o.url as string | undefined, protection: o.protection as ProtectionLevel | undefined });
     else invalid++;
   }
   return { clusters, invalid };
+}
+
+/** A cluster's protection level: its entry's in `clusterDebugger.clusters`, else `none` for the bundled simulator and `confirm` for any other. */
+export function protectionSetting(name: string, bundled: boolean): ProtectionLevel {
+  return clustersSetting().clusters.find((c) => sameCluster(c.name, name))?.protection ?? defaultProtection(bundled);
 }
 
 export function simulatorSettings(): { autoStart: boolean; scenario: ScenarioName; seed: number | undefined } {

@@ -1,9 +1,9 @@
 /** Connecting to clusters: the palette flow, the configured clusters, and the tokens in SecretStorage. */
 import { window } from 'vscode';
-import { CLUSTER_NAME_PATTERN, clusterKey } from '../protocol/config';
+import { BUNDLED_CLUSTER, CLUSTER_NAME_PATTERN, clusterKey, sameCluster } from '../protocol/config';
 import { errorText, plural } from '../protocol/format';
 import { ConnectParams } from '../protocol/lsp';
-import { clustersSetting } from './config';
+import { clustersSetting, protectionSetting } from './config';
 import type { Ctx } from './ctx';
 
 /** Tokens are secrets: never in settings, keyed by URL so one cluster's token is not sent to another. */
@@ -79,9 +79,14 @@ export async function connectCommand(ctx: Ctx, args?: Partial<ConnectArgs>): Pro
   return true;
 }
 
+/** The level a cluster of this name gets from the settings (the running bundled simulator's default is `none`). */
+function protectionOf(ctx: Ctx, name: string) {
+  return protectionSetting(name, sameCluster(name, BUNDLED_CLUSTER) && ctx.simulator?.running === true);
+}
+
 export async function connect(ctx: Ctx, params: ConnectParams): Promise<void> {
-  const p = ConnectParams.parse(params);
-  ctx.log.info(`Connecting to ${p.name} at ${p.url}`);
+  const p = ConnectParams.parse({ ...params, protection: params.protection ?? protectionOf(ctx, params.name) });
+  ctx.log.info(`Connecting to ${p.name} at ${p.url} (protection: ${p.protection})`);
   try {
     await ctx.requireApi().connect(p);
   } catch (err) {
@@ -92,13 +97,25 @@ export async function connect(ctx: Ctx, params: ConnectParams): Promise<void> {
   await ctx.refreshClusters();
 }
 
+/** The clusters setting changed: the connected clusters' levels follow it (the server enforces `read-only`). */
+export async function applyProtectionSettings(ctx: Ctx): Promise<void> {
+  for (const c of ctx.clusters) {
+    const level = protectionOf(ctx, c.name);
+    if (c.protection === level) continue;
+    ctx.log.info(`${c.name}: protection ${c.protection} → ${level}`);
+    await ctx.requireApi().request('setProtection', { cluster: c.name, protection: level });
+  }
+  await ctx.refreshClusters();
+}
+
 /** Connects the clusters listed in `clusterDebugger.clusters`, with their stored tokens. */
 /** `skip` holds names by `clusterKey`: the clusters already connected. */
 export async function connectConfigured(ctx: Ctx, skip: ReadonlySet<string> = new Set()): Promise<void> {
   const { clusters, invalid } = clustersSetting();
-  if (invalid) ctx.log.warn(`clusterDebugger.clusters: ${plural(invalid, 'entry')} not {name, url}; skipped.`);
+  if (invalid) ctx.log.warn(`clusterDebugger.clusters: ${plural(invalid, 'entry')} not {name, url, protection}; skipped.`);
   for (const c of clusters) {
-    if (skip.has(clusterKey(c.name))) continue;
+    // An entry without a URL only sets the protection of a cluster connected otherwise.
+    if (skip.has(clusterKey(c.name)) || c.url === undefined) continue;
     const bad = validateClusterUrl(c.url) ?? (CLUSTER_NAME_PATTERN.test(c.name) ? undefined : `bad name "${c.name}"`);
     if (bad) {
       ctx.log.warn(`clusterDebugger.clusters: skipping ${c.name} (${c.url}): ${bad}`);

@@ -13,6 +13,7 @@ import { errorText, plural } from '../protocol/format';
 import { ClusterInfo, DidChangeParams, LspMethods, SyncProgressParams } from '../protocol/lsp';
 import { CLUSTER_SCHEME } from '../protocol/uri';
 import { ServerApi } from './api';
+import { PREVIEW_SCHEME, PreviewDocumentProvider } from './previewDocuments';
 import { ChangeBatcher, PendingChanges } from './batcher';
 import { createClient } from './client';
 import { runServerCommand } from './commands';
@@ -33,6 +34,7 @@ export class Ctx implements Disposable {
   readonly trees: Record<Subsystem, ClusterTreeProvider>;
   readonly clustersTree: ClustersTreeProvider;
   readonly documents: ClusterDocumentProvider;
+  readonly previews = new PreviewDocumentProvider();
   simulator: BundledSimulator | undefined;
   /** Gateways this window started (`Cluster: Start Gateway…`), by `clusterKey` of their cluster's name. */
   readonly gateways = new Map<string, BundledGateway>();
@@ -97,6 +99,7 @@ export class Ctx implements Disposable {
 
     this.documents = new ClusterDocumentProvider(() => this.serverApi ?? this.notReadyReason('server') ?? 'not ready');
     subs.push(this.documents, workspace.registerTextDocumentContentProvider(CLUSTER_SCHEME, this.documents));
+    subs.push(this.previews, workspace.registerTextDocumentContentProvider(PREVIEW_SCHEME, this.previews));
     this.updateUi();
   }
 

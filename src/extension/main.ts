@@ -7,7 +7,7 @@ import { CONFIG_SECTION, clusterKey } from '../protocol/config';
 import { errorText } from '../protocol/format';
 import { registerCommands } from './commands';
 import { simulatorSettings } from './config';
-import { connectConfigured } from './connect';
+import { applyProtectionSettings, connectConfigured } from './connect';
 import { Ctx } from './ctx';
 import { createPublicApi } from './apiImpl';
 import type { ClusterDebuggerApi } from './publicApi';
@@ -27,7 +27,9 @@ export async function activate(context: ExtensionContext): Promise<ClusterDebugg
         // New entries in the clusters setting connect at once; removed ones stay until disconnected.
         if (e.affectsConfiguration(`${CONFIG_SECTION}.clusters`) && c0.api) {
           const known = new Set(c0.clusters.map((c) => clusterKey(c.name)));
-          connectConfigured(c0, known).catch((err) => c0.log.error(`clusterDebugger.clusters: ${errorText(err)}`));
+          connectConfigured(c0, known)
+            .then(() => applyProtectionSettings(c0))
+            .catch((err) => c0.log.error(`clusterDebugger.clusters: ${errorText(err)}`));
         }
       }),
     );

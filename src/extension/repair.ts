@@ -6,8 +6,10 @@
  * lets the user cancel, and logs every repair with its result.
  */
 import { CancellationError, CancellationToken, ProgressLocation, QuickPickItem, window } from 'vscode';
-import { plural } from '../protocol/format';
+import { sameCluster } from '../protocol/config';
+import { errorText, plural } from '../protocol/format';
 import { ApplyRepairArgs, ApplyRepairResult, FindingSummary } from '../protocol/lsp';
+import { defaultProtection, effectiveProtection } from '../protocol/preview';
 import type { ProgressSink } from './api';
 import type { Ctx } from './ctx';
 
@@ -18,7 +20,21 @@ const SAFETY_LABELS = { safe: '$(shield) safe', 'may-lose-data': '$(warning) may
 
 /** `Cluster: Repair…`: pick a finding (optionally among `onlyIds`), then one of its repairs. */
 export async function pickAndRepair(ctx: Ctx, args?: Partial<ApplyRepairArgs>, onlyIds?: readonly string[]): Promise<ApplyRepairResult | undefined> {
-  if (args?.findingId && args.repairId && args.cluster) return repairFinding(ctx, ApplyRepairArgs.parse(args));
+  const picked = await pickFindingRepair(ctx, args, onlyIds);
+  return picked ? repairFinding(ctx, picked) : undefined;
+}
+
+/** `Cluster: Preview Repair…`: pick as for a repair, then open what it would do as a read-only document. Nothing is sent. */
+export async function pickAndPreview(ctx: Ctx, args?: Partial<ApplyRepairArgs>): Promise<string | undefined> {
+  const picked = await pickFindingRepair(ctx, args);
+  if (!picked) return undefined;
+  const { text } = await ctx.requireApi().request('preview', picked);
+  await ctx.previews.show(picked.cluster, picked.findingId, picked.repairId, text);
+  return text;
+}
+
+async function pickFindingRepair(ctx: Ctx, args?: Partial<ApplyRepairArgs>, onlyIds?: readonly string[]): Promise<ApplyRepairArgs | undefined> {
+  if (args?.findingId && args.repairId && args.cluster) return ApplyRepairArgs.parse(args);
   let findings = await ctx.requireApi().findings(args?.cluster ? { cluster: args.cluster } : {});
   if (onlyIds) findings = findings.filter((f) => onlyIds.includes(f.id));
   if (args?.findingId) findings = findings.filter((f) => f.id === args.findingId);
@@ -44,7 +60,7 @@ export async function pickAndRepair(ctx: Ctx, args?: Partial<ApplyRepairArgs>, o
   if (!finding) return undefined;
   const repair = await pickRepair(finding, args?.repairId);
   if (!repair) return undefined;
-  return repairFinding(ctx, { cluster: finding.cluster, findingId: finding.id, repairId: repair.id });
+  return { cluster: finding.cluster, findingId: finding.id, repairId: repair.id };
 }
 
 async function pickRepair(finding: FindingSummary, repairId: string | undefined): Promise<Repair | undefined> {
@@ -79,30 +95,76 @@ export async function repairFinding(ctx: Ctx, rawArgs: unknown): Promise<ApplyRe
   const repair = finding.repairs.find((r) => r.id === args.repairId);
   if (!repair) throw new Error(`Finding ${finding.id} has no repair "${args.repairId}" (it has: ${finding.repairs.map((r) => r.id).join(', ') || 'none'}).`);
 
-  if (repair.safety === 'may-lose-data') {
-    const apply = 'Apply Repair';
-    const answer = await window.showWarningMessage(
-      `${repair.title}: this repair may lose data.`,
-      {
-        modal: true,
-        detail:
-          `Cluster ${finding.cluster}, ${finding.rule} (${finding.group}).\n${finding.message}\n\n` +
-          (repair.description ? `${repair.description}\n\n` : '') +
-          `It will act on ${plural(repair.targetCount, 'entity')}. Each operation is conditional on the state it was planned from; ` +
-          `entities that changed since are refused, not overwritten.`,
-      },
-      apply,
-    );
-    if (answer !== apply) {
-      ctx.log.info(`Repair ${repair.id} of ${finding.id} on ${finding.cluster}: not confirmed, nothing sent.`);
-      return undefined;
-    }
+  const notConfirmed = () => {
+    ctx.log.info(`Repair ${repair.id} of ${finding.id} on ${finding.cluster}: not confirmed, nothing sent.`);
+    return undefined;
+  };
+  const info = ctx.clusters.find((c) => sameCluster(c.name, finding.cluster));
+  const protection = info ? effectiveProtection(info) : defaultProtection(false);
+  // The server refuses it too, whatever sends it; saying so here spares a round trip and a progress bar.
+  if (protection === 'read-only') {
+    ctx.log.warn(`Repair ${repair.id} of ${finding.id} on ${finding.cluster}: the cluster is read-only, nothing sent.`);
+    void window.showWarningMessage(`${finding.cluster} is read-only: no repair is sent to it. Change its protection in clusterDebugger.clusters to repair it.`);
+    return undefined;
+  }
+  if (repair.safety !== 'safe') {
+    if (!(await confirmWithPreview(ctx, args, finding, repair))) return notConfirmed();
+    if (protection === 'confirm' && !(await confirmByName(finding.cluster, repair))) return notConfirmed();
   }
 
   ctx.log.info(`Repair ${repair.id} (${repair.safety}, ${plural(repair.targetCount, 'target')}) of ${finding.id} on ${finding.cluster}: ${repair.title}`);
   const result = await runWithProgress(ctx, `Cluster: ${repair.title}`, (token, onProgress) => api.applyRepair(args, token, onProgress));
   if (result) report(ctx, `Repair ${repair.id} of ${finding.id}`, result);
   return result;
+}
+
+/**
+ * The modal confirmation of a repair that may lose data, with what the preview says it does. Its
+ * **Preview** button opens the whole preview as a document; a notification that stays while it is
+ * read then asks again.
+ */
+async function confirmWithPreview(ctx: Ctx, args: ApplyRepairArgs, finding: FindingSummary, repair: Repair): Promise<boolean> {
+  const apply = 'Apply Repair';
+  const preview = 'Preview';
+  const previewed = await ctx
+    .requireApi()
+    .request('preview', args)
+    .catch((err: unknown) => {
+      ctx.log.warn(`Preview of ${repair.id} of ${finding.id}: ${errorText(err)}`);
+      return undefined;
+    });
+  const summary = previewed?.preview?.summary;
+  const answer = await window.showWarningMessage(
+    `${repair.title}: this repair may lose data.`,
+    {
+      modal: true,
+      detail:
+        `Cluster ${finding.cluster}, ${finding.rule} (${finding.group}).\n${finding.message}\n\n` +
+        (repair.description ? `${repair.description}\n\n` : '') +
+        (summary ? `Preview: ${summary}.\n\n` : '') +
+        `It will act on ${plural(repair.targetCount, 'entity')}. Each operation is conditional on the state it was planned from; ` +
+        `entities that changed since are refused, not overwritten.`,
+    },
+    apply,
+    ...(previewed ? [preview] : []),
+  );
+  if (answer !== preview || !previewed) return answer === apply;
+  ctx.log.info(`Preview of ${repair.id} of ${finding.id} on ${finding.cluster}: ${summary ?? 'nothing to preview'}`);
+  await ctx.previews.show(finding.cluster, finding.id, repair.id, previewed.text);
+  // Not modal: the preview stays readable while this waits.
+  return (await window.showWarningMessage(`${repair.title} on ${finding.cluster} (may lose data): ${summary ?? 'apply it?'}`, apply)) === apply;
+}
+
+/** A cluster protected with `confirm`: the repair runs only once its name is typed. */
+async function confirmByName(cluster: string, repair: Repair): Promise<boolean> {
+  const typed = await window.showInputBox({
+    title: `${repair.title} may lose data on ${cluster}`,
+    prompt: `${cluster} asks for confirmation (protection: confirm). Type its name to apply the repair.`,
+    placeHolder: cluster,
+    ignoreFocusOut: true,
+    validateInput: (v) => (v === '' || v === cluster ? undefined : `Type ${cluster} exactly, or press Escape`),
+  });
+  return typed === cluster;
 }
 
 /** `Cluster: Repair All Safe Findings`, per connected cluster (or just `args.cluster`). */

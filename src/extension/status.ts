@@ -2,6 +2,14 @@
 import { MarkdownString, StatusBarAlignment, StatusBarItem, ThemeColor, window } from 'vscode';
 import { formatCount, plural } from '../protocol/format';
 import type { ClusterInfo } from '../protocol/lsp';
+import { effectiveProtection, type ProtectionLevel } from '../protocol/preview';
+
+/** How each protection level reads in the status bar and the Clusters view. */
+export const PROTECTION_LABELS: Record<ProtectionLevel, { icon: string; text: string }> = {
+  none: { icon: '', text: 'no protection' },
+  confirm: { icon: '$(shield)', text: 'confirm: type the name before a repair that may lose data' },
+  'read-only': { icon: '$(lock)', text: 'read-only: no repair is sent' },
+};
 
 export type ServerState = { kind: 'starting' } | { kind: 'running' } | { kind: 'failed'; reason: string };
 
@@ -44,12 +52,16 @@ export class StatusView {
     const down = clusters.some((c) => c.state === 'stale' || c.state === 'disconnected');
     const icon = busy ? '$(sync~spin)' : down ? '$(warning)' : '$(pulse)';
     const names = clusters.length === 1 ? clusters[0].name : plural(clusters.length, 'cluster');
-    const readOnly = clusters.some((c) => c.status?.readOnly === true);
-    // The lock: at least one cluster refuses every repair (the tooltip says which).
-    item.text = `${icon} ${names}${readOnly ? ' $(lock)' : ''}  $(error) ${formatCount(errors)}  $(warning) ${formatCount(warnings)}`;
+    // The strictest level among the clusters: the lock when one refuses every repair, the shield when one asks for its name (the tooltip says which).
+    const levels = new Set(clusters.map(effectiveProtection));
+    const level = levels.has('read-only') ? 'read-only' : levels.has('confirm') ? 'confirm' : 'none';
+    const badge = PROTECTION_LABELS[level].icon;
+    item.text = `${icon} ${names}${badge ? ` ${badge}` : ''}  $(error) ${formatCount(errors)}  $(warning) ${formatCount(warnings)}`;
     if (down) item.backgroundColor = new ThemeColor('statusBarItem.warningBackground');
     for (const c of clusters) {
-      md.appendMarkdown(`**${c.name}** \`${c.url}\`: ${c.state}${c.status?.readOnly ? ', $(lock) read-only' : ''}, ${plural(c.errors, 'error')}, ${plural(c.warnings, 'warning')}`);
+      const p = PROTECTION_LABELS[effectiveProtection(c)];
+      const own = c.status?.readOnly ? ' (the cluster refuses every repair)' : '';
+      md.appendMarkdown(`**${c.name}** \`${c.url}\`: ${c.state}, ${p.icon ? `${p.icon} ` : ''}${p.text}${own}, ${plural(c.errors, 'error')}, ${plural(c.warnings, 'warning')}`);
       if (c.error) md.appendMarkdown(` — ${c.error}`);
       md.appendMarkdown('\n\n');
     }

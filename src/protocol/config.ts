@@ -4,6 +4,7 @@
  * (VS Code reads them from there); a unit test keeps the two equal.
  */
 import { SCENARIOS, type ScenarioName } from './methods';
+import type { ProtectionLevel } from './preview';
 
 /** The settings section: `clusterDebugger.*`. */
 export const CONFIG_SECTION = 'clusterDebugger';
@@ -31,7 +32,7 @@ export const DEFAULT_SCENARIO: ScenarioName = 'incident-all';
 
 /** The defaults of the `clusterDebugger.*` settings, as `package.json` declares them. */
 export const CONFIG_DEFAULTS = {
-  clusters: [] as { name: string; url: string }[],
+  clusters: [] as { name: string; url?: string; protection?: ProtectionLevel }[],
   'simulator.autoStart': false,
   'simulator.defaultScenario': DEFAULT_SCENARIO,
   'simulator.seed': null as number | null,

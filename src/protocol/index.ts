@@ -10,3 +10,4 @@ export * from './lsp';
 export * from './format';
 export * from './config';
 export * from './uri';
+export * from './preview';

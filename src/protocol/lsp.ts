@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { CollectionName, Subsystem } from './collections';
 import { Finding, RepairSafety } from './findings';
 import { ClusterStatus } from './methods';
+import { PreviewParams, PreviewResult, ProtectionLevel } from './preview';
 
 export const CONNECTION_STATES = ['connecting', 'syncing', 'live', 'stale', 'disconnected'] as const;
 export const ConnectionState = z.enum(CONNECTION_STATES);
@@ -31,6 +32,8 @@ export const ClusterInfo = z.object({
   problems: z.record(Subsystem, z.number().int().nonnegative()),
   errors: z.number().int().nonnegative(),
   warnings: z.number().int().nonnegative(),
+  /** Its protection level as set (`effectiveProtection` adds a cluster that refuses every repair itself). */
+  protection: ProtectionLevel,
   /**
    * The full sync in progress, if one is: findings that need every entity come when it ends (until
    * then the views show the groups and counts of `cluster.summary`). Absent: none running.
@@ -43,11 +46,15 @@ export const ConnectParams = z.object({
   name: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/),
   url: z.string().url(),
   token: z.string(),
+  /** Absent: `confirm` (only the editor asks; `read-only` is enforced by the server). */
+  protection: ProtectionLevel.optional(),
 });
 export type ConnectParams = z.infer<typeof ConnectParams>;
 /** Result of `clusterDebugger/clusters` (no params): every cluster the server knows, connected or not. */
 export const ClustersResult = z.object({ clusters: z.array(ClusterInfo) });
 export type ClustersResult = z.infer<typeof ClustersResult>;
+/** Params of `clusterDebugger/setProtection`: a connected cluster's level changed in the settings. */
+export const SetProtectionParams = z.object({ cluster: z.string(), protection: ProtectionLevel });
 /** Params of `clusterDebugger/disconnect`. */
 export const DisconnectParams = z.object({ name: z.string() });
 /** Params of `clusterDebugger/refresh`: one cluster, or all when omitted. */
@@ -221,6 +228,9 @@ export const LSP_REQUESTS = {
   treeChildren: { method: 'clusterDebugger/treeChildren', params: TreeChildrenParams, result: TreeChildrenResult },
   findings: { method: 'clusterDebugger/findings', params: FindingsParams, result: FindingsResult },
   plan: { method: 'clusterDebugger/plan', params: PlanParams, result: PlanResult },
+  /** What the plan a repair would send does, applied to a copy of the model: nothing is sent. */
+  preview: { method: 'clusterDebugger/preview', params: PreviewParams, result: PreviewResult },
+  setProtection: { method: 'clusterDebugger/setProtection', params: SetProtectionParams, result: ConnectResult },
   document: { method: 'clusterDebugger/document', params: DocumentParams, result: DocumentResult },
   /** The whole snapshot text, for small uses; `saveSnapshot` for files. */
   snapshot: { method: 'clusterDebugger/snapshot', params: SnapshotParams, result: SnapshotResult },

@@ -36,6 +36,7 @@ import {
   CLUSTER_SCHEME,
   clusterDocUri,
   clusterKey,
+  defaultProtection,
   describeZodError,
   errorDetail,
   errorText,
@@ -52,7 +53,7 @@ import {
   type SyncProgress,
   type SyncProgressParams,
 } from '../protocol';
-import { diffClusters, diffSummary, renderDiffText, renderSnapshot } from '../analysis';
+import { diffClusters, diffSummary, renderDiffText, renderPreviewText, renderSnapshot } from '../analysis';
 import type { RuleSettings } from '../engine/checker';
 import { connectClusterClient, type LinkFactory } from '../engine/link';
 import { analyseSnapshot, SnapshotCancelledError, writeSnapshotFile } from '../engine/offline';
@@ -62,7 +63,6 @@ import {
   ClusterWorkspace,
   OFFLINE_REPAIR_REASON,
   WorkspaceError,
-  isReadOnly,
   readOnlyReason,
   type RepairHooks,
   type WorkspaceCluster,
@@ -219,7 +219,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const requests: RequestHandlers = {
     connect: async (p) => {
       try {
-        return await workspace.connect(p);
+        // A client that does not say gets the level of any cluster but the bundled simulator.
+        return await workspace.connect({ ...p, protection: p.protection ?? defaultProtection(false) });
       } catch (e) {
         throw new ResponseError(LSPErrorCodes.RequestFailed, errorText(e));
       }
@@ -233,6 +234,14 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     treeChildren: (p) => ({ nodes: treeChildren(workspace.list(), p.subsystem, p.parentId, p.cursor, p.limit) }),
     findings: (p) => ({ findings: workspace.findings(p) }),
     plan: (p) => ({ finding: workspace.plan(p.cluster, p.findingId) }),
+    preview: async (p) => {
+      const preview = await workspace.preview(p);
+      const text = preview
+        ? renderPreviewText(preview, [`Cluster ${p.cluster} · finding ${p.findingId} · repair ${p.repairId}`])
+        : `Finding ${p.findingId} is no longer current on ${p.cluster} (or the cluster has not synced): nothing to preview.\n`;
+      return { preview, text };
+    },
+    setProtection: (p) => workspace.setProtection(p.cluster, p.protection),
     document: (p) => {
       const target = parseClusterDocUri(p.uri);
       if (!target) throw new ResponseError(LspErrorCodes.InvalidParams, `not a cluster document: ${p.uri}`);
@@ -345,7 +354,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
           // What the user is shown now is what a repair from it will send.
           finding = workspace.pinCurrent(cluster, data.findingId);
           if (cluster.session.state !== 'live') disabled = `The cluster is ${cluster.session.state}; repairs wait for a live connection`;
-          else if (isReadOnly(cluster)) disabled = `Read-only: ${readOnlyReason(cluster.name)}`;
+          else if (readOnlyReason(cluster)) disabled = `Read-only: ${readOnlyReason(cluster)}`;
         } else if (fileFindings) {
           finding = fileFindings.find((f) => f.id === data.findingId);
           disabled = OFFLINE_REPAIR_REASON;

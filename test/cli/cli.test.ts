@@ -70,6 +70,44 @@ describe('cluster-check (real CLI, real simulator)', function () {
     assert.deepEqual(JSON.parse(again.stdout).findings, []);
   });
 
+  it('--repair RULE --dry-run previews the repair (text and JSON) and sends nothing', async () => {
+    const s = await sim('quickwit-dangling-shards');
+    const status = async () => (await (await s.client()).request('cluster.status', {})).counts['quickwit.metastore.shards'];
+    const shards = await status();
+    const dry = await cli([s.url, '--token', s.token, '--repair', 'shards/dangling', '--dry-run']);
+    assert.equal(dry.code, 1, dry.stderr);
+    assert.match(dry.stdout, /^Preview: Delete [\d,]+ uninitialised shards from the metastore \[safe\]$/m);
+    assert.match(dry.stdout, /^resolves 1 finding, creates none; deletes [\d,]+ metastore shards$/m);
+    assert.match(dry.stdout, /^ {2}quickwit\.deleteShards: \d+ requests?, [\d,]+ items → [\d,]+ applied, 0 refused, 0 unchanged$/m);
+    assert.match(dry.stdout, /^Findings resolved \(1\)\n {2}shards\/dangling:/m);
+    const json = await cli([s.url, '--token', s.token, '--repair', 'shards/dangling', '--dry-run', '--format', 'json']);
+    assert.equal(json.code, 1, json.stderr);
+    const report = JSON.parse(json.stdout) as { previews: Array<{ findingId: string; preview: { resolves: { id: string }[]; creates: unknown[]; collections: Array<{ collection: string; deleted: number }> } }> };
+    assert.equal(report.previews.length, 1);
+    const [{ findingId, preview }] = report.previews;
+    assert.deepEqual(preview.resolves.map((f) => f.id), [findingId]);
+    assert.deepEqual(preview.creates, []);
+    assert.ok(preview.collections.find((c) => c.collection === 'quickwit.metastore.shards')!.deleted > 0);
+    assert.equal(await status(), shards, 'a dry run deletes nothing');
+  });
+
+  it('--read-only refuses --repair with one line and exit 2, and still checks and previews', async () => {
+    const s = await sim('quickwit-dangling-shards');
+    const refused = await cli([s.url, '--token', s.token, '--read-only', '--repair', 'all', '--yes']);
+    assert.equal(refused.code, 2);
+    assert.equal(refused.stderr.trim().split('\n').length, 1);
+    assert.match(refused.stderr, /^cluster-check: --read-only refuses --repair: nothing may be sent to the cluster/);
+    assert.equal(refused.stdout, '');
+    const check = await cli([s.url, '--token', s.token, '--read-only']);
+    assert.equal(check.code, 1);
+    assert.match(check.stdout, /shards\/dangling/);
+    const dry = await cli([s.url, '--token', s.token, '--read-only', '--repair', 'all', '--dry-run']);
+    assert.equal(dry.code, 1, dry.stderr);
+    assert.match(dry.stdout, /Dry run: nothing was sent/);
+    const after = await cli([s.url, '--token', s.token, '--format', 'json']);
+    assert.ok(JSON.parse(after.stdout).findings.some((f: { rule: string }) => f.rule === 'shards/dangling'), 'nothing was repaired');
+  });
+
   it('--format sarif prints SARIF 2.1.0 with the required fields', async () => {
     const s = await sim('incident-all');
     const run = await cli([s.url, '--token', s.token, '--format', 'sarif']);

@@ -217,8 +217,10 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     const dialog = await startRepairThatMayLoseData();
     assert.match(await dialog.locator('.dialog-message-text').innerText(), /may lose data/);
     assert.match(await dialog.locator('.dialog-message-detail').innerText(), new RegExp(`${escapeRegExp(CONFIRM_RULE)}[\\s\\S]*Removes the node`));
+    // What the preview says the repair does, and its Preview button.
+    assert.match(await dialog.locator('.dialog-message-detail').innerText(), /Preview: resolves 1 finding, creates none; deletes/);
     // VS Code orders the buttons per platform (Cancel first on Linux).
-    assert.deepEqual((await dialogButtons(dialog)).sort(), ['Apply Repair', 'Cancel']);
+    assert.deepEqual((await dialogButtons(dialog)).sort(), ['Apply Repair', 'Cancel', 'Preview']);
     await shot('09-confirm-modal.png');
 
     await dialog.locator('.dialog-buttons .monaco-button', { hasText: /^Cancel$/ }).click();

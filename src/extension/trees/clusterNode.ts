@@ -2,6 +2,8 @@ import { MarkdownString, ThemeColor, ThemeIcon, TreeItem, TreeItemCollapsibleSta
 import { SUBSYSTEM_TITLES } from '../../protocol/collections';
 import { plural } from '../../protocol/format';
 import type { ConnectionState } from '../../protocol/lsp';
+import { effectiveProtection } from '../../protocol/preview';
+import { PROTECTION_LABELS } from '../status';
 import { ClusterElement, ContextValues, SubsystemElement } from './elements';
 import { healthIcon } from './health';
 import { documentUri } from '../documents';
@@ -19,8 +21,9 @@ export function clusterTreeItem(el: ClusterElement): TreeItem {
   const item = new TreeItem(c.name, TreeItemCollapsibleState.Expanded);
   item.id = `c:${c.name}`;
   const counts = c.errors || c.warnings ? ` · ${plural(c.errors, 'error')}, ${plural(c.warnings, 'warning')}` : '';
-  const readOnly = c.status?.readOnly === true;
-  item.description = `${c.state}${readOnly ? ' · read-only' : ''}${counts}`;
+  const protection = effectiveProtection(c);
+  const readOnly = protection === 'read-only';
+  item.description = `${c.state}${protection === 'none' ? '' : ` · ${protection}`}${counts}`;
   item.iconPath =
     c.error && c.state !== 'live'
       ? new ThemeIcon('error', new ThemeColor('problemsErrorIcon.foreground'))
@@ -30,7 +33,8 @@ export function clusterTreeItem(el: ClusterElement): TreeItem {
   const md = new MarkdownString(undefined, true);
   md.appendMarkdown(`**${c.name}**${el.simulator ? ' (bundled simulator)' : el.gateway ? ' (gateway started from this workspace)' : ''}\n\n`);
   md.appendMarkdown(`\`${c.url}\` — ${c.state}\n\n`);
-  if (readOnly) md.appendMarkdown('$(lock) Read-only: the cluster refuses every repair, so none is offered as runnable.\n\n');
+  if (c.status?.readOnly) md.appendMarkdown('$(lock) Read-only: the cluster refuses every repair, so none is offered as runnable.\n\n');
+  else if (protection !== 'none') md.appendMarkdown(`${PROTECTION_LABELS[protection].icon} Protection ${PROTECTION_LABELS[protection].text} (\`clusterDebugger.clusters\`).\n\n`);
   if (c.status?.scenario === 'gateway') md.appendMarkdown(`Gateway \`${c.status.clusterName}\`\n\n`);
   else if (c.status) md.appendMarkdown(`Scenario \`${c.status.scenario}\`, seed ${c.status.seed}, logical time ${c.status.time} s\n\n`);
   if (c.error) md.appendMarkdown(`$(error) ${c.error}`);
