@@ -226,9 +226,14 @@ async function saveSnapshot(wb: Workbench, runDir: string): Promise<Array<[strin
   // In the browser the save dialog is VS Code's own: a quick input holding the path.
   const widget = wb.page.locator('.quick-input-widget');
   await waitUntil('the save dialog', async () => (await widget.isVisible()) && /snapshot/i.test(await widget.locator('.quick-input-title').innerText()));
-  await widget.locator('.quick-input-box input').fill(file);
+  const input = widget.locator('.quick-input-box input');
+  await input.fill(file);
+  await waitUntil('the save dialog to hold the path', async () => (await input.inputValue()) === file);
   const t0 = performance.now();
   await wb.page.keyboard.press('Enter');
+  await widget.waitFor({ state: 'hidden', timeout: 30_000 }).catch(async () => {
+    throw new Error(`the save dialog stayed open: "${await widget.innerText().catch(() => '')}"`);
+  });
   const saved = new RegExp(`Saved a snapshot of ${CLUSTER} to \\S+ \\(([\\d,]+) entities`);
   const m = await waitUntil('the log to say the snapshot is saved', async () => saved.exec(extensionLog(runDir)), {
     timeoutMs: STEP_DEADLINE_MS,
