@@ -79,6 +79,11 @@ if (testEntries.length) {
   // assets and resolve files relative to their own package, so they must not be bundled.
   const testExternal = [...common.external, 'mocha', 'playwright-core', '@vscode/test-electron', 'vscode-oniguruma'];
   builds.push({ ...common, entryPoints: testEntries, outdir: join(root, 'out'), external: testExternal });
+  // The UI bench drives code-server like the UI test and shares its drivers: bundled like them, and
+  // as deep below out/ as they are (they find the repo root three folders up).
+  if (existsSync(join(root, 'bench/ui/run.ts'))) {
+    builds.push({ ...common, entryPoints: [{ out: 'bench/ui/run', in: join(root, 'bench/ui/run.ts') }], outdir: join(root, 'out'), external: testExternal });
+  }
 }
 
 if (watch) {

@@ -11,6 +11,7 @@ import { SNAPSHOT_EXTENSION, SNAPSHOT_LANGUAGE } from '../protocol/uri';
 import { compareSnapshots, registerCompareDocuments, type CompareArgs } from './compare';
 import { ConnectArgs, connectCommand } from './connect';
 import { Ctx, Requirement } from './ctx';
+import { describeEventLoopDelay } from './eventLoop';
 import { pickAndPreview, pickAndRepair, repairAllSafe, repairFinding } from './repair';
 import { StartGatewayArgs, startGateway, stopGateway } from './gatewayCommands';
 import { StartSimulatorArgs, startSimulator, stopSimulator } from './simulatorCommands';
@@ -128,6 +129,17 @@ export const COMMANDS: Record<string, CommandSpec> = {
     },
   },
   'clusterDebugger.showLog': { requires: 'nothing', run: (ctx) => ctx.log.show() },
+  // How responsive the extension host was since the last run (or activation); returns the figures too.
+  'clusterDebugger.showEventLoopDelay': {
+    requires: 'nothing',
+    run: (ctx) => {
+      const delay = ctx.eventLoop.take();
+      const line = describeEventLoopDelay(delay);
+      ctx.log.info(line);
+      void window.showInformationMessage(line);
+      return delay;
+    },
+  },
   // Args (no picks): { a, b }, each a file path, a URI string, { uri } or { cluster }.
   'clusterDebugger.compareSnapshots': { requires: 'server', run: (ctx, args) => compareSnapshots(ctx, argsOf<CompareArgs>(args)) },
 

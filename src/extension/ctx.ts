@@ -19,6 +19,7 @@ import { createClient } from './client';
 import { runServerCommand } from './commands';
 import { connect, connectConfigured } from './connect';
 import { ClusterDocumentProvider } from './documents';
+import { EventLoopMonitor } from './eventLoop';
 import type { BundledGateway } from './gateway';
 import { BundledSimulator } from './simulator';
 import { ServerState, StatusView } from './status';
@@ -35,6 +36,8 @@ export class Ctx implements Disposable {
   readonly clustersTree: ClustersTreeProvider;
   readonly documents: ClusterDocumentProvider;
   readonly previews = new PreviewDocumentProvider();
+  /** The extension host's event-loop delay since activation (`Cluster: Show Extension Host Event-Loop Delay`). */
+  readonly eventLoop = new EventLoopMonitor();
   simulator: BundledSimulator | undefined;
   /** Gateways this window started (`Cluster: Start Gateway…`), by `clusterKey` of their cluster's name. */
   readonly gateways = new Map<string, BundledGateway>();
@@ -65,7 +68,7 @@ export class Ctx implements Disposable {
     this.log = window.createOutputChannel('Cluster Debugger', { log: true });
     subs.push(this.log);
     this.status = new StatusView();
-    subs.push(this.status);
+    subs.push(this.status, this.eventLoop);
     this.batcher = new ChangeBatcher((changes) => void this.applyChanges(changes));
     subs.push(this.batcher, this.clustersChanged);
     this.syncs = new SyncProgressNotifications(async (name) => {

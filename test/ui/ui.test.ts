@@ -4,7 +4,7 @@
 // Screenshots go to .test-artifacts/ui/; with UPDATE_SCREENSHOTS=1 the README's ones in
 // media/screenshots/ are refreshed from this run.
 import * as assert from 'node:assert/strict';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Locator } from 'playwright-core';
 import { MAX_REPAIR_TARGETS } from '../../src/protocol/methods';
@@ -14,7 +14,7 @@ import { startSim, type RunningSim } from '../server/sim';
 import { launchBrowser, type BrowserSession } from '../vscode-host/browser';
 import { CodeServer } from '../vscode-host/codeServer';
 import { artifactsRoot, assertHostInstalled, newRunDir, repoRoot } from '../vscode-host/paths';
-import { DEFAULT_DEADLINE_MS, Workbench, escapeRegExp, waitUntil } from './workbench';
+import { DEFAULT_DEADLINE_MS, Workbench, escapeRegExp, extensionLog, problemsText, rowsText, treeRows, waitUntil, type TreeRow } from './workbench';
 
 const VSIX = process.env.CLUSTER_DEBUGGER_VSIX ?? join(repoRoot, 'cluster-debugger.vsix');
 const CONTAINER_ID = 'clusterDebugger';
@@ -458,55 +458,6 @@ function counts(text: string): number[] {
   return [...text.matchAll(/\d[\d,]*/g)].map((m) => Number(m[0].replace(/,/g, '')));
 }
 
-/** The Problems panel's rendered rows, for failure messages. */
-async function problemsText(wb: Workbench): Promise<string> {
-  const texts = await (await wb.openProblems()).allInnerTexts();
-  return texts.map((t) => t.replace(/\s+/g, ' ').trim()).join(' | ').slice(0, 600) || '(no rows)';
-}
-
-async function rowsText(pane: Locator): Promise<string> {
-  const texts = await pane.locator('.monaco-list-row').allInnerTexts();
-  return texts.map((t) => t.replace(/\s+/g, ' ').trim()).join(' | ') || '(no rows)';
-}
-
-interface TreeRow {
-  index: string;
-  level: number;
-  expanded: string | null;
-  marked: boolean;
-  label: string;
-}
-
-/**
- * The rendered rows of a view. `marked` is a problem marker: the row's icon has the error or
- * warning theme colour, which is how the extension shows health (a ThemeIcon with a ThemeColor).
- */
-async function treeRows(pane: Locator): Promise<TreeRow[]> {
-  // Runs in the page; typed loosely because this project compiles without the DOM library.
-  return pane.evaluate((el: any) => {
-    const doc = el.ownerDocument;
-    const win = doc.defaultView;
-    const probe = doc.createElement('span');
-    el.appendChild(probe); // inside the workbench, where the theme's colour variables are defined
-    const colorOf = (cssVar: string) => {
-      probe.style.color = `var(${cssVar})`;
-      return win.getComputedStyle(probe).color;
-    };
-    const marks = new Set([colorOf('--vscode-problemsErrorIcon-foreground'), colorOf('--vscode-list-warningForeground')]);
-    probe.remove();
-    return [...el.querySelectorAll('.monaco-list-row[role="treeitem"]')].map((row: any) => {
-      const icon = row.querySelector('.custom-view-tree-node-item-icon');
-      return {
-        index: row.getAttribute('data-index'),
-        level: Number(row.getAttribute('aria-level')),
-        expanded: row.getAttribute('aria-expanded'),
-        marked: !!icon && marks.has(win.getComputedStyle(icon).color),
-        label: row.getAttribute('aria-label') ?? '',
-      };
-    });
-  });
-}
-
 /**
  * Expands marked rows (cluster → group → …) until a marked row below the top level shows: an
  * entity, or a group of entities, with a problem marker. Bounded by the tree's depth.
@@ -550,20 +501,4 @@ async function waitRepairedWithoutModal(wb: Workbench, rule: string): Promise<vo
     return (await (await wb.filterProblems(rule)).count()) === 0;
   }, { timeoutMs: 60_000, describe: () => problemsText(wb) });
   assert.equal(modal, undefined, `a safe repair of ${rule} asked for a modal confirmation: "${modal}"`);
-}
-
-/** The extension's log as written so far (its LogOutputChannel's file under the run's user data). */
-function extensionLog(runDir: string): string {
-  const found: string[] = [];
-  const walk = (dir: string, depth: number) => {
-    for (const name of readdirSync(dir)) {
-      const p = join(dir, name);
-      if (statSync(p).isDirectory()) {
-        if (depth < 4) walk(p, depth + 1);
-      } else if (name === 'Cluster Debugger.log') found.push(p);
-    }
-  };
-  const logs = join(runDir, 'user-data', 'logs');
-  if (existsSync(logs)) walk(logs, 0);
-  return found.map((f) => readFileSync(f, 'utf8')).join('\n');
 }

@@ -1,6 +1,8 @@
 // What a user does in the VS Code 1.100 workbench, as playwright-core steps with deadlines.
 // Selectors are the ones docs/vscode-host.md lists as checked against VS Code 1.100; nothing
 // here sleeps for a fixed time: every wait is on a UI condition, bounded by a deadline.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 
 export const DEFAULT_DEADLINE_MS = 30_000;
@@ -196,4 +198,69 @@ export class Workbench {
 
 export function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The Problems panel's rendered rows, for failure messages. */
+export async function problemsText(wb: Workbench): Promise<string> {
+  const texts = await (await wb.openProblems()).allInnerTexts();
+  return texts.map((t) => t.replace(/\s+/g, ' ').trim()).join(' | ').slice(0, 600) || '(no rows)';
+}
+
+export async function rowsText(pane: Locator): Promise<string> {
+  const texts = await pane.locator('.monaco-list-row').allInnerTexts();
+  return texts.map((t) => t.replace(/\s+/g, ' ').trim()).join(' | ') || '(no rows)';
+}
+
+export interface TreeRow {
+  index: string;
+  level: number;
+  expanded: string | null;
+  marked: boolean;
+  label: string;
+}
+
+/**
+ * The rendered rows of a view. `marked` is a problem marker: the row's icon has the error or
+ * warning theme colour, which is how the extension shows health (a ThemeIcon with a ThemeColor).
+ */
+export async function treeRows(pane: Locator): Promise<TreeRow[]> {
+  // Runs in the page; typed loosely because this project compiles without the DOM library.
+  return pane.evaluate((el: any) => {
+    const doc = el.ownerDocument;
+    const win = doc.defaultView;
+    const probe = doc.createElement('span');
+    el.appendChild(probe); // inside the workbench, where the theme's colour variables are defined
+    const colorOf = (cssVar: string) => {
+      probe.style.color = `var(${cssVar})`;
+      return win.getComputedStyle(probe).color;
+    };
+    const marks = new Set([colorOf('--vscode-problemsErrorIcon-foreground'), colorOf('--vscode-list-warningForeground')]);
+    probe.remove();
+    return [...el.querySelectorAll('.monaco-list-row[role="treeitem"]')].map((row: any) => {
+      const icon = row.querySelector('.custom-view-tree-node-item-icon');
+      return {
+        index: row.getAttribute('data-index'),
+        level: Number(row.getAttribute('aria-level')),
+        expanded: row.getAttribute('aria-expanded'),
+        marked: !!icon && marks.has(win.getComputedStyle(icon).color),
+        label: row.getAttribute('aria-label') ?? '',
+      };
+    });
+  });
+}
+
+/** The extension's log as written so far (its LogOutputChannel's file under the run's user data). */
+export function extensionLog(runDir: string): string {
+  const found: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) {
+        if (depth < 4) walk(p, depth + 1);
+      } else if (name === 'Cluster Debugger.log') found.push(p);
+    }
+  };
+  const logs = join(runDir, 'user-data', 'logs');
+  if (existsSync(logs)) walk(logs, 0);
+  return found.map((f) => readFileSync(f, 'utf8')).join('\n');
 }

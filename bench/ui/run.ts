@@ -1,0 +1,299 @@
+/**
+ * `npm run bench:ui`: the Quickwit incident at its real scale (763,471 metastore shards, 769,568
+ * entities) in the real UI: the packaged VSIX in code-server, driven through Debian's Chromium by
+ * playwright-core, as the UI test drives it (test/ui/, docs/vscode-host.md). Not a test: it prints
+ * what it measured, appends it to bench/RESULTS.md, and asserts nothing about time.
+ *
+ * Each figure runs from the user's action to what the user sees, polled in the page (about every
+ * 200 ms, plus the probe itself: a figure is late by up to ~0.3 s):
+ *  1. `Cluster: Connect…` (Enter on the token) → the cluster's row in the Shards view → its groups
+ *     (expanded as soon as the row shows) → the first problem in the Problems panel → every
+ *     dangling shard counted there (the whole model synced and checked).
+ *  2. Expanding the group of 760,471 shards (cluster → index → source → metastore) → its first
+ *     page; `Load more…` → the next page in its place.
+ *  3. `Cluster: Save Snapshot…` → the extension's log says it is saved (a file outside the workspace).
+ *  4. `Cluster: Repair All Safe Findings` → no problem left in the Problems panel.
+ * Over each step, the extension host's event-loop delay (p50, p99, max), read with the extension's
+ * own `Cluster: Show Extension Host Event-Loop Delay` from its log: nothing should hold the host
+ * for more than 50 ms.
+ *
+ * Usage: npm run bench:ui (sets up code-server, packages the VSIX, then runs out/bench/ui/run.js).
+ * CLUSTER_DEBUGGER_VSIX=path picks another VSIX; BENCH_UI_NO_RECORD=1 prints without appending;
+ * BENCH_UI_DANGLING=N runs a smaller incident (N dangling shards), to try the bench itself quickly.
+ */
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, cpSync, existsSync } from 'node:fs';
+import { availableParallelism, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { Locator } from 'playwright-core';
+import { startSim, type RunningSim } from '../../test/server/sim';
+import { launchBrowser, type BrowserSession } from '../../test/vscode-host/browser';
+import { CodeServer } from '../../test/vscode-host/codeServer';
+import { assertHostInstalled, newRunDir, repoRoot } from '../../test/vscode-host/paths';
+import { Workbench, extensionLog, problemsText, rowsText, treeRows, waitUntil } from '../../test/ui/workbench';
+import { INCIDENT } from '../processes';
+
+const VSIX = process.env.CLUSTER_DEBUGGER_VSIX ?? join(repoRoot, 'cluster-debugger.vsix');
+const CONTAINER_ID = 'clusterDebugger';
+const CLUSTER = 'big';
+const STEP_DEADLINE_MS = 15 * 60_000;
+const DANGLING = Number(process.env.BENCH_UI_DANGLING ?? INCIDENT.danglingShards);
+const SIM_ARGS =
+  DANGLING === INCIDENT.danglingShards
+    ? ['--scale', 'incident']
+    : ['--dangling-shards', String(DANGLING), '--live-shards', String(INCIDENT.liveShards)];
+/** What `describeEventLoopDelay` (src/extension/eventLoop.ts) writes to the log. */
+const DELAY_LINE = /Extension host event-loop delay over the last ([\d.]+) s: p50 ([\d.]+) ms, p99 ([\d.]+) ms, max ([\d.]+) ms \(([\d,]+) samples\)/g;
+
+interface Delay {
+  seconds: number;
+  p50: number;
+  p99: number;
+  max: number;
+  samples: number;
+}
+interface Step {
+  name: string;
+  /** What the user waited for, and how long, in ms from the step's action. */
+  waits: Array<[string, number]>;
+  delay?: Delay;
+}
+
+const steps: Step[] = [];
+const loadAtStart = loadavg();
+
+async function main(): Promise<void> {
+  assertHostInstalled();
+  if (!existsSync(VSIX)) throw new Error(`no VSIX at ${VSIX}: build it with npm run package`);
+  const runDir = newRunDir(join('bench-ui', 'runs'));
+  let sim: RunningSim | undefined;
+  let server: CodeServer | undefined;
+  let session: BrowserSession | undefined;
+  try {
+    console.log(`bench:ui: building the incident in the simulator (${SIM_ARGS.join(' ')})…`);
+    sim = await startSim(['--scenario', 'quickwit-dangling-shards', ...SIM_ARGS, '--seed', '1'], 300_000);
+    const workspace = join(runDir, 'workspace');
+    cpSync(join(repoRoot, 'test', 'vscode-host', 'workspace'), workspace, { recursive: true });
+    server = await CodeServer.start({ runDir, vsix: VSIX, log: (l) => console.log(`bench:ui: ${l}`) });
+    session = await launchBrowser();
+    const wb = new Workbench(session.page);
+    await session.page.goto(server.workbenchUrl(workspace), { waitUntil: 'domcontentloaded' });
+    await wb.ready();
+    await wb.openContainer('Cluster Debugger', CONTAINER_ID);
+    const clusters = wb.pane(CONTAINER_ID, 'Clusters');
+    // The server is up (the extension active, its language server started) once the welcome shows.
+    await waitUntil('the Clusters view to offer Connect…', async () => /No cluster is connected/.test(await clusters.innerText()), { timeoutMs: 120_000 });
+    await wb.collapsePane(clusters);
+    // The Shards view gets the side bar's height.
+    for (const view of ['WAL Nodes', 'DDL Tasks', 'Regions', 'Partitions']) await wb.collapsePane(wb.pane(CONTAINER_ID, view));
+    const shards = wb.pane(CONTAINER_ID, 'Shards');
+    await wb.expandPane(shards);
+    await wb.openProblems();
+    await eventLoopDelay(wb, runDir); // starts the first step's interval
+
+    try {
+      await step(wb, runDir, 'connect and sync', () => connectAndSync(wb, shards, sim!));
+      await step(wb, runDir, `expand the ${DANGLING.toLocaleString('en-US')}-shard group, Load more`, () => expandAndLoadMore(wb, shards));
+      await step(wb, runDir, 'save a snapshot', () => saveSnapshot(wb, runDir));
+      await step(wb, runDir, 'Repair All Safe Findings', () => repairAllSafe(wb));
+    } catch (err) {
+      await session.page.screenshot({ path: join(runDir, 'failure.png') }).catch(() => {});
+      throw err;
+    }
+  } finally {
+    await session?.close();
+    await server?.stop();
+    await sim?.stop();
+  }
+  report(runDir);
+}
+
+async function step(wb: Workbench, runDir: string, name: string, run: () => Promise<Array<[string, number]>>): Promise<void> {
+  console.log(`bench:ui: ${name}…`);
+  const s: Step = { name, waits: await run() };
+  s.delay = await eventLoopDelay(wb, runDir);
+  for (const [what, ms] of s.waits) console.log(`bench:ui:   ${what}: ${fmtMs(ms)}`);
+  console.log(`bench:ui:   extension host event-loop delay: p50 ${s.delay.p50} ms, p99 ${s.delay.p99} ms, max ${s.delay.max} ms`);
+  steps.push(s);
+}
+
+/** Runs the extension's command and reads its figures back from the extension's log. */
+async function eventLoopDelay(wb: Workbench, runDir: string): Promise<Delay> {
+  const lines = () => [...extensionLog(runDir).matchAll(DELAY_LINE)];
+  const before = lines().length;
+  await wb.runCommand('Cluster: Show Extension Host Event-Loop Delay');
+  const m = await waitUntil('the event-loop delay in the extension’s log', async () => {
+    const all = lines();
+    return all.length > before && all[all.length - 1];
+  });
+  const [seconds, p50, p99, max] = m.slice(1, 5).map(Number);
+  return { seconds, p50, p99, max, samples: Number(m[5].replace(/,/g, '')) };
+}
+
+/** `Cluster: Connect…` to the incident, timed from Enter on the last prompt. */
+async function connectAndSync(wb: Workbench, shards: Locator, sim: RunningSim): Promise<Array<[string, number]>> {
+  await wb.runCommand('Cluster: Connect…');
+  await wb.answerInput(/Connect to a cluster \(1\/3\)/, sim.url);
+  await wb.answerInput(/Connect to a cluster \(2\/3\)/, CLUSTER);
+  const widget = wb.page.locator('.quick-input-widget');
+  await waitUntil('the token prompt', async () => /Connect to a cluster \(3\/3\)/.test(await widget.locator('.quick-input-title').innerText()));
+  await widget.locator('.quick-input-box input').fill(sim.token);
+  const t0 = performance.now();
+  await wb.page.keyboard.press('Enter');
+
+  const seen = new Map<string, number>();
+  const mark = (what: string) => void (seen.has(what) || seen.set(what, performance.now() - t0));
+  const problems = problemRows(wb);
+  const names = {
+    row: 'connect → the cluster’s row in the Shards view',
+    groups: 'connect → its groups in the Shards view',
+    first: 'connect → the first problem in the Problems panel',
+    all: `connect → all ${DANGLING.toLocaleString('en-US')} dangling shards in the Problems panel`,
+  };
+  await waitUntil('the whole incident in the Problems panel', async () => {
+    const rows = await treeRows(shards);
+    const root = rows.find((r) => r.level === 1 && r.label.startsWith(CLUSTER));
+    if (root) {
+      mark(names.row);
+      if (root.expanded === 'false') await shards.locator(`.monaco-list-row[data-index="${root.index}"] .monaco-tl-twistie`).click();
+    }
+    if (rows.some((r) => r.level === 2)) mark(names.groups);
+    const texts = await problems.allInnerTexts();
+    if (texts.length) mark(names.first);
+    if (danglingCounted(texts) === DANGLING) mark(names.all);
+    return seen.size === 4;
+  }, { timeoutMs: STEP_DEADLINE_MS, describe: async () => `${await rowsText(shards)} / ${await problemsText(wb)}` });
+  return Object.values(names).map((n) => [n, seen.get(n)!]);
+}
+
+/** Problem rows (each shows its position), not the rows of their files. */
+function problemRows(wb: Workbench): Locator {
+  return wb.page.locator('.markers-panel .monaco-list-row').filter({ hasText: /\[Ln \d+, Col \d+\]/ });
+}
+
+/** The shards that `shards/dangling` problems count ("760,471 shards of index …"). */
+function danglingCounted(texts: string[]): number {
+  return texts.reduce((n, t) => n + [...t.matchAll(/(\d[\d,]*) shards? of index/g)].reduce((a, m) => a + Number(m[1].replace(/,/g, '')), 0), 0);
+}
+
+/** The largest number in a row's label, e.g. 763,471 in "…·763,471 metastore shards". */
+function largestCount(label: string): number {
+  return Math.max(0, ...[...label.matchAll(/\d[\d,]*/g)].map((m) => Number(m[0].replace(/,/g, ''))));
+}
+
+async function expandAndLoadMore(wb: Workbench, shards: Locator): Promise<Array<[string, number]>> {
+  const waits: Array<[string, number]> = [];
+  const loadMoreRow = () => shards.locator('.monaco-list-row[role="treeitem"]', { hasText: /^Load more/ });
+  // Down the marked rows, biggest first, to the metastore's group of dangling shards. (VS Code
+  // expands a node's only child along with it: some of these levels open by themselves.)
+  for (let depth = 0; depth < 6; depth++) {
+    const rows = await treeRows(shards);
+    const group = rows.find((r) => r.marked && r.label.startsWith('metastore'));
+    if (group?.expanded === 'true') break;
+    const next = group ?? rows.filter((r) => r.marked && r.expanded === 'false').sort((a, b) => largestCount(b.label) - largestCount(a.label))[0];
+    if (!next) throw new Error(`no collapsed group with a problem to expand: ${await rowsText(shards)}`);
+    const row = shards.locator(`.monaco-list-row[data-index="${next.index}"]`);
+    const t0 = performance.now();
+    await row.locator('.monaco-tl-twistie').click();
+    await waitUntil(`"${next.label}" to show its children`, async () => {
+      const below = (await treeRows(shards)).find((r) => Number(r.index) === Number(next.index) + 1);
+      return below !== undefined && below.level === next.level + 1;
+    }, { timeoutMs: STEP_DEADLINE_MS, describe: () => rowsText(shards) });
+    waits.push([`expand "${next.label.trim()}" → its first page`, performance.now() - t0]);
+  }
+  // The list is virtual: page down the 500 rows (the tree has the focus since the last click; moving
+  // the focus opens nothing) until their "Load more" row is drawn.
+  const more = loadMoreRow().first();
+  await waitUntil('the "Load more" row to be drawn', async () => {
+    if (await more.isVisible()) return true;
+    for (let i = 0; i < 5; i++) await wb.page.keyboard.press('PageDown');
+    return false;
+  }, { timeoutMs: 60_000, describe: () => rowsText(shards) });
+  const label = (await more.getAttribute('aria-label')) ?? '';
+  const t0 = performance.now();
+  await more.click();
+  await waitUntil('the next page in place of "Load more"', async () => {
+    const labels = await loadMoreRow().evaluateAll((els) => els.map((e) => (e as { getAttribute(n: string): string | null }).getAttribute('aria-label')));
+    return !labels.includes(label);
+  }, { timeoutMs: STEP_DEADLINE_MS, describe: () => rowsText(shards) });
+  waits.push([`"${label.trim()}" → the next page`, performance.now() - t0]);
+  return waits;
+}
+
+async function saveSnapshot(wb: Workbench, runDir: string): Promise<Array<[string, number]>> {
+  const file = join(runDir, `${CLUSTER}.clustersnap`);
+  await wb.runCommand('Cluster: Save Snapshot…');
+  // In the browser the save dialog is VS Code's own: a quick input holding the path.
+  const widget = wb.page.locator('.quick-input-widget');
+  await waitUntil('the save dialog', async () => (await widget.isVisible()) && /snapshot/i.test(await widget.locator('.quick-input-title').innerText()));
+  const input = widget.locator('.quick-input-box input');
+  await input.fill(file);
+  await waitUntil('the save dialog to hold the path', async () => (await input.inputValue()) === file);
+  const t0 = performance.now();
+  await wb.page.keyboard.press('Enter');
+  await widget.waitFor({ state: 'hidden', timeout: 30_000 }).catch(async () => {
+    throw new Error(`the save dialog stayed open: "${await widget.innerText().catch(() => '')}"`);
+  });
+  const saved = new RegExp(`Saved a snapshot of ${CLUSTER} to \\S+ \\(([\\d,]+) entities`);
+  const m = await waitUntil('the log to say the snapshot is saved', async () => saved.exec(extensionLog(runDir)), {
+    timeoutMs: STEP_DEADLINE_MS,
+    describe: async () => extensionLog(runDir).split('\n').slice(-3).join(' | '),
+  });
+  return [[`Save Snapshot… → saved (${m[1]} entities)`, performance.now() - t0]];
+}
+
+async function repairAllSafe(wb: Workbench): Promise<Array<[string, number]>> {
+  const problems = problemRows(wb);
+  await wb.runCommand('Cluster: Repair All Safe Findings');
+  const t0 = performance.now();
+  await waitUntil('no problem left in the Problems panel', async () => (await problems.count()) === 0, {
+    timeoutMs: STEP_DEADLINE_MS,
+    describe: () => problemsText(wb),
+  });
+  return [['Repair All Safe Findings → 0 problems', performance.now() - t0]];
+}
+
+function fmtMs(ms: number): string {
+  return `${Math.round(ms).toLocaleString('en-US')} ms`;
+}
+
+function git(...args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).trim();
+  } catch {
+    return '?';
+  }
+}
+
+function report(runDir: string): void {
+  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
+  const dirty = git('status', '--porcelain', '--untracked-files=no') ? ' + uncommitted changes' : '';
+  const lines = [
+    `### bench:ui, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit \`${git('rev-parse', '--short', 'HEAD')}\` (${git('rev-parse', '--abbrev-ref', 'HEAD')})${dirty}`,
+    '',
+    ...(DANGLING === INCIDENT.danglingShards ? [] : [`A smaller incident: ${DANGLING.toLocaleString('en-US')} dangling shards (BENCH_UI_DANGLING).`, '']),
+    `Machine: ${availableParallelism()} CPUs (\`nproc\`), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}; ` +
+      `load average ${load(loadAtStart)} at the start, ${load(loadavg())} at the end.`,
+    '',
+    '| step | what the user waited for | time |',
+    '|---|---|---:|',
+    ...steps.flatMap((s) => s.waits.map(([what, ms]) => `| ${s.name} | ${what} | ${fmtMs(ms)} |`)),
+    '',
+    '| step | extension host event-loop delay over it: p50 | p99 | max | samples |',
+    '|---|---:|---:|---:|---:|',
+    ...steps.map((s) => `| ${s.name} (${s.delay!.seconds.toFixed(1)} s) | ${s.delay!.p50} ms | ${s.delay!.p99} ms | **${s.delay!.max} ms** | ${s.delay!.samples.toLocaleString('en-US')} |`),
+    '',
+  ];
+  const text = lines.join('\n');
+  console.log(`\n${text}`);
+  console.log(`bench:ui: the run's logs and screenshots: ${runDir}`);
+  if (process.env.BENCH_UI_NO_RECORD !== '1') {
+    appendFileSync(join(repoRoot, 'bench', 'RESULTS.md'), `\n${text}`);
+    console.log('bench:ui: appended to bench/RESULTS.md');
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(`bench:ui: ${err.stack ?? err.message}`);
+  process.exit(1);
+});
