@@ -191,6 +191,18 @@ describe('checks', () => {
       assert.equal(all.safety, 'may-lose-data');
       assert.equal(all.targetCount, 4);
       assert.match(all.title, /^Reset 4 ingester shards, 2 not closed and holding records$/);
+      // Facts: the metastore has none; the ingester holds 4 (3 with records); 1 closed with records; 2 at risk.
+      assert.deepEqual(
+        f!.facts.map((x) => [x.component, x.subject.collection, x.subject.kind === 'group' ? x.subject.count : 1]),
+        [
+          ['metastore', 'quickwit.metastore.shards', 0],
+          ['ingester', 'quickwit.ingester.shards', 4],
+          ['ingester', 'quickwit.ingester.shards', 1],
+          ['ingester', 'quickwit.ingester.shards', 2],
+        ],
+      );
+      assert.match(f!.facts[1]!.says, /^Ingester ingester-\S+ holds 4 of them, 3 with records not yet at eof\.$/);
+      assert.match(f!.facts[3]!.says, /^2 shards with records are not closed: records past the last publish may be the only copy\.$/);
       const inSafePlans = f!.repairs.filter((r) => r.safety === 'safe').flatMap((r) => targetsOf(r.operations).map((t) => t.key.split('/').at(-1)));
       assert.ok(!inSafePlans.includes('open-full') && !inSafePlans.includes('unavailable-full'), inSafePlans.join(', '));
     });
