@@ -9,8 +9,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { clusterDocUri, errorText, plural, type Finding } from '../protocol';
-import { diffClusters, hasDifferences, renderDiffText, type ClusterDiff, type ClusterModel, type FieldChange } from '../analysis';
+import { errorText, plural, type Finding } from '../protocol';
+import { diffClusters, hasDifferences, locateFinding, renderDiffText, type ClusterDiff, type ClusterModel, type DocumentsOf, type FieldChange } from '../analysis';
 import { connectClusterClient } from '../engine/link';
 import { analyseSnapshot } from '../engine/offline';
 import { ClusterWorkspace, ConnectError } from '../engine/workspace';
@@ -39,8 +39,8 @@ interface LoadedSide {
   label: string;
   model: ClusterModel;
   findings: Finding[];
-  /** Where a finding of this side is: its line in the file, or in the cluster's document. */
-  locate(f: Finding): { uri: string; line: number } | undefined;
+  /** Where this side's findings and facts are: in the file, or in the cluster's documents. */
+  documents: DocumentsOf;
 }
 
 function loadFile(side: DiffSideArgs, which: 'A' | 'B'): LoadedSide {
@@ -66,10 +66,7 @@ function loadFile(side: DiffSideArgs, which: 'A' | 'B'): LoadedSide {
     label: side.target,
     model: analysis.model,
     findings: analysis.findings,
-    locate: (f) => {
-      const line = analysis.lines.lineOf(f.anchor.collection, f.anchor.key) ?? analysis.lines.sectionLine(f.anchor.collection);
-      return line === undefined ? undefined : { uri: fileUri, line };
-    },
+    documents: () => ({ uri: fileUri, index: analysis.lines }),
   };
 }
 
@@ -87,10 +84,7 @@ async function loadLive(workspace: ClusterWorkspace, side: DiffSideArgs, name: s
     label: side.target,
     model,
     findings: cluster.checker.findings(),
-    locate: (f) => {
-      const line = cluster.checker.document(model, f.subsystem).lineOf(f.anchor.collection, f.anchor.key);
-      return line === undefined ? undefined : { uri: clusterDocUri(clusterName, f.subsystem), line };
-    },
+    documents: cluster.checker.documents(model, clusterName),
   };
 }
 
@@ -105,7 +99,7 @@ export async function runDiff(args: DiffArgs): Promise<number> {
       args.format === 'json'
         ? renderDiffJson(diff, a, b)
         : args.format === 'sarif'
-          ? renderSarif({ target: b.label, findings: diff.findings.appeared, syntaxErrors: [], locate: b.locate })
+          ? renderSarif({ target: b.label, findings: diff.findings.appeared, syntaxErrors: [], documents: b.documents })
           : renderDiffText(diff, a.model.status, b.model.status, { labels: [a.label, b.label], moreHint: '(--all shows every one)' });
     process.stdout.write(text);
     return diff.identical ? 0 : 1;
@@ -133,7 +127,7 @@ export function renderDiffJson(diff: ClusterDiff, a: LoadedSide, b: LoadedSide):
     group: f.group,
     count: f.count,
     message: f.message,
-    location: s.locate(f),
+    location: locateFinding(f, s.documents),
   });
   const collections = Object.fromEntries(
     diff.collections.filter(hasDifferences).map((d) => [

@@ -11,7 +11,7 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { clusterDocUri, errorText, plural, type Finding, type RepairPreview } from '../protocol';
+import { errorText, plural, type Finding, type RepairPreview } from '../protocol';
 import { previewRepair, renderPreviewText, type ClusterModel } from '../analysis';
 import type { RuleSettings } from '../engine/checker';
 import { connectClusterClient } from '../engine/link';
@@ -72,10 +72,7 @@ async function checkFile(args: CliArgs): Promise<number> {
     findings: analysis.findings,
     syntaxErrors: analysis.errors,
     fileUri,
-    locate: (f) => {
-      const line = analysis.lines.lineOf(f.anchor.collection, f.anchor.key) ?? analysis.lines.sectionLine(f.anchor.collection);
-      return line === undefined ? undefined : { uri: fileUri, line };
-    },
+    documents: () => ({ uri: fileUri, index: analysis.lines }),
   });
   return analysis.findings.length || analysis.errors.length ? 1 : 0;
 }
@@ -128,11 +125,7 @@ async function checkLive(args: CliArgs): Promise<number> {
       subsystems: model.status.subsystems ?? {},
       readOnly: model.status.readOnly,
       previews,
-      locate: (f) => {
-        const doc = cluster.checker.document(model, f.subsystem);
-        const line = doc.lineOf(f.anchor.collection, f.anchor.key) ?? doc.sectionLine(f.anchor.collection);
-        return line === undefined ? undefined : { uri: clusterDocUri(name, f.subsystem), line };
-      },
+      documents: cluster.checker.documents(model, name),
     });
     return findings.length ? 1 : 0;
   } finally {

@@ -1,14 +1,14 @@
 /** The three output formats of `cluster-check`: a text table, JSON, and SARIF 2.1.0. */
-import { RULES, SUBSYSTEMS, plural, type Finding, type RepairPreview, type RuleId, type Severity, type Subsystem, type SubsystemHealth } from '../protocol';
-import { formatCount, type SnapshotSyntaxError } from '../analysis';
+import { RULES, SUBSYSTEMS, evidenceOf, plural, type Finding, type RepairPreview, type RuleId, type Severity, type Subsystem, type SubsystemHealth } from '../protocol';
+import { formatCount, locateFact, locateFinding, type DocumentsOf, type SnapshotSyntaxError } from '../analysis';
 
 export interface CheckReport {
   /** What was checked: the ws URL or the file path. */
   target: string;
   findings: Finding[];
   syntaxErrors: SnapshotSyntaxError[];
-  /** Where a finding's line is: the snapshot file, or the cluster's virtual document. 0-based line. */
-  locate(f: Finding): { uri: string; line: number } | undefined;
+  /** Where findings and facts are: in the snapshot file, or in the cluster's virtual documents. */
+  documents: DocumentsOf;
   /** The URI of a snapshot file, for syntax errors. */
   fileUri?: string;
   /** A live cluster's health per subsystem (a gateway's: not configured, unavailable), when it says. */
@@ -50,8 +50,9 @@ export function renderText(r: CheckReport): string {
   r.findings.forEach((f, i) => {
     out.push(pad(rows[i]));
     out.push(`    ${f.message}`);
-    const at = r.locate(f);
+    const at = locateFinding(f, r.documents);
     if (at) out.push(`    at ${at.uri}:${at.line + 1}`);
+    for (const fact of f.facts) out.push(`    because: ${fact.says}`);
     for (const rep of f.repairs) out.push(`    repair: ${rep.title} [${rep.safety}]`);
   });
   const errors = r.findings.filter((f) => f.severity === 'error').length;
@@ -70,10 +71,10 @@ export function renderJson(r: CheckReport): string {
     subsystem: f.subsystem,
     group: f.group,
     message: f.message,
-    location: r.locate(f),
+    location: locateFinding(f, r.documents),
     anchor: f.anchor,
-    views: f.views,
-    evidence: f.evidence,
+    facts: f.facts.map((fact) => ({ ...fact, location: locateFact(fact, r.documents) })),
+    evidence: evidenceOf(f),
     repairs: f.repairs.map((rep) => ({ id: rep.id, title: rep.title, safety: rep.safety, targetCount: rep.targetCount })),
   }));
   const live = r.subsystems ? { subsystems: r.subsystems, readOnly: r.readOnly === true } : {};
@@ -102,15 +103,21 @@ export function renderSarif(r: CheckReport): string {
   });
   const results = [
     ...r.findings.map((f) => {
-      const at = r.locate(f);
+      const at = locateFinding(f, r.documents);
+      // Each fact where its entity is, with its sentence; the facts themselves, structured, in `properties`.
+      const relatedLocations = f.facts.flatMap((fact, id) => {
+        const where = locateFact(fact, r.documents);
+        return where ? [{ id, ...location(where.uri, where.line), message: { text: fact.says } }] : [];
+      });
       return {
         ruleId: f.rule,
         ruleIndex: ruleIds.indexOf(f.rule),
         level: LEVEL[f.severity],
         message: { text: f.message },
         locations: at ? [location(at.uri, at.line)] : [],
+        ...(relatedLocations.length ? { relatedLocations } : {}),
         partialFingerprints: { findingId: f.id },
-        properties: { count: f.count, group: f.group, repairs: f.repairs.map((rep) => `${rep.title} [${rep.safety}]`) },
+        properties: { count: f.count, group: f.group, repairs: f.repairs.map((rep) => `${rep.title} [${rep.safety}]`), facts: f.facts },
       };
     }),
     ...r.syntaxErrors.map((e) => ({

@@ -9,8 +9,8 @@
  *
  * No `vscode-languageserver` here: the CLI uses this module too.
  */
-import { SUBSYSTEMS, type Finding, type RuleId, type Severity, type Subsystem } from '../protocol';
-import { renderSubsystem, runChecks, type ClusterModel, type RenderedDocument } from '../analysis';
+import { SUBSYSTEMS, clusterDocUri, type Finding, type RuleId, type Severity, type Subsystem } from '../protocol';
+import { renderSubsystem, runChecks, type ClusterModel, type DocumentsOf, type RenderedDocument } from '../analysis';
 
 export type RuleSettings = Partial<Record<RuleId, Severity | 'off'>>;
 
@@ -83,6 +83,14 @@ export class ClusterChecker {
       this.docs.set(subsystem, doc);
     }
     return doc;
+  }
+
+  /**
+   * The cluster's virtual documents (`cluster://NAME/<subsystem>.clustersnap`), for placing findings
+   * and their facts. `name`: the NAME in their URIs (the cluster's own, in `cluster-check`'s reports).
+   */
+  documents(model: ClusterModel, name = this.clusterName): DocumentsOf {
+    return (subsystem) => ({ uri: clusterDocUri(name, subsystem), index: this.document(model, subsystem) });
   }
 
   /** Finding ids per entity key (anchor, samples and repair targets). Built on first use per check generation. */

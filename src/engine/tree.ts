@@ -356,7 +356,7 @@ function shardChildren(ctx: Context, path: string[]): Children | null {
   ];
   if (path.length === 2) {
     return list(components, (c) =>
-      ctx.group(c.segment, c.label, count(c.keys.length, 'shards'), findings.filter((f) => f.views.some((v) => v.collection === c.collection)), 'server'),
+      ctx.group(c.segment, c.label, count(c.keys.length, 'shards'), findings.filter((f) => f.facts.some((x) => x.subject.collection === c.collection)), 'server'),
     );
   }
   const component = components.find((c) => c.segment === path[2]);
@@ -421,7 +421,7 @@ function ddlChildren(ctx: Context, path: string[]): Children | null {
       return ctx.group(t, t, `${count(procs.length, 'procedures')} · ${formatCount(unfinished)} unfinished`, ctx.groupFindings(t), 'table');
     });
     const bytes = etcd.reduce((n, p) => n + p.sizeBytes, 0);
-    const etcdFindings = ctx.findings.filter((f) => f.views.some((v) => v.collection === 'greptime.etcd'));
+    const etcdFindings = ctx.findings.filter((f) => f.facts.some((x) => x.subject.collection === 'greptime.etcd'));
     items.push(ctx.group(ETCD_SEGMENT, 'etcd', `${count(etcd.length, 'prefixes')} · ${(bytes / 1024 / 1024).toFixed(1)} MiB`, etcdFindings, 'database'));
     return list(items, (n) => n);
   }

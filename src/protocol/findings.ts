@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import { CollectionName, Subsystem } from './collections';
+import { LogicalTime } from './entities';
+import { formatCount } from './format';
 import { RepairCommand } from './methods';
 
 export const RULES = {
@@ -60,13 +62,72 @@ export type Severity = z.infer<typeof Severity>;
 export const EntityRef = z.object({ collection: CollectionName, key: z.string(), version: z.number().int() });
 export type EntityRef = z.infer<typeof EntityRef>;
 
-/** What one component says about the finding's entities: the views that disagree. */
-export const ComponentView = z.object({
+/**
+ * What a fact is about: one entity of a component's view (at the version read), a group of a
+ * collection's entities (how many, and one of them whose line stands for the group in the
+ * documents), or a record of a system's own store that is no entity (it did not decode).
+ */
+export const FactSubject = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('entity'),
+    collection: CollectionName,
+    key: z.string(),
+    /** The entity's version when the check read it. */
+    version: z.number().int().nonnegative(),
+  }),
+  z.object({
+    kind: z.literal('group'),
+    collection: CollectionName,
+    /** Which entities: a grouping key (`index/source`, a table, a topic), or the collection's name for all of it. */
+    group: z.string(),
+    count: z.number().int().nonnegative(),
+    /** An entity of the group, whose line (or group line) stands for it; absent: the collection's section. */
+    key: z.string().optional(),
+  }),
+  z.object({
+    kind: z.literal('record'),
+    collection: CollectionName,
+    /** The record's key in the system's own store. */
+    key: z.string(),
+  }),
+]);
+export type FactSubject = z.infer<typeof FactSubject>;
+
+/**
+ * One fact a finding rests on: what one component's view says, about what, at which version and
+ * when. A finding's facts are its evidence: the editor's hover lists them ("because …") and links
+ * each to its entity's line, and `cluster-check` prints them (JSON `facts`, SARIF `relatedLocations`).
+ */
+export const Fact = z.object({
+  /** Whose view it is: the component (`COLLECTIONS[c].component`, e.g. `control plane`, `SPU`) or the gateway. */
   component: z.string(),
-  collection: CollectionName,
+  subject: FactSubject,
+  /** The component's own version of its whole view, when it has one: the Quickwit control plane's epoch. */
+  epoch: z.number().int().nonnegative().optional(),
+  /** When the check read it: the cluster's logical time (`ClusterStatus.time`, seconds) of the model checked. */
+  readAt: LogicalTime,
+  /** The entity's own time for what it says, when it has one: an SPU's report, a stop request, a procedure's start. */
+  since: LogicalTime.optional(),
+  /** One sentence an operator reads, e.g. "SPU 5001's last report (t=120 s) says its storage is full." */
   says: z.string(),
 });
-export type ComponentView = z.infer<typeof ComponentView>;
+export type Fact = z.infer<typeof Fact>;
+
+/** Where a fact's version and time come from, in words: `control plane, epoch 7, version 3, read at t=120 s`. */
+export function factProvenance(f: Fact): string {
+  const parts = [f.component];
+  if (f.epoch !== undefined) parts.push(`epoch ${f.epoch}`);
+  if (f.subject.kind === 'entity') parts.push(`${f.subject.key} v${f.subject.version}`);
+  else if (f.subject.kind === 'group') parts.push(`${f.subject.collection}: ${formatCount(f.subject.count)}`);
+  else parts.push(`${f.subject.collection} record ${f.subject.key}`);
+  parts.push(`read at t=${f.readAt} s`);
+  return parts.join(', ');
+}
+
+/** The evidence lines of a finding: its facts' sentences (what `cluster-check` printed before facts were structured). */
+export function evidenceOf(f: { facts: readonly Fact[] }): string[] {
+  return f.facts.map((x) => x.says);
+}
 
 export const RepairSafety = z.enum(['safe', 'may-lose-data']);
 export type RepairSafety = z.infer<typeof RepairSafety>;
@@ -101,8 +162,8 @@ export const Finding = z.object({
   samples: z.array(EntityRef),
   /** The entity whose document line the diagnostic sits on. */
   anchor: EntityRef,
-  views: z.array(ComponentView),
-  evidence: z.array(z.string()),
+  /** What the finding rests on, one fact per component's view (and per entity, up to a few). */
+  facts: z.array(Fact),
   repairs: z.array(RepairOption),
 });
 export type Finding = z.infer<typeof Finding>;

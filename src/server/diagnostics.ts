@@ -5,8 +5,8 @@
  * `MAX_DIAGNOSTICS` the rest collapse into one summary diagnostic.
  */
 import { DiagnosticSeverity, type Diagnostic, type DiagnosticRelatedInformation } from 'vscode-languageserver/node';
-import type { Finding, Severity } from '../protocol';
-import { formatCount, type DocumentIndex } from '../analysis';
+import { factProvenance, type Finding, type Severity } from '../protocol';
+import { formatCount, locateFact, locateFinding, type DocumentsOf } from '../analysis';
 
 export const DIAGNOSTIC_SOURCE = 'cluster-debugger';
 export const SYNTAX_SOURCE = 'clustersnap';
@@ -27,15 +27,10 @@ const SEVERITY: Record<Severity, DiagnosticSeverity> = {
   info: DiagnosticSeverity.Information,
 };
 
-export function findingDiagnostics(
-  findings: readonly Finding[],
-  uri: string,
-  lines: DocumentIndex,
-  cluster: string,
-  stale: boolean,
-): Diagnostic[] {
+/** The findings of one document as diagnostics; `documents` says where each finding and fact is (its own and other documents). */
+export function findingDiagnostics(findings: readonly Finding[], documents: DocumentsOf, cluster: string, stale: boolean): Diagnostic[] {
   const shown = findings.length > MAX_DIAGNOSTICS ? findings.slice(0, MAX_DIAGNOSTICS - 1) : findings;
-  const diagnostics = shown.map((f) => findingDiagnostic(f, uri, lines, cluster, stale));
+  const diagnostics = shown.map((f) => findingDiagnostic(f, documents, cluster, stale));
   if (shown.length < findings.length) {
     diagnostics.push({
       range: lineRange(0),
@@ -47,14 +42,18 @@ export function findingDiagnostics(
   return diagnostics;
 }
 
-function findingDiagnostic(f: Finding, uri: string, lines: DocumentIndex, cluster: string, stale: boolean): Diagnostic {
-  const line = lines.lineOf(f.anchor.collection, f.anchor.key) ?? lines.sectionLine(f.anchor.collection) ?? 0;
+/** The line a finding's diagnostic sits on in its document (its anchor's line, else the top). */
+export function findingLine(f: Finding, documents: DocumentsOf): number {
+  return locateFinding(f, documents)?.line ?? 0;
+}
+
+function findingDiagnostic(f: Finding, documents: DocumentsOf, cluster: string, stale: boolean): Diagnostic {
+  const line = findingLine(f, documents);
+  // Each fact, linked to its entity's line: in this document's other sections, or in another subsystem's document.
   const related: DiagnosticRelatedInformation[] = [];
-  for (const view of f.views) {
-    if (view.collection === f.anchor.collection) continue;
-    const at = lines.sectionLine(view.collection) ?? lines.lineOf(view.collection, f.anchor.key);
-    if (at === undefined) continue;
-    related.push({ location: { uri, range: lineRange(at) }, message: `${view.component}: ${view.says}` });
+  for (const fact of f.facts) {
+    const at = locateFact(fact, documents);
+    if (at) related.push({ location: { uri: at.uri, range: lineRange(at.line) }, message: fact.says });
   }
   const count = formatCount(f.count);
   const message = f.message.includes(count) ? f.message : `${f.message} (${count} affected)`;
@@ -73,4 +72,19 @@ function findingDiagnostic(f: Finding, uri: string, lines: DocumentIndex, cluste
 /** The whole line: from its start to the start of the next one (clients clamp it). */
 export function lineRange(line: number) {
   return { start: { line, character: 0 }, end: { line: line + 1, character: 0 } };
+}
+
+/** Markdown's special characters in text from the cluster (keys such as `_ingest-source`, `open_shards`). */
+function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_[\]<>|~#]/g, (c) => `\\${c}`);
+}
+
+/** A hover over a diagnostic's line: why, as a short "because" list of each finding's facts, with whose view and when. */
+export function findingsHover(findings: readonly Finding[]): string {
+  return findings
+    .map((f) => {
+      const because = f.facts.map((x) => `- ${escapeMarkdown(x.says)}  \n  _${escapeMarkdown(factProvenance(x))}_`);
+      return [`**${f.rule}**, because:`, '', ...because].join('\n');
+    })
+    .join('\n\n---\n\n');
 }

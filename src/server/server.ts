@@ -20,6 +20,8 @@ import {
   type Connection,
   type Diagnostic,
   type ExecuteCommandParams,
+  type Hover,
+  MarkupKind,
   type InitializeResult,
   type WorkDoneProgressReporter,
   type WorkDoneProgressServerReporter,
@@ -53,7 +55,7 @@ import {
   type SyncProgress,
   type SyncProgressParams,
 } from '../protocol';
-import { diffClusters, diffSummary, renderDiffText, renderPreviewText, renderSnapshot } from '../analysis';
+import { diffClusters, diffSummary, renderDiffText, renderPreviewText, renderSnapshot, type DocumentsOf } from '../analysis';
 import type { RuleSettings } from '../engine/checker';
 import { connectClusterClient, type LinkFactory } from '../engine/link';
 import { analyseSnapshot, SnapshotCancelledError, writeSnapshotFile } from '../engine/offline';
@@ -67,7 +69,7 @@ import {
   type RepairHooks,
   type WorkspaceCluster,
 } from '../engine/workspace';
-import { SYNTAX_SOURCE, findingDiagnostics, type DiagnosticData } from './diagnostics';
+import { SYNTAX_SOURCE, findingDiagnostics, findingLine, findingsHover, lineRange, type DiagnosticData } from './diagnostics';
 
 export { OFFLINE_REPAIR_REASON };
 
@@ -102,7 +104,7 @@ const COMMAND_TITLES: Record<LspCommandName, string> = {
 
 export function startServer(connection: Connection, options: ServerOptions = {}): void {
   const documents = new TextDocuments(TextDocument);
-  const offline = new Map<string, { findings: Finding[]; timer: NodeJS.Timeout | null }>();
+  const offline = new Map<string, { findings: Finding[]; documents?: DocumentsOf; timer: NodeJS.Timeout | null }>();
   /** The JSON of the last published diagnostics per document: publish only what changed. */
   const published = new Map<string, string>();
   let canCreateProgress = false;
@@ -182,6 +184,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Full,
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+        hoverProvider: true,
         executeCommandProvider: { commands: Object.values(LSP_COMMANDS).map((c) => c.command) },
       },
       serverInfo: { name: 'cluster-debugger' },
@@ -318,7 +321,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       let diagnostics: Diagnostic[] = [];
       const findings = c.checker.findings(subsystem);
       if (model && findings.length) {
-        diagnostics = findingDiagnostics(findings, uri, c.checker.document(model, subsystem), c.name, stale);
+        diagnostics = findingDiagnostics(findings, c.checker.documents(model), c.name, stale);
       }
       const json = JSON.stringify(diagnostics);
       if (published.get(uri) === json) continue;
@@ -384,6 +387,40 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     } catch (e) {
       logError('codeAction', e);
       return [];
+    }
+  });
+
+  // ----------------------------------------------------------------- hovers --
+
+  /** Over a diagnostic's line: the facts its findings rest on, as a "because" list. */
+  connection.onHover((params): Hover | null => {
+    try {
+      const uri = params.textDocument.uri;
+      const target = parseClusterDocUri(uri);
+      let findings: readonly Finding[] = [];
+      let documents: DocumentsOf | undefined;
+      if (target) {
+        const c = workspace.get(target.cluster);
+        const model = c?.session.model;
+        if (c && model) {
+          findings = c.checker.findings(target.subsystem);
+          documents = c.checker.documents(model);
+        }
+      } else {
+        const entry = offline.get(uri);
+        findings = entry?.findings ?? [];
+        documents = entry?.documents;
+      }
+      if (!documents || !findings.length) return null;
+      const here = findings.filter((f) => findingLine(f, documents) === params.position.line);
+      if (!here.length) return null;
+      return {
+        contents: { kind: MarkupKind.Markdown, value: findingsHover(here) },
+        range: lineRange(params.position.line),
+      };
+    } catch (e) {
+      logError('hover', e);
+      return null;
     }
   });
 
@@ -469,13 +506,15 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     if (!doc || !entry) return;
     const analysis = analyseSnapshot(doc.getText(), workspace.ruleSettings);
     entry.findings = analysis.findings;
+    // The file holds every subsystem: each finding and fact points into it.
+    entry.documents = () => ({ uri, index: analysis.lines });
     const diagnostics: Diagnostic[] = analysis.errors.slice(0, 100).map((err) => ({
       range: { start: { line: err.line, character: err.column }, end: { line: err.line + 1, character: 0 } },
       severity: DiagnosticSeverity.Error,
       source: SYNTAX_SOURCE,
       message: err.message,
     }));
-    diagnostics.push(...findingDiagnostics(analysis.findings, uri, analysis.lines, '', false));
+    diagnostics.push(...findingDiagnostics(analysis.findings, entry.documents, '', false));
     connection.sendDiagnostics({ uri, version: doc.version, diagnostics });
   }
 

@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SCENARIOS, type RuleId, type ScenarioName } from '../../src/protocol';
+import { Fact, SCENARIOS, type RuleId, type ScenarioName } from '../../src/protocol';
 import { renderSnapshot } from '../../src/analysis';
 import { INCIDENT_RULES, SCENARIO_RULES } from '../scenarioRules';
 import { OUT, startSim, type RunningSim } from '../server/sim';
@@ -129,6 +129,35 @@ describe('cluster-check (real CLI, real simulator)', function () {
       assert.match(loc.artifactLocation.uri, /^cluster:\/\/.+\.clustersnap$/);
       assert.ok(loc.region.startLine >= 1);
     }
+
+    // The facts: structured in the property bag, each also a related location with its sentence, the same as --format json says.
+    const json = await cli([s.url, '--token', s.token, '--format', 'json']);
+    const byId = new Map(
+      (JSON.parse(json.stdout).findings as Array<{ id: string; evidence: string[]; facts: Array<Fact & { location?: { uri: string; line: number } }> }>).map((f) => [f.id, f]),
+    );
+    for (const res of r.results) {
+      const facts = res.properties.facts as Fact[];
+      const fromJson = byId.get(res.partialFingerprints.findingId)!;
+      assert.ok(facts.length >= 2, res.ruleId);
+      for (const x of facts) Fact.parse(x);
+      assert.deepEqual(facts, fromJson.facts.map(({ location: _, ...x }) => x));
+      assert.deepEqual(fromJson.evidence, facts.map((x) => x.says));
+      assert.deepEqual(
+        res.relatedLocations.map((l: { id: number; message: { text: string }; physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }) => [
+          l.id,
+          l.message.text,
+          l.physicalLocation.artifactLocation.uri,
+          l.physicalLocation.region.startLine,
+        ]),
+        fromJson.facts.map((x, i) => [i, x.says, x.location!.uri, x.location!.line + 1]),
+      );
+    }
+    const dangling = r.results.find((x: { ruleId: string }) => x.ruleId === 'shards/dangling');
+    const [metastore, controlPlane] = dangling.properties.facts as Fact[];
+    assert.equal(metastore!.component, 'metastore');
+    assert.deepEqual([controlPlane!.component, controlPlane!.epoch], ['control plane', 1]);
+    assert.match(controlPlane!.says, /^The control plane \(epoch 1\) knows \d+ of them\.$/);
+    assert.match(dangling.relatedLocations[0].physicalLocation.artifactLocation.uri, /\/shards\.clustersnap$/);
   });
 
   it('checks a snapshot file: syntax errors are problems (exit 1), a file that is no snapshot is an error (exit 2)', async () => {

@@ -40,7 +40,14 @@ describe('gateway/unreadable-record', () => {
     const [first] = findings;
     assert.equal(first.severity, 'warning');
     assert.equal(first.anchor.key, '/__procedure__/procedure/a/0000000001.step');
-    assert.deepEqual(first.evidence, ['/__procedure__/procedure/a/0000000001.step: missing type_name', '/__procedure__/procedure/b/0000000001.step: not JSON']);
+    assert.deepEqual(
+      first.facts.map((x) => [x.component, x.subject.kind, x.says]),
+      [
+        ['gateway', 'group', 'The gateway could not decode 7 records of greptime.procedures.'],
+        ['gateway', 'record', '/__procedure__/procedure/a/0000000001.step: missing type_name'],
+        ['gateway', 'record', '/__procedure__/procedure/b/0000000001.step: not JSON'],
+      ],
+    );
     assert.match(first.message, /7 records of greptime\.procedures could not be decoded/);
     assert.deepEqual(first.repairs, []);
   });

@@ -148,6 +148,38 @@ describe('Cluster Debugger in a real VS Code', function () {
     assert.ok(doc.lineAt(diag.range.start.line).text.trim().length > 0, 'and that line shows something');
   });
 
+  it('links the diagnostic\'s facts to their lines (relatedInformation) and shows them in its hover', async () => {
+    const [uri, diag] = clusterDiagnostics().find(([, d]) => ruleOf(d) === 'shards/dangling')!;
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const related = diag.relatedInformation ?? [];
+    const facts = [
+      /^The metastore has [\d,]+ shards of \S+ that are not closed\.$/,
+      /^The control plane \(epoch \d+\) knows ([\d,]+|none) of them\.$/,
+      /^(Ingesters hold [\d,]+ of them|No ingester holds any of them)\.$/,
+      /^(The other [\d,]+|They) \([\d,]+ open\) (have no ingester|were never initialised): open_shards succeeded, init_shards did not/,
+    ];
+    assert.equal(related.length, facts.length, related.map((r) => r.message).join('\n'));
+    related.forEach((r, i) => assert.match(r.message, facts[i]!));
+    for (const r of related) {
+      assert.equal(r.location.uri.toString(), uri.toString(), 'the facts of shards are in the shards document');
+      assert.ok(doc.lineAt(r.location.range.start.line).text.trim().length > 0, r.message);
+    }
+    // The control plane's fact points into its own section of the document.
+    const cpLine = related[1]!.location.range.start.line;
+    const lines = doc.getText().split('\n');
+    const cpSection = lines.findIndex((l) => l.startsWith('[quickwit.controlPlane.shards]'));
+    const nextSection = lines.findIndex((l, i) => i > cpSection && l.startsWith('['));
+    assert.ok(cpSection >= 0 && cpLine >= cpSection && (nextSection < 0 || cpLine < nextSection), `line ${cpLine} is in the control plane's section (lines ${cpSection}–${nextSection})`);
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(diag.range.start.line, 2));
+    const text = hovers
+      .flatMap((h) => h.contents)
+      .map((c) => (typeof c === 'string' ? c : c.value))
+      .join('\n')
+      .replace(/\\(.)/g, '$1');
+    assert.match(text, /\*\*shards\/dangling\*\*, because:/);
+    for (const r of related) assert.ok(text.includes(`- ${r.message}`), `the hover says ${r.message}`);
+  });
+
   it('shows each subsystem’s entities with problem markers and a badge', async () => {
     for (const s of SUBSYSTEMS) {
       const bad = await waitFor(`an error or warning item in the ${s} view`, () =>

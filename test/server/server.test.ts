@@ -73,6 +73,48 @@ describe('language server (real process, real simulator)', function () {
     });
   }
 
+  it('links each fact of a diagnostic to its entity\'s line (relatedInformation), and its hover lists the facts as "because"', async () => {
+    await connect('sim', 'incident-all');
+    const { findings } = await t.lsp.request<{ findings: FindingSummary[] }>(LspMethods.findings, { cluster: 'sim' });
+    for (const subsystem of ['shards', 'partitions'] as Subsystem[]) {
+      const uri = doc('sim', subsystem);
+      const diagnostics = await t.lsp.waitForDiagnostics(uri, (d) => d.length > 0);
+      const lines = (await t.lsp.request<{ text: string }>(LspMethods.document, { uri })).text.split('\n');
+      for (const d of diagnostics) {
+        const finding = findings.find((f) => f.id === (d.data as { findingId: string }).findingId)!;
+        // One related location per fact, with its sentence, on the line of its entity (or of its group or section).
+        const related = d.relatedInformation ?? [];
+        assert.deepEqual(related.map((r) => r.message), finding.facts.map((x) => x.says));
+        finding.facts.forEach((x, i) => {
+          const at = related[i]!.location;
+          assert.equal(at.uri, uri);
+          const line = lines[at.range.start.line]!;
+          if (x.subject.kind === 'entity') assert.ok(line.includes(x.subject.key), `${x.says}: line ${at.range.start.line} is ${line}`);
+          else assert.ok(line.startsWith('group ') || line.startsWith(`[${x.subject.collection}]`) || (x.subject.key !== undefined && line.includes(x.subject.key)), `${x.says}: ${line}`);
+        });
+        const hover = await t.lsp.request<{ contents: { kind: string; value: string } } | null>('textDocument/hover', {
+          textDocument: { uri },
+          position: { line: d.range.start.line, character: 3 },
+        });
+        assert.ok(hover, `a hover on line ${d.range.start.line}`);
+        assert.equal(hover.contents.kind, 'markdown');
+        const text = hover.contents.value.replace(/\\(.)/g, '$1');
+        assert.ok(text.includes(`**${d.code}**, because:`), text);
+        for (const x of finding.facts) assert.ok(text.includes(`- ${x.says}`), `the hover says ${x.says}:\n${text}`);
+      }
+    }
+    // The Fluvio finding's facts: what the SC says and what the SPU last reported, with its time and version.
+    const fluvio = findings.find((f) => f.rule === 'partitions/online-out-of-space')!;
+    assert.deepEqual(fluvio.facts.slice(0, 2).map((x) => [x.component, x.subject.collection]), [
+      ['SC', 'fluvio.partitions'],
+      ['SPU 5001', 'fluvio.spuReports'],
+    ]);
+    assert.match(fluvio.facts[1]!.says, /^SPU 5001's last report \(t=\d+ s\) says its storage is full/);
+    // No hover where there is no diagnostic.
+    const nothing = await t.lsp.request<unknown>('textDocument/hover', { textDocument: { uri: doc('sim', 'partitions') }, position: { line: 0, character: 0 } });
+    assert.equal(nothing, null);
+  });
+
   it('publishes no diagnostics for healthy and for a buggy scenario in fixed mode', async () => {
     await connect('ok', 'healthy');
     await connect('fixed', 'incident-all', ['--bugs', 'fixed']);

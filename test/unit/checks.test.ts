@@ -5,6 +5,7 @@ import {
   MAX_REPAIR_TARGETS,
   RepairCommand,
   RULE_IDS,
+  evidenceOf,
   type Expectation,
 } from '../../src/protocol';
 import {
@@ -65,14 +66,17 @@ describe('checks', () => {
       );
       const [f] = findings;
       assert.match(f!.message, /2 shards of index otel-logs-v0_7:01HXYZ, source _ingest-source/);
+      // The source also has one live shard, which the control plane knows and an ingester holds.
       assert.deepEqual(
-        f!.views.map((v) => [v.component, v.says]),
+        f!.facts.map((x) => [x.component, x.subject.collection, x.subject.kind === 'group' ? x.subject.count : x.subject.kind, x.says]),
         [
-          ['metastore', '1 open, 1 unavailable shards'],
-          ['control plane', 'does not know them'],
-          ['ingesters', 'none holds them'],
+          ['metastore', 'quickwit.metastore.shards', 3, `The metastore has 3 shards of ${F.INDEX}/${F.SOURCE} that are not closed.`],
+          ['control plane', 'quickwit.controlPlane.shards', 1, 'The control plane (epoch 3) knows 1 of them.'],
+          ['ingester', 'quickwit.ingester.shards', 1, 'Ingesters hold 1 of them.'],
+          ['metastore', 'quickwit.metastore.shards', 2, 'The other 2 (1 open, 1 unavailable) have no ingester: open_shards succeeded, init_shards did not (the oldest created at t=10 s).'],
         ],
       );
+      assert.equal(f!.facts[1]!.epoch, 3);
       const restart = repair(f!, 'restart-control-plane');
       assert.deepEqual(restart.operations, [{ command: 'quickwit.restartControlPlane', expectedEpoch: 3 }]);
       assert.equal(restart.safety, 'safe');
@@ -114,7 +118,7 @@ describe('checks', () => {
       const [f] = checkDanglingShards(b.build());
       assert.equal(f!.count, 2);
       assert.deepEqual(targetsOf(repair(f!, 'delete-uninitialised').operations).map((t) => t.key), [`${F.INDEX}/${F.SOURCE}/fresh`]);
-      assert.ok(f!.evidence.some((e) => /^1 shard has a publish position/.test(e)));
+      assert.ok(f!.facts.some((x) => /^1 shard of those has a publish position/.test(x.says)));
     });
 
     it('an initialised or unpublished shard is in no delete plan of any finding', () => {
@@ -167,7 +171,7 @@ describe('checks', () => {
       assert.equal(rest.length, 0);
       assert.deepEqual(f!.repairs.map((r) => [r.id, r.safety, r.targetCount]), [['advise-reset-shards', 'safe', 2]]);
       assert.match(f!.repairs[0]!.title, /^Reset 2 ingester shards with no unpublished records$/);
-      assert.ok(f!.evidence.some((e) => /^2 shards with records are closed: the metastore deletes a shard only once/.test(e)), f!.evidence.join('\n'));
+      assert.ok(f!.facts.some((x) => /^2 shards with records are closed: the metastore deletes a shard only once/.test(x.says)), evidenceOf(f!).join('\n'));
     });
 
     it('an open ingester shard with records stays out of every safe reset, next to closed and empty ones', () => {
@@ -187,6 +191,18 @@ describe('checks', () => {
       assert.equal(all.safety, 'may-lose-data');
       assert.equal(all.targetCount, 4);
       assert.match(all.title, /^Reset 4 ingester shards, 2 not closed and holding records$/);
+      // Facts: the metastore has none; the ingester holds 4 (3 with records); 1 closed with records; 2 at risk.
+      assert.deepEqual(
+        f!.facts.map((x) => [x.component, x.subject.collection, x.subject.kind === 'group' ? x.subject.count : 1]),
+        [
+          ['metastore', 'quickwit.metastore.shards', 0],
+          ['ingester', 'quickwit.ingester.shards', 4],
+          ['ingester', 'quickwit.ingester.shards', 1],
+          ['ingester', 'quickwit.ingester.shards', 2],
+        ],
+      );
+      assert.match(f!.facts[1]!.says, /^Ingester ingester-\S+ holds 4 of them, 3 with records not yet at eof\.$/);
+      assert.match(f!.facts[3]!.says, /^2 shards with records are not closed: records past the last publish may be the only copy\.$/);
       const inSafePlans = f!.repairs.filter((r) => r.safety === 'safe').flatMap((r) => targetsOf(r.operations).map((t) => t.key.split('/').at(-1)));
       assert.ok(!inSafePlans.includes('open-full') && !inSafePlans.includes('unavailable-full'), inSafePlans.join(', '));
     });
@@ -211,8 +227,9 @@ describe('checks', () => {
       assert.equal(rest.length, 0);
       assert.equal(f!.id, 'wal/close-blocked:node-7');
       assert.equal(f!.anchor.key, 'node-7');
-      assert.equal(f!.views[0]!.says, 'Terminating for 4d21h, grace 30s');
-      assert.ok(f!.evidence.some((e) => /1 waiting for recovery, 1 writing/.test(e)));
+      assert.equal(f!.facts[0]!.says, 'Kubernetes asked StreamingNode 7 to stop at t=100 s: it has been Terminating for 4d21h, past its grace period of 30s.');
+      assert.equal(f!.facts[0]!.since, 100);
+      assert.ok(f!.facts.some((x) => /1 waiting for recovery, 1 writing/.test(x.says)));
       const cancel = repair(f!, 'cancel-appends-and-close');
       assert.equal(cancel.safety, 'safe');
       // Conditional on the node's version, and on its WAL still being as the finding saw it.

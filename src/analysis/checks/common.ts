@@ -9,8 +9,10 @@ import {
   MAX_REPAIR_TARGETS,
   RULES,
   type CollectionName,
-  type ComponentView,
+  COLLECTIONS,
+  type ClusterStatus,
   type EntityRef,
+  type Fact,
   type Expectation,
   type Finding,
   type Precondition,
@@ -38,8 +40,7 @@ export interface FindingParts {
   samples: EntityRef[];
   /** Defaults to the first sample. */
   anchor?: EntityRef;
-  views: ComponentView[];
-  evidence: string[];
+  facts: Fact[];
   repairs: RepairOption[];
 }
 
@@ -62,8 +63,7 @@ export function makeFinding(rule: RuleId, parts: FindingParts, subsystem?: Subsy
     count: parts.count,
     samples: parts.samples,
     anchor,
-    views: parts.views,
-    evidence: parts.evidence,
+    facts: parts.facts,
     repairs: parts.repairs,
   };
 }
@@ -75,6 +75,58 @@ export function ref(collection: CollectionName, e: { key: string; version: numbe
 /** Adds a sample while fewer than MAX_FINDING_SAMPLES are held. */
 export function pushSample(samples: EntityRef[], collection: CollectionName, e: { key: string; version: number }): void {
   if (samples.length < MAX_FINDING_SAMPLES) samples.push(ref(collection, e));
+}
+
+/** Entities a finding names one fact each (regions, partitions, WALs); past that, one fact counts the rest. */
+export const MAX_FACT_ENTITIES = 5;
+
+/** What a fact adds to its sentence: another name for the component, its epoch, the entity's own time. */
+export interface FactOptions {
+  /** Defaults to the collection's component (`COLLECTIONS`). */
+  component?: string;
+  epoch?: number;
+  since?: number;
+}
+
+/**
+ * Builds the facts of one model's findings, all read at the model's time. One per check run:
+ * `const fact = facts(model.status)`.
+ */
+export function facts(status: Pick<ClusterStatus, 'time'>) {
+  const base = (collection: CollectionName, says: string, o: FactOptions) => ({
+    component: o.component ?? COLLECTIONS[collection].component,
+    ...(o.epoch !== undefined ? { epoch: o.epoch } : {}),
+    readAt: status.time,
+    ...(o.since !== undefined ? { since: o.since } : {}),
+    says,
+  });
+  return {
+    /** What one entity, at the version read, says. */
+    entity(collection: CollectionName, e: { key: string; version: number }, says: string, o: FactOptions = {}): Fact {
+      return { ...base(collection, says, o), subject: { kind: 'entity', collection, key: e.key, version: e.version } };
+    },
+    /** What `count` entities of a collection say together; `key`: one of them, where the fact links to. */
+    group(collection: CollectionName, group: string, count: number, key: string | undefined, says: string, o: FactOptions = {}): Fact {
+      const subject = { kind: 'group' as const, collection, group, count, ...(key !== undefined ? { key } : {}) };
+      return { ...base(collection, says, o), subject };
+    },
+    /** A record of a system's own store that is no entity (it did not decode). */
+    record(collection: CollectionName, key: string, says: string, o: FactOptions = {}): Fact {
+      return { ...base(collection, says, o), subject: { kind: 'record', collection, key } };
+    },
+  };
+}
+
+/** Facts per item for the first MAX_FACT_ENTITIES items, then one fact about all the others, if any. */
+export function factsPer<T>(items: readonly T[], each: (item: T) => Fact | Fact[], others: (rest: readonly T[]) => Fact): Fact[] {
+  const out = items.slice(0, MAX_FACT_ENTITIES).flatMap(each);
+  if (items.length > MAX_FACT_ENTITIES) out.push(others(items.slice(MAX_FACT_ENTITIES)));
+  return out;
+}
+
+/** "1 is" / "2 are": a sentence's verb after a count. */
+export function isAre(n: number): string {
+  return n === 1 ? 'is' : 'are';
 }
 
 type TargetCommand = Extract<RepairCommand, { targets: Expectation[] }>['command'];

@@ -4,10 +4,10 @@
  * Unfinished procedures are only ever cancelled (rolled back), never deleted:
  * deleting their state can leave half-created table metadata.
  */
-import { UNFINISHED_PROCEDURE_STATUSES, type EntityRef, type Finding, type Procedure, type RepairCommand } from '../../protocol';
+import { UNFINISHED_PROCEDURE_STATUSES, type EntityRef, type EtcdPrefix, type Finding, type Procedure, type RepairCommand } from '../../protocol';
 import { formatBytes, formatCount, plural } from '../../protocol/format';
 import type { ClusterModel } from '../model';
-import { batchedOption, makeFinding, pushSample, ref, repairOption, stillAt, TargetBatcher } from './common';
+import { batchedOption, describeCounts, facts, factsPer, increment, isAre, makeFinding, pushSample, ref, repairOption, stillAt, TargetBatcher } from './common';
 
 const PROCEDURES = 'greptime.procedures';
 /** etcd is "near its quota" from this fraction on. */
@@ -75,17 +75,24 @@ export function checkDdlBacklog(model: ClusterModel): Finding[] {
   const { maxRunningProcedures, etcdQuotaBytes } = status.config;
   let unfinished = 0;
   const perTable = new Map<string, number>();
+  /** The first unfinished procedure of each table: where its fact links to. */
+  const firstOfTable = new Map<string, string>();
   const samples: EntityRef[] = [];
   const purge = new TargetBatcher('greptime.purgeProcedures');
+  let firstFinished: string | undefined;
   for (const p of collections[PROCEDURES].values()) {
     if (UNFINISHED.has(p.status)) {
       unfinished++;
       perTable.set(p.table, (perTable.get(p.table) ?? 0) + 1);
+      if (!firstOfTable.has(p.table)) firstOfTable.set(p.table, p.key);
       pushSample(samples, PROCEDURES, p);
-    } else if (FINISHED.has(p.status)) purge.add(p);
+    } else if (FINISHED.has(p.status)) {
+      purge.add(p);
+      firstFinished ??= p.key;
+    }
   }
   let etcdBytes = 0;
-  let biggestPrefix: { key: string; version: number; sizeBytes: number } | undefined;
+  let biggestPrefix: EtcdPrefix | undefined;
   for (const e of collections['greptime.etcd'].values()) {
     etcdBytes += e.sizeBytes;
     if (!biggestPrefix || e.sizeBytes > biggestPrefix.sizeBytes) biggestPrefix = e;
@@ -101,6 +108,7 @@ export function checkDdlBacklog(model: ClusterModel): Finding[] {
   const cancel = new TargetBatcher('greptime.cancelProcedures');
   for (const w of unfinishedByWork(model).values()) addDuplicates(w, cancel);
 
+  const fact = facts(status);
   const quotaPct = Math.round((etcdBytes / etcdQuotaBytes) * 100);
   const etcdSays = `${formatBytes(etcdBytes)} of ${formatBytes(etcdQuotaBytes)} quota (${quotaPct}%)`;
   const reasons = [
@@ -118,15 +126,28 @@ export function checkDdlBacklog(model: ClusterModel): Finding[] {
         (top.length ? `Most are for ${top.join(', ')}.` : 'Finished procedures fill etcd.'),
       count: unfinished,
       samples,
-      views: [
-        { component: 'metasrv', collection: PROCEDURES, says: `${formatCount(unfinished)} unfinished procedures, limit ${maxRunningProcedures}` },
-        { component: 'etcd', collection: 'greptime.etcd', says: etcdSays },
-      ],
-      evidence: [
-        `unfinished procedures (${UNFINISHED_PROCEDURE_STATUSES.join('/')}): ${formatCount(unfinished)}, max_running_procedures ${maxRunningProcedures}`,
-        `finished procedures (Done/Failed) still in etcd: ${formatCount(purge.count)}`,
-        `etcd: ${etcdSays}`,
-        ...(top.length ? [`tables with the most unfinished procedures: ${top.join(', ')}`] : []),
+      facts: [
+        fact.group(
+          PROCEDURES,
+          'unfinished',
+          unfinished,
+          samples.find((x) => x.collection === PROCEDURES)?.key,
+          `Metasrv has ${plural(unfinished, 'unfinished procedure')} (${UNFINISHED_PROCEDURE_STATUSES.join('/')}); max_running_procedures is ${maxRunningProcedures}.`,
+        ),
+        fact.group(PROCEDURES, 'finished', purge.count, firstFinished, `${plural(purge.count, 'finished procedure')} (Done/Failed) ${isAre(purge.count)} still in etcd.`),
+        fact.group('greptime.etcd', 'greptime.etcd', collections['greptime.etcd'].size, biggestPrefix?.key, `etcd holds ${etcdSays}.`),
+        ...(biggestPrefix
+          ? [fact.entity('greptime.etcd', biggestPrefix, `Its biggest prefix, ${biggestPrefix.prefix}, holds ${plural(biggestPrefix.keyCount, 'key')} (${formatBytes(biggestPrefix.sizeBytes)}).`)]
+          : []),
+        ...factsPer(
+          causes,
+          ([t, n]) => fact.group(PROCEDURES, t, n, firstOfTable.get(t), `Table ${t} has ${plural(n, 'unfinished procedure')}.`),
+          (rest) => {
+            const n = rest.reduce((sum, [, k]) => sum + k, 0);
+            const has = rest.length === 1 ? 'has' : 'have';
+            return fact.group(PROCEDURES, 'other tables', n, firstOfTable.get(rest[0]![0]), `${plural(rest.length, 'other table')} ${has} ${plural(n, 'unfinished procedure')}.`);
+          },
+        ),
       ],
       repairs: [
         ...repairOption(
@@ -159,8 +180,37 @@ export function checkDdlBacklog(model: ClusterModel): Finding[] {
   ];
 }
 
+/** The oldest procedure of one piece of work, and the others doing it again. */
+function duplicateFacts(fact: ReturnType<typeof facts>, w: SameWork) {
+  const { oldest } = w;
+  const others = w.all.filter((p) => p !== oldest);
+  const statuses = new Map<string, number>();
+  let since = Infinity;
+  for (const p of others) {
+    increment(statuses, p.status);
+    since = Math.min(since, p.startTime);
+  }
+  return [
+    fact.entity(
+      PROCEDURES,
+      oldest,
+      `The oldest ${w.typeName} for ${w.table} is ${oldest.procedureId} (${oldest.status}, started at t=${oldest.startTime} s).`,
+      { since: oldest.startTime },
+    ),
+    fact.group(
+      PROCEDURES,
+      `${w.table} ${w.typeName}`,
+      others.length,
+      others[0]?.key,
+      `${formatCount(others.length)} more ${w.typeName} for it ${isAre(others.length)} unfinished (${describeCounts(statuses)}), from t=${since} s on: only one can succeed.`,
+      { since },
+    ),
+  ];
+}
+
 /** `ddl/duplicate`: more than one unfinished procedure of the same kind for the same table. Grouped by table. */
 export function checkDuplicateProcedures(model: ClusterModel): Finding[] {
+  const fact = facts(model.status);
   const byTable = new Map<string, SameWork[]>();
   for (const w of unfinishedByWork(model).values()) {
     if (w.all.length < 2) continue;
@@ -180,15 +230,13 @@ export function checkDuplicateProcedures(model: ClusterModel): Finding[] {
       addDuplicates(w, cancel);
     }
     const kinds = works.map((w) => `${formatCount(w.all.length)} × ${w.typeName}`).join(', ');
-    const oldest = works.map((w) => `${w.typeName}: oldest ${w.oldest.procedureId} (${w.oldest.status}, started t=${w.oldest.startTime})`);
     findings.push(
       makeFinding('ddl/duplicate', {
         group: table,
         message: `Table ${table} has ${plural(count, 'unfinished procedure')} doing the same work (${kinds}); only one can succeed.`,
         count,
         samples,
-        views: [{ component: 'metasrv', collection: PROCEDURES, says: `${kinds} unfinished for ${table}` }],
-        evidence: oldest,
+        facts: works.flatMap((w) => duplicateFacts(fact, w)),
         repairs: cancelDuplicatesOption(cancel),
       }),
     );

@@ -7,13 +7,17 @@
 import { collectionsOf, SUBSYSTEMS, type CollectionName, type Finding, type UnreadableRecord } from '../../protocol';
 import { formatCount, plural } from '../../protocol/format';
 import type { ClusterModel } from '../model';
-import { makeFinding } from './common';
+import { facts, makeFinding } from './common';
 
 /** Keys named in a finding's evidence. */
 const MAX_EVIDENCE_KEYS = 10;
 
+/** Whose view an unreadable record's fact is: the gateway's (the system's own component never decoded it either). */
+const GATEWAY = { component: 'gateway' };
+
 /** `gateway/unreadable-record`: one finding per subsystem and collection with records that did not decode. */
 export function checkUnreadableRecords(model: ClusterModel): Finding[] {
+  const fact = facts(model.status);
   const findings: Finding[] = [];
   for (const subsystem of SUBSYSTEMS) {
     const health = model.status.subsystems?.[subsystem];
@@ -52,8 +56,10 @@ export function checkUnreadableRecords(model: ClusterModel): Finding[] {
             samples: [],
             // Not an entity (it did not decode): the diagnostic sits on the collection's section.
             anchor: { collection: collection, key: anchorKey, version: 0 },
-            views: [{ component: 'gateway', collection: collection, says: `${formatCount(count)} unreadable` }],
-            evidence: records.slice(0, MAX_EVIDENCE_KEYS).map((r) => `${r.key}: ${r.reason}`),
+            facts: [
+              fact.group(collection, collection, count, undefined, `The gateway could not decode ${plural(count, 'record')} of ${collection}${more}.`, GATEWAY),
+              ...records.slice(0, MAX_EVIDENCE_KEYS).map((r) => fact.record(collection, r.key, `${r.key}: ${r.reason}`, GATEWAY)),
+            ],
             repairs: [],
           },
           subsystem,

@@ -5,7 +5,7 @@
 import { keys, type EntityRef, type Finding, type ScPartition, type SpuReport } from '../../protocol';
 import { formatBytes, plural } from '../../protocol/format';
 import type { ClusterModel } from '../model';
-import { batchedOption, makeFinding, pushSample, stillAt, TargetBatcher } from './common';
+import { batchedOption, facts, factsPer, isAre, makeFinding, pushSample, stillAt, TargetBatcher } from './common';
 
 /** `partitions/online-out-of-space`: Online at the SC while the leader SPU reports its storage full. Grouped by topic. */
 export function checkOnlineOutOfStorage(model: ClusterModel): Finding[] {
@@ -21,6 +21,7 @@ export function checkOnlineOutOfStorage(model: ClusterModel): Finding[] {
     else byTopic.set(p.topic, [{ partition: p, report }]);
   }
 
+  const fact = facts(model.status);
   const findings: Finding[] = [];
   for (const [topic, items] of byTopic) {
     const samples: EntityRef[] = [];
@@ -32,7 +33,6 @@ export function checkOnlineOutOfStorage(model: ClusterModel): Finding[] {
       restore.add(partition, stillAt('fluvio.spuReports', report));
     }
     const names = items.slice(0, 5).map(({ partition }) => partition.key).join(', ') + (items.length > 5 ? ', …' : '');
-    const spus = [...new Set(items.map(({ report }) => report.spuId))].sort((a, b) => a - b).join(', ');
     findings.push(
       makeFinding('partitions/online-out-of-space', {
         group: topic,
@@ -42,17 +42,30 @@ export function checkOnlineOutOfStorage(model: ClusterModel): Finding[] {
         count: items.length,
         samples,
         anchor: samples[0],
-        views: [
-          { component: 'SC', collection: 'fluvio.partitions', says: 'resolution Online' },
-          { component: 'SPU', collection: 'fluvio.spuReports', says: `SPU ${spus}: storage full` },
-        ],
-        evidence: items
-          .slice(0, 10)
-          .map(
-            ({ partition, report }) =>
-              `${partition.key}: SC resolution Online (leader SPU ${partition.leader.spu}, hw ${partition.leader.hw}, leo ${partition.leader.leo}); ` +
-              `SPU ${report.spuId} reported storage full at t=${report.reportedAt}, ${formatBytes(report.freeBytes)} free`,
-          ),
+        facts: factsPer(
+          items,
+          ({ partition, report }) => [
+            fact.entity(
+              'fluvio.partitions',
+              partition,
+              `SC says ${partition.key} is Online (leader SPU ${partition.leader.spu}, hw ${partition.leader.hw}, leo ${partition.leader.leo}).`,
+            ),
+            fact.entity(
+              'fluvio.spuReports',
+              report,
+              `SPU ${report.spuId}'s last report (t=${report.reportedAt} s) says its storage is full, ${formatBytes(report.freeBytes)} free.`,
+              { component: `SPU ${report.spuId}`, since: report.reportedAt },
+            ),
+          ],
+          (rest) =>
+            fact.group(
+              'fluvio.partitions',
+              topic,
+              rest.length,
+              rest[0]!.partition.key,
+              `SC says ${plural(rest.length, 'other partition')} of ${topic} ${isAre(rest.length)} Online too, and their leader SPUs report storage full.`,
+            ),
+        ),
         repairs: batchedOption(
           {
             id: 'restore-from-spu-report',

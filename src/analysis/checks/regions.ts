@@ -6,7 +6,7 @@
 import type { CachedRegion, EntityRef, Finding, WriteBatch } from '../../protocol';
 import { plural } from '../../protocol/format';
 import type { ClusterModel } from '../model';
-import { batchedOption, makeFinding, pushSample, stillAt, TargetBatcher } from './common';
+import { batchedOption, facts, factsPer, isAre, makeFinding, pushSample, stillAt, TargetBatcher } from './common';
 
 /** Why a written mark is stale, or undefined if the mark is legitimate. */
 export function staleMarkReason(region: CachedRegion, batch: WriteBatch): string | undefined {
@@ -35,6 +35,7 @@ export function checkStalePreparedRegions(model: ClusterModel): Finding[] {
     else stale.set(r.storeId, { regions: [r], reason });
   }
 
+  const fact = facts(model.status);
   const findings: Finding[] = [];
   for (const [storeId, { regions, reason }] of stale) {
     const batch = batches.get(storeId)!;
@@ -57,20 +58,18 @@ export function checkStalePreparedRegions(model: ClusterModel): Finding[] {
           `prepared for write, but ${reason}. The next prepare asserts and the node panics.`,
         count: regions.length,
         samples,
-        views: [
-          { component: 'region cache', collection: 'tikv.regions', says: `region ${ids} marked prepared for write (is_written)` },
-          {
-            component: 'write batch',
-            collection: 'tikv.writeBatches',
-            says: batch.atCommitBoundary
-              ? `at a commit boundary (sequence ${batch.sequenceNumber})`
-              : `current region is ${batch.currentRegion ?? 'none'}`,
-          },
-        ],
-        evidence: [
-          ...regions.slice(0, 5).map((r) => `region ${r.regionId} (epoch ${r.epochVersion}, ${r.state}): is_written = true`),
-          `write batch of store ${storeId}: current_region = ${batch.currentRegion ?? 'none'}, ` +
-            `at commit boundary = ${batch.atCommitBoundary}, written_regions = [${batch.writtenRegions.join(', ')}]`,
+        facts: [
+          ...factsPer(
+            regions,
+            (r) => fact.entity('tikv.regions', r, `Region ${r.regionId} (epoch ${r.epochVersion}, ${r.state}) of store ${storeId} is marked prepared for write (is_written).`),
+            (rest) => fact.group('tikv.regions', `store ${storeId}`, rest.length, rest[0]!.key, `${plural(rest.length, 'other region')} of store ${storeId} ${isAre(rest.length)} marked too.`),
+          ),
+          fact.entity(
+            'tikv.writeBatches',
+            batch,
+            `Store ${storeId}'s write batch says current_region = ${batch.currentRegion ?? 'none'}, at commit boundary = ${batch.atCommitBoundary} ` +
+              `(sequence ${batch.sequenceNumber}), written_regions = [${batch.writtenRegions.join(', ')}]: ${reason}.`,
+          ),
         ],
         repairs: [
           ...batchedOption(

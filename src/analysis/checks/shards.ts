@@ -12,7 +12,7 @@ import { formatCount, plural } from '../../protocol/format';
 import { shardGroup } from '../grouping';
 import { shardIdentity } from '../shard-key';
 import type { ClusterModel } from '../model';
-import { batchedOption, controlPlaneAt, describeCounts, increment, makeFinding, pushSample, stillAt, TargetBatcher } from './common';
+import { batchedOption, controlPlaneAt, describeCounts, facts, increment, isAre, factsPer, makeFinding, pushSample, stillAt, TargetBatcher } from './common';
 
 const METASTORE = 'quickwit.metastore.shards';
 const CONTROL_PLANE = 'quickwit.controlPlane.shards';
@@ -77,6 +77,50 @@ interface DanglingGroup {
 
 const NO_INGESTER: readonly IngesterShard[] = [];
 
+/** A source's non-closed metastore shards that the control plane knows or an ingester holds (its live ones). */
+interface LiveShards {
+  /** Known or held (each shard once). */
+  count: number;
+  known: number;
+  knownKey?: string;
+  held: number;
+  heldKey?: string;
+}
+const NO_LIVE_SHARDS: LiveShards = { count: 0, known: 0, held: 0 };
+
+/**
+ * The live shards of the sources in `groups`, from the small views (the control plane's and the
+ * ingesters' ~3,000 shards) looked up in the metastore: no second pass over its 763,471.
+ */
+function liveShardsOf(model: ClusterModel, groups: ReadonlyMap<string, unknown>, known: ReadonlySet<string>, held: ReadonlyMap<string, IngesterShard[]>): Map<string, LiveShards> {
+  const metastore = model.collections[METASTORE];
+  const live = new Map<string, LiveShards>();
+  const of = (s: { indexUid: string; sourceId: string }, id: string): LiveShards | undefined => {
+    const group = shardGroup(s.indexUid, s.sourceId);
+    if (!groups.has(group)) return undefined;
+    const m = metastore.get(id);
+    if (!m || m.shardState === 'closed') return undefined;
+    let l = live.get(group);
+    if (!l) live.set(group, (l = { count: 0, known: 0, held: 0 }));
+    return l;
+  };
+  for (const s of model.collections[CONTROL_PLANE].values()) {
+    const l = of(s, shardIdentity(s));
+    if (!l) continue;
+    l.count++;
+    l.known++;
+    l.knownKey ??= s.key;
+  }
+  for (const [id, list] of held) {
+    const l = of(list[0]!, id);
+    if (!l) continue;
+    if (!known.has(id)) l.count++;
+    l.held++;
+    l.heldKey ??= list[0]!.key;
+  }
+  return live;
+}
+
 /** `shards/dangling`: non-closed metastore shards the control plane does not know and no ingester holds. */
 export function checkDanglingShards(model: ClusterModel): Finding[] {
   const { collections, status } = model;
@@ -123,16 +167,29 @@ export function checkDanglingShards(model: ClusterModel): Finding[] {
     else g.published++;
   }
 
+  const others = liveShardsOf(model, groups, known, held);
+  const fact = facts(status);
+  const epoch = status.controlPlaneEpoch;
   const findings: Finding[] = [];
   for (const [group, g] of groups) {
     const states = describeCounts(g.states);
+    const live = others.get(group) ?? NO_LIVE_SHARDS;
+    const total = g.count + live.count;
+    const first = g.samples[0]!.key;
+    const since = { since: g.oldest };
+    const why = `open_shards succeeded, init_shards did not (the oldest created at t=${g.oldest} s)`;
     const evidence = [
-      `metastore: ${states} shards of ${group} (the oldest created at t=${g.oldest})`,
-      `control plane (epoch ${status.controlPlaneEpoch}): knows none of them`,
-      `ingesters: none holds them, so they were never initialised (open_shards succeeded, init_shards did not)`,
+      fact.group(METASTORE, group, total, first, `The metastore has ${plural(total, 'shard')} of ${group} that ${isAre(total)} not closed.`),
+      fact.group(CONTROL_PLANE, group, live.known, live.knownKey, `The control plane (epoch ${epoch}) knows ${live.known ? formatCount(live.known) : 'none'} of them.`, { epoch }),
+      fact.group(INGESTER, group, live.held, live.heldKey, live.held ? `Ingesters hold ${formatCount(live.held)} of them.` : 'No ingester holds any of them.'),
+      live.count > 0
+        ? fact.group(METASTORE, group, g.count, first, `The other ${formatCount(g.count)} (${states}) have no ingester: ${why}.`, since)
+        : fact.group(METASTORE, group, g.count, first, `They (${states}) were never initialised: ${why}.`, since),
     ];
     if (g.published > 0) {
-      evidence.push(`${plural(g.published, 'shard')} ${g.published === 1 ? 'has' : 'have'} a publish position: kept out of the delete plan`);
+      evidence.push(
+        fact.group(METASTORE, group, g.published, undefined, `${plural(g.published, 'shard')} of those ${g.published === 1 ? 'has' : 'have'} a publish position: kept out of the delete plan.`),
+      );
     }
     findings.push(
       makeFinding('shards/dangling', {
@@ -143,12 +200,7 @@ export function checkDanglingShards(model: ClusterModel): Finding[] {
           `holds ${g.count === 1 ? 'it' : 'them'} (leaked by a failed shard init).`,
         count: g.count,
         samples: g.samples,
-        views: [
-          { component: 'metastore', collection: METASTORE, says: `${states} shards` },
-          { component: 'control plane', collection: CONTROL_PLANE, says: 'does not know them' },
-          { component: 'ingesters', collection: INGESTER, says: 'none holds them' },
-        ],
-        evidence,
+        facts: evidence,
         repairs: [
           ...batchedOption(
             {
@@ -218,6 +270,8 @@ export function checkOrphanedShards(model: ClusterModel): Finding[] {
     pushSample(g.samples, INGESTER, s);
   }
 
+  const fact = facts(status);
+  const epoch = status.controlPlaneEpoch;
   const findings: Finding[] = [];
   for (const [group, g] of groups) {
     const withData = g.ingesterShards.filter((s) => holdsData(s.replicationPositionInclusive));
@@ -245,37 +299,37 @@ export function checkOrphanedShards(model: ClusterModel): Finding[] {
     ]
       .filter(Boolean)
       .join(' and ');
+    const evidence = [fact.group(METASTORE, group, 0, undefined, `The metastore has none of these ${plural(g.count, 'shard')} of ${group}.`)];
+    if (g.controlPlane > 0) {
+      const first = g.samples.find((x) => x.collection === CONTROL_PLANE)?.key;
+      evidence.push(fact.group(CONTROL_PLANE, group, g.controlPlane, first, `The control plane (epoch ${epoch}) knows ${formatCount(g.controlPlane)} of them.`, { epoch }));
+    }
+    evidence.push(...ingesterFacts(fact, group, g.ingesterShards));
+    if (closedWithData > 0) {
+      const first = withData.find((x) => !orphanMayHoldUnpublished(x))!.key;
+      evidence.push(
+        fact.group(
+          INGESTER,
+          group,
+          closedWithData,
+          first,
+          `${plural(closedWithData, 'shard')} with records ${isAre(closedWithData)} closed: the metastore deletes a shard only once it is ` +
+            'closed and published to its end, and an ingester reloads the shards of its WAL closed when it restarts (quickwit #6531).',
+        ),
+      );
+    }
+    if (atRisk.length > 0) {
+      evidence.push(
+        fact.group(INGESTER, group, atRisk.length, atRisk[0]!.key, `${plural(atRisk.length, 'shard')} with records ${isAre(atRisk.length)} not closed: records past the last publish may be the only copy.`),
+      );
+    }
     findings.push(
       makeFinding('shards/orphaned', {
         group,
         message: `${plural(g.count, 'shard')} of ${group} ${g.count === 1 ? 'is' : 'are'} missing from the metastore, but ${where}.`,
         count: g.count,
         samples: g.samples,
-        views: [
-          { component: 'metastore', collection: METASTORE, says: 'does not have them' },
-          ...(g.controlPlane > 0
-            ? [{ component: 'control plane', collection: CONTROL_PLANE, says: `knows ${formatCount(g.controlPlane)} of them` }]
-            : []),
-          ...(g.ingesterShards.length > 0
-            ? [{ component: 'ingesters', collection: INGESTER, says: `${ingesterList} hold ${formatCount(g.ingesterShards.length)}` }]
-            : []),
-        ] as Finding['views'],
-        evidence: [
-          `metastore: none of the ${formatCount(g.count)} shards`,
-          ...(g.controlPlane > 0 ? [`control plane (epoch ${status.controlPlaneEpoch}): ${formatCount(g.controlPlane)} shards`] : []),
-          ...(g.ingesterShards.length > 0
-            ? [`ingesters: ${formatCount(g.ingesterShards.length)} shards, ${formatCount(withData.length)} with records not yet at eof`]
-            : []),
-          ...(closedWithData > 0
-            ? [
-                `${plural(closedWithData, 'shard')} with records ${closedWithData === 1 ? 'is' : 'are'} closed: the metastore deletes a shard only ` +
-                  'once it is closed and published to its end, and an ingester reloads the shards of its WAL closed when it restarts (quickwit #6531)',
-              ]
-            : []),
-          ...(atRisk.length > 0
-            ? [`${plural(atRisk.length, 'shard')} with records ${atRisk.length === 1 ? 'is' : 'are'} not closed: records past the last publish may be the only copy`]
-            : []),
-        ],
+        facts: evidence,
         repairs: [
           ...(g.controlPlane > 0
             ? [
@@ -323,4 +377,27 @@ export function checkOrphanedShards(model: ClusterModel): Finding[] {
     );
   }
   return findings;
+}
+
+/** One fact per ingester holding orphans of `group` (the first MAX_FACT_ENTITIES ingesters, then the rest together). */
+function ingesterFacts(fact: ReturnType<typeof facts>, group: string, shards: readonly IngesterShard[]) {
+  const byIngester = new Map<string, { count: number; withData: number; key: string }>();
+  for (const s of shards) {
+    let i = byIngester.get(s.ingesterId);
+    if (!i) byIngester.set(s.ingesterId, (i = { count: 0, withData: 0, key: s.key }));
+    i.count++;
+    if (holdsData(s.replicationPositionInclusive)) i.withData++;
+  }
+  const ids = [...byIngester.keys()].sort();
+  return factsPer(
+    ids,
+    (id) => {
+      const i = byIngester.get(id)!;
+      return fact.group(INGESTER, `${group} on ${id}`, i.count, i.key, `Ingester ${id} holds ${formatCount(i.count)} of them, ${formatCount(i.withData)} with records not yet at eof.`);
+    },
+    (rest) => {
+      const n = rest.reduce((sum, id) => sum + byIngester.get(id)!.count, 0);
+      return fact.group(INGESTER, group, n, byIngester.get(rest[0]!)!.key, `${plural(rest.length, 'other ingester')} hold ${formatCount(n)} of them.`);
+    },
+  );
 }

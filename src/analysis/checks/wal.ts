@@ -4,9 +4,9 @@
  * appends blocked on recovery (milvus #41307).
  */
 import type { EntityRef, Finding, InFlightAppend, WalState } from '../../protocol';
-import { formatDuration, plural } from '../../protocol/format';
+import { formatCount, formatDuration, plural } from '../../protocol/format';
 import type { ClusterModel } from '../model';
-import { batchedOption, makeFinding, pushSample, ref, stillAt, TargetBatcher } from './common';
+import { batchedOption, facts, factsPer, isAre, makeFinding, pushSample, ref, stillAt, TargetBatcher } from './common';
 
 /** `wal/close-blocked`: Terminating past the grace period with a recovering WAL that has appends in flight. */
 export function checkCloseBlockedWals(model: ClusterModel): Finding[] {
@@ -27,6 +27,7 @@ export function checkCloseBlockedWals(model: ClusterModel): Finding[] {
     else appendsByNode.set(a.serverId, [a]);
   }
 
+  const fact = facts(status);
   const findings: Finding[] = [];
   for (const node of collections['milvus.nodes'].values()) {
     if (node.lifecycle !== 'Terminating' || node.stopRequestedAt === null) continue;
@@ -49,6 +50,7 @@ export function checkCloseBlockedWals(model: ClusterModel): Finding[] {
     cancel.add(node);
     const remove = new TargetBatcher('milvus.forceRemoveNode', walsAsSeen);
     remove.add(node);
+    const oldestAppend = appends.reduce<number | undefined>((t, a) => (t === undefined || a.startedAt < t ? a.startedAt : t), undefined);
     const age = formatDuration(terminatingFor);
     const grace = formatDuration(node.gracePeriodSeconds);
 
@@ -61,22 +63,33 @@ export function checkCloseBlockedWals(model: ClusterModel): Finding[] {
         count: wals.length,
         samples,
         anchor: ref('milvus.nodes', node),
-        views: [
-          { component: 'kubernetes', collection: 'milvus.nodes', says: `Terminating for ${age}, grace ${grace}` },
-          {
-            component: 'streaming node',
-            collection: 'milvus.wals',
-            says: `${plural(wals.length, 'WAL')} recovering with ${plural(inFlight, 'append')} in flight`,
-          },
-        ],
-        evidence: [
-          `Terminating for ${age}, grace ${grace} (stop requested at t=${node.stopRequestedAt}, now t=${status.time})`,
-          ...wals.map(
-            (w) =>
-              `WAL ${w.channel} (term ${w.term}): recovering, ${w.closing ? 'close waiting' : 'not closing yet'}, ` +
-              `${plural(w.inFlightAppends, 'append')} in flight`,
+        facts: [
+          fact.entity(
+            'milvus.nodes',
+            node,
+            `Kubernetes asked StreamingNode ${node.serverId} to stop at t=${node.stopRequestedAt} s: it has been Terminating for ${age}, past its grace period of ${grace}.`,
+            { since: node.stopRequestedAt },
           ),
-          `blocked appends: ${appends.length - writing} waiting for recovery, ${writing} writing`,
+          ...factsPer(
+            wals,
+            (w) =>
+              fact.entity(
+                'milvus.wals',
+                w,
+                `WAL ${w.channel} (term ${w.term}) is recovering, ${w.closing ? 'its close waiting' : 'not closing yet'}, ` +
+                  `with ${plural(w.inFlightAppends, 'append')} in flight.`,
+              ),
+            (rest) => fact.group('milvus.wals', node.key, rest.length, rest[0]!.key, `${plural(rest.length, 'other WAL')} of the node ${isAre(rest.length)} recovering with appends in flight.`),
+          ),
+          fact.group(
+            'milvus.appends',
+            node.key,
+            appends.length,
+            appends[0]?.key,
+            `${plural(appends.length, 'append')} ${isAre(appends.length)} blocked on them: ${formatCount(appends.length - writing)} waiting for recovery, ${formatCount(writing)} writing` +
+              (oldestAppend === undefined ? '.' : ` (the oldest since t=${oldestAppend} s).`),
+            oldestAppend === undefined ? {} : { since: oldestAppend },
+          ),
         ],
         repairs: [
           ...batchedOption(
