@@ -61,7 +61,7 @@ function describeCommand(op: RepairCommand): string {
   if ('targets' in op) {
     const sample = op.targets
       .slice(0, 3)
-      .map((t) => `${t.key}@${t.version}`)
+      .map((t) => ('version' in t ? `${t.key}@${t.version}` : `${t.key} if absent`))
       .join(', ');
     return `${op.command} ×${formatCount(op.targets.length)} (${sample}${op.targets.length > 3 ? ', …' : ''})`;
   }

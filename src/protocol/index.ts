@@ -8,3 +8,5 @@ export * from './lsp';
 export * from './format';
 export * from './config';
 export * from './uri';
+export * from './undo';
+export * from './journal';
