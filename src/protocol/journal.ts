@@ -118,7 +118,7 @@ export const RepairHistoryEntry = z.object({
   at: z.string(),
   cluster: z.string(),
   findingId: z.string(),
-  rule: z.string().optional(),
+  rule: RuleId.optional(),
   title: z.string(),
   safety: RepairSafety,
   source: z.enum(['editor', 'cli']),

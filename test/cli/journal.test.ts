@@ -1,0 +1,156 @@
+/**
+ * The repair journal and undo, through `cluster-check` against the simulator:
+ * a repair then its undo gives back the cluster it had (entity by entity, same
+ * fields); an entity someone changed since is refused and left alone; a journal
+ * that cannot be written stops the repair before anything is sent; a process
+ * killed between batches leaves a journal that says which batches were applied.
+ */
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { COLLECTION_NAMES, type JournalLine } from '../../src/protocol';
+import { parseJournal, repairHistory } from '../../src/engine/journal';
+import { BatchGate } from '../server/batchGate';
+import { OUT, startSim, type RunningSim } from '../server/sim';
+import { cli } from './cliProcess';
+
+type State = Record<string, Record<string, Record<string, unknown>>>;
+
+/** Every entity of the cluster by collection and key, without its version (a re-created entity gets a new one). */
+export async function entityState(list: (c: (typeof COLLECTION_NAMES)[number]) => AsyncIterable<unknown[]>): Promise<State> {
+  const state: State = {};
+  for (const c of COLLECTION_NAMES) {
+    const entities: Record<string, Record<string, unknown>> = {};
+    for await (const page of list(c)) {
+      for (const e of page as Array<{ key: string; version: number }>) {
+        const { version: _v, ...fields } = e;
+        entities[e.key] = fields;
+      }
+    }
+    state[c] = entities;
+  }
+  return state;
+}
+
+async function simState(sim: RunningSim): Promise<State> {
+  const client = await sim.client();
+  return entityState((c) => client.listAll(c));
+}
+
+function journalLines(path: string): JournalLine[] {
+  const read = parseJournal(readFileSync(path, 'utf8'));
+  assert.deepEqual(read.problems, []);
+  return read.lines;
+}
+
+describe('repair journal and undo (cluster-check, simulator)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  const sims: RunningSim[] = [];
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'journal-'))));
+  afterEach(async () => {
+    for (const s of sims.splice(0)) await s.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  async function sim(args: string[]): Promise<RunningSim> {
+    const s = await startSim(args);
+    sims.push(s);
+    return s;
+  }
+
+  for (const [scenario, rule] of [
+    ['quickwit-dangling-shards', 'shards/dangling'],
+    ['fluvio-out-of-space-reverted', 'partitions/online-out-of-space'],
+  ] as const) {
+    it(`${scenario}: a repair and its undo return the cluster to its state before`, async () => {
+      const s = await sim(['--scenario', scenario, '--seed', '5']);
+      const before = await simState(s);
+      const journal = join(dir, 'repairs.jsonl');
+      const repair = await cli([s.url, '--token', s.token, '--repair', rule, '--yes', '--journal', journal]);
+      assert.ok(repair.code === 0 || repair.code === 1, repair.stderr);
+      const repaired = await simState(s);
+      assert.notDeepEqual(repaired, before, 'the repair changed the cluster');
+
+      const lines = journalLines(journal);
+      assert.equal(lines[0].type, 'repair');
+      const intents = lines.filter((l) => l.type === 'intent');
+      assert.ok(intents.length > 0);
+      for (const i of intents) for (const b of i.before) assert.ok(b.entity, `before-image of ${b.key}`);
+      assert.equal(lines.filter((l) => l.type === 'result').length, intents.length, 'every batch has its result');
+      const [entry] = repairHistory(lines);
+      assert.equal(entry.undoable, true, entry.undoNote);
+
+      const undo = await cli(['undo', '--journal', journal, '--last', '--token', s.token, '--yes']);
+      assert.equal(undo.code, 0, undo.stdout + undo.stderr);
+      assert.deepEqual(await simState(s), before, 'every entity is back, with the same fields');
+      const after = repairHistory(journalLines(journal));
+      assert.equal(after[0].undoOf, entry.id, 'the undo is journalled too');
+      assert.equal(after[1].undoable, false, 'and the repair is not offered again');
+    });
+  }
+
+  it('an undo leaves an entity someone changed since alone, and reports it refused', async () => {
+    const s = await sim(['--scenario', 'fluvio-out-of-space-reverted', '--seed', '5']);
+    const before = await simState(s);
+    const journal = join(dir, 'repairs.jsonl');
+    const repair = await cli([s.url, '--token', s.token, '--repair', 'partitions/online-out-of-space', '--yes', '--journal', journal]);
+    assert.ok(repair.code === 0 || repair.code === 1, repair.stderr);
+    // Another writer: the SC loses its link to the SPU and rewrites the partitions it leads.
+    const client = await s.client();
+    await client.request('sim.inject', { fault: 'fluvio.scSpuLinkFlap' });
+    const moved = await simState(s);
+    const undo = await cli(['undo', '--journal', journal, '--last', '--token', s.token, '--yes']);
+    assert.equal(undo.code, 1, undo.stdout);
+    assert.match(undo.stdout, /refused [^:]+: partition \S+ moved on/);
+    const after = await simState(s);
+    const partitions = (st: State) => st['fluvio.partitions'];
+    for (const [key, p] of Object.entries(partitions(moved))) {
+      if ((p as { resolution: string }).resolution === 'LeaderOffline') assert.deepEqual(partitions(after)[key], p, `${key} was left as the other writer made it`);
+    }
+    assert.notDeepEqual(after, before);
+  });
+
+  it('a journal that cannot be written stops the repair before anything is sent', async () => {
+    const s = await sim(['--scenario', 'quickwit-dangling-shards', '--seed', '5']);
+    const before = await simState(s);
+    const notADir = join(dir, 'file');
+    writeFileSync(notADir, '');
+    const repair = await cli([s.url, '--token', s.token, '--repair', 'shards/dangling', '--yes', '--journal', join(notADir, 'repairs.jsonl')]);
+    assert.match(repair.stdout, /could not be written/);
+    assert.match(repair.stdout, /nothing more sent/);
+    assert.deepEqual(await simState(s), before, 'nothing reached the cluster');
+  });
+
+  it('a cluster-check killed between batches leaves a journal that says which batches were applied', async () => {
+    const s = await sim(['--scenario', 'quickwit-dangling-shards', '--seed', '5', '--dangling-shards', '12000']);
+    const gate = await BatchGate.start(s.url, { holdRepair: 3 });
+    const journal = join(dir, 'repairs.jsonl');
+    const child = spawn(process.execPath, [join(OUT, 'cluster-check.js'), gate.url, '--token', s.token, '--repair', 'shards/dangling', '--yes', '--journal', journal], {
+      stdio: 'ignore',
+    });
+    const exited = new Promise((r) => child.once('exit', r));
+    try {
+      await gate.held();
+      child.kill('SIGKILL');
+      await exited;
+    } finally {
+      await gate.close();
+    }
+    const lines = journalLines(journal);
+    const [entry] = repairHistory(lines);
+    assert.equal(entry.finished, false, 'no end line: the process died');
+    assert.deepEqual(
+      entry.batches.map((b) => b.state),
+      ['applied', 'applied', 'unknown'],
+      'two batches answered, the third sent (intent on disk) with no answer',
+    );
+    const client = await s.client();
+    const results = lines.filter((l) => l.type === 'result');
+    for (const r of results) {
+      const { items } = await client.request('cluster.get', { collection: 'quickwit.metastore.shards', keys: r.applied.map((a) => a.key) });
+      assert.equal(items.length, 0, `the keys batch ${r.batch + 1} says were applied are gone`);
+    }
+  });
+});
