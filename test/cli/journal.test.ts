@@ -10,36 +10,19 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { COLLECTION_NAMES, type JournalLine } from '../../src/protocol';
+import type { JournalLine } from '../../src/protocol';
 import { parseJournal, repairHistory } from '../../src/engine/journal';
 import { BatchGate } from '../server/batchGate';
 import { OUT, startSim, type RunningSim } from '../server/sim';
 import { cli } from './cliProcess';
-
-type State = Record<string, Record<string, Record<string, unknown>>>;
-
-/** Every entity of the cluster by collection and key, without its version (a re-created entity gets a new one). */
-export async function entityState(list: (c: (typeof COLLECTION_NAMES)[number]) => AsyncIterable<unknown[]>): Promise<State> {
-  const state: State = {};
-  for (const c of COLLECTION_NAMES) {
-    const entities: Record<string, Record<string, unknown>> = {};
-    for await (const page of list(c)) {
-      for (const e of page as Array<{ key: string; version: number }>) {
-        const { version: _v, ...fields } = e;
-        entities[e.key] = fields;
-      }
-    }
-    state[c] = entities;
-  }
-  return state;
-}
+import { entityState, type State } from './state';
 
 async function simState(sim: RunningSim): Promise<State> {
   const client = await sim.client();
   return entityState((c) => client.listAll(c));
 }
 
-function journalLines(path: string): JournalLine[] {
+export function journalLines(path: string): JournalLine[] {
   const read = parseJournal(readFileSync(path, 'utf8'));
   assert.deepEqual(read.problems, []);
   return read.lines;
