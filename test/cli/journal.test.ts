@@ -137,3 +137,34 @@ describe('repair journal and undo (cluster-check, simulator)', function () {
     }
   });
 });
+
+describe('cluster-check --save', function () {
+  this.timeout(60_000);
+  let sim: RunningSim | undefined;
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'save-'))));
+  afterEach(async () => {
+    await sim?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('saves the live cluster as a snapshot that diffs identical against it, and shows a repair against it afterwards', async () => {
+    sim = await startSim(['--scenario', 'fluvio-out-of-space-reverted', '--seed', '4']);
+    const file = join(dir, 'before.clustersnap');
+    const save = await cli([sim.url, '--token', sim.token, '--save', file]);
+    assert.equal(save.code, 1, save.stderr);
+    assert.match(save.stdout, /Saved a snapshot of .* to .*before\.clustersnap/);
+    const same = await cli(['diff', file, sim.url, '--token', sim.token]);
+    assert.equal(same.code, 0, same.stdout + same.stderr);
+    await cli([sim.url, '--token', sim.token, '--repair', 'partitions/online-out-of-space', '--yes']);
+    const after = await cli(['diff', file, sim.url, '--token', sim.token, '--format', 'json']);
+    assert.equal(after.code, 1, after.stderr);
+    const diff = JSON.parse(after.stdout) as { collections: Record<string, { changed: number; added: number; removed: number }>; findings: { resolved: unknown[] } };
+    assert.deepEqual(Object.keys(diff.collections), ['fluvio.partitions'], 'only what the repair changed');
+    assert.ok(diff.collections['fluvio.partitions'].changed > 0);
+    assert.ok(diff.findings.resolved.length > 0);
+    const bad = await cli([join(dir, 'x.clustersnap'), '--save', join(dir, 'y.clustersnap')]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--save writes a snapshot of a live cluster/);
+  });
+});
