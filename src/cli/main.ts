@@ -211,7 +211,7 @@ function printPlan(args: CliArgs, findings: Finding[], plan: PlannedRepair[]): v
       continue;
     }
     const { option } = chosen;
-    say(args, `  ${f.id}: ${option.title} [${option.safety}], ${plural(option.targetCount, 'target')}`);
+    say(args, `  ${f.id}: ${option.title} [${option.safety}], ${plural(option.targetCount, 'target')}, ${option.undoable ? 'can be undone' : `cannot be undone (${option.undoNote})`}`);
     const ops = option.operations;
     for (const op of ops.slice(0, 5)) say(args, `      ${describeOperation(op)}`);
     if (ops.length > 5) say(args, `      … ${plural(ops.length - 5, 'more batch', 'more batches')}`);

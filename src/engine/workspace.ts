@@ -639,6 +639,14 @@ function summarise(cluster: string, f: Finding): FindingSummary {
   return {
     ...f,
     cluster,
-    repairs: f.repairs.map((r) => ({ id: r.id, title: r.title, safety: r.safety, targetCount: r.targetCount, description: r.description })),
+    repairs: f.repairs.map((r) => ({
+      id: r.id,
+      title: r.title,
+      safety: r.safety,
+      targetCount: r.targetCount,
+      description: r.description,
+      undoable: r.undoable,
+      ...(r.undoNote ? { undoNote: r.undoNote } : {}),
+    })),
   };
 }

@@ -52,8 +52,8 @@ async function pickRepair(finding: FindingSummary, repairId: string | undefined)
   // Shown even for a single repair: the user should see its safety before it runs.
   const items: (QuickPickItem & { repair: Repair })[] = finding.repairs.map((r) => ({
     label: r.title,
-    description: SAFETY_LABELS[r.safety],
-    detail: `Acts on ${plural(r.targetCount, 'entity')}${r.description ? ` · ${r.description}` : ''}`,
+    description: `${SAFETY_LABELS[r.safety]}${r.undoable === undefined ? '' : r.undoable ? ' · can be undone' : ' · cannot be undone'}`,
+    detail: `Acts on ${plural(r.targetCount, 'entity')}${r.description ? ` · ${r.description}` : ''}${r.undoNote ? ` · not undoable: ${r.undoNote}` : ''}`,
     repair: r,
   }));
   return (await window.showQuickPick(items, { title: `Repair ${finding.rule} (${finding.group})`, ignoreFocusOut: true }))?.repair;

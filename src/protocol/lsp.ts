@@ -86,6 +86,9 @@ export const FindingSummary = Finding.omit({ repairs: true }).extend({
       targetCount: z.number().int(),
       /** What it does and what it may lose (RepairOption.description); shown in the confirmation. */
       description: z.string().optional(),
+      /** Whether `Cluster: Undo Repair…` can take it back, and why not (RepairOption.undoable, undoNote). */
+      undoable: z.boolean().optional(),
+      undoNote: z.string().optional(),
     }),
   ),
 });
@@ -188,7 +191,7 @@ export const RepairHistoryParams = z.object({});
 /** The journal's repairs, newest first, and the lines that could not be read (a torn last line). */
 export const RepairHistoryResult = z.object({ path: z.string().nullable(), entries: z.array(RepairHistoryEntry), problems: z.array(z.string()) });
 export type RepairHistoryResult = z.infer<typeof RepairHistoryResult>;
-/** `clusterDebugger.undoRepair`: a journalled repair's id (a prefix is enough); absent: the newest one that can be undone. */
+/** `clusterDebugger.applyUndo` (the server's command; the extension's is `clusterDebugger.undoRepair`): a journalled repair's id (a prefix is enough); absent: the newest one that can be undone. */
 export const UndoRepairArgs = z.object({ id: z.string().min(1).max(128).optional(), cluster: z.string().optional() });
 export type UndoRepairArgs = z.infer<typeof UndoRepairArgs>;
 
@@ -231,7 +234,7 @@ export const LSP_COMMANDS = {
   /** Every `safe` repair of every current finding of a cluster. */
   applyAllSafe: { command: 'clusterDebugger.applyAllSafe', args: ApplyAllSafeArgs, result: ApplyRepairResult },
   /** Undo of a journalled repair, from its before-images; conditional like any repair. */
-  undoRepair: { command: 'clusterDebugger.undoRepair', args: UndoRepairArgs, result: ApplyRepairResult },
+  undoRepair: { command: 'clusterDebugger.applyUndo', args: UndoRepairArgs, result: ApplyRepairResult },
 } as const satisfies Record<string, { command: string; args: z.ZodType; result: z.ZodType }>;
 export type LspCommandName = keyof typeof LSP_COMMANDS;
 

@@ -53,6 +53,7 @@ describe('repair journal and undo (cluster-check, simulator)', function () {
       const journal = join(dir, 'repairs.jsonl');
       const repair = await cli([s.url, '--token', s.token, '--repair', rule, '--yes', '--journal', journal]);
       assert.ok(repair.code === 0 || repair.code === 1, repair.stderr);
+      assert.match(repair.stdout, /\[safe\], .*, can be undone$/m, 'the plan says it can be undone before it runs');
       const repaired = await simState(s);
       assert.notDeepEqual(repaired, before, 'the repair changed the cluster');
 
