@@ -158,7 +158,7 @@ const refused = (key: string, message: string): RepairItemResult => ({ key, stat
 const applied = (key: string, message: string): RepairItemResult => ({ key, status: 'applied', message });
 const unchanged = (key: string, message: string): RepairItemResult => ({ key, status: 'unchanged', message });
 
-function dedupe(targets: readonly Expectation[]): Expectation[] {
+function dedupe<T extends { key: string }>(targets: readonly T[]): T[] {
   const seen = new Set<string>();
   return targets.filter((t) => (seen.has(t.key) ? false : (seen.add(t.key), true)));
 }
@@ -236,6 +236,24 @@ const EFFECTS: { [K in RepairCommandName]: Effect<K> } = {
       if (p.resolution === 'OutOfStorage') return unchanged(t.key, 'already OutOfStorage');
       s.patch('fluvio.partitions', p.key, { resolution: 'OutOfStorage' });
       return applied(t.key, `${p.resolution} → OutOfStorage, from the leader SPU's report`);
+    }),
+  // Undo's own commands: what a repair deleted or changed, back from the journal's before-images.
+  'quickwit.restoreShards': (s, cmd) =>
+    dedupe(cmd.targets).map((t) => {
+      const now = s.get(METASTORE, t.key);
+      if (now) return refused(t.key, `metastore shard ${t.key} exists again (version ${now.version}): something re-created it since the repair; left as it is`);
+      if (t.entity.key !== t.key) return refused(t.key, `the entity to re-create is ${t.entity.key}, not ${t.key}; nothing changed`);
+      const { version: _before, ...draft } = t.entity;
+      s.put(METASTORE, draft);
+      return applied(t.key, `re-created as it was before the repair (its version then was ${t.entity.version})`);
+    }),
+  'fluvio.restoreResolution': (s, cmd) =>
+    dedupe(cmd.targets).map((t) => {
+      const found = s.expect('fluvio.partitions', t, 'partition');
+      if ('refusal' in found) return found.refusal;
+      if (found.entity.resolution === t.resolution) return unchanged(t.key, `already ${t.resolution}`);
+      s.patch('fluvio.partitions', t.key, { resolution: t.resolution });
+      return applied(t.key, `${found.entity.resolution} → ${t.resolution}, as before the repair`);
     }),
 };
 

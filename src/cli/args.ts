@@ -3,8 +3,22 @@ import { RULE_IDS, type RuleId } from '../protocol';
 import { DEFAULT_DIFF_LIMIT } from '../analysis';
 
 export const USAGE =
-  'usage: cluster-check <ws-url | file.clustersnap> [--token T] [--format text|json|sarif] [--repair RULE|all] [--dry-run] [--yes] [--read-only]\n' +
-  '       cluster-check diff <A> <B> [--token T] [--token-a T] [--token-b T] [--format text|json|sarif] [--limit N | --all]';
+  'usage: cluster-check <ws-url | file.clustersnap> [--token T] [--format text|json|sarif] [--repair RULE|all] [--dry-run] [--yes] [--read-only] [--journal FILE] [--save FILE]\n' +
+  '       cluster-check diff <A> <B> [--token T] [--token-a T] [--token-b T] [--format text|json|sarif] [--limit N | --all]\n' +
+  '       cluster-check undo --journal FILE [--last | --id ID] [--url ws-url] [--token T] [--yes] [--dry-run]';
+
+export const UNDO_USAGE = 'usage: cluster-check undo --journal FILE [--last | --id ID] [--url ws-url] [--token T] [--yes] [--dry-run]';
+
+export interface UndoArgs {
+  journal: string;
+  /** A repair id (or a prefix of one); undefined: the newest repair that can be undone. */
+  id: string | undefined;
+  /** The cluster's URL; default: the one the journal recorded. */
+  url: string | undefined;
+  token: string | undefined;
+  yes: boolean;
+  dryRun: boolean;
+}
 
 export type Format = 'text' | 'json' | 'sarif';
 
@@ -19,6 +33,10 @@ export interface CliArgs {
   yes: boolean;
   /** Nothing may be sent to the cluster: `--repair` is refused (its `--dry-run` preview is not). */
   readOnly: boolean;
+  /** Repairs are journalled here (`--journal`). */
+  journal: string | undefined;
+  /** A snapshot of the live cluster is written here (`--save`), after any repair. */
+  save: string | undefined;
 }
 
 export class UsageError extends Error {}
@@ -135,6 +153,8 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): CliArgs | 'he
   let dryRun = false;
   let yes = false;
   let readOnly = false;
+  let journal: string | undefined;
+  let save: string | undefined;
   for (const { arg: a, flag, take } of options(argv, USAGE, true)) {
     switch (flag) {
       case '--help':
@@ -163,6 +183,12 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): CliArgs | 'he
       case '--read-only':
         readOnly = true;
         break;
+      case '--journal':
+        journal = take();
+        break;
+      case '--save':
+        save = take();
+        break;
       default:
         if (a.startsWith('-')) throw new UsageError(`unknown option ${a}; ${USAGE}`);
         if (target !== undefined) throw new UsageError(`one target only (got '${target}' and '${a}'); ${USAGE}`);
@@ -175,5 +201,52 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): CliArgs | 'he
   if (readOnly && repair && !dryRun) {
     throw new UsageError('--read-only refuses --repair: nothing may be sent to the cluster (preview the repairs with --repair RULE --dry-run)');
   }
-  return { target, live, token, format, repair, dryRun, yes, readOnly };
+  if (journal !== undefined && !repair) throw new UsageError('--journal only makes sense with --repair (or with cluster-check undo)');
+  if (save !== undefined && !live) throw new UsageError('--save writes a snapshot of a live cluster; give its ws:// URL');
+  return { target, live, token, format, repair, dryRun, yes, readOnly, journal, save };
+}
+
+export function parseUndoArgs(argv: string[], env: NodeJS.ProcessEnv): UndoArgs | 'help' {
+  let journal: string | undefined;
+  let id: string | undefined;
+  let last = false;
+  let url: string | undefined;
+  let token = env.CLUSTER_SIM_TOKEN || undefined;
+  let yes = false;
+  let dryRun = false;
+  for (const { arg: a, flag, take } of options(argv, UNDO_USAGE, true)) {
+    switch (flag) {
+      case '--help':
+      case '-h':
+        return 'help';
+      case '--journal':
+        journal = take();
+        break;
+      case '--id':
+        id = take();
+        break;
+      case '--last':
+        last = true;
+        break;
+      case '--url':
+        url = take();
+        if (!isLive(url)) throw new UsageError(`--url needs a ws:// or wss:// URL, not '${url}'`);
+        break;
+      case '--token':
+        token = take();
+        break;
+      case '--yes':
+      case '-y':
+        yes = true;
+        break;
+      case '--dry-run':
+        dryRun = true;
+        break;
+      default:
+        throw new UsageError(`unknown argument ${a}; ${UNDO_USAGE}`);
+    }
+  }
+  if (journal === undefined) throw new UsageError(`undo needs --journal FILE; ${UNDO_USAGE}`);
+  if (last && id !== undefined) throw new UsageError('--last and --id name different repairs; give one');
+  return { journal, id, url, token, yes, dryRun };
 }

@@ -2,7 +2,8 @@
  * `cluster-check`: the engine headless, for scripts and CI.
  *
  *   cluster-check <ws-url | file.clustersnap> [--token T] [--format text|json|sarif]
- *                 [--repair RULE|all] [--dry-run] [--yes] [--read-only]
+ *                 [--repair RULE|all] [--dry-run] [--yes] [--read-only] [--journal FILE] [--save FILE]
+ *   cluster-check undo --journal FILE [--last | --id ID] [--url ws-url] [--token T] [--yes]
  *   cluster-check diff <A> <B> [--token T] [--token-a T] [--token-b T]
  *                 [--format text|json|sarif] [--limit N | --all]      (src/cli/diff.ts)
  *
@@ -16,9 +17,11 @@ import { previewRepair, renderPreviewText, type ClusterModel } from '../analysis
 import type { RuleSettings } from '../engine/checker';
 import { connectClusterClient } from '../engine/link';
 import { analyseSnapshotFile, type SnapshotAnalysis } from '../engine/offline';
+import { buildUndo, readJournal, RepairJournal } from '../engine/journal';
+import { writeSnapshotFile } from '../engine/offline';
 import { describeOperation } from '../engine/repairs';
 import { ClusterWorkspace, ConnectError, type PlannedRepair } from '../engine/workspace';
-import { Fatal, USAGE, UsageError, parseArgs, parseDiffArgs, type CliArgs } from './args';
+import { Fatal, UNDO_USAGE, USAGE, UsageError, parseArgs, parseDiffArgs, parseUndoArgs, type CliArgs, type UndoArgs } from './args';
 import { DIFF_HELP, runDiff } from './diff';
 import { renderJson, renderSarif, renderText, type CheckReport } from './report';
 
@@ -35,6 +38,14 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     return runDiff(diff);
+  }
+  if (argv[0] === 'undo') {
+    const undo = parseUndoArgs(argv.slice(1), process.env);
+    if (undo === 'help') {
+      process.stdout.write(`${UNDO_USAGE}\n`);
+      return 0;
+    }
+    return runUndo(undo);
   }
   const parsed = parseArgs(argv, process.env);
   if (parsed === 'help') {
@@ -79,8 +90,14 @@ async function checkFile(args: CliArgs): Promise<number> {
 
 // ------------------------------------------------------------------ live --
 
+function cliWorkspace(journal: string | undefined): ClusterWorkspace {
+  const workspace = new ClusterWorkspace({ connect: connectClusterClient, log: () => undefined, reconnect: false, catchUpMs: CATCH_UP_MS, journalSource: 'cli' });
+  if (journal !== undefined) workspace.setJournal(new RepairJournal(resolve(journal)));
+  return workspace;
+}
+
 async function checkLive(args: CliArgs): Promise<number> {
-  const workspace = new ClusterWorkspace({ connect: connectClusterClient, log: () => undefined, reconnect: false, catchUpMs: CATCH_UP_MS });
+  const workspace = cliWorkspace(args.journal);
   try {
     let cluster;
     try {
@@ -118,6 +135,14 @@ async function checkLive(args: CliArgs): Promise<number> {
     }
     const findings = cluster.checker.findings();
     const model = cluster.session.model!;
+    if (args.save !== undefined) {
+      try {
+        const written = await writeSnapshotFile(model, resolve(args.save));
+        say(args, `Saved a snapshot of ${name} to ${args.save}: ${plural(written.entities, 'entity', 'entities')}.`);
+      } catch (e) {
+        throw new Fatal(`cannot save the snapshot to ${args.save}: ${errorText(e)}`);
+      }
+    }
     output(args, {
       target: args.target,
       findings,
@@ -154,6 +179,50 @@ function previewPlan(model: ClusterModel, before: Finding[], plan: PlannedRepair
   return out;
 }
 
+// ------------------------------------------------------------------ undo --
+
+/** Undoes a journalled repair on its cluster (the URL the journal recorded, or `--url`). Exit 0 all undone, 1 some refused, 2 error. */
+async function runUndo(args: UndoArgs): Promise<number> {
+  let read;
+  try {
+    read = await readJournal(resolve(args.journal));
+  } catch (e) {
+    throw new Fatal(errorText(e));
+  }
+  for (const p of read.problems) process.stderr.write(`cluster-check: warning: ${args.journal}: ${p}\n`);
+  let plan;
+  try {
+    plan = buildUndo(read.lines, args.id);
+  } catch (e) {
+    throw new Fatal(errorText(e));
+  }
+  const entry = plan.entry;
+  process.stdout.write(`Undo of ${entry.id} (${entry.at}, ${entry.cluster}): ${entry.title}\n`);
+  for (const op of plan.option.operations) process.stdout.write(`    ${describeOperation(op)}\n`);
+  for (const s of plan.skipped) process.stdout.write(`    left alone: ${s}\n`);
+  if (args.dryRun) {
+    process.stdout.write('Dry run: nothing was sent.\n');
+    return 0;
+  }
+  if (!args.yes) throw new Fatal('refusing to undo without --yes (or preview it with --dry-run)');
+  const url = args.url ?? plan.url;
+  if (!url) throw new Fatal(`the journal does not say where ${entry.cluster} is; give its URL with --url`);
+  const workspace = cliWorkspace(args.journal);
+  try {
+    try {
+      await workspace.connect({ name: entry.cluster, url, token: args.token ?? '' });
+    } catch (e) {
+      throw new Fatal(`cannot reach ${url}: ${e instanceof ConnectError ? e.reason : errorText(e)}`);
+    }
+    const result = await workspace.undoRepair({ id: entry.id });
+    process.stdout.write(`${result.summary}\n`);
+    for (const d of result.details) process.stdout.write(`    ${d}\n`);
+    return result.ok ? 0 : 1;
+  } finally {
+    workspace.dispose();
+  }
+}
+
 /** Only safe repairs are applied from the command line; may-lose-data ones need the editor's confirmation. */
 function printPlan(args: CliArgs, findings: Finding[], plan: PlannedRepair[]): void {
   say(args, `Repair plan (only repairs marked safe are applied; repairs that may lose data are listed, not applied):`);
@@ -164,7 +233,7 @@ function printPlan(args: CliArgs, findings: Finding[], plan: PlannedRepair[]): v
       continue;
     }
     const { option } = chosen;
-    say(args, `  ${f.id}: ${option.title} [${option.safety}], ${plural(option.targetCount, 'target')}`);
+    say(args, `  ${f.id}: ${option.title} [${option.safety}], ${plural(option.targetCount, 'target')}, ${option.undoable ? 'can be undone' : `cannot be undone (${option.undoNote})`}`);
     const ops = option.operations;
     for (const op of ops.slice(0, 5)) say(args, `      ${describeOperation(op)}`);
     if (ops.length > 5) say(args, `      … ${plural(ops.length - 5, 'more batch', 'more batches')}`);

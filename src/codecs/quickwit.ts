@@ -100,6 +100,17 @@ export const SHARD_COLUMNS = [
   'doc_mapping_uid',
 ] as const;
 
+const SHARD_COLUMN_TYPES = ['text', 'text', 'text', 'text', 'text', 'shard_state', 'text', 'text', 'text'];
+/** `INSERT INTO shards (…) SELECT * FROM unnest($1, …)`: rows as column arrays (`shardRowColumns`). */
+export const INSERT_SHARD_ROWS = `INSERT INTO shards (${SHARD_COLUMNS.join(', ')}) SELECT * FROM unnest(${SHARD_COLUMN_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`;
+
+/** Column-major arrays of rows, the parameters of an `unnest` statement. */
+export function shardRowColumns(rows: readonly (string | null)[][], width: number = SHARD_COLUMNS.length): (string | null)[][] {
+  const cols: (string | null)[][] = Array.from({ length: width }, () => new Array<string | null>(rows.length));
+  rows.forEach((row, r) => row.forEach((v, c) => (cols[c]![r] = v)));
+  return cols;
+}
+
 /** A `shards` row as `pg` returns it (text columns, enum as text), plus its row version. */
 export interface ShardRow {
   index_uid: unknown;

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RepairCommand, RepairItemResult, RepairOption, RepairResult } from '../protocol';
 import { IncarnationChangedError, type ClusterSession } from './session';
-import { formatCount, plural } from '../protocol';
+import { errorText, formatCount, plural } from '../protocol';
 
 export interface RepairHooks {
   /** After each batch. */
@@ -20,6 +20,18 @@ export interface RepairHooks {
   /** Checked before each batch. */
   cancelled?(): boolean;
   log(message: string): void;
+  /** Around each batch (the journal): see `BatchHooks`. */
+  batches?: BatchHooks;
+}
+
+/**
+ * Called around each batch, in order. `before` runs before the batch is sent and may refuse
+ * it: a rejection stops the repair there, with nothing more sent (the journal fails closed).
+ */
+export interface BatchHooks {
+  before(batch: number, requestId: string, op: RepairCommand): Promise<void>;
+  /** The cluster's answer, or why there is none (`not-sent`: never sent; `unknown`: sent, no answer). */
+  after(batch: number, requestId: string, op: RepairCommand, result: RepairResult | { outcome: 'not-sent' | 'unknown'; reason: string }): Promise<void>;
 }
 
 /** A repair plan and the cluster incarnation its finding was computed on. */
@@ -36,6 +48,8 @@ export interface RepairOutcome {
   cancelled: boolean;
   /** The cluster restarted (or was reset) since the plan was made: the rest was not sent. */
   incarnationChanged: boolean;
+  /** A batch hook refused the next batch (the journal could not be written): why; the rest was not sent. */
+  stopped?: string;
   /** The cluster's seq after the last batch: the model has caught up once it applied this event. */
   seq: number;
   /** One line. */
@@ -61,7 +75,7 @@ function describeCommand(op: RepairCommand): string {
   if ('targets' in op) {
     const sample = op.targets
       .slice(0, 3)
-      .map((t) => `${t.key}@${t.version}`)
+      .map((t) => ('version' in t ? `${t.key}@${t.version}` : `${t.key} if absent`))
       .join(', ');
     return `${op.command} ×${formatCount(op.targets.length)} (${sample}${op.targets.length > 3 ? ', …' : ''})`;
   }
@@ -84,6 +98,7 @@ export async function executeRepair(
   let batches = 0;
   let cancelled = false;
   let incarnationChanged = false;
+  let stopped: string | undefined;
   let seq = session.lastSeq;
   hooks.log(`[${session.name}] repair ${findingId} → ${option.id} (${option.safety}): ${plural(option.operations.length, 'batch')}, ${plural(total, 'target')}`);
   for (const op of option.operations) {
@@ -92,17 +107,33 @@ export async function executeRepair(
       break;
     }
     const requestId = randomUUID();
+    const batch = batches;
+    try {
+      await hooks.batches?.before(batch, requestId, op);
+    } catch (e) {
+      stopped = errorText(e);
+      hooks.log(`[${session.name}]   ${requestId} not sent: ${stopped}`);
+      break;
+    }
     hooks.log(`[${session.name}]   ${requestId} ${describeOperation(op)}`);
     let result: RepairResult;
     try {
       result = await session.sendRepair({ requestId, incarnation, repair: op });
     } catch (e) {
-      if (!(e instanceof IncarnationChangedError)) throw e;
+      const notSent = e instanceof IncarnationChangedError;
+      await hooks.batches?.after(batch, requestId, op, { outcome: notSent ? 'not-sent' : 'unknown', reason: errorText(e) }).catch(() => undefined);
+      if (!notSent) throw e;
       hooks.log(`[${session.name}]   ${requestId} not sent: ${e.message}`);
       incarnationChanged = true;
       break;
     }
     batches++;
+    try {
+      await hooks.batches?.after(batch, requestId, op, result);
+    } catch (e) {
+      // Applied, but not recorded: say so and send nothing more (the journal would not know of it).
+      stopped = `batch ${batch + 1} was applied but its result could not be recorded: ${errorText(e)}`;
+    }
     applied += result.applied;
     refused += result.refused;
     for (const item of result.items) {
@@ -113,6 +144,7 @@ export async function executeRepair(
     done += operationSize(op);
     hooks.log(`[${session.name}]   ${requestId} → ${result.summary}`);
     hooks.progress?.(done, total, `${formatCount(done)} of ${formatCount(total)}: ${result.summary}`);
+    if (stopped) break;
   }
   const outcome: RepairOutcome = {
     applied,
@@ -121,8 +153,9 @@ export async function executeRepair(
     batches,
     cancelled,
     incarnationChanged,
+    ...(stopped ? { stopped } : {}),
     seq,
-    summary: summarise(option, applied, refused, unchanged, cancelled, refusedItems, incarnationChanged),
+    summary: summarise(option, applied, refused, unchanged, cancelled, refusedItems, incarnationChanged) + (stopped ? `; stopped, nothing more sent: ${stopped}` : ''),
     details: refusedItems.slice(0, MAX_DETAILS).map((i) => `refused ${i.key}: ${i.message}`),
   };
   hooks.log(`[${session.name}] repair ${findingId} → ${option.id}: ${outcome.summary}`);

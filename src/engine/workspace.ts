@@ -30,7 +30,8 @@ import { previewRepair } from '../analysis';
 import { ClusterChecker, type RuleSettings } from './checker';
 import type { BackoffOptions } from './backoff';
 import type { LinkFactory } from './link';
-import { executeRepair, type RepairOutcome } from './repairs';
+import { buildUndo, readJournal, type RepairJournal } from './journal';
+import { executeRepair, type PlannedOption, type RepairOutcome } from './repairs';
 import { ClusterSession, type SyncOutcome } from './session';
 
 /** Events arrive in bursts; checks run once per burst, not per event. */
@@ -110,6 +111,8 @@ export interface WorkspaceOptions {
   catchUpMs?: number;
   /** How often a live session re-reads `cluster.status` (subsystem health, read-only), in ms; 0: never. */
   statusPollMs?: number;
+  /** Who runs the repairs, as the journal records it (default `editor`). */
+  journalSource?: 'editor' | 'cli';
 }
 
 export interface RepairHooks {
@@ -148,6 +151,8 @@ export class ClusterWorkspace {
   private readonly clusters = new Map<string, ClusterEntry>();
   private readonly listeners: WorkspaceListener[] = [];
   private rules: RuleSettings;
+  /** Where every repair is journalled (none: repairs are not journalled, and undo is not offered). */
+  private repairJournal: RepairJournal | undefined;
 
   constructor(private readonly options: WorkspaceOptions) {
     this.rules = options.rules ?? {};
@@ -155,6 +160,14 @@ export class ClusterWorkspace {
 
   addListener(listener: WorkspaceListener): void {
     this.listeners.push(listener);
+  }
+
+  setJournal(journal: RepairJournal | undefined): void {
+    this.repairJournal = journal;
+  }
+
+  get journal(): RepairJournal | undefined {
+    return this.repairJournal;
   }
 
   get ruleSettings(): RuleSettings {
@@ -413,7 +426,7 @@ export class ClusterWorkspace {
     c.pinned.delete(args.findingId);
     const outcome = await this.runRepair(c, pinned.finding, option, pinned.incarnation, hooks);
     return {
-      ok: outcome.refused === 0 && !outcome.cancelled && !outcome.incarnationChanged,
+      ok: outcome.refused === 0 && !outcome.cancelled && !outcome.incarnationChanged && !outcome.stopped,
       applied: outcome.applied,
       refused: outcome.refused,
       summary: outcome.summary,
@@ -445,7 +458,7 @@ export class ClusterWorkspace {
     incarnation: string,
     hooks: RepairHooks,
   ): Promise<RepairOutcome> {
-    const outcome = await executeRepair(c.session, finding.id, { option, incarnation }, { log: this.options.log, ...hooks });
+    const outcome = await this.execute(c, finding, { option, incarnation }, hooks);
     if (!outcome.incarnationChanged) {
       await this.catchUp(c, outcome.seq);
       return outcome;
@@ -463,7 +476,7 @@ export class ClusterWorkspace {
       return { ...outcome, summary: `${before} Re-check the finding on the restarted cluster and repair again.` };
     }
     this.options.log(`[${c.name}] re-planned ${finding.id} → ${option.id} on incarnation ${c.checker.incarnation}`);
-    const again = await executeRepair(c.session, finding.id, { option: fresh, incarnation: c.checker.incarnation! }, { log: this.options.log, ...hooks });
+    const again = await this.execute(c, finding, { option: fresh, incarnation: c.checker.incarnation! }, hooks);
     if (!again.incarnationChanged) await this.catchUp(c, again.seq);
     return {
       ...again,
@@ -472,6 +485,67 @@ export class ClusterWorkspace {
       unchanged: outcome.unchanged + again.unchanged,
       details: [...outcome.details, ...again.details],
       summary: `${before} Re-planned on the restarted cluster: ${again.summary}`,
+    };
+  }
+
+  /** `executeRepair`, journalled when the workspace has a journal (the only place repairs are sent from). */
+  private async execute(
+    c: ClusterEntry,
+    finding: { id: string; rule?: RuleId; undoOf?: string },
+    planned: PlannedOption,
+    hooks: RepairHooks,
+  ): Promise<RepairOutcome> {
+    const recorder = this.repairJournal?.recorder(c.session, {
+      findingId: finding.id,
+      rule: finding.rule,
+      option: planned.option,
+      incarnation: planned.incarnation,
+      source: this.options.journalSource ?? 'editor',
+      undoOf: finding.undoOf,
+    });
+    const outcome = await executeRepair(c.session, finding.id, planned, { log: this.options.log, ...hooks, ...(recorder ? { batches: recorder } : {}) });
+    await recorder?.end(outcome.summary, outcome.cancelled).catch((e) => this.options.log(`[${c.name}] ${errorText(e)}`));
+    return outcome;
+  }
+
+  /**
+   * Undoes a journalled repair (`id`, or the newest one that can be undone): its inverse plan, from
+   * the before-images, sent like any repair (and journalled), each operation conditional on the entity
+   * being as the repair left it (or still absent); what moved on since is refused and listed.
+   */
+  async undoRepair(args: { id?: string; cluster?: string }, hooks: RepairHooks = {}): Promise<ApplyRepairResult> {
+    if (!this.repairJournal) return this.refusal('Refused: there is no repair journal, so there is nothing to undo from');
+    const plan = buildUndo((await readJournal(this.repairJournal.path)).lines, args.id, args.cluster);
+    const c = this.clusters.get(clusterKey(plan.cluster));
+    if (!c) return this.refusal(`Refused: the repair was made on ${plan.cluster}, which is not connected`);
+    const guarded = guard(c);
+    if (guarded) return this.refusal(guarded);
+    await this.flushChecks(c);
+    const incarnation = c.checker.incarnation;
+    if (incarnation !== plan.incarnation) {
+      return this.refusal(
+        `Refused: ${c.name} restarted or was reset since the repair (incarnation ${plan.incarnation}, now ${incarnation ?? 'unknown'}); its versions may repeat, so nothing was sent`,
+      );
+    }
+    if (!plan.option.operations.length) {
+      return { ...this.refusal(`Nothing to undo for ${plan.entry.title}`), details: plan.skipped.slice(0, 50) };
+    }
+    c.repairing++;
+    let outcome: RepairOutcome;
+    try {
+      outcome = await this.execute(c, { id: plan.entry.findingId, rule: plan.entry.rule, undoOf: plan.entry.id }, { option: plan.option, incarnation }, hooks);
+      if (!outcome.incarnationChanged) await this.catchUp(c, outcome.seq);
+    } finally {
+      c.repairing--;
+      if (c.repairing === 0 && c.checker.hasDirty) this.scheduleCheck(c, CHECK_DEBOUNCE_MS);
+    }
+    return {
+      ok: outcome.refused === 0 && !outcome.cancelled && !outcome.incarnationChanged && !outcome.stopped && plan.skipped.length === 0,
+      applied: outcome.applied,
+      refused: outcome.refused,
+      summary: outcome.summary + (plan.skipped.length ? `; left alone ${plan.skipped.length} (see details)` : ''),
+      details: [...outcome.details, ...plan.skipped].slice(0, 50),
+      resolved: false,
     };
   }
 
@@ -519,7 +593,7 @@ export class ClusterWorkspace {
         repairs++;
         hooks.progress?.(done, total, `${finding.id}: ${option.title}`);
         const outcome = await this.runRepair(c, finding, option, plannedOn, { cancelled: hooks.cancelled });
-        stopped ||= outcome.cancelled;
+        stopped ||= outcome.cancelled || outcome.stopped !== undefined;
         applied += outcome.applied;
         refused += outcome.refused;
         done += option.targetCount;
@@ -635,6 +709,14 @@ function summarise(cluster: string, f: Finding): FindingSummary {
   return {
     ...f,
     cluster,
-    repairs: f.repairs.map((r) => ({ id: r.id, title: r.title, safety: r.safety, targetCount: r.targetCount, description: r.description })),
+    repairs: f.repairs.map((r) => ({
+      id: r.id,
+      title: r.title,
+      safety: r.safety,
+      targetCount: r.targetCount,
+      description: r.description,
+      undoable: r.undoable,
+      ...(r.undoNote ? { undoNote: r.undoNote } : {}),
+    })),
   };
 }

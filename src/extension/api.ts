@@ -20,9 +20,11 @@ import {
   type LspParams,
   type LspRequestName,
   type LspResult,
+  type RepairHistoryResult,
   type SaveSnapshotResult,
   type TreeChildrenParams,
   type TreeNode,
+  type UndoRepairArgs,
 } from '../protocol/lsp';
 import type { Subsystem } from '../protocol/collections';
 
@@ -112,6 +114,19 @@ export class ServerApi {
 
   applyAllSafe(cluster: string, token?: CancellationToken, onProgress?: ProgressSink): Promise<ApplyRepairResult> {
     return this.executeCommand('applyAllSafe', { cluster }, token, onProgress);
+  }
+
+  /** Runs the server's `undoRepair` command on a journalled repair. */
+  undoRepair(args: UndoRepairArgs, token?: CancellationToken, onProgress?: ProgressSink): Promise<ApplyRepairResult> {
+    return this.executeCommand('undoRepair', args, token, onProgress);
+  }
+
+  async setJournal(path: string | null): Promise<void> {
+    await this.request('setJournal', { path });
+  }
+
+  repairHistory(): Promise<RepairHistoryResult> {
+    return this.request('repairHistory', {});
   }
 
   /**

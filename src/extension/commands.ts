@@ -12,7 +12,7 @@ import { compareSnapshots, registerCompareDocuments, type CompareArgs } from './
 import { ConnectArgs, connectCommand } from './connect';
 import { Ctx, Requirement } from './ctx';
 import { describeEventLoopDelay } from './eventLoop';
-import { pickAndPreview, pickAndRepair, repairAllSafe, repairFinding } from './repair';
+import { pickAndPreview, pickAndRepair, repairAllSafe, repairFinding, undoRepair } from './repair';
 import { StartGatewayArgs, startGateway, stopGateway } from './gatewayCommands';
 import { StartSimulatorArgs, startSimulator, stopSimulator } from './simulatorCommands';
 import type { ClusterElement, Element, ServerElement } from './trees/elements';
@@ -80,6 +80,14 @@ export const COMMANDS: Record<string, CommandSpec> = {
   'clusterDebugger.repair': { requires: 'connection', run: (ctx, args) => pickAndRepair(ctx, argsOf<ApplyRepairArgs>(args)) },
   // What a repair would do, as a read-only document; nothing is sent.
   'clusterDebugger.previewRepair': { requires: 'connection', run: (ctx, args) => pickAndPreview(ctx, argsOf<ApplyRepairArgs>(args)) },
+  'clusterDebugger.undoRepair': { requires: 'server', run: (ctx, args) => undoRepair(ctx, argsOf<{ id: string }>(args)) },
+  'clusterDebugger.showRepairHistory': {
+    requires: 'nothing',
+    run: async (ctx) => {
+      ctx.historyTree.refresh();
+      await commands.executeCommand('clusterDebugger.repairHistory.focus');
+    },
+  },
   // The quick fix's flow (args: ApplyRepairArgs): confirm what may lose data, then apply with progress.
   'clusterDebugger.repairFinding': { requires: 'connection', run: (ctx, args) => repairFinding(ctx, args) },
   'clusterDebugger.repairAllSafe': { requires: 'connection', run: (ctx, args) => repairAllSafe(ctx, argsOf<{ cluster: string }>(args)) },
@@ -196,6 +204,7 @@ export function registerCommands(ctx: Ctx): void {
 export const SERVER_COMMAND_FLOWS: Record<LspCommandName, string> = {
   applyRepair: 'clusterDebugger.repairFinding',
   applyAllSafe: 'clusterDebugger.repairAllSafe',
+  undoRepair: 'clusterDebugger.undoRepair',
 };
 
 /** vscode-languageclient's `executeCommand` middleware: a server command runs through the extension's flow for it. */

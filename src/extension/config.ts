@@ -1,5 +1,6 @@
 /** The `clusterDebugger.*` settings, read in one place. */
-import { workspace } from 'vscode';
+import { isAbsolute, join } from 'node:path';
+import { Uri, workspace } from 'vscode';
 import { CONFIG_SECTION, DEFAULT_SCENARIO, isScenario, sameCluster } from '../protocol/config';
 import type { ScenarioName } from '../protocol/methods';
 import { defaultProtection, PROTECTION_LEVELS, type ProtectionLevel } from '../protocol/preview';
@@ -51,4 +52,21 @@ export function simulatorSettings(): { autoStart: boolean; scenario: ScenarioNam
     scenario: isScenario(scenario) ? scenario : DEFAULT_SCENARIO,
     seed: typeof seed === 'number' && Number.isInteger(seed) ? seed : undefined,
   };
+}
+
+/** The journal file name in the workspace's storage folder (the setting's default). */
+export const DEFAULT_JOURNAL_FILE = 'repair-journal.jsonl';
+
+/**
+ * The repair journal's absolute path from `clusterDebugger.repairJournal`: empty → the workspace's own
+ * storage folder (`storage`, else the extension's global one); relative → from the first workspace
+ * folder; `off` → null (no journal, no undo).
+ */
+export function journalPath(storage: Uri): string | null {
+  const raw = (config().get<string>('repairJournal') ?? '').trim();
+  if (raw === 'off') return null;
+  if (raw === '') return join(storage.fsPath, DEFAULT_JOURNAL_FILE);
+  if (isAbsolute(raw)) return raw;
+  const folder = workspace.workspaceFolders?.[0]?.uri.fsPath;
+  return folder ? join(folder, raw) : join(storage.fsPath, raw);
 }

@@ -27,6 +27,8 @@ import { SyncProgressNotifications } from './syncProgress';
 import { ClustersTreeProvider } from './trees/clustersProvider';
 import { Element } from './trees/elements';
 import { ClusterTreeProvider, SourceState } from './trees/provider';
+import { RepairHistoryProvider } from './trees/historyProvider';
+import { journalPath } from './config';
 
 export type Requirement = 'nothing' | 'server' | 'connection';
 
@@ -34,6 +36,9 @@ export class Ctx implements Disposable {
   readonly log: LogOutputChannel;
   readonly trees: Record<Subsystem, ClusterTreeProvider>;
   readonly clustersTree: ClustersTreeProvider;
+  /** The repair journal as a tree (`Cluster: Show Repair History`). */
+  readonly historyTree: RepairHistoryProvider;
+  readonly historyView: TreeView<unknown>;
   readonly documents: ClusterDocumentProvider;
   readonly previews = new PreviewDocumentProvider();
   /** The extension host's event-loop delay since activation (`Cluster: Show Extension Host Event-Loop Delay`). */
@@ -99,6 +104,9 @@ export class Ctx implements Disposable {
       subs.push(this.trees[s]);
     }
     subs.push(this.clustersTree, ...this.views.values());
+    this.historyTree = new RepairHistoryProvider(async () => this.serverApi?.repairHistory() ?? this.notReadyReason('server') ?? 'not ready');
+    this.historyView = window.createTreeView('clusterDebugger.repairHistory', { treeDataProvider: this.historyTree }) as TreeView<unknown>;
+    subs.push(this.historyTree, this.historyView);
 
     this.documents = new ClusterDocumentProvider(() => this.serverApi ?? this.notReadyReason('server') ?? 'not ready');
     subs.push(this.documents, workspace.registerTextDocumentContentProvider(CLUSTER_SCHEME, this.documents));
@@ -186,8 +194,21 @@ export class Ctx implements Disposable {
       return;
     }
     this.serverApi = new ServerApi(client);
+    await this.sendJournalPath();
     this.setServer({ kind: 'running' });
     await this.refreshClusters();
+  }
+
+  /** Tells the server where this workspace's repair journal is (`clusterDebugger.repairJournal`). */
+  async sendJournalPath(): Promise<void> {
+    const path = journalPath(this.extension.storageUri ?? this.extension.globalStorageUri);
+    try {
+      await this.serverApi?.setJournal(path);
+      this.log.info(path ? `Repair journal: ${path}` : 'Repairs are not journalled (clusterDebugger.repairJournal is "off").');
+    } catch (e) {
+      this.log.error(`Repair journal ${path}: ${errorText(e)}`);
+    }
+    this.historyTree.refresh();
   }
 
   /** A restarted server knows no cluster: connect again what this window had (the simulator, the settings' clusters). */

@@ -25,6 +25,7 @@ export async function activate(context: ExtensionContext): Promise<ClusterDebugg
     context.subscriptions.push(
       workspace.onDidChangeConfiguration((e) => {
         // New entries in the clusters setting connect at once; removed ones stay until disconnected.
+        if (e.affectsConfiguration(`${CONFIG_SECTION}.repairJournal`)) void c0.sendJournalPath();
         if (e.affectsConfiguration(`${CONFIG_SECTION}.clusters`) && c0.api) {
           const known = new Set(c0.clusters.map((c) => clusterKey(c.name)));
           connectConfigured(c0, known)

@@ -68,8 +68,8 @@ async function pickRepair(finding: FindingSummary, repairId: string | undefined)
   // Shown even for a single repair: the user should see its safety before it runs.
   const items: (QuickPickItem & { repair: Repair })[] = finding.repairs.map((r) => ({
     label: r.title,
-    description: SAFETY_LABELS[r.safety],
-    detail: `Acts on ${plural(r.targetCount, 'entity')}${r.description ? ` · ${r.description}` : ''}`,
+    description: `${SAFETY_LABELS[r.safety]}${r.undoable === undefined ? '' : r.undoable ? ' · can be undone' : ' · cannot be undone'}`,
+    detail: `Acts on ${plural(r.targetCount, 'entity')}${r.description ? ` · ${r.description}` : ''}${r.undoNote ? ` · not undoable: ${r.undoNote}` : ''}`,
     repair: r,
   }));
   return (await window.showQuickPick(items, { title: `Repair ${finding.rule} (${finding.group})`, ignoreFocusOut: true }))?.repair;
@@ -167,6 +167,50 @@ async function confirmByName(cluster: string, repair: Repair): Promise<boolean> 
   return typed === cluster;
 }
 
+/**
+ * `Cluster: Undo Repair…`: pick a journalled repair that can be undone (newest first), confirm what
+ * undo will do, then send its inverse plan; what moved on since the repair is refused and listed.
+ */
+export async function undoRepair(ctx: Ctx, args?: { id?: string }): Promise<ApplyRepairResult | undefined> {
+  const api = ctx.requireApi();
+  let id = args?.id;
+  if (!id) {
+    const history = await api.repairHistory();
+    if (history.path === null) {
+      void window.showWarningMessage('Repairs are not journalled (clusterDebugger.repairJournal is "off"), so there is nothing to undo.');
+      return undefined;
+    }
+    const items = history.entries
+      .filter((e) => !e.undoOf)
+      .map((e) => ({
+        label: e.title,
+        description: `${e.cluster} · ${e.at.replace('T', ' ').slice(0, 19)}`,
+        detail: e.undoable ? e.summary : `Cannot be undone: ${e.undoNote}`,
+        entry: e,
+      }));
+    const undoable = items.filter((i) => i.entry.undoable);
+    if (!undoable.length) {
+      void window.showInformationMessage(items.length ? 'No repair in the journal can be undone.' : 'The repair journal is empty.');
+      return undefined;
+    }
+    const picked = await window.showQuickPick(undoable, { title: 'Undo which repair?', matchOnDescription: true, matchOnDetail: true });
+    if (!picked) return undefined;
+    const confirm = await window.showWarningMessage(
+      `Undo "${picked.entry.title}" on ${picked.entry.cluster}?`,
+      { modal: true, detail: 'What it deleted is re-created and what it changed is restored, from the journal, only where nothing moved on since; the rest is refused and listed.' },
+      'Undo',
+    );
+    if (confirm !== 'Undo') return undefined;
+    id = picked.entry.id;
+  }
+  ctx.log.info(`Undo of repair ${id}`);
+  const undoId = id;
+  const result = await runWithProgress(ctx, 'Cluster: undoing a repair', (token, onProgress) => api.undoRepair({ id: undoId }, token, onProgress));
+  if (result) report(ctx, `Undo of ${id}`, result);
+  ctx.historyTree.refresh();
+  return result;
+}
+
 /** `Cluster: Repair All Safe Findings`, per connected cluster (or just `args.cluster`). */
 export async function repairAllSafe(ctx: Ctx, args?: { cluster?: string }): Promise<ApplyRepairResult[]> {
   const api = ctx.requireApi();
@@ -208,6 +252,7 @@ async function runWithProgress(
 }
 
 function report(ctx: Ctx, what: string, r: ApplyRepairResult): void {
+  ctx.historyTree.refresh();
   const line = `${what}: ${r.summary} (applied ${r.applied}, refused ${r.refused}, ${r.resolved ? 'resolved' : 'not resolved'})`;
   if (r.ok) ctx.log.info(line);
   else ctx.log.warn(line);

@@ -38,6 +38,8 @@ export const CONFIG_DEFAULTS = {
   'simulator.seed': null as number | null,
   rules: {} as Record<string, string>,
   'trace.server': 'off',
+  /** The repair journal: '' = the workspace's storage folder, a path (relative: to the workspace folder), or 'off'. */
+  repairJournal: '',
 } as const;
 
 export function isScenario(name: string): name is ScenarioName {

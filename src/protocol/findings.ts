@@ -143,6 +143,10 @@ export const RepairOption = z.object({
   targetCount: z.number().int().nonnegative(),
   /** The exact operations it would send, in order, each already within the protocol's batch limit. */
   operations: z.array(RepairCommand),
+  /** Whether `Cluster: Undo Repair…` can take it back (from the journal's before-images); see `REPAIR_COMMANDS`. */
+  undoable: z.boolean(),
+  /** Why it cannot be undone (with `undoable: false`), said before it runs. */
+  undoNote: z.string().optional(),
 });
 export type RepairOption = z.infer<typeof RepairOption>;
 

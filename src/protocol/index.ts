@@ -11,3 +11,5 @@ export * from './format';
 export * from './config';
 export * from './uri';
 export * from './preview';
+export * from './undo';
+export * from './journal';

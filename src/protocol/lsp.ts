@@ -7,6 +7,7 @@ import { CollectionName, Subsystem } from './collections';
 import { Finding, RepairSafety } from './findings';
 import { ClusterStatus } from './methods';
 import { PreviewParams, PreviewResult, ProtectionLevel } from './preview';
+import { RepairHistoryEntry } from './journal';
 
 export const CONNECTION_STATES = ['connecting', 'syncing', 'live', 'stale', 'disconnected'] as const;
 export const ConnectionState = z.enum(CONNECTION_STATES);
@@ -106,6 +107,9 @@ export const FindingSummary = Finding.omit({ repairs: true }).extend({
       targetCount: z.number().int(),
       /** What it does and what it may lose (RepairOption.description); shown in the confirmation. */
       description: z.string().optional(),
+      /** Whether `Cluster: Undo Repair…` can take it back, and why not (RepairOption.undoable, undoNote). */
+      undoable: z.boolean().optional(),
+      undoNote: z.string().optional(),
     }),
   ),
 });
@@ -214,6 +218,17 @@ export type PlanParams = z.infer<typeof PlanParams>;
 /** `finding` is null when the finding is gone (repaired meanwhile) or the cluster is not connected. */
 export const PlanResult = z.object({ finding: FindingSummary.nullable() });
 
+/** Params of `clusterDebugger/setJournal`: where the server journals every repair (absolute; null: nowhere, and no undo). */
+export const SetJournalParams = z.object({ path: z.string().min(1).max(4096).nullable() });
+export const SetJournalResult = z.object({});
+export const RepairHistoryParams = z.object({});
+/** The journal's repairs, newest first, and the lines that could not be read (a torn last line). */
+export const RepairHistoryResult = z.object({ path: z.string().nullable(), entries: z.array(RepairHistoryEntry), problems: z.array(z.string()) });
+export type RepairHistoryResult = z.infer<typeof RepairHistoryResult>;
+/** `clusterDebugger.applyUndo` (the server's command; the extension's is `clusterDebugger.undoRepair`): a journalled repair's id (a prefix is enough); absent: the newest one that can be undone. */
+export const UndoRepairArgs = z.object({ id: z.string().min(1).max(128).optional(), cluster: z.string().optional() });
+export type UndoRepairArgs = z.infer<typeof UndoRepairArgs>;
+
 /**
  * The language server's own requests: method → params schema → result
  * schema, like `METHODS` for the cluster protocol. The server registers its
@@ -236,6 +251,8 @@ export const LSP_REQUESTS = {
   snapshot: { method: 'clusterDebugger/snapshot', params: SnapshotParams, result: SnapshotResult },
   compare: { method: 'clusterDebugger/compare', params: CompareParams, result: CompareResult },
   saveSnapshot: { method: 'clusterDebugger/saveSnapshot', params: SaveSnapshotParams, result: SaveSnapshotResult },
+  setJournal: { method: 'clusterDebugger/setJournal', params: SetJournalParams, result: SetJournalResult },
+  repairHistory: { method: 'clusterDebugger/repairHistory', params: RepairHistoryParams, result: RepairHistoryResult },
 } as const satisfies Record<string, { method: string; params: z.ZodType; result: z.ZodType }>;
 export type LspRequestName = keyof typeof LSP_REQUESTS;
 export type LspParams<K extends LspRequestName> = z.input<(typeof LSP_REQUESTS)[K]['params']>;
@@ -255,6 +272,8 @@ export const LSP_COMMANDS = {
   applyRepair: { command: 'clusterDebugger.applyRepair', args: ApplyRepairArgs, result: ApplyRepairResult },
   /** Every `safe` repair of every current finding of a cluster. */
   applyAllSafe: { command: 'clusterDebugger.applyAllSafe', args: ApplyAllSafeArgs, result: ApplyRepairResult },
+  /** Undo of a journalled repair, from its before-images; conditional like any repair. */
+  undoRepair: { command: 'clusterDebugger.applyUndo', args: UndoRepairArgs, result: ApplyRepairResult },
 } as const satisfies Record<string, { command: string; args: z.ZodType; result: z.ZodType }>;
 export type LspCommandName = keyof typeof LSP_COMMANDS;
 

@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { CollectionName, Subsystem } from './collections';
-import { LogicalTime } from './entities';
+import { LogicalTime, MetastoreShard, PartitionResolution } from './entities';
 import { PageEncoding } from './pages';
 import { SummaryResult } from './summary';
 
@@ -241,6 +241,20 @@ export const RepairCommand = z.discriminatedUnion('command', [
   z.object({ command: z.literal('tikv.evictRegion'), targets, preconditions }),
   /** Set the SC's resolution back from the leader SPU's report (OutOfStorage). */
   z.object({ command: z.literal('fluvio.restoreFromSpuReport'), targets, preconditions }),
+  // Undo (see `REPAIR_COMMANDS`): each re-creates or restores an entity from a repair's before-image,
+  // as a compare-and-swap on the store, never over something that moved on since the repair.
+  /** Undo of `quickwit.deleteShards`: re-create each metastore shard as it was, only where its key is still absent. */
+  z.object({
+    command: z.literal('quickwit.restoreShards'),
+    targets: z.array(z.object({ key: z.string(), absent: z.literal(true), entity: MetastoreShard })).min(1).max(MAX_REPAIR_TARGETS),
+    preconditions,
+  }),
+  /** Undo of `fluvio.restoreFromSpuReport`: set each partition's resolution back, only if it is still at the version the repair left. */
+  z.object({
+    command: z.literal('fluvio.restoreResolution'),
+    targets: z.array(Expectation.extend({ resolution: PartitionResolution })).min(1).max(MAX_REPAIR_TARGETS),
+    preconditions,
+  }),
 ]);
 export type RepairCommand = z.infer<typeof RepairCommand>;
 export type RepairCommandName = RepairCommand['command'];
@@ -259,6 +273,8 @@ export const RepairItemResult = z.object({
   status: z.enum(['applied', 'refused', 'unchanged']),
   /** Why it was refused, or what was done, in words an operator understands. */
   message: z.string(),
+  /** The entity's version after an applied change (its undo expects it), when the cluster knows it. */
+  version: z.number().int().nonnegative().optional(),
 });
 export type RepairItemResult = z.infer<typeof RepairItemResult>;
 

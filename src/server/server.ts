@@ -59,6 +59,7 @@ import { diffClusters, diffSummary, renderDiffText, renderPreviewText, renderSna
 import type { RuleSettings } from '../engine/checker';
 import { connectClusterClient, type LinkFactory } from '../engine/link';
 import { analyseSnapshot, SnapshotCancelledError, writeSnapshotFile } from '../engine/offline';
+import { readJournal, RepairJournal, repairHistory } from '../engine/journal';
 import { isAbsolute } from 'node:path';
 import { treeChildren } from '../engine/tree';
 import {
@@ -100,6 +101,7 @@ type CommandHandlers = {
 const COMMAND_TITLES: Record<LspCommandName, string> = {
   applyRepair: 'Repairing',
   applyAllSafe: 'Applying all safe repairs',
+  undoRepair: 'Undoing a repair',
 };
 
 export function startServer(connection: Connection, options: ServerOptions = {}): void {
@@ -279,6 +281,20 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         },
       };
     },
+    setJournal: async (p) => {
+      if (p.path !== null && !isAbsolute(p.path)) throw new ResponseError(LspErrorCodes.InvalidParams, `setJournal: not an absolute path: ${p.path}`);
+      workspace.setJournal(p.path === null ? undefined : new RepairJournal(p.path));
+      log(p.path === null ? 'repairs are not journalled' : `repair journal: ${p.path}`);
+      return {};
+    },
+    repairHistory: async () => {
+      const journal = workspace.journal;
+      if (!journal) return { path: null, entries: [], problems: [] };
+      const read = await readJournal(journal.path).catch((e) => {
+        throw new ResponseError(LSPErrorCodes.RequestFailed, errorText(e));
+      });
+      return { path: journal.path, entries: repairHistory(read.lines), problems: read.problems };
+    },
     saveSnapshot: async (p, token) => {
       const c = workspace.require(p.cluster);
       const model = c.session.model;
@@ -429,6 +445,14 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const commands: CommandHandlers = {
     applyRepair: (args, hooks) => workspace.applyRepair(args, hooks),
     applyAllSafe: (args, hooks) => workspace.applyAllSafe(args.cluster, hooks),
+    undoRepair: async (args, hooks) => {
+      try {
+        return await workspace.undoRepair(args, hooks);
+      } catch (e) {
+        // No such repair, or one that cannot be undone: an answer in words, not a failure of the server.
+        return { ok: false, applied: 0, refused: 0, summary: `Refused: ${errorText(e)}`, details: [], resolved: false };
+      }
+    },
   };
 
   // Not `onExecuteCommand`: it deletes `workDoneToken` from the params before calling its handler, so the

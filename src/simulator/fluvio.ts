@@ -22,7 +22,7 @@ const FLAP_TICKS = 3;
 
 export class FluvioSim implements SubsystemSim {
   readonly subsystem = 'partitions' as const;
-  readonly commands = ['fluvio.restoreFromSpuReport'] as const;
+  readonly commands = ['fluvio.restoreFromSpuReport', 'fluvio.restoreResolution'] as const;
 
   private readonly diskUsed = new Map<number, number>();
   /** SPU id → ticks until its link to the SC is back. */
@@ -93,6 +93,16 @@ export class FluvioSim implements SubsystemSim {
   }
 
   repair(cmd: RepairCommand): RepairItemResult[] {
+    if (cmd.command === 'fluvio.restoreResolution') {
+      // Undo: the resolution the partition had before the repair, only if nothing changed it since.
+      return dedupeTargets(cmd.targets).map((t) => {
+        const found = expectVersion(this.ctx.store, 'fluvio.partitions', t, 'partition');
+        if ('refusal' in found) return found.refusal;
+        if (found.entity.resolution === t.resolution) return unchanged(t.key, `already ${t.resolution}`);
+        const after = this.ctx.store.patch('fluvio.partitions', t.key, { resolution: t.resolution })!;
+        return applied(t.key, `${found.entity.resolution} → ${t.resolution}, as before the repair`, after.version);
+      });
+    }
     if (cmd.command !== 'fluvio.restoreFromSpuReport') throw new Error(`fluvio cannot run ${cmd.command}`);
     return dedupeTargets(cmd.targets).map((t) => {
       const found = expectVersion(this.ctx.store, 'fluvio.partitions', t, 'partition');
@@ -167,7 +177,11 @@ export class FluvioSim implements SubsystemSim {
     if (!report) return refused(p.key, `no report from its leader ${keys.spu(p.leader.spu)}; nothing to restore from`);
     if (!report.storageFull) return unchanged(p.key, `${keys.spu(p.leader.spu)} reports ${report.freeBytes} bytes free; resolution stays ${p.resolution}`);
     if (p.resolution === 'OutOfStorage') return unchanged(p.key, 'already OutOfStorage');
-    this.ctx.store.patch('fluvio.partitions', p.key, { resolution: 'OutOfStorage' });
-    return applied(p.key, `${p.resolution} → OutOfStorage, from ${keys.spu(p.leader.spu)}'s report (storage full at t=${report.reportedAt}); producers are refused until the SPU reports free space`);
+    const after = this.ctx.store.patch('fluvio.partitions', p.key, { resolution: 'OutOfStorage' })!;
+    return applied(
+      p.key,
+      `${p.resolution} → OutOfStorage, from ${keys.spu(p.leader.spu)}'s report (storage full at t=${report.reportedAt}); producers are refused until the SPU reports free space`,
+      after.version,
+    );
   }
 }

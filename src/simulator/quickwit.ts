@@ -32,7 +32,7 @@
 import { keys, type Fault, type IngesterShard, type MetastoreShard, type RepairCommand, type RepairItemResult } from '../protocol';
 import { buggy, noTarget, rejected, type SimContext, type Sizes, type SubsystemSim } from './context';
 import { ulid } from './prng';
-import { applied, dedupeTargets, expectVersion, refused } from './repair-support';
+import { applied, dedupeTargets, expectVersion, recreate, refused } from './repair-support';
 
 const SOURCE_ID = '_ingest-source';
 const INGESTERS = ['ingester-0', 'ingester-1', 'ingester-2', 'ingester-3'];
@@ -88,7 +88,7 @@ interface DownIngester {
 
 export class QuickwitSim implements SubsystemSim {
   readonly subsystem = 'shards' as const;
-  readonly commands = ['quickwit.deleteShards', 'quickwit.restartControlPlane', 'quickwit.adviseResetShards'] as const;
+  readonly commands = ['quickwit.deleteShards', 'quickwit.restartControlPlane', 'quickwit.adviseResetShards', 'quickwit.restoreShards'] as const;
 
   controlPlaneEpoch = 1;
   private sources: Source[] = [];
@@ -194,6 +194,8 @@ export class QuickwitSim implements SubsystemSim {
         return [this.restartControlPlane(cmd.expectedEpoch)];
       case 'quickwit.adviseResetShards':
         return dedupeTargets(cmd.targets).map((t) => this.adviseReset(t));
+      case 'quickwit.restoreShards':
+        return recreate(this.ctx.store, METASTORE, cmd.targets, 'metastore shard');
       default:
         throw new Error(`quickwit cannot run ${cmd.command}`);
     }

@@ -8,8 +8,9 @@ import type { Store } from '../cluster/store';
 export function refused(key: string, message: string): RepairItemResult {
   return { key, status: 'refused', message };
 }
-export function applied(key: string, message: string): RepairItemResult {
-  return { key, status: 'applied', message };
+/** `version`: the entity's version after the change (an undo of it expects that version). */
+export function applied(key: string, message: string, version?: number): RepairItemResult {
+  return version === undefined ? { key, status: 'applied', message } : { key, status: 'applied', message, version };
 }
 export function unchanged(key: string, message: string): RepairItemResult {
   return { key, status: 'unchanged', message };
@@ -37,8 +38,23 @@ export function expectVersion<C extends CollectionName>(
   return { entity };
 }
 
+/**
+ * Undo's re-create: each entity written back from its before-image where its key is still absent;
+ * a key that exists again (someone re-created it since) is refused and left as it is.
+ */
+export function recreate<C extends CollectionName>(store: Store, collection: C, targets: readonly { key: string; entity: EntityOf<C> }[], what: string): RepairItemResult[] {
+  return dedupeTargets(targets).map((t) => {
+    const now = store.get(collection, t.key);
+    if (now) return refused(t.key, `${what} ${t.key} exists again (version ${now.version}): something re-created it since the repair; left as it is`);
+    if (t.entity.key !== t.key) return refused(t.key, `the entity to re-create is ${t.entity.key}, not ${t.key}; nothing changed`);
+    const { version: _before, ...draft } = t.entity;
+    const put = store.put(collection, structuredClone(draft) as never);
+    return applied(t.key, `re-created as it was before the repair (its version then was ${_before})`, put.version);
+  });
+}
+
 /** A repeated target in one request is answered once. */
-export function dedupeTargets(targets: Expectation[]): Expectation[] {
+export function dedupeTargets<T extends { key: string }>(targets: readonly T[]): T[] {
   const seen = new Set<string>();
   return targets.filter((t) => (seen.has(t.key) ? false : (seen.add(t.key), true)));
 }

@@ -21,7 +21,7 @@ import {
 } from '../../src/analysis';
 import * as F from './fixtures';
 
-const targetsOf = (ops: RepairCommand[]): Expectation[] => ops.flatMap((o) => ('targets' in o ? o.targets : []));
+const targetsOf = (ops: RepairCommand[]): Expectation[] => ops.flatMap((o) => ('targets' in o ? o.targets.filter((t) => 'version' in t) : []));
 const repair = (f: Finding, id: string) => {
   const r = f.repairs.find((x) => x.id === id);
   assert.ok(r, `repair ${id} offered (got ${f.repairs.map((x) => x.id).join(', ')})`);

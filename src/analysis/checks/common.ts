@@ -17,11 +17,13 @@ import {
   type Finding,
   type Precondition,
   type RepairCommand,
+  type RepairCommandName,
   type RepairOption,
   type RuleId,
   type Severity,
   type Subsystem,
 } from '../../protocol';
+import { undoability } from '../../protocol/undo';
 import { formatCount } from '../../protocol/format';
 import type { ClusterModel } from '../model';
 
@@ -129,7 +131,8 @@ export function isAre(n: number): string {
   return n === 1 ? 'is' : 'are';
 }
 
-type TargetCommand = Extract<RepairCommand, { targets: Expectation[] }>['command'];
+/** Commands whose targets are plain expectations (undo's own commands carry more, and no check plans them). */
+type TargetCommand = Exclude<Extract<RepairCommand, { targets: Expectation[] }>['command'], 'fluvio.restoreResolution'>;
 
 /**
  * Collects a repair's targets as two packed arrays (key strings the model
@@ -210,14 +213,24 @@ export function controlPlaneAt(epoch: number): Precondition {
   return { epoch: 'quickwit.controlPlane', value: epoch };
 }
 
+/** What a check writes of a repair option; whether it can be undone follows from its commands. */
+export type OptionText = Omit<RepairOption, 'operations' | 'targetCount' | 'undoable' | 'undoNote'>;
+
+/** `undoable` (and why not) for a plan of these commands, from the protocol's `REPAIR_COMMANDS`. */
+export function undoFields(commands: readonly { command: RepairCommandName }[]): Pick<RepairOption, 'undoable' | 'undoNote'> {
+  const u = undoability(commands);
+  return u.undoable ? { undoable: true } : { undoable: false, undoNote: u.reason };
+}
+
+/** A repair option of fixed operations (a restart), its undoability filled in. */
+export function fixedOption(option: OptionText & { targetCount: number }, operations: RepairCommand[]): RepairOption {
+  return { ...option, operations, ...undoFields(operations) };
+}
+
 /** A repair option, or nothing when it would act on no target (the protocol refuses empty batches). */
-export function repairOption(
-  option: Omit<RepairOption, 'operations' | 'targetCount'>,
-  operations: RepairCommand[],
-  targetCount: number,
-): RepairOption[] {
+export function repairOption(option: OptionText, operations: RepairCommand[], targetCount: number): RepairOption[] {
   if (operations.length === 0 || targetCount === 0) return [];
-  return [{ ...option, targetCount, operations }];
+  return [fixedOption({ ...option, targetCount }, operations)];
 }
 
 /**
@@ -225,9 +238,9 @@ export function repairOption(
  * that builds the batches on first read and then keeps them (JSON, zod and
  * deep equality all read it like a plain property).
  */
-export function batchedOption(option: Omit<RepairOption, 'operations' | 'targetCount'>, b: TargetBatcher): RepairOption[] {
+export function batchedOption(option: OptionText, b: TargetBatcher): RepairOption[] {
   if (b.count === 0) return [];
-  const repair = { ...option, targetCount: b.count } as RepairOption;
+  const repair = { ...option, targetCount: b.count, ...undoFields([{ command: b.command }]) } as RepairOption;
   Object.defineProperty(repair, 'operations', {
     enumerable: true,
     configurable: true,

@@ -12,7 +12,7 @@ import { formatCount, plural } from '../../protocol/format';
 import { shardGroup } from '../grouping';
 import { shardIdentity } from '../shard-key';
 import type { ClusterModel } from '../model';
-import { batchedOption, controlPlaneAt, describeCounts, facts, increment, isAre, factsPer, makeFinding, pushSample, stillAt, TargetBatcher } from './common';
+import { batchedOption, controlPlaneAt, describeCounts, facts, fixedOption, increment, isAre, factsPer, makeFinding, pushSample, stillAt, TargetBatcher } from './common';
 
 const METASTORE = 'quickwit.metastore.shards';
 const CONTROL_PLANE = 'quickwit.controlPlane.shards';
@@ -214,16 +214,18 @@ export function checkDanglingShards(model: ClusterModel): Finding[] {
             },
             g.deletable,
           ),
-          {
-            id: 'restart-control-plane',
-            title: 'Restart the control plane so it reloads its shards from the metastore',
-            safety: 'safe',
-            description:
-              `The control plane rebuilds its model from the metastore and learns the ${formatCount(g.count)} shards. ` +
-              `Nothing is deleted; the shards stay uninitialised until the control plane reopens or closes them.`,
-            targetCount: g.count,
-            operations: [{ command: 'quickwit.restartControlPlane', expectedEpoch: status.controlPlaneEpoch }],
-          },
+          fixedOption(
+            {
+              id: 'restart-control-plane',
+              title: 'Restart the control plane so it reloads its shards from the metastore',
+              safety: 'safe',
+              description:
+                `The control plane rebuilds its model from the metastore and learns the ${formatCount(g.count)} shards. ` +
+                `Nothing is deleted; the shards stay uninitialised until the control plane reopens or closes them.`,
+              targetCount: g.count,
+            },
+            [{ command: 'quickwit.restartControlPlane', expectedEpoch: status.controlPlaneEpoch }],
+          ),
         ],
       }),
     );
@@ -333,14 +335,16 @@ export function checkOrphanedShards(model: ClusterModel): Finding[] {
         repairs: [
           ...(g.controlPlane > 0
             ? [
-                {
-                  id: 'restart-control-plane',
-                  title: 'Restart the control plane so it reloads its shards from the metastore',
-                  safety: 'safe' as const,
-                  description: `The control plane rebuilds its model from the metastore and forgets the ${formatCount(g.controlPlane)} shards the metastore does not have.`,
-                  targetCount: g.controlPlane,
-                  operations: [{ command: 'quickwit.restartControlPlane' as const, expectedEpoch: status.controlPlaneEpoch }],
-                },
+                fixedOption(
+                  {
+                    id: 'restart-control-plane',
+                    title: 'Restart the control plane so it reloads its shards from the metastore',
+                    safety: 'safe',
+                    description: `The control plane rebuilds its model from the metastore and forgets the ${formatCount(g.controlPlane)} shards the metastore does not have.`,
+                    targetCount: g.controlPlane,
+                  },
+                  [{ command: 'quickwit.restartControlPlane', expectedEpoch: status.controlPlaneEpoch }],
+                ),
               ]
             : []),
           ...(atRisk.length > 0 && resetSafe.count > 0

@@ -21,7 +21,17 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, rename, statfs, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { keys, type Precondition, type RepairCommand, type RepairItemResult, type ScPartition, type Spu, type SpuReport, type UnreadableRecord } from '../../protocol';
+import {
+  keys,
+  type PartitionResolution,
+  type Precondition,
+  type RepairCommand,
+  type RepairItemResult,
+  type ScPartition,
+  type Spu,
+  type SpuReport,
+  type UnreadableRecord,
+} from '../../protocol';
 import {
   contentVersion,
   decodePartitionFile,
@@ -214,7 +224,14 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
     }
   }
 
-  async function restore(target: { key: string; version: number }, own: readonly Precondition[]): Promise<RepairItemResult> {
+  /** The change a repair decides on a decoded Partition file: a new resolution and what to say, or an answer without a write. */
+  type Decision = { resolution: PartitionResolution; message: string } | RepairItemResult;
+
+  /**
+   * Rewrites one Partition file's resolution as `decide` says, compare-and-swap: the file must
+   * still be at the target's version when it is read, and again right before the rename.
+   */
+  async function rewrite(target: { key: string; version: number }, decide: (p: ScPartition, revision: number) => Promise<Decision>): Promise<RepairItemResult> {
     const c = ctx!;
     const path = join(dir, PARTITION_LABEL, `${target.key}.yaml`);
     let text: string;
@@ -230,19 +247,9 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
     const decoded = decodePartitionFile(text);
     if (!decoded.ok) return refused(target.key, `Partition/${target.key}.yaml does not decode (${decoded.reason}); nothing changed`);
     const p = decoded.entity;
-    // The leader SPU's storage, read again now: the repair rests on it still being full.
-    const rep = await reports([p]);
-    const report = rep.entities[0];
-    if (!report) return refused(p.key, `no storage reading for its leader ${keys.spu(p.leader.spu)}; nothing to restore from`);
-    for (const pre of own) {
-      if ('epoch' in pre || pre.collection !== 'fluvio.spuReports' || pre.key !== report.key) continue;
-      if ('version' in pre && pre.version !== report.version) {
-        return refused(p.key, `${keys.spu(p.leader.spu)}'s storage changed since the plan (${report.freeBytes} bytes free now); nothing changed`);
-      }
-    }
-    if (!report.storageFull) return { key: p.key, status: 'unchanged', message: `${keys.spu(p.leader.spu)} has ${report.freeBytes} bytes free; resolution stays ${p.resolution}` };
-    if (p.resolution === 'OutOfStorage') return { key: p.key, status: 'unchanged', message: 'already OutOfStorage' };
-    const next = withResolution(decoded.record, 'OutOfStorage');
+    const decision = await decide(p, decoded.record.meta.revision + 1);
+    if ('status' in decision) return decision;
+    const next = withResolution(decoded.record, decision.resolution);
     const tmp = join(dir, PARTITION_LABEL, `.${target.key}.yaml.gateway-${process.pid}-${++tmpCounter}.tmp`);
     await writeFile(tmp, next);
     try {
@@ -259,20 +266,46 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
     }
     const entity = decodePartitionFile(next);
     if (entity.ok) c.upsert('fluvio.partitions', entity.entity);
-    return {
-      key: p.key,
-      status: 'applied',
-      message:
-        `${p.resolution} → OutOfStorage in Partition/${target.key}.yaml (meta.revision ${decoded.record.meta.revision + 1}), ` +
-        `from ${keys.spu(p.leader.spu)}'s storage (${report.freeBytes} bytes free). The SC owns this file: a running SC reads it only at start ` +
-        'and overwrites it with its in-memory status on its next change to this partition.',
-    };
+    return { key: p.key, status: 'applied', message: decision.message, version: contentVersion(next) };
+  }
+
+  async function restore(target: { key: string; version: number }, own: readonly Precondition[]): Promise<RepairItemResult> {
+    return rewrite(target, async (p, revision) => {
+      // The leader SPU's storage, read again now: the repair rests on it still being full.
+      const rep = await reports([p]);
+      const report = rep.entities[0];
+      if (!report) return refused(p.key, `no storage reading for its leader ${keys.spu(p.leader.spu)}; nothing to restore from`);
+      for (const pre of own) {
+        if ('epoch' in pre || pre.collection !== 'fluvio.spuReports' || pre.key !== report.key) continue;
+        if ('version' in pre && pre.version !== report.version) {
+          return refused(p.key, `${keys.spu(p.leader.spu)}'s storage changed since the plan (${report.freeBytes} bytes free now); nothing changed`);
+        }
+      }
+      if (!report.storageFull) return { key: p.key, status: 'unchanged', message: `${keys.spu(p.leader.spu)} has ${report.freeBytes} bytes free; resolution stays ${p.resolution}` };
+      if (p.resolution === 'OutOfStorage') return { key: p.key, status: 'unchanged', message: 'already OutOfStorage' };
+      return {
+        resolution: 'OutOfStorage',
+        message:
+          `${p.resolution} → OutOfStorage in Partition/${target.key}.yaml (meta.revision ${revision}), ` +
+          `from ${keys.spu(p.leader.spu)}'s storage (${report.freeBytes} bytes free). The SC owns this file: a running SC reads it only at start ` +
+          'and overwrites it with its in-memory status on its next change to this partition.',
+      };
+    });
+  }
+
+  /** Undo of `restore`: the resolution the file had before, only if it is still as the repair left it. */
+  function restoreResolution(target: { key: string; version: number; resolution: PartitionResolution }): Promise<RepairItemResult> {
+    return rewrite(target, async (p, revision) =>
+      p.resolution === target.resolution
+        ? { key: p.key, status: 'unchanged', message: `already ${target.resolution}` }
+        : { resolution: target.resolution, message: `${p.resolution} → ${target.resolution} in Partition/${target.key}.yaml (meta.revision ${revision}), as before the repair` },
+    );
   }
 
   return {
     subsystem: 'partitions',
     collections: ['fluvio.partitions', 'fluvio.spuReports', 'fluvio.spus'],
-    commands: ['fluvio.restoreFromSpuReport'],
+    commands: ['fluvio.restoreFromSpuReport', 'fluvio.restoreResolution'],
     async start(c) {
       ctx = c;
       await read();
@@ -280,7 +313,7 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
       schedule();
     },
     async repair(command: RepairCommand, own) {
-      if (command.command !== 'fluvio.restoreFromSpuReport') {
+      if (command.command !== 'fluvio.restoreFromSpuReport' && command.command !== 'fluvio.restoreResolution') {
         return refuseAll(command, `the fluvio source does not run ${command.command}`);
       }
       const seen = new Set<string>();
@@ -288,7 +321,7 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
       for (const t of command.targets) {
         if (seen.has(t.key)) continue;
         seen.add(t.key);
-        results.push(await restore(t, own));
+        results.push('resolution' in t ? await restoreResolution(t) : await restore(t, own));
       }
       return results;
     },

@@ -51,7 +51,7 @@ import {
   type RepairItemResult,
   type UnreadableRecord,
 } from '../../protocol';
-import { decodeDebugInfo, decodeShardRow, SHARD_COLUMNS, type DebugDecoded, type ShardRow } from '../../codecs/quickwit';
+import { decodeDebugInfo, decodeShardRow, encodeShardRow, INSERT_SHARD_ROWS, SHARD_COLUMNS, shardRowColumns, type DebugDecoded, type ShardRow } from '../../codecs/quickwit';
 import type { GatewayConfig } from '../config';
 import type { SourceContext, SubsystemSource } from '../source';
 
@@ -130,7 +130,7 @@ export interface PollStats {
 export class QuickwitSource implements SubsystemSource {
   readonly subsystem = 'shards' as const;
   readonly collections = [METASTORE, CONTROL_PLANE, INGESTER, INGESTERS] as const;
-  readonly commands = ['quickwit.deleteShards', 'quickwit.restartControlPlane', 'quickwit.adviseResetShards'] as const;
+  readonly commands = ['quickwit.deleteShards', 'quickwit.restartControlPlane', 'quickwit.adviseResetShards', 'quickwit.restoreShards'] as const;
 
   private pool: Pool | undefined;
   private ctx: SourceContext | undefined;
@@ -361,6 +361,8 @@ export class QuickwitSource implements SubsystemSource {
         return [{ key: command.command, status: 'refused', message: RESTART_REFUSAL }];
       case 'quickwit.adviseResetShards':
         return command.targets.map((t) => ({ key: t.key, status: 'refused', message: ADVISE_REFUSAL }));
+      case 'quickwit.restoreShards':
+        return this.exclusive(() => this.restoreShards(command.targets, preconditions));
       default:
         throw new Error(`the quickwit source cannot run ${command.command}`);
     }
@@ -481,6 +483,57 @@ export class QuickwitSource implements SubsystemSource {
       }
     }
     return targets.map((t) => results.get(t.key)!);
+  }
+
+  /**
+   * Undo of a delete: the rows written back from their before-images in one transaction,
+   * `INSERT … ON CONFLICT DO NOTHING`, so a key that exists again is left as it is and refused.
+   */
+  private async restoreShards(targets: readonly { key: string; entity: MetastoreShard }[], preconditions: readonly Precondition[]): Promise<RepairItemResult[]> {
+    const ctx = this.ctx!;
+    const seen = new Set<string>();
+    const unique = targets.filter((t) => (seen.has(t.key) ? false : (seen.add(t.key), true)));
+    const refuseAll = (why: string) => unique.map((t): RepairItemResult => ({ key: t.key, status: 'refused', message: why }));
+    const mismatch = unique.find((t) => t.entity.key !== t.key || keys.shard(t.entity.indexUid, t.entity.sourceId, t.entity.shardId) !== t.key);
+    if (mismatch) return refuseAll(`not applied: the entity to re-create for ${mismatch.key} has another key; nothing was written`);
+    let db: PoolClient;
+    try {
+      db = await this.getPool().connect();
+    } catch (err) {
+      return refuseAll(`not applied: PostgreSQL metastore unreachable (${message(err)}); nothing was written`);
+    }
+    try {
+      await db.query('BEGIN');
+      const failed = await this.failedRowPrecondition(db, preconditions.filter((p): p is Extract<Precondition, { collection: string }> => 'collection' in p && p.collection === METASTORE));
+      if (failed) {
+        await db.query('ROLLBACK');
+        return refuseAll(`not applied: ${failed}; nothing was written`);
+      }
+      const inserted = await db.query<ShardRow>(
+        `${INSERT_SHARD_ROWS} ON CONFLICT (index_uid, source_id, shard_id) DO NOTHING RETURNING ${SHARD_COLUMNS.join(', ')}, xmin::text::bigint AS version`,
+        shardRowColumns(unique.map((t) => encodeShardRow(t.entity))),
+      );
+      await db.query('COMMIT');
+      const written = new Map<string, MetastoreShard>();
+      for (const row of inserted.rows) {
+        const d = decodeShardRow(row);
+        if (!d.ok) continue;
+        written.set(d.entity.key, d.entity);
+        this.rows.add(rowId(d.entity.indexUid, d.entity.sourceId, d.entity.shardId));
+        ctx.upsert(METASTORE, d.entity);
+      }
+      return unique.map((t): RepairItemResult => {
+        const e = written.get(t.key);
+        return e
+          ? { key: t.key, status: 'applied', message: 'written back to the metastore as it was before the repair', version: e.version }
+          : { key: t.key, status: 'refused', message: 'a row with this key exists again in the metastore (someone re-created it since the repair); left as it is' };
+      });
+    } catch (err) {
+      await db.query('ROLLBACK').catch(() => undefined);
+      return refuseAll(`not applied: ${message(err)}; nothing was written`);
+    } finally {
+      db.release();
+    }
   }
 
   /** Metastore-row preconditions, locked and compared by xmin inside the repair's transaction. */

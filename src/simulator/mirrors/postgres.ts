@@ -11,7 +11,7 @@
  */
 import { Client } from 'pg';
 import type { EventsNotification, MetastoreShard } from '../../protocol';
-import { encodeIndexRow, encodeShardRow, QUICKWIT_SCHEMA_SQL, SHARD_COLUMNS } from '../../codecs/quickwit';
+import { encodeIndexRow, encodeShardRow, INSERT_SHARD_ROWS, QUICKWIT_SCHEMA_SQL, SHARD_COLUMNS, shardRowColumns } from '../../codecs/quickwit';
 import type { Simulator } from '../simulator';
 import type { StoreMirror } from './mirror';
 
@@ -19,9 +19,7 @@ const METASTORE = 'quickwit.metastore.shards';
 /** Rows per statement. */
 export const BATCH = 10_000;
 
-const COLUMN_TYPES = ['text', 'text', 'text', 'text', 'text', 'shard_state', 'text', 'text', 'text'];
-const UNNEST = `SELECT * FROM unnest(${COLUMN_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`;
-const INSERT_SHARDS = `INSERT INTO shards (${SHARD_COLUMNS.join(', ')}) ${UNNEST}`;
+const INSERT_SHARDS = INSERT_SHARD_ROWS;
 const NON_KEY = SHARD_COLUMNS.slice(3);
 const UPSERT_SHARDS =
   `${INSERT_SHARDS} ON CONFLICT (index_uid, source_id, shard_id) DO UPDATE SET ` +
@@ -32,12 +30,7 @@ const INSERT_INDEXES =
 const DELETE_SHARDS =
   'DELETE FROM shards WHERE (index_uid, source_id, shard_id) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))';
 
-/** Column-major arrays of rows, the parameters of an `unnest` statement. */
-function columns(rows: readonly (string | null)[][], width: number): (string | null)[][] {
-  const cols: (string | null)[][] = Array.from({ length: width }, () => new Array<string | null>(rows.length));
-  rows.forEach((row, r) => row.forEach((v, c) => (cols[c]![r] = v)));
-  return cols;
-}
+const columns = shardRowColumns;
 
 export class PostgresMirror implements StoreMirror {
   readonly target: string;

@@ -1,0 +1,370 @@
+/**
+ * The repair journal on disk (its line format: `src/protocol/journal.ts`).
+ *
+ * Append-only: every line is one `write` to a file opened for appending, then
+ * fsynced, before the caller goes on. A batch's `intent` (with the
+ * before-images of the entities it may change or delete) is on disk before
+ * the batch is sent; if it cannot be written, the batch is not sent.
+ *
+ * Reading validates every line; a torn last line (the process died while
+ * writing it) is reported, not fatal. Undo is built from what was read.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import {
+  errorText,
+  JOURNAL_VERSION,
+  JournalLine,
+  MAX_REPAIR_TARGETS,
+  parseImageEntity,
+  REPAIR_COMMANDS,
+  type BatchState,
+  type BeforeImage,
+  type JournalIntentLine,
+  type JournalRepairLine,
+  type JournalResultLine,
+  type MetastoreShard,
+  type PartitionResolution,
+  type RepairCommand,
+  type RepairHistoryEntry,
+  type RepairOption,
+  type RepairResult,
+  type RuleId,
+} from '../protocol';
+import type { BatchHooks } from './repairs';
+import type { ClusterSession } from './session';
+
+/** Refused items recorded per batch result with their message (the rest are counted in the summary). */
+const MAX_REFUSALS_PER_LINE = MAX_REPAIR_TARGETS;
+
+export class JournalWriteError extends Error {}
+
+export class RepairJournal {
+  /** Appends from this process, one at a time, in order. */
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(readonly path: string) {}
+
+  /** Appends one line and fsyncs it; rejects (a `JournalWriteError`) if it is not on disk. */
+  append(line: JournalLine): Promise<void> {
+    const text = `${JSON.stringify(line)}\n`;
+    const run = this.tail.then(async () => {
+      try {
+        await mkdir(dirname(this.path), { recursive: true });
+        const fh = await open(this.path, 'a');
+        try {
+          await fh.write(text);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      } catch (e) {
+        throw new JournalWriteError(`the repair journal ${this.path} could not be written (${errorText(e)})`);
+      }
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Hooks that journal one repair: its `repair` line before the first batch, each batch's
+   * `intent` (with before-images from the session's model) before it is sent, each result after.
+   */
+  recorder(session: ClusterSession, info: RepairInfo): JournalRecorder {
+    return new JournalRecorder(this, session, info);
+  }
+}
+
+export interface RepairInfo {
+  findingId: string;
+  rule?: RuleId;
+  option: RepairOption;
+  incarnation: string;
+  source: 'editor' | 'cli';
+  undoOf?: string;
+}
+
+export class JournalRecorder implements BatchHooks {
+  readonly id = randomUUID();
+  private started = false;
+  private applied = 0;
+  private refused = 0;
+
+  constructor(
+    private readonly journal: RepairJournal,
+    private readonly session: ClusterSession,
+    private readonly info: RepairInfo,
+  ) {}
+
+  async before(batch: number, requestId: string, op: RepairCommand): Promise<void> {
+    if (!this.started) {
+      const { option } = this.info;
+      const line: JournalRepairLine = {
+        type: 'repair',
+        v: JOURNAL_VERSION,
+        repair: this.id,
+        at: now(),
+        cluster: this.session.name,
+        url: this.session.url,
+        incarnation: this.info.incarnation,
+        source: this.info.source,
+        findingId: this.info.findingId,
+        ...(this.info.rule ? { rule: this.info.rule } : {}),
+        option: { id: option.id, title: option.title, safety: option.safety, undoable: option.undoable, ...(option.undoNote ? { undoNote: option.undoNote } : {}) },
+        plan: option.operations.map((o) => ({ command: o.command, targets: 'targets' in o ? o.targets.length : 1 })),
+        ...(this.info.undoOf ? { undoOf: this.info.undoOf } : {}),
+      };
+      await this.journal.append(line);
+      this.started = true;
+    }
+    await this.journal.append({ type: 'intent', repair: this.id, at: now(), batch, requestId, operation: op, before: this.beforeImages(op) });
+  }
+
+  async after(batch: number, requestId: string, _op: RepairCommand, result: RepairResult | { outcome: 'not-sent' | 'unknown'; reason: string }): Promise<void> {
+    const line: JournalResultLine =
+      'outcome' in result
+        ? { type: 'result', repair: this.id, at: now(), batch, requestId, outcome: result.outcome, applied: [], refused: [], unchanged: 0, summary: result.reason }
+        : {
+            type: 'result',
+            repair: this.id,
+            at: now(),
+            batch,
+            requestId,
+            outcome: 'answered',
+            applied: result.items.filter((i) => i.status === 'applied').map((i) => (i.version === undefined ? { key: i.key } : { key: i.key, version: i.version })),
+            refused: result.items
+              .filter((i) => i.status === 'refused')
+              .slice(0, MAX_REFUSALS_PER_LINE)
+              .map((i) => ({ key: i.key, message: i.message })),
+            unchanged: result.items.filter((i) => i.status === 'unchanged').length,
+            summary: result.summary,
+          };
+    if (!('outcome' in result)) {
+      this.applied += result.applied;
+      this.refused += result.refused;
+    }
+    await this.journal.append(line);
+  }
+
+  /** The repair's last line (only if it wrote any: a repair refused before its first batch left none). */
+  async end(summary: string, cancelled: boolean): Promise<void> {
+    if (!this.started) return;
+    await this.journal.append({ type: 'end', repair: this.id, at: now(), applied: this.applied, refused: this.refused, cancelled, summary });
+  }
+
+  private beforeImages(op: RepairCommand): BeforeImage[] {
+    const collection = REPAIR_COMMANDS[op.command].collection;
+    if (!collection || !('targets' in op)) return [];
+    const map = this.session.model?.collections[collection] as Map<string, unknown> | undefined;
+    return op.targets.map((t) => ({ collection, key: t.key, entity: (map?.get(t.key) as Record<string, unknown> | undefined) ?? null }));
+  }
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+// ------------------------------------------------------------------ reading --
+
+export interface JournalRead {
+  lines: JournalLine[];
+  /** Lines that did not parse or validate, in words (a torn last line is one). */
+  problems: string[];
+}
+
+/** Reads and validates a journal. A missing file is an empty journal. */
+export async function readJournal(path: string): Promise<JournalRead> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { lines: [], problems: [] };
+    throw new Error(`cannot read the repair journal ${path}: ${errorText(e)}`, { cause: e });
+  }
+  return parseJournal(text);
+}
+
+export function parseJournal(text: string): JournalRead {
+  const lines: JournalLine[] = [];
+  const problems: string[] = [];
+  const raw = text.split('\n');
+  const torn = raw[raw.length - 1] !== '';
+  raw.forEach((l, i) => {
+    if (l === '') return;
+    const last = i === raw.length - 1;
+    let json: unknown;
+    try {
+      json = JSON.parse(l);
+    } catch {
+      problems.push(last && torn ? `line ${i + 1}: torn (the writer stopped in the middle of it); ignored` : `line ${i + 1}: not JSON; ignored`);
+      return;
+    }
+    const parsed = JournalLine.safeParse(json);
+    if (parsed.success) lines.push(parsed.data);
+    else problems.push(`line ${i + 1}: not a journal line (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}); ignored`);
+  });
+  return { lines, problems };
+}
+
+interface RepairRecord {
+  head: JournalRepairLine;
+  intents: Map<number, JournalIntentLine>;
+  results: Map<number, JournalResultLine>;
+  end?: { summary: string };
+}
+
+function records(lines: readonly JournalLine[]): Map<string, RepairRecord> {
+  const out = new Map<string, RepairRecord>();
+  for (const l of lines) {
+    if (l.type === 'repair') {
+      out.set(l.repair, { head: l, intents: new Map(), results: new Map() });
+      continue;
+    }
+    const r = out.get(l.repair);
+    if (!r) continue;
+    if (l.type === 'intent') r.intents.set(l.batch, l);
+    else if (l.type === 'result') r.results.set(l.batch, l);
+    else r.end = { summary: l.summary };
+  }
+  return out;
+}
+
+function batchState(result: JournalResultLine | undefined): BatchState {
+  if (!result) return 'unknown';
+  if (result.outcome !== 'answered') return result.outcome;
+  const refused = result.refused.length;
+  if (result.applied.length && refused) return 'partly-applied';
+  if (result.applied.length) return 'applied';
+  return refused ? 'refused' : 'unchanged';
+}
+
+/** The repairs of a journal, newest first, with their batches. */
+export function repairHistory(lines: readonly JournalLine[]): RepairHistoryEntry[] {
+  const all = records(lines);
+  const undone = new Set([...all.values()].map((r) => r.head.undoOf).filter((id) => id !== undefined));
+  const out: RepairHistoryEntry[] = [];
+  for (const r of all.values()) {
+    const batches = [...r.intents.values()]
+      .sort((a, b) => a.batch - b.batch)
+      .map((i) => {
+        const result = r.results.get(i.batch);
+        const state = batchState(result);
+        return {
+          batch: i.batch,
+          command: i.operation.command,
+          targets: 'targets' in i.operation ? i.operation.targets.length : 1,
+          state,
+          summary: result?.summary ?? 'sent, but no result was recorded (interrupted): it may or may not have been applied',
+        };
+      });
+    const touched = batches.some((b) => b.state === 'applied' || b.state === 'partly-applied' || b.state === 'unknown');
+    const note = !r.head.option.undoable
+      ? (r.head.option.undoNote ?? 'this repair cannot be undone')
+      : r.head.undoOf
+        ? 'an undo is not itself undone'
+        : undone.has(r.head.repair)
+          ? 'already undone'
+          : !touched
+            ? 'nothing was applied'
+            : undefined;
+    out.push({
+      id: r.head.repair,
+      at: r.head.at,
+      cluster: r.head.cluster,
+      findingId: r.head.findingId,
+      ...(r.head.rule ? { rule: r.head.rule } : {}),
+      title: r.head.option.title,
+      safety: r.head.option.safety,
+      source: r.head.source,
+      ...(r.head.undoOf ? { undoOf: r.head.undoOf } : {}),
+      undoable: note === undefined,
+      ...(note ? { undoNote: note } : {}),
+      summary: r.end?.summary ?? 'interrupted: no end was recorded (see its batches)',
+      finished: r.end !== undefined,
+      batches,
+    });
+  }
+  return out.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+}
+
+export interface UndoPlan {
+  /** The repair being undone. */
+  entry: RepairHistoryEntry;
+  cluster: string;
+  /** The cluster's URL, as the repair recorded it. */
+  url: string | undefined;
+  incarnation: string;
+  option: RepairOption;
+  /** Entities undo leaves alone, and why (no before-image, no known version, interrupted). */
+  skipped: string[];
+}
+
+/**
+ * The inverse plan of a journalled repair, from its before-images: re-create what it deleted
+ * (expecting the key still absent), restore what it changed (expecting the version it left).
+ * `id`: a repair id, or undefined for the newest repair that can be undone.
+ */
+export function buildUndo(lines: readonly JournalLine[], id: string | undefined, cluster?: string): UndoPlan {
+  const history = repairHistory(lines);
+  const entry = id
+    ? history.find((h) => h.id === id || h.id.startsWith(id))
+    : history.find((h) => h.undoable && (!cluster || h.cluster.toLowerCase() === cluster.toLowerCase()));
+  if (!entry) throw new Error(id ? `no repair ${id} in the journal` : 'no repair in the journal can be undone');
+  if (!entry.undoable) throw new Error(`repair ${entry.id} (${entry.title}) cannot be undone: ${entry.undoNote}`);
+  const record = records(lines).get(entry.id)!;
+  const recreate = new Map<string, MetastoreShard>();
+  const restore = new Map<string, { key: string; version: number; resolution: PartitionResolution }>();
+  const skipped: string[] = [];
+  for (const intent of [...record.intents.values()].sort((a, b) => a.batch - b.batch)) {
+    const result = record.results.get(intent.batch);
+    const undo = REPAIR_COMMANDS[intent.operation.command].undo;
+    if (undo.kind === 'none' || (result && result.outcome === 'not-sent')) continue;
+    // Interrupted: every target may have been applied. A re-create is still safe (it expects absence);
+    // a restore needs the version the repair left, which only a result says.
+    const applied = result ? result.applied : intent.before.map((b) => ({ key: b.key, version: undefined }));
+    const images = new Map(intent.before.map((b) => [b.key, b]));
+    for (const a of applied) {
+      const image = images.get(a.key);
+      const parsed = image ? parseImageEntity(image) : { ok: false as const, reason: `${a.key}: no before-image was recorded` };
+      if (!parsed.ok) {
+        skipped.push(parsed.reason);
+        continue;
+      }
+      if (undo.kind === 'recreate') {
+        recreate.set(a.key, parsed.entity as unknown as MetastoreShard);
+      } else if (a.version === undefined) {
+        skipped.push(`${a.key}: batch ${intent.batch + 1} was interrupted, so the version the repair left is unknown; check it by hand`);
+      } else {
+        restore.set(a.key, { key: a.key, version: a.version, resolution: (parsed.entity as unknown as { resolution: PartitionResolution }).resolution });
+      }
+    }
+  }
+  const operations: RepairCommand[] = [];
+  const shards = [...recreate.values()];
+  for (let i = 0; i < shards.length; i += MAX_REPAIR_TARGETS) {
+    operations.push({ command: 'quickwit.restoreShards', targets: shards.slice(i, i + MAX_REPAIR_TARGETS).map((e) => ({ key: e.key, absent: true, entity: e })) });
+  }
+  const partitions = [...restore.values()];
+  for (let i = 0; i < partitions.length; i += MAX_REPAIR_TARGETS) {
+    operations.push({ command: 'fluvio.restoreResolution', targets: partitions.slice(i, i + MAX_REPAIR_TARGETS) });
+  }
+  const targetCount = shards.length + partitions.length;
+  return {
+    entry,
+    cluster: record.head.cluster,
+    url: record.head.url,
+    incarnation: record.head.incarnation,
+    skipped,
+    option: {
+      id: `undo-${entry.id}`,
+      title: `Undo: ${entry.title}`,
+      safety: 'safe',
+      description: `Re-creates what the repair deleted and restores what it changed, each only where nothing moved on since (${targetCount} entities).`,
+      targetCount,
+      operations,
+      undoable: false,
+      undoNote: 'an undo is not itself undone; repair again instead',
+    },
+  };
+}

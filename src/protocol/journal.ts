@@ -1,0 +1,143 @@
+/**
+ * The repair journal: an append-only file of JSON lines, one line per step of
+ * a repair, written by the engine (the language server, `cluster-check`) and
+ * read by undo and by the editor's Repair History.
+ *
+ * A repair writes, in order:
+ *  - `repair`: when, which cluster (and incarnation), which finding and rule,
+ *    the plan, and whether it can be undone;
+ *  - per batch, `intent` (its operation and the before-image of every entity
+ *    it may change or delete), synced to disk *before* the batch is sent;
+ *  - per batch, `result` once the cluster answered (or `unknown` if it never did);
+ *  - `end`, with the repair's summary.
+ * A batch with an `intent` and no `result` was interrupted (a crash): it may
+ * or may not have been applied.
+ */
+import { z } from 'zod';
+import { CollectionName, COLLECTIONS } from './collections';
+import { RepairCommand } from './methods';
+import { RepairSafety, RuleId } from './findings';
+
+export const JOURNAL_VERSION = 1;
+
+/** An entity as the synced model held it just before the batch was sent. */
+export const BeforeImage = z.object({
+  collection: CollectionName,
+  key: z.string(),
+  /** The entity, or null when the model did not hold it (nothing to restore). */
+  entity: z.record(z.string(), z.unknown()).nullable(),
+});
+export type BeforeImage = z.infer<typeof BeforeImage>;
+
+const common = {
+  /** The repair's id (every line of a repair carries it). */
+  repair: z.string().min(1).max(128),
+  /** ISO 8601 wall-clock time of the line. */
+  at: z.string(),
+};
+
+export const JournalRepairLine = z.object({
+  type: z.literal('repair'),
+  v: z.literal(JOURNAL_VERSION),
+  ...common,
+  cluster: z.string(),
+  url: z.string().optional(),
+  incarnation: z.string(),
+  /** Who ran it: the editor's language server, or `cluster-check`. */
+  source: z.enum(['editor', 'cli']),
+  findingId: z.string(),
+  rule: RuleId.optional(),
+  option: z.object({
+    id: z.string(),
+    title: z.string(),
+    safety: RepairSafety,
+    undoable: z.boolean(),
+    undoNote: z.string().optional(),
+  }),
+  /** The plan: per operation, its command and how many entities it acts on (each `intent` holds the operation itself). */
+  plan: z.array(z.object({ command: z.string(), targets: z.number().int().nonnegative() })),
+  /** Set on an undo: the id of the repair it takes back. */
+  undoOf: z.string().optional(),
+});
+export type JournalRepairLine = z.infer<typeof JournalRepairLine>;
+
+export const JournalIntentLine = z.object({
+  type: z.literal('intent'),
+  ...common,
+  batch: z.number().int().nonnegative(),
+  requestId: z.string(),
+  operation: RepairCommand,
+  before: z.array(BeforeImage),
+});
+export type JournalIntentLine = z.infer<typeof JournalIntentLine>;
+
+export const JournalResultLine = z.object({
+  type: z.literal('result'),
+  ...common,
+  batch: z.number().int().nonnegative(),
+  requestId: z.string(),
+  /** `applied`: the cluster answered. `not-sent`: it was never sent (the cluster restarted). `unknown`: sent, no answer. */
+  outcome: z.enum(['answered', 'not-sent', 'unknown']),
+  /** Keys applied, with the version the repair left where the cluster said. */
+  applied: z.array(z.object({ key: z.string(), version: z.number().int().nonnegative().optional() })),
+  refused: z.array(z.object({ key: z.string(), message: z.string() })),
+  unchanged: z.number().int().nonnegative(),
+  summary: z.string(),
+});
+export type JournalResultLine = z.infer<typeof JournalResultLine>;
+
+export const JournalEndLine = z.object({
+  type: z.literal('end'),
+  ...common,
+  applied: z.number().int().nonnegative(),
+  refused: z.number().int().nonnegative(),
+  cancelled: z.boolean(),
+  summary: z.string(),
+});
+export type JournalEndLine = z.infer<typeof JournalEndLine>;
+
+export const JournalLine = z.discriminatedUnion('type', [JournalRepairLine, JournalIntentLine, JournalResultLine, JournalEndLine]);
+export type JournalLine = z.infer<typeof JournalLine>;
+
+/** A before-image's entity, checked against its collection's schema (undo writes only well-formed entities back). */
+export function parseImageEntity(image: BeforeImage): { ok: true; entity: { key: string; version: number } & Record<string, unknown> } | { ok: false; reason: string } {
+  if (!image.entity) return { ok: false, reason: `${image.collection} ${image.key} was not in the model when the repair ran` };
+  const parsed = COLLECTIONS[image.collection].schema.safeParse(image.entity);
+  if (!parsed.success) return { ok: false, reason: `${image.collection} ${image.key}: before-image is not a valid entity (${parsed.error.issues[0]?.message ?? 'invalid'})` };
+  return { ok: true, entity: parsed.data as { key: string; version: number } & Record<string, unknown> };
+}
+
+// ------------------------------------------------ history, as the editor shows it --
+
+export const BatchState = z.enum(['applied', 'refused', 'partly-applied', 'unchanged', 'not-sent', 'unknown']);
+export type BatchState = z.infer<typeof BatchState>;
+
+/** One repair as read back from the journal (for the history tree, undo's pick list, `cluster-check undo`). */
+export const RepairHistoryEntry = z.object({
+  id: z.string(),
+  at: z.string(),
+  cluster: z.string(),
+  findingId: z.string(),
+  rule: RuleId.optional(),
+  title: z.string(),
+  safety: RepairSafety,
+  source: z.enum(['editor', 'cli']),
+  undoOf: z.string().optional(),
+  /** Undo offers it: undoable, something was (or may have been) applied, and not undone already. */
+  undoable: z.boolean(),
+  /** Why not, in words. */
+  undoNote: z.string().optional(),
+  /** The repair's summary, or why it has none (interrupted). */
+  summary: z.string(),
+  finished: z.boolean(),
+  batches: z.array(
+    z.object({
+      batch: z.number().int().nonnegative(),
+      command: z.string(),
+      targets: z.number().int().nonnegative(),
+      state: BatchState,
+      summary: z.string(),
+    }),
+  ),
+});
+export type RepairHistoryEntry = z.infer<typeof RepairHistoryEntry>;

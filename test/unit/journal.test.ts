@@ -1,0 +1,78 @@
+/** The journal's reader: validated lines, a torn last line reported (not fatal), history states and the undo plan. */
+import * as assert from 'node:assert/strict';
+import { buildUndo, parseJournal, repairHistory } from '../../src/engine/journal';
+import type { JournalLine } from '../../src/protocol';
+
+const shard = (k: string) => ({
+  key: k,
+  version: 3,
+  indexUid: 'i:1',
+  sourceId: 's',
+  shardId: k.split('/')[2],
+  leaderId: 'ingester-0',
+  followerId: null,
+  docMappingUid: 'd',
+  shardState: 'open',
+  publishPositionInclusive: '',
+  publishToken: null,
+  createdAt: 0,
+});
+const head: JournalLine = {
+  type: 'repair',
+  v: 1,
+  repair: 'r1',
+  at: '2026-01-01T00:00:00.000Z',
+  cluster: 'sim',
+  incarnation: 'inc',
+  source: 'cli',
+  findingId: 'shards/dangling:x',
+  rule: 'shards/dangling',
+  option: { id: 'delete-uninitialised', title: 'Delete', safety: 'safe', undoable: true },
+  plan: [{ command: 'quickwit.deleteShards', targets: 2 }],
+};
+const intent = (batch: number, keys: string[]): JournalLine => ({
+  type: 'intent',
+  repair: 'r1',
+  at: head.at,
+  batch,
+  requestId: `q${batch}`,
+  operation: { command: 'quickwit.deleteShards', targets: keys.map((key) => ({ key, version: 3 })) },
+  before: keys.map((key) => ({ collection: 'quickwit.metastore.shards', key, entity: shard(key) })),
+});
+
+describe('repair journal (reading, history, undo plan)', () => {
+  it('reports a torn last line and keeps every line before it', () => {
+    const text = [head, intent(0, ['i:1/s/a'])].map((l) => JSON.stringify(l)).join('\n') + '\n{"type":"result","rep';
+    const read = parseJournal(text);
+    assert.equal(read.lines.length, 2);
+    assert.deepEqual(read.problems, ['line 3: torn (the writer stopped in the middle of it); ignored']);
+  });
+
+  it('a line that is JSON but not a journal line is reported with its field', () => {
+    const read = parseJournal(`${JSON.stringify({ ...head, option: { id: 'x' } })}\n`);
+    assert.equal(read.lines.length, 0);
+    assert.match(read.problems[0], /^line 1: not a journal line \(option\.title/);
+  });
+
+  it('an intent without a result is unknown; undo still re-creates its entities (absence guards it)', () => {
+    const lines: JournalLine[] = [
+      head,
+      intent(0, ['i:1/s/a']),
+      { type: 'result', repair: 'r1', at: head.at, batch: 0, requestId: 'q0', outcome: 'answered', applied: [{ key: 'i:1/s/a' }], refused: [], unchanged: 0, summary: '1 applied' },
+      intent(1, ['i:1/s/b']),
+    ];
+    const [entry] = repairHistory(lines);
+    assert.deepEqual(entry.batches.map((b) => b.state), ['applied', 'unknown']);
+    assert.equal(entry.finished, false);
+    const plan = buildUndo(lines, undefined);
+    assert.deepEqual(plan.option.operations, [
+      { command: 'quickwit.restoreShards', targets: ['i:1/s/a', 'i:1/s/b'].map((key) => ({ key, absent: true, entity: shard(key) })) },
+    ]);
+  });
+
+  it('a repair whose plan cannot be undone offers nothing', () => {
+    const lines: JournalLine[] = [{ ...head, option: { ...head.option, undoable: false, undoNote: 'a process restart cannot be taken back' } }];
+    assert.throws(() => buildUndo(lines, 'r1'), /cannot be undone: a process restart cannot be taken back/);
+    assert.throws(() => buildUndo(lines, undefined), /no repair in the journal can be undone/);
+  });
+});
