@@ -8,3 +8,4 @@ export * from './snapshot';
 export { groupOf, isGrouped, shardGroup, stateOf, STATE_FIELD } from './grouping';
 export { formatBytes, formatCount, formatDuration, plural } from '../protocol/format';
 export * from './diff';
+export { stuckWork } from './stuck';
