@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { CollectionName, Subsystem } from './collections';
 import { Finding, RepairSafety } from './findings';
 import { ClusterStatus } from './methods';
+import { StuckWork } from './stuck';
 
 export const CONNECTION_STATES = ['connecting', 'syncing', 'live', 'stale', 'disconnected'] as const;
 export const ConnectionState = z.enum(CONNECTION_STATES);
@@ -207,6 +208,13 @@ export type PlanParams = z.infer<typeof PlanParams>;
 /** `finding` is null when the finding is gone (repaired meanwhile) or the cluster is not connected. */
 export const PlanResult = z.object({ finding: FindingSummary.nullable() });
 
+/** Params of `clusterDebugger/stuckWork`: one cluster, or every connected one when omitted. */
+export const StuckWorkParams = z.object({ cluster: z.string().optional() });
+/** One cluster's Stuck Work: `work` is null until its first sync is done. */
+export const ClusterStuckWork = z.object({ cluster: z.string(), state: ConnectionState, work: StuckWork.nullable() });
+export type ClusterStuckWork = z.infer<typeof ClusterStuckWork>;
+export const StuckWorkResult = z.object({ clusters: z.array(ClusterStuckWork) });
+
 /**
  * The language server's own requests: method → params schema → result
  * schema, like `METHODS` for the cluster protocol. The server registers its
@@ -226,6 +234,8 @@ export const LSP_REQUESTS = {
   snapshot: { method: 'clusterDebugger/snapshot', params: SnapshotParams, result: SnapshotResult },
   compare: { method: 'clusterDebugger/compare', params: CompareParams, result: CompareResult },
   saveSnapshot: { method: 'clusterDebugger/saveSnapshot', params: SaveSnapshotParams, result: SaveSnapshotResult },
+  /** What waits on what, since when, oldest first (src/analysis/stuck.ts). */
+  stuckWork: { method: 'clusterDebugger/stuckWork', params: StuckWorkParams, result: StuckWorkResult },
 } as const satisfies Record<string, { method: string; params: z.ZodType; result: z.ZodType }>;
 export type LspRequestName = keyof typeof LSP_REQUESTS;
 export type LspParams<K extends LspRequestName> = z.input<(typeof LSP_REQUESTS)[K]['params']>;

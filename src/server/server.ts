@@ -57,6 +57,7 @@ import type { RuleSettings } from '../engine/checker';
 import { connectClusterClient, type LinkFactory } from '../engine/link';
 import { analyseSnapshot, SnapshotCancelledError, writeSnapshotFile } from '../engine/offline';
 import { isAbsolute } from 'node:path';
+import { stuckWorkOf } from '../engine/stuck';
 import { treeChildren } from '../engine/tree';
 import {
   ClusterWorkspace,
@@ -232,6 +233,10 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     clusters: () => ({ clusters: workspace.infos() }),
     treeChildren: (p) => ({ nodes: treeChildren(workspace.list(), p.subsystem, p.parentId, p.cursor, p.limit) }),
     findings: (p) => ({ findings: workspace.findings(p) }),
+    stuckWork: (p) => {
+      if (p.cluster !== undefined) workspace.require(p.cluster);
+      return { clusters: stuckWorkOf(workspace.list(), p.cluster) };
+    },
     plan: (p) => ({ finding: workspace.plan(p.cluster, p.findingId) }),
     document: (p) => {
       const target = parseClusterDocUri(p.uri);
