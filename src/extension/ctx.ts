@@ -25,6 +25,7 @@ import { SyncProgressNotifications } from './syncProgress';
 import { ClustersTreeProvider } from './trees/clustersProvider';
 import { Element } from './trees/elements';
 import { ClusterTreeProvider, SourceState } from './trees/provider';
+import { StuckTreeProvider } from './trees/stuckProvider';
 
 export type Requirement = 'nothing' | 'server' | 'connection';
 
@@ -32,6 +33,7 @@ export class Ctx implements Disposable {
   readonly log: LogOutputChannel;
   readonly trees: Record<Subsystem, ClusterTreeProvider>;
   readonly clustersTree: ClustersTreeProvider;
+  readonly stuckTree: StuckTreeProvider;
   readonly documents: ClusterDocumentProvider;
   simulator: BundledSimulator | undefined;
   /** Gateways this window started (`Cluster: Start Gateway…`), by `clusterKey` of their cluster's name. */
@@ -52,7 +54,7 @@ export class Ctx implements Disposable {
   private readonly clustersChanged = new EventEmitter<readonly ClusterInfo[]>();
   /** After the cluster list, a state or a count changed, and every label (views, badges, status) shows it. */
   readonly onDidChangeClusters: Event<readonly ClusterInfo[]> = this.clustersChanged.event;
-  private readonly views = new Map<Subsystem | 'clusters', TreeView<Element>>();
+  private readonly views = new Map<Subsystem | 'clusters' | 'stuck', TreeView<Element>>();
   private readonly status: StatusView;
   private readonly batcher: ChangeBatcher;
   /** Each cluster's full sync, as a progress notification whose Cancel disconnects it. */
@@ -93,7 +95,12 @@ export class Ctx implements Disposable {
       this.views.set(s, window.createTreeView(`clusterDebugger.${s}`, { treeDataProvider: this.trees[s], showCollapseAll: true }));
       subs.push(this.trees[s]);
     }
-    subs.push(this.clustersTree, ...this.views.values());
+    this.stuckTree = new StuckTreeProvider({
+      state: () => this.sourceState(),
+      stuckWork: (token) => this.requireApi().stuckWork(undefined, token),
+    });
+    this.views.set('stuck', window.createTreeView('clusterDebugger.stuck', { treeDataProvider: this.stuckTree, showCollapseAll: true }));
+    subs.push(this.clustersTree, this.stuckTree, ...this.views.values());
 
     this.documents = new ClusterDocumentProvider(() => this.serverApi ?? this.notReadyReason('server') ?? 'not ready');
     subs.push(this.documents, workspace.registerTextDocumentContentProvider(CLUSTER_SCHEME, this.documents));
@@ -268,6 +275,7 @@ export class Ctx implements Disposable {
   refreshAllTrees(): void {
     for (const s of SUBSYSTEMS) this.trees[s].refresh();
     this.clustersTree.refresh();
+    this.stuckTree.refresh();
   }
 
   private async applyChanges(changes: PendingChanges): Promise<void> {
@@ -285,6 +293,8 @@ export class Ctx implements Disposable {
     }
     for (const s of SUBSYSTEMS) if (touched.size === 0 || touched.has(s)) this.trees[s].refresh();
     this.clustersTree.refresh();
+    // What waits spans subsystems (a chain may cross them): any change may end or start a wait.
+    this.stuckTree.refresh();
   }
 
   private updateUi(): void {
@@ -315,8 +325,8 @@ export class Ctx implements Disposable {
     this.clustersTree.refresh();
   }
 
-  /** The tree view of a subsystem, for `reveal`. */
-  view(s: Subsystem | 'clusters'): TreeView<Element> | undefined {
+  /** The tree view of a subsystem (or the Clusters or Stuck Work view), for `reveal`. */
+  view(s: Subsystem | 'clusters' | 'stuck'): TreeView<Element> | undefined {
     return this.views.get(s);
   }
 

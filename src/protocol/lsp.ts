@@ -214,6 +214,7 @@ export const StuckWorkParams = z.object({ cluster: z.string().optional() });
 export const ClusterStuckWork = z.object({ cluster: z.string(), state: ConnectionState, work: StuckWork.nullable() });
 export type ClusterStuckWork = z.infer<typeof ClusterStuckWork>;
 export const StuckWorkResult = z.object({ clusters: z.array(ClusterStuckWork) });
+export type StuckWorkResult = z.infer<typeof StuckWorkResult>;
 
 /**
  * The language server's own requests: method → params schema → result

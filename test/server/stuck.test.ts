@@ -48,7 +48,8 @@ describe('language server: Stuck Work', function () {
     assert.match(chainText(close.chain), /^close\(node-1\) ← append\(by-dev-rootcoord-dml_1\) ×5 ← recovery\(by-dev-rootcoord-dml_1\)$/);
 
     const repair = close.chain.at(-1)!.repair;
-    assert.deepEqual(repair && [repair.findingId, repair.repairId, repair.safety], ['wal/close-blocked:node-1', 'cancel-appends-and-close', 'safe']);
+    assert.ok(repair, 'the end of the chain offers a repair');
+    assert.deepEqual([repair.findingId, repair.repairId, repair.safety], ['wal/close-blocked:node-1', 'cancel-appends-and-close', 'safe']);
     const args: ApplyRepairArgs = { cluster: 'sim', findingId: repair.findingId, repairId: repair.repairId };
     const result = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyRepair, arguments: [args] });
     assert.equal(result.ok, true, result.summary);
