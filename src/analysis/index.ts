@@ -11,3 +11,4 @@ export * from './diff';
 export { previewRepair, previewSummary, renderPreviewText, type PreviewInput, type PreviewOptions } from './preview';
 export { OverlayMap } from './overlay';
 export * from './locate';
+export { stuckWork } from './stuck';

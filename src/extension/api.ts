@@ -21,6 +21,7 @@ import {
   type LspRequestName,
   type LspResult,
   type RepairHistoryResult,
+  type ClusterStuckWork,
   type SaveSnapshotResult,
   type TreeChildrenParams,
   type TreeNode,
@@ -62,6 +63,11 @@ export class ServerApi {
   /** The plan a repair of this finding will send (the one its quick fix showed); null once it is gone. */
   async plan(cluster: string, findingId: string): Promise<FindingSummary | null> {
     return (await this.request('plan', { cluster, findingId })).finding;
+  }
+
+  /** What waits on what, since when, per cluster (or only `cluster`), oldest first. */
+  async stuckWork(cluster?: string, token?: CancellationToken): Promise<ClusterStuckWork[]> {
+    return (await this.request('stuckWork', cluster === undefined ? {} : { cluster }, token)).clusters;
   }
 
   async document(uri: string, token?: CancellationToken): Promise<string> {

@@ -14,6 +14,8 @@ function clusterOf(el: Element): string | undefined {
       return el.cluster.info.name;
     case 'message':
       return el.parent ? clusterOf(el.parent) : undefined;
+    case 'stuck':
+      return el.cluster;
   }
 }
 
@@ -21,7 +23,7 @@ export function createPublicApi(ctx: Ctx): ClusterDebuggerApi {
   /** The element behind each item handed out, so that it can be passed back as a parent. */
   const elements = new WeakMap<ViewItem, Element>();
 
-  const provider = (view: ViewId) => (view === 'clusters' ? ctx.clustersTree : ctx.trees[view]);
+  const provider = (view: ViewId) => (view === 'clusters' ? ctx.clustersTree : view === 'stuck' ? ctx.stuckTree : ctx.trees[view]);
 
   function item(view: ViewId, el: Element, parent: ViewItem | undefined): ViewItem {
     const p = provider(view) as { getTreeItem(e: Element): import('vscode').TreeItem };
@@ -31,6 +33,7 @@ export function createPublicApi(ctx: Ctx): ClusterDebuggerApi {
       treeItem: p.getTreeItem(el),
       cluster: clusterOf(el),
       node: el.type === 'server' ? el.node : undefined,
+      stuck: el.type === 'stuck' ? { item: el.item, step: el.step } : undefined,
       severity: el.type === 'message' ? el.severity : undefined,
       parent,
     });

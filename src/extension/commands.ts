@@ -177,6 +177,17 @@ export const COMMANDS: Record<string, CommandSpec> = {
       if (id) await env.clipboard.writeText(id);
     },
   },
+  // A step of the Stuck Work view that offers a repair (or { cluster, findingId, repairId }): the quick fix's flow.
+  'clusterDebugger.repairStuck': {
+    requires: 'connection',
+    run: (ctx, arg) => {
+      const el = arg as Element | undefined;
+      if (el?.type !== 'stuck') return repairFinding(ctx, arg);
+      const repair = el.item.chain[el.step]?.repair;
+      if (!repair) throw new Error('This step of the chain offers no repair.');
+      return repairFinding(ctx, { cluster: el.cluster, findingId: repair.findingId, repairId: repair.repairId });
+    },
+  },
   'clusterDebugger.repairNode': {
     requires: 'connection',
     run: (ctx, arg) => {

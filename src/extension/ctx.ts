@@ -29,6 +29,7 @@ import { Element } from './trees/elements';
 import { ClusterTreeProvider, SourceState } from './trees/provider';
 import { RepairHistoryProvider } from './trees/historyProvider';
 import { journalPath } from './config';
+import { StuckTreeProvider } from './trees/stuckProvider';
 
 export type Requirement = 'nothing' | 'server' | 'connection';
 
@@ -39,6 +40,7 @@ export class Ctx implements Disposable {
   /** The repair journal as a tree (`Cluster: Show Repair History`). */
   readonly historyTree: RepairHistoryProvider;
   readonly historyView: TreeView<unknown>;
+  readonly stuckTree: StuckTreeProvider;
   readonly documents: ClusterDocumentProvider;
   readonly previews = new PreviewDocumentProvider();
   /** The extension host's event-loop delay since activation (`Cluster: Show Extension Host Event-Loop Delay`). */
@@ -62,7 +64,7 @@ export class Ctx implements Disposable {
   private readonly clustersChanged = new EventEmitter<readonly ClusterInfo[]>();
   /** After the cluster list, a state or a count changed, and every label (views, badges, status) shows it. */
   readonly onDidChangeClusters: Event<readonly ClusterInfo[]> = this.clustersChanged.event;
-  private readonly views = new Map<Subsystem | 'clusters', TreeView<Element>>();
+  private readonly views = new Map<Subsystem | 'clusters' | 'stuck', TreeView<Element>>();
   private readonly status: StatusView;
   private readonly batcher: ChangeBatcher;
   /** Each cluster's full sync, as a progress notification whose Cancel disconnects it. */
@@ -103,7 +105,12 @@ export class Ctx implements Disposable {
       this.views.set(s, window.createTreeView(`clusterDebugger.${s}`, { treeDataProvider: this.trees[s], showCollapseAll: true }));
       subs.push(this.trees[s]);
     }
-    subs.push(this.clustersTree, ...this.views.values());
+    this.stuckTree = new StuckTreeProvider({
+      state: () => this.sourceState(),
+      stuckWork: (token) => this.requireApi().stuckWork(undefined, token),
+    });
+    this.views.set('stuck', window.createTreeView('clusterDebugger.stuck', { treeDataProvider: this.stuckTree, showCollapseAll: true }));
+    subs.push(this.clustersTree, this.stuckTree, ...this.views.values());
     this.historyTree = new RepairHistoryProvider(async () => this.serverApi?.repairHistory() ?? this.notReadyReason('server') ?? 'not ready');
     this.historyView = window.createTreeView('clusterDebugger.repairHistory', { treeDataProvider: this.historyTree }) as TreeView<unknown>;
     subs.push(this.historyTree, this.historyView);
@@ -295,6 +302,7 @@ export class Ctx implements Disposable {
   refreshAllTrees(): void {
     for (const s of SUBSYSTEMS) this.trees[s].refresh();
     this.clustersTree.refresh();
+    this.stuckTree.refresh();
   }
 
   private async applyChanges(changes: PendingChanges): Promise<void> {
@@ -312,6 +320,8 @@ export class Ctx implements Disposable {
     }
     for (const s of SUBSYSTEMS) if (touched.size === 0 || touched.has(s)) this.trees[s].refresh();
     this.clustersTree.refresh();
+    // What waits spans subsystems (a chain may cross them): any change may end or start a wait.
+    this.stuckTree.refresh();
   }
 
   private updateUi(): void {
@@ -342,8 +352,8 @@ export class Ctx implements Disposable {
     this.clustersTree.refresh();
   }
 
-  /** The tree view of a subsystem, for `reveal`. */
-  view(s: Subsystem | 'clusters'): TreeView<Element> | undefined {
+  /** The tree view of a subsystem (or the Clusters or Stuck Work view), for `reveal`. */
+  view(s: Subsystem | 'clusters' | 'stuck'): TreeView<Element> | undefined {
     return this.views.get(s);
   }
 

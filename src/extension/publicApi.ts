@@ -12,12 +12,13 @@
 import type { CancellationToken, Event, TreeItem } from 'vscode';
 import type { Subsystem } from '../protocol/collections';
 import type { ApplyRepairArgs, ApplyRepairResult, ClusterInfo, FindingSummary, TreeNode } from '../protocol/lsp';
+import type { StuckItem } from '../protocol/stuck';
 
 /** Bumped on any incompatible change of `ClusterDebuggerApi`. */
 export const API_VERSION = 1;
 
 /** The views of the Cluster Debugger container: `clusterDebugger.<id>`. */
-export type ViewId = 'clusters' | Subsystem;
+export type ViewId = 'clusters' | 'stuck' | Subsystem;
 
 /** The bundled simulator, while it runs. */
 export interface BundledSimulatorInfo {
@@ -44,7 +45,7 @@ export interface ViewItem {
   /**
    * `cluster` or `subsystem` in the Clusters view; a server-rendered node's kind
    * (`cluster`, `group`, `entity`, `loadMore`, `message`) in a subsystem view; or
-   * `message` for the extension's own empty and error states.
+   * `message` for the extension's own empty and error states; `stuck` in the Stuck Work view.
    */
   readonly kind: string;
   /** The tree item exactly as the view shows it: label, description, icon, tooltip, command. */
@@ -53,6 +54,8 @@ export interface ViewItem {
   readonly cluster: string | undefined;
   /** For items of a subsystem view rendered by the language server: the node it sent. */
   readonly node: TreeNode | undefined;
+  /** For items of the Stuck Work view: the stuck item, and which step of its chain this item shows (0: the item itself). */
+  readonly stuck: { readonly item: StuckItem; readonly step: number } | undefined;
   /** For message items: whether they report an error or just inform. */
   readonly severity: 'info' | 'error' | undefined;
   /** The item this one is a child of; undefined at the top level. */

@@ -7,6 +7,7 @@ export * from './grouping';
 export * from './summary';
 export * from './findings';
 export * from './lsp';
+export * from './stuck';
 export * from './format';
 export * from './config';
 export * from './uri';

@@ -8,6 +8,7 @@ import { Finding, RepairSafety } from './findings';
 import { ClusterStatus } from './methods';
 import { PreviewParams, PreviewResult, ProtectionLevel } from './preview';
 import { RepairHistoryEntry } from './journal';
+import { StuckWork } from './stuck';
 
 export const CONNECTION_STATES = ['connecting', 'syncing', 'live', 'stale', 'disconnected'] as const;
 export const ConnectionState = z.enum(CONNECTION_STATES);
@@ -228,6 +229,13 @@ export type RepairHistoryResult = z.infer<typeof RepairHistoryResult>;
 /** `clusterDebugger.applyUndo` (the server's command; the extension's is `clusterDebugger.undoRepair`): a journalled repair's id (a prefix is enough); absent: the newest one that can be undone. */
 export const UndoRepairArgs = z.object({ id: z.string().min(1).max(128).optional(), cluster: z.string().optional() });
 export type UndoRepairArgs = z.infer<typeof UndoRepairArgs>;
+/** Params of `clusterDebugger/stuckWork`: one cluster, or every connected one when omitted. */
+export const StuckWorkParams = z.object({ cluster: z.string().optional() });
+/** One cluster's Stuck Work: `work` is null until its first sync is done. */
+export const ClusterStuckWork = z.object({ cluster: z.string(), state: ConnectionState, work: StuckWork.nullable() });
+export type ClusterStuckWork = z.infer<typeof ClusterStuckWork>;
+export const StuckWorkResult = z.object({ clusters: z.array(ClusterStuckWork) });
+export type StuckWorkResult = z.infer<typeof StuckWorkResult>;
 
 /**
  * The language server's own requests: method → params schema → result
@@ -253,6 +261,8 @@ export const LSP_REQUESTS = {
   saveSnapshot: { method: 'clusterDebugger/saveSnapshot', params: SaveSnapshotParams, result: SaveSnapshotResult },
   setJournal: { method: 'clusterDebugger/setJournal', params: SetJournalParams, result: SetJournalResult },
   repairHistory: { method: 'clusterDebugger/repairHistory', params: RepairHistoryParams, result: RepairHistoryResult },
+  /** What waits on what, since when, oldest first (src/analysis/stuck.ts). */
+  stuckWork: { method: 'clusterDebugger/stuckWork', params: StuckWorkParams, result: StuckWorkResult },
 } as const satisfies Record<string, { method: string; params: z.ZodType; result: z.ZodType }>;
 export type LspRequestName = keyof typeof LSP_REQUESTS;
 export type LspParams<K extends LspRequestName> = z.input<(typeof LSP_REQUESTS)[K]['params']>;

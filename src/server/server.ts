@@ -61,6 +61,7 @@ import { connectClusterClient, type LinkFactory } from '../engine/link';
 import { analyseSnapshot, SnapshotCancelledError, writeSnapshotFile } from '../engine/offline';
 import { readJournal, RepairJournal, repairHistory } from '../engine/journal';
 import { isAbsolute } from 'node:path';
+import { stuckWorkOf } from '../engine/stuck';
 import { treeChildren } from '../engine/tree';
 import {
   ClusterWorkspace,
@@ -238,6 +239,10 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     clusters: () => ({ clusters: workspace.infos() }),
     treeChildren: (p) => ({ nodes: treeChildren(workspace.list(), p.subsystem, p.parentId, p.cursor, p.limit) }),
     findings: (p) => ({ findings: workspace.findings(p) }),
+    stuckWork: (p) => {
+      if (p.cluster !== undefined) workspace.require(p.cluster);
+      return { clusters: stuckWorkOf(workspace.list(), p.cluster) };
+    },
     plan: (p) => ({ finding: workspace.plan(p.cluster, p.findingId) }),
     preview: async (p) => {
       const preview = await workspace.preview(p);

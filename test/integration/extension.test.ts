@@ -120,7 +120,7 @@ describe('Cluster Debugger in a real VS Code', function () {
     assert.deepEqual(props['clusterDebugger.simulator.defaultScenario'].enum, [...SCENARIOS]);
     assert.deepEqual(Object.keys(props['clusterDebugger.rules'].properties).sort(), [...RULE_IDS].sort());
     const views = pkg.contributes.views.clusterDebugger.map((v: { id: string }) => v.id);
-    assert.deepEqual(views, ['clusterDebugger.clusters', ...SUBSYSTEMS.map((s) => `clusterDebugger.${s}`), 'clusterDebugger.repairHistory']);
+    assert.deepEqual(views, ['clusterDebugger.clusters', ...SUBSYSTEMS.map((s) => `clusterDebugger.${s}`), 'clusterDebugger.stuck', 'clusterDebugger.repairHistory']);
   });
 
   it('shows no cluster, and empty views for the welcome content, before connecting', async () => {

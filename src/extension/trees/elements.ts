@@ -6,6 +6,7 @@
  */
 import type { Subsystem } from '../../protocol/collections';
 import type { ClusterInfo, TreeNode } from '../../protocol/lsp';
+import type { StuckItem } from '../../protocol/stuck';
 
 /** A node the language server rendered (`clusterDebugger/treeChildren`). */
 export interface ServerElement {
@@ -41,7 +42,19 @@ export interface SubsystemElement {
   readonly subsystem: Subsystem;
 }
 
-export type Element = ServerElement | MessageElement | ClusterElement | SubsystemElement;
+/** A step of a stuck item's chain in the Stuck Work view: step 0 is the item itself, each child the step it waits on. */
+export interface StuckElement {
+  readonly type: 'stuck';
+  readonly cluster: string;
+  readonly item: StuckItem;
+  /** Index into `item.chain`. */
+  readonly step: number;
+  /** More than one cluster is connected: the item's label names its cluster. */
+  readonly showCluster: boolean;
+  readonly parent: StuckElement | undefined;
+}
+
+export type Element = ServerElement | MessageElement | ClusterElement | SubsystemElement | StuckElement;
 
 /** Namespaced `contextValue`s; `package.json` menus match them with regexes. */
 export const ContextValues = {
