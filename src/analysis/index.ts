@@ -10,3 +10,4 @@ export { formatBytes, formatCount, formatDuration, plural } from '../protocol/fo
 export * from './diff';
 export { previewRepair, previewSummary, renderPreviewText, type PreviewInput, type PreviewOptions } from './preview';
 export { OverlayMap } from './overlay';
+export { clusterTopology, type TopologyOptions, type TreeIdOf } from './topology';

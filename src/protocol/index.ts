@@ -11,3 +11,4 @@ export * from './format';
 export * from './config';
 export * from './uri';
 export * from './preview';
+export * from './topology';

@@ -7,6 +7,7 @@ import { CollectionName, Subsystem } from './collections';
 import { Finding, RepairSafety } from './findings';
 import { ClusterStatus } from './methods';
 import { PreviewParams, PreviewResult, ProtectionLevel } from './preview';
+import { TopologyParams, TopologyResult } from './topology';
 
 export const CONNECTION_STATES = ['connecting', 'syncing', 'live', 'stale', 'disconnected'] as const;
 export const ConnectionState = z.enum(CONNECTION_STATES);
@@ -236,6 +237,8 @@ export const LSP_REQUESTS = {
   snapshot: { method: 'clusterDebugger/snapshot', params: SnapshotParams, result: SnapshotResult },
   compare: { method: 'clusterDebugger/compare', params: CompareParams, result: CompareResult },
   saveSnapshot: { method: 'clusterDebugger/saveSnapshot', params: SaveSnapshotParams, result: SaveSnapshotResult },
+  /** The cluster's nodes per system, what each holds and the problems on each (`Cluster: Show Topology`). */
+  topology: { method: 'clusterDebugger/topology', params: TopologyParams, result: TopologyResult },
 } as const satisfies Record<string, { method: string; params: z.ZodType; result: z.ZodType }>;
 export type LspRequestName = keyof typeof LSP_REQUESTS;
 export type LspParams<K extends LspRequestName> = z.input<(typeof LSP_REQUESTS)[K]['params']>;

@@ -234,6 +234,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     treeChildren: (p) => ({ nodes: treeChildren(workspace.list(), p.subsystem, p.parentId, p.cursor, p.limit) }),
     findings: (p) => ({ findings: workspace.findings(p) }),
     plan: (p) => ({ finding: workspace.plan(p.cluster, p.findingId) }),
+    topology: (p) => workspace.topology(p),
     preview: async (p) => {
       const preview = await workspace.preview(p);
       const text = preview
