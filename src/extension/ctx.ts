@@ -57,6 +57,9 @@ export class Ctx implements Disposable {
   private readonly clustersChanged = new EventEmitter<readonly ClusterInfo[]>();
   /** After the cluster list, a state or a count changed, and every label (views, badges, status) shows it. */
   readonly onDidChangeClusters: Event<readonly ClusterInfo[]> = this.clustersChanged.event;
+  private readonly changesApplied = new EventEmitter<void>();
+  /** After a burst of server changes (entities, findings, states) was applied to the views: what reads the model again (the topology) follows. */
+  readonly onDidApplyChanges: Event<void> = this.changesApplied.event;
   private readonly views = new Map<Subsystem | 'clusters', TreeView<Element>>();
   private readonly status: StatusView;
   private readonly batcher: ChangeBatcher;
@@ -70,7 +73,7 @@ export class Ctx implements Disposable {
     this.status = new StatusView();
     subs.push(this.status, this.eventLoop);
     this.batcher = new ChangeBatcher((changes) => void this.applyChanges(changes));
-    subs.push(this.batcher, this.clustersChanged);
+    subs.push(this.batcher, this.clustersChanged, this.changesApplied);
     this.syncs = new SyncProgressNotifications(async (name) => {
       await this.requireApi().disconnect(name);
       await this.refreshClusters();
@@ -291,6 +294,7 @@ export class Ctx implements Disposable {
     }
     for (const s of SUBSYSTEMS) if (touched.size === 0 || touched.has(s)) this.trees[s].refresh();
     this.clustersTree.refresh();
+    this.changesApplied.fire();
   }
 
   private updateUi(): void {
