@@ -8,6 +8,7 @@ import { benchServerSync } from './cases/server-sync';
 import { benchSimPaging } from './cases/sim-paging';
 import { benchSnapshot, snapshotMemoryChild } from './cases/snapshot';
 import { benchStuck } from './cases/stuck';
+import { benchTopology } from './cases/topology';
 
 const CASES: { name: string; run: (outDir: string) => Promise<void> }[] = [
   { name: 'sim-paging', run: benchSimPaging },
@@ -15,6 +16,7 @@ const CASES: { name: string; run: (outDir: string) => Promise<void> }[] = [
   { name: 'snapshot', run: benchSnapshot },
   { name: 'bulk-repair', run: benchBulkRepair },
   { name: 'stuck', run: benchStuck },
+  { name: 'topology', run: benchTopology },
 ];
 
 /** Parts of a case that must run in a process of their own (`--child NAME ARGS...`), e.g. to measure its memory. */

@@ -70,6 +70,25 @@ const builds = [
   { ...common, entryPoints, outdir: join(root, 'out'), banner: binBanner },
 ];
 
+// The topology webview's page script and stylesheet, for the browser: out/webview/ is the only folder the
+// webview may load from (its localResourceRoots).
+const webviewDir = join(root, 'src/extension/topology/webview');
+if (existsSync(webviewDir)) {
+  builds.push({
+    bundle: true,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    sourcemap: false,
+    logLevel: 'warning',
+    entryPoints: [
+      { out: 'topology', in: join(webviewDir, 'main.ts') },
+      { out: 'topology', in: join(webviewDir, 'topology.css') },
+    ],
+    outdir: join(root, 'out/webview'),
+  });
+}
+
 // Tests: every *.test.ts, and the integration-suite runners, bundled to out/test/...
 const testEntries = walk(join(root, 'test'))
   .filter((f) => /\.test\.ts$|[\\/](index|run[^\\/]*)\.ts$/.test(f))

@@ -12,3 +12,4 @@ export { previewRepair, previewSummary, renderPreviewText, type PreviewInput, ty
 export { OverlayMap } from './overlay';
 export * from './locate';
 export { stuckWork } from './stuck';
+export { clusterTopology, type TopologyOptions, type TreeIdOf } from './topology';

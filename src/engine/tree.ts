@@ -107,6 +107,11 @@ export function rootId(subsystem: Subsystem, cluster: string): string {
   return `${subsystem}:${cluster}`;
 }
 
+/** The id of the node at `segments` (group keys, entity keys) below a cluster's root in a subsystem's view. */
+export function treeNodeId(subsystem: Subsystem, cluster: string, segments: readonly string[]): string {
+  return segments.reduce(childId, rootId(subsystem, cluster));
+}
+
 function parseId(id: string): { subsystem: Subsystem; cluster: string; segments: string[] } | null {
   const [head, ...rest] = id.split('/');
   const colon = head.indexOf(':');

@@ -25,6 +25,7 @@ import {
   type RuleId,
   type Subsystem,
   type SyncProgress,
+  type TopologyResult,
 } from '../protocol';
 import { previewRepair } from '../analysis';
 import { ClusterChecker, type RuleSettings } from './checker';
@@ -33,6 +34,7 @@ import type { LinkFactory } from './link';
 import { buildUndo, readJournal, type RepairJournal } from './journal';
 import { executeRepair, type PlannedOption, type RepairOutcome } from './repairs';
 import { ClusterSession, type SyncOutcome } from './session';
+import { topologyOf } from './topology';
 
 /** Events arrive in bursts; checks run once per burst, not per event. */
 const CHECK_DEBOUNCE_MS = 150;
@@ -362,6 +364,12 @@ export class ClusterWorkspace {
     const targets = filter.cluster ? [this.get(filter.cluster)].filter((c) => c !== undefined) : this.list();
     for (const c of targets) for (const f of c.checker.findings(filter.subsystem)) out.push(summarise(c.name, f));
     return out;
+  }
+
+  /** The nodes of one cluster (or of every one), what each holds and the problems on each. Pins nothing. */
+  topology(filter: { cluster?: string } = {}): TopologyResult {
+    const targets = filter.cluster ? [this.require(filter.cluster)] : this.list();
+    return { clusters: targets.map((c) => topologyOf(c)) };
   }
 
   /**

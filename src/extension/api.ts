@@ -27,6 +27,7 @@ import {
   type TreeNode,
   type UndoRepairArgs,
 } from '../protocol/lsp';
+import type { TopologyResult } from '../protocol/topology';
 import type { Subsystem } from '../protocol/collections';
 
 export type ProgressSink = (value: WorkDoneProgressBegin | WorkDoneProgressReport) => void;
@@ -99,6 +100,11 @@ export class ServerApi {
     } finally {
       listener?.dispose();
     }
+  }
+
+  /** The nodes of one cluster (or every one), what each holds and the problems on each. */
+  async topology(cluster?: string, token?: CancellationToken): Promise<TopologyResult> {
+    return this.request('topology', cluster === undefined ? {} : { cluster }, token);
   }
 
   async connect(params: ConnectParams): Promise<ClusterInfo> {

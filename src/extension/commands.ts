@@ -15,6 +15,7 @@ import { describeEventLoopDelay } from './eventLoop';
 import { pickAndPreview, pickAndRepair, repairAllSafe, repairFinding, undoRepair } from './repair';
 import { StartGatewayArgs, startGateway, stopGateway } from './gatewayCommands';
 import { StartSimulatorArgs, startSimulator, stopSimulator } from './simulatorCommands';
+import { TopologyPanel } from './topology/panel';
 import type { ClusterElement, Element, ServerElement } from './trees/elements';
 
 interface CommandSpec {
@@ -148,6 +149,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
       return delay;
     },
   },
+  // The nodes of every connected cluster, to scale, with their problems; a node reveals itself in its view.
+  'clusterDebugger.showTopology': { requires: 'server', run: (ctx) => void TopologyPanel.show(ctx) },
   // Args (no picks): { a, b }, each a file path, a URI string, { uri } or { cluster }.
   'clusterDebugger.compareSnapshots': { requires: 'server', run: (ctx, args) => compareSnapshots(ctx, argsOf<CompareArgs>(args)) },
 

@@ -64,6 +64,9 @@ export class Ctx implements Disposable {
   private readonly clustersChanged = new EventEmitter<readonly ClusterInfo[]>();
   /** After the cluster list, a state or a count changed, and every label (views, badges, status) shows it. */
   readonly onDidChangeClusters: Event<readonly ClusterInfo[]> = this.clustersChanged.event;
+  private readonly changesApplied = new EventEmitter<void>();
+  /** After a burst of server changes (entities, findings, states) was applied to the views: what reads the model again (the topology) follows. */
+  readonly onDidApplyChanges: Event<void> = this.changesApplied.event;
   private readonly views = new Map<Subsystem | 'clusters' | 'stuck', TreeView<Element>>();
   private readonly status: StatusView;
   private readonly batcher: ChangeBatcher;
@@ -77,7 +80,7 @@ export class Ctx implements Disposable {
     this.status = new StatusView();
     subs.push(this.status, this.eventLoop);
     this.batcher = new ChangeBatcher((changes) => void this.applyChanges(changes));
-    subs.push(this.batcher, this.clustersChanged);
+    subs.push(this.batcher, this.clustersChanged, this.changesApplied);
     this.syncs = new SyncProgressNotifications(async (name) => {
       await this.requireApi().disconnect(name);
       await this.refreshClusters();
@@ -322,6 +325,7 @@ export class Ctx implements Disposable {
     this.clustersTree.refresh();
     // What waits spans subsystems (a chain may cross them): any change may end or start a wait.
     this.stuckTree.refresh();
+    this.changesApplied.fire();
   }
 
   private updateUi(): void {

@@ -14,3 +14,4 @@ export * from './uri';
 export * from './preview';
 export * from './undo';
 export * from './journal';
+export * from './topology';

@@ -9,6 +9,7 @@ import { ClusterStatus } from './methods';
 import { PreviewParams, PreviewResult, ProtectionLevel } from './preview';
 import { RepairHistoryEntry } from './journal';
 import { StuckWork } from './stuck';
+import { TopologyParams, TopologyResult } from './topology';
 
 export const CONNECTION_STATES = ['connecting', 'syncing', 'live', 'stale', 'disconnected'] as const;
 export const ConnectionState = z.enum(CONNECTION_STATES);
@@ -263,6 +264,8 @@ export const LSP_REQUESTS = {
   repairHistory: { method: 'clusterDebugger/repairHistory', params: RepairHistoryParams, result: RepairHistoryResult },
   /** What waits on what, since when, oldest first (src/analysis/stuck.ts). */
   stuckWork: { method: 'clusterDebugger/stuckWork', params: StuckWorkParams, result: StuckWorkResult },
+  /** The cluster's nodes per system, what each holds and the problems on each (`Cluster: Show Topology`). */
+  topology: { method: 'clusterDebugger/topology', params: TopologyParams, result: TopologyResult },
 } as const satisfies Record<string, { method: string; params: z.ZodType; result: z.ZodType }>;
 export type LspRequestName = keyof typeof LSP_REQUESTS;
 export type LspParams<K extends LspRequestName> = z.input<(typeof LSP_REQUESTS)[K]['params']>;

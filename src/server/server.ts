@@ -244,6 +244,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       return { clusters: stuckWorkOf(workspace.list(), p.cluster) };
     },
     plan: (p) => ({ finding: workspace.plan(p.cluster, p.findingId) }),
+    topology: (p) => workspace.topology(p),
     preview: async (p) => {
       const preview = await workspace.preview(p);
       const text = preview

@@ -34,7 +34,7 @@ const BIG_DANGLING = 4 * MAX_REPAIR_TARGETS;
 const CANCEL_RULE = 'shards/dangling';
 const CANCEL_REPAIR = /Delete 20,000 uninitialised shards/;
 /** Screenshots worth showing in the README, copied to media/screenshots/ on request. */
-const README_SHOTS = ['03-views.png', '04-problems.png', '05-quick-fix.png', '07-repair-pick.png', '09-confirm-modal.png', '11-repair-progress.png'];
+const README_SHOTS = ['03-views.png', '04-problems.png', '04b-topology.png', '05-quick-fix.png', '07-repair-pick.png', '09-confirm-modal.png', '11-repair-progress.png'];
 
 const shotsDir = join(artifactsRoot, 'ui');
 
@@ -147,6 +147,56 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     }
     await wb.filterProblems('');
     await shot('04-problems.png');
+  });
+
+  it('draws the topology in a webview, with each incident on its node; Enter on a node reveals it in its view', async () => {
+    await wb.runCommand('Cluster: Show Topology');
+    const frame = topologyFrame(session!.page);
+    const nodes = frame.locator('button.node');
+    // Each incident's rule on the node it sits on (role → rules), read from the webview's DOM.
+    const expected: Record<string, string[]> = {
+      metastore: ['shards/dangling'],
+      'streaming-node': ['wal/close-blocked'],
+      metasrv: ['ddl/backlog', 'ddl/duplicate'],
+      store: ['regions/stale-prepared'],
+      sc: ['partitions/online-out-of-space'],
+      spu: ['partitions/online-out-of-space'],
+    };
+    const marks = () =>
+      nodes.evaluateAll((els: any[]) =>
+        els.map((b) => ({
+          label: b.querySelector('.label')?.textContent ?? '',
+          role: b.dataset.role,
+          health: b.dataset.health,
+          rules: [...b.querySelectorAll('.problem')].map((p: any) => p.dataset.rule).sort(),
+        })),
+      );
+    const seen = await waitUntil('the topology to show every incident on its node', async () => {
+      const all = await marks();
+      const ok = Object.entries(expected).every(([role, rules]) => all.some((n) => n.role === role && rules.every((r) => n.rules.includes(r))));
+      return ok && all;
+    }, { timeoutMs: 60_000, describe: async () => JSON.stringify(await marks().catch(() => [])).slice(0, 600) });
+    assert.ok(seen.some((n) => n.role === 'ingester' && n.rules.length === 0 && n.health === 'ok'), 'ingesters without a problem are drawn healthy');
+    for (const n of seen) assert.equal(n.health === 'ok', n.rules.length === 0, `${n.label}: marked iff it has problems`);
+    assert.match(await frame.locator('.legend').innerText(), /log₁₀\(count \+ 1\)/, 'the legend says how sizes scale');
+    // The page runs under a strict CSP with a nonce.
+    const csp = await frame.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+    assert.match(csp ?? '', /default-src 'none'/);
+    assert.match(csp ?? '', /script-src 'nonce-[^']+'/);
+    await wb.runCommand('View: Hide Panel'); // the Problems panel: the picture gets the editor's height
+    await shot('04b-topology.png');
+
+    // Keyboard: Enter on the store with the stale region reveals (and selects) it in the Regions view.
+    const store = nodes.filter({ has: frame.locator('.problem[data-rule="regions/stale-prepared"]') }).first();
+    const label = (await store.locator('.label').innerText()).trim();
+    await store.focus();
+    await store.press('Enter');
+    const regions = wb.pane(CONTAINER_ID, 'Regions');
+    await waitUntil(`${label} to be selected in the Regions view`, async () =>
+      (await regions.locator('.monaco-list-row.selected[role="treeitem"]', { hasText: label }).count()) > 0,
+      { describe: () => rowsText(regions) },
+    );
+    await wb.runCommand('View: Close All Editors');
   });
 
   it(`opens the ${QUICK_FIX_RULE} problem and applies its preferred quick fix from the lightbulb`, async () => {
@@ -474,6 +524,11 @@ async function revealMarkedEntity(pane: Locator): Promise<TreeRow | undefined> {
     await waitUntil(`"${collapsed.label}" to expand`, async () => (await row.getAttribute('aria-expanded')) === 'true');
   }
   return undefined;
+}
+
+/** The topology webview's page: VS Code draws a webview in an iframe whose page is another iframe, `active-frame`. */
+function topologyFrame(page: import('playwright-core').Page): import('playwright-core').FrameLocator {
+  return page.frameLocator('iframe.webview.ready').first().frameLocator('iframe#active-frame');
 }
 
 /** VS Code's modal dialog (in the browser it is drawn in the page, not by the OS). */

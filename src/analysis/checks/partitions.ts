@@ -7,15 +7,21 @@ import { formatBytes, plural } from '../../protocol/format';
 import type { ClusterModel } from '../model';
 import { batchedOption, facts, factsPer, isAre, makeFinding, pushSample, stillAt, TargetBatcher } from './common';
 
+/** The leader SPU's report that says storage full, for a partition the SC says is Online; else undefined. */
+export function fullLeaderReport(p: ScPartition, reports: ReadonlyMap<string, SpuReport>): SpuReport | undefined {
+  if (p.resolution !== 'Online') return undefined;
+  const report = reports.get(keys.spuReport(p.leader.spu, p.topic, p.partition));
+  return report?.storageFull ? report : undefined;
+}
+
 /** `partitions/online-out-of-space`: Online at the SC while the leader SPU reports its storage full. Grouped by topic. */
 export function checkOnlineOutOfStorage(model: ClusterModel): Finding[] {
   const { collections } = model;
   const reports = collections['fluvio.spuReports'];
   const byTopic = new Map<string, { partition: ScPartition; report: SpuReport }[]>();
   for (const p of collections['fluvio.partitions'].values()) {
-    if (p.resolution !== 'Online') continue;
-    const report = reports.get(keys.spuReport(p.leader.spu, p.topic, p.partition));
-    if (!report?.storageFull) continue;
+    const report = fullLeaderReport(p, reports);
+    if (!report) continue;
     const list = byTopic.get(p.topic);
     if (list) list.push({ partition: p, report });
     else byTopic.set(p.topic, [{ partition: p, report }]);

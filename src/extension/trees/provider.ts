@@ -106,6 +106,29 @@ export class ClusterTreeProvider implements TreeDataProvider<SubsystemElement> {
     }
   }
 
+  /**
+   * The element of the node with this id, fetched level by level down its path (ids are
+   * `/`-separated paths: each ancestor's id is a prefix), following "Load more" pages on the way;
+   * undefined when it is not there. For `TreeView.reveal`, which needs the element itself.
+   */
+  async find(id: string): Promise<ServerElement | undefined> {
+    let parent: ServerElement | undefined;
+    for (let depth = 0; depth < 16; depth++) {
+      let next: ServerElement | undefined;
+      for (let page = 0; page < 100 && !next; page++) {
+        const children = await this.getChildren(parent);
+        const servers = children.filter((c): c is ServerElement => c.type === 'server');
+        next = servers.find((c) => c.node.kind !== 'loadMore' && (id === c.node.id || id.startsWith(`${c.node.id}/`)));
+        const more = servers.find((c) => c.node.kind === 'loadMore');
+        if (next || !more) break;
+        await this.loadMore(more);
+      }
+      if (!next || next.node.id === id) return next;
+      parent = next;
+    }
+    return undefined;
+  }
+
   /** Drops every cached page and re-asks the server. Expansion survives: the ids are stable. */
   refresh(): void {
     this.generation.cancel();
