@@ -230,12 +230,25 @@ export const RepairCommand = z.discriminatedUnion('command', [
 export type RepairCommand = z.infer<typeof RepairCommand>;
 export type RepairCommandName = RepairCommand['command'];
 
+/**
+ * Which items a repair's answer lists. `all`: every target's result. `exceptions`: only the
+ * targets not applied (refused, with the reason, or unchanged), with `applied` counting the
+ * others: a batch of 5,000 deletions is answered in a few hundred bytes instead of 5,000 results.
+ */
+export const RepairItemResults = z.enum(['all', 'exceptions']);
+export type RepairItemResults = z.infer<typeof RepairItemResults>;
+
 export const RepairParams = z.object({
   /** Client-chosen; a retry with the same id returns the first result and does nothing again. */
   requestId: z.string().min(1).max(128),
   /** The `ClusterStatus.incarnation` the repair was planned on; any other is refused with WrongIncarnation. */
   incarnation: z.string().min(1).max(128),
   repair: RepairCommand,
+  /**
+   * Absent: `all`, what a client that predates the option gets. A cluster that predates it ignores
+   * it and lists every item; its answer then has no `itemResults`, which says so.
+   */
+  itemResults: RepairItemResults.optional(),
 });
 export type RepairParams = z.infer<typeof RepairParams>;
 
@@ -254,7 +267,10 @@ export const RepairResult = z.object({
   replayed: z.boolean(),
   applied: z.number().int().nonnegative(),
   refused: z.number().int().nonnegative(),
+  /** Every target's result, or with `itemResults: 'exceptions'` only those not applied. */
   items: z.array(RepairItemResult),
+  /** `exceptions` when `items` leaves out the applied ones (the request asked for that); absent: every item. */
+  itemResults: z.literal('exceptions').optional(),
   summary: z.string(),
   seq: z.number().int().nonnegative(),
 });
