@@ -20,6 +20,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { encodeDeletes, type EventEncoding } from '../protocol';
 import type { ClusterBackend } from './backend';
 import { RpcSession } from './rpc';
 
@@ -264,18 +265,29 @@ export async function startClusterServer(cluster: ClusterBackend, opts: ClusterS
   });
 
   const unsubscribe = cluster.onEvents((n) => {
-    let text: string | undefined;
+    // Serialised once per encoding, for every subscriber that reads it.
+    const texts = new Map<EventEncoding | undefined, string[]>();
+    const textsFor = (encoding: EventEncoding | undefined) => {
+      let t = texts.get(encoding);
+      if (!t) {
+        const notifications = encoding === 'deletes-v1' ? encodeDeletes(n) : [n];
+        t = notifications.map((params) => JSON.stringify({ jsonrpc: '2.0', method: 'cluster.events', params }));
+        texts.set(encoding, t);
+      }
+      return t;
+    };
     for (const [ws, session] of sessions) {
       if (!session.subscribed || ws.readyState !== ws.OPEN) continue;
-      text ??= JSON.stringify({ jsonrpc: '2.0', method: 'cluster.events', params: n });
-      const held = heldEvents.get(ws);
-      if (held && held.chars + text.length <= MAX_HELD_EVENT_CHARS) {
-        held.texts.push(text);
-        held.chars += text.length;
-        continue;
+      for (const text of textsFor(session.eventEncoding)) {
+        const held = heldEvents.get(ws);
+        if (held && held.chars + text.length <= MAX_HELD_EVENT_CHARS) {
+          held.texts.push(text);
+          held.chars += text.length;
+          continue;
+        }
+        releaseEvents(ws);
+        sendEvents(ws, text);
       }
-      releaseEvents(ws);
-      sendEvents(ws, text);
     }
   });
 

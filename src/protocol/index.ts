@@ -3,6 +3,7 @@ export * from './entities';
 export * from './collections';
 export * from './methods';
 export * from './pages';
+export * from './events';
 export * from './findings';
 export * from './lsp';
 export * from './format';
