@@ -4,11 +4,36 @@
  * server (`server.js --stdio`, initialized over JSON-RPC), both from `outDir`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 
 /** quickwit #5008: 763,471 shards in the metastore, ~3,000 of them known to the control plane. */
 export const INCIDENT = { danglingShards: 763_471 - 3_000, liveShards: 3_000 };
+
+/**
+ * Node options for the processes a bench starts, from `BENCH_NODE_ARGS` (space-separated), e.g.
+ * `BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof"` to profile the simulator and the language
+ * server (`NODE_OPTIONS` does not take `--cpu-prof`).
+ */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
+/**
+ * CPU seconds (user + system) a process has used so far, from `/proc/PID/stat`; undefined where
+ * there is none. On a shared machine, what a process spent is steadier than the wall clock.
+ */
+export function cpuSeconds(pid: number | undefined): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces), from field 3: utime is 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+/** `getconf CLK_TCK`: 100 on every Linux Node runs on. */
+const CLOCK_TICKS = 100;
 
 /** Milliseconds since `t` (a `performance.now()`), for printing. */
 export function ms(t: number): string {
@@ -17,7 +42,7 @@ export function ms(t: number): string {
 
 /** Starts `cluster-sim --scenario healthy`; kill `process` when done. */
 export async function startSim(outDir: string): Promise<{ process: ChildProcess; url: string; token: string }> {
-  const sim = spawn(process.execPath, [join(outDir, 'cluster-sim.js'), '--port', '0', '--scenario', 'healthy'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const sim = spawn(process.execPath, [...NODE_ARGS, join(outDir, 'cluster-sim.js'), '--port', '0', '--scenario', 'healthy'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const address = await new Promise<{ url: string; token: string }>((resolve, reject) => {
     let out = '';
     sim.stdout.on('data', (d) => {
@@ -41,7 +66,7 @@ export async function startLanguageServer(
   capabilities: object,
   handle: (conn: MessageConnection) => void,
 ): Promise<{ process: ChildProcess; conn: MessageConnection }> {
-  const server = spawn(process.execPath, [join(outDir, 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const server = spawn(process.execPath, [...NODE_ARGS, join(outDir, 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const conn = createMessageConnection(new StreamMessageReader(server.stdout), new StreamMessageWriter(server.stdin));
   handle(conn);
   conn.listen();

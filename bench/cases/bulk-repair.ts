@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ClusterClient } from '../../src/protocol/client';
 import type { PublishDiagnosticsParams } from 'vscode-languageserver/node';
 import { LspCommands, LspMethods, type ApplyRepairResult, type ClusterInfo } from '../../src/protocol';
-import { INCIDENT, ms, startLanguageServer, startSim } from '../processes';
+import { cpuSeconds, INCIDENT, ms, startLanguageServer, startSim } from '../processes';
 
 export async function benchBulkRepair(outDir = join(__dirname)): Promise<void> {
   const sim = await startSim(outDir);
@@ -33,14 +33,24 @@ export async function benchBulkRepair(outDir = join(__dirname)): Promise<void> {
     console.log(`bulk-repair: connected and synced ${Object.values(info.status?.counts ?? {}).reduce((a, b) => a + b, 0).toLocaleString('en-US')} entities in ${ms(t)}`);
 
     const mark = logs.length;
+    const cpu = () => [cpuSeconds(server!.process.pid), cpuSeconds(sim.process.pid)];
+    const cpuBefore = cpu();
     t = performance.now();
     const result = (await conn.sendRequest('workspace/executeCommand', { command: LspCommands.applyAllSafe, arguments: [{ cluster: 'big' }] })) as ApplyRepairResult;
     const total = performance.now() - t;
+    const [serverCpu, simCpu] = cpu().map((s, i) => (s === undefined || cpuBefore[i] === undefined ? undefined : s - cpuBefore[i]!));
     const problems = [...diagnostics.values()].reduce((a, b) => a + b, 0);
     console.log(`bulk-repair: Repair All Safe: ${result.summary}`);
     console.log(`bulk-repair: command → 0 problems (${problems} left) in ${total.toFixed(0)} ms; applied ${result.applied.toLocaleString('en-US')} (${Math.round(result.applied / (total / 1000)).toLocaleString('en-US')}/s)`);
+    if (serverCpu !== undefined && simCpu !== undefined) {
+      console.log(`bulk-repair: CPU during the command: language server ${serverCpu.toFixed(1)} s, simulator ${simCpu.toFixed(1)} s (they overlap: the wall clock is at least the larger)`);
+    }
     for (const line of logs.slice(mark).filter((l) => /checked|repair .* →|resync|events up to/.test(l))) console.log(`  ${line}`);
     await conn.sendRequest('shutdown');
+    // A clean exit, so that a server run with BENCH_NODE_ARGS=--cpu-prof writes its profile.
+    const exited = new Promise((resolve) => server!.process.once('exit', resolve));
+    void conn.sendNotification('exit');
+    await exited;
     conn.dispose();
   } finally {
     server?.process.kill();

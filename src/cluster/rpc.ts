@@ -7,6 +7,7 @@ import {
   describeZodError,
   ErrorCodes,
   errorReply,
+  EVENT_ENCODINGS,
   METHODS,
   PAGE_ENCODINGS,
   PROTOCOL_VERSION,
@@ -14,6 +15,7 @@ import {
   resultReply,
   RpcException,
   RpcRequest,
+  type EventEncoding,
   type MethodName,
   type PageEncoding,
 } from '../protocol';
@@ -47,6 +49,8 @@ export class RpcSession {
   private initialized = false;
   /** The page encoding picked in `initialize` from the client's offer; undefined: objects. */
   private encoding: PageEncoding | undefined;
+  /** The `cluster.events` encoding picked in `initialize` from the client's offer; undefined: objects. */
+  eventEncoding: EventEncoding | undefined;
   /** True once the client called `cluster.subscribe`: it receives `cluster.events`. */
   subscribed = false;
   private readonly maxBatch: number;
@@ -163,6 +167,7 @@ export class RpcSession {
       this.initialized = true;
       // The client's first offer this server speaks; none: the objects every client reads.
       this.encoding = p.encodings?.find((e): e is PageEncoding => (PAGE_ENCODINGS as readonly string[]).includes(e));
+      this.eventEncoding = p.eventEncodings?.find((e): e is EventEncoding => (EVENT_ENCODINGS as readonly string[]).includes(e));
       return {
         protocolVersion: PROTOCOL_VERSION,
         serverName: this.cluster.serverName,
@@ -170,6 +175,7 @@ export class RpcSession {
         status: this.cluster.status(),
         ...(this.encoding ? { encoding: this.encoding } : {}),
         ...(this.cluster.summary ? { methods: ['cluster.summary'] } : {}),
+        ...(this.eventEncoding ? { eventEncoding: this.eventEncoding } : {}),
       };
     },
     'cluster.status': () => this.cluster.status(),

@@ -11,7 +11,8 @@
  * resyncs) rather than buffering without bound; a client that does not read
  * its replies is not read from (past `readPauseBytes` unsent) and is closed
  * with 1008 past `maxBufferedBytes`, so no client can hold more than about
- * that much of the server's memory. permessage-deflate stays off: it is slow
+ * that much of the server's memory (plus the events held back while its own
+ * request runs, at most `MAX_HELD_EVENT_CHARS`). permessage-deflate stays off: it is slow
  * for many small messages (docs/limits.md).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -19,6 +20,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { encodeDeletes, type EventEncoding } from '../protocol';
 import type { ClusterBackend } from './backend';
 import { RpcSession } from './rpc';
 
@@ -73,6 +75,11 @@ const DEFAULT_MAX_BUFFERED = 64 * 1024 * 1024;
 const DEFAULT_READ_PAUSE = 1024 * 1024;
 /** Messages of one client received but not handled yet; past this, the server stops reading it until it catches up. */
 const MAX_INBOX = 16;
+/**
+ * Change events a client's own request causes wait until the request's reply has gone, up to this
+ * many characters of notifications (beyond that they go at once, as they would otherwise).
+ */
+const MAX_HELD_EVENT_CHARS = 8 * 1024 * 1024;
 /** A client closed for being too slow gets this long to take the close frame before its socket is cut. */
 const CLOSE_GRACE_MS = 2000;
 /** Close code for a subscriber that fell too far behind ("try again later"). */
@@ -134,6 +141,29 @@ export async function startClusterServer(cluster: ClusterBackend, opts: ClusterS
   const rawSockets = new WeakMap<WebSocket, Duplex>();
   /** Clients not read from because their own earlier requests are still being handled (not their fault). */
   const waitingOnUs = new WeakSet<WebSocket>();
+  /**
+   * The `cluster.events` of a client whose request is being handled, held back until the reply
+   * has gone: a bulk repair's client reads the answer first and sends its next batch, then
+   * applies this batch's events while the cluster works on the next one, instead of the two
+   * taking turns. The reply's `seq` says which events it waits for; order among events is kept.
+   */
+  const heldEvents = new Map<WebSocket, { texts: string[]; chars: number }>();
+
+  /** Sends one events notification, unless the subscriber has fallen too far behind (then it is closed and resyncs). */
+  function sendEvents(ws: WebSocket, text: string): void {
+    if (!sessions.has(ws) || ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > maxBuffered) {
+      kick(ws, CLOSE_TOO_SLOW, `subscriber too slow (${ws.bufferedAmount} bytes unsent); reconnect and resync`);
+      return;
+    }
+    ws.send(text);
+  }
+
+  function releaseEvents(ws: WebSocket): void {
+    const held = heldEvents.get(ws);
+    heldEvents.delete(ws);
+    for (const text of held?.texts ?? []) sendEvents(ws, text);
+  }
 
   /** Drops a client that is too slow: it stops counting at once, and its socket (and buffers) go after a grace period. */
   function kick(ws: WebSocket, code: number, reason: string): void {
@@ -208,12 +238,17 @@ export async function startClusterServer(cluster: ClusterBackend, opts: ClusterS
           const text = inbox.shift();
           if (text === undefined) break;
           readOrNot();
-          const reply = await session.handle(text);
-          if (reply === undefined || !open()) continue;
-          ws.send(reply);
-          if (ws.bufferedAmount > maxBuffered) {
-            inbox.length = 0;
-            kick(ws, CLOSE_NOT_READING, `client not reading its replies (${ws.bufferedAmount} bytes unsent)`);
+          heldEvents.set(ws, { texts: [], chars: 0 });
+          try {
+            const reply = await session.handle(text);
+            if (reply === undefined || !open()) continue;
+            ws.send(reply);
+            if (ws.bufferedAmount > maxBuffered) {
+              inbox.length = 0;
+              kick(ws, CLOSE_NOT_READING, `client not reading its replies (${ws.bufferedAmount} bytes unsent)`);
+            }
+          } finally {
+            releaseEvents(ws);
           }
         }
       } finally {
@@ -230,15 +265,29 @@ export async function startClusterServer(cluster: ClusterBackend, opts: ClusterS
   });
 
   const unsubscribe = cluster.onEvents((n) => {
-    let text: string | undefined;
+    // Serialised once per encoding, for every subscriber that reads it.
+    const texts = new Map<EventEncoding | undefined, string[]>();
+    const textsFor = (encoding: EventEncoding | undefined) => {
+      let t = texts.get(encoding);
+      if (!t) {
+        const notifications = encoding === 'deletes-v1' ? encodeDeletes(n) : [n];
+        t = notifications.map((params) => JSON.stringify({ jsonrpc: '2.0', method: 'cluster.events', params }));
+        texts.set(encoding, t);
+      }
+      return t;
+    };
     for (const [ws, session] of sessions) {
       if (!session.subscribed || ws.readyState !== ws.OPEN) continue;
-      if (ws.bufferedAmount > maxBuffered) {
-        kick(ws, CLOSE_TOO_SLOW, `subscriber too slow (${ws.bufferedAmount} bytes unsent); reconnect and resync`);
-        continue;
+      for (const text of textsFor(session.eventEncoding)) {
+        const held = heldEvents.get(ws);
+        if (held && held.chars + text.length <= MAX_HELD_EVENT_CHARS) {
+          held.texts.push(text);
+          held.chars += text.length;
+          continue;
+        }
+        releaseEvents(ws);
+        sendEvents(ws, text);
       }
-      text ??= JSON.stringify({ jsonrpc: '2.0', method: 'cluster.events', params: n });
-      ws.send(text);
     }
   });
 

@@ -118,7 +118,8 @@ export async function executeRepair(
     hooks.log(`[${session.name}]   ${requestId} ${describeOperation(op)}`);
     let result: RepairResult;
     try {
-      result = await session.sendRepair({ requestId, incarnation, repair: op });
+      // Only the items not applied come back (refused ones with their reason); an older cluster sends all.
+      result = await session.sendRepair({ requestId, incarnation, repair: op, itemResults: 'exceptions' });
     } catch (e) {
       const notSent = e instanceof IncarnationChangedError;
       await hooks.batches?.after(batch, requestId, op, { outcome: notSent ? 'not-sent' : 'unknown', reason: errorText(e) }).catch(() => undefined);

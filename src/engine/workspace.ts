@@ -13,6 +13,7 @@ import {
   clusterKey,
   errorDetail,
   errorText,
+  formatCount,
   plural,
   SUBSYSTEMS,
   type ApplyRepairResult,
@@ -600,7 +601,10 @@ export class ClusterWorkspace {
         tried.add(`${finding.id}#${option.id}`);
         repairs++;
         hooks.progress?.(done, total, `${finding.id}: ${option.title}`);
-        const outcome = await this.runRepair(c, finding, option, plannedOn, { cancelled: hooks.cancelled });
+        // Progress in entities of the whole round, batch by batch (not "1 of 1 findings").
+        const before = done;
+        const progress = (d: number) => hooks.progress?.(before + d, total, `${formatCount(before + d)} of ${formatCount(total)}: ${option.title}`);
+        const outcome = await this.runRepair(c, finding, option, plannedOn, { cancelled: hooks.cancelled, progress });
         stopped ||= outcome.cancelled || outcome.stopped !== undefined;
         applied += outcome.applied;
         refused += outcome.refused;

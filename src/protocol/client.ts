@@ -11,15 +11,18 @@ import { COLLECTIONS, type CollectionName, type EntityOf } from './collections';
 import { describeZodError, RpcException, RpcFailure, RpcSuccess, type RequestId } from './jsonrpc';
 import {
   DEFAULT_PAGE_LIMIT,
+  EVENT_ENCODINGS,
   EventsNotification,
   MAX_PAGE_LIMIT,
   InitializeResult,
   METHODS,
   PROTOCOL_VERSION,
+  type EventEncoding,
   type MethodName,
   type ParamsOf,
   type ResultOf,
 } from './methods';
+import { eventsOf } from './events';
 import { decodeColumnsPage, PAGE_ENCODINGS, type PageEncoding } from './pages';
 
 export interface ClusterClientOptions {
@@ -38,6 +41,11 @@ export interface ClusterClientOptions {
    * client reads (`columns-v1`). `[]` asks for objects, as a client from before encodings did.
    */
   encodings?: readonly PageEncoding[];
+  /**
+   * `cluster.events` encodings to offer, best first (`EVENT_ENCODINGS`). Default: every one this
+   * client reads (`deletes-v1`). `[]`: every event as an object. Listeners get objects either way.
+   */
+  eventEncodings?: readonly EventEncoding[];
 }
 
 export interface Disposable {
@@ -154,11 +162,13 @@ export class ClusterClient {
         const client = new ClusterClient(ws, opts);
         const closeSub = client.onClose((reason) => fail(reason));
         const encodings = [...(opts.encodings ?? PAGE_ENCODINGS)];
+        const eventEncodings = [...(opts.eventEncodings ?? EVENT_ENCODINGS)];
         client
           .request('initialize', {
             protocolVersion: PROTOCOL_VERSION,
             clientName: opts.clientName,
             ...(encodings.length ? { encodings } : {}),
+            ...(eventEncodings.length ? { eventEncodings } : {}),
           })
           .then((init) => {
             closeSub.dispose();
@@ -171,6 +181,11 @@ export class ClusterClient {
             if (init.encoding !== undefined && !encodings.includes(init.encoding)) {
               client.close();
               fail(`cluster picked the page encoding ${init.encoding}, which this client did not offer`);
+              return;
+            }
+            if (init.eventEncoding !== undefined && !eventEncodings.includes(init.eventEncoding)) {
+              client.close();
+              fail(`cluster picked the event encoding ${init.eventEncoding}, which this client did not offer`);
               return;
             }
             settled = true;
@@ -317,9 +332,11 @@ export class ClusterClient {
     if ('id' in m && ('result' in m || 'error' in m)) {
       this.onResponse(m);
     } else if (m.method === 'cluster.events') {
-      const n = EventsNotification.safeParse(m.params);
-      if (!n.success) return;
-      for (const l of [...this.eventListeners]) l(n.data);
+      const parsed = EventsNotification.safeParse(m.params);
+      if (!parsed.success) return;
+      // A run of deletions (`deletes-v1`) reaches the listeners as the delete events it stands for.
+      const n = parsed.data.deleted ? { fromSeq: parsed.data.fromSeq, events: eventsOf(parsed.data), time: parsed.data.time } : parsed.data;
+      for (const l of [...this.eventListeners]) l(n);
     }
   }
 

@@ -133,6 +133,12 @@ describe('cancelling a repair part-way (real server, real simulator, batch 2 hel
       assert.equal(result.applied, 2 * MAX_REPAIR_TARGETS, result.summary);
       assert.match(result.summary, /cancelled part-way/);
       assert.ok(result.details.some((d) => /cancelled before the remaining batches/.test(d)), result.details.join(' | '));
+      if (route === 'request') {
+        // In entities of the whole run, batch by batch: not "1 of 1 findings".
+        const reports = lsp.progress.filter((p) => p.token === 'test-progress' && p.value.kind === 'report');
+        assert.deepEqual(reports.map((p) => p.value.percentage), [0, 25, 50], 'a report as it starts, then one per batch sent');
+        assert.match(String(reports.at(-1)?.value.message), /^10,000 of 20,000: /);
+      }
       assert.equal(before - (await metastoreCount()), 2 * MAX_REPAIR_TARGETS, 'the cluster lost exactly the two batches');
       assert.equal((await danglingFinding())?.count, DANGLING - 2 * MAX_REPAIR_TARGETS, 'the finding stays with the shards not deleted');
     });

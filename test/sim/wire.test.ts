@@ -3,16 +3,17 @@
  * socket: a client that offers `columns-v1` reads the same entities as one
  * that offers nothing (v1), in fewer bytes; a v1 client (no `encodings` in
  * `initialize`) gets objects as before; a malformed compact page from a
- * cluster is rejected with a clear error.
+ * cluster is rejected with a clear error. The same for the `deletes-v1`
+ * encoding of change events.
  */
 import * as assert from 'node:assert/strict';
 import { WebSocketServer } from 'ws';
-import { COLLECTION_NAMES, PROTOCOL_VERSION } from '../../src/protocol';
+import { COLLECTION_NAMES, PROTOCOL_VERSION, type ChangeEvent, type EventsNotification } from '../../src/protocol';
 import { ClusterClient } from '../../src/protocol/client';
 import { ClusterSession } from '../../src/engine/session';
 import type { LinkFactory } from '../../src/engine/link';
 import * as F from '../unit/fixtures';
-import { exchange, rawSocket, snapshot, TOKEN, useSimulator } from './helpers';
+import { exchange, rawSocket, snapshot, TOKEN, useSimulator, violations, waitFor } from './helpers';
 
 describe('page encodings', () => {
   const sim = useSimulator();
@@ -102,9 +103,55 @@ describe('page encodings', () => {
   });
 });
 
+describe('event encodings', () => {
+  const sim = useSimulator();
+
+  it('deletes-v1 is negotiated by default: a bulk deletion comes as runs of keys, and reaches the listeners as the same events an objects client gets', async () => {
+    await sim.client.request('sim.reset', { scenario: 'quickwit-dangling-shards', seed: 1, size: { danglingShards: 3000, liveShards: 30 } });
+    const compact = await ClusterClient.connect({ url: sim.server.url, token: TOKEN, clientName: 'v2' });
+    const plain = await ClusterClient.connect({ url: sim.server.url, token: TOKEN, clientName: 'v1', eventEncodings: [] });
+    const ws = await rawSocket(sim.server);
+    try {
+      assert.equal(compact.init.eventEncoding, 'deletes-v1');
+      assert.equal(plain.init.eventEncoding, undefined);
+      const got = { compact: [] as ChangeEvent[], plain: [] as ChangeEvent[] };
+      compact.onEvents((n) => got.compact.push(...n.events));
+      plain.onEvents((n) => got.plain.push(...n.events));
+      const wire: Array<{ method?: string; params?: EventsNotification }> = [];
+      ws.on('message', (d) => wire.push(JSON.parse(d.toString())));
+      const send = (id: number, method: string, params: unknown) => ws.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
+      send(1, 'initialize', { protocolVersion: PROTOCOL_VERSION, clientName: 'raw', eventEncodings: ['deletes-v2', 'deletes-v1'] });
+      send(2, 'cluster.subscribe', {});
+      await compact.request('cluster.subscribe', {});
+      await plain.request('cluster.subscribe', {});
+      const s = await snapshot(sim.client, 5000);
+      const status = await sim.client.request('cluster.status', {});
+      const dangling = violations(s, status)['shards/dangling'];
+      const targets = dangling.map((key) => ({ key, version: s['quickwit.metastore.shards'].get(key)!.version }));
+
+      const result = await sim.client.request('repair', { requestId: 'enc-1', incarnation: status.incarnation!, itemResults: 'exceptions', repair: { command: 'quickwit.deleteShards', targets } });
+
+      assert.equal(result.applied, dangling.length);
+      const upTo = (events: ChangeEvent[]) => (events.at(-1)?.seq === result.seq ? true : undefined);
+      await waitFor('the objects client to get every event', () => upTo(got.plain));
+      await waitFor('the deletes-v1 client to get every event', () => upTo(got.compact));
+      await waitFor('the raw client to get every event', () => (wire.some((m) => m.params?.deleted && m.params.fromSeq + m.params.deleted.keys.length - 1 === result.seq) ? true : undefined));
+      assert.deepEqual(got.compact, got.plain, 'the same events, in order');
+      assert.deepEqual(new Set(got.plain.filter((e) => e.op === 'delete').map((e) => e.key)), new Set(dangling));
+      const runs = wire.filter((m) => m.method === 'cluster.events' && m.params!.fromSeq > status.seq);
+      assert.ok(runs.length > 0 && runs.every((m) => m.params!.deleted && m.params!.events.length === 0), 'on the wire: runs of keys, no objects');
+      assert.equal(runs.reduce((n, m) => n + m.params!.deleted!.keys.length, 0), dangling.length);
+    } finally {
+      ws.close();
+      compact.close();
+      plain.close();
+    }
+  });
+});
+
 describe('a malformed compact page', () => {
   /** A fake cluster that negotiates columns-v1 and answers `cluster.list` with `page`. */
-  async function fakeCluster(page: unknown, encoding = 'columns-v1'): Promise<{ url: string; close(): Promise<void> }> {
+  async function fakeCluster(page: unknown, encoding = 'columns-v1', eventEncoding?: string): Promise<{ url: string; close(): Promise<void> }> {
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise((r) => wss.once('listening', r));
     wss.on('connection', (ws) => {
@@ -113,7 +160,7 @@ describe('a malformed compact page', () => {
         const status = F.status({ clusterName: 'fake' });
         const result =
           m.method === 'initialize'
-            ? { protocolVersion: PROTOCOL_VERSION, serverName: 'fake', simulator: false, status, encoding }
+            ? { protocolVersion: PROTOCOL_VERSION, serverName: 'fake', simulator: false, status, encoding, eventEncoding }
             : { collection: 'quickwit.ingesters', encoding: 'columns-v1', page, nextCursor: null, seq: 0, total: 1 };
         ws.send(JSON.stringify({ jsonrpc: '2.0', id: m.id, result }));
       });
@@ -149,6 +196,15 @@ describe('a malformed compact page', () => {
     const fake = await fakeCluster({}, 'columns-v1');
     try {
       await assert.rejects(ClusterClient.connect({ url: fake.url, clientName: 't', encodings: [] }), /picked the page encoding columns-v1, which this client did not offer/);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('a cluster that picks an event encoding the client did not offer fails the handshake', async () => {
+    const fake = await fakeCluster({}, 'columns-v1', 'deletes-v1');
+    try {
+      await assert.rejects(ClusterClient.connect({ url: fake.url, clientName: 't', eventEncodings: [] }), /picked the event encoding deletes-v1, which this client did not offer/);
     } finally {
       await fake.close();
     }
