@@ -173,9 +173,22 @@ function atLeast(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer>
   return grown;
 }
 
-/** Slots for `n` rows at most half full (a power of two). */
+/** Slots for `n` rows, a power of two at most half full (the index grows when it is more than 5/8 full). */
 function slotsFor(n: number): number {
-  return Math.max(16, 2 ** Math.ceil(Math.log2(n * 4 || 1)));
+  return Math.max(16, 2 ** Math.ceil(Math.log2(n * 2 || 1)));
+}
+
+/**
+ * `s` as one flat string. V8 builds a concatenation of 13 or more characters
+ * as a rope, a node per `+` (a shard's key, `a/b/c`, is four: 128 bytes where
+ * the flat string takes 96), and hashing a rope (a Map key, a Set entry) is
+ * several times slower than hashing a flat string. Reading a character of a
+ * rope flattens it in place, and the GC then drops the rope's nodes. Keys are made on every read, and whoever reads them (the
+ * findings' repair targets, the views' indexes) keeps them.
+ */
+function flat(s: string): string {
+  s.charCodeAt(0);
+  return s;
 }
 
 export class EntityTable<E extends { key: string }> implements EntityMap<E> {
@@ -247,7 +260,7 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
       this.rowShape = atLeast(this.rowShape, row + 1);
       this.rowHash = atLeast(this.rowHash, row + 1);
       this.rowHash[row] = hash;
-      if ((this.live + 1 + this.tombstones) * 2 > this.slots.length) this.rehash(slotsFor(this.live + 1));
+      if ((this.live + 1 + this.tombstones) * 8 > this.slots.length * 5) this.rehash(slotsFor(this.live + 1));
       this.rows++;
       this.live++;
       this.placeSlot(hash, row);
@@ -329,10 +342,10 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
   private keyOf(row: number): string {
     const odd = this.oddKeys.get(row);
     if (odd !== undefined) return odd;
-    const names = this.format.fields;
-    const args: unknown[] = new Array(names.length);
-    for (let i = 0; i < names.length; i++) args[i] = this.columnValues[this.columnOf.get(names[i]!)!]![row];
-    return this.format.format(...args);
+    const cols = this.keyColumns();
+    const args: unknown[] = new Array(cols.length);
+    for (let i = 0; i < cols.length; i++) args[i] = this.columnValues[cols[i]!]![row];
+    return flat(this.format.format(...args));
   }
 
   /** The shape of `e`'s own fields, made on first sight. Most entities have the same shape as the last one. */
@@ -405,9 +418,18 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     const odd = this.oddKeys.get(row);
     if (odd !== undefined) return odd === key;
     const view = this.view;
-    for (const name of this.format.fields) view[name] = this.columnValues[this.columnOf.get(name)!]![row];
+    const names = this.format.fields;
+    const cols = this.keyColumns();
+    for (let i = 0; i < cols.length; i++) view[names[i]!] = this.columnValues[cols[i]!]![row];
     return this.format.matches(key, view);
   }
+
+  /** The columns of the fields a key spells out (a row whose key is not odd has them all). */
+  private keyColumns(): number[] {
+    return (this.keyCols ??= this.format.fields.map((name) => this.columnFor(name)));
+  }
+
+  private keyCols: number[] | undefined;
 
   /** Puts `row` in the first free slot from its hash (the key is known not to be there). */
   private placeSlot(hash: number, row: number): void {
