@@ -39,82 +39,215 @@ export interface EntityMap<E> {
 }
 
 /**
- * One copy of each repeated string for a whole model. Strings from the wire
+ * One copy of each repeated string for a whole model, numbered: a column of
+ * repeated strings holds their numbers (4 bytes a row). Strings from the wire
  * (`JSON.parse`) are flat copies already, so the interner only shares them;
  * it never holds a view into a message.
  */
 export class StringInterner {
-  private readonly strings = new Map<string, string>();
+  private readonly ids = new Map<string, number>();
+  /** By number. */
+  readonly strings: string[] = [];
 
-  /** The model's copy of `s`: the first one it was given. */
-  intern(s: string): string {
-    const t = this.strings.get(s);
-    if (t !== undefined) return t;
-    this.strings.set(s, s);
-    return s;
+  /** The number of `s`, given on first sight. */
+  id(s: string): number {
+    let id = this.ids.get(s);
+    if (id === undefined) {
+      id = this.strings.length;
+      this.strings.push(s);
+      this.ids.set(s, id);
+    }
+    return id;
   }
 
   get size(): number {
-    return this.strings.size;
+    return this.strings.length;
   }
 }
 
 /** Values a column holds in a row that does not have its field (the row's shape says which fields it has). */
 const NONE = undefined;
-/** Strings looked at before a column decides whether its strings repeat. */
+/** In a column of numbers (string numbers, or integers): null, and a row without the field. */
+const NULL_ID = -1;
+const NONE_ID = -2;
+const NULL_INT = -(2 ** 31) + 1;
+const NONE_INT = -(2 ** 31);
+/** Values looked at before a column decides its form. */
 const WINDOW = 1024;
+/** Windows a column of values stays so before it looks again (a column's values may change character). */
+const KEEP_WINDOWS = 64;
 
-/** A column's strings: interned while they repeat, kept as they are while they do not. */
-const enum StringMode {
-  /** Looking at a window of strings to decide. */
-  Probe,
-  Intern,
-  Keep,
+/** How a column holds its values. */
+const enum Form {
+  /** The values themselves, in an array (and a column looking at its values to decide). */
+  Values,
+  /** Strings that repeat, or null: their interned numbers (`StringInterner`), in an `Int32Array`. */
+  Strings,
+  /** Integers that fit 32 bits, or null, in an `Int32Array`. */
+  Ints,
 }
 
+const isInt32 = (v: unknown): v is number => typeof v === 'number' && (v | 0) === v && v > NULL_INT && !Object.is(v, -0);
+
+/**
+ * One field's values, a slot per row: as they are, in an array; or, while
+ * its values are strings that repeat or small integers (or null), as 32-bit
+ * numbers. It changes form as its values do (rarely: a column's values keep
+ * their character).
+ */
 class Column {
-  readonly values: unknown[] = [];
-  mode = StringMode.Probe;
-  /** Strings seen in this window, and (Probe) the distinct ones among them, or (Intern) the new ones. */
+  /** The values, or null while the column holds numbers (`numbers`). */
+  values: unknown[] | null = [];
+  numbers: Int32Array<ArrayBuffer> | null = null;
+  form = Form.Values;
+  /** Rows the column has a slot for (the table's rows). */
+  private rows = 0;
+  /** In this window: values seen, strings among them and (Values) the distinct ones, or (Strings) the new ones. */
   private seen = 0;
+  private strings = 0;
   private fresh = 0;
   private distinct: Set<string> | null = new Set();
-  /** Windows left in Keep before probing again (a column's values may change character, e.g. states after ids). */
-  private keepWindows = 0;
+  /** (Values) whether every value seen in this window was a string or null, an integer or null. */
+  private allStrings = true;
+  private allInts = true;
+  /** (Values) windows left before looking at the values again; 0 while looking. */
+  private keep = 0;
 
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    private readonly interner: StringInterner,
+    /** Called when `storage` is another object (the table's entity builders read it directly). */
+    private readonly reshaped: () => void,
+  ) {}
 
-  /** `s` as this column stores it. */
-  string(s: string, interner: StringInterner): string {
+  /** What the entity builders read: the values, or the numbers. */
+  get storage(): unknown[] | Int32Array {
+    return this.numbers ?? this.values!;
+  }
+
+  get(row: number): unknown {
+    if (this.form === Form.Values) return this.values![row];
+    const n = this.numbers![row]!;
+    if (this.form === Form.Strings) return n >= 0 ? this.interner.strings[n] : n === NULL_ID ? null : NONE;
+    return n > NULL_INT ? n : n === NULL_INT ? null : NONE;
+  }
+
+  set(row: number, v: unknown): void {
+    if (row >= this.rows) this.rows = row + 1;
+    if (v === NONE) {
+      if (this.form === Form.Values) this.values![row] = v;
+      else this.put(row, this.form === Form.Strings ? NONE_ID : NONE_INT);
+      return;
+    }
     this.seen++;
-    let out = s;
-    if (this.mode === StringMode.Intern) {
-      const before = interner.size;
-      out = interner.intern(s);
-      if (interner.size !== before) this.fresh++;
-    } else if (this.mode === StringMode.Probe) this.distinct!.add(s);
+    switch (this.form) {
+      case Form.Strings:
+        if (typeof v === 'string') {
+          this.strings++;
+          const before = this.interner.size;
+          this.put(row, this.interner.id(v));
+          if (this.interner.size !== before) this.fresh++;
+        } else if (v === null) this.put(row, NULL_ID);
+        else {
+          this.toValues();
+          this.values![row] = v;
+        }
+        break;
+      case Form.Ints:
+        if (isInt32(v)) this.put(row, v);
+        else if (v === null) this.put(row, NULL_INT);
+        else {
+          this.toValues();
+          this.values![row] = v;
+        }
+        break;
+      default:
+        if (this.keep === 0) {
+          if (typeof v === 'string') {
+            this.strings++;
+            this.distinct!.add(v);
+            this.allInts = false;
+          } else if (v !== null) {
+            this.allStrings = false;
+            if (!isInt32(v)) this.allInts = false;
+          }
+        }
+        this.values![row] = v;
+    }
     if (this.seen >= WINDOW) this.decide();
-    return out;
+  }
+
+  /** Row `to` takes row `from`'s value (compaction). */
+  move(to: number, from: number): void {
+    if (this.numbers) this.numbers[to] = this.numbers[from]!;
+    else this.values![to] = this.values![from];
+  }
+
+  /** Keeps the first `rows` rows. */
+  truncate(rows: number): void {
+    this.rows = rows;
+    if (this.values) this.values.length = rows;
+    else if (rows === 0) {
+      this.numbers = new Int32Array(16);
+      this.reshaped();
+    }
+  }
+
+  private put(row: number, n: number): void {
+    let numbers = this.numbers!;
+    if (row >= numbers.length) {
+      // Grows by half: the slack stays small at a million rows.
+      const grown = new Int32Array(Math.max(16, Math.ceil(row * 1.5)));
+      grown.set(numbers);
+      this.numbers = numbers = grown;
+      this.reshaped();
+    }
+    numbers[row] = n;
   }
 
   private decide(): void {
-    if (this.mode === StringMode.Probe) {
-      // The page encoder's rule: a column whose values repeat at least twice on average.
-      this.mode = this.distinct!.size * 2 <= this.seen ? StringMode.Intern : StringMode.Keep;
-      this.distinct = null;
-      this.keepWindows = 64;
-    } else if (this.mode === StringMode.Intern) {
-      // Mostly new strings: interning them only adds a table entry each.
-      if (this.fresh * 2 > this.seen) {
-        this.mode = StringMode.Keep;
-        this.keepWindows = 64;
+    if (this.form === Form.Values) {
+      if (this.keep > 0) this.keep--;
+      // Strings (the page encoder's rule: values that repeat at least twice on average), else integers.
+      else if (this.allStrings && this.distinct!.size * 2 <= this.strings) this.toNumbers(Form.Strings);
+      else if (this.allInts) this.toNumbers(Form.Ints);
+      else this.keep = KEEP_WINDOWS;
+      // Mostly new strings: numbering them would only add an interner entry each.
+    } else if (this.form === Form.Strings && this.fresh * 2 > this.strings) this.toValues();
+    this.seen = this.strings = this.fresh = 0;
+    this.distinct = this.form === Form.Values && this.keep === 0 ? new Set() : null;
+    this.allStrings = this.allInts = true;
+  }
+
+  /** To numbers of `form`, if every value fits it. */
+  private toNumbers(form: Form.Strings | Form.Ints): void {
+    const values = this.values!;
+    const numbers = new Int32Array(Math.max(16, Math.ceil(this.rows * 1.5)));
+    for (let row = 0; row < this.rows; row++) {
+      const v = values[row];
+      if (v === NONE) numbers[row] = form === Form.Strings ? NONE_ID : NONE_INT;
+      else if (v === null) numbers[row] = form === Form.Strings ? NULL_ID : NULL_INT;
+      else if (form === Form.Strings && typeof v === 'string') numbers[row] = this.interner.id(v);
+      else if (form === Form.Ints && isInt32(v)) numbers[row] = v;
+      else {
+        this.keep = KEEP_WINDOWS;
+        return;
       }
-    } else if (--this.keepWindows <= 0) {
-      this.mode = StringMode.Probe;
-      this.distinct = new Set();
     }
-    this.seen = 0;
-    this.fresh = 0;
+    this.numbers = numbers;
+    this.values = null;
+    this.form = form;
+    this.reshaped();
+  }
+
+  private toValues(): void {
+    const values: unknown[] = [];
+    for (let row = 0; row < this.rows; row++) values.push(this.get(row));
+    this.values = values;
+    this.numbers = null;
+    this.form = Form.Values;
+    this.keep = KEEP_WINDOWS;
+    this.reshaped();
   }
 }
 
@@ -125,8 +258,12 @@ interface Shape {
   cols: number[];
   /** The columns this shape does not have (see `othersOf`). */
   others: number[];
-  make: (cols: unknown[][], row: number, key: string) => Record<string, unknown>;
+  make: Make;
+  /** The table's `layout` `make` was made for. */
+  layout: number;
 }
+
+type Make = (storage: ReadonlyArray<unknown[] | Int32Array>, strings: readonly string[], row: number, key: string) => Record<string, unknown>;
 
 type Format = { fields: readonly string[]; format: (...a: unknown[]) => string; matches: (key: string, e: Readonly<Record<string, unknown>>) => boolean };
 
@@ -145,24 +282,43 @@ function hashKey(key: string): number {
 /**
  * The function that builds a row's entity of this shape: an object literal
  * with the shape's fields, so every entity of a shape shares V8's hidden
- * class and is built in one allocation. (`new Function` runs in the language
- * server and the CLI, never in a webview with a strict CSP; zod's own
- * validators are made the same way.)
+ * class and is built in one allocation. `forms[c]` says how column `c` holds
+ * its values. (`new Function` runs in the language server and the
+ * CLI, never in a webview with a strict CSP; zod's own validators are made
+ * the same way.)
  */
-function maker(names: string[], cols: number[], keyAt: number): Shape['make'] {
+function maker(names: string[], cols: number[], keyAt: number, forms: readonly Form[]): Make {
   if (names.includes('__proto__')) {
     // An object literal would set the prototype: build it field by field (as JSON.parse does).
-    return (columns, row, key) => {
+    return (storage, strings, row, key) => {
       const e: Record<string, unknown> = {};
       for (let i = 0; i < names.length; i++) {
-        Object.defineProperty(e, names[i]!, { value: i === keyAt ? key : columns[cols[i]!]![row], enumerable: true, writable: true, configurable: true });
+        let v: unknown = key;
+        if (i !== keyAt) {
+          const c = cols[i]!;
+          v = storage[c]![row];
+          if (forms[c] === Form.Strings) v = (v as number) >= 0 ? strings[v as number] : v === NULL_ID ? null : NONE;
+          else if (forms[c] === Form.Ints) v = (v as number) > NULL_INT ? v : v === NULL_INT ? null : NONE;
+        }
+        Object.defineProperty(e, names[i]!, { value: v, enumerable: true, writable: true, configurable: true });
       }
       return e;
     };
   }
-  const fields = names.map((n, i) => `${JSON.stringify(n)}: ${i === keyAt ? 'key' : `c${i}[row]`}`);
-  const locals = names.map((_, i) => (i === keyAt ? '' : `const c${i} = cols[${cols[i]}];`)).join('');
-  return new Function('cols', 'row', 'key', `${locals} return { ${fields.join(', ')} };`) as Shape['make'];
+  const locals: string[] = [];
+  const fields = names.map((n, i) => {
+    if (i === keyAt) return `${JSON.stringify(n)}: key`;
+    const c = cols[i]!;
+    locals.push(`const c${i} = storage[${c}];`);
+    const read =
+      forms[c] === Form.Strings
+        ? `((x = c${i}[row]) >= 0 ? strings[x] : x === ${NULL_ID} ? null : undefined)`
+        : forms[c] === Form.Ints
+          ? `((x = c${i}[row]) > ${NULL_INT} ? x : x === ${NULL_INT} ? null : undefined)`
+          : `c${i}[row]`;
+    return `${JSON.stringify(n)}: ${read}`;
+  });
+  return new Function('storage', 'strings', 'row', 'key', `${locals.join(' ')} let x = 0; return { ${fields.join(', ')} };`) as Make;
 }
 
 /** An `Int32Array` at least `n` long, keeping `a`'s values. */
@@ -193,8 +349,10 @@ function flat(s: string): string {
 
 export class EntityTable<E extends { key: string }> implements EntityMap<E> {
   private readonly columns: Column[] = [];
-  /** `columns[i].values`, kept beside them for `Shape.make`. */
-  private readonly columnValues: unknown[][] = [];
+  /** `columns[i].storage`, kept beside them for `Shape.make`. */
+  private readonly storage: (unknown[] | Int32Array)[] = [];
+  /** Bumps when a column changes form (the shapes' `make` then are made again). */
+  private layout = 0;
   private readonly columnOf = new Map<string, number>();
   private readonly shapes: Shape[] = [];
   private readonly shapeOf = new Map<string, number>();
@@ -245,14 +403,11 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     const { names, cols } = shape;
     for (let i = 0; i < names.length; i++) {
       const c = cols[i]!;
-      if (c < 0) continue; // the key
-      const column = this.columns[c]!;
-      const v = e[names[i]!];
-      column.values[row] = typeof v === 'string' ? column.string(v, this.interner) : v;
+      if (c >= 0) this.columns[c]!.set(row, e[names[i]!]); // not the key (-1)
     }
     if (found < 0 || this.rowShape[row] !== shapeId) {
       // A row leaves the fields of other shapes empty (a new row writes every column: they stay dense).
-      for (const c of this.othersOf(shape)) this.columnValues[c]![row] = NONE;
+      for (const c of this.othersOf(shape)) this.columns[c]!.set(row, NONE);
     }
     if (this.format.matches(key, e)) this.oddKeys.delete(row);
     else this.oddKeys.set(row, key);
@@ -277,7 +432,7 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     this.tombstones++;
     this.rowShape[row] = -1;
     this.oddKeys.delete(row);
-    for (const values of this.columnValues) values[row] = NONE;
+    for (const column of this.columns) column.set(row, NONE);
     this.live--;
     const dead = this.rows - this.live;
     if (dead >= COMPACT_AFTER && dead > this.live && this.iterators === 0) this.compact();
@@ -285,7 +440,7 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
   }
 
   clear(): void {
-    for (const values of this.columnValues) values.length = 0;
+    for (const column of this.columns) column.truncate(0);
     this.rowShape = new Int32Array(16);
     this.rowHash = new Int32Array(16);
     this.oddKeys.clear();
@@ -336,17 +491,48 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
   private iterators = 0;
 
   private entity(row: number, key: string): E {
-    return this.shapes[this.rowShape[row]!]!.make(this.columnValues, row, key) as unknown as E;
+    const shape = this.shapes[this.rowShape[row]!]!;
+    if (shape.layout !== this.layout) {
+      shape.make = maker(shape.names, shape.cols, shape.names.indexOf('key'), this.columns.map((c) => c.form));
+      shape.layout = this.layout;
+    }
+    return shape.make(this.storage, this.interner.strings, row, key) as unknown as E;
   }
 
+  /**
+   * The key its fields spell out. Most keys end with their last field, a string (a shard's id, a
+   * WAL's channel, an identity key's only field): such a key is made as the rest (the same for
+   * every row of a group, made once per run of such rows) joined to that field's stored string, so
+   * a key costs whoever keeps it one rope node (32 bytes), not its characters again; an identity
+   * key is the stored string itself. Other keys are made whole, and flat.
+   */
   private keyOf(row: number): string {
     const odd = this.oddKeys.get(row);
     if (odd !== undefined) return odd;
     const cols = this.keyColumns();
-    const args: unknown[] = new Array(cols.length);
-    for (let i = 0; i < cols.length; i++) args[i] = this.columnValues[cols[i]!]![row];
-    return flat(this.format.format(...args));
+    const n = cols.length;
+    const last = this.columns[cols[n - 1]!]!.get(row);
+    const parts = this.prefixParts;
+    if (typeof last === 'string' && parts) {
+      let same = true;
+      for (let i = 0; i < n - 1 && same; i++) same = this.columns[cols[i]!]!.get(row) === parts[i];
+      if (same) return this.prefix + last;
+    }
+    const args: unknown[] = new Array(n);
+    for (let i = 0; i < n; i++) args[i] = this.columns[cols[i]!]!.get(row);
+    const key = this.format.format(...args);
+    if (typeof last === 'string' && key.endsWith(last)) {
+      // A copy: a slice of 13 characters or more would keep the whole key alive.
+      this.prefix = flat(key.slice(0, key.length - last.length).concat('\u0000')).slice(0, -1);
+      this.prefixParts = args.slice(0, n - 1);
+      return this.prefix + last;
+    }
+    return flat(key);
   }
+
+  /** The start of the last key made by `keyOf` before its last field, and the fields it was made from. */
+  private prefix = '';
+  private prefixParts: unknown[] | undefined;
 
   /** The shape of `e`'s own fields, made on first sight. Most entities have the same shape as the last one. */
   private shapeFor(e: Record<string, unknown>): number {
@@ -369,7 +555,8 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     if (id === undefined) {
       const cols = names.map((n) => (n === 'key' ? -1 : this.columnFor(n)));
       id = this.shapes.length;
-      this.shapes.push({ names, cols, others: [], make: maker(names, cols, names.indexOf('key')) });
+      // `make` is made on first read (`entity`).
+      this.shapes.push({ names, cols, others: [], make: () => ({}), layout: -1 });
       this.shapeOf.set(signature, id);
     }
     this.lastShape = id;
@@ -377,16 +564,20 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
   }
 
   private columnFor(name: string): number {
-    let c = this.columnOf.get(name);
+    const c = this.columnOf.get(name);
     if (c !== undefined) return c;
-    c = this.columns.length;
-    const column = new Column(name);
+    const index = this.columns.length;
+    const column = new Column(name, this.interner, () => {
+      this.storage[index] = column.storage;
+      this.layout++;
+    });
     // Earlier rows do not have this field.
-    for (let row = 0; row < this.rows; row++) column.values.push(NONE);
+    for (let row = 0; row < this.rows; row++) column.set(row, NONE);
     this.columns.push(column);
-    this.columnValues.push(column.values);
-    this.columnOf.set(name, c);
-    return c;
+    this.storage.push(column.storage);
+    this.columnOf.set(name, index);
+    this.layout++;
+    return index;
   }
 
   /** The columns a row of `shape` does not have (columns made since by other shapes included). */
@@ -420,7 +611,7 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     const view = this.view;
     const names = this.format.fields;
     const cols = this.keyColumns();
-    for (let i = 0; i < cols.length; i++) view[names[i]!] = this.columnValues[cols[i]!]![row];
+    for (let i = 0; i < cols.length; i++) view[names[i]!] = this.columns[cols[i]!]!.get(row);
     return this.format.matches(key, view);
   }
 
@@ -461,7 +652,7 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     for (let from = 0; from < this.rows; from++) {
       if (this.rowShape[from]! < 0) continue;
       if (to !== from) {
-        for (const values of this.columnValues) values[to] = values[from];
+        for (const column of this.columns) column.move(to, from);
         this.rowShape[to] = this.rowShape[from]!;
         this.rowHash[to] = this.rowHash[from]!;
       }
@@ -469,7 +660,7 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
       if (odd !== undefined) oddKeys.set(to, odd);
       to++;
     }
-    for (const values of this.columnValues) values.length = to;
+    for (const column of this.columns) column.truncate(to);
     this.oddKeys = oddKeys;
     this.rows = to;
     this.rehash(slotsFor(to));

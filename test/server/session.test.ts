@@ -84,7 +84,7 @@ describe('cluster session (real simulator, faulty link)', () => {
     const fresh = await snapshot(sim.client);
     for (const c of COLLECTION_NAMES) {
       // By content: the model's collections are compact tables, not Maps.
-      assert.deepEqual(new Map(session.model!.collections[c]), fresh[c], `${c} differs from the cluster`);
+      assert.deepEqual(new Map(session.model!.collections[c] as Iterable<[string, unknown]>), fresh[c], `${c} differs from the cluster`);
     }
   }
 
