@@ -29,7 +29,8 @@ export async function benchServerSync(outDir = join(__dirname)): Promise<void> {
   const sim = await startSim(outDir);
   try {
     const { url, token } = sim;
-    const control = await ClusterClient.connect({ url, token, clientName: 'bench', requestTimeoutMs: 600_000 });
+    // Building 3M entities keeps the simulator busy for longer than a heartbeat: no heartbeat here.
+    const control = await ClusterClient.connect({ url, token, clientName: 'bench', requestTimeoutMs: 600_000, heartbeatMs: 600_000 });
     const build = async (size: typeof INCIDENT): Promise<number> => {
       const t = performance.now();
       const status = await control.request('sim.reset', { scenario: 'quickwit-dangling-shards', seed: 1, size });
