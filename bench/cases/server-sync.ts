@@ -151,6 +151,7 @@ async function serverSync(outDir: string, url: string, token: string, entities: 
     const synced = /synced (\d+) entities .* in (\d+) ms/.exec(text);
     if (Number(synced?.[1]) !== entities) throw new Error(`the server synced ${synced?.[1]} entities, the cluster has ${entities}`);
     const after = await inspector!.memoryAfterGc();
+    inspector!.close(); // else the server waits for the debugger to disconnect when it exits
     const used = { rss: after.rss - idle.rss, heapUsed: after.heapUsed - idle.heapUsed, external: after.external - idle.external };
     await conn.sendRequest('shutdown');
     await conn.sendNotification('exit');
