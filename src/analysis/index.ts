@@ -3,6 +3,7 @@
  * Shared by the language server, the CLI and the tests.
  */
 export * from './model';
+export { EntityTable, StringInterner } from './table';
 export * from './checks';
 export * from './snapshot';
 export { groupOf, isGrouped, shardGroup, stateOf, STATE_FIELD } from './grouping';

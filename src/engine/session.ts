@@ -37,7 +37,7 @@ import {
   type SummaryResult,
   type SyncProgress,
 } from '../protocol';
-import { emptyCollections, type ClusterModel, type CollectionMaps } from '../analysis/model';
+import { emptyCollections, type ClusterModel, type CollectionMaps, type EntityMap } from '../analysis/model';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
 import type { ClusterLink, LinkFactory } from './link';
 
@@ -377,7 +377,7 @@ export class ClusterSession {
       let total = 0;
       for (const c of COLLECTION_NAMES) {
         // The client validates every page against the entity schema.
-        const map = collections[c] as Map<string, Entity>;
+        const map = collections[c] as EntityMap<Entity>;
         for await (const page of link.listAll(c, { limit: MAX_PAGE_LIMIT })) {
           for (const item of page) map.set(item.key, item);
           this.progress.done += page.length;
@@ -509,7 +509,7 @@ export class ClusterSession {
 
   /** Version-guarded: an event older than what the model holds changes nothing. */
   private applyEvent(collections: CollectionMaps, event: ChangeEvent): boolean {
-    const map = collections[event.collection] as Map<string, Entity>;
+    const map = collections[event.collection] as EntityMap<Entity>;
     const current = map.get(event.key);
     if (event.op === 'delete') {
       if (!current || current.version > event.version) return false;

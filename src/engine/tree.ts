@@ -19,7 +19,7 @@ import {
   type SyncProgress,
   type TreeNode,
 } from '../protocol';
-import type { ClusterModel } from '../analysis/model';
+import type { ClusterModel, EntityMap } from '../analysis/model';
 import type { ClusterChecker } from './checker';
 import type { ClusterSession } from './session';
 import { clusterDocUri } from '../protocol/uri';
@@ -218,8 +218,8 @@ class Context {
     return this.cluster.session.name;
   }
 
-  col<C extends CollectionName>(c: C): Map<string, EntityOf<C>> {
-    return this.model.collections[c] as Map<string, EntityOf<C>>;
+  col<C extends CollectionName>(c: C): EntityMap<EntityOf<C>> {
+    return this.model.collections[c] as EntityMap<EntityOf<C>>;
   }
 
   /** Findings whose group is `group` or lies under it. */
@@ -367,7 +367,7 @@ function shardChildren(ctx: Context, path: string[]): Children | null {
   const component = components.find((c) => c.segment === path[2]);
   if (!component || path.length > 3) return null;
   return list(component.keys, (key) => {
-    const shard = (ctx.model.collections[component.collection] as Map<string, { shardId: string; shardState: string }>).get(key);
+    const shard = (ctx.model.collections[component.collection] as EntityMap<{ shardId: string; shardState: string }>).get(key);
     return ctx.entity(component.collection, key, shard?.shardId ?? key, shard?.shardState ?? 'gone');
   });
 }

@@ -13,7 +13,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { SUBSYSTEMS, type CollectionName } from '../../src/protocol';
-import { emptyCollections, MAX_SYNTAX_ERRORS, parseSnapshotDocument, renderSnapshot, renderSubsystem, type ClusterModel } from '../../src/analysis';
+import { emptyCollections, MAX_SYNTAX_ERRORS, parseSnapshotDocument, renderSnapshot, renderSubsystem, type ClusterModel, type EntityMap } from '../../src/analysis';
 import { parseSnapshotWith } from '../../src/analysis/snapshot/parse';
 import { Simulator } from '../../src/simulator/simulator';
 import { COUNTS, report, Rng, SEED } from './counts';
@@ -22,7 +22,7 @@ function modelOf(sim: Simulator): ClusterModel {
   const collections = emptyCollections();
   const status = sim.status();
   for (const c of Object.keys(collections) as CollectionName[]) {
-    const map = collections[c] as Map<string, { key: string }>;
+    const map = collections[c] as EntityMap<{ key: string }>;
     for (const e of sim.entities(c)) map.set(e.key, e);
   }
   return { status, collections };

@@ -74,7 +74,8 @@ describe('page encodings', () => {
       }
     }
     const [a, b] = models;
-    assert.deepStrictEqual(a!.collections, b!.collections);
+    // Entity by entity, in the same order (the collections are compact tables: compared by content).
+    for (const c of COLLECTION_NAMES) assert.deepStrictEqual([...a!.collections[c]], [...b!.collections[c]], c);
     assert.ok(COLLECTION_NAMES.some((c) => a!.collections[c].size > 0));
   });
 

@@ -1,0 +1,668 @@
+/**
+ * `EntityTable`: one collection of the model, stored by columns, read like a
+ * `Map<key, entity>`.
+ *
+ * A synced incident holds 763,471 metastore shards. As plain objects in a
+ * `Map`, each costs its object (~150 bytes: 12 fields), its key string (~80
+ * characters, ~100 bytes), the Map's entry (~40 bytes) and its own copies of
+ * strings that repeat in every shard (index UID, source, leader, state, doc
+ * mapping). Here an entity is a row: one slot per field in a column array;
+ * a string that repeats is stored once for the whole model (`StringInterner`);
+ * a key that its fields spell out (`COLLECTION_KEYS`, e.g. a shard's
+ * `index/source/shard`) is not stored at all; and the key → row index is an
+ * open-addressing hash table in an `Int32Array`. What is left per shard is
+ * its slots and its one unique string (the shard id). `bench/RESULTS.md`
+ * has the figures.
+ *
+ * Reads give plain entity objects, made anew on each read, with the same
+ * fields in the same order as the entity that was stored (deep-equal to it,
+ * not the same object). Readers (checks, trees, rendering) never mutate an
+ * entity, and nothing may rely on getting the same object twice. Iteration
+ * is in insertion order, as a `Map`'s: replacing an entity keeps its place.
+ */
+import { COLLECTION_KEYS, type CollectionName } from '../protocol';
+
+/** What the model's readers and writers use of a `Map<string, E>`: a `Map` also satisfies it (tests build models by hand). */
+export interface EntityMap<E> {
+  readonly size: number;
+  get(key: string): E | undefined;
+  has(key: string): boolean;
+  /** Stores `entity` under `key`, which must be `entity.key`. */
+  set(key: string, entity: E): this;
+  delete(key: string): boolean;
+  clear(): void;
+  keys(): IterableIterator<string>;
+  values(): IterableIterator<E>;
+  entries(): IterableIterator<[string, E]>;
+  forEach(fn: (value: E, key: string, map: EntityMap<E>) => void): void;
+  [Symbol.iterator](): IterableIterator<[string, E]>;
+}
+
+/**
+ * One copy of each repeated string for a whole model, numbered: a column of
+ * repeated strings holds their numbers (4 bytes a row). Strings from the wire
+ * (`JSON.parse`) are flat copies already, so the interner only shares them;
+ * it never holds a view into a message.
+ */
+export class StringInterner {
+  private readonly ids = new Map<string, number>();
+  /** By number. */
+  readonly strings: string[] = [];
+
+  /** The number of `s`, given on first sight. */
+  id(s: string): number {
+    let id = this.ids.get(s);
+    if (id === undefined) {
+      id = this.strings.length;
+      this.strings.push(s);
+      this.ids.set(s, id);
+    }
+    return id;
+  }
+
+  get size(): number {
+    return this.strings.length;
+  }
+}
+
+/** Values a column holds in a row that does not have its field (the row's shape says which fields it has). */
+const NONE = undefined;
+/** In a column of numbers (string numbers, or integers): null, and a row without the field. */
+const NULL_ID = -1;
+const NONE_ID = -2;
+const NULL_INT = -(2 ** 31) + 1;
+const NONE_INT = -(2 ** 31);
+/** Values looked at before a column decides its form. */
+const WINDOW = 1024;
+/** Windows a column of values stays so before it looks again (a column's values may change character). */
+const KEEP_WINDOWS = 64;
+
+/** How a column holds its values. */
+const enum Form {
+  /** The values themselves, in an array (and a column looking at its values to decide). */
+  Values,
+  /** Strings that repeat, or null: their interned numbers (`StringInterner`), in an `Int32Array`. */
+  Strings,
+  /** Integers that fit 32 bits, or null, in an `Int32Array`. */
+  Ints,
+}
+
+const isInt32 = (v: unknown): v is number => typeof v === 'number' && (v | 0) === v && v > NULL_INT && !Object.is(v, -0);
+
+/**
+ * One field's values, a slot per row: as they are, in an array; or, while
+ * its values are strings that repeat or small integers (or null), as 32-bit
+ * numbers. It changes form as its values do (rarely: a column's values keep
+ * their character).
+ */
+class Column {
+  /** The values, or null while the column holds numbers (`numbers`). */
+  values: unknown[] | null = [];
+  numbers: Int32Array<ArrayBuffer> | null = null;
+  form = Form.Values;
+  /** Rows the column has a slot for (the table's rows). */
+  private rows = 0;
+  /** In this window: values seen, strings among them and (Values) the distinct ones, or (Strings) the new ones. */
+  private seen = 0;
+  private strings = 0;
+  private fresh = 0;
+  private distinct: Set<string> | null = new Set();
+  /** (Values) whether every value seen in this window was a string or null, an integer or null. */
+  private allStrings = true;
+  private allInts = true;
+  /** (Values) windows left before looking at the values again; 0 while looking. */
+  private keep = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly interner: StringInterner,
+    /** Called when `storage` is another object (the table's entity builders read it directly). */
+    private readonly reshaped: () => void,
+  ) {}
+
+  /** What the entity builders read: the values, or the numbers. */
+  get storage(): unknown[] | Int32Array {
+    return this.numbers ?? this.values!;
+  }
+
+  get(row: number): unknown {
+    if (this.form === Form.Values) return this.values![row];
+    const n = this.numbers![row]!;
+    if (this.form === Form.Strings) return n >= 0 ? this.interner.strings[n] : n === NULL_ID ? null : NONE;
+    return n > NULL_INT ? n : n === NULL_INT ? null : NONE;
+  }
+
+  set(row: number, v: unknown): void {
+    if (row >= this.rows) this.rows = row + 1;
+    if (v === NONE) {
+      if (this.form === Form.Values) this.values![row] = v;
+      else this.put(row, this.form === Form.Strings ? NONE_ID : NONE_INT);
+      return;
+    }
+    this.seen++;
+    switch (this.form) {
+      case Form.Strings:
+        if (typeof v === 'string') {
+          this.strings++;
+          const before = this.interner.size;
+          this.put(row, this.interner.id(v));
+          if (this.interner.size !== before) this.fresh++;
+        } else if (v === null) this.put(row, NULL_ID);
+        else {
+          this.toValues();
+          this.values![row] = v;
+        }
+        break;
+      case Form.Ints:
+        if (isInt32(v)) this.put(row, v);
+        else if (v === null) this.put(row, NULL_INT);
+        else {
+          this.toValues();
+          this.values![row] = v;
+        }
+        break;
+      default:
+        if (this.keep === 0) {
+          if (typeof v === 'string') {
+            this.strings++;
+            this.distinct!.add(v);
+            this.allInts = false;
+          } else if (v !== null) {
+            this.allStrings = false;
+            if (!isInt32(v)) this.allInts = false;
+          }
+        }
+        this.values![row] = v;
+    }
+    if (this.seen >= WINDOW) this.decide();
+  }
+
+  /** Row `to` takes row `from`'s value (compaction). */
+  move(to: number, from: number): void {
+    if (this.numbers) this.numbers[to] = this.numbers[from]!;
+    else this.values![to] = this.values![from];
+  }
+
+  /** Keeps the first `rows` rows. */
+  truncate(rows: number): void {
+    this.rows = rows;
+    if (this.values) this.values.length = rows;
+    else if (rows === 0) {
+      this.numbers = new Int32Array(16);
+      this.reshaped();
+    }
+  }
+
+  private put(row: number, n: number): void {
+    let numbers = this.numbers!;
+    if (row >= numbers.length) {
+      // Grows by half: the slack stays small at a million rows.
+      const grown = new Int32Array(Math.max(16, Math.ceil(row * 1.5)));
+      grown.set(numbers);
+      this.numbers = numbers = grown;
+      this.reshaped();
+    }
+    numbers[row] = n;
+  }
+
+  private decide(): void {
+    if (this.form === Form.Values) {
+      if (this.keep > 0) this.keep--;
+      // Strings (the page encoder's rule: values that repeat at least twice on average), else integers.
+      else if (this.allStrings && this.distinct!.size * 2 <= this.strings) this.toNumbers(Form.Strings);
+      else if (this.allInts) this.toNumbers(Form.Ints);
+      else this.keep = KEEP_WINDOWS;
+      // Mostly new strings: numbering them would only add an interner entry each.
+    } else if (this.form === Form.Strings && this.fresh * 2 > this.strings) this.toValues();
+    this.seen = this.strings = this.fresh = 0;
+    this.distinct = this.form === Form.Values && this.keep === 0 ? new Set() : null;
+    this.allStrings = this.allInts = true;
+  }
+
+  /** To numbers of `form`, if every value fits it. */
+  private toNumbers(form: Form.Strings | Form.Ints): void {
+    const values = this.values!;
+    const numbers = new Int32Array(Math.max(16, Math.ceil(this.rows * 1.5)));
+    for (let row = 0; row < this.rows; row++) {
+      const v = values[row];
+      if (v === NONE) numbers[row] = form === Form.Strings ? NONE_ID : NONE_INT;
+      else if (v === null) numbers[row] = form === Form.Strings ? NULL_ID : NULL_INT;
+      else if (form === Form.Strings && typeof v === 'string') numbers[row] = this.interner.id(v);
+      else if (form === Form.Ints && isInt32(v)) numbers[row] = v;
+      else {
+        this.keep = KEEP_WINDOWS;
+        return;
+      }
+    }
+    this.numbers = numbers;
+    this.values = null;
+    this.form = form;
+    this.reshaped();
+  }
+
+  private toValues(): void {
+    const values: unknown[] = [];
+    for (let row = 0; row < this.rows; row++) values.push(this.get(row));
+    this.values = values;
+    this.numbers = null;
+    this.form = Form.Values;
+    this.keep = KEEP_WINDOWS;
+    this.reshaped();
+  }
+}
+
+/** A row's fields, in order; `make` builds the row's entity. */
+interface Shape {
+  names: string[];
+  /** `columns[names[i]]`'s index, per field; -1 for the key (never stored as a column). */
+  cols: number[];
+  /** The columns this shape does not have (see `othersOf`). */
+  others: number[];
+  make: Make;
+  /** The table's `layout` `make` was made for. */
+  layout: number;
+}
+
+type Make = (storage: ReadonlyArray<unknown[] | Int32Array>, strings: readonly string[], row: number, key: string) => Record<string, unknown>;
+
+type Format = { fields: readonly string[]; format: (...a: unknown[]) => string; matches: (key: string, e: Readonly<Record<string, unknown>>) => boolean };
+
+/** Row slots in the index: 0 is empty, `TOMBSTONE` a deleted row, else row + 1. */
+const TOMBSTONE = -1;
+/** The deleted rows that make the table compact itself (and more deleted rows than live ones). */
+const COMPACT_AFTER = 4096;
+
+/** 32-bit FNV-1a of the key's UTF-16 code units. */
+function hashKey(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h | 0;
+}
+
+/**
+ * The function that builds a row's entity of this shape: an object literal
+ * with the shape's fields, so every entity of a shape shares V8's hidden
+ * class and is built in one allocation. `forms[c]` says how column `c` holds
+ * its values. (`new Function` runs in the language server and the
+ * CLI, never in a webview with a strict CSP; zod's own validators are made
+ * the same way.)
+ */
+function maker(names: string[], cols: number[], keyAt: number, forms: readonly Form[]): Make {
+  if (names.includes('__proto__')) {
+    // An object literal would set the prototype: build it field by field (as JSON.parse does).
+    return (storage, strings, row, key) => {
+      const e: Record<string, unknown> = {};
+      for (let i = 0; i < names.length; i++) {
+        let v: unknown = key;
+        if (i !== keyAt) {
+          const c = cols[i]!;
+          v = storage[c]![row];
+          if (forms[c] === Form.Strings) v = (v as number) >= 0 ? strings[v as number] : v === NULL_ID ? null : NONE;
+          else if (forms[c] === Form.Ints) v = (v as number) > NULL_INT ? v : v === NULL_INT ? null : NONE;
+        }
+        Object.defineProperty(e, names[i]!, { value: v, enumerable: true, writable: true, configurable: true });
+      }
+      return e;
+    };
+  }
+  const locals: string[] = [];
+  const fields = names.map((n, i) => {
+    if (i === keyAt) return `${JSON.stringify(n)}: key`;
+    const c = cols[i]!;
+    locals.push(`const c${i} = storage[${c}];`);
+    const read =
+      forms[c] === Form.Strings
+        ? `((x = c${i}[row]) >= 0 ? strings[x] : x === ${NULL_ID} ? null : undefined)`
+        : forms[c] === Form.Ints
+          ? `((x = c${i}[row]) > ${NULL_INT} ? x : x === ${NULL_INT} ? null : undefined)`
+          : `c${i}[row]`;
+    return `${JSON.stringify(n)}: ${read}`;
+  });
+  return new Function('storage', 'strings', 'row', 'key', `${locals.join(' ')} let x = 0; return { ${fields.join(', ')} };`) as Make;
+}
+
+/** An `Int32Array` at least `n` long, keeping `a`'s values. */
+function atLeast(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
+  if (n <= a.length) return a;
+  const grown = new Int32Array(Math.max(n, a.length * 2));
+  grown.set(a);
+  return grown;
+}
+
+/** Slots for `n` rows, a power of two at most half full (the index grows when it is more than 5/8 full). */
+function slotsFor(n: number): number {
+  return Math.max(16, 2 ** Math.ceil(Math.log2(n * 2 || 1)));
+}
+
+/**
+ * `s` as one flat string. V8 builds a concatenation of 13 or more characters
+ * as a rope, a node per `+` (a shard's key, `a/b/c`, is four: 128 bytes where
+ * the flat string takes 96), and hashing a rope (a Map key, a Set entry) is
+ * several times slower than hashing a flat string. Reading a character of a
+ * rope flattens it in place, and the GC then drops the rope's nodes. Keys are made on every read, and whoever reads them (the
+ * findings' repair targets, the views' indexes) keeps them.
+ */
+function flat(s: string): string {
+  s.charCodeAt(0);
+  return s;
+}
+
+export class EntityTable<E extends { key: string }> implements EntityMap<E> {
+  private readonly columns: Column[] = [];
+  /** `columns[i].storage`, kept beside them for `Shape.make`. */
+  private readonly storage: (unknown[] | Int32Array)[] = [];
+  /** Bumps when a column changes form (the shapes' `make` then are made again). */
+  private layout = 0;
+  private readonly columnOf = new Map<string, number>();
+  private readonly shapes: Shape[] = [];
+  private readonly shapeOf = new Map<string, number>();
+  private lastShape = -1;
+  /** Per row: its shape, or -1 once deleted. */
+  private rowShape = new Int32Array(16);
+  /** Per row: the key's hash (see `hashKey`). */
+  private rowHash = new Int32Array(16);
+  /** The keys that their entity's fields do not spell out, by row (none, as a cluster sends them). */
+  private oddKeys = new Map<number, string>();
+  private rows = 0;
+  private live = 0;
+  /** The key → row index: open addressing, linear probing. */
+  private slots = new Int32Array(16);
+  private tombstones = 0;
+  private readonly format: Format;
+  /** Reused by `rowMatches`: the row's key fields, read by `format.matches`. */
+  private readonly view: Record<string, unknown> = {};
+
+  constructor(
+    collection: CollectionName,
+    private readonly interner: StringInterner,
+  ) {
+    this.format = COLLECTION_KEYS[collection] as unknown as Format;
+  }
+
+  get size(): number {
+    return this.live;
+  }
+
+  get(key: string): E | undefined {
+    const row = this.find(key, hashKey(key));
+    return row < 0 ? undefined : this.entity(row, key);
+  }
+
+  has(key: string): boolean {
+    return this.find(key, hashKey(key)) >= 0;
+  }
+
+  set(key: string, entity: E): this {
+    if (entity.key !== key) throw new Error(`an entity is stored under its own key (${JSON.stringify(entity.key)}, not ${JSON.stringify(key)})`);
+    const e = entity as unknown as Record<string, unknown>;
+    const shapeId = this.shapeFor(e);
+    const shape = this.shapes[shapeId]!;
+    const hash = hashKey(key);
+    const found = this.find(key, hash);
+    const row = found >= 0 ? found : this.rows;
+    const { names, cols } = shape;
+    for (let i = 0; i < names.length; i++) {
+      const c = cols[i]!;
+      if (c >= 0) this.columns[c]!.set(row, e[names[i]!]); // not the key (-1)
+    }
+    if (found < 0 || this.rowShape[row] !== shapeId) {
+      // A row leaves the fields of other shapes empty (a new row writes every column: they stay dense).
+      for (const c of this.othersOf(shape)) this.columns[c]!.set(row, NONE);
+    }
+    if (this.format.matches(key, e)) this.oddKeys.delete(row);
+    else this.oddKeys.set(row, key);
+    if (found < 0) {
+      this.rowShape = atLeast(this.rowShape, row + 1);
+      this.rowHash = atLeast(this.rowHash, row + 1);
+      this.rowHash[row] = hash;
+      if ((this.live + 1 + this.tombstones) * 8 > this.slots.length * 5) this.rehash(slotsFor(this.live + 1));
+      this.rows++;
+      this.live++;
+      this.placeSlot(hash, row);
+    }
+    this.rowShape[row] = shapeId;
+    return this;
+  }
+
+  delete(key: string): boolean {
+    const slot = this.slotOf(key, hashKey(key));
+    if (slot < 0) return false;
+    const row = this.slots[slot]! - 1;
+    this.slots[slot] = TOMBSTONE;
+    this.tombstones++;
+    this.rowShape[row] = -1;
+    this.oddKeys.delete(row);
+    for (const column of this.columns) column.set(row, NONE);
+    this.live--;
+    const dead = this.rows - this.live;
+    if (dead >= COMPACT_AFTER && dead > this.live && this.iterators === 0) this.compact();
+    return true;
+  }
+
+  clear(): void {
+    for (const column of this.columns) column.truncate(0);
+    this.rowShape = new Int32Array(16);
+    this.rowHash = new Int32Array(16);
+    this.oddKeys.clear();
+    this.rows = 0;
+    this.live = 0;
+    this.slots = new Int32Array(16);
+    this.tombstones = 0;
+  }
+
+  keys(): IterableIterator<string> {
+    return this.walk((row) => this.keyOf(row));
+  }
+
+  values(): IterableIterator<E> {
+    return this.walk((row) => this.entity(row, this.keyOf(row)));
+  }
+
+  entries(): IterableIterator<[string, E]> {
+    return this.walk((row) => {
+      const key = this.keyOf(row);
+      return [key, this.entity(row, key)];
+    });
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, E]> {
+    return this.entries();
+  }
+
+  forEach(fn: (value: E, key: string, map: EntityMap<E>) => void): void {
+    for (const [key, e] of this.entries()) fn(e, key, this);
+  }
+
+  // ------------------------------------------------------------ internals --
+
+  /**
+   * The live rows in order, as `read` gives them. Rows added meanwhile are visited, deleted ones
+   * skipped (as a `Map`'s iterators do); the table does not compact while an iterator is open.
+   */
+  private *walk<T>(read: (row: number) => T): IterableIterator<T> {
+    this.iterators++;
+    try {
+      for (let row = 0; row < this.rows; row++) if (this.rowShape[row]! >= 0) yield read(row);
+    } finally {
+      this.iterators--;
+    }
+  }
+
+  private iterators = 0;
+
+  private entity(row: number, key: string): E {
+    const shape = this.shapes[this.rowShape[row]!]!;
+    if (shape.layout !== this.layout) {
+      shape.make = maker(shape.names, shape.cols, shape.names.indexOf('key'), this.columns.map((c) => c.form));
+      shape.layout = this.layout;
+    }
+    return shape.make(this.storage, this.interner.strings, row, key) as unknown as E;
+  }
+
+  /**
+   * The key its fields spell out. Most keys end with their last field, a string (a shard's id, a
+   * WAL's channel, an identity key's only field): such a key is made as the rest (the same for
+   * every row of a group, made once per run of such rows) joined to that field's stored string, so
+   * a key costs whoever keeps it one rope node (32 bytes), not its characters again; an identity
+   * key is the stored string itself. Other keys are made whole, and flat.
+   */
+  private keyOf(row: number): string {
+    const odd = this.oddKeys.get(row);
+    if (odd !== undefined) return odd;
+    const cols = this.keyColumns();
+    const n = cols.length;
+    const last = this.columns[cols[n - 1]!]!.get(row);
+    const parts = this.prefixParts;
+    if (typeof last === 'string' && parts) {
+      let same = true;
+      for (let i = 0; i < n - 1 && same; i++) same = this.columns[cols[i]!]!.get(row) === parts[i];
+      if (same) return this.prefix + last;
+    }
+    const args: unknown[] = new Array(n);
+    for (let i = 0; i < n; i++) args[i] = this.columns[cols[i]!]!.get(row);
+    const key = this.format.format(...args);
+    if (typeof last === 'string' && key.endsWith(last)) {
+      // A copy: a slice of 13 characters or more would keep the whole key alive.
+      this.prefix = flat(key.slice(0, key.length - last.length).concat('\u0000')).slice(0, -1);
+      this.prefixParts = args.slice(0, n - 1);
+      return this.prefix + last;
+    }
+    return flat(key);
+  }
+
+  /** The start of the last key made by `keyOf` before its last field, and the fields it was made from. */
+  private prefix = '';
+  private prefixParts: unknown[] | undefined;
+
+  /** The shape of `e`'s own fields, made on first sight. Most entities have the same shape as the last one. */
+  private shapeFor(e: Record<string, unknown>): number {
+    const last = this.shapes[this.lastShape];
+    if (last) {
+      const names = last.names;
+      let i = 0;
+      let same = true;
+      for (const name in e) {
+        if (names[i++] !== name) {
+          same = false;
+          break;
+        }
+      }
+      if (same && i === names.length) return this.lastShape;
+    }
+    const names = Object.keys(e);
+    const signature = names.join('\u0000');
+    let id = this.shapeOf.get(signature);
+    if (id === undefined) {
+      const cols = names.map((n) => (n === 'key' ? -1 : this.columnFor(n)));
+      id = this.shapes.length;
+      // `make` is made on first read (`entity`).
+      this.shapes.push({ names, cols, others: [], make: () => ({}), layout: -1 });
+      this.shapeOf.set(signature, id);
+    }
+    this.lastShape = id;
+    return id;
+  }
+
+  private columnFor(name: string): number {
+    const c = this.columnOf.get(name);
+    if (c !== undefined) return c;
+    const index = this.columns.length;
+    const column = new Column(name, this.interner, () => {
+      this.storage[index] = column.storage;
+      this.layout++;
+    });
+    // Earlier rows do not have this field.
+    for (let row = 0; row < this.rows; row++) column.set(row, NONE);
+    this.columns.push(column);
+    this.storage.push(column.storage);
+    this.columnOf.set(name, index);
+    this.layout++;
+    return index;
+  }
+
+  /** The columns a row of `shape` does not have (columns made since by other shapes included). */
+  private othersOf(shape: Shape): number[] {
+    if (shape.others.length + shape.cols.length - (shape.names.includes('key') ? 1 : 0) !== this.columns.length) {
+      shape.others = [];
+      for (let c = 0; c < this.columns.length; c++) if (!shape.cols.includes(c)) shape.others.push(c);
+    }
+    return shape.others;
+  }
+
+  /** The live row under `key`, or -1. */
+  private find(key: string, hash: number): number {
+    const slot = this.slotOf(key, hash);
+    return slot < 0 ? -1 : this.slots[slot]! - 1;
+  }
+
+  private slotOf(key: string, hash: number): number {
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const s = slots[i]!;
+      if (s === 0) return -1;
+      if (s !== TOMBSTONE && this.rowHash[s - 1] === hash && this.rowMatches(s - 1, key)) return i;
+    }
+  }
+
+  private rowMatches(row: number, key: string): boolean {
+    const odd = this.oddKeys.get(row);
+    if (odd !== undefined) return odd === key;
+    const view = this.view;
+    const names = this.format.fields;
+    const cols = this.keyColumns();
+    for (let i = 0; i < cols.length; i++) view[names[i]!] = this.columns[cols[i]!]!.get(row);
+    return this.format.matches(key, view);
+  }
+
+  /** The columns of the fields a key spells out (a row whose key is not odd has them all). */
+  private keyColumns(): number[] {
+    return (this.keyCols ??= this.format.fields.map((name) => this.columnFor(name)));
+  }
+
+  private keyCols: number[] | undefined;
+
+  /** Puts `row` in the first free slot from its hash (the key is known not to be there). */
+  private placeSlot(hash: number, row: number): void {
+    const mask = this.slots.length - 1;
+    let i = hash & mask;
+    while (this.slots[i]! > 0) i = (i + 1) & mask;
+    if (this.slots[i] === TOMBSTONE) this.tombstones--;
+    this.slots[i] = row + 1;
+  }
+
+  /** A new index of `capacity` slots over the live rows. */
+  private rehash(capacity: number): void {
+    const slots = new Int32Array(capacity);
+    const mask = capacity - 1;
+    for (let row = 0; row < this.rows; row++) {
+      if (this.rowShape[row]! < 0) continue;
+      let i = this.rowHash[row]! & mask;
+      while (slots[i] !== 0) i = (i + 1) & mask;
+      slots[i] = row + 1;
+    }
+    this.slots = slots;
+    this.tombstones = 0;
+  }
+
+  /** Drops deleted rows, keeping the live ones in order, and rebuilds the index. */
+  private compact(): void {
+    const oddKeys = new Map<number, string>();
+    let to = 0;
+    for (let from = 0; from < this.rows; from++) {
+      if (this.rowShape[from]! < 0) continue;
+      if (to !== from) {
+        for (const column of this.columns) column.move(to, from);
+        this.rowShape[to] = this.rowShape[from]!;
+        this.rowHash[to] = this.rowHash[from]!;
+      }
+      const odd = this.oddKeys.get(from);
+      if (odd !== undefined) oddKeys.set(to, odd);
+      to++;
+    }
+    for (const column of this.columns) column.truncate(to);
+    this.oddKeys = oddKeys;
+    this.rows = to;
+    this.rehash(slotsFor(to));
+  }
+}
