@@ -121,7 +121,7 @@ export class JournalRecorder implements BatchHooks {
     await this.journal.append({ type: 'intent', repair: this.id, at: now(), batch, requestId, operation: op, before: this.beforeImages(op) });
   }
 
-  async after(batch: number, requestId: string, _op: RepairCommand, result: RepairResult | { outcome: 'not-sent' | 'unknown'; reason: string }): Promise<void> {
+  async after(batch: number, requestId: string, op: RepairCommand, result: RepairResult | { outcome: 'not-sent' | 'unknown'; reason: string }): Promise<void> {
     const line: JournalResultLine =
       'outcome' in result
         ? { type: 'result', repair: this.id, at: now(), batch, requestId, outcome: result.outcome, applied: [], refused: [], unchanged: 0, summary: result.reason }
@@ -132,7 +132,7 @@ export class JournalRecorder implements BatchHooks {
             batch,
             requestId,
             outcome: 'answered',
-            applied: result.items.filter((i) => i.status === 'applied').map((i) => (i.version === undefined ? { key: i.key } : { key: i.key, version: i.version })),
+            applied: appliedItems(op, result),
             refused: result.items
               .filter((i) => i.status === 'refused')
               .slice(0, MAX_REFUSALS_PER_LINE)
@@ -367,4 +367,17 @@ export function buildUndo(lines: readonly JournalLine[], id: string | undefined,
       undoNote: 'an undo is not itself undone; repair again instead',
     },
   };
+}
+
+/**
+ * The targets a batch applied. A compact answer (`itemResults: 'exceptions'`) lists only the others,
+ * so every target it does not list was applied (with no version: only deletions are asked for one).
+ */
+function appliedItems(op: RepairCommand, result: RepairResult): Array<{ key: string; version?: number }> {
+  if (result.itemResults === 'exceptions') {
+    const listed = new Set(result.items.map((i) => i.key));
+    const targets: ReadonlyArray<{ key: string }> = 'targets' in op ? op.targets : [];
+    return [...new Set(targets.map((t) => t.key))].filter((k) => !listed.has(k)).map((key) => ({ key }));
+  }
+  return result.items.filter((i) => i.status === 'applied').map((i) => (i.version === undefined ? { key: i.key } : { key: i.key, version: i.version }));
 }

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RepairCommand, RepairItemResult, RepairOption, RepairResult } from '../protocol';
 import { IncarnationChangedError, type ClusterSession } from './session';
-import { errorText, formatCount, plural } from '../protocol';
+import { errorText, formatCount, plural, REPAIR_COMMANDS } from '../protocol';
 
 export interface RepairHooks {
   /** After each batch. */
@@ -118,8 +118,10 @@ export async function executeRepair(
     hooks.log(`[${session.name}]   ${requestId} ${describeOperation(op)}`);
     let result: RepairResult;
     try {
-      // Only the items not applied come back (refused ones with their reason); an older cluster sends all.
-      result = await session.sendRepair({ requestId, incarnation, repair: op, itemResults: 'exceptions' });
+      // Only the items not applied come back (refused ones with their reason; an older cluster sends all),
+      // unless undo needs the version each change left (a `restore` undo expects it).
+      const compact = REPAIR_COMMANDS[op.command].undo.kind !== 'restore';
+      result = await session.sendRepair({ requestId, incarnation, repair: op, ...(compact ? { itemResults: 'exceptions' as const } : {}) });
     } catch (e) {
       const notSent = e instanceof IncarnationChangedError;
       await hooks.batches?.after(batch, requestId, op, { outcome: notSent ? 'not-sent' : 'unknown', reason: errorText(e) }).catch(() => undefined);
