@@ -10,3 +10,5 @@ export { formatBytes, formatCount, formatDuration, plural } from '../protocol/fo
 export * from './diff';
 export { previewRepair, previewSummary, renderPreviewText, type PreviewInput, type PreviewOptions } from './preview';
 export { OverlayMap } from './overlay';
+export * from './timeline';
+export { queryTimeline, renderTimelineText, type TimelineQuery, type TimelineSource } from './timeline-view';

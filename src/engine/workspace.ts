@@ -11,6 +11,7 @@
  */
 import {
   clusterKey,
+  CONFIG_DEFAULTS,
   errorDetail,
   errorText,
   plural,
@@ -25,8 +26,9 @@ import {
   type RuleId,
   type Subsystem,
   type SyncProgress,
+  type TimelineResult,
 } from '../protocol';
-import { previewRepair } from '../analysis';
+import { previewRepair, queryTimeline, Timeline, type TimelineQuery } from '../analysis';
 import { ClusterChecker, type RuleSettings } from './checker';
 import type { BackoffOptions } from './backoff';
 import type { LinkFactory } from './link';
@@ -53,6 +55,8 @@ export interface WorkspaceCluster {
   readonly checker: ClusterChecker;
   /** How much this cluster is protected from repairs; `read-only` is enforced before anything is sent. */
   readonly protection: ProtectionLevel;
+  /** Its entities' state transitions, from the change events (bounded: `WorkspaceOptions.maxTransitions`). */
+  readonly timeline: Timeline;
 }
 
 interface Pinned {
@@ -110,6 +114,8 @@ export interface WorkspaceOptions {
   catchUpMs?: number;
   /** How often a live session re-reads `cluster.status` (subsystem health, read-only), in ms; 0: never. */
   statusPollMs?: number;
+  /** How many state transitions each cluster's timeline keeps (`clusterDebugger.timeline.maxTransitions`). */
+  maxTransitions?: number;
 }
 
 export interface RepairHooks {
@@ -148,9 +154,11 @@ export class ClusterWorkspace {
   private readonly clusters = new Map<string, ClusterEntry>();
   private readonly listeners: WorkspaceListener[] = [];
   private rules: RuleSettings;
+  private maxTransitions: number;
 
   constructor(private readonly options: WorkspaceOptions) {
     this.rules = options.rules ?? {};
+    this.maxTransitions = options.maxTransitions ?? CONFIG_DEFAULTS['timeline.maxTransitions'];
   }
 
   addListener(listener: WorkspaceListener): void {
@@ -165,6 +173,17 @@ export class ClusterWorkspace {
     this.rules = rules;
     for (const c of this.clusters.values()) {
       c.checker.setRules(rules);
+      this.scheduleCheck(c, 0);
+    }
+  }
+
+  /** Bounds every cluster's timeline to `max` transitions (the newest are kept); the timeline rule re-checks. */
+  setMaxTransitions(max: number): void {
+    if (max === this.maxTransitions) return;
+    this.maxTransitions = max;
+    for (const c of this.clusters.values()) {
+      c.timeline.setCapacity(max);
+      c.checker.markDirty(SUBSYSTEMS);
       this.scheduleCheck(c, 0);
     }
   }
@@ -216,6 +235,7 @@ export class ClusterWorkspace {
       pinned: new Map(),
       statusDirty: new Set(),
       protection: params.protection ?? 'none',
+      timeline: new Timeline(this.maxTransitions),
     };
     this.clusters.set(key, entry);
     session.addListener({
@@ -235,6 +255,7 @@ export class ClusterWorkspace {
       // The first view: the views show the summary's groups and counts while the pages are read.
       summaryChanged: () => this.emitChanged(entry, SUBSYSTEMS),
       syncProgress: (_s, progress, outcome) => this.emitSyncProgress(entry, progress, outcome),
+      entityChanged: (_s, change) => entry.timeline.observe(change),
     });
     this.emitChanged(entry, SUBSYSTEMS);
     try {
@@ -326,7 +347,7 @@ export class ClusterWorkspace {
         const model = c.session.model;
         if (!model) return;
         const started = Date.now();
-        const changed = c.checker.recheck(model);
+        const changed = c.checker.recheck(model, c.timeline.toArray());
         for (const s of changed) c.statusDirty.delete(s);
         changed.push(...SUBSYSTEMS.filter((s) => c.statusDirty.has(s)));
         c.statusDirty.clear();
@@ -373,6 +394,15 @@ export class ClusterWorkspace {
   private pin(cluster: WorkspaceCluster, findingId: string): Finding | undefined {
     const c = this.entryOf(cluster);
     return c.pinned.get(findingId)?.finding ?? this.pinCurrent(c, findingId);
+  }
+
+  // -------------------------------------------------------------- timeline --
+
+  /** The cluster's recorded transitions that match `query`, newest first (`clusterDebugger/timeline`). */
+  timeline(name: string, query: TimelineQuery): TimelineResult {
+    const c = this.entry(name);
+    const { timeline } = c;
+    return queryTimeline(c.name, c.session.model, { transitions: timeline.toArray(), capacity: timeline.capacity, dropped: timeline.dropped }, query);
   }
 
   // --------------------------------------------------------------- preview --

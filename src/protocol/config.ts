@@ -38,7 +38,12 @@ export const CONFIG_DEFAULTS = {
   'simulator.seed': null as number | null,
   rules: {} as Record<string, string>,
   'trace.server': 'off',
+  /** How many state transitions the language server keeps per cluster (the oldest go first); 0 records none. */
+  'timeline.maxTransitions': 10_000,
 } as const;
+
+/** The most `clusterDebugger.timeline.maxTransitions` may be (about 200 bytes each). */
+export const MAX_TIMELINE_TRANSITIONS = 1_000_000;
 
 export function isScenario(name: string): name is ScenarioName {
   return (SCENARIOS as readonly string[]).includes(name);

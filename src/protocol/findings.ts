@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { CollectionName, Subsystem } from './collections';
 import { RepairCommand } from './methods';
+import { Transition } from './timeline';
 
 export const RULES = {
   'shards/dangling': {
@@ -41,6 +42,12 @@ export const RULES = {
     subsystem: 'partitions',
     severity: 'error',
     summary: 'A partition the SC says is Online while its leader SPU reports its storage full.',
+  },
+  'timeline/forbidden-transition': {
+    // Any subsystem: each finding names the one of the entity that made the transition.
+    subsystem: null,
+    severity: 'warning',
+    summary: 'An entity still holds a state it reached by a transition its system forbids, as recorded in the timeline (with its time).',
   },
   'gateway/unreadable-record': {
     // Any subsystem a gateway reads: each finding names its own (`Finding.subsystem`).
@@ -104,6 +111,8 @@ export const Finding = z.object({
   views: z.array(ComponentView),
   evidence: z.array(z.string()),
   repairs: z.array(RepairOption),
+  /** A timeline rule's forbidden transitions (up to `MAX_FINDING_SAMPLES`), each with its cluster time. */
+  transitions: z.array(Transition).optional(),
 });
 export type Finding = z.infer<typeof Finding>;
 

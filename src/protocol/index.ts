@@ -5,6 +5,7 @@ export * from './methods';
 export * from './pages';
 export * from './grouping';
 export * from './summary';
+export * from './timeline';
 export * from './findings';
 export * from './lsp';
 export * from './format';
