@@ -7,12 +7,14 @@ import { benchBulkRepair } from './cases/bulk-repair';
 import { benchServerSync } from './cases/server-sync';
 import { benchSimPaging } from './cases/sim-paging';
 import { benchSnapshot, snapshotMemoryChild } from './cases/snapshot';
+import { benchTimeline } from './cases/timeline';
 
 const CASES: { name: string; run: (outDir: string) => Promise<void> }[] = [
   { name: 'sim-paging', run: benchSimPaging },
   { name: 'server-sync', run: benchServerSync },
   { name: 'snapshot', run: benchSnapshot },
   { name: 'bulk-repair', run: benchBulkRepair },
+  { name: 'timeline', run: benchTimeline },
 ];
 
 /** Parts of a case that must run in a process of their own (`--child NAME ARGS...`), e.g. to measure its memory. */
