@@ -9,6 +9,7 @@ import { benchSimPaging } from './cases/sim-paging';
 import { benchSnapshot, snapshotMemoryChild } from './cases/snapshot';
 import { benchStuck } from './cases/stuck';
 import { benchTopology } from './cases/topology';
+import { benchTimeline } from './cases/timeline';
 
 const CASES: { name: string; run: (outDir: string) => Promise<void> }[] = [
   { name: 'sim-paging', run: benchSimPaging },
@@ -17,6 +18,7 @@ const CASES: { name: string; run: (outDir: string) => Promise<void> }[] = [
   { name: 'bulk-repair', run: benchBulkRepair },
   { name: 'stuck', run: benchStuck },
   { name: 'topology', run: benchTopology },
+  { name: 'timeline', run: benchTimeline },
 ];
 
 /** Parts of a case that must run in a process of their own (`--child NAME ARGS...`), e.g. to measure its memory. */

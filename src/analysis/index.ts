@@ -14,3 +14,5 @@ export { OverlayMap } from './overlay';
 export * from './locate';
 export { stuckWork } from './stuck';
 export { clusterTopology, type TopologyOptions, type TreeIdOf } from './topology';
+export * from './timeline';
+export { queryTimeline, renderTimelineText, type TimelineQuery, type TimelineSource } from './timeline-view';

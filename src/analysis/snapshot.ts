@@ -39,14 +39,20 @@
  *   GROUP_SUMMARY_THRESHOLD (e.g. 760,000 dangling shards of one source) as one line. A file
  *   that contains group lines does not hold those entities; the parser reports them in `summarised`.
  *
- * `parseSnapshot(renderSnapshot(model))` gives back an equal model, status included.
+ * - The timeline (optional, at the end): `#@ timeline transitions=N dropped=N`, then one
+ *   `#@ transition KEY collection=C seq=N time=N from=STATE to=STATE` per recorded state transition,
+ *   oldest first (`from` left out: the entity appeared; `to` left out: it was deleted). `#@ ` lines
+ *   are comments to a reader that predates them: it reads the model and skips the timeline.
+ *
+ * `parseSnapshot(renderSnapshot(model))` gives back an equal model, status included, and
+ * `parseSnapshotDocument(renderSnapshot(model, { timeline })).timeline` the same transitions.
  *
  * At the incident's scale a file is a few hundred MB: `renderSnapshotChunks` renders it as
  * chunks of whole lines, pulled one at a time, and `parseSnapshotStream` parses it from a stream of
  * chunks, line by line, so neither holds the whole text. The string functions are built on them.
  */
 export { GROUP_SUMMARY_THRESHOLD, renderEntity, renderSnapshot, renderSnapshotChunks, renderSnapshotDocument, renderSubsystem, SNAPSHOT_CHUNK_CHARS } from './snapshot/render';
-export type { DocumentIndex, RenderedDocument } from './snapshot/render';
+export type { DocumentIndex, RenderedDocument, SnapshotExtras } from './snapshot/render';
 export { MAX_SYNTAX_ERRORS, parseSnapshot, parseSnapshotDocument, parseSnapshotStream, SnapshotParser } from './snapshot/parse';
 export type { ParsedSnapshot, SnapshotSyntaxError, SummarisedGroup } from './snapshot/parse';
 export { ENTITY_KINDS } from './snapshot/layout';

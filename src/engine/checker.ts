@@ -9,7 +9,7 @@
  *
  * No `vscode-languageserver` here: the CLI uses this module too.
  */
-import { SUBSYSTEMS, clusterDocUri, type Finding, type RuleId, type Severity, type Subsystem } from '../protocol';
+import { SUBSYSTEMS, clusterDocUri, type Finding, type RuleId, type Severity, type Subsystem, type Transition } from '../protocol';
 import { renderSubsystem, runChecks, type ClusterModel, type DocumentsOf, type RenderedDocument } from '../analysis';
 
 export type RuleSettings = Partial<Record<RuleId, Severity | 'off'>>;
@@ -44,14 +44,17 @@ export class ClusterChecker {
     this.markDirty(SUBSYSTEMS);
   }
 
-  /** Re-runs the checks (and renders) of the dirty subsystems. Returns those whose findings or text changed. */
-  recheck(model: ClusterModel): Subsystem[] {
+  /**
+   * Re-runs the checks (and renders) of the dirty subsystems, with the recorded `timeline` (oldest
+   * first) for the timeline rules. Returns those whose findings or text changed.
+   */
+  recheck(model: ClusterModel, timeline: readonly Transition[] = []): Subsystem[] {
     const changed: Subsystem[] = [];
     this.incarnation = model.status.incarnation;
     for (const subsystem of [...this.dirty]) {
       this.dirty.delete(subsystem);
       const before = this.findingsBy.get(subsystem);
-      const findings = runChecks(model, { subsystem, severities: this.rules });
+      const findings = runChecks(model, { subsystem, severities: this.rules, timeline });
       this.findingsBy.set(subsystem, findings);
       // Render only what someone needs: documents already served, or lines for diagnostics.
       if (this.docs.has(subsystem) || findings.length) {

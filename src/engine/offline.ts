@@ -13,13 +13,14 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { COLLECTION_NAMES, type Finding } from '../protocol';
+import { COLLECTION_NAMES, type Finding, type Transition } from '../protocol';
 import {
   parseSnapshotDocument,
   parseSnapshotStream,
   renderSnapshotChunks,
   runChecks,
   type ClusterModel,
+  type SnapshotExtras,
   type DocumentIndex,
   type ParsedSnapshot,
   type SnapshotSyntaxError,
@@ -35,11 +36,13 @@ export interface SnapshotAnalysis {
   lines: DocumentIndex;
   /** `group NAME count=N` lines (a saved virtual document): entities the file counts but does not hold. */
   summarised: SummarisedGroup[];
+  /** The file's timeline, oldest first (empty: the file has none); the timeline rule checks it. */
+  timeline: Transition[];
 }
 
 function analyse(parsed: ParsedSnapshot, rules: RuleSettings): SnapshotAnalysis {
-  const findings = parsed.model ? runChecks(parsed.model, { severities: rules }) : [];
-  return { model: parsed.model, errors: parsed.errors, findings, lines: parsed.index, summarised: parsed.summarised };
+  const findings = parsed.model ? runChecks(parsed.model, { severities: rules, timeline: parsed.timeline }) : [];
+  return { model: parsed.model, errors: parsed.errors, findings, lines: parsed.index, summarised: parsed.summarised, timeline: parsed.timeline };
 }
 
 /** A snapshot's text already in memory (an open editor's document). */
@@ -57,6 +60,8 @@ export interface SaveSnapshotOptions {
   progress?: (linesWritten: number, totalLines: number) => void;
   /** Stops the write (the partial file is removed and the call rejects). */
   cancelled?: () => boolean;
+  /** What the file carries beside the model: the cluster's timeline. */
+  extras?: SnapshotExtras;
 }
 
 export class SnapshotCancelledError extends Error {
@@ -76,8 +81,8 @@ export class SnapshotCancelledError extends Error {
 export async function writeSnapshotFile(model: ClusterModel, path: string, options: SaveSnapshotOptions = {}): Promise<{ bytes: number; entities: number }> {
   const entities = COLLECTION_NAMES.reduce((n, c) => n + model.collections[c].size, 0);
   // Headers, two lines per subsystem and one per collection: a little above the entity lines.
-  const totalLines = entities + 40;
-  const chunks = renderSnapshotChunks(model);
+  const totalLines = entities + 40 + (options.extras?.timeline?.transitions.length ?? 0);
+  const chunks = renderSnapshotChunks(model, undefined, options.extras);
   let bytes = 0;
   let lines = 0;
   async function* counted(): AsyncGenerator<Buffer> {

@@ -38,6 +38,7 @@ import {
   type SyncProgress,
 } from '../protocol';
 import { emptyCollections, type ClusterModel, type CollectionMaps, type EntityMap } from '../analysis/model';
+import type { StateChange } from '../analysis/timeline';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
 import type { ClusterLink, LinkFactory } from './link';
 
@@ -74,6 +75,8 @@ export interface SessionListener {
   summaryChanged?(session: ClusterSession): void;
   /** A full sync read another page (`progress`), or ended (`progress` null; `outcome` says how). */
   syncProgress?(session: ClusterSession, progress: SyncProgress | null, outcome?: SyncOutcome): void;
+  /** An event changed one entity (the timeline records it); called for each, as they are applied. */
+  entityChanged?(session: ClusterSession, change: StateChange): void;
 }
 
 /** How a full sync ended: `cancelled` when the session was disposed (disconnected) meanwhile. */
@@ -500,7 +503,7 @@ export class ClusterSession {
     if (n.fromSeq > this.lastSeq + 1) return false;
     for (const event of n.events) {
       if (event.seq <= this.lastSeq) continue;
-      if (this.applyEvent(model.collections, event)) dirty?.add(COLLECTIONS[event.collection].subsystem);
+      if (this.applyEvent(model.collections, event, n.time)) dirty?.add(COLLECTIONS[event.collection].subsystem);
       this.appliedSeq = event.seq;
     }
     model.status = { ...model.status, seq: this.lastSeq, time: n.time };
@@ -508,12 +511,13 @@ export class ClusterSession {
   }
 
   /** Version-guarded: an event older than what the model holds changes nothing. */
-  private applyEvent(collections: CollectionMaps, event: ChangeEvent): boolean {
+  private applyEvent(collections: CollectionMaps, event: ChangeEvent, time: number): boolean {
     const map = collections[event.collection] as EntityMap<Entity>;
     const current = map.get(event.key);
     if (event.op === 'delete') {
       if (!current || current.version > event.version) return false;
       map.delete(event.key);
+      this.entityChanged(event, time, current, undefined);
       return true;
     }
     const parsed = COLLECTIONS[event.collection].schema.safeParse(event.item);
@@ -524,7 +528,16 @@ export class ClusterSession {
     const item = parsed.data as Entity;
     if (current && current.version >= item.version) return false;
     map.set(item.key, item);
+    this.entityChanged(event, time, current, item);
     return true;
+  }
+
+  private entityChanged(event: ChangeEvent, time: number, before: Entity | undefined, after: Entity | undefined): void {
+    for (const l of this.listeners) {
+      if (!l.entityChanged) continue;
+      const change = { seq: event.seq, time, collection: event.collection, key: event.key, before, after } as StateChange;
+      safely(() => l.entityChanged!(this, change), this.options.log);
+    }
   }
 
   private onClose(link: ClusterLink, reason: string): void {

@@ -11,6 +11,7 @@
  */
 import {
   clusterKey,
+  CONFIG_DEFAULTS,
   errorDetail,
   errorText,
   formatCount,
@@ -27,8 +28,9 @@ import {
   type Subsystem,
   type SyncProgress,
   type TopologyResult,
+  type TimelineResult,
 } from '../protocol';
-import { previewRepair } from '../analysis';
+import { previewRepair, queryTimeline, Timeline, type TimelineQuery } from '../analysis';
 import { ClusterChecker, type RuleSettings } from './checker';
 import type { BackoffOptions } from './backoff';
 import type { LinkFactory } from './link';
@@ -57,6 +59,8 @@ export interface WorkspaceCluster {
   readonly checker: ClusterChecker;
   /** How much this cluster is protected from repairs; `read-only` is enforced before anything is sent. */
   readonly protection: ProtectionLevel;
+  /** Its entities' state transitions, from the change events (bounded: `WorkspaceOptions.maxTransitions`). */
+  readonly timeline: Timeline;
 }
 
 interface Pinned {
@@ -116,6 +120,8 @@ export interface WorkspaceOptions {
   statusPollMs?: number;
   /** Who runs the repairs, as the journal records it (default `editor`). */
   journalSource?: 'editor' | 'cli';
+  /** How many state transitions each cluster's timeline keeps (`clusterDebugger.timeline.maxTransitions`). */
+  maxTransitions?: number;
 }
 
 export interface RepairHooks {
@@ -156,9 +162,11 @@ export class ClusterWorkspace {
   private rules: RuleSettings;
   /** Where every repair is journalled (none: repairs are not journalled, and undo is not offered). */
   private repairJournal: RepairJournal | undefined;
+  private maxTransitions: number;
 
   constructor(private readonly options: WorkspaceOptions) {
     this.rules = options.rules ?? {};
+    this.maxTransitions = options.maxTransitions ?? CONFIG_DEFAULTS['timeline.maxTransitions'];
   }
 
   addListener(listener: WorkspaceListener): void {
@@ -181,6 +189,17 @@ export class ClusterWorkspace {
     this.rules = rules;
     for (const c of this.clusters.values()) {
       c.checker.setRules(rules);
+      this.scheduleCheck(c, 0);
+    }
+  }
+
+  /** Bounds every cluster's timeline to `max` transitions (the newest are kept); the timeline rule re-checks. */
+  setMaxTransitions(max: number): void {
+    if (max === this.maxTransitions) return;
+    this.maxTransitions = max;
+    for (const c of this.clusters.values()) {
+      c.timeline.setCapacity(max);
+      c.checker.markDirty(SUBSYSTEMS);
       this.scheduleCheck(c, 0);
     }
   }
@@ -232,6 +251,7 @@ export class ClusterWorkspace {
       pinned: new Map(),
       statusDirty: new Set(),
       protection: params.protection ?? 'none',
+      timeline: new Timeline(this.maxTransitions),
     };
     this.clusters.set(key, entry);
     session.addListener({
@@ -251,6 +271,7 @@ export class ClusterWorkspace {
       // The first view: the views show the summary's groups and counts while the pages are read.
       summaryChanged: () => this.emitChanged(entry, SUBSYSTEMS),
       syncProgress: (_s, progress, outcome) => this.emitSyncProgress(entry, progress, outcome),
+      entityChanged: (_s, change) => entry.timeline.observe(change),
     });
     this.emitChanged(entry, SUBSYSTEMS);
     try {
@@ -342,7 +363,7 @@ export class ClusterWorkspace {
         const model = c.session.model;
         if (!model) return;
         const started = Date.now();
-        const changed = c.checker.recheck(model);
+        const changed = c.checker.recheck(model, c.timeline.toArray());
         for (const s of changed) c.statusDirty.delete(s);
         changed.push(...SUBSYSTEMS.filter((s) => c.statusDirty.has(s)));
         c.statusDirty.clear();
@@ -395,6 +416,15 @@ export class ClusterWorkspace {
   private pin(cluster: WorkspaceCluster, findingId: string): Finding | undefined {
     const c = this.entryOf(cluster);
     return c.pinned.get(findingId)?.finding ?? this.pinCurrent(c, findingId);
+  }
+
+  // -------------------------------------------------------------- timeline --
+
+  /** The cluster's recorded transitions that match `query`, newest first (`clusterDebugger/timeline`). */
+  timeline(name: string, query: TimelineQuery): TimelineResult {
+    const c = this.entry(name);
+    const { timeline } = c;
+    return queryTimeline(c.name, c.session.model, { transitions: timeline.toArray(), capacity: timeline.capacity, dropped: timeline.dropped }, query);
   }
 
   // --------------------------------------------------------------- preview --

@@ -11,7 +11,7 @@ import {
 } from 'vscode-languageclient/node';
 import { CONFIG_SECTION } from '../protocol/config';
 import { CLUSTER_SCHEME, SNAPSHOT_LANGUAGE } from '../protocol/uri';
-import { rulesSetting } from './config';
+import { rulesSetting, timelineSetting } from './config';
 
 export const LANGUAGE_ID = SNAPSHOT_LANGUAGE;
 /** Restarts allowed after the server crashes, before we leave it stopped and say so. */
@@ -60,7 +60,7 @@ export function createClient(context: ExtensionContext, log: LogOutputChannel, h
       { scheme: 'file', language: LANGUAGE_ID },
       { scheme: CLUSTER_SCHEME, language: LANGUAGE_ID },
     ],
-    initializationOptions: () => ({ rules: rulesSetting() }),
+    initializationOptions: () => ({ rules: rulesSetting(), timeline: { maxTransitions: timelineSetting() } }),
     synchronize: { configurationSection: CONFIG_SECTION },
     outputChannel: log,
     errorHandler,

@@ -14,6 +14,7 @@ import { Ctx, Requirement } from './ctx';
 import { describeEventLoopDelay } from './eventLoop';
 import { pickAndPreview, pickAndRepair, repairAllSafe, repairFinding, undoRepair } from './repair';
 import { StartGatewayArgs, startGateway, stopGateway } from './gatewayCommands';
+import { showTimeline, timelineTarget } from './timeline';
 import { StartSimulatorArgs, startSimulator, stopSimulator } from './simulatorCommands';
 import { TopologyPanel } from './topology/panel';
 import type { ClusterElement, Element, ServerElement } from './trees/elements';
@@ -135,6 +136,15 @@ export const COMMANDS: Record<string, CommandSpec> = {
         if (a) void window.showTextDocument(target);
       });
       return target;
+    },
+  },
+  // The recent state transitions of a cluster (filtered with a quick pick) or of a tree item's entity.
+  'clusterDebugger.showTimeline': {
+    requires: 'connection',
+    run: async (ctx, arg) => {
+      const target = timelineTarget(arg);
+      const cluster = await pickCluster(ctx, target.cluster, 'Show the timeline of which cluster?');
+      return cluster ? showTimeline(ctx, { ...target, cluster }) : undefined;
     },
   },
   'clusterDebugger.showLog': { requires: 'nothing', run: (ctx) => ctx.log.show() },

@@ -1,7 +1,7 @@
 /** The `clusterDebugger.*` settings, read in one place. */
 import { isAbsolute, join } from 'node:path';
 import { Uri, workspace } from 'vscode';
-import { CONFIG_SECTION, DEFAULT_SCENARIO, isScenario, sameCluster } from '../protocol/config';
+import { CONFIG_SECTION, DEFAULT_SCENARIO, isScenario, MAX_TIMELINE_TRANSITIONS, sameCluster } from '../protocol/config';
 import type { ScenarioName } from '../protocol/methods';
 import { defaultProtection, PROTECTION_LEVELS, type ProtectionLevel } from '../protocol/preview';
 
@@ -20,6 +20,12 @@ function config() {
 
 export function rulesSetting(): Record<string, string> {
   return config().get<Record<string, string>>('rules') ?? {};
+}
+
+/** `clusterDebugger.timeline.maxTransitions`, or undefined when not an integer in range (the server keeps its default). */
+export function timelineSetting(): number | undefined {
+  const v = config().get<number>('timeline.maxTransitions');
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_TIMELINE_TRANSITIONS ? v : undefined;
 }
 
 const isLevel = (v: unknown): v is ProtectionLevel => (PROTECTION_LEVELS as readonly unknown[]).includes(v);

@@ -13,7 +13,7 @@ import { errorText, plural } from '../protocol/format';
 import { ClusterInfo, DidChangeParams, LspMethods, SyncProgressParams } from '../protocol/lsp';
 import { CLUSTER_SCHEME } from '../protocol/uri';
 import { ServerApi } from './api';
-import { PREVIEW_SCHEME, PreviewDocumentProvider } from './previewDocuments';
+import { PREVIEW_SCHEME, PreviewDocumentProvider, TextDocumentsProvider, TIMELINE_SCHEME } from './previewDocuments';
 import { ChangeBatcher, PendingChanges } from './batcher';
 import { createClient } from './client';
 import { runServerCommand } from './commands';
@@ -43,6 +43,8 @@ export class Ctx implements Disposable {
   readonly stuckTree: StuckTreeProvider;
   readonly documents: ClusterDocumentProvider;
   readonly previews = new PreviewDocumentProvider();
+  /** `Cluster: Show Timeline` documents, one per cluster or entity. */
+  readonly timelines = new TextDocumentsProvider(TIMELINE_SCHEME, 'This timeline is gone: run Cluster: Show Timeline again.\n');
   /** The extension host's event-loop delay since activation (`Cluster: Show Extension Host Event-Loop Delay`). */
   readonly eventLoop = new EventLoopMonitor();
   simulator: BundledSimulator | undefined;
@@ -121,6 +123,7 @@ export class Ctx implements Disposable {
     this.documents = new ClusterDocumentProvider(() => this.serverApi ?? this.notReadyReason('server') ?? 'not ready');
     subs.push(this.documents, workspace.registerTextDocumentContentProvider(CLUSTER_SCHEME, this.documents));
     subs.push(this.previews, workspace.registerTextDocumentContentProvider(PREVIEW_SCHEME, this.previews));
+    subs.push(this.timelines, workspace.registerTextDocumentContentProvider(TIMELINE_SCHEME, this.timelines));
     this.updateUi();
   }
 

@@ -40,7 +40,12 @@ export const CONFIG_DEFAULTS = {
   'trace.server': 'off',
   /** The repair journal: '' = the workspace's storage folder, a path (relative: to the workspace folder), or 'off'. */
   repairJournal: '',
+  /** How many state transitions the language server keeps per cluster (the oldest go first); 0 records none. */
+  'timeline.maxTransitions': 10_000,
 } as const;
+
+/** The most `clusterDebugger.timeline.maxTransitions` may be (about 200 bytes each). */
+export const MAX_TIMELINE_TRANSITIONS = 1_000_000;
 
 export function isScenario(name: string): name is ScenarioName {
   return (SCENARIOS as readonly string[]).includes(name);

@@ -7,6 +7,7 @@ import { CollectionName, Subsystem } from './collections';
 import { LogicalTime } from './entities';
 import { formatCount } from './format';
 import { RepairCommand } from './methods';
+import { Transition } from './timeline';
 
 export const RULES = {
   'shards/dangling': {
@@ -43,6 +44,12 @@ export const RULES = {
     subsystem: 'partitions',
     severity: 'error',
     summary: 'A partition the SC says is Online while its leader SPU reports its storage full.',
+  },
+  'timeline/forbidden-transition': {
+    // Any subsystem: each finding names the one of the entity that made the transition.
+    subsystem: null,
+    severity: 'warning',
+    summary: 'An entity still holds a state it reached by a transition its system forbids, as recorded in the timeline (with its time).',
   },
   'gateway/unreadable-record': {
     // Any subsystem a gateway reads: each finding names its own (`Finding.subsystem`).
@@ -169,6 +176,8 @@ export const Finding = z.object({
   /** What the finding rests on, one fact per component's view (and per entity, up to a few). */
   facts: z.array(Fact),
   repairs: z.array(RepairOption),
+  /** A timeline rule's forbidden transitions (up to `MAX_FINDING_SAMPLES`), each with its cluster time. */
+  transitions: z.array(Transition).optional(),
 });
 export type Finding = z.infer<typeof Finding>;
 

@@ -6,6 +6,7 @@ export * from './pages';
 export * from './grouping';
 export * from './summary';
 export * from './events';
+export * from './timeline';
 export * from './findings';
 export * from './lsp';
 export * from './stuck';

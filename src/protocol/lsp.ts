@@ -10,6 +10,8 @@ import { PreviewParams, PreviewResult, ProtectionLevel } from './preview';
 import { RepairHistoryEntry } from './journal';
 import { StuckWork } from './stuck';
 import { TopologyParams, TopologyResult } from './topology';
+import { MAX_TIMELINE_TRANSITIONS } from './config';
+import { Transition } from './timeline';
 
 export const CONNECTION_STATES = ['connecting', 'syncing', 'live', 'stale', 'disconnected'] as const;
 export const ConnectionState = z.enum(CONNECTION_STATES);
@@ -239,6 +241,43 @@ export const StuckWorkResult = z.object({ clusters: z.array(ClusterStuckWork) })
 export type StuckWorkResult = z.infer<typeof StuckWorkResult>;
 
 /**
+ * Params of `clusterDebugger/timeline`: a cluster's recorded transitions, of one entity (`collection`
+ * and `key`) or all, of any of `subsystems` and from or to any of `states` (parts of a state label,
+ * e.g. `Online`, `prepared`); absent or empty: no filter. At most `limit`, the most recent.
+ */
+export const TimelineParams = z.object({
+  cluster: z.string(),
+  collection: CollectionName.optional(),
+  key: z.string().optional(),
+  subsystems: z.array(Subsystem).optional(),
+  states: z.array(z.string().max(200)).max(200).optional(),
+  limit: z.number().int().nonnegative().max(MAX_TIMELINE_TRANSITIONS).default(1000),
+});
+export type TimelineParams = z.input<typeof TimelineParams>;
+/** A recorded transition, with why the model forbids it if it does. */
+export const TimelineEntry = Transition.extend({ forbidden: z.string().optional() });
+export type TimelineEntry = z.infer<typeof TimelineEntry>;
+export const TimelineResult = z.object({
+  /** The matching transitions, newest first, at most `limit`. */
+  transitions: z.array(TimelineEntry),
+  /** How many recorded transitions match the filter (`transitions` holds the newest of them). */
+  matched: z.number().int().nonnegative(),
+  /** How many transitions of the entity (or the cluster) are recorded, before the subsystem and state filter. */
+  recorded: z.number().int().nonnegative(),
+  /** The timeline's bound, and how many older transitions it dropped to keep it. */
+  capacity: z.number().int().nonnegative(),
+  dropped: z.number().int().nonnegative(),
+  /** The filter's choices over the recorded transitions of the entity (or the cluster): counts per subsystem and per state part. */
+  facets: z.object({
+    subsystems: z.partialRecord(Subsystem, z.number().int().nonnegative()),
+    states: z.record(z.string(), z.number().int().nonnegative()),
+  }),
+  /** The same as text, for a read-only document. */
+  text: z.string(),
+});
+export type TimelineResult = z.infer<typeof TimelineResult>;
+
+/**
  * The language server's own requests: method → params schema → result
  * schema, like `METHODS` for the cluster protocol. The server registers its
  * handlers from this table and validates params; the extension calls through
@@ -266,6 +305,8 @@ export const LSP_REQUESTS = {
   stuckWork: { method: 'clusterDebugger/stuckWork', params: StuckWorkParams, result: StuckWorkResult },
   /** The cluster's nodes per system, what each holds and the problems on each (`Cluster: Show Topology`). */
   topology: { method: 'clusterDebugger/topology', params: TopologyParams, result: TopologyResult },
+  /** The recent state transitions of a cluster or one entity, filtered by subsystem and state. */
+  timeline: { method: 'clusterDebugger/timeline', params: TimelineParams, result: TimelineResult },
 } as const satisfies Record<string, { method: string; params: z.ZodType; result: z.ZodType }>;
 export type LspRequestName = keyof typeof LSP_REQUESTS;
 export type LspParams<K extends LspRequestName> = z.input<(typeof LSP_REQUESTS)[K]['params']>;

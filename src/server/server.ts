@@ -33,6 +33,7 @@ import {
   LSP_NOTIFICATIONS,
   LSP_REQUESTS,
   LspCommands,
+  MAX_TIMELINE_TRANSITIONS,
   SNAPSHOT_LANGUAGE,
   SUBSYSTEMS,
   CLUSTER_SCHEME,
@@ -80,6 +81,7 @@ const OFFLINE_DEBOUNCE_MS = 200;
 const SYNC_PROGRESS_EVERY_MS = 200;
 
 const RuleSettingsSchema = z.record(z.string(), z.enum(['error', 'warning', 'info', 'off']));
+const MaxTransitionsSchema = z.number().int().nonnegative().max(MAX_TIMELINE_TRANSITIONS);
 
 export interface ServerOptions {
   connect?: LinkFactory;
@@ -180,9 +182,11 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     canCreateProgress = params.capabilities.window?.workDoneProgress === true;
     canPullConfiguration = params.capabilities.workspace?.configuration === true;
     canShowDisabledActions = params.capabilities.textDocument?.codeAction?.disabledSupport === true;
-    const init = params.initializationOptions as { rules?: unknown } | undefined;
+    const init = params.initializationOptions as { rules?: unknown; timeline?: { maxTransitions?: unknown } } | undefined;
     const rules = parseRules(init?.rules);
     if (rules) workspace.setRules(rules);
+    const max = parseMaxTransitions(init?.timeline?.maxTransitions);
+    if (max !== null) workspace.setMaxTransitions(max);
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Full,
@@ -198,8 +202,10 @@ export function startServer(connection: Connection, options: ServerOptions = {})
 
   connection.onDidChangeConfiguration(async (change: { settings: unknown }) => {
     try {
-      let section = (change.settings as { clusterDebugger?: { rules?: unknown } } | null)?.clusterDebugger;
+      let section = (change.settings as { clusterDebugger?: { rules?: unknown; timeline?: { maxTransitions?: unknown } } } | null)?.clusterDebugger;
       if (!section && canPullConfiguration) section = await connection.workspace.getConfiguration('clusterDebugger');
+      const max = parseMaxTransitions(section?.timeline?.maxTransitions);
+      if (max !== null) workspace.setMaxTransitions(max);
       const next = parseRules(section?.rules);
       if (!next) return;
       log(`rule settings: ${JSON.stringify(next)}`);
@@ -209,6 +215,15 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       logError('didChangeConfiguration', e);
     }
   });
+
+  /** `clusterDebugger.timeline.maxTransitions`, or null when absent or invalid (said in the log). */
+  function parseMaxTransitions(raw: unknown): number | null {
+    if (raw === undefined || raw === null) return null;
+    const parsed = MaxTransitionsSchema.safeParse(raw);
+    if (parsed.success) return parsed.data;
+    connection.console.warn(`ignoring clusterDebugger.timeline.maxTransitions: ${describeZodError(parsed.error)}`);
+    return null;
+  }
 
   function parseRules(raw: unknown): RuleSettings | null {
     if (raw === undefined || raw === null) return null;
@@ -264,7 +279,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     snapshot: (p) => {
       const c = workspace.require(p.cluster);
       if (!c.session.model) throw new ResponseError(LSPErrorCodes.RequestFailed, `${p.cluster} has not synced yet`);
-      return { text: renderSnapshot(c.session.model) };
+      return { text: renderSnapshot(c.session.model, { timeline: timelineOf(c) }) };
     },
     compare: (p) => {
       const side = (s: { label: string; text: string }) => {
@@ -301,6 +316,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       });
       return { path: journal.path, entries: repairHistory(read.lines), problems: read.problems };
     },
+    timeline: (p) => workspace.timeline(p.cluster, p),
     saveSnapshot: async (p, token) => {
       const c = workspace.require(p.cluster);
       const model = c.session.model;
@@ -311,6 +327,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       let lastPercent = -1;
       try {
         const written = await writeSnapshotFile(model, p.path, {
+          extras: { timeline: timelineOf(c) },
           cancelled: () => token.isCancellationRequested,
           progress: (done, total) => {
             const percent = Math.min(100, Math.floor((100 * done) / total));
@@ -332,6 +349,11 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   for (const name of Object.keys(LSP_REQUESTS) as LspRequestName[]) {
     const spec = LSP_REQUESTS[name];
     connection.onRequest(spec.method, handle(name, spec.params, requests[name] as (p: unknown, t: CancellationToken) => unknown));
+  }
+
+  /** A cluster's timeline as a snapshot file carries it. */
+  function timelineOf(c: WorkspaceCluster) {
+    return { transitions: c.timeline.toArray(), dropped: c.timeline.dropped };
   }
 
   /** Publishes every subsystem document whose diagnostics differ from what was last sent. */

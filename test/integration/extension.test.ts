@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { SUBSYSTEMS, Subsystem } from '../../src/protocol/collections';
 import { RULE_IDS } from '../../src/protocol/findings';
 import { plural } from '../../src/protocol/format';
-import type { ApplyRepairResult, FindingSummary } from '../../src/protocol/lsp';
+import type { ApplyRepairResult, FindingSummary, TimelineResult } from '../../src/protocol/lsp';
 import { SCENARIOS } from '../../src/protocol/methods';
 import { subsystemOfDocPath } from '../../src/protocol/uri';
 import type { ClusterDebuggerApi, ViewItem } from '../../src/extension/publicApi';
@@ -266,6 +266,25 @@ describe('Cluster Debugger in a real VS Code', function () {
     const saved = await vscode.commands.executeCommand<vscode.Uri | undefined>('clusterDebugger.saveSnapshot', { cluster: 'sim', uri: target });
     assert.equal(saved?.toString(), target.toString());
     assert.ok(readFileSync(target.fsPath, 'utf8').length > 0, 'the snapshot has content');
+  });
+
+  it('shows the timeline of the cluster, filtered, and of one entity, as read-only documents', async () => {
+    type Shown = { uri: vscode.Uri; result: TimelineResult } | undefined;
+    // The repairs above set the orders partitions back to OutOfStorage: the timeline recorded it.
+    const shown = await vscode.commands.executeCommand<Shown>('clusterDebugger.showTimeline', { cluster: 'sim', subsystems: ['partitions'], states: ['OutOfStorage'] });
+    assert.ok(shown && shown.result.matched > 0, `transitions to or from OutOfStorage (log: ${logTail()})`);
+    const doc = vscode.window.activeTextEditor?.document;
+    assert.equal(doc?.uri.scheme, 'cluster-timeline');
+    const text = doc!.getText();
+    assert.match(text, /^# Timeline of sim: .*\(subsystem partitions, state OutOfStorage; /);
+    const rows = text.split('\n').filter((l) => l.startsWith('t='));
+    assert.equal(rows.length, shown.result.transitions.length);
+    for (const row of rows) assert.match(row, /^t=\d+ seq \d+ {2}fluvio\.\S+ \S+: .*OutOfStorage.* {2}\[partitions\]/);
+
+    const first = shown.result.transitions[0];
+    const one = await vscode.commands.executeCommand<Shown>('clusterDebugger.showTimeline', { cluster: 'sim', collection: first.collection, key: first.key });
+    assert.ok(one && one.result.transitions.length > 0 && one.result.transitions.every((t) => t.key === first.key && t.collection === first.collection));
+    assert.match(vscode.window.activeTextEditor?.document.getText() ?? '', new RegExp(`^# Timeline of ${first.collection.replace(/\./g, '\\.')} ${first.key} on sim: `));
   });
 
   it('shows a failed connection as an error node in the Clusters view, then disconnects it', async () => {

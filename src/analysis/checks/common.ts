@@ -22,18 +22,25 @@ import {
   type RuleId,
   type Severity,
   type Subsystem,
+  type Transition,
 } from '../../protocol';
 import { undoability } from '../../protocol/undo';
 import { formatCount } from '../../protocol/format';
 import type { ClusterModel } from '../model';
 
-export interface CheckOptions {
+export interface CheckOptions extends CheckContext {
   /** Per-rule severity override, or 'off'. */
   severities?: Partial<Record<RuleId, Severity | 'off'>>;
 }
 
-/** One rule's check: a pure function of the model. */
-export type Check = (model: ClusterModel) => Finding[];
+/** What a check may read besides the model. */
+export interface CheckContext {
+  /** The recorded state transitions, oldest first (`src/analysis/timeline.ts`); absent: none recorded. */
+  timeline?: readonly Transition[];
+}
+
+/** One rule's check: a pure function of the model (and, for timeline rules, of the recorded transitions). */
+export type Check = (model: ClusterModel, context?: CheckContext) => Finding[];
 
 export interface FindingParts {
   group: string;

@@ -7,9 +7,11 @@ import { checkUnreadableRecords } from './gateway';
 import { checkOnlineOutOfStorage } from './partitions';
 import { checkStalePreparedRegions } from './regions';
 import { checkDanglingShards, checkOrphanedShards } from './shards';
+import { checkForbiddenTransitions } from './timeline';
 import { checkCloseBlockedWals } from './wal';
 
-export type { Check, CheckOptions } from './common';
+export type { Check, CheckContext, CheckOptions } from './common';
+export { checkForbiddenTransitions, forbiddenTransitions, FORBIDDEN_KINDS, type ForbiddenKind, type ForbiddenTransition } from './timeline';
 export { checkDdlBacklog, checkDuplicateProcedures, ETCD_QUOTA_WARN_RATIO, isUnfinished } from './ddl';
 export { checkUnreadableRecords } from './gateway';
 export { checkOnlineOutOfStorage } from './partitions';
@@ -26,6 +28,7 @@ export const CHECKS = {
   'ddl/duplicate': checkDuplicateProcedures,
   'regions/stale-prepared': checkStalePreparedRegions,
   'partitions/online-out-of-space': checkOnlineOutOfStorage,
+  'timeline/forbidden-transition': checkForbiddenTransitions,
   'gateway/unreadable-record': checkUnreadableRecords,
 } as const satisfies Record<RuleId, Check>;
 
@@ -39,7 +42,7 @@ export function runChecks(model: ClusterModel, options: CheckOptions & { subsyst
     const severity = options.severities?.[rule] ?? RULES[rule].severity;
     // An 'off' rule is not run at all: no cost for a rule the user silenced.
     if (severity === 'off') continue;
-    for (const f of CHECKS[rule](model)) {
+    for (const f of CHECKS[rule](model, { timeline: options.timeline })) {
       if (options.subsystem && f.subsystem !== options.subsystem) continue;
       findings.push(severity === f.severity ? f : { ...f, severity });
     }

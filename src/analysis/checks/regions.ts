@@ -9,7 +9,10 @@ import type { ClusterModel } from '../model';
 import { batchedOption, facts, factsPer, isAre, makeFinding, pushSample, stillAt, TargetBatcher } from './common';
 
 /** Why a written mark is stale, or undefined if the mark is legitimate. */
-export function staleMarkReason(region: CachedRegion, batch: WriteBatch): string | undefined {
+export function staleMarkReason(
+  region: Pick<CachedRegion, 'isWritten' | 'regionId'>,
+  batch: Pick<WriteBatch, 'atCommitBoundary' | 'currentRegion'>,
+): string | undefined {
   if (!region.isWritten) return undefined;
   if (batch.atCommitBoundary) return 'the batch is at a commit boundary';
   if (batch.currentRegion !== region.regionId) {

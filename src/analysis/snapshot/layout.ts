@@ -40,6 +40,15 @@ export const ENTITY_KINDS: Record<CollectionName, string> = {
 export const HEADER_KINDS = ['cluster', 'bugs', 'config', 'counts'] as const;
 export const GROUP_KIND = 'group';
 
+/**
+ * Lines that start with this are the file's annotations: `#@ timeline …` and one `#@ transition …`
+ * per recorded state transition. To a reader that predates them they are comments, so an older
+ * reader still reads a newer file (without its timeline), and a file without them has none.
+ */
+export const ANNOTATION_PREFIX = '#@ ';
+export const TIMELINE_KIND = 'timeline';
+export const TRANSITION_KIND = 'transition';
+
 export type FieldType = 'string' | 'number' | 'boolean' | 'json';
 
 export interface FieldInfo {

@@ -14,13 +14,14 @@ import {
   errorText,
   isCollectionName,
   SUBSYSTEMS,
+  Transition,
   type AnyEntity,
   type CollectionName,
 } from '../../protocol';
 import { groupIterator, groupOf } from '../grouping';
 import { emptyCollections, type ClusterModel } from '../model';
 import { GROUP_SUMMARY_THRESHOLD, type DocumentIndex } from './render';
-import { GROUP_KIND, HEADER_KINDS, LAYOUTS, type CollectionLayout, type FieldInfo } from './layout';
+import { ANNOTATION_PREFIX, GROUP_KIND, HEADER_KINDS, LAYOUTS, TIMELINE_KIND, TRANSITION_KIND, type CollectionLayout, type FieldInfo } from './layout';
 
 export interface SnapshotSyntaxError {
   /** 0-based. */
@@ -44,6 +45,10 @@ export interface ParsedSnapshot {
   summarised: SummarisedGroup[];
   /** Lines of the parsed file's entities and sections, for diagnostics on the file itself. */
   index: DocumentIndex;
+  /** The file's timeline (`#@ transition` lines), oldest first; empty for a file without one. */
+  timeline: Transition[];
+  /** How many older transitions the recorder had dropped before the file was written (`#@ timeline dropped=N`). */
+  timelineDropped: number;
 }
 
 /** Stop collecting errors past this many: a binary file should not produce a million diagnostics. */
@@ -581,6 +586,8 @@ export class SnapshotParser {
   private readonly summarised: SummarisedGroup[] = [];
   /** Per collection, keys and lines in file order; turned into an index only if lineOf is asked. */
   private readonly positions = new Map<CollectionName, { keys: string[]; lines: number[] }>();
+  private readonly transitions: Transition[] = [];
+  private timelineDropped = 0;
   private current: CollectionLayout | undefined;
   private currentPositions: { keys: string[]; lines: number[] } | undefined;
   private readonly t = new Tokens();
@@ -600,6 +607,10 @@ export class SnapshotParser {
 
   /** The next line of the file, without its `\n` (a `\r` before it is allowed). */
   line(line: string): void {
+    if (line.startsWith(ANNOTATION_PREFIX)) {
+      this.annotation(line.slice(ANNOTATION_PREFIX.length), this.lineNo++);
+      return;
+    }
     const lineNo = this.lineNo++;
     const current = this.current;
     if (this.fastPath && current && line.startsWith(current.kind) && line.charCodeAt(current.kind.length) === 32) {
@@ -676,12 +687,54 @@ export class SnapshotParser {
     }
   }
 
+  /**
+   * A `#@ ` line (its text after the prefix): the timeline's. A kind this reader does not know is
+   * skipped, as an older reader skips them all, so that a newer file still reads.
+   */
+  private annotation(text: string, lineNo: number): void {
+    const t = this.t;
+    try {
+      tokenize(text, t);
+      const col = (c: number) => c + ANNOTATION_PREFIX.length;
+      const field = (name: string) => {
+        const i = t.names.indexOf(name);
+        return i < 0 ? undefined : { raw: t.values[i]!, quoted: t.quoted[i]!, column: col(t.columns[i]!) };
+      };
+      const int = (name: string) => {
+        const f = field(name);
+        if (!f) throw new LineError(col(t.kindColumn), `a ${t.kind} line needs ${name}=`);
+        return intField(name, f.raw, f.quoted, f.column);
+      };
+      if (t.kind === TIMELINE_KIND) {
+        this.timelineDropped = field('dropped') ? int('dropped') : 0;
+      } else if (t.kind === TRANSITION_KIND) {
+        if (t.key === undefined) throw new LineError(col(t.kindColumn), 'missing the entity key after `transition`');
+        const collection = field('collection')?.raw;
+        const from = field('from');
+        const to = field('to');
+        const parsed = Transition.safeParse({
+          seq: int('seq'),
+          time: int('time'),
+          collection,
+          key: detach(t.key),
+          from: from ? detach(from.raw) : null,
+          to: to ? detach(to.raw) : null,
+        });
+        if (!parsed.success) throw new LineError(col(t.kindColumn), `transition: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+        this.transitions.push(parsed.data);
+      }
+    } catch (err) {
+      if (err instanceof LineError) this.report(lineNo, err.column, err.message);
+      else this.report(lineNo, 0, `cannot read this line: ${errorText(err)}`);
+    }
+  }
+
   /** The result, once every line was given. */
   finish(): ParsedSnapshot {
     const { anything, headerSeen, collections, errors, sections, positions, summarised } = this;
     const model: ClusterModel | null = anything || headerSeen ? { status: finishStatus(this.status, headerSeen, collections, this.report), collections } : null;
     if (!model) this.report(0, 0, 'not a cluster snapshot: no header, section or entity line');
-    return { model, errors, summarised, index: fileIndex(model, sections, positions, summarised) };
+    return { model, errors, summarised, index: fileIndex(model, sections, positions, summarised), timeline: this.transitions, timelineDropped: this.timelineDropped };
   }
 }
 

@@ -9,12 +9,27 @@ import {
   type ClusterStatus,
   type CollectionName,
   type Subsystem,
+  type Transition,
 } from '../../protocol';
 import { formatCount } from '../../protocol/format';
 import { groupIterator, groupOf, isGrouped, stateOf } from '../grouping';
 import type { ClusterModel } from '../model';
 import { describeCounts, increment } from '../checks/common';
-import { encodeString, encodeValue, GROUP_KIND, LAYOUTS, type CollectionLayout } from './layout';
+import { ANNOTATION_PREFIX, encodeString, encodeValue, GROUP_KIND, LAYOUTS, TIMELINE_KIND, TRANSITION_KIND, type CollectionLayout } from './layout';
+
+/** What a snapshot file carries beside the model. */
+export interface SnapshotExtras {
+  /** The recorded state transitions, oldest first, and how many older ones the recorder had dropped. */
+  timeline?: { transitions: readonly Transition[]; dropped?: number };
+}
+
+/** One transition as an annotation line: `#@ transition KEY collection=… seq=… time=… from=… to=…` (from/to left out when null). */
+export function renderTransition(t: Transition): string {
+  let line = `${ANNOTATION_PREFIX}${TRANSITION_KIND} ${encodeString(t.key)} collection=${t.collection} seq=${t.seq} time=${t.time}`;
+  if (t.from !== null) line += ` from=${encodeString(t.from)}`;
+  if (t.to !== null) line += ` to=${encodeString(t.to)}`;
+  return line;
+}
 
 /** Groups with more entities than this render as one `group` line in a virtual document. */
 export const GROUP_SUMMARY_THRESHOLD = 200;
@@ -179,8 +194,9 @@ interface FileLineSink {
  * a model that changes while the lines are consumed gives the file as it was
  * then (at the cost of one array slot per entity, never a copy of an entity).
  */
-function snapshotFileLines(model: ClusterModel, sink?: FileLineSink): Generator<string> {
+function snapshotFileLines(model: ClusterModel, sink?: FileLineSink, extras: SnapshotExtras = {}): Generator<string> {
   const status = model.status;
+  const timeline = extras.timeline && { transitions: [...extras.timeline.transitions], dropped: extras.timeline.dropped ?? 0 };
   const entities = new Map<CollectionName, AnyEntity[]>();
   for (const s of SUBSYSTEMS) for (const c of collectionsOf(s)) entities.set(c, [...(model.collections[c] as Map<string, AnyEntity>).values()]);
   return (function* () {
@@ -209,20 +225,29 @@ function snapshotFileLines(model: ClusterModel, sink?: FileLineSink): Generator<
         }
       }
     }
+    if (!timeline) return;
+    yield '';
+    yield `# The timeline: ${formatCount(timeline.transitions.length)} recorded state transitions, oldest first; time is the cluster's logical clock.`;
+    yield `${ANNOTATION_PREFIX}${TIMELINE_KIND} transitions=${timeline.transitions.length} dropped=${timeline.dropped}`;
+    for (const t of timeline.transitions) yield renderTransition(t);
   })();
 }
 
 /** Renders the whole model as a `.clustersnap` file: every subsystem, every entity, lossless. */
-export function renderSnapshotDocument(model: ClusterModel): RenderedDocument {
+export function renderSnapshotDocument(model: ClusterModel, extras: SnapshotExtras = {}): RenderedDocument {
   const w = new DocumentWriter();
-  const lines = snapshotFileLines(model, {
+  const lines = snapshotFileLines(
+    model,
+    {
     section: (c, line) => w.sections.set(c, line),
     entity: (c, key, line) => {
       const e = w.entitiesOf(c);
       e.keys.push(key);
       e.lines.push(line);
     },
-  });
+    },
+    extras,
+  );
   for (const line of lines) w.push(line);
   return w.document(model);
 }
@@ -237,8 +262,8 @@ export const SNAPSHOT_CHUNK_CHARS = 64 * 1024;
  * time. Feed it to a stream (`Readable.from`) to write an incident-scale
  * snapshot in bounded memory, with backpressure.
  */
-export function renderSnapshotChunks(model: ClusterModel, chunkChars = SNAPSHOT_CHUNK_CHARS): Generator<string> {
-  const lines = snapshotFileLines(model);
+export function renderSnapshotChunks(model: ClusterModel, chunkChars = SNAPSHOT_CHUNK_CHARS, extras: SnapshotExtras = {}): Generator<string> {
+  const lines = snapshotFileLines(model, undefined, extras);
   return (function* () {
     let chunk = '';
     for (const line of lines) {
@@ -253,9 +278,9 @@ export function renderSnapshotChunks(model: ClusterModel, chunkChars = SNAPSHOT_
 }
 
 /** The whole file as one string (small models; see `renderSnapshotChunks` for large ones). */
-export function renderSnapshot(model: ClusterModel): string {
+export function renderSnapshot(model: ClusterModel, extras: SnapshotExtras = {}): string {
   let text = '';
-  for (const chunk of renderSnapshotChunks(model)) text += chunk;
+  for (const chunk of renderSnapshotChunks(model, SNAPSHOT_CHUNK_CHARS, extras)) text += chunk;
   return text;
 }
 

@@ -1,0 +1,74 @@
+/**
+ * What `Cluster: Show Timeline` shows: the recorded transitions of a cluster or of one entity,
+ * filtered by subsystem and state, the newest first, each marked when the model forbids it; and
+ * the same as text for a read-only document. Pure: the model and the timeline in, data out.
+ */
+import { COLLECTIONS, SUBSYSTEMS, type Subsystem, type TimelineEntry, type TimelineResult, type Transition } from '../protocol';
+import { formatCount, plural } from '../protocol/format';
+import { forbiddenTransitions } from './checks/timeline';
+import type { ClusterModel } from './model';
+import { describeTransition, matchesFilter, timelineFacets, type TimelineFilter } from './timeline';
+
+export interface TimelineQuery extends TimelineFilter {
+  /** At most this many, the most recent. */
+  limit: number;
+}
+
+export interface TimelineSource {
+  /** Oldest first. */
+  transitions: readonly Transition[];
+  capacity: number;
+  dropped: number;
+}
+
+/** The transitions of `source` that match `query`, newest first, with the filter's choices and the text. */
+export function queryTimeline(clusterName: string, model: ClusterModel | null, source: TimelineSource, query: TimelineQuery): TimelineResult {
+  const forbidden = new Map<Transition, string>();
+  for (const f of forbiddenTransitions(model, source.transitions)) {
+    // A transition forbidden for two reasons shows both.
+    const before = forbidden.get(f.transition);
+    forbidden.set(f.transition, before ? `${before}; ${f.reason}` : f.reason);
+  }
+  const scope: TimelineFilter = { collection: query.collection, key: query.key };
+  const scoped = source.transitions.filter((t) => matchesFilter(t, scope));
+  const facets = timelineFacets(scoped);
+  const matching = scoped.filter((t) => matchesFilter(t, query));
+  const newest: TimelineEntry[] = [];
+  for (let i = matching.length - 1; i >= 0 && newest.length < query.limit; i--) {
+    const t = matching[i]!;
+    const why = forbidden.get(t);
+    newest.push(why === undefined ? { ...t } : { ...t, forbidden: why });
+  }
+  const result = {
+    transitions: newest,
+    matched: matching.length,
+    recorded: scoped.length,
+    capacity: source.capacity,
+    dropped: source.dropped,
+    facets: { subsystems: Object.fromEntries(SUBSYSTEMS.filter((s) => facets.subsystems[s]).map((s) => [s, facets.subsystems[s]!])), states: facets.states },
+  };
+  return { ...result, text: renderTimelineText(clusterName, query, result) };
+}
+
+/** The timeline as a read-only document: a header that says what it holds, then one line per transition. */
+export function renderTimelineText(clusterName: string, query: TimelineQuery, r: Omit<TimelineResult, 'text'>): string {
+  const of = query.key !== undefined ? `${query.collection ?? 'entity'} ${query.key} on ${clusterName}` : clusterName;
+  const filters = [
+    query.subsystems?.length ? `subsystem ${query.subsystems.join(' or ')}` : '',
+    query.states?.length ? `state ${query.states.join(' or ')}` : '',
+  ].filter(Boolean);
+  const lines = [
+    `# Timeline of ${of}: ${r.transitions.length < r.matched ? `the newest ${formatCount(r.transitions.length)} of ` : ''}${plural(r.matched, 'transition')}` +
+      `${filters.length ? ` (${filters.join(', ')}; ${formatCount(r.recorded)} recorded)` : ''}, newest first.`,
+    `# Times are the cluster's logical clock (t=seconds) of the change events; states are each collection's state label.`,
+    `# The server keeps the last ${plural(r.capacity, 'transition')} per cluster (clusterDebugger.timeline.maxTransitions)` +
+      `${r.dropped ? `; ${formatCount(r.dropped)} older ones were dropped` : ''}. "FORBIDDEN" marks a transition the model does not allow.`,
+    '',
+  ];
+  if (!r.transitions.length) lines.push(r.recorded ? '(no transition matches the filter)' : '(no transition recorded yet: transitions come from the change events after the cluster was connected)');
+  for (const t of r.transitions) {
+    const subsystem: Subsystem = COLLECTIONS[t.collection].subsystem;
+    lines.push(`${describeTransition(t)}  [${subsystem}]${t.forbidden ? `  FORBIDDEN: ${t.forbidden}` : ''}`);
+  }
+  return lines.join('\n') + '\n';
+}
