@@ -185,7 +185,7 @@ export type Finding = z.infer<typeof Finding>;
  * sync is 42% done`.
  */
 export function provisionalNote(sync: { done: number; total: number } | null | undefined): string {
-  if (!sync) return 'from counts; the full findings come when the sync ends';
+  if (!sync) return 'from counts; the full findings come with the sync';
   return `from counts; the full sync is ${percentDone(sync)}% done`;
 }
 
