@@ -6,7 +6,9 @@
  * Prints sync time, check time, the server's peak RSS (VmHWM), the ratio
  * of the server's sync to the raw read, and the bytes per entity on the wire
  * as v1 objects and as `columns-v1` pages; and the first view: connect → the summary's groups and
- * counts in the Shards tree (`cluster.summary`, before the full sync), and the summary alone.
+ * counts in the Shards tree (`cluster.summary`, before the full sync), and the summary alone; and
+ * connect → the first problem published (a provisional one, from the checks on counts) and → the
+ * first full problem (after the sync and the checks on every entity).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -58,9 +60,16 @@ export async function benchServerSync(outDir = join(__dirname)): Promise<void> {
 
     const logs: string[] = [];
     let firstView: Promise<{ ms: number; rows: number }> | undefined;
+    /** When the first problem was published, provisional (from counts) or full, and what it said. */
+    const problems: { provisional?: { ms: number; message: string }; full?: { ms: number; message: string } } = {};
     const { process: server, conn } = await startLanguageServer(outDir, {}, (c) => {
       c.onNotification('window/logMessage', (p: { message: string }) => void logs.push(p.message));
-      c.onNotification('textDocument/publishDiagnostics', () => undefined);
+      c.onNotification('textDocument/publishDiagnostics', (p: { diagnostics: { message: string }[] }) => {
+        for (const d of p.diagnostics) {
+          const kind = d.message.includes('(from counts;') ? 'provisional' : 'full';
+          problems[kind] ??= { ms: performance.now() - t, message: d.message };
+        }
+      });
       c.onNotification(LspMethods.syncProgress, () => undefined);
       // The first view: the first change while syncing, then the Shards tree's groups as the extension asks for them.
       c.onNotification(LspMethods.didChange, (p: DidChangeParams) => {
@@ -81,6 +90,9 @@ export async function benchServerSync(outDir = join(__dirname)): Promise<void> {
         ? `server-sync: connect → first view (the Shards tree's ${first.rows} group row(s) with the summary's counts) in ${first.ms.toFixed(0)} ms`
         : 'server-sync: no first view (the cluster gave no summary)',
     );
+    const said = (p: { ms: number; message: string } | undefined) => (p ? `${p.ms.toFixed(0)} ms ("${p.message.slice(0, 160)}${p.message.length > 160 ? '…' : ''}")` : 'none');
+    console.log(`server-sync: connect → first provisional problem (from cluster.summary's counts) in ${said(problems.provisional)}`);
+    console.log(`server-sync: connect → first full problem (after the sync and every check) in ${said(problems.full)}`);
     const syncMs = Number(/synced \d+ entities .* in (\d+) ms/.exec(logs.join('\n'))?.[1] ?? NaN);
     const checkMs = Number(/checked .* in (\d+) ms/.exec(logs.join('\n'))?.[1] ?? NaN);
     const hwm = vmHwm(server.pid!);
