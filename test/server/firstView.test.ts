@@ -22,7 +22,10 @@ class GatedLinks {
   });
   /** Every method the session asked the cluster for, in order. */
   readonly requests: string[] = [];
-  constructor(private readonly old = false) {}
+  constructor(private readonly old = false) {
+    // It may fail before the first page read waits on it.
+    this.gate.catch(() => undefined);
+  }
 
   release(): void {
     this.open();

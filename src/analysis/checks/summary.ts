@@ -26,6 +26,7 @@ import {
 } from '../../protocol';
 import { formatCount, plural } from '../../protocol/format';
 import { facts, factsPer, isAre, makeFinding, type CheckOptions, type FindingParts } from './common';
+import { backlogCauses, causeFacts } from './ddl';
 
 const METASTORE = 'quickwit.metastore.shards';
 const CONTROL_PLANE = 'quickwit.controlPlane.shards';
@@ -199,12 +200,7 @@ export function checkDdlBacklogFromCounts(summary: SummaryResult, status: Cluste
   const unfinished = unfinishedIn(procedures.states);
   if (unfinished <= maxRunningProcedures) return [];
   const finished = (procedures.states.Done ?? 0) + (procedures.states.Failed ?? 0);
-  // As the full check ranks them: tables piling up procedures (more than one unfinished) first.
-  const ranked = (procedures.groups ?? [])
-    .map((g): [string, number] => [g.group, unfinishedIn(g.states)])
-    .filter(([, n]) => n > 0)
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-  const causes = ranked.some(([, n]) => n > 1) ? ranked.filter(([, n]) => n > 1) : ranked;
+  const causes = backlogCauses((procedures.groups ?? []).map((g) => [g.group, unfinishedIn(g.states)] as const));
   const top = causes.slice(0, 5).map(([t, n]) => `${t} (${formatCount(n)})`);
   const fact = facts(status);
   return [
@@ -223,14 +219,7 @@ export function checkDdlBacklogFromCounts(summary: SummaryResult, status: Cluste
           `Metasrv counts ${plural(unfinished, 'unfinished procedure')} (${UNFINISHED_PROCEDURE_STATUSES.join('/')}); max_running_procedures is ${maxRunningProcedures}.`,
         ),
         fact.group(PROCEDURES, 'finished', finished, undefined, `${plural(finished, 'finished procedure')} (Done/Failed) ${isAre(finished)} still in etcd.`),
-        ...factsPer(
-          causes,
-          ([t, n]) => fact.group(PROCEDURES, t, n, undefined, `Table ${t} has ${plural(n, 'unfinished procedure')}.`),
-          (rest) => {
-            const n = rest.reduce((sum, [, k]) => sum + k, 0);
-            return fact.group(PROCEDURES, 'other tables', n, undefined, `${plural(rest.length, 'other table')} ${rest.length === 1 ? 'has' : 'have'} ${plural(n, 'unfinished procedure')}.`);
-          },
-        ),
+        ...causeFacts(fact, causes, () => undefined),
       ],
     }),
   ];
