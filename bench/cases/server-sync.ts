@@ -14,6 +14,8 @@
  * `bench/RESULTS.md`. `BENCH_SCALES=100000,300000` picks other sizes.
  * The first view too: connect → the summary's groups and counts in the
  * Shards tree (`cluster.summary`, before the full sync), and the summary alone.
+ * And connect → the first problem published (a provisional one, from the checks on
+ * counts) and → the first full problem (after the sync and the checks on every entity).
  */
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
@@ -78,6 +80,9 @@ export async function benchServerSync(outDir = join(__dirname)): Promise<void> {
         ? `server-sync: connect → first view (the Shards tree's ${run.firstView.rows} group row(s) with the summary's counts) in ${run.firstView.ms.toFixed(0)} ms`
         : 'server-sync: no first view (the cluster gave no summary)',
     );
+    const said = (p: { ms: number; message: string } | undefined) => (p ? `${p.ms.toFixed(0)} ms ("${p.message.slice(0, 160)}${p.message.length > 160 ? '…' : ''}")` : 'none');
+    console.log(`server-sync: connect → first provisional problem (from cluster.summary's counts) in ${said(run.problems.provisional)}`);
+    console.log(`server-sync: connect → first full problem (after the sync and every check) in ${said(run.problems.full)}`);
     console.log(`server-sync: connect → live and checked in ${run.totalMs.toFixed(0)} ms (state ${run.state}, ${run.errors} error finding(s))`);
     console.log(`server-sync:   sync ${run.syncMs} ms, check+render ${run.checkMs} ms, server peak RSS ${mib(run.peakRss)}`);
     console.log(`server-sync:   sync / raw read = ${(run.syncMs / rawMs).toFixed(2)}× (v1 objects), ${(run.syncMs / raw2Ms).toFixed(2)}× (columns-v1, what the server's client negotiates)`);
@@ -150,17 +155,26 @@ interface ServerRun {
   used: MemoryAfterGc;
   /** Connect → the Shards tree's groups from the summary, while the full sync runs; absent without a summary. */
   firstView?: { ms: number; rows: number };
+  /** When the first problem was published, provisional (from counts) or full, and what it said. */
+  problems: { provisional?: { ms: number; message: string }; full?: { ms: number; message: string } };
 }
 
 /** A fresh language server connects to the cluster; its sync, check and memory. */
 async function serverSync(outDir: string, url: string, token: string, entities: number): Promise<ServerRun> {
   const logs: string[] = [];
+  const problems: ServerRun['problems'] = {};
   const { process: server, conn, inspector } = await startLanguageServer(
     outDir,
     {},
     (c) => {
       c.onNotification('window/logMessage', (p: { message: string }) => void logs.push(p.message));
-      c.onNotification('textDocument/publishDiagnostics', () => undefined);
+      c.onNotification('textDocument/publishDiagnostics', (p: { diagnostics: { message: string }[] }) => {
+        for (const d of p.diagnostics) {
+          const kind = d.message.includes('(from counts;') ? 'provisional' : 'full';
+          problems[kind] ??= { ms: performance.now() - t, message: d.message };
+        }
+      });
+      c.onNotification(LspMethods.syncProgress, () => undefined);
       // The first view: the first change while syncing, then the Shards tree's groups as the extension asks for them.
       c.onNotification(LspMethods.didChange, (p: DidChangeParams) => {
         if (firstView || !p.clusters.some((x) => x.sync)) return;
@@ -198,6 +212,7 @@ async function serverSync(outDir: string, url: string, token: string, entities: 
       idle,
       used,
       firstView: await firstView,
+      problems,
     };
   } finally {
     inspector?.close();

@@ -15,6 +15,9 @@ export interface DocumentLocation {
 /** The document a subsystem's entities are in, or undefined when there is none to point into. */
 export type DocumentsOf = (subsystem: Subsystem) => { uri: string; index: DocumentIndex } | undefined;
 
+/** No document to point into: a cluster whose first sync has not ended (its provisional findings sit on line 0). */
+export const NO_DOCUMENTS: DocumentsOf = () => undefined;
+
 /** The line of an entity (or of the group line that stands for it), else its collection's section header. */
 export function lineIn(index: DocumentIndex, collection: CollectionName, key: string | undefined): number | undefined {
   return (key === undefined ? undefined : index.lineOf(collection, key)) ?? index.sectionLine(collection);

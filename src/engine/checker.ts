@@ -7,10 +7,14 @@
  * text until the next check replaces both. (At 760,000 shards we never
  * re-render on every event: the caller debounces `recheck`.)
  *
+ * Before the first model exists, the findings are the provisional ones of the checks on counts
+ * (`checkSummary`, from `cluster.summary`); the first `recheck` replaces them, subsystem by subsystem
+ * (every subsystem is dirty until then).
+ *
  * No `vscode-languageserver` here: the CLI uses this module too.
  */
-import { SUBSYSTEMS, clusterDocUri, type Finding, type RuleId, type Severity, type Subsystem, type Transition } from '../protocol';
-import { renderSubsystem, runChecks, type ClusterModel, type DocumentsOf, type RenderedDocument } from '../analysis';
+import { SUBSYSTEMS, clusterDocUri, type ClusterStatus, type Finding, type RuleId, type Severity, type Subsystem, type SummaryResult, type Transition } from '../protocol';
+import { renderSubsystem, runChecks, runSummaryChecks, type ClusterModel, type DocumentsOf, type RenderedDocument } from '../analysis';
 
 export type RuleSettings = Partial<Record<RuleId, Severity | 'off'>>;
 
@@ -21,6 +25,10 @@ export class ClusterChecker {
   private readonly dirty = new Set<Subsystem>(SUBSYSTEMS);
   private byId = new Map<string, Finding>();
   private involved: Map<string, string[]> | null = null;
+  /** Subsystems whose findings are provisional (from counts); emptied by the first check of a model. */
+  private readonly provisionalIn = new Set<Subsystem>();
+  /** Whether a model was ever checked: from then on, counts are never checked again. */
+  private checkedModel = false;
   /** Bumps whenever findings or documents were recomputed. */
   generation = 0;
   /** The cluster incarnation of the model the findings were last computed from. */
@@ -44,6 +52,57 @@ export class ClusterChecker {
     this.markDirty(SUBSYSTEMS);
   }
 
+  /** How many of the findings are provisional (from counts, before the first model was checked). */
+  get provisionalCount(): number {
+    let n = 0;
+    for (const s of this.provisionalIn) n += this.findingsBy.get(s)?.length ?? 0;
+    return n;
+  }
+
+  /**
+   * The findings of the checks on counts (`runSummaryChecks`), until the first model is checked;
+   * they replace the provisional ones of an earlier call. Does nothing once a model was checked.
+   * Returns the subsystems whose findings changed.
+   */
+  checkSummary(summary: SummaryResult, status: ClusterStatus): Subsystem[] {
+    if (this.checkedModel) return [];
+    const next = new Map<Subsystem, Finding[]>();
+    for (const f of runSummaryChecks(summary, status, { severities: this.rules })) {
+      const list = next.get(f.subsystem);
+      if (list) list.push(f);
+      else next.set(f.subsystem, [f]);
+    }
+    const changed = this.dropProvisional();
+    for (const [subsystem, findings] of next) {
+      this.findingsBy.set(subsystem, findings);
+      this.provisionalIn.add(subsystem);
+      changed.add(subsystem);
+    }
+    if (changed.size) this.reindex();
+    return [...changed];
+  }
+
+  /** Forgets the provisional findings (the sync that was to replace them failed). Returns the subsystems that had some. */
+  clearProvisional(): Subsystem[] {
+    const changed = this.dropProvisional();
+    if (changed.size) this.reindex();
+    return [...changed];
+  }
+
+  private dropProvisional(): Set<Subsystem> {
+    const had = new Set(this.provisionalIn);
+    // Back to "never checked": the first check of a model then reports the subsystem as changed.
+    for (const s of had) this.findingsBy.delete(s);
+    this.provisionalIn.clear();
+    return had;
+  }
+
+  private reindex(): void {
+    this.byId = new Map(this.all().map((f) => [f.id, f]));
+    this.involved = null;
+    this.generation++;
+  }
+
   /**
    * Re-runs the checks (and renders) of the dirty subsystems, with the recorded `timeline` (oldest
    * first) for the timeline rules. Returns those whose findings or text changed.
@@ -51,8 +110,10 @@ export class ClusterChecker {
   recheck(model: ClusterModel, timeline: readonly Transition[] = []): Subsystem[] {
     const changed: Subsystem[] = [];
     this.incarnation = model.status.incarnation;
+    this.checkedModel = true;
     for (const subsystem of [...this.dirty]) {
       this.dirty.delete(subsystem);
+      this.provisionalIn.delete(subsystem);
       const before = this.findingsBy.get(subsystem);
       const findings = runChecks(model, { subsystem, severities: this.rules, timeline });
       this.findingsBy.set(subsystem, findings);
@@ -62,11 +123,7 @@ export class ClusterChecker {
       }
       if (!before || before.length || findings.length || this.docs.has(subsystem)) changed.push(subsystem);
     }
-    if (changed.length) {
-      this.byId = new Map(this.all().map((f) => [f.id, f]));
-      this.involved = null;
-      this.generation++;
-    }
+    if (changed.length) this.reindex();
     return changed;
   }
 

@@ -33,6 +33,7 @@ import {
   type EventsNotification,
   type RepairParams,
   type RepairResult,
+  type ClusterStatus,
   type Subsystem,
   type SummaryResult,
   type SyncProgress,
@@ -145,6 +146,7 @@ export class ClusterSession {
   private statusTimer: NodeJS.Timeout | null = null;
   private polling = false;
   private currentSummary: SummaryResult | null = null;
+  private currentSummaryStatus: ClusterStatus | null = null;
   private progress: { done: number; total: number; started: number } | null = null;
 
   constructor(private readonly options: SessionOptions) {
@@ -172,6 +174,14 @@ export class ClusterSession {
    */
   get summary(): SummaryResult | null {
     return this.currentSummary;
+  }
+
+  /**
+   * The cluster's status as `initialize` gave it, when the summary was read: the configuration,
+   * epoch and time that the checks on counts read with it. Null without a summary.
+   */
+  get summaryStatus(): ClusterStatus | null {
+    return this.currentSummaryStatus;
   }
 
   /** The full sync in progress (entities read, of how many, how fast), or null. */
@@ -433,6 +443,7 @@ export class ClusterSession {
     }
     if (this.link !== link || this.disposed || this.model) return false;
     this.currentSummary = summary;
+    this.currentSummaryStatus = link.init.status;
     this.options.log(`[${this.name}] summary: ${summaryTotal(summary)} entities at seq ${summary.seq} in ${Date.now() - started} ms`);
     return true;
   }

@@ -23,7 +23,7 @@ import type { ClusterModel, EntityMap } from '../analysis/model';
 import type { ClusterChecker } from './checker';
 import type { ClusterSession } from './session';
 import { clusterDocUri } from '../protocol/uri';
-import { formatCount, plural } from '../protocol';
+import { formatCount, percentDone, plural } from '../protocol';
 
 export const NO_CLUSTER_MESSAGE = "No cluster connected — run 'Cluster: Start Bundled Simulator' or 'Cluster: Connect…'";
 
@@ -161,7 +161,7 @@ function rootNodes(clusters: TreeCluster[], subsystem: Subsystem): TreeNode[] {
         ? 'connection failed'
         : live
           ? `${what}${readOnly}`
-          : `${progress ? `syncing ${percentOf(progress)}%` : session.state}${session.model ? ` · ${what}` : ''}${readOnly}`,
+          : `${progress ? `syncing ${percentDone(progress)}%` : session.state}${session.model ? ` · ${what}` : ''}${readOnly}`,
       tooltip: lines.join('\n'),
       health: failed ? 'error' : stale ? 'stale' : !live || notConfigured ? 'none' : unavailable ? 'error' : healthOf(findings),
       icon: failed || unavailable ? 'error' : stale ? 'debug-disconnect' : notConfigured ? 'circle-slash' : status?.readOnly ? 'lock' : 'server-environment',
@@ -172,13 +172,9 @@ function rootNodes(clusters: TreeCluster[], subsystem: Subsystem): TreeNode[] {
   });
 }
 
-function percentOf(p: SyncProgress): number {
-  return p.total > 0 ? Math.min(100, Math.floor((100 * p.done) / p.total)) : 0;
-}
-
 /** `34% (260,000 of 770,000 entities, 120,000/s)` */
 export function syncedText(p: SyncProgress): string {
-  return `${percentOf(p)}% (${formatCount(p.done)} of ${formatCount(p.total)} entities, ${formatCount(p.entitiesPerSecond)}/s)`;
+  return `${percentDone(p)}% (${formatCount(p.done)} of ${formatCount(p.total)} entities, ${formatCount(p.entitiesPerSecond)}/s)`;
 }
 
 function message(parentId: string, cluster: string, label: string, health: Health): TreeNode {

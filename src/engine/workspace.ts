@@ -189,6 +189,7 @@ export class ClusterWorkspace {
     this.rules = rules;
     for (const c of this.clusters.values()) {
       c.checker.setRules(rules);
+      if (this.checkSummary(c).length) this.emitChanged(c, SUBSYSTEMS);
       this.scheduleCheck(c, 0);
     }
   }
@@ -268,9 +269,17 @@ export class ClusterWorkspace {
         entry.checker.markDirty(subsystems);
         this.scheduleCheck(entry, CHECK_DEBOUNCE_MS);
       },
-      // The first view: the views show the summary's groups and counts while the pages are read.
-      summaryChanged: () => this.emitChanged(entry, SUBSYSTEMS),
-      syncProgress: (_s, progress, outcome) => this.emitSyncProgress(entry, progress, outcome),
+      // The first view: the views show the summary's groups and counts while the pages are read,
+      // and the checks on counts report what the counts prove already (provisional findings).
+      summaryChanged: () => {
+        this.checkSummary(entry);
+        this.emitChanged(entry, SUBSYSTEMS);
+      },
+      syncProgress: (_s, progress, outcome) => {
+        // A first sync that did not end leaves no provisional finding behind (the next state change republishes).
+        if (!progress && outcome?.phase !== 'done' && !session.model) entry.checker.clearProvisional();
+        this.emitSyncProgress(entry, progress, outcome);
+      },
       entityChanged: (_s, change) => entry.timeline.observe(change),
     });
     this.emitChanged(entry, SUBSYSTEMS);
@@ -320,6 +329,7 @@ export class ClusterWorkspace {
       warnings: all.filter((f) => f.severity === 'warning').length,
       protection: c.protection,
       ...(c.session.syncProgress ? { sync: c.session.syncProgress } : {}),
+      ...(c.checker.provisionalCount ? { provisional: c.checker.provisionalCount } : {}),
     };
   }
 
@@ -339,6 +349,20 @@ export class ClusterWorkspace {
   }
 
   // ---------------------------------------------------------------- checks --
+
+  /**
+   * The checks on counts, while the first sync reads the pages: their provisional findings stand
+   * until the first check of the model replaces them. Returns the subsystems whose findings changed.
+   */
+  private checkSummary(c: ClusterEntry): Subsystem[] {
+    const { summary, summaryStatus, model } = c.session;
+    if (!summary || !summaryStatus || model) return [];
+    const started = Date.now();
+    const changed = c.checker.checkSummary(summary, summaryStatus);
+    // Not "checked … in N ms": that line is the full check's (the bench reads it).
+    this.options.log(`[${c.name}] from the counts: ${plural(c.checker.provisionalCount, 'provisional finding')} (${Date.now() - started} ms)`);
+    return changed;
+  }
 
   private scheduleCheck(c: ClusterEntry, delayMs: number): void {
     if (c.timer || c.repairing > 0) return;

@@ -5,7 +5,7 @@
  */
 import { ProgressLocation, window, type CancellationToken, type Disposable, type Progress } from 'vscode';
 import { clusterKey } from '../protocol/config';
-import { errorText, formatCount } from '../protocol/format';
+import { errorText, formatCount, percentDone } from '../protocol/format';
 import type { ClusterInfo, SyncProgressParams } from '../protocol/lsp';
 
 /** A sync this short never shows a notification: it would only flash. */
@@ -88,7 +88,7 @@ export class SyncProgressNotifications implements Disposable {
   private report(sync: OpenSync): void {
     const p = sync.latest;
     if (!sync.reporter) return;
-    const percent = p.total > 0 ? Math.min(100, Math.floor((100 * p.done) / p.total)) : 0;
+    const percent = percentDone(p);
     const increment = Math.max(0, percent - sync.shownPercent);
     sync.shownPercent = Math.max(sync.shownPercent, percent);
     sync.reporter.report({

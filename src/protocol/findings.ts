@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { CollectionName, Subsystem } from './collections';
 import { LogicalTime } from './entities';
-import { formatCount } from './format';
+import { formatCount, percentDone } from './format';
 import { RepairCommand } from './methods';
 import { Transition } from './timeline';
 
@@ -178,7 +178,24 @@ export const Finding = z.object({
   repairs: z.array(RepairOption),
   /** A timeline rule's forbidden transitions (up to `MAX_FINDING_SAMPLES`), each with its cluster time. */
   transitions: z.array(Transition).optional(),
+  /**
+   * Set on a finding from the cluster's counts (`cluster.summary`), before the first full sync
+   * ended: its facts are counts, not entities, so it offers no repair (a repair names the entity
+   * versions it was planned from) and its `count` is a lower bound. The full check's finding of the
+   * same id replaces it when the sync ends. Absent on every finding of a synced model.
+   */
+  provisional: z.literal(true).optional(),
 });
 export type Finding = z.infer<typeof Finding>;
+
+/**
+ * What a provisional finding adds to what it says: that it rests on counts, and how far the sync
+ * that brings the full findings is (`done` of `total` entities read), e.g. `from counts; the full
+ * sync is 42% done`.
+ */
+export function provisionalNote(sync: { done: number; total: number } | null | undefined): string {
+  if (!sync) return 'from counts; the full findings come with the sync';
+  return `from counts; the full sync is ${percentDone(sync)}% done`;
+}
 
 export const MAX_FINDING_SAMPLES = 20;

@@ -16,6 +16,11 @@ export function formatCount(n: number): string {
   return n < 0 ? `-${out}` : out;
 }
 
+/** How much of a sync is done, as a whole percentage (0 to 100, rounded down). */
+export function percentDone(p: { done: number; total: number }): number {
+  return p.total > 0 ? Math.min(100, Math.floor((100 * p.done) / p.total)) : 0;
+}
+
 /** `n` with a singular or plural noun: "1 shard", "760,000 shards", "2 entities", "0 errors". */
 export function plural(n: number, singular: string, pluralForm = pluralOf(singular)): string {
   return `${formatCount(n)} ${n === 1 ? singular : pluralForm}`;

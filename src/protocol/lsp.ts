@@ -44,6 +44,11 @@ export const ClusterInfo = z.object({
    * then the views show the groups and counts of `cluster.summary`). Absent: none running.
    */
   sync: SyncProgress.optional(),
+  /**
+   * How many of `problems` are provisional: from `cluster.summary`'s counts, before the first full
+   * sync ended (no repairs; the findings that need every entity replace them when it ends). Absent: none.
+   */
+  provisional: z.number().int().positive().optional(),
 });
 export type ClusterInfo = z.infer<typeof ClusterInfo>;
 

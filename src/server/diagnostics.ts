@@ -5,7 +5,7 @@
  * `MAX_DIAGNOSTICS` the rest collapse into one summary diagnostic.
  */
 import { DiagnosticSeverity, type Diagnostic, type DiagnosticRelatedInformation } from 'vscode-languageserver/node';
-import { factProvenance, type Finding, type Severity } from '../protocol';
+import { factProvenance, provisionalNote, type Finding, type Severity, type SyncProgress } from '../protocol';
 import { formatCount, locateFact, locateFinding, type DocumentsOf } from '../analysis';
 
 export const DIAGNOSTIC_SOURCE = 'cluster-debugger';
@@ -27,10 +27,14 @@ const SEVERITY: Record<Severity, DiagnosticSeverity> = {
   info: DiagnosticSeverity.Information,
 };
 
-/** The findings of one document as diagnostics; `documents` says where each finding and fact is (its own and other documents). */
-export function findingDiagnostics(findings: readonly Finding[], documents: DocumentsOf, cluster: string, stale: boolean): Diagnostic[] {
+/**
+ * The findings of one document as diagnostics; `documents` says where each finding and fact is (its
+ * own and other documents). `sync`: the full sync in progress, which a provisional finding's message
+ * says how far it is (`provisionalNote`).
+ */
+export function findingDiagnostics(findings: readonly Finding[], documents: DocumentsOf, cluster: string, stale: boolean, sync?: SyncProgress | null): Diagnostic[] {
   const shown = findings.length > MAX_DIAGNOSTICS ? findings.slice(0, MAX_DIAGNOSTICS - 1) : findings;
-  const diagnostics = shown.map((f) => findingDiagnostic(f, documents, cluster, stale));
+  const diagnostics = shown.map((f) => findingDiagnostic(f, documents, cluster, stale, sync));
   if (shown.length < findings.length) {
     diagnostics.push({
       range: lineRange(0),
@@ -47,7 +51,7 @@ export function findingLine(f: Finding, documents: DocumentsOf): number {
   return locateFinding(f, documents)?.line ?? 0;
 }
 
-function findingDiagnostic(f: Finding, documents: DocumentsOf, cluster: string, stale: boolean): Diagnostic {
+function findingDiagnostic(f: Finding, documents: DocumentsOf, cluster: string, stale: boolean, sync: SyncProgress | null | undefined): Diagnostic {
   const line = findingLine(f, documents);
   // Each fact, linked to its entity's line: in this document's other sections, or in another subsystem's document.
   const related: DiagnosticRelatedInformation[] = [];
@@ -56,7 +60,8 @@ function findingDiagnostic(f: Finding, documents: DocumentsOf, cluster: string, 
     if (at) related.push({ location: { uri: at.uri, range: lineRange(at.line) }, message: fact.says });
   }
   const count = formatCount(f.count);
-  const message = f.message.includes(count) ? f.message : `${f.message} (${count} affected)`;
+  let message = f.message.includes(count) ? f.message : `${f.message} (${count} affected)`;
+  if (f.provisional) message += ` (${provisionalNote(sync)})`;
   const data: DiagnosticData = { cluster, findingId: f.id };
   return {
     range: lineRange(line),

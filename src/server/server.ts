@@ -56,7 +56,7 @@ import {
   type SyncProgress,
   type SyncProgressParams,
 } from '../protocol';
-import { diffClusters, diffSummary, renderDiffText, renderPreviewText, renderSnapshot, type DocumentsOf } from '../analysis';
+import { diffClusters, diffSummary, renderDiffText, renderPreviewText, NO_DOCUMENTS, renderSnapshot, type DocumentsOf } from '../analysis';
 import type { RuleSettings } from '../engine/checker';
 import { connectClusterClient, type LinkFactory } from '../engine/link';
 import { analyseSnapshot, SnapshotCancelledError, writeSnapshotFile } from '../engine/offline';
@@ -140,6 +140,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         }
         syncsReported.set(key, { at: now, progress });
         notifySync({ cluster: c.name, phase: 'syncing', ...progress });
+        // Provisional findings say how far the sync that replaces them is.
+        if (c.checker.provisionalCount) republish(c);
         return;
       }
       if (last === undefined) return;
@@ -364,8 +366,9 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const uri = clusterDocUri(c.name, subsystem);
       let diagnostics: Diagnostic[] = [];
       const findings = c.checker.findings(subsystem);
-      if (model && findings.length) {
-        diagnostics = findingDiagnostics(findings, c.checker.documents(model), c.name, stale);
+      if (findings.length) {
+        // Before the first sync ends, the findings are provisional (from counts) and there is no document yet.
+        diagnostics = findingDiagnostics(findings, model ? c.checker.documents(model) : NO_DOCUMENTS, c.name, stale, c.session.syncProgress);
       }
       const json = JSON.stringify(diagnostics);
       if (published.get(uri) === json) continue;
@@ -446,9 +449,9 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       if (target) {
         const c = workspace.get(target.cluster);
         const model = c?.session.model;
-        if (c && model) {
+        if (c) {
           findings = c.checker.findings(target.subsystem);
-          documents = c.checker.documents(model);
+          documents = model ? c.checker.documents(model) : NO_DOCUMENTS;
         }
       } else {
         const entry = offline.get(uri);

@@ -1,7 +1,9 @@
 /**
  * A WebSocket proxy between the language server and the simulator that can
  * hold one repair batch: the server sends it, the simulator does not see it
- * until the test says so. With the batch held, a test can cancel the repair
+ * until the test says so. (Or one request of another method: holding the first
+ * `cluster.list` holds a sync before any page, and everything the server
+ * sends after it.) With the batch held, a test can cancel the repair
  * and make sure the server has seen the cancel before that batch is answered;
  * how many batches then reach the cluster is deterministic, with no timing
  * involved. Shared by the server tests and the integration suite (it runs in
@@ -10,7 +12,7 @@
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 
 export class BatchGate {
-  /** The requestId of every `repair` request the server sent, in order (held ones included). */
+  /** The requestId of every `repair` request (or request of the held method) the server sent, in order (held ones included). */
   readonly repairs: string[] = [];
   private holding = false;
   private released = false;
@@ -22,6 +24,7 @@ export class BatchGate {
     private readonly wss: WebSocketServer,
     readonly url: string,
     private readonly holdAt: number,
+    private readonly method: string,
   ) {
     this.heldPromise = new Promise((r) => (this.onHeld = r));
   }
@@ -29,16 +32,17 @@ export class BatchGate {
   /**
    * Listens on a free loopback port and forwards every connection to `upstream`
    * (with the client's Authorization header). The `holdRepair`-th repair request
-   * (1-based), and anything sent after it, waits for `release()`.
+   * (1-based), and anything sent after it, waits for `release()`. `method`: hold
+   * the requests of that method instead of `repair`'s.
    */
-  static async start(upstream: string, opts: { holdRepair: number }): Promise<BatchGate> {
+  static async start(upstream: string, opts: { holdRepair: number; method?: string }): Promise<BatchGate> {
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
     await new Promise<void>((resolve, reject) => {
       wss.once('listening', resolve);
       wss.once('error', reject);
     });
     const { port } = wss.address() as { port: number };
-    const gate = new BatchGate(wss, `ws://127.0.0.1:${port}`, opts.holdRepair);
+    const gate = new BatchGate(wss, `ws://127.0.0.1:${port}`, opts.holdRepair, opts.method ?? 'repair');
     wss.on('connection', (client, req) => gate.pipe(client, upstream, req.headers.authorization));
     return gate;
   }
@@ -48,7 +52,7 @@ export class BatchGate {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`repair batch ${this.holdAt} did not reach the gate within ${deadlineMs} ms (${this.repairs.length} arrived)`)),
+        () => reject(new Error(`${this.method} request ${this.holdAt} did not reach the gate within ${deadlineMs} ms (${this.repairs.length} arrived)`)),
         deadlineMs,
       );
     });
@@ -81,7 +85,7 @@ export class BatchGate {
       for (const [data, isBinary] of pending.splice(0)) toUpstream(data, isBinary);
     });
     client.on('message', (data, isBinary) => {
-      if (!isBinary && this.isRepair(data)) {
+      if (!isBinary && this.isHeldMethod(data)) {
         this.repairs.push(this.requestIdOf(data));
         if (this.repairs.length === this.holdAt && !this.released) {
           this.holding = true;
@@ -105,8 +109,8 @@ export class BatchGate {
     up.on('error', closeBoth);
   }
 
-  private isRepair(data: RawData): boolean {
-    return this.parse(data)?.method === 'repair';
+  private isHeldMethod(data: RawData): boolean {
+    return this.parse(data)?.method === this.method;
   }
 
   private requestIdOf(data: RawData): string {

@@ -15,13 +15,25 @@ import { snapshot, useSimulator } from '../sim/helpers';
 /** Links whose page reads wait at `gate` (until `release`), and that can pretend to be a cluster from before `cluster.summary`. */
 class GatedLinks {
   private open!: () => void;
-  private readonly gate = new Promise<void>((r) => (this.open = r));
+  private shut!: (e: Error) => void;
+  private readonly gate = new Promise<void>((resolve, reject) => {
+    this.open = resolve;
+    this.shut = reject;
+  });
   /** Every method the session asked the cluster for, in order. */
   readonly requests: string[] = [];
-  constructor(private readonly old = false) {}
+  constructor(private readonly old = false) {
+    // It may fail before the first page read waits on it.
+    this.gate.catch(() => undefined);
+  }
 
   release(): void {
     this.open();
+  }
+
+  /** The held page reads fail with `message` instead (a store that errs mid-sync). */
+  fail(message: string): void {
+    this.shut(new Error(message));
   }
 
   readonly factory: LinkFactory = async (options) => {
@@ -134,7 +146,10 @@ describe('first view and sync progress (engine, real simulator)', function () {
     assert.equal(components.find((n) => n.label === 'metastore')?.description, `${metastoreOfSource.toLocaleString('en-US')} shards`);
     assert.match(nodesAt(ws, 'shards', [index, source, 'metastore'])[0].label, /^Loading: the entities arrive when the sync ends/);
     assert.ok(firstView.indexes.length > 0 && firstView.tables.length > 0 && firstView.topics.length > 0, JSON.stringify(firstView));
-    assert.equal(cluster.checker.findings().length, 0, 'no finding before every entity is there');
+    // Before every entity is there, only what the counts prove: provisional, with no repair.
+    const early = cluster.checker.findings();
+    assert.deepEqual(early.map((f) => f.rule).sort(), ['ddl/backlog', 'shards/dangling']);
+    for (const f of early) assert.ok(f.provisional && f.repairs.length === 0, f.id);
 
     links.release();
     await connected;
@@ -143,7 +158,9 @@ describe('first view and sync progress (engine, real simulator)', function () {
     for (let i = 1; i < progress.length; i++) assert.ok(progress[i].done >= progress[i - 1].done, 'done never goes back');
     assert.equal(progress.at(-1)!.done, entities);
     assert.equal(ws.infos()[0].sync, undefined, 'no sync running once live');
-    assert.ok(cluster.checker.findings().length > 0, 'the findings came with the sync');
+    assert.ok(cluster.checker.findings().length > early.length, 'the findings came with the sync');
+    for (const f of early) assert.ok(cluster.checker.finding(f.id) && !cluster.checker.finding(f.id)!.provisional, `${f.id}: replaced by the full finding`);
+    assert.ok(cluster.checker.findings().every((f) => !f.provisional));
     // The synced trees have the same groups, ids and counts.
     assert.deepEqual(shown(nodesAt(ws, 'shards', [])), firstView.indexes);
     assert.deepEqual(shown(nodesAt(ws, 'shards', [index])), firstView.sources);
@@ -168,6 +185,20 @@ describe('first view and sync progress (engine, real simulator)', function () {
     assert.equal(session.model, null);
     assert.equal(session.syncProgress, null);
     assert.deepEqual(treeChildren(ws.list(), 'shards', null, null, 500).map((n) => n.label), [NO_CLUSTER_MESSAGE]);
+  });
+
+  it('a first sync that fails leaves no provisional finding behind', async () => {
+    const links = new GatedLinks();
+    const ws = start(links);
+    const connected = ws.connect({ name: 'sim', url: sim.server.url, token: sim.server.token });
+    await until(ws, 'the provisional findings', () => (ws.infos()[0]?.provisional ?? 0) > 0);
+    links.fail('the store went away');
+    await assert.rejects(connected, (e: unknown) => e instanceof ConnectError && /the store went away/.test(e.message));
+    const [info] = ws.infos();
+    assert.equal(info.state, 'disconnected');
+    assert.equal(info.provisional, undefined);
+    assert.deepEqual([info.errors, info.warnings], [0, 0]);
+    assert.deepEqual(ws.get('sim')!.checker.findings(), []);
   });
 
   it('a cluster without cluster.summary (an older one) is synced in full, with progress from its counts', async () => {

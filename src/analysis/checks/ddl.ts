@@ -69,6 +69,29 @@ const cancelDuplicatesOption = (b: TargetBatcher) =>
     b,
   );
 
+/**
+ * The tables that cause a backlog, from their unfinished procedures, most first: those piling up
+ * procedures (more than one unfinished); if none does, every table with one.
+ */
+export function backlogCauses(unfinishedPerTable: Iterable<readonly [string, number]>): [string, number][] {
+  const ranked = [...unfinishedPerTable].filter(([, n]) => n > 0).map(([t, n]): [string, number] => [t, n]);
+  ranked.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  return ranked.some(([, n]) => n > 1) ? ranked.filter(([, n]) => n > 1) : ranked;
+}
+
+/** One fact per table causing a backlog (the first few, then the others together); `keyOf`: an entity of the table, if one was read. */
+export function causeFacts(fact: ReturnType<typeof facts>, causes: readonly (readonly [string, number])[], keyOf: (table: string) => string | undefined) {
+  return factsPer(
+    causes,
+    ([t, n]) => fact.group(PROCEDURES, t, n, keyOf(t), `Table ${t} has ${plural(n, 'unfinished procedure')}.`),
+    (rest) => {
+      const n = rest.reduce((sum, [, k]) => sum + k, 0);
+      const has = rest.length === 1 ? 'has' : 'have';
+      return fact.group(PROCEDURES, 'other tables', n, keyOf(rest[0]![0]), `${plural(rest.length, 'other table')} ${has} ${plural(n, 'unfinished procedure')}.`);
+    },
+  );
+}
+
 /** `ddl/backlog`: unfinished procedures above max_running_procedures, or etcd at 80% of its quota. */
 export function checkDdlBacklog(model: ClusterModel): Finding[] {
   const { collections, status } = model;
@@ -101,9 +124,7 @@ export function checkDdlBacklog(model: ClusterModel): Finding[] {
   const nearQuota = etcdBytes >= ETCD_QUOTA_WARN_RATIO * etcdQuotaBytes;
   if (!overLimit && !nearQuota) return [];
 
-  // The tables piling up procedures (more than one unfinished) cause the backlog; if none does, every table with one.
-  const ranked = [...perTable.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-  const causes = ranked.some(([, n]) => n > 1) ? ranked.filter(([, n]) => n > 1) : ranked;
+  const causes = backlogCauses(perTable);
   const disable: RepairCommand[] = causes.map(([table]) => ({ command: 'greptime.disableAutoCreate', table }));
   const cancel = new TargetBatcher('greptime.cancelProcedures');
   for (const w of unfinishedByWork(model).values()) addDuplicates(w, cancel);
@@ -139,15 +160,7 @@ export function checkDdlBacklog(model: ClusterModel): Finding[] {
         ...(biggestPrefix
           ? [fact.entity('greptime.etcd', biggestPrefix, `Its biggest prefix, ${biggestPrefix.prefix}, holds ${plural(biggestPrefix.keyCount, 'key')} (${formatBytes(biggestPrefix.sizeBytes)}).`)]
           : []),
-        ...factsPer(
-          causes,
-          ([t, n]) => fact.group(PROCEDURES, t, n, firstOfTable.get(t), `Table ${t} has ${plural(n, 'unfinished procedure')}.`),
-          (rest) => {
-            const n = rest.reduce((sum, [, k]) => sum + k, 0);
-            const has = rest.length === 1 ? 'has' : 'have';
-            return fact.group(PROCEDURES, 'other tables', n, firstOfTable.get(rest[0]![0]), `${plural(rest.length, 'other table')} ${has} ${plural(n, 'unfinished procedure')}.`);
-          },
-        ),
+        ...causeFacts(fact, causes, (t) => firstOfTable.get(t)),
       ],
       repairs: [
         ...repairOption(

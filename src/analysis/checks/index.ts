@@ -18,6 +18,14 @@ export { checkOnlineOutOfStorage } from './partitions';
 export { checkStalePreparedRegions, staleMarkReason } from './regions';
 export { checkDanglingShards, checkOrphanedShards, holdsData, isSafeToDeleteShard, orphanMayHoldUnpublished } from './shards';
 export { checkCloseBlockedWals } from './wal';
+export {
+  checkDanglingShardsFromCounts,
+  checkDdlBacklogFromCounts,
+  checkOrphanedShardsFromCounts,
+  runSummaryChecks,
+  SUMMARY_CHECKS,
+  type SummaryCheck,
+} from './summary';
 
 /** Every rule's check. `satisfies` makes a rule without a check a compile error. */
 export const CHECKS = {
