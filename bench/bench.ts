@@ -9,6 +9,7 @@ import { benchSimPaging } from './cases/sim-paging';
 import { benchSnapshot, snapshotMemoryChild } from './cases/snapshot';
 import { benchStuck } from './cases/stuck';
 import { benchTopology } from './cases/topology';
+import { benchFind } from './cases/find';
 import { benchTimeline } from './cases/timeline';
 
 const CASES: { name: string; run: (outDir: string) => Promise<void> }[] = [
@@ -18,6 +19,7 @@ const CASES: { name: string; run: (outDir: string) => Promise<void> }[] = [
   { name: 'bulk-repair', run: benchBulkRepair },
   { name: 'stuck', run: benchStuck },
   { name: 'topology', run: benchTopology },
+  { name: 'find', run: benchFind },
   { name: 'timeline', run: benchTimeline },
 ];
 

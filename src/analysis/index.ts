@@ -16,3 +16,4 @@ export { stuckWork } from './stuck';
 export { clusterTopology, type TopologyOptions, type TreeIdOf } from './topology';
 export * from './timeline';
 export { queryTimeline, renderTimelineText, type TimelineQuery, type TimelineSource } from './timeline-view';
+export { findEntities, type EntityMatch, type FindPage, type FindPosition } from './find';

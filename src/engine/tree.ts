@@ -112,6 +112,63 @@ export function treeNodeId(subsystem: Subsystem, cluster: string, segments: read
   return segments.reduce(childId, rootId(subsystem, cluster));
 }
 
+/**
+ * The id of an entity's node in its subsystem's view, from its fields, as the `*Children` functions
+ * below place it; undefined when the view does not show it (its collection, or a parent it lacks).
+ */
+export function entityTreeId(cluster: string, model: ClusterModel, collection: CollectionName, key: string): string | undefined {
+  const col = <C extends CollectionName>(c: C) => model.collections[c] as EntityMap<EntityOf<C>>;
+  const at = (subsystem: Subsystem, ...segments: string[]) => treeNodeId(subsystem, cluster, [...segments, key]);
+  const nodeOf = (serverId: number) => {
+    const node = KEYS.node.format(serverId);
+    return col('milvus.nodes').has(node) ? node : undefined;
+  };
+  switch (collection) {
+    case 'quickwit.metastore.shards':
+    case 'quickwit.controlPlane.shards':
+    case 'quickwit.ingester.shards': {
+      const s = col(collection).get(key);
+      if (!s) return undefined;
+      const component = collection === 'quickwit.metastore.shards' ? 'metastore' : collection === 'quickwit.controlPlane.shards' ? 'control-plane' : `ingester:${(s as EntityOf<'quickwit.ingester.shards'>).ingesterId}`;
+      return at('shards', s.indexUid, s.sourceId, component);
+    }
+    case 'milvus.nodes':
+      return col(collection).has(key) ? at('wal') : undefined;
+    case 'milvus.wals': {
+      const node = nodeOf(col(collection).get(key)?.serverId ?? NaN);
+      return node === undefined ? undefined : at('wal', node);
+    }
+    case 'milvus.channelMetas': {
+      const node = nodeOf(col(collection).get(key)?.node ?? NaN);
+      return node === undefined ? undefined : at('wal', node);
+    }
+    case 'milvus.appends': {
+      const a = col(collection).get(key);
+      const node = a && nodeOf(a.serverId);
+      const wal = a && KEYS.wal.format(a.serverId, a.channel);
+      return node === undefined || wal === undefined || !col('milvus.wals').has(wal) ? undefined : at('wal', node, wal);
+    }
+    case 'greptime.procedures': {
+      const p = col(collection).get(key);
+      return p ? at('ddl', p.table) : undefined;
+    }
+    case 'greptime.etcd':
+      return col(collection).has(key) ? at('ddl', ETCD_SEGMENT) : undefined;
+    case 'tikv.regions':
+    case 'tikv.writeBatches': {
+      const e = col(collection).get(key);
+      return e ? at('regions', KEYS.writeBatch.format(e.storeId)) : undefined;
+    }
+    case 'fluvio.partitions': {
+      const p = col(collection).get(key);
+      return p ? at('partitions', p.topic) : undefined;
+    }
+    default:
+      // Ingesters, SPUs and SPU reports have no node of their own (they show in their neighbours' descriptions).
+      return undefined;
+  }
+}
+
 function parseId(id: string): { subsystem: Subsystem; cluster: string; segments: string[] } | null {
   const [head, ...rest] = id.split('/');
   const colon = head.indexOf(':');

@@ -29,6 +29,7 @@ import {
   type SyncProgress,
   type TopologyResult,
   type TimelineResult,
+  type FindEntityResult,
 } from '../protocol';
 import { previewRepair, queryTimeline, Timeline, type TimelineQuery } from '../analysis';
 import { ClusterChecker, type RuleSettings } from './checker';
@@ -38,6 +39,7 @@ import { buildUndo, readJournal, type RepairJournal } from './journal';
 import { executeRepair, type PlannedOption, type RepairOutcome } from './repairs';
 import { ClusterSession, type SyncOutcome } from './session';
 import { topologyOf } from './topology';
+import { BadCursorError, findEntityPage } from './find';
 
 /** Events arrive in bursts; checks run once per burst, not per event. */
 const CHECK_DEBOUNCE_MS = 150;
@@ -440,6 +442,19 @@ export class ClusterWorkspace {
   private pin(cluster: WorkspaceCluster, findingId: string): Finding | undefined {
     const c = this.entryOf(cluster);
     return c.pinned.get(findingId)?.finding ?? this.pinCurrent(c, findingId);
+  }
+
+  // ------------------------------------------------------------------ find --
+
+  /** A page of the entities whose key holds `query`, of one cluster or every connected one (`clusterDebugger/findEntity`). */
+  findEntity(params: { query: string; cluster?: string; cursor?: string | null; limit: number }): FindEntityResult {
+    const targets = params.cluster !== undefined ? [this.require(params.cluster)] : this.list();
+    try {
+      return findEntityPage(targets, params.query, params.limit, params.cursor);
+    } catch (e) {
+      if (e instanceof BadCursorError) throw new WorkspaceError(e.message);
+      throw e;
+    }
   }
 
   // -------------------------------------------------------------- timeline --

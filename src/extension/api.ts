@@ -16,6 +16,7 @@ import {
   type ClusterInfo,
   type ConnectParams,
   type FindingSummary,
+  type FindEntityResult,
   type LspCommandName,
   type LspParams,
   type LspRequestName,
@@ -105,6 +106,11 @@ export class ServerApi {
   /** The nodes of one cluster (or every one), what each holds and the problems on each. */
   async topology(cluster?: string, token?: CancellationToken): Promise<TopologyResult> {
     return this.request('topology', cluster === undefined ? {} : { cluster }, token);
+  }
+
+  /** A page of the entities whose key holds `query`, of every connected cluster; pass the answer's cursor for the next page. */
+  async findEntity(query: string, cursor: string | null, token?: CancellationToken): Promise<FindEntityResult> {
+    return this.request('findEntity', { query, cursor }, token);
   }
 
   async connect(params: ConnectParams): Promise<ClusterInfo> {

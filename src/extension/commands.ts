@@ -14,6 +14,7 @@ import { Ctx, Requirement } from './ctx';
 import { describeEventLoopDelay } from './eventLoop';
 import { pickAndPreview, pickAndRepair, repairAllSafe, repairFinding, undoRepair } from './repair';
 import { StartGatewayArgs, startGateway, stopGateway } from './gatewayCommands';
+import { findEntity } from './findEntity';
 import { showTimeline, timelineTarget } from './timeline';
 import { StartSimulatorArgs, startSimulator, stopSimulator } from './simulatorCommands';
 import { TopologyPanel } from './topology/panel';
@@ -161,6 +162,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
   // The nodes of every connected cluster, to scale, with their problems; a node reveals itself in its view.
   'clusterDebugger.showTopology': { requires: 'server', run: (ctx) => void TopologyPanel.show(ctx) },
+  // Every entity of every connected cluster, by key or id, searched by the server; args (no picker): { query }.
+  'clusterDebugger.findEntity': { requires: 'connection', run: (ctx, args) => findEntity(ctx, argsOf<{ query: string }>(args)) },
   // Args (no picks): { a, b }, each a file path, a URI string, { uri } or { cluster }.
   'clusterDebugger.compareSnapshots': { requires: 'server', run: (ctx, args) => compareSnapshots(ctx, argsOf<CompareArgs>(args)) },
 

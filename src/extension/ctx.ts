@@ -364,6 +364,15 @@ export class Ctx implements Disposable {
     return this.views.get(s);
   }
 
+  /** Reveals (selects, expands to) a node of a subsystem's view by id; false when it is not in the view. */
+  async revealNode(subsystem: Subsystem, treeId: string, options: { focus: boolean }): Promise<boolean> {
+    const view = this.view(subsystem);
+    const element = await this.trees[subsystem].find(treeId);
+    if (!view || !element) return false;
+    await view.reveal(element, { select: true, focus: options.focus, expand: true });
+    return true;
+  }
+
   async dispose(): Promise<void> {
     await this.stopServer();
     await this.simulator?.stop();

@@ -282,6 +282,32 @@ export const TimelineResult = z.object({
 });
 export type TimelineResult = z.infer<typeof TimelineResult>;
 
+/** Params of `clusterDebugger/findEntity`: entities whose key holds `query`, of one cluster or every connected one; `cursor`: the previous page's. */
+export const FindEntityParams = z.object({
+  query: z.string().min(1).max(500),
+  cluster: z.string().optional(),
+  cursor: z.string().max(1000).nullish(),
+  limit: z.number().int().positive().max(1000).default(200),
+});
+export type FindEntityParams = z.input<typeof FindEntityParams>;
+export const FoundEntity = z.object({
+  cluster: z.string(),
+  collection: CollectionName,
+  key: z.string(),
+  subsystem: Subsystem,
+  /** Its node in the subsystem's view (`TreeNode.id`); absent: the view does not show this collection. */
+  treeId: z.string().optional(),
+  /** Its line in the cluster's document of the subsystem. */
+  location: z.object({ uri: z.string(), line: z.number().int().nonnegative() }).optional(),
+});
+export type FoundEntity = z.infer<typeof FoundEntity>;
+export const FindEntityResult = z.object({
+  entities: z.array(FoundEntity),
+  /** Where the next page starts (pass it back as `cursor`); null: nothing more matches. */
+  cursor: z.string().nullable(),
+});
+export type FindEntityResult = z.infer<typeof FindEntityResult>;
+
 /**
  * The language server's own requests: method → params schema → result
  * schema, like `METHODS` for the cluster protocol. The server registers its
@@ -312,6 +338,8 @@ export const LSP_REQUESTS = {
   topology: { method: 'clusterDebugger/topology', params: TopologyParams, result: TopologyResult },
   /** The recent state transitions of a cluster or one entity, filtered by subsystem and state. */
   timeline: { method: 'clusterDebugger/timeline', params: TimelineParams, result: TimelineResult },
+  /** `Cluster: Find Entity…`: a page of the entities whose key holds a query, each with its tree node and document line. */
+  findEntity: { method: 'clusterDebugger/findEntity', params: FindEntityParams, result: FindEntityResult },
 } as const satisfies Record<string, { method: string; params: z.ZodType; result: z.ZodType }>;
 export type LspRequestName = keyof typeof LSP_REQUESTS;
 export type LspParams<K extends LspRequestName> = z.input<(typeof LSP_REQUESTS)[K]['params']>;

@@ -319,6 +319,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       return { path: journal.path, entries: repairHistory(read.lines), problems: read.problems };
     },
     timeline: (p) => workspace.timeline(p.cluster, p),
+    findEntity: (p) => workspace.findEntity(p),
     saveSnapshot: async (p, token) => {
       const c = workspace.require(p.cluster);
       const model = c.session.model;

@@ -218,6 +218,23 @@ describe('Cluster Debugger in a real VS Code', function () {
     assert.equal(editor?.selection.active.line, entity.node.location!.line);
   });
 
+  it('finds an entity by part of its id with Cluster: Find Entity…, opens its line and reveals it in its view', async () => {
+    const entity = await waitFor('a DDL procedure with a document line', () =>
+      findInTree(api, 'ddl', (el) => el.node.kind === 'entity' && el.node.entity?.collection === 'greptime.procedures' && el.node.location !== undefined),
+    );
+    const key = entity.node.entity!.key;
+    const found = await vscode.commands.executeCommand<{ entity: { key: string; collection: string; treeId?: string }; inTree: boolean; line?: number } | undefined>(
+      'clusterDebugger.findEntity',
+      { query: key.slice(1).toUpperCase() },
+    );
+    assert.equal(found?.entity.key, key);
+    assert.equal(found.entity.treeId, entity.node.id, 'its tree id is the node the view shows');
+    assert.ok(found.inTree, 'revealed in the DDL view');
+    const editor = vscode.window.activeTextEditor;
+    assert.equal(editor?.document.uri.toString(), entity.node.location!.uri);
+    assert.equal(editor?.selection.active.line, entity.node.location!.line);
+  });
+
   it('applies the preferred quick fix for shards/dangling and the diagnostic goes away', async () => {
     const [uri, diag] = clusterDiagnostics().find(([, d]) => ruleOf(d) === 'shards/dangling')!;
     const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, diag.range);

@@ -112,10 +112,7 @@ export class TopologyPanel implements Disposable {
     const node = this.last?.clusters.find((c) => c.cluster === cluster)?.systems.flatMap((s) => s.nodes).find((n) => n.id === nodeId);
     if (!node) return `${nodeId} is no longer in ${cluster}'s topology.`;
     const { subsystem, treeId } = node.reveal;
-    const view = this.ctx.view(subsystem);
-    const element = await this.ctx.trees[subsystem].find(treeId);
-    if (!view || !element) return `${node.label} is not in its view any more.`;
-    await view.reveal(element, { select: true, focus: true, expand: true });
+    if (!(await this.ctx.revealNode(subsystem, treeId, { focus: true }))) return `${node.label} is not in its view any more.`;
     this.ctx.log.info(`Topology: revealed ${node.label} (${cluster}) in the ${subsystem} view.`);
     return undefined;
   }
