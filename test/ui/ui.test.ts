@@ -356,9 +356,7 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     await wb.runCommand('Cluster: Start Gateway…');
     // The only config in the workspace: no pick.
     // The Clusters view gets the side bar's height: its list renders only the rows in sight.
-    for (const view of SUBSYSTEM_VIEWS) await wb.collapsePane(wb.pane(CONTAINER_ID, view));
-    const clusters = wb.pane(CONTAINER_ID, 'Clusters');
-    await wb.expandPane(clusters);
+    const clusters = await showOnly(wb, 'Clusters');
     await waitUntil('the Clusters view to list "gw" as read-only', async () =>
       (await clusters.locator('.monaco-list-row[role="treeitem"]', { hasText: /read-only/ }).filter({ hasText: 'gw' }).count()) > 0,
       { timeoutMs: 60_000, describe: () => rowsText(clusters) },
@@ -373,9 +371,7 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
   });
 
   it('shows the gateway’s subsystems as "not configured" in their views (a message, not an error)', async () => {
-    await wb.collapsePane(wb.pane(CONTAINER_ID, 'Clusters'));
-    const shards = wb.pane(CONTAINER_ID, 'Shards');
-    await wb.expandPane(shards);
+    const shards = await showOnly(wb, 'Shards');
     const gw = shards.locator('.monaco-list-row[role="treeitem"]', { hasText: 'gw' }).first();
     await waitUntil('the Shards view to list gw as not configured', async () => /not configured/.test(await gw.innerText().catch(() => '')), {
       timeoutMs: 30_000,
@@ -411,8 +407,7 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     writeFileSync(join(runDir, 'workspace', 'fluvio.cluster-gateway.json'), JSON.stringify({ fluvio: { metadataDir: metadata, spuStorage } }));
     await wb.runCommand('Cluster: Start Gateway…');
     await wb.pick(/Start Gateway: pick a config/, /^fluvio/, 'fluvio');
-    const partitions = wb.pane(CONTAINER_ID, 'Partitions');
-    await wb.expandPane(partitions);
+    const partitions = await showOnly(wb, 'Partitions');
     await waitUntil('an entity with a problem marker in the Partitions view', () => revealMarkedEntity(partitions), {
       timeoutMs: 60_000,
       describe: () => rowsText(partitions),
@@ -475,7 +470,8 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
       prodSim = await startSim(['--scenario', 'incident-all', '--seed', '1']);
       const workspace = join(runDir, 'workspace');
       writeClustersSetting(workspace, [{ name: PROD, protection: 'read-only' }]);
-      await wb.openContainer(CONTAINER_TITLE, CONTAINER_ID);
+      // Open already after the steps above (its activity-bar entry's label then carries a badge count).
+      if (!(await wb.container(CONTAINER_ID).isVisible())) await wb.openContainer(CONTAINER_TITLE, CONTAINER_ID);
       await wb.runCommand('Cluster: Connect…');
       await wb.answerInput(/Connect to a cluster \(1\/3\)/, prodSim.url);
       await wb.answerInput(/Connect to a cluster \(2\/3\)/, PROD);
