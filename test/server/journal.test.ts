@@ -4,11 +4,13 @@
  * (`clusterDebugger/repairHistory`) and undoes from it (`clusterDebugger.undoRepair`).
  */
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LspCommands, LspMethods, type ApplyRepairResult, type ClusterInfo, type RepairHistoryResult } from '../../src/protocol';
+import { LspCommands, LspMethods, MAX_REPAIR_TARGETS, type ApplyRepairResult, type ClusterInfo, type FindingSummary, type RepairHistoryResult } from '../../src/protocol';
+import { parseJournal } from '../../src/engine/journal';
 import { entityState } from '../cli/state';
+import { BatchGate } from './batchGate';
 import { LspHarness } from './lsp';
 import { startSim, type RunningSim } from './sim';
 
@@ -54,5 +56,67 @@ describe('language server: repair journal, history and undo', function () {
     const again = await lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.undoRepair, arguments: [{ id: entry.id }] });
     assert.equal(again.ok, false);
     assert.match(again.summary, /cannot be undone: already undone/);
+  });
+
+  it('a language server killed halfway through a bulk repair leaves a journal that the restarted server reads: which batches were applied', async () => {
+    // Three batches; the third is held at a gate between the server and the cluster, and the server dies then.
+    const dangling = 2 * MAX_REPAIR_TARGETS + 2_000;
+    sim = await startSim(['--scenario', 'quickwit-dangling-shards', '--seed', '5', '--dangling-shards', String(dangling)]);
+    const gate = await BatchGate.start(sim.url, { holdRepair: 3 });
+    const journal = join(dir, 'repairs.jsonl');
+    const first = await LspHarness.start();
+    try {
+      await first.request(LspMethods.setJournal, { path: journal });
+      await first.request<ClusterInfo>(LspMethods.connect, { name: 'sim', url: gate.url, token: sim.token });
+      const { findings } = await first.request<{ findings: FindingSummary[] }>(LspMethods.findings, { cluster: 'sim' });
+      const finding = findings.find((f) => f.rule === 'shards/dangling');
+      assert.ok(finding, 'shards/dangling is found');
+      const repairing = first.request<ApplyRepairResult>('workspace/executeCommand', {
+        command: LspCommands.applyRepair,
+        arguments: [{ cluster: 'sim', findingId: finding.id, repairId: 'delete-uninitialised' }],
+      });
+      repairing.catch(() => undefined); // it never answers: the process is killed
+      await gate.held();
+      const exited = new Promise((r) => first.process.once('exit', r));
+      first.process.kill('SIGKILL');
+      await exited;
+      first.connection.dispose();
+    } finally {
+      await gate.close();
+    }
+
+    // A new language server, as after the editor restarts it, on the same journal file.
+    lsp = await LspHarness.start();
+    await lsp.request(LspMethods.setJournal, { path: journal });
+    const history = await lsp.request<RepairHistoryResult>(LspMethods.repairHistory, {});
+    assert.deepEqual(history.problems, []);
+    const [entry] = history.entries;
+    assert.ok(entry, 'the interrupted repair is in the history');
+    assert.equal(entry.finished, false, 'no end line: the server died');
+    assert.deepEqual(
+      entry.batches.map((b) => [b.command, b.targets, b.state]),
+      [
+        ['quickwit.deleteShards', MAX_REPAIR_TARGETS, 'applied'],
+        ['quickwit.deleteShards', MAX_REPAIR_TARGETS, 'applied'],
+        ['quickwit.deleteShards', 2_000, 'unknown'],
+      ],
+      'two batches answered; the third was sent (its intent is on disk) and never answered',
+    );
+    // What the journal says was applied is what the cluster shows.
+    const client = await sim.client();
+    const read = parseJournal(readFileSync(journal, 'utf8'));
+    assert.deepEqual(read.problems, []);
+    const lines = read.lines;
+    const results = lines.filter((l) => l.type === 'result');
+    assert.equal(results.length, 2);
+    for (const r of results) {
+      const { items } = await client.request('cluster.get', { collection: 'quickwit.metastore.shards', keys: r.applied.map((a) => a.key) });
+      assert.equal(items.length, 0, `the keys batch ${r.batch + 1} says were applied are gone`);
+    }
+    // The unanswered batch went all the way or not at all (the gate let it through when it closed, or dropped it): a re-read tells.
+    const intent = lines.filter((l) => l.type === 'intent').at(-1);
+    assert.ok(intent && intent.type === 'intent');
+    const { items } = await client.request('cluster.get', { collection: 'quickwit.metastore.shards', keys: intent.before.map((b) => b.key) });
+    assert.ok(items.length === 0 || items.length === intent.before.length, `batch 3 is all or nothing (${items.length} of ${intent.before.length} still there)`);
   });
 });

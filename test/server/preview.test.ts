@@ -10,10 +10,8 @@ import * as assert from 'node:assert/strict';
 import { SCENARIOS, type Finding } from '../../src/protocol';
 import { connectClusterClient } from '../../src/engine/link';
 import { ClusterWorkspace } from '../../src/engine/workspace';
+import { assertPreviewTold, ids } from './previewTruth';
 import { startSim, type RunningSim } from './sim';
-
-const ids = (findings: readonly { id: string }[]) => findings.map((f) => f.id).sort();
-const minus = (a: readonly string[], b: readonly string[]) => a.filter((x) => !b.includes(x));
 
 describe('repair preview: what it says is what the repair does', function () {
   this.timeout(180_000);
@@ -50,12 +48,7 @@ describe('repair preview: what it says is what the repair does', function () {
         const result = await ws.applyRepair({ cluster: 'c', ...args });
         const c = ws.require('c');
         const after = ids(c.checker.findings());
-        assert.deepEqual(ids(preview.resolves), minus(before, after), `${what}: resolves (${preview.summary}; ${result.summary})`);
-        assert.deepEqual(ids(preview.creates), minus(after, before), `${what}: creates (${preview.summary})`);
-        assert.deepEqual(ids(preview.remains), after.filter((id) => before.includes(id)), `${what}: remains`);
-        const sum = (k: 'applied' | 'refused') => preview.operations.reduce((n, o) => n + o[k], 0);
-        assert.equal(sum('applied'), result.applied, `${what}: items applied (${result.summary})`);
-        assert.equal(sum('refused'), result.refused, `${what}: items refused (${result.summary})`);
+        assertPreviewTold(what, preview, result, before, after);
         for (const col of preview.collections) {
           assert.equal(c.session.model!.collections[col.collection].size, col.after, `${what}: ${col.collection} after the repair`);
         }

@@ -15,6 +15,8 @@ import { launchBrowser, type BrowserSession } from '../vscode-host/browser';
 import { CodeServer } from '../vscode-host/codeServer';
 import { artifactsRoot, assertHostInstalled, newRunDir, repoRoot } from '../vscode-host/paths';
 import { DEFAULT_DEADLINE_MS, Workbench, escapeRegExp, extensionLog, problemsText, rowsText, treeRows, waitUntil, type TreeRow } from './workbench';
+// The steps of issue 12 (preview, protection, history, undo), at the end of this file.
+import { activeEditorText, inputMessage } from './workbench';
 
 const VSIX = process.env.CLUSTER_DEBUGGER_VSIX ?? join(repoRoot, 'cluster-debugger.vsix');
 const CONTAINER_ID = 'clusterDebugger';
@@ -37,6 +39,17 @@ const CANCEL_REPAIR = /Delete 20,000 uninitialised shards/;
 const README_SHOTS = ['03-views.png', '04-problems.png', '04b-topology.png', '05-quick-fix.png', '07-repair-pick.png', '09-confirm-modal.png', '11-repair-progress.png'];
 
 const shotsDir = join(artifactsRoot, 'ui');
+
+// ------------------------------------------- issue 12: preview, protection, history, undo --
+
+/** The third cluster of the run, started by the test with incident-all and protected by its entry in clusterDebugger.clusters. */
+const PROD = 'prod';
+/** An undoable repair of prod: deleting incident-all's dangling shards (seed 1, demo scale). */
+const UNDO_RULE = 'shards/dangling';
+const UNDO_TARGETS = 300;
+const UNDO_TITLE = `Delete ${UNDO_TARGETS} uninitialised shards from the metastore`;
+/** The README's screenshots of these steps, copied to media/screenshots/ with UPDATE_SCREENSHOTS=1. */
+const TRUST_SHOTS = ['20-repair-preview.png', '21-typed-name.png', '22-repair-history.png', '23-undo.png'];
 
 describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', function () {
   this.timeout(5 * 60_000);
@@ -393,9 +406,7 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     await wb.runCommand('Cluster: Start Gateway…');
     // The only config in the workspace: no pick.
     // The Clusters view gets the side bar's height: its list renders only the rows in sight.
-    for (const view of SUBSYSTEM_VIEWS) await wb.collapsePane(wb.pane(CONTAINER_ID, view));
-    const clusters = wb.pane(CONTAINER_ID, 'Clusters');
-    await wb.expandPane(clusters);
+    const clusters = await showOnly(wb, 'Clusters');
     await waitUntil('the Clusters view to list "gw" as read-only', async () =>
       (await clusters.locator('.monaco-list-row[role="treeitem"]', { hasText: /read-only/ }).filter({ hasText: 'gw' }).count()) > 0,
       { timeoutMs: 60_000, describe: () => rowsText(clusters) },
@@ -410,9 +421,7 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
   });
 
   it('shows the gateway’s subsystems as "not configured" in their views (a message, not an error)', async () => {
-    await wb.collapsePane(wb.pane(CONTAINER_ID, 'Clusters'));
-    const shards = wb.pane(CONTAINER_ID, 'Shards');
-    await wb.expandPane(shards);
+    const shards = await showOnly(wb, 'Shards');
     const gw = shards.locator('.monaco-list-row[role="treeitem"]', { hasText: 'gw' }).first();
     await waitUntil('the Shards view to list gw as not configured', async () => /not configured/.test(await gw.innerText().catch(() => '')), {
       timeoutMs: 30_000,
@@ -448,8 +457,7 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     writeFileSync(join(runDir, 'workspace', 'fluvio.cluster-gateway.json'), JSON.stringify({ fluvio: { metadataDir: metadata, spuStorage } }));
     await wb.runCommand('Cluster: Start Gateway…');
     await wb.pick(/Start Gateway: pick a config/, /^fluvio/, 'fluvio');
-    const partitions = wb.pane(CONTAINER_ID, 'Partitions');
-    await wb.expandPane(partitions);
+    const partitions = await showOnly(wb, 'Partitions');
     await waitUntil('an entity with a problem marker in the Partitions view', () => revealMarkedEntity(partitions), {
       timeoutMs: 60_000,
       describe: () => rowsText(partitions),
@@ -489,6 +497,196 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     });
     return menu;
   }
+
+  // Issue 12: the preview in the confirmation, the typed-name confirmation of a `confirm` cluster,
+  // the Repair History tree and Cluster: Undo Repair…, on a third cluster "prod" that this block
+  // starts. Its tests run after the steps above (a child suite runs after its parent's tests).
+  describe('repairs an on-call engineer can trust: preview, protection, history, undo', () => {
+    let prodSim: RunningSim | undefined;
+    /** Problems rows of each rule before this block repaired prod's (other clusters may have their own). */
+    const rowsBefore = new Map<string, number>();
+    const problemCount = async (rule: string) => (await wb.filterProblems(rule)).count();
+
+    after(async () => {
+      await prodSim?.stop();
+      if (!failedStep && process.env.UPDATE_SCREENSHOTS === '1') {
+        const media = join(repoRoot, 'media', 'screenshots');
+        mkdirSync(media, { recursive: true });
+        for (const name of TRUST_SHOTS) copyFileSync(join(shotsDir, name), join(media, name));
+      }
+    });
+
+    it(`connects "${PROD}", whose entry in clusterDebugger.clusters sets its protection (read-only, then confirm)`, async () => {
+      prodSim = await startSim(['--scenario', 'incident-all', '--seed', '1']);
+      const workspace = join(runDir, 'workspace');
+      writeClustersSetting(workspace, [{ name: PROD, protection: 'read-only' }]);
+      // Open already after the steps above (its activity-bar entry's label then carries a badge count).
+      if (!(await wb.container(CONTAINER_ID).isVisible())) await wb.openContainer(CONTAINER_TITLE, CONTAINER_ID);
+      await wb.runCommand('Cluster: Connect…');
+      await wb.answerInput(/Connect to a cluster \(1\/3\)/, prodSim.url);
+      await wb.answerInput(/Connect to a cluster \(2\/3\)/, PROD);
+      await wb.answerInput(/Connect to a cluster \(3\/3\)/, prodSim.token);
+      const clusters = await showOnly(wb, 'Clusters');
+      const prodRow = clusters.locator('.monaco-list-row[role="treeitem"]', { has: wb.page.locator('.label-name', { hasText: new RegExp(`^${PROD}$`) }) }).first();
+      const description = async () => (await prodRow.innerText().catch(() => '')).replace(/\s+/g, ' ');
+      // The entry applies when the cluster connects…
+      await waitUntil(`the Clusters view to show ${PROD} live and read-only`, async () => /live · read-only/.test(await description()), {
+        timeoutMs: 60_000,
+        describe: () => rowsText(clusters),
+      });
+      // …and the level follows the setting: an engineer lifts prod to confirm to repair it.
+      writeClustersSetting(workspace, [{ name: PROD, protection: 'confirm' }]);
+      await waitUntil(`the Clusters view to show ${PROD} as confirm`, async () => /live · confirm/.test(await description()), {
+        describe: () => rowsText(clusters),
+      });
+      for (const rule of [CONFIRM_RULE, UNDO_RULE]) {
+        await waitUntil(`${PROD}'s ${rule} in the Problems panel`, async () => (await problemCount(rule)) > 0, { timeoutMs: 60_000, describe: () => problemsText(wb) });
+        rowsBefore.set(rule, await problemCount(rule));
+      }
+    });
+
+    it(`shows the preview in the confirmation of ${PROD}'s ${CONFIRM_RULE} repair, and Preview opens it as a document`, async () => {
+      const { page } = session!;
+      await wb.runCommand('Notifications: Clear All Notifications');
+      await wb.runCommand('Cluster: Repair…');
+      await wb.pick(/pick a finding/i, new RegExp(`${PROD} · `), CONFIRM_RULE);
+      await wb.pick(new RegExp(`Repair ${escapeRegExp(CONFIRM_RULE)}`), CONFIRM_REPAIR);
+      const dialog = modalDialog(wb);
+      await dialog.waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS });
+      const detail = await dialog.locator('.dialog-message-detail').innerText();
+      assert.match(detail, new RegExp(`Cluster ${PROD}, ${escapeRegExp(CONFIRM_RULE)}`));
+      assert.match(detail, /Preview: resolves 1 finding, creates none; /, 'the confirmation says what the preview found');
+      await dialog.locator('.dialog-buttons .monaco-button', { hasText: /^Preview$/ }).click();
+      await dialog.waitFor({ state: 'hidden', timeout: DEFAULT_DEADLINE_MS });
+
+      // The read-only cluster-preview: document, named after the repair.
+      await waitUntil('the preview document to open', async () =>
+        new RegExp(`${CONFIRM_REPAIR_ID}\\.txt`).test(await page.locator('.tabs-container .tab.active').innerText().catch(() => '')),
+      );
+      const text = await waitUntil('the preview document to show its findings', async () => {
+        const t = await activeEditorText(page);
+        return /Findings resolved \(1\)/.test(t) && t;
+      }, { describe: () => activeEditorText(page) });
+      assert.match(text, /^Preview: Force-remove StreamingNode \S+ \[may-lose-data\]\n/);
+      assert.match(text, new RegExp(`Cluster ${PROD} · finding ${escapeRegExp(CONFIRM_RULE)}:\\S+ · repair ${CONFIRM_REPAIR_ID}`));
+      assert.match(text, /\nresolves 1 finding, creates none; /);
+      assert.match(text, /Nothing has been sent/);
+      // The plan's operations, grouped by command and counted, with what the cluster would answer.
+      assert.match(text, /\nOperations\n( {2}milvus\.\w+: \d+ requests?, [\d,]+ items? → [\d,]+ applied, 0 refused, [\d,]+ unchanged\n)+\n/);
+      // Each touched collection's size before and after.
+      assert.match(text, /\nEntities \(before → after\)\n( {2}milvus\.\w+: [\d,]+ → [\d,]+ \([^)]+\)\n)+/);
+      assert.match(text, new RegExp(`\\nFindings resolved \\(1\\)\\n {2}${escapeRegExp(CONFIRM_RULE)}:\\S+ \\[error\\] 1 → 0: `));
+      assert.match(text, /\nFindings created \(0\)\n/);
+      // While the preview is read, a notification still offers to apply the repair.
+      const ask = page.locator('.notifications-toasts .notification-toast', { hasText: new RegExp(`on ${PROD} \\(may lose data\\): resolves 1 finding`) });
+      await ask.locator('.monaco-button', { hasText: /^Apply Repair$/ }).waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS });
+      await shot('20-repair-preview.png');
+    });
+
+    it(`asks for ${PROD}'s name before the repair: a wrong name is refused with a message, the right one applies it`, async () => {
+      const { page } = session!;
+      const ask = page.locator('.notifications-toasts .notification-toast', { hasText: new RegExp(`on ${PROD} \\(may lose data\\)`) });
+      await ask.locator('.monaco-button', { hasText: /^Apply Repair$/ }).click();
+      const widget = page.locator('.quick-input-widget');
+      const title = new RegExp(`may lose data on ${PROD}$`);
+      await waitUntil('the input box asking for the cluster name', async () => (await widget.isVisible()) && title.test((await widget.locator('.quick-input-title').innerText()).trim()), {
+        describe: async () => `title "${await widget.locator('.quick-input-title').innerText().catch(() => '')}"`,
+      });
+      const input = widget.locator('.quick-input-box input');
+      await input.fill('prd');
+      await waitUntil('the validation message for a wrong name', async () => (await inputMessage(page)) === `Type ${PROD} exactly, or press Escape`, {
+        describe: () => inputMessage(page),
+      });
+      await shot('21-typed-name.png');
+      const sent = new RegExp(`Repair ${CONFIRM_REPAIR_ID} \\(may-lose-data, 1 target\\) of ${escapeRegExp(CONFIRM_RULE)}:\\S+ on ${PROD}:`);
+      assert.doesNotMatch(extensionLog(runDir), sent, 'nothing is sent while the name is wrong');
+
+      await input.fill(PROD);
+      // The prompt replaces the validation message.
+      await waitUntil('the validation message to go', async () => /Type its name to apply the repair/.test(await inputMessage(page)), { describe: () => inputMessage(page) });
+      await page.keyboard.press('Enter');
+      await waitUntil(`${PROD}'s ${CONFIRM_RULE} to leave the Problems panel`, async () => (await problemCount(CONFIRM_RULE)) === rowsBefore.get(CONFIRM_RULE)! - 1, {
+        timeoutMs: 60_000,
+        describe: () => problemsText(wb),
+      });
+      await waitUntil('the log to record the repair and its result', async () => {
+        const log = extensionLog(runDir);
+        return sent.test(log) && new RegExp(`Repair ${CONFIRM_REPAIR_ID} of ${escapeRegExp(CONFIRM_RULE)}:\\S+: .*\\(applied 1, refused 0, resolved\\)`).test(log);
+      }, { describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | ') });
+    });
+
+    it(`lists ${PROD}'s repairs in Repair History, newest first, each with its operations`, async () => {
+      // A second repair on prod, one that can be undone: deleting its dangling shards (safe: no question asked).
+      await wb.runCommand('Cluster: Repair…');
+      await wb.pick(/pick a finding/i, new RegExp(`${PROD} · `), UNDO_RULE);
+      await wb.pick(new RegExp(`Repair ${escapeRegExp(UNDO_RULE)}`), UNDO_TITLE);
+      await waitUntil(`${PROD}'s ${UNDO_RULE} to leave the Problems panel`, async () => (await problemCount(UNDO_RULE)) === rowsBefore.get(UNDO_RULE)! - 1, {
+        timeoutMs: 60_000,
+        describe: () => problemsText(wb),
+      });
+      await wb.filterProblems('');
+
+      // The history, the side bar widened for its descriptions, next to the Problems panel.
+      await wb.runCommand('View: Close All Editors');
+      await wb.runCommand('Notifications: Clear All Notifications');
+      await wb.runCommand('Cluster: Show Repair History');
+      const history = await showOnly(wb, 'Repair History');
+      await widenSideBar(wb, 320);
+      const repairs = () => historyRepairs(history);
+      const [newest, previous] = await waitUntil(`the history to list ${PROD}'s two repairs first`, async () => {
+        const rows = await repairs();
+        return rows.length >= 2 && rows[0].label === UNDO_TITLE && CONFIRM_REPAIR.test(rows[1].label) && rows;
+      }, { describe: () => rowsText(history) });
+      assert.match(newest.description, new RegExp(`^${PROD} · \\d{4}-\\d\\d-\\d\\d [\\d:]+ · undoable$`));
+      assert.match(previous.description, new RegExp(`^${PROD} · \\d{4}-\\d\\d-\\d\\d [\\d:]+ · not undoable$`), 'force-removing a node cannot be undone');
+      // Expanded, a repair lists its batches: the command, its targets, and what the cluster answered.
+      const row = history.locator(`.monaco-list-row[data-index="${newest.index}"]`);
+      await row.locator('.monaco-tl-twistie').click();
+      await waitUntil('the newest repair to expand', async () => (await row.getAttribute('aria-expanded')) === 'true');
+      const batches = await waitUntil('its batch under it', async () => {
+        const rows = await treeRows(history);
+        const children = rows.filter((r) => r.level === 2);
+        return children.length > 0 && children;
+      }, { describe: () => rowsText(history) });
+      const parts = await Promise.all(batches.map((b) => rowParts(history.locator(`.monaco-list-row[data-index="${b.index}"]`))));
+      assert.deepEqual(parts, [{ label: `quickwit.deleteShards ×${UNDO_TARGETS}`, description: 'batch 1: applied' }]);
+      await shot('22-repair-history.png');
+    });
+
+    it(`undoes ${PROD}'s shard deletion with Cluster: Undo Repair…: the shards, and the problem, come back`, async () => {
+      await wb.runCommand('Notifications: Clear All Notifications');
+      await wb.runCommand('Cluster: Undo Repair…');
+      // Other clusters of this run have journalled repairs of the same title: pick prod's.
+      await wb.pick(/Undo which repair\?/, new RegExp(`${PROD} · `), 'uninitialised');
+      const dialog = modalDialog(wb);
+      await dialog.waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS });
+      assert.match(await dialog.locator('.dialog-message-text').innerText(), new RegExp(`Undo "${escapeRegExp(UNDO_TITLE)}" on ${PROD}\\?`));
+      assert.deepEqual((await dialogButtons(dialog)).sort(), ['Cancel', 'Undo']);
+      await dialog.locator('.dialog-buttons .monaco-button', { hasText: /^Undo$/ }).click();
+      await dialog.waitFor({ state: 'hidden', timeout: DEFAULT_DEADLINE_MS });
+      await waitUntil(`${PROD}'s ${UNDO_RULE} to be back in the Problems panel`, async () => (await problemCount(UNDO_RULE)) === rowsBefore.get(UNDO_RULE), {
+        timeoutMs: 60_000,
+        describe: () => problemsText(wb),
+      });
+      const rows = await wb.filterProblems(UNDO_RULE);
+      assert.ok((await rows.allInnerTexts()).some((t) => t.includes(`${UNDO_TARGETS} shards`)), `a ${UNDO_RULE} problem of ${UNDO_TARGETS} shards`);
+      await waitUntil('the log to record the undo', async () => new RegExp(`Undo of \\S+: .*\\(applied ${UNDO_TARGETS}, refused 0`).test(extensionLog(runDir)), {
+        describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | '),
+      });
+      // The undo is journalled too: the newest row of the history.
+      const history = await showOnly(wb, 'Repair History');
+      const [undo, undone] = await waitUntil('the history to list the undo first', async () => {
+        const rows = await historyRepairs(history);
+        return rows.length >= 2 && rows[0].label === `↶ Undo: ${UNDO_TITLE}` && rows;
+      }, { describe: () => rowsText(history) });
+      assert.match(undo.description, new RegExp(`^${PROD} · `));
+      // The repair it took back is listed under it, and cannot be undone twice.
+      assert.equal(undone.label, UNDO_TITLE);
+      assert.match(undone.description, new RegExp(`^${PROD} · .* · not undoable$`));
+      await session!.page.locator('.notifications-toasts .notification-toast', { hasText: 'Cluster: undoing a repair' }).waitFor({ state: 'hidden', timeout: DEFAULT_DEADLINE_MS });
+      await shot('23-undo.png');
+    });
+  });
 });
 
 /**
@@ -556,4 +754,52 @@ async function waitRepairedWithoutModal(wb: Workbench, rule: string): Promise<vo
     return (await (await wb.filterProblems(rule)).count()) === 0;
   }, { timeoutMs: 60_000, describe: () => problemsText(wb) });
   assert.equal(modal, undefined, `a safe repair of ${rule} asked for a modal confirmation: "${modal}"`);
+}
+
+/**
+ * Sets `clusterDebugger.clusters` in the workspace's settings file, as a user editing it would;
+ * VS Code reads the file again and tells the extension (its comments are dropped).
+ */
+function writeClustersSetting(workspace: string, clusters: { name: string; protection: string }[]): void {
+  const file = join(workspace, '.vscode', 'settings.json');
+  const settings = JSON.parse(readFileSync(file, 'utf8').replace(/^\s*\/\/.*$/gm, '')) as Record<string, unknown>;
+  writeFileSync(file, `${JSON.stringify({ ...settings, 'clusterDebugger.clusters': clusters }, null, 2)}\n`);
+}
+
+/** Collapses every view of the container but `viewName`, which gets the side bar's height, and expands it. */
+async function showOnly(wb: Workbench, viewName: string): Promise<Locator> {
+  const container = wb.container(CONTAINER_ID);
+  // Read the labels first: collapsing a view changes which headers an "expanded" locator matches.
+  const expanded = await container.locator('.pane > .pane-header[aria-expanded="true"]').evaluateAll((els: any[]) => els.map((el) => String(el.getAttribute('aria-label'))));
+  for (const label of expanded) {
+    if (label !== `${viewName} Section`) await wb.collapsePane(container.locator('.pane', { has: wb.page.locator(`.pane-header[aria-label="${label}"]`) }));
+  }
+  const pane = wb.pane(CONTAINER_ID, viewName);
+  await wb.expandPane(pane);
+  return pane;
+}
+
+/** Drags the side bar's edge `px` to the right, so that long tree rows show whole in a screenshot. */
+async function widenSideBar(wb: Workbench, px: number): Promise<void> {
+  const box = await wb.page.locator('.part.sidebar').boundingBox();
+  if (!box) return;
+  const x = box.x + box.width - 1;
+  const y = box.y + box.height / 2;
+  await wb.page.mouse.move(x, y);
+  await wb.page.mouse.down();
+  await wb.page.mouse.move(x + px, y, { steps: 5 });
+  await wb.page.mouse.up();
+}
+
+/** The Repair History's repairs (top-level rows that are not messages), in the order shown. */
+async function historyRepairs(history: Locator): Promise<{ index: string; label: string; description: string }[]> {
+  const rows = (await treeRows(history)).filter((r) => r.level === 1);
+  const parts = await Promise.all(rows.map((r) => rowParts(history.locator(`.monaco-list-row[data-index="${r.index}"]`))));
+  return rows.map((r, i) => ({ index: r.index, ...parts[i] })).filter((r) => / · (undoable|not undoable)$/.test(r.description));
+}
+
+/** A tree row's label and description, as drawn (its innerText runs them together). */
+async function rowParts(row: Locator): Promise<{ label: string; description: string }> {
+  const text = async (selector: string) => ((await row.locator(selector).count()) ? (await row.locator(selector).first().innerText()).trim() : '');
+  return { label: await text('.label-name'), description: await text('.label-description') };
 }

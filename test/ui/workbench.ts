@@ -264,3 +264,24 @@ export function extensionLog(runDir: string): string {
   if (existsSync(logs)) walk(logs, 0);
   return found.map((f) => readFileSync(f, 'utf8')).join('\n');
 }
+
+/**
+ * The active editor's text as drawn: its rendered lines in order (Monaco positions them absolutely,
+ * so DOM order is not line order) with Monaco's non-breaking spaces as spaces. Only the lines in view.
+ */
+export async function activeEditorText(page: Page): Promise<string> {
+  const editor = page.locator('.editor-group-container.active .editor-instance .monaco-editor').first();
+  return editor.evaluate((el: any) =>
+    [...el.querySelectorAll('.view-lines .view-line')]
+      .map((line: any) => ({ top: parseFloat(line.style.top) || 0, text: String(line.textContent ?? '') }))
+      .sort((a: { top: number }, b: { top: number }) => a.top - b.top)
+      .map((line: { text: string }) => line.text.replace(/\u00a0/g, ' '))
+      .join('\n'),
+  );
+}
+
+/** The message under an open input box: its validation message, else its prompt ('' when there is none). */
+export async function inputMessage(page: Page): Promise<string> {
+  const message = page.locator('.quick-input-widget .quick-input-message');
+  return ((await message.isVisible()) ? await message.innerText() : '').trim();
+}
