@@ -24,6 +24,8 @@ const CONTAINER_TITLE = 'Cluster Debugger';
 const SUBSYSTEM_VIEWS = ['Shards', 'WAL Nodes', 'DDL Tasks', 'Regions', 'Partitions'];
 const QUICK_FIX_RULE = 'shards/dangling';
 const PALETTE_REPAIR_RULE = 'regions/stale-prepared';
+/** The finding whose hover shows its evidence (no step before repairs it). */
+const EVIDENCE_RULE = 'partitions/online-out-of-space';
 /** Its second repair, force-removing the node, may lose data: it asks for a modal confirmation. */
 const CONFIRM_RULE = 'wal/close-blocked';
 const CONFIRM_REPAIR = /Force-remove StreamingNode/;
@@ -36,7 +38,7 @@ const BIG_DANGLING = 4 * MAX_REPAIR_TARGETS;
 const CANCEL_RULE = 'shards/dangling';
 const CANCEL_REPAIR = /Delete 20,000 uninitialised shards/;
 /** Screenshots worth showing in the README, copied to media/screenshots/ on request. */
-const README_SHOTS = ['03-views.png', '04-problems.png', '04b-topology.png', '05-quick-fix.png', '07-repair-pick.png', '09-confirm-modal.png', '11-repair-progress.png'];
+const README_SHOTS = ['03-views.png', '04-problems.png', '04b-topology.png', '05-quick-fix.png', '07-repair-pick.png', '08b-stuck-work.png', '08c-evidence-hover.png', '08d-timeline.png', '09-confirm-modal.png', '11-repair-progress.png'];
 
 const shotsDir = join(artifactsRoot, 'ui');
 
@@ -258,6 +260,65 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     await waitRepairedWithoutModal(wb, PALETTE_REPAIR_RULE);
     await wb.filterProblems('');
     await shot('08-after-repair.png');
+  });
+
+  it('shows a Stuck Work chain, a finding’s evidence in its hover, and the cluster’s timeline, after the repairs', async () => {
+    const { page } = session!;
+    // Stuck Work: the WAL close expands into the chain it waits on.
+    const stuck = await showOnly(wb, 'Stuck Work');
+    const close = stuck.locator('.monaco-list-row[role="treeitem"]', { hasText: 'close(node-1)' }).first();
+    await close.waitFor({ timeout: 60_000 }).catch(async () => {
+      throw new Error(`the Stuck Work view has no close(node-1) (rows: ${await rowsText(stuck)})`);
+    });
+    assert.match(await close.innerText(), /waits on append\(/, 'the item says what it waits on');
+    await close.click();
+    if ((await close.getAttribute('aria-expanded')) !== 'true') await page.keyboard.press('ArrowRight');
+    await waitUntil('the chain close(node-1) ← append ← recovery to show', async () => {
+      const text = await rowsText(stuck);
+      return /close\(node-1\)[\s\S]*append\([^)]+\) ×\d+[\s\S]*recovery\(/.test(text);
+    }, { describe: () => rowsText(stuck) });
+    await shot('08b-stuck-work.png');
+    for (const view of SUBSYSTEM_VIEWS) await wb.expandPane(wb.pane(CONTAINER_ID, view));
+
+    // Evidence: the hover over the problem's line lists the facts it rests on.
+    const rows = await wb.filterProblems(EVIDENCE_RULE);
+    await waitUntil(`the ${EVIDENCE_RULE} problem`, async () => (await rows.count()) > 0, { describe: () => problemsText(wb) });
+    await rows.first().dblclick(); // the editor's cursor goes to the diagnostic
+    await waitUntil('the editor to show the partitions document', async () =>
+      /\.clustersnap/.test(await page.locator('.tabs-container .tab.active').innerText().catch(() => '')),
+    );
+    // The mouse on the problem's squiggle: the hover shows the diagnostic and the server's "because" list.
+    const squiggle = page.locator('.editor-instance .monaco-editor').first().locator('.squiggly-error, .squiggly-warning').first();
+    await squiggle.waitFor({ timeout: DEFAULT_DEADLINE_MS });
+    // The squiggle is drawn under the text layer, which takes the mouse: move over its middle.
+    const box = await squiggle.boundingBox();
+    assert.ok(box, 'the squiggle is on screen');
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    const hover = page.locator('.monaco-hover:visible', { hasText: 'because' }).first();
+    const because = await waitUntil('the hover to list the finding’s facts', async () => {
+      const text = await hover.innerText();
+      return text.includes(`${EVIDENCE_RULE}, because:`) && /SC says \S+ is Online/.test(text) && text;
+    }, { describe: async () => (await page.locator('.monaco-hover').allInnerTexts()).join(' | ').slice(0, 600) });
+    assert.match(because, /SPU \d+'s last report \(t=\d+ s\) says its storage is full/);
+    // Its fade-in done, for the picture.
+    await waitUntil('the hover to finish fading in', () => hover.evaluate((el: any) => el.ownerDocument.getAnimations().every((a: any) => a.playState !== 'running')));
+    await shot('08c-evidence-hover.png');
+    await page.keyboard.press('Escape');
+
+    // Timeline: the whole cluster (the only one connected) with the default filter (none: everything), the repairs above in it.
+    await wb.runCommand('Cluster: Show Timeline');
+    await wb.waitForPick(/^Timeline of sim: filter by subsystem and state$/, /Shards/);
+    await page.keyboard.press('Enter');
+    await waitUntil('the timeline document to open', async () =>
+      /cluster\.timeline/.test(await page.locator('.tabs-container .tab.active').innerText().catch(() => '')),
+    );
+    await waitUntil('the timeline to show its header', async () => /^# Timeline of sim: (the newest [\d,]+ of )?[\d,]+ transitions?, newest first\./.test(await activeEditorText(page)), {
+      describe: async () => (await activeEditorText(page).catch(() => '')).slice(0, 300),
+    });
+    // The region the palette repair cleared: its prepared mark gone, in the timeline.
+    assert.match(await activeEditorText(page), /tikv\.regions \S+: \S+, prepared → \S+ +\[regions\]/);
+    await shot('08d-timeline.png');
+    await wb.runCommand('View: Close All Editors');
   });
 
   /** `Cluster: Repair…` on CONFIRM_RULE with the repair that may lose data, up to its modal confirmation. */
