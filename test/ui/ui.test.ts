@@ -302,6 +302,8 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     assert.match(because, /SPU \d+'s last report \(t=\d+ s\) says its storage is full/);
     // Its fade-in done, for the picture.
     await waitUntil('the hover to finish fading in', () => hover.evaluate((el: any) => el.ownerDocument.getAnimations().every((a: any) => a.playState !== 'running')));
+    // The hover scrolls: bring the "because" list into its view for the picture.
+    await hover.getByText(`${EVIDENCE_RULE}, because:`).scrollIntoViewIfNeeded();
     await shot('08c-evidence-hover.png');
     await page.keyboard.press('Escape');
 
