@@ -149,6 +149,7 @@ async function connectAndSync(wb: Workbench, shards: Locator, sim: RunningSim): 
     groups: 'connect → its groups in the Shards view',
     first: 'connect → the first problem in the Problems panel',
     all: `connect → all ${DANGLING.toLocaleString('en-US')} dangling shards in the Problems panel`,
+    marked: 'connect → the groups marked with their problems in the Shards view (the full sync checked)',
   };
   await waitUntil('the whole incident in the Problems panel', async () => {
     const rows = await treeRows(shards);
@@ -161,7 +162,8 @@ async function connectAndSync(wb: Workbench, shards: Locator, sim: RunningSim): 
     const texts = await problems.allInnerTexts();
     if (texts.length) mark(names.first);
     if (danglingCounted(texts) === DANGLING) mark(names.all);
-    return seen.size === 4;
+    if (rows.some((r) => r.level === 2 && r.marked)) mark(names.marked);
+    return seen.size === Object.keys(names).length;
   }, { timeoutMs: STEP_DEADLINE_MS, describe: async () => `${await rowsText(shards)} / ${await problemsText(wb)}` });
   return Object.values(names).map((n) => [n, seen.get(n)!]);
 }
