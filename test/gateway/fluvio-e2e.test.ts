@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterClient } from '../../src/protocol/client';
-import { contentVersion, decodePartitionFile, withResolution } from '../../src/codecs/fluvio';
+import { decodePartitionFile, withResolution } from '../../src/codecs/fluvio';
 import { startSim, type RunningSim } from '../server/sim';
 import { cli } from '../cli/cliProcess';
 import { startGateway } from './gateway';
@@ -70,15 +70,19 @@ describe('fluvio through cluster-gateway (the SC\'s metadata files)', function (
     const planned = targets(dir);
     assert.ok(planned.length >= 2, `targets: ${planned.join(', ')}`);
     const before = files(dir);
-    // Plan from the files as they are, then let "the SC" change one target before the write.
-    const expectations = planned.map((f) => ({ key: f.replace(/\.yaml$/, ''), version: contentVersion(before.get(f)!) }));
     const moved = planned[0]!;
     const d = decodePartitionFile(before.get(moved)!);
     assert.ok(d.ok);
     const scWrite = withResolution(d.record, 'LeaderOffline');
-    writeFileSync(join(dir, 'Partition', moved), scWrite);
     const client = await ClusterClient.connect({ url: gw.url, token: 'gw', clientName: 'fluvio-e2e' });
     try {
+      // Plan from the versions the gateway shows, then let "the SC" change one target before the write.
+      const plannedKeys = planned.map((f) => f.replace(/\.yaml$/, ''));
+      const shown = await client.request('cluster.get', { collection: 'fluvio.partitions', keys: plannedKeys });
+      const versionOf = new Map((shown.items as { key: string; version: number }[]).map((e) => [e.key, e.version]));
+      const expectations = plannedKeys.map((key) => ({ key, version: versionOf.get(key)! }));
+      assert.ok(expectations.every((e) => e.version !== undefined), JSON.stringify(shown.items));
+      writeFileSync(join(dir, 'Partition', moved), scWrite);
       const { incarnation } = await client.request('cluster.status', {});
       const result = await client.request('repair', {
         requestId: 'fluvio-cas-1',

@@ -39,10 +39,6 @@ const GATEWAY_GAPS: Record<string, string> = {
   // table's kept procedure) go into every etcd transaction of it, so with a procedure's own compares a
   // transaction passes etcd's --max-txn-ops (128): "too many operations in txn request" (21 applied, 267 refused).
   'ddl/backlog:metasrv → cancel-duplicates': 'etcd refuses its transactions: too many operations',
-  // Applied to the files (4 of 4, the files say OutOfStorage), but the change never reaches the
-  // session's model: a Fluvio entity's version is a hash of its file, not increasing, and the session
-  // drops an event whose version is not above the one it holds (src/engine/session.ts, applyEvent).
-  'partitions/online-out-of-space:orders → restore-from-spu-report': 'the session drops the change: its version (a file hash) is lower',
 };
 
 /** What the gateway refuses to run, always (see the sources' repair methods). */

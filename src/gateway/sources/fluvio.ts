@@ -13,10 +13,13 @@
  * is not supported, or misses events). A folder that cannot be read makes
  * the subsystem unavailable with the reason; reads are retried with backoff.
  *
- * Versions are the files' content hashes (`contentVersion`). The repair
+ * Versions increase with each change, as the protocol requires: per key the
+ * source remembers the content hash (`contentVersion`) it last saw and gives
+ * the key a new version from one counter whenever the hash changes. They do
+ * not survive a restart (the gateway's incarnation changes then). The repair
  * rewrites one Partition file's `status.resolution` to `OutOfStorage`:
- * written to a temporary file, the target file's hash compared with the
- * planned version right before the rename, refused if it changed.
+ * written to a temporary file, the target file's hash compared with the hash
+ * the planned version stood for right before the rename, refused if it changed.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, rename, statfs, unlink, writeFile } from 'node:fs/promises';
@@ -47,6 +50,48 @@ import type { SourceContext, SubsystemSource } from '../source';
 type FluvioConfig = NonNullable<GatewayConfig['fluvio']>;
 
 const MAX_BACKOFF_MS = 60_000;
+/** How many past versions per key keep their hash (for a repair or undo planned from one of them). */
+const VERSIONS_KEPT = 8;
+
+type FluvioCollection = 'fluvio.partitions' | 'fluvio.spus' | 'fluvio.spuReports';
+
+/**
+ * Versions that increase with each change of a key's content: the content hash last seen per key,
+ * and the hash each recent version stood for. One counter for all keys, so a version is never reused.
+ */
+class ContentVersions {
+  private last = 0;
+  private readonly byKey = new Map<string, { hash: number; version: number; past: Map<number, number> }>();
+
+  /** The version of `key` with content `hash`: the one it has if the content is unchanged, else a new, higher one. */
+  of(collection: FluvioCollection, key: string, hash: number): number {
+    const id = `${collection}\0${key}`;
+    const seen = this.byKey.get(id);
+    if (seen?.hash === hash) return seen.version;
+    const version = ++this.last;
+    const past = seen?.past ?? new Map<number, number>();
+    past.set(version, hash);
+    for (const old of past.keys()) {
+      if (past.size <= VERSIONS_KEPT) break;
+      past.delete(old);
+    }
+    this.byKey.set(id, { hash, version, past });
+    return version;
+  }
+
+  /** The content hash `version` of `key` stood for; undefined if this source never gave it (or forgot it). */
+  hashOf(collection: FluvioCollection, key: string, version: number): number | undefined {
+    return this.byKey.get(`${collection}\0${key}`)?.past.get(version);
+  }
+
+  /** Forgets the keys of `collection` a full read no longer found (one that comes back gets a new version). */
+  keepOnly(collection: FluvioCollection, present: ReadonlySet<string>): void {
+    const prefix = `${collection}\0`;
+    for (const id of this.byKey.keys()) {
+      if (id.startsWith(prefix) && !present.has(id.slice(prefix.length))) this.byKey.delete(id);
+    }
+  }
+}
 
 function refused(key: string, message: string): RepairItemResult {
   return { key, status: 'refused', message };
@@ -75,8 +120,18 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
   /** SPU id → free bytes last read and when it last changed (the report's time). */
   const storageSeen = new Map<number, { freeBytes: number; since: number }>();
   let tmpCounter = 0;
+  const versions = new ContentVersions();
 
-  async function readKind<T extends { key: string }>(
+  /** `entities` with the versions this source gives their content (the codec's version is the content hash). */
+  function versioned<T extends { key: string; version: number }>(collection: FluvioCollection, entities: readonly T[]): T[] {
+    return entities.map((e) => ({ ...e, version: versions.of(collection, e.key, e.version) }));
+  }
+
+  function forgetMissing(collection: FluvioCollection, entities: readonly { key: string }[]): void {
+    versions.keepOnly(collection, new Set(entities.map((e) => e.key)));
+  }
+
+  async function readKind<T extends { key: string; version: number }>(
     label: string,
     decode: (text: string) => { ok: true; entity: T } | { ok: false; reason: string },
     collection: 'fluvio.partitions' | 'fluvio.spus',
@@ -96,7 +151,7 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
         continue;
       }
       const d = decode(text);
-      if (d.ok) entities.push(d.entity);
+      if (d.ok) entities.push(...versioned(collection, [d.entity]));
       else unreadable.push({ collection, key: `${label}/${name}`, reason: d.reason.slice(0, 1000) });
     }
     return { entities, unreadable };
@@ -146,7 +201,7 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
         size: Math.max(0, p.size),
         reportedAt: storageSeen.get(p.leader.spu)?.since ?? 0,
       };
-      entities.push({ ...draft, version: contentVersion(JSON.stringify(draft)) });
+      entities.push({ ...draft, version: versions.of('fluvio.spuReports', draft.key, contentVersion(JSON.stringify(draft))) });
     }
     return { entities, unreadable };
   }
@@ -157,6 +212,9 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
       const parts = await readKind(PARTITION_LABEL, decodePartitionFile, 'fluvio.partitions');
       const spus = await readKind<Spu>(SPU_LABEL, decodeSpuFile, 'fluvio.spus');
       const reps = await reports(parts.entities);
+      forgetMissing('fluvio.partitions', parts.entities);
+      forgetMissing('fluvio.spus', spus.entities);
+      forgetMissing('fluvio.spuReports', reps.entities);
       c.replace('fluvio.partitions', parts.entities);
       c.unreadable('fluvio.partitions', parts.unreadable);
       c.replace('fluvio.spus', spus.entities);
@@ -240,9 +298,12 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
     } catch (e) {
       return refused(target.key, `cannot read ${PARTITION_LABEL}/${target.key}.yaml (${errText(e)}); nothing changed`);
     }
-    const version = contentVersion(text);
-    if (version !== target.version) {
-      return refused(target.key, `Partition/${target.key}.yaml changed since the plan (version ${target.version}, now ${version}); nothing changed, re-check and plan again`);
+    const planned = versions.hashOf('fluvio.partitions', target.key, target.version);
+    if (planned === undefined) {
+      return refused(target.key, `Partition/${target.key}.yaml: version ${target.version} is not one this gateway gave it (lately); nothing changed, re-check and plan again`);
+    }
+    if (contentVersion(text) !== planned) {
+      return refused(target.key, `Partition/${target.key}.yaml changed since the plan (version ${target.version}); nothing changed, re-check and plan again`);
     }
     const decoded = decodePartitionFile(text);
     if (!decoded.ok) return refused(target.key, `Partition/${target.key}.yaml does not decode (${decoded.reason}); nothing changed`);
@@ -255,7 +316,7 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
     try {
       // Compare-and-swap: the file must still be the one planned from, right before it is replaced.
       const now = await readFile(path, 'utf8').catch(() => undefined);
-      if (now === undefined || contentVersion(now) !== target.version) {
+      if (now === undefined || contentVersion(now) !== planned) {
         await unlink(tmp).catch(() => undefined);
         return refused(p.key, `Partition/${target.key}.yaml changed while the repair ran; it was left as the other writer made it`);
       }
@@ -264,9 +325,11 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
       await unlink(tmp).catch(() => undefined);
       return refused(p.key, `could not write Partition/${target.key}.yaml: ${errText(e)}`);
     }
+    // The version the next read will also give this content.
+    const version = versions.of('fluvio.partitions', target.key, contentVersion(next));
     const entity = decodePartitionFile(next);
-    if (entity.ok) c.upsert('fluvio.partitions', entity.entity);
-    return { key: p.key, status: 'applied', message: decision.message, version: contentVersion(next) };
+    if (entity.ok) c.upsert('fluvio.partitions', { ...entity.entity, version });
+    return { key: p.key, status: 'applied', message: decision.message, version };
   }
 
   async function restore(target: { key: string; version: number }, own: readonly Precondition[]): Promise<RepairItemResult> {
