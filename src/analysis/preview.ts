@@ -18,6 +18,12 @@ import {
   SUBSYSTEMS,
   keys,
   UNFINISHED_PROCEDURE_STATUSES,
+  applied,
+  dedupeTargets,
+  positionOffset,
+  refused,
+  sameFieldValue,
+  unchanged,
   type AnyEntity,
   type CollectionName,
   type EntityOf,
@@ -94,7 +100,7 @@ class PreviewState {
   patch<C extends CollectionName>(c: C, key: string, patch: Partial<Draft<C>>): void {
     const prev = this.get(c, key);
     if (!prev) return;
-    const changed = Object.entries(patch).some(([k, v]) => !sameValue((prev as Record<string, unknown>)[k], v));
+    const changed = Object.entries(patch).some(([k, v]) => !sameFieldValue((prev as Record<string, unknown>)[k], v));
     if (changed) this.put(c, { ...prev, ...patch } as Draft<C>);
   }
 
@@ -144,24 +150,8 @@ class PreviewState {
   }
 }
 
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
-  if (a && b && typeof a === 'object' && typeof b === 'object') {
-    const ka = Object.keys(a);
-    return ka.length === Object.keys(b).length && ka.every((k) => sameValue((a as never)[k], (b as never)[k]));
-  }
-  return false;
-}
 
-const refused = (key: string, message: string): RepairItemResult => ({ key, status: 'refused', message });
-const applied = (key: string, message: string): RepairItemResult => ({ key, status: 'applied', message });
-const unchanged = (key: string, message: string): RepairItemResult => ({ key, status: 'unchanged', message });
 
-function dedupe<T extends { key: string }>(targets: readonly T[]): T[] {
-  const seen = new Set<string>();
-  return targets.filter((t) => (seen.has(t.key) ? false : (seen.add(t.key), true)));
-}
 
 // ---------------------------------------------------------------- effects --
 // One function per command, each as the cluster runs it (the simulator's module of that system).
@@ -172,18 +162,14 @@ const INGESTER = 'quickwit.ingester.shards';
 const PROCEDURE_PREFIX = '/__procedure__/';
 const UNFINISHED = new Set<string>(UNFINISHED_PROCEDURE_STATUSES);
 
-/** A replication or publish position as a number: `""` is before everything, `~eof` after. */
-function offsetOf(pos: string): number {
-  return pos === '' ? -1 : pos === '~eof' ? Number.MAX_SAFE_INTEGER : Number(pos.slice(1));
-}
 
 type Effect<K extends RepairCommandName> = (s: PreviewState, cmd: Extract<RepairCommand, { command: K }>) => RepairItemResult[];
 
 const EFFECTS: { [K in RepairCommandName]: Effect<K> } = {
-  'quickwit.deleteShards': (s, cmd) => dedupe(cmd.targets).map((t) => deleteShard(s, t)),
+  'quickwit.deleteShards': (s, cmd) => dedupeTargets(cmd.targets).map((t) => deleteShard(s, t)),
   'quickwit.restartControlPlane': (s, cmd) => [restartControlPlane(s, cmd.expectedEpoch)],
   'quickwit.adviseResetShards': (s, cmd) =>
-    dedupe(cmd.targets).map((t) => {
+    dedupeTargets(cmd.targets).map((t) => {
       const found = s.expect(INGESTER, t, 'ingester shard');
       if ('refusal' in found) return found.refusal;
       const shard = found.entity;
@@ -196,7 +182,7 @@ const EFFECTS: { [K in RepairCommandName]: Effect<K> } = {
   'milvus.cancelAppendsAndClose': (s, cmd) => nodeRepair(s, cmd.targets, false),
   'milvus.forceRemoveNode': (s, cmd) => nodeRepair(s, cmd.targets, true),
   'greptime.cancelProcedures': (s, cmd) =>
-    dedupe(cmd.targets).map((t) => {
+    dedupeTargets(cmd.targets).map((t) => {
       const found = s.expect('greptime.procedures', t, 'procedure');
       if ('refusal' in found) return found.refusal;
       const p = found.entity;
@@ -208,7 +194,7 @@ const EFFECTS: { [K in RepairCommandName]: Effect<K> } = {
       return applied(t.key, 'cancelled: rolled back to Failed; its state stays in etcd until purged');
     }),
   'greptime.purgeProcedures': (s, cmd) =>
-    dedupe(cmd.targets).map((t) => {
+    dedupeTargets(cmd.targets).map((t) => {
       const found = s.expect('greptime.procedures', t, 'procedure');
       if ('refusal' in found) return found.refusal;
       const p = found.entity;
@@ -226,7 +212,7 @@ const EFFECTS: { [K in RepairCommandName]: Effect<K> } = {
   'tikv.clearPreparedMark': (s, cmd) => regionRepair(s, cmd.targets, false),
   'tikv.evictRegion': (s, cmd) => regionRepair(s, cmd.targets, true),
   'fluvio.restoreFromSpuReport': (s, cmd) =>
-    dedupe(cmd.targets).map((t) => {
+    dedupeTargets(cmd.targets).map((t) => {
       const found = s.expect('fluvio.partitions', t, 'partition');
       if ('refusal' in found) return found.refusal;
       const p = found.entity;
@@ -239,7 +225,7 @@ const EFFECTS: { [K in RepairCommandName]: Effect<K> } = {
     }),
   // Undo's own commands: what a repair deleted or changed, back from the journal's before-images.
   'quickwit.restoreShards': (s, cmd) =>
-    dedupe(cmd.targets).map((t) => {
+    dedupeTargets(cmd.targets).map((t) => {
       const now = s.get(METASTORE, t.key);
       if (now) return refused(t.key, `metastore shard ${t.key} exists again (version ${now.version}): something re-created it since the repair; left as it is`);
       if (t.entity.key !== t.key) return refused(t.key, `the entity to re-create is ${t.entity.key}, not ${t.key}; nothing changed`);
@@ -248,7 +234,7 @@ const EFFECTS: { [K in RepairCommandName]: Effect<K> } = {
       return applied(t.key, `re-created as it was before the repair (its version then was ${t.entity.version})`);
     }),
   'fluvio.restoreResolution': (s, cmd) =>
-    dedupe(cmd.targets).map((t) => {
+    dedupeTargets(cmd.targets).map((t) => {
       const found = s.expect('fluvio.partitions', t, 'partition');
       if ('refusal' in found) return found.refusal;
       if (found.entity.resolution === t.resolution) return unchanged(t.key, `already ${t.resolution}`);
@@ -266,7 +252,7 @@ function deleteShard(s: PreviewState, t: Expectation): RepairItemResult {
   if (held) {
     const where = `initialised on ${shard.leaderId}`;
     if (shard.shardState !== 'closed') return refused(t.key, `${where} and ${shard.shardState}; deleting it would lose records — close it first`);
-    if (offsetOf(shard.publishPositionInclusive) < offsetOf(held.replicationPositionInclusive)) {
+    if (positionOffset(shard.publishPositionInclusive) < positionOffset(held.replicationPositionInclusive)) {
       return refused(t.key, `closed but not fully published (${where}); deleting it would lose records`);
     }
     s.delete(INGESTER, held.key);
@@ -299,7 +285,7 @@ function restartControlPlane(s: PreviewState, expectedEpoch: number): RepairItem
 
 /** Milvus: finish a Terminating node's close (failing its blocked appends), or remove it; its channels move on at term + 1. */
 function nodeRepair(s: PreviewState, targets: readonly Expectation[], remove: boolean): RepairItemResult[] {
-  return dedupe(targets).map((t) => {
+  return dedupeTargets(targets).map((t) => {
     const found = s.expect('milvus.nodes', t, 'node');
     if ('refusal' in found) return found.refusal;
     const node = found.entity;
@@ -369,7 +355,7 @@ function finishClose(s: PreviewState, walKey: string): void {
 
 /** TiKV: clear a stale `is_written` mark, or evict the region; refused for the current region of a batch being written. */
 function regionRepair(s: PreviewState, targets: readonly Expectation[], evict: boolean): RepairItemResult[] {
-  return dedupe(targets).map((t) => {
+  return dedupeTargets(targets).map((t) => {
     const found = s.expect('tikv.regions', t, 'region');
     if ('refusal' in found) return found.refusal;
     const region = found.entity;

@@ -12,7 +12,7 @@
  * O(log n + limit), and a cursor stays valid when entities before or after it
  * are deleted.
  */
-import { COLLECTION_NAMES, type ChangeEvent, type CollectionName, type EntityOf } from '../protocol';
+import { COLLECTION_NAMES, sameFieldValue, type ChangeEvent, type CollectionName, type EntityOf } from '../protocol';
 /** Where a store records every change it makes (the simulator hashes them; a gateway needs none). */
 export interface ChangeTrace {
   record(line: string): void;
@@ -166,7 +166,7 @@ export class Store {
   mirror<C extends CollectionName>(c: C, entity: EntityOf<C>): boolean {
     const map = this.map(c);
     const prev = map.get(entity.key);
-    if (prev && prev.version === entity.version && sameValue(prev, entity)) return false;
+    if (prev && prev.version === entity.version && sameFieldValue(prev, entity)) return false;
     map.set(entity.key, entity);
     if (!prev) this.indexes.get(c)!.added(entity.key);
     this.emit({ seq: 0, op: 'upsert', collection: c, key: entity.key, item: entity });
@@ -182,7 +182,7 @@ export class Store {
     if (!prev) return undefined;
     let changed = false;
     for (const [k, v] of Object.entries(patch)) {
-      if (!sameValue((prev as Record<string, unknown>)[k], v)) {
+      if (!sameFieldValue((prev as Record<string, unknown>)[k], v)) {
         changed = true;
         break;
       }
@@ -253,15 +253,4 @@ export class Store {
     }
     this.pending.push(event);
   }
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
-  if (a && b && typeof a === 'object' && typeof b === 'object') {
-    const ka = Object.keys(a);
-    const kb = Object.keys(b);
-    return ka.length === kb.length && ka.every((k) => sameValue((a as never)[k], (b as never)[k]));
-  }
-  return false;
 }

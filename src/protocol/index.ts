@@ -17,3 +17,4 @@ export * from './preview';
 export * from './undo';
 export * from './journal';
 export * from './topology';
+export * from './repair-results';

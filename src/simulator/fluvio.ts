@@ -12,7 +12,8 @@
  */
 import { keys, plural, type Fault, type RepairCommand, type RepairItemResult, type ScPartition } from '../protocol';
 import { buggy, rejected, type SimContext, type Sizes, type SubsystemSim } from './context';
-import { applied, dedupeTargets, expectVersion, refused, unchanged } from './repair-support';
+import { applied, dedupeTargets, refused, unchanged } from '../protocol';
+import { expectVersion } from './repair-support';
 
 const SPUS = [5001, 5002, 5003];
 const TOPICS = ['orders', 'clicks', 'app-logs'];

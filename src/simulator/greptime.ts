@@ -23,7 +23,8 @@ import {
   type RepairItemResult,
 } from '../protocol';
 import { buggy, noTarget, rejected, type SimContext, type Sizes, type SubsystemSim } from './context';
-import { applied, dedupeTargets, expectVersion, refused, unchanged } from './repair-support';
+import { applied, dedupeTargets, refused, unchanged } from '../protocol';
+import { expectVersion } from './repair-support';
 
 const CREATE_TABLE = 'metasrv-procedure::CreateTable';
 const PROCEDURE_PREFIX = '/__procedure__/';

@@ -13,7 +13,8 @@
  */
 import { keys, plural, type Fault, type PChannelMeta, type RepairCommand, type RepairItemResult, type StreamingNode, type WalState } from '../protocol';
 import { buggy, rejected, type SimContext, type Sizes, type SubsystemSim } from './context';
-import { applied, dedupeTargets, expectVersion, refused, unchanged } from './repair-support';
+import { applied, dedupeTargets, refused, unchanged } from '../protocol';
+import { expectVersion } from './repair-support';
 
 const OLD_BUILD = 'master-20250410';
 const NEW_BUILD = 'master-20250415';

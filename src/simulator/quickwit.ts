@@ -29,10 +29,11 @@
  * the control plane answers "delete" for every shard the metastore does not
  * have.
  */
-import { keys, type Fault, type IngesterShard, type MetastoreShard, type RepairCommand, type RepairItemResult } from '../protocol';
+import { keys, positionOffset, type Fault, type IngesterShard, type MetastoreShard, type RepairCommand, type RepairItemResult } from '../protocol';
 import { buggy, noTarget, rejected, type SimContext, type Sizes, type SubsystemSim } from './context';
 import { ulid } from './prng';
-import { applied, dedupeTargets, expectVersion, recreate, refused } from './repair-support';
+import { applied, dedupeTargets, refused } from '../protocol';
+import { expectVersion, recreate } from './repair-support';
 
 const SOURCE_ID = '_ingest-source';
 const INGESTERS = ['ingester-0', 'ingester-1', 'ingester-2', 'ingester-3'];
@@ -62,9 +63,6 @@ function ingestersFor(target: string | undefined): string[] {
 /** Quickwit renders positions as `~` + the offset zero-padded to 20 digits. */
 function position(offset: number): string {
   return offset < 0 ? '' : `~${String(offset).padStart(20, '0')}`;
-}
-function offsetOf(pos: string): number {
-  return pos === '' ? -1 : pos === '~eof' ? Number.MAX_SAFE_INTEGER : Number(pos.slice(1));
 }
 
 interface Source {
@@ -147,13 +145,13 @@ export class QuickwitSim implements SubsystemSim {
         const s = sample[rng.int(sample.length)];
         if (s.shardState !== 'open') continue;
         const meta = store.get('quickwit.metastore.shards', keys.shard(s.indexUid, s.sourceId, s.shardId));
-        if (meta && offsetOf(meta.publishPositionInclusive) < offsetOf(s.replicationPositionInclusive)) {
+        if (meta && positionOffset(meta.publishPositionInclusive) < positionOffset(s.replicationPositionInclusive)) {
           store.patch('quickwit.metastore.shards', meta.key, {
             publishPositionInclusive: s.replicationPositionInclusive,
             publishToken: `indexer-0:${this.ctx.time}`,
           });
         }
-        const next = offsetOf(s.replicationPositionInclusive) + 1 + rng.int(100);
+        const next = positionOffset(s.replicationPositionInclusive) + 1 + rng.int(100);
         store.patch('quickwit.ingester.shards', s.key, { replicationPositionInclusive: position(next) });
       }
     }
@@ -423,7 +421,7 @@ export class QuickwitSim implements SubsystemSim {
     this.down.delete(id);
     store.put('quickwit.ingesters', { key: id, nodeId: id, status: 'ready' });
     for (const { shard, truncatedThrough } of d.wal.values()) {
-      if (offsetOf(shard.replicationPositionInclusive) <= offsetOf(truncatedThrough)) continue;
+      if (positionOffset(shard.replicationPositionInclusive) <= positionOffset(truncatedThrough)) continue;
       store.put(INGESTER, {
         key: shard.key,
         ingesterId: shard.ingesterId,
@@ -472,8 +470,8 @@ export class QuickwitSim implements SubsystemSim {
       if (shard.shardState !== 'closed') {
         return refused(target.key, `${where} and ${shard.shardState}; deleting it would lose records — close it first`);
       }
-      const replicated = offsetOf(held.replicationPositionInclusive);
-      if (offsetOf(shard.publishPositionInclusive) < replicated) {
+      const replicated = positionOffset(held.replicationPositionInclusive);
+      if (positionOffset(shard.publishPositionInclusive) < replicated) {
         return refused(
           target.key,
           `closed but not fully published (published ${shard.publishPositionInclusive || 'nothing'}, replicated ${held.replicationPositionInclusive} ${where}); deleting it would lose records`,

@@ -2,19 +2,8 @@
  * Conditional repairs: every target names the entity version it was planned
  * from. An entity that moved on (or is gone) is refused and left untouched.
  */
-import type { CollectionName, EntityOf, Expectation, RepairItemResult } from '../protocol';
+import { applied, dedupeTargets, refused, type CollectionName, type EntityOf, type Expectation, type RepairItemResult } from '../protocol';
 import type { Store } from '../cluster/store';
-
-export function refused(key: string, message: string): RepairItemResult {
-  return { key, status: 'refused', message };
-}
-/** `version`: the entity's version after the change (an undo of it expects that version). */
-export function applied(key: string, message: string, version?: number): RepairItemResult {
-  return version === undefined ? { key, status: 'applied', message } : { key, status: 'applied', message, version };
-}
-export function unchanged(key: string, message: string): RepairItemResult {
-  return { key, status: 'unchanged', message };
-}
 
 /** The entity if it is still at the expected version, else the refusal to report. */
 export function expectVersion<C extends CollectionName>(
@@ -51,10 +40,4 @@ export function recreate<C extends CollectionName>(store: Store, collection: C, 
     const put = store.put(collection, structuredClone(draft) as never);
     return applied(t.key, `re-created as it was before the repair (its version then was ${_before})`, put.version);
   });
-}
-
-/** A repeated target in one request is answered once. */
-export function dedupeTargets<T extends { key: string }>(targets: readonly T[]): T[] {
-  const seen = new Set<string>();
-  return targets.filter((t) => (seen.has(t.key) ? false : (seen.add(t.key), true)));
 }

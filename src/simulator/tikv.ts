@@ -15,7 +15,8 @@
  */
 import { keys, type CachedRegion, type Fault, type RepairCommand, type RepairItemResult, type WriteBatch } from '../protocol';
 import { buggy, rejected, type SimContext, type Sizes, type SubsystemSim } from './context';
-import { applied, dedupeTargets, expectVersion, refused, unchanged } from './repair-support';
+import { applied, dedupeTargets, refused, unchanged } from '../protocol';
+import { expectVersion } from './repair-support';
 
 const STORES = [1, 4, 5];
 const FIRST_REGION_ID = 26_960;
