@@ -23,7 +23,7 @@ import type { ClusterModel, EntityMap } from '../analysis/model';
 import type { ClusterChecker } from './checker';
 import type { ClusterSession } from './session';
 import { clusterDocUri } from '../protocol/uri';
-import { formatCount, percentDone, plural } from '../protocol';
+import { formatCount, percentDone, plural, ruleNotes } from '../protocol';
 
 export const NO_CLUSTER_MESSAGE = "No cluster connected — run 'Cluster: Start Bundled Simulator' or 'Cluster: Connect…'";
 
@@ -70,17 +70,28 @@ export function treeChildren(
   // Unavailable: the reason first (on the first page); then what was read before, if anything.
   const unavailable = path.segments.length === 0 && health?.state === 'unavailable';
   if (children.count === 0 && unavailable) return [unavailableMessage(parentId, cluster.session.name, health.reason)];
-  const first = unavailable ? unavailableMessage(parentId, cluster.session.name, health.reason) : undefined;
+  // Read, but some rule is not checked (a collection unknown, a version without the bug): say which and why.
+  const first = unavailable
+    ? [unavailableMessage(parentId, cluster.session.name, health.reason)]
+    : path.segments.length === 0
+      ? ruleNotes(subsystem, model.status).map((note, i) => noteMessage(parentId, cluster.session.name, note, i))
+      : [];
+  if (children.count === 0 && first.length) return first;
   return pageOf(children, parentId, cluster.session.name, cursor, limit, first);
 }
 
+/** A rule that is not checked now, and why (`ruleNotes`): informational, one node each. */
+function noteMessage(parentId: string, cluster: string, note: string, i: number): TreeNode {
+  return { ...message(parentId, cluster, note, 'none'), id: `${parentId}/@note:${i}` };
+}
+
 /** One page of `children` from `cursor`, with a `loadMore` node when more follow; `first` leads the first page. */
-function pageOf(children: Children, parentId: string, cluster: string, cursor: string | null | undefined, limit: number, first?: TreeNode): TreeNode[] {
+function pageOf(children: Children, parentId: string, cluster: string, cursor: string | null | undefined, limit: number, first: readonly TreeNode[] = []): TreeNode[] {
   if (children.count === 0) return [message(parentId, cluster, 'Nothing here', 'none')];
   const start = Math.max(0, Number.parseInt(cursor ?? '0', 10) || 0);
   const end = Math.min(children.count, start + limit);
   const nodes: TreeNode[] = [];
-  if (first && start === 0) nodes.push(first);
+  if (start === 0) nodes.push(...first);
   for (let i = start; i < end; i++) nodes.push(children.make(i));
   if (end < children.count) {
     nodes.push({

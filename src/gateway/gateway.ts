@@ -14,6 +14,7 @@ import {
   errorText,
   SUBSYSTEMS,
   type ClusterStatus,
+  type CollectionHealth,
   type CollectionName,
   type EntityOf,
   type Precondition,
@@ -22,6 +23,7 @@ import {
   type Subsystem,
   type SubsystemHealth,
   type SummaryResult,
+  type SystemVersion,
   type UnreadableRecord,
 } from '../protocol';
 import { Store } from '../cluster/store';
@@ -41,6 +43,9 @@ interface SourceEntry {
   read: boolean;
   health: SourceHealth;
   unreadable: Map<CollectionName, UnreadableRecord[]>;
+  /** The source's collections not read successfully in its current state (absent: read, `ok`). */
+  collections: Map<CollectionName, CollectionHealth>;
+  version?: SystemVersion;
 }
 
 export class Gateway extends StoreBackend {
@@ -57,7 +62,13 @@ export class Gateway extends StoreBackend {
   ) {
     super();
     for (const source of sources) {
-      this.sources.set(source.subsystem, { source, read: false, health: { state: 'unavailable', reason: 'starting' }, unreadable: new Map() });
+      this.sources.set(source.subsystem, {
+        source,
+        read: false,
+        health: { state: 'unavailable', reason: 'starting' },
+        unreadable: new Map(),
+        collections: new Map(source.collections.map((c) => [c, { state: 'unread', reason: 'not read yet' }] as const)),
+      });
     }
   }
 
@@ -152,6 +163,8 @@ export class Gateway extends StoreBackend {
       const unreadable = [...e.unreadable.values()].flat();
       subsystems[s] = {
         ...e.health,
+        ...(e.collections.size ? { collections: Object.fromEntries(e.collections) } : {}),
+        ...(e.version ? { version: e.version } : {}),
         ...(unreadable.length ? { unreadable: unreadable.slice(0, MAX_UNREADABLE_LISTED), unreadableCount: unreadable.length } : {}),
       };
     }
@@ -203,6 +216,8 @@ export class Gateway extends StoreBackend {
     return {
       replace: <C extends CollectionName>(c: C, entities: Iterable<EntityOf<C>>) => {
         own(c);
+        // A full read: this collection is now known (until a source says its read failed).
+        entry.collections.delete(c);
         const seen = new Set<string>();
         for (const e of entities) {
           seen.add(e.key);
@@ -225,6 +240,14 @@ export class Gateway extends StoreBackend {
       unreadable: (c, records) => {
         own(c);
         entry.unreadable.set(c, records);
+      },
+      collectionHealth: (c, health) => {
+        own(c);
+        if (health.state === 'ok') entry.collections.delete(c);
+        else entry.collections.set(c, health);
+      },
+      version: (version) => {
+        entry.version = version;
       },
       health: (health) => {
         if (health.state !== entry.health.state || health.reason !== entry.health.reason) {

@@ -9,6 +9,7 @@
  * retries with backoff; the other sources keep working.
  */
 import type {
+  CollectionHealth,
   CollectionSummary,
   CollectionName,
   EntityOf,
@@ -17,6 +18,7 @@ import type {
   RepairItemResult,
   Subsystem,
   SubsystemHealth,
+  SystemVersion,
   UnreadableRecord,
 } from '../protocol';
 
@@ -24,7 +26,11 @@ export type SourceHealth = Pick<SubsystemHealth, 'state' | 'reason'>;
 
 /** What a source may do to the gateway. */
 export interface SourceContext {
-  /** Replaces the mirror of one of the source's collections with what the store holds now (a full read). */
+  /**
+   * Replaces the mirror of one of the source's collections with what the store holds now (a full
+   * read); the collection is then known (`ok`). Never call it with what a failed read left: an
+   * error or a not-ready answer is `collectionHealth(c, { state: 'unavailable', … })`, not empty.
+   */
   replace<C extends CollectionName>(collection: C, entities: Iterable<EntityOf<C>>): void;
   /** One record changed (a watch event, a poll that found a difference). */
   upsert<C extends CollectionName>(collection: C, entity: EntityOf<C>): void;
@@ -33,6 +39,13 @@ export interface SourceContext {
   get<C extends CollectionName>(collection: C, key: string): EntityOf<C> | undefined;
   /** The records that did not decode, as of the last full read of `collection` (replaces the previous list). */
   unreadable(collection: CollectionName, records: UnreadableRecord[]): void;
+  /**
+   * One collection's last read failed (`unavailable`, with the store's or API's answer), or it
+   * succeeded (`ok`). Every collection starts `unread`; no finding compares one that is not `ok`.
+   */
+  collectionHealth(collection: CollectionName, health: CollectionHealth): void;
+  /** The upstream version the store or API says it runs (undefined: it does not say, or not yet). */
+  version(version: SystemVersion | undefined): void;
   /** Reachable again, or not; shown in the subsystem's view. */
   health(health: SourceHealth): void;
   log(message: string): void;

@@ -13,51 +13,73 @@ export const RULES = {
   'shards/dangling': {
     subsystem: 'shards',
     severity: 'error',
+    reads: ['quickwit.metastore.shards', 'quickwit.controlPlane.shards', 'quickwit.ingester.shards', 'quickwit.ingesters'],
     summary: 'A non-closed metastore shard that the control plane does not know and no ingester holds.',
   },
   'shards/orphaned': {
     subsystem: 'shards',
     severity: 'warning',
+    reads: ['quickwit.metastore.shards', 'quickwit.controlPlane.shards', 'quickwit.ingester.shards'],
     summary: 'A shard known to the control plane or an ingester but absent from the metastore.',
   },
   'wal/close-blocked': {
     subsystem: 'wal',
     severity: 'error',
+    reads: ['milvus.nodes', 'milvus.wals', 'milvus.appends'],
     summary: 'A node asked to stop, past its grace period, whose WAL is recovering with appends in flight.',
   },
   'ddl/backlog': {
     subsystem: 'ddl',
     severity: 'error',
+    reads: ['greptime.procedures', 'greptime.etcd'],
     summary: 'Unfinished procedures above max_running_procedures, or etcd near its quota.',
   },
   'ddl/duplicate': {
     subsystem: 'ddl',
     severity: 'warning',
+    reads: ['greptime.procedures'],
     summary: 'More than one unfinished procedure for the same table.',
   },
   'regions/stale-prepared': {
     subsystem: 'regions',
     severity: 'error',
+    reads: ['tikv.regions', 'tikv.writeBatches'],
     summary: "A region marked prepared for write that is not the write batch's current region, or at a commit boundary.",
   },
   'partitions/online-out-of-space': {
     subsystem: 'partitions',
     severity: 'error',
+    reads: ['fluvio.partitions', 'fluvio.spuReports'],
     summary: 'A partition the SC says is Online while its leader SPU reports its storage full.',
   },
   'timeline/forbidden-transition': {
     // Any subsystem: each finding names the one of the entity that made the transition.
     subsystem: null,
     severity: 'warning',
+    reads: [],
     summary: 'An entity still holds a state it reached by a transition its system forbids, as recorded in the timeline (with its time).',
   },
   'gateway/unreadable-record': {
     // Any subsystem a gateway reads: each finding names its own (`Finding.subsystem`).
     subsystem: null,
     severity: 'warning',
+    reads: [],
     summary: "A record of a system's own store that the gateway could not decode: it is missing from the views and from every check.",
   },
-} as const satisfies Record<string, { subsystem: Subsystem | null; severity: 'error' | 'warning'; summary: string }>;
+} as const satisfies Record<
+  string,
+  {
+    subsystem: Subsystem | null;
+    severity: 'error' | 'warning';
+    /**
+     * The collections the rule compares: it is checked only when each was read successfully in its
+     * subsystem's current state (`ClusterStatus.subsystems[s].collections`); one unknown, and the
+     * rule says "not checked" instead of reading it as empty. Empty: the rule needs no collection read.
+     */
+    reads: readonly CollectionName[];
+    summary: string;
+  }
+>;
 
 export type RuleId = keyof typeof RULES;
 export const RULE_IDS = Object.keys(RULES) as RuleId[];

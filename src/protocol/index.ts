@@ -18,3 +18,5 @@ export * from './undo';
 export * from './journal';
 export * from './topology';
 export * from './repair-results';
+export * from './versions';
+export * from './readiness';

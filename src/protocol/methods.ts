@@ -74,8 +74,36 @@ export const UnreadableRecord = z.object({
 });
 export type UnreadableRecord = z.infer<typeof UnreadableRecord>;
 
+/**
+ * Whether one collection of a subsystem was read successfully in the subsystem's current state.
+ * `unread`: not read yet; `unavailable`: its last read failed (the store or API answered an error,
+ * or is not ready). Either way its mirror is unknown, never empty: no finding compares it.
+ */
+export const CollectionHealth = z.object({
+  state: z.enum(['ok', 'unread', 'unavailable']),
+  reason: z.string().max(2048).optional(),
+});
+export type CollectionHealth = z.infer<typeof CollectionHealth>;
+
+/**
+ * The upstream version a subsystem's store or API says it runs (`_sqlx_migrations`, PD's
+ * `version`, the Milvus session's `Version`, …). `version` is the comparable part (`0.9.0`,
+ * `8.5.7`, `migration 28`); `from` says where it was read, for the Clusters view's tooltip.
+ */
+export const SystemVersion = z.object({
+  /** The upstream project: `Quickwit`, `Milvus`, `GreptimeDB`, `TiKV`, `Fluvio`. */
+  system: z.string().max(64),
+  version: z.string().max(128),
+  from: z.string().max(512),
+});
+export type SystemVersion = z.infer<typeof SystemVersion>;
+
 export const SubsystemHealth = z.object({
   state: z.enum(['ok', 'not-configured', 'unavailable']),
+  /** Per collection, whether its last read succeeded. Absent (or a collection absent): read, `ok`. */
+  collections: z.partialRecord(CollectionName, CollectionHealth).optional(),
+  /** The upstream version the store or API says it runs, where it says so. */
+  version: SystemVersion.optional(),
   /** Why it is not ok, in words (the store's error, "no greptime section in the gateway config"). */
   reason: z.string().max(2048).optional(),
   /** Records that did not decode: the first ones, and how many in all. */

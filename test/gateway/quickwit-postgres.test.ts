@@ -6,7 +6,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { Client } from 'pg';
-import { COLLECTION_NAMES, keys, summariseCollection, summariseCollections, type CollectionName, type UnreadableRecord } from '../../src/protocol';
+import { COLLECTION_NAMES, keys, summariseCollection, summariseCollections, type CollectionHealth, type CollectionName, type SystemVersion, type UnreadableRecord } from '../../src/protocol';
 import { ClusterClient } from '../../src/protocol/client';
 import { decodeDebugInfo } from '../../src/codecs/quickwit';
 import { QuickwitSource } from '../../src/gateway/sources/quickwit';
@@ -25,21 +25,26 @@ function fakeContext() {
   const maps = new Map<CollectionName, Map<string, { key: string; version: number }>>();
   const unreadable = new Map<CollectionName, UnreadableRecord[]>();
   let health: SourceHealth = { state: 'unavailable', reason: 'starting' };
+  const collections = new Map<CollectionName, CollectionHealth>();
+  let version: SystemVersion | undefined;
   const m = (c: CollectionName) => maps.get(c) ?? maps.set(c, new Map()).get(c)!;
   const ctx: SourceContext = {
     replace: (c, entities) => {
       const map = new Map();
       for (const e of entities) map.set(e.key, e);
       maps.set(c, map);
+      collections.set(c, { state: 'ok' });
     },
     upsert: (c, e) => void m(c).set(e.key, e),
     remove: (c, key) => void m(c).delete(key),
     get: ((c: CollectionName, key: string) => m(c).get(key)) as SourceContext['get'],
     unreadable: (c, r) => void unreadable.set(c, r),
+    collectionHealth: (c, h) => void collections.set(c, h),
+    version: (v) => void (version = v),
     health: (h) => void (health = h),
     log: () => undefined,
   };
-  return { ctx, m, unreadable, health: () => health };
+  return { ctx, m, unreadable, health: () => health, collections, version: () => version };
 }
 
 async function query<T = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {

@@ -1,5 +1,5 @@
 /** The rule table and `runChecks`: which check implements which rule id. */
-import { RULES, type Finding, type RuleId, type Subsystem } from '../../protocol';
+import { RULES, ruleReadiness, type Finding, type RuleId, type Subsystem } from '../../protocol';
 import type { ClusterModel } from '../model';
 import type { Check, CheckOptions } from './common';
 import { checkDdlBacklog, checkDuplicateProcedures } from './ddl';
@@ -50,6 +50,8 @@ export function runChecks(model: ClusterModel, options: CheckOptions & { subsyst
     const severity = options.severities?.[rule] ?? RULES[rule].severity;
     // An 'off' rule is not run at all: no cost for a rule the user silenced.
     if (severity === 'off') continue;
+    // A rule whose collections are not all known now, or whose bug this version cannot have, is not run.
+    if (ruleReadiness(rule, model.status).state !== 'checked') continue;
     for (const f of CHECKS[rule](model, { timeline: options.timeline })) {
       if (options.subsystem && f.subsystem !== options.subsystem) continue;
       findings.push(severity === f.severity ? f : { ...f, severity });

@@ -14,6 +14,7 @@
 import {
   KEYS,
   RULES,
+  ruleReadiness,
   UNFINISHED_PROCEDURE_STATUSES,
   type ClusterStatus,
   type CollectionName,
@@ -234,16 +235,15 @@ export const SUMMARY_CHECKS = {
 
 /**
  * Every check on counts, with the user's severities (an `off` rule is not run), sorted by id like
- * `runChecks`. A subsystem the cluster says it cannot see (not configured, unavailable) is skipped:
- * its counts are not its state.
+ * `runChecks`. A rule whose collections the cluster cannot see now (not configured, unavailable,
+ * not read) is skipped, as in `runChecks`: its counts are not its state.
  */
 export function runSummaryChecks(summary: SummaryResult, status: ClusterStatus, options: CheckOptions = {}): Finding[] {
   const findings: Finding[] = [];
   for (const rule of Object.keys(SUMMARY_CHECKS) as (keyof typeof SUMMARY_CHECKS)[]) {
     const severity = options.severities?.[rule] ?? RULES[rule].severity;
     if (severity === 'off') continue;
-    const health = status.subsystems?.[RULES[rule].subsystem]?.state;
-    if (health !== undefined && health !== 'ok') continue;
+    if (ruleReadiness(rule, status).state !== 'checked') continue;
     for (const f of SUMMARY_CHECKS[rule](summary, status)) findings.push(severity === f.severity ? f : { ...f, severity });
   }
   return findings.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

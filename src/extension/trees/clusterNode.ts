@@ -3,6 +3,7 @@ import { SUBSYSTEM_TITLES } from '../../protocol/collections';
 import { plural } from '../../protocol/format';
 import type { ConnectionState } from '../../protocol/lsp';
 import { effectiveProtection } from '../../protocol/preview';
+import { ruleNotes } from '../../protocol/readiness';
 import { PROTECTION_LABELS } from '../status';
 import { ClusterElement, ContextValues, SubsystemElement } from './elements';
 import { healthIcon } from './health';
@@ -59,9 +60,15 @@ export function subsystemTreeItem(el: SubsystemElement): TreeItem {
     item.iconPath = healthIcon(stale ? 'stale' : 'error', 'error', 'error');
     item.tooltip = `${SUBSYSTEM_TITLES[el.subsystem]}: unavailable${health.reason ? `: ${health.reason}` : ''}\n${open}`;
   } else {
-    item.description = problems ? plural(problems, 'problem') : 'no problems';
+    const notes = el.cluster.info.status ? ruleNotes(el.subsystem, el.cluster.info.status) : [];
+    item.description = `${problems ? plural(problems, 'problem') : 'no problems'}${notes.length ? ` · ${plural(notes.length, 'rule')} not checked` : ''}`;
     item.iconPath = healthIcon(stale ? 'stale' : problems ? 'error' : 'ok', 'file-code', 'file-code');
-    item.tooltip = open;
+    item.tooltip = [...notes, open].join('\n');
+  }
+  // The upstream version the store says it runs: the rules' applicability depends on it.
+  if (health?.version) {
+    item.description = `${item.description} · ${health.version.system} ${health.version.version}`;
+    item.tooltip = `${typeof item.tooltip === 'string' ? item.tooltip : ''}\n${health.version.system} ${health.version.version} (from ${health.version.from})`;
   }
   item.contextValue = ContextValues.of('subsystem', {});
   item.command = {

@@ -1,0 +1,58 @@
+/**
+ * Whether a rule can be checked on what the cluster read: a cross-component finding rests only on
+ * collections read successfully in their subsystem's current state, and only on a version that can
+ * have the bug. A collection that is unread, unavailable or errored is unknown, never empty: the
+ * rule is not run, and the views say why (`ruleNotes`).
+ */
+import { COLLECTIONS, type Subsystem } from './collections';
+import { RULE_IDS, RULES, type RuleId } from './findings';
+import type { ClusterStatus } from './methods';
+import { RULE_VERSIONS } from './versions';
+
+export type RuleReadiness =
+  | { state: 'checked' }
+  /** A collection it compares is not known now (or the subsystem is not read at all). */
+  | { state: 'unknown'; reason: string }
+  /** The version the system runs cannot have the bug. */
+  | { state: 'not-applicable'; reason: string };
+
+export function ruleReadiness(rule: RuleId, status: ClusterStatus): RuleReadiness {
+  const subsystem = RULES[rule].subsystem;
+  if (subsystem === null) return { state: 'checked' };
+  const health = status.subsystems?.[subsystem];
+  if (health === undefined) return { state: 'checked' };
+  if (health.state === 'not-configured') return { state: 'unknown', reason: 'not configured' };
+  if (health.state === 'unavailable') return { state: 'unknown', reason: `unavailable${health.reason ? `: ${health.reason}` : ''}` };
+  for (const c of RULES[rule].reads) {
+    const h = health.collections?.[c];
+    if (h && h.state !== 'ok') {
+      const what = `${COLLECTIONS[c].component} (${c})`;
+      return { state: 'unknown', reason: `${what} ${h.state === 'unread' ? 'not read yet' : 'unavailable'}${h.reason ? `: ${h.reason}` : ''}` };
+    }
+  }
+  const versions = RULE_VERSIONS[rule];
+  if (health.version && versions && versions.applies(health.version.version) === false) {
+    return {
+      state: 'not-applicable',
+      reason: `not applicable to ${health.version.system} ${health.version.version} (fixed by ${versions.fixedBy}; affected: ${versions.affected})`,
+    };
+  }
+  return { state: 'checked' };
+}
+
+/**
+ * For a subsystem's view: one line per rule of it that is not checked now, e.g.
+ * "shards/dangling not checked: control plane (quickwit.controlPlane.shards) unavailable: …".
+ * Not-configured subsystems say so once elsewhere and give none.
+ */
+export function ruleNotes(subsystem: Subsystem, status: ClusterStatus): string[] {
+  if (status.subsystems?.[subsystem]?.state === 'not-configured') return [];
+  const notes: string[] = [];
+  for (const rule of RULE_IDS) {
+    if (RULES[rule].subsystem !== subsystem) continue;
+    const r = ruleReadiness(rule, status);
+    if (r.state === 'unknown') notes.push(`${rule} not checked: ${r.reason}`);
+    else if (r.state === 'not-applicable') notes.push(`${rule}: ${r.reason}`);
+  }
+  return notes;
+}

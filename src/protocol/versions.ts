@@ -1,0 +1,54 @@
+/**
+ * Which upstream versions can have each incident's bug, and the fix that ended it. The gateway
+ * reads the version a store or API says it runs (`SubsystemHealth.version`); on a version the bug
+ * cannot occur in, the rule is not run and the view says "not applicable to <system> <version>
+ * (fixed by <fix>)" instead of firing or staying silent. The evidence for each entry is in
+ * docs/gateway.md (per system: the versions checked and the upstream commits).
+ */
+import type { RuleId } from './findings';
+
+export interface RuleVersions {
+  /** The upstream project, as `SystemVersion.system` names it. */
+  readonly system: string;
+  /** In words, the versions in which the bug can occur: `v0.17.3 and later, before #4529`. */
+  readonly affected: string;
+  /** The upstream change that ended it (`#4529`), or `not fixed` while none has. */
+  readonly fixedBy: string;
+  /**
+   * Whether `version` (`SystemVersion.version`) can have the bug: false when it cannot (the rule is
+   * not run), true when it can, undefined when the version says nothing either way (the rule runs).
+   */
+  applies(version: string): boolean | undefined;
+}
+
+/** The rules of one upstream incident each. Rules absent here apply to every version. */
+export const RULE_VERSIONS: Partial<Record<RuleId, RuleVersions>> = {};
+
+/**
+ * The numeric parts of a version string (`v8.5.7` → [8, 5, 7], `0.9.0-rc.1` → [0, 9, 0]), or
+ * undefined when it has none. Pre-release tags are ignored: a rule's bounds name releases.
+ */
+export function versionParts(version: string): number[] | undefined {
+  const m = /^\D*(\d+(?:\.\d+)*)/.exec(version.trim());
+  return m ? m[1].split('.').map(Number) : undefined;
+}
+
+/** `a` compared with `b` part by part (missing parts are 0): negative, 0 or positive; undefined if either has no number. */
+export function compareVersions(a: string, b: string): number | undefined {
+  const x = versionParts(a);
+  const y = versionParts(b);
+  if (!x || !y) return undefined;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** Whether `version` is in [from, to): either bound may be absent; undefined if the version has no number. */
+export function versionIn(version: string, from: string | undefined, to: string | undefined): boolean | undefined {
+  const lo = from === undefined ? 0 : compareVersions(version, from);
+  const hi = to === undefined ? -1 : compareVersions(version, to);
+  if (lo === undefined || hi === undefined) return undefined;
+  return lo >= 0 && hi < 0;
+}
