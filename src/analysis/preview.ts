@@ -39,6 +39,7 @@ import {
   type RepairPreview,
   type RepairSafety,
   type Subsystem,
+  repairRefusal,
 } from '../protocol';
 import { formatCount, plural } from '../protocol/format';
 import { runChecks, type CheckOptions } from './checks';
@@ -406,7 +407,13 @@ function applyPlan(s: PreviewState, operations: readonly RepairCommand[]): Previ
   const byCommand = new Map<string, PreviewOperations>();
   for (const op of operations) {
     const failed = s.failedPrecondition(op.preconditions ?? []);
-    const items = failed ? refuseAll(op, `not applied: ${failed}`) : (EFFECTS[op.command] as Effect<RepairCommandName>)(s, op);
+    // The cluster refuses the command outright (its owner runs and would undo it): nothing changes.
+    const refusal = repairRefusal(s.base.status, [op]);
+    const items = refusal
+      ? refuseAll(op, refusal)
+      : failed
+        ? refuseAll(op, `not applied: ${failed}`)
+        : (EFFECTS[op.command] as Effect<RepairCommandName>)(s, op);
     let g = byCommand.get(op.command);
     if (!g) byCommand.set(op.command, (g = { command: op.command, operations: 0, items: 0, applied: 0, refused: 0, unchanged: 0, refusals: [] }));
     g.operations++;

@@ -30,6 +30,7 @@ import {
   type TopologyResult,
   type TimelineResult,
   type FindEntityResult,
+  repairRefusal,
 } from '../protocol';
 import { previewRepair, queryTimeline, Timeline, type TimelineQuery } from '../analysis';
 import { ClusterChecker, type RuleSettings } from './checker';
@@ -632,7 +633,10 @@ export class ClusterWorkspace {
     const plans: PlannedRepair[] = [];
     for (const finding of cluster.checker.findings()) {
       if (rules && !rules.includes(finding.rule)) continue;
-      const option = finding.repairs.find((r) => r.safety === 'safe' && !tried.has(`${finding.id}#${r.id}`));
+      const status = cluster.session.model?.status;
+      const option = finding.repairs.find(
+        (r) => r.safety === 'safe' && !tried.has(`${finding.id}#${r.id}`) && !(status && repairRefusal(status, r.operations)),
+      );
       if (option) plans.push({ finding, option });
     }
     return plans;

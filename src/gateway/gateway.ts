@@ -46,6 +46,8 @@ interface SourceEntry {
   /** The source's collections not read successfully in its current state (absent: read, `ok`). */
   collections: Map<CollectionName, CollectionHealth>;
   version?: SystemVersion;
+  /** Commands the source refuses now, and why (`SubsystemHealth.refuses`). */
+  refuses: Map<string, string>;
 }
 
 export class Gateway extends StoreBackend {
@@ -68,6 +70,7 @@ export class Gateway extends StoreBackend {
         health: { state: 'unavailable', reason: 'starting' },
         unreadable: new Map(),
         collections: new Map(source.collections.map((c) => [c, { state: 'unread', reason: 'not read yet' }] as const)),
+        refuses: new Map(),
       });
     }
   }
@@ -165,6 +168,7 @@ export class Gateway extends StoreBackend {
         ...e.health,
         ...(e.collections.size ? { collections: Object.fromEntries(e.collections) } : {}),
         ...(e.version ? { version: e.version } : {}),
+        ...(e.refuses.size ? { refuses: Object.fromEntries(e.refuses) } : {}),
         ...(unreadable.length ? { unreadable: unreadable.slice(0, MAX_UNREADABLE_LISTED), unreadableCount: unreadable.length } : {}),
       };
     }
@@ -248,6 +252,10 @@ export class Gateway extends StoreBackend {
       },
       version: (version) => {
         entry.version = version;
+      },
+      refusing: (command, reason) => {
+        if (reason === undefined) entry.refuses.delete(command);
+        else entry.refuses.set(command, reason);
       },
       health: (health) => {
         if (health.state !== entry.health.state || health.reason !== entry.health.reason) {

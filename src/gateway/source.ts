@@ -44,6 +44,13 @@ export interface SourceContext {
    * succeeded (`ok`). Every collection starts `unread`; no finding compares one that is not `ok`.
    */
   collectionHealth(collection: CollectionName, health: CollectionHealth): void;
+  /**
+   * The source refuses `command` now, with why and the operator's remedy (the owner process runs
+   * and keeps that state in memory), or accepts it again (undefined). Listed in the subsystem's
+   * status so that previews, quick fixes and Repair All Safe say so before anything is sent; the
+   * source's `repair` refuses it too.
+   */
+  refusing(command: RepairCommand['command'], reason: string | undefined): void;
   /** The upstream version the store or API says it runs (undefined: it does not say, or not yet). */
   version(version: SystemVersion | undefined): void;
   /** Reachable again, or not; shown in the subsystem's view. */

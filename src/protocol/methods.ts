@@ -104,6 +104,12 @@ export const SubsystemHealth = z.object({
   collections: z.partialRecord(CollectionName, CollectionHealth).optional(),
   /** The upstream version the store or API says it runs, where it says so. */
   version: SystemVersion.optional(),
+  /**
+   * Repair commands (`RepairCommandName`) the cluster refuses now, each with why and the
+   * operator's remedy: a write the running owner would ignore or overwrite from memory is not
+   * safe. Previews, quick fixes and Repair All Safe say "refused by the gateway" for them.
+   */
+  refuses: z.record(z.string().max(128), z.string().max(2048)).optional(),
   /** Why it is not ok, in words (the store's error, "no greptime section in the gateway config"). */
   reason: z.string().max(2048).optional(),
   /** Records that did not decode: the first ones, and how many in all. */

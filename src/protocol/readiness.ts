@@ -56,3 +56,24 @@ export function ruleNotes(subsystem: Subsystem, status: ClusterStatus): string[]
   }
   return notes;
 }
+
+/**
+ * Why the cluster refuses `command` now (`SubsystemHealth.refuses`: the owner runs and would undo
+ * it), or undefined when it does not.
+ */
+export function refusedByCluster(status: ClusterStatus, command: string): string | undefined {
+  for (const s of Object.values(status.subsystems ?? {})) {
+    const reason = s?.refuses?.[command];
+    if (reason !== undefined) return reason;
+  }
+  return undefined;
+}
+
+/** Why a repair's operations would be refused by the cluster as a whole (the first refused command's reason), or undefined. */
+export function repairRefusal(status: ClusterStatus, operations: readonly { command: string }[]): string | undefined {
+  for (const op of operations) {
+    const reason = refusedByCluster(status, op.command);
+    if (reason !== undefined) return `refused by the gateway: ${reason}`;
+  }
+  return undefined;
+}

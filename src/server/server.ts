@@ -55,6 +55,7 @@ import {
   type Subsystem,
   type SyncProgress,
   type SyncProgressParams,
+  repairRefusal,
 } from '../protocol';
 import { diffClusters, diffSummary, renderDiffText, renderPreviewText, NO_DOCUMENTS, renderSnapshot, type DocumentsOf } from '../analysis';
 import type { RuleSettings } from '../engine/checker';
@@ -414,8 +415,12 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         // A client without disabledSupport would show a disabled action as runnable: it gets none of them.
         if (disabled && !canShowDisabledActions) continue;
         let preferred = false;
+        const status = cluster?.session.model?.status;
         for (const repair of finding.repairs) {
-          const isPreferred: boolean = !preferred && repair.safety === 'safe' && !disabled;
+          const refusal = status && repairRefusal(status, repair.operations);
+          const repairDisabled = disabled ?? (refusal ? `Refused by the gateway: ${refusal.replace(/^refused by the gateway: /, '')}` : undefined);
+          if (repairDisabled && !canShowDisabledActions) continue;
+          const isPreferred: boolean = !preferred && repair.safety === 'safe' && !repairDisabled;
           preferred ||= isPreferred;
           const args = { cluster: cluster?.name ?? '', findingId: finding.id, repairId: repair.id };
           const title = `${repair.title} (${repair.safety === 'safe' ? 'safe' : 'may lose data'})`;
@@ -424,7 +429,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
             kind: CodeActionKind.QuickFix,
             diagnostics: [diagnostic],
             isPreferred: isPreferred || undefined,
-            disabled: disabled ? { reason: disabled } : undefined,
+            disabled: repairDisabled ? { reason: repairDisabled } : undefined,
             // A command this server executes (executeCommandProvider), so any LSP client can run the fix.
             // The VS Code extension runs it through its own confirmation and progress (client middleware).
             command: { title, command: LspCommands.applyRepair, arguments: [args] },

@@ -41,6 +41,7 @@ function fakeContext() {
     unreadable: (c, r) => void unreadable.set(c, r),
     collectionHealth: (c, h) => void collections.set(c, h),
     version: (v) => void (version = v),
+    refusing: () => undefined,
     health: (h) => void (health = h),
     log: () => undefined,
   };
