@@ -22,7 +22,17 @@ export interface RuleVersions {
 }
 
 /** The rules of one upstream incident each. Rules absent here apply to every version. */
-export const RULE_VERSIONS: Partial<Record<RuleId, RuleVersions>> = {};
+export const RULE_VERSIONS: Partial<Record<RuleId, RuleVersions>> = {
+  // Quickwit (shards/dangling, shards/orphaned): none yet.
+
+  // Milvus (wal/close-blocked): none yet.
+
+  // GreptimeDB (ddl/backlog, ddl/duplicate): none yet.
+
+  // TiKV (regions/stale-prepared): none yet.
+
+  // Fluvio (partitions/online-out-of-space): none yet.
+};
 
 /**
  * The numeric parts of a version string (`v8.5.7` → [8, 5, 7], `0.9.0-rc.1` → [0, 9, 0]), or
