@@ -166,7 +166,8 @@ export class Gateway extends StoreBackend {
       const unreadable = [...e.unreadable.values()].flat();
       subsystems[s] = {
         ...e.health,
-        ...(e.collections.size ? { collections: Object.fromEntries(e.collections) } : {}),
+        // Unavailable as a whole: every collection is unknown, and the reason says why once.
+        ...(e.collections.size && e.health.state === 'ok' ? { collections: Object.fromEntries(e.collections) } : {}),
         ...(e.version ? { version: e.version } : {}),
         ...(e.refuses.size ? { refuses: Object.fromEntries(e.refuses) } : {}),
         ...(unreadable.length ? { unreadable: unreadable.slice(0, MAX_UNREADABLE_LISTED), unreadableCount: unreadable.length } : {}),

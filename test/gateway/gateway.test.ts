@@ -112,6 +112,8 @@ describe('gateway', () => {
     source.ctx.unreadable('fluvio.partitions', [{ collection: 'fluvio.partitions', key: 'Partition/bad-0.yaml', reason: 'not YAML' }]);
     assert.deepEqual(gateway.status().subsystems?.partitions, {
       state: 'ok',
+      // The fake source never read its SPUs: unknown, not empty.
+      collections: { 'fluvio.spus': { state: 'unread', reason: 'not read yet' } },
       unreadable: [{ collection: 'fluvio.partitions', key: 'Partition/bad-0.yaml', reason: 'not YAML' }],
       unreadableCount: 1,
     });
