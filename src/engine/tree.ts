@@ -220,6 +220,8 @@ function rootNodes(clusters: TreeCluster[], subsystem: Subsystem): TreeNode[] {
     if (progress) lines.push(`Syncing: ${syncedText(progress)}; findings that need every entity come when it ends`);
     if (session.error) lines.push(session.error);
     if (sub && sub.state !== 'ok') lines.push(`${SUBSYSTEM_TITLES[subsystem]}: ${sub.state}${sub.reason ? ` (${sub.reason})` : ''}`);
+    if (sub?.version) lines.push(`${sub.version.system} ${sub.version.version} (from ${sub.version.from})`);
+    if (status && sub?.state === 'ok') lines.push(...ruleNotes(subsystem, status));
     if (status?.readOnly) lines.push('Read-only: the cluster refuses every repair');
     return {
       id: rootId(subsystem, session.name),
