@@ -51,6 +51,32 @@ describe('snapshot language', () => {
     assert.deepEqual(runChecks(model!).map((f) => f.id), runChecks(m).map((f) => f.id));
   });
 
+  it('keeps what a gateway could not read, so a snapshot re-opened offline concludes nothing from it', () => {
+    const b = F.model({
+      clusterName: 'prod',
+      scenario: 'gateway',
+      subsystems: {
+        shards: {
+          state: 'ok',
+          version: { system: 'Quickwit', version: '0.9.0', from: '_sqlx_migrations (migration 28)' },
+          collections: { 'quickwit.controlPlane.shards': { state: 'unavailable', reason: 'control plane answered {"error": "not ready"}' } },
+        },
+        ddl: { state: 'unavailable', reason: 'etcd: connection refused' },
+        wal: { state: 'not-configured', reason: 'no milvus section in the gateway config' },
+      },
+    });
+    F.healthyShard(b, 'live');
+    b.add('quickwit.metastore.shards', F.metastoreShard('d1'));
+    b.add('greptime.procedures', F.procedure('p1'), F.procedure('p2'));
+    const m = b.build();
+    const text = renderSnapshot(m);
+    assert.ok(text.split('\n').includes('health shards state=ok system=Quickwit version=0.9.0 from="_sqlx_migrations (migration 28)"'), text);
+    const { model, errors } = parseSnapshot(text);
+    assert.deepEqual(errors, []);
+    assertSameModel(model, m);
+    assert.deepEqual(runChecks(model!), [], 'the dangling shard rests on an unknown control plane; the duplicates on an unavailable etcd');
+  });
+
   it('is readable: a header, a section per subsystem and collection, one line per entity', () => {
     const text = renderSnapshot(everyCollection());
     const lines = text.split('\n');
