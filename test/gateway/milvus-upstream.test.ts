@@ -181,10 +181,8 @@ describe('Milvus conformance (upstream artifacts: whole streaming.proto, Session
       const before = await snapshotKeys(etcd.client, ['by-dev/']);
       gateway = await startGateway({ milvus: { etcd: { endpoints: [etcd.url] }, gracePeriodSeconds: 1 }, repairs: true }, { token: TOKEN });
       const deadline = Date.now() + 20_000;
-      let out = '';
       for (;;) {
-        const run = await cli([gateway.url, '--token', TOKEN, '--format', 'json']);
-        out = run.stdout;
+        const out = (await cli([gateway.url, '--token', TOKEN, '--format', 'json'])).stdout;
         if (/wal\/close-blocked:node-1/.test(out)) break;
         assert.ok(Date.now() < deadline, `not found through the gateway: ${out}`);
         await new Promise((r) => setTimeout(r, 250)); // poll interval: the finding shows once the grace period has passed on the gateway's clock
