@@ -16,6 +16,7 @@ import { cli, type Run } from '../cli/cliProcess';
 import { startSim, type RunningSim } from '../server/sim';
 import { freePort, snapshotKeys, startEtcd, type RunningEtcd } from './etcd';
 import { startGateway, type RunningGateway } from './gateway';
+import { decodePChannelMeta } from '../../src/codecs/milvus';
 
 const PROCEDURES = '/__procedure__/procedure/';
 const ALL_PREFIXES = ['/__procedure__/', '/__table_info/', '/__table_name/', 'by-dev/'];
@@ -167,6 +168,13 @@ describe('gateway over a real etcd (cluster-sim --etcd → cluster-gateway → c
     const seen = await checkUntil(gateway.url, (fs) => rules(fs).join() === rules(expected).join(), 'wal/close-blocked');
     assert.deepEqual(rules(seen), ['wal/close-blocked']);
     assert.deepEqual(seen.map((f) => f.id).sort(), expected.map((f) => f.id).sort());
+
+    // The shape 2.6 leaves: the stuck node's channel ASSIGNING to another node, the stuck node only in its histories.
+    const stuck = Number(seen[0]!.id.replace(/^.*node-/, ''));
+    const metas = (await etcd.client.getAll().prefix('by-dev/meta/streamingcoord-meta/pchannel/').buffers()) as Record<string, Buffer>;
+    const moving = Object.values(metas).map((b) => decodePChannelMeta(b)).filter((m) => m.histories.some((h) => h.node?.serverId === stuck));
+    assert.ok(moving.length > 0, 'a channel holds the stuck node in its histories');
+    for (const m of moving) assert.deepEqual([m.state, m.node?.serverId !== stuck], ['PCHANNEL_META_STATE_ASSIGNING', true]);
 
     // What etcd cannot say is said so, not read as empty; the version is the sessions' own.
     const st = await status(gateway.url);
