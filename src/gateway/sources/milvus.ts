@@ -81,8 +81,15 @@ export function milvusRefusal(command: 'milvus.cancelAppendsAndClose' | 'milvus.
     command === 'milvus.cancelAppendsAndClose'
       ? "a node's in-flight appends are in its memory and no etcd key reaches them or fences its WAL (streaming nodes never read the pchannel keys)"
       : "a session key goes only with its lease when the process ends; deleting a live node's key is nothing Milvus does and leaves the stuck process serving its WAL";
+  // 2.6's MixCoord also holds the legacy rootcoord/datacoord/querycoord keys on its lease: one entry per server.
+  const byServer = new Map<string, string[]>();
+  for (const c of coordinators) {
+    const id = c.session ? ` server ${c.session.ServerID}` : '';
+    byServer.set(id, [...(byServer.get(id) ?? []), c.role]);
+  }
+  const named = [...byServer].map(([id, roles]) => `${[...new Set(roles)].join('/')}${id}`).join(', ');
   const coordinator = coordinators.length
-    ? `the streaming coordinator runs (session ${coordinators.map((c) => `${c.role}${c.session ? ` server ${c.session.ServerID}` : ''}`).join(', ')}): ` +
+    ? `the streaming coordinator runs (session ${named}): ` +
       'it reads the pchannel keys only when it starts and saves them from memory, so a write there does nothing and is overwritten'
     : 'no coordinator session is in etcd (mixcoord, rootcoord, datacoord, streamingcoord): when it starts it reloads the pchannel keys and redoes the move itself';
   return `${coordinator}; ${what}. Remedy: ${remedy(hosts)}`;
