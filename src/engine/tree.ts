@@ -459,8 +459,8 @@ function walChildren(ctx: Context, path: string[]): Children | null {
     const metas = [...ctx.col('milvus.channelMetas').values()].filter((m) => m.node === node.serverId);
     const items: TreeNode[] = [
       ...wals.map((w) => {
-        const desc = `term ${w.term} · ${w.available ? 'available' : 'unavailable'}${w.recovering ? ' · recovering' : ''}${w.closing ? ' · closing' : ''} · ${w.inFlightAppends} in flight`;
-        return ctx.entity('milvus.wals', w.key, `WAL ${w.channel}`, desc, w.inFlightAppends > 0, 'output');
+        const desc = `term ${w.term} · ${w.available ? 'available' : 'unavailable'}${w.recovering ? ' · recovering' : ''}${w.closing ? ' · closing' : ''} · ${w.inFlightAppends === null ? 'in flight: not observable' : `${w.inFlightAppends} in flight`}`;
+        return ctx.entity('milvus.wals', w.key, `WAL ${w.channel}`, desc, (w.inFlightAppends ?? 0) > 0 || (w.inFlightAppends === null && w.closing), 'output');
       }),
       ...metas.map((m) => ctx.entity('milvus.channelMetas', m.key, `assignment ${m.channel}`, `${m.state} · term ${m.term}`, false, 'references')),
     ];

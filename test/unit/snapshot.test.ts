@@ -21,6 +21,8 @@ function everyCollection(): ClusterModel {
   b.add('quickwit.ingesters', { key: 'ingester-1', version: 2, nodeId: 'ingester-1', status: 'ready' });
   b.add('milvus.nodes', F.streamingNode(1, { lifecycle: 'Terminating', stopRequestedAt: 7 }));
   b.add('milvus.wals', F.wal(1, 'by-dev-rootcoord-dml_0', { recovering: true, inFlightAppends: 1 }));
+  // Read from a store that does not hold the node's memory: unknown, written and read back as null.
+  b.add('milvus.wals', F.wal(2, 'by-dev-rootcoord-dml_0', { recovering: null, inFlightAppends: null, closing: true, available: false }));
   b.add('milvus.appends', F.append(1, 'by-dev-rootcoord-dml_0', 'a-1'));
   b.add('milvus.channelMetas', { key: 'by-dev-rootcoord-dml_0', version: 3, channel: 'by-dev-rootcoord-dml_0', node: 1, term: 2, state: 'PCHANNEL_META_STATE_ASSIGNED', lastAssignTimestampSeconds: 5 });
   b.add('greptime.procedures', F.procedure('p1', { error: 'remote WAL unavailable: "kafka" down', lockKeys: ['a', 'b c'], endTime: 12 }));
