@@ -82,6 +82,14 @@ export const GatewayConfig = z.strictObject({
        * with that `status_address`, or `{storeId, url}` to name the store.
        */
       tikvStatus: z.array(z.union([z.url(), z.strictObject({ storeId: z.number().int().nonnegative(), url: z.url() })])).min(1),
+      /**
+       * Read each status server's `/debug/ime/cached_regions` (default false). That route panics TiKV, and the store
+       * exits, when its in-memory engine caches a region with an empty end key; stores holding a peer of the last
+       * region are skipped even when this is true. Off: the Regions view's collections are unavailable, with why.
+       */
+      pollCachedRegions: z.boolean().optional(),
+      /** How long a region must stay marked prepared for write (same epoch, applied index unchanged) before it counts as stale, in ms (default 30000). */
+      staleMarkMs: z.number().int().min(0).optional(),
     })
     .optional(),
   fluvio: z

@@ -170,7 +170,7 @@ function stalePreparedMarks(model: ClusterModel | null, timeline: readonly Trans
   const batchOf = (storeId: number) => {
     if (batchLabels.has(storeId)) return batchStateOf(batchLabels.get(storeId)!);
     const b = model?.collections['tikv.writeBatches'].get(keys.writeBatch(storeId));
-    return b && { currentRegion: b.currentRegion, atCommitBoundary: b.atCommitBoundary };
+    return b && { currentRegion: b.currentRegion, atCommitBoundary: b.atCommitBoundary, writtenRegions: b.writtenRegions };
   };
   const endStep = () => {
     for (const [storeId, transitions] of step) {
