@@ -23,7 +23,7 @@ export function staleMarkReason(
   // Without the batch's prepared regions (a timeline label carries only the current one), a batch in progress may hold it.
   if (batch.writtenRegions === undefined) return batch.currentRegion === null ? undefined : `the batch's current region is ${batch.currentRegion}`;
   if (batch.writtenRegions.includes(region.regionId)) return undefined;
-  return `the batch in progress did not prepare it (it prepared ${batch.writtenRegions.length ? batch.writtenRegions.join(', ') : 'none'})`;
+  return `the batch in progress did not prepare it (its current region is ${batch.currentRegion ?? 'not exported'}; earlier prepared: ${batch.writtenRegions.join(', ') || 'none'})`;
 }
 
 /** `regions/stale-prepared`: regions marked prepared for write that the batch is not on. One finding per store. */
