@@ -134,7 +134,7 @@ export const GATEWAY_CONFIG_DESCRIPTIONS: Record<keyof GatewayConfig, string> = 
   greptime: "GreptimeDB: the metasrv's etcd, where DDL procedures are kept (the DDL Tasks view).",
   quickwit: "Quickwit: the PostgreSQL metastore and a node's REST API (the Shards view).",
   milvus: "Milvus: the coordinators' etcd, with the streaming coordinator's pchannel assignments (the WAL Nodes view).",
-  tikv: "TiKV: PD's HTTP API and the TiKV status servers (the Regions view).",
+  tikv: "TiKV: PD's HTTP API and the TiKV status servers (the Regions view); /debug/ime/cached_regions only with pollCachedRegions: true, as that route can crash a store.",
   fluvio: "Fluvio: the SC's local metadata folder (the Partitions view).",
   repairs: 'Repairs write to the real stores, each as a conditional write: off (read-only) unless true.',
   pollMs: 'How often stores without a watch (PostgreSQL, HTTP, files) are read again, in ms.',

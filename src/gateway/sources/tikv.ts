@@ -153,8 +153,10 @@ export function createTikvSource(config: TikvConfig, all: GatewayConfig): Subsys
     try {
       body = await get(join(url, '/debug/ime/cached_regions'));
     } catch (e) {
-      if (e instanceof HttpError && e.status === 404) throw new Error(notServedReason(store?.version));
-      if (e instanceof HttpError && e.status === 400) throw new Error(`the in-memory engine answers 400: ${e.body.slice(0, 200)} (enable in-memory-engine in TiKV's config)`);
+      if (e instanceof HttpError && e.status === 404) throw new Error(notServedReason(store?.version), { cause: e });
+      if (e instanceof HttpError && e.status === 400) {
+        throw new Error(`the in-memory engine answers 400: ${e.body.slice(0, 200)} (enable in-memory-engine in TiKV's config)`, { cause: e });
+      }
       throw e;
     }
     const decoded = decodeCachedRegions(body, storeId);
