@@ -23,7 +23,7 @@ import { decodeCachedRegions } from '../../src/codecs/tikv';
 import { GatewayConfig } from '../../src/gateway/config';
 import { createTikvSource, NO_TIKV_REPAIR_API } from '../../src/gateway/sources/tikv';
 import type { SourceContext, SourceHealth, SubsystemSource } from '../../src/gateway/source';
-import { ruleNotes, type CollectionHealth, type CollectionName, type EntityOf, type SystemVersion } from '../../src/protocol';
+import { RULE_VERSIONS, ruleNotes, type CollectionHealth, type CollectionName, type EntityOf, type SystemVersion } from '../../src/protocol';
 import * as F from '../unit/fixtures';
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'upstream', 'tikv');
@@ -269,6 +269,14 @@ describe('tikv conformance with upstream shapes (fake PD and status servers)', f
     assert.deepEqual(
       d.value.regions.map((r) => [r.regionId, r.start, r.end, r.epochVersion, r.state, r.isWritten]),
       [[1, '61', '62', 1, 'Active', false]],
+    );
+  });
+
+  it('RULE_VERSIONS: the rule applies only to the master builds between #17685 and #17703', () => {
+    const applies = RULE_VERSIONS['regions/stale-prepared']!.applies;
+    assert.deepEqual(
+      ['8.4.0-alpha+git.d621ed9e4e', '8.4.0-alpha+git.f0713b6070', '8.4.0-alpha+git.4b5b9e5069', '8.4.0-alpha+git.ed04f214d1', '8.4.0-alpha', '8.4.0', '8.5.0', '8.5.6', '8.5.7', '9.0.0-beta.2', 'Unknown'].map(applies),
+      [true, true, false, false, undefined, false, false, false, false, false, undefined],
     );
   });
 });
