@@ -6,11 +6,17 @@
  *   `{count, stores: [{store: {id, address, status_address, state_name, version, …}, status: {capacity, available, …}}]}`.
  * - PD `GET /pd/api/v1/regions` (`pkg/response/region.go`): `{count, regions:
  *   [{id, start_key, end_key (upper-case hex), epoch: {conf_ver, version},
- *   peers: [{id, store_id, role_name}], leader, …}]}`.
+ *   peers: [{id, store_id, role_name}], leader, …}]}`; `/region/key/{key}`
+ *   and `/region/id/{id}` answer one such region.
+ * - TiKV status server `GET /region/{id}` (`RegionMeta`,
+ *   components/raftstore/src/store/region_meta.rs): the peer's
+ *   `raft_apply.applied_index`.
  * - TiKV status server `GET /debug/ime/cached_regions` (tikv/tikv
  *   `src/server/status_server/mod.rs`, `handle_dumple_cached_regions`,
- *   checked at 8e964719; the route lacked its leading slash until #19547,
- *   so released versions before it answer 404): a JSON array of
+ *   checked at 8e964719 and v8.5.7; the route lacked its leading slash until
+ *   #19547, so v8.5.0–v8.5.6 and v9.0.0-beta answer 404; the handler panics
+ *   TiKV when a cached region's end key is empty, see
+ *   src/gateway/sources/tikv.ts): a JSON array of
  *   `{start, end (upper-case hex of the origin key), id, epoch_version,
  *   in_gc, safe_point, state, is_written}`, sorted by (start, end, …);
  *   `state` is `format!("{:?}")` of `RegionState`
@@ -27,8 +33,8 @@
  * What the routes do not show: the store id (the gateway knows which
  * status server it asked: PD's `status_address` names it), the eviction
  * reason (`evictInfo` is null), and the write batch (`RegionCacheWriteBatch`
- * is apply-thread state, never exported): `deriveWriteBatch` infers what a
- * gateway can conclude from two consecutive reads.
+ * is apply-thread state, never exported): `deriveWriteBatch` infers it from
+ * the marks, a mark counting as stale only when it persists (`MarkStreak`).
  *
  * Versions: a hash of the item's JSON (48 bits), so they change whenever any
  * field changes (epoch_version alone does not move when `is_written` does).
