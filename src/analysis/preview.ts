@@ -354,7 +354,7 @@ function finishClose(s: PreviewState, walKey: string): void {
   });
 }
 
-/** TiKV: clear a stale `is_written` mark, or evict the region; refused for the current region of a batch being written. */
+/** TiKV: clear a stale `is_written` mark, or evict the region; refused for a region a batch being written prepared. */
 function regionRepair(s: PreviewState, targets: readonly Expectation[], evict: boolean): RepairItemResult[] {
   return dedupeTargets(targets).map((t) => {
     const found = s.expect('tikv.regions', t, 'region');
@@ -362,8 +362,8 @@ function regionRepair(s: PreviewState, targets: readonly Expectation[], evict: b
     const region = found.entity;
     const batch = s.get('tikv.writeBatches', keys.writeBatch(region.storeId));
     if (!evict && !region.isWritten) return unchanged(t.key, 'not marked prepared for write; nothing to clear');
-    if (batch && !batch.atCommitBoundary && batch.currentRegion === region.regionId) {
-      return refused(t.key, 'it is the current region of a batch being written');
+    if (batch && !batch.atCommitBoundary && (batch.currentRegion === region.regionId || batch.writtenRegions.includes(region.regionId))) {
+      return refused(t.key, 'a batch being written prepared it (it stays marked until the batch is written)');
     }
     if (evict) {
       unmark(s, region);

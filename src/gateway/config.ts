@@ -82,6 +82,14 @@ export const GatewayConfig = z.strictObject({
        * with that `status_address`, or `{storeId, url}` to name the store.
        */
       tikvStatus: z.array(z.union([z.url(), z.strictObject({ storeId: z.number().int().nonnegative(), url: z.url() })])).min(1),
+      /**
+       * Read each status server's `/debug/ime/cached_regions` (default false). That route panics TiKV, and the store
+       * exits, when its in-memory engine caches a region with an empty end key; stores holding a peer of the last
+       * region are skipped even when this is true. Off: the Regions view's collections are unavailable, with why.
+       */
+      pollCachedRegions: z.boolean().optional(),
+      /** How long a region must stay marked prepared for write (same epoch, applied index unchanged) before it counts as stale, in ms (default 30000). */
+      staleMarkMs: z.number().int().min(0).optional(),
     })
     .optional(),
   fluvio: z
@@ -126,7 +134,7 @@ export const GATEWAY_CONFIG_DESCRIPTIONS: Record<keyof GatewayConfig, string> = 
   greptime: "GreptimeDB: the metasrv's etcd, where DDL procedures are kept (the DDL Tasks view).",
   quickwit: "Quickwit: the PostgreSQL metastore and a node's REST API (the Shards view).",
   milvus: "Milvus: the coordinators' etcd, with the streaming coordinator's pchannel assignments (the WAL Nodes view).",
-  tikv: "TiKV: PD's HTTP API and the TiKV status servers (the Regions view).",
+  tikv: "TiKV: PD's HTTP API and the TiKV status servers (the Regions view); /debug/ime/cached_regions only with pollCachedRegions: true, as that route can crash a store.",
   fluvio: "Fluvio: the SC's local metadata folder (the Partitions view).",
   repairs: 'Repairs write to the real stores, each as a conditional write: off (read-only) unless true.',
   pollMs: 'How often stores without a watch (PostgreSQL, HTTP, files) are read again, in ms.',

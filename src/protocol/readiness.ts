@@ -23,19 +23,20 @@ export function ruleReadiness(rule: RuleId, status: Pick<ClusterStatus, 'subsyst
   if (health === undefined) return { state: 'checked' };
   if (health.state === 'not-configured') return { state: 'unknown', reason: 'not configured' };
   if (health.state === 'unavailable') return { state: 'unknown', reason: `unavailable${health.reason ? `: ${health.reason}` : ''}` };
-  for (const c of RULES[rule].reads) {
-    const h = health.collections?.[c];
-    if (h && h.state !== 'ok') {
-      const what = `${COLLECTIONS[c].component} (${c})`;
-      return { state: 'unknown', reason: `${what} ${h.state === 'unread' ? 'not read yet' : 'unavailable'}${h.reason ? `: ${h.reason}` : ''}` };
-    }
-  }
+  // A version that cannot have the bug says so even when a collection is not read (e.g. a route that version does not serve).
   const versions = RULE_VERSIONS[rule];
   if (health.version && versions && versions.applies(health.version.version) === false) {
     return {
       state: 'not-applicable',
       reason: `not applicable to ${health.version.system} ${health.version.version} (fixed by ${versions.fixedBy}; affected: ${versions.affected})`,
     };
+  }
+  for (const c of RULES[rule].reads) {
+    const h = health.collections?.[c];
+    if (h && h.state !== 'ok') {
+      const what = `${COLLECTIONS[c].component} (${c})`;
+      return { state: 'unknown', reason: `${what} ${h.state === 'unread' ? 'not read yet' : 'unavailable'}${h.reason ? `: ${h.reason}` : ''}` };
+    }
   }
   return { state: 'checked' };
 }

@@ -43,7 +43,23 @@ export const RULE_VERSIONS: Partial<Record<RuleId, RuleVersions>> = {
 
   // GreptimeDB (ddl/backlog, ddl/duplicate): none yet.
 
-  // TiKV (regions/stale-prepared): none yet.
+  // TiKV (regions/stale-prepared): #17700's assertion ("region N is prepared for write before, but it is not the
+  // current region") came with #17685 (d621ed9e4e, 2024-10-22) and was fixed by #17703 (4b5b9e5069, 2024-10-25),
+  // both on master before v8.5.0-alpha; no release tag holds one without the other (checked with `git tag --contains`).
+  // Those master builds report `8.4.0-alpha` (Cargo.toml); the gateway adds their git hash (`8.4.0-alpha+git.<hash>`).
+  'regions/stale-prepared': {
+    system: 'TiKV',
+    affected: 'master builds from #17685 (d621ed9e4e) to before #17703 (4b5b9e5069), October 22–25 2024, reporting 8.4.0-alpha; no release',
+    fixedBy: '#17703 (in every release from v8.5.0)',
+    applies: (version) => {
+      const hash = /\+git\.([0-9a-f]{7,40})/i.exec(version)?.[1]?.toLowerCase();
+      // `git rev-list --ancestry-path d621ed9e4e..4b5b9e5069~1` and d621ed9e4e itself.
+      const buggy = ['d621ed9e4e', '4ebb3001b2', '5a703ad841', '01e7d054b6', 'a38f5fbe42', 'f0713b6070'];
+      if (hash) return buggy.some((h) => hash.startsWith(h) || h.startsWith(hash));
+      if (/^v?8\.4\.0-alpha/.test(version)) return undefined; // a master build of unknown commit
+      return versionParts(version) === undefined ? undefined : false;
+    },
+  },
 
   // Fluvio (partitions/online-out-of-space): none yet.
 };

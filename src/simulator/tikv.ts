@@ -150,11 +150,16 @@ export class TikvSim implements SubsystemSim {
     });
   }
 
+  /** A batch keeps every region it prepared marked until it is written (`record_last_written_region`). */
+  private inBatch(batch: WriteBatch, region: CachedRegion): boolean {
+    return !batch.atCommitBoundary && (batch.currentRegion === region.regionId || batch.writtenRegions.includes(region.regionId));
+  }
+
   private clearMark(region: CachedRegion): RepairItemResult {
     const batch = this.batchOf(region.storeId);
     if (!region.isWritten) return unchanged(region.key, 'not marked prepared for write; nothing to clear');
-    if (!batch.atCommitBoundary && batch.currentRegion === region.regionId) {
-      return refused(region.key, 'it is the current region of a batch being written; the mark is legitimate');
+    if (this.inBatch(batch, region)) {
+      return refused(region.key, 'a batch being written prepared it (it stays marked until the batch is written); the mark is legitimate');
     }
     this.ctx.store.patch('tikv.regions', region.key, { isWritten: false });
     this.unmark(region);
@@ -163,8 +168,8 @@ export class TikvSim implements SubsystemSim {
 
   private evict(region: CachedRegion): RepairItemResult {
     const batch = this.batchOf(region.storeId);
-    if (!batch.atCommitBoundary && batch.currentRegion === region.regionId) {
-      return refused(region.key, 'it is the current region of a batch being written; evict it after the commit');
+    if (this.inBatch(batch, region)) {
+      return refused(region.key, 'a batch being written prepared it; evict it after the commit');
     }
     this.unmark(region);
     this.ctx.store.delete('tikv.regions', region.key);

@@ -4,8 +4,12 @@ import {
   decodeCachedRegions,
   decodePdRegions,
   decodePdStores,
+  advanceMarks,
   deriveWriteBatch,
   encodeCachedRegions,
+  isStaleMark,
+  withAppliedIndex,
+  type MarkStreak,
   encodePdRegions,
   encodePdStores,
 } from '../../src/codecs/tikv';
@@ -75,7 +79,7 @@ describe('tikv codec (PD HTTP API, TiKV status server)', () => {
   it('decodes PD stores and regions, and encodes them back in the same shape', () => {
     const s = decodePdStores(STORES);
     assert.ok(s.ok);
-    assert.deepEqual(s.value, [{ id: 4, address: '10.0.1.4:20160', statusAddress: '10.0.1.4:20180', stateName: 'Up' }]);
+    assert.deepEqual(s.value, [{ id: 4, address: '10.0.1.4:20160', statusAddress: '10.0.1.4:20180', stateName: 'Up', version: '8.5.0', gitHash: 'abc' }]);
     const s2 = decodePdStores(encodePdStores(s.value));
     assert.ok(s2.ok);
     assert.deepEqual(s2.value, s.value);
@@ -96,19 +100,37 @@ describe('tikv codec (PD HTTP API, TiKV status server)', () => {
     assert.equal(statusKey('http://127.0.0.1:5/tikv/4'), '127.0.0.1:5/tikv/4');
   });
 
-  it('infers the write batch: a fresh mark may be a batch in progress, a mark that outlived a read is stale', () => {
+  it('infers the write batch: every mark not proven stale belongs to a batch in progress; stale marks leave it at a commit boundary', () => {
     const d = decodeCachedRegions(IME, 4);
     assert.ok(d.ok);
-    const first = deriveWriteBatch(4, d.value.regions, new Map());
+    const first = deriveWriteBatch(4, d.value.regions, new Set());
     WriteBatch.parse(first);
-    assert.equal(first.currentRegion, 26969);
-    assert.equal(first.atCommitBoundary, false);
-    const second = deriveWriteBatch(4, d.value.regions, new Map([[26969, 12]]));
-    assert.equal(second.currentRegion, null);
-    assert.equal(second.atCommitBoundary, true);
-    assert.deepEqual(second.writtenRegions, [26969]);
+    assert.deepEqual([first.currentRegion, first.atCommitBoundary, first.writtenRegions], [null, false, [26969]]);
+    const second = deriveWriteBatch(4, d.value.regions, new Set([26969]));
+    assert.deepEqual([second.currentRegion, second.atCommitBoundary, second.writtenRegions], [null, true, []]);
     assert.notEqual(first.version, second.version);
-    const none = deriveWriteBatch(4, [], new Map());
+    const none = deriveWriteBatch(4, [], new Set());
     assert.deepEqual([none.currentRegion, none.atCommitBoundary, none.writtenRegions], [null, true, []]);
+  });
+
+  it('a mark is stale only after N reads over the span with the applied index unchanged', () => {
+    const d = decodeCachedRegions(IME, 4);
+    assert.ok(d.ok);
+    const rule = { reads: 3, ms: 1000 };
+    let streaks = new Map<number, MarkStreak>();
+    const read = (now: number, applied: number | undefined) => {
+      streaks = advanceMarks(streaks, d.value.regions, now);
+      for (const [id, s] of streaks) streaks.set(id, withAppliedIndex(s, applied, now));
+      return isStaleMark(streaks.get(26969)!, now, rule);
+    };
+    assert.equal(read(0, 7), false);
+    assert.equal(read(500, 7), false);
+    assert.equal(read(900, 7), false, 'three reads, but not 1000 ms yet');
+    assert.equal(read(1000, 7), true);
+    assert.equal(read(1100, 8), false, 'the applied index moved: a batch was written, the streak starts again');
+    assert.equal(read(5000, undefined), false, 'the applied index could not be read: not confirmed');
+    const unmarked = decodeCachedRegions(IME.replace('"is_written":true', '"is_written":false'), 4);
+    assert.ok(unmarked.ok);
+    assert.equal(advanceMarks(streaks, unmarked.value.regions, 6000).size, 0, 'an unmarked read ends the streak');
   });
 });

@@ -365,6 +365,14 @@ describe('checks', () => {
       assert.deepEqual(findings[0]!.repairs.map((r) => r.id), ['clear-prepared-mark', 'evict-region']);
     });
 
+    it('does not flag any region the batch in progress prepared (every one stays marked until the batch is written)', () => {
+      const b = F.model();
+      // A batch that prepared 3, then 7 (current): record_last_written_region moved 3 into written_regions.
+      b.add('tikv.writeBatches', F.writeBatch(1, { atCommitBoundary: false, currentRegion: 7, writtenRegions: [3] }));
+      b.add('tikv.regions', F.region(1, 3, { isWritten: true }), F.region(1, 7, { isWritten: true }), F.region(1, 5));
+      assert.deepEqual(checkStalePreparedRegions(b.build()), []);
+    });
+
     it('does not flag the current region mid-batch, or unmarked regions', () => {
       const b = F.model();
       b.add('tikv.writeBatches', F.writeBatch(1, { atCommitBoundary: false, currentRegion: 3 }));

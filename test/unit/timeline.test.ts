@@ -158,7 +158,7 @@ describe('timeline/forbidden-transition', () => {
       F.region(1, 8, { isWritten: true }),
     );
     const [f] = r.findings();
-    assert.match(f.message, /the batch's current region is 9/);
+    assert.match(f.message, /current region is 9/);
   });
 
   it('region states outside the cache state machine, WAL terms that go back or reopen, finished procedures and closed shards that restart', () => {

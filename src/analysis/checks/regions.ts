@@ -1,7 +1,11 @@
 /**
- * TiKV in-memory engine: only the write batch's current region may be marked
- * prepared for write, and none at a commit boundary; a stale mark makes the
- * next prepare assert and the node panic (tikv #17700).
+ * TiKV in-memory engine: a write batch keeps every region it prepared marked
+ * (`is_written`) until it is written (tikv/tikv
+ * components/in_memory_engine/src/write_batch.rs, `record_last_written_region`),
+ * so a mark is legitimate while its region is among the batch's prepared
+ * regions (`writtenRegions`, the current one included) and the batch has not
+ * reached its commit boundary. A mark left after that is stale: the next
+ * prepare of that region asserts and the node panics (tikv #17700).
  */
 import type { CachedRegion, EntityRef, Finding, WriteBatch } from '../../protocol';
 import { plural } from '../../protocol/format';
@@ -11,14 +15,15 @@ import { batchedOption, facts, factsPer, isAre, makeFinding, pushSample, stillAt
 /** Why a written mark is stale, or undefined if the mark is legitimate. */
 export function staleMarkReason(
   region: Pick<CachedRegion, 'isWritten' | 'regionId'>,
-  batch: Pick<WriteBatch, 'atCommitBoundary' | 'currentRegion'>,
+  batch: Pick<WriteBatch, 'atCommitBoundary' | 'currentRegion'> & { writtenRegions?: readonly number[] },
 ): string | undefined {
   if (!region.isWritten) return undefined;
   if (batch.atCommitBoundary) return 'the batch is at a commit boundary';
-  if (batch.currentRegion !== region.regionId) {
-    return batch.currentRegion === null ? 'the batch has no current region' : `the batch's current region is ${batch.currentRegion}`;
-  }
-  return undefined;
+  if (batch.currentRegion === region.regionId) return undefined;
+  // Without the batch's prepared regions (a timeline label carries only the current one), a batch in progress may hold it.
+  if (batch.writtenRegions === undefined) return batch.currentRegion === null ? undefined : `the batch's current region is ${batch.currentRegion}`;
+  if (batch.writtenRegions.includes(region.regionId)) return undefined;
+  return `the batch in progress did not prepare it (its current region is ${batch.currentRegion ?? 'not exported'}; earlier prepared: ${batch.writtenRegions.join(', ') || 'none'})`;
 }
 
 /** `regions/stale-prepared`: regions marked prepared for write that the batch is not on. One finding per store. */
@@ -80,7 +85,9 @@ export function checkStalePreparedRegions(model: ClusterModel): Finding[] {
               id: 'clear-prepared-mark',
               title: `Clear the stale prepared mark of ${plural(regions.length, 'region')}`,
               safety: 'safe',
-              description: 'Clears is_written, as the upstream fix does when the batch is empty. Cached data is untouched.',
+              description:
+                'Clears is_written, as the upstream fix (#17703) does when the batch is empty. Cached data is untouched. ' +
+                'A running TiKV has no API for it: a gateway refuses it (restart the store instead).',
             },
             clear,
           ),
@@ -89,7 +96,9 @@ export function checkStalePreparedRegions(model: ClusterModel): Finding[] {
               id: 'evict-region',
               title: `Evict ${plural(regions.length, 'region')} from the in-memory engine`,
               safety: 'safe',
-              description: 'The region cache is derived from the disk engine, so evicting loses nothing; reads go to disk until it is loaded again.',
+              description:
+                'The region cache is derived from the disk engine, so evicting loses nothing; reads go to disk until it is loaded again. ' +
+                'A running TiKV decides eviction itself and offers no API for it: a gateway refuses it (restart the store instead).',
             },
             evict,
           ),

@@ -31,7 +31,7 @@ import { staleMarkReason } from './regions';
 /** The kinds of forbidden transition, each with what the model allows instead. */
 export const FORBIDDEN_KINDS = {
   'out-of-storage-cleared': 'Only a new report of the leader SPU may clear OutOfStorage, never the SC’s election logic (fluvio #4528).',
-  'prepared-not-current': "Only the write batch's current region may be marked prepared for write, and none at a commit boundary (tikv #17700).",
+  'prepared-not-current': 'Only regions the write batch in progress prepared may be marked prepared for write (all of them stay marked until it is written), and none at a commit boundary (tikv #17700).',
   'region-state': 'Region cache states move Pending→Loading→Active|LoadingCanceled|Evicting, Active→PendingEvict, LoadingCanceled→PendingEvict|Evicting, PendingEvict→Evicting.',
   'wal-term': "A WAL's term only increases, and (t, unavailable) never becomes (t, available) (milvus #41307).",
   'procedure-reopened': 'A finished procedure (Done, Failed) never runs again.',
@@ -170,7 +170,7 @@ function stalePreparedMarks(model: ClusterModel | null, timeline: readonly Trans
   const batchOf = (storeId: number) => {
     if (batchLabels.has(storeId)) return batchStateOf(batchLabels.get(storeId)!);
     const b = model?.collections['tikv.writeBatches'].get(keys.writeBatch(storeId));
-    return b && { currentRegion: b.currentRegion, atCommitBoundary: b.atCommitBoundary };
+    return b && { currentRegion: b.currentRegion, atCommitBoundary: b.atCommitBoundary, writtenRegions: b.writtenRegions };
   };
   const endStep = () => {
     for (const [storeId, transitions] of step) {
