@@ -12,7 +12,7 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { errorText, plural, type Finding, type RepairPreview } from '../protocol';
+import { errorText, plural, repairRefusal, type ClusterStatus, type Finding, type RepairPreview } from '../protocol';
 import { previewRepair, renderPreviewText, type ClusterModel } from '../analysis';
 import type { RuleSettings } from '../engine/checker';
 import { connectClusterClient } from '../engine/link';
@@ -111,7 +111,7 @@ async function checkLive(args: CliArgs): Promise<number> {
     let previews: PlanPreview[] | undefined;
     if (args.repair) {
       const plan = workspace.planAllSafe(cluster, args.repair);
-      printPlan(args, cluster.checker.findings(), plan);
+      printPlan(args, cluster.checker.findings(), plan, cluster.session.model?.status);
       if (args.dryRun) {
         previews = previewPlan(cluster.session.model!, cluster.checker.findings(), plan, workspace.ruleSettings);
         for (const p of previews) say(args, `\n${renderPreviewText(p.preview, p.findingId ? [`finding ${p.findingId} · repair ${p.repairId}`] : ['every repair above, in order'])}`);
@@ -224,12 +224,18 @@ async function runUndo(args: UndoArgs): Promise<number> {
 }
 
 /** Only safe repairs are applied from the command line; may-lose-data ones need the editor's confirmation. */
-function printPlan(args: CliArgs, findings: Finding[], plan: PlannedRepair[]): void {
+function printPlan(args: CliArgs, findings: Finding[], plan: PlannedRepair[], status: ClusterStatus | undefined): void {
   say(args, `Repair plan (only repairs marked safe are applied; repairs that may lose data are listed, not applied):`);
   for (const f of findings) {
     const chosen = plan.find((p) => p.finding === f);
     if (!chosen) {
-      if (args.repair!.includes(f.rule)) say(args, `  ${f.id}: no safe repair; left for the editor (${f.repairs.map((r) => r.title).join('; ') || 'none'})`);
+      if (!args.repair!.includes(f.rule)) continue;
+      // Each repair with why it is not applied here: it may lose data, or the cluster refuses it now (and the remedy).
+      const why = f.repairs.map((r) => {
+        const refusal = status && repairRefusal(status, r.operations);
+        return `${r.title}: ${refusal ?? (r.safety === 'safe' ? 'safe' : 'may lose data')}`;
+      });
+      say(args, `  ${f.id}: no safe repair; left for the editor (${why.join('; ') || 'none'})`);
       continue;
     }
     const { option } = chosen;
