@@ -153,8 +153,8 @@ export function shardSelectList(present: ReadonlySet<string>, alias = ''): strin
   return [
     ...SHARD_COLUMNS.map((c) => {
       if (!present.has(c)) return `NULL::text AS ${c}`;
-      // Whole seconds, as upstream's `Shard.update_timestamp` (`unix_timestamp()`).
-      if (c === 'update_timestamp') return `extract(epoch from ${a}update_timestamp)::bigint::text AS update_timestamp`;
+      // Whole seconds, as upstream's `Shard.update_timestamp` (`unix_timestamp()`, which truncates).
+      if (c === 'update_timestamp') return `floor(extract(epoch from ${a}update_timestamp))::bigint::text AS update_timestamp`;
       return `${a}${c}`;
     }),
     `${a}xmin::text::bigint AS version`,
@@ -180,8 +180,8 @@ const RELEASES: readonly [migration: number, first: string, last: string][] = [
 
 /**
  * The Quickwit version a metastore's highest applied migration says it runs: a release (`0.8.0 to
- * 0.8.2 (migration 16)`), or a main build between two releases (`0.8.2-main: a main build after
- * 0.8.2, before 0.9.0 (migration 20)`). The text starts with a comparable version and always names
+ * 0.8.2 (migration 16)`), or a main build between two releases (`0.8.0-main: a main build after
+ * 0.8.0, before 0.9.0 (migration 20)`). The text starts with a comparable version and always names
  * the migration (`RULE_VERSIONS` reads it).
  */
 export function quickwitVersionOf(migration: number): string {
@@ -194,7 +194,7 @@ export function quickwitVersionOf(migration: number): string {
   const before = RELEASES.filter(([m]) => m < migration).pop();
   const after = RELEASES.find(([m]) => m > migration);
   if (!before) return `${after![1]} or older (migration ${migration})`;
-  return `${before[2]}-main: a main build after ${before[2]}${after ? `, before ${after[1]}` : ''} (migration ${migration})`;
+  return `${before[1]}-main: a main build after ${before[1]}${after ? `, before ${after[1]}` : ''} (migration ${migration})`;
 }
 
 /** Column-major arrays of rows, the parameters of an `unnest` statement. */

@@ -393,6 +393,14 @@ export class QuickwitSource implements SubsystemSource {
   private async fetchDebug(): Promise<DebugDecoded> {
     const url = new URL('api/developer/debug', this.config.node.endsWith('/') ? this.config.node : `${this.config.node}/`);
     const res = await fetch(url, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+    if (res.status === 404) {
+      // Quickwit 0.8 has no developer API: its `GET /debugging` (quickwit-serve `debugging_api.rs` at v0.8.2)
+      // serves the control plane's shard table only, and nothing of the ingesters.
+      throw new Error(
+        `GET ${url.pathname}: HTTP 404: this Quickwit serves no developer debug route (main since #4867; not in v0.8.x), ` +
+          'so the control plane\'s shards and the ingesters\' shards cannot be read',
+      );
+    }
     if (!res.ok) throw new Error(`GET ${url.pathname}: HTTP ${res.status}`);
     let body: unknown;
     try {
