@@ -281,7 +281,7 @@ function text(row: Record<string, unknown>, column: string, nullable = false): s
 function updateTimestampOf(v: unknown): number | null {
   if (v === null) return null;
   const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new Error(`update_timestamp ${JSON.stringify(v)} is not seconds since the epoch`);
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0 || n > 253_402_300_799) throw new Error(`update_timestamp ${JSON.stringify(v)} is not seconds since the epoch`);
   return n;
 }
 

@@ -25,6 +25,9 @@ export const LogicalTime = z.number().int().nonnegative();
 export const ShardState = z.enum(['unspecified', 'open', 'unavailable', 'closed']);
 export type ShardState = z.infer<typeof ShardState>;
 
+/** 9999-12-31T23:59:59Z in seconds since the Unix epoch: the latest time a timestamp here stands for. */
+const MAX_UNIX_SECONDS = 253_402_300_799;
+
 /** A row of the metastore's durable `shards` table. */
 export const MetastoreShard = z.object({
   ...base,
@@ -44,7 +47,7 @@ export const MetastoreShard = z.object({
    * it when it opens, acquires, closes or publishes the shard, and `prune_shards` deletes by it.
    * Null where it is not stored (a schema before migration 21) or not known (the simulator).
    */
-  updateTimestamp: z.number().int().nonnegative().nullable(),
+  updateTimestamp: z.number().int().nonnegative().max(MAX_UNIX_SECONDS).nullable(),
 });
 export type MetastoreShard = z.infer<typeof MetastoreShard>;
 
