@@ -28,6 +28,13 @@
  *   (`quickwit/quickwit-proto/src/ingest/`). Older main (#4867) listed each
  *   index's shards flat with `leader_id`/`follower_id`: that shape decodes too.
  *
+ * - Versions: the highest migration in `_sqlx_migrations` names the release (`quickwitVersionOf`);
+ *   a schema before migration 20 (0.8) has no `doc_mapping_uid`, before 21 no `update_timestamp`:
+ *   `shardSelectList` reads NULL for them and the writes leave them out (`shardColumnsOf`).
+ * - What a debug answer does not show in full (the control plane's `{"error": …}`, no control
+ *   plane, an initializing ingester, one in the pool that did not answer) is reported as
+ *   unavailable (`DebugDecoded.*Unavailable`), never as an empty collection.
+ *
  * Entities differ from the store in two documented ways:
  * - positions: the protocol writes an offset as `~` + 20 digits and the end
  *   as `~eof`; upstream writes the 20 digits alone and the end as `~` or
