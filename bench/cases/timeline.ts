@@ -25,6 +25,7 @@ function shard(i: number): MetastoreShard {
     publishPositionInclusive: '',
     publishToken: null,
     createdAt: 1,
+    updateTimestamp: null,
   };
 }
 

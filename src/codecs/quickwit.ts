@@ -28,6 +28,13 @@
  *   (`quickwit/quickwit-proto/src/ingest/`). Older main (#4867) listed each
  *   index's shards flat with `leader_id`/`follower_id`: that shape decodes too.
  *
+ * - Versions: the highest migration in `_sqlx_migrations` names the release (`quickwitVersionOf`);
+ *   a schema before migration 20 (0.8) has no `doc_mapping_uid`, before 21 no `update_timestamp`:
+ *   `shardSelectList` reads NULL for them and the writes leave them out (`shardColumnsOf`).
+ * - What a debug answer does not show in full (the control plane's `{"error": …}`, no control
+ *   plane, an initializing ingester, one in the pool that did not answer) is reported as
+ *   unavailable (`DebugDecoded.*Unavailable`), never as an empty collection.
+ *
  * Entities differ from the store in two documented ways:
  * - positions: the protocol writes an offset as `~` + 20 digits and the end
  *   as `~eof`; upstream writes the 20 digits alone and the end as `~` or
@@ -98,11 +105,104 @@ export const SHARD_COLUMNS = [
   'publish_position_inclusive',
   'publish_token',
   'doc_mapping_uid',
+  'update_timestamp',
 ] as const;
+export type ShardColumn = (typeof SHARD_COLUMNS)[number];
 
-const SHARD_COLUMN_TYPES = ['text', 'text', 'text', 'text', 'text', 'shard_state', 'text', 'text', 'text'];
-/** `INSERT INTO shards (…) SELECT * FROM unnest($1, …)`: rows as column arrays (`shardRowColumns`). */
-export const INSERT_SHARD_ROWS = `INSERT INTO shards (${SHARD_COLUMNS.join(', ')}) SELECT * FROM unnest(${SHARD_COLUMN_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`;
+/**
+ * Columns that older schemas lack, with the migration that added them: Quickwit 0.8 (migrations
+ * 1–16) has neither. Every other column exists since `12_create-shards` / `14_update-shard-id`.
+ */
+export const LATER_SHARD_COLUMNS: Readonly<Partial<Record<ShardColumn, number>>> = { doc_mapping_uid: 20, update_timestamp: 21 };
+
+const SHARD_COLUMN_TYPES: Record<ShardColumn, string> = {
+  index_uid: 'text',
+  source_id: 'text',
+  shard_id: 'text',
+  leader_id: 'text',
+  follower_id: 'text',
+  shard_state: 'shard_state',
+  publish_position_inclusive: 'text',
+  publish_token: 'text',
+  doc_mapping_uid: 'text',
+  update_timestamp: 'bigint',
+};
+
+/** The columns of `SHARD_COLUMNS` that a `shards` table with `present` columns has. */
+export function shardColumnsOf(present: ReadonlySet<string>): ShardColumn[] {
+  return SHARD_COLUMNS.filter((c) => present.has(c));
+}
+
+/**
+ * `INSERT INTO shards (…) SELECT … FROM unnest($1, …)`: rows as column arrays (`shardRowColumns`),
+ * over the columns the schema has. `update_timestamp` travels as seconds since the Unix epoch and is
+ * stored as the UTC `TIMESTAMP` upstream keeps (`PgShard`: `update_timestamp.assume_utc()`); a row
+ * without one gets the time of the write, as `open_shards` does (`queries/shards/open.sql`, bound to
+ * `OffsetDateTime::now_utc()`).
+ */
+export function insertShardRowsSql(columns: readonly ShardColumn[] = SHARD_COLUMNS): string {
+  const select = columns.map((c, i) =>
+    c === 'update_timestamp' ? `COALESCE(to_timestamp(r.c${i}) AT TIME ZONE 'UTC', CURRENT_TIMESTAMP AT TIME ZONE 'UTC')` : `r.c${i}`,
+  );
+  return (
+    `INSERT INTO shards (${columns.join(', ')}) SELECT ${select.join(', ')} ` +
+    `FROM unnest(${columns.map((c, i) => `$${i + 1}::${SHARD_COLUMN_TYPES[c]}[]`).join(', ')}) AS r(${columns.map((_, i) => `c${i}`).join(', ')})`
+  );
+}
+export const INSERT_SHARD_ROWS = insertShardRowsSql();
+
+/**
+ * The select list that reads a row for `decodeShardRow` from a `shards` table with `present`
+ * columns (plus its row version, `xmin`): a column the schema predates reads as NULL.
+ */
+export function shardSelectList(present: ReadonlySet<string>, alias = ''): string {
+  const a = alias ? `${alias}.` : '';
+  return [
+    ...SHARD_COLUMNS.map((c) => {
+      if (!present.has(c)) return `NULL::text AS ${c}`;
+      // Whole seconds, as upstream's `Shard.update_timestamp` (`unix_timestamp()`, which truncates).
+      if (c === 'update_timestamp') return `floor(extract(epoch from ${a}update_timestamp))::bigint::text AS update_timestamp`;
+      return `${a}${c}`;
+    }),
+    `${a}xmin::text::bigint AS version`,
+  ].join(', ');
+}
+
+/**
+ * The highest migration each release applies (`_sqlx_migrations`, written by sqlx's migrator when
+ * Quickwit starts), read from the tags' `quickwit/quickwit-metastore/migrations/postgresql/`:
+ * v0.5.x 8, v0.6.0–0.6.1 10, v0.6.2–0.6.5 11, v0.7.0 13, v0.7.1 14, v0.8.0–0.8.2 16, v0.9.0 28
+ * (v0.9.0-rc1 to main at 9fd01432a). Migrations 17–27 were only ever on main between v0.8 and v0.9
+ * (#5029, the fix of the dangling shards, landed between 19 and 20).
+ */
+const RELEASES: readonly [migration: number, first: string, last: string][] = [
+  [8, '0.5.0', '0.5.2'],
+  [10, '0.6.0', '0.6.1'],
+  [11, '0.6.2', '0.6.5'],
+  [13, '0.7.0', '0.7.0'],
+  [14, '0.7.1', '0.7.1'],
+  [16, '0.8.0', '0.8.2'],
+  [28, '0.9.0', '0.9.0'],
+];
+
+/**
+ * The Quickwit version a metastore's highest applied migration says it runs: a release (`0.8.0 to
+ * 0.8.2 (migration 16)`), or a main build between two releases (`0.8.0-main: a main build after
+ * 0.8.0, before 0.9.0 (migration 20)`). The text starts with a comparable version and always names
+ * the migration (`RULE_VERSIONS` reads it).
+ */
+export function quickwitVersionOf(migration: number): string {
+  const exact = RELEASES.find(([m]) => m === migration);
+  if (exact) {
+    const [, first, last] = exact;
+    const range = migration === 28 ? `${first} or a later main build` : first === last ? first : `${first} to ${last}`;
+    return `${range} (migration ${migration})`;
+  }
+  const before = RELEASES.filter(([m]) => m < migration).pop();
+  const after = RELEASES.find(([m]) => m > migration);
+  if (!before) return `${after![1]} or older (migration ${migration})`;
+  return `${before[1]}-main: a main build after ${before[1]}${after ? `, before ${after[1]}` : ''} (migration ${migration})`;
+}
 
 /** Column-major arrays of rows, the parameters of an `unnest` statement. */
 export function shardRowColumns(rows: readonly (string | null)[][], width: number = SHARD_COLUMNS.length): (string | null)[][] {
@@ -122,6 +222,8 @@ export interface ShardRow {
   publish_position_inclusive: unknown;
   publish_token: unknown;
   doc_mapping_uid: unknown;
+  /** Seconds since the Unix epoch as text (`shardSelectList`), or null when the schema predates migration 21. */
+  update_timestamp: unknown;
   /** The row version: `xmin::text::bigint` (see the quickwit source). */
   version: unknown;
 }
@@ -129,7 +231,14 @@ export interface ShardRow {
 export type Decoded<E> = { ok: true; entity: E } | { ok: false; unreadable: UnreadableRecord };
 
 const SHARD_STATES: readonly ShardState[] = ['unspecified', 'open', 'unavailable', 'closed'];
-const INGESTER_STATUSES = ['ready', 'decommissioning', 'decommissioned', 'failed'] as const;
+/** `IngesterStatus::as_json_str_name` (quickwit-proto `src/ingest/ingester.rs`; `ingester.proto`): every value upstream has. */
+const INGESTER_STATUSES = ['unspecified', 'initializing', 'ready', 'retiring', 'decommissioning', 'decommissioned', 'failed'] as const satisfies readonly Ingester['status'][];
+/**
+ * Statuses in which an ingester's debug info does not list the shards of its WAL: `initializing`
+ * (what `Ingester::debug_info` answers, with `"shards": {}`, while it cannot lock its state, and the
+ * status until its WAL is loaded), `failed` (its WAL did not open), `unspecified` (never set).
+ */
+const SHARDS_UNKNOWN_STATUSES: ReadonlySet<string> = new Set(['unspecified', 'initializing', 'failed']);
 const OFFSET = /^\d{20}$/;
 const PROTOCOL_OFFSET = /^~\d{20}$/;
 
@@ -176,6 +285,13 @@ function text(row: Record<string, unknown>, column: string, nullable = false): s
   return v;
 }
 
+function updateTimestampOf(v: unknown): number | null {
+  if (v === null) return null;
+  const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0 || n > 253_402_300_799) throw new Error(`update_timestamp ${JSON.stringify(v)} is not seconds since the epoch`);
+  return n;
+}
+
 /** One `shards` row → a `quickwit.metastore.shards` entity, or the reason it is unreadable. */
 export function decodeShardRow(row: ShardRow): Decoded<MetastoreShard> {
   const r = row as unknown as Record<string, unknown>;
@@ -203,11 +319,13 @@ export function decodeShardRow(row: ShardRow): Decoded<MetastoreShard> {
         shardId,
         leaderId: text(r, 'leader_id')!,
         followerId: text(r, 'follower_id', true),
-        docMappingUid: text(r, 'doc_mapping_uid')!,
+        // NULL only where the schema predates migration 20 (the column is NOT NULL since): not stored.
+        docMappingUid: text(r, 'doc_mapping_uid', true) ?? '',
         shardState: state as ShardState,
         publishPositionInclusive: position,
         publishToken: text(r, 'publish_token', true),
         createdAt: ulidSeconds(shardId),
+        updateTimestamp: updateTimestampOf(r.update_timestamp),
       },
     };
   } catch (err) {
@@ -215,19 +333,21 @@ export function decodeShardRow(row: ShardRow): Decoded<MetastoreShard> {
   }
 }
 
-/** A metastore shard entity → its `shards` row values, in `SHARD_COLUMNS` order. */
-export function encodeShardRow(s: MetastoreShard): (string | null)[] {
-  return [
-    s.indexUid,
-    s.sourceId,
-    s.shardId,
-    s.leaderId,
-    s.followerId,
-    s.shardState,
-    encodePosition(s.publishPositionInclusive),
-    s.publishToken,
-    s.docMappingUid,
-  ];
+/** A metastore shard entity → its `shards` row values, in the order of `columns` (default `SHARD_COLUMNS`). */
+export function encodeShardRow(s: MetastoreShard, columns: readonly ShardColumn[] = SHARD_COLUMNS): (string | null)[] {
+  const values: Record<ShardColumn, string | null> = {
+    index_uid: s.indexUid,
+    source_id: s.sourceId,
+    shard_id: s.shardId,
+    leader_id: s.leaderId,
+    follower_id: s.followerId,
+    shard_state: s.shardState,
+    publish_position_inclusive: encodePosition(s.publishPositionInclusive),
+    publish_token: s.publishToken,
+    doc_mapping_uid: s.docMappingUid,
+    update_timestamp: s.updateTimestamp === null ? null : String(s.updateTimestamp),
+  };
+  return columns.map((c) => values[c]);
 }
 
 /** The `index_id` part of an index uid (`<index_id>:<ULID>`). */
@@ -273,6 +393,20 @@ export interface DebugDecoded {
   ingesterShards: IngesterShard[];
   ingesters: Ingester[];
   unreadable: UnreadableRecord[];
+  /**
+   * Why the control plane's shard table is not known from this answer (its part is
+   * `{"error": …}`, as `DeveloperApiServer::get_debug_info` writes when the actor does not answer;
+   * or no ready node sent one), or undefined when it was read. Unknown is never empty.
+   */
+  controlPlaneUnavailable?: string;
+  /**
+   * Why the ingesters' shards are not all known: an ingester whose status says its debug info does
+   * not list its WAL's shards (`SHARDS_UNKNOWN_STATUSES`), or one the control plane has in its pool
+   * that did not answer (the route leaves out a node that fails or takes over 5 s).
+   */
+  ingesterShardsUnavailable?: string;
+  /** Why the set of ingesters is not complete: an ingester the control plane has in its pool did not answer. */
+  ingestersUnavailable?: string;
   /** The node whose info holds the control plane's part, or undefined when no ready node runs one. */
   controlPlaneNode?: string;
   /**
@@ -322,48 +456,77 @@ export function decodeDebugInfo(json: unknown): DebugDecoded {
     return out;
   }
   const ingesterIds = new Set<string>();
+  const shardsUnknown: string[] = [];
+  let controlPlaneSeen = false;
+  let pool: Record<string, unknown> | undefined;
   for (const [nodeId, info] of Object.entries(json)) {
     if (!isObject(info)) {
       bad('quickwit.ingesters', `/api/developer/debug ${nodeId}`, 'the node info is not an object');
+      shardsUnknown.push(`node ${nodeId}'s debug info is not an object`);
       continue;
     }
     const cp = info.control_plane;
-    if (cp !== undefined) decodeControlPlane(nodeId, info, cp, out, bad);
+    if (cp !== undefined && !controlPlaneSeen) {
+      controlPlaneSeen = true;
+      pool = decodeControlPlane(nodeId, info, cp, out, bad);
+    }
     const ing = info.ingester;
     if (ing !== undefined) {
+      ingesterIds.add(nodeId);
       if (!isObject(ing)) {
         bad('quickwit.ingesters', `/api/developer/debug ${nodeId}.ingester`, 'not an object');
+        shardsUnknown.push(`ingester ${nodeId}'s part is not an object`);
         continue;
       }
       const status = ing.status;
       if (!INGESTER_STATUSES.includes(status as (typeof INGESTER_STATUSES)[number])) {
-        bad('quickwit.ingesters', `/api/developer/debug ${nodeId}.ingester.status`, `ingester status ${JSON.stringify(status)} is not one the protocol models (ready, decommissioning, decommissioned, failed)`);
+        bad('quickwit.ingesters', `/api/developer/debug ${nodeId}.ingester.status`, `ingester status ${JSON.stringify(status)} is not an IngesterStatus (${INGESTER_STATUSES.join(', ')})`);
+        shardsUnknown.push(`ingester ${nodeId}'s status ${JSON.stringify(status)} is not an IngesterStatus`);
       } else {
         const generation = generationOf(info, nodeId);
         out.ingesters.push({ key: nodeId, version: contentVersion([status, generation ?? null]), nodeId, status: status as Ingester['status'] });
-        ingesterIds.add(nodeId);
+        if (SHARDS_UNKNOWN_STATUSES.has(status as string)) shardsUnknown.push(`ingester ${nodeId} is ${status as string}: its debug info does not list the shards of its WAL`);
       }
       decodeIngesterShards(nodeId, ing.shards, out, bad);
     }
   }
+  if (!controlPlaneSeen) {
+    out.controlPlaneUnavailable =
+      'no ready node answered with the control plane\'s part: the control plane is not ready, or its node did not answer the debug route within 5 s';
+  }
+  // The control plane's pool (`ingesters`, `available: true`): each of those should have answered.
+  const silent = Object.entries(pool ?? {})
+    .filter(([id, v]) => isObject(v) && v.available === true && !ingesterIds.has(id))
+    .map(([id]) => id)
+    .sort();
+  if (silent.length > 0) {
+    const why = `${silent.length === 1 ? 'ingester' : 'ingesters'} ${silent.slice(0, 5).join(', ')}${silent.length > 5 ? ', …' : ''} in the control plane's pool did not answer the debug route`;
+    out.ingestersUnavailable = why;
+    shardsUnknown.push(why);
+  }
+  if (shardsUnknown.length > 0) out.ingesterShardsUnavailable = shardsUnknown.slice(0, 5).join('; ') + (shardsUnknown.length > 5 ? `; and ${shardsUnknown.length - 5} more` : '');
   return out;
 }
 
 type Bad = (collection: UnreadableRecord['collection'], key: string, reason: string) => void;
 
-function decodeControlPlane(nodeId: string, info: Record<string, unknown>, cp: unknown, out: DebugDecoded, bad: Bad): void {
+/** The control plane's part → its shards (into `out`); returns its ingester pool (`ingesters`) when the part was read. */
+function decodeControlPlane(nodeId: string, info: Record<string, unknown>, cp: unknown, out: DebugDecoded, bad: Bad): Record<string, unknown> | undefined {
   const where = `/api/developer/debug ${nodeId}.control_plane`;
-  if (!isObject(cp) || 'error' in cp) {
-    bad('quickwit.controlPlane.shards', where, isObject(cp) ? `the control plane answered an error: ${String(cp.error)}` : 'not an object');
-    return;
+  if (isObject(cp) && 'error' in cp) {
+    // `DeveloperApiServer::get_debug_info`: the actor did not answer `GetDebugInfo` (dead, restarting, busy).
+    out.controlPlaneUnavailable = `the control plane on ${nodeId} answered an error: ${String(typeof cp.error === 'string' ? cp.error : JSON.stringify(cp.error)).slice(0, 500)}`;
+    return undefined;
+  }
+  const table = isObject(cp) ? cp.shard_table : undefined;
+  if (!isObject(cp) || !isObject(table)) {
+    const why = isObject(cp) ? 'shard_table is missing or not an object' : 'not an object';
+    bad('quickwit.controlPlane.shards', isObject(cp) ? `${where}.shard_table` : where, why);
+    out.controlPlaneUnavailable = `the control plane's part from ${nodeId} does not decode: ${why}`;
+    return undefined;
   }
   out.controlPlaneNode = nodeId;
   out.controlPlaneGeneration = generationOf(info, nodeId);
-  const table = cp.shard_table;
-  if (!isObject(table)) {
-    bad('quickwit.controlPlane.shards', `${where}.shard_table`, 'missing or not an object');
-    return;
-  }
   for (const [indexUid, perIndex] of Object.entries(table)) {
     // Current main: {ingester_id: [shard]}; #4867: [shard] with leader_id.
     const lists: [string, unknown][] = Array.isArray(perIndex)
@@ -395,6 +558,7 @@ function decodeControlPlane(nodeId: string, info: Record<string, unknown>, cp: u
       });
     }
   }
+  return isObject(cp.ingesters) ? cp.ingesters : undefined;
 }
 
 function decodeIngesterShards(nodeId: string, shards: unknown, out: DebugDecoded, bad: Bad): void {

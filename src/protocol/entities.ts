@@ -25,6 +25,9 @@ export const LogicalTime = z.number().int().nonnegative();
 export const ShardState = z.enum(['unspecified', 'open', 'unavailable', 'closed']);
 export type ShardState = z.infer<typeof ShardState>;
 
+/** 9999-12-31T23:59:59Z in seconds since the Unix epoch: the latest time a timestamp here stands for. */
+const MAX_UNIX_SECONDS = 253_402_300_799;
+
 /** A row of the metastore's durable `shards` table. */
 export const MetastoreShard = z.object({
   ...base,
@@ -39,6 +42,12 @@ export const MetastoreShard = z.object({
   publishPositionInclusive: z.string(),
   publishToken: z.string().nullable(),
   createdAt: LogicalTime,
+  /**
+   * The row's `update_timestamp` (migration 21), in seconds since the Unix epoch: the metastore sets
+   * it when it opens, acquires, closes or publishes the shard, and `prune_shards` deletes by it.
+   * Null where it is not stored (a schema before migration 21) or not known (the simulator).
+   */
+  updateTimestamp: z.number().int().nonnegative().max(MAX_UNIX_SECONDS).nullable(),
 });
 export type MetastoreShard = z.infer<typeof MetastoreShard>;
 
@@ -68,7 +77,8 @@ export type IngesterShard = z.infer<typeof IngesterShard>;
 export const Ingester = z.object({
   ...base,
   nodeId: z.string(),
-  status: z.enum(['ready', 'decommissioning', 'decommissioned', 'failed']),
+  /** quickwit-proto `IngesterStatus`, as `as_json_str_name` writes it (every value upstream has). */
+  status: z.enum(['unspecified', 'initializing', 'ready', 'retiring', 'decommissioning', 'decommissioned', 'failed']),
 });
 export type Ingester = z.infer<typeof Ingester>;
 

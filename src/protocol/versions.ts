@@ -23,7 +23,29 @@ export interface RuleVersions {
 
 /** The rules of one upstream incident each. Rules absent here apply to every version. */
 export const RULE_VERSIONS: Partial<Record<RuleId, RuleVersions>> = {
-  // Quickwit (shards/dangling, shards/orphaned): none yet.
+  // Quickwit: the version is the metastore's highest migration (`_sqlx_migrations`), as
+  // `quickwitVersionOf` (src/codecs/quickwit.ts) names it; ingest v2 shards exist from migration 12 (v0.7.0).
+  'shards/dangling': {
+    system: 'Quickwit',
+    affected: 'v0.7.0 (12_create-shards) to v0.8.2, and main builds before 39161040c',
+    fixedBy: '#5029 (39161040c, first released in v0.9.0)',
+    applies: (v) => {
+      const m = quickwitMigration(v);
+      // 17–19: main builds from either side of #5029 (it landed between migrations 19 and 20).
+      if (m !== undefined) return m < 12 ? false : m <= 16 ? true : m <= 19 ? undefined : false;
+      return versionIn(v, '0.7.0', '0.9.0');
+    },
+  },
+  'shards/orphaned': {
+    system: 'Quickwit',
+    affected: 'v0.7.0 (12_create-shards) and later',
+    fixedBy: 'not fixed (#6531 is open; #6769 proposes a periodic reset)',
+    applies: (v) => {
+      const m = quickwitMigration(v);
+      if (m !== undefined) return m >= 12;
+      return versionIn(v, '0.7.0', undefined);
+    },
+  },
 
   // Milvus (wal/close-blocked). #41307 (close waits on appends blocked on recovery) was in master
   // builds of April 2025 (master-20250410 … master-20250415) and fixed by #41326 (merged 2025-04-18),
@@ -63,6 +85,12 @@ export const RULE_VERSIONS: Partial<Record<RuleId, RuleVersions>> = {
 
   // Fluvio (partitions/online-out-of-space): none yet.
 };
+
+/** The migration a Quickwit version text names (`… (migration 16)`), or undefined. */
+function quickwitMigration(version: string): number | undefined {
+  const m = /\(migration (\d+)\)/.exec(version);
+  return m ? Number(m[1]) : undefined;
+}
 
 /**
  * The numeric parts of a version string (`v8.5.7` → [8, 5, 7], `0.9.0-rc.1` → [0, 9, 0]), or

@@ -297,6 +297,8 @@ export class QuickwitSim implements SubsystemSim {
       publishPositionInclusive: '',
       publishToken: null,
       createdAt: this.ctx.time,
+      // The simulator has no wall clock: the mirror writes the time of its write, as open_shards does.
+      updateTimestamp: null,
     });
   }
 

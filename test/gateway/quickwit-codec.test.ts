@@ -4,6 +4,9 @@
  * `ControlPlane::debug_info` / `Ingester::debug_info`), and malformed ones.
  */
 import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as protobuf from 'protobufjs';
 import {
   decodeDebugInfo,
   decodePosition,
@@ -16,6 +19,7 @@ import {
   type ShardRow,
 } from '../../src/codecs/quickwit';
 import { MetastoreShard, ControlPlaneShard, IngesterShard, Ingester } from '../../src/protocol';
+import { ROOT } from '../server/sim';
 
 const INDEX_UID = 'otel-logs-v0_7:01HX5Q3ZKJ0000000000000000';
 const SHARD_ID = '01J0000001ABCDEFGHJKMNPQRS';
@@ -32,6 +36,7 @@ function row(over: Partial<Record<keyof ShardRow, unknown>> = {}): ShardRow {
     publish_position_inclusive: '',
     publish_token: null,
     doc_mapping_uid: '00000000000000000000000000',
+    update_timestamp: '1724158996',
     version: '745',
     ...over,
   } as ShardRow;
@@ -88,6 +93,7 @@ describe('quickwit codec', () => {
       [{ index_uid: 42 }, /index_uid is number/],
       [{ version: 'x' }, /row version/],
       [{ doc_mapping_uid: undefined }, /doc_mapping_uid/],
+      [{ update_timestamp: 'yesterday' }, /update_timestamp "yesterday"/],
     ];
     for (const [over, reason] of bad) {
       const d = decodeShardRow(row(over));
@@ -155,6 +161,21 @@ describe('quickwit codec', () => {
     assert.equal(d.controlPlaneGeneration, 1718000000123);
   });
 
+  it('every IngesterStatus of the vendored ingester.proto decodes; those that list no WAL shards make the shards unknown', () => {
+    const proto = protobuf.parse(readFileSync(join(ROOT, 'test/fixtures/upstream/quickwit/protos/ingester.proto'), 'utf8')).root;
+    const values = Object.keys(proto.lookupEnum('quickwit.ingest.ingester.IngesterStatus').values);
+    assert.equal(values.length, 7);
+    for (const value of values) {
+      // `IngesterStatus::as_json_str_name`: the proto name without its prefix, lower case.
+      const status = value.replace(/^INGESTER_STATUS_/, '').toLowerCase();
+      const d = decodeDebugInfo({ n: { ingester: { status, shards: {}, mrecordlog: {} } } });
+      assert.deepEqual(d.unreadable, [], status);
+      assert.equal(d.ingesters[0]!.status, status);
+      Ingester.parse(d.ingesters[0]);
+      assert.equal(d.ingesterShardsUnavailable !== undefined, ['unspecified', 'initializing', 'failed'].includes(status), status);
+    }
+  });
+
   it('the older flat shard table (main #4867, leader_id) decodes too', () => {
     const d = decodeDebugInfo({
       n: { control_plane: { shard_table: { [INDEX_UID]: [{ index_uid: INDEX_UID, source_id: 's', shard_id: '1', shard_state: 'closed', leader_id: 'ingester-9', follower_id: null, publish_position_inclusive: '' }] } } },
@@ -180,9 +201,8 @@ describe('quickwit codec', () => {
     for (const body of [null, 'x', [], 42]) assert.equal(decodeDebugInfo(body).unreadable.length, 1);
     const d = decodeDebugInfo({
       a: 'not an object',
-      b: { control_plane: { error: 'actor is dead' } },
       c: { control_plane: { shard_table: { i: [{ shard_state: 'open' }, { index_uid: 'i', source_id: 's', shard_id: '1', shard_state: 'opening', ingester_id: 'x' }, 7] } } },
-      d: { ingester: { status: 'initializing', shards: { i: [{ index_uid: 'i', source_id: 's', shard_id: '1', state: 'open', replication_position_inclusive: 'zz' }] } } },
+      d: { ingester: { status: 'opening', shards: { i: [{ index_uid: 'i', source_id: 's', shard_id: '1', state: 'open', replication_position_inclusive: 'zz' }] } } },
       e: { ingester: { status: 'ready', shards: 'none' } },
     });
     assert.equal(d.controlPlane.length, 0);
@@ -190,12 +210,16 @@ describe('quickwit codec', () => {
     assert.deepEqual(d.ingesters.map((i) => i.nodeId), ['e']);
     const reasons = d.unreadable.map((u) => `${u.collection} ${u.reason}`).join('\n');
     assert.match(reasons, /not an object/);
-    assert.match(reasons, /actor is dead/);
     assert.match(reasons, /index_uid is missing/);
     assert.match(reasons, /"opening" is not a ShardState/);
-    assert.match(reasons, /"initializing" is not one the protocol models/);
+    assert.match(reasons, /"opening" is not an IngesterStatus/);
     assert.match(reasons, /"zz" is not a position/);
     assert.match(reasons, /quickwit.ingester.shards missing or not an object/);
+    // The control plane answered an error: unknown (with why), not an unreadable record and not an empty table.
+    const e = decodeDebugInfo({ b: { control_plane: { error: 'actor is dead' } } });
+    assert.match(e.controlPlaneUnavailable!, /answered an error: actor is dead/);
+    assert.deepEqual(e.unreadable, []);
+    assert.match(d.ingesterShardsUnavailable!, /node a's debug info is not an object/);
   });
 
   it('encodeDebugInfo (the simulator\'s answer) decodes back to the same entities', () => {

@@ -75,6 +75,7 @@ export function metastoreShard(shardId: string, over: Partial<MetastoreShard> = 
     publishPositionInclusive: '',
     publishToken: null,
     createdAt: 10,
+    updateTimestamp: null,
     ...over,
   };
 }

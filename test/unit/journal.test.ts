@@ -16,6 +16,7 @@ const shard = (k: string) => ({
   publishPositionInclusive: '',
   publishToken: null,
   createdAt: 0,
+  updateTimestamp: null,
 });
 const head: JournalLine = {
   type: 'repair',

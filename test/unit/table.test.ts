@@ -60,6 +60,7 @@ describe('EntityTable (the model\'s compact collections)', () => {
         publishPositionInclusive: phase === 1 ? `~${String(i).padStart(20, '0')}` : '',
         publishToken: phase === 2 ? ((i % 2 ? 1.5 : { nested: [i] }) as unknown as string) : null,
         createdAt: (i % 13 === 0 ? null : i) as number,
+        updateTimestamp: i % 4 === 0 ? null : 1_724_158_996 + i,
       };
     };
     let n = 0;

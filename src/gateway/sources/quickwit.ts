@@ -51,7 +51,18 @@ import {
   type RepairItemResult,
   type UnreadableRecord,
 } from '../../protocol';
-import { decodeDebugInfo, decodeShardRow, encodeShardRow, INSERT_SHARD_ROWS, SHARD_COLUMNS, shardRowColumns, type DebugDecoded, type ShardRow } from '../../codecs/quickwit';
+import {
+  decodeDebugInfo,
+  decodeShardRow,
+  encodeShardRow,
+  insertShardRowsSql,
+  quickwitVersionOf,
+  shardColumnsOf,
+  shardRowColumns,
+  shardSelectList,
+  type DebugDecoded,
+  type ShardRow,
+} from '../../codecs/quickwit';
 import type { GatewayConfig } from '../config';
 import type { SourceContext, SubsystemSource } from '../source';
 
@@ -70,10 +81,23 @@ export const RESTART_REFUSAL =
   '(e.g. kubectl rollout restart) and it reloads its shard table from the metastore; or delete the uninitialised shards instead';
 export const ADVISE_REFUSAL =
   'the gateway cannot make an ingester drop a shard: advise_reset_shards is a gRPC call the ingester makes to the control plane ' +
-  'at startup (it only returns advice), and Quickwit has no API to reset an ingester\'s shards from outside. Restart the ingester ' +
-  '(it calls advise_reset_shards again and drops the shards the metastore does not have)';
+  'at startup (it only returns advice, computed from the control plane\'s in-memory model, not from the metastore), and Quickwit ' +
+  'has no API to reset an ingester\'s shards from outside. Restart the ingester (it calls advise_reset_shards again and drops ' +
+  'the shards the control plane does not know)';
 
-const SELECT_ROWS = `SELECT ${SHARD_COLUMNS.join(', ')}, xmin::text::bigint AS version FROM shards`;
+/**
+ * What the metastore's schema has: the highest migration applied (`_sqlx_migrations`, absent in a
+ * database Quickwit never migrated) and the `shards` table's columns.
+ */
+const SCHEMA_QUERY =
+  "SELECT (SELECT array_agg(column_name::text) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'shards') AS columns, " +
+  "to_regclass('_sqlx_migrations') IS NOT NULL AS migrated";
+const MIGRATION_QUERY = 'SELECT max(version)::bigint AS v FROM _sqlx_migrations WHERE success';
+
+interface MetastoreSchema {
+  columns: ReadonlySet<string>;
+  migration: number | undefined;
+}
 /** `cluster.summary` of the metastore: what `groupOf` and `STATE_FIELD` count, counted by PostgreSQL. */
 export const SUMMARY_QUERY = 'SELECT index_uid, source_id, shard_state::text AS shard_state, count(*)::bigint AS n FROM shards GROUP BY 1, 2, 3';
 const SNAPSHOT_XMIN = `SELECT (txid_snapshot_xmin(txid_current_snapshot()) % ${XID_SPACE})::bigint AS low`;
@@ -147,6 +171,8 @@ export class QuickwitSource implements SubsystemSource {
   private low: number | undefined;
   private pgError: string | undefined;
   private nodeError: string | undefined;
+  /** The schema the last read saw (columns decide what is selected and written). */
+  private schema: MetastoreSchema | undefined;
   lastPoll: PollStats | undefined;
 
   constructor(
@@ -187,6 +213,9 @@ export class QuickwitSource implements SubsystemSource {
 
   async start(ctx: SourceContext): Promise<void> {
     this.ctx = ctx;
+    // Never possible, whatever runs: said before anything is planned (previews, quick fixes, Repair All Safe).
+    ctx.refusing('quickwit.restartControlPlane', RESTART_REFUSAL);
+    ctx.refusing('quickwit.adviseResetShards', ADVISE_REFUSAL);
     await this.pollOnce();
     this.schedule();
   }
@@ -232,6 +261,9 @@ export class QuickwitSource implements SubsystemSource {
         this.pgError = undefined;
       } catch (err) {
         this.pgError = `PostgreSQL metastore: ${message(err)}`;
+        // Unknown, never empty: the mirror keeps what it last read, and no finding compares it.
+        ctx.collectionHealth(METASTORE, { state: 'unavailable', reason: this.pgError });
+        this.low = undefined;
         // A failed connection is dropped; the next poll connects again.
         const pool = this.pool;
         this.pool = undefined;
@@ -242,6 +274,7 @@ export class QuickwitSource implements SubsystemSource {
         this.nodeError = undefined;
       } catch (err) {
         this.nodeError = `node ${this.config.node}: ${message(err)}`;
+        for (const c of [CONTROL_PLANE, INGESTER, INGESTERS] as const) ctx.collectionHealth(c, { state: 'unavailable', reason: this.nodeError });
       }
       const reasons = [this.pgError, this.nodeError].filter((r) => r !== undefined);
       this.failures = reasons.length ? this.failures + 1 : 0;
@@ -261,8 +294,12 @@ export class QuickwitSource implements SubsystemSource {
       }
       await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       try {
+        const schema = await this.readSchema(db);
+        const changed = this.schema === undefined || [...schema.columns].sort().join() !== [...this.schema.columns].sort().join();
+        this.schema = schema;
+        ctx.version(schema.migration === undefined ? undefined : { system: 'Quickwit', version: quickwitVersionOf(schema.migration), from: '_sqlx_migrations' });
         const low = Number((await db.query(SNAPSHOT_XMIN)).rows[0].low);
-        if (this.low === undefined || low < this.low) await this.fullRead(ctx, db, started);
+        if (this.low === undefined || low < this.low || changed) await this.fullRead(ctx, db, started);
         else await this.incrementalRead(ctx, db, this.low, started);
         this.low = low;
         await db.query('COMMIT');
@@ -275,8 +312,31 @@ export class QuickwitSource implements SubsystemSource {
     }
   }
 
+  /**
+   * The schema as it is now. Quickwit migrates its metastore when it starts (sqlx's migrator, which
+   * records each applied migration in `_sqlx_migrations`), so an upgrade changes it under a running
+   * gateway; older schemas are read with the columns they have (0.8: none of migrations 20 and 21).
+   */
+  private async readSchema(db: PoolClient): Promise<MetastoreSchema> {
+    const r = (await db.query<{ columns: string[] | null; migrated: boolean }>(SCHEMA_QUERY)).rows[0]!;
+    const columns = new Set(r.columns ?? []);
+    if (columns.size === 0) {
+      throw new Error('the database has no shards table: not a Quickwit metastore, or one older than Quickwit 0.7 (migration 12_create-shards)');
+    }
+    let migration: number | undefined;
+    if (r.migrated) {
+      const v = (await db.query<{ v: string | null }>(MIGRATION_QUERY)).rows[0]?.v;
+      migration = v === null || v === undefined ? undefined : Number(v);
+    }
+    return { columns, migration };
+  }
+
+  private selectRows(): string {
+    return `SELECT ${shardSelectList(this.schema!.columns)} FROM shards`;
+  }
+
   private async fullRead(ctx: SourceContext, db: PoolClient, started: number): Promise<void> {
-    const { rows } = await db.query<ShardRow>(SELECT_ROWS);
+    const { rows } = await db.query<ShardRow>(this.selectRows());
     const entities: MetastoreShard[] = [];
     this.rows = new Set();
     this.unreadableRows = new Map();
@@ -293,7 +353,7 @@ export class QuickwitSource implements SubsystemSource {
   }
 
   private async incrementalRead(ctx: SourceContext, db: PoolClient, low: number, started: number): Promise<void> {
-    const { rows } = await db.query<ShardRow>(`${SELECT_ROWS} WHERE xmin::text::bigint >= $1`, [low]);
+    const { rows } = await db.query<ShardRow>(`${this.selectRows()} WHERE xmin::text::bigint >= $1`, [low]);
     let unreadableChanged = false;
     for (const row of rows) {
       const id = rowId(String(row.index_uid), String(row.source_id), String(row.shard_id));
@@ -333,6 +393,14 @@ export class QuickwitSource implements SubsystemSource {
   private async fetchDebug(): Promise<DebugDecoded> {
     const url = new URL('api/developer/debug', this.config.node.endsWith('/') ? this.config.node : `${this.config.node}/`);
     const res = await fetch(url, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+    if (res.status === 404) {
+      // Quickwit 0.8 has no developer API: its `GET /debugging` (quickwit-serve `debugging_api.rs` at v0.8.2)
+      // serves the control plane's shard table only, and nothing of the ingesters.
+      throw new Error(
+        `GET ${url.pathname}: HTTP 404: this Quickwit serves no developer debug route (main since #4867; not in v0.8.x), ` +
+          'so the control plane\'s shards and the ingesters\' shards cannot be read',
+      );
+    }
     if (!res.ok) throw new Error(`GET ${url.pathname}: HTTP ${res.status}`);
     let body: unknown;
     try {
@@ -343,12 +411,22 @@ export class QuickwitSource implements SubsystemSource {
     return decodeDebugInfo(body);
   }
 
+  /**
+   * A read of the debug route into the mirror: each collection the answer shows in full is replaced;
+   * one it does not (the control plane answered `{"error": …}` or is not ready, an ingester is
+   * initializing or did not answer) is marked unavailable with why, and keeps what was last read:
+   * unknown, never empty.
+   */
   private applyDebug(ctx: SourceContext, d: DebugDecoded): void {
-    ctx.replace(CONTROL_PLANE, d.controlPlane);
-    ctx.replace(INGESTER, d.ingesterShards);
-    ctx.replace(INGESTERS, d.ingesters);
+    const unavailable = (c: CollectionName, reason: string) => ctx.collectionHealth(c, { state: 'unavailable', reason });
+    if (d.controlPlaneUnavailable !== undefined) unavailable(CONTROL_PLANE, d.controlPlaneUnavailable);
+    else ctx.replace(CONTROL_PLANE, d.controlPlane);
+    if (d.ingesterShardsUnavailable !== undefined) unavailable(INGESTER, d.ingesterShardsUnavailable);
+    else ctx.replace(INGESTER, d.ingesterShards);
+    if (d.ingestersUnavailable !== undefined) unavailable(INGESTERS, d.ingestersUnavailable);
+    else ctx.replace(INGESTERS, d.ingesters);
     for (const c of [CONTROL_PLANE, INGESTER, INGESTERS] as const) ctx.unreadable(c, d.unreadable.filter((u) => u.collection === c));
-    this.generation = d.controlPlaneGeneration;
+    if (d.controlPlaneUnavailable === undefined) this.generation = d.controlPlaneGeneration;
   }
 
   // ---------------------------------------------------------------- repairs --
@@ -380,6 +458,10 @@ export class QuickwitSource implements SubsystemSource {
       return refuseAll(`not applied: cannot read the control plane and ingesters (${message(err)}); nothing was deleted`);
     }
     this.applyDebug(ctx, fresh);
+    const unknown = fresh.controlPlaneUnavailable ?? fresh.ingesterShardsUnavailable;
+    if (unknown !== undefined) {
+      return refuseAll(`not applied: which shards are live is not known now (${unknown}); nothing was deleted`);
+    }
     if (planned !== undefined && fresh.controlPlaneGeneration !== planned) {
       return refuseAll(`not applied: the control plane restarted since the plan (generation ${planned}, now ${fresh.controlPlaneGeneration ?? 'none'}); re-check and plan again`);
     }
@@ -509,9 +591,13 @@ export class QuickwitSource implements SubsystemSource {
         await db.query('ROLLBACK');
         return refuseAll(`not applied: ${failed}; nothing was written`);
       }
+      // The columns this schema has; each row as journalled, update_timestamp included (prune_shards
+      // deletes by it: `queries/shards/prune_age.sql`, `prune_count.sql`), never migration 21's default.
+      const schema = await this.readSchema(db);
+      const columns = shardColumnsOf(schema.columns);
       const inserted = await db.query<ShardRow>(
-        `${INSERT_SHARD_ROWS} ON CONFLICT (index_uid, source_id, shard_id) DO NOTHING RETURNING ${SHARD_COLUMNS.join(', ')}, xmin::text::bigint AS version`,
-        shardRowColumns(unique.map((t) => encodeShardRow(t.entity))),
+        `${insertShardRowsSql(columns)} ON CONFLICT (index_uid, source_id, shard_id) DO NOTHING RETURNING ${shardSelectList(schema.columns)}`,
+        shardRowColumns(unique.map((t) => encodeShardRow(t.entity, columns)), columns.length),
       );
       await db.query('COMMIT');
       const written = new Map<string, MetastoreShard>();

@@ -20,7 +20,8 @@ const METASTORE = 'quickwit.metastore.shards';
 export const BATCH = 10_000;
 
 const INSERT_SHARDS = INSERT_SHARD_ROWS;
-const NON_KEY = SHARD_COLUMNS.slice(3);
+// update_timestamp is the time of the write (as open_shards sets it), not a field the simulator compares.
+const NON_KEY = SHARD_COLUMNS.slice(3).filter((c) => c !== 'update_timestamp');
 const UPSERT_SHARDS =
   `${INSERT_SHARDS} ON CONFLICT (index_uid, source_id, shard_id) DO UPDATE SET ` +
   `${NON_KEY.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, update_timestamp = (CURRENT_TIMESTAMP AT TIME ZONE 'UTC') ` +
@@ -63,7 +64,7 @@ export class PostgresMirror implements StoreMirror {
       this.indexes.clear();
       await this.ensureIndexes(db, shards);
       for (let i = 0; i < shards.length; i += BATCH) {
-        const rows = shards.slice(i, i + BATCH).map(encodeShardRow);
+        const rows = shards.slice(i, i + BATCH).map((s) => encodeShardRow(s));
         await db.query(INSERT_SHARDS, columns(rows, SHARD_COLUMNS.length));
       }
       await db.query('COMMIT');
@@ -95,7 +96,7 @@ export class PostgresMirror implements StoreMirror {
     try {
       await this.ensureIndexes(db, upserts);
       for (let i = 0; i < upserts.length; i += BATCH) {
-        await db.query(UPSERT_SHARDS, columns(upserts.slice(i, i + BATCH).map(encodeShardRow), SHARD_COLUMNS.length));
+        await db.query(UPSERT_SHARDS, columns(upserts.slice(i, i + BATCH).map((s) => encodeShardRow(s)), SHARD_COLUMNS.length));
       }
       for (let i = 0; i < deletes.length; i += BATCH) await db.query(DELETE_SHARDS, columns(deletes.slice(i, i + BATCH), 3));
       await db.query('COMMIT');
