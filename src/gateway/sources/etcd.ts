@@ -5,7 +5,7 @@
  * with backoff), and conditional transactions on `mod_revision`.
  */
 import { readFileSync } from 'node:fs';
-import { Etcd3, type IOptions, type Watcher } from 'etcd3';
+import { Etcd3, Range, type IOptions, type Watcher } from 'etcd3';
 import type { EtcdKv } from '../../codecs/etcd-kv';
 import type { EtcdConfig } from '../config';
 import type { SourceContext, SourceHealth } from '../source';
@@ -56,6 +56,17 @@ export interface FollowerHandlers {
   log(message: string): void;
 }
 
+/** Bytes one page of a range read aims at (a client receives at most 4 MiB per gRPC message). */
+const PAGE_BYTES = 2 * 1024 * 1024;
+/** Keys a page holds at most (upstream's `DEFAULT_PAGE_SIZE` is 1536). */
+const MAX_PAGE_KEYS = 1024;
+const BREAKER_WAIT_MS = 15_000;
+
+/** etcd said the answer is larger than the client may receive (`RESOURCE_EXHAUSTED … larger than max`). */
+function tooLarge(err: unknown): boolean {
+  return /RESOURCE_EXHAUSTED|larger than max|ResourceExhausted/i.test(`${(err as Error)?.name ?? ''} ${String(err)}`);
+}
+
 const MIN_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 30_000;
 
@@ -78,6 +89,8 @@ export class EtcdFollower {
   private waiters: { revision: number; resolve: () => void }[] = [];
   /** The revision the handlers last saw (`revision` may be ahead while a change waits for its debounce). */
   private published = 0;
+  /** The largest record (key, value and overhead, in bytes) a read has seen: it sizes the next page. */
+  private largestKv = PAGE_BYTES / 2;
 
   constructor(
     private readonly client: Etcd3,
@@ -99,13 +112,10 @@ export class EtcdFollower {
       const kvs = new Map<string, EtcdKv>();
       let revision = 0;
       for (const prefix of this.prefixes) {
-        const res = await this.client.getAll().prefix(prefix).exec();
-        const rev = Number(res.header.revision);
+        const rev = await this.readPrefix(prefix, kvs, generation);
+        if (rev === undefined) return;
         // Every prefix is read at its own revision; the watch of each starts after it, so nothing is missed.
         revision = Math.max(revision, rev);
-        this.clusterId = String(res.header.cluster_id);
-        for (const kv of res.kvs) kvs.set(kv.key.toString(), toKv(kv as unknown as RawKv));
-        if (generation !== this.generation || this.closed) return;
         await this.watch(prefix, rev + 1, generation);
       }
       this.kvs.clear();
@@ -118,6 +128,61 @@ export class EtcdFollower {
       this.wake();
     } catch (err) {
       this.fail(err, generation);
+    }
+  }
+
+  /**
+   * One prefix, in pages all read at the first page's revision (a consistent snapshot, as one range
+   * would be): a client receives at most 4 MiB per gRPC message, so one range over an incident's
+   * procedures fails with RESOURCE_EXHAUSTED. Pages are sized from the largest record seen so far
+   * (at most `PAGE_BYTES` a page, at most `MAX_PAGE_KEYS` keys); a page that is still too large is
+   * halved and read again, as upstream's `PaginationStream` does (greptimedb
+   * src/common/meta/src/range_stream.rs, `adaptive_range`). The revision, or undefined when a newer
+   * attempt took over.
+   */
+  private async readPrefix(prefix: string, into: Map<string, EtcdKv>, generation: number): Promise<number | undefined> {
+    const end = Range.prefix(prefix).end;
+    let start: Buffer = Buffer.from(prefix);
+    let revision: number | undefined;
+    for (;;) {
+      const limit = Math.max(1, Math.min(MAX_PAGE_KEYS, Math.floor(PAGE_BYTES / this.largestKv)));
+      let res;
+      try {
+        let q = this.client.getAll().inRange({ start, end }).limit(limit);
+        if (revision !== undefined) q = q.revision(revision);
+        res = await q.exec();
+      } catch (err) {
+        if (!tooLarge(err) || limit === 1) throw err;
+        // Halve the page; etcd3's circuit breaker may have opened on the failed tries: wait it out, bounded.
+        this.largestKv = Math.ceil(PAGE_BYTES / Math.max(1, Math.floor(limit / 2)));
+        await this.breakerClosed(prefix);
+        continue;
+      }
+      if (generation !== this.generation || this.closed) return undefined;
+      revision ??= Number(res.header.revision);
+      this.clusterId = String(res.header.cluster_id);
+      for (const raw of res.kvs) {
+        const kv = toKv(raw as unknown as RawKv);
+        into.set(kv.key, kv);
+        this.largestKv = Math.max(this.largestKv, raw.key.length + raw.value.length + 64);
+      }
+      const last = res.kvs[res.kvs.length - 1];
+      if (!res.more || !last) return revision;
+      start = Buffer.concat([last.key, Buffer.from([0])]);
+    }
+  }
+
+  /** Waits, at most `BREAKER_WAIT_MS`, until etcd3's per-host circuit breaker (opened by the failed tries) lets calls through. */
+  private async breakerClosed(probe: string): Promise<void> {
+    const deadline = Date.now() + BREAKER_WAIT_MS;
+    while (Date.now() < deadline && !this.closed) {
+      try {
+        await this.client.get(probe).exec();
+        return;
+      } catch (err) {
+        if (!/circuit breaker/i.test(String(err))) return;
+      }
+      await new Promise((r) => setTimeout(r, 500)); // the breaker half-opens 5 s after it opened
     }
   }
 
