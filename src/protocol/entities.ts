@@ -173,6 +173,12 @@ export const Procedure = z.object({
   table: z.string(),
   retries: z.number().int().nonnegative(),
   error: z.string().nullable(),
+  /**
+   * Whether metasrv can roll this procedure back (its `rollback_supported()`): CreateTable and
+   * CreateLogicalTables cannot, DropTable only past Prepare with `allow_rollback`. Absent: not known
+   * (the simulator models every procedure as one that rolls back).
+   */
+  rollbackSupported: z.boolean().optional(),
 });
 export type Procedure = z.infer<typeof Procedure>;
 
