@@ -17,6 +17,15 @@ const UNFINISHED = new Set<string>(UNFINISHED_PROCEDURE_STATUSES);
 const FINISHED = new Set<string>(['Done', 'Failed']);
 const DOING_WORK = new Set<string>(['Running', 'Retrying']);
 
+/**
+ * Rolling back a procedure metasrv cannot roll back (`rollbackSupported` false): when metasrv loads
+ * it, it marks it Failed at once and deletes its state (common/procedure local/runner.rs,
+ * `Runner::rollback`), so it holds no running slot for long: not part of the backlog.
+ */
+function isGivenUp(p: Procedure): boolean {
+  return p.status === 'RollingBack' && p.rollbackSupported === false;
+}
+
 export function isUnfinished(p: Procedure): boolean {
   return UNFINISHED.has(p.status);
 }
@@ -66,7 +75,19 @@ const newCancels = (): Cancels => ({ rollBack: new TargetBatcher('greptime.cance
 function addDuplicates(w: SameWork, into: Cancels): void {
   if (w.all.length < 2) return;
   const kept = stillAt(PROCEDURES, w.oldest);
-  for (const p of w.all) if (p !== w.oldest) (p.rollbackSupported === false ? into.giveUp : into.rollBack).add(p, kept);
+  for (const p of w.all) if (p !== w.oldest) (mayLoseData(p) ? into.giveUp : into.rollBack).add(p, kept);
+}
+
+/** Kinds that create tables: given up, they leave no table behind that held data (their table does not exist yet). */
+const CREATES = new Set(['metasrv-procedure::CreateTable', 'metasrv-procedure::CreateLogicalTables']);
+
+/**
+ * Whether cancelling `p` can lose data: metasrv cannot roll it back (`rollbackSupported` false) and it
+ * changes a table that exists (a DropTable past Prepare without `allow_rollback` leaves the table
+ * half dropped).
+ */
+function mayLoseData(p: Procedure): boolean {
+  return p.rollbackSupported === false && !CREATES.has(p.typeName);
 }
 
 const cancelDuplicatesOptions = (c: Cancels) => [
@@ -76,8 +97,9 @@ const cancelDuplicatesOptions = (c: Cancels) => [
       title: `Cancel ${plural(c.rollBack.count, 'duplicate procedure')}, keeping the oldest per table`,
       safety: 'safe',
       description:
-        'Cancels (rolls back) every unfinished procedure beyond the oldest for the same table and kind. ' +
-        'Their state is rolled back by metasrv, never deleted, so no half-created table metadata is left.',
+        'Cancels every unfinished procedure beyond the oldest for the same table and kind: metasrv rolls each back when it loads it, ' +
+        'and the cancel deletes nothing. A CreateTable or CreateLogicalTables cannot be rolled back: metasrv marks it Failed and ' +
+        'deletes its state, as when it fails by itself; its table does not exist yet, so no data is at stake.',
     },
     c.rollBack,
   ),
@@ -87,9 +109,9 @@ const cancelDuplicatesOptions = (c: Cancels) => [
       title: `Give up ${plural(c.giveUp.count, 'duplicate procedure')} metasrv cannot roll back, keeping the oldest per table`,
       safety: 'may-lose-data',
       description:
-        'Cancels every unfinished procedure beyond the oldest for the same table and kind, of kinds metasrv cannot roll back ' +
-        '(CreateTable, CreateLogicalTables, DropTable without allow_rollback): metasrv marks them Failed and deletes their state, ' +
-        'as when they fail by themselves. What they already did (regions created or dropped on datanodes) is left as it is.',
+        'Cancels every unfinished procedure beyond the oldest for the same table and kind that metasrv cannot roll back ' +
+        '(a DropTable past Prepare without allow_rollback): metasrv marks it Failed and deletes its state without undoing ' +
+        'what it did, which can leave the table half dropped.',
     },
     c.giveUp,
   ),
@@ -129,8 +151,10 @@ export function checkDdlBacklog(model: ClusterModel): Finding[] {
   const samples: EntityRef[] = [];
   const purge = new TargetBatcher('greptime.purgeProcedures');
   let firstFinished: string | undefined;
+  let givenUp = 0;
   for (const p of collections[PROCEDURES].values()) {
-    if (UNFINISHED.has(p.status)) {
+    if (isGivenUp(p)) givenUp++;
+    else if (UNFINISHED.has(p.status)) {
       unfinished++;
       // A procedure whose table is not known is counted, never named as a cause.
       if (p.table) perTable.set(p.table, (perTable.get(p.table) ?? 0) + 1);
@@ -183,6 +207,17 @@ export function checkDdlBacklog(model: ClusterModel): Finding[] {
           `Metasrv has ${plural(unfinished, 'unfinished procedure')} (${UNFINISHED_PROCEDURE_STATUSES.join('/')}); max_running_procedures is ${maxRunningProcedures}.`,
         ),
         fact.group(PROCEDURES, 'finished', purge.count, firstFinished, `${plural(purge.count, 'finished procedure')} (Done/Failed) ${isAre(purge.count)} still in etcd.`),
+        ...(givenUp
+          ? [
+              fact.group(
+                PROCEDURES,
+                'given up',
+                givenUp,
+                undefined,
+                `${plural(givenUp, 'procedure')} metasrv cannot roll back ${isAre(givenUp)} rolling back: not counted, metasrv marks them Failed and deletes them when it loads them.`,
+              ),
+            ]
+          : []),
         fact.group('greptime.etcd', 'greptime.etcd', collections['greptime.etcd'].size, biggestPrefix?.key, `etcd holds ${etcdSays}.`),
         ...(biggestPrefix
           ? [fact.entity('greptime.etcd', biggestPrefix, `Its biggest prefix, ${biggestPrefix.prefix}, holds ${plural(biggestPrefix.keyCount, 'key')} (${formatBytes(biggestPrefix.sizeBytes)}).`)]
