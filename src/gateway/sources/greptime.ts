@@ -44,6 +44,8 @@ import { distinct, runConditional, type PlannedWrite } from './etcd-repair';
 type GreptimeConfig = NonNullable<GatewayConfig['greptime']>;
 
 const CANCELLED = 'cancelled by operator (cluster-gateway)';
+/** Key kinds in etcd's key order. */
+const KINDS = ['commit', 'rollback', 'step'] as const;
 
 export function createGreptimeSource(config: GreptimeConfig, _all: GatewayConfig): SubsystemSource {
   return new GreptimeSource(config);
@@ -182,11 +184,13 @@ class GreptimeSource extends EtcdSource implements SubsystemSource {
     const base = procedureKey(this.root, id, e.d.lastStep, e.d.loaded);
     const loadedKeys = e.keys.filter((k) => k.key === base || k.key.startsWith(`${base}/`)).map((k) => k.key);
     const next = e.d.lastStep + 1;
+    // At the same step, a key sorting before the loaded one wins the tie (`.commit` < `.rollback` < `.step`):
+    // a runner recovered at step s writes its next key at s.
+    const before = KINDS.slice(0, KINDS.indexOf(e.d.loaded));
     return [
       ...stillAtVersion(loadedKeys, e.d.procedure.version),
-      absent(procedureKey(this.root, id, next, 'step')),
-      absent(procedureKey(this.root, id, next, 'commit')),
-      absent(procedureKey(this.root, id, next, 'rollback')),
+      ...before.map((k) => absent(procedureKey(this.root, id, e.d.lastStep, k))),
+      ...KINDS.map((k) => absent(procedureKey(this.root, id, next, k))),
     ];
   }
 
