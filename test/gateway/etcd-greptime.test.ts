@@ -24,7 +24,7 @@ import { runChecks } from '../../src/analysis/checks';
 import { connectClusterClient } from '../../src/engine/link';
 import { ClusterWorkspace } from '../../src/engine/workspace';
 import { ClusterClient } from '../../src/protocol/client';
-import type { ClusterStatus, Procedure } from '../../src/protocol';
+import { ruleReadiness, type ClusterStatus, type Procedure } from '../../src/protocol';
 import * as F from '../unit/fixtures';
 import { startEtcd, type RunningEtcd } from './etcd';
 import { startGateway, type RunningGateway } from './gateway';
@@ -104,6 +104,19 @@ describe('GreptimeDB conformance (upstream artifacts)', () => {
       'ddl/duplicate:greptime.public.http_requests ×6',
       'ddl/duplicate:greptime.public.http_requests_total, greptime.public.node_load1 ×140',
     ]);
+  });
+
+  it('ddl/backlog is not applicable from v0.14.0 (#5793 caps the running procedures); ddl/duplicate applies to every version', () => {
+    const procs = decodeAll(keyspace('keyspace-incident.json'));
+    const on = (version: string) =>
+      F.model({ subsystems: { ddl: { state: 'ok', version: { system: 'GreptimeDB', version, from: 'etcd __metasrv_election_candidates/x' } } } })
+        .add('greptime.procedures', ...procs)
+        .build();
+    assert.deepEqual(ruleReadiness('ddl/backlog', on('0.14.0').status).state, 'not-applicable');
+    assert.deepEqual(ruleReadiness('ddl/backlog', on('1.1.4').status).state, 'not-applicable');
+    assert.deepEqual(ruleReadiness('ddl/backlog', on('0.13.2').status).state, 'checked');
+    assert.deepEqual([...new Set(runChecks(on('0.14.0'), { subsystem: 'ddl' }).map((f) => f.rule))], ['ddl/duplicate']);
+    assert.deepEqual([...new Set(runChecks(on('0.13.2'), { subsystem: 'ddl' }).map((f) => f.rule))].sort(), ['ddl/backlog', 'ddl/duplicate']);
   });
 
   it('never groups procedures on different tables, nor ones whose table is unknown', () => {
