@@ -399,7 +399,7 @@ export function decodeProcedure(rootPath: string, group: ProcedureKeys, times: P
       table: tablesLabel(work.tables),
       retries: 0,
       error: chosen.parsed.kind === 'rollback' ? (message?.error ?? null) : null,
-      ...(work.rollbackSupported !== undefined ? { rollbackSupported: work.rollbackSupported } : {}),
+      rollbackSupported: work.rollbackSupported ?? null,
     },
   };
 }

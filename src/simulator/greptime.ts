@@ -192,6 +192,7 @@ export class GreptimeSim implements SubsystemSim {
       table,
       retries: 0,
       error: null,
+      rollbackSupported: null,
     });
     this.persistStep(p.key);
     return p;
