@@ -65,6 +65,20 @@ describe('GreptimeDB conformance (upstream artifacts)', () => {
     }
   });
 
+  it('v1.1.4 shapes decode the same (CreateTableData adds query_context and column_metadatas, CreateTablesData physical_partition_columns)', () => {
+    const pairs = keyspace('keyspace-healthy.json');
+    const v114 = pairs.map(([k, v]): [string, string] => {
+      if (!v || !k.startsWith(ROOT)) return [k, v];
+      const m = JSON.parse(v) as ProcedureMessage;
+      const d = JSON.parse(m.data) as Record<string, unknown>;
+      if (m.type_name === 'metasrv-procedure::CreateTable') Object.assign(d, { query_context: { current_catalog: 'greptime', current_schema: 'public', timezone: 'UTC', extensions: {}, channel: 0 }, column_metadatas: [] });
+      if (m.type_name === 'metasrv-procedure::CreateLogicalTables') Object.assign(d, { physical_partition_columns: [] });
+      return [k, JSON.stringify({ ...m, data: JSON.stringify(d) })];
+    });
+    const strip = (ps: Procedure[]) => ps.map((p) => ({ ...p, version: 0 }));
+    assert.deepEqual(strip(decodeAll(v114)), strip(decodeAll(pairs)));
+  });
+
   it('a healthy keyspace: each procedure as metasrv loads it, no finding', () => {
     const procs = new Map(decodeAll(keyspace('keyspace-healthy.json')).map((p) => [p.procedureId, p]));
     assert.equal(procs.get(uuid(1))!.status, 'Running');
