@@ -239,17 +239,18 @@ describe('GreptimeDB over a real etcd', function () {
   }
 
   it('reads more than 4 MiB of procedures in pages, and keeps watching', async () => {
-    // 12 procedures of ~600 KB each (7 MB): one range would be RESOURCE_EXHAUSTED.
-    const pad = 'x'.repeat(600_000);
-    const pairs: [string, string][] = Array.from({ length: 12 }, (_, i) => [
-      `${ROOT}${uuid(i + 1)}/0000000000.step`,
-      JSON.stringify({ type_name: 'metasrv-procedure::AlterTable', data: JSON.stringify({ pad }), parent_id: null, step: 0 }),
-    ]);
+    // 400 small procedures, then 12 of ~600 KB each (7 MB): one range would be RESOURCE_EXHAUSTED, and so is a
+    // page grown on the small ones when it reaches the large ones.
+    const msg = (pad: string) => JSON.stringify({ type_name: 'metasrv-procedure::AlterTable', data: JSON.stringify({ pad }), parent_id: null, step: 0 });
+    const pairs: [string, string][] = [
+      ...Array.from({ length: 400 }, (_, i): [string, string] => [`${ROOT}${uuid(i + 1)}/0000000000.step`, msg('small')]),
+      ...Array.from({ length: 12 }, (_, i): [string, string] => [`${ROOT}${uuid(1000 + i)}/0000000000.step`, msg('x'.repeat(600_000))]),
+    ];
     const e = await load(pairs);
     gateway = await startGateway({ greptime: { etcd: { endpoints: [e.url] } } }, { token: TOKEN });
-    await statusUntil(gateway.url, (s) => s.subsystems?.ddl?.state === 'ok' && s.counts['greptime.procedures'] === 12, '12 procedures read');
-    await e.client.put(`${ROOT}${uuid(13)}/0000000000.step`).value(pairs[0]![1]);
-    await statusUntil(gateway.url, (s) => s.counts['greptime.procedures'] === 13, 'the watch sees the 13th');
+    await statusUntil(gateway.url, (s) => s.subsystems?.ddl?.state === 'ok' && s.counts['greptime.procedures'] === 412, '412 procedures read');
+    await e.client.put(`${ROOT}${uuid(2000)}/0000000000.step`).value(pairs[pairs.length - 1]![1]);
+    await statusUntil(gateway.url, (s) => s.counts['greptime.procedures'] === 413, 'the watch sees the next one');
   });
 
   it('while a metasrv holds its election key, cancels are refused with the remedy; its candidate key gives the version', async () => {
