@@ -52,6 +52,8 @@ export const GatewayConfig = z.strictObject({
       maxRunningProcedures: z.number().int().positive().default(128),
       /** metasrv's `procedure.max_retry_times`. */
       maxRetryTimes: z.number().int().nonnegative().default(12),
+      /** metasrv's `procedure.max_metadata_value_size` (1500 KiB): larger values are split into segments. */
+      maxMetadataValueSize: z.number().int().min(1024).default(1500 * 1024),
       /** etcd's `--quota-backend-bytes`. */
       etcdQuotaBytes: z.number().int().positive().default(2 * 1024 ** 3),
     })

@@ -194,6 +194,12 @@ export const Procedure = z.object({
   table: z.string(),
   retries: z.number().int().nonnegative(),
   error: z.string().nullable(),
+  /**
+   * Whether metasrv can roll this procedure back (its `rollback_supported()`): CreateTable and
+   * CreateLogicalTables cannot, DropTable only past Prepare with `allow_rollback`. Null: not known
+   * (a type the reader does not decode; the simulator models every procedure as one that rolls back).
+   */
+  rollbackSupported: z.boolean().nullable(),
 });
 export type Procedure = z.infer<typeof Procedure>;
 

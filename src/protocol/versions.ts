@@ -63,7 +63,15 @@ export const RULE_VERSIONS: Partial<Record<RuleId, RuleVersions>> = {
     },
   },
 
-  // GreptimeDB (ddl/backlog, ddl/duplicate): none yet.
+  // GreptimeDB: metasrv's version from its candidate key (`MetasrvNodeInfo.version`, e.g. `0.14.0`).
+  'ddl/backlog': {
+    system: 'GreptimeDB',
+    affected: 'before v0.14.0 (v0.13 and older: nothing caps the running procedures)',
+    // greptimedb #5793 (d3a60d88, first in v0.14.0): `procedure.max_running_procedures` rejects new procedures above the limit.
+    fixedBy: '#5793',
+    applies: (v) => versionIn(v, undefined, '0.14.0'),
+  },
+  // ddl/duplicate: no upstream change stops a second procedure for the same table (the lock only serializes them): every version.
 
   // TiKV (regions/stale-prepared): #17700's assertion ("region N is prepared for write before, but it is not the
   // current region") came with #17685 (d621ed9e4e, 2024-10-22) and was fixed by #17703 (4b5b9e5069, 2024-10-25),

@@ -28,8 +28,8 @@ import { expectVersion } from './repair-support';
 
 const CREATE_TABLE = 'metasrv-procedure::CreateTable';
 const PROCEDURE_PREFIX = '/__procedure__/';
-const TABLE_INFO_PREFIX = '/__table_info/';
-const TABLE_NAME_PREFIX = '/__table_name/';
+const TABLE_INFO_PREFIX = '__table_info/';
+const TABLE_NAME_PREFIX = '__table_name/';
 /** Bytes one persisted procedure step takes in etcd (a serialised CreateTable with its table info). */
 const STEP_BYTES = 1536;
 const TABLE_INFO_BYTES = 2048;
@@ -188,10 +188,11 @@ export class GreptimeSim implements SubsystemSim {
       status: 'Running',
       startTime: time,
       endTime: null,
-      lockKeys: [`__catalog_lock/${catalog}`, `__schema_lock/${catalog}/${schema}`, `__table_name_lock/${catalog}/${schema}/${name}`],
+      lockKeys: [`__catalog_lock/${catalog}`, `__schema_lock/${catalog}.${schema}`, `__table_name_lock/${catalog}.${schema}.${name}`],
       table,
       retries: 0,
       error: null,
+      rollbackSupported: null,
     });
     this.persistStep(p.key);
     return p;

@@ -50,7 +50,7 @@ describe('etcd codecs (hand-built upstream records)', () => {
       startTime: 0,
       endTime: null,
     });
-    assert.equal(rolled.procedure.status, 'Failed');
+    assert.equal(rolled.procedure.status, 'RollingBack');
     assert.equal(rolled.procedure.error, 'boom');
   });
 

@@ -19,7 +19,7 @@ import { startGateway, type RunningGateway } from './gateway';
 import { decodePChannelMeta } from '../../src/codecs/milvus';
 
 const PROCEDURES = '/__procedure__/procedure/';
-const ALL_PREFIXES = ['/__procedure__/', '/__table_info/', '/__table_name/', 'by-dev/'];
+const ALL_PREFIXES = ['/__procedure__/', '__table_info/', '__table_name/', 'by-dev/'];
 const TOKEN = 'etcd-e2e-token';
 
 interface JsonFinding {
@@ -132,7 +132,8 @@ describe('gateway over a real etcd (cluster-sim --etcd → cluster-gateway → c
     for (const id of finished) {
       const p = await procedureKeys(etcd, id);
       assert.ok(p.lastStep >= 0 && !p.commit && !p.rollback, `${id} is unfinished before the writer`);
-      await etcd.client.put(stepKey(id, p.lastStep, 'commit')).value(''); // what metasrv writes when a procedure is done
+      // What metasrv's runner writes when a procedure is done: `.commit` at its next step (common/procedure local/runner.rs).
+      await etcd.client.put(stepKey(id, p.lastStep + 1, 'commit')).value('');
     }
     const before = new Map(await Promise.all(finished.map(async (id) => [id, await procedureKeys(etcd, id)] as const)));
     const result = await ws.applyRepair({ cluster: 'gw', findingId: dupId, repairId: 'cancel-duplicates' });
@@ -146,9 +147,13 @@ describe('gateway over a real etcd (cluster-sim --etcd → cluster-gateway → c
     }
     for (const id of targets.filter((t) => !finished.includes(t))) {
       const p = await procedureKeys(etcd, id);
-      assert.ok(p.rollback && !p.commit, `${id} was cancelled: a .rollback key at its last step`);
-      const rb = await etcd.client.get(stepKey(id, p.lastStep, 'rollback')).string();
-      assert.match(JSON.parse(rb!).error as string, /cancelled by operator/);
+      assert.ok(p.rollback && !p.commit, `${id} was cancelled: a .rollback key at its next step`);
+      // What the runner writes when it gives up (`write_rollback_procedure_state`): the last step's message at the next step, with `error`.
+      const last = JSON.parse((await etcd.client.get(`${PROCEDURES}${id}/${String(p.lastStep).padStart(10, '0')}.step`).string())!) as Record<string, unknown>;
+      const rb = JSON.parse((await etcd.client.get(stepKey(id, p.lastStep + 1, 'rollback')).string())!) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(rb), ['type_name', 'data', 'parent_id', 'step', 'error']);
+      assert.deepEqual({ ...rb, error: undefined }, { ...last, step: p.lastStep + 1, error: undefined });
+      assert.match(rb.error as string, /cancelled by operator/);
     }
     ws.dispose();
     workspace = undefined;

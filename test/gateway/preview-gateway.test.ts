@@ -34,12 +34,7 @@ const TOKEN = 'preview-gw';
  * Repairs this test finds the gateway does not carry out as planned, to be fixed in the gateway; until
  * then they are left out (and named in the test's output), not asserted on.
  */
-const GATEWAY_GAPS: Record<string, string> = {
-  // One batch cancels the duplicates of 12 tables; the command's preconditions (every key of each
-  // table's kept procedure) go into every etcd transaction of it, so with a procedure's own compares a
-  // transaction passes etcd's --max-txn-ops (128): "too many operations in txn request" (21 applied, 267 refused).
-  'ddl/backlog:metasrv → cancel-duplicates': 'etcd refuses its transactions: too many operations',
-};
+const GATEWAY_GAPS: Record<string, string> = {};
 
 /** What the gateway refuses to run, always (see the sources' repair methods). */
 const GATEWAY_REFUSES = new Set(['quickwit.restartControlPlane', 'quickwit.adviseResetShards', 'greptime.disableAutoCreate', 'tikv.clearPreparedMark', 'tikv.evictRegion']);

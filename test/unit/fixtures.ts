@@ -159,6 +159,7 @@ export function procedure(procedureId: string, over: Partial<Procedure> = {}): P
     table,
     retries: 0,
     error: null,
+    rollbackSupported: null,
     ...over,
   };
 }

@@ -15,6 +15,16 @@ export const ETCD_QUOTA_WARN_RATIO = 0.8;
 
 const UNFINISHED = new Set<string>(UNFINISHED_PROCEDURE_STATUSES);
 const FINISHED = new Set<string>(['Done', 'Failed']);
+const DOING_WORK = new Set<string>(['Running', 'Retrying']);
+
+/**
+ * Rolling back a procedure metasrv cannot roll back (`rollbackSupported` false): when metasrv loads
+ * it, it marks it Failed at once and deletes its state (common/procedure local/runner.rs,
+ * `Runner::rollback`), so it holds no running slot for long: not part of the backlog.
+ */
+function isGivenUp(p: Procedure): boolean {
+  return p.status === 'RollingBack' && p.rollbackSupported === false;
+}
 
 export function isUnfinished(p: Procedure): boolean {
   return UNFINISHED.has(p.status);
@@ -32,11 +42,17 @@ interface SameWork {
   all: Procedure[];
 }
 
-/** Unfinished procedures grouped by (type, table); one pass, the oldest found without sorting. */
+/**
+ * Procedures still doing their work (Running, Retrying) grouped by (type, table); one pass, the
+ * oldest found without sorting. A procedure whose table is not known (`table` empty: a type the
+ * reader cannot decode) is never grouped, and one rolling back is not doing the work any more.
+ * `table` names every table the procedure works on (a CreateLogicalTables: the whole set), so
+ * procedures on different tables are never grouped.
+ */
 function unfinishedByWork(model: ClusterModel): Map<string, SameWork> {
   const byWork = new Map<string, SameWork>();
   for (const p of model.collections[PROCEDURES].values()) {
-    if (!UNFINISHED.has(p.status)) continue;
+    if (!DOING_WORK.has(p.status) || !p.table) continue;
     const id = `${p.typeName}\u0000${p.table}`;
     const w = byWork.get(id);
     if (!w) byWork.set(id, { table: p.table, typeName: p.typeName, oldest: p, all: [p] });
@@ -48,26 +64,58 @@ function unfinishedByWork(model: ClusterModel): Map<string, SameWork> {
   return byWork;
 }
 
-/** Every unfinished procedure beyond the oldest of its (type, table): the ones a cancel plan may target. */
+/** The cancels of duplicates: those metasrv can roll back, and those it can only give up (`rollbackSupported` false). */
+interface Cancels {
+  rollBack: TargetBatcher;
+  giveUp: TargetBatcher;
+}
+const newCancels = (): Cancels => ({ rollBack: new TargetBatcher('greptime.cancelProcedures'), giveUp: new TargetBatcher('greptime.cancelProcedures') });
+
 /** The duplicates of one piece of work; each cancel rests on the one kept (the oldest) still being as seen. */
-function addDuplicates(w: SameWork, into: TargetBatcher): void {
+function addDuplicates(w: SameWork, into: Cancels): void {
   if (w.all.length < 2) return;
   const kept = stillAt(PROCEDURES, w.oldest);
-  for (const p of w.all) if (p !== w.oldest) into.add(p, kept);
+  for (const p of w.all) if (p !== w.oldest) (mayLoseData(p) ? into.giveUp : into.rollBack).add(p, kept);
 }
 
-const cancelDuplicatesOption = (b: TargetBatcher) =>
-  batchedOption(
+/** Kinds that create tables: given up, they leave no table behind that held data (their table does not exist yet). */
+const CREATES = new Set(['metasrv-procedure::CreateTable', 'metasrv-procedure::CreateLogicalTables']);
+
+/**
+ * Whether cancelling `p` can lose data: metasrv cannot roll it back (`rollbackSupported` false) and it
+ * changes a table that exists (a DropTable past Prepare without `allow_rollback` leaves the table
+ * half dropped).
+ */
+function mayLoseData(p: Procedure): boolean {
+  return p.rollbackSupported === false && !CREATES.has(p.typeName);
+}
+
+const cancelDuplicatesOptions = (c: Cancels) => [
+  ...batchedOption(
     {
       id: 'cancel-duplicates',
-      title: `Cancel ${plural(b.count, 'duplicate procedure')}, keeping the oldest per table`,
+      title: `Cancel ${plural(c.rollBack.count, 'duplicate procedure')}, keeping the oldest per table`,
       safety: 'safe',
       description:
-        'Cancels (rolls back) every unfinished procedure beyond the oldest for the same table and kind. ' +
-        'Their state is rolled back by metasrv, never deleted, so no half-created table metadata is left.',
+        'Cancels every unfinished procedure beyond the oldest for the same table and kind: metasrv rolls each back when it loads it, ' +
+        'and the cancel deletes nothing. A CreateTable or CreateLogicalTables cannot be rolled back: metasrv marks it Failed and ' +
+        'deletes its state, as when it fails by itself; its table does not exist yet, so no data is at stake.',
     },
-    b,
-  );
+    c.rollBack,
+  ),
+  ...batchedOption(
+    {
+      id: 'cancel-duplicates-no-rollback',
+      title: `Give up ${plural(c.giveUp.count, 'duplicate procedure')} metasrv cannot roll back, keeping the oldest per table`,
+      safety: 'may-lose-data',
+      description:
+        'Cancels every unfinished procedure beyond the oldest for the same table and kind that metasrv cannot roll back ' +
+        '(a DropTable past Prepare without allow_rollback): metasrv marks it Failed and deletes its state without undoing ' +
+        'what it did, which can leave the table half dropped.',
+    },
+    c.giveUp,
+  ),
+];
 
 /**
  * The tables that cause a backlog, from their unfinished procedures, most first: those piling up
@@ -103,11 +151,14 @@ export function checkDdlBacklog(model: ClusterModel): Finding[] {
   const samples: EntityRef[] = [];
   const purge = new TargetBatcher('greptime.purgeProcedures');
   let firstFinished: string | undefined;
+  let givenUp = 0;
   for (const p of collections[PROCEDURES].values()) {
-    if (UNFINISHED.has(p.status)) {
+    if (isGivenUp(p)) givenUp++;
+    else if (UNFINISHED.has(p.status)) {
       unfinished++;
-      perTable.set(p.table, (perTable.get(p.table) ?? 0) + 1);
-      if (!firstOfTable.has(p.table)) firstOfTable.set(p.table, p.key);
+      // A procedure whose table is not known is counted, never named as a cause.
+      if (p.table) perTable.set(p.table, (perTable.get(p.table) ?? 0) + 1);
+      if (p.table && !firstOfTable.has(p.table)) firstOfTable.set(p.table, p.key);
       pushSample(samples, PROCEDURES, p);
     } else if (FINISHED.has(p.status)) {
       purge.add(p);
@@ -126,7 +177,7 @@ export function checkDdlBacklog(model: ClusterModel): Finding[] {
 
   const causes = backlogCauses(perTable);
   const disable: RepairCommand[] = causes.map(([table]) => ({ command: 'greptime.disableAutoCreate', table }));
-  const cancel = new TargetBatcher('greptime.cancelProcedures');
+  const cancel = newCancels();
   for (const w of unfinishedByWork(model).values()) addDuplicates(w, cancel);
 
   const fact = facts(status);
@@ -156,6 +207,17 @@ export function checkDdlBacklog(model: ClusterModel): Finding[] {
           `Metasrv has ${plural(unfinished, 'unfinished procedure')} (${UNFINISHED_PROCEDURE_STATUSES.join('/')}); max_running_procedures is ${maxRunningProcedures}.`,
         ),
         fact.group(PROCEDURES, 'finished', purge.count, firstFinished, `${plural(purge.count, 'finished procedure')} (Done/Failed) ${isAre(purge.count)} still in etcd.`),
+        ...(givenUp
+          ? [
+              fact.group(
+                PROCEDURES,
+                'given up',
+                givenUp,
+                undefined,
+                `${plural(givenUp, 'procedure')} metasrv cannot roll back ${isAre(givenUp)} rolling back: not counted, metasrv marks them Failed and deletes them when it loads them.`,
+              ),
+            ]
+          : []),
         fact.group('greptime.etcd', 'greptime.etcd', collections['greptime.etcd'].size, biggestPrefix?.key, `etcd holds ${etcdSays}.`),
         ...(biggestPrefix
           ? [fact.entity('greptime.etcd', biggestPrefix, `Its biggest prefix, ${biggestPrefix.prefix}, holds ${plural(biggestPrefix.keyCount, 'key')} (${formatBytes(biggestPrefix.sizeBytes)}).`)]
@@ -178,7 +240,7 @@ export function checkDdlBacklog(model: ClusterModel): Finding[] {
           disable,
           causes.length,
         ),
-        ...cancelDuplicatesOption(cancel),
+        ...cancelDuplicatesOptions(cancel),
         ...batchedOption(
           {
             id: 'purge-finished',
@@ -221,7 +283,7 @@ function duplicateFacts(fact: ReturnType<typeof facts>, w: SameWork) {
   ];
 }
 
-/** `ddl/duplicate`: more than one unfinished procedure of the same kind for the same table. Grouped by table. */
+/** `ddl/duplicate`: more than one procedure of the same kind doing the work for the same table(s). Grouped by table. */
 export function checkDuplicateProcedures(model: ClusterModel): Finding[] {
   const fact = facts(model.status);
   const byTable = new Map<string, SameWork[]>();
@@ -234,7 +296,7 @@ export function checkDuplicateProcedures(model: ClusterModel): Finding[] {
   const findings: Finding[] = [];
   for (const [table, works] of byTable) {
     const samples: EntityRef[] = [];
-    const cancel = new TargetBatcher('greptime.cancelProcedures');
+    const cancel = newCancels();
     let count = 0;
     for (const w of works) {
       count += w.all.length;
@@ -250,7 +312,7 @@ export function checkDuplicateProcedures(model: ClusterModel): Finding[] {
         count,
         samples,
         facts: works.flatMap((w) => duplicateFacts(fact, w)),
-        repairs: cancelDuplicatesOption(cancel),
+        repairs: cancelDuplicatesOptions(cancel),
       }),
     );
   }

@@ -3,7 +3,7 @@
  * compares (its keys still at the planned revision, the keys it creates still
  * absent) and its writes go into the same transaction, with the command's own
  * preconditions. Targets are packed into as few transactions as etcd's
- * `--max-txn-ops` allows; when one fails, each of its targets is tried alone
+ * `--max-txn-ops` and its request size allow; when one fails, each of its targets is tried alone
  * so that only the ones that changed are refused.
  */
 import type { Etcd3 } from 'etcd3';
@@ -16,6 +16,21 @@ export interface PlannedWrite {
   ops: TxnOp[];
   /** What was done, when the write went through. */
   applied: string;
+}
+
+/**
+ * Bytes of writes one transaction carries at most: etcd takes requests up to `--max-request-bytes`
+ * (1.5 MiB by default), and the compares and framing need room too.
+ */
+const MAX_TXN_BYTES = 1024 * 1024;
+
+/** Each compare once (targets that rest on the same fact carry the same compare). */
+export function distinct(compares: readonly Compare[]): Compare[] {
+  const seen = new Set<string>();
+  return compares.filter((c) => {
+    const k = `${c.key}\u0000${c.target}${c.op}${c.value}`;
+    return seen.has(k) ? false : (seen.add(k), true);
+  });
 }
 
 export async function runConditional(
@@ -31,21 +46,25 @@ export async function runConditional(
   const chunks: PlannedWrite[][] = [];
   let chunk: PlannedWrite[] = [];
   let size = preconditions.length;
+  let bytes = 0;
   for (const w of writes) {
     const n = w.compares.length + w.ops.length;
-    if (chunk.length && size + n > maxTxnOps) {
+    const b = w.ops.reduce((sum, o) => sum + ('put' in o ? Buffer.byteLength(o.put) + o.value.length : Buffer.byteLength(o.del)), 0);
+    if (chunk.length && (size + n > maxTxnOps || bytes + b > MAX_TXN_BYTES)) {
       chunks.push(chunk);
       chunk = [];
       size = preconditions.length;
+      bytes = 0;
     }
     chunk.push(w);
     size += n;
+    bytes += b;
   }
   if (chunk.length) chunks.push(chunk);
   const attempt = async (ws: PlannedWrite[]): Promise<boolean> => {
     const rev = await conditionalWrite(
       client,
-      [...preconditions, ...ws.flatMap((w) => w.compares)],
+      distinct([...preconditions, ...ws.flatMap((w) => w.compares)]),
       ws.flatMap((w) => w.ops),
     );
     if (rev === false) return false;

@@ -5,7 +5,7 @@
  * with backoff), and conditional transactions on `mod_revision`.
  */
 import { readFileSync } from 'node:fs';
-import { Etcd3, type IOptions, type Watcher } from 'etcd3';
+import { Etcd3, Range, type IOptions, type Watcher } from 'etcd3';
 import type { EtcdKv } from '../../codecs/etcd-kv';
 import type { EtcdConfig } from '../config';
 import type { SourceContext, SourceHealth } from '../source';
@@ -56,6 +56,22 @@ export interface FollowerHandlers {
   log(message: string): void;
 }
 
+/** Bytes one page of a range read aims at (a client receives at most 4 MiB per gRPC message). */
+const PAGE_BYTES = 2 * 1024 * 1024;
+/** Keys a page holds at most (upstream's `DEFAULT_PAGE_SIZE` is 1536). */
+const MAX_PAGE_KEYS = 1024;
+/** etcd's largest request (`--max-request-bytes`, 1.5 MiB), so its largest record, with room for the key. */
+const MAX_RECORD_BYTES = 1.5 * 1024 * 1024 + 64 * 1024;
+const MIN_RECORD_BYTES = 256;
+
+/** A fault-handling policy that runs each call once (etcd3 calls only `execute`; its docs suggest cockatiel's `Policy.noop`). */
+const PASS_THROUGH = { execute: <T>(fn: () => Promise<T> | T) => Promise.resolve(fn()) } as unknown as NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
+
+/** etcd said the answer is larger than the client may receive (`RESOURCE_EXHAUSTED … larger than max`). */
+function tooLarge(err: unknown): boolean {
+  return /RESOURCE_EXHAUSTED|larger than max|ResourceExhausted/i.test(`${(err as Error)?.name ?? ''} ${String(err)}`);
+}
+
 const MIN_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 30_000;
 
@@ -78,12 +94,20 @@ export class EtcdFollower {
   private waiters: { revision: number; resolve: () => void }[] = [];
   /** The revision the handlers last saw (`revision` may be ahead while a change waits for its debounce). */
   private published = 0;
+  /** The largest record (key, value and overhead, in bytes) a read has seen: it sizes the next page. */
+  private largestKv = PAGE_BYTES / 2;
 
+  /**
+   * `pager`: the client for the paged reads (by default `client`); `EtcdSource` gives one without
+   * etcd3's retries and circuit breaker, so that a page too large for the client is answered at
+   * once and read again smaller, instead of tripping the breaker for every call for 5 s.
+   */
   constructor(
     private readonly client: Etcd3,
     private readonly prefixes: readonly string[],
     private readonly endpoints: readonly string[],
     private readonly handlers: FollowerHandlers,
+    private readonly pager: Etcd3 = client,
   ) {}
 
   /** The first read (and watch); resolves whether it worked or not (health says which). */
@@ -99,13 +123,10 @@ export class EtcdFollower {
       const kvs = new Map<string, EtcdKv>();
       let revision = 0;
       for (const prefix of this.prefixes) {
-        const res = await this.client.getAll().prefix(prefix).exec();
-        const rev = Number(res.header.revision);
+        const rev = await this.readPrefix(prefix, kvs, generation);
+        if (rev === undefined) return;
         // Every prefix is read at its own revision; the watch of each starts after it, so nothing is missed.
         revision = Math.max(revision, rev);
-        this.clusterId = String(res.header.cluster_id);
-        for (const kv of res.kvs) kvs.set(kv.key.toString(), toKv(kv as unknown as RawKv));
-        if (generation !== this.generation || this.closed) return;
         await this.watch(prefix, rev + 1, generation);
       }
       this.kvs.clear();
@@ -118,6 +139,49 @@ export class EtcdFollower {
       this.wake();
     } catch (err) {
       this.fail(err, generation);
+    }
+  }
+
+  /**
+   * One prefix, in pages all read at the first page's revision (a consistent snapshot, as one range
+   * would be): a client receives at most 4 MiB per gRPC message, so one range over an incident's
+   * procedures fails with RESOURCE_EXHAUSTED. Pages are sized from the largest record of recent pages
+   * (at most `PAGE_BYTES` a page, at most `MAX_PAGE_KEYS` keys); a page that is still too large is
+   * read again smaller, as upstream's `PaginationStream` does (greptimedb
+   * src/common/meta/src/range_stream.rs, `adaptive_range`). The revision, or undefined when a newer
+   * attempt took over.
+   */
+  private async readPrefix(prefix: string, into: Map<string, EtcdKv>, generation: number): Promise<number | undefined> {
+    const end = Range.prefix(prefix).end;
+    let start: Buffer = Buffer.from(prefix);
+    let revision: number | undefined;
+    for (;;) {
+      const limit = Math.max(1, Math.min(MAX_PAGE_KEYS, Math.floor(PAGE_BYTES / this.largestKv)));
+      let res;
+      try {
+        let q = this.pager.getAll().inRange({ start, end }).limit(limit);
+        if (revision !== undefined) q = q.revision(revision);
+        res = await q.exec();
+      } catch (err) {
+        if (!tooLarge(err) || limit === 1) throw err;
+        // Down to pages of one record (etcd takes values up to 1.5 MiB), growing back as small pages follow.
+        this.largestKv = MAX_RECORD_BYTES;
+        continue;
+      }
+      if (generation !== this.generation || this.closed) return undefined;
+      revision ??= Number(res.header.revision);
+      this.clusterId = String(res.header.cluster_id);
+      let pageMax = 0;
+      for (const raw of res.kvs) {
+        const kv = toKv(raw as unknown as RawKv);
+        into.set(kv.key, kv);
+        pageMax = Math.max(pageMax, raw.key.length + raw.value.length + 64);
+      }
+      // A large record seen keeps pages small for a while; pages of small records grow them back.
+      this.largestKv = Math.max(pageMax, Math.floor(this.largestKv / 2), MIN_RECORD_BYTES);
+      const last = res.kvs[res.kvs.length - 1];
+      if (!res.more || !last) return revision;
+      start = Buffer.concat([last.key, Buffer.from([0])]);
     }
   }
 
@@ -210,13 +274,23 @@ export abstract class EtcdSource {
   protected ctx: SourceContext | undefined;
   private readonly started = Date.now();
 
+  /** The follower's client for paged reads: no retries, no circuit breaker (the follower retries with backoff). */
+  private readonly pager: Etcd3;
+
   constructor(etcd: EtcdConfigT, prefixes: readonly string[]) {
     this.client = createEtcdClient(etcd);
-    this.follower = new EtcdFollower(this.client, prefixes, etcd.endpoints, {
-      changed: (kvs) => this.refresh(kvs),
-      health: (h) => this.ctx?.health(h),
-      log: (m) => this.ctx?.log(m),
-    });
+    this.pager = new Etcd3({ ...etcdOptions(etcd), faultHandling: { host: () => PASS_THROUGH, global: PASS_THROUGH } });
+    this.follower = new EtcdFollower(
+      this.client,
+      prefixes,
+      etcd.endpoints,
+      {
+        changed: (kvs) => this.refresh(kvs),
+        health: (h) => this.ctx?.health(h),
+        log: (m) => this.ctx?.log(m),
+      },
+      this.pager,
+    );
   }
 
   /** The keys under the prefixes changed: rebuild the source's collections from them. */
@@ -234,6 +308,7 @@ export abstract class EtcdSource {
   async close(): Promise<void> {
     await this.follower.close();
     this.client.close();
+    this.pager.close();
   }
 
   /** Seconds since the source started. */

@@ -28,8 +28,8 @@ export function etcdRecordsOf(sim: Simulator): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
   const root = procedureRoot('');
   for (const p of sim.entities('greptime.procedures')) {
-    const lastStep = p.retries + (p.status === 'RollingBack' || p.status === 'Failed' ? 1 : 0);
-    for (const kv of encodeProcedure(root, p, lastStep)) out.set(kv.key, kv.value);
+    // One persisted step per try; a Failed procedure's keys were deleted by metasrv's runner (`Runner::run`).
+    for (const kv of encodeProcedure(root, p, p.retries)) out.set(kv.key, kv.value);
   }
   // Table metadata: as many keys as the simulator counts, of its average size.
   for (const prefix of [TABLE_INFO_PREFIX, TABLE_NAME_PREFIX]) {
