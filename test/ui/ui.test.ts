@@ -438,13 +438,20 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     await waitUntil('the preview document to open', async () =>
       new RegExp(`${PREVIEW_REPAIR_ID}\\.txt`).test(await page.locator('.tabs-container .tab.active').innerText().catch(() => '')),
     );
-    assert.match(await activeEditorText(page), /Nothing has been sent/);
+    const previewText = await activeEditorText(page);
+    assert.match(previewText, /Nothing has been sent/);
+    // Each table with duplicates is a finding of its own: the one previewed is named in the document.
+    const table = new RegExp(`· finding ${escapeRegExp(PREVIEW_RULE)}:(\\S+) · repair ${PREVIEW_REPAIR_ID}`).exec(previewText)?.[1];
+    assert.ok(table, `the preview names its finding: ${previewText.slice(0, 300)}`);
+    await waitUntil(`the ${PREVIEW_RULE} problem of ${table}`, async () => (await (await wb.filterProblems(table)).filter({ hasText: PREVIEW_RULE }).count()) === 1, {
+      describe: () => problemsText(wb),
+    });
     // Its first line's code lens applies it, as Repair… would: a safe repair, so no question.
     const lens = wb.activeEditor().locator('.codelens-decoration a', { hasText: 'Apply this repair' });
     await wb.waitForBox('the "Apply this repair" code lens', lens.first());
     await shot('19b-preview-apply-lens.png');
     await lens.first().click();
-    await waitRepairedWithoutModal(wb, PREVIEW_RULE);
+    await waitRepairedWithoutModal(wb, PREVIEW_RULE, table);
     await waitUntil('the log to record the repair', async () => new RegExp(`Repair ${PREVIEW_REPAIR_ID} \\(safe`).test(extensionLog(runDir)), {
       describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | '),
     });
@@ -890,19 +897,20 @@ async function dialogButtons(dialog: Locator): Promise<string[]> {
 }
 
 /**
- * Waits for a safe repair's `rule` to leave the Problems panel, and fails at once if a modal
+ * Waits for a safe repair's `rule` (its problems that also match `filter`, e.g. one table's) to
+ * leave the Problems panel, and fails at once if a modal
  * dialog shows instead: safe repairs must not ask (and a dialog would block the repair, so it
  * cannot go unseen while we wait).
  */
-async function waitRepairedWithoutModal(wb: Workbench, rule: string): Promise<void> {
+async function waitRepairedWithoutModal(wb: Workbench, rule: string, filter = rule): Promise<void> {
   const dialog = modalDialog(wb);
   let modal: string | undefined;
-  await waitUntil(`${rule} to leave the Problems panel, with no confirmation asked`, async () => {
+  await waitUntil(`${rule} (${filter}) to leave the Problems panel, with no confirmation asked`, async () => {
     if (await dialog.isVisible()) {
       modal = (await dialog.innerText()).replace(/\s+/g, ' ');
       return true;
     }
-    return (await (await wb.filterProblems(rule)).count()) === 0;
+    return (await (await wb.filterProblems(filter)).filter({ hasText: rule }).count()) === 0;
   }, { timeoutMs: 60_000, describe: () => problemsText(wb) });
   assert.equal(modal, undefined, `a safe repair of ${rule} asked for a modal confirmation: "${modal}"`);
 }
