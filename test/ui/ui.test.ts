@@ -419,7 +419,7 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     await wb.runCommand('View: Close All Editors');
   });
 
-  it('titles the pickers of Repair… and Show Repair Preview… apart, and a preview document offers "Apply this repair"', async () => {
+  it('titles the pickers of Repair… and Show Repair Preview… apart, and a preview document offers "Apply This Repair"', async () => {
     const { page } = session!;
     const widget = page.locator('.quick-input-widget');
     const title = async () => (await widget.locator('.quick-input-title').innerText()).trim();
@@ -446,11 +446,11 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     await waitUntil(`the ${PREVIEW_RULE} problem of ${table}`, async () => (await (await wb.filterProblems(table)).filter({ hasText: PREVIEW_RULE }).count()) === 1, {
       describe: () => problemsText(wb),
     });
-    // Its first line's code lens applies it, as Repair… would: a safe repair, so no question.
-    const lens = wb.activeEditor().locator('.codelens-decoration a', { hasText: 'Apply this repair' });
-    await wb.waitForBox('the "Apply this repair" code lens', lens.first());
-    await shot('19b-preview-apply-lens.png');
-    await lens.first().click();
+    // The button in its editor's title applies it, as Repair… would: a safe repair, so no question.
+    const apply = page.locator('.editor-group-container.active .editor-actions .action-label[aria-label*="Apply This Repair"]');
+    await wb.waitForBox('the "Apply This Repair" button of the preview’s editor', apply.first());
+    await shot('19b-preview-apply.png');
+    await apply.first().click();
     await waitRepairedWithoutModal(wb, PREVIEW_RULE, table);
     await waitUntil('the log to record the repair', async () => new RegExp(`Repair ${PREVIEW_REPAIR_ID} \\(safe`).test(extensionLog(runDir)), {
       describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | '),
