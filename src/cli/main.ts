@@ -119,7 +119,7 @@ async function checkLive(args: CliArgs): Promise<number> {
       } else if (!args.yes) {
         throw new Fatal('refusing to repair without --yes (or preview the plan with --dry-run)');
       } else if (workspace.planAllSafe(cluster, args.repair).length) {
-        // The editor's "Repair All Safe Findings", limited to the rules asked for.
+        // The editor's "Run All Safe Repairs", limited to the rules asked for.
         const result = await workspace.applyAllSafe(CLI_CLUSTER, {
           rules: args.repair,
           repaired: (finding, _option, outcome) => {

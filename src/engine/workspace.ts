@@ -21,6 +21,7 @@ import {
   type ClusterInfo,
   type Finding,
   type FindingSummary,
+  type PlanAllSafeResult,
   type ProtectionLevel,
   type RepairOption,
   type RepairPreview,
@@ -640,6 +641,32 @@ export class ClusterWorkspace {
       if (option) plans.push({ finding, option });
     }
     return plans;
+  }
+
+  /**
+   * `planAllSafe`, counted for a confirmation (`clusterDebugger/planAllSafe`): the first round
+   * `applyAllSafe` would send now, or why it would send nothing. Checks are flushed first, as
+   * `applyAllSafe` does; nothing is pinned or sent.
+   */
+  async summarizeAllSafe(name: string): Promise<PlanAllSafeResult> {
+    const c = this.entry(name);
+    const none = { cluster: c.name, repairs: 0, targets: 0, notUndoable: 0, undoNotes: [], refusedByCluster: 0 };
+    const guarded = guard(c);
+    if (guarded) return { ...none, refusal: guarded };
+    await this.flushChecks(c);
+    if (!c.checker.incarnation) return { ...none, refusal: noIncarnation(c.name) };
+    const plans = this.planAllSafe(c);
+    const planned = new Set(plans.map((p) => p.finding.id));
+    const notUndoable = plans.filter((p) => !p.option.undoable);
+    return {
+      ...none,
+      refusal: null,
+      repairs: plans.length,
+      targets: plans.reduce((n, p) => n + p.option.targetCount, 0),
+      notUndoable: notUndoable.length,
+      undoNotes: [...new Set(notUndoable.map((p) => p.option.undoNote).filter((n): n is string => !!n))].slice(0, 5),
+      refusedByCluster: c.checker.findings().filter((f) => !planned.has(f.id) && f.repairs.some((r) => r.safety === 'safe')).length,
+    };
   }
 
   /**

@@ -67,6 +67,11 @@ export class ServerApi {
     return (await this.request('plan', { cluster, findingId })).finding;
   }
 
+  /** What Repair All Safe would apply first on `cluster`, counted (nothing is sent). */
+  planAllSafe(cluster: string): Promise<LspResult<'planAllSafe'>> {
+    return this.request('planAllSafe', { cluster });
+  }
+
   /** What waits on what, since when, per cluster (or only `cluster`), oldest first. */
   async stuckWork(cluster?: string, token?: CancellationToken): Promise<ClusterStuckWork[]> {
     return (await this.request('stuckWork', cluster === undefined ? {} : { cluster }, token)).clusters;

@@ -12,7 +12,7 @@ import { compareSnapshots, registerCompareDocuments, type CompareArgs } from './
 import { ConnectArgs, connectCommand } from './connect';
 import { Ctx, Requirement } from './ctx';
 import { describeEventLoopDelay } from './eventLoop';
-import { pickAndPreview, pickAndRepair, repairAllSafe, repairFinding, undoRepair } from './repair';
+import { applyPreviewedRepair, pickAndPreview, pickAndRepair, repairAllSafe, repairFinding, undoRepair } from './repair';
 import { StartGatewayArgs, startGateway, stopGateway } from './gatewayCommands';
 import { findEntity } from './findEntity';
 import { showTimeline, timelineTarget } from './timeline';
@@ -81,8 +81,10 @@ export const COMMANDS: Record<string, CommandSpec> = {
     },
   },
   'clusterDebugger.repair': { requires: 'connection', run: (ctx, args) => pickAndRepair(ctx, argsOf<ApplyRepairArgs>(args)) },
-  // What a repair would do, as a read-only document; nothing is sent.
+  // What a repair would do, as a read-only document that offers to apply it; nothing is sent.
   'clusterDebugger.previewRepair': { requires: 'connection', run: (ctx, args) => pickAndPreview(ctx, argsOf<ApplyRepairArgs>(args)) },
+  // A preview document's "Apply this repair" (code lens, editor title; arg: its URI, else the active editor's): Repair…'s flow.
+  'clusterDebugger.applyPreviewedRepair': { requires: 'connection', run: (ctx, arg) => applyPreviewedRepair(ctx, arg instanceof Uri ? arg : undefined) },
   'clusterDebugger.undoRepair': { requires: 'server', run: (ctx, args) => undoRepair(ctx, argsOf<{ id: string }>(args)) },
   'clusterDebugger.showRepairHistory': {
     requires: 'nothing',

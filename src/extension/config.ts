@@ -28,6 +28,14 @@ export function timelineSetting(): number | undefined {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_TIMELINE_TRANSITIONS ? v : undefined;
 }
 
+/**
+ * Whether Repair All Safe asks before it runs on a cluster of `protection`: always, unless
+ * `clusterDebugger.repairAllSafe.confirm` is `exceptProtectionNone` and the cluster's level is `none`.
+ */
+export function confirmRepairAllSafe(protection: ProtectionLevel): boolean {
+  return !(config().get<string>('repairAllSafe.confirm') === 'exceptProtectionNone' && protection === 'none');
+}
+
 const isLevel = (v: unknown): v is ProtectionLevel => (PROTECTION_LEVELS as readonly unknown[]).includes(v);
 
 /** Entries that are not `{name, url?, protection?}` are skipped (and reported by the caller), never thrown on. */

@@ -5,7 +5,7 @@
  * `context.subscriptions`, per-server ones in `serverDisposables`, dropped
  * whenever the client stops.
  */
-import { Disposable, Event, EventEmitter, ExtensionContext, LogOutputChannel, TreeView, commands, window, workspace } from 'vscode';
+import { Disposable, Event, EventEmitter, ExtensionContext, LogOutputChannel, TreeView, commands, languages, window, workspace } from 'vscode';
 import { LanguageClient, State, StateChangeEvent } from 'vscode-languageclient/node';
 import { SUBSYSTEMS, Subsystem, SUBSYSTEM_TITLES } from '../protocol/collections';
 import { BUNDLED_CLUSTER, clusterKey, sameCluster } from '../protocol/config';
@@ -123,6 +123,8 @@ export class Ctx implements Disposable {
     this.documents = new ClusterDocumentProvider(() => this.serverApi ?? this.notReadyReason('server') ?? 'not ready');
     subs.push(this.documents, workspace.registerTextDocumentContentProvider(CLUSTER_SCHEME, this.documents));
     subs.push(this.previews, workspace.registerTextDocumentContentProvider(PREVIEW_SCHEME, this.previews));
+    // "Apply this repair" on a preview's first line.
+    subs.push(languages.registerCodeLensProvider({ scheme: PREVIEW_SCHEME }, this.previews));
     subs.push(this.timelines, workspace.registerTextDocumentContentProvider(TIMELINE_SCHEME, this.timelines));
     this.updateUi();
   }

@@ -99,6 +99,6 @@ export interface ClusterDebuggerApi {
    */
   repair(args: ApplyRepairArgs, token?: CancellationToken, onProgress?: (p: RepairProgress) => void): Promise<ApplyRepairResult>;
 
-  /** Applies the safe repair of every current finding of `cluster`, like `Cluster: Repair All Safe Findings`; `token` as for `repair`. */
+  /** Applies the safe repair of every current finding of `cluster`, like `Cluster: Run All Safe Repairs` (without its confirmation); `token` as for `repair`. */
   repairAllSafe(cluster: string, token?: CancellationToken, onProgress?: (p: RepairProgress) => void): Promise<ApplyRepairResult>;
 }

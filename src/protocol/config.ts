@@ -42,6 +42,8 @@ export const CONFIG_DEFAULTS = {
   repairJournal: '',
   /** How many state transitions the language server keeps per cluster (the oldest go first); 0 records none. */
   'timeline.maxTransitions': 10_000,
+  /** Whether the editor's Repair All Safe asks first, with the counts: `always`, or `exceptProtectionNone` (not for clusters whose protection is `none`). */
+  'repairAllSafe.confirm': 'always' as 'always' | 'exceptProtectionNone',
 } as const;
 
 /** The most `clusterDebugger.timeline.maxTransitions` may be (about 200 bytes each). */

@@ -227,6 +227,27 @@ export type PlanParams = z.infer<typeof PlanParams>;
 /** `finding` is null when the finding is gone (repaired meanwhile) or the cluster is not connected. */
 export const PlanResult = z.object({ finding: FindingSummary.nullable() });
 
+/**
+ * Params of `clusterDebugger/planAllSafe`: what `clusterDebugger.applyAllSafe` would apply first on
+ * this cluster, counted, so that the editor can ask once before it runs ("Apply 17 safe repairs on
+ * sim (14 cannot be undone)?"). Nothing is pinned or sent.
+ */
+export const PlanAllSafeParams = z.object({ cluster: z.string() });
+export const PlanAllSafeResult = z.object({
+  cluster: z.string(),
+  /** Why nothing would be sent (not live, read-only, no incarnation), or null. */
+  refusal: z.string().nullable(),
+  /** The first round's repairs (one per finding), the entities they act on, and how many cannot be undone. */
+  repairs: z.number().int().nonnegative(),
+  targets: z.number().int().nonnegative(),
+  notUndoable: z.number().int().nonnegative(),
+  /** Why those cannot be undone, each reason once (RepairOption.undoNote), at most 5. */
+  undoNotes: z.array(z.string()),
+  /** Findings left out because the cluster refuses their safe repair now (`ClusterStatus` refusals). */
+  refusedByCluster: z.number().int().nonnegative(),
+});
+export type PlanAllSafeResult = z.infer<typeof PlanAllSafeResult>;
+
 /** Params of `clusterDebugger/setJournal`: where the server journals every repair (absolute; null: nowhere, and no undo). */
 export const SetJournalParams = z.object({ path: z.string().min(1).max(4096).nullable() });
 export const SetJournalResult = z.object({});
@@ -322,6 +343,7 @@ export const LSP_REQUESTS = {
   treeChildren: { method: 'clusterDebugger/treeChildren', params: TreeChildrenParams, result: TreeChildrenResult },
   findings: { method: 'clusterDebugger/findings', params: FindingsParams, result: FindingsResult },
   plan: { method: 'clusterDebugger/plan', params: PlanParams, result: PlanResult },
+  planAllSafe: { method: 'clusterDebugger/planAllSafe', params: PlanAllSafeParams, result: PlanAllSafeResult },
   /** What the plan a repair would send does, applied to a copy of the model: nothing is sent. */
   preview: { method: 'clusterDebugger/preview', params: PreviewParams, result: PreviewResult },
   setProtection: { method: 'clusterDebugger/setProtection', params: SetProtectionParams, result: ConnectResult },

@@ -262,6 +262,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       return { clusters: stuckWorkOf(workspace.list(), p.cluster) };
     },
     plan: (p) => ({ finding: workspace.plan(p.cluster, p.findingId) }),
+    // What Repair All Safe would apply first, counted, for the editor's one confirmation.
+    planAllSafe: (p) => workspace.summarizeAllSafe(p.cluster),
     topology: (p) => workspace.topology(p),
     preview: async (p) => {
       const preview = await workspace.preview(p);

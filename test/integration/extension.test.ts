@@ -269,8 +269,17 @@ describe('Cluster Debugger in a real VS Code', function () {
     await waitFor('regions/stale-prepared to disappear', () => !rulesPresent().has('regions/stale-prepared'), { describe: describeRules });
   });
 
-  it('repairs every remaining finding with Cluster: Repair All Safe Findings', async () => {
-    const results = await vscode.commands.executeCommand<ApplyRepairResult[]>('clusterDebugger.repairAllSafe');
+  it('repairs every remaining finding with Cluster: Run All Safe Repairs, asking nothing where the setting says so', async () => {
+    // By default it asks first (a modal, which nothing answers here); the bundled simulator's
+    // protection is `none`, which this setting exempts from the question.
+    const config = vscode.workspace.getConfiguration('clusterDebugger');
+    await config.update('repairAllSafe.confirm', 'exceptProtectionNone', vscode.ConfigurationTarget.Global);
+    let results: ApplyRepairResult[] | undefined;
+    try {
+      results = await vscode.commands.executeCommand<ApplyRepairResult[]>('clusterDebugger.repairAllSafe');
+    } finally {
+      await config.update('repairAllSafe.confirm', undefined, vscode.ConfigurationTarget.Global);
+    }
     assert.ok(results && results.length === 1, `one result for the one connected cluster (log: ${logTail()})`);
     await waitFor('every diagnostic on cluster://sim to disappear', () => clusterDiagnostics().length === 0, { describe: describeRules });
     const shardsBad = await findInTree(api, 'shards', (el) => el.node.health === 'error');

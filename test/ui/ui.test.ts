@@ -30,6 +30,10 @@ const EVIDENCE_RULE = 'partitions/online-out-of-space';
 const CONFIRM_RULE = 'wal/close-blocked';
 const CONFIRM_REPAIR = /Force-remove StreamingNode/;
 const CONFIRM_REPAIR_ID = 'force-remove-node';
+/** The finding previewed with Show Repair Preview… and applied from its preview document's code lens (a safe repair). */
+const PREVIEW_RULE = 'ddl/duplicate';
+const PREVIEW_REPAIR = /Cancel \d+ duplicate procedures?, keeping the oldest per table/;
+const PREVIEW_REPAIR_ID = 'cancel-duplicates';
 /**
  * A second cluster, "big": the repo's out/cluster-sim.js with four batches of dangling shards (a
  * repair long enough to cancel), started by this test behind a BatchGate (test/server/batchGate.ts).
@@ -125,6 +129,24 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
       });
     }
     await shot('01-container.png');
+  });
+
+  it('ranks Cluster: Repair… first when "Cluster: Repair" is typed in the palette', async () => {
+    const { page } = session!;
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await wb.closeQuickInput();
+    await page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS });
+    await input.fill('>Cluster: Repair');
+    const labels = () => wb.quickPickRows().locator('.label-name').allInnerTexts();
+    // A fresh profile: no recently used command goes first; the palette then sorts what matches by label.
+    const shown = await waitUntil('the palette to list the Cluster commands matching "Cluster: Repair"', async () => {
+      const all = (await labels()).map((l) => l.trim());
+      return all.includes('Cluster: Repair…') && all;
+    }, { describe: () => wb.quickPickLabels() });
+    assert.equal(shown[0], 'Cluster: Repair…', `the first row (rows: ${shown.join(' | ')})`);
+    assert.ok(!shown.some((l) => /Focus on .* View/.test(l)), `no view's focus command matches (rows: ${shown.join(' | ')})`);
+    await wb.closeQuickInput();
   });
 
   it('starts the bundled simulator with incident-all from the command palette', async () => {
@@ -363,6 +385,108 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
       describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | '),
     });
     assert.equal(await (await wb.filterProblems(CONFIRM_RULE)).count(), 1, `${CONFIRM_RULE} is still in the Problems panel`);
+  });
+
+  it(`applies nothing when Enter is pressed on the ${CONFIRM_RULE} modal: its default button is Preview, not Apply Repair`, async () => {
+    const { page } = session!;
+    await wb.runCommand('Notifications: Clear All Notifications');
+    const dialog = await startRepairThatMayLoseData();
+    // The button that has the focus when the modal opens is the one Enter presses.
+    const focused = await waitUntil('a focused button in the modal', async () =>
+      dialog.evaluate((el: any) => {
+        const active = el.ownerDocument.activeElement;
+        return el.contains(active) && active.classList.contains('monaco-button') ? String(active.textContent).trim() : undefined;
+      }),
+    );
+    assert.equal(focused, 'Preview', 'the modal’s default button sends nothing');
+    const before = extensionLog(runDir).split(/not confirmed, nothing sent/).length;
+    await page.keyboard.press('Enter');
+    await dialog.waitFor({ state: 'hidden', timeout: DEFAULT_DEADLINE_MS });
+    // Enter opened the preview, and a notification that still asks; nothing was sent.
+    await waitUntil('the preview document to open', async () =>
+      new RegExp(`${CONFIRM_REPAIR_ID}\\.txt`).test(await page.locator('.tabs-container .tab.active').innerText().catch(() => '')),
+    );
+    const ask = page.locator('.notifications-toasts .notification-toast', { hasText: /on sim \(may lose data\)/ });
+    await ask.locator('.monaco-button', { hasText: /^Apply Repair$/ }).waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS });
+    assert.doesNotMatch(extensionLog(runDir), new RegExp(`Repair ${CONFIRM_REPAIR_ID} \\(`), 'no repair was started by Enter');
+    assert.equal(await (await wb.filterProblems(CONFIRM_RULE)).count(), 1, `${CONFIRM_RULE} is still in the Problems panel`);
+    // Dismissed, the question is answered "no".
+    await wb.runCommand('Notifications: Clear All Notifications');
+    await waitUntil('the log to say the repair was not confirmed', async () => extensionLog(runDir).split(/not confirmed, nothing sent/).length > before, {
+      describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | '),
+    });
+    assert.doesNotMatch(extensionLog(runDir), new RegExp(`Repair ${CONFIRM_REPAIR_ID} \\(`), 'no repair was started');
+    await wb.runCommand('View: Close All Editors');
+  });
+
+  it('titles the pickers of Repair… and Show Repair Preview… apart, and a preview document offers "Apply This Repair"', async () => {
+    const { page } = session!;
+    const widget = page.locator('.quick-input-widget');
+    const title = async () => (await widget.locator('.quick-input-title').innerText()).trim();
+    const placeholder = async () => (await widget.locator('.quick-input-box input').getAttribute('placeholder')) ?? '';
+    await wb.runCommand('Cluster: Repair…');
+    await wb.waitForPick(/^Repair: pick a finding$/, PREVIEW_RULE);
+    assert.match(await placeholder(), /^The finding to repair/);
+    await wb.closeQuickInput();
+
+    await wb.runCommand('Cluster: Show Repair Preview…');
+    await wb.pick(/^Preview a repair \(nothing is sent\): pick a finding$/, PREVIEW_RULE, PREVIEW_RULE);
+    const repairPick = await wb.waitForPick(new RegExp(`^Preview a repair of ${escapeRegExp(PREVIEW_RULE)} \\(.*\\): nothing is sent$`), PREVIEW_REPAIR);
+    assert.doesNotMatch(await title(), /^Repair /, 'the preview’s second pick is not titled as a repair');
+    assert.match(await placeholder(), /^The repair to preview/);
+    await repairPick.click();
+    await waitUntil('the preview document to open', async () =>
+      new RegExp(`${PREVIEW_REPAIR_ID}\\.txt`).test(await page.locator('.tabs-container .tab.active').innerText().catch(() => '')),
+    );
+    const previewText = await activeEditorText(page);
+    assert.match(previewText, /Nothing has been sent/);
+    // Each table with duplicates is a finding of its own: the one previewed is named in the document.
+    const table = new RegExp(`· finding ${escapeRegExp(PREVIEW_RULE)}:(\\S+) · repair ${PREVIEW_REPAIR_ID}`).exec(previewText)?.[1];
+    assert.ok(table, `the preview names its finding: ${previewText.slice(0, 300)}`);
+    await waitUntil(`the ${PREVIEW_RULE} problem of ${table}`, async () => (await (await wb.filterProblems(table)).filter({ hasText: PREVIEW_RULE }).count()) === 1, {
+      describe: () => problemsText(wb),
+    });
+    // The button in its editor's title applies it, as Repair… would: a safe repair, so no question.
+    const apply = page.locator('.editor-group-container.active .editor-actions .action-label[aria-label*="Apply This Repair"]');
+    await wb.waitForBox('the "Apply This Repair" button of the preview’s editor', apply.first());
+    await shot('19b-preview-apply.png');
+    await apply.first().click();
+    await waitRepairedWithoutModal(wb, PREVIEW_RULE, table);
+    await waitUntil('the log to record the repair', async () => new RegExp(`Repair ${PREVIEW_REPAIR_ID} \\(safe`).test(extensionLog(runDir)), {
+      describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | '),
+    });
+    await wb.filterProblems('');
+    await wb.runCommand('View: Close All Editors');
+  });
+
+  it('asks once before Run All Safe Repairs, with the counts; Cancel sends nothing', async () => {
+    const { page } = session!;
+    await wb.runCommand('Notifications: Clear All Notifications');
+    const problemsBefore = await problemsText(wb);
+    await wb.runCommand('Cluster: Run All Safe Repairs');
+    const dialog = modalDialog(wb);
+    await dialog.waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS }).catch(() => {
+      throw new Error('no confirmation appeared before Run All Safe Repairs');
+    });
+    const question = (await dialog.locator('.dialog-message-text').innerText()).trim();
+    const m = /^Apply (\d+) safe repairs? on sim \((?:(\d+) cannot be undone|each can be undone|none can be undone|it cannot be undone)\)\?$/.exec(question);
+    assert.ok(m, `the question says how many repairs, where, and how many cannot be undone: "${question}"`);
+    const repairs = Number(m[1]);
+    assert.ok(repairs >= 2 && (m[2] === undefined || Number(m[2]) < repairs), question);
+    assert.match(await dialog.locator('.dialog-message-detail').innerText(), /Each is marked safe: it loses no data\. Repairs that may lose data are never part of it\./);
+    assert.deepEqual((await dialogButtons(dialog)).sort(), [`Apply ${repairs} Repairs`, 'Cancel']);
+    await shot('09b-repair-all-confirm.png');
+    await dialog.locator('.dialog-buttons .monaco-button', { hasText: /^Cancel$/ }).click();
+    await dialog.waitFor({ state: 'hidden', timeout: DEFAULT_DEADLINE_MS });
+    // The pointer off the middle of the window, where the next step's quick pick opens (else its rows' hovers cover them).
+    const viewport = page.viewportSize();
+    if (viewport) await page.mouse.move(viewport.width - 100, viewport.height / 2);
+    await waitUntil('the log to say Run All Safe Repairs was not confirmed', async () => /Repair all safe on sim: not confirmed, nothing sent/.test(extensionLog(runDir)), {
+      describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | '),
+    });
+    assert.doesNotMatch(extensionLog(runDir), /Repair all safe findings on sim/, 'no run was started');
+    assert.equal(await page.locator('.notifications-toasts .notification-toast', { hasText: 'repairing every safe finding' }).count(), 0, 'no progress shown');
+    assert.equal(await problemsText(wb), problemsBefore, 'the Problems panel is unchanged');
   });
 
   it(`repairs ${CONFIRM_RULE} once "Apply Repair" is pressed`, async () => {
@@ -667,7 +791,7 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
       await wb.runCommand('View: Close All Editors');
       await wb.runCommand('Notifications: Clear All Notifications');
       await wb.runCommand('Cluster: Show Repair History');
-      const history = await showOnly(wb, 'Repair History');
+      const history = await showOnly(wb, 'History');
       await widenSideBar(wb, 320);
       const repairs = () => historyRepairs(history);
       const [newest, previous] = await waitUntil(`the history to list ${PROD}'s two repairs first`, async () => {
@@ -711,7 +835,7 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
         describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | '),
       });
       // The undo is journalled too: the newest row of the history.
-      const history = await showOnly(wb, 'Repair History');
+      const history = await showOnly(wb, 'History');
       const [undo, undone] = await waitUntil('the history to list the undo first', async () => {
         const rows = await historyRepairs(history);
         return rows.length >= 2 && rows[0].label === `↶ Undo: ${UNDO_TITLE}` && rows;
@@ -776,19 +900,20 @@ async function dialogButtons(dialog: Locator): Promise<string[]> {
 }
 
 /**
- * Waits for a safe repair's `rule` to leave the Problems panel, and fails at once if a modal
+ * Waits for a safe repair's `rule` (its problems that also match `filter`, e.g. one table's) to
+ * leave the Problems panel, and fails at once if a modal
  * dialog shows instead: safe repairs must not ask (and a dialog would block the repair, so it
  * cannot go unseen while we wait).
  */
-async function waitRepairedWithoutModal(wb: Workbench, rule: string): Promise<void> {
+async function waitRepairedWithoutModal(wb: Workbench, rule: string, filter = rule): Promise<void> {
   const dialog = modalDialog(wb);
   let modal: string | undefined;
-  await waitUntil(`${rule} to leave the Problems panel, with no confirmation asked`, async () => {
+  await waitUntil(`${rule} (${filter}) to leave the Problems panel, with no confirmation asked`, async () => {
     if (await dialog.isVisible()) {
       modal = (await dialog.innerText()).replace(/\s+/g, ' ');
       return true;
     }
-    return (await (await wb.filterProblems(rule)).count()) === 0;
+    return (await (await wb.filterProblems(filter)).filter({ hasText: rule }).count()) === 0;
   }, { timeoutMs: 60_000, describe: () => problemsText(wb) });
   assert.equal(modal, undefined, `a safe repair of ${rule} asked for a modal confirmation: "${modal}"`);
 }
