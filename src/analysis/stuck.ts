@@ -381,7 +381,7 @@ function stuckPartitions(model: ClusterModel, repairs: Repairs): Draft[] {
     const since = oldest(g.items.map((i) => i.r.reportedAt));
     const spus = [...new Set(g.items.map((i) => i.r.spuId))].sort((a, b) => a - b);
     const full = g.resolution === 'Online';
-    const free = g.items.reduce((n, i) => Math.min(n, i.r.freeBytes), Infinity);
+    const free = g.items.reduce((n, i) => Math.min(n, i.r.freeBytes ?? Infinity), Infinity);
     const first = g.items[0]!;
     drafts.push({
       id: `partitions:${g.resolution}:${g.topic}`,

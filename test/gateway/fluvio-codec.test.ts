@@ -104,19 +104,20 @@ describe('fluvio codec (SC local metadata, !1.0.0 YAML)', () => {
     assert.ok(Number.isSafeInteger(a.entity.version) && a.entity.version >= 0);
   });
 
-  it('rewrites only the resolution, bumping meta.revision, and keeps the rest of the record', () => {
-    const d = decodePartitionFile(PARTITION.replace('resolution: OutOfStorage', 'resolution: Online'));
-    assert.ok(d.ok);
-    const text = withResolution(d.record, 'OutOfStorage');
-    assert.match(text, /^!1\.0\.0\n/);
-    const back = parseStored(text);
+  it('rewrites only status.resolution and meta.revision in place: every other byte stays', () => {
+    const online = PARTITION.replace('resolution: OutOfStorage', 'resolution: Online');
+    const text = withResolution(online, 'OutOfStorage');
+    assert.equal(typeof text, 'string');
+    assert.equal(text, online.replace('revision: 7', 'revision: 8').replace('resolution: Online', 'resolution: OutOfStorage'));
+    const back = parseStored(text as string);
     assert.ok(typeof back !== 'string');
     assert.equal(back.meta.revision, 8);
-    assert.deepEqual(back.meta.parent, { id: 'my-topic', revision: 0 });
     assert.equal(back.status.resolution, 'OutOfStorage');
-    assert.equal(back.status.baseOffset, 0);
-    assert.equal(back.spec.compressionType, 'Any');
-    assert.match(text, /\n {2}replicas:\n {2}- spu: 5002\n/, 'non-indented sequences, as serde_yaml writes them');
+  });
+
+  it('refuses to edit a file whose resolution or revision is not a plain scalar', () => {
+    assert.deepEqual(withResolution(PARTITION.replace('resolution: OutOfStorage', "resolution: 'Online'"), 'OutOfStorage'), { error: 'status.resolution is not a plain scalar' });
+    assert.ok(typeof withResolution(PARTITION.replace('revision: 7', 'revision: !!int 7'), 'Online') !== 'string');
   });
 
   it('encodes an entity as a file that decodes back to it', () => {
