@@ -51,6 +51,8 @@ import type { SourceContext, SubsystemSource } from '../source';
 type FluvioConfig = NonNullable<GatewayConfig['fluvio']>;
 
 const MAX_BACKOFF_MS = 60_000;
+/** How long to wait before reading again a file that did not decode (caught half written). */
+const TORN_READ_RETRY_MS = 50;
 /** How many past versions per key keep their hash (for a repair or undo planned from one of them). */
 const VERSIONS_KEPT = 8;
 
@@ -175,7 +177,7 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
     label: string,
     decode: (text: string) => { ok: true; entity: T } | { ok: false; reason: string },
     collection: 'fluvio.partitions' | 'fluvio.spus',
-  ): Promise<{ entities: T[]; unreadable: UnreadableRecord[] }> {
+  ): Promise<{ entities: T[]; unreadable: UnreadableRecord[]; files: Set<string> }> {
     const folder = join(dir, label);
     const names = (await readdir(folder)).filter((n) => n.endsWith('.yaml')).sort();
     const entities: T[] = [];
@@ -190,11 +192,18 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
         unreadable.push({ collection, key: `${label}/${name}`, reason: errText(e).slice(0, 1000) });
         continue;
       }
-      const d = decode(text);
+      let d = decode(text);
+      if (!d.ok) {
+        // The SC rewrites a file in place (`File::create` truncates it, then serde_yaml writes it): a read
+        // can catch it half written. Read it once more before calling it unreadable.
+        await new Promise((r) => setTimeout(r, TORN_READ_RETRY_MS));
+        const again = await readFile(join(folder, name), 'utf8').catch(() => undefined);
+        if (again !== undefined) d = decode(again);
+      }
       if (d.ok) entities.push(...versioned(collection, [d.entity]));
       else unreadable.push({ collection, key: `${label}/${name}`, reason: d.reason.slice(0, 1000) });
     }
-    return { entities, unreadable };
+    return { entities, unreadable, files: new Set(names.map((n) => n.slice(0, -'.yaml'.length))) };
   }
 
   async function readStorage(spu: FluvioConfig['spuStorage'][number]): Promise<Storage> {
@@ -270,10 +279,8 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
    * OutOfStorage partition LeaderOffline when its leader dropped and Online when it came back
    * (fluvio-sc `controllers/partitions/reducer.rs`).
    */
-  function observe(partitions: readonly ScPartition[]): void {
-    const present = new Set<string>();
+  function observe(partitions: readonly ScPartition[], files: ReadonlySet<string>): void {
     for (const p of partitions) {
-      present.add(p.key);
       const prev = lastResolution.get(p.key);
       lastResolution.set(p.key, p.resolution);
       const seen = observedFull.get(p.key);
@@ -285,8 +292,9 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
       const moved = seen.spu !== p.leader.spu || seen.hw !== p.leader.hw || seen.leo !== p.leader.leo;
       if (moved || (p.resolution === 'Online' && prev === 'OutOfStorage')) observedFull.delete(p.key);
     }
+    // Forgotten only once its file is gone: a file that did not decode this time keeps what was seen.
     for (const key of [...lastResolution.keys()]) {
-      if (present.has(key)) continue;
+      if (files.has(key)) continue;
       lastResolution.delete(key);
       observedFull.delete(key);
     }
@@ -297,7 +305,7 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
     try {
       const parts = await readKind(PARTITION_LABEL, decodePartitionFile, 'fluvio.partitions');
       const spus = await readKind<Spu>(SPU_LABEL, decodeSpuFile, 'fluvio.spus');
-      observe(parts.entities);
+      observe(parts.entities, parts.files);
       const reps = await reports(parts.entities);
       forgetMissing('fluvio.partitions', parts.entities);
       forgetMissing('fluvio.spus', spus.entities);
