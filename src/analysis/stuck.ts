@@ -397,7 +397,7 @@ function stuckPartitions(model: ClusterModel, repairs: Repairs): Draft[] {
         step(
           `report(${names(spus.map((s) => keys.spu(s)))})`,
           spus.length,
-          `the leader SPU's last report (t=${since}) says ` + (full ? `storage full, ${formatBytes(free)} free` : 'storage not full'),
+          `the leader SPU's last report (t=${since}) says ` + (full ? `storage full${Number.isFinite(free) ? `, ${formatBytes(free)} free` : ''}` : 'storage not full'),
           since,
           { collection: 'fluvio.spuReports', key: first.r.key },
           full ? repairs.of(`partitions/online-out-of-space:${g.topic}`, 'restore-from-spu-report') : undefined,

@@ -259,8 +259,8 @@ export const SpuReport = z.object({
   topic: z.string(),
   partition: z.number().int().nonnegative(),
   storageFull: z.boolean(),
-  /** The SPU's free disk space; absent when nobody measured it (a real SC stores no such figure). */
-  freeBytes: z.number().int().nonnegative().optional(),
+  /** The SPU's free disk space; null when nobody measured it (a real SC stores no such figure). */
+  freeBytes: z.number().int().nonnegative().nullable(),
   size: z.number().int().nonnegative(),
   reportedAt: LogicalTime,
 });

@@ -259,7 +259,7 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
         // measured, is still full. A nearly full disk alone is not a report: upstream's SPU reports OutOfStorage
         // only when a write fails with StorageFull (fluvio-spu services/public/produce_handler.rs).
         storageFull: (seen !== undefined || listed) && (s ? s.full : true),
-        ...(s ? { freeBytes: s.freeBytes } : {}),
+        freeBytes: s ? s.freeBytes : null,
         size: Math.max(0, p.size),
         reportedAt: seen?.since ?? storageSeen.get(p.leader.spu)?.since ?? 0,
       };
@@ -445,11 +445,11 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
       for (const pre of own) {
         if ('epoch' in pre || pre.collection !== 'fluvio.spuReports' || pre.key !== report.key) continue;
         if ('version' in pre && pre.version !== report.version) {
-          return refused(p.key, `${keys.spu(p.leader.spu)}'s report changed since the plan (${report.storageFull ? 'storage full' : 'storage not full'}${report.freeBytes === undefined ? '' : `, ${report.freeBytes} bytes free`} now); nothing changed`);
+          return refused(p.key, `${keys.spu(p.leader.spu)}'s report changed since the plan (${report.storageFull ? 'storage full' : 'storage not full'}${report.freeBytes === null ? '' : `, ${report.freeBytes} bytes free`} now); nothing changed`);
         }
       }
       if (!report.storageFull) {
-        const why = report.freeBytes === undefined ? 'no longer reports its storage full' : `has ${report.freeBytes} bytes free`;
+        const why = report.freeBytes === null ? 'no longer reports its storage full' : `has ${report.freeBytes} bytes free`;
         return { key: p.key, status: 'unchanged', message: `${keys.spu(p.leader.spu)} ${why}; resolution stays ${p.resolution}` };
       }
       if (p.resolution === 'OutOfStorage') return { key: p.key, status: 'unchanged', message: 'already OutOfStorage' };
@@ -457,7 +457,7 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
         resolution: 'OutOfStorage',
         message:
           `${p.resolution} → OutOfStorage in Partition/${target.key}.yaml (meta.revision ${revision}), ` +
-          `from ${keys.spu(p.leader.spu)}'s report${report.freeBytes === undefined ? '' : ` (${report.freeBytes} bytes free)`}. No SC runs on this folder: ` +
+          `from ${keys.spu(p.leader.spu)}'s report${report.freeBytes === null ? '' : ` (${report.freeBytes} bytes free)`}. No SC runs on this folder: ` +
           'the SC owns the file and loads it when it starts; the SPU\'s first status update after that sets Online again (by design) ' +
           'unless space was freed, and its next failed write reports OutOfStorage again.',
       };
