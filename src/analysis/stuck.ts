@@ -164,7 +164,9 @@ function stuckWals(model: ClusterModel, repairs: Repairs): Draft[] {
   for (const w of collections['milvus.wals'].values()) {
     const appends = appendsByWal.get(w.key) ?? [];
     const waitingRecovery = appends.filter((a) => a.phase === 'waiting-recovery').length;
-    const closeWaits = w.closing && w.inFlightAppends > 0;
+    // Unobserved (null, a store that does not hold the node's memory): nothing known to wait on.
+    const inFlightSeen = w.inFlightAppends ?? 0;
+    const closeWaits = w.closing && inFlightSeen > 0;
     if (!closeWaits && !(w.recovering && waitingRecovery > 0)) continue;
     const node = collections['milvus.nodes'].get(keys.node(w.serverId));
     const chain: StuckStep[] = [];
@@ -178,14 +180,14 @@ function stuckWals(model: ClusterModel, repairs: Repairs): Draft[] {
         step(
           `close(${keys.node(w.serverId)})`,
           1,
-          `${why}closing WAL ${w.channel} (term ${w.term}) waits for ${plural(w.inFlightAppends, 'in-flight append')}`,
+          `${why}closing WAL ${w.channel} (term ${w.term}) waits for ${plural(inFlightSeen, 'in-flight append')}`,
           stopping,
           node ? { collection: 'milvus.nodes', key: node.key } : { collection: 'milvus.wals', key: w.key },
         ),
       );
     }
     const first = appends.reduce<InFlightAppend | undefined>((o, a) => (!o || a.startedAt < o.startedAt ? a : o), undefined);
-    const inFlight = Math.max(w.inFlightAppends, appends.length);
+    const inFlight = Math.max(inFlightSeen, appends.length);
     chain.push(
       step(
         `append(${w.channel})`,

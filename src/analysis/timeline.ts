@@ -40,7 +40,7 @@ const LABELS: { [C in CollectionName]?: LabelFn<C> } = {
   'quickwit.ingester.shards': (e) => e.shardState,
   'quickwit.ingesters': (e) => e.status,
   'milvus.nodes': (e) => e.lifecycle,
-  'milvus.wals': (e) => join(`term ${e.term}`, e.available ? 'available' : 'unavailable', e.recovering && 'recovering', e.closing && 'closing'),
+  'milvus.wals': (e) => join(`term ${e.term}`, e.available ? 'available' : 'unavailable', e.recovering === true && 'recovering', e.closing && 'closing'),
   'milvus.appends': (e) => e.phase,
   'milvus.channelMetas': (e) => join(e.state, `node ${e.node}`, `term ${e.term}`),
   'greptime.procedures': (e) => e.status,

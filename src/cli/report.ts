@@ -1,5 +1,5 @@
 /** The three output formats of `cluster-check`: a text table, JSON, and SARIF 2.1.0. */
-import { RULES, SUBSYSTEMS, evidenceOf, plural, type Finding, type RepairPreview, type RuleId, type Severity, type Subsystem, type SubsystemHealth } from '../protocol';
+import { RULES, SUBSYSTEMS, evidenceOf, plural, ruleNotes, type Finding, type RepairPreview, type RuleId, type Severity, type Subsystem, type SubsystemHealth } from '../protocol';
 import { formatCount, locateFact, locateFinding, type DocumentsOf, type SnapshotSyntaxError } from '../analysis';
 
 export interface CheckReport {
@@ -25,6 +25,18 @@ function notChecked(r: CheckReport): string[] {
   for (const s of SUBSYSTEMS) {
     const h = r.subsystems?.[s];
     if (h && h.state !== 'ok') out.push(`${s}: ${h.state === 'not-configured' ? 'not configured' : 'unavailable'}${h.reason ? ` (${h.reason})` : ''}`);
+    // Read, but a rule of it is not checked (a collection unknown, a version without its bug).
+    else if (h) for (const note of ruleNotes(s, { subsystems: r.subsystems })) out.push(`${s}: ${note}`);
+  }
+  return out;
+}
+
+/** The upstream versions the cluster's stores say they run, one line each: `ddl: GreptimeDB 0.14.0 (from …)`. */
+function versions(r: CheckReport): string[] {
+  const out: string[] = [];
+  for (const s of SUBSYSTEMS) {
+    const v = r.subsystems?.[s]?.version;
+    if (v) out.push(`${s}: ${v.system} ${v.version} (from ${v.from})`);
   }
   return out;
 }
@@ -36,10 +48,12 @@ export function renderText(r: CheckReport): string {
   const out: string[] = [];
   for (const e of r.syntaxErrors) out.push(`${r.target}:${e.line + 1}:${e.column + 1}: syntax error: ${e.message}`);
   const syntax = r.syntaxErrors.length ? plural(r.syntaxErrors.length, 'syntax error') : '';
+  for (const line of versions(r)) out.push(`version: ${line}`);
   for (const line of notChecked(r)) out.push(`not checked: ${line}`);
   if (r.readOnly) out.push('read-only: the cluster refuses every repair');
   if (!r.findings.length) {
-    out.push(syntax ? `${syntax}; no findings in the lines that parsed.` : `No findings: ${r.target} is consistent.`);
+    const partial = notChecked(r).length ? ` in what was checked (${plural(notChecked(r).length, 'line')} above say what was not)` : '';
+    out.push(syntax ? `${syntax}; no findings in the lines that parsed.` : partial ? `No findings${partial}.` : `No findings: ${r.target} is consistent.`);
     return out.join('\n') + '\n';
   }
   const rows = r.findings.map((f) => [f.severity, f.rule, formatCount(f.count), f.group]);

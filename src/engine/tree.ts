@@ -220,6 +220,8 @@ function rootNodes(clusters: TreeCluster[], subsystem: Subsystem): TreeNode[] {
     if (progress) lines.push(`Syncing: ${syncedText(progress)}; findings that need every entity come when it ends`);
     if (session.error) lines.push(session.error);
     if (sub && sub.state !== 'ok') lines.push(`${SUBSYSTEM_TITLES[subsystem]}: ${sub.state}${sub.reason ? ` (${sub.reason})` : ''}`);
+    if (sub?.version) lines.push(`${sub.version.system} ${sub.version.version} (from ${sub.version.from})`);
+    if (status && sub?.state === 'ok') lines.push(...ruleNotes(subsystem, status));
     if (status?.readOnly) lines.push('Read-only: the cluster refuses every repair');
     return {
       id: rootId(subsystem, session.name),
@@ -457,8 +459,8 @@ function walChildren(ctx: Context, path: string[]): Children | null {
     const metas = [...ctx.col('milvus.channelMetas').values()].filter((m) => m.node === node.serverId);
     const items: TreeNode[] = [
       ...wals.map((w) => {
-        const desc = `term ${w.term} · ${w.available ? 'available' : 'unavailable'}${w.recovering ? ' · recovering' : ''}${w.closing ? ' · closing' : ''} · ${w.inFlightAppends} in flight`;
-        return ctx.entity('milvus.wals', w.key, `WAL ${w.channel}`, desc, w.inFlightAppends > 0, 'output');
+        const desc = `term ${w.term} · ${w.available ? 'available' : 'unavailable'}${w.recovering ? ' · recovering' : ''}${w.closing ? ' · closing' : ''} · ${w.inFlightAppends === null ? 'in flight: not observable' : `${w.inFlightAppends} in flight`}`;
+        return ctx.entity('milvus.wals', w.key, `WAL ${w.channel}`, desc, (w.inFlightAppends ?? 0) > 0 || (w.inFlightAppends === null && w.closing), 'output');
       }),
       ...metas.map((m) => ctx.entity('milvus.channelMetas', m.key, `assignment ${m.channel}`, `${m.state} · term ${m.term}`, false, 'references')),
     ];

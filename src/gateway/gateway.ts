@@ -166,7 +166,8 @@ export class Gateway extends StoreBackend {
       const unreadable = [...e.unreadable.values()].flat();
       subsystems[s] = {
         ...e.health,
-        ...(e.collections.size ? { collections: Object.fromEntries(e.collections) } : {}),
+        // Unavailable as a whole: every collection is unknown, and the reason says why once.
+        ...(e.collections.size && e.health.state === 'ok' ? { collections: Object.fromEntries(e.collections) } : {}),
         ...(e.version ? { version: e.version } : {}),
         ...(e.refuses.size ? { refuses: Object.fromEntries(e.refuses) } : {}),
         ...(unreadable.length ? { unreadable: unreadable.slice(0, MAX_UNREADABLE_LISTED), unreadableCount: unreadable.length } : {}),
@@ -199,6 +200,9 @@ export class Gateway extends StoreBackend {
     if (!this.config.repairs) return this.finishRepair(params, refuseAll(command, READ_ONLY_REASON));
     const entry = [...this.sources.values()].find((e) => e.source.commands.includes(command.command));
     if (!entry) return this.finishRepair(params, refuseAll(command, `no configured system runs ${command.command}`));
+    // Refused now by its source (its owner runs and would ignore or undo the write): the same words the preview gave.
+    const refused = entry.refuses.get(command.command);
+    if (refused !== undefined) return this.finishRepair(params, refuseAll(command, `refused by the gateway: ${refused}`));
     const preconditions = command.preconditions ?? [];
     // Facts of other stores are checked against the mirror just before the write; the source puts its own store's into the write.
     const others = preconditions.filter((p) => !this.isOwnFact(entry.source, p));

@@ -48,7 +48,7 @@ export interface SourceContext {
    * The source refuses `command` now, with why and the operator's remedy (the owner process runs
    * and keeps that state in memory), or accepts it again (undefined). Listed in the subsystem's
    * status so that previews, quick fixes and Repair All Safe say so before anything is sent; the
-   * source's `repair` refuses it too.
+   * gateway refuses it before the source's `repair` is called.
    */
   refusing(command: RepairCommand['command'], reason: string | undefined): void;
   /** The upstream version the store or API says it runs (undefined: it does not say, or not yet). */

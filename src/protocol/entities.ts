@@ -101,11 +101,18 @@ export const WalState = z.object({
   term: z.number().int().nonnegative(),
   available: z.boolean(),
   accessMode: PChannelAccessMode,
-  /** Interceptors not ready yet: recovery in progress. */
-  recovering: z.boolean(),
-  /** `Close` was called and is waiting for in-flight appends to drain. */
+  /**
+   * Interceptors not ready yet: recovery in progress. Null: not observable where it was read (a WAL's
+   * recovery lives in the streaming node's memory; a real cluster's etcd does not hold it).
+   */
+  recovering: z.boolean().nullable(),
+  /**
+   * `Close` was called (the node was asked to stop, or the coordinator asked it to remove the WAL
+   * and has not confirmed it) and has not finished.
+   */
   closing: z.boolean(),
-  inFlightAppends: z.number().int().nonnegative(),
+  /** Appends registered in flight. Null: not observable where it was read (the node's memory). */
+  inFlightAppends: z.number().int().nonnegative().nullable(),
 });
 export type WalState = z.infer<typeof WalState>;
 
@@ -123,10 +130,14 @@ export const InFlightAppend = z.object({
 export type InFlightAppend = z.infer<typeof InFlightAppend>;
 
 export const PChannelMetaState = z.enum([
+  /** Upstream: "should never used"; also where a record carries a state number this version does not name. */
+  'PCHANNEL_META_STATE_UNKNOWN',
   'PCHANNEL_META_STATE_UNINITIALIZED',
   'PCHANNEL_META_STATE_ASSIGNING',
   'PCHANNEL_META_STATE_ASSIGNED',
   'PCHANNEL_META_STATE_UNAVAILABLE',
+  /** master (WAL replicas): a replica being released. */
+  'PCHANNEL_META_STATE_DROPPING',
 ]);
 
 /** The streaming coordinator's assignment of a channel (`PChannelMeta`). */

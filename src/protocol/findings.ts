@@ -25,8 +25,11 @@ export const RULES = {
   'wal/close-blocked': {
     subsystem: 'wal',
     severity: 'error',
-    reads: ['milvus.nodes', 'milvus.wals', 'milvus.appends'],
-    summary: 'A node asked to stop, past its grace period, whose WAL is recovering with appends in flight.',
+    // Not milvus.appends: a real cluster's store does not hold them (the node's memory). The check
+    // uses them as evidence where they were read, and otherwise sees the unconfirmed close itself.
+    reads: ['milvus.nodes', 'milvus.wals'],
+    summary:
+      'A node asked to stop, past its grace period, whose WAL close cannot finish: recovering with appends in flight, or (seen from the store) its close not confirmed.',
   },
   'ddl/backlog': {
     subsystem: 'ddl',

@@ -16,7 +16,7 @@ export type RuleReadiness =
   /** The version the system runs cannot have the bug. */
   | { state: 'not-applicable'; reason: string };
 
-export function ruleReadiness(rule: RuleId, status: ClusterStatus): RuleReadiness {
+export function ruleReadiness(rule: RuleId, status: Pick<ClusterStatus, 'subsystems'>): RuleReadiness {
   const subsystem = RULES[rule].subsystem;
   if (subsystem === null) return { state: 'checked' };
   const health = status.subsystems?.[subsystem];
@@ -45,7 +45,7 @@ export function ruleReadiness(rule: RuleId, status: ClusterStatus): RuleReadines
  * "shards/dangling not checked: control plane (quickwit.controlPlane.shards) unavailable: …".
  * Not-configured subsystems say so once elsewhere and give none.
  */
-export function ruleNotes(subsystem: Subsystem, status: ClusterStatus): string[] {
+export function ruleNotes(subsystem: Subsystem, status: Pick<ClusterStatus, 'subsystems'>): string[] {
   if (status.subsystems?.[subsystem]?.state === 'not-configured') return [];
   const notes: string[] = [];
   for (const rule of RULE_IDS) {
@@ -61,7 +61,7 @@ export function ruleNotes(subsystem: Subsystem, status: ClusterStatus): string[]
  * Why the cluster refuses `command` now (`SubsystemHealth.refuses`: the owner runs and would undo
  * it), or undefined when it does not.
  */
-export function refusedByCluster(status: ClusterStatus, command: string): string | undefined {
+export function refusedByCluster(status: Pick<ClusterStatus, 'subsystems'>, command: string): string | undefined {
   for (const s of Object.values(status.subsystems ?? {})) {
     const reason = s?.refuses?.[command];
     if (reason !== undefined) return reason;
@@ -70,7 +70,7 @@ export function refusedByCluster(status: ClusterStatus, command: string): string
 }
 
 /** Why a repair's operations would be refused by the cluster as a whole (the first refused command's reason), or undefined. */
-export function repairRefusal(status: ClusterStatus, operations: readonly { command: string }[]): string | undefined {
+export function repairRefusal(status: Pick<ClusterStatus, 'subsystems'>, operations: readonly { command: string }[]): string | undefined {
   for (const op of operations) {
     const reason = refusedByCluster(status, op.command);
     if (reason !== undefined) return `refused by the gateway: ${reason}`;

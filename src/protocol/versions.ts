@@ -25,7 +25,21 @@ export interface RuleVersions {
 export const RULE_VERSIONS: Partial<Record<RuleId, RuleVersions>> = {
   // Quickwit (shards/dangling, shards/orphaned): none yet.
 
-  // Milvus (wal/close-blocked): none yet.
+  // Milvus (wal/close-blocked). #41307 (close waits on appends blocked on recovery) was in master
+  // builds of April 2025 (master-20250410 … master-20250415) and fixed by #41326 (merged 2025-04-18),
+  // before v2.6.0: no release has it. The same blocked close came back by other causes: #42498
+  // (master, June 2025, closed) and #53237 (RemoveWAL on a hung object store, open on 2.6 and master,
+  // fix #53239 pending), so the rule stays on for 2.6 and later. Before 2.5 there is no streaming node.
+  'wal/close-blocked': {
+    system: 'Milvus',
+    affected: '#41307 in master builds of April 2025 (no release); the blocked close recurs on v2.6 and master (#42498, #53237 open)',
+    fixedBy: '#41326 for #41307; #53237 not fixed',
+    applies: (version) => {
+      const before25 = versionIn(version, undefined, '2.5.0');
+      if (before25 === undefined) return undefined;
+      return before25 ? false : versionIn(version, '2.6.0', undefined) === true ? true : undefined;
+    },
+  },
 
   // GreptimeDB (ddl/backlog, ddl/duplicate): none yet.
 

@@ -42,7 +42,9 @@ export class MilvusSim implements SubsystemSim {
     const nodes = [this.addNode(OLD_BUILD), this.addNode(OLD_BUILD), this.addNode(OLD_BUILD)];
     for (let i = 0; i < CHANNELS; i++) {
       const node = nodes[i % nodes.length];
-      this.assign(channelName(i), node.serverId, 1);
+      // Upstream's terms: a new pchannel meta is at term 1 (UNINITIALIZED) and its first assignment
+      // bumps it to 2 (channel/pchannel.go, newPChannelMeta, TryAssignToServerID).
+      this.assign(channelName(i), node.serverId, 2);
     }
   }
 
@@ -125,7 +127,8 @@ export class MilvusSim implements SubsystemSim {
       }
     }
     const walKey = keys.wal(serverId, channel);
-    const recovering = term > 1; // a channel that moved replays its WAL before it can serve
+    // A channel that moved (any term after its first assignment, 2) replays its WAL before it can serve.
+    const recovering = term > 2;
     store.put('milvus.wals', {
       key: walKey,
       serverId,
@@ -161,7 +164,7 @@ export class MilvusSim implements SubsystemSim {
       phase: wal.recovering ? 'waiting-recovery' : 'writing',
     });
     const current = store.get('milvus.wals', wal.key)!;
-    store.patch('milvus.wals', wal.key, { inFlightAppends: current.inFlightAppends + 1 });
+    store.patch('milvus.wals', wal.key, { inFlightAppends: (current.inFlightAppends ?? 0) + 1 });
   }
 
   private appendsOf(wal: WalState) {
@@ -186,7 +189,7 @@ export class MilvusSim implements SubsystemSim {
 
   /** Close waits for in-flight appends to drain. Recovery was stopped by the close, so buggy never drains. */
   private continueClose(wal: WalState): void {
-    if (wal.inFlightAppends > 0) return;
+    if ((wal.inFlightAppends ?? 0) > 0) return;
     this.finishClose(wal);
   }
 

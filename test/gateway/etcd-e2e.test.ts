@@ -16,10 +16,9 @@ import { cli, type Run } from '../cli/cliProcess';
 import { startSim, type RunningSim } from '../server/sim';
 import { freePort, snapshotKeys, startEtcd, type RunningEtcd } from './etcd';
 import { startGateway, type RunningGateway } from './gateway';
+import { decodePChannelMeta } from '../../src/codecs/milvus';
 
 const PROCEDURES = '/__procedure__/procedure/';
-const SESSIONS = 'by-dev/meta/session/streamingnode-';
-const PCHANNELS = 'by-dev/meta/streamingcoord-meta/pchannel/';
 const ALL_PREFIXES = ['/__procedure__/', '/__table_info/', '/__table_name/', 'by-dev/'];
 const TOKEN = 'etcd-e2e-token';
 
@@ -162,7 +161,7 @@ describe('gateway over a real etcd (cluster-sim --etcd → cluster-gateway → c
     assert.deepEqual(findingsOf(await cli([gateway.url, '--token', TOKEN, '--format', 'json'])), [], 'no finding left through the gateway');
   });
 
-  it('milvus-wal-close-blocked: same findings as the simulator; the close repair moves the channels in etcd, not past a writer', async () => {
+  it('milvus-wal-close-blocked: same findings as the simulator; both repairs are refused with the remedy (no etcd write reaches a stuck node) and etcd does not change', async () => {
     const { etcd, expected } = await incident('milvus-wal-close-blocked');
     gateway = await startGateway({ milvus: { etcd: { endpoints: [etcd.url] }, gracePeriodSeconds: 1 }, repairs: true }, { token: TOKEN });
     // The stop time is the gateway's own clock (etcd does not keep it): the finding shows once the grace period has passed.
@@ -170,42 +169,53 @@ describe('gateway over a real etcd (cluster-sim --etcd → cluster-gateway → c
     assert.deepEqual(rules(seen), ['wal/close-blocked']);
     assert.deepEqual(seen.map((f) => f.id).sort(), expected.map((f) => f.id).sort());
 
+    // The shape 2.6 leaves: the stuck node's channel ASSIGNING to another node, the stuck node only in its histories.
+    const stuck = Number(seen[0]!.id.replace(/^.*node-/, ''));
+    const metas = (await etcd.client.getAll().prefix('by-dev/meta/streamingcoord-meta/pchannel/').buffers()) as Record<string, Buffer>;
+    const moving = Object.values(metas).map((b) => decodePChannelMeta(b)).filter((m) => m.histories.some((h) => h.node?.serverId === stuck));
+    assert.ok(moving.length > 0, 'a channel holds the stuck node in its histories');
+    for (const m of moving) assert.deepEqual([m.state, m.node?.serverId !== stuck], ['PCHANNEL_META_STATE_ASSIGNING', true]);
+
+    // What etcd cannot say is said so, not read as empty; the version is the sessions' own.
+    const st = await status(gateway.url);
+    const wal = st.subsystems!.wal!;
+    assert.equal(wal.collections?.['milvus.appends']?.state, 'unavailable', JSON.stringify(wal.collections));
+    assert.match(wal.collections!['milvus.appends']!.reason!, /streaming node's memory/);
+    assert.equal(wal.version?.system, 'Milvus');
+    assert.match(wal.version!.version, /^2\.6\.0-master-20250410$/);
+    // No coordinator session in etcd: refused all the same (it redoes the move when it starts), with the remedy.
+    assert.match(wal.refuses!['milvus.cancelAppendsAndClose']!, /no coordinator session is in etcd.*Remedy: end the stuck streaming node process/);
+    assert.match(wal.refuses!['milvus.forceRemoveNode']!, /Remedy: end the stuck streaming node process/);
+
     const ws = await connectWorkspace(gateway.url);
     const cluster = ws.require('gw');
     const [finding] = cluster.checker.findings();
     assert.ok(finding, 'the workspace sees the finding');
-    const pinned = ws.pinCurrent(cluster, finding!.id)!;
-    const close = pinned.repairs.find((r) => r.operations.some((op) => op.command === 'milvus.cancelAppendsAndClose'))!;
-    const node = targetKeys(close.operations[0]!)[0]!;
-    const sessionKey = `${SESSIONS}${node.replace(/^node-/, '')}`;
-    const pchannelsBefore = await snapshotKeys(etcd.client, [PCHANNELS]);
-    // A writer touches the node's session after the plan (the node renews it): the plan no longer holds.
-    const session = await etcd.client.get(sessionKey).buffer();
-    assert.ok(session, `${sessionKey} is in etcd`);
-    await etcd.client.put(sessionKey).value(session);
-    const sessionAfterWriter = await snapshotKeys(etcd.client, [sessionKey]);
-    const refused = await ws.applyRepair({ cluster: 'gw', findingId: pinned.id, repairId: close.id });
-    assert.equal(refused.applied, 0, refused.summary);
-    assert.equal(refused.refused, 1, refused.summary);
-    assert.ok(refused.details.some((d) => d.includes(node)), refused.details.join('\n'));
-    assert.deepEqual(await snapshotKeys(etcd.client, [PCHANNELS]), pchannelsBefore, 'no pchannel meta rewritten');
-    assert.deepEqual(await snapshotKeys(etcd.client, [sessionKey]), sessionAfterWriter, 'the session is as the writer left it');
+    const MILVUS_KEYS = ['by-dev/meta/session/streamingnode-', 'by-dev/meta/streamingcoord-meta/'];
+    const before = await snapshotKeys(etcd.client, MILVUS_KEYS);
+    const close = finding!.repairs.find((r) => r.operations.some((op) => op.command === 'milvus.cancelAppendsAndClose'))!;
+    const result = await ws.applyRepair({ cluster: 'gw', findingId: finding!.id, repairId: close.id });
+    assert.equal(result.applied, 0, result.summary);
+    assert.match([result.summary, ...result.details].join('\n'), /refused by the gateway|no coordinator session/, result.summary);
     ws.dispose();
     workspace = undefined;
 
-    // Planned afresh, the close goes through: every pchannel of the node moves to a live node at term + 1.
-    const run = await cli([gateway.url, '--token', TOKEN, '--repair', 'all', '--yes']);
-    assert.equal(run.code, 0, run.stdout + run.stderr);
-    assert.match(run.stdout, /All findings repaired\./, run.stdout);
-    const after = await snapshotKeys(etcd.client, [PCHANNELS]);
-    let moved = 0;
-    for (const [k, v] of pchannelsBefore) {
-      const now = after.get(k);
-      assert.ok(now, `${k} still in etcd`);
-      if (now.modRevision !== v.modRevision) moved++;
+    // The streaming coordinator starts (its session on a lease, as MixCoord registers it): the reason says it runs.
+    const lease = etcd.client.lease(60);
+    await lease.put('by-dev/meta/session/mixcoord').value(
+      JSON.stringify({ ServerID: 9, ServerName: 'mixcoord', Address: '10.0.0.9:19530', Exclusive: true, Version: '2.6.0', IndexEngineVersion: {}, ScalarIndexEngineVersion: {}, HostName: 'milvus-mixcoord-0' }),
+    );
+    const deadline = Date.now() + 10_000;
+    let refuses = '';
+    while (!/the streaming coordinator runs \(session mixcoord server 9\)/.test(refuses)) {
+      assert.ok(Date.now() < deadline, `the refusal does not name the running coordinator: ${refuses}`);
+      await new Promise((r) => setTimeout(r, 100)); // poll interval between status reads
+      refuses = (await status(gateway.url)).subsystems!.wal!.refuses!['milvus.cancelAppendsAndClose'] ?? '';
     }
-    assert.ok(moved > 0, 'the blocked node\'s pchannel metas were rewritten');
-    assert.ok(await etcd.client.get(sessionKey).buffer(), 'close keeps the session (only forceRemoveNode deletes it)');
+    const run = await cli([gateway.url, '--token', TOKEN, '--repair', 'all', '--yes']);
+    assert.doesNotMatch(run.stdout, /applied [1-9]/, run.stdout);
+    assert.deepEqual(await snapshotKeys(etcd.client, MILVUS_KEYS), before, 'no key written or deleted');
+    await lease.revoke();
   });
 
   it('read-only gateway: every repair is refused with the reason and etcd does not change', async () => {

@@ -112,6 +112,8 @@ describe('gateway', () => {
     source.ctx.unreadable('fluvio.partitions', [{ collection: 'fluvio.partitions', key: 'Partition/bad-0.yaml', reason: 'not YAML' }]);
     assert.deepEqual(gateway.status().subsystems?.partitions, {
       state: 'ok',
+      // The fake source never read its SPUs: unknown, not empty.
+      collections: { 'fluvio.spus': { state: 'unread', reason: 'not read yet' } },
       unreadable: [{ collection: 'fluvio.partitions', key: 'Partition/bad-0.yaml', reason: 'not YAML' }],
       unreadableCount: 1,
     });
@@ -186,5 +188,34 @@ describe('gateway', () => {
     const [partitionsRoot] = treeChildren(workspace.list(), 'partitions', null, null, 100);
     assert.equal(partitionsRoot.health, 'error');
     assert.equal(workspace.infos()[0].state, 'live', 'the cluster stays connected for the others');
+  });
+
+  it('a command its source refuses now (the owner runs) is refused everywhere: the preview, Repair All Safe and the gateway', async () => {
+    const source = new FakeFluvio();
+    const server = await serve(gatewayOf({ fluvio: { metadataDir: '/x' }, repairs: true }, [source]));
+    const workspace = new ClusterWorkspace({ connect: connectClusterClient, log: () => undefined, reconnect: false, statusPollMs: 50 });
+    cleanup.push(() => workspace.dispose());
+    const remedy = 'the SC runs and keeps partitions in memory: stop the SC, repair, start it';
+    source.ctx.refusing('fluvio.restoreFromSpuReport', remedy);
+    await workspace.connect({ name: 'gw', url: server.url, token: 't' });
+    const [finding] = workspace.findings({ cluster: 'gw' });
+    assert.equal(finding?.rule, 'partitions/online-out-of-space');
+    const preview = await workspace.preview({ cluster: 'gw', findingId: finding.id, repairId: finding.repairs[0].id });
+    assert.deepEqual(preview?.resolves, [], 'the preview does not promise what the gateway refuses');
+    assert.deepEqual(
+      preview?.operations.map((o) => [o.command, o.applied, o.refused, o.refusals[0]?.message]),
+      [['fluvio.restoreFromSpuReport', 0, 1, `refused by the gateway: ${remedy}`]],
+    );
+    assert.deepEqual(workspace.planAllSafe(workspace.require('gw')), [], 'Repair All Safe leaves it out');
+    const one = await workspace.applyRepair({ cluster: 'gw', findingId: finding.id, repairId: finding.repairs[0].id });
+    assert.equal(one.ok, false);
+    assert.deepEqual(source.repairs, [], 'the source was never asked to write');
+
+    // The owner stopped: the same repair is accepted again.
+    source.ctx.refusing('fluvio.restoreFromSpuReport', undefined);
+    const deadline = Date.now() + 10_000;
+    while (workspace.require('gw').session.model?.status.subsystems?.partitions?.refuses && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(workspace.require('gw').session.model?.status.subsystems?.partitions?.refuses, undefined);
+    assert.equal(workspace.planAllSafe(workspace.require('gw')).length, 1);
   });
 });

@@ -69,7 +69,7 @@ export function violations(s: Snapshot, status: ClusterStatus): Record<Invariant
     if (status.time - n.stopRequestedAt <= n.gracePeriodSeconds) continue;
     for (const w of s['milvus.wals'].values()) {
       const appends = [...s['milvus.appends'].values()].filter((a) => a.serverId === w.serverId && a.channel === w.channel);
-      if (w.serverId === n.serverId && w.recovering && w.inFlightAppends > 0 && appends.length > 0) blocked.push(w.key);
+      if (w.serverId === n.serverId && w.recovering === true && (w.inFlightAppends ?? 0) > 0 && appends.length > 0) blocked.push(w.key);
     }
   }
 

@@ -215,21 +215,8 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
   });
 
   it(`opens the ${QUICK_FIX_RULE} problem and applies its preferred quick fix from the lightbulb`, async () => {
-    const { page } = session!;
-    const rows = await wb.filterProblems(QUICK_FIX_RULE);
-    await waitUntil(`the ${QUICK_FIX_RULE} problem`, async () => (await rows.count()) > 0, { describe: () => problemsText(wb) });
-    const where = /\[Ln (\d+), Col (\d+)\]/.exec(await rows.first().innerText());
-    assert.ok(where, `the problem row shows its position (got: ${await rows.first().innerText()})`);
-    await rows.first().dblclick(); // opens the cluster:// document at the entity
-    await waitUntil('the editor to show the clustersnap document', async () =>
-      /\.clustersnap/.test(await page.locator('.tabs-container .tab.active').innerText().catch(() => '')),
-    );
-    // Revealed at the entity: its squiggle is in view and the line number is on screen.
-    const editor = page.locator('.editor-instance .monaco-editor').first();
-    await editor.locator('.squiggly-error, .squiggly-warning').first().waitFor({ timeout: DEFAULT_DEADLINE_MS }).catch(() => {
-      throw new Error('the opened document shows no squiggle for the problem');
-    });
-    await editor.locator('.line-numbers', { hasText: new RegExp(`^${where[1]}$`) }).first().waitFor({ timeout: DEFAULT_DEADLINE_MS });
+    // Opened at the entity: the editor shows the problem's line, its squiggle on it, in view.
+    await wb.openProblem(QUICK_FIX_RULE);
     const menu = await openQuickFixMenu(QUICK_FIX_RULE);
     await shot('05-quick-fix.png');
     // VS Code lists the preferred fix first among the quick fixes.
@@ -281,22 +268,12 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     for (const view of SUBSYSTEM_VIEWS) await wb.expandPane(wb.pane(CONTAINER_ID, view));
 
     // Evidence: the hover over the problem's line lists the facts it rests on.
-    const rows = await wb.filterProblems(EVIDENCE_RULE);
-    await waitUntil(`the ${EVIDENCE_RULE} problem`, async () => (await rows.count()) > 0, { describe: () => problemsText(wb) });
-    await rows.first().dblclick(); // the editor's cursor goes to the diagnostic
-    await waitUntil('the editor to show the partitions document', async () =>
-      /\.clustersnap/.test(await page.locator('.tabs-container .tab.active').innerText().catch(() => '')),
-    );
+    const { line } = await wb.openProblem(EVIDENCE_RULE, /partitions\.clustersnap/); // the editor's cursor goes to the diagnostic
     // The mouse on the problem's squiggle: the hover shows the diagnostic and the server's "because" list.
-    const squiggle = page.locator('.editor-instance .monaco-editor').first().locator('.squiggly-error, .squiggly-warning').first();
-    await squiggle.waitFor({ timeout: DEFAULT_DEADLINE_MS });
-    // The squiggle is drawn under the text layer, which takes the mouse: move over its middle.
-    const box = await squiggle.boundingBox();
-    assert.ok(box, 'the squiggle is on screen');
-    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    // The squiggle is drawn under the text layer, which takes the mouse: point at its middle.
     const hover = page.locator('.monaco-hover:visible', { hasText: 'because' }).first();
-    const because = await waitUntil('the hover to list the finding’s facts', async () => {
-      const text = await hover.innerText();
+    const because = await wb.hoverUntil('the hover to list the finding’s facts', () => wb.squiggleOnLine(line), async () => {
+      const text = await hover.innerText({ timeout: 1000 });
       return text.includes(`${EVIDENCE_RULE}, because:`) && /SC says \S+ is Online/.test(text) && text;
     }, { describe: async () => (await page.locator('.monaco-hover').allInnerTexts()).join(' | ').slice(0, 600) });
     assert.match(because, /SPU \d+'s last report \(t=\d+ s\) says its storage is full/);
@@ -364,10 +341,7 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
   it(`asks before a quick fix that may lose data (${CONFIRM_RULE}, from the lightbulb), and Cancel sends nothing`, async () => {
     // The quick fix names the server's clusterDebugger.applyRepair; the extension's middleware still confirms first.
     // The Problems panel offers quick fixes only for a document that is open: open it at the problem first.
-    await (await wb.filterProblems(CONFIRM_RULE)).first().dblclick();
-    await waitUntil('the editor to show the wal document', async () =>
-      /wal\.clustersnap/.test(await session!.page.locator('.tabs-container .tab.active').innerText().catch(() => '')),
-    );
+    await wb.openProblem(CONFIRM_RULE, /wal\.clustersnap/);
     const menu = await openQuickFixMenu(CONFIRM_RULE);
     const risky = menu.filter({ hasText: CONFIRM_REPAIR });
     await waitUntil('the quick fix that may lose data', async () => (await risky.count()) > 0, {
@@ -844,8 +818,7 @@ async function showOnly(wb: Workbench, viewName: string): Promise<Locator> {
 
 /** Drags the side bar's edge `px` to the right, so that long tree rows show whole in a screenshot. */
 async function widenSideBar(wb: Workbench, px: number): Promise<void> {
-  const box = await wb.page.locator('.part.sidebar').boundingBox();
-  if (!box) return;
+  const box = await wb.waitForBox('the side bar', wb.page.locator('.part.sidebar'));
   const x = box.x + box.width - 1;
   const y = box.y + box.height / 2;
   await wb.page.mouse.move(x, y);

@@ -7,6 +7,17 @@ import type { Locator, Page } from 'playwright-core';
 
 export const DEFAULT_DEADLINE_MS = 30_000;
 
+/** A box in the page's CSS pixels, as playwright-core's `boundingBox()` gives it. */
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** The squiggles Monaco draws under a diagnostic's range, by severity. */
+const SQUIGGLE = '.squiggly-error, .squiggly-warning, .squiggly-info';
+
 /** Polls `probe` until it returns a truthy value; fails with `what` and the last state seen. */
 export async function waitUntil<T>(
   what: string,
@@ -105,6 +116,140 @@ export class Workbench {
     await input.waitFor({ state: 'hidden', timeout: DEFAULT_DEADLINE_MS });
   }
 
+  /** The editor of the active editor group (hidden editors of other groups and panes excluded). */
+  activeEditor(): Locator {
+    return activeEditor(this.page);
+  }
+
+  /**
+   * Waits until `target` is laid out where a person could point at it, and returns its box: a
+   * non-empty box, inside the page's viewport, the same on two polls in a row (not mid-scroll or
+   * mid-layout). Waiting for an element to exist, or `isVisible`/`waitFor` at one instant, is not
+   * enough: a VS Code element can be in the DOM before it has a box, and Monaco redraws its lines
+   * and decorations as new nodes, so the node seen at one instant may be gone at the next.
+   * `target` is a locator, or a probe that returns the box of what to point at (undefined: not yet).
+   */
+  async waitForBox(
+    what: string,
+    target: Locator | (() => Promise<Box | null | undefined>),
+    opts: { timeoutMs?: number; describe?: () => Promise<string> } = {},
+  ): Promise<Box> {
+    const probe = typeof target === 'function' ? target : () => target.boundingBox({ timeout: 1000 });
+    const viewport = this.page.viewportSize();
+    let last: Box | undefined;
+    let seen = 'no box';
+    return waitUntil(`${what} to be laid out and in view`, async () => {
+      const previous = last;
+      last = undefined; // a probe that throws has seen no box
+      const box = (await probe()) ?? undefined;
+      seen = box ? JSON.stringify(box) : 'no box';
+      const laidOut =
+        box !== undefined &&
+        box.width > 0 &&
+        box.height > 0 &&
+        (!viewport || (box.x >= 0 && box.y >= 0 && box.x + box.width <= viewport.width && box.y + box.height <= viewport.height));
+      last = laidOut ? box : undefined;
+      return laidOut && previous !== undefined && sameBox(previous, box) && box;
+    }, { timeoutMs: opts.timeoutMs, describe: opts.describe ?? (async () => seen) });
+  }
+
+  /**
+   * The box of a squiggle on `line` of the active editor, once it is drawn there, in the editor's
+   * view and not covered (by a notification, a widget): what a person would point the mouse at to
+   * see the diagnostic's hover. The part of it inside the editor's view, if the line runs past it.
+   */
+  async squiggleOnLine(line: number, timeoutMs?: number): Promise<Box> {
+    const editor = this.activeEditor();
+    const find = () =>
+      editor.evaluate(
+        (el: any, args: { line: number; squiggle: string }) => {
+          const doc = el.ownerDocument;
+          const number = [...el.querySelectorAll('.margin-view-overlays .line-numbers')].find(
+            (n: any) => String(n.textContent).trim() === String(args.line),
+          );
+          if (!number) return undefined;
+          const row = number.getBoundingClientRect();
+          const view = (el.querySelector('.overflow-guard') ?? el).getBoundingClientRect();
+          for (const squiggle of el.querySelectorAll(args.squiggle)) {
+            const r = squiggle.getBoundingClientRect();
+            const middle = r.top + r.height / 2;
+            if (middle < row.top || middle > row.bottom) continue; // another line's
+            const left = Math.max(r.left, view.left);
+            const right = Math.min(r.right, view.right);
+            const top = Math.max(r.top, view.top);
+            const bottom = Math.min(r.bottom, view.bottom);
+            if (right - left < 1 || bottom - top < 1) continue; // out of the editor's view
+            const at = doc.elementFromPoint((left + right) / 2, (top + bottom) / 2);
+            if (!at || !el.contains(at)) continue; // something else is on top of it
+            return { x: left, y: top, width: right - left, height: bottom - top };
+          }
+          return undefined;
+        },
+        { line, squiggle: SQUIGGLE },
+      );
+    return this.waitForBox(`a squiggle on line ${line} of the active editor`, find, {
+      timeoutMs,
+      describe: async () => {
+        const numbers = await editor.locator('.margin-view-overlays .line-numbers').allInnerTexts().catch(() => []);
+        const squiggles = await editor.locator(SQUIGGLE).count().catch(() => 0);
+        return `lines on screen ${numbers.map((n) => n.trim()).filter(Boolean).sort((a, b) => Number(a) - Number(b)).join(',') || '(none)'}; ${squiggles} squiggles`;
+      },
+    });
+  }
+
+  /**
+   * Double-clicks the first Problems row of `rule`, as a user opens a problem: waits for the active
+   * tab to match `tab`, and for the problem's squiggle to be drawn on its line, in view. Returns the
+   * position the opened row shows ("[Ln N, Col M]").
+   */
+  async openProblem(rule: string, tab: RegExp = /\.clustersnap/): Promise<{ line: number; column: number; squiggle: Box }> {
+    const rows = await this.filterProblems(rule);
+    await waitUntil(`the ${rule} problem in the Problems panel`, async () => (await rows.count()) > 0, {
+      timeoutMs: 60_000,
+      describe: async () => (await rows.allInnerTexts()).join(' | ') || '(no rows)',
+    });
+    await rows.first().dblclick(); // opens the cluster:// document at the problem and selects the row
+    // The row that was opened is the selected one (the list may have changed since it was counted).
+    const opened = this.page.locator('.markers-panel .monaco-list-row.selected').filter({ hasText: rule });
+    const where = await waitUntil(`the opened ${rule} problem's position`, async () => /\[Ln (\d+), Col (\d+)\]/.exec(await opened.first().innerText({ timeout: 1000 })), {
+      describe: async () => (await opened.allInnerTexts()).join(' | ') || '(no selected row)',
+    });
+    await waitUntil(`the editor to show the document of ${rule} (${tab})`, async () =>
+      tab.test(await this.page.locator('.editor-group-container.active .tabs-container .tab.active').innerText({ timeout: 1000 })),
+    );
+    const line = Number(where[1]);
+    return { line, column: Number(where[2]), squiggle: await this.squiggleOnLine(line) };
+  }
+
+  /**
+   * Points the mouse at the middle of what `locate` finds, until `probe` is satisfied. The hover
+   * comes only for a mouse that moved onto its range; if the editor redraws and none has come for
+   * a while, it points again (as a person would), at where it is now.
+   */
+  async hoverUntil<T>(
+    what: string,
+    locate: () => Promise<Box>,
+    probe: () => Promise<T | undefined | false | null>,
+    opts: { timeoutMs?: number; describe?: () => Promise<string> } = {},
+  ): Promise<T> {
+    const pointAt = async () => {
+      const box = await locate();
+      const x = box.x + box.width / 2;
+      const y = box.y + box.height / 2;
+      // From a pixel beside it, so that pointing again is a move the editor sees.
+      await this.page.mouse.move(x - 1, y);
+      await this.page.mouse.move(x, y);
+      return Date.now();
+    };
+    let pointed = await pointAt();
+    return waitUntil(what, async () => {
+      const value = await probe();
+      if (value) return value;
+      if (Date.now() - pointed > 3000 && !(await this.page.locator('.monaco-hover:visible').count())) pointed = await pointAt();
+      return undefined;
+    }, opts);
+  }
+
   quickPickRows(): Locator {
     return this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
   }
@@ -196,6 +341,14 @@ export class Workbench {
   }
 }
 
+function sameBox(a: Box, b: Box): boolean {
+  return Math.abs(a.x - b.x) < 0.5 && Math.abs(a.y - b.y) < 0.5 && Math.abs(a.width - b.width) < 0.5 && Math.abs(a.height - b.height) < 0.5;
+}
+
+function activeEditor(page: Page): Locator {
+  return page.locator('.editor-group-container.active .editor-instance .monaco-editor').first();
+}
+
 export function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -270,8 +423,7 @@ export function extensionLog(runDir: string): string {
  * so DOM order is not line order) with Monaco's non-breaking spaces as spaces. Only the lines in view.
  */
 export async function activeEditorText(page: Page): Promise<string> {
-  const editor = page.locator('.editor-group-container.active .editor-instance .monaco-editor').first();
-  return editor.evaluate((el: any) =>
+  return activeEditor(page).evaluate((el: any) =>
     [...el.querySelectorAll('.view-lines .view-line')]
       .map((line: any) => ({ top: parseFloat(line.style.top) || 0, text: String(line.textContent ?? '') }))
       .sort((a: { top: number }, b: { top: number }) => a.top - b.top)

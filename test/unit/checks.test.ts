@@ -251,6 +251,25 @@ describe('checks', () => {
       assert.deepEqual(checkCloseBlockedWals(b.build()), []);
     });
 
+    it('seen from a store (recovery and appends unknown): flags a WAL whose close is not confirmed, never reads unknown as 0', () => {
+      const store = (closing: boolean, time: number) =>
+        F.model({ time })
+          .add('milvus.nodes', F.streamingNode(7, { lifecycle: 'Terminating', stopRequestedAt: 100 }))
+          // The 2.6 shape: the channel moved on (term 3 on node 8), node 7 still in its histories at term 2.
+          .add('milvus.wals', F.wal(7, 'dml_0', { term: 2, available: false, recovering: null, inFlightAppends: null, closing }))
+          .add('milvus.wals', F.wal(8, 'dml_0', { term: 3, available: false, recovering: null, inFlightAppends: null }))
+          .build();
+      const [f, ...rest] = valid(checkCloseBlockedWals(store(true, 10_000)));
+      assert.equal(rest.length, 0);
+      assert.equal(f!.id, 'wal/close-blocked:node-7');
+      assert.match(f!.message, /the close of 1 WAL is not confirmed/);
+      assert.match(f!.message, /not observable here/);
+      assert.ok(!f!.facts.some((x) => x.subject.collection === 'milvus.appends'), 'no claim about appends it could not read');
+      assert.match(f!.facts[1]!.says, /WAL dml_0 \(term 2\): its close was asked and is not confirmed/);
+      assert.deepEqual(checkCloseBlockedWals(store(true, 120)), [], 'within the grace period');
+      assert.deepEqual(checkCloseBlockedWals(store(false, 10_000)), [], 'no close asked');
+    });
+
     it('formats durations like kubectl', () => {
       assert.equal(formatDuration(4 * 86400 + 21 * 3600 + 5), '4d21h');
       assert.equal(formatDuration(30), '30s');

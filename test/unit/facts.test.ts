@@ -67,7 +67,7 @@ const EXPECTED: Partial<Record<RuleId, (f: Finding, m: ClusterModel) => void>> =
   },
   'wal/close-blocked': (f, m) => {
     const node = entity(m, 'milvus.nodes', f.group);
-    const wals = [...m.collections['milvus.wals'].values()].filter((w) => w.serverId === node.serverId && w.recovering && w.inFlightAppends > 0);
+    const wals = [...m.collections['milvus.wals'].values()].filter((w) => w.serverId === node.serverId && w.recovering === true && (w.inFlightAppends ?? 0) > 0);
     const channels = new Set(wals.map((w) => w.channel));
     const appends = [...m.collections['milvus.appends'].values()].filter((a) => a.serverId === node.serverId && channels.has(a.channel));
     assert.deepEqual(f.facts.map(shape), [

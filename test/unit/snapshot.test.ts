@@ -21,6 +21,8 @@ function everyCollection(): ClusterModel {
   b.add('quickwit.ingesters', { key: 'ingester-1', version: 2, nodeId: 'ingester-1', status: 'ready' });
   b.add('milvus.nodes', F.streamingNode(1, { lifecycle: 'Terminating', stopRequestedAt: 7 }));
   b.add('milvus.wals', F.wal(1, 'by-dev-rootcoord-dml_0', { recovering: true, inFlightAppends: 1 }));
+  // Read from a store that does not hold the node's memory: unknown, written and read back as null.
+  b.add('milvus.wals', F.wal(2, 'by-dev-rootcoord-dml_0', { recovering: null, inFlightAppends: null, closing: true, available: false }));
   b.add('milvus.appends', F.append(1, 'by-dev-rootcoord-dml_0', 'a-1'));
   b.add('milvus.channelMetas', { key: 'by-dev-rootcoord-dml_0', version: 3, channel: 'by-dev-rootcoord-dml_0', node: 1, term: 2, state: 'PCHANNEL_META_STATE_ASSIGNED', lastAssignTimestampSeconds: 5 });
   b.add('greptime.procedures', F.procedure('p1', { error: 'remote WAL unavailable: "kafka" down', lockKeys: ['a', 'b c'], endTime: 12 }));
@@ -49,6 +51,32 @@ describe('snapshot language', () => {
     assertSameModel(model, m);
     // And the checks see the same problems offline.
     assert.deepEqual(runChecks(model!).map((f) => f.id), runChecks(m).map((f) => f.id));
+  });
+
+  it('keeps what a gateway could not read, so a snapshot re-opened offline concludes nothing from it', () => {
+    const b = F.model({
+      clusterName: 'prod',
+      scenario: 'gateway',
+      subsystems: {
+        shards: {
+          state: 'ok',
+          version: { system: 'Quickwit', version: '0.9.0', from: '_sqlx_migrations (migration 28)' },
+          collections: { 'quickwit.controlPlane.shards': { state: 'unavailable', reason: 'control plane answered {"error": "not ready"}' } },
+        },
+        ddl: { state: 'unavailable', reason: 'etcd: connection refused' },
+        wal: { state: 'not-configured', reason: 'no milvus section in the gateway config' },
+      },
+    });
+    F.healthyShard(b, 'live');
+    b.add('quickwit.metastore.shards', F.metastoreShard('d1'));
+    b.add('greptime.procedures', F.procedure('p1'), F.procedure('p2'));
+    const m = b.build();
+    const text = renderSnapshot(m);
+    assert.ok(text.split('\n').includes('health shards state=ok system=Quickwit version=0.9.0 from="_sqlx_migrations (migration 28)"'), text);
+    const { model, errors } = parseSnapshot(text);
+    assert.deepEqual(errors, []);
+    assertSameModel(model, m);
+    assert.deepEqual(runChecks(model!), [], 'the dangling shard rests on an unknown control plane; the duplicates on an unavailable etcd');
   });
 
   it('is readable: a header, a section per subsystem and collection, one line per entity', () => {

@@ -2,18 +2,33 @@
  * Milvus StreamingNode: a node asked to stop must reach Stopped within its
  * grace period; closing a WAL that is still recovering waits forever for the
  * appends blocked on recovery (milvus #41307).
+ *
+ * Where the node's memory is observed (the simulator), a WAL blocks the close
+ * when it is recovering with appends in flight. Where only the store is
+ * (a real cluster's etcd: `recovering`/`inFlightAppends` null), what can be
+ * seen is the close itself: a WAL whose close was asked (the node is stopping,
+ * or the coordinator still holds it in the channel's assignment `histories`)
+ * and not confirmed, on a node Terminating past its grace period.
  */
 import type { EntityRef, Finding, InFlightAppend, WalState } from '../../protocol';
 import { formatCount, formatDuration, plural } from '../../protocol/format';
 import type { ClusterModel } from '../model';
 import { batchedOption, facts, factsPer, isAre, makeFinding, pushSample, ref, stillAt, TargetBatcher } from './common';
 
-/** `wal/close-blocked`: Terminating past the grace period with a recovering WAL that has appends in flight. */
+/** Whether the node's memory (recovery, appends in flight) was observed for this WAL. */
+const observed = (w: WalState): w is WalState & { recovering: boolean; inFlightAppends: number } => w.recovering !== null && w.inFlightAppends !== null;
+
+/** A WAL that can hold its node's close: recovering with appends in flight, or (unobserved) closing unconfirmed. */
+function blocksClose(w: WalState): boolean {
+  return observed(w) ? w.recovering && w.inFlightAppends > 0 : w.closing;
+}
+
+/** `wal/close-blocked`: Terminating past the grace period with a WAL whose close cannot finish (or, on a store, is not confirmed). */
 export function checkCloseBlockedWals(model: ClusterModel): Finding[] {
   const { collections, status } = model;
   const walsByNode = new Map<number, WalState[]>();
   for (const w of collections['milvus.wals'].values()) {
-    if (!w.recovering || w.inFlightAppends <= 0) continue;
+    if (!blocksClose(w)) continue;
     const list = walsByNode.get(w.serverId);
     if (list) list.push(w);
     else walsByNode.set(w.serverId, [w]);
@@ -38,7 +53,9 @@ export function checkCloseBlockedWals(model: ClusterModel): Finding[] {
     const blockedChannels = new Set(wals.map((w) => w.channel));
     const appends = (appendsByNode.get(node.serverId) ?? []).filter((a) => blockedChannels.has(a.channel));
     const writing = appends.filter((a) => a.phase === 'writing').length;
-    const inFlight = wals.reduce((n, w) => n + w.inFlightAppends, 0);
+    const seen = wals.filter(observed);
+    const unseen = wals.filter((w) => !observed(w));
+    const inFlight = seen.reduce((n, w) => n + w.inFlightAppends, 0);
 
     const samples: EntityRef[] = [ref('milvus.nodes', node)];
     for (const w of wals) pushSample(samples, 'milvus.wals', w);
@@ -59,7 +76,10 @@ export function checkCloseBlockedWals(model: ClusterModel): Finding[] {
         group: node.key,
         message:
           `StreamingNode ${node.serverId} (${node.address}, ${node.build}) has been Terminating for ${age} (grace ${grace}): ` +
-          `closing ${plural(wals.length, 'WAL')} waits for ${plural(inFlight, 'in-flight append')} that wait for recovery.`,
+          (unseen.length === 0
+            ? `closing ${plural(wals.length, 'WAL')} waits for ${plural(inFlight, 'in-flight append')} that wait for recovery.`
+            : `the close of ${plural(wals.length, 'WAL')} is not confirmed (the coordinator still holds ${wals.length === 1 ? 'it' : 'them'} in the assignment); ` +
+              'recovery and in-flight appends are in the node\'s memory, not observable here.'),
         count: wals.length,
         samples,
         anchor: ref('milvus.nodes', node),
@@ -76,12 +96,26 @@ export function checkCloseBlockedWals(model: ClusterModel): Finding[] {
               fact.entity(
                 'milvus.wals',
                 w,
-                `WAL ${w.channel} (term ${w.term}) is recovering, ${w.closing ? 'its close waiting' : 'not closing yet'}, ` +
-                  `with ${plural(w.inFlightAppends, 'append')} in flight.`,
+                observed(w)
+                  ? `WAL ${w.channel} (term ${w.term}) is recovering, ${w.closing ? 'its close waiting' : 'not closing yet'}, ` +
+                      `with ${plural(w.inFlightAppends, 'append')} in flight.`
+                  : `WAL ${w.channel} (term ${w.term}): its close was asked and is not confirmed` +
+                      `${w.available ? '' : ' (the channel is assigned elsewhere, this node still in its assignment history)'}.`,
               ),
-            (rest) => fact.group('milvus.wals', node.key, rest.length, rest[0]!.key, `${plural(rest.length, 'other WAL')} of the node ${isAre(rest.length)} recovering with appends in flight.`),
+            (rest) =>
+              fact.group(
+                'milvus.wals',
+                node.key,
+                rest.length,
+                rest[0]!.key,
+                unseen.length === 0
+                  ? `${plural(rest.length, 'other WAL')} of the node ${isAre(rest.length)} recovering with appends in flight.`
+                  : `${plural(rest.length, 'other WAL')} of the node ${isAre(rest.length)} closing, unconfirmed.`,
+              ),
           ),
-          fact.group(
+          ...(seen.length === 0
+            ? []
+            : [fact.group(
             'milvus.appends',
             node.key,
             appends.length,
@@ -89,13 +123,13 @@ export function checkCloseBlockedWals(model: ClusterModel): Finding[] {
             `${plural(appends.length, 'append')} ${isAre(appends.length)} blocked on them: ${formatCount(appends.length - writing)} waiting for recovery, ${formatCount(writing)} writing` +
               (oldestAppend === undefined ? '.' : ` (the oldest since t=${oldestAppend} s).`),
             oldestAppend === undefined ? {} : { since: oldestAppend },
-          ),
+          )]),
         ],
         repairs: [
           ...batchedOption(
             {
               id: 'cancel-appends-and-close',
-              title: `Cancel the ${plural(inFlight, 'blocked append')} and finish closing`,
+              title: unseen.length === 0 ? `Cancel the ${plural(inFlight, 'blocked append')} and finish closing` : 'Cancel the blocked appends and finish closing',
               safety: 'safe',
               description:
                 'Fails the in-flight appends so the WAL close completes and the node stops. Acknowledged data is ' +

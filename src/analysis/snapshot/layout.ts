@@ -37,7 +37,7 @@ export const ENTITY_KINDS: Record<CollectionName, string> = {
 };
 
 /** Header line kinds; never entity kinds, so a line's first word says what it is. */
-export const HEADER_KINDS = ['cluster', 'bugs', 'config', 'counts'] as const;
+export const HEADER_KINDS = ['cluster', 'bugs', 'config', 'counts', 'health'] as const;
 export const GROUP_KIND = 'group';
 
 /**

@@ -438,6 +438,8 @@ interface StatusDraft {
   bugs: Record<string, string>;
   config: Record<string, number>;
   counts: Record<string, number>;
+  /** `health` lines, per subsystem: its fields, and per collection named by `collection=` its fields. */
+  health: Record<string, { fields: Record<string, string>; collections: Record<string, Record<string, string>> }>;
   line: number;
 }
 
@@ -478,8 +480,52 @@ function readHeader(t: Tokens, s: StatusDraft): void {
         if (!isCollectionName(name)) throw new LineError(col, `unknown collection \`${name}\` in counts`);
         s.counts[name] = intField(name, raw, quoted, col);
         break;
+      case 'health':
+        break; // whole line below
     }
   }
+  if (t.kind === 'health') readHealth(t, s);
+}
+
+const HEALTH_FIELDS: ReadonlySet<string> = new Set(['state', 'reason', 'system', 'version', 'from', 'collection']);
+
+/** `health <subsystem> state=… …` or `health <subsystem> collection=<c> state=… …` (see render's `healthLines`). */
+function readHealth(t: Tokens, s: StatusDraft): void {
+  if (t.key === undefined || !SUBSYSTEM_NAMES.has(t.key)) {
+    throw new LineError(t.keyColumn ?? t.kindColumn, `\`health\` needs a subsystem (${SUBSYSTEMS.join(', ')})`);
+  }
+  const fields: Record<string, string> = {};
+  t.names.forEach((name, i) => {
+    if (!HEALTH_FIELDS.has(name)) throw new LineError(t.columns[i]!, `unknown health field \`${name}\``);
+    fields[name] = detach(t.values[i]!);
+  });
+  const sub = (s.health[t.key] ??= { fields: {}, collections: {} });
+  const collection = fields.collection;
+  if (collection === undefined) sub.fields = fields;
+  else {
+    if (!isCollectionName(collection)) throw new LineError(t.kindColumn, `unknown collection \`${collection}\` in health`);
+    delete fields.collection;
+    sub.collections[collection] = fields;
+  }
+}
+
+/** The `health` lines as `ClusterStatus.subsystems` (checked by its schema in `finishStatus`), or undefined for none. */
+function subsystemsOf(s: StatusDraft): Record<string, unknown> | undefined {
+  const entries = Object.entries(s.health);
+  if (!entries.length) return undefined;
+  return Object.fromEntries(
+    entries.map(([subsystem, { fields, collections }]) => {
+      const { system, version, from, ...rest } = fields;
+      return [
+        subsystem,
+        {
+          ...rest,
+          ...(Object.keys(collections).length ? { collections } : {}),
+          ...(system !== undefined || version !== undefined ? { version: { system, version, from: from ?? '' } } : {}),
+        },
+      ];
+    }),
+  );
 }
 
 type Report = (line: number, column: number, message: string) => void;
@@ -498,6 +544,7 @@ function finishStatus(s: StatusDraft, seen: boolean, model: ClusterModel['collec
     controlPlaneEpoch: s.controlPlaneEpoch ?? DEFAULT_STATUS.controlPlaneEpoch,
     counts: { ...counts, ...s.counts },
     config: { ...DEFAULT_STATUS.config, ...s.config },
+    ...(subsystemsOf(s) ? { subsystems: subsystemsOf(s) } : {}),
   };
   if (!seen) report(0, 0, 'missing the `cluster NAME scenario=… time=…` header line');
   const r = ClusterStatus.safeParse(draft);
@@ -579,7 +626,7 @@ export class SnapshotParser {
   private readonly fastPath: boolean;
   private readonly errors: SnapshotSyntaxError[] = [];
   private readonly collections = emptyCollections();
-  private readonly status: StatusDraft = { bugs: {}, config: {}, counts: {}, line: 0 };
+  private readonly status: StatusDraft = { bugs: {}, config: {}, counts: {}, health: {}, line: 0 };
   private headerSeen = false;
   private anything = false;
   private readonly sections = new Map<string, number>();

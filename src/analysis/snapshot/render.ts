@@ -71,7 +71,30 @@ function headerLines(status: ClusterStatus): string[] {
     `bugs${bugs}`,
     `config${config}`,
     `counts${counts}`,
+    ...healthLines(status),
   ];
+}
+
+/**
+ * What a cluster could read, so that a snapshot re-opened offline concludes nothing from what was
+ * unknown when it was saved: per subsystem that says anything, `health <subsystem> state=… [reason=…]
+ * [system=… version=… from=…]`, then `health <subsystem> collection=<c> state=<unread|unavailable>
+ * [reason=…]` per collection not read. A cluster that says nothing (the simulator) gives no line.
+ */
+function healthLines(status: ClusterStatus): string[] {
+  const lines: string[] = [];
+  for (const [subsystem, h] of Object.entries(status.subsystems ?? {})) {
+    if (!h) continue;
+    let line = `health ${subsystem} state=${h.state}`;
+    if (h.reason !== undefined) line += ` reason=${encodeString(h.reason)}`;
+    if (h.version) line += ` system=${encodeString(h.version.system)} version=${encodeString(h.version.version)} from=${encodeString(h.version.from)}`;
+    lines.push(line);
+    for (const [collection, c] of Object.entries(h.collections ?? {})) {
+      if (!c) continue;
+      lines.push(`health ${subsystem} collection=${collection} state=${c.state}${c.reason !== undefined ? ` reason=${encodeString(c.reason)}` : ''}`);
+    }
+  }
+  return lines;
 }
 
 class DocumentWriter {

@@ -1,43 +1,98 @@
 /**
  * Milvus's wal subsystem from the coordinators' etcd (layout: src/codecs/milvus.ts).
  *
- * Reads the streaming nodes' sessions and the streaming coordinator's
- * pchannel metas once, then watches them. A node's version is its session's
- * `mod_revision`; a WAL's is the newer of its pchannel's and its node's
- * session's; a channel meta's is its key's.
+ * Reads the streaming nodes' sessions, the coordinators' sessions and the
+ * streaming coordinator's pchannel metas once, then watches them. A node's
+ * version is its session's `mod_revision`; a WAL's is the newer of its
+ * pchannel's and its node's session's; a channel meta's is its key's.
  *
- * Repairs, each a conditional transaction comparing the node's session and
- * every pchannel meta it rewrites (and the WALs the plan rested on):
- * - cancelAppendsAndClose (node Stopping only): what the coordinator writes
- *   once a WAL close finishes — each of the node's pchannels reassigned to a
- *   live node at term + 1 (ASSIGNING, the coordinator completes it), which
- *   fences the old WAL: its blocked appends fail and clients retry on the new
- *   owner. The stuck process itself is not in etcd; Kubernetes kills it.
- * - forceRemoveNode: the same, and the node's session is deleted (what its
- *   lease expiry does), so nothing routes to it any more.
+ * `milvus.appends` is never read: in-flight appends (and a WAL's recovery) live
+ * in the streaming node's memory, not in etcd. The collection is unavailable,
+ * never an empty set; `wal/close-blocked` does not rest on it.
+ *
+ * Repairs: none is made through etcd, and both commands are refused with the
+ * operator's remedy (docs/gateway.md, Milvus). Upstream (milvus-io/milvus):
+ * - the pchannel keys are written only by the streaming coordinator, from its
+ *   memory, with unconditional puts (`internal/metastore/kv/streamingcoord/
+ *   kv_catalog.go`, `SavePChannels`), and read by it only when it starts
+ *   (`internal/streamingcoord/server/balancer/channel/manager.go`,
+ *   `RecoverChannelManager`); streaming nodes never read them. A write behind a
+ *   running coordinator does nothing and is overwritten; one behind a stopped
+ *   coordinator is reloaded at start and the balancer redoes the move itself,
+ *   asking the stuck node to remove its WAL again (`balancer_impl.go`,
+ *   `applyBalanceResultToStreamingNode`). No key reaches a node's in-memory
+ *   appends, and no key fences a WAL: the term a node checks is the one in the
+ *   coordinator's Assign/Remove calls.
+ * - a session key goes only with its lease, when the process ends
+ *   (`internal/util/sessionutil/session_util.go`); deleting a live node's key
+ *   is nothing Milvus does, and the stuck process would keep its WAL open.
+ * What ends the incident is ending the stuck process: its lease ends, the
+ * coordinator's Remove answers ErrNotAlive and it finishes the assignment.
  */
 import { errorText, type EtcdKv } from '../../codecs/etcd-kv';
 import {
   channelMetaEntity,
+  coordinatorRoleOf,
+  coordinatorSessionPrefixes,
   decodePChannelMeta,
   decodeSession,
   deriveNodesAndWals,
-  encodePChannelMeta,
   pchannelPrefix,
   sessionPrefix,
   type PChannelKv,
   type SessionKv,
+  type SessionRecord,
 } from '../../codecs/milvus';
-import { type PChannelMeta, type Precondition, type RepairCommand, type RepairItemResult, type UnreadableRecord } from '../../protocol';
+import { compareVersions, type PChannelMeta, type RepairCommand, type RepairItemResult, type UnreadableRecord } from '../../protocol';
+import { refuseAll } from '../../cluster/store-backend';
 import type { GatewayConfig } from '../config';
 import type { SourceContext, SubsystemSource } from '../source';
-import { EtcdSource, stillAtVersion, type Compare, type TxnOp } from './etcd';
-import { runConditional, type PlannedWrite } from './etcd-repair';
+import { EtcdSource } from './etcd';
 
 type MilvusConfig = NonNullable<GatewayConfig['milvus']>;
 
+export const MILVUS_APPENDS_UNOBSERVABLE =
+  "not in etcd: in-flight appends and a WAL's recovery live in the streaming node's memory (Milvus stores neither)";
+
 export function createMilvusSource(config: MilvusConfig, _all: GatewayConfig): SubsystemSource {
   return new MilvusSource(config);
+}
+
+/** A coordinator session seen in etcd (the process runs: the key lives on its lease). */
+interface CoordinatorSession {
+  key: string;
+  role: string;
+  session: SessionRecord | undefined;
+}
+
+/** The operator's remedy for a stuck streaming node, with the pods named where the sessions say. */
+function remedy(hosts: readonly string[]): string {
+  const pods = hosts.length ? hosts.join(' ') : '<the stuck streaming node pod>';
+  return (
+    `end the stuck streaming node process: \`kubectl delete pod ${pods} --grace-period=0 --force\` (or restart it). ` +
+    'Its session lease ends, the coordinator\'s Remove then answers ErrNotAlive and it assigns the channel to the new node ' +
+    '(after streaming.walBalancer.nodeLostGracePeriod where the version has it). Appends the node never acknowledged fail and clients retry.'
+  );
+}
+
+/** Why the gateway refuses `command` now: the coordinator's state, then the remedy. */
+export function milvusRefusal(command: 'milvus.cancelAppendsAndClose' | 'milvus.forceRemoveNode', coordinators: readonly CoordinatorSession[], hosts: readonly string[]): string {
+  const what =
+    command === 'milvus.cancelAppendsAndClose'
+      ? "a node's in-flight appends are in its memory and no etcd key reaches them or fences its WAL (streaming nodes never read the pchannel keys)"
+      : "a session key goes only with its lease when the process ends; deleting a live node's key is nothing Milvus does and leaves the stuck process serving its WAL";
+  // 2.6's MixCoord also holds the legacy rootcoord/datacoord/querycoord keys on its lease: one entry per server.
+  const byServer = new Map<string, string[]>();
+  for (const c of coordinators) {
+    const id = c.session ? ` server ${c.session.ServerID}` : '';
+    byServer.set(id, [...(byServer.get(id) ?? []), c.role]);
+  }
+  const named = [...byServer].map(([id, roles]) => `${[...new Set(roles)].join('/')}${id}`).join(', ');
+  const coordinator = coordinators.length
+    ? `the streaming coordinator runs (session ${named}): ` +
+      'it reads the pchannel keys only when it starts and saves them from memory, so a write there does nothing and is overwritten'
+    : 'no coordinator session is in etcd (mixcoord, rootcoord, datacoord, streamingcoord): when it starts it reloads the pchannel keys and redoes the move itself';
+  return `${coordinator}; ${what}. Remedy: ${remedy(hosts)}`;
 }
 
 class MilvusSource extends EtcdSource implements SubsystemSource {
@@ -47,21 +102,30 @@ class MilvusSource extends EtcdSource implements SubsystemSource {
   private readonly sessionsAt: string;
   private readonly pchannelsAt: string;
   private readonly stopSeen = new Map<number, number>();
-  private sessions = new Map<number, SessionKv>();
-  private metas = new Map<string, PChannelKv>();
+  private refusals = new Map<string, string>();
 
   constructor(private readonly config: MilvusConfig) {
     const sessionsAt = sessionPrefix(config.rootPath, config.metaSubPath);
     const pchannelsAt = pchannelPrefix(config.rootPath, config.metaSubPath);
-    super(config.etcd, [sessionsAt, pchannelsAt]);
+    super(config.etcd, [sessionsAt, pchannelsAt, ...coordinatorSessionPrefixes(config.rootPath, config.metaSubPath)]);
     this.sessionsAt = sessionsAt;
     this.pchannelsAt = pchannelsAt;
   }
 
   override async start(ctx: SourceContext): Promise<void> {
-    // Milvus never stores appends in etcd: the collection is empty, and says so in docs/gateway.md.
-    ctx.replace('milvus.appends', []);
+    ctx.collectionHealth('milvus.appends', { state: 'unavailable', reason: MILVUS_APPENDS_UNOBSERVABLE });
+    // Until the first read says whether the coordinator runs, both are refused (no write is ever made).
+    this.setRefusals(ctx, [], []);
     await super.start(ctx);
+  }
+
+  private setRefusals(ctx: SourceContext, coordinators: readonly CoordinatorSession[], hosts: readonly string[]): void {
+    this.refusals = new Map();
+    for (const command of this.commands) {
+      const reason = milvusRefusal(command, coordinators, hosts);
+      this.refusals.set(command, reason);
+      ctx.refusing(command, reason);
+    }
   }
 
   protected refresh(kvs: ReadonlyMap<string, EtcdKv>): void {
@@ -69,6 +133,7 @@ class MilvusSource extends EtcdSource implements SubsystemSource {
     if (!ctx) return;
     const sessions = new Map<number, SessionKv>();
     const metas = new Map<string, PChannelKv>();
+    const coordinators: CoordinatorSession[] = [];
     const badNodes: UnreadableRecord[] = [];
     const badMetas: UnreadableRecord[] = [];
     const channelMetas: PChannelMeta[] = [];
@@ -90,6 +155,16 @@ class MilvusSource extends EtcdSource implements SubsystemSource {
         } catch (err) {
           badMetas.push({ collection: 'milvus.channelMetas', key: kv.key.slice(0, 1024), reason: errorText(err) });
         }
+      } else {
+        const role = coordinatorRoleOf(kv.key, this.config.rootPath, this.config.metaSubPath);
+        if (!role) continue; // another key under a coordinator prefix (none upstream writes)
+        let session: SessionRecord | undefined;
+        try {
+          session = decodeSession(kv.value);
+        } catch {
+          session = undefined; // present on its lease all the same: the coordinator runs
+        }
+        coordinators.push({ key: kv.key, role, session });
       }
     }
     const now = this.now();
@@ -98,8 +173,6 @@ class MilvusSource extends EtcdSource implements SubsystemSource {
       if (!s.session.Stopping) this.stopSeen.delete(id);
     }
     for (const id of this.stopSeen.keys()) if (!sessions.has(id)) this.stopSeen.delete(id);
-    this.sessions = sessions;
-    this.metas = metas;
     const { nodes, wals } = deriveNodesAndWals(sessions.values(), metas.values(), {
       stopSeenAt: (id) => this.stopSeen.get(id) ?? now,
       gracePeriodSeconds: this.config.gracePeriodSeconds,
@@ -109,117 +182,37 @@ class MilvusSource extends EtcdSource implements SubsystemSource {
     ctx.replace('milvus.nodes', nodes);
     ctx.replace('milvus.channelMetas', channelMetas);
     ctx.replace('milvus.wals', wals);
+    ctx.version(this.versionOf(sessions, coordinators));
+    const stopping = [...sessions.values()].filter((s) => s.session.Stopping);
+    this.setRefusals(
+      ctx,
+      coordinators.sort((a, b) => a.key.localeCompare(b.key)),
+      stopping.map((s) => s.session.HostName).filter((h): h is string => !!h),
+    );
   }
 
-  /** The keys an entity of this source was built from. */
-  private keysOf(collection: string, key: string): string[] | undefined {
-    if (collection === 'milvus.nodes') {
-      const id = /^node-(\d+)$/.exec(key);
-      const s = id ? this.sessions.get(Number(id[1])) : undefined;
-      return s && [s.kv.key];
+  /**
+   * The version the sessions say (`SessionRaw.Version`, the build's `common.Version`): the lowest
+   * streaming node's (during a rolling upgrade the old node is the one that can hang), else the
+   * coordinator's.
+   */
+  private versionOf(sessions: ReadonlyMap<number, SessionKv>, coordinators: readonly CoordinatorSession[]) {
+    let best: { version: string; from: string } | undefined;
+    for (const s of sessions.values()) {
+      if (!s.session.Version) continue;
+      if (!best || (compareVersions(s.session.Version, best.version) ?? 0) < 0) best = { version: s.session.Version, from: `etcd ${s.kv.key} (Version)` };
     }
-    if (collection === 'milvus.channelMetas') {
-      const m = this.metas.get(key);
-      return m && [m.kv.key];
+    if (!best) {
+      const c = coordinators.find((x) => x.session?.Version);
+      if (c) best = { version: c.session!.Version, from: `etcd ${c.key} (Version)` };
     }
-    if (collection === 'milvus.wals') {
-      const m = /^node-(\d+)\/(.+)$/.exec(key);
-      const s = m && this.sessions.get(Number(m[1]));
-      const meta = m && this.metas.get(m[2]!);
-      return s && meta ? [s.kv.key, meta.kv.key] : undefined;
-    }
-    return undefined;
+    return best && { system: 'Milvus', ...best };
   }
 
-  private preconditionCompares(preconditions: readonly Precondition[]): { compares: Compare[]; failed?: string } {
-    const compares: Compare[] = [];
-    for (const p of preconditions) {
-      if ('epoch' in p) continue;
-      const e = this.ctx?.get(p.collection, p.key);
-      if ('absent' in p) {
-        if (e) return { compares, failed: `${p.collection} ${p.key} exists` };
-        continue;
-      }
-      const ks = this.keysOf(p.collection, p.key);
-      if (!e || e.version !== p.version || !ks) return { compares, failed: `${p.collection} ${p.key} is no longer at version ${p.version}` };
-      compares.push(...stillAtVersion(ks, p.version));
-    }
-    return { compares };
-  }
-
-  async repair(command: RepairCommand, preconditions: readonly Precondition[]): Promise<RepairItemResult[]> {
+  async repair(command: RepairCommand, _preconditions: unknown): Promise<RepairItemResult[]> {
     if (command.command !== 'milvus.cancelAppendsAndClose' && command.command !== 'milvus.forceRemoveNode') {
       throw new Error(`milvus cannot run ${command.command}`);
     }
-    const remove = command.command === 'milvus.forceRemoveNode';
-    const seen = new Set<string>();
-    const targets = command.targets.filter((t) => (seen.has(t.key) ? false : (seen.add(t.key), true)));
-    const pre = this.preconditionCompares(preconditions);
-    if (pre.failed) return targets.map((t) => ({ key: t.key, status: 'refused', message: `not applied: ${pre.failed}; re-check and plan again` }));
-    const results = new Map<string, RepairItemResult>();
-    const writes: PlannedWrite[] = [];
-    // Channels move to the least-loaded live node that is not stopping (and not a target).
-    const targetIds = new Set(targets.map((t) => Number(t.key.replace(/^node-/, ''))));
-    const load = new Map<number, number>();
-    for (const s of this.sessions.values()) if (!s.session.Stopping && !targetIds.has(s.session.ServerID)) load.set(s.session.ServerID, 0);
-    for (const m of this.metas.values()) if (m.meta.node && load.has(m.meta.node.serverId)) load.set(m.meta.node.serverId, load.get(m.meta.node.serverId)! + 1);
-    for (const t of targets) {
-      const id = /^node-(\d+)$/.exec(t.key);
-      const s = id ? this.sessions.get(Number(id[1])) : undefined;
-      if (!s) {
-        results.set(t.key, { key: t.key, status: 'refused', message: `${t.key} has no session in etcd (stopped or removed); nothing changed` });
-        continue;
-      }
-      if (s.kv.modRevision !== t.version) {
-        results.set(t.key, { key: t.key, status: 'refused', message: `${t.key} moved on (expected revision ${t.version}, its session is at ${s.kv.modRevision}); nothing changed, re-check and plan again` });
-        continue;
-      }
-      if (!remove && !s.session.Stopping) {
-        results.set(t.key, { key: t.key, status: 'refused', message: `${t.key} is Running; it was not asked to stop, so there is no close to finish` });
-        continue;
-      }
-      const compares: Compare[] = stillAtVersion([s.kv.key], t.version);
-      const ops: TxnOp[] = [];
-      const moves: string[] = [];
-      for (const m of this.metas.values()) {
-        if (m.meta.node?.serverId !== s.session.ServerID) continue;
-        if (m.meta.state === 'PCHANNEL_META_STATE_UNAVAILABLE' || m.meta.state === 'PCHANNEL_META_STATE_UNINITIALIZED') continue;
-        let best: number | undefined;
-        for (const [n, l] of load) if (best === undefined || l < load.get(best)!) best = n;
-        const to = best === undefined ? undefined : this.sessions.get(best);
-        compares.push(...stillAtVersion([m.kv.key], m.kv.modRevision));
-        const term = m.meta.term + 1;
-        const next = {
-          ...m.meta,
-          term,
-          node: to ? { serverId: to.session.ServerID, address: to.session.Address } : m.meta.node,
-          state: to ? ('PCHANNEL_META_STATE_ASSIGNING' as const) : ('PCHANNEL_META_STATE_UNAVAILABLE' as const),
-          histories: [...m.meta.histories, { term: m.meta.term, node: m.meta.node, accessMode: m.meta.accessMode }],
-          lastAssignTimestampSeconds: Math.floor(Date.now() / 1000),
-        };
-        ops.push({ put: m.kv.key, value: encodePChannelMeta(next) });
-        if (to) load.set(to.session.ServerID, load.get(to.session.ServerID)! + 1);
-        moves.push(to ? `${m.meta.channel} → node-${to.session.ServerID} at term ${term}` : `${m.meta.channel} unavailable at term ${term}: no live node`);
-      }
-      if (remove) ops.push({ del: s.kv.key });
-      if (ops.length === 0) {
-        results.set(t.key, { key: t.key, status: 'unchanged', message: `${t.key} holds no channel; nothing to close` });
-        continue;
-      }
-      writes.push({
-        key: t.key,
-        compares,
-        ops,
-        applied: remove
-          ? `removed: session deleted, ${moves.length} channel(s) reassigned with term + 1, fencing the old owner${moves.length ? ` (${moves.join('; ')})` : ''}`
-          : `closed: ${moves.length} channel(s) reassigned with term + 1 (${moves.join('; ')}); the old WAL is fenced, its blocked appends fail and clients retry on the new owner`,
-      });
-    }
-    const done = await runConditional(this.client, this.config.etcd.endpoints, writes, pre.compares, this.config.etcd.maxTxnOps, (key) =>
-      `${key} or one of its channels changed in etcd since the plan; nothing changed, re-check and plan again`,
-    );
-    // The answer waits for the mirror to hold the write, so the caller's re-check sees it.
-    if (done.revision) await this.follower.caughtUp(done.revision);
-    return targets.map((t) => results.get(t.key) ?? done.results.get(t.key)!);
+    return refuseAll(command, this.refusals.get(command.command) ?? milvusRefusal(command.command, [], []));
   }
 }

@@ -8,7 +8,9 @@
  * The mirror keeps what it last wrote; each change batch writes only the keys
  * whose content changed (and deletes those the simulator no longer has), in
  * transactions of at most 100 operations (etcd's default `--max-txn-ops` is 128).
- * Milvus sessions are written without a lease (a real node keeps its own on one).
+ * Milvus sessions are written without a lease (a real node keeps its own on one); a stopping
+ * node's channels are written as 2.6's balancer leaves them (ASSIGNING to a Running node, the
+ * stopping node in `histories`), the shape #41307 takes on a real cluster.
  */
 import { Etcd3 } from 'etcd3';
 import { encodeProcedure, ETCD_PREFIXES, procedureRoot, TABLE_INFO_PREFIX, TABLE_NAME_PREFIX } from '../../codecs/greptime';
@@ -46,19 +48,46 @@ export function etcdRecordsOf(sim: Simulator): Map<string, Uint8Array> {
   }
   const pchannels = pchannelPrefix(ROOT_PATH, META_SUB_PATH);
   const nodes = new Map([...sim.entities('milvus.nodes')].map((n) => [n.serverId, n]));
-  for (const m of sim.entities('milvus.channelMetas')) {
-    const node = nodes.get(m.node);
+  const metas = [...sim.entities('milvus.channelMetas')];
+  const load = new Map<number, number>();
+  for (const m of metas) load.set(m.node, (load.get(m.node) ?? 0) + 1);
+  const address = (id: number) => nodes.get(id)?.address ?? '';
+  for (const m of metas) {
+    const owner = nodes.get(m.node);
+    // A channel of a stopping node in the shape 2.6's balancer persists before it asks the node to
+    // remove its WAL (balancer_impl.go, balance(); channel/pchannel.go, TryAssignToServerID): the
+    // history gets the old (term, node), the term goes up by one, the new node is set, ASSIGNING;
+    // last_assign_timestamp_seconds is untouched (only AssignToServerDone sets it).
+    let target: number | undefined;
+    if (owner?.lifecycle === 'Terminating' && m.state === 'PCHANNEL_META_STATE_ASSIGNED') {
+      for (const n of nodes.values()) {
+        if (n.lifecycle !== 'Running') continue;
+        if (target === undefined || (load.get(n.serverId) ?? 0) < (load.get(target) ?? 0)) target = n.serverId;
+      }
+    }
     out.set(
       `${pchannels}${m.channel}`,
-      encodePChannelMeta({
-        channel: m.channel,
-        term: m.term,
-        accessMode: 'PCHANNEL_ACCESS_READWRITE',
-        node: { serverId: m.node, address: node?.address ?? '' },
-        state: m.state,
-        histories: [],
-        lastAssignTimestampSeconds: m.lastAssignTimestampSeconds,
-      }),
+      encodePChannelMeta(
+        target === undefined
+          ? {
+              channel: m.channel,
+              term: m.term,
+              accessMode: 'PCHANNEL_ACCESS_READWRITE',
+              node: { serverId: m.node, address: address(m.node) },
+              state: m.state,
+              histories: [],
+              lastAssignTimestampSeconds: m.lastAssignTimestampSeconds,
+            }
+          : {
+              channel: m.channel,
+              term: m.term + 1,
+              accessMode: 'PCHANNEL_ACCESS_READWRITE',
+              node: { serverId: target, address: address(target) },
+              state: 'PCHANNEL_META_STATE_ASSIGNING',
+              histories: [{ term: m.term, node: { serverId: m.node, address: address(m.node) }, accessMode: 'PCHANNEL_ACCESS_READWRITE' }],
+              lastAssignTimestampSeconds: m.lastAssignTimestampSeconds,
+            },
+      ),
     );
   }
   return out;
