@@ -154,7 +154,7 @@ describe('fluvio conformance (upstream-shaped SC metadata)', function () {
   });
 
   it('while an SC runs on the folder, repairs are refused with the remedy and no file changes', async () => {
-    const { gw, meta, scWrites, file, status } = await cluster({ repairs: true });
+    const { gw, meta, scWrites, file, status, client } = await cluster({ repairs: true });
     await scWrites('events-0', fixture('incident/events-0.1-out-of-storage.yaml'));
     await scWrites('events-0', fixture('incident/events-0.2-leader-offline.yaml'));
     await scWrites('events-0', fixture('incident/events-0.3-online.yaml'));
@@ -175,6 +175,17 @@ describe('fluvio conformance (upstream-shaped SC metadata)', function () {
     assert.notEqual(run.code, 0, run.stdout);
     assert.match(run.stdout + run.stderr, /no safe repair/);
     assert.equal(readFileSync(file('events-0'), 'utf8'), before, 'no write while the SC runs');
+    // Sent anyway through the protocol: every item refused by the gateway, with the remedy.
+    const shown = (await client.request('cluster.get', { collection: 'fluvio.partitions', keys: ['events-0'] })).items as Array<{ key: string; version: number }>;
+    const sent = await client.request('repair', {
+      requestId: 'fluvio-sc-running',
+      incarnation: (await status()).incarnation!,
+      repair: { command: 'fluvio.restoreFromSpuReport', targets: [{ key: 'events-0', version: shown[0]!.version }] },
+    });
+    assert.equal(sent.items.length, 1);
+    assert.equal(sent.items[0]!.status, 'refused');
+    assert.match(sent.items[0]!.message, /^refused by the gateway: a Fluvio SC runs on .*fluvio cluster shutdown/);
+    assert.equal(readFileSync(file('events-0'), 'utf8'), before);
 
     sc.kill();
     await exited;
