@@ -161,6 +161,8 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
   /** Per partition key, the SPU's OutOfStorage as last seen applied by the SC (see `observe`). */
   const observedFull = new Map<string, ObservedFull>();
   const lastResolution = new Map<string, PartitionResolution>();
+  /** Per partition key, the SPU status update seen clearing its OutOfStorage (its leader, gateway seconds). */
+  const spuUpdates = new Map<string, { spu: number; at: number }>();
   /** The refusal last told to the gateway (null: none told yet). */
   let refusal: string | undefined | null = null;
 
@@ -248,8 +250,11 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
       const s = storage.get(p.leader.spu);
       const observed = observedFull.get(p.key);
       const seen = observed?.spu === p.leader.spu ? observed : undefined;
-      const listed = s?.outOfStorage.has(p.key) ?? false;
-      if (!s && !seen) continue;
+      const update = spuUpdates.get(p.key);
+      const cleared = update?.spu === p.leader.spu ? update : undefined;
+      // A monitor's record stands until the SPU's next status update is seen.
+      const listed = (s?.outOfStorage.has(p.key) ?? false) && !cleared;
+      if (!s && !seen && !cleared) continue;
       const draft = {
         key: keys.spuReport(p.leader.spu, p.topic, p.partition),
         spuId: p.leader.spu,
@@ -261,7 +266,7 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
         storageFull: (seen !== undefined || listed) && (s ? s.full : true),
         freeBytes: s ? s.freeBytes : null,
         size: Math.max(0, p.size),
-        reportedAt: seen?.since ?? storageSeen.get(p.leader.spu)?.since ?? 0,
+        reportedAt: seen?.since ?? cleared?.at ?? storageSeen.get(p.leader.spu)?.since ?? 0,
       };
       entities.push({ ...draft, version: versions.of('fluvio.spuReports', draft.key, contentVersion(JSON.stringify(draft))) });
     }
@@ -286,17 +291,23 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
       const seen = observedFull.get(p.key);
       if (p.resolution === 'OutOfStorage') {
         observedFull.set(p.key, { spu: p.leader.spu, hw: p.leader.hw, leo: p.leader.leo, since: seen?.since ?? now() });
+        spuUpdates.delete(p.key);
         continue;
       }
       if (!seen) continue;
       const moved = seen.spu !== p.leader.spu || seen.hw !== p.leader.hw || seen.leo !== p.leader.leo;
-      if (moved || (p.resolution === 'Online' && prev === 'OutOfStorage')) observedFull.delete(p.key);
+      if (moved || (p.resolution === 'Online' && prev === 'OutOfStorage')) {
+        // The SPU's own status update: its report now says the partition is writable again.
+        observedFull.delete(p.key);
+        spuUpdates.set(p.key, { spu: p.leader.spu, at: now() });
+      }
     }
     // Forgotten only once its file is gone: a file that did not decode this time keeps what was seen.
     for (const key of [...lastResolution.keys()]) {
       if (files.has(key)) continue;
       lastResolution.delete(key);
       observedFull.delete(key);
+      spuUpdates.delete(key);
     }
   }
 
@@ -310,12 +321,13 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
       forgetMissing('fluvio.partitions', parts.entities);
       forgetMissing('fluvio.spus', spus.entities);
       forgetMissing('fluvio.spuReports', reps.entities);
+      // Reports first: an SPU update that cleared OutOfStorage is recorded before the Online it brought.
+      c.replace('fluvio.spuReports', reps.entities);
+      c.unreadable('fluvio.spuReports', reps.unreadable);
       c.replace('fluvio.partitions', parts.entities);
       c.unreadable('fluvio.partitions', parts.unreadable);
       c.replace('fluvio.spus', spus.entities);
       c.unreadable('fluvio.spus', spus.unreadable);
-      c.replace('fluvio.spuReports', reps.entities);
-      c.unreadable('fluvio.spuReports', reps.unreadable);
       failures = 0;
       c.health({ state: 'ok' });
       const v = await localClusterVersion(dir, config.localConfig);
