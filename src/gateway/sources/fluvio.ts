@@ -163,6 +163,8 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
   const lastResolution = new Map<string, PartitionResolution>();
   /** Per partition key, the SPU status update seen clearing its OutOfStorage (its leader, gateway seconds). */
   const spuUpdates = new Map<string, { spu: number; at: number }>();
+  /** Per partition key, the content hashes of the files this gateway's last repairs and undos wrote (the last 8). */
+  const ownWrites = new Map<string, number[]>();
   /** The refusal last told to the gateway (null: none told yet). */
   let refusal: string | undefined | null = null;
 
@@ -288,6 +290,10 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
     for (const p of partitions) {
       const prev = lastResolution.get(p.key);
       lastResolution.set(p.key, p.resolution);
+      // The file as this gateway's repair or undo left it: nothing the SPU or the SC said. (The SC bumps
+      // meta.revision on every write, so it never writes the same bytes again.)
+      const hash = versions.hashOf('fluvio.partitions', p.key, p.version);
+      if (hash !== undefined && ownWrites.get(p.key)?.includes(hash)) continue;
       const seen = observedFull.get(p.key);
       if (p.resolution === 'OutOfStorage') {
         observedFull.set(p.key, { spu: p.leader.spu, hw: p.leader.hw, leo: p.leader.leo, since: seen?.since ?? now() });
@@ -308,6 +314,7 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
       lastResolution.delete(key);
       observedFull.delete(key);
       spuUpdates.delete(key);
+      ownWrites.delete(key);
     }
   }
 
@@ -436,6 +443,8 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
         await unlink(tmp).catch(() => undefined);
         return refused(p.key, `Partition/${target.key}.yaml changed while the repair ran; it was left as the other writer made it`);
       }
+      // Known as this gateway's own write before any read can see it (a read may run during the rename).
+      ownWrites.set(target.key, [...(ownWrites.get(target.key) ?? []), contentVersion(next)].slice(-VERSIONS_KEPT));
       await rename(tmp, path);
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
