@@ -383,7 +383,7 @@ function stuckPartitions(model: ClusterModel, repairs: Repairs): Draft[] {
     const since = oldest(g.items.map((i) => i.r.reportedAt));
     const spus = [...new Set(g.items.map((i) => i.r.spuId))].sort((a, b) => a - b);
     const full = g.resolution === 'Online';
-    const free = g.items.reduce((n, i) => Math.min(n, i.r.freeBytes), Infinity);
+    const free = g.items.reduce((n, i) => Math.min(n, i.r.freeBytes ?? Infinity), Infinity);
     const first = g.items[0]!;
     drafts.push({
       id: `partitions:${g.resolution}:${g.topic}`,
@@ -399,7 +399,7 @@ function stuckPartitions(model: ClusterModel, repairs: Repairs): Draft[] {
         step(
           `report(${names(spus.map((s) => keys.spu(s)))})`,
           spus.length,
-          `the leader SPU's last report (t=${since}) says ` + (full ? `storage full, ${formatBytes(free)} free` : 'storage not full'),
+          `the leader SPU's last report (t=${since}) says ` + (full ? `storage full${Number.isFinite(free) ? `, ${formatBytes(free)} free` : ''}` : 'storage not full'),
           since,
           { collection: 'fluvio.spuReports', key: first.r.key },
           full ? repairs.of(`partitions/online-out-of-space:${g.topic}`, 'restore-from-spu-report') : undefined,

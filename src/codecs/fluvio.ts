@@ -32,7 +32,7 @@
  * file's hash again right before it renames its new file into place.
  */
 import { createHash } from 'node:crypto';
-import { parseDocument, Document } from 'yaml';
+import { parseDocument, Document, isScalar, visit } from 'yaml';
 import { keys, PartitionResolution, type ScPartition, type Spu } from '../protocol';
 
 export const VERSION_TAG = '!1.0.0';
@@ -205,13 +205,55 @@ export function encodePartitionFile(p: ScPartition, prev?: StoredObject): string
   return stringifyStored({ meta, key: p.key, status, spec });
 }
 
-/** Rewrites only `status.resolution` of a decoded Partition file, as the SC's `update_status` would (revision + 1). */
-export function withResolution(record: StoredObject, resolution: PartitionResolution): string {
-  return stringifyStored({
-    ...record,
-    meta: { ...record.meta, revision: record.meta.revision + 1 },
-    status: { ...record.status, resolution },
+/** Every tag in a document, in document order (`!1.0.0`, `!segment`, `!computed`, …). */
+export function documentTags(text: string): string[] {
+  const tags: string[] = [];
+  visit(parseDocument(text, { uniqueKeys: false }), (_key, node) => {
+    const tag = (node as { tag?: string } | null)?.tag;
+    if (tag) tags.push(tag);
   });
+  return tags;
+}
+
+/**
+ * Rewrites only `status.resolution` and `meta.revision` (+ 1, as the SC's `SpecStore::apply` does)
+ * of a Partition file, in place: the two plain scalars' source ranges are replaced and every other
+ * byte of `text` stays as it is. Going through plain objects would drop the enum tags serde_yaml
+ * writes (`cleanupPolicy: !segment` on every `consumer-offset` partition, fluvio-sc
+ * `controllers/topics/controller.rs`); serde_yaml 0.9 rejects an untagged enum, and the SC's
+ * loader (`SpecStore::load`, fluvio-stream-dispatcher `metadata/local.rs`) fails the whole
+ * `Partition` folder on the first file that does not load, so the SC would not start.
+ *
+ * Returns the new text, or why the file cannot be edited that way (nothing to write then).
+ */
+export function withResolution(text: string, resolution: PartitionResolution): string | { error: string } {
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false });
+  if (doc.errors.length) return { error: `not YAML: ${doc.errors[0]!.message.split('\n')[0]}` };
+  const edits: { path: string; range: [number, number]; source: string }[] = [];
+  for (const [path, next] of [
+    [['status', 'resolution'], (src: string) => (/^[A-Za-z]+$/.test(src) ? resolution : undefined)],
+    [['meta', 'revision'], (src: string) => (/^\d+$/.test(src) ? (BigInt(src) + 1n).toString() : undefined)],
+  ] as const) {
+    const node = doc.getIn(path, true);
+    const name = path.join('.');
+    // serde_yaml writes both as plain scalars with no tag or anchor; anything else is not the SC's file.
+    if (!isScalar(node) || node.type !== 'PLAIN' || node.tag || node.anchor || !node.range) return { error: `${name} is not a plain scalar` };
+    const [start, end] = node.range;
+    const source = next(text.slice(start, end));
+    if (source === undefined) return { error: `${name} ${JSON.stringify(text.slice(start, end))} is not what the SC writes` };
+    edits.push({ path: name, range: [start, end], source });
+  }
+  let out = text;
+  for (const e of [...edits].sort((a, b) => b.range[0] - a.range[0])) out = out.slice(0, e.range[0]) + e.source + out.slice(e.range[1]);
+  // The same change made through the Document API must give the same data and keep every tag.
+  const expected = parseDocument(text, { uniqueKeys: false });
+  expected.setIn(['status', 'resolution'], resolution);
+  expected.setIn(['meta', 'revision'], Number(edits[1]!.source));
+  const got = parseDocument(out, { uniqueKeys: false });
+  if (got.errors.length || JSON.stringify(got.toJS()) !== JSON.stringify(expected.toJS()) || documentTags(out).join(' ') !== documentTags(text).join(' ')) {
+    return { error: 'the in-place edit did not give the expected document; nothing written' };
+  }
+  return out;
 }
 
 /** The SPU file's name for a local cluster's SPU (`fluvio cluster start --local` names them `custom-spu-<id>`). */

@@ -571,7 +571,7 @@ function partitionChildren(ctx: Context, path: string[]): Children | null {
   const reports = ctx.col('fluvio.spuReports');
   return list(partitions, (p) => {
     const report = reports.get(KEYS.spuReport.format(p.leader.spu, p.topic, p.partition));
-    const spu = report ? `SPU ${report.spuId}: ${report.storageFull ? 'storage full' : `${formatCount(report.freeBytes)} bytes free`}` : `SPU ${p.leader.spu}: no report`;
+    const spu = report ? `SPU ${report.spuId}: ${report.storageFull ? 'storage full' : (report.freeBytes === null ? 'storage not full' : `${formatCount(report.freeBytes)} bytes free`)}` : `SPU ${p.leader.spu}: no report`;
     return ctx.entity('fluvio.partitions', p.key, `partition ${p.partition}`, `SC ${p.resolution} · ${spu}`, false, 'symbol-event');
   });
 }

@@ -99,8 +99,15 @@ export const GatewayConfig = z.strictObject({
       /** The SC's local metadata folder (`<data>/metadata`, holding `Partition/`, `Topic/`, `SPU/`). */
       metadataDir: z.string().min(1),
       /**
+       * The local cluster's `local-config` (TOML written by `fluvio cluster start --local`), read for
+       * its `platform_version`; default `<metadataDir>/../../local-config` (`~/.fluvio/local-config`
+       * for the default `~/.fluvio/data/metadata`), used only when its `data_dir` is this folder's parent.
+       */
+      localConfig: z.string().min(1).optional(),
+      /**
        * Where each SPU's free disk space is read (Fluvio keeps no record of an SPU's storage report):
-       * `statfs` of the SPU's log folder, or a JSON file `{"freeBytes": N}` kept by a disk monitor.
+       * `statfs` of the SPU's log folder, or a JSON file `{"freeBytes": N, "outOfStorage"?: ["<topic>-<n>", …]}`
+       * kept by a monitor (`outOfStorage`: the replicas whose writes the SPU failed with "Storage is full").
        */
       spuStorage: z
         .array(

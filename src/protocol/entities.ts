@@ -286,7 +286,8 @@ export const SpuReport = z.object({
   topic: z.string(),
   partition: z.number().int().nonnegative(),
   storageFull: z.boolean(),
-  freeBytes: z.number().int().nonnegative(),
+  /** The SPU's free disk space; null when nobody measured it (a real SC stores no such figure). */
+  freeBytes: z.number().int().nonnegative().nullable(),
   size: z.number().int().nonnegative(),
   reportedAt: LogicalTime,
 });

@@ -91,7 +91,20 @@ export const RULE_VERSIONS: Partial<Record<RuleId, RuleVersions>> = {
     },
   },
 
-  // Fluvio (partitions/online-out-of-space): none yet.
+  // Fluvio (partitions/online-out-of-space): OutOfStorage came with #4521 (b126cdf4, 2025-05-08) and the reducer
+  // stopped resetting it with #4529 (130d01a3, 2025-05-09); both are in v0.17.3-dev-1 and v0.17.3, so no release
+  // has the bug. Only builds of main between the two (versioned 0.17.3-dev-1, like the fixed tag) can: that
+  // version says nothing either way (the rule runs); 0.17.2 and earlier have no OutOfStorage; 0.17.3 and later are fixed.
+  'partitions/online-out-of-space': {
+    system: 'Fluvio',
+    affected: 'main builds from #4521 (b126cdf4) to before #4529 (130d01a3), versioned 0.17.3-dev-1; no release (v0.17.2 and earlier have no OutOfStorage)',
+    fixedBy: '#4529',
+    applies(version) {
+      if (/^\D*0\.17\.3-dev/.test(version.trim())) return undefined;
+      // Any other numbered version is a release (or a build of one): without the state, or fixed.
+      return versionParts(version) ? false : undefined;
+    },
+  },
 };
 
 /** The migration a Quickwit version text names (`… (migration 16)`), or undefined. */

@@ -11,6 +11,12 @@ import {
   withResolution,
 } from '../../src/codecs/fluvio';
 import { ScPartition, Spu } from '../../src/protocol';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDocument } from 'yaml';
+import { ROOT } from '../server/sim';
+
+const UPSTREAM = join(ROOT, 'test', 'fixtures', 'upstream', 'fluvio');
 
 // As `SpecStore::apply` + serde_yaml write a Partition (camelCase status, `lrs` alias accepted, non-indented sequences).
 const PARTITION = `!1.0.0
@@ -104,19 +110,45 @@ describe('fluvio codec (SC local metadata, !1.0.0 YAML)', () => {
     assert.ok(Number.isSafeInteger(a.entity.version) && a.entity.version >= 0);
   });
 
-  it('rewrites only the resolution, bumping meta.revision, and keeps the rest of the record', () => {
-    const d = decodePartitionFile(PARTITION.replace('resolution: OutOfStorage', 'resolution: Online'));
-    assert.ok(d.ok);
-    const text = withResolution(d.record, 'OutOfStorage');
-    assert.match(text, /^!1\.0\.0\n/);
-    const back = parseStored(text);
+  it('rewrites only status.resolution and meta.revision in place: every other byte stays', () => {
+    const online = PARTITION.replace('resolution: OutOfStorage', 'resolution: Online');
+    const text = withResolution(online, 'OutOfStorage');
+    assert.equal(typeof text, 'string');
+    assert.equal(text, online.replace('revision: 7', 'revision: 8').replace('resolution: Online', 'resolution: OutOfStorage'));
+    const back = parseStored(text as string);
     assert.ok(typeof back !== 'string');
     assert.equal(back.meta.revision, 8);
-    assert.deepEqual(back.meta.parent, { id: 'my-topic', revision: 0 });
     assert.equal(back.status.resolution, 'OutOfStorage');
-    assert.equal(back.status.baseOffset, 0);
-    assert.equal(back.spec.compressionType, 'Any');
-    assert.match(text, /\n {2}replicas:\n {2}- spu: 5002\n/, 'non-indented sequences, as serde_yaml writes them');
+  });
+
+  it('on every upstream-shaped Partition file, the in-place edit changes two lines and keeps every tag', () => {
+    const files = [
+      ...readdirSync(join(UPSTREAM, 'healthy', 'Partition')).map((f) => join(UPSTREAM, 'healthy', 'Partition', f)),
+      ...readdirSync(join(UPSTREAM, 'incident')).map((f) => join(UPSTREAM, 'incident', f)),
+    ];
+    assert.ok(files.length >= 9);
+    for (const f of files) {
+      const text = readFileSync(f, 'utf8');
+      const rev = Number(/^ {2}revision: (\d+)$/m.exec(text)![1]);
+      const next = withResolution(text, 'LeaderOffline');
+      assert.equal(typeof next, 'string', f);
+      const a = text.split('\n');
+      const b = (next as string).split('\n');
+      assert.equal(b.length, a.length, f);
+      const changed = a.flatMap((line, i) => (line === b[i] ? [] : [[line, b[i]]]));
+      assert.deepEqual(changed.map(([, after]) => after), [`  revision: ${rev + 1}`, '  resolution: LeaderOffline'].filter((l) => !a.includes(l)), f);
+      const tagsOf = (t: string) => [...t.matchAll(/!\S+/g)].map((m) => m[0]);
+      assert.deepEqual(tagsOf(next as string), tagsOf(text), f);
+      assert.deepEqual(parseDocument(next as string).errors, [], f);
+      assert.ok(decodePartitionFile(next as string).ok, f);
+    }
+    const offsets = withResolution(readFileSync(join(UPSTREAM, 'healthy', 'Partition', 'consumer-offset-0.yaml'), 'utf8'), 'OutOfStorage') as string;
+    assert.match(offsets, /\n {2}cleanupPolicy: !segment\n {4}timeInSeconds: 604800\n/);
+  });
+
+  it('refuses to edit a file whose resolution or revision is not a plain scalar', () => {
+    assert.deepEqual(withResolution(PARTITION.replace('resolution: OutOfStorage', "resolution: 'Online'"), 'OutOfStorage'), { error: 'status.resolution is not a plain scalar' });
+    assert.ok(typeof withResolution(PARTITION.replace('revision: 7', 'revision: !!int 7'), 'Online') !== 'string');
   });
 
   it('encodes an entity as a file that decodes back to it', () => {

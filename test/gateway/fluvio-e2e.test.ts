@@ -10,7 +10,8 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterClient } from '../../src/protocol/client';
-import { decodePartitionFile, withResolution } from '../../src/codecs/fluvio';
+import { decodePartitionFile } from '../../src/codecs/fluvio';
+import { scWrite as scWriteOf } from './fluvio-sc';
 import { startSim, type RunningSim } from '../server/sim';
 import { cli } from '../cli/cliProcess';
 import { startGateway } from './gateway';
@@ -27,16 +28,17 @@ function files(dir: string): Map<string, string> {
   return new Map(readdirSync(p).filter((f) => f.endsWith('.yaml')).map((f) => [f, readFileSync(join(p, f), 'utf8')]));
 }
 
-/** Partition files Online whose leader SPU's disk is full (what the rule flags). */
+/** Partition files Online whose leader SPU's disk is full and which it reported OutOfStorage (what the rule flags). */
 function targets(dir: string): string[] {
-  const free = new Map<number, number>();
+  const storage = new Map<number, { freeBytes: number; outOfStorage: string[] }>();
   for (const f of readdirSync(join(dir, '.cluster-sim'))) {
-    free.set(Number(/spu-(\d+)/.exec(f)![1]), (JSON.parse(readFileSync(join(dir, '.cluster-sim', f), 'utf8')) as { freeBytes: number }).freeBytes);
+    storage.set(Number(/spu-(\d+)/.exec(f)![1]), JSON.parse(readFileSync(join(dir, '.cluster-sim', f), 'utf8')) as { freeBytes: number; outOfStorage: string[] });
   }
   return [...files(dir)]
     .filter(([, text]) => {
       const d = decodePartitionFile(text);
-      return d.ok && d.entity.resolution === 'Online' && free.get(d.entity.leader.spu) === 0;
+      const s = d.ok ? storage.get(d.entity.leader.spu) : undefined;
+      return d.ok && d.entity.resolution === 'Online' && s?.freeBytes === 0 && s.outOfStorage.includes(d.entity.key);
     })
     .map(([f]) => f)
     .sort();
@@ -73,7 +75,7 @@ describe('fluvio through cluster-gateway (the SC\'s metadata files)', function (
     const moved = planned[0]!;
     const d = decodePartitionFile(before.get(moved)!);
     assert.ok(d.ok);
-    const scWrite = withResolution(d.record, 'LeaderOffline');
+    const scWrite = scWriteOf(before.get(moved)!, 'LeaderOffline');
     const client = await ClusterClient.connect({ url: gw.url, token: 'gw', clientName: 'fluvio-e2e' });
     try {
       // Plan from the versions the gateway shows, then let "the SC" change one target before the write.
@@ -107,7 +109,7 @@ describe('fluvio through cluster-gateway (the SC\'s metadata files)', function (
     // Put one target back to Online (the SC's election again): cluster-check --repair all --yes clears the finding.
     const again = decodePartitionFile(after.get(planned[1]!)!);
     assert.ok(again.ok);
-    writeFileSync(join(dir, 'Partition', planned[1]!), withResolution(again.record, 'Online'));
+    writeFileSync(join(dir, 'Partition', planned[1]!), scWriteOf(after.get(planned[1]!)!, 'Online'));
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline && rules(await report(gw.url, 'gw')).length === 0) await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(rules(await report(gw.url, 'gw')), expected);

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { ClusterClient } from '../../src/protocol/client';
-import { decodePartitionFile, withResolution } from '../../src/codecs/fluvio';
+import { decodePartitionFile } from '../../src/codecs/fluvio';
+import { scWrite as scWriteOf } from './fluvio-sc';
 import { parseJournal, repairHistory } from '../../src/engine/journal';
 import { startSim, type RunningSim } from '../server/sim';
 import { cli } from '../cli/cliProcess';
@@ -156,7 +157,7 @@ describe('journal and undo through cluster-gateway (real stores)', function () {
         const file = join(meta, 'Partition', `${moved}.yaml`);
         const d = decodePartitionFile(readFileSync(file, 'utf8'));
         assert.ok(d.ok);
-        scWrite = withResolution(d.record, 'LeaderOffline');
+        scWrite = scWriteOf(readFileSync(file, 'utf8'), 'LeaderOffline');
         writeFileSync(file, scWrite);
       });
       assert.equal(undo.code, 1, undo.stdout);

@@ -44,12 +44,15 @@ import {
   withResolution,
 } from '../../codecs/fluvio';
 import { refuseAll } from '../../cluster/store-backend';
+import { localClusterVersion, scProcesses } from './fluvio-local';
 import type { GatewayConfig } from '../config';
 import type { SourceContext, SubsystemSource } from '../source';
 
 type FluvioConfig = NonNullable<GatewayConfig['fluvio']>;
 
 const MAX_BACKOFF_MS = 60_000;
+/** How long to wait before reading again a file that did not decode (caught half written). */
+const TORN_READ_RETRY_MS = 50;
 /** How many past versions per key keep their hash (for a repair or undo planned from one of them). */
 const VERSIONS_KEPT = 8;
 
@@ -93,6 +96,29 @@ class ContentVersions {
   }
 }
 
+const COMMANDS = ['fluvio.restoreFromSpuReport', 'fluvio.restoreResolution'] as const;
+
+/** What to do instead of writing the file, once an SC runs on it (or it cannot be told). */
+const REMEDY =
+  'Remedy: free space on the SPU (retention, a larger disk): its next failed write reports OutOfStorage again by itself ' +
+  '(fluvio-spu services/public/produce_handler.rs). To write the file anyway: `fluvio cluster shutdown`, repair, `fluvio cluster resume` ' +
+  '(the SC loads the file at start; the SPU\'s first status update after that sets Online again, by design: private_server.rs receive_lrs_update).';
+
+/** Why repairs are refused now, with the remedy; undefined while no SC runs on `dir`. */
+export async function scRefusal(dir: string): Promise<string | undefined> {
+  const procs = await scProcesses(dir);
+  if (procs === undefined) {
+    return `cannot tell whether a Fluvio SC runs on ${dir} (no /proc to read here): a running SC ignores the file and rewrites it from memory. ${REMEDY}`;
+  }
+  if (procs.length === 0) return undefined;
+  const p = procs[0]!;
+  return (
+    `a Fluvio SC runs on ${dir} (pid ${p.pid}: ${p.command.slice(0, 200)}): it loaded Partition/*.yaml at start, keeps them in memory ` +
+    'and rewrites a partition\'s file from memory on its next change to it (fluvio-stream-dispatcher metadata/local.rs), so a write now ' +
+    `would be ignored, then overwritten. ${REMEDY}`
+  );
+}
+
 function refused(key: string, message: string): RepairItemResult {
   return { key, status: 'refused', message };
 }
@@ -104,6 +130,17 @@ function errText(e: unknown): string {
 interface Storage {
   freeBytes: number;
   full: boolean;
+  /** Partition keys (`<topic>-<n>`) a monitor recorded the SPU failing writes of with "Storage is full". */
+  outOfStorage: ReadonlySet<string>;
+}
+
+/** What this gateway saw the SC apply of an SPU's `OutOfStorage` report, kept until an SPU update clears it. */
+interface ObservedFull {
+  spu: number;
+  hw: number;
+  leo: number;
+  /** Gateway seconds when it was first seen. */
+  since: number;
 }
 
 export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): SubsystemSource {
@@ -121,6 +158,15 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
   const storageSeen = new Map<number, { freeBytes: number; since: number }>();
   let tmpCounter = 0;
   const versions = new ContentVersions();
+  /** Per partition key, the SPU's OutOfStorage as last seen applied by the SC (see `observe`). */
+  const observedFull = new Map<string, ObservedFull>();
+  const lastResolution = new Map<string, PartitionResolution>();
+  /** Per partition key, the SPU status update seen clearing its OutOfStorage (its leader, gateway seconds). */
+  const spuUpdates = new Map<string, { spu: number; at: number }>();
+  /** Per partition key, the content hashes of the files this gateway's last repairs and undos wrote (the last 8). */
+  const ownWrites = new Map<string, number[]>();
+  /** The refusal last told to the gateway (null: none told yet). */
+  let refusal: string | undefined | null = null;
 
   /** `entities` with the versions this source gives their content (the codec's version is the content hash). */
   function versioned<T extends { key: string; version: number }>(collection: FluvioCollection, entities: readonly T[]): T[] {
@@ -135,7 +181,7 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
     label: string,
     decode: (text: string) => { ok: true; entity: T } | { ok: false; reason: string },
     collection: 'fluvio.partitions' | 'fluvio.spus',
-  ): Promise<{ entities: T[]; unreadable: UnreadableRecord[] }> {
+  ): Promise<{ entities: T[]; unreadable: UnreadableRecord[]; files: Set<string> }> {
     const folder = join(dir, label);
     const names = (await readdir(folder)).filter((n) => n.endsWith('.yaml')).sort();
     const entities: T[] = [];
@@ -150,28 +196,42 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
         unreadable.push({ collection, key: `${label}/${name}`, reason: errText(e).slice(0, 1000) });
         continue;
       }
-      const d = decode(text);
+      let d = decode(text);
+      if (!d.ok) {
+        // The SC rewrites a file in place (`File::create` truncates it, then serde_yaml writes it): a read
+        // can catch it half written. Read it once more before calling it unreadable.
+        await new Promise((r) => setTimeout(r, TORN_READ_RETRY_MS));
+        const again = await readFile(join(folder, name), 'utf8').catch(() => undefined);
+        if (again !== undefined) d = decode(again);
+      }
       if (d.ok) entities.push(...versioned(collection, [d.entity]));
       else unreadable.push({ collection, key: `${label}/${name}`, reason: d.reason.slice(0, 1000) });
     }
-    return { entities, unreadable };
+    return { entities, unreadable, files: new Set(names.map((n) => n.slice(0, -'.yaml'.length))) };
   }
 
   async function readStorage(spu: FluvioConfig['spuStorage'][number]): Promise<Storage> {
     let freeBytes: number;
+    let outOfStorage = new Set<string>();
     if (spu.statfs) {
       const s = await statfs(spu.statfs);
       freeBytes = Number(s.bavail) * Number(s.bsize);
     } else if (spu.file) {
-      const parsed = JSON.parse(await readFile(spu.file, 'utf8')) as { freeBytes?: unknown };
+      const parsed = JSON.parse(await readFile(spu.file, 'utf8')) as { freeBytes?: unknown; outOfStorage?: unknown };
       if (typeof parsed.freeBytes !== 'number' || !Number.isSafeInteger(parsed.freeBytes) || parsed.freeBytes < 0) {
         throw new Error(`${spu.file}: freeBytes is not a non-negative integer`);
       }
       freeBytes = parsed.freeBytes;
+      if (parsed.outOfStorage !== undefined) {
+        if (!Array.isArray(parsed.outOfStorage) || !parsed.outOfStorage.every((k) => typeof k === 'string')) {
+          throw new Error(`${spu.file}: outOfStorage is not a list of partition keys`);
+        }
+        outOfStorage = new Set(parsed.outOfStorage as string[]);
+      }
     } else {
       throw new Error(`spuStorage for SPU ${spu.spuId} names neither statfs nor file`);
     }
-    return { freeBytes, full: freeBytes <= spu.fullBelowBytes };
+    return { freeBytes, full: freeBytes <= spu.fullBelowBytes, outOfStorage };
   }
 
   async function reports(partitions: readonly ScPartition[]): Promise<{ entities: SpuReport[]; unreadable: UnreadableRecord[] }> {
@@ -190,20 +250,72 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
     }
     for (const p of partitions) {
       const s = storage.get(p.leader.spu);
-      if (!s) continue;
+      const observed = observedFull.get(p.key);
+      const seen = observed?.spu === p.leader.spu ? observed : undefined;
+      const update = spuUpdates.get(p.key);
+      const cleared = update?.spu === p.leader.spu ? update : undefined;
+      // A monitor's record stands until the SPU's next status update is seen.
+      const listed = (s?.outOfStorage.has(p.key) ?? false) && !cleared;
+      if (!s && !seen && !cleared) continue;
       const draft = {
         key: keys.spuReport(p.leader.spu, p.topic, p.partition),
         spuId: p.leader.spu,
         topic: p.topic,
         partition: p.partition,
-        storageFull: s.full,
-        freeBytes: s.freeBytes,
+        // The SPU reported OutOfStorage (seen applied by the SC, or recorded by a monitor), and its disk, where
+        // measured, is still full. A nearly full disk alone is not a report: upstream's SPU reports OutOfStorage
+        // only when a write fails with StorageFull (fluvio-spu services/public/produce_handler.rs).
+        storageFull: (seen !== undefined || listed) && (s ? s.full : true),
+        freeBytes: s ? s.freeBytes : null,
         size: Math.max(0, p.size),
-        reportedAt: storageSeen.get(p.leader.spu)?.since ?? 0,
+        reportedAt: seen?.since ?? cleared?.at ?? storageSeen.get(p.leader.spu)?.since ?? 0,
       };
       entities.push({ ...draft, version: versions.of('fluvio.spuReports', draft.key, contentVersion(JSON.stringify(draft))) });
     }
     return { entities, unreadable };
+  }
+
+  /**
+   * Follows each partition's resolution from one read to the next, for the SPU's `OutOfStorage` report
+   * that Fluvio keeps nowhere else: the SC applies it straight to `status.resolution`
+   * (fluvio-sc `services/private_api/private_server.rs`, `receive_partition_status_update`). It stands
+   * until an SPU update clears it: the leader's offsets moved (a write succeeded), the leader changed,
+   * or the file went from OutOfStorage straight to Online (`receive_lrs_update` sets Online on every
+   * LRS update of the SPU, by design). It survives LeaderOffline / ElectionLeaderFound / Offline and an
+   * Online reached through them: that is the SC's election, which before #4529 (130d01a3) turned an
+   * OutOfStorage partition LeaderOffline when its leader dropped and Online when it came back
+   * (fluvio-sc `controllers/partitions/reducer.rs`).
+   */
+  function observe(partitions: readonly ScPartition[], files: ReadonlySet<string>): void {
+    for (const p of partitions) {
+      const prev = lastResolution.get(p.key);
+      lastResolution.set(p.key, p.resolution);
+      // The file as this gateway's repair or undo left it: nothing the SPU or the SC said. (The SC bumps
+      // meta.revision on every write, so it never writes the same bytes again.)
+      const hash = versions.hashOf('fluvio.partitions', p.key, p.version);
+      if (hash !== undefined && ownWrites.get(p.key)?.includes(hash)) continue;
+      const seen = observedFull.get(p.key);
+      if (p.resolution === 'OutOfStorage') {
+        observedFull.set(p.key, { spu: p.leader.spu, hw: p.leader.hw, leo: p.leader.leo, since: seen?.since ?? now() });
+        spuUpdates.delete(p.key);
+        continue;
+      }
+      if (!seen) continue;
+      const moved = seen.spu !== p.leader.spu || seen.hw !== p.leader.hw || seen.leo !== p.leader.leo;
+      if (moved || (p.resolution === 'Online' && prev === 'OutOfStorage')) {
+        // The SPU's own status update: its report now says the partition is writable again.
+        observedFull.delete(p.key);
+        spuUpdates.set(p.key, { spu: p.leader.spu, at: now() });
+      }
+    }
+    // Forgotten only once its file is gone: a file that did not decode this time keeps what was seen.
+    for (const key of [...lastResolution.keys()]) {
+      if (files.has(key)) continue;
+      lastResolution.delete(key);
+      observedFull.delete(key);
+      spuUpdates.delete(key);
+      ownWrites.delete(key);
+    }
   }
 
   async function readAll(): Promise<void> {
@@ -211,18 +323,27 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
     try {
       const parts = await readKind(PARTITION_LABEL, decodePartitionFile, 'fluvio.partitions');
       const spus = await readKind<Spu>(SPU_LABEL, decodeSpuFile, 'fluvio.spus');
+      observe(parts.entities, parts.files);
       const reps = await reports(parts.entities);
       forgetMissing('fluvio.partitions', parts.entities);
       forgetMissing('fluvio.spus', spus.entities);
       forgetMissing('fluvio.spuReports', reps.entities);
+      // Reports first: an SPU update that cleared OutOfStorage is recorded before the Online it brought.
+      c.replace('fluvio.spuReports', reps.entities);
+      c.unreadable('fluvio.spuReports', reps.unreadable);
       c.replace('fluvio.partitions', parts.entities);
       c.unreadable('fluvio.partitions', parts.unreadable);
       c.replace('fluvio.spus', spus.entities);
       c.unreadable('fluvio.spus', spus.unreadable);
-      c.replace('fluvio.spuReports', reps.entities);
-      c.unreadable('fluvio.spuReports', reps.unreadable);
       failures = 0;
       c.health({ state: 'ok' });
+      const v = await localClusterVersion(dir, config.localConfig);
+      c.version(v ? { system: 'Fluvio', version: v.version, from: v.from } : undefined);
+      const why = await scRefusal(dir);
+      if (why !== refusal) {
+        refusal = why;
+        for (const cmd of COMMANDS) c.refusing(cmd, why);
+      }
     } catch (e) {
       failures++;
       c.health({ state: 'unavailable', reason: `cannot read the SC's metadata folder ${dir}: ${errText(e)}` });
@@ -310,7 +431,9 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
     const p = decoded.entity;
     const decision = await decide(p, decoded.record.meta.revision + 1);
     if ('status' in decision) return decision;
-    const next = withResolution(decoded.record, decision.resolution);
+    // Only status.resolution and meta.revision change; every other byte (enum tags included) stays.
+    const next = withResolution(text, decision.resolution);
+    if (typeof next !== 'string') return refused(target.key, `Partition/${target.key}.yaml cannot be edited in place (${next.error}); nothing changed`);
     const tmp = join(dir, PARTITION_LABEL, `.${target.key}.yaml.gateway-${process.pid}-${++tmpCounter}.tmp`);
     await writeFile(tmp, next);
     try {
@@ -320,6 +443,8 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
         await unlink(tmp).catch(() => undefined);
         return refused(p.key, `Partition/${target.key}.yaml changed while the repair ran; it was left as the other writer made it`);
       }
+      // Known as this gateway's own write before any read can see it (a read may run during the rename).
+      ownWrites.set(target.key, [...(ownWrites.get(target.key) ?? []), contentVersion(next)].slice(-VERSIONS_KEPT));
       await rename(tmp, path);
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
@@ -337,21 +462,25 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
       // The leader SPU's storage, read again now: the repair rests on it still being full.
       const rep = await reports([p]);
       const report = rep.entities[0];
-      if (!report) return refused(p.key, `no storage reading for its leader ${keys.spu(p.leader.spu)}; nothing to restore from`);
+      if (!report) return refused(p.key, `no report of its leader ${keys.spu(p.leader.spu)} (no OutOfStorage seen, no storage reading); nothing to restore from`);
       for (const pre of own) {
         if ('epoch' in pre || pre.collection !== 'fluvio.spuReports' || pre.key !== report.key) continue;
         if ('version' in pre && pre.version !== report.version) {
-          return refused(p.key, `${keys.spu(p.leader.spu)}'s storage changed since the plan (${report.freeBytes} bytes free now); nothing changed`);
+          return refused(p.key, `${keys.spu(p.leader.spu)}'s report changed since the plan (${report.storageFull ? 'storage full' : 'storage not full'}${report.freeBytes === null ? '' : `, ${report.freeBytes} bytes free`} now); nothing changed`);
         }
       }
-      if (!report.storageFull) return { key: p.key, status: 'unchanged', message: `${keys.spu(p.leader.spu)} has ${report.freeBytes} bytes free; resolution stays ${p.resolution}` };
+      if (!report.storageFull) {
+        const why = report.freeBytes === null ? 'no longer reports its storage full' : `has ${report.freeBytes} bytes free`;
+        return { key: p.key, status: 'unchanged', message: `${keys.spu(p.leader.spu)} ${why}; resolution stays ${p.resolution}` };
+      }
       if (p.resolution === 'OutOfStorage') return { key: p.key, status: 'unchanged', message: 'already OutOfStorage' };
       return {
         resolution: 'OutOfStorage',
         message:
           `${p.resolution} → OutOfStorage in Partition/${target.key}.yaml (meta.revision ${revision}), ` +
-          `from ${keys.spu(p.leader.spu)}'s storage (${report.freeBytes} bytes free). The SC owns this file: a running SC reads it only at start ` +
-          'and overwrites it with its in-memory status on its next change to this partition.',
+          `from ${keys.spu(p.leader.spu)}'s report${report.freeBytes === null ? '' : ` (${report.freeBytes} bytes free)`}. No SC runs on this folder: ` +
+          'the SC owns the file and loads it when it starts; the SPU\'s first status update after that sets Online again (by design) ' +
+          'unless space was freed, and its next failed write reports OutOfStorage again.',
       };
     });
   }
@@ -368,7 +497,7 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
   return {
     subsystem: 'partitions',
     collections: ['fluvio.partitions', 'fluvio.spuReports', 'fluvio.spus'],
-    commands: ['fluvio.restoreFromSpuReport', 'fluvio.restoreResolution'],
+    commands: [...COMMANDS],
     async start(c) {
       ctx = c;
       await read();
@@ -378,6 +507,15 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
     async repair(command: RepairCommand, own) {
       if (command.command !== 'fluvio.restoreFromSpuReport' && command.command !== 'fluvio.restoreResolution') {
         return refuseAll(command, `the fluvio source does not run ${command.command}`);
+      }
+      // Looked at again now: an SC that started since the last read would ignore the write, then overwrite it.
+      const why = await scRefusal(dir);
+      if (why) {
+        if (why !== refusal) {
+          refusal = why;
+          for (const cmd of COMMANDS) ctx?.refusing(cmd, why);
+        }
+        return refuseAll(command, why);
       }
       const seen = new Set<string>();
       const results: RepairItemResult[] = [];

@@ -8,8 +8,8 @@
  * The SPUs' disks: Fluvio keeps no record of an SPU's storage report (the SC
  * applies it straight to the partition's resolution), and the simulator has
  * no disks to `statfs`. So the mirror also writes each simulated SPU's free
- * space as `DIR/.cluster-sim/spu-<id>.json` (`{"freeBytes": N}`), the form of
- * the gateway's `file` storage probe. The SC ignores it: it loads only its
+ * space as `DIR/.cluster-sim/spu-<id>.json` (`{"freeBytes": N, "outOfStorage":
+ * ["<topic>-<n>", …]}`), the form of the gateway's `file` storage probe. The SC ignores it: it loads only its
  * kinds' folders.
  *
  * Files are written to a temporary name and renamed into place, so a reader
@@ -58,18 +58,24 @@ export function createFluvioMirror(dir: string): StoreMirror {
   const spuPath = (spuId: number) => join(folder(SPU_LABEL), `${spuFileKey(spuId)}.yaml`);
   const storagePath = (spuId: number) => join(dir, SPU_STORAGE_DIR, `spu-${spuId}.json`);
 
-  /** Per SPU, its free bytes as its latest report says. */
-  function freeBytesOf(sim: Simulator): Map<number, number> {
+  /**
+   * Per SPU, its free bytes as its latest report says, and the replicas it reported storage full
+   * for (a real SPU says so only when a write fails, in its log: "Storage is full").
+   */
+  function storageOf(sim: Simulator): Map<number, { freeBytes: number; outOfStorage: string[] }> {
     const latest = new Map<number, SpuReport>();
+    const full = new Map<number, string[]>();
     for (const r of sim.entities('fluvio.spuReports')) {
+      const free = r.freeBytes ?? 0;
       const prev = latest.get(r.spuId);
-      if (!prev || r.reportedAt > prev.reportedAt || (r.reportedAt === prev.reportedAt && r.freeBytes < prev.freeBytes)) latest.set(r.spuId, r);
+      if (!prev || r.reportedAt > prev.reportedAt || (r.reportedAt === prev.reportedAt && free < (prev.freeBytes ?? 0))) latest.set(r.spuId, r);
+      if (r.storageFull) full.set(r.spuId, [...(full.get(r.spuId) ?? []), `${r.topic}-${r.partition}`]);
     }
-    return new Map([...latest].map(([id, r]) => [id, r.freeBytes]));
+    return new Map([...latest].map(([id, r]) => [id, { freeBytes: r.freeBytes ?? 0, outOfStorage: (full.get(id) ?? []).sort() }]));
   }
 
   async function writeStorage(sim: Simulator): Promise<void> {
-    for (const [spuId, freeBytes] of freeBytesOf(sim)) await writeAtomic(storagePath(spuId), JSON.stringify({ freeBytes }) + '\n');
+    for (const [spuId, storage] of storageOf(sim)) await writeAtomic(storagePath(spuId), JSON.stringify(storage) + '\n');
   }
 
   async function writePartition(p: ScPartition): Promise<void> {
