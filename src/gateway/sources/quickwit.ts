@@ -36,8 +36,7 @@
  * - `quickwit.restartControlPlane`, `quickwit.adviseResetShards`: refused,
  *   Quickwit offers no API to do either (see `RESTART_REFUSAL`, `ADVISE_REFUSAL`).
  */
-import { readFileSync } from 'node:fs';
-import { Pool, type PoolClient, type PoolConfig } from 'pg';
+import type { PoolClient } from 'pg';
 import {
   KEYS,
   keys,
@@ -54,6 +53,9 @@ import {
 import { decodeDebugInfo, decodeShardRow, encodeShardRow, INSERT_SHARD_ROWS, SHARD_COLUMNS, shardRowColumns, type DebugDecoded, type ShardRow } from '../../codecs/quickwit';
 import type { GatewayConfig } from '../config';
 import type { SourceContext, SubsystemSource } from '../source';
+import { PostgresPool } from './postgres';
+
+export { poolConfig } from './postgres';
 
 type QuickwitConfig = NonNullable<GatewayConfig['quickwit']>;
 
@@ -85,30 +87,6 @@ const DELETE_PLANNED =
   "AND (s.publish_position_inclusive = '' OR s.publish_position_inclusive LIKE '~%') " +
   'RETURNING s.index_uid, s.source_id, s.shard_id';
 
-/** The PostgreSQL pool config: the connection string, the password from the environment, TLS files. */
-export function poolConfig(pg: QuickwitConfig['postgres'], env: NodeJS.ProcessEnv = process.env): PoolConfig {
-  if (typeof pg === 'string') return { connectionString: pg };
-  const config: PoolConfig = { connectionString: pg.connectionString };
-  if (pg.passwordEnv) {
-    const password = env[pg.passwordEnv];
-    if (password === undefined) throw new Error(`the environment variable ${pg.passwordEnv} (postgres passwordEnv) is not set`);
-    config.password = password;
-  }
-  if (pg.tls) {
-    // Explicit TLS settings replace sslmode & co. from the URL (pg lets the URL's win otherwise).
-    const url = new URL(pg.connectionString);
-    for (const p of ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'ssl']) url.searchParams.delete(p);
-    config.connectionString = url.toString();
-    config.ssl = {
-      rejectUnauthorized: pg.tls.verify,
-      ...(pg.tls.caFile ? { ca: readFileSync(pg.tls.caFile, 'utf8') } : {}),
-      ...(pg.tls.certFile ? { cert: readFileSync(pg.tls.certFile, 'utf8') } : {}),
-      ...(pg.tls.keyFile ? { key: readFileSync(pg.tls.keyFile, 'utf8') } : {}),
-    };
-  }
-  return config;
-}
-
 function rowId(indexUid: string, sourceId: string, shardId: string): string {
   return `${indexUid}\u0000${sourceId}\u0000${shardId}`;
 }
@@ -132,7 +110,7 @@ export class QuickwitSource implements SubsystemSource {
   readonly collections = [METASTORE, CONTROL_PLANE, INGESTER, INGESTERS] as const;
   readonly commands = ['quickwit.deleteShards', 'quickwit.restartControlPlane', 'quickwit.adviseResetShards', 'quickwit.restoreShards'] as const;
 
-  private pool: Pool | undefined;
+  private pool: PostgresPool | undefined;
   private ctx: SourceContext | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -215,11 +193,8 @@ export class QuickwitSource implements SubsystemSource {
     return next;
   }
 
-  private getPool(): Pool {
-    if (!this.pool) {
-      this.pool = new Pool({ ...poolConfig(this.config.postgres), max: 2, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
-      this.pool.on('error', () => undefined); // an idle client's error: the next query reports it
-    }
+  private getPool(): PostgresPool {
+    this.pool ??= new PostgresPool(this.config.postgres, { max: 2, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000, warn: (w) => this.ctx?.log(w) });
     return this.pool;
   }
 
