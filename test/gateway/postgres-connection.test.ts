@@ -16,7 +16,7 @@ const ENV = 'CD_TEST_PG_PASSWORD';
 /** Connects as the config says; whether the session is encrypted (PostgreSQL's own pg_stat_ssl), and the warnings. */
 async function connectWith(pg: PostgresConfigT): Promise<{ ssl: boolean; warnings: string[] }> {
   const warnings: string[] = [];
-  const pool = new PostgresPool(pg, { max: 1, connectionTimeoutMillis: 5000, warn: (w) => warnings.push(w) });
+  const pool = new PostgresPool(pg, { max: 1, connectionTimeoutMillis: 5000, warn: (_key, w) => warnings.push(w) });
   try {
     const { rows } = await pool.query<{ ssl: boolean }>('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
     return { ssl: rows[0]!.ssl, warnings };

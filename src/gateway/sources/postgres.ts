@@ -165,8 +165,8 @@ export interface PostgresPoolOptions {
   idleTimeoutMillis?: number;
   /** A query without an answer for this long fails, and its connection is dropped (pg's `query_timeout`). */
   queryTimeoutMillis?: number;
-  /** A warning (a plaintext fallback, an unchecked certificate), said once per pool. */
-  warn?(message: string): void;
+  /** A warning about the connection (`plan`: an unchecked certificate, sslmode=disable; `fallback`: prefer/allow took the other way). */
+  warn?(key: 'plan' | 'fallback', message: string): void;
 }
 
 /**
@@ -184,7 +184,7 @@ export class PostgresPool {
     private readonly options: PostgresPoolOptions = {},
   ) {
     this.plan = postgresPlan(pg);
-    for (const w of this.plan.warnings) options.warn?.(w);
+    if (this.plan.warnings.length) options.warn?.('plan', this.plan.warnings.join('; '));
     this.pool = this.make(this.plan.config);
   }
 
@@ -219,6 +219,7 @@ export class PostgresPool {
       this.pool = this.make(fallback);
       void old.end().catch(() => undefined);
       this.options.warn?.(
+        'fallback',
         this.plan.sslmode === 'prefer'
           ? `PostgreSQL ${this.plan.target}: the server does not offer TLS; connected in plaintext (sslmode=prefer; require or verify-full refuses that)`
           : `PostgreSQL ${this.plan.target}: the server refuses a plaintext login; connected with TLS (sslmode=allow)`,

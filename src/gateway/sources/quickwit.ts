@@ -194,7 +194,7 @@ export class QuickwitSource implements SubsystemSource {
   }
 
   private getPool(): PostgresPool {
-    this.pool ??= new PostgresPool(this.config.postgres, { max: 2, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000, warn: (w) => this.ctx?.log(w) });
+    this.pool ??= new PostgresPool(this.config.postgres, { max: 2, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000, warn: (key, w) => this.ctx?.warning?.(`postgres-${key}`, w) });
     return this.pool;
   }
 
