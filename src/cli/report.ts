@@ -1,5 +1,6 @@
 /** The three output formats of `cluster-check`: a text table, JSON, and SARIF 2.1.0. */
 import { RULES, SUBSYSTEMS, evidenceOf, plural, type Finding, type RepairPreview, type RuleId, type Severity, type Subsystem, type SubsystemHealth } from '../protocol';
+import { redactUrls } from '../protocol/redact';
 import { formatCount, locateFact, locateFinding, type DocumentsOf, type SnapshotSyntaxError } from '../analysis';
 
 export interface CheckReport {
@@ -24,9 +25,14 @@ function notChecked(r: CheckReport): string[] {
   const out: string[] = [];
   for (const s of SUBSYSTEMS) {
     const h = r.subsystems?.[s];
-    if (h && h.state !== 'ok') out.push(`${s}: ${h.state === 'not-configured' ? 'not configured' : 'unavailable'}${h.reason ? ` (${h.reason})` : ''}`);
+    if (h && h.state !== 'ok') out.push(`${s}: ${h.state === 'not-configured' ? 'not configured' : 'unavailable'}${h.reason ? ` (${redactUrls(h.reason)})` : ''}`);
   }
   return out;
+}
+
+/** The connection warnings a live cluster gives (an unchecked certificate, plaintext). */
+function warnings(r: CheckReport): string[] {
+  return SUBSYSTEMS.flatMap((s) => (r.subsystems?.[s]?.warnings ?? []).map((w) => `${s}: ${redactUrls(w)}`));
 }
 
 export const SYNTAX_RULE = 'clustersnap/syntax';
@@ -37,6 +43,7 @@ export function renderText(r: CheckReport): string {
   for (const e of r.syntaxErrors) out.push(`${r.target}:${e.line + 1}:${e.column + 1}: syntax error: ${e.message}`);
   const syntax = r.syntaxErrors.length ? plural(r.syntaxErrors.length, 'syntax error') : '';
   for (const line of notChecked(r)) out.push(`not checked: ${line}`);
+  for (const line of warnings(r)) out.push(`warning: ${line}`);
   if (r.readOnly) out.push('read-only: the cluster refuses every repair');
   if (!r.findings.length) {
     out.push(syntax ? `${syntax}; no findings in the lines that parsed.` : `No findings: ${r.target} is consistent.`);

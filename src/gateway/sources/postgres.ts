@@ -24,7 +24,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import { Pool, type PoolClient, type PoolConfig, type QueryResult, type QueryResultRow } from 'pg';
+import { Client, Pool, type PoolClient, type PoolConfig, type QueryResult, type QueryResultRow } from 'pg';
 import type { PostgresConfig } from '../config';
 import { redactUrls } from '../../protocol/redact';
 
@@ -238,6 +238,27 @@ export class PostgresPool {
       throw err;
     } finally {
       client.release(failed && /Query read timeout|terminated|ECONNRESET/.test(failed.message) ? failed : undefined);
+    }
+  }
+
+  /**
+   * Whether the server answers at all: a new connection and `SELECT 1`, within `timeoutMs`. A read
+   * of many rows may rightly take long; a server that does not answer this (frozen, cut off) is
+   * down. Undefined: it answered; else why not.
+   */
+  async probe(timeoutMs: number): Promise<string | undefined> {
+    const config = this.fellBack ? this.plan.fallback! : this.plan.config;
+    const client = new Client({ ...config, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return undefined;
+    } catch (err) {
+      const msg = String((err as Error)?.message ?? err);
+      return /timeout/i.test(msg) ? `no answer within ${Math.round(timeoutMs / 1000)} s (${msg})` : msg;
+    } finally {
+      void client.end().catch(() => undefined);
     }
   }
 

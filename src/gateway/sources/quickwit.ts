@@ -63,8 +63,13 @@ const METASTORE = 'quickwit.metastore.shards';
 const CONTROL_PLANE = 'quickwit.controlPlane.shards';
 const INGESTER = 'quickwit.ingester.shards';
 const INGESTERS = 'quickwit.ingesters';
-const MAX_BACKOFF_MS = 30_000;
-const HTTP_TIMEOUT_MS = 10_000;
+/** After failures, polls wait longer (doubling from pollMs), but never more than this: a store that is back is ok again within seconds. */
+const MAX_BACKOFF_MS = 5_000;
+/** A node that does not answer within this is unavailable (a poll notices a frozen node within pollMs + this). */
+const HTTP_TIMEOUT_MS = 5_000;
+/** While a metastore read runs longer than PROBE_EVERY_MS, PostgreSQL is asked `SELECT 1` on a new connection, with this deadline. */
+const PROBE_EVERY_MS = 2_000;
+const PROBE_DEADLINE_MS = 3_000;
 const XID_SPACE = 2 ** 32;
 
 export const RESTART_REFUSAL =
@@ -180,7 +185,7 @@ export class QuickwitSource implements SubsystemSource {
 
   private schedule(): void {
     if (this.closed) return;
-    const delay = this.failures === 0 ? this.pollMs : Math.min(MAX_BACKOFF_MS, this.pollMs * 2 ** Math.min(this.failures, 10));
+    const delay = this.failures === 0 ? this.pollMs : Math.max(this.pollMs, Math.min(MAX_BACKOFF_MS, this.pollMs * 2 ** Math.min(this.failures, 10)));
     this.timer = setTimeout(() => {
       void this.pollOnce().finally(() => this.schedule());
     }, delay);
@@ -203,7 +208,7 @@ export class QuickwitSource implements SubsystemSource {
     return this.exclusive(async () => {
       const ctx = this.ctx!;
       try {
-        await this.pollMetastore(ctx);
+        await this.watched(ctx, this.pollMetastore(ctx));
         this.pgError = undefined;
       } catch (err) {
         this.pgError = `PostgreSQL metastore: ${message(err)}`;
@@ -222,6 +227,32 @@ export class QuickwitSource implements SubsystemSource {
       this.failures = reasons.length ? this.failures + 1 : 0;
       ctx.health(reasons.length ? { state: 'unavailable', reason: reasons.join('; ') } : { state: 'ok' });
     });
+  }
+
+  /**
+   * A metastore read that runs long is watched: PostgreSQL is probed on a new connection, and one
+   * that does not answer (frozen, cut off) makes the subsystem unavailable now, not when (or if)
+   * the read ends. The read ends when the server answers again, and the poll says ok.
+   */
+  private async watched(ctx: SourceContext, read: Promise<void>): Promise<void> {
+    let settled = false;
+    let probing = false;
+    const timer = setInterval(() => {
+      if (probing || settled) return;
+      probing = true;
+      void this.getPool()
+        .probe(PROBE_DEADLINE_MS)
+        .then((why) => {
+          if (why && !settled) ctx.health({ state: 'unavailable', reason: `PostgreSQL metastore: ${why}` });
+        })
+        .finally(() => (probing = false));
+    }, PROBE_EVERY_MS);
+    try {
+      await read;
+    } finally {
+      settled = true;
+      clearInterval(timer);
+    }
   }
 
   // -------------------------------------------------------------- metastore --
@@ -307,7 +338,15 @@ export class QuickwitSource implements SubsystemSource {
 
   private async fetchDebug(): Promise<DebugDecoded> {
     const url = new URL('api/developer/debug', this.config.node.endsWith('/') ? this.config.node : `${this.config.node}/`);
-    const res = await fetch(url, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+    let res: Response;
+    try {
+      res = await fetch(url, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+    } catch (err) {
+      // A kept-alive connection the node closed meanwhile (it was frozen past its keep-alive timeout, or restarted):
+      // one new connection, at once, before calling the node unavailable. A timeout is not retried.
+      if ((err as Error)?.name === 'TimeoutError' || (err as Error)?.name === 'AbortError') throw err;
+      res = await fetch(url, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+    }
     if (!res.ok) throw new Error(`GET ${url.pathname}: HTTP ${res.status}`);
     let body: unknown;
     try {
