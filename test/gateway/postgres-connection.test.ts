@@ -5,7 +5,14 @@
  * in config URLs.
  */
 import * as assert from 'node:assert/strict';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client } from 'pg';
+import { QUICKWIT_SCHEMA_SQL } from '../../src/codecs/quickwit';
 import { GatewayConfig } from '../../src/gateway/config';
+import { Gateway } from '../../src/gateway/gateway';
+import { createSources } from '../../src/gateway/sources';
+import type { SubsystemHealth } from '../../src/protocol';
 import { PostgresPool, type PostgresConfigT } from '../../src/gateway/sources/postgres';
 import { makeCerts, type TestCerts } from './certs';
 import { postgresAvailable, startPostgres, type TestPostgres } from './postgres';
@@ -22,6 +29,42 @@ async function connectWith(pg: PostgresConfigT): Promise<{ ssl: boolean; warning
     return { ssl: rows[0]!.ssl, warnings };
   } finally {
     await pool.end();
+  }
+}
+
+/** A Quickwit node's debug route with no nodes (`{}`), which can stop answering (as a SIGSTOPped node does) and resume. */
+async function fakeNode(): Promise<{ url: string; requests(): number; freeze(on: boolean): void; close(): Promise<void> }> {
+  let frozen = false;
+  let requests = 0;
+  const held: ServerResponse[] = [];
+  const server: Server = createServer((req, res) => {
+    requests++;
+    if (frozen) held.push(res);
+    else res.end('{}');
+  });
+  // Like a node frozen past its keep-alive timeout: on resume, idle kept-alive connections are closed.
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    requests: () => requests,
+    freeze(on) {
+      frozen = on;
+      if (!on) {
+        server.closeIdleConnections();
+        for (const res of held.splice(0)) res.end('{}');
+      }
+    },
+    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+  };
+}
+
+async function waitFor(what: string, get: () => SubsystemHealth, ok: (h: SubsystemHealth) => boolean, deadlineMs: number): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    if (ok(get())) return Date.now() - started;
+    if (Date.now() - started > deadlineMs) assert.fail(`${what} not within ${deadlineMs} ms: ${JSON.stringify(get())}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
@@ -107,6 +150,54 @@ describe('PostgreSQL connection: scram, ssl=on, libpq sslmodes', function () {
     const r = await connectWith({ connectionString: `${other.url}?sslmode=allow`, passwordEnv: ENV });
     assert.equal(r.ssl, true);
     assert.match(r.warnings.join('\n'), /refuses a plaintext login; connected with TLS/);
+  });
+
+  it('a frozen PostgreSQL or Quickwit node (no answer) is unavailable within 10 s, ok again within 10 s of resuming; the password nowhere', async () => {
+    const dbUrl = await tls.createDatabase('qwfrozen');
+    const c = new Client(tls.clientConfig('qwfrozen'));
+    await c.connect();
+    await c.query(QUICKWIT_SCHEMA_SQL);
+    await c.end();
+    const node = await fakeNode();
+    const config = GatewayConfig.parse({ quickwit: { postgres: { connectionString: `${dbUrl}?sslmode=require`, passwordEnv: ENV }, node: node.url }, pollMs: 1000 });
+    const logs: string[] = [];
+    const gateway = new Gateway(config, createSources(config), (m) => logs.push(m));
+    const shards = () => gateway.status().subsystems!.shards!;
+    try {
+      await gateway.start(20_000);
+      await waitFor('shards ok', shards, (h) => h.state === 'ok', 10_000);
+      assert.match((shards().warnings ?? []).join('\n'), /sslmode=require without a root CA: the server's certificate is not checked/);
+      for (const [what, freeze] of [
+        ['PostgreSQL', (on: boolean) => tls.freeze(on)],
+        ['the node', (on: boolean) => node.freeze(on)],
+      ] as const) {
+        let frozen = true;
+        freeze(true);
+        try {
+          const down = await waitFor(`${what} frozen: unavailable`, shards, (h) => h.state === 'unavailable', 10_000);
+          console.log(`      ${what} frozen: unavailable after ${down} ms (${shards().reason})`);
+          // The node: frozen while 2 more polls fail (the backoff grows to its cap meanwhile). PostgreSQL: the poll waits on it.
+          const before = node.requests();
+          await waitFor('more failed polls', shards, (h) => (assert.equal(h.state, 'unavailable'), what === 'PostgreSQL' || node.requests() >= before + 2), 30_000);
+          freeze(false);
+          frozen = false;
+          const up = await waitFor(`${what} resumed: ok`, shards, (h) => h.state === 'ok', 10_000);
+          console.log(`      ${what} resumed: ok after ${up} ms`);
+          // ... and stays ok for two more polls: no failure after it resumed (a stale kept-alive connection is not one).
+          const after = logs.length;
+          const polled = node.requests();
+          await waitFor('two more polls', shards, () => node.requests() >= polled + 2, 10_000);
+          assert.ok(!logs.slice(after).some((l) => /shards: unavailable/.test(l)), logs.slice(after).join('\n'));
+        } finally {
+          if (frozen) freeze(false);
+        }
+      }
+      assert.ok(!logs.join('\n').includes(PASSWORD));
+      assert.ok(!JSON.stringify(gateway.status()).includes(PASSWORD));
+    } finally {
+      await gateway.close();
+      await node.close();
+    }
   });
 
   it('the config refuses credentials in URLs, and an sslmode libpq does not know', () => {

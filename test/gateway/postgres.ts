@@ -109,8 +109,7 @@ export async function startPostgres(opts: number | PostgresOptions = {}): Promis
   }
   const port = await freePort();
   const [cmd, args] = asPostgres(join(BIN, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, ...settings]);
-  // Its own process group, so that freeze() stops the postmaster and every backend at once.
-  const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr?.on('data', (d) => (log = (log + String(d)).slice(-4000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -123,8 +122,30 @@ export async function startPostgres(opts: number | PostgresOptions = {}): Promis
     ...(o.password !== undefined ? { password: o.password } : {}),
     ...(o.ssl ? { ssl: { rejectUnauthorized: false } } : {}),
   });
+  /** Every process of the server: runuser, the postmaster and its children (each backend is its own process group: InitPostmasterChild calls setsid). */
+  const tree = (): number[] => {
+    const ps = spawnSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' });
+    const children = new Map<number, number[]>();
+    for (const line of ps.stdout.split('\n')) {
+      const [pid, ppid] = line.trim().split(/\s+/).map(Number);
+      if (pid && ppid !== undefined) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+    }
+    const out: number[] = [];
+    const walk = (pid: number) => {
+      out.push(pid);
+      for (const c of children.get(pid) ?? []) walk(c);
+    };
+    if (child.pid) walk(child.pid);
+    return out;
+  };
   const freeze = (stopped: boolean) => {
-    if (child.pid) process.kill(-child.pid, stopped ? 'SIGSTOP' : 'SIGCONT');
+    for (const pid of tree()) {
+      try {
+        process.kill(pid, stopped ? 'SIGSTOP' : 'SIGCONT');
+      } catch {
+        // gone meanwhile
+      }
+    }
   };
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null && child.pid) {

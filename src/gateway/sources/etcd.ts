@@ -307,15 +307,15 @@ export class EtcdFollower {
     if (unexplained && this.diagnosed) reason = this.diagnosed;
     if (!broken) this.lastCause = reason;
     const retry = `retrying in ${Math.round(this.backoff / 1000)}s`;
-    this.handlers.health({ state: 'unavailable', reason: `${reason}; ${retry}` });
-    if (unexplained && this.handlers.diagnose) {
+    if (unexplained && !this.diagnosed && this.handlers.diagnose) {
+      // Said once the handshake has been tried (at most PROBE_DEADLINE_MS later), with its cause if it has one.
       void this.handlers.diagnose(err).then((why) => {
         this.diagnosed = why;
-        if (!why || this.closed || this.healthy || this.lastCause !== reason) return;
-        this.lastCause = why;
-        this.handlers.health({ state: 'unavailable', reason: `${why}; ${retry}` });
+        if (this.closed || this.healthy || this.lastCause !== reason) return;
+        if (why) this.lastCause = why;
+        this.handlers.health({ state: 'unavailable', reason: `${why ?? reason}; ${retry}` });
       });
-    }
+    } else this.handlers.health({ state: 'unavailable', reason: `${reason}; ${retry}` });
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.attempt();
