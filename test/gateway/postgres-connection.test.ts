@@ -12,7 +12,9 @@ import { QUICKWIT_SCHEMA_SQL } from '../../src/codecs/quickwit';
 import { GatewayConfig } from '../../src/gateway/config';
 import { Gateway } from '../../src/gateway/gateway';
 import { createSources } from '../../src/gateway/sources';
-import type { SubsystemHealth } from '../../src/protocol';
+import type { EventsNotification, SubsystemHealth } from '../../src/protocol';
+import { PostgresMirror } from '../../src/simulator/mirrors/postgres';
+import { Simulator } from '../../src/simulator/simulator';
 import { PostgresPool, type PostgresConfigT } from '../../src/gateway/sources/postgres';
 import { makeCerts, type TestCerts } from './certs';
 import { postgresAvailable, startPostgres, type TestPostgres } from './postgres';
@@ -197,6 +199,36 @@ describe('PostgreSQL connection: scram, ssl=on, libpq sslmodes', function () {
     } finally {
       await gateway.close();
       await node.close();
+    }
+  });
+
+  it('cluster-sim --postgres: a lost connection (PostgreSQL restarted) is dropped, and the mirror syncs again on a new one', async () => {
+    const db = await plain.createDatabase('mirror');
+    const sim = new Simulator();
+    sim.reset({ scenario: 'quickwit-dangling-shards', seed: 1, size: { danglingShards: 50 } });
+    const shards = [...sim.entities('quickwit.metastore.shards')];
+    const mirror = new PostgresMirror(db);
+    const admin = new Client(plain.clientConfig('mirror'));
+    await admin.connect();
+    try {
+      await mirror.sync(sim);
+      const count = async () => Number((await admin.query<{ n: string }>('SELECT count(*) AS n FROM shards')).rows[0]!.n);
+      assert.equal(await count(), shards.length);
+      // What a PostgreSQL restart does to the mirror's session: its backend goes away.
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', ['mirror']);
+      const gone = shards[0]!;
+      const batch: EventsNotification = { fromSeq: 1, time: 0, events: [{ collection: 'quickwit.metastore.shards', op: 'delete', key: gone.key }] } as unknown as EventsNotification;
+      // The first write may meet the dead connection (it fails, and the mirror marks itself stale); the next one goes through on a new one.
+      const first = await mirror.apply(sim, batch).then(() => 'applied', (e: Error) => e.message);
+      await mirror.apply(sim, batch);
+      const deadline = Date.now() + 10_000;
+      // Applied (one row fewer), or synced in full again from the simulator (which still has it): either way, written on a new connection.
+      while (![shards.length - 1, shards.length].includes(await count()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      const live = await admin.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', ['mirror']);
+      assert.equal(Number(live.rows[0]!.n), 1, `the mirror holds one new connection (first write: ${first})`);
+    } finally {
+      await admin.end();
+      await mirror.close();
     }
   });
 
