@@ -26,7 +26,10 @@ export const TlsConfig = z.strictObject({
   /** Client certificate and key, for stores that require mutual TLS. */
   certFile: z.string().optional(),
   keyFile: z.string().optional(),
-  /** Off only for a test store with a self-signed certificate. Default true. */
+  /**
+   * Check the server's certificate (chain and host name; for PostgreSQL as `sslmode` says). false: not checked at
+   * all, for a test store only; the gateway logs a warning and lists it in the subsystem's status. Default true.
+   */
   verify: z.boolean().default(true),
 });
 
