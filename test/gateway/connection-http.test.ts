@@ -8,6 +8,11 @@ import * as assert from 'node:assert/strict';
 import { request } from 'node:http';
 import WebSocket from 'ws';
 import { hostAllowed } from '../../src/cluster/server';
+import { renderText } from '../../src/cli/report';
+import { GatewayConfig } from '../../src/gateway/config';
+import { Gateway } from '../../src/gateway/gateway';
+import type { SubsystemSource } from '../../src/gateway/source';
+import { redactUrls } from '../../src/protocol/redact';
 import { startSim, type RunningSim } from '../server/sim';
 
 function get(url: string, host: string): Promise<number> {
@@ -38,6 +43,33 @@ describe('cluster endpoint: Host check on the plain HTTP routes, Bearer in any c
     assert.equal(await get(`${http}/api/developer/debug`, `localhost:${port}`), 200);
     assert.equal(await get(`${http}/api/developer/debug`, `rebound.attacker.example:${port}`), 421);
     assert.equal(await get(`${http}/api/developer/debug`, `127.0.0.1:1`), 421);
+  });
+
+  it('user info in a URL never leaves the gateway: not in its log, its status, a repair message, nor cluster-check\'s text', async () => {
+    assert.equal(redactUrls('GET http://admin:s3cret@node:7280/x failed; etcd https://root@etcd:2379'), 'GET http://***@node:7280/x failed; etcd https://***@etcd:2379');
+    const source: SubsystemSource = {
+      subsystem: 'shards',
+      collections: ['quickwit.metastore.shards'],
+      commands: ['quickwit.deleteShards'],
+      start: async (ctx) => {
+        ctx.warning?.('w', 'connected to postgres://qw:s3cret@db/qw in plaintext');
+        ctx.log('retrying http://admin:s3cret@node:7280/');
+        ctx.health({ state: 'unavailable', reason: 'node http://admin:s3cret@node:7280/: fetch failed' });
+      },
+      repair: async () => [{ key: 'i/s/1', status: 'refused' as const, message: 'not applied: postgres://qw:s3cret@db/qw unreachable' }],
+      close: async () => undefined,
+    };
+    const logs: string[] = [];
+    const gateway = new Gateway(GatewayConfig.parse({ repairs: true }), [source], (m) => logs.push(m));
+    await gateway.start();
+    const status = gateway.status();
+    const result = await gateway.repair({ requestId: 'r', incarnation: status.incarnation!, repair: { command: 'quickwit.deleteShards', targets: [{ key: 'i/s/1', version: 1 }] } } as never);
+    const text = renderText({ target: 'ws://127.0.0.1:1', findings: [], syntaxErrors: [], documents: {} as never, subsystems: status.subsystems });
+    const all = [...logs, JSON.stringify(status), JSON.stringify(result), text].join('\n');
+    assert.ok(!/s3cret|admin|qw:/.test(all), all);
+    assert.match(text, /not checked: shards: unavailable \(node http:\/\/\*\*\*@node:7280\/: fetch failed\)/);
+    assert.match(text, /warning: shards: connected to postgres:\/\/\*\*\*@db\/qw in plaintext/);
+    await gateway.close();
   });
 
   it('hostAllowed: the listened-on host, loopback names on loopback, IP literals on a wildcard address', () => {
