@@ -1,5 +1,6 @@
 /** The three output formats of `cluster-check`: a text table, JSON, and SARIF 2.1.0. */
 import { RULES, SUBSYSTEMS, evidenceOf, plural, ruleNotes, type Finding, type RepairPreview, type RuleId, type Severity, type Subsystem, type SubsystemHealth } from '../protocol';
+import { redactUrls } from '../protocol/redact';
 import { formatCount, locateFact, locateFinding, type DocumentsOf, type SnapshotSyntaxError } from '../analysis';
 
 export interface CheckReport {
@@ -24,9 +25,9 @@ function notChecked(r: CheckReport): string[] {
   const out: string[] = [];
   for (const s of SUBSYSTEMS) {
     const h = r.subsystems?.[s];
-    if (h && h.state !== 'ok') out.push(`${s}: ${h.state === 'not-configured' ? 'not configured' : 'unavailable'}${h.reason ? ` (${h.reason})` : ''}`);
+    if (h && h.state !== 'ok') out.push(`${s}: ${h.state === 'not-configured' ? 'not configured' : 'unavailable'}${h.reason ? ` (${redactUrls(h.reason)})` : ''}`);
     // Read, but a rule of it is not checked (a collection unknown, a version without its bug).
-    else if (h) for (const note of ruleNotes(s, { subsystems: r.subsystems })) out.push(`${s}: ${note}`);
+    else if (h) for (const note of ruleNotes(s, { subsystems: r.subsystems })) out.push(`${s}: ${redactUrls(note)}`);
   }
   return out;
 }
@@ -41,6 +42,11 @@ function versions(r: CheckReport): string[] {
   return out;
 }
 
+/** The connection warnings a live cluster gives (an unchecked certificate, plaintext). */
+function warnings(r: CheckReport): string[] {
+  return SUBSYSTEMS.flatMap((s) => (r.subsystems?.[s]?.warnings ?? []).map((w) => `${s}: ${redactUrls(w)}`));
+}
+
 export const SYNTAX_RULE = 'clustersnap/syntax';
 const TOOL_VERSION = '0.1.0';
 
@@ -50,6 +56,7 @@ export function renderText(r: CheckReport): string {
   const syntax = r.syntaxErrors.length ? plural(r.syntaxErrors.length, 'syntax error') : '';
   for (const line of versions(r)) out.push(`version: ${line}`);
   for (const line of notChecked(r)) out.push(`not checked: ${line}`);
+  for (const line of warnings(r)) out.push(`warning: ${line}`);
   if (r.readOnly) out.push('read-only: the cluster refuses every repair');
   if (!r.findings.length) {
     const partial = notChecked(r).length ? ` in what was checked (${plural(notChecked(r).length, 'line')} above say what was not)` : '';

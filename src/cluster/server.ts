@@ -17,7 +17,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { encodeDeletes, type EventEncoding } from '../protocol';
@@ -91,9 +91,9 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
 }
 
-/** Constant-time: both sides are hashed to the same length first. */
+/** Constant-time: both sides are hashed to the same length first. The scheme name is case-insensitive (RFC 9110 §11.1). */
 function tokenMatches(header: string | undefined, expected: Buffer): boolean {
-  const m = /^Bearer (.+)$/.exec(header ?? '');
+  const m = /^Bearer +(.+)$/i.exec(header ?? '');
   return timingSafeEqual(digest(m ? m[1] : ''), expected) && m !== null;
 }
 
@@ -112,6 +112,27 @@ function refuse(socket: Duplex, status: number, reason: string, extra: Record<st
   );
 }
 
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/**
+ * Whether a request's Host header names this server: the host it listens on, or a loopback name
+ * when it listens on loopback, or any IP literal when it listens on every address (0.0.0.0, ::);
+ * with the port listened on. A DNS name (a rebinding attack's) is refused unless it is the one listened on.
+ */
+export function hostAllowed(header: string | undefined, listenHost: string, port: number | undefined): boolean {
+  if (!header) return false;
+  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(header.trim().toLowerCase());
+  if (!m) return false;
+  const name = m[1]!;
+  if (m[2] !== undefined && port !== undefined && Number(m[2]) !== port) return false;
+  const bare = name.replace(/^\[(.*)\]$/, '$1');
+  const listen = listenHost.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (bare === listen) return true;
+  if (LOOPBACK.has(listen) || listen.startsWith('127.')) return LOOPBACK.has(name) || bare.startsWith('127.');
+  if (listen === '0.0.0.0' || listen === '::') return isIP(bare) !== 0 || LOOPBACK.has(name);
+  return false;
+}
+
 export async function startClusterServer(cluster: ClusterBackend, opts: ClusterServerOptions = {}): Promise<ClusterServer> {
   const host = opts.host ?? '127.0.0.1';
   const envToken = opts.tokenEnv ? process.env[opts.tokenEnv] : undefined;
@@ -125,6 +146,13 @@ export async function startClusterServer(cluster: ClusterBackend, opts: ClusterS
   const readPause = Math.min(opts.readPauseBytes ?? DEFAULT_READ_PAUSE, maxBuffered);
 
   const http = createServer((req, res) => {
+    // The plain HTTP routes answer without a token: a page whose DNS name was rebound to this address
+    // must not read them, so the Host header must name the address listened on (or localhost).
+    if (opts.http && !hostAllowed(req.headers.host, host, (http.address() as AddressInfo | null)?.port)) {
+      res.writeHead(421, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end(`${cluster.serverName}: Host ${JSON.stringify(req.headers.host ?? '')} is not the address it listens on\n`);
+      return;
+    }
     if (opts.http?.(req, res)) return;
     res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket' });
     res.end(`${cluster.serverName} speaks JSON-RPC over WebSocket\n`);

@@ -689,6 +689,8 @@ export class ClusterWorkspace {
     let stopped = false;
     const summaries: string[] = [];
     const details: string[] = [];
+    /** Applied per incarnation the repairs were planned on: after a restart, the same records may be repaired again. */
+    const perRun = new Map<string, number>();
     for (let round = 0; round < MAX_SAFE_ROUNDS && !stopped; round++) {
       const plans = this.planAllSafe(c, hooks.rules, tried);
       if (!plans.length) break;
@@ -707,6 +709,7 @@ export class ClusterWorkspace {
         const outcome = await this.runRepair(c, finding, option, plannedOn, { cancelled: hooks.cancelled, progress });
         stopped ||= outcome.cancelled || outcome.stopped !== undefined;
         applied += outcome.applied;
+        perRun.set(plannedOn, (perRun.get(plannedOn) ?? 0) + outcome.applied);
         refused += outcome.refused;
         done += option.targetCount;
         summaries.push(outcome.summary);
@@ -717,12 +720,18 @@ export class ClusterWorkspace {
       }
     }
     const remaining = hooks.rules ? c.checker.findings().filter((f) => hooks.rules!.includes(f.rule)).length : c.checker.findings().length;
+    // The cluster restarted part-way: each run is said on its own, the sum may count a record twice (undone by the restart, repaired again).
+    const runs = [...perRun.values()].filter((n) => n > 0);
+    const appliedText =
+      runs.length > 1
+        ? `applied ${runs.map((n, i) => `${formatCount(n)} in run ${i + 1}`).join(', ')} (the cluster restarted in between; a record may be counted in both)`
+        : `applied ${applied}`;
     return {
       ok: refused === 0 && !stopped,
       applied,
       refused,
       summary: repairs
-        ? `${plural(repairs, 'safe repair')}${stopped ? ', cancelled part-way' : ''}: applied ${applied}, refused ${refused}; ${plural(remaining, 'finding')} remain${remaining === 1 ? 's' : ''}`
+        ? `${plural(repairs, 'safe repair')}${stopped ? ', cancelled part-way' : ''}: ${appliedText}, refused ${refused}; ${plural(remaining, 'finding')} remain${remaining === 1 ? 's' : ''}`
         : 'No safe repair to apply',
       details: [...summaries, ...details].slice(0, 50),
       resolved: remaining === 0,

@@ -6,6 +6,18 @@
  * configured" in its view, not as an error.
  */
 import { z } from 'zod';
+import { hasPassword, hasUserInfo } from '../protocol/redact';
+
+/**
+ * A URL without user info. Credentials in a URL would be copied into every error that names the
+ * URL (the gateway's log, `cluster.status`, `cluster-check`'s output); Node's `fetch` refuses them
+ * anyway. etcd takes `username` and `passwordEnv`; an HTTP API behind an authenticating proxy is
+ * not supported with credentials in its URL.
+ */
+const url = (what: string) =>
+  z.url().refine((u) => !hasUserInfo(u), {
+    message: `${what}: credentials in a URL are refused (they would show in logs and statuses); remove "user:password@" (for etcd use "username" and "passwordEnv")`,
+  });
 
 /** TLS for a store: PEM files, read when the gateway starts. */
 export const TlsConfig = z.strictObject({
@@ -14,13 +26,16 @@ export const TlsConfig = z.strictObject({
   /** Client certificate and key, for stores that require mutual TLS. */
   certFile: z.string().optional(),
   keyFile: z.string().optional(),
-  /** Off only for a test store with a self-signed certificate. Default true. */
+  /**
+   * Check the server's certificate (chain and host name; for PostgreSQL as `sslmode` says). false: not checked at
+   * all, for a test store only; the gateway logs a warning and lists it in the subsystem's status. Default true.
+   */
   verify: z.boolean().default(true),
 });
 
 /** An etcd v3 cluster (GreptimeDB's metasrv, Milvus's coordinators). */
 export const EtcdConfig = z.strictObject({
-  endpoints: z.array(z.url()).min(1),
+  endpoints: z.array(url('an etcd endpoint')).min(1),
   /** etcd's own authentication (`etcdctl user add`); the password may come from an environment variable instead. */
   username: z.string().optional(),
   password: z.string().optional(),
@@ -30,12 +45,28 @@ export const EtcdConfig = z.strictObject({
   maxTxnOps: z.number().int().min(4).max(1_000_000).default(128),
 });
 
+/** libpq's `sslmode` values (see src/gateway/sources/postgres.ts for what each does). */
+export const SslMode = z.enum(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']);
+
+/** A postgres:// connection string with a user name but no password (the password comes from `passwordEnv` or PGPASSWORD). */
+const connectionString = z
+  .string()
+  .regex(/^postgres(ql)?:\/\//, 'a postgres:// connection string')
+  .refine((u) => !hasPassword(u), {
+    message: 'a password in the connection string is refused (it would show in logs and statuses): use "passwordEnv" (or PGPASSWORD, or ~/.pgpass)',
+  })
+  .refine((u) => SslMode.safeParse(new URL(u).searchParams.get('sslmode') ?? 'prefer').success, {
+    message: `sslmode must be one of libpq's: ${SslMode.options.join(', ')}`,
+  });
+
 /** A PostgreSQL connection string; the password may come from an environment variable (or PGPASSWORD) instead. */
 export const PostgresConfig = z.union([
-  z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// connection string'),
+  connectionString,
   z.strictObject({
-    connectionString: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// connection string'),
+    connectionString,
     passwordEnv: z.string().optional(),
+    /** libpq's sslmode (default: the URL's, else PGSSLMODE, else prefer). */
+    sslmode: SslMode.optional(),
     tls: TlsConfig.optional(),
   }),
 ]);
@@ -63,7 +94,7 @@ export const GatewayConfig = z.strictObject({
       /** The PostgreSQL metastore. */
       postgres: PostgresConfig,
       /** A Quickwit node's REST API (its `/api/developer/debug` serves the control plane's shard table). */
-      node: z.url(),
+      node: url('quickwit.node'),
     })
     .optional(),
   milvus: z
@@ -78,12 +109,14 @@ export const GatewayConfig = z.strictObject({
   tikv: z
     .strictObject({
       /** PD's HTTP API. */
-      pd: z.url(),
+      pd: url('tikv.pd'),
       /**
        * TiKV status servers (their `/debug/ime/cached_regions`): a base URL, whose store is the one PD lists
        * with that `status_address`, or `{storeId, url}` to name the store.
        */
-      tikvStatus: z.array(z.union([z.url(), z.strictObject({ storeId: z.number().int().nonnegative(), url: z.url() })])).min(1),
+      tikvStatus: z
+        .array(z.union([url('tikv.tikvStatus'), z.strictObject({ storeId: z.number().int().nonnegative(), url: url('tikv.tikvStatus') })]))
+        .min(1),
       /**
        * Read each status server's `/debug/ime/cached_regions` (default false). That route panics TiKV, and the store
        * exits, when its in-memory engine caches a region with an empty end key; stores holding a peer of the last

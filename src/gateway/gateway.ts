@@ -26,6 +26,7 @@ import {
   type SystemVersion,
   type UnreadableRecord,
 } from '../protocol';
+import { redactUrls } from '../protocol/redact';
 import { Store } from '../cluster/store';
 import { refuseAll, StoreBackend } from '../cluster/store-backend';
 import type { GatewayConfig } from './config';
@@ -48,6 +49,8 @@ interface SourceEntry {
   version?: SystemVersion;
   /** Commands the source refuses now, and why (`SubsystemHealth.refuses`). */
   refuses: Map<string, string>;
+  /** Warnings about its connections, by key (`SubsystemHealth.warnings`). */
+  warnings: Map<string, string>;
 }
 
 export class Gateway extends StoreBackend {
@@ -56,13 +59,16 @@ export class Gateway extends StoreBackend {
   private readonly bootId = randomUUID();
   private readonly sources = new Map<Subsystem, SourceEntry>();
   private readonly started = Date.now();
+  private readonly log: (message: string) => void;
 
   constructor(
     private readonly config: GatewayConfig,
     sources: readonly SubsystemSource[],
-    private readonly log: (message: string) => void = () => undefined,
+    log: (message: string) => void = () => undefined,
   ) {
     super();
+    // No user info of a URL leaves the gateway, whatever a store's error quotes (src/protocol/redact.ts).
+    this.log = (message) => log(redactUrls(message));
     for (const source of sources) {
       this.sources.set(source.subsystem, {
         source,
@@ -71,6 +77,7 @@ export class Gateway extends StoreBackend {
         unreadable: new Map(),
         collections: new Map(source.collections.map((c) => [c, { state: 'unread', reason: 'not read yet' }] as const)),
         refuses: new Map(),
+        warnings: new Map(),
       });
     }
   }
@@ -89,7 +96,7 @@ export class Gateway extends StoreBackend {
           await e.source.start(this.contextFor(e));
         } catch (err) {
           // A source must not throw out of start; if one does, its subsystem says so instead of taking the gateway down.
-          e.health = { state: 'unavailable', reason: `cannot start: ${errorText(err)}` };
+          e.health = { state: 'unavailable', reason: redactUrls(`cannot start: ${errorText(err)}`) };
           this.log(`${e.source.subsystem}: ${e.health.reason}`);
         } finally {
           e.read = true;
@@ -170,6 +177,7 @@ export class Gateway extends StoreBackend {
         ...(e.collections.size && e.health.state === 'ok' ? { collections: Object.fromEntries(e.collections) } : {}),
         ...(e.version ? { version: e.version } : {}),
         ...(e.refuses.size ? { refuses: Object.fromEntries(e.refuses) } : {}),
+        ...(e.warnings.size ? { warnings: [...e.warnings.values()].slice(0, 16) } : {}),
         ...(unreadable.length ? { unreadable: unreadable.slice(0, MAX_UNREADABLE_LISTED), unreadableCount: unreadable.length } : {}),
       };
     }
@@ -209,7 +217,7 @@ export class Gateway extends StoreBackend {
     const failed = this.failedPrecondition(others);
     if (failed) return this.finishRepair(params, refuseAll(command, `not applied: ${failed}; re-check and plan again`));
     const own = preconditions.filter((p) => this.isOwnFact(entry.source, p));
-    const items = await entry.source.repair(command, own);
+    const items = (await entry.source.repair(command, own)).map((i) => ({ ...i, message: redactUrls(i.message) }));
     return this.finishRepair(params, items);
   }
 
@@ -261,7 +269,17 @@ export class Gateway extends StoreBackend {
         if (reason === undefined) entry.refuses.delete(command);
         else entry.refuses.set(command, reason);
       },
-      health: (health) => {
+      warning: (key, message) => {
+        const text = message === undefined ? undefined : redactUrls(message).slice(0, 2048);
+        if (text === entry.warnings.get(key)) return;
+        if (text === undefined) entry.warnings.delete(key);
+        else {
+          entry.warnings.set(key, text);
+          this.log(`${entry.source.subsystem}: warning: ${text}`);
+        }
+      },
+      health: (given) => {
+        const health = given.reason === undefined ? given : { ...given, reason: redactUrls(given.reason) };
         if (health.state !== entry.health.state || health.reason !== entry.health.reason) {
           this.log(`${entry.source.subsystem}: ${health.state}${health.reason ? ` (${health.reason})` : ''}`);
         }

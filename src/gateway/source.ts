@@ -53,6 +53,11 @@ export interface SourceContext {
   refusing(command: RepairCommand['command'], reason: string | undefined): void;
   /** The upstream version the store or API says it runs (undefined: it does not say, or not yet). */
   version(version: SystemVersion | undefined): void;
+  /**
+   * A warning about the connection under `key` (an unchecked certificate, plaintext), or none any
+   * more (undefined): logged once and listed in the subsystem's status while it holds.
+   */
+  warning?(key: string, message: string | undefined): void;
   /** Reachable again, or not; shown in the subsystem's view. */
   health(health: SourceHealth): void;
   log(message: string): void;

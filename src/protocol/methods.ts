@@ -112,6 +112,11 @@ export const SubsystemHealth = z.object({
   refuses: z.record(z.string().max(128), z.string().max(2048)).optional(),
   /** Why it is not ok, in words (the store's error, "no greptime section in the gateway config"). */
   reason: z.string().max(2048).optional(),
+  /**
+   * What the operator should know even while it is ok: a connection whose certificate is not
+   * checked (`tls.verify: false`), a PostgreSQL connection in plaintext. Absent: none.
+   */
+  warnings: z.array(z.string().max(2048)).max(16).optional(),
   /** Records that did not decode: the first ones, and how many in all. */
   unreadable: z.array(UnreadableRecord).max(100).optional(),
   unreadableCount: z.number().int().nonnegative().optional(),

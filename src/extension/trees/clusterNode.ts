@@ -70,6 +70,11 @@ export function subsystemTreeItem(el: SubsystemElement): TreeItem {
     item.description = `${item.description} · ${health.version.system} ${health.version.version}`;
     item.tooltip = `${typeof item.tooltip === 'string' ? item.tooltip : ''}\n${health.version.system} ${health.version.version} (from ${health.version.from})`;
   }
+  // Connection warnings (an unchecked certificate, plaintext): the operator sees them without opening a log.
+  if (health?.warnings?.length) {
+    item.description = `${item.description} · ${plural(health.warnings.length, 'warning')}`;
+    item.tooltip = `${typeof item.tooltip === 'string' ? item.tooltip : ''}\n${health.warnings.map((w) => `⚠ ${w}`).join('\n')}`;
+  }
   item.contextValue = ContextValues.of('subsystem', {});
   item.command = {
     command: 'vscode.open',

@@ -2,10 +2,16 @@
  * The etcd side of the GreptimeDB and Milvus sources: a client from the
  * config (auth, TLS), a follower that reads prefixes once and then watches
  * them from the read's revision (re-reading everything after a disconnect,
- * with backoff), and conditional transactions on `mod_revision`.
+ * with backoff), a liveness probe (a store that stops answering — frozen,
+ * partitioned — is unavailable within seconds, and read again as soon as
+ * it answers), and conditional transactions on `mod_revision`.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { Etcd3, Range, type IOptions, type Watcher } from 'etcd3';
+import { redactUrls } from '../../protocol/redact';
 import type { EtcdKv } from '../../codecs/etcd-kv';
 import type { EtcdConfig } from '../config';
 import type { SourceContext, SourceHealth } from '../source';
@@ -30,8 +36,41 @@ export function etcdOptions(cfg: EtcdConfigT): IOptions {
   return options;
 }
 
-export function createEtcdClient(cfg: EtcdConfigT): Etcd3 {
-  return new Etcd3(etcdOptions(cfg));
+/**
+ * `tls.verify: false`: the server's certificate is not checked (neither its chain nor its name).
+ * etcd3 (1.1.2) builds its gRPC credentials from `credentials` with `createSsl(ca, key, cert)` and
+ * no verify options (lib/connection-pool.js, `buildAuthentication`), so the client's hosts and its
+ * authenticator get credentials made here instead, with `rejectUnauthorized: false`.
+ */
+function trustAnyCertificate(client: Etcd3, cfg: EtcdConfigT): void {
+  const read = (f?: string) => (f ? readFileSync(f) : null);
+  const creds: ChannelCredentials = grpcCredentials.createSsl(read(cfg.tls?.caFile), read(cfg.tls?.keyFile), read(cfg.tls?.certFile), {
+    rejectUnauthorized: false,
+    checkServerIdentity: () => undefined,
+  });
+  const pool = (client as unknown as { pool?: { hosts?: { channelCredentials?: unknown }[]; authenticator?: { credentials?: unknown } } }).pool;
+  if (!pool?.hosts?.length || !pool.authenticator || !pool.hosts.every((h) => 'channelCredentials' in h) || !('credentials' in pool.authenticator)) {
+    throw new Error('tls.verify: false is not supported by this etcd3 client version (its connection pool changed)');
+  }
+  for (const h of pool.hosts) h.channelCredentials = creds;
+  pool.authenticator.credentials = creds;
+}
+
+export function createEtcdClient(cfg: EtcdConfigT, extra: Partial<IOptions> = {}): Etcd3 {
+  const client = new Etcd3({ ...etcdOptions(cfg), ...extra });
+  if (cfg.tls && !cfg.tls.verify) trustAnyCertificate(client, cfg);
+  return client;
+}
+
+/** The warning a config gives about its etcd connection, if any (logged and listed in the subsystem's status). */
+export function etcdWarning(cfg: EtcdConfigT): string | undefined {
+  if (cfg.tls && !cfg.tls.verify) {
+    return `etcd ${cfg.endpoints.join(',')}: the server's TLS certificate is not checked (tls.verify: false); anyone between the gateway and etcd can read and answer in its place`;
+  }
+  if (cfg.password !== undefined && cfg.endpoints.some((e) => e.startsWith('http://'))) {
+    return `etcd ${cfg.endpoints.join(',')}: the password goes over plaintext (http://); use https:// with tls`;
+  }
+  return undefined;
 }
 
 interface RawKv {
@@ -44,9 +83,51 @@ export function toKv(kv: RawKv): EtcdKv {
   return { key: kv.key.toString(), value: kv.value, modRevision: Number(kv.mod_revision), createRevision: Number(kv.create_revision) };
 }
 
+/**
+ * Why a TLS connection to the first endpoint fails, in Node's words (a wrong CA, a host name that is
+ * not in the certificate, a client certificate the server wants): gRPC only says "No connection
+ * established" when the handshake fails. Undefined when the handshake works (the cause is elsewhere).
+ */
+export function diagnoseTls(cfg: EtcdConfigT, timeoutMs = PROBE_DEADLINE_MS): Promise<string | undefined> {
+  const endpoint = cfg.endpoints.find((e) => e.startsWith('https://'));
+  if (!endpoint || !cfg.tls) return Promise.resolve(undefined);
+  const url = new URL(endpoint);
+  const read = (f?: string) => (f ? readFileSync(f) : undefined);
+  return new Promise((resolve) => {
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const socket = tlsConnect({
+      host,
+      port: Number(url.port || 2379),
+      ...(isIP(host) ? {} : { servername: host }),
+      ca: read(cfg.tls!.caFile),
+      cert: read(cfg.tls!.certFile),
+      key: read(cfg.tls!.keyFile),
+      rejectUnauthorized: cfg.tls!.verify,
+      ...(cfg.tls!.verify ? {} : { checkServerIdentity: () => undefined }),
+      ALPNProtocols: ['h2'],
+    });
+    const done = (why: string | undefined) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(why && redactUrls(`etcd ${endpoint}: TLS: ${why}`));
+    };
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    socket.once('error', (err) => done(err.message));
+    // TLS 1.3: a client certificate the server refuses is only said after the handshake, with the first read.
+    socket.once('secureConnect', () => setTimeout(() => done(undefined), 200));
+    socket.once('close', () => done('the server closed the connection during the handshake (does it require a client certificate?)'));
+  });
+}
+
+/** etcd3's circuit breaker refused the call without trying (after 3 failures in a row, for 5 s): it says nothing about why. */
+export function isBrokenCircuit(err: unknown): boolean {
+  return (err as { isBrokenCircuitError?: boolean })?.isBrokenCircuitError === true || /circuit breaker is open/i.test(String((err as Error)?.message ?? err));
+}
+
 export function describeEtcdError(err: unknown, endpoints: readonly string[]): string {
   const msg = err instanceof Error ? err.message : String(err);
-  return `etcd ${endpoints.join(',')}: ${msg}`.slice(0, 1000);
+  const said = /DEADLINE_EXCEEDED/.test(msg) ? `no answer in time (${msg})` : msg;
+  return redactUrls(`etcd ${endpoints.join(',')}: ${said}`).slice(0, 1000);
 }
 
 export interface FollowerHandlers {
@@ -54,6 +135,8 @@ export interface FollowerHandlers {
   changed(kvs: ReadonlyMap<string, EtcdKv>, revision: number): void;
   health(h: SourceHealth): void;
   log(message: string): void;
+  /** A connection error gRPC does not explain ("No connection established"): why, found another way (a TLS handshake). */
+  diagnose?(err: unknown): Promise<string | undefined>;
 }
 
 /** Bytes one page of a range read aims at (a client receives at most 4 MiB per gRPC message). */
@@ -74,6 +157,9 @@ function tooLarge(err: unknown): boolean {
 
 const MIN_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 30_000;
+/** How often the follower asks etcd for one key, and how long it waits for the answer (a frozen etcd keeps its watch streams open). */
+export const PROBE_EVERY_MS = 2000;
+export const PROBE_DEADLINE_MS = 3000;
 
 /**
  * Holds every key under `prefixes`, current as of `revision`: one read, then a
@@ -96,6 +182,13 @@ export class EtcdFollower {
   private published = 0;
   /** The largest record (key, value and overhead, in bytes) a read has seen: it sizes the next page. */
   private largestKv = PAGE_BYTES / 2;
+  /** The last failure that said why (not etcd3's "circuit breaker is open", which hides it). */
+  private lastCause: string | undefined;
+  /** Why the TLS handshake fails, as diagnose() found it (gRPC does not say). */
+  private diagnosed: string | undefined;
+  private healthy = false;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing = false;
 
   /**
    * `pager`: the client for the paged reads (by default `client`); `EtcdSource` gives one without
@@ -113,6 +206,33 @@ export class EtcdFollower {
   /** The first read (and watch); resolves whether it worked or not (health says which). */
   async start(): Promise<void> {
     await this.attempt();
+    this.probeTimer = setInterval(() => void this.probe(), PROBE_EVERY_MS);
+    this.probeTimer.unref?.();
+  }
+
+  /**
+   * A read of one key with a short deadline: the watch streams of a frozen (SIGSTOP) or cut-off etcd
+   * stay open and silent, and no unary call is made meanwhile. No answer in time: unavailable (the
+   * watches are dropped and everything is read again later). An answer while unavailable and waiting
+   * for the backoff: read again now, so that a store that came back is `ok` within seconds.
+   */
+  private async probe(): Promise<void> {
+    if (this.closed || this.probing) return;
+    this.probing = true;
+    const generation = this.generation;
+    try {
+      await this.client.get(this.prefixes[0] ?? '').options({ deadline: Date.now() + PROBE_DEADLINE_MS }).exec();
+      if (!this.healthy && this.timer && !this.closed) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+        void this.attempt();
+      }
+    } catch (err) {
+      if (this.healthy) this.fail(err, generation);
+      else if (!isBrokenCircuit(err)) this.lastCause = describeEtcdError(err, this.endpoints);
+    } finally {
+      this.probing = false;
+    }
   }
 
   private async attempt(): Promise<void> {
@@ -133,6 +253,9 @@ export class EtcdFollower {
       for (const [k, v] of kvs) this.kvs.set(k, v);
       this.revision = revision;
       this.backoff = MIN_BACKOFF_MS;
+      this.healthy = true;
+      this.lastCause = undefined;
+      this.diagnosed = undefined;
       this.handlers.health({ state: 'ok' });
       this.handlers.changed(this.kvs, this.revision);
       this.published = this.revision;
@@ -238,8 +361,25 @@ export class EtcdFollower {
 
   private fail(err: unknown, generation: number): void {
     if (this.closed || generation !== this.generation || this.timer) return;
-    const reason = describeEtcdError(err, this.endpoints);
-    this.handlers.health({ state: 'unavailable', reason: `${reason}; retrying in ${Math.round(this.backoff / 1000)}s` });
+    this.healthy = false;
+    // etcd3 opens its circuit breaker after 3 failures in a row and then fails calls with "circuit breaker
+    // is open" for 5 s: the reason keeps the last real cause (a wrong CA, a refused login, no answer).
+    const broken = isBrokenCircuit(err);
+    let reason = broken && this.lastCause ? this.lastCause : describeEtcdError(err, this.endpoints);
+    // gRPC says only "No connection established" when the TLS handshake fails: the cause found by diagnose() is kept.
+    const unexplained = !broken && /No connection established/i.test(reason);
+    if (unexplained && this.diagnosed) reason = this.diagnosed;
+    if (!broken) this.lastCause = reason;
+    const retry = `retrying in ${Math.round(this.backoff / 1000)}s`;
+    if (unexplained && !this.diagnosed && this.handlers.diagnose) {
+      // Said once the handshake has been tried (at most PROBE_DEADLINE_MS later), with its cause if it has one.
+      void this.handlers.diagnose(err).then((why) => {
+        this.diagnosed = why;
+        if (this.closed || this.healthy || this.lastCause !== reason) return;
+        if (why) this.lastCause = why;
+        this.handlers.health({ state: 'unavailable', reason: `${why ?? reason}; ${retry}` });
+      });
+    } else this.handlers.health({ state: 'unavailable', reason: `${reason}; ${retry}` });
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.attempt();
@@ -250,12 +390,19 @@ export class EtcdFollower {
   private async stopWatchers(): Promise<void> {
     const ws = this.watchers;
     this.watchers = [];
-    await Promise.all(ws.map((w) => w.cancel().catch(() => undefined)));
+    // A cancel waits for etcd's answer: a frozen or cut-off etcd must not hold the next attempt.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(ws.map((w) => w.cancel().catch(() => undefined))),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, PROBE_DEADLINE_MS))),
+    ]);
+    clearTimeout(timer);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.probeTimer) clearInterval(this.probeTimer);
     if (this.debounce) clearTimeout(this.debounce);
     await this.stopWatchers();
   }
@@ -273,13 +420,15 @@ export abstract class EtcdSource {
   protected readonly follower: EtcdFollower;
   protected ctx: SourceContext | undefined;
   private readonly started = Date.now();
+  private readonly warning: string | undefined;
 
   /** The follower's client for paged reads: no retries, no circuit breaker (the follower retries with backoff). */
   private readonly pager: Etcd3;
 
   constructor(etcd: EtcdConfigT, prefixes: readonly string[]) {
     this.client = createEtcdClient(etcd);
-    this.pager = new Etcd3({ ...etcdOptions(etcd), faultHandling: { host: () => PASS_THROUGH, global: PASS_THROUGH } });
+    this.warning = etcdWarning(etcd);
+    this.pager = createEtcdClient(etcd, { faultHandling: { host: () => PASS_THROUGH, global: PASS_THROUGH } });
     this.follower = new EtcdFollower(
       this.client,
       prefixes,
@@ -288,6 +437,7 @@ export abstract class EtcdSource {
         changed: (kvs) => this.refresh(kvs),
         health: (h) => this.ctx?.health(h),
         log: (m) => this.ctx?.log(m),
+        diagnose: () => diagnoseTls(etcd),
       },
       this.pager,
     );
@@ -302,6 +452,7 @@ export abstract class EtcdSource {
 
   async start(ctx: SourceContext): Promise<void> {
     this.ctx = ctx;
+    ctx.warning?.('etcd-connection', this.warning);
     await this.follower.start();
   }
 

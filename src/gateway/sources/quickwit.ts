@@ -36,8 +36,7 @@
  * - `quickwit.restartControlPlane`, `quickwit.adviseResetShards`: refused,
  *   Quickwit offers no API to do either (see `RESTART_REFUSAL`, `ADVISE_REFUSAL`).
  */
-import { readFileSync } from 'node:fs';
-import { Pool, type PoolClient, type PoolConfig } from 'pg';
+import type { PoolClient } from 'pg';
 import {
   KEYS,
   keys,
@@ -65,6 +64,9 @@ import {
 } from '../../codecs/quickwit';
 import type { GatewayConfig } from '../config';
 import type { SourceContext, SubsystemSource } from '../source';
+import { PostgresPool } from './postgres';
+
+export { poolConfig } from './postgres';
 
 type QuickwitConfig = NonNullable<GatewayConfig['quickwit']>;
 
@@ -72,8 +74,13 @@ const METASTORE = 'quickwit.metastore.shards';
 const CONTROL_PLANE = 'quickwit.controlPlane.shards';
 const INGESTER = 'quickwit.ingester.shards';
 const INGESTERS = 'quickwit.ingesters';
-const MAX_BACKOFF_MS = 30_000;
-const HTTP_TIMEOUT_MS = 10_000;
+/** After failures, polls wait longer (doubling from pollMs), but never more than this: a store that is back is ok again within seconds. */
+const MAX_BACKOFF_MS = 5_000;
+/** A node that does not answer within this is unavailable (a poll notices a frozen node within pollMs + this). */
+const HTTP_TIMEOUT_MS = 5_000;
+/** While a metastore read runs longer than PROBE_EVERY_MS, PostgreSQL is asked `SELECT 1` on a new connection, with this deadline. */
+const PROBE_EVERY_MS = 2_000;
+const PROBE_DEADLINE_MS = 3_000;
 const XID_SPACE = 2 ** 32;
 
 export const RESTART_REFUSAL =
@@ -109,30 +116,6 @@ const DELETE_PLANNED =
   "AND (s.publish_position_inclusive = '' OR s.publish_position_inclusive LIKE '~%') " +
   'RETURNING s.index_uid, s.source_id, s.shard_id';
 
-/** The PostgreSQL pool config: the connection string, the password from the environment, TLS files. */
-export function poolConfig(pg: QuickwitConfig['postgres'], env: NodeJS.ProcessEnv = process.env): PoolConfig {
-  if (typeof pg === 'string') return { connectionString: pg };
-  const config: PoolConfig = { connectionString: pg.connectionString };
-  if (pg.passwordEnv) {
-    const password = env[pg.passwordEnv];
-    if (password === undefined) throw new Error(`the environment variable ${pg.passwordEnv} (postgres passwordEnv) is not set`);
-    config.password = password;
-  }
-  if (pg.tls) {
-    // Explicit TLS settings replace sslmode & co. from the URL (pg lets the URL's win otherwise).
-    const url = new URL(pg.connectionString);
-    for (const p of ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'ssl']) url.searchParams.delete(p);
-    config.connectionString = url.toString();
-    config.ssl = {
-      rejectUnauthorized: pg.tls.verify,
-      ...(pg.tls.caFile ? { ca: readFileSync(pg.tls.caFile, 'utf8') } : {}),
-      ...(pg.tls.certFile ? { cert: readFileSync(pg.tls.certFile, 'utf8') } : {}),
-      ...(pg.tls.keyFile ? { key: readFileSync(pg.tls.keyFile, 'utf8') } : {}),
-    };
-  }
-  return config;
-}
-
 function rowId(indexUid: string, sourceId: string, shardId: string): string {
   return `${indexUid}\u0000${sourceId}\u0000${shardId}`;
 }
@@ -156,7 +139,7 @@ export class QuickwitSource implements SubsystemSource {
   readonly collections = [METASTORE, CONTROL_PLANE, INGESTER, INGESTERS] as const;
   readonly commands = ['quickwit.deleteShards', 'quickwit.restartControlPlane', 'quickwit.adviseResetShards', 'quickwit.restoreShards'] as const;
 
-  private pool: Pool | undefined;
+  private pool: PostgresPool | undefined;
   private ctx: SourceContext | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -231,7 +214,7 @@ export class QuickwitSource implements SubsystemSource {
 
   private schedule(): void {
     if (this.closed) return;
-    const delay = this.failures === 0 ? this.pollMs : Math.min(MAX_BACKOFF_MS, this.pollMs * 2 ** Math.min(this.failures, 10));
+    const delay = this.failures === 0 ? this.pollMs : Math.max(this.pollMs, Math.min(MAX_BACKOFF_MS, this.pollMs * 2 ** Math.min(this.failures, 10)));
     this.timer = setTimeout(() => {
       void this.pollOnce().finally(() => this.schedule());
     }, delay);
@@ -244,11 +227,8 @@ export class QuickwitSource implements SubsystemSource {
     return next;
   }
 
-  private getPool(): Pool {
-    if (!this.pool) {
-      this.pool = new Pool({ ...poolConfig(this.config.postgres), max: 2, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
-      this.pool.on('error', () => undefined); // an idle client's error: the next query reports it
-    }
+  private getPool(): PostgresPool {
+    this.pool ??= new PostgresPool(this.config.postgres, { max: 2, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000, warn: (key, w) => this.ctx?.warning?.(`postgres-${key}`, w) });
     return this.pool;
   }
 
@@ -257,7 +237,7 @@ export class QuickwitSource implements SubsystemSource {
     return this.exclusive(async () => {
       const ctx = this.ctx!;
       try {
-        await this.pollMetastore(ctx);
+        await this.watched(ctx, this.pollMetastore(ctx));
         this.pgError = undefined;
       } catch (err) {
         this.pgError = `PostgreSQL metastore: ${message(err)}`;
@@ -280,6 +260,32 @@ export class QuickwitSource implements SubsystemSource {
       this.failures = reasons.length ? this.failures + 1 : 0;
       ctx.health(reasons.length ? { state: 'unavailable', reason: reasons.join('; ') } : { state: 'ok' });
     });
+  }
+
+  /**
+   * A metastore read that runs long is watched: PostgreSQL is probed on a new connection, and one
+   * that does not answer (frozen, cut off) makes the subsystem unavailable now, not when (or if)
+   * the read ends. The read ends when the server answers again, and the poll says ok.
+   */
+  private async watched(ctx: SourceContext, read: Promise<void>): Promise<void> {
+    let settled = false;
+    let probing = false;
+    const timer = setInterval(() => {
+      if (probing || settled) return;
+      probing = true;
+      void this.getPool()
+        .probe(PROBE_DEADLINE_MS)
+        .then((why) => {
+          if (why && !settled) ctx.health({ state: 'unavailable', reason: `PostgreSQL metastore: ${why}` });
+        })
+        .finally(() => (probing = false));
+    }, PROBE_EVERY_MS);
+    try {
+      await read;
+    } finally {
+      settled = true;
+      clearInterval(timer);
+    }
   }
 
   // -------------------------------------------------------------- metastore --
@@ -392,7 +398,15 @@ export class QuickwitSource implements SubsystemSource {
 
   private async fetchDebug(): Promise<DebugDecoded> {
     const url = new URL('api/developer/debug', this.config.node.endsWith('/') ? this.config.node : `${this.config.node}/`);
-    const res = await fetch(url, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+    let res: Response;
+    try {
+      res = await fetch(url, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+    } catch (err) {
+      // A kept-alive connection the node closed meanwhile (it was frozen past its keep-alive timeout, or restarted):
+      // one new connection, at once, before calling the node unavailable. A timeout is not retried.
+      if ((err as Error)?.name === 'TimeoutError' || (err as Error)?.name === 'AbortError') throw err;
+      res = await fetch(url, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+    }
     if (res.status === 404) {
       // Quickwit 0.8 has no developer API: its `GET /debugging` (quickwit-serve `debugging_api.rs` at v0.8.2)
       // serves the control plane's shard table only, and nothing of the ingesters.

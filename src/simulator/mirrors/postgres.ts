@@ -8,10 +8,16 @@
  * transaction; each batch of change events is one transaction with at most
  * one upsert statement (rows that did not change keep their row version) and
  * one delete statement per `BATCH` rows.
+ *
+ * A lost connection (PostgreSQL restarted, a backend terminated) is dropped,
+ * never reused: the batch that failed is not lost, the mirror is marked stale
+ * and synced in full again on a new connection, retried with backoff (0.5 s
+ * doubling to 10 s) until it works, and at the next batch at the latest.
  */
 import { Client } from 'pg';
 import type { EventsNotification, MetastoreShard } from '../../protocol';
 import { encodeIndexRow, encodeShardRow, INSERT_SHARD_ROWS, QUICKWIT_SCHEMA_SQL, SHARD_COLUMNS, shardRowColumns } from '../../codecs/quickwit';
+import { redactUrls } from '../../protocol/redact';
 import type { Simulator } from '../simulator';
 import type { StoreMirror } from './mirror';
 
@@ -33,9 +39,19 @@ const DELETE_SHARDS =
 
 const columns = shardRowColumns;
 
+const MIN_RETRY_MS = 500;
+const MAX_RETRY_MS = 10_000;
+
 export class PostgresMirror implements StoreMirror {
   readonly target: string;
   private client: Client | undefined;
+  /** A write failed: the database may lack changes, so the next write is a full sync. */
+  private stale = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs = MIN_RETRY_MS;
+  private closed = false;
+  /** One operation at a time (the retry timer's sync and the batches). */
+  private chain: Promise<unknown> = Promise.resolve();
   private readonly indexes = new Set<string>();
   /** How long the last sync took, and how many shards it wrote (for the measurements). */
   lastSync = { shards: 0, ms: 0 };
@@ -47,13 +63,56 @@ export class PostgresMirror implements StoreMirror {
   private async connect(): Promise<Client> {
     if (this.client) return this.client;
     const client = new Client({ connectionString: this.connectionString });
-    client.on('error', () => undefined); // a dropped connection fails the next query, which the mirror logs
+    // A dropped connection (PostgreSQL restarted): forgotten at once, the next write connects again.
+    const drop = () => {
+      if (this.client === client) this.client = undefined;
+    };
+    client.on('error', drop);
+    client.on('end', drop);
     await client.connect();
     this.client = client;
     return client;
   }
 
-  async sync(sim: Simulator): Promise<void> {
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** A write failed: drop the connection, and sync in full again until it works. */
+  private failed(sim: Simulator): void {
+    const c = this.client;
+    this.client = undefined;
+    void c?.end().catch(() => undefined);
+    this.stale = true;
+    if (this.retryTimer || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.stale || this.closed) return;
+      this.serial(() => this.syncNow(sim)).then(
+        () => (this.retryMs = MIN_RETRY_MS),
+        () => (this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS)),
+      );
+    }, this.retryMs);
+    this.retryTimer.unref?.();
+  }
+
+  sync(sim: Simulator): Promise<void> {
+    return this.serial(() => this.syncNow(sim));
+  }
+
+  private async syncNow(sim: Simulator): Promise<void> {
+    try {
+      await this.syncOnce(sim);
+      this.stale = false;
+    } catch (err) {
+      this.failed(sim);
+      throw err;
+    }
+  }
+
+  private async syncOnce(sim: Simulator): Promise<void> {
     const started = performance.now();
     const db = await this.connect();
     const shards = [...sim.entities(METASTORE)];
@@ -75,8 +134,20 @@ export class PostgresMirror implements StoreMirror {
     this.lastSync = { shards: shards.length, ms: Math.round(performance.now() - started) };
   }
 
-  async apply(sim: Simulator, n: EventsNotification): Promise<void> {
-    if (n.reset) return this.sync(sim);
+  apply(sim: Simulator, n: EventsNotification): Promise<void> {
+    return this.serial(async () => {
+      // After a failed write the database may lack earlier batches: a full sync replaces them all.
+      if (n.reset || this.stale) return this.syncNow(sim);
+      try {
+        await this.applyOnce(n);
+      } catch (err) {
+        this.failed(sim);
+        throw err;
+      }
+    });
+  }
+
+  private async applyOnce(n: EventsNotification): Promise<void> {
     // The last operation on each key wins (a delete then a re-create is an upsert).
     const last = new Map<string, MetastoreShard | null>();
     for (const e of n.events) {
@@ -115,15 +186,18 @@ export class PostgresMirror implements StoreMirror {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.chain;
     const c = this.client;
     this.client = undefined;
     await c?.end().catch(() => undefined);
   }
 }
 
-/** A connection string without its password, for logs. */
+/** A connection string without its user info, for logs. */
 export function redact(connectionString: string): string {
-  return connectionString.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+  return redactUrls(connectionString);
 }
 
 export function createPostgresMirror(target: string): StoreMirror {
