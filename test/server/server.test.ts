@@ -191,7 +191,7 @@ describe('language server (real process, real simulator)', function () {
       for (const a of actions) assert.match(a.title, /\(safe\)$/);
       const preferred = actions.filter((a) => a.isPreferred);
       assert.equal(preferred.length, 1, 'exactly one preferred action');
-      assert.match(preferred[0].title, /^Reset [\d,]+ ingester shards? with no unpublished records \(safe\)$/);
+      assert.match(preferred[0].title, /^Reset [\d,]+ ingester shards? with no unpublished records of \S+\/_ingest-source \(safe\)$/);
       const args = preferred[0].command!.arguments![0] as ApplyRepairArgs;
       const result = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyRepair, arguments: [args] });
       assert.equal(result.ok, true, result.summary);

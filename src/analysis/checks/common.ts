@@ -134,6 +134,11 @@ export function factsPer<T>(items: readonly T[], each: (item: T) => Fact | Fact[
 }
 
 /** "1 is" / "2 are": a sentence's verb after a count. */
+/** The first `max` names, then "…": "a, b, c, …" (a fix title names its targets without growing without bound). */
+export function nameList(names: readonly string[], max = 3): string {
+  return names.slice(0, max).join(', ') + (names.length > max ? ', …' : '');
+}
+
 export function isAre(n: number): string {
   return n === 1 ? 'is' : 'are';
 }

@@ -129,7 +129,10 @@ export function checkCloseBlockedWals(model: ClusterModel): Finding[] {
           ...batchedOption(
             {
               id: 'cancel-appends-and-close',
-              title: unseen.length === 0 ? `Cancel the ${plural(inFlight, 'blocked append')} and finish closing` : 'Cancel the blocked appends and finish closing',
+              title:
+                unseen.length === 0
+                  ? `Cancel the ${plural(inFlight, 'blocked append')} on StreamingNode ${node.serverId} and finish closing`
+                  : `Cancel the blocked appends on StreamingNode ${node.serverId} and finish closing`,
               safety: 'safe',
               description:
                 'Fails the in-flight appends so the WAL close completes and the node stops. Acknowledged data is ' +
