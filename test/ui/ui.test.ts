@@ -298,13 +298,16 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     const hover = page.locator('.monaco-hover:visible', { hasText: 'because' }).first();
     const because = await wb.hoverUntil('the hover to list the finding’s facts', () => wb.squiggleOnLine(line), async () => {
       const text = await hover.innerText({ timeout: 1000 });
-      return text.includes(`${EVIDENCE_RULE}, because:`) && /SC says \S+ is Online/.test(text) && text;
+      return new RegExp(`${escapeRegExp(EVIDENCE_RULE)}, because of the \\d+ facts? above`).test(text) && /SC says \S+ is Online/.test(text) && text;
     }, { describe: async () => (await page.locator('.monaco-hover').allInnerTexts()).join(' | ').slice(0, 600) });
     assert.match(because, /SPU \d+'s last report \(t=\d+ s\) says its storage is full/);
     // Its fade-in done, for the picture.
     await waitUntil('the hover to finish fading in', () => hover.evaluate((el: any) => el.ownerDocument.getAnimations().every((a: any) => a.playState !== 'running')));
-    // The hover scrolls: bring the "because" list into its view for the picture.
-    await hover.getByText(`${EVIDENCE_RULE}, because:`).scrollIntoViewIfNeeded();
+    // Each fact once: linked under the diagnostic, not listed again in the server's part.
+    const sentences = because.match(/SC says \S+ is Online[^\n]*/g) ?? [];
+    assert.deepEqual(sentences, [...new Set(sentences)], because);
+    // The hover scrolls: bring the "because" line into its view for the picture.
+    await hover.getByText(`${EVIDENCE_RULE}, because`).scrollIntoViewIfNeeded();
     await shot('08c-evidence-hover.png');
     await page.keyboard.press('Escape');
 

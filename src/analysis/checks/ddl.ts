@@ -286,7 +286,7 @@ function duplicateFacts(fact: ReturnType<typeof facts>, w: SameWork) {
     fact.entity(
       PROCEDURES,
       oldest,
-      `The oldest ${w.typeName} for ${w.table} is ${oldest.procedureId} (${oldest.status}, started at t=${oldest.startTime} s).`,
+      `The oldest ${w.typeName} for ${w.table} is ${oldest.procedureId} (${oldest.status}, started at ${fact.at(oldest.startTime)}).`,
       { since: oldest.startTime },
     ),
     fact.group(
@@ -294,7 +294,7 @@ function duplicateFacts(fact: ReturnType<typeof facts>, w: SameWork) {
       `${w.table} ${w.typeName}`,
       others.length,
       others[0]?.key,
-      `${formatCount(others.length)} more ${w.typeName} for it ${isAre(others.length)} unfinished (${describeCounts(statuses)}), from t=${since} s on: only one can succeed.`,
+      `${formatCount(others.length)} more ${w.typeName} for it ${isAre(others.length)} unfinished (${describeCounts(statuses)}), from ${fact.at(since)} on: only one can succeed.`,
       { since },
     ),
   ];

@@ -59,7 +59,7 @@ export function checkOnlineOutOfStorage(model: ClusterModel): Finding[] {
             fact.entity(
               'fluvio.spuReports',
               report,
-              `SPU ${report.spuId}'s last report (t=${report.reportedAt} s) says its storage is full${report.freeBytes === null ? '' : `, ${formatBytes(report.freeBytes)} free`}.`,
+              `SPU ${report.spuId}'s last report (${fact.at(report.reportedAt)}) says its storage is full${report.freeBytes === null ? '' : `, ${formatBytes(report.freeBytes)} free`}.`,
               { component: `SPU ${report.spuId}`, since: report.reportedAt },
             ),
           ],

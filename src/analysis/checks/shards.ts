@@ -177,7 +177,7 @@ export function checkDanglingShards(model: ClusterModel): Finding[] {
     const total = g.count + live.count;
     const first = g.samples[0]!.key;
     const since = { since: g.oldest };
-    const why = `open_shards succeeded, init_shards did not (the oldest created at t=${g.oldest} s)`;
+    const why = `open_shards succeeded, init_shards did not (the oldest created at ${fact.at(g.oldest)})`;
     const evidence = [
       fact.group(METASTORE, group, total, first, `The metastore has ${plural(total, 'shard')} of ${group} that ${isAre(total)} not closed.`),
       fact.group(CONTROL_PLANE, group, live.known, live.knownKey, `The control plane (epoch ${epoch}) knows ${live.known ? formatCount(live.known) : 'none'} of them.`, { epoch }),
