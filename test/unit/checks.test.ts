@@ -8,6 +8,7 @@ import {
   evidenceOf,
   type Expectation,
 } from '../../src/protocol';
+import { formatClusterTime } from '../../src/protocol/format';
 import {
   checkCloseBlockedWals,
   checkDanglingShards,
@@ -279,6 +280,16 @@ describe('checks', () => {
       assert.equal(formatDuration(4 * 86400 + 21 * 3600 + 5), '4d21h');
       assert.equal(formatDuration(30), '30s');
       assert.equal(formatDuration(3600 + 5), '1h0m');
+    });
+
+    it('formats a cluster time on its clock: logical t=N s on the simulator, UTC on a gateway', () => {
+      assert.equal(formatClusterTime(610, { scenario: 'incident-all' }), 't=610 s');
+      assert.equal(formatClusterTime(1700000610, { scenario: 'gateway' }), '2023-11-14 22:23:30 UTC');
+      // The same fact, seen on each clock.
+      const at = (scenario: string, time: number, stop: number) =>
+        valid(checkCloseBlockedWals(F.model({ scenario, time }).add('milvus.nodes', F.streamingNode(7, { lifecycle: 'Terminating', stopRequestedAt: stop })).add('milvus.wals', F.wal(7, 'dml_0', { recovering: true, closing: true, inFlightAppends: 1 })).build()))[0]!.facts[0]!.says;
+      assert.equal(at('incident-all', 732, 100), 'Kubernetes asked StreamingNode 7 to stop at t=100 s: it has been Terminating for 10m32s, past its grace period of 30s.');
+      assert.equal(at('gateway', 1700000610 + 632, 1700000610), 'Kubernetes asked StreamingNode 7 to stop at 2023-11-14 22:23:30 UTC: it has been Terminating for 10m32s, past its grace period of 30s.');
     });
   });
 
