@@ -23,7 +23,7 @@
  * themselves are kept only up to `limit` per kind and collection.
  */
 import { COLLECTION_NAMES, type AnyEntity, type ClusterStatus, type CollectionName, type Finding } from '../protocol';
-import { formatCount, plural } from '../protocol/format';
+import { formatClusterTime, formatCount, plural } from '../protocol/format';
 import type { ClusterModel } from './model';
 import { renderEntity } from './snapshot/render';
 import { LAYOUTS } from './snapshot/layout';
@@ -279,7 +279,7 @@ export interface DiffTextOptions {
 }
 
 function describeSide(label: string, s: ClusterStatus): string {
-  return `${label} (cluster ${s.clusterName}, ${s.scenario}, t=${s.time}, seq ${s.seq})`;
+  return `${label} (cluster ${s.clusterName}, ${s.scenario}, ${formatClusterTime(s.time, s)}, seq ${s.seq})`;
 }
 
 /** The comparison as text: per collection, samples as snapshot lines (`-` removed, `+` added, `~` changed); then the findings. */

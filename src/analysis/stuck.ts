@@ -29,7 +29,7 @@ import {
   type StuckWork,
   type Subsystem,
 } from '../protocol';
-import { formatBytes, formatCount, formatDuration, plural } from '../protocol/format';
+import { formatBytes, formatClusterTime, formatCount, formatDuration, plural } from '../protocol/format';
 import { describeCounts, increment } from './checks/common';
 import { staleMarkReason } from './checks/regions';
 import { shardGroup } from './grouping';
@@ -79,7 +79,7 @@ export function stuckWork(model: ClusterModel, findings: readonly Finding[] = []
     return { id: d.id, subsystem: d.subsystem, since, age: since === null ? null : Math.max(0, time - since), chain: d.chain };
   });
   items.sort((a, b) => (a.since ?? Infinity) - (b.since ?? Infinity) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { time, items: items.slice(0, MAX_STUCK_ITEMS), omitted: Math.max(0, items.length - MAX_STUCK_ITEMS) };
+  return { time, scenario: model.status.scenario, items: items.slice(0, MAX_STUCK_ITEMS), omitted: Math.max(0, items.length - MAX_STUCK_ITEMS) };
 }
 
 function oldest(times: Iterable<number | null>): number | null {
@@ -127,7 +127,7 @@ function stuckProcedures(model: ClusterModel, repairs: Repairs): Draft[] {
     const work = step(
       `${kind}(${first.table})`,
       all.length,
-      `${plural(all.length, 'unfinished procedure')} (${describeCounts(statuses)}); the oldest, ${first.procedureId}, started at t=${first.startTime}`,
+      `${plural(all.length, 'unfinished procedure')} (${describeCounts(statuses)}); the oldest, ${first.procedureId}, started at ${formatClusterTime(first.startTime, model.status)}`,
       first.startTime,
       ref,
       all.length > 1 ? repairs.of(`ddl/duplicate:${first.table}`, 'cancel-duplicates') : undefined,
@@ -192,7 +192,7 @@ function stuckWals(model: ClusterModel, repairs: Repairs): Draft[] {
       step(
         `append(${w.channel})`,
         inFlight,
-        `${plural(inFlight, 'append')} in flight${first ? ` since t=${first.startedAt}` : ''}: ` +
+        `${plural(inFlight, 'append')} in flight${first ? ` since ${formatClusterTime(first.startedAt, model.status)}` : ''}: ` +
           `${formatCount(waitingRecovery)} waiting for recovery, ${formatCount(appends.length - waitingRecovery)} writing`,
         first?.startedAt ?? null,
         first ? { collection: 'milvus.appends', key: first.key } : { collection: 'milvus.wals', key: w.key },
@@ -207,7 +207,7 @@ function stuckWals(model: ClusterModel, repairs: Repairs): Draft[] {
           `recovery(${w.channel})`,
           1,
           `WAL ${w.channel} (term ${w.term}) on ${keys.node(w.serverId)} is recovering: its interceptors are not ready` +
-            (assigned !== null ? ` since it was assigned at t=${assigned}` : ''),
+            (assigned !== null ? ` since it was assigned at ${formatClusterTime(assigned, model.status)}` : ''),
           assigned,
           { collection: 'milvus.wals', key: w.key },
         ),
@@ -281,7 +281,7 @@ function stuckShards(model: ClusterModel, repairs: Repairs): Draft[] {
       step(
         `shards(${g.group})`,
         g.count,
-        `${describeCounts(g.states)} in the metastore since t=${g.oldest.createdAt}; no ingester holds ${g.count === 1 ? 'it' : 'them'}`,
+        `${describeCounts(g.states)} in the metastore since ${formatClusterTime(g.oldest.createdAt, model.status)}; no ingester holds ${g.count === 1 ? 'it' : 'them'}`,
         g.oldest.createdAt,
         { collection: 'quickwit.metastore.shards', key: g.oldest.key },
         g.known ? undefined : repairs.of(findingId, 'delete-uninitialised'),
@@ -399,7 +399,7 @@ function stuckPartitions(model: ClusterModel, repairs: Repairs): Draft[] {
         step(
           `report(${names(spus.map((s) => keys.spu(s)))})`,
           spus.length,
-          `the leader SPU's last report (t=${since}) says ` + (full ? `storage full${Number.isFinite(free) ? `, ${formatBytes(free)} free` : ''}` : 'storage not full'),
+          `the leader SPU's last report (${since === null ? 'time unknown' : formatClusterTime(since, model.status)}) says ` + (full ? `storage full${Number.isFinite(free) ? `, ${formatBytes(free)} free` : ''}` : 'storage not full'),
           since,
           { collection: 'fluvio.spuReports', key: first.r.key },
           full ? repairs.of(`partitions/online-out-of-space:${g.topic}`, 'restore-from-spu-report') : undefined,

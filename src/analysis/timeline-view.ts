@@ -4,7 +4,7 @@
  * the same as text for a read-only document. Pure: the model and the timeline in, data out.
  */
 import { COLLECTIONS, SUBSYSTEMS, type Subsystem, type TimelineEntry, type TimelineResult, type Transition } from '../protocol';
-import { formatCount, plural } from '../protocol/format';
+import { formatCount, isWallClock, plural, type ClusterClock } from '../protocol/format';
 import { forbiddenTransitions } from './checks/timeline';
 import type { ClusterModel } from './model';
 import { describeTransition, matchesFilter, timelineFacets, type TimelineFilter } from './timeline';
@@ -47,11 +47,14 @@ export function queryTimeline(clusterName: string, model: ClusterModel | null, s
     dropped: source.dropped,
     facets: { subsystems: Object.fromEntries(SUBSYSTEMS.filter((s) => facets.subsystems[s]).map((s) => [s, facets.subsystems[s]!])), states: facets.states },
   };
-  return { ...result, text: renderTimelineText(clusterName, query, result) };
+  return { ...result, text: renderTimelineText(clusterName, query, result, model?.status ?? LOGICAL_CLOCK) };
 }
 
-/** The timeline as a read-only document: a header that says what it holds, then one line per transition. */
-export function renderTimelineText(clusterName: string, query: TimelineQuery, r: Omit<TimelineResult, 'text'>): string {
+/** The clock of a cluster not connected (no model): the simulator's logical one. */
+const LOGICAL_CLOCK: ClusterClock = { scenario: '' };
+
+/** The timeline as a read-only document: a header that says what it holds, then one line per transition, at times on `clock`. */
+export function renderTimelineText(clusterName: string, query: TimelineQuery, r: Omit<TimelineResult, 'text'>, clock: ClusterClock = LOGICAL_CLOCK): string {
   const of = query.key !== undefined ? `${query.collection ?? 'entity'} ${query.key} on ${clusterName}` : clusterName;
   const filters = [
     query.subsystems?.length ? `subsystem ${query.subsystems.join(' or ')}` : '',
@@ -60,7 +63,7 @@ export function renderTimelineText(clusterName: string, query: TimelineQuery, r:
   const lines = [
     `# Timeline of ${of}: ${r.transitions.length < r.matched ? `the newest ${formatCount(r.transitions.length)} of ` : ''}${plural(r.matched, 'transition')}` +
       `${filters.length ? ` (${filters.join(', ')}; ${formatCount(r.recorded)} recorded)` : ''}, newest first.`,
-    `# Times are the cluster's logical clock (t=seconds) of the change events; states are each collection's state label.`,
+    `# Times are ${isWallClock(clock) ? 'wall-clock (UTC)' : "the cluster's logical clock (t=seconds)"}, of the change events; states are each collection's state label.`,
     `# The server keeps the last ${plural(r.capacity, 'transition')} per cluster (clusterDebugger.timeline.maxTransitions)` +
       `${r.dropped ? `; ${formatCount(r.dropped)} older ones were dropped` : ''}. "FORBIDDEN" marks a transition the model does not allow.`,
     '',
@@ -68,7 +71,7 @@ export function renderTimelineText(clusterName: string, query: TimelineQuery, r:
   if (!r.transitions.length) lines.push(r.recorded ? '(no transition matches the filter)' : '(no transition recorded yet: transitions come from the change events after the cluster was connected)');
   for (const t of r.transitions) {
     const subsystem: Subsystem = COLLECTIONS[t.collection].subsystem;
-    lines.push(`${describeTransition(t)}  [${subsystem}]${t.forbidden ? `  FORBIDDEN: ${t.forbidden}` : ''}`);
+    lines.push(`${describeTransition(t, clock)}  [${subsystem}]${t.forbidden ? `  FORBIDDEN: ${t.forbidden}` : ''}`);
   }
   return lines.join('\n') + '\n';
 }

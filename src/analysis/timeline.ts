@@ -17,6 +17,7 @@ import {
   type Subsystem,
   type Transition,
 } from '../protocol';
+import { formatClusterTime, type ClusterClock } from '../protocol/format';
 
 type LabelFn<C extends CollectionName> = (e: EntityOf<C>) => string;
 
@@ -206,7 +207,10 @@ export function timelineFacets(timeline: readonly Transition[]): { subsystems: P
   return { subsystems, states: Object.fromEntries([...states.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) };
 }
 
-/** A transition as one line of text: `t=120 seq 5012  fluvio.partitions orders-0: LeaderOffline → Online`. */
-export function describeTransition(t: Transition): string {
-  return `t=${t.time} seq ${t.seq}  ${t.collection} ${t.key}: ${t.from ?? '(new)'} → ${t.to ?? '(deleted)'}`;
+/**
+ * A transition as one line of text, its time on the cluster's clock (`formatClusterTime`):
+ * `t=120 s seq 5012  fluvio.partitions orders-0: LeaderOffline → Online` on the simulator.
+ */
+export function describeTransition(t: Transition, clock: ClusterClock): string {
+  return `${formatClusterTime(t.time, clock)} seq ${t.seq}  ${t.collection} ${t.key}: ${t.from ?? '(new)'} → ${t.to ?? '(deleted)'}`;
 }

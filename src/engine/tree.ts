@@ -24,6 +24,7 @@ import type { ClusterChecker } from './checker';
 import type { ClusterSession } from './session';
 import { clusterDocUri } from '../protocol/uri';
 import { formatCount, percentDone, plural, ruleNotes } from '../protocol';
+import { formatClusterTime } from '../protocol/format';
 
 export const NO_CLUSTER_MESSAGE = "No cluster connected — run 'Cluster: Start Bundled Simulator' or 'Cluster: Connect…'";
 
@@ -469,7 +470,7 @@ function walChildren(ctx: Context, path: string[]): Children | null {
   const wal = ctx.col('milvus.wals').get(path[1]);
   if (!wal || path.length > 2) return null;
   const appends = [...ctx.col('milvus.appends').values()].filter((a) => a.serverId === wal.serverId && a.channel === wal.channel);
-  return list(appends, (a) => ctx.entity('milvus.appends', a.key, `append ${a.appendId}`, `${a.phase} · since t=${a.startedAt} · term ${a.term}`, false, 'arrow-right'));
+  return list(appends, (a) => ctx.entity('milvus.appends', a.key, `append ${a.appendId}`, `${a.phase} · since ${formatClusterTime(a.startedAt, ctx.model.status)} · term ${a.term}`, false, 'arrow-right'));
 }
 
 // ------------------------------------------------------------------ DDL --

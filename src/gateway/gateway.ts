@@ -27,6 +27,7 @@ import {
   type UnreadableRecord,
 } from '../protocol';
 import { redactUrls } from '../protocol/redact';
+import { GATEWAY_SCENARIO, unixSeconds } from '../protocol/format';
 import { Store } from '../cluster/store';
 import { refuseAll, StoreBackend } from '../cluster/store-backend';
 import type { GatewayConfig } from './config';
@@ -58,7 +59,6 @@ export class Gateway extends StoreBackend {
   protected store = new Store({ record: () => undefined });
   private readonly bootId = randomUUID();
   private readonly sources = new Map<Subsystem, SourceEntry>();
-  private readonly started = Date.now();
   private readonly log: (message: string) => void;
 
   constructor(
@@ -122,8 +122,12 @@ export class Gateway extends StoreBackend {
     return [this.bootId, ...ids].join('.').slice(0, 128);
   }
 
+  /**
+   * Wall-clock seconds since the Unix epoch, the clock of the real system's own timestamps (a shard
+   * id's ULID time, an etcd procedure first seen, an SPU report): ages are `time − since` on one clock.
+   */
   protected get time(): number {
-    return Math.floor((Date.now() - this.started) / 1000);
+    return unixSeconds();
   }
 
   /** A component's epoch as a source reads it from its store (undefined: no source knows it, and an `epoch` precondition is refused). */
@@ -183,7 +187,7 @@ export class Gateway extends StoreBackend {
     }
     return {
       clusterName: this.config.clusterName,
-      scenario: 'gateway',
+      scenario: GATEWAY_SCENARIO,
       seed: 0,
       bugs: { shards: 'buggy', wal: 'buggy', ddl: 'buggy', regions: 'buggy', partitions: 'buggy' },
       time: this.time,

@@ -16,7 +16,10 @@ const base = {
   version: z.number().int().nonnegative(),
 };
 
-/** Logical time: seconds on the simulator's clock (never wall-clock time). */
+/**
+ * A cluster's time, in whole seconds: on the simulator, logical seconds on its own clock; on a
+ * cluster-gateway, wall-clock seconds since the Unix epoch (`isWallClock`). Shown with `formatClusterTime`.
+ */
 export const LogicalTime = z.number().int().nonnegative();
 
 // ---------------------------------------------------------------- Quickwit --

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { CollectionName, Subsystem } from './collections';
 import { LogicalTime } from './entities';
-import { formatCount, percentDone } from './format';
+import { formatClusterTime, formatCount, percentDone, type ClusterClock } from './format';
 import { RepairCommand } from './methods';
 import { Transition } from './timeline';
 
@@ -145,14 +145,17 @@ export const Fact = z.object({
 });
 export type Fact = z.infer<typeof Fact>;
 
-/** Where a fact's version and time come from, in words: `control plane, epoch 7, version 3, read at t=120 s`. */
-export function factProvenance(f: Fact): string {
+/**
+ * Where a fact's version and time come from, in words, its time on the cluster's clock
+ * (`formatClusterTime`): `control plane, epoch 7, shard-1 v3, read at t=120 s`.
+ */
+export function factProvenance(f: Fact, clock: ClusterClock): string {
   const parts = [f.component];
   if (f.epoch !== undefined) parts.push(`epoch ${f.epoch}`);
   if (f.subject.kind === 'entity') parts.push(`${f.subject.key} v${f.subject.version}`);
   else if (f.subject.kind === 'group') parts.push(`${f.subject.collection}: ${formatCount(f.subject.count)}`);
   else parts.push(`${f.subject.collection} record ${f.subject.key}`);
-  parts.push(`read at t=${f.readAt} s`);
+  parts.push(`read at ${formatClusterTime(f.readAt, clock)}`);
   return parts.join(', ');
 }
 

@@ -74,3 +74,36 @@ export function formatBytes(bytes: number): string {
   }
   return i === 0 ? `${v} B` : `${v.toFixed(v < 10 ? 2 : 1).replace(/\.?0+$/, '')} ${units[i]}`;
 }
+
+/**
+ * How a cluster counts time: `ClusterStatus.scenario` says. A cluster-gateway reads a real system and
+ * its times are wall-clock, in seconds since the Unix epoch; the simulator's are logical seconds on its
+ * own clock (they start at 0 and move when it is told to).
+ */
+export interface ClusterClock {
+  scenario: string;
+}
+
+/** The scenario a cluster-gateway reports (`ClusterStatus.scenario`): its times are wall-clock. */
+export const GATEWAY_SCENARIO = 'gateway';
+
+/** Whether a cluster's times are wall-clock Unix seconds (a gateway), rather than the simulator's logical seconds. */
+export function isWallClock(clock: ClusterClock): boolean {
+  return clock.scenario === GATEWAY_SCENARIO;
+}
+
+/** Now, in whole seconds since the Unix epoch: the clock a gateway's times are on. */
+export function unixSeconds(ms: number = Date.now()): number {
+  return Math.floor(ms / 1000);
+}
+
+/**
+ * A cluster time as a user reads it, the one definition every layer uses: on a wall clock the UTC
+ * date and time ("2023-11-14 22:23:30 UTC"), on the simulator's logical clock "t=610 s".
+ */
+export function formatClusterTime(t: number, clock: ClusterClock): string {
+  if (!isWallClock(clock)) return `t=${t} s`;
+  const d = new Date(t * 1000);
+  if (Number.isNaN(d.getTime())) return `t=${t} s`;
+  return `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+}

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { CollectionName, Subsystem } from './collections';
 import { LogicalTime } from './entities';
 import { RepairSafety } from './findings';
-import { formatCount } from './format';
+import { formatClusterTime, formatCount, formatDuration, type ClusterClock } from './format';
 
 /** A repair the tool can run on a step: one repair of one current finding (`clusterDebugger.applyRepair`'s arguments, less the cluster). */
 export const StuckRepair = z.object({
@@ -44,7 +44,7 @@ export const StuckItem = z.object({
   subsystem: Subsystem,
   /** The first step's `since`. */
   since: LogicalTime.nullable(),
-  /** Seconds of the cluster's logical time (`ClusterStatus.time − since`); null when no timestamp says. */
+  /** Seconds of the cluster's time (`ClusterStatus.time − since`); null when no timestamp says. */
   age: z.number().int().nonnegative().nullable(),
   /** What waits first, then what it waits on, and so on: each step waits on the next. */
   chain: z.array(StuckStep).min(1),
@@ -56,8 +56,10 @@ export const MAX_STUCK_ITEMS = 1000;
 
 /** A cluster's stuck work, oldest first (items of unknown age last). */
 export const StuckWork = z.object({
-  /** The cluster's logical time the ages are measured at. */
+  /** The cluster's time the ages are measured at. */
   time: LogicalTime,
+  /** The cluster's scenario (`ClusterStatus.scenario`): which clock `time` and every `since` are on (`formatClusterTime`). */
+  scenario: z.string(),
   items: z.array(StuckItem).max(MAX_STUCK_ITEMS),
   /** Items beyond `MAX_STUCK_ITEMS`, not sent. */
   omitted: z.number().int().nonnegative(),
@@ -72,4 +74,14 @@ export function chainText(chain: readonly Pick<StuckStep, 'label' | 'count'>[]):
 /** A step's label with its count when it stands for more than one entity: `append(ch-3) ×5`. */
 export function stepText(step: Pick<StuckStep, 'label' | 'count'>): string {
   return step.count > 1 ? `${step.label} ×${formatCount(step.count)}` : step.label;
+}
+
+/** How long an item has been stuck: "10m32s", or that no timestamp says. */
+export function ageText(item: Pick<StuckItem, 'age'>): string {
+  return item.age === null ? 'age unknown' : formatDuration(item.age);
+}
+
+/** Since when a step has been so, on its cluster's clock: "since 2023-11-14 22:23:30 UTC", "since t=610 s"; undefined when no timestamp says. */
+export function sinceText(step: Pick<StuckStep, 'since'>, clock: ClusterClock): string | undefined {
+  return step.since === null ? undefined : `since ${formatClusterTime(step.since, clock)}`;
 }

@@ -5,8 +5,9 @@
  * `MAX_DIAGNOSTICS` the rest collapse into one summary diagnostic.
  */
 import { DiagnosticSeverity, type Diagnostic, type DiagnosticRelatedInformation } from 'vscode-languageserver/node';
-import { factProvenance, provisionalNote, type Finding, type Severity, type SyncProgress } from '../protocol';
+import { factProvenance, provisionalNote, type Fact, type Finding, type Severity, type SyncProgress } from '../protocol';
 import { formatCount, locateFact, locateFinding, type DocumentsOf } from '../analysis';
+import { formatClusterTime, plural, type ClusterClock } from '../protocol/format';
 
 export const DIAGNOSTIC_SOURCE = 'cluster-debugger';
 export const SYNTAX_SOURCE = 'clustersnap';
@@ -55,8 +56,7 @@ function findingDiagnostic(f: Finding, documents: DocumentsOf, cluster: string, 
   const line = findingLine(f, documents);
   // Each fact, linked to its entity's line: in this document's other sections, or in another subsystem's document.
   const related: DiagnosticRelatedInformation[] = [];
-  for (const fact of f.facts) {
-    const at = locateFact(fact, documents);
+  for (const { fact, at } of factsLocated(f, documents)) {
     if (at) related.push({ location: { uri: at.uri, range: lineRange(at.line) }, message: fact.says });
   }
   const count = formatCount(f.count);
@@ -84,12 +84,34 @@ function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_[\]<>|~#]/g, (c) => `\\${c}`);
 }
 
-/** A hover over a diagnostic's line: why, as a short "because" list of each finding's facts, with whose view and when. */
-export function findingsHover(findings: readonly Finding[]): string {
+/** Each fact of a finding, with the line it links to (its diagnostic's relatedInformation), if it has one. */
+function factsLocated(f: Finding, documents: DocumentsOf): { fact: Fact; at: ReturnType<typeof locateFact> }[] {
+  return f.facts.map((fact) => ({ fact, at: locateFact(fact, documents) }));
+}
+
+/**
+ * A hover over a diagnostic's line: why, saying each fact once. The editor's own hover part of the
+ * diagnostic above it already lists the facts that link to a line (its relatedInformation, each a
+ * link): this part says whose views they are and when they were read, in one line, and lists in
+ * full (with whose view, which version and when) only the facts that link to no line.
+ */
+export function findingsHover(findings: readonly Finding[], documents: DocumentsOf, clock: ClusterClock): string {
   return findings
     .map((f) => {
-      const because = f.facts.map((x) => `- ${escapeMarkdown(x.says)}  \n  _${escapeMarkdown(factProvenance(x))}_`);
-      return [`**${f.rule}**, because:`, '', ...because].join('\n');
+      const located = factsLocated(f, documents);
+      const linked = located.filter((x) => x.at).map((x) => x.fact);
+      const unlinked = located.filter((x) => !x.at).map((x) => x.fact);
+      const lines: string[] = [];
+      if (linked.length) {
+        const views = [...new Set(linked.map((x) => x.component))].join(', ');
+        const readAt = [...new Set(linked.map((x) => formatClusterTime(x.readAt, clock)))].join(', ');
+        lines.push(`**${f.rule}**, because of the ${plural(linked.length, 'fact')} above, each linked to its line: the views of ${escapeMarkdown(views)}, read at ${readAt}.`);
+      } else lines.push(`**${f.rule}**, because:`);
+      if (unlinked.length) {
+        if (linked.length) lines.push('', 'And:');
+        lines.push('', ...unlinked.map((x) => `- ${escapeMarkdown(x.says)}  \n  _${escapeMarkdown(factProvenance(x, clock))}_`));
+      }
+      return lines.join('\n');
     })
     .join('\n\n---\n\n');
 }

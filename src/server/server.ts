@@ -74,6 +74,7 @@ import {
   type WorkspaceCluster,
 } from '../engine/workspace';
 import { SYNTAX_SOURCE, findingDiagnostics, findingLine, findingsHover, lineRange, type DiagnosticData } from './diagnostics';
+import type { ClusterClock } from '../protocol/format';
 
 export { OFFLINE_REPAIR_REASON };
 
@@ -110,7 +111,7 @@ const COMMAND_TITLES: Record<LspCommandName, string> = {
 
 export function startServer(connection: Connection, options: ServerOptions = {}): void {
   const documents = new TextDocuments(TextDocument);
-  const offline = new Map<string, { findings: Finding[]; documents?: DocumentsOf; timer: NodeJS.Timeout | null }>();
+  const offline = new Map<string, { findings: Finding[]; documents?: DocumentsOf; clock?: ClusterClock; timer: NodeJS.Timeout | null }>();
   /** The JSON of the last published diagnostics per document: publish only what changed. */
   const published = new Map<string, string>();
   let canCreateProgress = false;
@@ -454,23 +455,27 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const target = parseClusterDocUri(uri);
       let findings: readonly Finding[] = [];
       let documents: DocumentsOf | undefined;
+      // The clock the facts' times are on (the simulator's logical one unless the status says otherwise).
+      let clock: ClusterClock = { scenario: '' };
       if (target) {
         const c = workspace.get(target.cluster);
         const model = c?.session.model;
         if (c) {
           findings = c.checker.findings(target.subsystem);
           documents = model ? c.checker.documents(model) : NO_DOCUMENTS;
+          if (model) clock = model.status;
         }
       } else {
         const entry = offline.get(uri);
         findings = entry?.findings ?? [];
         documents = entry?.documents;
+        if (entry?.clock) clock = entry.clock;
       }
       if (!documents || !findings.length) return null;
       const here = findings.filter((f) => findingLine(f, documents) === params.position.line);
       if (!here.length) return null;
       return {
-        contents: { kind: MarkupKind.Markdown, value: findingsHover(here) },
+        contents: { kind: MarkupKind.Markdown, value: findingsHover(here, documents, clock) },
         range: lineRange(params.position.line),
       };
     } catch (e) {
@@ -569,6 +574,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     if (!doc || !entry) return;
     const analysis = analyseSnapshot(doc.getText(), workspace.ruleSettings);
     entry.findings = analysis.findings;
+    entry.clock = analysis.model?.status;
     // The file holds every subsystem: each finding and fact points into it.
     entry.documents = () => ({ uri, index: analysis.lines });
     const diagnostics: Diagnostic[] = analysis.errors.slice(0, 100).map((err) => ({

@@ -76,7 +76,7 @@ describe('cluster-check (real CLI, real simulator)', function () {
     const shards = await status();
     const dry = await cli([s.url, '--token', s.token, '--repair', 'shards/dangling', '--dry-run']);
     assert.equal(dry.code, 1, dry.stderr);
-    assert.match(dry.stdout, /^Preview: Delete [\d,]+ uninitialised shards from the metastore \[safe\]$/m);
+    assert.match(dry.stdout, /^Preview: Delete [\d,]+ uninitialised shards of \S+\/_ingest-source from the metastore \[safe\]$/m);
     assert.match(dry.stdout, /^resolves 1 finding, creates none; deletes [\d,]+ metastore shards$/m);
     assert.match(dry.stdout, /^ {2}quickwit\.deleteShards: \d+ requests?, [\d,]+ items → [\d,]+ applied, 0 refused, 0 unchanged$/m);
     assert.match(dry.stdout, /^Findings resolved \(1\)\n {2}shards\/dangling:/m);

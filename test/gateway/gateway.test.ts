@@ -89,6 +89,14 @@ describe('gateway', () => {
     assert.ok(Object.values(status.counts).every((n) => n === 0));
   });
 
+  it('its time is wall-clock Unix seconds, the clock of the real system\'s own timestamps (ages are time − since)', () => {
+    const before = Math.floor(Date.now() / 1000);
+    const status = gatewayOf({}, []).status();
+    const after = Math.floor(Date.now() / 1000);
+    assert.equal(status.scenario, 'gateway');
+    assert.ok(status.time >= before && status.time <= after, `time ${status.time} is now (${before}…${after})`);
+  });
+
   it('a source that cannot be made leaves its subsystem unavailable with the reason; the others are made', async () => {
     const config = GatewayConfig.parse({ greptime: { etcd: { endpoints: ['http://127.0.0.1:1'] } }, fluvio: { metadataDir: '/nowhere' } });
     const sources = createSourcesIsolated(config, (c) => {

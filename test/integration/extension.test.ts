@@ -176,8 +176,9 @@ describe('Cluster Debugger in a real VS Code', function () {
       .map((c) => (typeof c === 'string' ? c : c.value))
       .join('\n')
       .replace(/\\(.)/g, '$1');
-    assert.match(text, /\*\*shards\/dangling\*\*, because:/);
-    for (const r of related) assert.ok(text.includes(`- ${r.message}`), `the hover says ${r.message}`);
+    assert.match(text, new RegExp(`\\*\\*shards/dangling\\*\\*, because of the ${related.length} facts above, each linked to its line: the views of metastore, control plane, ingester, read at t=\\d+ s\\.`));
+    // Each fact once: VS Code lists the related locations in the diagnostic's part of the hover; the server's part does not repeat them.
+    for (const r of related) assert.ok(!text.includes(r.message), `the server's hover repeats ${r.message}`);
   });
 
   it('shows each subsystem’s entities with problem markers and a badge', async () => {
@@ -305,7 +306,7 @@ describe('Cluster Debugger in a real VS Code', function () {
     assert.match(text, /^# Timeline of sim: .*\(subsystem partitions, state OutOfStorage; /);
     const rows = text.split('\n').filter((l) => l.startsWith('t='));
     assert.equal(rows.length, shown.result.transitions.length);
-    for (const row of rows) assert.match(row, /^t=\d+ seq \d+ {2}fluvio\.\S+ \S+: .*OutOfStorage.* {2}\[partitions\]/);
+    for (const row of rows) assert.match(row, /^t=\d+ s seq \d+ {2}fluvio\.\S+ \S+: .*OutOfStorage.* {2}\[partitions\]/);
 
     const first = shown.result.transitions[0];
     const one = await vscode.commands.executeCommand<Shown>('clusterDebugger.showTimeline', { cluster: 'sim', collection: first.collection, key: first.key });

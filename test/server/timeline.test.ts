@@ -76,7 +76,7 @@ describe('timeline (real language server, real simulator)', function () {
       assert.equal(tr.time, back, 'the time of the tick the link came back on');
       assert.deepEqual([tr.collection, tr.from, tr.to], ['fluvio.partitions', 'LeaderOffline', 'Online']);
     }
-    assert.match(finding.message, new RegExp(`went LeaderOffline → Online at t=${back}.*OutOfStorage since t=\\d+, and no report of spu-5001 said space was freed`));
+    assert.match(finding.message, new RegExp(`went LeaderOffline → Online at t=${back} s.*OutOfStorage since t=\\d+ s, and no report of spu-5001 said space was freed`));
     // Nothing else in the cluster made a forbidden transition meanwhile.
     for (const s of ['shards', 'wal', 'ddl', 'regions'] as Subsystem[]) assert.deepEqual(await findingsOf(s), [], s);
   });
@@ -155,7 +155,7 @@ describe('timeline (real language server, real simulator)', function () {
     );
     assert.equal(one.transitions[0].time, back);
     assert.match(one.transitions[0].forbidden ?? '', /OutOfStorage since t=\d+/);
-    assert.match(one.text, new RegExp(`t=${back} seq \\d+  fluvio\\.partitions orders-0: LeaderOffline → Online  \\[partitions\\]  FORBIDDEN`));
+    assert.match(one.text, new RegExp(`t=${back} s seq \\d+  fluvio\\.partitions orders-0: LeaderOffline → Online  \\[partitions\\]  FORBIDDEN`));
 
     const path = join(mkdtempSync(join(tmpdir(), 'timeline-')), 'sim.clustersnap');
     await t.lsp.request<SaveSnapshotResult>(LspMethods.saveSnapshot, { cluster: 'sim', path });

@@ -8,6 +8,7 @@ import {
   evidenceOf,
   type Expectation,
 } from '../../src/protocol';
+import { formatClusterTime } from '../../src/protocol/format';
 import {
   checkCloseBlockedWals,
   checkDanglingShards,
@@ -66,6 +67,10 @@ describe('checks', () => {
       );
       const [f] = findings;
       assert.match(f!.message, /2 shards of index otel-logs-v0_7:01HXYZ, source _ingest-source/);
+      assert.deepEqual(f!.repairs.map((r) => r.title), [
+        `Delete 2 uninitialised shards of ${F.INDEX}/${F.SOURCE} from the metastore`,
+        `Restart the control plane so it reloads the shards of ${F.INDEX}/${F.SOURCE} from the metastore`,
+      ]);
       // The source also has one live shard, which the control plane knows and an ingester holds.
       assert.deepEqual(
         f!.facts.map((x) => [x.component, x.subject.collection, x.subject.kind === 'group' ? x.subject.count : x.subject.kind, x.says]),
@@ -170,7 +175,7 @@ describe('checks', () => {
       const [f, ...rest] = valid(checkOrphanedShards(b.build()));
       assert.equal(rest.length, 0);
       assert.deepEqual(f!.repairs.map((r) => [r.id, r.safety, r.targetCount]), [['advise-reset-shards', 'safe', 2]]);
-      assert.match(f!.repairs[0]!.title, /^Reset 2 ingester shards with no unpublished records$/);
+      assert.equal(f!.repairs[0]!.title, `Reset 2 ingester shards with no unpublished records of ${F.INDEX}/${F.SOURCE}`);
       assert.ok(f!.facts.some((x) => /^2 shards with records are closed: the metastore deletes a shard only once/.test(x.says)), evidenceOf(f!).join('\n'));
     });
 
@@ -190,7 +195,7 @@ describe('checks', () => {
       const all = repair(f!, 'advise-reset-shards');
       assert.equal(all.safety, 'may-lose-data');
       assert.equal(all.targetCount, 4);
-      assert.match(all.title, /^Reset 4 ingester shards, 2 not closed and holding records$/);
+      assert.equal(all.title, `Reset 4 ingester shards of ${F.INDEX}/${F.SOURCE}, 2 not closed and holding records`);
       // Facts: the metastore has none; the ingester holds 4 (3 with records); 1 closed with records; 2 at risk.
       assert.deepEqual(
         f!.facts.map((x) => [x.component, x.subject.collection, x.subject.kind === 'group' ? x.subject.count : 1]),
@@ -232,6 +237,7 @@ describe('checks', () => {
       assert.ok(f!.facts.some((x) => /1 waiting for recovery, 1 writing/.test(x.says)));
       const cancel = repair(f!, 'cancel-appends-and-close');
       assert.equal(cancel.safety, 'safe');
+      assert.equal(cancel.title, 'Cancel the 2 blocked appends on StreamingNode 7 and finish closing');
       // Conditional on the node's version, and on its WAL still being as the finding saw it.
       assert.deepEqual(cancel.operations, [
         {
@@ -274,6 +280,16 @@ describe('checks', () => {
       assert.equal(formatDuration(4 * 86400 + 21 * 3600 + 5), '4d21h');
       assert.equal(formatDuration(30), '30s');
       assert.equal(formatDuration(3600 + 5), '1h0m');
+    });
+
+    it('formats a cluster time on its clock: logical t=N s on the simulator, UTC on a gateway', () => {
+      assert.equal(formatClusterTime(610, { scenario: 'incident-all' }), 't=610 s');
+      assert.equal(formatClusterTime(1700000610, { scenario: 'gateway' }), '2023-11-14 22:23:30 UTC');
+      // The same fact, seen on each clock.
+      const at = (scenario: string, time: number, stop: number) =>
+        valid(checkCloseBlockedWals(F.model({ scenario, time }).add('milvus.nodes', F.streamingNode(7, { lifecycle: 'Terminating', stopRequestedAt: stop })).add('milvus.wals', F.wal(7, 'dml_0', { recovering: true, closing: true, inFlightAppends: 1 })).build()))[0]!.facts[0]!.says;
+      assert.equal(at('incident-all', 732, 100), 'Kubernetes asked StreamingNode 7 to stop at t=100 s: it has been Terminating for 10m32s, past its grace period of 30s.');
+      assert.equal(at('gateway', 1700000610 + 632, 1700000610), 'Kubernetes asked StreamingNode 7 to stop at 2023-11-14 22:23:30 UTC: it has been Terminating for 10m32s, past its grace period of 30s.');
     });
   });
 
@@ -341,6 +357,25 @@ describe('checks', () => {
       ]);
     });
 
+    it('every fix title names its target: two tables with as many duplicates offer distinct fixes, and the backlog names both', () => {
+      const b = F.model({ config: { maxRunningProcedures: 4, maxRetryTimes: 3, etcdQuotaBytes: 1_000_000 } });
+      for (const table of ['greptime.public.cpu', 'greptime.public.mem'])
+        for (let i = 0; i < 3; i++) b.add('greptime.procedures', F.procedure(`${table}-${i}`, { table, startTime: 10 + i }));
+      b.add('greptime.procedures', F.procedure('done1', { status: 'Done', endTime: 50 }));
+      const model = b.build();
+      const dup = valid(checkDuplicateProcedures(model)).map((f) => repair(f, 'cancel-duplicates').title);
+      assert.deepEqual(dup, [
+        'Cancel 2 duplicate procedures of table greptime.public.cpu, keeping the oldest per table',
+        'Cancel 2 duplicate procedures of table greptime.public.mem, keeping the oldest per table',
+      ]);
+      const [backlog] = valid(checkDdlBacklog(model));
+      assert.deepEqual(backlog!.repairs.map((r) => r.title), [
+        'Stop auto-creating 2 tables on write (greptime.public.cpu, greptime.public.mem)',
+        'Cancel 4 duplicate procedures of 2 tables (greptime.public.cpu, greptime.public.mem), keeping the oldest per table',
+        "Purge 1 finished procedure from metasrv's etcd",
+      ]);
+    });
+
     it('ddl/duplicate: different kinds for the same table are not duplicates', () => {
       const b = F.model().add('greptime.procedures', F.procedure('a'), F.procedure('b', { typeName: 'metasrv-procedure::AlterTable' }));
       assert.deepEqual(checkDuplicateProcedures(b.build()), []);
@@ -361,6 +396,10 @@ describe('checks', () => {
       assert.match(findings[0]!.message, /current region is 26971/);
       assert.match(findings[1]!.message, /commit boundary/);
       assert.equal(findings[0]!.repairs[0]!.id, 'clear-prepared-mark');
+      assert.deepEqual(findings.map((f) => f.repairs.map((r) => r.title)), [
+        ['Clear the stale prepared mark of 1 region on store 1', "Evict 1 region from store 1's in-memory engine"],
+        ['Clear the stale prepared mark of 1 region on store 2', "Evict 1 region from store 2's in-memory engine"],
+      ]);
       assert.ok(findings[0]!.repairs.every((r) => r.safety === 'safe'));
       assert.deepEqual(findings[0]!.repairs.map((r) => r.id), ['clear-prepared-mark', 'evict-region']);
     });
@@ -394,6 +433,7 @@ describe('checks', () => {
       assert.equal(f!.count, 2);
       const r = repair(f!, 'restore-from-spu-report');
       assert.equal(r.safety, 'safe');
+      assert.equal(r.title, 'Restore OutOfStorage on 2 partitions of topic events from the SPU report');
       assert.deepEqual(targetsOf(r.operations).map((t) => t.key), ['events-0', 'events-1']);
     });
 

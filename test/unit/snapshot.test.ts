@@ -79,6 +79,32 @@ describe('snapshot language', () => {
     assert.deepEqual(runChecks(model!), [], 'the dangling shard rests on an unknown control plane; the duplicates on an unavailable etcd');
   });
 
+  it('a gateway\'s live document shows wall-clock time and no simulator fields; its saved snapshot keeps them, and both parse', () => {
+    const gw = F.model({ clusterName: 'prod', scenario: 'gateway', seed: 0, time: 1700000610, seq: 7 });
+    gw.add('quickwit.metastore.shards', F.metastoreShard('d1', { createdAt: 1700000000 }));
+    const m = gw.build();
+    const live = renderSubsystem(m, 'shards', 'prod').text.split('\n');
+    assert.equal(live[0], '# cluster://prod/shards.clustersnap: Shards of prod at 2023-11-14 22:23:30 UTC (seq 7), read-only.');
+    assert.equal(live[2], 'cluster prod scenario=gateway time=1700000610 seq=7 controlPlaneEpoch=3');
+    assert.ok(!live.some((l) => l.startsWith('bugs')), live.slice(0, 6).join('\n'));
+    const parsedLive = parseSnapshotDocument(live.join('\n'));
+    assert.deepEqual(parsedLive.errors, []);
+    assert.equal(parsedLive.model!.status.time, 1700000610);
+    assert.equal(parsedLive.model!.status.scenario, 'gateway');
+    // The file keeps every field: it reads back as it was.
+    const file = renderSnapshot(m);
+    assert.ok(file.startsWith('# Cluster snapshot of prod at 2023-11-14 22:23:30 UTC (seq 7).\n'), file.slice(0, 200));
+    assert.ok(file.split('\n').some((l) => l.startsWith('bugs shards=buggy')));
+    const { model, errors } = parseSnapshot(file);
+    assert.deepEqual(errors, []);
+    assertSameModel(model, m);
+    // The simulator's live document keeps its fields and its logical clock.
+    const sim = renderSubsystem(F.model({ scenario: 'incident-all', time: 610 }).build(), 'shards', 'sim').text.split('\n');
+    assert.match(sim[0]!, / at t=610 s \(seq 1\), read-only\.$/);
+    assert.equal(sim[2], 'cluster sim scenario=incident-all seed=1 time=610 seq=1 controlPlaneEpoch=3');
+    assert.ok(sim[3]!.startsWith('bugs shards=buggy '), sim[3]);
+  });
+
   it('is readable: a header, a section per subsystem and collection, one line per entity', () => {
     const text = renderSnapshot(everyCollection());
     const lines = text.split('\n');

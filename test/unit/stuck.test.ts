@@ -4,7 +4,7 @@
  * by one on hand-built models (ages, grouping at scale, what is not stuck).
  */
 import * as assert from 'node:assert/strict';
-import { chainText, SCENARIOS, StuckWork, type BugMode, type ScenarioName, type StuckItem } from '../../src/protocol';
+import { ageText, chainText, SCENARIOS, sinceText, StuckWork, type BugMode, type ScenarioName, type StuckItem } from '../../src/protocol';
 import { modelFrom, runChecks, stuckWork, type ClusterModel } from '../../src/analysis';
 import { Simulator } from '../../src/simulator/simulator';
 import * as F from './fixtures';
@@ -124,6 +124,25 @@ describe('stuck work', () => {
     assert.equal(region.age, null);
     assert.equal(work.items[work.items.length - 1], region, 'unknown ages come last');
   });
+
+  for (const [clock, start, since] of [
+    ['the simulator', 10, 't=10 s'],
+    // A gateway's times are wall-clock Unix seconds: a shard id's ULID time (2023-11-14 22:23:30 UTC), the status's now.
+    ['a gateway', 1700000610, '2023-11-14 22:23:30 UTC'],
+  ] as const) {
+    it(`on ${clock}, says how long and since when on the cluster's clock (${since})`, () => {
+      const b = F.model({ scenario: clock === 'a gateway' ? 'gateway' : 'incident-all', time: start + 632 });
+      b.add('quickwit.metastore.shards', F.metastoreShard('d1', { createdAt: start }), F.metastoreShard('d2', { createdAt: start + 5 }));
+      const work = stuckWork(b.build(), runChecks(b.build()));
+      assert.equal(work.scenario, b.build().status.scenario);
+      const [item, ...rest] = work.items;
+      assert.equal(rest.length, 0);
+      assert.equal(item!.age, 632);
+      assert.equal(`Stuck for ${ageText(item!)}`, 'Stuck for 10m32s');
+      assert.equal(item!.chain[0]!.detail, `2 open in the metastore since ${since}; no ingester holds them`);
+      assert.equal(sinceText(item!.chain[0]!, work), `since ${since}`);
+    });
+  }
 
   it('offers no repair without the findings that carry it', () => {
     const work = stuckWork(simulated('incident-all', 'buggy'));

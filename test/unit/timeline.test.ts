@@ -103,8 +103,8 @@ describe('timeline/forbidden-transition', () => {
       f.transitions?.map((t) => [t.time, t.key, t.from, t.to]),
       [[14, 'orders-0', 'LeaderOffline', 'Online']],
     );
-    assert.match(f.message, /orders-0 went LeaderOffline → Online at t=14/);
-    assert.match(f.message, /OutOfStorage since t=10, and no report of spu-5001 said space was freed/);
+    assert.match(f.message, /orders-0 went LeaderOffline → Online at t=14 s/);
+    assert.match(f.message, /OutOfStorage since t=10 s, and no report of spu-5001 said space was freed/);
   });
 
   it('Fluvio: not when the leader reported space freed in between, and gone once repaired', () => {
@@ -145,7 +145,7 @@ describe('timeline/forbidden-transition', () => {
     assert.equal(f.id, 'timeline/forbidden-transition:prepared-not-current:store-1');
     assert.equal(f.anchor.key, keys.region(1, 26972));
     assert.deepEqual(f.transitions?.map((t) => [t.time, t.key, t.to]), [[5, keys.region(1, 26972), 'Active, prepared']]);
-    assert.match(f.message, /at t=5/);
+    assert.match(f.message, /at t=5 s/);
     // Cleared by the repair: no finding.
     buggy.at(9, 'tikv.regions', F.region(1, 26972));
     assert.deepEqual(buggy.findings(), []);
@@ -268,7 +268,7 @@ describe('Show Timeline query', () => {
 
     const forbidden = everything.transitions.filter((t) => t.forbidden);
     assert.deepEqual(forbidden.map((t) => [t.time, t.to]), [[14, 'Online']]);
-    assert.match(everything.text, /t=14 seq \d+ {2}fluvio\.partitions orders-0: LeaderOffline → Online {2}\[partitions\] {2}FORBIDDEN: it was OutOfStorage since t=10/);
+    assert.match(everything.text, /t=14 s seq \d+ {2}fluvio\.partitions orders-0: LeaderOffline → Online {2}\[partitions\] {2}FORBIDDEN: it was OutOfStorage since t=10 s/);
   });
 
   it('one entity, and the newest `limit`', () => {

@@ -25,7 +25,7 @@ import {
   type Transition,
 } from '../../protocol';
 import { undoability } from '../../protocol/undo';
-import { formatCount } from '../../protocol/format';
+import { formatClusterTime, formatCount } from '../../protocol/format';
 import type { ClusterModel } from '../model';
 
 export interface CheckOptions extends CheckContext {
@@ -101,7 +101,7 @@ export interface FactOptions {
  * Builds the facts of one model's findings, all read at the model's time. One per check run:
  * `const fact = facts(model.status)`.
  */
-export function facts(status: Pick<ClusterStatus, 'time'>) {
+export function facts(status: Pick<ClusterStatus, 'time' | 'scenario'>) {
   const base = (collection: CollectionName, says: string, o: FactOptions) => ({
     component: o.component ?? COLLECTIONS[collection].component,
     ...(o.epoch !== undefined ? { epoch: o.epoch } : {}),
@@ -110,6 +110,8 @@ export function facts(status: Pick<ClusterStatus, 'time'>) {
     says,
   });
   return {
+    /** A time of this cluster in a fact's sentence: "t=120 s" on the simulator, the UTC date and time on a gateway. */
+    at: (t: number): string => formatClusterTime(t, status),
     /** What one entity, at the version read, says. */
     entity(collection: CollectionName, e: { key: string; version: number }, says: string, o: FactOptions = {}): Fact {
       return { ...base(collection, says, o), subject: { kind: 'entity', collection, key: e.key, version: e.version } };
@@ -134,6 +136,11 @@ export function factsPer<T>(items: readonly T[], each: (item: T) => Fact | Fact[
 }
 
 /** "1 is" / "2 are": a sentence's verb after a count. */
+/** The first `max` names, then "…": "a, b, c, …" (a fix title names its targets without growing without bound). */
+export function nameList(names: readonly string[], max = 3): string {
+  return names.slice(0, max).join(', ') + (names.length > max ? ', …' : '');
+}
+
 export function isAre(n: number): string {
   return n === 1 ? 'is' : 'are';
 }

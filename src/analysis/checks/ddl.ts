@@ -7,7 +7,7 @@
 import { UNFINISHED_PROCEDURE_STATUSES, type EntityRef, type EtcdPrefix, type Finding, type Procedure, type RepairCommand } from '../../protocol';
 import { formatBytes, formatCount, plural } from '../../protocol/format';
 import type { ClusterModel } from '../model';
-import { batchedOption, describeCounts, facts, factsPer, increment, isAre, makeFinding, pushSample, ref, repairOption, stillAt, TargetBatcher } from './common';
+import { batchedOption, describeCounts, facts, factsPer, increment, isAre, makeFinding, nameList, pushSample, ref, repairOption, stillAt, TargetBatcher } from './common';
 
 const PROCEDURES = 'greptime.procedures';
 /** etcd is "near its quota" from this fraction on. */
@@ -68,15 +68,35 @@ function unfinishedByWork(model: ClusterModel): Map<string, SameWork> {
 interface Cancels {
   rollBack: TargetBatcher;
   giveUp: TargetBatcher;
+  /** The tables of each kind of cancel, in the order met: what its fix title names. */
+  rollBackTables: Set<string>;
+  giveUpTables: Set<string>;
 }
-const newCancels = (): Cancels => ({ rollBack: new TargetBatcher('greptime.cancelProcedures'), giveUp: new TargetBatcher('greptime.cancelProcedures') });
+const newCancels = (): Cancels => ({
+  rollBack: new TargetBatcher('greptime.cancelProcedures'),
+  giveUp: new TargetBatcher('greptime.cancelProcedures'),
+  rollBackTables: new Set(),
+  giveUpTables: new Set(),
+});
 
 /** The duplicates of one piece of work; each cancel rests on the one kept (the oldest) still being as seen. */
 function addDuplicates(w: SameWork, into: Cancels): void {
   if (w.all.length < 2) return;
   const kept = stillAt(PROCEDURES, w.oldest);
-  for (const p of w.all) if (p !== w.oldest) (mayLoseData(p) ? into.giveUp : into.rollBack).add(p, kept);
+  for (const p of w.all) {
+    if (p === w.oldest) continue;
+    const giveUp = mayLoseData(p);
+    (giveUp ? into.giveUp : into.rollBack).add(p, kept);
+    (giveUp ? into.giveUpTables : into.rollBackTables).add(w.table);
+  }
 }
+
+/** The tables a cancel is for, as its title names them: "of table t", "of 12 tables (a, b, c, …)". */
+function ofTables(tables: ReadonlySet<string>): string {
+  const names = [...tables];
+  return names.length === 1 ? `of table ${names[0]}` : `of ${plural(names.length, 'table')} (${nameList(names)})`;
+}
+
 
 /** Kinds that create tables: given up, they leave no table behind that held data (their table does not exist yet). */
 const CREATES = new Set(['metasrv-procedure::CreateTable', 'metasrv-procedure::CreateLogicalTables']);
@@ -94,7 +114,7 @@ const cancelDuplicatesOptions = (c: Cancels) => [
   ...batchedOption(
     {
       id: 'cancel-duplicates',
-      title: `Cancel ${plural(c.rollBack.count, 'duplicate procedure')}, keeping the oldest per table`,
+      title: `Cancel ${plural(c.rollBack.count, 'duplicate procedure')} ${ofTables(c.rollBackTables)}, keeping the oldest per table`,
       safety: 'safe',
       description:
         'Cancels every unfinished procedure beyond the oldest for the same table and kind: metasrv rolls each back when it loads it, ' +
@@ -106,7 +126,7 @@ const cancelDuplicatesOptions = (c: Cancels) => [
   ...batchedOption(
     {
       id: 'cancel-duplicates-no-rollback',
-      title: `Give up ${plural(c.giveUp.count, 'duplicate procedure')} metasrv cannot roll back, keeping the oldest per table`,
+      title: `Give up ${plural(c.giveUp.count, 'duplicate procedure')} ${ofTables(c.giveUpTables)} metasrv cannot roll back, keeping the oldest per table`,
       safety: 'may-lose-data',
       description:
         'Cancels every unfinished procedure beyond the oldest for the same table and kind that metasrv cannot roll back ' +
@@ -228,10 +248,7 @@ export function checkDdlBacklog(model: ClusterModel): Finding[] {
         ...repairOption(
           {
             id: 'disable-auto-create',
-            title: `Stop auto-creating ${plural(causes.length, 'table')} on write (${causes
-              .slice(0, 3)
-              .map(([t]) => t)
-              .join(', ')}${causes.length > 3 ? ', …' : ''})`,
+            title: `Stop auto-creating ${plural(causes.length, 'table')} on write (${nameList(causes.map(([t]) => t))})`,
             safety: 'safe',
             description:
               'Stops writes from triggering CreateTable for these tables, the cause of the backlog. Writes to them ' +
@@ -244,7 +261,7 @@ export function checkDdlBacklog(model: ClusterModel): Finding[] {
         ...batchedOption(
           {
             id: 'purge-finished',
-            title: `Purge ${plural(purge.count, 'finished procedure')} from etcd`,
+            title: `Purge ${plural(purge.count, 'finished procedure')} from metasrv's etcd`,
             safety: 'safe',
             description: 'Removes the state of Done and Failed procedures, which metasrv no longer needs. Unfinished ones are not touched.',
           },
@@ -269,7 +286,7 @@ function duplicateFacts(fact: ReturnType<typeof facts>, w: SameWork) {
     fact.entity(
       PROCEDURES,
       oldest,
-      `The oldest ${w.typeName} for ${w.table} is ${oldest.procedureId} (${oldest.status}, started at t=${oldest.startTime} s).`,
+      `The oldest ${w.typeName} for ${w.table} is ${oldest.procedureId} (${oldest.status}, started at ${fact.at(oldest.startTime)}).`,
       { since: oldest.startTime },
     ),
     fact.group(
@@ -277,7 +294,7 @@ function duplicateFacts(fact: ReturnType<typeof facts>, w: SameWork) {
       `${w.table} ${w.typeName}`,
       others.length,
       others[0]?.key,
-      `${formatCount(others.length)} more ${w.typeName} for it ${isAre(others.length)} unfinished (${describeCounts(statuses)}), from t=${since} s on: only one can succeed.`,
+      `${formatCount(others.length)} more ${w.typeName} for it ${isAre(others.length)} unfinished (${describeCounts(statuses)}), from ${fact.at(since)} on: only one can succeed.`,
       { since },
     ),
   ];

@@ -59,7 +59,7 @@ export function checkOnlineOutOfStorage(model: ClusterModel): Finding[] {
             fact.entity(
               'fluvio.spuReports',
               report,
-              `SPU ${report.spuId}'s last report (t=${report.reportedAt} s) says its storage is full${report.freeBytes === null ? '' : `, ${formatBytes(report.freeBytes)} free`}.`,
+              `SPU ${report.spuId}'s last report (${fact.at(report.reportedAt)}) says its storage is full${report.freeBytes === null ? '' : `, ${formatBytes(report.freeBytes)} free`}.`,
               { component: `SPU ${report.spuId}`, since: report.reportedAt },
             ),
           ],
@@ -75,7 +75,7 @@ export function checkOnlineOutOfStorage(model: ClusterModel): Finding[] {
         repairs: batchedOption(
           {
             id: 'restore-from-spu-report',
-            title: `Restore OutOfStorage on ${plural(items.length, 'partition')} from the SPU report`,
+            title: `Restore OutOfStorage on ${plural(items.length, 'partition')} of topic ${topic} from the SPU report`,
             safety: 'safe',
             description:
               "Sets the SC's resolution back to what the leader SPU last reported (OutOfStorage), so producers stop " +

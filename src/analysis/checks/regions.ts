@@ -83,7 +83,7 @@ export function checkStalePreparedRegions(model: ClusterModel): Finding[] {
           ...batchedOption(
             {
               id: 'clear-prepared-mark',
-              title: `Clear the stale prepared mark of ${plural(regions.length, 'region')}`,
+              title: `Clear the stale prepared mark of ${plural(regions.length, 'region')} on store ${storeId}`,
               safety: 'safe',
               description:
                 'Clears is_written, as the upstream fix (#17703) does when the batch is empty. Cached data is untouched. ' +
@@ -94,7 +94,7 @@ export function checkStalePreparedRegions(model: ClusterModel): Finding[] {
           ...batchedOption(
             {
               id: 'evict-region',
-              title: `Evict ${plural(regions.length, 'region')} from the in-memory engine`,
+              title: `Evict ${plural(regions.length, 'region')} from store ${storeId}'s in-memory engine`,
               safety: 'safe',
               description:
                 'The region cache is derived from the disk engine, so evicting loses nothing; reads go to disk until it is loaded again. ' +

@@ -177,7 +177,7 @@ export function checkDanglingShards(model: ClusterModel): Finding[] {
     const total = g.count + live.count;
     const first = g.samples[0]!.key;
     const since = { since: g.oldest };
-    const why = `open_shards succeeded, init_shards did not (the oldest created at t=${g.oldest} s)`;
+    const why = `open_shards succeeded, init_shards did not (the oldest created at ${fact.at(g.oldest)})`;
     const evidence = [
       fact.group(METASTORE, group, total, first, `The metastore has ${plural(total, 'shard')} of ${group} that ${isAre(total)} not closed.`),
       fact.group(CONTROL_PLANE, group, live.known, live.knownKey, `The control plane (epoch ${epoch}) knows ${live.known ? formatCount(live.known) : 'none'} of them.`, { epoch }),
@@ -205,7 +205,7 @@ export function checkDanglingShards(model: ClusterModel): Finding[] {
           ...batchedOption(
             {
               id: 'delete-uninitialised',
-              title: `Delete ${plural(g.deletable.count, 'uninitialised shard')} from the metastore`,
+              title: `Delete ${plural(g.deletable.count, 'uninitialised shard')} of ${group} from the metastore`,
               safety: 'safe',
               description:
                 `Sends DeleteShards for the ${formatCount(g.deletable.count)} shards no ingester ever initialised and ` +
@@ -217,7 +217,7 @@ export function checkDanglingShards(model: ClusterModel): Finding[] {
           fixedOption(
             {
               id: 'restart-control-plane',
-              title: 'Restart the control plane so it reloads its shards from the metastore',
+              title: `Restart the control plane so it reloads the shards of ${group} from the metastore`,
               safety: 'safe',
               description:
                 `The control plane rebuilds its model from the metastore and learns the ${formatCount(g.count)} shards. ` +
@@ -338,7 +338,7 @@ export function checkOrphanedShards(model: ClusterModel): Finding[] {
                 fixedOption(
                   {
                     id: 'restart-control-plane',
-                    title: 'Restart the control plane so it reloads its shards from the metastore',
+                    title: `Restart the control plane so it reloads the shards of ${group} from the metastore`,
                     safety: 'safe',
                     description: `The control plane rebuilds its model from the metastore and forgets the ${formatCount(g.controlPlane)} shards the metastore does not have.`,
                     targetCount: g.controlPlane,
@@ -351,7 +351,7 @@ export function checkOrphanedShards(model: ClusterModel): Finding[] {
             ? batchedOption(
                 {
                   id: 'advise-reset-safe-shards',
-                  title: `Reset the ${safeNoun(resetSafe.count)}`,
+                  title: `Reset the ${safeNoun(resetSafe.count)} of ${group}`,
                   safety: 'safe',
                   description: `Advises the ingesters to drop the orphaned shards that cannot hold unpublished records. ${safeWhy}`,
                 },
@@ -362,7 +362,7 @@ export function checkOrphanedShards(model: ClusterModel): Finding[] {
             atRisk.length > 0
               ? {
                   id: 'advise-reset-shards',
-                  title: `Reset ${plural(g.ingesterShards.length, 'ingester shard')}, ${formatCount(atRisk.length)} not closed and holding records`,
+                  title: `Reset ${plural(g.ingesterShards.length, 'ingester shard')} of ${group}, ${formatCount(atRisk.length)} not closed and holding records`,
                   safety: 'may-lose-data',
                   description:
                     `Advises the ingesters to drop every orphaned shard. ${plural(atRisk.length, 'shard')} ${atRisk.length === 1 ? 'is' : 'are'} not ` +
@@ -370,7 +370,7 @@ export function checkOrphanedShards(model: ClusterModel): Finding[] {
                 }
               : {
                   id: 'advise-reset-shards',
-                  title: `Reset ${safeNoun(g.ingesterShards.length)}`,
+                  title: `Reset ${safeNoun(g.ingesterShards.length)} of ${group}`,
                   safety: 'safe',
                   description: `Advises the ingesters to drop the orphaned shards (advise_reset_shards). ${safeWhy}`,
                 },

@@ -21,7 +21,7 @@ import {
   type Finding,
   type Transition,
 } from '../../protocol';
-import { plural } from '../../protocol/format';
+import { formatClusterTime, plural, type ClusterClock } from '../../protocol/format';
 import { groupOf } from '../grouping';
 import type { ClusterModel } from '../model';
 import { batchStateOf, describeTransition, isPrepared, regionStateOf, SPACE_FREE, stateLabel, walStateOf } from '../timeline';
@@ -96,6 +96,9 @@ export function forbiddenTransitions(model: ClusterModel | null, timeline: reado
   return found.sort((a, b) => a.transition.seq - b.transition.seq);
 }
 
+/** The clock of the model's cluster (a timeline without a model: the simulator's logical one). */
+const clockOf = (model: ClusterModel | null): ClusterClock => model?.status ?? { scenario: '' };
+
 function entityId(collection: string, key: string): string {
   return `${collection}\u0000${key}`;
 }
@@ -133,7 +136,7 @@ function outOfStorageCleared(model: ClusterModel | null, timeline: readonly Tran
     else if (t.to === null) p.outOfStorageSince = undefined;
     else if (t.to === 'Online' && p.outOfStorageSince !== undefined && !freedSince(model, t.key, p.outOfStorageSince, t.time)) {
       const leader = leaderOf(t.key);
-      const since = p.outOfStorageSince === null ? 'since before the timeline begins' : `since t=${p.outOfStorageSince}`;
+      const since = p.outOfStorageSince === null ? 'since before the timeline begins' : `since ${formatClusterTime(p.outOfStorageSince, clockOf(model))}`;
       found.push({
         kind: 'out-of-storage-cleared',
         transition: t,
@@ -189,7 +192,7 @@ function stalePreparedMarks(model: ClusterModel | null, timeline: readonly Trans
           kind: 'prepared-not-current',
           transition: t,
           entity: { collection: 'tikv.regions', key },
-          reason: `region ${region.regionId} was ${marked} at the end of t=${t.time}, but ${why}`,
+          reason: `region ${region.regionId} was ${marked} at the end of ${formatClusterTime(t.time, clockOf(model))}, but ${why}`,
           holds: (m) => stalePreparedHolds(m, key, storeId, t.seq, latestSeq),
         });
       }
@@ -262,14 +265,14 @@ export function checkForbiddenTransitions(model: ClusterModel, context: CheckCon
         'timeline/forbidden-transition',
         {
           group,
-          message: `${first.entity.key} ${t.key === first.entity.key ? `went ${t.from} → ${t.to}` : `stayed ${labelOf(model, collection, first.entity.key)} while ${t.key} went ${t.from} → ${t.to}`} at t=${t.time}${more}, which ${COLLECTIONS[collection].component} must never do: ${first.reason}.`,
+          message: `${first.entity.key} ${t.key === first.entity.key ? `went ${t.from} → ${t.to}` : `stayed ${labelOf(model, collection, first.entity.key)} while ${t.key} went ${t.from} → ${t.to}`} at ${formatClusterTime(t.time, model.status)}${more}, which ${COLLECTIONS[collection].component} must never do: ${first.reason}.`,
           count: items.length,
           samples,
           facts: factsPer(
             items,
             (f) => {
               const e = model.collections[f.entity.collection].get(f.entity.key);
-              const says = `${describeTransition(f.transition)}: ${f.reason}.`;
+              const says = `${describeTransition(f.transition, model.status)}: ${f.reason}.`;
               return e
                 ? fact.entity(f.entity.collection, e, says, { since: f.transition.time })
                 : fact.record(f.entity.collection, f.entity.key, says, { since: f.transition.time });

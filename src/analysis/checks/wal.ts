@@ -87,7 +87,7 @@ export function checkCloseBlockedWals(model: ClusterModel): Finding[] {
           fact.entity(
             'milvus.nodes',
             node,
-            `Kubernetes asked StreamingNode ${node.serverId} to stop at t=${node.stopRequestedAt} s: it has been Terminating for ${age}, past its grace period of ${grace}.`,
+            `Kubernetes asked StreamingNode ${node.serverId} to stop at ${fact.at(node.stopRequestedAt)}: it has been Terminating for ${age}, past its grace period of ${grace}.`,
             { since: node.stopRequestedAt },
           ),
           ...factsPer(
@@ -121,7 +121,7 @@ export function checkCloseBlockedWals(model: ClusterModel): Finding[] {
             appends.length,
             appends[0]?.key,
             `${plural(appends.length, 'append')} ${isAre(appends.length)} blocked on them: ${formatCount(appends.length - writing)} waiting for recovery, ${formatCount(writing)} writing` +
-              (oldestAppend === undefined ? '.' : ` (the oldest since t=${oldestAppend} s).`),
+              (oldestAppend === undefined ? '.' : ` (the oldest since ${fact.at(oldestAppend)}).`),
             oldestAppend === undefined ? {} : { since: oldestAppend },
           )]),
         ],
@@ -129,7 +129,10 @@ export function checkCloseBlockedWals(model: ClusterModel): Finding[] {
           ...batchedOption(
             {
               id: 'cancel-appends-and-close',
-              title: unseen.length === 0 ? `Cancel the ${plural(inFlight, 'blocked append')} and finish closing` : 'Cancel the blocked appends and finish closing',
+              title:
+                unseen.length === 0
+                  ? `Cancel the ${plural(inFlight, 'blocked append')} on StreamingNode ${node.serverId} and finish closing`
+                  : `Cancel the blocked appends on StreamingNode ${node.serverId} and finish closing`,
               safety: 'safe',
               description:
                 'Fails the in-flight appends so the WAL close completes and the node stops. Acknowledged data is ' +

@@ -11,7 +11,7 @@ import {
   type Subsystem,
   type Transition,
 } from '../../protocol';
-import { formatCount } from '../../protocol/format';
+import { formatClusterTime, formatCount, isWallClock } from '../../protocol/format';
 import { groupIterator, groupOf, isGrouped, stateOf } from '../grouping';
 import type { ClusterModel } from '../model';
 import { describeCounts, increment } from '../checks/common';
@@ -61,14 +61,14 @@ export function renderEntity(layout: CollectionLayout, e: AnyEntity): string {
   return `${line} version=${e.version}`;
 }
 
-function headerLines(status: ClusterStatus): string[] {
+function headerLines(status: ClusterStatus, simulatorFields = true): string[] {
   const bugs = Object.entries(status.bugs).map(([s, m]) => ` ${s}=${m}`).join('');
   const config = Object.entries(status.config).map(([k, v]) => ` ${k}=${v}`).join('');
   const counts = Object.entries(status.counts).map(([c, n]) => ` ${c}=${n}`).join('');
   return [
-    `cluster ${encodeString(status.clusterName)} scenario=${encodeString(status.scenario)} seed=${status.seed} ` +
+    `cluster ${encodeString(status.clusterName)} scenario=${encodeString(status.scenario)}${simulatorFields ? ` seed=${status.seed}` : ''} ` +
       `time=${status.time} seq=${status.seq} controlPlaneEpoch=${status.controlPlaneEpoch}`,
-    `bugs${bugs}`,
+    ...(simulatorFields ? [`bugs${bugs}`] : []),
     `config${config}`,
     `counts${counts}`,
     ...healthLines(status),
@@ -224,7 +224,7 @@ function snapshotFileLines(model: ClusterModel, sink?: FileLineSink, extras: Sna
   for (const s of SUBSYSTEMS) for (const c of collectionsOf(s)) entities.set(c, [...(model.collections[c] as Map<string, AnyEntity>).values()]);
   return (function* () {
     let line = 0;
-    yield `# Cluster snapshot of ${status.clusterName || 'a cluster'} at t=${status.time} (seq ${status.seq}).`;
+    yield `# Cluster snapshot of ${status.clusterName || 'a cluster'} at ${formatClusterTime(status.time, status)} (seq ${status.seq}).`;
     yield '# One line per entity: kind key field=value ... version=N. Open it in VS Code to run the checks offline.';
     line += 2;
     for (const h of headerLines(status)) {
@@ -310,9 +310,12 @@ export function renderSnapshot(model: ClusterModel, extras: SnapshotExtras = {})
 /** Renders one subsystem (the virtual document `cluster://NAME/SUBSYSTEM.clustersnap`), huge groups summarised. */
 export function renderSubsystem(model: ClusterModel, subsystem: Subsystem, clusterName: string): RenderedDocument {
   const w = new DocumentWriter();
-  w.push(`# cluster://${clusterName}/${subsystem}.clustersnap: ${SUBSYSTEM_TITLES[subsystem]} of ${clusterName} at t=${model.status.time} (seq ${model.status.seq}), read-only.`);
+  const status = model.status;
+  w.push(`# cluster://${clusterName}/${subsystem}.clustersnap: ${SUBSYSTEM_TITLES[subsystem]} of ${clusterName} at ${formatClusterTime(status.time, status)} (seq ${status.seq}), read-only.`);
   w.push(`# Groups of more than ${GROUP_SUMMARY_THRESHOLD} entities are one \`group\` line with a count.`);
-  for (const line of headerLines({ ...model.status, clusterName })) w.push(line);
+  // A real cluster (a gateway) has no seed and no simulated bugs: its live documents leave them out (the
+  // parser's defaults stand in). A saved snapshot keeps every field, so that it reads back as it was.
+  for (const line of headerLines({ ...status, clusterName }, !isWallClock(status))) w.push(line);
   writeSubsystem(w, model, subsystem, true);
   return w.document(model);
 }

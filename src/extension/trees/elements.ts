@@ -7,6 +7,7 @@
 import type { Subsystem } from '../../protocol/collections';
 import type { ClusterInfo, TreeNode } from '../../protocol/lsp';
 import type { StuckItem } from '../../protocol/stuck';
+import type { ClusterClock } from '../../protocol/format';
 
 /** A node the language server rendered (`clusterDebugger/treeChildren`). */
 export interface ServerElement {
@@ -47,6 +48,8 @@ export interface StuckElement {
   readonly type: 'stuck';
   readonly cluster: string;
   readonly item: StuckItem;
+  /** The clock of the cluster's times (`formatClusterTime`). */
+  readonly clock: ClusterClock;
   /** Index into `item.chain`. */
   readonly step: number;
   /** More than one cluster is connected: the item's label names its cluster. */

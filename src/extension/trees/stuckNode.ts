@@ -1,13 +1,7 @@
 /** A step of a stuck item's chain as a tree item: the item shows its age and what it waits on; a step with a repair offers it. */
 import { MarkdownString, ThemeColor, ThemeIcon, TreeItem, TreeItemCollapsibleState } from 'vscode';
-import { formatDuration } from '../../protocol/format';
-import { chainText, stepText, type StuckItem } from '../../protocol/stuck';
+import { ageText, chainText, sinceText, stepText } from '../../protocol/stuck';
 import { ContextValues, StuckElement } from './elements';
-
-/** "10m32s", or that no timestamp says. */
-export function ageText(item: Pick<StuckItem, 'age'>): string {
-  return item.age === null ? 'age unknown' : formatDuration(item.age);
-}
 
 export function stuckTreeItem(el: StuckElement): TreeItem {
   const { item, step } = el;
@@ -23,7 +17,8 @@ export function stuckTreeItem(el: StuckElement): TreeItem {
   const md = new MarkdownString();
   md.appendMarkdown(`**${step === 0 ? `Stuck for ${ageText(item)}` : 'Waited on'}**\n\n`);
   md.appendCodeblock(chainText(item.chain.slice(step)), 'text');
-  md.appendText(`\n${s.detail}${s.since !== null ? ` (since t=${s.since})` : ''}\n`);
+  const since = sinceText(s, el.clock);
+  md.appendText(`\n${s.detail}${since ? ` (${since})` : ''}\n`);
   if (s.repair) md.appendText(`\nRepair: ${s.repair.title} (${s.repair.safety === 'safe' ? 'safe' : 'may lose data'})\n`);
   tree.tooltip = md;
   const color = new ThemeColor(step === 0 ? 'list.warningForeground' : 'descriptionForeground');

@@ -12,6 +12,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { Etcd3, Range, type IOptions, type Watcher } from 'etcd3';
 import { redactUrls } from '../../protocol/redact';
+import { unixSeconds } from '../../protocol/format';
 import type { EtcdKv } from '../../codecs/etcd-kv';
 import type { EtcdConfig } from '../config';
 import type { SourceContext, SourceHealth } from '../source';
@@ -419,7 +420,6 @@ export abstract class EtcdSource {
   protected readonly client: Etcd3;
   protected readonly follower: EtcdFollower;
   protected ctx: SourceContext | undefined;
-  private readonly started = Date.now();
   private readonly warning: string | undefined;
 
   /** The follower's client for paged reads: no retries, no circuit breaker (the follower retries with backoff). */
@@ -462,9 +462,9 @@ export abstract class EtcdSource {
     this.pager.close();
   }
 
-  /** Seconds since the source started. */
+  /** Now on the gateway's clock (wall-clock Unix seconds, as `ClusterStatus.time`). */
   protected now(): number {
-    return Math.floor((Date.now() - this.started) / 1000);
+    return unixSeconds();
   }
 }
 

@@ -44,6 +44,7 @@ import {
   withResolution,
 } from '../../codecs/fluvio';
 import { refuseAll } from '../../cluster/store-backend';
+import { unixSeconds } from '../../protocol/format';
 import { localClusterVersion, scProcesses } from './fluvio-local';
 import type { GatewayConfig } from '../config';
 import type { SourceContext, SubsystemSource } from '../source';
@@ -139,14 +140,14 @@ interface ObservedFull {
   spu: number;
   hw: number;
   leo: number;
-  /** Gateway seconds when it was first seen. */
+  /** When it was first seen, on the gateway's clock (Unix seconds). */
   since: number;
 }
 
 export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): SubsystemSource {
   const dir = config.metadataDir;
-  const started = Date.now();
-  const now = () => Math.floor((Date.now() - started) / 1000);
+  // The gateway's clock (wall-clock Unix seconds, as `ClusterStatus.time`).
+  const now = () => unixSeconds();
   let ctx: SourceContext | undefined;
   let timer: NodeJS.Timeout | undefined;
   let watchers: FSWatcher[] = [];
@@ -161,7 +162,7 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
   /** Per partition key, the SPU's OutOfStorage as last seen applied by the SC (see `observe`). */
   const observedFull = new Map<string, ObservedFull>();
   const lastResolution = new Map<string, PartitionResolution>();
-  /** Per partition key, the SPU status update seen clearing its OutOfStorage (its leader, gateway seconds). */
+  /** Per partition key, the SPU status update seen clearing its OutOfStorage (its leader, Unix seconds on the gateway's clock). */
   const spuUpdates = new Map<string, { spu: number; at: number }>();
   /** Per partition key, the content hashes of the files this gateway's last repairs and undos wrote (the last 8). */
   const ownWrites = new Map<string, number[]>();
