@@ -785,7 +785,7 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
       // A second repair on prod, one that can be undone: deleting its dangling shards (safe: no question asked).
       await wb.runCommand('Cluster: Repair…');
       await wb.pick(/pick a finding/i, new RegExp(`${PROD} · `), UNDO_RULE);
-      await wb.pick(new RegExp(`Repair ${escapeRegExp(UNDO_RULE)}`), UNDO_TITLE);
+      await wb.pick(new RegExp(`Repair ${escapeRegExp(UNDO_RULE)}`), new RegExp(UNDO_TITLE_SRC)); // a row's text holds its description too: not anchored
       await waitUntil(`${PROD}'s ${UNDO_RULE} to leave the Problems panel`, async () => (await problemCount(UNDO_RULE)) === rowsBefore.get(UNDO_RULE)! - 1, {
         timeoutMs: 60_000,
         describe: () => problemsText(wb),
