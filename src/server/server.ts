@@ -421,7 +421,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         const status = cluster?.session.model?.status;
         for (const repair of finding.repairs) {
           const refusal = status && repairRefusal(status, repair.operations);
-          const repairDisabled = disabled ?? (refusal ? `Refused by the gateway: ${refusal.replace(/^refused by the gateway: /, '')}` : undefined);
+          const repairDisabled = disabled ?? (refusal ? `${refusal.charAt(0).toUpperCase()}${refusal.slice(1)}` : undefined);
           if (repairDisabled && !canShowDisabledActions) continue;
           const isPreferred: boolean = !preferred && repair.safety === 'safe' && !repairDisabled;
           preferred ||= isPreferred;
