@@ -841,9 +841,10 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
       });
       // The undo is journalled too: the newest row of the history.
       const history = await showOnly(wb, 'History');
-      const [undo, undone] = await waitUntil('the history to list the undo first', async () => {
+      // The list is re-drawn as the journal grows: wait for the whole order a person would read, the undo and then what it undid.
+      const [undo, undone] = await waitUntil('the history to list the undo first, then the repair it undid', async () => {
         const rows = await historyRepairs(history);
-        return rows.length >= 2 && new RegExp(`^↶ Undo: ${UNDO_TITLE_SRC}$`).test(rows[0].label) && rows;
+        return rows.length >= 2 && new RegExp(`^↶ Undo: ${UNDO_TITLE_SRC}$`).test(rows[0].label) && UNDO_TITLE.test(rows[1].label) && rows;
       }, { describe: () => rowsText(history) });
       assert.match(undo.description, new RegExp(`^${PROD} · `));
       // The repair it took back is listed under it, and cannot be undone twice.
