@@ -609,7 +609,6 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
       this.skip();
     }
     // The bundled simulator (incident-all) may list this rule too: the gateway's is one problem more.
-    // (A problem row's resource is `partitions.clustersnap` under `/` for either cluster: the name is not shown.)
     const problemRows = (rows: Locator) => rows.filter({ hasText: /are Online at the SC, but the leader SPU reports its storage full/ });
     const before = await problemRows(await wb.filterProblems('partitions/online-out-of-space')).count();
     await wb.filterProblems('');
@@ -629,7 +628,7 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
       describe: () => rowsText(partitions),
     });
     const rows = await wb.filterProblems('partitions/online-out-of-space');
-    // The gateway's cluster in the Partitions view says it has the problem (the Problems panel shows no cluster names).
+    // The gateway's cluster in the Partitions view says it has the problem.
     const gwRoot = partitions.locator('.monaco-list-row[role="treeitem"]', { hasText: 'fluvio' }).first();
     await waitUntil('the fluvio gateway in the Partitions view with its problem', async () => /1 problem/.test(await gwRoot.innerText().catch(() => '')), {
       timeoutMs: 60_000,
@@ -639,8 +638,10 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
       timeoutMs: 60_000,
       describe: async () => `${await problemRows(rows).count()} rows: ${await problemsText(wb)}`,
     });
-    await wb.filterProblems('');
+    // The Problems panel names each cluster's document, so the gateway's problem is told apart from the simulator's.
+    await rows.filter({ hasText: 'fluvio.partitions.clustersnap' }).first().waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS });
     await shot('15-gateway-fluvio-incident.png');
+    await wb.filterProblems('');
   });
 
   /**
