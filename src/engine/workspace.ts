@@ -42,6 +42,7 @@ import { executeRepair, type PlannedOption, type RepairOutcome } from './repairs
 import { ClusterSession, type SyncOutcome } from './session';
 import { topologyOf } from './topology';
 import { BadCursorError, findEntityPage } from './find';
+import { readOnlyReason as protectionReadOnlyReason } from '../protocol/preview';
 
 /** Events arrive in bursts; checks run once per burst, not per event. */
 const CHECK_DEBOUNCE_MS = 150;
@@ -807,9 +808,7 @@ export function isReadOnly(c: WorkspaceCluster): boolean {
  * protection level is `read-only` (code actions show it as their disabled reason).
  */
 export function readOnlyReason(c: WorkspaceCluster): string | undefined {
-  if (isReadOnly(c)) return `${c.name} is read-only: it refuses every repair (a gateway repairs only with "repairs": true in its config)`;
-  if (c.protection === 'read-only') return `${c.name} is protected read-only (its protection level in clusterDebugger.clusters)`;
-  return undefined;
+  return protectionReadOnlyReason({ name: c.name, protection: c.protection, status: c.session.model?.status });
 }
 
 /**

@@ -10,7 +10,7 @@ import { CancellationError, CancellationToken, ProgressLocation, QuickPickItem, 
 import { sameCluster } from '../protocol/config';
 import { errorText, plural } from '../protocol/format';
 import { ApplyRepairArgs, ApplyRepairResult, FindingSummary, type PlanAllSafeResult } from '../protocol/lsp';
-import { defaultProtection, effectiveProtection } from '../protocol/preview';
+import { defaultProtection, effectiveProtection, readOnlyReason } from '../protocol/preview';
 import type { ProgressSink } from './api';
 import { confirmRepairAllSafe } from './config';
 import type { Ctx } from './ctx';
@@ -83,6 +83,11 @@ async function pickFindingRepair(
     void window.showInformationMessage(onlyIds || args?.findingId ? 'That finding has no repair now (it may be fixed already).' : 'No current finding has a repair.');
     return undefined;
   }
+  // A repair of a read-only cluster is listed, with why it will not be sent (a preview is still fine).
+  const readOnly = (f: FindingSummary) => {
+    const info = purpose === 'repair' ? ctx.clusters.find((c) => sameCluster(c.name, f.cluster)) : undefined;
+    return info && readOnlyReason(info);
+  };
   const finding =
     findings.length === 1 && (onlyIds || args?.findingId)
       ? findings[0]
@@ -90,8 +95,8 @@ async function pickFindingRepair(
           await window.showQuickPick(
             findings.map((f) => ({
               label: `${SEVERITY_ICONS[f.severity]} ${f.rule}`,
-              description: `${f.cluster} · ${plural(f.count, 'entity')} · ${f.group}`,
-              detail: f.message,
+              description: `${readOnly(f) ? '$(lock) read-only · ' : ''}${f.cluster} · ${plural(f.count, 'entity')} · ${f.group}`,
+              detail: readOnly(f) ? `Not sent: ${readOnly(f)}. ${f.message}` : f.message,
               finding: f,
             })),
             { title: texts.findingTitle, placeHolder: texts.findingPlaceholder, matchOnDescription: true, matchOnDetail: true, ignoreFocusOut: true },
@@ -142,9 +147,10 @@ export async function repairFinding(ctx: Ctx, rawArgs: unknown): Promise<ApplyRe
   const info = ctx.clusters.find((c) => sameCluster(c.name, finding.cluster));
   const protection = info ? effectiveProtection(info) : defaultProtection(false);
   // The server refuses it too, whatever sends it; saying so here spares a round trip and a progress bar.
-  if (protection === 'read-only') {
-    ctx.log.warn(`Repair ${repair.id} of ${finding.id} on ${finding.cluster}: the cluster is read-only, nothing sent.`);
-    void window.showWarningMessage(`${finding.cluster} is read-only: no repair is sent to it. Change its protection in clusterDebugger.clusters to repair it.`);
+  const readOnly = info && readOnlyReason(info);
+  if (readOnly) {
+    ctx.log.warn(`Repair ${repair.id} of ${finding.id} on ${finding.cluster}: ${readOnly}; nothing sent.`);
+    void window.showWarningMessage(`No repair is sent: ${readOnly}.`);
     return undefined;
   }
   if (repair.safety !== 'safe') {
