@@ -9,6 +9,7 @@
 import { CancellationError, CancellationToken, ProgressLocation, QuickPickItem, Uri, window } from 'vscode';
 import { sameCluster } from '../protocol/config';
 import { errorText, plural } from '../protocol/format';
+import type { RepairHistoryEntry } from '../protocol/journal';
 import { ApplyRepairArgs, ApplyRepairResult, FindingSummary, type PlanAllSafeResult } from '../protocol/lsp';
 import { defaultProtection, effectiveProtection, readOnlyReason } from '../protocol/preview';
 import type { ProgressSink } from './api';
@@ -223,10 +224,14 @@ async function confirmByName(cluster: string, repair: Repair): Promise<boolean> 
  * `Cluster: Undo Repair…`: pick a journalled repair that can be undone (newest first), confirm what
  * undo will do, then send its inverse plan; what moved on since the repair is refused and listed.
  */
-export async function undoRepair(ctx: Ctx, args?: { id?: string }): Promise<ApplyRepairResult | undefined> {
+export async function undoRepair(ctx: Ctx, args?: { id?: string; entry?: RepairHistoryEntry }): Promise<ApplyRepairResult | undefined> {
   const api = ctx.requireApi();
   let id = args?.id;
-  if (!id) {
+  if (args?.entry) {
+    // From a History row's context menu: that repair, asked as from the pick.
+    if (!(await confirmUndo(args.entry))) return undefined;
+    id = args.entry.id;
+  } else if (!id) {
     const history = await api.repairHistory();
     if (history.path === null) {
       void window.showWarningMessage('Repairs are not journalled (clusterDebugger.repairJournal is "off"), so there is nothing to undo.');
@@ -246,13 +251,7 @@ export async function undoRepair(ctx: Ctx, args?: { id?: string }): Promise<Appl
       return undefined;
     }
     const picked = await window.showQuickPick(undoable, { title: 'Undo which repair?', matchOnDescription: true, matchOnDetail: true });
-    if (!picked) return undefined;
-    const confirm = await window.showWarningMessage(
-      `Undo "${picked.entry.title}" on ${picked.entry.cluster}?`,
-      { modal: true, detail: 'What it deleted is re-created and what it changed is restored, from the journal, only where nothing moved on since; the rest is refused and listed.' },
-      'Undo',
-    );
-    if (confirm !== 'Undo') return undefined;
+    if (!picked || !(await confirmUndo(picked.entry))) return undefined;
     id = picked.entry.id;
   }
   ctx.log.info(`Undo of repair ${id}`);
@@ -261,6 +260,15 @@ export async function undoRepair(ctx: Ctx, args?: { id?: string }): Promise<Appl
   if (result) report(ctx, `Undo of ${id}`, result);
   ctx.historyTree.refresh();
   return result;
+}
+
+async function confirmUndo(entry: RepairHistoryEntry): Promise<boolean> {
+  const confirm = await window.showWarningMessage(
+    `Undo "${entry.title}" on ${entry.cluster}?`,
+    { modal: true, detail: 'What it deleted is re-created and what it changed is restored, from the journal, only where nothing moved on since; the rest is refused and listed.' },
+    'Undo',
+  );
+  return confirm === 'Undo';
 }
 
 /**
