@@ -1,11 +1,12 @@
 /**
  * `Cluster: Start Gateway…` / `Cluster: Stop Gateway`: a `cluster-gateway` started from a config
  * file of the workspace (`<name>.cluster-gateway.json` or `cluster-gateway.json`), connected under
- * the file's name. Stopping it (or disconnecting its cluster, or closing the window) ends it.
+ * the config's `clusterName`, else the file's name. Stopping it (or disconnecting its cluster, or
+ * closing the window) ends it.
  */
 import { basename } from 'node:path';
-import { RelativePattern, Uri, window, workspace } from 'vscode';
-import { CLUSTER_NAME_PATTERN, clusterKey } from '../protocol/config';
+import { ProgressLocation, RelativePattern, Uri, window, workspace } from 'vscode';
+import { CLUSTER_NAME_PATTERN, clusterKey, configuredClusterName } from '../protocol/config';
 import { errorText } from '../protocol/format';
 import { connect } from './connect';
 import type { Ctx } from './ctx';
@@ -19,7 +20,7 @@ export const GATEWAY_CONFIG_GLOB = `**/{*${GATEWAY_CONFIG_SUFFIX},${GATEWAY_CONF
 export interface StartGatewayArgs {
   /** The config file: a path or a file URI. Without it, the user picks one of the workspace's. */
   config?: string | Uri;
-  /** The cluster's name; default: the file's name without `.cluster-gateway.json` (`cluster-gateway` for `cluster-gateway.json`). */
+  /** The cluster's name; default: the config's `clusterName`, else the file's name without `.cluster-gateway.json` (`cluster-gateway` for `cluster-gateway.json`). */
   name?: string;
 }
 
@@ -56,10 +57,20 @@ export async function startGateway(ctx: Ctx, args?: StartGatewayArgs): Promise<{
   const uri = args?.config === undefined ? await pickConfig() : typeof args.config === 'string' ? Uri.file(args.config) : args.config;
   if (!uri) return undefined;
   if (uri.scheme !== 'file') throw new Error(`The gateway reads its config from a local file, not ${uri.toString()}.`);
-  const name = args?.name ?? gatewayName(uri.fsPath);
+  const configured = configuredClusterName(new TextDecoder().decode(await workspace.fs.readFile(uri)));
+  const name = args?.name ?? configured ?? gatewayName(uri.fsPath);
   if (!CLUSTER_NAME_PATTERN.test(name)) {
-    throw new Error(`"${name}" cannot name a cluster (letters, digits, "_", "." and "-", at most 64): rename ${basename(uri.fsPath)}.`);
+    throw new Error(
+      `"${name}" cannot name a cluster (letters, digits, "_", "." and "-", at most 64): ${configured === name ? `change clusterName in ${basename(uri.fsPath)}` : `rename ${basename(uri.fsPath)}`}.`,
+    );
   }
+  return window.withProgress(
+    { location: ProgressLocation.Notification, title: `Cluster: starting the gateway ${name} (${workspace.asRelativePath(uri)})` },
+    () => startAndConnect(ctx, uri, name),
+  );
+}
+
+async function startAndConnect(ctx: Ctx, uri: Uri, name: string): Promise<{ name: string; url: string }> {
   // A gateway of the same name is replaced (started again after its config changed).
   if (ctx.gateways.get(clusterKey(name))?.running) await stopGateway(ctx, { name });
 
@@ -82,6 +93,8 @@ export async function startGateway(ctx: Ctx, args?: StartGatewayArgs): Promise<{
     ctx.simulatorChanged();
     throw err;
   }
+  ctx.log.info(`Gateway ${name} (${uri.fsPath}) connected at ${gateway.url}.`);
+  window.setStatusBarMessage(`$(check) Gateway ${name} connected`, 10_000);
   return { name, url: gateway.url };
 }
 

@@ -52,3 +52,13 @@ export const MAX_TIMELINE_TRANSITIONS = 1_000_000;
 export function isScenario(name: string): name is ScenarioName {
   return (SCENARIOS as readonly string[]).includes(name);
 }
+
+/** The `clusterName` a gateway config file sets, or undefined (none, or not JSON: the gateway itself reports that). The editor connects it under that name. */
+export function configuredClusterName(text: string): string | undefined {
+  try {
+    const name = (JSON.parse(text) as { clusterName?: unknown } | null)?.clusterName;
+    return typeof name === 'string' && name.length > 0 ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { effectiveProtection, readOnlyReason } from '../../src/protocol/preview';
+import { configuredClusterName } from '../../src/protocol/config';
 
 describe('protection: read-only, and why, in one wording', () => {
   it('a gateway that refuses every repair is read-only whatever the setting, and the reason names its own config', () => {
@@ -12,5 +13,14 @@ describe('protection: read-only, and why, in one wording', () => {
     assert.equal(readOnlyReason({ name: 'prod', protection: 'read-only', status: { readOnly: false } }), 'prod is protected read-only (its protection level in clusterDebugger.clusters)');
     assert.equal(readOnlyReason({ name: 'sim', protection: 'none', status: null }), undefined);
     assert.equal(readOnlyReason({ name: 'staging', protection: 'confirm' }), undefined);
+  });
+});
+
+describe('a gateway config names its cluster', () => {
+  it("the editor connects a gateway under its config's clusterName; without one (or unreadable) the file name decides", () => {
+    assert.equal(configuredClusterName(JSON.stringify({ clusterName: 'prod-eu', quickwit: {} })), 'prod-eu');
+    assert.equal(configuredClusterName(JSON.stringify({ quickwit: {} })), undefined);
+    assert.equal(configuredClusterName('{ "clusterName": '), undefined);
+    assert.equal(configuredClusterName('null'), undefined);
   });
 });
