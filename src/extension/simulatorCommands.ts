@@ -37,7 +37,12 @@ export async function startSimulator(ctx: Ctx, args?: StartSimulatorArgs): Promi
   if (args?.bugs !== undefined && !BugMode.safeParse(args.bugs).success) throw new Error(`bugs must be "buggy" or "fixed", not "${args.bugs}".`);
   if (!scenario) {
     const picked = await window.showQuickPick(
-      SCENARIOS.map((s) => ({ label: s, description: s === settings.scenario ? '(default)' : undefined, detail: SCENARIO_DESCRIPTIONS[s] })),
+      // The default first: the pick highlights it, so Enter starts what the setting says.
+      [settings.scenario, ...SCENARIOS.filter((s) => s !== settings.scenario)].map((s) => ({
+        label: s,
+        description: s === settings.scenario ? '(default)' : undefined,
+        detail: SCENARIO_DESCRIPTIONS[s],
+      })),
       { title: 'Start Bundled Simulator: pick a scenario', ignoreFocusOut: true },
     );
     if (!picked) return undefined;

@@ -153,7 +153,13 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
 
   it('starts the bundled simulator with incident-all from the command palette', async () => {
     await wb.runCommand('Cluster: Start Bundled Simulator');
-    await wb.pick(/scenario/i, /incident-all/, 'incident-all');
+    // The default scenario is the highlighted first row, so Enter starts it.
+    await wb.waitForPick(/scenario/i, /incident-all/);
+    const focused = wb.quickPickRows().and(wb.page.locator('.focused'));
+    await waitUntil('the pick to highlight the default scenario', async () => /^incident-all\b/.test((await focused.first().innerText().catch(() => '')).trim()), {
+      describe: () => wb.quickPickLabels(),
+    });
+    await wb.page.keyboard.press('Enter');
     const clusters = wb.pane(CONTAINER_ID, 'Clusters');
     await wb.expandPane(clusters);
     await waitUntil('the Clusters view to list the "sim" cluster', async () =>
