@@ -9,6 +9,7 @@ import { errorText } from '../protocol/format';
 import { ApplyRepairArgs, LspCommands, type LspCommandName } from '../protocol/lsp';
 import type { RepairHistoryEntry } from '../protocol/journal';
 import { SNAPSHOT_EXTENSION, SNAPSHOT_LANGUAGE } from '../protocol/uri';
+import { copyTreeRows } from './copy';
 import { compareSnapshots, registerCompareDocuments, type CompareArgs } from './compare';
 import { ConnectArgs, connectCommand } from './connect';
 import { Ctx, Requirement } from './ctx';
@@ -88,6 +89,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
   'clusterDebugger.applyPreviewedRepair': { requires: 'connection', run: (ctx, arg) => applyPreviewedRepair(ctx, arg instanceof Uri ? arg : undefined) },
   // From the palette (no argument), a caller ({ id }), or a History row's context menu (its element: { type: 'repair', entry }).
   'clusterDebugger.undoRepair': { requires: 'server', run: (ctx, args) => undoRepair(ctx, argsOf<{ id: string; entry: RepairHistoryEntry }>(args)) },
+  // Ctrl+C in a view (arg: { view }) or a row's context menu (arg: the row): the selected rows as shown.
+  'clusterDebugger.copy': { requires: 'nothing', run: (ctx, arg) => copyTreeRows(ctx, arg) },
   'clusterDebugger.showRepairHistory': {
     requires: 'nothing',
     run: async (ctx) => {

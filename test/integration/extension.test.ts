@@ -236,6 +236,16 @@ describe('Cluster Debugger in a real VS Code', function () {
     assert.equal(editor?.selection.active.line, entity.node.location!.line);
   });
 
+  it('copies the selected row of a view as it is shown (Ctrl+C runs clusterDebugger.copy with its view)', async () => {
+    // The entity Find Entity revealed is selected in the DDL view.
+    await vscode.env.clipboard.writeText('');
+    const copied = await vscode.commands.executeCommand<string | undefined>('clusterDebugger.copy', { view: 'ddl' });
+    assert.ok(copied, 'a row was copied');
+    assert.equal(await vscode.env.clipboard.readText(), copied);
+    const entity = await findInTree(api, 'ddl', (el) => el.node.kind === 'entity' && copied.startsWith(String(el.node.label)));
+    assert.ok(entity, `the copied text starts with a DDL entity's label: ${copied}`);
+  });
+
   it('applies the preferred quick fix for shards/dangling and the diagnostic goes away', async () => {
     const [uri, diag] = clusterDiagnostics().find(([, d]) => ruleOf(d) === 'shards/dangling')!;
     const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, diag.range);
