@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { COLLECTIONS, CollectionName, clusterDocUri, type FindEntityResult, type FoundEntity } from '../protocol';
-import { findEntities, type FindPosition } from '../analysis';
+import { findEntities, stateOf, type FindPosition } from '../analysis';
 import type { WorkspaceCluster } from './workspace';
 import { entityTreeId } from './tree';
 
@@ -43,6 +43,10 @@ export function findEntityPage(clusters: readonly WorkspaceCluster[], query: str
       const subsystem = COLLECTIONS[m.collection].subsystem;
       const line = c.checker.document(model, subsystem).lineOf(m.collection, m.key);
       const treeId = entityTreeId(c.name, model, m.collection, m.key);
+      const findings = (c.checker.findingsOfKey(m.key) ?? []).map((id) => c.checker.finding(id)).filter((f) => f !== undefined);
+      const severity = findings.some((f) => f.severity === 'error') ? 'error' : findings.some((f) => f.severity === 'warning') ? 'warning' : findings.length ? 'info' : undefined;
+      const entity = model.collections[m.collection].get(m.key);
+      const state = entity ? stateOf(m.collection, entity) : undefined;
       entities.push({
         cluster: c.name,
         collection: m.collection,
@@ -50,6 +54,9 @@ export function findEntityPage(clusters: readonly WorkspaceCluster[], query: str
         subsystem,
         ...(treeId === undefined ? {} : { treeId }),
         ...(line === undefined ? {} : { location: { uri: clusterDocUri(c.name, subsystem), line } }),
+        ...(state === undefined ? {} : { state }),
+        problems: findings.length,
+        ...(severity ? { severity } : {}),
       });
     }
     if (page.next) return { entities, cursor: JSON.stringify({ cluster: c.name, ...page.next } satisfies Cursor) };

@@ -105,8 +105,16 @@ function pickEntity(ctx: Ctx): Promise<FoundEntity | undefined> {
   });
 }
 
+const SEVERITY_ICONS = { error: '$(error) ', warning: '$(warning) ', info: '$(info) ' } as const;
+
+/** A match as its tree node shows it: a problem marker, its state, and how many problems it has. */
 function itemOf(entity: FoundEntity): Item {
-  return { label: entity.key, description: `${entity.collection} · ${entity.cluster}`, entity };
+  const problems = entity.problems ? ` · ${entity.problems === 1 ? '1 problem' : `${entity.problems} problems`}` : '';
+  return {
+    label: `${entity.severity ? SEVERITY_ICONS[entity.severity] : ''}${entity.key}`,
+    description: `${entity.state ? `${entity.state} · ` : ''}${entity.collection} · ${entity.cluster}${problems}`,
+    entity,
+  };
 }
 
 /** Opens the entity's document line and reveals its node in its view (without taking the focus from the editor). */

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { CollectionName, Subsystem } from './collections';
-import { Finding, RepairSafety } from './findings';
+import { Finding, RepairSafety, Severity } from './findings';
 import { ClusterStatus } from './methods';
 import { PreviewParams, PreviewResult, ProtectionLevel } from './preview';
 import { RepairHistoryEntry } from './journal';
@@ -320,6 +320,11 @@ export const FoundEntity = z.object({
   treeId: z.string().optional(),
   /** Its line in the cluster's document of the subsystem. */
   location: z.object({ uri: z.string(), line: z.number().int().nonnegative() }).optional(),
+  /** Its state (`STATE_FIELD`), for collections that have one. */
+  state: z.string().optional(),
+  /** The findings on it now (as its tree node marks it), and the worst one's severity. */
+  problems: z.number().int().nonnegative().default(0),
+  severity: Severity.optional(),
 });
 export type FoundEntity = z.infer<typeof FoundEntity>;
 export const FindEntityResult = z.object({

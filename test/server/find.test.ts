@@ -4,7 +4,7 @@
  * entity, and its line in the cluster's document is the entity's line.
  */
 import * as assert from 'node:assert/strict';
-import { COLLECTION_NAMES, FindEntityResult, LspMethods, type ClusterInfo, type FoundEntity, type TreeNode } from '../../src/protocol';
+import { COLLECTION_NAMES, FindEntityResult, LspMethods, STATE_FIELD, type ClusterInfo, type FoundEntity, type TreeNode } from '../../src/protocol';
 import { useLanguageServer } from './lsp';
 import { startSim } from './sim';
 
@@ -72,6 +72,10 @@ describe('clusterDebugger/findEntity (real server, real simulator)', function ()
       const node = await treeNode(found);
       assert.ok(node, `${found.treeId} is a node of the ${found.subsystem} view`);
       assert.deepEqual(node.entity, { collection, key: one.key });
+      // The match carries the marker its node shows, and its state where the collection has one.
+      if (node.health === 'error' || node.health === 'warning') assert.equal(found.severity, node.health, `${one.key}'s marker`);
+      else assert.equal(found.problems, 0, `${one.key} has no problem in its view`);
+      assert.equal(typeof found.state, STATE_FIELD[collection] ? 'string' : 'undefined', `${collection}'s state`);
     }
   });
 
