@@ -1,0 +1,25 @@
+/**
+ * The hover (`textDocument/hover`) over a diagnostic's line: the facts its findings rest on, as a
+ * "because" list. Its text is built in one place, `findingsHover` (`diagnostics.ts`).
+ */
+import { MarkupKind, type Hover, type HoverParams } from 'vscode-languageserver/node';
+import { findingLine, findingsHover, lineRange } from '../diagnostics';
+import type { ServerState } from '../state';
+
+/** Over a diagnostic's line: the facts its findings rest on, as a "because" list. */
+export function hover(state: ServerState, params: HoverParams): Hover | null {
+  try {
+    const { findings, documents, clock } = state.documentFindings(params.textDocument.uri);
+    if (!documents || !findings.length) return null;
+    const here = findings.filter((f) => findingLine(f, documents) === params.position.line);
+    if (!here.length) return null;
+    return {
+      // The clock the facts' times are on (the simulator's logical one unless the status says otherwise).
+      contents: { kind: MarkupKind.Markdown, value: findingsHover(here, documents, clock ?? { scenario: '' }) },
+      range: lineRange(params.position.line),
+    };
+  } catch (e) {
+    state.logError('hover', e);
+    return null;
+  }
+}
