@@ -39,6 +39,7 @@ import {
   type WorkspaceCluster,
   type WorkspaceListener,
 } from '../engine/workspace';
+import { clusterKey } from '../protocol/config';
 import type { ClusterClock } from '../protocol/format';
 
 export { OFFLINE_REPAIR_REASON };
@@ -245,7 +246,13 @@ export class ServerState {
     const read = await readJournal(journal.path).catch((e) => {
       throw new ResponseError(LSPErrorCodes.RequestFailed, errorText(e));
     });
-    return { path: journal.path, entries: repairHistory(read.lines), problems: read.problems };
+    // A connected cluster's incarnation now: a repair of an earlier run is marked before anyone asks to undo it.
+    const incarnations = new Map<string, string>();
+    for (const c of this.workspace.list()) {
+      const incarnation = c.session.model?.status.incarnation;
+      if (incarnation) incarnations.set(clusterKey(c.name), incarnation);
+    }
+    return { path: journal.path, entries: repairHistory(read.lines, incarnations), problems: read.problems };
   }
 
   // ------------------------------------------------------------- documents --

@@ -53,9 +53,29 @@ describe('language server: repair journal, history and undo', function () {
     assert.deepEqual(await state(), before);
     const after = await lsp.request<RepairHistoryResult>(LspMethods.repairHistory, {});
     assert.equal(after.entries[0].undoOf, entry.id, 'the undo is listed first');
+    assert.equal(after.entries[1].undoneBy, after.entries[0].id, 'the repair says which undo took it back');
     const again = await lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.undoRepair, arguments: [{ id: entry.id }] });
     assert.equal(again.ok, false);
     assert.match(again.summary, /cannot be undone: already undone/);
+  });
+
+  it('a repair of an earlier run of the cluster (another incarnation) is listed as not undoable before anyone asks', async () => {
+    sim = await startSim(['--scenario', 'fluvio-out-of-space-reverted', '--seed', '2']);
+    lsp = await LspHarness.start();
+    await lsp.request(LspMethods.setJournal, { path: join(dir, 'repairs.jsonl') });
+    await lsp.request<ClusterInfo>(LspMethods.connect, { name: 'sim', url: sim.url, token: sim.token });
+    const repaired = await lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyAllSafe, arguments: [{ cluster: 'sim' }] });
+    assert.ok(repaired.applied > 0, repaired.summary);
+    const [fresh] = (await lsp.request<RepairHistoryResult>(LspMethods.repairHistory, {})).entries;
+    assert.equal(fresh.undoable, true, fresh.undoNote);
+    const reset = await (await sim.client()).request('sim.reset', { scenario: 'fluvio-out-of-space-reverted', seed: 2 });
+    await lsp.waitFor('the server to resync on the new incarnation', () =>
+      lsp!.didChanges.some((c) => c.cluster === 'sim' && c.state === 'live' && c.clusters.some((x) => x.status?.incarnation === reset.incarnation)),
+    );
+    const [old] = (await lsp.request<RepairHistoryResult>(LspMethods.repairHistory, {})).entries;
+    assert.equal(old.id, fresh.id);
+    assert.equal(old.undoable, false);
+    assert.match(old.undoNote ?? '', /^the cluster restarted since/);
   });
 
   it('a language server killed halfway through a bulk repair leaves a journal that the restarted server reads: which batches were applied', async () => {
