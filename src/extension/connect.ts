@@ -127,3 +127,16 @@ export async function connectConfigured(ctx: Ctx, skip: ReadonlySet<string> = ne
     );
   }
 }
+
+/**
+ * After the language server restarted (it knows no cluster): connects again the bundled simulator,
+ * the gateways this window started and the settings' clusters, except those in `known` (by `clusterKey`).
+ */
+export async function reconnect(ctx: Ctx, known: ReadonlySet<string>): Promise<void> {
+  const sim = ctx.simulator;
+  if (sim?.running && !known.has(clusterKey(BUNDLED_CLUSTER))) await connect(ctx, { name: BUNDLED_CLUSTER, url: sim.url, token: sim.token });
+  for (const g of ctx.gateways.values()) {
+    if (g.running && !known.has(clusterKey(g.name))) await connect(ctx, { name: g.name, url: g.url, token: g.token });
+  }
+  await connectConfigured(ctx, known);
+}

@@ -5,9 +5,9 @@
 import { ExtensionContext, window, workspace } from 'vscode';
 import { CONFIG_SECTION, clusterKey } from '../protocol/config';
 import { errorText } from '../protocol/format';
-import { registerCommands } from './commands';
+import { registerCommands, runServerCommand } from './commands';
 import { simulatorSettings } from './config';
-import { applyProtectionSettings, connectConfigured } from './connect';
+import { applyProtectionSettings, connectConfigured, reconnect } from './connect';
 import { Ctx } from './ctx';
 import { createPublicApi } from './apiImpl';
 import type { ClusterDebuggerApi } from './publicApi';
@@ -19,7 +19,7 @@ export type { ClusterDebuggerApi } from './publicApi';
 
 export async function activate(context: ExtensionContext): Promise<ClusterDebuggerApi> {
   try {
-    ctx = new Ctx(context);
+    ctx = new Ctx(context, { runServerCommand, reconnect });
     registerCommands(ctx);
     const c0 = ctx;
     context.subscriptions.push(
