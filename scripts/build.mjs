@@ -72,7 +72,7 @@ const builds = [
 
 // The topology webview's page script and stylesheet, for the browser: out/webview/ is the only folder the
 // webview may load from (its localResourceRoots).
-const webviewDir = join(root, 'src/extension/topology/webview');
+const webviewDir = join(root, 'src/extension/views/topology/webview');
 if (existsSync(webviewDir)) {
   builds.push({
     bundle: true,

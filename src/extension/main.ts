@@ -1,21 +1,21 @@
 /**
  * Entry point (bundled to out/extension.js). Thin: everything lives on `Ctx`.
- * It returns the public API of `publicApi.ts`.
+ * It returns the API the extension exports (`api/extensionApi.ts`).
  */
 import { ExtensionContext, window, workspace } from 'vscode';
 import { CONFIG_SECTION, clusterKey } from '../protocol/config';
 import { errorText } from '../protocol/format';
-import { registerCommands, runServerCommand } from './commands';
+import { registerCommands, runServerCommand } from './commands/table';
 import { simulatorSettings } from './config';
-import { applyProtectionSettings, connectConfigured, reconnect } from './connect';
+import { applyProtectionSettings, connectConfigured, reconnect } from './commands/connect';
 import { Ctx } from './ctx';
-import { createPublicApi } from './apiImpl';
-import type { ClusterDebuggerApi } from './publicApi';
-import { startSimulator } from './simulatorCommands';
+import { createPublicApi } from './api/createExtensionApi';
+import type { ClusterDebuggerApi } from './api/extensionApi';
+import { startSimulator } from './commands/simulatorCommands';
 
 let ctx: Ctx | undefined;
 
-export type { ClusterDebuggerApi } from './publicApi';
+export type { ClusterDebuggerApi } from './api/extensionApi';
 
 export async function activate(context: ExtensionContext): Promise<ClusterDebuggerApi> {
   try {
