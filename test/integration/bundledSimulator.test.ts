@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { ChangeBatcher, PendingChanges } from '../../src/extension/server/batcher';
+import { ChangeBatcher, PendingChanges } from '../../src/extension/languageServer/batcher';
 import { BundledSimulator } from '../../src/extension/processes/simulator';
 import { EXTENSION_ID } from './helpers';
 

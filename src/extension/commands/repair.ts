@@ -12,7 +12,7 @@ import { errorText, plural } from '../../protocol/format';
 import type { RepairHistoryEntry } from '../../protocol/journal';
 import { ApplyRepairArgs, ApplyRepairResult, FindingSummary, type PlanAllSafeResult } from '../../protocol/lsp';
 import { defaultProtection, effectiveProtection, readOnlyReason } from '../../protocol/preview';
-import type { ProgressSink } from '../server/serverApi';
+import type { ProgressSink } from '../languageServer/serverApi';
 import { confirmRepairAllSafe } from '../config';
 import type { Ctx } from '../ctx';
 

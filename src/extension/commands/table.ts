@@ -231,7 +231,7 @@ export function registerCommands(ctx: Ctx): void {
  * The extension command that runs each of the server's commands in VS Code. Quick fixes name the
  * server's `clusterDebugger.applyRepair` (so that any LSP client can run them), and
  * vscode-languageclient registers a VS Code command for every command the server advertises; its
- * `executeCommand` middleware (`server/client.ts`) sends them here instead of straight to the server, so a
+ * `executeCommand` middleware (`languageServer/client.ts`) sends them here instead of straight to the server, so a
  * quick fix in VS Code confirms a repair that may lose data, shows cancellable progress, logs and
  * reports, exactly like `Cluster: Repair…`.
  */
