@@ -9,7 +9,7 @@ import { registerCommands, runServerCommand } from './commands/table';
 import { simulatorSettings } from './config';
 import { applyProtectionSettings, connectConfigured, reconnect } from './commands/connect';
 import { Ctx } from './ctx';
-import { createPublicApi } from './api/createExtensionApi';
+import { createExtensionApi } from './api/createExtensionApi';
 import type { ClusterDebuggerApi } from './api/extensionApi';
 import { startSimulator } from './commands/simulatorCommands';
 
@@ -37,7 +37,7 @@ export async function activate(context: ExtensionContext): Promise<ClusterDebugg
     await ctx.startServer();
     const c = ctx;
     afterStart(c).catch((err) => c.log.error(`After start: ${errorText(err)}`));
-    return createPublicApi(ctx);
+    return createExtensionApi(ctx);
   } catch (err) {
     // VS Code does not tell the user when activation fails; we do, and rethrow so it is recorded.
     void window.showErrorMessage(`Cluster Debugger failed to activate: ${errorText(err)}`);

@@ -19,7 +19,7 @@ function clusterOf(el: Element): string | undefined {
   }
 }
 
-export function createPublicApi(ctx: Ctx): ClusterDebuggerApi {
+export function createExtensionApi(ctx: Ctx): ClusterDebuggerApi {
   /** The element behind each item handed out, so that it can be passed back as a parent. */
   const elements = new WeakMap<ViewItem, Element>();
 
