@@ -125,6 +125,15 @@ describe('Cluster: Repair… (pickAndRepair)', () => {
     );
   });
 
+  it("marks the findings of a read-only cluster with why their repair will not be sent", async () => {
+    const { ctx } = fakeCtx({ clusters: [cluster('sim', { protection: 'read-only' })] });
+    fake.answer('window.showQuickPick', undefined);
+    await pickAndRepair(ctx);
+    const [[[item]]] = fake.callsOf('window.showQuickPick') as [{ description: string; detail: string }[]][];
+    assert.equal(item.description, '$(lock) read-only · sim · 3 entities · idx/src');
+    assert.equal(item.detail, 'Not sent: sim is protected read-only (its protection level in clusterDebugger.clusters). 3 metastore shards that no one else knows');
+  });
+
   it('says so when no current finding has a repair', async () => {
     const { ctx } = fakeCtx({ api: { findings: async () => [NO_REPAIR] } });
     assert.equal(await pickAndRepair(ctx), undefined);
@@ -148,21 +157,21 @@ describe('repairFinding (the quick fix flow)', () => {
     const { ctx, sent, log } = fakeCtx({ clusters: [cluster('prod', { protection: 'read-only' })] });
     assert.equal(await repairFinding(ctx, args), undefined);
     assert.deepEqual(fake.callsOf('window.showWarningMessage'), [
-      ['prod is read-only: no repair is sent to it. Change its protection in clusterDebugger.clusters to repair it.'],
+      ['No repair is sent: prod is protected read-only (its protection level in clusterDebugger.clusters).'],
     ]);
     assert.deepEqual(
       sent.map((s) => s.method),
       ['plan'],
     );
     assert.deepEqual(fake.callsOf('window.withProgress'), []);
-    assert.deepEqual(log, [`warn: Repair close of ${DANGLING.id} on prod: the cluster is read-only, nothing sent.`]);
+    assert.deepEqual(log, [`warn: Repair close of ${DANGLING.id} on prod: prod is protected read-only (its protection level in clusterDebugger.clusters); nothing sent.`]);
   });
 
   it('counts a cluster that refuses every repair itself as read-only, whatever its setting', async () => {
     const status = { readOnly: true } as unknown as ClusterInfo['status'];
     const { ctx, sent } = fakeCtx({ clusters: [cluster('prod', { protection: 'none', status })] });
     assert.equal(await repairFinding(ctx, args), undefined);
-    assert.match(String(fake.callsOf('window.showWarningMessage')[0]?.[0]), /^prod is read-only/);
+    assert.match(String(fake.callsOf('window.showWarningMessage')[0]?.[0]), /^No repair is sent: prod is read-only: it refuses every repair/);
     assert.ok(!sent.some((s) => s.method === 'applyRepair'));
   });
 

@@ -23,7 +23,7 @@ const SHARD = node({
   icon: 'database',
   entity: { collection: 'quickwit.metastore.shards', key: 'idx/shard-1' },
   findingIds: ['shards/dangling:idx'],
-  location: { uri: 'cluster://sim/shards.clustersnap', line: 7 },
+  location: { uri: 'cluster://sim/sim.shards.clustersnap', line: 7 },
 });
 const MORE = node({ id: 'shards/idx/more@1', kind: 'loadMore', label: '', cursor: '1' });
 
@@ -180,11 +180,11 @@ describe('ClustersTreeProvider (the Clusters view)', () => {
     assert.equal(shards.collapsibleState, TreeItemCollapsibleState.None);
     assert.equal(shards.id, 'c:sim/shards');
     assert.equal(shards.description, '3 problems');
-    assert.equal(shards.tooltip, 'Open cluster://sim/shards.clustersnap');
+    assert.equal(shards.tooltip, 'Open cluster://sim/sim.shards.clustersnap');
     assert.equal(shards.contextValue, 'clusterDebugger.subsystem');
     assert.deepEqual(icon(shards), { id: 'file-code', color: 'problemsErrorIcon.foreground' });
     assert.equal(shards.command?.command, 'vscode.open');
-    assert.equal(String(shards.command?.arguments?.[0]), 'cluster://sim/shards.clustersnap');
+    assert.equal(String(shards.command?.arguments?.[0]), 'cluster://sim/sim.shards.clustersnap');
     assert.equal(provider.getTreeItem(children[1]).description, 'no problems');
   });
 
