@@ -72,7 +72,7 @@ const builds = [
 
 // The topology webview's page script and stylesheet, for the browser: out/webview/ is the only folder the
 // webview may load from (its localResourceRoots).
-const webviewDir = join(root, 'src/extension/topology/webview');
+const webviewDir = join(root, 'src/extension/views/topology/webview');
 if (existsSync(webviewDir)) {
   builds.push({
     bundle: true,
@@ -97,7 +97,21 @@ if (testEntries.length) {
   // The test drivers load playwright-core, @vscode/test-electron and vscode-oniguruma (its wasm) from node_modules: they ship
   // assets and resolve files relative to their own package, so they must not be bundled.
   const testExternal = [...common.external, 'mocha', 'playwright-core', '@vscode/test-electron', 'vscode-oniguruma'];
-  builds.push({ ...common, entryPoints: testEntries, outdir: join(root, 'out'), external: testExternal });
+  // The unit tests run without VS Code: in their bundles `vscode` is a small fake (test/unit/extension/fake-vscode.ts),
+  // so the extension's own logic (trees, commands) is tested in the unit tier. The other suites get the host's.
+  const fakeVscode = join(root, 'test/unit/extension/fake-vscode.ts');
+  const isUnit = (e) => existsSync(fakeVscode) && /^test[\\/]unit[\\/]/.test(e.out);
+  builds.push({ ...common, entryPoints: testEntries.filter((e) => !isUnit(e)), outdir: join(root, 'out'), external: testExternal });
+  const unitEntries = testEntries.filter(isUnit);
+  if (unitEntries.length) {
+    builds.push({
+      ...common,
+      entryPoints: unitEntries,
+      outdir: join(root, 'out'),
+      external: testExternal.filter((x) => x !== 'vscode'),
+      alias: { vscode: fakeVscode },
+    });
+  }
   // The UI bench drives code-server like the UI test and shares its drivers: bundled like them, and
   // as deep below out/ as they are (they find the repo root three folders up).
   if (existsSync(join(root, 'bench/ui/run.ts'))) {

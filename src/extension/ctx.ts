@@ -12,26 +12,42 @@ import { BUNDLED_CLUSTER, clusterKey, sameCluster } from '../protocol/config';
 import { errorText, plural } from '../protocol/format';
 import { ClusterInfo, DidChangeParams, LspMethods, SyncProgressParams } from '../protocol/lsp';
 import { CLUSTER_SCHEME } from '../protocol/uri';
-import { ServerApi } from './api';
-import { PREVIEW_SCHEME, PreviewDocumentProvider, TextDocumentsProvider, TIMELINE_SCHEME } from './previewDocuments';
-import { ChangeBatcher, PendingChanges } from './batcher';
-import { createClient } from './client';
-import { runServerCommand } from './commands';
-import { connect, connectConfigured } from './connect';
-import { ClusterDocumentProvider } from './documents';
+import { ServerApi } from './languageServer/serverApi';
+import { PREVIEW_SCHEME, PreviewDocumentProvider, TextDocumentsProvider, TIMELINE_SCHEME } from './views/previewDocuments';
+import { ChangeBatcher, PendingChanges } from './languageServer/batcher';
+import { createClient } from './languageServer/client';
+import { ClusterDocumentProvider } from './views/documents';
 import { EventLoopMonitor } from './eventLoop';
-import type { BundledGateway } from './gateway';
-import { BundledSimulator } from './simulator';
-import { ServerState, StatusView } from './status';
-import { SyncProgressNotifications } from './syncProgress';
-import { ClustersTreeProvider } from './trees/clustersProvider';
-import { Element } from './trees/elements';
-import { ClusterTreeProvider, SourceState } from './trees/provider';
-import { RepairHistoryProvider } from './trees/historyProvider';
+import type { BundledGateway } from './processes/gateway';
+import { BundledSimulator } from './processes/simulator';
+import { ServerState, StatusView } from './views/status';
+import { SyncProgressNotifications } from './views/syncProgress';
+import { ClustersTreeProvider } from './views/trees/clustersProvider';
+import { Element } from './views/trees/elements';
+import { ClusterTreeProvider, SourceState } from './views/trees/provider';
+import { RepairHistoryProvider } from './views/trees/historyProvider';
 import { journalPath } from './config';
-import { StuckTreeProvider } from './trees/stuckProvider';
+import { StuckTreeProvider } from './views/trees/stuckProvider';
 
 export type Requirement = 'nothing' | 'server' | 'connection';
+
+/**
+ * What the context runs but does not own, passed in by `main.ts` (as rust-analyzer's
+ * `new Ctx(context, createCommands(), …)`): the command table and the connect flows import
+ * `Ctx`, so `ctx.ts` imports none of them and no import circle forms.
+ */
+export interface CtxFeatures {
+  /**
+   * vscode-languageclient's `executeCommand` middleware: runs a server command (a quick fix's
+   * `applyRepair`) through the extension's flow for it (`runServerCommand` of the command table).
+   */
+  runServerCommand(ctx: Ctx, command: string, args: unknown[], next: (command: string, args: unknown[]) => unknown): unknown;
+  /**
+   * After a restart of the language server, connects again what this window had and the server
+   * does not know (`known`: names by `clusterKey`): the simulator, its gateways, the settings' clusters.
+   */
+  reconnect(ctx: Ctx, known: ReadonlySet<string>): Promise<void>;
+}
 
 export class Ctx implements Disposable {
   readonly log: LogOutputChannel;
@@ -75,7 +91,10 @@ export class Ctx implements Disposable {
   /** Each cluster's full sync, as a progress notification whose Cancel disconnects it. */
   readonly syncs: SyncProgressNotifications;
 
-  constructor(readonly extension: ExtensionContext) {
+  constructor(
+    readonly extension: ExtensionContext,
+    private readonly features: CtxFeatures,
+  ) {
     const subs = extension.subscriptions;
     this.log = window.createOutputChannel('Cluster Debugger', { log: true });
     subs.push(this.log);
@@ -165,7 +184,7 @@ export class Ctx implements Disposable {
         this.setServer({ kind: 'starting' });
       },
       // A quick fix names the server's applyRepair: in VS Code it runs the extension's repairFinding (confirmation, progress).
-      executeCommand: (command, args, next) => runServerCommand(this, command, args, next),
+      executeCommand: (command, args, next) => this.features.runServerCommand(this, command, args, next),
     });
     this.client = client;
     this.serverDisposables.push(
@@ -230,13 +249,8 @@ export class Ctx implements Disposable {
   private async reconnectAfterRestart(): Promise<void> {
     this.log.warn('The language server restarted; reconnecting.');
     const known = new Set((await this.requireApi().clusters().catch(() => [])).map((c) => clusterKey(c.name)));
-    const sim = this.simulator;
     try {
-      if (sim?.running && !known.has(clusterKey(BUNDLED_CLUSTER))) await connect(this, { name: BUNDLED_CLUSTER, url: sim.url, token: sim.token });
-      for (const g of this.gateways.values()) {
-        if (g.running && !known.has(clusterKey(g.name))) await connect(this, { name: g.name, url: g.url, token: g.token });
-      }
-      await connectConfigured(this, known);
+      await this.features.reconnect(this, known);
     } catch (err) {
       this.log.error(`Reconnecting after the restart: ${errorText(err)}`);
     }

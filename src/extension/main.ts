@@ -1,25 +1,25 @@
 /**
  * Entry point (bundled to out/extension.js). Thin: everything lives on `Ctx`.
- * It returns the public API of `publicApi.ts`.
+ * It returns the API the extension exports (`api/extensionApi.ts`).
  */
 import { ExtensionContext, window, workspace } from 'vscode';
 import { CONFIG_SECTION, clusterKey } from '../protocol/config';
 import { errorText } from '../protocol/format';
-import { registerCommands } from './commands';
+import { registerCommands, runServerCommand } from './commands/table';
 import { simulatorSettings } from './config';
-import { applyProtectionSettings, connectConfigured } from './connect';
+import { applyProtectionSettings, connectConfigured, reconnect } from './commands/connect';
 import { Ctx } from './ctx';
-import { createPublicApi } from './apiImpl';
-import type { ClusterDebuggerApi } from './publicApi';
-import { startSimulator } from './simulatorCommands';
+import { createExtensionApi } from './api/createExtensionApi';
+import type { ClusterDebuggerApi } from './api/extensionApi';
+import { startSimulator } from './commands/simulatorCommands';
 
 let ctx: Ctx | undefined;
 
-export type { ClusterDebuggerApi } from './publicApi';
+export type { ClusterDebuggerApi } from './api/extensionApi';
 
 export async function activate(context: ExtensionContext): Promise<ClusterDebuggerApi> {
   try {
-    ctx = new Ctx(context);
+    ctx = new Ctx(context, { runServerCommand, reconnect });
     registerCommands(ctx);
     const c0 = ctx;
     context.subscriptions.push(
@@ -37,7 +37,7 @@ export async function activate(context: ExtensionContext): Promise<ClusterDebugg
     await ctx.startServer();
     const c = ctx;
     afterStart(c).catch((err) => c.log.error(`After start: ${errorText(err)}`));
-    return createPublicApi(ctx);
+    return createExtensionApi(ctx);
   } catch (err) {
     // VS Code does not tell the user when activation fails; we do, and rethrow so it is recorded.
     void window.showErrorMessage(`Cluster Debugger failed to activate: ${errorText(err)}`);

@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { ChangeBatcher, PendingChanges } from '../../src/extension/batcher';
-import { BundledSimulator } from '../../src/extension/simulator';
+import { ChangeBatcher, PendingChanges } from '../../src/extension/languageServer/batcher';
+import { BundledSimulator } from '../../src/extension/processes/simulator';
 import { EXTENSION_ID } from './helpers';
 
 const lines: string[] = [];

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { MAX_REPAIR_TARGETS } from '../../src/protocol/methods';
 import type { FindingSummary } from '../../src/protocol/lsp';
-import type { ClusterDebuggerApi, RepairProgress } from '../../src/extension/publicApi';
-import { BundledSimulator } from '../../src/extension/simulator';
+import type { ClusterDebuggerApi, RepairProgress } from '../../src/extension/api/extensionApi';
+import { BundledSimulator } from '../../src/extension/processes/simulator';
 import { BatchGate } from '../server/batchGate';
 import { EXTENSION_ID, activateExtension, describeRules, extensionLog, rulesPresent, waitFor } from './helpers';
 

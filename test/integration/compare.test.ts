@@ -6,8 +6,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { renderSnapshot, type ClusterModel } from '../../src/analysis';
-import type { CompareOutcome } from '../../src/extension/compare';
-import { BundledSimulator } from '../../src/extension/simulator';
+import type { CompareOutcome } from '../../src/extension/views/compare';
+import { BundledSimulator } from '../../src/extension/processes/simulator';
 import * as F from '../unit/fixtures';
 import { EXTENSION_ID, activateExtension, waitFor } from './helpers';
 

@@ -12,8 +12,8 @@ import { plural } from '../../src/protocol/format';
 import type { ApplyRepairResult, FindingSummary, TimelineResult } from '../../src/protocol/lsp';
 import { SCENARIOS } from '../../src/protocol/methods';
 import { subsystemOfDocPath } from '../../src/protocol/uri';
-import type { ClusterDebuggerApi, ViewItem } from '../../src/extension/publicApi';
-import { BundledSimulator } from '../../src/extension/simulator';
+import type { ClusterDebuggerApi, ViewItem } from '../../src/extension/api/extensionApi';
+import { BundledSimulator } from '../../src/extension/processes/simulator';
 import { INCIDENT_RULES } from '../scenarioRules';
 import { EXTENSION_ID, activateExtension, iconColor, clusterDiagnostics, describeRules, extensionLog, logTail, ruleOf, rulesPresent, waitFor } from './helpers';
 

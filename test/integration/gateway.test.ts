@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { SUBSYSTEMS } from '../../src/protocol/collections';
 import { ClusterClient } from '../../src/protocol/client';
-import type { ClusterDebuggerApi } from '../../src/extension/publicApi';
+import type { ClusterDebuggerApi } from '../../src/extension/api/extensionApi';
 import { activateExtension, EXTENSION_ID, logTail, waitFor } from './helpers';
 
 function label(item: vscode.TreeItem): string {

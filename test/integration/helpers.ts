@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
-import type { ClusterDebuggerApi } from '../../src/extension/publicApi';
+import type { ClusterDebuggerApi } from '../../src/extension/api/extensionApi';
 
 export const EXTENSION_ID = 'cluster-debugger.cluster-debugger';
 

@@ -4,7 +4,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { ApplyRepairResult } from '../../src/protocol/lsp';
-import type { ClusterDebuggerApi, ViewItem } from '../../src/extension/publicApi';
+import type { ClusterDebuggerApi, ViewItem } from '../../src/extension/api/extensionApi';
 import { activateExtension, logTail, waitFor } from './helpers';
 
 const WAL = 'by-dev-rootcoord-dml_1';

@@ -4,8 +4,8 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { TreeChildrenParams, TreeNode } from '../../src/protocol/lsp';
-import { ClusterTreeProvider, TreeSource, TREE_PAGE_SIZE } from '../../src/extension/trees/provider';
-import type { ServerElement } from '../../src/extension/trees/elements';
+import { ClusterTreeProvider, TreeSource, TREE_PAGE_SIZE } from '../../src/extension/views/trees/provider';
+import type { ServerElement } from '../../src/extension/views/trees/elements';
 import { iconColor } from './helpers';
 
 const TOTAL = 1234;

@@ -1,0 +1,227 @@
+// The extension's tree providers against a fake `vscode` (fake-vscode.ts) and a fake server: how
+// the server's nodes and the cluster list become TreeItems (labels, collapsible state, contextValue,
+// tooltip, command), and the message items that say why a view is empty. No VS Code needed.
+import * as assert from 'node:assert/strict';
+import { MarkdownString, ThemeIcon, TreeItemCollapsibleState } from 'vscode';
+import type { ClusterInfo, RepairHistoryResult, TreeChildrenParams, TreeNode } from '../../../src/protocol/lsp';
+import { ClustersTreeProvider, type ClustersSource } from '../../../src/extension/views/trees/clustersProvider';
+import type { ClusterElement, Element, MessageElement, ServerElement, SubsystemElement } from '../../../src/extension/views/trees/elements';
+import { RepairHistoryProvider } from '../../../src/extension/views/trees/historyProvider';
+import { ClusterTreeProvider, TREE_PAGE_SIZE, type SourceState, type TreeSource } from '../../../src/extension/views/trees/provider';
+import { fake } from './fake-vscode';
+
+function node(n: Partial<TreeNode> & Pick<TreeNode, 'id' | 'kind' | 'label'>): TreeNode {
+  return { health: 'none', hasChildren: false, cluster: 'sim', ...n };
+}
+
+const GROUP = node({ id: 'shards/idx', kind: 'group', label: 'idx', description: '3 shards', tooltip: '**idx**: 3 shards', health: 'error', hasChildren: true });
+const SHARD = node({
+  id: 'shards/idx/shard-1',
+  kind: 'entity',
+  label: 'shard-1',
+  health: 'error',
+  icon: 'database',
+  entity: { collection: 'quickwit.metastore.shards', key: 'idx/shard-1' },
+  findingIds: ['shards/dangling:idx'],
+  location: { uri: 'cluster://sim/sim.shards.clustersnap', line: 7 },
+});
+const MORE = node({ id: 'shards/idx/more@1', kind: 'loadMore', label: '', cursor: '1' });
+
+/** A server that answers the root with GROUP and the group with `children` (or fails with `fail`). */
+function source(children: TreeNode[], opts: { state?: SourceState; fail?: Error; calls?: TreeChildrenParams[] } = {}): TreeSource {
+  return {
+    state: () => opts.state ?? { kind: 'ready' },
+    async treeChildren(params) {
+      opts.calls?.push(params);
+      if (opts.fail) throw opts.fail;
+      return params.parentId === null ? [GROUP] : children;
+    },
+  };
+}
+
+function markdown(tooltip: unknown): string {
+  assert.ok(tooltip instanceof MarkdownString, `a MarkdownString tooltip, not ${JSON.stringify(tooltip)}`);
+  return tooltip.value;
+}
+
+function icon(item: { iconPath?: unknown }): { id: string; color?: string } {
+  const i = item.iconPath;
+  assert.ok(i instanceof ThemeIcon, 'a codicon');
+  return { id: i.id, color: (i.color as { id: string } | undefined)?.id };
+}
+
+beforeEach(() => fake.reset());
+
+describe('ClusterTreeProvider (a subsystem view)', () => {
+  it('renders the server nodes as they come: label, state, id, description, tooltip, icon and contextValue', async () => {
+    const calls: TreeChildrenParams[] = [];
+    const provider = new ClusterTreeProvider('shards', source([SHARD, MORE], { calls }));
+    const [group] = (await provider.getChildren()) as ServerElement[];
+    assert.deepEqual(calls, [{ subsystem: 'shards', parentId: null, limit: TREE_PAGE_SIZE }]);
+
+    const g = provider.getTreeItem(group);
+    assert.equal(g.label, 'idx');
+    assert.equal(g.collapsibleState, TreeItemCollapsibleState.Collapsed);
+    assert.equal(g.id, 's:shards/idx', 'prefixed: the view shares its ids with the message items');
+    assert.equal(g.description, '3 shards');
+    assert.equal(markdown(g.tooltip), '**idx**: 3 shards');
+    assert.deepEqual(icon(g), { id: 'error', color: 'problemsErrorIcon.foreground' }, "the health's codicon when the server names none");
+    assert.equal(g.contextValue, 'clusterDebugger.group');
+    assert.equal(g.command, undefined);
+
+    const [shard, more] = (await provider.getChildren(group)) as ServerElement[];
+    assert.equal(calls[1]?.parentId, 'shards/idx');
+    assert.equal(provider.getParent(shard), group, 'the parent that reveal needs');
+    const s = provider.getTreeItem(shard);
+    assert.equal(s.label, 'shard-1');
+    assert.equal(s.collapsibleState, TreeItemCollapsibleState.None);
+    assert.equal(s.tooltip, undefined, 'no tooltip when the server sends none');
+    assert.deepEqual(icon(s), { id: 'database', color: 'problemsErrorIcon.foreground' }, "the server's codicon");
+    assert.equal(s.contextValue, 'clusterDebugger.entity repairable located hasEntity');
+    assert.deepEqual(s.command, { command: 'clusterDebugger.showInDocument', title: 'Show in document', arguments: [shard] });
+
+    const m = provider.getTreeItem(more);
+    assert.equal(m.label, 'Load more…', 'the default label of a "Load more" node');
+    assert.equal(m.contextValue, 'clusterDebugger.loadMore');
+    assert.deepEqual(icon(m), { id: 'ellipsis', color: undefined }, "without health, the kind's codicon");
+    assert.deepEqual(m.command, { command: 'clusterDebugger.loadMore', title: 'Load more', arguments: [more] });
+  });
+
+  it('says why a level is empty, or why it could not be loaded', async () => {
+    const empty = new ClusterTreeProvider('shards', source([]));
+    const [group] = await empty.getChildren();
+    const [nothing] = (await empty.getChildren(group)) as MessageElement[];
+    const n = empty.getTreeItem(nothing);
+    assert.equal(n.label, 'Nothing here.');
+    assert.equal(n.contextValue, 'clusterDebugger.message');
+    assert.equal(n.command, undefined);
+    assert.deepEqual(icon(n), { id: 'info', color: undefined });
+
+    const failing = new ClusterTreeProvider('shards', source([], { fail: new Error('the server fell over\nat line 2') }));
+    const [error] = (await failing.getChildren()) as MessageElement[];
+    const e = failing.getTreeItem(error);
+    assert.equal(e.label, 'Could not load: the server fell over', 'the first line only');
+    assert.equal(e.collapsibleState, TreeItemCollapsibleState.None);
+    assert.equal(e.contextValue, 'clusterDebugger.message error');
+    assert.match(markdown(e.tooltip), /the server fell over\nat line 2/, 'the whole message in the tooltip');
+    assert.deepEqual(e.command, { command: 'clusterDebugger.showLog', title: 'Show Log' });
+  });
+
+  it('shows the welcome content before any cluster, and the reason while the server is down', async () => {
+    assert.deepEqual(await new ClusterTreeProvider('wal', source([], { state: { kind: 'welcome' } })).getChildren(), []);
+    const down = new ClusterTreeProvider('wal', source([], { state: { kind: 'unavailable', reason: 'Starting the language server…' } }));
+    const [message] = (await down.getChildren()) as MessageElement[];
+    const item = down.getTreeItem(message);
+    assert.equal(item.label, 'Starting the language server…');
+    assert.equal(item.contextValue, 'clusterDebugger.message error');
+  });
+});
+
+function cluster(info: Partial<Omit<ClusterInfo, 'problems'>> & Pick<ClusterInfo, 'name'> & { problems?: Partial<ClusterInfo['problems']> }): ClusterInfo {
+  const problems = { shards: 0, wal: 0, ddl: 0, regions: 0, partitions: 0, ...info.problems };
+  return { url: `ws://127.0.0.1:7878/${info.name}`, state: 'live', error: null, status: null, errors: 0, warnings: 0, protection: 'none', ...info, problems };
+}
+
+function clustersSource(list: ClusterInfo[], state: SourceState = { kind: 'ready' }): ClustersSource {
+  return {
+    state: () => state,
+    clusters: () => list,
+    cluster: (name) => list.find((c) => c.name.toLowerCase() === name.toLowerCase()),
+    isSimulator: (name) => name === 'sim',
+    isGateway: (name) => name === 'gw',
+  };
+}
+
+describe('ClustersTreeProvider (the Clusters view)', () => {
+  it('renders each cluster with its state, protection and counts, and menus keyed on its contextValue', async () => {
+    const list = [
+      cluster({ name: 'sim', errors: 2, warnings: 1, problems: { shards: 3 } }),
+      cluster({ name: 'prod', protection: 'read-only' }),
+      cluster({ name: 'gw', state: 'disconnected', error: 'connection refused' }),
+    ];
+    const provider = new ClustersTreeProvider(clustersSource(list));
+    const [sim, prod, gw] = (await provider.getChildren()) as ClusterElement[];
+
+    const s = provider.getTreeItem(sim);
+    assert.equal(s.label, 'sim');
+    assert.equal(s.collapsibleState, TreeItemCollapsibleState.Expanded);
+    assert.equal(s.id, 'c:sim');
+    assert.equal(s.description, 'live · 2 errors, 1 warning');
+    assert.equal(s.contextValue, 'clusterDebugger.cluster simulator connected');
+    assert.deepEqual(icon(s), { id: 'pulse', color: 'testing.iconPassed' });
+    assert.match(markdown(s.tooltip), /^\*\*sim\*\* \(bundled simulator\)\n\n`ws:\/\/127\.0\.0\.1:7878\/sim` — live/);
+
+    const p = provider.getTreeItem(prod);
+    assert.equal(p.description, 'live · read-only');
+    assert.equal(p.contextValue, 'clusterDebugger.cluster connected');
+    assert.equal(icon(p).id, 'lock');
+    assert.match(markdown(p.tooltip), /\$\(lock\) Protection read-only: no repair is sent \(`clusterDebugger\.clusters`\)/);
+
+    const g = provider.getTreeItem(gw);
+    assert.equal(g.contextValue, 'clusterDebugger.cluster gateway', 'no `connected` flag: the Disconnect menu item hides');
+    assert.equal(icon(g).id, 'error');
+    assert.match(markdown(g.tooltip), /\(gateway started from this workspace\)[\s\S]*\$\(error\) connection refused$/);
+    const [error, ...subsystems] = await provider.getChildren(gw);
+    assert.equal(provider.getTreeItem(error).label, 'connection refused', 'the error as the first child of a cluster that is not live');
+    assert.equal(subsystems.length, 5);
+  });
+
+  it('lists the subsystems of a cluster, each opening its document', async () => {
+    const provider = new ClustersTreeProvider(clustersSource([cluster({ name: 'sim', problems: { shards: 3 } })]));
+    const [sim] = await provider.getChildren();
+    const children = (await provider.getChildren(sim)) as SubsystemElement[];
+    assert.deepEqual(
+      children.map((c) => c.subsystem),
+      ['shards', 'wal', 'ddl', 'regions', 'partitions'],
+    );
+    assert.equal(provider.getParent(children[0]), sim);
+    const shards = provider.getTreeItem(children[0]);
+    assert.equal(shards.label, 'Shards');
+    assert.equal(shards.collapsibleState, TreeItemCollapsibleState.None);
+    assert.equal(shards.id, 'c:sim/shards');
+    assert.equal(shards.description, '3 problems');
+    assert.equal(shards.tooltip, 'Open cluster://sim/sim.shards.clustersnap');
+    assert.equal(shards.contextValue, 'clusterDebugger.subsystem');
+    assert.deepEqual(icon(shards), { id: 'file-code', color: 'problemsErrorIcon.foreground' });
+    assert.equal(shards.command?.command, 'vscode.open');
+    assert.equal(String(shards.command?.arguments?.[0]), 'cluster://sim/sim.shards.clustersnap');
+    assert.equal(provider.getTreeItem(children[1]).description, 'no problems');
+  });
+
+  it("renders a cluster from its latest info, not from the element's copy", async () => {
+    const list = [cluster({ name: 'sim', errors: 1 })];
+    const provider = new ClustersTreeProvider(clustersSource(list));
+    const [sim] = (await provider.getChildren()) as Element[];
+    list[0] = cluster({ name: 'sim', errors: 4, state: 'stale' });
+    assert.equal(provider.getTreeItem(sim as ClusterElement).description, 'stale · 4 errors, 0 warnings');
+  });
+
+  it('says why it is empty while the language server is down', async () => {
+    const provider = new ClustersTreeProvider(clustersSource([], { kind: 'unavailable', reason: 'Language server not running: it crashed' }));
+    const [message] = await provider.getChildren();
+    const item = provider.getTreeItem(message);
+    assert.equal(item.label, 'Language server not running: it crashed');
+    assert.equal(item.contextValue, 'clusterDebugger.message error');
+  });
+});
+
+describe('RepairHistoryProvider (the Repair History view)', () => {
+  it('says why there is no history instead of failing', async () => {
+    const off = new RepairHistoryProvider(async (): Promise<RepairHistoryResult> => ({ path: null, entries: [], problems: [] }));
+    const [item] = await off.getChildren();
+    assert.equal(off.getTreeItem(item).label, 'Repairs are not journalled (clusterDebugger.repairJournal is "off")');
+
+    const broken = new RepairHistoryProvider(async () => {
+      throw new Error('EACCES');
+    });
+    const [error] = await broken.getChildren();
+    const e = broken.getTreeItem(error);
+    assert.equal(e.label, 'Cannot read the repair journal: EACCES');
+    assert.equal(e.contextValue, 'clusterDebugger.history.message');
+    assert.deepEqual(icon(e), { id: 'error', color: undefined });
+
+    const starting = new RepairHistoryProvider(async () => 'The Cluster Debugger language server is still starting.');
+    const [reason] = await starting.getChildren();
+    assert.equal(starting.getTreeItem(reason).label, 'The Cluster Debugger language server is still starting.');
+  });
+});
