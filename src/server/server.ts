@@ -64,6 +64,7 @@ import { analyseSnapshot, SnapshotCancelledError, writeSnapshotFile } from '../e
 import { readJournal, RepairJournal, repairHistory } from '../engine/journal';
 import { isAbsolute } from 'node:path';
 import { stuckWorkOf } from '../engine/stuck';
+import { processRunbooksBase } from '../engine/runbooks';
 import { treeChildren } from '../engine/tree';
 import {
   ClusterWorkspace,
@@ -475,7 +476,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const here = findings.filter((f) => findingLine(f, documents) === params.position.line);
       if (!here.length) return null;
       return {
-        contents: { kind: MarkupKind.Markdown, value: findingsHover(here, documents, clock) },
+        contents: { kind: MarkupKind.Markdown, value: findingsHover(here, documents, clock, processRunbooksBase()) },
         range: lineRange(params.position.line),
       };
     } catch (e) {
