@@ -109,9 +109,9 @@ const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { error: 'error', 
 
 /**
  * `runbooks`: the runbooks' base (src/protocol/runbooks.ts: `CLUSTER_DEBUGGER_RUNBOOKS_URL`, else the
- * copy beside the bundle), each rule's `helpUri`; undefined: none.
+ * copy beside the bundle), each rule's `helpUri`; null: none.
  */
-export function renderSarif(r: CheckReport, runbooks: string | undefined = processRunbooksBase()): string {
+export function renderSarif(r: CheckReport, runbooks: string | null = processRunbooksBase() ?? null): string {
   const ruleIds = Object.keys(RULES) as RuleId[];
   const rules = [
     ...ruleIds.map((id) => ({

@@ -34,7 +34,7 @@ const SEVERITY: Record<Severity, DiagnosticSeverity> = {
  * The findings of one document as diagnostics; `documents` says where each finding and fact is (its
  * own and other documents). `sync`: the full sync in progress, which a provisional finding's message
  * says how far it is (`provisionalNote`). `runbooks`: the runbooks' base, which each diagnostic's
- * code links its rule's page under (`codeDescription`); undefined: no link.
+ * code links its rule's page under (`codeDescription`); null: no link.
  */
 export function findingDiagnostics(
   findings: readonly Finding[],
@@ -42,7 +42,7 @@ export function findingDiagnostics(
   cluster: string,
   stale: boolean,
   sync?: SyncProgress | null,
-  runbooks: string | undefined = processRunbooksBase(),
+  runbooks: string | null = processRunbooksBase() ?? null,
 ): Diagnostic[] {
   const shown = findings.length > MAX_DIAGNOSTICS ? findings.slice(0, MAX_DIAGNOSTICS - 1) : findings;
   const diagnostics = shown.map((f) => findingDiagnostic(f, documents, cluster, stale, sync, runbooks));
@@ -62,7 +62,7 @@ export function findingLine(f: Finding, documents: DocumentsOf): number {
   return locateFinding(f, documents)?.line ?? 0;
 }
 
-function findingDiagnostic(f: Finding, documents: DocumentsOf, cluster: string, stale: boolean, sync: SyncProgress | null | undefined, runbooks: string | undefined): Diagnostic {
+function findingDiagnostic(f: Finding, documents: DocumentsOf, cluster: string, stale: boolean, sync: SyncProgress | null | undefined, runbooks: string | null): Diagnostic {
   const line = findingLine(f, documents);
   // Each fact, linked to its entity's line: in this document's other sections, or in another subsystem's document.
   const related: DiagnosticRelatedInformation[] = [];
