@@ -4,40 +4,8 @@
  * writes (`schemas/cluster-gateway.template.jsonc`, generated from here with the schema by
  * `npm run gateway-schema`; a unit test fails while the committed file differs).
  */
+import { stripJsonComments } from '../protocol/jsonc';
 import { GATEWAY_CONFIG_DESCRIPTIONS, GatewayConfig, type GatewayConfigInput } from './config';
-
-/**
- * `text` with its comments replaced by spaces (newlines kept, so JSON.parse's positions still
- * point at the right line and column). Strings are left as they are, `//` in a URL included.
- */
-export function stripJsonComments(text: string): string {
-  let out = '';
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i]!;
-    if (c === '"') {
-      // A string, to its closing quote (a backslash escapes the next character).
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      out += text.slice(i, j + 1);
-      i = j + 1;
-    } else if (c === '/' && text[i + 1] === '/') {
-      let j = i;
-      while (j < text.length && text[j] !== '\n') j++;
-      out += ' '.repeat(j - i);
-      i = j;
-    } else if (c === '/' && text[i + 1] === '*') {
-      const end = text.indexOf('*/', i + 2);
-      const j = end < 0 ? text.length : end + 2;
-      out += text.slice(i, j).replace(/[^\n]/g, ' ');
-      i = j;
-    } else {
-      out += c;
-      i++;
-    }
-  }
-  return out;
-}
 
 /** A config file's text → its JSON value (comments allowed); throws JSON.parse's error. */
 export function parseConfigText(text: string): unknown {
@@ -45,6 +13,9 @@ export function parseConfigText(text: string): unknown {
 }
 
 type Section = 'greptime' | 'quickwit' | 'milvus' | 'tikv' | 'fluvio';
+
+/** The example name the template gives, commented out. */
+export const CLUSTER_NAME_EXAMPLE = 'prod-eu';
 
 /** What each system's section looks like for a typical cluster (docs/gateway.md has each in full); a test parses each. */
 export const SECTION_EXAMPLES: { [S in Section]-?: NonNullable<GatewayConfigInput[S]> } = {
@@ -70,8 +41,9 @@ const SECTION_NOTES: Partial<Record<Section, string>> = {
 };
 
 /**
- * The commented template: the top-level keys with their defaults, each system's section commented
- * out (uncomment the ones you run). Every key of the schema is in it, with its description.
+ * The commented template: `repairs` and `pollMs` with their defaults; `clusterName` and each
+ * system's section commented out, with an example (uncomment the ones you run). Every key of the
+ * schema is in it, with its description.
  */
 export function gatewayConfigTemplate(): string {
   const defaults = GatewayConfig.parse({});
@@ -84,7 +56,8 @@ export function gatewayConfigTemplate(): string {
     '// Start it with "Cluster: Start Gateway…" (connected under this file\'s name).',
     '{',
     `  // ${GATEWAY_CONFIG_DESCRIPTIONS.clusterName}`,
-    `  "clusterName": ${JSON.stringify(defaults.clusterName)},`,
+    `  // Default ${JSON.stringify(defaults.clusterName)}.`,
+    `  // "clusterName": ${JSON.stringify(CLUSTER_NAME_EXAMPLE)},`,
   ];
   for (const s of SECTIONS) {
     lines.push('', `  // ${GATEWAY_CONFIG_DESCRIPTIONS[s]}`);

@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GATEWAY_CONFIG_DESCRIPTIONS, GatewayConfig } from '../../src/gateway/config';
-import { gatewayConfigTemplate, parseConfigText, SECTION_EXAMPLES, stripJsonComments } from '../../src/gateway/template';
+import { CLUSTER_NAME_EXAMPLE, gatewayConfigTemplate, parseConfigText, SECTION_EXAMPLES } from '../../src/gateway/template';
+import { stripJsonComments } from '../../src/protocol/jsonc';
 
 // Bundled to out/test/gateway/; the repository root is three levels up.
 const ROOT = join(__dirname, '..', '..', '..');
@@ -41,7 +42,9 @@ describe('gateway config template', () => {
     assert.match(text, /"repairs": false/);
   });
 
-  it('gives a valid config with each system section uncommented', () => {
+  it('gives a valid config with clusterName, and with each system section, uncommented', () => {
+    const named = parseConfigText(gatewayConfigTemplate().replace(`  // "clusterName": `, `  "clusterName": `));
+    assert.equal(GatewayConfig.parse(named).clusterName, CLUSTER_NAME_EXAMPLE);
     for (const section of Object.keys(SECTION_EXAMPLES)) {
       const parsed = GatewayConfig.safeParse(parseConfigText(uncomment(gatewayConfigTemplate(), section)));
       assert.ok(parsed.success, `${section}: ${parsed.error?.message}`);
