@@ -1,6 +1,8 @@
 /** The three output formats of `cluster-check`: a text table, JSON, and SARIF 2.1.0. */
 import { RULES, SUBSYSTEMS, evidenceOf, plural, ruleNotes, type Finding, type RepairPreview, type RuleId, type Severity, type Subsystem, type SubsystemHealth } from '../protocol';
 import { redactUrls } from '../protocol/redact';
+import { runbookUrl } from '../protocol/runbooks';
+import { processRunbooksBase } from '../engine/runbooks';
 import { formatCount, locateFact, locateFinding, type DocumentsOf, type SnapshotSyntaxError } from '../analysis';
 
 export interface CheckReport {
@@ -105,12 +107,17 @@ export function renderJson(r: CheckReport): string {
 
 const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { error: 'error', warning: 'warning', info: 'note' };
 
-export function renderSarif(r: CheckReport): string {
+/**
+ * `runbooks`: the runbooks' base (src/protocol/runbooks.ts: `CLUSTER_DEBUGGER_RUNBOOKS_URL`, else the
+ * copy beside the bundle), each rule's `helpUri`; null: none.
+ */
+export function renderSarif(r: CheckReport, runbooks: string | null = processRunbooksBase() ?? null): string {
   const ruleIds = Object.keys(RULES) as RuleId[];
   const rules = [
     ...ruleIds.map((id) => ({
       id,
       shortDescription: { text: RULES[id].summary },
+      ...(runbooks ? { helpUri: runbookUrl(id, runbooks) } : {}),
       defaultConfiguration: { level: LEVEL[RULES[id].severity] },
       properties: { subsystem: RULES[id].subsystem ?? 'any' },
     })),

@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { describeZodError, errorText } from '../protocol';
 import { startClusterServer } from '../cluster/server';
 import { GatewayConfig } from './config';
+import { parseConfigText } from './template';
 import { createSourcesIsolated, Gateway } from './gateway';
 import { createSources } from './sources';
 
@@ -53,7 +54,7 @@ function parse(argv: string[]) {
 function readConfig(file: string): GatewayConfig {
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    raw = parseConfigText(readFileSync(file, 'utf8'));
   } catch (err) {
     throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? errorText(err)}`);
   }

@@ -5,6 +5,7 @@
  */
 import { SCENARIOS, type ScenarioName } from './methods';
 import type { ProtectionLevel } from './preview';
+import { stripJsonComments } from './jsonc';
 
 /** The settings section: `clusterDebugger.*`. */
 export const CONFIG_SECTION = 'clusterDebugger';
@@ -53,10 +54,10 @@ export function isScenario(name: string): name is ScenarioName {
   return (SCENARIOS as readonly string[]).includes(name);
 }
 
-/** The `clusterName` a gateway config file sets, or undefined (none, or not JSON: the gateway itself reports that). The editor connects it under that name. */
+/** The `clusterName` a gateway config file (JSON with comments) sets, or undefined (none, or unreadable: the gateway itself reports that). The editor connects it under that name. */
 export function configuredClusterName(text: string): string | undefined {
   try {
-    const name = (JSON.parse(text) as { clusterName?: unknown } | null)?.clusterName;
+    const name = (JSON.parse(stripJsonComments(text)) as { clusterName?: unknown } | null)?.clusterName;
     return typeof name === 'string' && name.length > 0 ? name : undefined;
   } catch {
     return undefined;

@@ -8,6 +8,8 @@ import { DiagnosticSeverity, type Diagnostic, type DiagnosticRelatedInformation 
 import { factProvenance, provisionalNote, type Fact, type Finding, type Severity, type SyncProgress } from '../protocol';
 import { formatCount, locateFact, locateFinding, type DocumentsOf } from '../analysis';
 import { formatClusterTime, plural, type ClusterClock } from '../protocol/format';
+import { runbookLine, runbookUrl } from '../protocol/runbooks';
+import { processRunbooksBase } from '../engine/runbooks';
 
 export const DIAGNOSTIC_SOURCE = 'cluster-debugger';
 export const SYNTAX_SOURCE = 'clustersnap';
@@ -31,11 +33,19 @@ const SEVERITY: Record<Severity, DiagnosticSeverity> = {
 /**
  * The findings of one document as diagnostics; `documents` says where each finding and fact is (its
  * own and other documents). `sync`: the full sync in progress, which a provisional finding's message
- * says how far it is (`provisionalNote`).
+ * says how far it is (`provisionalNote`). `runbooks`: the runbooks' base, which each diagnostic's
+ * code links its rule's page under (`codeDescription`); null: no link.
  */
-export function findingDiagnostics(findings: readonly Finding[], documents: DocumentsOf, cluster: string, stale: boolean, sync?: SyncProgress | null): Diagnostic[] {
+export function findingDiagnostics(
+  findings: readonly Finding[],
+  documents: DocumentsOf,
+  cluster: string,
+  stale: boolean,
+  sync?: SyncProgress | null,
+  runbooks: string | null = processRunbooksBase() ?? null,
+): Diagnostic[] {
   const shown = findings.length > MAX_DIAGNOSTICS ? findings.slice(0, MAX_DIAGNOSTICS - 1) : findings;
-  const diagnostics = shown.map((f) => findingDiagnostic(f, documents, cluster, stale, sync));
+  const diagnostics = shown.map((f) => findingDiagnostic(f, documents, cluster, stale, sync, runbooks));
   if (shown.length < findings.length) {
     diagnostics.push({
       range: lineRange(0),
@@ -52,7 +62,7 @@ export function findingLine(f: Finding, documents: DocumentsOf): number {
   return locateFinding(f, documents)?.line ?? 0;
 }
 
-function findingDiagnostic(f: Finding, documents: DocumentsOf, cluster: string, stale: boolean, sync: SyncProgress | null | undefined): Diagnostic {
+function findingDiagnostic(f: Finding, documents: DocumentsOf, cluster: string, stale: boolean, sync: SyncProgress | null | undefined, runbooks: string | null): Diagnostic {
   const line = findingLine(f, documents);
   // Each fact, linked to its entity's line: in this document's other sections, or in another subsystem's document.
   const related: DiagnosticRelatedInformation[] = [];
@@ -67,6 +77,7 @@ function findingDiagnostic(f: Finding, documents: DocumentsOf, cluster: string, 
     range: lineRange(line),
     severity: SEVERITY[f.severity],
     code: f.rule,
+    ...(runbooks ? { codeDescription: { href: runbookUrl(f.rule, runbooks) } } : {}),
     source: DIAGNOSTIC_SOURCE,
     message: `${stale ? STALE_PREFIX : ''}${message}`,
     relatedInformation: related.length ? related : undefined,
@@ -93,9 +104,10 @@ function factsLocated(f: Finding, documents: DocumentsOf): { fact: Fact; at: Ret
  * A hover over a diagnostic's line: why, saying each fact once. The editor's own hover part of the
  * diagnostic above it already lists the facts that link to a line (its relatedInformation, each a
  * link): this part says whose views they are and when they were read, in one line, and lists in
- * full (with whose view, which version and when) only the facts that link to no line.
+ * full (with whose view, which version and when) only the facts that link to no line. `runbooks`:
+ * the runbooks' base (`processRunbooksBase()`), for a last line that links the rule's page.
  */
-export function findingsHover(findings: readonly Finding[], documents: DocumentsOf, clock: ClusterClock): string {
+export function findingsHover(findings: readonly Finding[], documents: DocumentsOf, clock: ClusterClock, runbooks?: string): string {
   return findings
     .map((f) => {
       const located = factsLocated(f, documents);
@@ -111,6 +123,7 @@ export function findingsHover(findings: readonly Finding[], documents: Documents
         if (linked.length) lines.push('', 'And:');
         lines.push('', ...unlinked.map((x) => `- ${escapeMarkdown(x.says)}  \n  _${escapeMarkdown(factProvenance(x, clock))}_`));
       }
+      if (runbooks) lines.push('', runbookLine(f.rule, runbooks));
       return lines.join('\n');
     })
     .join('\n\n---\n\n');

@@ -29,6 +29,7 @@ import type { RuleSettings } from '../engine/checker';
 import { connectClusterClient, type LinkFactory } from '../engine/link';
 import { analyseSnapshot, writeSnapshotFile, type SaveSnapshotOptions, type SnapshotAnalysis } from '../engine/offline';
 import { readJournal, RepairJournal, repairHistory } from '../engine/journal';
+import { processRunbooksBase } from '../engine/runbooks';
 import { stuckWorkOf } from '../engine/stuck';
 import { treeChildren } from '../engine/tree';
 import {
@@ -106,6 +107,8 @@ export class ServerState {
   readonly offline = new Map<string, OfflineEntry>();
   readonly client: ClientCapabilities = { canCreateProgress: false, canPullConfiguration: false, canShowDisabledActions: false };
   private readonly workspace: Workspace;
+  /** The runbooks' base URL for links (the hover's "Runbook" line), or undefined when there is none. */
+  readonly runbooksBase = processRunbooksBase();
 
   constructor(
     readonly connection: Connection,

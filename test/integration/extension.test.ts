@@ -2,7 +2,7 @@
 // language server's diagnostics on cluster:// documents, the trees, the quick fix, the palette
 // repair and "Repair All Safe Findings". What is asserted is what a user would see.
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -179,6 +179,11 @@ describe('Cluster Debugger in a real VS Code', function () {
     assert.match(text, new RegExp(`\\*\\*shards/dangling\\*\\*, because of the ${related.length} facts above, each linked to its line: the views of metastore, control plane, ingester, read at t=\\d+ s\\.`));
     // Each fact once: VS Code lists the related locations in the diagnostic's part of the hover; the server's part does not repeat them.
     for (const r of related) assert.ok(!text.includes(r.message), `the server's hover repeats ${r.message}`);
+    // The code links the rule's runbook, the page beside the bundles (docs/rules/, shipped in the VSIX), as the hover's last line does.
+    const code = diag.code as { value: string; target: vscode.Uri };
+    assert.equal(code.target.scheme, 'file', code.target.toString());
+    assert.ok(code.target.path.endsWith('/docs/rules/shards/dangling.md') && existsSync(code.target.fsPath), code.target.toString());
+    assert.ok(text.includes('Runbook: [shards/dangling]('), text);
   });
 
   it('shows each subsystem’s entities with problem markers and a badge', async () => {

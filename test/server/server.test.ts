@@ -21,6 +21,8 @@ import {
   type TreeNode,
 } from '../../src/protocol';
 import { keys } from '../../src/protocol';
+import { runbookUrl } from '../../src/protocol/runbooks';
+import { processRunbooksBase } from '../../src/engine/runbooks';
 import { SCENARIO_RULES, type IncidentScenario } from '../scenarioRules';
 import { RESTART_DOWN_TICKS } from '../../src/simulator/quickwit';
 import { LspHarness, useLanguageServer } from './lsp';
@@ -103,7 +105,14 @@ describe('language server (real process, real simulator)', function () {
         // Every fact is linked (above), so the hover's own part names their views and when, and repeats none.
         const views = [...new Set(finding.facts.map((x) => x.component))].join(', ');
         const n = finding.facts.length;
-        assert.equal(text, `**${d.code}**, because of the ${n} ${n === 1 ? 'fact' : 'facts'} above, each linked to its line: the views of ${views}, read at t=${finding.facts[0]!.readAt} s.`);
+        // Its last line, and the diagnostic's code, link the rule's runbook (the copy beside out/server.js).
+        const runbook = runbookUrl(finding.rule, processRunbooksBase()!);
+        assert.equal(d.codeDescription?.href, runbook);
+        assert.equal(
+          text,
+          `**${d.code}**, because of the ${n} ${n === 1 ? 'fact' : 'facts'} above, each linked to its line: the views of ${views}, read at t=${finding.facts[0]!.readAt} s.\n\n` +
+            `Runbook: [${d.code}](${runbook})`,
+        );
         for (const x of finding.facts) assert.ok(!text.includes(x.says), `the hover does not repeat ${x.says}:\n${text}`);
       }
     }

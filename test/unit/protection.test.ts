@@ -22,5 +22,6 @@ describe('a gateway config names its cluster', () => {
     assert.equal(configuredClusterName(JSON.stringify({ quickwit: {} })), undefined);
     assert.equal(configuredClusterName('{ "clusterName": '), undefined);
     assert.equal(configuredClusterName('null'), undefined);
+    assert.equal(configuredClusterName('{\n  // the name the team knows it by\n  "clusterName": "prod-eu" /* not the file\'s */\n}'), 'prod-eu', 'a config may hold comments');
   });
 });

@@ -11,6 +11,7 @@ import { errorText } from '../../protocol/format';
 import { connect } from './connect';
 import type { Ctx } from '../ctx';
 import { BundledGateway } from '../processes/gateway';
+import { offerGatewayConfig } from './gatewayTemplate';
 
 /** Kept equal to src/gateway/config.ts (the extension imports only the protocol layer); a test checks both. */
 export const GATEWAY_CONFIG_SUFFIX = '.cluster-gateway.json';
@@ -31,13 +32,13 @@ export function gatewayName(file: string): string {
   return base.replace(/\.json$/, '');
 }
 
-async function pickConfig(): Promise<Uri | undefined> {
+async function pickConfig(ctx: Ctx): Promise<Uri | undefined> {
   const found: Uri[] = [];
   for (const folder of workspace.workspaceFolders ?? []) {
     found.push(...(await workspace.findFiles(new RelativePattern(folder, GATEWAY_CONFIG_GLOB), '**/node_modules/**', 50)));
   }
   if (found.length === 0) {
-    throw new Error(`No gateway config in the workspace: create a ${GATEWAY_CONFIG_FILE} or <name>${GATEWAY_CONFIG_SUFFIX} file (see docs/gateway.md).`);
+    return offerGatewayConfig(ctx, GATEWAY_CONFIG_FILE, `No gateway config in the workspace: create a ${GATEWAY_CONFIG_FILE} or <name>${GATEWAY_CONFIG_SUFFIX} file (see docs/gateway.md).`);
   }
   if (found.length === 1) return found[0];
   const picked = await window.showQuickPick(
@@ -54,7 +55,7 @@ export async function startGateway(ctx: Ctx, args?: StartGatewayArgs): Promise<{
   if (!workspace.isTrusted) {
     throw new Error('Starting a gateway runs a program, which is off in an untrusted workspace. Trust the workspace, or connect to a running gateway.');
   }
-  const uri = args?.config === undefined ? await pickConfig() : typeof args.config === 'string' ? Uri.file(args.config) : args.config;
+  const uri = args?.config === undefined ? await pickConfig(ctx) : typeof args.config === 'string' ? Uri.file(args.config) : args.config;
   if (!uri) return undefined;
   if (uri.scheme !== 'file') throw new Error(`The gateway reads its config from a local file, not ${uri.toString()}.`);
   const configured = configuredClusterName(new TextDecoder().decode(await workspace.fs.readFile(uri)));

@@ -15,7 +15,8 @@ import { ConnectArgs, connectCommand } from './connect';
 import { Ctx, Requirement } from '../ctx';
 import { describeEventLoopDelay } from '../eventLoop';
 import { applyPreviewedRepair, pickAndPreview, pickAndRepair, repairAllSafe, repairFinding, undoRepair } from './repair';
-import { StartGatewayArgs, startGateway, stopGateway } from './gatewayCommands';
+import { GATEWAY_CONFIG_FILE, StartGatewayArgs, startGateway, stopGateway } from './gatewayCommands';
+import { createGatewayConfig } from './gatewayTemplate';
 import { findEntity } from './findEntity';
 import { showTimeline, timelineTarget } from '../views/timeline';
 import { StartSimulatorArgs, startSimulator, stopSimulator } from './simulatorCommands';
@@ -59,6 +60,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   'clusterDebugger.startSimulator': { requires: 'server', run: (ctx, args) => startSimulator(ctx, argsOf<StartSimulatorArgs>(args)) },
   'clusterDebugger.stopSimulator': { requires: 'nothing', run: (ctx) => stopSimulator(ctx) },
   'clusterDebugger.startGateway': { requires: 'server', run: (ctx, args) => startGateway(ctx, argsOf<StartGatewayArgs>(args)) },
+  'clusterDebugger.createGatewayConfig': { requires: 'nothing', run: (ctx) => createGatewayConfig(ctx, GATEWAY_CONFIG_FILE) },
   'clusterDebugger.stopGateway': { requires: 'nothing', run: (ctx, arg) => stopGateway(ctx, { name: clusterOf(arg) ?? argsOf<{ name: string }>(arg)?.name }) },
   'clusterDebugger.connect': { requires: 'server', run: (ctx, args) => connectCommand(ctx, argsOf<ConnectArgs>(args)) },
   'clusterDebugger.disconnect': {

@@ -15,7 +15,7 @@ export function hover(state: ServerState, params: HoverParams): Hover | null {
     if (!here.length) return null;
     return {
       // The clock the facts' times are on (the simulator's logical one unless the status says otherwise).
-      contents: { kind: MarkupKind.Markdown, value: findingsHover(here, documents, clock ?? { scenario: '' }) },
+      contents: { kind: MarkupKind.Markdown, value: findingsHover(here, documents, clock ?? { scenario: '' }, state.runbooksBase) },
       range: lineRange(params.position.line),
     };
   } catch (e) {
