@@ -65,14 +65,9 @@ import { readJournal, RepairJournal, repairHistory } from '../engine/journal';
 import { isAbsolute } from 'node:path';
 import { stuckWorkOf } from '../engine/stuck';
 import { treeChildren } from '../engine/tree';
-import {
-  ClusterWorkspace,
-  OFFLINE_REPAIR_REASON,
-  WorkspaceError,
-  readOnlyReason,
-  type RepairHooks,
-  type WorkspaceCluster,
-} from '../engine/workspace';
+import { ClusterWorkspace } from '../engine/workspace';
+import { WorkspaceError, readOnlyReason, type WorkspaceCluster } from '../engine/cluster';
+import { OFFLINE_REPAIR_REASON, type RepairHooks } from '../engine/repair-runner';
 import { SYNTAX_SOURCE, findingDiagnostics, findingLine, findingsHover, lineRange, type DiagnosticData } from './diagnostics';
 import type { ClusterClock } from '../protocol/format';
 
