@@ -1,7 +1,7 @@
 /**
  * The snapshot language (`.clustersnap`): a cluster's state as readable,
  * line-oriented text. Saved snapshots on disk and the live virtual documents
- * (`cluster://NAME/SUBSYSTEM.clustersnap`) are the same language, so the same
+ * (`cluster://NAME/NAME.SUBSYSTEM.clustersnap`) are the same language, so the same
  * checks and diagnostics work on both.
  *
  * ```

@@ -10,6 +10,7 @@ import { SUBSYSTEMS, type ClusterInfo, type Finding, type FindingSummary, type P
 import { Timeline } from '../analysis';
 import { ClusterChecker, type RuleSettings } from './checker';
 import type { ClusterSession } from './session';
+import { readOnlyReason as protectionReadOnlyReason } from '../protocol/preview';
 
 /** One connected (or failed, or reconnecting) cluster. */
 export interface WorkspaceCluster {
@@ -92,9 +93,7 @@ export function isReadOnly(c: WorkspaceCluster): boolean {
  * protection level is `read-only` (code actions show it as their disabled reason).
  */
 export function readOnlyReason(c: WorkspaceCluster): string | undefined {
-  if (isReadOnly(c)) return `${c.name} is read-only: it refuses every repair (a gateway repairs only with "repairs": true in its config)`;
-  if (c.protection === 'read-only') return `${c.name} is protected read-only (its protection level in clusterDebugger.clusters)`;
-  return undefined;
+  return protectionReadOnlyReason({ name: c.name, protection: c.protection, status: c.session.model?.status });
 }
 
 /** What the views and the CLI show of a cluster: its connection, problems per subsystem, protection and sync. */

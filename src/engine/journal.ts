@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
+  clusterKey,
   errorText,
   JOURNAL_VERSION,
   JournalLine,
@@ -239,10 +240,17 @@ function batchState(result: JournalResultLine | undefined): BatchState {
   return refused ? 'refused' : 'unchanged';
 }
 
-/** The repairs of a journal, newest first, with their batches. */
-export function repairHistory(lines: readonly JournalLine[]): RepairHistoryEntry[] {
+/** A repair of an earlier run of its cluster cannot be undone: undo re-creates from before-images of another incarnation. */
+export const RESTARTED_NOTE = 'the cluster restarted since (another incarnation): its state is not the one this repair changed';
+
+/**
+ * The repairs of a journal, newest first, with their batches. `incarnations`: the incarnation each
+ * connected cluster (by `clusterKey`) is now, so a repair of an earlier run is marked before anyone asks.
+ */
+export function repairHistory(lines: readonly JournalLine[], incarnations: ReadonlyMap<string, string> = new Map()): RepairHistoryEntry[] {
   const all = records(lines);
-  const undone = new Set([...all.values()].map((r) => r.head.undoOf).filter((id) => id !== undefined));
+  const undone = new Map<string, string>();
+  for (const r of all.values()) if (r.head.undoOf !== undefined) undone.set(r.head.undoOf, r.head.repair);
   const out: RepairHistoryEntry[] = [];
   for (const r of all.values()) {
     const batches = [...r.intents.values()]
@@ -267,7 +275,9 @@ export function repairHistory(lines: readonly JournalLine[]): RepairHistoryEntry
           ? 'already undone'
           : !touched
             ? 'nothing was applied'
-            : undefined;
+            : (incarnations.get(clusterKey(r.head.cluster)) ?? r.head.incarnation) !== r.head.incarnation
+              ? RESTARTED_NOTE
+              : undefined;
     out.push({
       id: r.head.repair,
       at: r.head.at,
@@ -280,6 +290,7 @@ export function repairHistory(lines: readonly JournalLine[]): RepairHistoryEntry
       ...(r.head.undoOf ? { undoOf: r.head.undoOf } : {}),
       undoable: note === undefined,
       ...(note ? { undoNote: note } : {}),
+      ...(undone.has(r.head.repair) ? { undoneBy: undone.get(r.head.repair) } : {}),
       summary: r.end?.summary ?? 'interrupted: no end was recorded (see its batches)',
       finished: r.end !== undefined,
       batches,

@@ -7,6 +7,7 @@ import { Position, ProgressLocation, Range, Selection, Uri, commands, env, windo
 import { BUNDLED_CLUSTER, clusterKey, sameCluster } from '../protocol/config';
 import { errorText } from '../protocol/format';
 import { ApplyRepairArgs, LspCommands, type LspCommandName } from '../protocol/lsp';
+import type { RepairHistoryEntry } from '../protocol/journal';
 import { SNAPSHOT_EXTENSION, SNAPSHOT_LANGUAGE } from '../protocol/uri';
 import { compareSnapshots, registerCompareDocuments, type CompareArgs } from './compare';
 import { ConnectArgs, connectCommand } from './connect';
@@ -85,7 +86,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
   'clusterDebugger.previewRepair': { requires: 'connection', run: (ctx, args) => pickAndPreview(ctx, argsOf<ApplyRepairArgs>(args)) },
   // A preview document's "Apply this repair" (code lens, editor title; arg: its URI, else the active editor's): Repair…'s flow.
   'clusterDebugger.applyPreviewedRepair': { requires: 'connection', run: (ctx, arg) => applyPreviewedRepair(ctx, arg instanceof Uri ? arg : undefined) },
-  'clusterDebugger.undoRepair': { requires: 'server', run: (ctx, args) => undoRepair(ctx, argsOf<{ id: string }>(args)) },
+  // From the palette (no argument), a caller ({ id }), or a History row's context menu (its element: { type: 'repair', entry }).
+  'clusterDebugger.undoRepair': { requires: 'server', run: (ctx, args) => undoRepair(ctx, argsOf<{ id: string; entry: RepairHistoryEntry }>(args)) },
   'clusterDebugger.showRepairHistory': {
     requires: 'nothing',
     run: async (ctx) => {

@@ -1,5 +1,5 @@
 /**
- * Read-only virtual documents `cluster://NAME/SUBSYSTEM.clustersnap`, rendered by
+ * Read-only virtual documents `cluster://NAME/NAME.SUBSYSTEM.clustersnap`, rendered by
  * the language server. The diagnostics live on them, so a click in the Problems
  * panel lands on the entity's line.
  */
@@ -12,7 +12,7 @@ import { CLUSTER_SCHEME, clusterDocPath, subsystemOfDocPath } from '../protocol/
 export { CLUSTER_SCHEME };
 
 export function documentUri(cluster: string, subsystem: Subsystem): Uri {
-  return Uri.from({ scheme: CLUSTER_SCHEME, authority: cluster, path: clusterDocPath(subsystem) });
+  return Uri.from({ scheme: CLUSTER_SCHEME, authority: cluster, path: clusterDocPath(cluster, subsystem) });
 }
 
 export interface DocumentSource {

@@ -9,8 +9,9 @@
 import { CancellationError, CancellationToken, ProgressLocation, QuickPickItem, Uri, window } from 'vscode';
 import { sameCluster } from '../protocol/config';
 import { errorText, plural } from '../protocol/format';
+import type { RepairHistoryEntry } from '../protocol/journal';
 import { ApplyRepairArgs, ApplyRepairResult, FindingSummary, type PlanAllSafeResult } from '../protocol/lsp';
-import { defaultProtection, effectiveProtection } from '../protocol/preview';
+import { defaultProtection, effectiveProtection, readOnlyReason } from '../protocol/preview';
 import type { ProgressSink } from './api';
 import { confirmRepairAllSafe } from './config';
 import type { Ctx } from './ctx';
@@ -83,6 +84,11 @@ async function pickFindingRepair(
     void window.showInformationMessage(onlyIds || args?.findingId ? 'That finding has no repair now (it may be fixed already).' : 'No current finding has a repair.');
     return undefined;
   }
+  // A repair of a read-only cluster is listed, with why it will not be sent (a preview is still fine).
+  const readOnly = (f: FindingSummary) => {
+    const info = purpose === 'repair' ? ctx.clusters.find((c) => sameCluster(c.name, f.cluster)) : undefined;
+    return info && readOnlyReason(info);
+  };
   const finding =
     findings.length === 1 && (onlyIds || args?.findingId)
       ? findings[0]
@@ -90,8 +96,8 @@ async function pickFindingRepair(
           await window.showQuickPick(
             findings.map((f) => ({
               label: `${SEVERITY_ICONS[f.severity]} ${f.rule}`,
-              description: `${f.cluster} · ${plural(f.count, 'entity')} · ${f.group}`,
-              detail: f.message,
+              description: `${readOnly(f) ? '$(lock) read-only · ' : ''}${f.cluster} · ${plural(f.count, 'entity')} · ${f.group}`,
+              detail: readOnly(f) ? `Not sent: ${readOnly(f)}. ${f.message}` : f.message,
               finding: f,
             })),
             { title: texts.findingTitle, placeHolder: texts.findingPlaceholder, matchOnDescription: true, matchOnDetail: true, ignoreFocusOut: true },
@@ -142,9 +148,10 @@ export async function repairFinding(ctx: Ctx, rawArgs: unknown): Promise<ApplyRe
   const info = ctx.clusters.find((c) => sameCluster(c.name, finding.cluster));
   const protection = info ? effectiveProtection(info) : defaultProtection(false);
   // The server refuses it too, whatever sends it; saying so here spares a round trip and a progress bar.
-  if (protection === 'read-only') {
-    ctx.log.warn(`Repair ${repair.id} of ${finding.id} on ${finding.cluster}: the cluster is read-only, nothing sent.`);
-    void window.showWarningMessage(`${finding.cluster} is read-only: no repair is sent to it. Change its protection in clusterDebugger.clusters to repair it.`);
+  const readOnly = info && readOnlyReason(info);
+  if (readOnly) {
+    ctx.log.warn(`Repair ${repair.id} of ${finding.id} on ${finding.cluster}: ${readOnly}; nothing sent.`);
+    void window.showWarningMessage(`No repair is sent: ${readOnly}.`);
     return undefined;
   }
   if (repair.safety !== 'safe') {
@@ -217,10 +224,14 @@ async function confirmByName(cluster: string, repair: Repair): Promise<boolean> 
  * `Cluster: Undo Repair…`: pick a journalled repair that can be undone (newest first), confirm what
  * undo will do, then send its inverse plan; what moved on since the repair is refused and listed.
  */
-export async function undoRepair(ctx: Ctx, args?: { id?: string }): Promise<ApplyRepairResult | undefined> {
+export async function undoRepair(ctx: Ctx, args?: { id?: string; entry?: RepairHistoryEntry }): Promise<ApplyRepairResult | undefined> {
   const api = ctx.requireApi();
   let id = args?.id;
-  if (!id) {
+  if (args?.entry) {
+    // From a History row's context menu: that repair, asked as from the pick.
+    if (!(await confirmUndo(args.entry))) return undefined;
+    id = args.entry.id;
+  } else if (!id) {
     const history = await api.repairHistory();
     if (history.path === null) {
       void window.showWarningMessage('Repairs are not journalled (clusterDebugger.repairJournal is "off"), so there is nothing to undo.');
@@ -240,13 +251,7 @@ export async function undoRepair(ctx: Ctx, args?: { id?: string }): Promise<Appl
       return undefined;
     }
     const picked = await window.showQuickPick(undoable, { title: 'Undo which repair?', matchOnDescription: true, matchOnDetail: true });
-    if (!picked) return undefined;
-    const confirm = await window.showWarningMessage(
-      `Undo "${picked.entry.title}" on ${picked.entry.cluster}?`,
-      { modal: true, detail: 'What it deleted is re-created and what it changed is restored, from the journal, only where nothing moved on since; the rest is refused and listed.' },
-      'Undo',
-    );
-    if (confirm !== 'Undo') return undefined;
+    if (!picked || !(await confirmUndo(picked.entry))) return undefined;
     id = picked.entry.id;
   }
   ctx.log.info(`Undo of repair ${id}`);
@@ -255,6 +260,15 @@ export async function undoRepair(ctx: Ctx, args?: { id?: string }): Promise<Appl
   if (result) report(ctx, `Undo of ${id}`, result);
   ctx.historyTree.refresh();
   return result;
+}
+
+async function confirmUndo(entry: RepairHistoryEntry): Promise<boolean> {
+  const confirm = await window.showWarningMessage(
+    `Undo "${entry.title}" on ${entry.cluster}?`,
+    { modal: true, detail: 'What it deleted is re-created and what it changed is restored, from the journal, only where nothing moved on since; the rest is refused and listed.' },
+    'Undo',
+  );
+  return confirm === 'Undo';
 }
 
 /**

@@ -127,6 +127,8 @@ export const RepairHistoryEntry = z.object({
   undoable: z.boolean(),
   /** Why not, in words. */
   undoNote: z.string().optional(),
+  /** The id of the undo that took it back, if one did (the view says "undone", not "not undoable"). */
+  undoneBy: z.string().optional(),
   /** The repair's summary, or why it has none (interrupted). */
   summary: z.string(),
   finished: z.boolean(),

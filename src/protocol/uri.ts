@@ -1,5 +1,9 @@
 /**
- * Addresses of a cluster's virtual documents: `cluster://NAME/<subsystem>.clustersnap`.
+ * Addresses of a cluster's virtual documents: `cluster://NAME/NAME.<subsystem>.clustersnap`.
+ *
+ * The cluster's name is in the file name too, not only in the authority: the
+ * Problems panel, editor tabs and pickers show a document by its file name, and
+ * prod's and staging's `shards` must not look the same there.
  *
  * VS Code's URI class lower-cases the authority when it prints a URI, so the
  * cluster name is published lower-case and matched by `clusterKey`; the
@@ -13,19 +17,19 @@ export const SNAPSHOT_LANGUAGE = 'clustersnap';
 export const SNAPSHOT_EXTENSION = `.${SNAPSHOT_LANGUAGE}`;
 
 export function clusterDocUri(cluster: string, subsystem: Subsystem): string {
-  return `${CLUSTER_SCHEME}://${clusterKey(cluster)}/${subsystem}${SNAPSHOT_EXTENSION}`;
+  return `${CLUSTER_SCHEME}://${clusterKey(cluster)}${clusterDocPath(cluster, subsystem)}`;
 }
 
-/** The document path of a subsystem, as in a URI's `path`: `/shards.clustersnap`. */
-export function clusterDocPath(subsystem: Subsystem): string {
-  return `/${subsystem}${SNAPSHOT_EXTENSION}`;
+/** The document path of a cluster's subsystem, as in a URI's `path`: `/prod.shards.clustersnap`. */
+export function clusterDocPath(cluster: string, subsystem: Subsystem): string {
+  return `/${clusterKey(cluster)}.${subsystem}${SNAPSHOT_EXTENSION}`;
 }
 
-/** The subsystem of a document path (`/shards.clustersnap`), or null. */
+/** The subsystem of a document path (`/prod.shards.clustersnap`), or null: the last dotted part before the extension. */
 export function subsystemOfDocPath(path: string): Subsystem | null {
-  const start = path.startsWith('/') ? 1 : 0;
   if (!path.endsWith(SNAPSHOT_EXTENSION)) return null;
-  const name = path.slice(start, path.length - SNAPSHOT_EXTENSION.length).toLowerCase();
+  const stem = path.slice(path.lastIndexOf('/') + 1, path.length - SNAPSHOT_EXTENSION.length);
+  const name = stem.slice(stem.lastIndexOf('.') + 1).toLowerCase();
   return (SUBSYSTEMS as readonly string[]).includes(name) ? (name as Subsystem) : null;
 }
 

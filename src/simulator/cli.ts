@@ -4,6 +4,7 @@
  * Output contract (the extension and the tests wait for these lines):
  *   token: <token>              only when the token was generated here
  *   scenario: <name> seed <n> bugs <mode> (<entities> entities, built in <ms> ms)
+ *   http: http://HOST:PORT ...   the same port's HTTP routes, as a gateway config names them
  *   listening ws://HOST:PORT    once ready to accept connections
  * Usage errors print one line to stderr and exit 2.
  */
@@ -168,6 +169,9 @@ async function main(): Promise<void> {
   process.stdout.write(
     `scenario: ${status.scenario} seed ${status.seed} bugs ${args.bugs} (${entities} entities, built in ${Math.round(performance.now() - started)} ms)\n`,
   );
+  // The upstream HTTP routes are on the same port: say what to write in a gateway's config.
+  const http = server.url.replace(/^ws/, 'http');
+  process.stdout.write(`http: ${http} (a gateway's quickwit.node and tikv.pd; tikv.tikvStatus ${http}/tikv/<storeId>)\n`);
   process.stdout.write(`listening ${server.url}\n`);
 
   let stopping = false;

@@ -136,7 +136,7 @@ describe('Cluster Debugger in a real VS Code', function () {
     await waitFor(`diagnostics ${INCIDENT_RULES.join(', ')} on cluster://sim/…`, () => INCIDENT_RULES.every((r) => rulesPresent().has(r)), {
       describe: describeRules,
     });
-    for (const [uri] of clusterDiagnostics()) assert.match(uri.toString(), /^cluster:\/\/sim\/[a-z]+\.clustersnap$/);
+    for (const [uri] of clusterDiagnostics()) assert.match(uri.toString(), /^cluster:\/\/sim\/sim\.[a-z]+\.clustersnap$/);
     assert.equal(api.clusters().find((c) => c.name === 'sim')?.state, 'live');
   });
 

@@ -11,7 +11,7 @@
 --
 -- Steps: start the client; connect the cluster with the server's custom request
 -- `clusterDebugger/connect`; wait for the live diagnostics on
--- cluster://sim/shards.clustersnap; save a snapshot file, open it and wait for
+-- cluster://sim/sim.shards.clustersnap; save a snapshot file, open it and wait for
 -- its offline diagnostics (their quick fixes are disabled, and this client does
 -- not declare disabledSupport, so it must be offered none); open the cluster
 -- document, put the cursor on the diagnostic and run `vim.lsp.buf.code_action()`
@@ -33,7 +33,7 @@ local WORK = env('CD_WORK')
 local DEADLINE = tonumber(env('CD_DEADLINE_MS'))
 local CLUSTER = 'sim'
 local RULE = 'shards/dangling'
-local LIVE_URI = 'cluster://' .. CLUSTER .. '/shards.clustersnap'
+local LIVE_URI = 'cluster://' .. CLUSTER .. '/' .. CLUSTER .. '.shards.clustersnap'
 
 local report = { steps = {}, server_log = {} }
 

@@ -20,10 +20,11 @@ import {
 import { BatchGate } from './batchGate';
 import { LspHarness } from './lsp';
 import { startSim, type RunningSim } from './sim';
+import { clusterDocUri } from '../../src/protocol/uri';
 
 /** Four full batches of dangling shards, all deletable. */
 const DANGLING = 4 * MAX_REPAIR_TARGETS;
-const SHARDS_DOC = 'cluster://big/shards.clustersnap';
+const SHARDS_DOC = clusterDocUri('big', 'shards');
 const METASTORE = 'quickwit.metastore.shards';
 
 /** How the cancel reaches the server: the request's own `$/cancelRequest`, or the Cancel of the progress the server created. */

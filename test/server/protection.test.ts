@@ -10,6 +10,7 @@ import type { CodeAction } from 'vscode-languageserver/node';
 import { LspCommands, LspMethods, type ApplyRepairResult, type ClusterInfo, type FindingSummary, type PreviewResult } from '../../src/protocol';
 import { useLanguageServer } from './lsp';
 import { startSim, type RunningSim } from './sim';
+import { clusterDocUri } from '../../src/protocol/uri';
 
 describe('protection levels (real language server, real simulator)', function () {
   this.timeout(60_000);
@@ -48,7 +49,7 @@ describe('protection levels (real language server, real simulator)', function ()
     assert.equal(await metastoreShards(sim), shardsBefore, 'no shard was deleted');
 
     // Its quick fixes are offered disabled, with the reason.
-    const uri = 'cluster://prod/shards.clustersnap';
+    const uri = clusterDocUri('prod', 'shards');
     const [diagnostic] = await t.lsp.waitForDiagnostics(uri, (d) => d.some((x) => x.code === 'shards/dangling'));
     const actions = await t.lsp.request<CodeAction[]>('textDocument/codeAction', {
       textDocument: { uri },

@@ -26,8 +26,9 @@ import { RESTART_DOWN_TICKS } from '../../src/simulator/quickwit';
 import { LspHarness, useLanguageServer } from './lsp';
 import { incarnationOf } from '../sim/helpers';
 import { ROOT, startSim, type RunningSim } from './sim';
+import { clusterDocUri } from '../../src/protocol/uri';
 
-const doc = (cluster: string, subsystem: Subsystem) => `cluster://${cluster}/${subsystem}.clustersnap`;
+const doc = clusterDocUri;
 const codes = (d: Diagnostic[]) => [...new Set(d.map((x) => String(x.code)))].sort();
 
 /** The document each incident scenario's diagnostics land on. */
@@ -297,7 +298,7 @@ describe('language server (real process, real simulator)', function () {
     assert.equal(page2[0].kind, 'entity');
     assert.notEqual(page2[0].id, page1[0].id);
     assert.equal(new Set([...page1, ...page2].map((n) => n.id)).size, page1.length + page2.length, 'ids are unique');
-    assert.ok(page1[0].location?.uri.startsWith('cluster://big/shards.clustersnap'));
+    assert.ok(page1[0].location?.uri.startsWith(clusterDocUri('big', 'shards')));
   });
 
   it('shows a message node when no cluster is connected', async () => {
@@ -394,7 +395,7 @@ describe('language server (real process, real simulator)', function () {
 
   it('answers bad params with an error instead of crashing', async () => {
     await assert.rejects(t.lsp.request(LspMethods.treeChildren, { subsystem: 'nope', parentId: null }), /treeChildren/);
-    await assert.rejects(t.lsp.request(LspMethods.document, { uri: 'cluster://missing/shards.clustersnap' }), /no cluster named/);
+    await assert.rejects(t.lsp.request(LspMethods.document, { uri: clusterDocUri('missing', 'shards') }), /no cluster named/);
     const { nodes } = await t.lsp.request<{ nodes: TreeNode[] }>(LspMethods.treeChildren, { subsystem: 'ddl', parentId: null });
     assert.equal(nodes[0].kind, 'message', 'still serving');
   });

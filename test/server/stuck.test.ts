@@ -17,6 +17,7 @@ import {
 } from '../../src/protocol';
 import { useLanguageServer } from './lsp';
 import { startSim } from './sim';
+import { clusterDocUri } from '../../src/protocol/uri';
 
 describe('language server: Stuck Work', function () {
   this.timeout(60_000);
@@ -37,7 +38,7 @@ describe('language server: Stuck Work', function () {
     t.sims.push(sim);
     const info = await t.lsp.request<ClusterInfo>(LspMethods.connect, { name: 'sim', url: sim.url, token: sim.token });
     assert.equal(info.state, 'live');
-    await t.lsp.waitForDiagnostics('cluster://sim/wal.clustersnap', (d) => d.some((x) => x.code === 'wal/close-blocked'));
+    await t.lsp.waitForDiagnostics(clusterDocUri('sim', 'wal'), (d) => d.some((x) => x.code === 'wal/close-blocked'));
 
     const items = await itemsOf('sim');
     assert.deepEqual([...new Set(items.map((i) => i.subsystem))].sort(), ['ddl', 'partitions', 'regions', 'shards', 'wal']);

@@ -23,9 +23,10 @@ import {
 import { analyseSnapshotFile } from '../../src/engine/offline';
 import { LspHarness, useLanguageServer } from './lsp';
 import { startSim, type RunningSim } from './sim';
+import { clusterDocUri } from '../../src/protocol/uri';
 
 const RULE = 'timeline/forbidden-transition';
-const doc = (cluster: string, subsystem: Subsystem) => `cluster://${cluster}/${subsystem}.clustersnap`;
+const doc = clusterDocUri;
 
 /** Re-asks `probe` (each answer a round trip to the server) until it holds; fails at the deadline. */
 async function until(what: string, probe: () => Promise<boolean>, deadlineMs = 20_000): Promise<void> {

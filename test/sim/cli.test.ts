@@ -34,6 +34,12 @@ describe('cluster-sim CLI', () => {
       });
       const tokenLine = lines.find((l) => l.startsWith('token: '));
       assert.ok(tokenLine, `a token line in ${JSON.stringify(lines)}`);
+      // The HTTP address for a gateway's config is printed, and serves the upstream routes (PD's, here).
+      const httpLine = lines.find((l) => l.startsWith('http: '));
+      assert.equal(httpLine?.split(' ')[1], url.replace(/^ws/, 'http'), `an http line in ${JSON.stringify(lines)}`);
+      const stores = await fetch(`${url.replace(/^ws/, 'http')}/pd/api/v1/stores`);
+      assert.equal(stores.status, 200);
+      assert.ok(((await stores.json()) as { count: number }).count > 0);
       const client = await ClusterClient.connect({ url, token: tokenLine.slice('token: '.length), clientName: 'cli-test' });
       assert.equal(client.init.status.scenario, 'tikv-stale-prepared-region');
       assert.equal(client.init.status.seed, 3);

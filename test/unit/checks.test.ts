@@ -9,6 +9,7 @@ import {
   type Expectation,
 } from '../../src/protocol';
 import { formatClusterTime } from '../../src/protocol/format';
+import { previewRepair } from '../../src/analysis/preview';
 import {
   checkCloseBlockedWals,
   checkDanglingShards,
@@ -248,6 +249,15 @@ describe('checks', () => {
       ]);
       assert.equal(repair(f!, 'force-remove-node').safety, 'may-lose-data');
       assert.equal(f!.repairs[0]!.id, 'cancel-appends-and-close', 'the safe repair comes first');
+    });
+
+    it("force-removing says the same count of in-flight appends as its preview deletes (one sentence, one source)", () => {
+      const model = blocked(100 + 4 * 86400).build();
+      const [f] = valid(checkCloseBlockedWals(model));
+      const remove = repair(f!, 'force-remove-node');
+      assert.match(remove.description, /Its 2 in-flight appends fail \(clients retry\); 1 of them is in phase 'writing' and may be lost\.$/);
+      const preview = previewRepair(model, { title: remove.title, safety: remove.safety, operations: remove.operations });
+      assert.match(preview.summary, /deletes [^;]*\b2 in-flight appends\b/);
     });
 
     it('does not flag a node still within its grace period, or one whose WAL is not recovering', () => {

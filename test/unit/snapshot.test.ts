@@ -84,7 +84,7 @@ describe('snapshot language', () => {
     gw.add('quickwit.metastore.shards', F.metastoreShard('d1', { createdAt: 1700000000 }));
     const m = gw.build();
     const live = renderSubsystem(m, 'shards', 'prod').text.split('\n');
-    assert.equal(live[0], '# cluster://prod/shards.clustersnap: Shards of prod at 2023-11-14 22:23:30 UTC (seq 7), read-only.');
+    assert.equal(live[0], '# cluster://prod/prod.shards.clustersnap: Shards of prod at 2023-11-14 22:23:30 UTC (seq 7), read-only.');
     assert.equal(live[2], 'cluster prod scenario=gateway time=1700000610 seq=7 controlPlaneEpoch=3');
     assert.ok(!live.some((l) => l.startsWith('bugs')), live.slice(0, 6).join('\n'));
     const parsedLive = parseSnapshotDocument(live.join('\n'));
@@ -194,7 +194,7 @@ describe('snapshot language', () => {
       const doc = renderSubsystem(big(), 'shards', 'sim');
       const lines = doc.text.split('\n');
       assert.ok(doc.lineCount < 40, `small document (${doc.lineCount} lines)`);
-      assert.ok(lines[0]!.includes('cluster://sim/shards.clustersnap'));
+      assert.ok(lines[0]!.includes('cluster://sim/sim.shards.clustersnap'));
       assert.ok(!lines.some((l) => l.startsWith('[ddl]') || l.startsWith('procedure')));
       const groupLines = lines.filter((l) => l.startsWith('group '));
       assert.equal(groupLines.length, 1);

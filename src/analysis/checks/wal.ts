@@ -145,9 +145,13 @@ export function checkCloseBlockedWals(model: ClusterModel): Finding[] {
               id: 'force-remove-node',
               title: `Force-remove StreamingNode ${node.serverId}`,
               safety: 'may-lose-data',
+              // The same count as the preview's "deletes N in-flight appends": the appends the node holds.
               description:
                 `Removes the node and reassigns its channels with term + 1, fencing the old owner. ` +
-                `${plural(writing, 'append')} in phase 'writing' ${writing === 1 ? 'is' : 'are'} dropped.`,
+                (unseen.length > 0
+                  ? "Its in-flight appends fail; they are in the node's memory, not observable here."
+                  : `Its ${plural(appends.length, 'in-flight append')} ${appends.length === 1 ? 'fails' : 'fail'} (clients retry)` +
+                    (writing === 0 ? '.' : `; ${formatCount(writing)} of them ${isAre(writing)} in phase 'writing' and may be lost.`)),
             },
             remove,
           ),

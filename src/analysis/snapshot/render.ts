@@ -12,6 +12,7 @@ import {
   type Transition,
 } from '../../protocol';
 import { formatClusterTime, formatCount, isWallClock } from '../../protocol/format';
+import { clusterDocUri } from '../../protocol/uri';
 import { groupIterator, groupOf, isGrouped, stateOf } from '../grouping';
 import type { ClusterModel } from '../model';
 import { describeCounts, increment } from '../checks/common';
@@ -307,11 +308,11 @@ export function renderSnapshot(model: ClusterModel, extras: SnapshotExtras = {})
   return text;
 }
 
-/** Renders one subsystem (the virtual document `cluster://NAME/SUBSYSTEM.clustersnap`), huge groups summarised. */
+/** Renders one subsystem (the virtual document `cluster://NAME/NAME.SUBSYSTEM.clustersnap`), huge groups summarised. */
 export function renderSubsystem(model: ClusterModel, subsystem: Subsystem, clusterName: string): RenderedDocument {
   const w = new DocumentWriter();
   const status = model.status;
-  w.push(`# cluster://${clusterName}/${subsystem}.clustersnap: ${SUBSYSTEM_TITLES[subsystem]} of ${clusterName} at ${formatClusterTime(status.time, status)} (seq ${status.seq}), read-only.`);
+  w.push(`# ${clusterDocUri(clusterName, subsystem)}: ${SUBSYSTEM_TITLES[subsystem]} of ${clusterName} at ${formatClusterTime(status.time, status)} (seq ${status.seq}), read-only.`);
   w.push(`# Groups of more than ${GROUP_SUMMARY_THRESHOLD} entities are one \`group\` line with a count.`);
   // A real cluster (a gateway) has no seed and no simulated bugs: its live documents leave them out (the
   // parser's defaults stand in). A saved snapshot keeps every field, so that it reads back as it was.

@@ -76,10 +76,12 @@ export class RepairHistoryProvider implements TreeDataProvider<HistoryElement> {
     const { entry } = el;
     const item = new TreeItem(entry.undoOf ? `↶ ${entry.title}` : entry.title, TreeItemCollapsibleState.Collapsed);
     item.id = entry.id;
-    item.description = `${entry.cluster} · ${entry.at.replace('T', ' ').slice(0, 19)} · ${entry.undoable ? 'undoable' : 'not undoable'}`;
+    const state = entry.undoneBy ? 'undone' : entry.undoable ? 'undoable' : 'not undoable';
+    item.description = `${entry.cluster} · ${entry.at.replace('T', ' ').slice(0, 19)} · ${state}`;
+    const undo = entry.undoneBy ? `Undone by ${entry.undoneBy}.` : entry.undoable ? 'Can be undone.' : `Cannot be undone: ${entry.undoNote}`;
     item.tooltip = new MarkdownString()
       .appendMarkdown(`**${entry.title}** (${entry.safety}) on \`${entry.cluster}\`, from the ${entry.source}\n\n`)
-      .appendText(`${entry.findingId}\n${entry.summary}\n${entry.undoable ? 'Can be undone.' : `Cannot be undone: ${entry.undoNote}`}\nid ${entry.id}`);
+      .appendText(`${entry.findingId}\n${entry.summary}\n${undo}\nid ${entry.id}`);
     item.iconPath = new ThemeIcon(entry.finished ? (entry.undoOf ? 'discard' : 'tools') : 'warning');
     item.contextValue = `clusterDebugger.history.repair${entry.undoable ? '.undoable' : ''}`;
     return item;
