@@ -13,7 +13,8 @@ import { errorText, plural, type Finding } from '../protocol';
 import { diffClusters, hasDifferences, locateFinding, renderDiffText, type ClusterDiff, type ClusterModel, type DocumentsOf, type FieldChange } from '../analysis';
 import { connectClusterClient } from '../engine/link';
 import { analyseSnapshot } from '../engine/offline';
-import { ClusterWorkspace, ConnectError } from '../engine/workspace';
+import { ClusterWorkspace } from '../engine/workspace';
+import { ConnectError } from '../engine/cluster';
 import { DIFF_USAGE, Fatal, type DiffArgs, type DiffSideArgs } from './args';
 import { renderSarif } from './report';
 

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { COLLECTIONS, CollectionName, clusterDocUri, type FindEntityResult, type FoundEntity } from '../protocol';
 import { findEntities, stateOf, type FindPosition } from '../analysis';
-import type { WorkspaceCluster } from './workspace';
+import type { WorkspaceCluster } from './cluster';
 import { entityTreeId } from './tree';
 
 /** No `collection`: the cluster's first page. */

@@ -1,11 +1,8 @@
 /**
  * One cluster session: the WebSocket link, the synced model, and keeping it
- * in step with the cluster.
- *
- * Sync order matters: subscribe first, then read every collection in pages,
- * buffering the events that arrive meanwhile, then apply the buffer guarded
- * by entity version. A page read before an event and an event that already
- * covers it can then never leave an older version in the model.
+ * in step with the cluster. This module is the connection; the full sync is
+ * `FullSync` (`session-sync.ts`: subscribe, pages, the first view, progress)
+ * and applying events is `SyncedModel` (`session-events.ts`, version-guarded).
  *
  * Before the first sync, a cluster that serves `cluster.summary` is asked for its counts per
  * group and state: the views show them (the "first view") while the pages are read, which at
@@ -18,17 +15,11 @@
  * No `vscode-languageserver` here: the CLI uses this module too.
  */
 import {
-  COLLECTIONS,
-  COLLECTION_NAMES,
-  MAX_PAGE_LIMIT,
   ErrorCodes,
   RpcException,
   SUBSYSTEMS,
   errorDetail,
   errorText,
-  summaryTotal,
-  type ChangeEvent,
-  type CollectionName,
   type ConnectionState,
   type EventsNotification,
   type RepairParams,
@@ -38,10 +29,13 @@ import {
   type SummaryResult,
   type SyncProgress,
 } from '../protocol';
-import { emptyCollections, type ClusterModel, type CollectionMaps, type EntityMap } from '../analysis/model';
+import type { ClusterModel } from '../analysis/model';
 import type { StateChange } from '../analysis/timeline';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
 import type { ClusterLink, LinkFactory } from './link';
+import { SyncedModel } from './session-events';
+import { Waiters } from './waiters';
+import { FullSync, SyncCancelledError, type SyncOutcome } from './session-sync';
 
 export interface SessionOptions {
   name: string;
@@ -80,17 +74,6 @@ export interface SessionListener {
   entityChanged?(session: ClusterSession, change: StateChange): void;
 }
 
-/** How a full sync ended: `cancelled` when the session was disposed (disconnected) meanwhile. */
-export type SyncOutcome = { phase: 'done' } | { phase: 'failed'; message: string } | { phase: 'cancelled' };
-
-/** The session was disposed (the cluster disconnected) while it synced. */
-export class SyncCancelledError extends Error {
-  constructor() {
-    super('the sync was cancelled: the cluster was disconnected before it ended');
-    this.name = 'SyncCancelledError';
-  }
-}
-
 /**
  * A repair was planned on another incarnation of the cluster (it restarted or
  * was reset since): it is never sent to, or replayed on, the new one.
@@ -117,8 +100,6 @@ export class NotLiveError extends Error {
   }
 }
 
-type Entity = { key: string; version: number };
-
 export class ClusterSession {
   readonly name: string;
   readonly url: string;
@@ -130,28 +111,54 @@ export class ClusterSession {
   // Changed only by the session's own methods: read them through the getters below.
   private currentState: ConnectionState = 'connecting';
   private lastError: string | null = null;
-  private currentModel: ClusterModel | null = null;
-  private appliedSeq = 0;
 
   private link: ClusterLink | null = null;
   private readonly listeners: SessionListener[] = [];
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private disposed = false;
-  /** Non-null while a sync runs: events wait here. */
-  private buffer: EventsNotification[] | null = null;
-  private syncRun: Promise<void> | null = null;
-  private resyncRequested = false;
-  private waiters: Array<{ test: () => boolean; resolve: () => void }> = [];
+  private readonly waiters = new Waiters();
   private statusTimer: NodeJS.Timeout | null = null;
   private polling = false;
-  private currentSummary: SummaryResult | null = null;
-  private currentSummaryStatus: ClusterStatus | null = null;
-  private progress: { done: number; total: number; started: number } | null = null;
+  /** The model, and the events applied to it. */
+  private readonly synced: SyncedModel;
+  /** The full syncs: pages, the first view, progress. */
+  private readonly fullSync: FullSync;
 
   constructor(private readonly options: SessionOptions) {
     this.name = options.name;
     this.url = options.url;
+    const log = options.log;
+    this.synced = new SyncedModel({
+      entityChanged: (event, time, before, after) => {
+        for (const l of this.listeners) {
+          if (!l.entityChanged) continue;
+          const change = { seq: event.seq, time, collection: event.collection, key: event.key, before, after } as StateChange;
+          safely(() => l.entityChanged!(this, change), log);
+        }
+      },
+      invalid: (c) => {
+        if (this.invalidItems++ < 5) log(`[${this.name}] skipped an invalid ${c} entity`);
+      },
+    });
+    this.fullSync = new FullSync({
+      name: this.name,
+      log,
+      model: this.synced,
+      link: () => this.link,
+      disposed: () => this.disposed,
+      state: () => this.state,
+      error: () => this.error,
+      setState: (state, error) => this.setState(state, error),
+      bumpGeneration: () => void this.generation++,
+      modelChanged: (dirty) => this.emitModel(dirty),
+      summaryChanged: () => {
+        for (const l of this.listeners) safely(() => l.summaryChanged?.(this), log);
+      },
+      syncProgress: (...progress) => {
+        for (const l of this.listeners) safely(() => l.syncProgress?.(this, ...progress), log);
+      },
+    });
   }
 
   get state(): ConnectionState {
@@ -165,7 +172,7 @@ export class ClusterSession {
 
   /** The synced model; the last one stays (marked stale) while the link is down. */
   get model(): ClusterModel | null {
-    return this.currentModel;
+    return this.synced.current;
   }
 
   /**
@@ -173,7 +180,7 @@ export class ClusterSession {
    * first view, until the model exists. Null for a cluster without the method (it syncs in full first).
    */
   get summary(): SummaryResult | null {
-    return this.currentSummary;
+    return this.fullSync.summary;
   }
 
   /**
@@ -181,25 +188,22 @@ export class ClusterSession {
    * epoch and time that the checks on counts read with it. Null without a summary.
    */
   get summaryStatus(): ClusterStatus | null {
-    return this.currentSummaryStatus;
+    return this.fullSync.summaryStatus;
   }
 
   /** The full sync in progress (entities read, of how many, how fast), or null. */
   get syncProgress(): SyncProgress | null {
-    const p = this.progress;
-    if (!p) return null;
-    const seconds = (Date.now() - p.started) / 1000;
-    return { done: p.done, total: p.total, entitiesPerSecond: seconds > 0 ? Math.round(p.done / seconds) : 0 };
+    return this.fullSync.syncProgress;
   }
 
   /** The incarnation of the cluster the model was synced from (plans made on it carry it). */
   get incarnation(): string | undefined {
-    return this.currentModel?.status.incarnation;
+    return this.synced.current?.status.incarnation;
   }
 
   /** The last cluster event applied. */
   get lastSeq(): number {
-    return this.appliedSeq;
+    return this.synced.seq;
   }
 
   addListener(listener: SessionListener): void {
@@ -221,7 +225,7 @@ export class ClusterSession {
     const link = this.link;
     if (!link) throw new NotLiveError(this.state);
     try {
-      await this.sync(link);
+      await this.fullSync.run(link);
     } catch (e) {
       this.syncFailed(link, e);
       throw e;
@@ -238,7 +242,7 @@ export class ClusterSession {
     const status = await link.request('cluster.status', {});
     // Keep our own seq: events, not the status call, say what the model contains. Another
     // incarnation's status never goes onto this model: the resync replaces both.
-    const model = this.currentModel;
+    const model = this.synced.current;
     if (!model || status.incarnation !== model.status.incarnation || this.link !== link) return;
     const before = model.status;
     model.status = { ...status, seq: this.lastSeq };
@@ -251,12 +255,12 @@ export class ClusterSession {
     this.generation++;
     this.options.log(`[${this.name}] status changed for ${[...changed].join(', ')}`);
     for (const l of this.listeners) safely(() => l.statusChanged?.(this, changed), this.options.log);
-    this.wake();
+    this.waiters.wake();
   }
 
   /** The periodic re-read of the status: only while live and not syncing (a sync reads it anyway). */
   private async pollStatus(): Promise<void> {
-    if (this.polling || this.disposed || this.state !== 'live' || this.buffer) return;
+    if (this.polling || this.disposed || this.state !== 'live' || this.fullSync.syncing) return;
     this.polling = true;
     try {
       await this.refreshStatus();
@@ -286,7 +290,7 @@ export class ClusterSession {
       const link = this.link;
       // Live means the model was synced over this link, so its status says which incarnation the cluster
       // is now: a reset changes it with the connection still up, and the `initialize` reply is then old.
-      const now = this.currentModel?.status.incarnation ?? link.init.status.incarnation;
+      const now = this.synced.current?.status.incarnation ?? link.init.status.incarnation;
       if (now !== params.incarnation) throw new IncarnationChangedError(params.incarnation, now);
       try {
         return await link.request('repair', params);
@@ -306,22 +310,7 @@ export class ClusterSession {
 
   /** Resolves true once `test()` holds (checked on every state/model change), false on timeout. */
   waitFor(test: () => boolean, timeoutMs: number): Promise<boolean> {
-    if (test()) return Promise.resolve(true);
-    if (timeoutMs <= 0) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const waiter = {
-        test,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve(true);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        resolve(false);
-      }, timeoutMs);
-      this.waiters.push(waiter);
-    });
+    return this.waiters.waitFor(test, timeoutMs);
   }
 
   /** Closes the link for good; `reason` (e.g. why the first connection failed) stays as the session's error. */
@@ -351,146 +340,30 @@ export class ClusterSession {
     link.onClose((reason) => this.onClose(link, reason));
     // The old model stays on show (stale) until the sync replaces it; a new incarnation's
     // status must not make it look like that cluster's.
-    if (this.currentModel && link.init.status.incarnation === this.currentModel.status.incarnation) this.currentModel.status = link.init.status;
-    await this.sync(link);
+    const model = this.synced.current;
+    if (model && link.init.status.incarnation === model.status.incarnation) model.status = link.init.status;
+    await this.fullSync.run(link);
     this.attempt = 0;
-  }
-
-  private sync(link: ClusterLink): Promise<void> {
-    // One sync at a time; a request during a sync runs another one right after.
-    if (this.syncRun) {
-      this.resyncRequested = true;
-      return this.syncRun;
-    }
-    this.syncRun = (async () => {
-      try {
-        do {
-          this.resyncRequested = false;
-          await this.syncOnce(link);
-        } while (this.resyncRequested && this.link === link && !this.disposed);
-      } finally {
-        this.syncRun = null;
-      }
-    })();
-    return this.syncRun;
-  }
-
-  private async syncOnce(link: ClusterLink): Promise<void> {
-    const started = Date.now();
-    this.buffer = [];
-    this.setState(this.model ? (this.state === 'live' ? 'syncing' : this.state) : 'syncing', this.error);
-    try {
-      const firstView = !this.model && (await this.readSummary(link));
-      this.progress = { done: 0, total: this.expectedTotal(link), started };
-      // The first view goes out with the progress it starts, so the views show both at once.
-      if (firstView) for (const l of this.listeners) safely(() => l.summaryChanged?.(this), this.options.log);
-      this.reportProgress();
-      const { seq } = await link.request('cluster.subscribe', {});
-      const collections = emptyCollections();
-      let total = 0;
-      for (const c of COLLECTION_NAMES) {
-        // The client validates every page against the entity schema.
-        const map = collections[c] as EntityMap<Entity>;
-        for await (const page of link.listAll(c, { limit: MAX_PAGE_LIMIT })) {
-          for (const item of page) map.set(item.key, item);
-          this.progress.done += page.length;
-          this.reportProgress();
-        }
-        total += map.size;
-      }
-      const status = await link.request('cluster.status', {});
-      if (this.disposed) throw new SyncCancelledError();
-      if (this.link !== link) {
-        this.endProgress({ phase: 'failed', message: 'the connection was replaced' });
-        return;
-      }
-      const model: ClusterModel = { status: { ...status, seq }, collections };
-      const buffered = this.buffer;
-      this.buffer = null;
-      this.appliedSeq = seq;
-      this.currentModel = model;
-      let gap = false;
-      for (const n of buffered) if (!this.applyBatch(n)) gap = true;
-      this.generation++;
-      this.options.log(`[${this.name}] synced ${total} entities at seq ${this.lastSeq} in ${Date.now() - started} ms`);
-      this.endProgress({ phase: 'done' });
-      this.setState('live', null);
-      this.emitModel(new Set(SUBSYSTEMS));
-      if (gap) this.resyncRequested = true;
-    } catch (e) {
-      this.buffer = null;
-      const cancelled = this.disposed;
-      this.endProgress(cancelled ? { phase: 'cancelled' } : { phase: 'failed', message: errorText(e) });
-      throw cancelled ? new SyncCancelledError() : e;
-    }
-  }
-
-  /**
-   * The first view: the cluster's counts, if it lists `cluster.summary` in `initialize`. A cluster
-   * without it (or whose answer fails) is synced in full first, as before the method existed.
-   * True when a summary was read (the caller tells the listeners).
-   */
-  private async readSummary(link: ClusterLink): Promise<boolean> {
-    if (!link.init.methods?.includes('cluster.summary')) return false;
-    const started = Date.now();
-    let summary: SummaryResult;
-    try {
-      summary = await link.request('cluster.summary', {});
-    } catch (e) {
-      if (this.disposed) throw e;
-      this.options.log(`[${this.name}] cluster.summary failed (${errorText(e)}); syncing in full first`);
-      return false;
-    }
-    if (this.link !== link || this.disposed || this.model) return false;
-    this.currentSummary = summary;
-    this.currentSummaryStatus = link.init.status;
-    this.options.log(`[${this.name}] summary: ${summaryTotal(summary)} entities at seq ${summary.seq} in ${Date.now() - started} ms`);
-    return true;
-  }
-
-  /** How many entities the sync will read: the summary's count, else the status's (the first sync's from `initialize`). */
-  private expectedTotal(link: ClusterLink): number {
-    if (this.currentSummary && !this.model) return summaryTotal(this.currentSummary);
-    const counts = (this.model?.status ?? link.init.status).counts;
-    return Object.values(counts).reduce((n, x) => n + x, 0);
-  }
-
-  private reportProgress(): void {
-    const progress = this.syncProgress;
-    for (const l of this.listeners) safely(() => l.syncProgress?.(this, progress), this.options.log);
-  }
-
-  private endProgress(outcome: SyncOutcome): void {
-    if (!this.progress) return;
-    this.progress = null;
-    for (const l of this.listeners) safely(() => l.syncProgress?.(this, null, outcome), this.options.log);
-  }
-
-  private invalid(c: CollectionName): void {
-    if (this.invalidItems++ < 5) this.options.log(`[${this.name}] skipped an invalid ${c} entity`);
   }
 
   private onEvents(link: ClusterLink, n: EventsNotification): void {
     if (link !== this.link || this.disposed) return;
-    if (this.buffer) {
-      this.buffer.push(n);
-      return;
-    }
+    if (this.fullSync.hold(n)) return;
     if (!this.model) return;
     if (n.reset) {
       this.options.log(`[${this.name}] the cluster was reset; resyncing`);
-      this.sync(link).catch((e) => this.syncFailed(link, e));
+      this.fullSync.run(link).catch((e) => this.syncFailed(link, e));
       return;
     }
     const dirty = new Set<Subsystem>();
-    const ok = this.applyBatch(n, dirty);
+    const ok = this.synced.applyBatch(n, dirty);
     if (dirty.size) {
       this.generation++;
       this.emitModel(dirty);
     }
     if (!ok) {
       this.options.log(`[${this.name}] event gap (have ${this.lastSeq}, got ${n.fromSeq}); resyncing`);
-      this.sync(link).catch((e) => this.syncFailed(link, e));
+      this.fullSync.run(link).catch((e) => this.syncFailed(link, e));
     }
   }
 
@@ -506,55 +379,10 @@ export class ClusterSession {
     link.close();
   }
 
-  /** Applies a batch after `lastSeq`. Returns false on a gap (the caller resyncs). */
-  private applyBatch(n: EventsNotification, dirty?: Set<Subsystem>): boolean {
-    const model = this.model;
-    if (!model) return false;
-    if (n.reset) return false;
-    if (n.fromSeq > this.lastSeq + 1) return false;
-    for (const event of n.events) {
-      if (event.seq <= this.lastSeq) continue;
-      if (this.applyEvent(model.collections, event, n.time)) dirty?.add(COLLECTIONS[event.collection].subsystem);
-      this.appliedSeq = event.seq;
-    }
-    model.status = { ...model.status, seq: this.lastSeq, time: n.time };
-    return true;
-  }
-
-  /** Version-guarded: an event older than what the model holds changes nothing. */
-  private applyEvent(collections: CollectionMaps, event: ChangeEvent, time: number): boolean {
-    const map = collections[event.collection] as EntityMap<Entity>;
-    const current = map.get(event.key);
-    if (event.op === 'delete') {
-      if (!current || current.version > event.version) return false;
-      map.delete(event.key);
-      this.entityChanged(event, time, current, undefined);
-      return true;
-    }
-    const parsed = COLLECTIONS[event.collection].schema.safeParse(event.item);
-    if (!parsed.success) {
-      this.invalid(event.collection);
-      return false;
-    }
-    const item = parsed.data as Entity;
-    if (current && current.version >= item.version) return false;
-    map.set(item.key, item);
-    this.entityChanged(event, time, current, item);
-    return true;
-  }
-
-  private entityChanged(event: ChangeEvent, time: number, before: Entity | undefined, after: Entity | undefined): void {
-    for (const l of this.listeners) {
-      if (!l.entityChanged) continue;
-      const change = { seq: event.seq, time, collection: event.collection, key: event.key, before, after } as StateChange;
-      safely(() => l.entityChanged!(this, change), this.options.log);
-    }
-  }
-
   private onClose(link: ClusterLink, reason: string): void {
     if (link !== this.link || this.disposed) return;
     this.link = null;
-    this.buffer = null;
+    this.fullSync.dropBuffer();
     this.options.log(`[${this.name}] connection lost: ${reason}`);
     if (this.options.reconnect === false) {
       this.setState('disconnected', `connection lost: ${reason}`);
@@ -585,19 +413,12 @@ export class ClusterSession {
     this.currentState = state;
     this.lastError = error;
     if (changed) for (const l of this.listeners) safely(() => l.stateChanged(this), this.options.log);
-    this.wake();
+    this.waiters.wake();
   }
 
   private emitModel(dirty: ReadonlySet<Subsystem>): void {
     for (const l of this.listeners) safely(() => l.modelChanged(this, dirty), this.options.log);
-    this.wake();
-  }
-
-  private wake(): void {
-    if (!this.waiters.length) return;
-    const ready = this.waiters.filter((w) => w.test());
-    this.waiters = this.waiters.filter((w) => !ready.includes(w));
-    for (const w of ready) w.resolve();
+    this.waiters.wake();
   }
 }
 

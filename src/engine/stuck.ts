@@ -5,7 +5,7 @@
  */
 import { clusterKey, type ClusterStuckWork, type StuckWork } from '../protocol';
 import { stuckWork, type ClusterModel } from '../analysis';
-import type { WorkspaceCluster } from './workspace';
+import type { WorkspaceCluster } from './cluster';
 
 interface Cached {
   seq: number;

@@ -6,7 +6,7 @@
  */
 import type { ClusterTopology } from '../protocol';
 import { clusterTopology, type ClusterModel } from '../analysis';
-import type { WorkspaceCluster } from './workspace';
+import type { WorkspaceCluster } from './cluster';
 import { syncedText, treeNodeId } from './tree';
 
 const cache = new WeakMap<ClusterModel, { key: string; topology: ClusterTopology }>();

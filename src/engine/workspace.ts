@@ -14,7 +14,6 @@ import {
   CONFIG_DEFAULTS,
   errorDetail,
   errorText,
-  formatCount,
   plural,
   SUBSYSTEMS,
   type ApplyRepairResult,
@@ -23,7 +22,6 @@ import {
   type FindingSummary,
   type PlanAllSafeResult,
   type ProtectionLevel,
-  type RepairOption,
   type RepairPreview,
   type RuleId,
   type Subsystem,
@@ -31,71 +29,21 @@ import {
   type TopologyResult,
   type TimelineResult,
   type FindEntityResult,
-  repairRefusal,
 } from '../protocol';
-import { previewRepair, queryTimeline, Timeline, type TimelineQuery } from '../analysis';
-import { ClusterChecker, type RuleSettings } from './checker';
+import { queryTimeline, type TimelineQuery } from '../analysis';
+import type { RuleSettings } from './checker';
 import type { BackoffOptions } from './backoff';
 import type { LinkFactory } from './link';
-import { buildUndo, readJournal, type RepairJournal } from './journal';
-import { executeRepair, type PlannedOption, type RepairOutcome } from './repairs';
-import { ClusterSession, type SyncOutcome } from './session';
+import type { RepairJournal } from './journal';
+import { ClusterSession } from './session';
+import type { SyncOutcome } from './session-sync';
 import { topologyOf } from './topology';
 import { BadCursorError, findEntityPage } from './find';
-import { readOnlyReason as protectionReadOnlyReason } from '../protocol/preview';
+import { clusterInfo, ConnectError, findingSummary, newClusterEntry, WorkspaceError, type ClusterEntry, type WorkspaceCluster } from './cluster';
+import { RepairRunner, type AllSafeHooks, type PlannedRepair, type RepairHooks } from './repair-runner';
 
 /** Events arrive in bursts; checks run once per burst, not per event. */
 const CHECK_DEBOUNCE_MS = 150;
-/** How long to wait for a repair's own events before falling back to a full resync. */
-const DEFAULT_CATCH_UP_MS = 10_000;
-/**
- * "All safe" applies, per finding, its first safe repair not tried yet; a
- * finding that a round did not clear gets its next safe repair in the next
- * round, up to this many rounds.
- */
-export const MAX_SAFE_ROUNDS = 3;
-
-export const OFFLINE_REPAIR_REASON = 'Repairs need a live connection to the cluster';
-
-/** One connected (or failed, or reconnecting) cluster. */
-export interface WorkspaceCluster {
-  readonly name: string;
-  readonly session: ClusterSession;
-  readonly checker: ClusterChecker;
-  /** How much this cluster is protected from repairs; `read-only` is enforced before anything is sent. */
-  readonly protection: ProtectionLevel;
-  /** Its entities' state transitions, from the change events (bounded: `WorkspaceOptions.maxTransitions`). */
-  readonly timeline: Timeline;
-}
-
-interface Pinned {
-  finding: Finding;
-  incarnation: string | undefined;
-}
-
-interface ClusterEntry extends WorkspaceCluster {
-  timer: NodeJS.Timeout | null;
-  checking: Promise<void> | null;
-  /** How long the last check took: the next one waits at least as long, so checks use at most half the CPU. */
-  lastCheckMs: number;
-  /**
-   * Repairs of this cluster in progress. Meanwhile the events they cause only
-   * mark subsystems dirty: re-checking 760,000 shards after every batch would
-   * take the CPU the batches need, and the views are updated once, when the
-   * repair has caught up.
-   */
-  repairing: number;
-  /**
-   * The finding as the user last saw it (a code action, a plan request), and
-   * the incarnation it was computed on. A repair sends that plan, so whatever
-   * moved on since is refused by the cluster, like eslint refuses a fix for a
-   * changed document version; a plan from before a restart is never sent.
-   */
-  pinned: Map<string, Pinned>;
-  /** Subsystems whose health changed (`statusChanged`): the next check announces them even if their findings did not change. */
-  statusDirty: Set<Subsystem>;
-  protection: ProtectionLevel;
-}
 
 export interface WorkspaceListener {
   /**
@@ -129,38 +77,6 @@ export interface WorkspaceOptions {
   maxTransitions?: number;
 }
 
-export interface RepairHooks {
-  /** Checked before each batch. */
-  cancelled?(): boolean;
-  /** Progress in entities, with a line for the user. */
-  progress?(done: number, total: number, message: string): void;
-}
-
-export interface AllSafeHooks extends RepairHooks {
-  /** Only findings of these rules (all rules when omitted). */
-  rules?: readonly RuleId[];
-  /** After each finding's repair, with its outcome (the CLI prints it). */
-  repaired?(finding: Finding, option: RepairOption, outcome: RepairOutcome): void;
-}
-
-export interface PlannedRepair {
-  finding: Finding;
-  option: RepairOption;
-}
-
-/** A refusal the caller turns into its own error (an LSP error, exit code 2). */
-export class WorkspaceError extends Error {}
-
-/** The first connection to a cluster failed; `reason` says why, in words. */
-export class ConnectError extends WorkspaceError {
-  constructor(
-    cluster: string,
-    readonly reason: string,
-  ) {
-    super(`cannot connect to ${cluster}: ${reason}`);
-  }
-}
-
 export class ClusterWorkspace {
   private readonly clusters = new Map<string, ClusterEntry>();
   private readonly listeners: WorkspaceListener[] = [];
@@ -168,10 +84,24 @@ export class ClusterWorkspace {
   /** Where every repair is journalled (none: repairs are not journalled, and undo is not offered). */
   private repairJournal: RepairJournal | undefined;
   private maxTransitions: number;
+  /** Previews, repairs, undo and "all safe": the methods below of the same names delegate to it. */
+  private readonly repairs: RepairRunner;
 
   constructor(private readonly options: WorkspaceOptions) {
     this.rules = options.rules ?? {};
     this.maxTransitions = options.maxTransitions ?? CONFIG_DEFAULTS['timeline.maxTransitions'];
+    this.repairs = new RepairRunner({
+      log: options.log,
+      catchUpMs: options.catchUpMs,
+      journalSource: options.journalSource,
+      journal: () => this.repairJournal,
+      rules: () => this.rules,
+      find: (name) => this.clusters.get(clusterKey(name)),
+      entry: (name) => this.entry(name),
+      flushChecks: (c) => this.flushChecks(c),
+      scheduleCheck: (c) => this.scheduleCheck(c, CHECK_DEBOUNCE_MS),
+      pin: (c, findingId) => this.pin(c, findingId),
+    });
   }
 
   addListener(listener: WorkspaceListener): void {
@@ -220,9 +150,7 @@ export class ClusterWorkspace {
   }
 
   require(name: string): WorkspaceCluster {
-    const c = this.get(name);
-    if (!c) throw new WorkspaceError(`no cluster named ${name} is connected`);
-    return c;
+    return this.entry(name);
   }
 
   // ----------------------------------------------------------- connections --
@@ -246,19 +174,7 @@ export class ClusterWorkspace {
       backoff: this.options.backoff,
       statusPollMs: this.options.statusPollMs,
     });
-    const entry: ClusterEntry = {
-      name: params.name,
-      session,
-      checker: new ClusterChecker(params.name, this.rules),
-      timer: null,
-      checking: null,
-      lastCheckMs: 0,
-      repairing: 0,
-      pinned: new Map(),
-      statusDirty: new Set(),
-      protection: params.protection ?? 'none',
-      timeline: new Timeline(this.maxTransitions),
-    };
+    const entry = newClusterEntry(params.name, session, this.rules, params.protection ?? 'none', this.maxTransitions);
     this.clusters.set(key, entry);
     session.addListener({
       // Stale or live again: the diagnostics' stale marker changes, and so do the views.
@@ -283,7 +199,7 @@ export class ClusterWorkspace {
       syncProgress: (_s, progress, outcome) => {
         // A first sync that did not end leaves no provisional finding behind (the next state change republishes).
         if (!progress && outcome?.phase !== 'done' && !session.model) entry.checker.clearProvisional();
-        this.emitSyncProgress(entry, progress, outcome);
+        this.emit(entry, (l) => l.syncProgress?.(entry, progress, outcome));
       },
       entityChanged: (_s, change) => entry.timeline.observe(change),
     });
@@ -321,21 +237,7 @@ export class ClusterWorkspace {
   }
 
   info(c: WorkspaceCluster): ClusterInfo {
-    const problems = Object.fromEntries(SUBSYSTEMS.map((s) => [s, c.checker.findings(s).length])) as Record<Subsystem, number>;
-    const all = c.checker.findings();
-    return {
-      name: c.session.name,
-      url: c.session.url,
-      state: c.session.state,
-      error: c.session.error,
-      status: c.session.model?.status ?? null,
-      problems,
-      errors: all.filter((f) => f.severity === 'error').length,
-      warnings: all.filter((f) => f.severity === 'warning').length,
-      protection: c.protection,
-      ...(c.session.syncProgress ? { sync: c.session.syncProgress } : {}),
-      ...(c.checker.provisionalCount ? { provisional: c.checker.provisionalCount } : {}),
-    };
+    return clusterInfo(c);
   }
 
   /** Changes a connected cluster's protection level (its setting changed). */
@@ -413,7 +315,7 @@ export class ClusterWorkspace {
   findings(filter: { cluster?: string; subsystem?: Subsystem } = {}): FindingSummary[] {
     const out: FindingSummary[] = [];
     const targets = filter.cluster ? [this.get(filter.cluster)].filter((c) => c !== undefined) : this.list();
-    for (const c of targets) for (const f of c.checker.findings(filter.subsystem)) out.push(summarise(c.name, f));
+    for (const c of targets) for (const f of c.checker.findings(filter.subsystem)) out.push(findingSummary(c.name, f));
     return out;
   }
 
@@ -431,7 +333,7 @@ export class ClusterWorkspace {
     const c = this.get(cluster);
     if (!c) return null;
     const f = this.pin(c, findingId);
-    return f ? summarise(c.name, f) : null;
+    return f ? findingSummary(c.name, f) : null;
   }
 
   /** Pins the current finding (a code action shows it now). */
@@ -469,288 +371,36 @@ export class ClusterWorkspace {
     return queryTimeline(c.name, c.session.model, { transitions: timeline.toArray(), capacity: timeline.capacity, dropped: timeline.dropped }, query);
   }
 
-  // --------------------------------------------------------------- preview --
+  // ------------------------------------------------------ repairs (runner) --
 
-  /**
-   * What the repair of this finding would do, from the plan a repair will send (the pinned one, else
-   * the current finding's, pinned now), applied to a copy of the synced model. Nothing is sent, so a
-   * read-only cluster previews too. Null when the cluster has not synced or the finding is gone.
-   */
-  async preview(args: { cluster: string; findingId: string; repairId: string }): Promise<RepairPreview | null> {
-    const c = this.get(args.cluster);
-    if (!c?.session.model) return null;
-    await this.flushChecks(c);
-    const finding = this.pin(c, args.findingId);
-    const model = c.session.model;
-    if (!finding || !model) return null;
-    const option = finding.repairs.find((r) => r.id === args.repairId);
-    if (!option) throw new WorkspaceError(`finding ${args.findingId} has no repair ${args.repairId}`);
-    return previewRepair(model, option, { severities: this.rules, before: c.checker.findings() });
+  /** `RepairRunner.preview`: what the repair would do, on a copy of the model; nothing is sent. */
+  preview(args: { cluster: string; findingId: string; repairId: string }): Promise<RepairPreview | null> {
+    return this.repairs.preview(args);
   }
 
-  // --------------------------------------------------------------- repairs --
-
-  /** One repair of one finding, from the plan the user saw; then waits until the model shows its effect. */
-  async applyRepair(args: { cluster: string; findingId: string; repairId: string }, hooks: RepairHooks = {}): Promise<ApplyRepairResult> {
-    if (!args.cluster) return this.refusal(OFFLINE_REPAIR_REASON);
-    const c = this.clusters.get(clusterKey(args.cluster));
-    if (!c) return this.refusal(`Refused: no cluster named ${args.cluster} is connected`);
-    const guarded = guard(c);
-    if (guarded) return this.refusal(guarded);
-    await this.flushChecks(c);
-    const current = c.checker.finding(args.findingId);
-    if (!current) return this.refusal(`Refused: finding ${args.findingId} no longer exists (it may have been fixed meanwhile)`);
-    const pinned = c.pinned.get(args.findingId) ?? { finding: current, incarnation: c.checker.incarnation };
-    const option = pinned.finding.repairs.find((r) => r.id === args.repairId);
-    if (!option) return this.refusal(`Refused: finding ${args.findingId} has no repair ${args.repairId}`);
-    if (!pinned.incarnation) return this.refusal(noIncarnation(c.name));
-    c.pinned.delete(args.findingId);
-    const outcome = await this.runRepair(c, pinned.finding, option, pinned.incarnation, hooks);
-    return {
-      ok: outcome.refused === 0 && !outcome.cancelled && !outcome.incarnationChanged && !outcome.stopped,
-      applied: outcome.applied,
-      refused: outcome.refused,
-      summary: outcome.summary,
-      details: outcome.details,
-      resolved: !c.checker.finding(args.findingId),
-    };
+  /** `RepairRunner.applyRepair`: one repair of one finding, from the plan the user saw. */
+  applyRepair(args: { cluster: string; findingId: string; repairId: string }, hooks: RepairHooks = {}): Promise<ApplyRepairResult> {
+    return this.repairs.applyRepair(args, hooks);
   }
 
-  /**
-   * Sends one plan, then catches up. If the cluster restarted meanwhile, nothing of the plan
-   * reaches the new cluster: once it has resynced and been checked again, a safe repair is
-   * planned afresh and applied (once); one that may lose data is left for the user to confirm.
-   */
-  private async runRepair(c: ClusterEntry, finding: Finding, option: RepairOption, incarnation: string, hooks: RepairHooks): Promise<RepairOutcome> {
-    c.repairing++;
-    try {
-      return await this.runRepairHoldingChecks(c, finding, option, incarnation, hooks);
-    } finally {
-      c.repairing--;
-      // Whatever arrived after the catch-up (another writer) is checked as usual.
-      if (c.repairing === 0 && c.checker.hasDirty) this.scheduleCheck(c, CHECK_DEBOUNCE_MS);
-    }
-  }
-
-  private async runRepairHoldingChecks(
-    c: ClusterEntry,
-    finding: Finding,
-    option: RepairOption,
-    incarnation: string,
-    hooks: RepairHooks,
-  ): Promise<RepairOutcome> {
-    const outcome = await this.execute(c, finding, { option, incarnation }, hooks);
-    if (!outcome.incarnationChanged) {
-      await this.catchUp(c, outcome.seq);
-      return outcome;
-    }
-    this.options.log(`[${c.name}] the cluster restarted during ${finding.id} → ${option.id}; re-planning once it has resynced`);
-    const live = await c.session.waitFor(() => c.session.state === 'live' && c.session.incarnation !== incarnation, this.options.catchUpMs ?? DEFAULT_CATCH_UP_MS);
-    await this.flushChecks(c);
-    const fresh = live ? c.checker.finding(finding.id)?.repairs.find((r) => r.id === option.id) : undefined;
-    const before = `${outcome.summary}.`;
-    if (!fresh) {
-      const why = !live ? 'it has not come back yet' : 'the finding is gone on the restarted cluster';
-      return { ...outcome, summary: `${before} Not re-planned: ${why}.` };
-    }
-    if (fresh.safety !== 'safe' || hooks.cancelled?.()) {
-      return { ...outcome, summary: `${before} Re-check the finding on the restarted cluster and repair again.` };
-    }
-    this.options.log(`[${c.name}] re-planned ${finding.id} → ${option.id} on incarnation ${c.checker.incarnation}`);
-    const again = await this.execute(c, finding, { option: fresh, incarnation: c.checker.incarnation! }, hooks);
-    if (!again.incarnationChanged) await this.catchUp(c, again.seq);
-    return {
-      ...again,
-      applied: outcome.applied + again.applied,
-      refused: outcome.refused + again.refused,
-      unchanged: outcome.unchanged + again.unchanged,
-      details: [...outcome.details, ...again.details],
-      summary: `${before} Re-planned on the restarted cluster: ${again.summary}`,
-    };
-  }
-
-  /** `executeRepair`, journalled when the workspace has a journal (the only place repairs are sent from). */
-  private async execute(
-    c: ClusterEntry,
-    finding: { id: string; rule?: RuleId; undoOf?: string },
-    planned: PlannedOption,
-    hooks: RepairHooks,
-  ): Promise<RepairOutcome> {
-    const recorder = this.repairJournal?.recorder(c.session, {
-      findingId: finding.id,
-      rule: finding.rule,
-      option: planned.option,
-      incarnation: planned.incarnation,
-      source: this.options.journalSource ?? 'editor',
-      undoOf: finding.undoOf,
-    });
-    const outcome = await executeRepair(c.session, finding.id, planned, { log: this.options.log, ...hooks, ...(recorder ? { batches: recorder } : {}) });
-    await recorder?.end(outcome.summary, outcome.cancelled).catch((e) => this.options.log(`[${c.name}] ${errorText(e)}`));
-    return outcome;
-  }
-
-  /**
-   * Undoes a journalled repair (`id`, or the newest one that can be undone): its inverse plan, from
-   * the before-images, sent like any repair (and journalled), each operation conditional on the entity
-   * being as the repair left it (or still absent); what moved on since is refused and listed.
-   */
-  async undoRepair(args: { id?: string; cluster?: string }, hooks: RepairHooks = {}): Promise<ApplyRepairResult> {
-    if (!this.repairJournal) return this.refusal('Refused: there is no repair journal, so there is nothing to undo from');
-    const plan = buildUndo((await readJournal(this.repairJournal.path)).lines, args.id, args.cluster);
-    const c = this.clusters.get(clusterKey(plan.cluster));
-    if (!c) return this.refusal(`Refused: the repair was made on ${plan.cluster}, which is not connected`);
-    const guarded = guard(c);
-    if (guarded) return this.refusal(guarded);
-    await this.flushChecks(c);
-    const incarnation = c.checker.incarnation;
-    if (incarnation !== plan.incarnation) {
-      return this.refusal(
-        `Refused: ${c.name} restarted or was reset since the repair (incarnation ${plan.incarnation}, now ${incarnation ?? 'unknown'}); its versions may repeat, so nothing was sent`,
-      );
-    }
-    if (!plan.option.operations.length) {
-      return { ...this.refusal(`Nothing to undo for ${plan.entry.title}`), details: plan.skipped.slice(0, 50) };
-    }
-    c.repairing++;
-    let outcome: RepairOutcome;
-    try {
-      outcome = await this.execute(c, { id: plan.entry.findingId, rule: plan.entry.rule, undoOf: plan.entry.id }, { option: plan.option, incarnation }, hooks);
-      if (!outcome.incarnationChanged) await this.catchUp(c, outcome.seq);
-    } finally {
-      c.repairing--;
-      if (c.repairing === 0 && c.checker.hasDirty) this.scheduleCheck(c, CHECK_DEBOUNCE_MS);
-    }
-    return {
-      ok: outcome.refused === 0 && !outcome.cancelled && !outcome.incarnationChanged && !outcome.stopped && plan.skipped.length === 0,
-      applied: outcome.applied,
-      refused: outcome.refused,
-      summary: outcome.summary + (plan.skipped.length ? `; left alone ${plan.skipped.length} (see details)` : ''),
-      details: [...outcome.details, ...plan.skipped].slice(0, 50),
-      resolved: false,
-    };
+  /** `RepairRunner.undoRepair`: undoes a journalled repair (`id`, or the newest one that can be undone). */
+  undoRepair(args: { id?: string; cluster?: string }, hooks: RepairHooks = {}): Promise<ApplyRepairResult> {
+    return this.repairs.undoRepair(args, hooks);
   }
 
   /** What `applyAllSafe` would apply first: per finding (of `rules`), its first safe repair. */
   planAllSafe(cluster: WorkspaceCluster, rules?: readonly RuleId[], tried: ReadonlySet<string> = new Set()): PlannedRepair[] {
-    const plans: PlannedRepair[] = [];
-    for (const finding of cluster.checker.findings()) {
-      if (rules && !rules.includes(finding.rule)) continue;
-      const status = cluster.session.model?.status;
-      const option = finding.repairs.find(
-        (r) => r.safety === 'safe' && !tried.has(`${finding.id}#${r.id}`) && !(status && repairRefusal(status, r.operations)),
-      );
-      if (option) plans.push({ finding, option });
-    }
-    return plans;
+    return this.repairs.planAllSafe(cluster, rules, tried);
   }
 
-  /**
-   * `planAllSafe`, counted for a confirmation (`clusterDebugger/planAllSafe`): the first round
-   * `applyAllSafe` would send now, or why it would send nothing. Checks are flushed first, as
-   * `applyAllSafe` does; nothing is pinned or sent.
-   */
-  async summarizeAllSafe(name: string): Promise<PlanAllSafeResult> {
-    const c = this.entry(name);
-    const none = { cluster: c.name, repairs: 0, targets: 0, notUndoable: 0, undoNotes: [], refusedByCluster: 0 };
-    const guarded = guard(c);
-    if (guarded) return { ...none, refusal: guarded };
-    await this.flushChecks(c);
-    if (!c.checker.incarnation) return { ...none, refusal: noIncarnation(c.name) };
-    const plans = this.planAllSafe(c);
-    const planned = new Set(plans.map((p) => p.finding.id));
-    const notUndoable = plans.filter((p) => !p.option.undoable);
-    return {
-      ...none,
-      refusal: null,
-      repairs: plans.length,
-      targets: plans.reduce((n, p) => n + p.option.targetCount, 0),
-      notUndoable: notUndoable.length,
-      undoNotes: [...new Set(notUndoable.map((p) => p.option.undoNote).filter((n): n is string => !!n))].slice(0, 5),
-      refusedByCluster: c.checker.findings().filter((f) => !planned.has(f.id) && f.repairs.some((r) => r.safety === 'safe')).length,
-    };
+  /** `RepairRunner.summarizeAllSafe`: the first round `applyAllSafe` would send now, counted, or why none. */
+  summarizeAllSafe(name: string): Promise<PlanAllSafeResult> {
+    return this.repairs.summarizeAllSafe(name);
   }
 
-  /**
-   * Every safe repair of every current finding (of `hooks.rules`), each
-   * caught up and re-checked before the next; then, for the findings that
-   * remain, their next safe repair, for at most `MAX_SAFE_ROUNDS` rounds.
-   * Repairs that may lose data are never applied here.
-   */
-  async applyAllSafe(name: string, hooks: AllSafeHooks = {}): Promise<ApplyRepairResult> {
-    const c = this.clusters.get(clusterKey(name));
-    if (!c) return this.refusal(`Refused: no cluster named ${name} is connected`);
-    const guarded = guard(c);
-    if (guarded) return this.refusal(guarded);
-    await this.flushChecks(c);
-    if (!c.checker.incarnation) return this.refusal(noIncarnation(c.name));
-    const tried = new Set<string>();
-    let repairs = 0;
-    let applied = 0;
-    let refused = 0;
-    let stopped = false;
-    const summaries: string[] = [];
-    const details: string[] = [];
-    /** Applied per incarnation the repairs were planned on: after a restart, the same records may be repaired again. */
-    const perRun = new Map<string, number>();
-    for (let round = 0; round < MAX_SAFE_ROUNDS && !stopped; round++) {
-      const plans = this.planAllSafe(c, hooks.rules, tried);
-      if (!plans.length) break;
-      // The round's plans were all computed on this incarnation; they carry it even if a restart is noticed mid-round.
-      const plannedOn = c.checker.incarnation!;
-      const total = plans.reduce((n, p) => n + p.option.targetCount, 0);
-      let done = 0;
-      for (const { finding, option } of plans) {
-        if ((stopped = hooks.cancelled?.() ?? false)) break;
-        tried.add(`${finding.id}#${option.id}`);
-        repairs++;
-        hooks.progress?.(done, total, `${finding.id}: ${option.title}`);
-        // Progress in entities of the whole round, batch by batch (not "1 of 1 findings").
-        const before = done;
-        const progress = (d: number) => hooks.progress?.(before + d, total, `${formatCount(before + d)} of ${formatCount(total)}: ${option.title}`);
-        const outcome = await this.runRepair(c, finding, option, plannedOn, { cancelled: hooks.cancelled, progress });
-        stopped ||= outcome.cancelled || outcome.stopped !== undefined;
-        applied += outcome.applied;
-        perRun.set(plannedOn, (perRun.get(plannedOn) ?? 0) + outcome.applied);
-        refused += outcome.refused;
-        done += option.targetCount;
-        summaries.push(outcome.summary);
-        details.push(...outcome.details);
-        hooks.repaired?.(finding, option, outcome);
-        // Planned on a cluster that has since restarted: the rest of this round's plans are void; the next round re-plans.
-        if (outcome.incarnationChanged) break;
-      }
-    }
-    const remaining = hooks.rules ? c.checker.findings().filter((f) => hooks.rules!.includes(f.rule)).length : c.checker.findings().length;
-    // The cluster restarted part-way: each run is said on its own, the sum may count a record twice (undone by the restart, repaired again).
-    const runs = [...perRun.values()].filter((n) => n > 0);
-    const appliedText =
-      runs.length > 1
-        ? `applied ${runs.map((n, i) => `${formatCount(n)} in run ${i + 1}`).join(', ')} (the cluster restarted in between; a record may be counted in both)`
-        : `applied ${applied}`;
-    return {
-      ok: refused === 0 && !stopped,
-      applied,
-      refused,
-      summary: repairs
-        ? `${plural(repairs, 'safe repair')}${stopped ? ', cancelled part-way' : ''}: ${appliedText}, refused ${refused}; ${plural(remaining, 'finding')} remain${remaining === 1 ? 's' : ''}`
-        : 'No safe repair to apply',
-      details: [...summaries, ...details].slice(0, 50),
-      resolved: remaining === 0,
-    };
-  }
-
-  /** Waits until the model holds the repair's own events (else resyncs), then re-checks. */
-  private async catchUp(c: ClusterEntry, seq: number): Promise<void> {
-    if (!(await c.session.waitForSeq(seq, this.options.catchUpMs ?? DEFAULT_CATCH_UP_MS))) {
-      this.options.log(`[${c.name}] events up to ${seq} did not arrive; resyncing`);
-      await c.session.resync().catch((e) => this.options.log(`[${c.name}] resync failed: ${errorText(e)}`));
-    }
-    await this.flushChecks(c);
-  }
-
-  private refusal(summary: string): ApplyRepairResult {
-    this.options.log(`repair refused: ${summary}`);
-    return { ok: false, applied: 0, refused: 0, summary, details: [], resolved: false };
+  /** `RepairRunner.applyAllSafe`: every safe repair of every current finding, for at most `MAX_SAFE_ROUNDS` rounds. */
+  applyAllSafe(name: string, hooks: AllSafeHooks = {}): Promise<ApplyRepairResult> {
+    return this.repairs.applyAllSafe(name, hooks);
   }
 
   // ------------------------------------------------------------- internals --
@@ -775,68 +425,19 @@ export class ClusterWorkspace {
     c.session.dispose();
   }
 
-  private emitSyncProgress(c: ClusterEntry, progress: SyncProgress | null, outcome: SyncOutcome | undefined): void {
-    if (this.clusters.get(clusterKey(c.name)) !== c) return;
-    for (const l of this.listeners) {
-      try {
-        l.syncProgress?.(c, progress, outcome);
-      } catch (e) {
-        this.options.log(`listener failed: ${errorDetail(e)}`);
-      }
-    }
-  }
-
   private emitChanged(c: ClusterEntry, subsystems: readonly Subsystem[]): void {
+    this.emit(c, (l) => l.changed(c, subsystems));
+  }
+
+  /** Tells each listener, unless the cluster was forgotten meanwhile; a listener that throws is logged. */
+  private emit(c: ClusterEntry, tell: (l: WorkspaceListener) => void): void {
     if (this.clusters.get(clusterKey(c.name)) !== c) return;
     for (const l of this.listeners) {
       try {
-        l.changed(c, subsystems);
+        tell(l);
       } catch (e) {
         this.options.log(`listener failed: ${errorDetail(e)}`);
       }
     }
   }
-}
-
-/** The cluster says it refuses every repair (`ClusterStatus.readOnly`: a gateway without `"repairs": true`). */
-export function isReadOnly(c: WorkspaceCluster): boolean {
-  return c.session.model?.status.readOnly === true;
-}
-
-/**
- * Why no repair of this cluster may be sent, or undefined: the cluster refuses every repair, or its
- * protection level is `read-only` (code actions show it as their disabled reason).
- */
-export function readOnlyReason(c: WorkspaceCluster): string | undefined {
-  return protectionReadOnlyReason({ name: c.name, protection: c.protection, status: c.session.model?.status });
-}
-
-/**
- * The one check before anything of a repair is sent, whoever asks for it (a quick fix, any LSP
- * client's executeCommand, the CLI): the cluster is live and not read-only. A refusal, or undefined.
- */
-function guard(c: ClusterEntry): string | undefined {
-  if (c.session.state !== 'live') return `Refused: ${c.name} is ${c.session.state}; nothing is repaired from stale state`;
-  const readOnly = readOnlyReason(c);
-  return readOnly ? `Refused: ${readOnly}; nothing was sent` : undefined;
-}
-
-function noIncarnation(cluster: string): string {
-  return `Refused: ${cluster} does not say which incarnation of the cluster it is, so a repair could reach a restarted cluster; nothing was sent`;
-}
-
-function summarise(cluster: string, f: Finding): FindingSummary {
-  return {
-    ...f,
-    cluster,
-    repairs: f.repairs.map((r) => ({
-      id: r.id,
-      title: r.title,
-      safety: r.safety,
-      targetCount: r.targetCount,
-      description: r.description,
-      undoable: r.undoable,
-      ...(r.undoNote ? { undoNote: r.undoNote } : {}),
-    })),
-  };
 }

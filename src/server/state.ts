@@ -32,19 +32,14 @@ import { readJournal, RepairJournal, repairHistory } from '../engine/journal';
 import { processRunbooksBase } from '../engine/runbooks';
 import { stuckWorkOf } from '../engine/stuck';
 import { treeChildren } from '../engine/tree';
-import {
-  ClusterWorkspace,
-  OFFLINE_REPAIR_REASON,
-  readOnlyReason,
-  type RepairHooks,
-  type WorkspaceCluster,
-  type WorkspaceListener,
-} from '../engine/workspace';
+import { readOnlyReason, type WorkspaceCluster } from '../engine/cluster';
+import { OFFLINE_REPAIR_REASON, type RepairHooks } from '../engine/repair-runner';
+import { ClusterWorkspace, type WorkspaceListener } from '../engine/workspace';
 import { clusterKey } from '../protocol/config';
 import type { ClusterClock } from '../protocol/format';
 
 export { OFFLINE_REPAIR_REASON };
-export { WorkspaceError } from '../engine/workspace';
+export { WorkspaceError } from '../engine/cluster';
 export { SnapshotCancelledError } from '../engine/offline';
 export type { RepairHooks, RuleSettings, WorkspaceCluster, WorkspaceListener };
 

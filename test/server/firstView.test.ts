@@ -9,7 +9,8 @@ import { COLLECTION_NAMES, type CollectionName, type EntityOf, type SyncProgress
 import type { ClusterClient } from '../../src/protocol/client';
 import { connectClusterClient, type ClusterLink, type LinkFactory } from '../../src/engine/link';
 import { NO_CLUSTER_MESSAGE, treeChildren } from '../../src/engine/tree';
-import { ClusterWorkspace, ConnectError } from '../../src/engine/workspace';
+import { ClusterWorkspace } from '../../src/engine/workspace';
+import { ConnectError } from '../../src/engine/cluster';
 import { snapshot, useSimulator } from '../sim/helpers';
 
 /** Links whose page reads wait at `gate` (until `release`), and that can pretend to be a cluster from before `cluster.summary`. */
