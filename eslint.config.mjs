@@ -2,6 +2,8 @@
 // eslint:recommended that TypeScript does not already check, and the layer rules
 // (scripts/layers.mjs: which folder of src/ may import which, and which npm packages and
 // Node built-ins each may use). `npm run lint`; part of `npm test`.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'eslint/config';
@@ -108,6 +110,19 @@ const layersRule = {
   },
 };
 
+const layersPlugin = {
+  // `eslint --cache` (npm run test:fast) keys its cache on the plugin's name and version: a change to the rules is a new version.
+  meta: {
+    name: 'cluster-debugger',
+    version: createHash('sha256')
+      .update(readFileSync(new URL('scripts/layers.mjs', import.meta.url)))
+      .update(readFileSync(new URL(import.meta.url)))
+      .digest('hex')
+      .slice(0, 16),
+  },
+  rules: { layers: layersRule },
+};
+
 export default defineConfig(
   {
     ignores: ['out/', 'dist/', 'node_modules/', '.cache/', '.test-artifacts/', '.vscode-test/', '**/*.vsix', 'scripts/vscode-host/'],
@@ -138,7 +153,7 @@ export default defineConfig(
   {
     name: 'cluster-debugger/layers',
     files: ['src/**/*.ts'],
-    plugins: { 'cluster-debugger': { rules: { layers: layersRule } } },
+    plugins: { 'cluster-debugger': layersPlugin },
     rules: { 'cluster-debugger/layers': 'error' },
   },
 );
