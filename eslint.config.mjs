@@ -81,7 +81,9 @@ function layerOfFile(filename) {
 const layersRule = {
   meta: {
     type: 'problem',
-    docs: { description: 'Each folder of src/ imports only the layers, npm packages and Node built-ins its layer may (scripts/layers.mjs).' },
+    docs: {
+      description: 'Each folder of src/ imports only the layers, npm packages and Node built-ins its layer may (scripts/layers.mjs).',
+    },
     schema: [],
   },
   create(context) {

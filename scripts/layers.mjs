@@ -15,7 +15,10 @@ export const LAYERS = ['protocol', 'codecs', 'analysis', 'cluster', 'simulator',
 export const LAYER_RULES = {
   protocol: { may: [], rule: 'src/protocol/ is the shared definitions: it imports no other folder of src/.' },
   analysis: { may: ['protocol'], rule: 'src/analysis/ is pure checks: it imports only src/protocol/.' },
-  codecs: { may: ['protocol'], rule: "src/codecs/ translates the real systems' records to entities and back: it imports only src/protocol/." },
+  codecs: {
+    may: ['protocol'],
+    rule: "src/codecs/ translates the real systems' records to entities and back: it imports only src/protocol/.",
+  },
   cluster: {
     may: ['protocol'],
     rule: "src/cluster/ is the cluster protocol's WebSocket, both ends (the server for any backend, and the client): it imports only src/protocol/.",
@@ -96,7 +99,10 @@ export function packageRegex({ names, builtin }) {
  */
 export function layerViolation(layer, target) {
   if (target.relativeToSrc !== undefined) {
-    const parts = target.relativeToSrc.replace(/\.(ts|js|mjs|cjs)$/, '').replace(/\/index$/, '').split('/');
+    const parts = target.relativeToSrc
+      .replace(/\.(ts|js|mjs|cjs)$/, '')
+      .replace(/\/index$/, '')
+      .split('/');
     const to = parts[0];
     if (to === layer || !LAYERS.includes(to)) return undefined;
     const { may, rule } = LAYER_RULES[layer];
@@ -126,7 +132,8 @@ export function renderLayerTables() {
     ...PACKAGE_RULES.map((g) => {
       const names = g.names.map(code).join(', ') + (g.builtin ? ' (and `node:…`)' : '');
       const forbidden = LAYERS.filter((l) => !g.allowedIn.includes(l));
-      const where = g.allowedIn.length <= forbidden.length ? g.allowedIn.map(code).join(', ') : `every layer but ${forbidden.map(code).join(', ')}`;
+      const where =
+        g.allowedIn.length <= forbidden.length ? g.allowedIn.map(code).join(', ') : `every layer but ${forbidden.map(code).join(', ')}`;
       return `| ${names} | ${where} |`;
     }),
   ];

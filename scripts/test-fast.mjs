@@ -20,9 +20,14 @@ function run(name, command) {
   });
 }
 
+/** `npm run typecheck`, remembering what it checked in .cache/tsc/. */
+const typecheck = ['main', 'webview']
+  .map((p) => `tsc -p ${p === 'main' ? '.' : `tsconfig.${p}.json`} --noEmit --incremental --tsBuildInfoFile .cache/tsc/${p}.tsbuildinfo`)
+  .join(' && ');
+
 const steps = [
   [
-    ['typecheck', 'tsc -p . --noEmit --incremental --tsBuildInfoFile .cache/tsc/main.tsbuildinfo && tsc -p tsconfig.webview.json --noEmit --incremental --tsBuildInfoFile .cache/tsc/webview.tsbuildinfo'],
+    ['typecheck', typecheck],
     ['lint', 'eslint --cache --cache-location .cache/eslint/ .'],
     ['build', 'node scripts/build.mjs'],
   ],
