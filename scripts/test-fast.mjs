@@ -28,7 +28,7 @@ const typecheck = ['main', 'webview']
 const steps = [
   [
     ['typecheck', typecheck],
-    ['lint', 'eslint --cache --cache-location .cache/eslint/ .'],
+    ['lint', 'eslint --cache --cache-strategy content --cache-location .cache/eslint/ .'],
     ['build', 'node scripts/build.mjs'],
   ],
   [['tests', 'mocha --config .mocharc.fast.json']],
