@@ -1,8 +1,14 @@
 // ESLint flat config: typescript-eslint's recommended rules, the core rules of
 // eslint:recommended that TypeScript does not already check, and the layer rules
-// (which folder of src/ may import which). `npm run lint`; part of `npm test`.
+// (scripts/layers.mjs: which folder of src/ may import which, and which npm packages and
+// Node built-ins each may use). `npm run lint`; part of `npm test`.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
+import { LAYERS, layerViolation } from './scripts/layers.mjs';
 
 /**
  * eslint:recommended minus what typescript-eslint's `eslint-recommended` turns
@@ -57,69 +63,67 @@ const CORE_RECOMMENDED = [
   'valid-typeof',
 ];
 
-const LAYERS = ['protocol', 'codecs', 'analysis', 'cluster', 'simulator', 'gateway', 'engine', 'server', 'cli', 'extension'];
-
 /**
- * Which layer of src/ may import which (besides itself, npm packages and node
- * built-ins), and the rule in words for the error message. Tests, bench/ and
- * scripts/ may import any layer.
+ * The layer rules (scripts/layers.mjs: which folder of src/ may import which, and which npm packages and
+ * Node built-ins only some layers may import) as one rule. It resolves each relative import against the
+ * importing file, so depth does not matter (`src/engine/tree/x.ts` may import `../cluster`, which is
+ * src/engine/cluster.ts), and it sees every way to name a module: `import`, `export … from`, `import()`,
+ * `import('…').T` types, `import x = require('…')` and `require('…')`; type-only imports count too.
  */
-const LAYER_RULES = {
-  protocol: { may: [], rule: 'src/protocol/ is the shared definitions: it imports no other folder of src/.' },
-  analysis: { may: ['protocol'], rule: 'src/analysis/ is pure checks: it imports only src/protocol/.' },
-  codecs: { may: ['protocol'], rule: 'src/codecs/ translates the real systems\' records to entities and back: it imports only src/protocol/.' },
-  cluster: { may: ['protocol'], rule: 'src/cluster/ serves the protocol for any backend: it imports only src/protocol/.' },
-  simulator: {
-    may: ['protocol', 'cluster', 'codecs'],
-    rule: 'The simulator is a cluster: src/simulator/ imports only src/protocol/, src/cluster/ (the server) and src/codecs/ (to mirror into real stores).',
+const SRC = fileURLToPath(new URL('src/', import.meta.url));
+
+/** The layer of an absolute file name: the folder of src/ it is in, or undefined outside the layers. */
+function layerOfFile(filename) {
+  const [layer, ...rest] = relative(SRC, filename).split(sep);
+  return rest.length > 0 && LAYERS.includes(layer) ? layer : undefined;
+}
+
+const layersRule = {
+  meta: {
+    type: 'problem',
+    docs: {
+      description: 'Each folder of src/ imports only the layers, npm packages and Node built-ins its layer may (scripts/layers.mjs).',
+    },
+    schema: [],
   },
-  gateway: {
-    may: ['protocol', 'cluster', 'codecs'],
-    rule: 'The gateway is a cluster over real stores: src/gateway/ imports only src/protocol/, src/cluster/ and src/codecs/ (never the simulator).',
-  },
-  engine: { may: ['protocol', 'analysis'], rule: 'src/engine/ imports only src/protocol/ and src/analysis/ (no LSP, no simulator, no extension).' },
-  server: {
-    may: ['protocol', 'analysis', 'engine'],
-    rule: 'The language server imports only src/engine/, src/analysis/ and src/protocol/ (not the extension, the simulator or the CLI).',
-  },
-  cli: {
-    may: ['protocol', 'analysis', 'engine'],
-    rule: 'cluster-check imports only src/engine/, src/analysis/ and src/protocol/ (not the extension, the simulator or the server).',
-  },
-  extension: {
-    may: ['protocol'],
-    rule: 'The extension reaches the engine only through src/protocol/ (and the language server): src/extension/ imports only src/protocol/, vscode and npm packages.',
+  create(context) {
+    const layer = layerOfFile(context.filename);
+    if (layer === undefined) return {};
+    const check = (source) => {
+      if (!source || source.type !== 'Literal' || typeof source.value !== 'string') return;
+      const specifier = source.value;
+      const relativeImport = specifier.startsWith('.') || isAbsolute(specifier);
+      const target = relativeImport ? resolve(dirname(context.filename), specifier) : undefined;
+      const message = layerViolation(
+        layer,
+        target !== undefined ? { relativeToSrc: relative(SRC, target).split(sep).join('/') } : { specifier },
+      );
+      if (message !== undefined) context.report({ node: source, message });
+    };
+    return {
+      ImportDeclaration: (node) => check(node.source),
+      ExportNamedDeclaration: (node) => check(node.source),
+      ExportAllDeclaration: (node) => check(node.source),
+      ImportExpression: (node) => check(node.source),
+      TSImportType: (node) => check(node.source),
+      TSExternalModuleReference: (node) => check(node.expression),
+      'CallExpression[callee.type="Identifier"][callee.name="require"]': (node) => check(node.arguments[0]),
+    };
   },
 };
 
-/** A relative import that climbs out of the importing folder into one of `layers`, from any depth (also via `../../src/`). */
-function layerImport(layers) {
-  return `^(\\.\\./)+(src/)?(${layers.join('|')})(/|$)`;
-}
-
-/** The same, for a selector of no-restricted-syntax (esquery's regex literals cannot hold a `/`). */
-function layerImportSelector(layers) {
-  return `/${layerImport(layers).replaceAll('/', '\\x2F')}/`;
-}
-
-const layerConfigs = Object.entries(LAYER_RULES).map(([layer, { may, rule }]) => {
-  const forbidden = LAYERS.filter((l) => l !== layer && !may.includes(l));
-  const source = `[value=${layerImportSelector(forbidden)}]`;
-  return {
-    name: `cluster-debugger/layers/${layer}`,
-    files: [`src/${layer}/**/*.ts`],
-    rules: {
-      // The typescript-eslint version also sees `import x = require(...)`; type-only imports count too.
-      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ regex: layerImport(forbidden), message: rule }] }],
-      // What no-restricted-imports does not see: `import('...')` calls and `import('...').T` types.
-      'no-restricted-syntax': [
-        'error',
-        { selector: `ImportExpression > Literal.source${source}`, message: rule },
-        { selector: `TSImportType > Literal.source${source}`, message: rule },
-      ],
-    },
-  };
-});
+const layersPlugin = {
+  // `eslint --cache` (npm run test:fast) keys its cache on the plugin's name and version: a change to the rules is a new version.
+  meta: {
+    name: 'cluster-debugger',
+    version: createHash('sha256')
+      .update(readFileSync(new URL('scripts/layers.mjs', import.meta.url)))
+      .update(readFileSync(new URL(import.meta.url)))
+      .digest('hex')
+      .slice(0, 16),
+  },
+  rules: { layers: layersRule },
+};
 
 export default defineConfig(
   {
@@ -148,5 +152,10 @@ export default defineConfig(
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },
-  layerConfigs,
+  {
+    name: 'cluster-debugger/layers',
+    files: ['src/**/*.ts'],
+    plugins: { 'cluster-debugger': layersPlugin },
+    rules: { 'cluster-debugger/layers': 'error' },
+  },
 );

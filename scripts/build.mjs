@@ -95,8 +95,9 @@ const testEntries = walk(join(root, 'test'))
   .map((f) => ({ out: relative(root, f).replace(/\.ts$/, ''), in: f }));
 if (testEntries.length) {
   // The test drivers load playwright-core, @vscode/test-electron and vscode-oniguruma (its wasm) from node_modules: they ship
-  // assets and resolve files relative to their own package, so they must not be bundled.
-  const testExternal = [...common.external, 'mocha', 'playwright-core', '@vscode/test-electron', 'vscode-oniguruma'];
+  // assets and resolve files relative to their own package, so they must not be bundled. ESLint (the layer rules' test)
+  // loads eslint.config.mjs and its plugins at run time.
+  const testExternal = [...common.external, 'mocha', 'eslint', 'playwright-core', '@vscode/test-electron', 'vscode-oniguruma'];
   // The unit tests run without VS Code: in their bundles `vscode` is a small fake (test/unit/extension/fake-vscode.ts),
   // so the extension's own logic (trees, commands) is tested in the unit tier. The other suites get the host's.
   const fakeVscode = join(root, 'test/unit/extension/fake-vscode.ts');

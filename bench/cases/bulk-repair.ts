@@ -5,7 +5,7 @@
  * spent sending batches, and the server's own log of checks.
  */
 import { join } from 'node:path';
-import { ClusterClient } from '../../src/protocol/client';
+import { ClusterClient } from '../../src/cluster/client';
 import type { PublishDiagnosticsParams } from 'vscode-languageserver/node';
 import { LspCommands, LspMethods, type ApplyRepairResult, type ClusterInfo } from '../../src/protocol';
 import { cpuSeconds, INCIDENT, ms, startLanguageServer, startSim } from '../processes';

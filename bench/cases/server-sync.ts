@@ -21,7 +21,7 @@ import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { ClusterClient } from '../../src/protocol/client';
+import { ClusterClient } from '../../src/cluster/client';
 import {
   COLLECTION_NAMES,
   decodeColumnsPage,

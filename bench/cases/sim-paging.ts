@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { MAX_PAGE_LIMIT, PROTOCOL_VERSION } from '../../src/protocol';
-import { ClusterClient } from '../../src/protocol/client';
+import { ClusterClient } from '../../src/cluster/client';
 import { ms } from '../processes';
 
 const COLLECTION = 'quickwit.metastore.shards';

@@ -7,7 +7,7 @@
  *    once the cluster is synced and checked (computed), and again (kept per model).
  */
 import { join } from 'node:path';
-import { ClusterClient } from '../../src/protocol/client';
+import { ClusterClient } from '../../src/cluster/client';
 import { chainText, COLLECTION_NAMES, LspMethods, type ClusterInfo, type StuckWorkResult } from '../../src/protocol';
 import { modelFrom, runChecks, stuckWork } from '../../src/analysis';
 import { Simulator } from '../../src/simulator/simulator';

@@ -18,7 +18,7 @@
 import * as assert from 'node:assert/strict';
 import { cli } from '../cli/cliProcess';
 import type { RunningSim } from '../server/sim';
-import type { ClusterClient } from '../../src/protocol/client';
+import type { ClusterClient } from '../../src/cluster/client';
 import { COUNTS, report, Rng, SEED, within } from './counts';
 import { RecordingProxy } from './proxy';
 import { readShards, SHARDS_TOKEN, sizeOf, startShardSim } from './shards';

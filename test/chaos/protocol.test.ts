@@ -23,7 +23,7 @@ import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import WebSocket from 'ws';
 import { COLLECTION_NAMES, Fault, type ClusterStatus } from '../../src/protocol';
-import { ClusterClient } from '../../src/protocol/client';
+import { ClusterClient } from '../../src/cluster/client';
 import { startSim, type RunningSim } from '../server/sim';
 import { COUNTS, report, Rng, SEED, within } from './counts';
 

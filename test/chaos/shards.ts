@@ -1,6 +1,6 @@
 /** What the two bulk-repair races share: a big dangling-shards simulator, and reading its shards from outside. */
 import { keys } from '../../src/protocol';
-import type { ClusterClient } from '../../src/protocol/client';
+import type { ClusterClient } from '../../src/cluster/client';
 import { startSim, type RunningSim } from '../server/sim';
 import type { Counts } from './counts';
 

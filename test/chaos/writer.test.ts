@@ -19,7 +19,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { clusterDocUri, LspCommands, LspMethods, type ApplyRepairResult, type ClusterInfo } from '../../src/protocol';
-import type { ClusterClient } from '../../src/protocol/client';
+import type { ClusterClient } from '../../src/cluster/client';
 import { LspHarness } from '../server/lsp';
 import type { RunningSim } from '../server/sim';
 import { COUNTS, report, Rng, SEED, within } from './counts';

@@ -10,7 +10,7 @@
 import * as assert from 'node:assert/strict';
 import { connectClusterClient } from '../../src/engine/link';
 import { ClusterWorkspace } from '../../src/engine/workspace';
-import { ClusterClient } from '../../src/protocol/client';
+import { ClusterClient } from '../../src/cluster/client';
 import type { ClusterStatus } from '../../src/protocol';
 import { cli, type Run } from '../cli/cliProcess';
 import { startSim, type RunningSim } from '../server/sim';

@@ -23,7 +23,7 @@ import type { EtcdKv } from '../../src/codecs/etcd-kv';
 import { runChecks } from '../../src/analysis/checks';
 import { connectClusterClient } from '../../src/engine/link';
 import { ClusterWorkspace } from '../../src/engine/workspace';
-import { ClusterClient } from '../../src/protocol/client';
+import { ClusterClient } from '../../src/cluster/client';
 import { ruleReadiness, type ClusterStatus, type Procedure } from '../../src/protocol';
 import * as F from '../unit/fixtures';
 import { startEtcd, type RunningEtcd } from './etcd';

@@ -16,7 +16,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-import { ClusterClient } from '../../src/protocol/client';
+import { ClusterClient } from '../../src/cluster/client';
 import { ruleReadiness } from '../../src/protocol/readiness';
 import type { ClusterStatus } from '../../src/protocol';
 import { ROOT } from '../server/sim';

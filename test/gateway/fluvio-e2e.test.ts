@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClusterClient } from '../../src/protocol/client';
+import { ClusterClient } from '../../src/cluster/client';
 import { decodePartitionFile } from '../../src/codecs/fluvio';
 import { scWrite as scWriteOf } from './fluvio-sc';
 import { startSim, type RunningSim } from '../server/sim';

@@ -13,7 +13,7 @@ import {
   type Subsystem,
   type TreeNode,
 } from '../../src/protocol';
-import { ClusterClient } from '../../src/protocol/client';
+import { ClusterClient } from '../../src/cluster/client';
 import { startClusterServer, type ClusterServer } from '../../src/cluster/server';
 import { GatewayConfig, type GatewayConfigInput } from '../../src/gateway/config';
 import { createSourcesIsolated, Gateway, READ_ONLY_REASON } from '../../src/gateway/gateway';

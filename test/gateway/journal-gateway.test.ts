@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { ClusterClient } from '../../src/protocol/client';
+import { ClusterClient } from '../../src/cluster/client';
 import { decodePartitionFile } from '../../src/codecs/fluvio';
 import { scWrite as scWriteOf } from './fluvio-sc';
 import { parseJournal, repairHistory } from '../../src/engine/journal';

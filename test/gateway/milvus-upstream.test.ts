@@ -29,7 +29,7 @@ import type { ClusterStatus, Finding } from '../../src/protocol';
 import { MILVUS_APPENDS_UNOBSERVABLE } from '../../src/gateway/sources/milvus';
 import { status as baseStatus } from '../unit/fixtures';
 import { cli } from '../cli/cliProcess';
-import { ClusterClient } from '../../src/protocol/client';
+import { ClusterClient } from '../../src/cluster/client';
 import { snapshotKeys, startEtcd, type RunningEtcd } from './etcd';
 import { startGateway, type RunningGateway } from './gateway';
 

@@ -7,7 +7,7 @@
 import * as assert from 'node:assert/strict';
 import { Client } from 'pg';
 import { COLLECTION_NAMES, keys, summariseCollection, summariseCollections } from '../../src/protocol';
-import { ClusterClient } from '../../src/protocol/client';
+import { ClusterClient } from '../../src/cluster/client';
 import { decodeDebugInfo } from '../../src/codecs/quickwit';
 import { QuickwitSource } from '../../src/gateway/sources/quickwit';
 import { Simulator } from '../../src/simulator/simulator';

@@ -8,7 +8,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { SUBSYSTEMS } from '../../src/protocol/collections';
-import { ClusterClient } from '../../src/protocol/client';
+import { ClusterClient } from '../../src/cluster/client';
 import type { ClusterDebuggerApi } from '../../src/extension/api/extensionApi';
 import { activateExtension, EXTENSION_ID, logTail, waitFor } from './helpers';
 

@@ -6,7 +6,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { COLLECTION_NAMES, type CollectionName, type EntityOf, type SyncProgress, type TreeNode } from '../../src/protocol';
-import type { ClusterClient } from '../../src/protocol/client';
+import type { ClusterClient } from '../../src/cluster/client';
 import { connectClusterClient, type ClusterLink, type LinkFactory } from '../../src/engine/link';
 import { NO_CLUSTER_MESSAGE, treeChildren } from '../../src/engine/tree';
 import { ClusterWorkspace } from '../../src/engine/workspace';

@@ -6,7 +6,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { COLLECTION_NAMES, type EventsNotification } from '../../src/protocol';
-import type { ClusterClient } from '../../src/protocol/client';
+import type { ClusterClient } from '../../src/cluster/client';
 import { ClusterSession } from '../../src/engine/session';
 import { connectClusterClient, type ClusterLink } from '../../src/engine/link';
 import { connect, snapshot, useSimulator } from '../sim/helpers';

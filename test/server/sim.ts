@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { ClusterClient } from '../../src/protocol/client';
+import { ClusterClient } from '../../src/cluster/client';
 
 export const ROOT = join(__dirname, '..', '..', '..');
 export const OUT = join(ROOT, 'out');

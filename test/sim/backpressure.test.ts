@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import { ClusterClient } from '../../src/protocol/client';
+import { ClusterClient } from '../../src/cluster/client';
 import type { SimulatorServer } from '../../src/simulator/server';
 import { startSim } from '../server/sim';
 import { connect, exchange, rawSocket, startServer, TOKEN, waitFor } from './helpers';

@@ -2,7 +2,7 @@
 import * as assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ClusterClient } from '../../src/protocol/client';
+import { ClusterClient } from '../../src/cluster/client';
 
 // Bundled to out/test/sim/cli.test.js; the CLI is out/cluster-sim.js.
 const CLI = join(__dirname, '..', '..', 'cluster-sim.js');

@@ -6,7 +6,7 @@
  * aborts the process.
  */
 import * as assert from 'node:assert/strict';
-import { ClusterClient } from '../../src/protocol/client';
+import { ClusterClient } from '../../src/cluster/client';
 import { startSim, type RunningSim } from '../server/sim';
 import { connect, incarnationOf, useSimulator, TOKEN } from './helpers';
 

@@ -5,7 +5,7 @@
  */
 import WebSocket from 'ws';
 import { COLLECTION_NAMES, keys, UNFINISHED_PROCEDURE_STATUSES, type ClusterStatus, type CollectionName, type EntityOf } from '../../src/protocol';
-import { ClusterClient } from '../../src/protocol/client';
+import { ClusterClient } from '../../src/cluster/client';
 import { startSimulatorServer, type SimulatorServer, type SimulatorServerOptions } from '../../src/simulator/server';
 
 export const TOKEN = 'test-token-0123456789';

@@ -7,7 +7,7 @@
 import * as assert from 'node:assert/strict';
 import { ErrorCodes, RpcException, type RepairCommand, type RepairOption } from '../../src/protocol';
 import { checkDanglingShards, checkOrphanedShards, type ClusterModel } from '../../src/analysis';
-import type { ClusterClient } from '../../src/protocol/client';
+import type { ClusterClient } from '../../src/cluster/client';
 import { incarnationOf, snapshot, useSimulator } from './helpers';
 
 async function modelOf(client: ClusterClient): Promise<ClusterModel> {

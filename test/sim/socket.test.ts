@@ -5,7 +5,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { ErrorCodes, Fault, RpcException, type EventsNotification } from '../../src/protocol';
-import { ClusterClient } from '../../src/protocol/client';
+import { ClusterClient } from '../../src/cluster/client';
 import type { SimulatorServer } from '../../src/simulator/server';
 import { connect, exchange, rawSocket, startServer, upgradeStatus, waitFor } from './helpers';
 

@@ -9,7 +9,7 @@
 import * as assert from 'node:assert/strict';
 import { WebSocketServer } from 'ws';
 import { COLLECTION_NAMES, PROTOCOL_VERSION, type ChangeEvent, type EventsNotification } from '../../src/protocol';
-import { ClusterClient } from '../../src/protocol/client';
+import { ClusterClient } from '../../src/cluster/client';
 import { ClusterSession } from '../../src/engine/session';
 import type { LinkFactory } from '../../src/engine/link';
 import * as F from '../unit/fixtures';

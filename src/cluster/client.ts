@@ -7,8 +7,8 @@
  */
 import WebSocket from 'ws';
 import { z } from 'zod';
-import { COLLECTIONS, type CollectionName, type EntityOf } from './collections';
-import { describeZodError, RpcException, RpcFailure, RpcSuccess, type RequestId } from './jsonrpc';
+import { COLLECTIONS, type CollectionName, type EntityOf } from '../protocol/collections';
+import { describeZodError, RpcException, RpcFailure, RpcSuccess, type RequestId } from '../protocol/jsonrpc';
 import {
   DEFAULT_PAGE_LIMIT,
   EVENT_ENCODINGS,
@@ -21,9 +21,9 @@ import {
   type MethodName,
   type ParamsOf,
   type ResultOf,
-} from './methods';
-import { eventsOf } from './events';
-import { decodeColumnsPage, PAGE_ENCODINGS, type PageEncoding } from './pages';
+} from '../protocol/methods';
+import { eventsOf } from '../protocol/events';
+import { decodeColumnsPage, PAGE_ENCODINGS, type PageEncoding } from '../protocol/pages';
 
 export interface ClusterClientOptions {
   url: string;
