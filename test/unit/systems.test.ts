@@ -56,6 +56,13 @@ describe('systems table', () => {
     }
   });
 
+  it('docs/adding-a-system.md names only files that exist (placeholders aside)', () => {
+    const text = readFileSync(join(root, 'docs', 'adding-a-system.md'), 'utf8');
+    const paths = [...text.matchAll(/`((?:src|test|docs)\/[^`\s]*|README\.md|package\.json)`/g)].map((m) => m[1]).filter((p) => !p.includes('<'));
+    assert.ok(paths.length > 30, `${paths.length} paths`);
+    for (const p of paths) assert.ok(existsSync(join(root, p)), `${p} exists`);
+  });
+
   it("its rules' versions name it by its title", () => {
     for (const [rule, v] of Object.entries(RULE_VERSIONS)) {
       const subsystem = RULES[rule as RuleId].subsystem;
