@@ -45,6 +45,7 @@ import { formatCount, plural } from '../protocol/format';
 import { runChecks, type CheckOptions } from './checks';
 import type { ClusterModel, CollectionMaps } from './model';
 import { OverlayMap } from './overlay';
+import { CONTROL_PLANE, INGESTER, METASTORE } from '../protocol/systems';
 
 type Draft<C extends CollectionName> = Omit<EntityOf<C>, 'version'>;
 
@@ -157,9 +158,6 @@ class PreviewState {
 // ---------------------------------------------------------------- effects --
 // One function per command, each as the cluster runs it (the simulator's module of that system).
 
-const METASTORE = 'quickwit.metastore.shards';
-const CONTROL_PLANE = 'quickwit.controlPlane.shards';
-const INGESTER = 'quickwit.ingester.shards';
 const PROCEDURE_PREFIX = '/__procedure__/';
 const UNFINISHED = new Set<string>(UNFINISHED_PROCEDURE_STATUSES);
 

@@ -13,6 +13,8 @@ import {
   collectionsOf,
   errorText,
   SUBSYSTEMS,
+  SYSTEM_IDS,
+  SYSTEM_OF_SUBSYSTEM,
   type ClusterStatus,
   type CollectionHealth,
   type CollectionName,
@@ -301,7 +303,7 @@ export class Gateway extends StoreBackend {
  */
 export function createSourcesIsolated(config: GatewayConfig, create: (config: GatewayConfig) => SubsystemSource[]): SubsystemSource[] {
   const sources: SubsystemSource[] = [];
-  const only: GatewayConfig = { ...config, greptime: undefined, quickwit: undefined, milvus: undefined, tikv: undefined, fluvio: undefined };
+  const only: GatewayConfig = { ...config, ...Object.fromEntries(SYSTEM_IDS.map((system) => [system, undefined])) };
   for (const subsystem of SUBSYSTEMS) {
     const system = SYSTEM_OF[subsystem];
     if (config[system] === undefined) continue;
@@ -326,10 +328,5 @@ function unavailableSource(subsystem: Subsystem, reason: string): SubsystemSourc
   };
 }
 
-const SYSTEM_OF: Record<Subsystem, keyof GatewayConfig> = {
-  shards: 'quickwit',
-  wal: 'milvus',
-  ddl: 'greptime',
-  regions: 'tikv',
-  partitions: 'fluvio',
-};
+/** The config section of each subsystem's system (the systems' table, src/protocol/systems.ts). */
+const SYSTEM_OF: Record<Subsystem, keyof GatewayConfig> = SYSTEM_OF_SUBSYSTEM;

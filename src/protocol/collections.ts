@@ -5,35 +5,44 @@
  */
 import { z } from 'zod';
 import * as E from './entities';
+import {
+  APPENDS,
+  CHANNEL_METAS,
+  CONTROL_PLANE,
+  ETCD,
+  INGESTER,
+  INGESTERS,
+  METASTORE,
+  PARTITIONS,
+  PROCEDURES,
+  REGIONS,
+  SPU_REPORTS,
+  SPUS,
+  STREAMING_NODES,
+  type Subsystem,
+  WALS,
+  WRITE_BATCHES,
+} from './systems';
 
-export const SUBSYSTEMS = ['shards', 'wal', 'ddl', 'regions', 'partitions'] as const;
-export const Subsystem = z.enum(SUBSYSTEMS);
-export type Subsystem = z.infer<typeof Subsystem>;
-
-export const SUBSYSTEM_TITLES: Record<Subsystem, string> = {
-  shards: 'Shards',
-  wal: 'WAL Nodes',
-  ddl: 'DDL Tasks',
-  regions: 'Regions',
-  partitions: 'Partitions',
-};
+// The subsystems and their titles come from the systems' table (systems.ts); re-exported for the files that import them from here.
+export { SUBSYSTEMS, Subsystem, SUBSYSTEM_TITLES } from './systems';
 
 export const COLLECTIONS = {
-  'quickwit.metastore.shards': { subsystem: 'shards', component: 'metastore', schema: E.MetastoreShard },
-  'quickwit.controlPlane.shards': { subsystem: 'shards', component: 'control plane', schema: E.ControlPlaneShard },
-  'quickwit.ingester.shards': { subsystem: 'shards', component: 'ingester', schema: E.IngesterShard },
-  'quickwit.ingesters': { subsystem: 'shards', component: 'cluster membership', schema: E.Ingester },
-  'milvus.nodes': { subsystem: 'wal', component: 'kubernetes', schema: E.StreamingNode },
-  'milvus.wals': { subsystem: 'wal', component: 'streaming node', schema: E.WalState },
-  'milvus.appends': { subsystem: 'wal', component: 'streaming node', schema: E.InFlightAppend },
-  'milvus.channelMetas': { subsystem: 'wal', component: 'streaming coordinator', schema: E.PChannelMeta },
-  'greptime.procedures': { subsystem: 'ddl', component: 'metasrv', schema: E.Procedure },
-  'greptime.etcd': { subsystem: 'ddl', component: 'etcd', schema: E.EtcdPrefix },
-  'tikv.regions': { subsystem: 'regions', component: 'region cache', schema: E.CachedRegion },
-  'tikv.writeBatches': { subsystem: 'regions', component: 'write batch', schema: E.WriteBatch },
-  'fluvio.partitions': { subsystem: 'partitions', component: 'SC', schema: E.ScPartition },
-  'fluvio.spuReports': { subsystem: 'partitions', component: 'SPU', schema: E.SpuReport },
-  'fluvio.spus': { subsystem: 'partitions', component: 'SC', schema: E.Spu },
+  [METASTORE]: { subsystem: 'shards', component: 'metastore', schema: E.MetastoreShard },
+  [CONTROL_PLANE]: { subsystem: 'shards', component: 'control plane', schema: E.ControlPlaneShard },
+  [INGESTER]: { subsystem: 'shards', component: 'ingester', schema: E.IngesterShard },
+  [INGESTERS]: { subsystem: 'shards', component: 'cluster membership', schema: E.Ingester },
+  [STREAMING_NODES]: { subsystem: 'wal', component: 'kubernetes', schema: E.StreamingNode },
+  [WALS]: { subsystem: 'wal', component: 'streaming node', schema: E.WalState },
+  [APPENDS]: { subsystem: 'wal', component: 'streaming node', schema: E.InFlightAppend },
+  [CHANNEL_METAS]: { subsystem: 'wal', component: 'streaming coordinator', schema: E.PChannelMeta },
+  [PROCEDURES]: { subsystem: 'ddl', component: 'metasrv', schema: E.Procedure },
+  [ETCD]: { subsystem: 'ddl', component: 'etcd', schema: E.EtcdPrefix },
+  [REGIONS]: { subsystem: 'regions', component: 'region cache', schema: E.CachedRegion },
+  [WRITE_BATCHES]: { subsystem: 'regions', component: 'write batch', schema: E.WriteBatch },
+  [PARTITIONS]: { subsystem: 'partitions', component: 'SC', schema: E.ScPartition },
+  [SPU_REPORTS]: { subsystem: 'partitions', component: 'SPU', schema: E.SpuReport },
+  [SPUS]: { subsystem: 'partitions', component: 'SC', schema: E.Spu },
 } as const satisfies Record<string, { subsystem: Subsystem; component: string; schema: z.ZodType }>;
 
 export type CollectionName = keyof typeof COLLECTIONS;
@@ -292,21 +301,21 @@ function slashPair<A extends string, B extends string>(a: A, b: B): KeyFormat<{ 
 
 /** The format of each collection's keys. Fields a key spells out are fields of the entity, of the same type. */
 export const COLLECTION_KEYS: { readonly [C in CollectionName]: KeyFormat<Partial<EntityOf<C>>, never> } = {
-  'quickwit.metastore.shards': KEYS.shard,
-  'quickwit.controlPlane.shards': KEYS.shard,
-  'quickwit.ingester.shards': KEYS.ingesterShard,
-  'quickwit.ingesters': KEYS.ingester,
-  'milvus.nodes': KEYS.node,
-  'milvus.wals': KEYS.wal,
-  'milvus.appends': KEYS.append,
-  'milvus.channelMetas': KEYS.channelMeta,
-  'greptime.procedures': KEYS.procedure,
-  'greptime.etcd': KEYS.etcdPrefix,
-  'tikv.regions': KEYS.region,
-  'tikv.writeBatches': KEYS.writeBatch,
-  'fluvio.partitions': KEYS.partition,
-  'fluvio.spuReports': KEYS.spuReport,
-  'fluvio.spus': KEYS.spu,
+  [METASTORE]: KEYS.shard,
+  [CONTROL_PLANE]: KEYS.shard,
+  [INGESTER]: KEYS.ingesterShard,
+  [INGESTERS]: KEYS.ingester,
+  [STREAMING_NODES]: KEYS.node,
+  [WALS]: KEYS.wal,
+  [APPENDS]: KEYS.append,
+  [CHANNEL_METAS]: KEYS.channelMeta,
+  [PROCEDURES]: KEYS.procedure,
+  [ETCD]: KEYS.etcdPrefix,
+  [REGIONS]: KEYS.region,
+  [WRITE_BATCHES]: KEYS.writeBatch,
+  [PARTITIONS]: KEYS.partition,
+  [SPU_REPORTS]: KEYS.spuReport,
+  [SPUS]: KEYS.spu,
 };
 
 /** Key builders: `keys.region(storeId, regionId)` is `KEYS.region.format(storeId, regionId)`. */

@@ -1,5 +1,6 @@
 export * from './jsonrpc';
 export * from './entities';
+export * from './systems';
 export * from './collections';
 export * from './methods';
 export * from './pages';

@@ -9,27 +9,16 @@
 import { z } from 'zod';
 import { Subsystem } from './collections';
 import { RuleId, Severity } from './findings';
+import { SYSTEM_IDS, SYSTEM_TITLES } from './systems';
 
-export const TOPOLOGY_SYSTEMS = ['quickwit', 'milvus', 'greptime', 'tikv', 'fluvio'] as const;
+/** The systems the topology draws: every one in the systems' table (systems.ts), in its order. */
+export const TOPOLOGY_SYSTEMS = SYSTEM_IDS;
 export const TopologySystemId = z.enum(TOPOLOGY_SYSTEMS);
 export type TopologySystemId = z.infer<typeof TopologySystemId>;
 
-/** Which system each subsystem view (and document) shows. */
-export const SYSTEM_OF_SUBSYSTEM: Record<Subsystem, TopologySystemId> = {
-  shards: 'quickwit',
-  wal: 'milvus',
-  ddl: 'greptime',
-  regions: 'tikv',
-  partitions: 'fluvio',
-};
+export { SYSTEM_OF_SUBSYSTEM } from './systems';
 
-export const TOPOLOGY_SYSTEM_TITLES: Record<TopologySystemId, string> = {
-  quickwit: 'Quickwit',
-  milvus: 'Milvus',
-  greptime: 'GreptimeDB',
-  tikv: 'TiKV',
-  fluvio: 'Fluvio',
-};
+export const TOPOLOGY_SYSTEM_TITLES: Record<TopologySystemId, string> = SYSTEM_TITLES;
 
 export const NodeRole = z.enum(['metastore', 'control-plane', 'ingester', 'streaming-node', 'metasrv', 'store', 'sc', 'spu']);
 export type NodeRole = z.infer<typeof NodeRole>;

@@ -6,9 +6,10 @@
  * docs/gateway.md (per system: the versions checked and the upstream commits).
  */
 import type { RuleId } from './findings';
+import { SYSTEMS } from './systems';
 
 export interface RuleVersions {
-  /** The upstream project, as `SystemVersion.system` names it. */
+  /** The upstream project, as `SystemVersion.system` names it (its descriptor's `title`, systems.ts). */
   readonly system: string;
   /** In words, the versions in which the bug can occur: `v0.17.3 and later, before #4529`. */
   readonly affected: string;
@@ -26,7 +27,7 @@ export const RULE_VERSIONS: Partial<Record<RuleId, RuleVersions>> = {
   // Quickwit: the version is the metastore's highest migration (`_sqlx_migrations`), as
   // `quickwitVersionOf` (src/codecs/quickwit.ts) names it; ingest v2 shards exist from migration 12 (v0.7.0).
   'shards/dangling': {
-    system: 'Quickwit',
+    system: SYSTEMS.quickwit.title,
     affected: 'v0.7.0 (12_create-shards) to v0.8.2, and main builds before 39161040c',
     fixedBy: '#5029 (39161040c, first released in v0.9.0)',
     applies: (v) => {
@@ -37,7 +38,7 @@ export const RULE_VERSIONS: Partial<Record<RuleId, RuleVersions>> = {
     },
   },
   'shards/orphaned': {
-    system: 'Quickwit',
+    system: SYSTEMS.quickwit.title,
     affected: 'v0.7.0 (12_create-shards) and later',
     fixedBy: 'not fixed (#6531 is open; #6769 proposes a periodic reset)',
     applies: (v) => {
@@ -53,7 +54,7 @@ export const RULE_VERSIONS: Partial<Record<RuleId, RuleVersions>> = {
   // (master, June 2025, closed) and #53237 (RemoveWAL on a hung object store, open on 2.6 and master,
   // fix #53239 pending), so the rule stays on for 2.6 and later. Before 2.5 there is no streaming node.
   'wal/close-blocked': {
-    system: 'Milvus',
+    system: SYSTEMS.milvus.title,
     affected: '#41307 in master builds of April 2025 (no release); the blocked close recurs on v2.6 and master (#42498, #53237 open)',
     fixedBy: '#41326 for #41307; #53237 not fixed',
     applies: (version) => {
@@ -65,7 +66,7 @@ export const RULE_VERSIONS: Partial<Record<RuleId, RuleVersions>> = {
 
   // GreptimeDB: metasrv's version from its candidate key (`MetasrvNodeInfo.version`, e.g. `0.14.0`).
   'ddl/backlog': {
-    system: 'GreptimeDB',
+    system: SYSTEMS.greptime.title,
     affected: 'before v0.14.0 (v0.13 and older: nothing caps the running procedures)',
     // greptimedb #5793 (d3a60d88, first in v0.14.0): `procedure.max_running_procedures` rejects new procedures above the limit.
     fixedBy: '#5793',
@@ -78,7 +79,7 @@ export const RULE_VERSIONS: Partial<Record<RuleId, RuleVersions>> = {
   // both on master before v8.5.0-alpha; no release tag holds one without the other (checked with `git tag --contains`).
   // Those master builds report `8.4.0-alpha` (Cargo.toml); the gateway adds their git hash (`8.4.0-alpha+git.<hash>`).
   'regions/stale-prepared': {
-    system: 'TiKV',
+    system: SYSTEMS.tikv.title,
     affected: 'master builds from #17685 (d621ed9e4e) to before #17703 (4b5b9e5069), October 22–25 2024, reporting 8.4.0-alpha; no release',
     fixedBy: '#17703 (in every release from v8.5.0)',
     applies: (version) => {
@@ -96,7 +97,7 @@ export const RULE_VERSIONS: Partial<Record<RuleId, RuleVersions>> = {
   // has the bug. Only builds of main between the two (versioned 0.17.3-dev-1, like the fixed tag) can: that
   // version says nothing either way (the rule runs); 0.17.2 and earlier have no OutOfStorage; 0.17.3 and later are fixed.
   'partitions/online-out-of-space': {
-    system: 'Fluvio',
+    system: SYSTEMS.fluvio.title,
     affected: 'main builds from #4521 (b126cdf4) to before #4529 (130d01a3), versioned 0.17.3-dev-1; no release (v0.17.2 and earlier have no OutOfStorage)',
     fixedBy: '#4529',
     applies(version) {

@@ -34,6 +34,7 @@ import { buggy, noTarget, rejected, type SimContext, type Sizes, type SubsystemS
 import { ulid } from './prng';
 import { applied, dedupeTargets, refused } from '../protocol';
 import { expectVersion, recreate } from './repair-support';
+import { CONTROL_PLANE, INGESTER, METASTORE } from '../protocol/systems';
 
 const SOURCE_ID = '_ingest-source';
 const INGESTERS = ['ingester-0', 'ingester-1', 'ingester-2', 'ingester-3'];
@@ -48,10 +49,6 @@ export const RESTART_DOWN_TICKS = 4;
  * run shows the fix.
  */
 export const RESET_RETRY_TICKS = 1;
-
-const METASTORE = 'quickwit.metastore.shards';
-const CONTROL_PLANE = 'quickwit.controlPlane.shards';
-const INGESTER = 'quickwit.ingester.shards';
 
 /** A fault's target ingesters: the one named (refused if there is no such ingester), or all of them. */
 function ingestersFor(target: string | undefined): string[] {

@@ -8,8 +8,8 @@ import { UNFINISHED_PROCEDURE_STATUSES, type EntityRef, type EtcdPrefix, type Fi
 import { formatBytes, formatCount, plural } from '../../protocol/format';
 import type { ClusterModel } from '../model';
 import { batchedOption, describeCounts, facts, factsPer, increment, isAre, makeFinding, nameList, pushSample, ref, repairOption, stillAt, TargetBatcher } from './common';
+import { PROCEDURES } from '../../protocol/systems';
 
-const PROCEDURES = 'greptime.procedures';
 /** etcd is "near its quota" from this fraction on. */
 export const ETCD_QUOTA_WARN_RATIO = 0.8;
 
@@ -96,7 +96,6 @@ function ofTables(tables: ReadonlySet<string>): string {
   const names = [...tables];
   return names.length === 1 ? `of table ${names[0]}` : `of ${plural(names.length, 'table')} (${nameList(names)})`;
 }
-
 
 /** Kinds that create tables: given up, they leave no table behind that held data (their table does not exist yet). */
 const CREATES = new Set(['metasrv-procedure::CreateTable', 'metasrv-procedure::CreateLogicalTables']);

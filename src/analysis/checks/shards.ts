@@ -13,10 +13,7 @@ import { shardGroup } from '../grouping';
 import { shardIdentity } from '../shard-key';
 import type { ClusterModel } from '../model';
 import { batchedOption, controlPlaneAt, describeCounts, facts, fixedOption, increment, isAre, factsPer, makeFinding, pushSample, stillAt, TargetBatcher } from './common';
-
-const METASTORE = 'quickwit.metastore.shards';
-const CONTROL_PLANE = 'quickwit.controlPlane.shards';
-const INGESTER = 'quickwit.ingester.shards';
+import { CONTROL_PLANE, INGESTER, METASTORE } from '../../protocol/systems';
 
 /** An ingester shard's replication position that says it holds records not yet gone: neither empty nor at eof. */
 export function holdsData(replicationPositionInclusive: string): boolean {

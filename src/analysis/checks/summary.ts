@@ -28,11 +28,7 @@ import {
 import { formatCount, plural } from '../../protocol/format';
 import { facts, factsPer, isAre, makeFinding, type CheckOptions, type FindingParts } from './common';
 import { backlogCauses, causeFacts } from './ddl';
-
-const METASTORE = 'quickwit.metastore.shards';
-const CONTROL_PLANE = 'quickwit.controlPlane.shards';
-const INGESTER = 'quickwit.ingester.shards';
-const PROCEDURES = 'greptime.procedures';
+import { CONTROL_PLANE, INGESTER, METASTORE, PROCEDURES } from '../../protocol/systems';
 
 /** One rule's check on counts: a pure function of the cluster's summary and its status (config, time, epoch). */
 export type SummaryCheck = (summary: SummaryResult, status: ClusterStatus) => Finding[];

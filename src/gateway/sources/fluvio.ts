@@ -48,6 +48,7 @@ import { unixSeconds } from '../../protocol/format';
 import { localClusterVersion, scProcesses } from './fluvio-local';
 import type { GatewayConfig } from '../config';
 import type { SourceContext, SubsystemSource } from '../source';
+import { SYSTEMS } from '../../protocol/systems';
 
 type FluvioConfig = NonNullable<GatewayConfig['fluvio']>;
 
@@ -339,7 +340,7 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
       failures = 0;
       c.health({ state: 'ok' });
       const v = await localClusterVersion(dir, config.localConfig);
-      c.version(v ? { system: 'Fluvio', version: v.version, from: v.from } : undefined);
+      c.version(v ? { system: SYSTEMS.fluvio.title, version: v.version, from: v.from } : undefined);
       const why = await scRefusal(dir);
       if (why !== refusal) {
         refusal = why;

@@ -40,6 +40,7 @@ import type { GatewayConfig } from '../config';
 import type { SubsystemSource } from '../source';
 import { absent, conditionalWrite, describeEtcdError, EtcdSource, stillAtVersion, type Compare } from './etcd';
 import { distinct, runConditional, type PlannedWrite } from './etcd-repair';
+import { SYSTEMS } from '../../protocol/systems';
 
 type GreptimeConfig = NonNullable<GatewayConfig['greptime']>;
 
@@ -172,7 +173,7 @@ class GreptimeSource extends EtcdSource implements SubsystemSource {
     const mine = infos.find((i) => i.addr === leaderAddr);
     const agreed = new Set(infos.map((i) => i.version)).size === 1 ? infos[0] : undefined;
     const pick = mine ?? agreed;
-    const v: SystemVersion | undefined = pick && { system: 'GreptimeDB', version: pick.version.slice(0, 128), from: `etcd ${pick.key} (MetasrvNodeInfo.version)`.slice(0, 512) };
+    const v: SystemVersion | undefined = pick && { system: SYSTEMS.greptime.title, version: pick.version.slice(0, 128), from: `etcd ${pick.key} (MetasrvNodeInfo.version)`.slice(0, 512) };
     ctx.version(v);
   }
 

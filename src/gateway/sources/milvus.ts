@@ -48,6 +48,7 @@ import { refuseAll } from '../../cluster/store-backend';
 import type { GatewayConfig } from '../config';
 import type { SourceContext, SubsystemSource } from '../source';
 import { EtcdSource } from './etcd';
+import { SYSTEMS } from '../../protocol/systems';
 
 type MilvusConfig = NonNullable<GatewayConfig['milvus']>;
 
@@ -206,7 +207,7 @@ class MilvusSource extends EtcdSource implements SubsystemSource {
       const c = coordinators.find((x) => x.session?.Version);
       if (c) best = { version: c.session!.Version, from: `etcd ${c.key} (Version)` };
     }
-    return best && { system: 'Milvus', ...best };
+    return best && { system: SYSTEMS.milvus.title, ...best };
   }
 
   async repair(command: RepairCommand, _preconditions: unknown): Promise<RepairItemResult[]> {

@@ -65,15 +65,12 @@ import {
 import type { GatewayConfig } from '../config';
 import type { SourceContext, SubsystemSource } from '../source';
 import { PostgresPool } from './postgres';
+import { CONTROL_PLANE, INGESTER, INGESTERS, METASTORE, SYSTEMS } from '../../protocol/systems';
 
 export { poolConfig } from './postgres';
 
 type QuickwitConfig = NonNullable<GatewayConfig['quickwit']>;
 
-const METASTORE = 'quickwit.metastore.shards';
-const CONTROL_PLANE = 'quickwit.controlPlane.shards';
-const INGESTER = 'quickwit.ingester.shards';
-const INGESTERS = 'quickwit.ingesters';
 /** After failures, polls wait longer (doubling from pollMs), but never more than this: a store that is back is ok again within seconds. */
 const MAX_BACKOFF_MS = 5_000;
 /** A node that does not answer within this is unavailable (a poll notices a frozen node within pollMs + this). */
@@ -303,7 +300,7 @@ export class QuickwitSource implements SubsystemSource {
         const schema = await this.readSchema(db);
         const changed = this.schema === undefined || [...schema.columns].sort().join() !== [...this.schema.columns].sort().join();
         this.schema = schema;
-        ctx.version(schema.migration === undefined ? undefined : { system: 'Quickwit', version: quickwitVersionOf(schema.migration), from: '_sqlx_migrations' });
+        ctx.version(schema.migration === undefined ? undefined : { system: SYSTEMS.quickwit.title, version: quickwitVersionOf(schema.migration), from: '_sqlx_migrations' });
         const low = Number((await db.query(SNAPSHOT_XMIN)).rows[0].low);
         if (this.low === undefined || low < this.low || changed) await this.fullRead(ctx, db, started);
         else await this.incrementalRead(ctx, db, this.low, started);

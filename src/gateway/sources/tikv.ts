@@ -47,6 +47,7 @@ import {
 import { refuseAll } from '../../cluster/store-backend';
 import type { GatewayConfig } from '../config';
 import type { SourceContext, SubsystemSource } from '../source';
+import { SYSTEMS } from '../../protocol/systems';
 
 type TikvConfig = NonNullable<GatewayConfig['tikv']>;
 
@@ -202,7 +203,7 @@ export function createTikvSource(config: TikvConfig, all: GatewayConfig): Subsys
     });
     const polled = targets.flatMap((t) => (t.store ? [t.store] : []));
     const version = tikvVersionOf(polled.length ? polled : stores.filter((s) => s.stateName !== 'Tombstone'));
-    c.version(version ? { system: 'TiKV', ...version } : undefined);
+    c.version(version ? { system: SYSTEMS.tikv.title, ...version } : undefined);
     failures = 0;
 
     if (!config.pollCachedRegions) {

@@ -20,8 +20,8 @@ import { encodeIndexRow, encodeShardRow, INSERT_SHARD_ROWS, QUICKWIT_SCHEMA_SQL,
 import { redactUrls } from '../../protocol/redact';
 import type { Simulator } from '../simulator';
 import type { StoreMirror } from './mirror';
+import { METASTORE } from '../../protocol/systems';
 
-const METASTORE = 'quickwit.metastore.shards';
 /** Rows per statement. */
 export const BATCH = 10_000;
 
