@@ -43,7 +43,9 @@ export function ms(t: number): string {
 
 /** Starts `cluster-sim --scenario healthy`; kill `process` when done. */
 export async function startSim(outDir: string): Promise<{ process: ChildProcess; url: string; token: string }> {
-  const sim = spawn(process.execPath, [...NODE_ARGS, join(outDir, 'cluster-sim.js'), '--port', '0', '--scenario', 'healthy'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const sim = spawn(process.execPath, [...NODE_ARGS, join(outDir, 'cluster-sim.js'), '--port', '0', '--scenario', 'healthy'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const address = await new Promise<{ url: string; token: string }>((resolve, reject) => {
     let out = '';
     sim.stdout.on('data', (d) => {
@@ -69,7 +71,9 @@ export async function startLanguageServer(
   options: { inspect?: boolean } = {},
 ): Promise<{ process: ChildProcess; conn: MessageConnection; inspector?: Inspector }> {
   const flags = options.inspect ? ['--inspect=127.0.0.1:0'] : [];
-  const server = spawn(process.execPath, [...NODE_ARGS, ...flags, join(outDir, 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', options.inspect ? 'pipe' : 'inherit'] });
+  const server = spawn(process.execPath, [...NODE_ARGS, ...flags, join(outDir, 'server.js'), '--stdio'], {
+    stdio: ['pipe', 'pipe', options.inspect ? 'pipe' : 'inherit'],
+  });
   const inspector = options.inspect ? await Inspector.attach(server) : undefined;
   const conn = createMessageConnection(new StreamMessageReader(server.stdout!), new StreamMessageWriter(server.stdin!));
   handle(conn);

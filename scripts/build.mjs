@@ -60,15 +60,12 @@ const common = {
   plugins: [etcd3Proto],
 };
 
-
 const entryPoints = Object.entries(processes)
   .filter(([, src]) => existsSync(join(root, src)))
   .map(([out, src]) => ({ out, in: join(root, src) }));
 
 const binBanner = { js: '#!/usr/bin/env node' };
-const builds = [
-  { ...common, entryPoints, outdir: join(root, 'out'), banner: binBanner },
-];
+const builds = [{ ...common, entryPoints, outdir: join(root, 'out'), banner: binBanner }];
 
 // The topology webview's page script and stylesheet, for the browser: out/webview/ is the only folder the
 // webview may load from (its localResourceRoots).
@@ -116,7 +113,12 @@ if (testEntries.length) {
   // The UI bench drives code-server like the UI test and shares its drivers: bundled like them, and
   // as deep below out/ as they are (they find the repo root three folders up).
   if (existsSync(join(root, 'bench/ui/run.ts'))) {
-    builds.push({ ...common, entryPoints: [{ out: 'bench/ui/run', in: join(root, 'bench/ui/run.ts') }], outdir: join(root, 'out'), external: testExternal });
+    builds.push({
+      ...common,
+      entryPoints: [{ out: 'bench/ui/run', in: join(root, 'bench/ui/run.ts') }],
+      outdir: join(root, 'out'),
+      external: testExternal,
+    });
   }
 }
 

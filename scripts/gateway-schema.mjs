@@ -11,7 +11,8 @@ const root = new URL('..', import.meta.url).pathname;
 
 const { outputFiles } = await esbuild.build({
   stdin: {
-    contents: "export { gatewayConfigSchemaText } from './src/gateway/config'; export { gatewayConfigTemplate } from './src/gateway/template';",
+    contents:
+      "export { gatewayConfigSchemaText } from './src/gateway/config'; export { gatewayConfigTemplate } from './src/gateway/template';",
     resolveDir: root,
     loader: 'ts',
   },

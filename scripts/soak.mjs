@@ -15,16 +15,33 @@ const report = join(mkdtempSync(join(tmpdir(), 'soak-')), 'figures.jsonl');
 const started = Date.now();
 const mocha = spawnSync(
   process.execPath,
-  [join(root, 'node_modules/mocha/bin/mocha.js'), '--config', join(root, '.mocharc.chaos.json'), '--timeout', '0', ...process.argv.slice(2)],
+  [
+    join(root, 'node_modules/mocha/bin/mocha.js'),
+    '--config',
+    join(root, '.mocharc.chaos.json'),
+    '--timeout',
+    '0',
+    ...process.argv.slice(2),
+  ],
   { stdio: 'inherit', cwd: root, env: { ...process.env, CHAOS_PROFILE: 'soak', CHAOS_REPORT: report } },
 );
 
-const rows = existsSync(report) ? readFileSync(report, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+const rows = existsSync(report)
+  ? readFileSync(report, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+  : [];
 const overrides = Object.entries(process.env).filter(([k]) => k.startsWith('CHAOS_') && !['CHAOS_PROFILE', 'CHAOS_REPORT'].includes(k));
-console.log(`\nsoak figures (${((Date.now() - started) / 60000).toFixed(1)} min${overrides.length ? `; ${overrides.map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}):`);
+console.log(
+  `\nsoak figures (${((Date.now() - started) / 60000).toFixed(1)} min${overrides.length ? `; ${overrides.map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}):`,
+);
 console.log('| scenario | tries | crashes | hangs | state changes | entities lost | refused as expected |');
 console.log('|---|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
-  console.log(`| ${r.scenario} | ${r.tries} | ${r.crashes} | ${r.hangs} | ${r.stateChanges} | ${r.entitiesLost} | ${r.refusedAsExpected} |`);
+  console.log(
+    `| ${r.scenario} | ${r.tries} | ${r.crashes} | ${r.hangs} | ${r.stateChanges} | ${r.entitiesLost} | ${r.refusedAsExpected} |`,
+  );
 }
 process.exit(mocha.status ?? 1);

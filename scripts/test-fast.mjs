@@ -29,6 +29,7 @@ const steps = [
   [
     ['typecheck', typecheck],
     ['lint', 'eslint --cache --cache-strategy content --cache-location .cache/eslint/ .'],
+    ['format', 'prettier --check --cache --cache-location .cache/prettier .'],
     ['build', 'node scripts/build.mjs'],
   ],
   [['tests', 'mocha --config .mocharc.fast.json']],

@@ -23,27 +23,44 @@ export async function benchBulkRepair(outDir = join(__dirname)): Promise<void> {
     const logs: string[] = [];
     const diagnostics = new Map<string, number>();
     server = await startLanguageServer(outDir, { window: { workDoneProgress: true } }, (conn) => {
-      conn.onNotification('window/logMessage', (p: { message: string }) => void logs.push(`${(performance.now() - started).toFixed(0).padStart(7)} ms ${p.message}`));
-      conn.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => void diagnostics.set(p.uri, p.diagnostics.length));
+      conn.onNotification(
+        'window/logMessage',
+        (p: { message: string }) => void logs.push(`${(performance.now() - started).toFixed(0).padStart(7)} ms ${p.message}`),
+      );
+      conn.onNotification(
+        'textDocument/publishDiagnostics',
+        (p: PublishDiagnosticsParams) => void diagnostics.set(p.uri, p.diagnostics.length),
+      );
       conn.onRequest('window/workDoneProgress/create', () => null);
     });
     const { conn } = server;
     let t = performance.now();
     const info = (await conn.sendRequest(LspMethods.connect, { name: 'big', url, token })) as ClusterInfo;
-    console.log(`bulk-repair: connected and synced ${Object.values(info.status?.counts ?? {}).reduce((a, b) => a + b, 0).toLocaleString('en-US')} entities in ${ms(t)}`);
+    console.log(
+      `bulk-repair: connected and synced ${Object.values(info.status?.counts ?? {})
+        .reduce((a, b) => a + b, 0)
+        .toLocaleString('en-US')} entities in ${ms(t)}`,
+    );
 
     const mark = logs.length;
     const cpu = () => [cpuSeconds(server!.process.pid), cpuSeconds(sim.process.pid)];
     const cpuBefore = cpu();
     t = performance.now();
-    const result = (await conn.sendRequest('workspace/executeCommand', { command: LspCommands.applyAllSafe, arguments: [{ cluster: 'big' }] })) as ApplyRepairResult;
+    const result = (await conn.sendRequest('workspace/executeCommand', {
+      command: LspCommands.applyAllSafe,
+      arguments: [{ cluster: 'big' }],
+    })) as ApplyRepairResult;
     const total = performance.now() - t;
     const [serverCpu, simCpu] = cpu().map((s, i) => (s === undefined || cpuBefore[i] === undefined ? undefined : s - cpuBefore[i]!));
     const problems = [...diagnostics.values()].reduce((a, b) => a + b, 0);
     console.log(`bulk-repair: Repair All Safe: ${result.summary}`);
-    console.log(`bulk-repair: command → 0 problems (${problems} left) in ${total.toFixed(0)} ms; applied ${result.applied.toLocaleString('en-US')} (${Math.round(result.applied / (total / 1000)).toLocaleString('en-US')}/s)`);
+    console.log(
+      `bulk-repair: command → 0 problems (${problems} left) in ${total.toFixed(0)} ms; applied ${result.applied.toLocaleString('en-US')} (${Math.round(result.applied / (total / 1000)).toLocaleString('en-US')}/s)`,
+    );
     if (serverCpu !== undefined && simCpu !== undefined) {
-      console.log(`bulk-repair: CPU during the command: language server ${serverCpu.toFixed(1)} s, simulator ${simCpu.toFixed(1)} s (they overlap: the wall clock is at least the larger)`);
+      console.log(
+        `bulk-repair: CPU during the command: language server ${serverCpu.toFixed(1)} s, simulator ${simCpu.toFixed(1)} s (they overlap: the wall clock is at least the larger)`,
+      );
     }
     for (const line of logs.slice(mark).filter((l) => /checked|repair .* →|resync|events up to/.test(l))) console.log(`  ${line}`);
     await conn.sendRequest('shutdown');

@@ -24,7 +24,9 @@ export async function benchFind(): Promise<void> {
   console.log(`find: ${total.toLocaleString('en-US')} entities (incident-all, incident scale), pages of 200`);
   for (const [what, query] of cases) {
     const runs = timed(model, query);
-    console.log(`find: ${what}: ${runs.matches} matches, ${runs.scanned.toLocaleString('en-US')} keys read, median ${runs.median.toFixed(1)} ms (5 runs)`);
+    console.log(
+      `find: ${what}: ${runs.matches} matches, ${runs.scanned.toLocaleString('en-US')} keys read, median ${runs.median.toFixed(1)} ms (5 runs)`,
+    );
   }
 }
 

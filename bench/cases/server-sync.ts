@@ -61,7 +61,9 @@ export async function benchServerSync(outDir = join(__dirname)): Promise<void> {
     t = performance.now();
     const raw = await rawRead(url, token);
     const rawMs = performance.now() - t;
-    console.log(`server-sync: raw ws + JSON.parse of every collection: ${raw.items.toLocaleString('en-US')} entities, ${(raw.bytes / 1e6).toFixed(0)} MB in ${rawMs.toFixed(0)} ms`);
+    console.log(
+      `server-sync: raw ws + JSON.parse of every collection: ${raw.items.toLocaleString('en-US')} entities, ${(raw.bytes / 1e6).toFixed(0)} MB in ${rawMs.toFixed(0)} ms`,
+    );
     t = performance.now();
     const raw2 = await rawRead(url, token, ['columns-v1']);
     const raw2Ms = performance.now() - t;
@@ -80,12 +82,17 @@ export async function benchServerSync(outDir = join(__dirname)): Promise<void> {
         ? `server-sync: connect → first view (the Shards tree's ${run.firstView.rows} group row(s) with the summary's counts) in ${run.firstView.ms.toFixed(0)} ms`
         : 'server-sync: no first view (the cluster gave no summary)',
     );
-    const said = (p: { ms: number; message: string } | undefined) => (p ? `${p.ms.toFixed(0)} ms ("${p.message.slice(0, 160)}${p.message.length > 160 ? '…' : ''}")` : 'none');
+    const said = (p: { ms: number; message: string } | undefined) =>
+      p ? `${p.ms.toFixed(0)} ms ("${p.message.slice(0, 160)}${p.message.length > 160 ? '…' : ''}")` : 'none';
     console.log(`server-sync: connect → first provisional problem (from cluster.summary's counts) in ${said(run.problems.provisional)}`);
     console.log(`server-sync: connect → first full problem (after the sync and every check) in ${said(run.problems.full)}`);
-    console.log(`server-sync: connect → live and checked in ${run.totalMs.toFixed(0)} ms (state ${run.state}, ${run.errors} error finding(s))`);
+    console.log(
+      `server-sync: connect → live and checked in ${run.totalMs.toFixed(0)} ms (state ${run.state}, ${run.errors} error finding(s))`,
+    );
     console.log(`server-sync:   sync ${run.syncMs} ms, check+render ${run.checkMs} ms, server peak RSS ${mib(run.peakRss)}`);
-    console.log(`server-sync:   sync / raw read = ${(run.syncMs / rawMs).toFixed(2)}× (v1 objects), ${(run.syncMs / raw2Ms).toFixed(2)}× (columns-v1, what the server's client negotiates)`);
+    console.log(
+      `server-sync:   sync / raw read = ${(run.syncMs / rawMs).toFixed(2)}× (v1 objects), ${(run.syncMs / raw2Ms).toFixed(2)}× (columns-v1, what the server's client negotiates)`,
+    );
     console.log(
       `server-sync:   memory above an idle server, after GC: RSS ${mib(run.used.rss)} (${perEntity(run.used.rss, raw.items)} B per entity), ` +
         `heap ${mib(run.used.heapUsed)} (${perEntity(run.used.heapUsed, raw.items)} B per entity), external ${mib(run.used.external)}; ` +
@@ -130,7 +137,9 @@ export async function benchServerSync(outDir = join(__dirname)): Promise<void> {
 
 /** The curve's sizes: `BENCH_SCALES`, else 100k, 300k, 1M, and 3M with 16 GiB of RAM or more (the simulator and the server both hold it). */
 function scales(): number[] {
-  const given = process.env.BENCH_SCALES?.split(',').map(Number).filter((n) => Number.isSafeInteger(n) && n > 0);
+  const given = process.env.BENCH_SCALES?.split(',')
+    .map(Number)
+    .filter((n) => Number.isSafeInteger(n) && n > 0);
   if (given?.length) return given;
   return totalmem() >= 16 * 2 ** 30 ? [100_000, 300_000, 1_000_000, 3_000_000] : [100_000, 300_000, 1_000_000];
 }
@@ -163,7 +172,11 @@ interface ServerRun {
 async function serverSync(outDir: string, url: string, token: string, entities: number): Promise<ServerRun> {
   const logs: string[] = [];
   const problems: ServerRun['problems'] = {};
-  const { process: server, conn, inspector } = await startLanguageServer(
+  const {
+    process: server,
+    conn,
+    inspector,
+  } = await startLanguageServer(
     outDir,
     {},
     (c) => {
@@ -180,7 +193,9 @@ async function serverSync(outDir: string, url: string, token: string, entities: 
         if (firstView || !p.clusters.some((x) => x.sync)) return;
         firstView = (async () => {
           const roots = (await c.sendRequest(LspMethods.treeChildren, { subsystem: 'shards', parentId: null })) as { nodes: TreeNode[] };
-          const groups = (await c.sendRequest(LspMethods.treeChildren, { subsystem: 'shards', parentId: roots.nodes[0]!.id })) as { nodes: TreeNode[] };
+          const groups = (await c.sendRequest(LspMethods.treeChildren, { subsystem: 'shards', parentId: roots.nodes[0]!.id })) as {
+            nodes: TreeNode[];
+          };
           return { ms: performance.now() - t, rows: groups.nodes.filter((n) => n.kind === 'group').length };
         })();
       });
@@ -224,7 +239,9 @@ async function serverSync(outDir: string, url: string, token: string, entities: 
 /** Peak RSS in bytes, or NaN without /proc. */
 function vmHwm(pid: number): number {
   try {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('VmHWM:'));
     return Number(line?.replace(/\D+/g, '')) * 1024;
   } catch {
     return NaN;

@@ -16,9 +16,13 @@ const COLLECTION = 'quickwit.metastore.shards';
 
 export async function benchSimPaging(outDir = join(__dirname)): Promise<void> {
   const t0 = performance.now();
-  const sim = spawn(process.execPath, [join(outDir, 'cluster-sim.js'), '--port', '0', '--scenario', 'quickwit-dangling-shards', '--scale', 'incident'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const sim = spawn(
+    process.execPath,
+    [join(outDir, 'cluster-sim.js'), '--port', '0', '--scenario', 'quickwit-dangling-shards', '--scale', 'incident'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   try {
     const { url, token, built } = await ready(sim);
     console.log(`sim-paging: cluster-sim --scale incident ready in ${ms(t0)} (${built})`);
@@ -65,7 +69,9 @@ function rate(n: number, millis: number): string {
 
 function vmHwm(pid: number): string {
   try {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('VmHWM:'));
     return `${(Number(line?.replace(/\D+/g, '')) / 1024).toFixed(0)} MiB`;
   } catch {
     return 'n/a (no /proc)';

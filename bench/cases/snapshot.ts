@@ -43,7 +43,9 @@ export async function benchSnapshot(outDir = __dirname): Promise<void> {
   const findings = runChecks(parsed.model);
   const checkMs = performance.now() - t;
   console.log(`snapshot: render ${renderMs.toFixed(0)} ms (${mb.toFixed(0)} MB, ${(mb / (renderMs / 1000)).toFixed(0)} MB/s)`);
-  console.log(`snapshot: parse ${parseMs.toFixed(0)} ms (${(mb / (parseMs / 1000)).toFixed(0)} MB/s), check ${checkMs.toFixed(0)} ms, ${findings.length} finding(s)`);
+  console.log(
+    `snapshot: parse ${parseMs.toFixed(0)} ms (${(mb / (parseMs / 1000)).toFixed(0)} MB/s), check ${checkMs.toFixed(0)} ms, ${findings.length} finding(s)`,
+  );
 
   const all = Object.fromEntries(COLLECTION_NAMES.map((c) => [c, [...collections[c].values()]]));
   t = performance.now();
@@ -52,7 +54,9 @@ export async function benchSnapshot(outDir = __dirname): Promise<void> {
   t = performance.now();
   JSON.parse(json);
   const jsonParseMs = performance.now() - t;
-  console.log(`snapshot: JSON.stringify ${stringifyMs.toFixed(0)} ms, JSON.parse ${jsonParseMs.toFixed(0)} ms (${(json.length / 1e6).toFixed(0)} MB)`);
+  console.log(
+    `snapshot: JSON.stringify ${stringifyMs.toFixed(0)} ms, JSON.parse ${jsonParseMs.toFixed(0)} ms (${(json.length / 1e6).toFixed(0)} MB)`,
+  );
   console.log(
     `snapshot: ratio render / JSON.stringify ${(renderMs / stringifyMs).toFixed(2)}x, parse / JSON.parse ${(parseMs / jsonParseMs).toFixed(2)}x; ` +
       `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`,
@@ -95,7 +99,9 @@ function child(outDir: string, args: string[]): Promise<string> {
 
 const MiB = 2 ** 20;
 function status(field: 'VmHWM' | 'VmRSS'): number {
-  const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
+  const line = readFileSync('/proc/self/status', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${field}:`));
   return Number(line?.replace(/\D+/g, '')) * 1024;
 }
 /** Resets VmHWM to the current RSS (Linux: clear_refs 5). */

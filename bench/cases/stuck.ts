@@ -29,7 +29,9 @@ export async function benchStuck(outDir = join(__dirname)): Promise<void> {
     runs.push(performance.now() - t);
   }
   const bytes = Buffer.byteLength(JSON.stringify(work));
-  console.log(`stuck: stuckWork in process ${runs.map((r) => r.toFixed(0)).join(' / ')} ms (3 runs); ${work.items.length} items, ${bytes.toLocaleString('en-US')} bytes of JSON`);
+  console.log(
+    `stuck: stuckWork in process ${runs.map((r) => r.toFixed(0)).join(' / ')} ms (3 runs); ${work.items.length} items, ${bytes.toLocaleString('en-US')} bytes of JSON`,
+  );
   for (const item of work.items.filter((i, n, all) => all.findIndex((x) => x.subsystem === i.subsystem) === n)) {
     console.log(`  ${item.subsystem}: ${chainText(item.chain)} (age ${item.age ?? 'unknown'})`);
   }

@@ -52,7 +52,17 @@ export async function benchTimeline(): Promise<void> {
     );
     if (capacity !== CONFIG_DEFAULTS['timeline.maxTransitions']) continue;
     const model: ClusterModel = {
-      status: { clusterName: 'bench', scenario: 'bench', seed: 1, bugs: {} as never, time: 100, seq: DELETES, controlPlaneEpoch: 1, counts: {} as never, config: { maxRunningProcedures: 128, maxRetryTimes: 3, etcdQuotaBytes: 1 } },
+      status: {
+        clusterName: 'bench',
+        scenario: 'bench',
+        seed: 1,
+        bugs: {} as never,
+        time: 100,
+        seq: DELETES,
+        controlPlaneEpoch: 1,
+        counts: {} as never,
+        config: { maxRunningProcedures: 128, maxRetryTimes: 3, etcdQuotaBytes: 1 },
+      },
       collections: emptyCollections(),
     };
     const transitions = timeline.toArray();
@@ -61,6 +71,8 @@ export async function benchTimeline(): Promise<void> {
     console.log(`timeline: the timeline rule over ${transitions.length.toLocaleString('en-US')} transitions in ${ms(c)}`);
     c = performance.now();
     const r = queryTimeline('bench', model, { transitions, capacity, dropped: timeline.dropped }, { limit: 5000, states: ['open'] });
-    console.log(`timeline: a Show Timeline query (5,000 newest of ${r.matched.toLocaleString('en-US')}, ${r.text.length.toLocaleString('en-US')} characters of text) in ${ms(c)}`);
+    console.log(
+      `timeline: a Show Timeline query (5,000 newest of ${r.matched.toLocaleString('en-US')}, ${r.text.length.toLocaleString('en-US')} characters of text) in ${ms(c)}`,
+    );
   }
 }

@@ -15,7 +15,10 @@ export async function benchTopology(): Promise<void> {
   sim.reset({ scenario: 'incident-all', seed: 1, size: INCIDENT });
   const model = modelFrom(sim.status(), (c) => sim.entities(c));
   const findings = runChecks(model);
-  const options = { cluster: 'sim', treeId: (s: Parameters<typeof treeNodeId>[0], segments: readonly string[]) => treeNodeId(s, 'sim', segments) };
+  const options = {
+    cluster: 'sim',
+    treeId: (s: Parameters<typeof treeNodeId>[0], segments: readonly string[]) => treeNodeId(s, 'sim', segments),
+  };
   const runs: number[] = [];
   let topology = clusterTopology(model, findings, options);
   for (let i = 0; i < 5; i++) {
@@ -31,5 +34,7 @@ export async function benchTopology(): Promise<void> {
     `topology: ${model.collections['quickwit.metastore.shards'].size.toLocaleString('en-US')} shards, ${findings.length} findings → ` +
       `${nodes} nodes, ${problems} problem marks, ${(bytes / 1024).toFixed(1)} KiB of JSON`,
   );
-  console.log(`topology: clusterTopology median ${runs[2]!.toFixed(0)} ms (min ${runs[0]!.toFixed(0)}, max ${runs[4]!.toFixed(0)}; 5 runs)`);
+  console.log(
+    `topology: clusterTopology median ${runs[2]!.toFixed(0)} ms (min ${runs[0]!.toFixed(0)}, max ${runs[4]!.toFixed(0)}; 5 runs)`,
+  );
 }

@@ -43,7 +43,8 @@ const SIM_ARGS =
     ? ['--scale', 'incident']
     : ['--dangling-shards', String(DANGLING), '--live-shards', String(INCIDENT.liveShards)];
 /** What `describeEventLoopDelay` (src/extension/eventLoop.ts) writes to the log. */
-const DELAY_LINE = /Extension host event-loop delay over the last ([\d.]+) s: p50 ([\d.]+) ms, p99 ([\d.]+) ms, max ([\d.]+) ms \(([\d,]+) samples\)/g;
+const DELAY_LINE =
+  /Extension host event-loop delay over the last ([\d.]+) s: p50 ([\d.]+) ms, p99 ([\d.]+) ms, max ([\d.]+) ms \(([\d,]+) samples\)/g;
 
 interface Delay {
   seconds: number;
@@ -82,7 +83,9 @@ async function main(): Promise<void> {
     await wb.openContainer('Cluster Debugger', CONTAINER_ID);
     const clusters = wb.pane(CONTAINER_ID, 'Clusters');
     // The server is up (the extension active, its language server started) once the welcome shows.
-    await waitUntil('the Clusters view to offer Connect…', async () => /No cluster is connected/.test(await clusters.innerText()), { timeoutMs: 120_000 });
+    await waitUntil('the Clusters view to offer Connect…', async () => /No cluster is connected/.test(await clusters.innerText()), {
+      timeoutMs: 120_000,
+    });
     await wb.collapsePane(clusters);
     // The Shards view gets the side bar's height.
     for (const view of ['WAL Nodes', 'DDL Tasks', 'Regions', 'Partitions']) await wb.collapsePane(wb.pane(CONTAINER_ID, view));
@@ -136,7 +139,9 @@ async function connectAndSync(wb: Workbench, shards: Locator, sim: RunningSim): 
   await wb.answerInput(/Connect to a cluster \(1\/3\)/, sim.url);
   await wb.answerInput(/Connect to a cluster \(2\/3\)/, CLUSTER);
   const widget = wb.page.locator('.quick-input-widget');
-  await waitUntil('the token prompt', async () => /Connect to a cluster \(3\/3\)/.test(await widget.locator('.quick-input-title').innerText()));
+  await waitUntil('the token prompt', async () =>
+    /Connect to a cluster \(3\/3\)/.test(await widget.locator('.quick-input-title').innerText()),
+  );
   await widget.locator('.quick-input-box input').fill(sim.token);
   const t0 = performance.now();
   await wb.page.keyboard.press('Enter');
@@ -151,20 +156,24 @@ async function connectAndSync(wb: Workbench, shards: Locator, sim: RunningSim): 
     all: `connect → all ${DANGLING.toLocaleString('en-US')} dangling shards in the Problems panel`,
     marked: 'connect → the groups marked with their problems in the Shards view (the full sync checked)',
   };
-  await waitUntil('the whole incident in the Problems panel', async () => {
-    const rows = await treeRows(shards);
-    const root = rows.find((r) => r.level === 1 && r.label.startsWith(CLUSTER));
-    if (root) {
-      mark(names.row);
-      if (root.expanded === 'false') await shards.locator(`.monaco-list-row[data-index="${root.index}"] .monaco-tl-twistie`).click();
-    }
-    if (rows.some((r) => r.level === 2)) mark(names.groups);
-    const texts = await problems.allInnerTexts();
-    if (texts.length) mark(names.first);
-    if (danglingCounted(texts) === DANGLING) mark(names.all);
-    if (rows.some((r) => r.level === 2 && r.marked)) mark(names.marked);
-    return seen.size === Object.keys(names).length;
-  }, { timeoutMs: STEP_DEADLINE_MS, describe: async () => `${await rowsText(shards)} / ${await problemsText(wb)}` });
+  await waitUntil(
+    'the whole incident in the Problems panel',
+    async () => {
+      const rows = await treeRows(shards);
+      const root = rows.find((r) => r.level === 1 && r.label.startsWith(CLUSTER));
+      if (root) {
+        mark(names.row);
+        if (root.expanded === 'false') await shards.locator(`.monaco-list-row[data-index="${root.index}"] .monaco-tl-twistie`).click();
+      }
+      if (rows.some((r) => r.level === 2)) mark(names.groups);
+      const texts = await problems.allInnerTexts();
+      if (texts.length) mark(names.first);
+      if (danglingCounted(texts) === DANGLING) mark(names.all);
+      if (rows.some((r) => r.level === 2 && r.marked)) mark(names.marked);
+      return seen.size === Object.keys(names).length;
+    },
+    { timeoutMs: STEP_DEADLINE_MS, describe: async () => `${await rowsText(shards)} / ${await problemsText(wb)}` },
+  );
   return Object.values(names).map((n) => [n, seen.get(n)!]);
 }
 
@@ -175,7 +184,10 @@ function problemRows(wb: Workbench): Locator {
 
 /** The shards that `shards/dangling` problems count ("760,471 shards of index …"). */
 function danglingCounted(texts: string[]): number {
-  return texts.reduce((n, t) => n + [...t.matchAll(/(\d[\d,]*) shards? of index/g)].reduce((a, m) => a + Number(m[1].replace(/,/g, '')), 0), 0);
+  return texts.reduce(
+    (n, t) => n + [...t.matchAll(/(\d[\d,]*) shards? of index/g)].reduce((a, m) => a + Number(m[1].replace(/,/g, '')), 0),
+    0,
+  );
 }
 
 /** The largest number in a row's label, e.g. 763,471 in "…·763,471 metastore shards". */
@@ -192,32 +204,47 @@ async function expandAndLoadMore(wb: Workbench, shards: Locator): Promise<Array<
     const rows = await treeRows(shards);
     const group = rows.find((r) => r.marked && r.label.startsWith('metastore'));
     if (group?.expanded === 'true') break;
-    const next = group ?? rows.filter((r) => r.marked && r.expanded === 'false').sort((a, b) => largestCount(b.label) - largestCount(a.label))[0];
+    const next =
+      group ?? rows.filter((r) => r.marked && r.expanded === 'false').sort((a, b) => largestCount(b.label) - largestCount(a.label))[0];
     if (!next) throw new Error(`no collapsed group with a problem to expand: ${await rowsText(shards)}`);
     const row = shards.locator(`.monaco-list-row[data-index="${next.index}"]`);
     const t0 = performance.now();
     await row.locator('.monaco-tl-twistie').click();
-    await waitUntil(`"${next.label}" to show its children`, async () => {
-      const below = (await treeRows(shards)).find((r) => Number(r.index) === Number(next.index) + 1);
-      return below !== undefined && below.level === next.level + 1;
-    }, { timeoutMs: STEP_DEADLINE_MS, describe: () => rowsText(shards) });
+    await waitUntil(
+      `"${next.label}" to show its children`,
+      async () => {
+        const below = (await treeRows(shards)).find((r) => Number(r.index) === Number(next.index) + 1);
+        return below !== undefined && below.level === next.level + 1;
+      },
+      { timeoutMs: STEP_DEADLINE_MS, describe: () => rowsText(shards) },
+    );
     waits.push([`expand "${next.label.trim()}" → its first page`, performance.now() - t0]);
   }
   // The list is virtual: page down the 500 rows (the tree has the focus since the last click; moving
   // the focus opens nothing) until their "Load more" row is drawn.
   const more = loadMoreRow().first();
-  await waitUntil('the "Load more" row to be drawn', async () => {
-    if (await more.isVisible()) return true;
-    for (let i = 0; i < 5; i++) await wb.page.keyboard.press('PageDown');
-    return false;
-  }, { timeoutMs: 60_000, describe: () => rowsText(shards) });
+  await waitUntil(
+    'the "Load more" row to be drawn',
+    async () => {
+      if (await more.isVisible()) return true;
+      for (let i = 0; i < 5; i++) await wb.page.keyboard.press('PageDown');
+      return false;
+    },
+    { timeoutMs: 60_000, describe: () => rowsText(shards) },
+  );
   const label = (await more.getAttribute('aria-label')) ?? '';
   const t0 = performance.now();
   await more.click();
-  await waitUntil('the next page in place of "Load more"', async () => {
-    const labels = await loadMoreRow().evaluateAll((els) => els.map((e) => (e as { getAttribute(n: string): string | null }).getAttribute('aria-label')));
-    return !labels.includes(label);
-  }, { timeoutMs: STEP_DEADLINE_MS, describe: () => rowsText(shards) });
+  await waitUntil(
+    'the next page in place of "Load more"',
+    async () => {
+      const labels = await loadMoreRow().evaluateAll((els) =>
+        els.map((e) => (e as { getAttribute(n: string): string | null }).getAttribute('aria-label')),
+      );
+      return !labels.includes(label);
+    },
+    { timeoutMs: STEP_DEADLINE_MS, describe: () => rowsText(shards) },
+  );
   waits.push([`"${label.trim()}" → the next page`, performance.now() - t0]);
   return waits;
 }
@@ -227,7 +254,10 @@ async function saveSnapshot(wb: Workbench, runDir: string): Promise<Array<[strin
   await wb.runCommand('Cluster: Save Snapshot…');
   // In the browser the save dialog is VS Code's own: a quick input holding the path.
   const widget = wb.page.locator('.quick-input-widget');
-  await waitUntil('the save dialog', async () => (await widget.isVisible()) && /snapshot/i.test(await widget.locator('.quick-input-title').innerText()));
+  await waitUntil(
+    'the save dialog',
+    async () => (await widget.isVisible()) && /snapshot/i.test(await widget.locator('.quick-input-title').innerText()),
+  );
   const input = widget.locator('.quick-input-box input');
   await input.fill(file);
   await waitUntil('the save dialog to hold the path', async () => (await input.inputValue()) === file);
@@ -276,7 +306,9 @@ function report(runDir: string): void {
   const lines = [
     `### bench:ui, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit \`${git('rev-parse', '--short', 'HEAD')}\` (${git('rev-parse', '--abbrev-ref', 'HEAD')})${dirty}`,
     '',
-    ...(DANGLING === INCIDENT.danglingShards ? [] : [`A smaller incident: ${DANGLING.toLocaleString('en-US')} dangling shards (BENCH_UI_DANGLING).`, '']),
+    ...(DANGLING === INCIDENT.danglingShards
+      ? []
+      : [`A smaller incident: ${DANGLING.toLocaleString('en-US')} dangling shards (BENCH_UI_DANGLING).`, '']),
     `Machine: ${availableParallelism()} CPUs (\`nproc\`), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}; ` +
       `load average ${load(loadAtStart)} at the start, ${load(loadavg())} at the end.`,
     '',
@@ -286,7 +318,10 @@ function report(runDir: string): void {
     '',
     '| step | extension host event-loop delay over it: p50 | p99 | max | samples |',
     '|---|---:|---:|---:|---:|',
-    ...steps.map((s) => `| ${s.name} (${s.delay!.seconds.toFixed(1)} s) | ${s.delay!.p50} ms | ${s.delay!.p99} ms | **${s.delay!.max} ms** | ${s.delay!.samples.toLocaleString('en-US')} |`),
+    ...steps.map(
+      (s) =>
+        `| ${s.name} (${s.delay!.seconds.toFixed(1)} s) | ${s.delay!.p50} ms | ${s.delay!.p99} ms | **${s.delay!.max} ms** | ${s.delay!.samples.toLocaleString('en-US')} |`,
+    ),
     '',
   ];
   const text = lines.join('\n');

@@ -139,7 +139,12 @@ export function changedFields(a: AnyEntity, b: AnyEntity, fields?: readonly stri
   return out;
 }
 
-export function diffCollection(collection: CollectionName, a: ReadonlyMap<string, AnyEntity>, b: ReadonlyMap<string, AnyEntity>, limit = DEFAULT_DIFF_LIMIT): CollectionDiff {
+export function diffCollection(
+  collection: CollectionName,
+  a: ReadonlyMap<string, AnyEntity>,
+  b: ReadonlyMap<string, AnyEntity>,
+  limit = DEFAULT_DIFF_LIMIT,
+): CollectionDiff {
   const d: CollectionDiff = {
     collection,
     added: 0,
@@ -225,7 +230,12 @@ export function diffFindings(a: readonly Finding[], b: readonly Finding[]): Find
 export function diffClusters(a: DiffSide, b: DiffSide, opts: { limit?: number } = {}): ClusterDiff {
   const limit = opts.limit ?? DEFAULT_DIFF_LIMIT;
   const collections = COLLECTION_NAMES.map((c) =>
-    diffCollection(c, a.model.collections[c] as ReadonlyMap<string, AnyEntity>, b.model.collections[c] as ReadonlyMap<string, AnyEntity>, limit),
+    diffCollection(
+      c,
+      a.model.collections[c] as ReadonlyMap<string, AnyEntity>,
+      b.model.collections[c] as ReadonlyMap<string, AnyEntity>,
+      limit,
+    ),
   );
   const totals = { added: 0, removed: 0, changed: 0, versionOnly: 0 };
   for (const d of collections) {

@@ -115,7 +115,9 @@ class PreviewState {
     const entity = this.get(c, t.key);
     if (!entity) return { refusal: refused(t.key, `${what} ${t.key} no longer exists; nothing changed`) };
     if (entity.version !== t.version) {
-      return { refusal: refused(t.key, `${what} ${t.key} moved on (expected version ${t.version}, it is at ${entity.version}); nothing changed`) };
+      return {
+        refusal: refused(t.key, `${what} ${t.key} moved on (expected version ${t.version}, it is at ${entity.version}); nothing changed`),
+      };
     }
     return { entity };
   }
@@ -124,7 +126,8 @@ class PreviewState {
   failedPrecondition(preconditions: readonly Precondition[]): string | undefined {
     for (const p of preconditions) {
       if ('epoch' in p) {
-        if (p.value !== this.controlPlaneEpoch) return `the control plane reloaded its view (epoch ${p.value} when planned, now ${this.controlPlaneEpoch})`;
+        if (p.value !== this.controlPlaneEpoch)
+          return `the control plane reloaded its view (epoch ${p.value} when planned, now ${this.controlPlaneEpoch})`;
         continue;
       }
       const e = this.get(p.collection, p.key);
@@ -152,15 +155,11 @@ class PreviewState {
   }
 }
 
-
-
-
 // ---------------------------------------------------------------- effects --
 // One function per command, each as the cluster runs it (the simulator's module of that system).
 
 const PROCEDURE_PREFIX = '/__procedure__/';
 const UNFINISHED = new Set<string>(UNFINISHED_PROCEDURE_STATUSES);
-
 
 type Effect<K extends RepairCommandName> = (s: PreviewState, cmd: Extract<RepairCommand, { command: K }>) => RepairItemResult[];
 
@@ -205,7 +204,9 @@ const EFFECTS: { [K in RepairCommandName]: Effect<K> } = {
     }),
   'greptime.disableAutoCreate': (s, cmd) => {
     // Nothing the model holds changes: the cluster stops creating the table on write.
-    s.notes.add('Disabling auto-create changes no entity: it stops new procedures, so findings it cures go away only as the cluster moves on.');
+    s.notes.add(
+      'Disabling auto-create changes no entity: it stops new procedures, so findings it cures go away only as the cluster moves on.',
+    );
     return [applied(cmd.table, `writes to ${cmd.table} no longer create it`)];
   },
   'tikv.clearPreparedMark': (s, cmd) => regionRepair(s, cmd.targets, false),
@@ -226,7 +227,11 @@ const EFFECTS: { [K in RepairCommandName]: Effect<K> } = {
   'quickwit.restoreShards': (s, cmd) =>
     dedupeTargets(cmd.targets).map((t) => {
       const now = s.get(METASTORE, t.key);
-      if (now) return refused(t.key, `metastore shard ${t.key} exists again (version ${now.version}): something re-created it since the repair; left as it is`);
+      if (now)
+        return refused(
+          t.key,
+          `metastore shard ${t.key} exists again (version ${now.version}): something re-created it since the repair; left as it is`,
+        );
       if (t.entity.key !== t.key) return refused(t.key, `the entity to re-create is ${t.entity.key}, not ${t.key}; nothing changed`);
       const { version: _before, ...draft } = t.entity;
       s.put(METASTORE, draft);
@@ -250,7 +255,8 @@ function deleteShard(s: PreviewState, t: Expectation): RepairItemResult {
   const held = s.get(INGESTER, keys.ingesterShard(shard.leaderId, shard.indexUid, shard.sourceId, shard.shardId));
   if (held) {
     const where = `initialised on ${shard.leaderId}`;
-    if (shard.shardState !== 'closed') return refused(t.key, `${where} and ${shard.shardState}; deleting it would lose records — close it first`);
+    if (shard.shardState !== 'closed')
+      return refused(t.key, `${where} and ${shard.shardState}; deleting it would lose records — close it first`);
     if (positionOffset(shard.publishPositionInclusive) < positionOffset(held.replicationPositionInclusive)) {
       return refused(t.key, `closed but not fully published (${where}); deleting it would lose records`);
     }
@@ -276,7 +282,14 @@ function restartControlPlane(s: PreviewState, expectedEpoch: number): RepairItem
     if (m.shardState === 'closed') continue;
     const existing = s.get(CONTROL_PLANE, m.key);
     if (existing && existing.shardState === m.shardState && existing.leaderId === m.leaderId) continue;
-    s.put(CONTROL_PLANE, { key: m.key, indexUid: m.indexUid, sourceId: m.sourceId, shardId: m.shardId, leaderId: m.leaderId, shardState: m.shardState });
+    s.put(CONTROL_PLANE, {
+      key: m.key,
+      indexUid: m.indexUid,
+      sourceId: m.sourceId,
+      shardId: m.shardId,
+      leaderId: m.leaderId,
+      shardState: m.shardState,
+    });
   }
   s.controlPlaneEpoch++;
   return applied(key, `control plane restarted (epoch ${s.controlPlaneEpoch}); model reloaded from the metastore`);
@@ -288,7 +301,8 @@ function nodeRepair(s: PreviewState, targets: readonly Expectation[], remove: bo
     const found = s.expect('milvus.nodes', t, 'node');
     if ('refusal' in found) return found.refusal;
     const node = found.entity;
-    if (node.lifecycle === 'Running') return refused(t.key, `${t.key} is Running; it was not asked to stop, so there is no close to finish`);
+    if (node.lifecycle === 'Running')
+      return refused(t.key, `${t.key} is Running; it was not asked to stop, so there is no close to finish`);
     if (node.lifecycle === 'Stopped' && !remove) return unchanged(t.key, `${t.key} is already Stopped`);
     let failed = 0;
     for (const wal of s.all('milvus.wals')) {
@@ -391,7 +405,9 @@ function addProcedureSteps(s: PreviewState, steps: number): void {
   const prefix = s.get('greptime.etcd', PROCEDURE_PREFIX);
   if (!prefix) return;
   const perStep = prefix.keyCount > 0 ? prefix.sizeBytes / prefix.keyCount : 0;
-  s.notes.add(`etcd sizes after the repair are estimated: ${formatCount(Math.round(perStep))} bytes per procedure step (the prefix's average).`);
+  s.notes.add(
+    `etcd sizes after the repair are estimated: ${formatCount(Math.round(perStep))} bytes per procedure step (the prefix's average).`,
+  );
   s.patch('greptime.etcd', prefix.key, {
     keyCount: Math.max(0, prefix.keyCount + steps),
     sizeBytes: Math.max(0, Math.round(prefix.sizeBytes + steps * perStep)),
@@ -413,7 +429,8 @@ function applyPlan(s: PreviewState, operations: readonly RepairCommand[]): Previ
         ? refuseAll(op, `not applied: ${failed}`)
         : (EFFECTS[op.command] as Effect<RepairCommandName>)(s, op);
     let g = byCommand.get(op.command);
-    if (!g) byCommand.set(op.command, (g = { command: op.command, operations: 0, items: 0, applied: 0, refused: 0, unchanged: 0, refusals: [] }));
+    if (!g)
+      byCommand.set(op.command, (g = { command: op.command, operations: 0, items: 0, applied: 0, refused: 0, unchanged: 0, refusals: [] }));
     g.operations++;
     g.items += items.length;
     for (const i of items) {
@@ -529,7 +546,11 @@ export function renderPreviewText(p: RepairPreview, heading: readonly string[] =
   out.push('', 'Entities (before → after)');
   if (!p.collections.length) out.push('  no entity changes');
   for (const c of p.collections) {
-    const parts = [c.deleted ? `${formatCount(c.deleted)} deleted` : '', c.changed ? `${formatCount(c.changed)} changed` : '', c.created ? `${formatCount(c.created)} created` : ''];
+    const parts = [
+      c.deleted ? `${formatCount(c.deleted)} deleted` : '',
+      c.changed ? `${formatCount(c.changed)} changed` : '',
+      c.created ? `${formatCount(c.created)} created` : '',
+    ];
     out.push(`  ${c.collection}: ${formatCount(c.before)} → ${formatCount(c.after)} (${parts.filter(Boolean).join(', ')})`);
   }
   const section = (title: string, list: readonly PreviewFinding[]) => {

@@ -51,7 +51,15 @@
  * chunks of whole lines, pulled one at a time, and `parseSnapshotStream` parses it from a stream of
  * chunks, line by line, so neither holds the whole text. The string functions are built on them.
  */
-export { GROUP_SUMMARY_THRESHOLD, renderEntity, renderSnapshot, renderSnapshotChunks, renderSnapshotDocument, renderSubsystem, SNAPSHOT_CHUNK_CHARS } from './snapshot/render';
+export {
+  GROUP_SUMMARY_THRESHOLD,
+  renderEntity,
+  renderSnapshot,
+  renderSnapshotChunks,
+  renderSnapshotDocument,
+  renderSubsystem,
+  SNAPSHOT_CHUNK_CHARS,
+} from './snapshot/render';
 export type { DocumentIndex, RenderedDocument, SnapshotExtras } from './snapshot/render';
 export { MAX_SYNTAX_ERRORS, parseSnapshot, parseSnapshotDocument, parseSnapshotStream, SnapshotParser } from './snapshot/parse';
 export type { ParsedSnapshot, SnapshotSyntaxError, SummarisedGroup } from './snapshot/parse';

@@ -79,7 +79,12 @@ export function stuckWork(model: ClusterModel, findings: readonly Finding[] = []
     return { id: d.id, subsystem: d.subsystem, since, age: since === null ? null : Math.max(0, time - since), chain: d.chain };
   });
   items.sort((a, b) => (a.since ?? Infinity) - (b.since ?? Infinity) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { time, scenario: model.status.scenario, items: items.slice(0, MAX_STUCK_ITEMS), omitted: Math.max(0, items.length - MAX_STUCK_ITEMS) };
+  return {
+    time,
+    scenario: model.status.scenario,
+    items: items.slice(0, MAX_STUCK_ITEMS),
+    omitted: Math.max(0, items.length - MAX_STUCK_ITEMS),
+  };
 }
 
 function oldest(times: Iterable<number | null>): number | null {
@@ -88,7 +93,14 @@ function oldest(times: Iterable<number | null>): number | null {
   return min;
 }
 
-function step(label: string, count: number, detail: string, since: number | null, entity?: { collection: CollectionName; key: string }, repair?: StuckRepair): StuckStep {
+function step(
+  label: string,
+  count: number,
+  detail: string,
+  since: number | null,
+  entity?: { collection: CollectionName; key: string },
+  repair?: StuckRepair,
+): StuckStep {
   return { label, count, detail, since, ...(entity ? { entity } : {}), ...(repair ? { repair } : {}) };
 }
 
@@ -399,7 +411,8 @@ function stuckPartitions(model: ClusterModel, repairs: Repairs): Draft[] {
         step(
           `report(${names(spus.map((s) => keys.spu(s)))})`,
           spus.length,
-          `the leader SPU's last report (${since === null ? 'time unknown' : formatClusterTime(since, model.status)}) says ` + (full ? `storage full${Number.isFinite(free) ? `, ${formatBytes(free)} free` : ''}` : 'storage not full'),
+          `the leader SPU's last report (${since === null ? 'time unknown' : formatClusterTime(since, model.status)}) says ` +
+            (full ? `storage full${Number.isFinite(free) ? `, ${formatBytes(free)} free` : ''}` : 'storage not full'),
           since,
           { collection: 'fluvio.spuReports', key: first.r.key },
           full ? repairs.of(`partitions/online-out-of-space:${g.topic}`, 'restore-from-spu-report') : undefined,

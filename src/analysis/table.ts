@@ -263,9 +263,18 @@ interface Shape {
   layout: number;
 }
 
-type Make = (storage: ReadonlyArray<unknown[] | Int32Array>, strings: readonly string[], row: number, key: string) => Record<string, unknown>;
+type Make = (
+  storage: ReadonlyArray<unknown[] | Int32Array>,
+  strings: readonly string[],
+  row: number,
+  key: string,
+) => Record<string, unknown>;
 
-type Format = { fields: readonly string[]; format: (...a: unknown[]) => string; matches: (key: string, e: Readonly<Record<string, unknown>>) => boolean };
+type Format = {
+  fields: readonly string[];
+  format: (...a: unknown[]) => string;
+  matches: (key: string, e: Readonly<Record<string, unknown>>) => boolean;
+};
 
 /** Row slots in the index: 0 is empty, `TOMBSTONE` a deleted row, else row + 1. */
 const TOMBSTONE = -1;
@@ -393,7 +402,8 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
   }
 
   set(key: string, entity: E): this {
-    if (entity.key !== key) throw new Error(`an entity is stored under its own key (${JSON.stringify(entity.key)}, not ${JSON.stringify(key)})`);
+    if (entity.key !== key)
+      throw new Error(`an entity is stored under its own key (${JSON.stringify(entity.key)}, not ${JSON.stringify(key)})`);
     const e = entity as unknown as Record<string, unknown>;
     const shapeId = this.shapeFor(e);
     const shape = this.shapes[shapeId]!;
@@ -493,7 +503,12 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
   private entity(row: number, key: string): E {
     const shape = this.shapes[this.rowShape[row]!]!;
     if (shape.layout !== this.layout) {
-      shape.make = maker(shape.names, shape.cols, shape.names.indexOf('key'), this.columns.map((c) => c.form));
+      shape.make = maker(
+        shape.names,
+        shape.cols,
+        shape.names.indexOf('key'),
+        this.columns.map((c) => c.form),
+      );
       shape.layout = this.layout;
     }
     return shape.make(this.storage, this.interner.strings, row, key) as unknown as E;

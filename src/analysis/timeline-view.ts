@@ -22,7 +22,12 @@ export interface TimelineSource {
 }
 
 /** The transitions of `source` that match `query`, newest first, with the filter's choices and the text. */
-export function queryTimeline(clusterName: string, model: ClusterModel | null, source: TimelineSource, query: TimelineQuery): TimelineResult {
+export function queryTimeline(
+  clusterName: string,
+  model: ClusterModel | null,
+  source: TimelineSource,
+  query: TimelineQuery,
+): TimelineResult {
   const forbidden = new Map<Transition, string>();
   for (const f of forbiddenTransitions(model, source.transitions)) {
     // A transition forbidden for two reasons shows both.
@@ -45,7 +50,10 @@ export function queryTimeline(clusterName: string, model: ClusterModel | null, s
     recorded: scoped.length,
     capacity: source.capacity,
     dropped: source.dropped,
-    facets: { subsystems: Object.fromEntries(SUBSYSTEMS.filter((s) => facets.subsystems[s]).map((s) => [s, facets.subsystems[s]!])), states: facets.states },
+    facets: {
+      subsystems: Object.fromEntries(SUBSYSTEMS.filter((s) => facets.subsystems[s]).map((s) => [s, facets.subsystems[s]!])),
+      states: facets.states,
+    },
   };
   return { ...result, text: renderTimelineText(clusterName, query, result, model?.status ?? LOGICAL_CLOCK) };
 }
@@ -54,7 +62,12 @@ export function queryTimeline(clusterName: string, model: ClusterModel | null, s
 const LOGICAL_CLOCK: ClusterClock = { scenario: '' };
 
 /** The timeline as a read-only document: a header that says what it holds, then one line per transition, at times on `clock`. */
-export function renderTimelineText(clusterName: string, query: TimelineQuery, r: Omit<TimelineResult, 'text'>, clock: ClusterClock = LOGICAL_CLOCK): string {
+export function renderTimelineText(
+  clusterName: string,
+  query: TimelineQuery,
+  r: Omit<TimelineResult, 'text'>,
+  clock: ClusterClock = LOGICAL_CLOCK,
+): string {
   const of = query.key !== undefined ? `${query.collection ?? 'entity'} ${query.key} on ${clusterName}` : clusterName;
   const filters = [
     query.subsystems?.length ? `subsystem ${query.subsystems.join(' or ')}` : '',
@@ -68,7 +81,12 @@ export function renderTimelineText(clusterName: string, query: TimelineQuery, r:
       `${r.dropped ? `; ${formatCount(r.dropped)} older ones were dropped` : ''}. "FORBIDDEN" marks a transition the model does not allow.`,
     '',
   ];
-  if (!r.transitions.length) lines.push(r.recorded ? '(no transition matches the filter)' : '(no transition recorded yet: transitions come from the change events after the cluster was connected)');
+  if (!r.transitions.length)
+    lines.push(
+      r.recorded
+        ? '(no transition matches the filter)'
+        : '(no transition recorded yet: transitions come from the change events after the cluster was connected)',
+    );
   for (const t of r.transitions) {
     const subsystem: Subsystem = COLLECTIONS[t.collection].subsystem;
     lines.push(`${describeTransition(t, clock)}  [${subsystem}]${t.forbidden ? `  FORBIDDEN: ${t.forbidden}` : ''}`);

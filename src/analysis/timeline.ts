@@ -9,14 +9,7 @@
  * region's state and prepared mark, a partition's resolution, whether an SPU's report says its
  * storage is full). An event that changes anything else (a position, a size) records nothing.
  */
-import {
-  COLLECTIONS,
-  type AnyEntity,
-  type CollectionName,
-  type EntityOf,
-  type Subsystem,
-  type Transition,
-} from '../protocol';
+import { COLLECTIONS, type AnyEntity, type CollectionName, type EntityOf, type Subsystem, type Transition } from '../protocol';
 import { formatClusterTime, type ClusterClock } from '../protocol/format';
 
 type LabelFn<C extends CollectionName> = (e: EntityOf<C>) => string;
@@ -41,12 +34,17 @@ const LABELS: { [C in CollectionName]?: LabelFn<C> } = {
   'quickwit.ingester.shards': (e) => e.shardState,
   'quickwit.ingesters': (e) => e.status,
   'milvus.nodes': (e) => e.lifecycle,
-  'milvus.wals': (e) => join(`term ${e.term}`, e.available ? 'available' : 'unavailable', e.recovering === true && 'recovering', e.closing && 'closing'),
+  'milvus.wals': (e) =>
+    join(`term ${e.term}`, e.available ? 'available' : 'unavailable', e.recovering === true && 'recovering', e.closing && 'closing'),
   'milvus.appends': (e) => e.phase,
   'milvus.channelMetas': (e) => join(e.state, `node ${e.node}`, `term ${e.term}`),
   'greptime.procedures': (e) => e.status,
   'tikv.regions': (e) => join(e.state, e.isWritten && PREPARED),
-  'tikv.writeBatches': (e) => join(e.currentRegion === null ? 'no current region' : `current region ${e.currentRegion}`, e.atCommitBoundary ? 'at commit boundary' : 'writing'),
+  'tikv.writeBatches': (e) =>
+    join(
+      e.currentRegion === null ? 'no current region' : `current region ${e.currentRegion}`,
+      e.atCommitBoundary ? 'at commit boundary' : 'writing',
+    ),
   'fluvio.partitions': (e) => e.resolution,
   'fluvio.spuReports': (e) => (e.storageFull ? STORAGE_FULL : SPACE_FREE),
   'fluvio.spus': (e) => join(e.status, !e.connected && 'disconnected'),
@@ -196,7 +194,10 @@ export function matchesFilter(t: Transition, f: TimelineFilter): boolean {
 }
 
 /** How many transitions each subsystem and each state part has: the choices of a filter. */
-export function timelineFacets(timeline: readonly Transition[]): { subsystems: Partial<Record<Subsystem, number>>; states: Record<string, number> } {
+export function timelineFacets(timeline: readonly Transition[]): {
+  subsystems: Partial<Record<Subsystem, number>>;
+  states: Record<string, number>;
+} {
   const subsystems: Partial<Record<Subsystem, number>> = {};
   const states = new Map<string, number>();
   for (const t of timeline) {

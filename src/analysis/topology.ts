@@ -94,7 +94,9 @@ function nodeOfEntity(collection: CollectionName, e: Record<string, unknown>): s
 
 function nodeOfRef(model: ClusterModel, ref: EntityRef): string | undefined {
   const entity = (model.collections[ref.collection] as Map<string, AnyEntity> | undefined)?.get(ref.key);
-  const fields = (entity as unknown as Record<string, unknown> | undefined) ?? (COLLECTION_KEYS[ref.collection]?.parse(ref.key) as Record<string, unknown> | null);
+  const fields =
+    (entity as unknown as Record<string, unknown> | undefined) ??
+    (COLLECTION_KEYS[ref.collection]?.parse(ref.key) as Record<string, unknown> | null);
   return fields ? nodeOfEntity(ref.collection, fields) : undefined;
 }
 
@@ -157,10 +159,17 @@ export function clusterTopology(model: ClusterModel, findings: readonly Finding[
     ingesterShards.set(s.ingesterId, (ingesterShards.get(s.ingesterId) ?? 0) + 1);
     addSource(ingesterNode(s.ingesterId), KEYS.shardSource.format(s.indexUid, s.sourceId));
   }
-  const quickwitSeen = c['quickwit.metastore.shards'].size + c['quickwit.controlPlane.shards'].size + c['quickwit.ingester.shards'].size + c['quickwit.ingesters'].size;
+  const quickwitSeen =
+    c['quickwit.metastore.shards'].size +
+    c['quickwit.controlPlane.shards'].size +
+    c['quickwit.ingester.shards'].size +
+    c['quickwit.ingesters'].size;
   if (quickwitSeen > 0) {
     const m = draft(METASTORE, 'quickwit', 'metastore', 'metastore');
-    m.holds.push({ what: 'shards', count: c['quickwit.metastore.shards'].size }, { what: 'sources', count: sourcesOf.get(METASTORE)?.size ?? 0 });
+    m.holds.push(
+      { what: 'shards', count: c['quickwit.metastore.shards'].size },
+      { what: 'sources', count: sourcesOf.get(METASTORE)?.size ?? 0 },
+    );
     const cp = draft(CONTROL_PLANE, 'quickwit', 'control-plane', 'control plane');
     cp.node.state = `epoch ${model.status.controlPlaneEpoch}`;
     cp.holds.push({ what: 'shards', count: c['quickwit.controlPlane.shards'].size });
@@ -190,7 +199,11 @@ export function clusterTopology(model: ClusterModel, findings: readonly Finding[
     const counts = milvus.get(id)!;
     const d = draft(streamingNode(id), 'milvus', 'streaming-node', KEYS.node.format(id));
     d.node.state = n ? `${n.lifecycle} · ${n.build}` : 'not in the cluster';
-    d.holds.push({ what: 'WALs', count: counts.wals }, { what: 'channels assigned', count: counts.channels }, { what: 'appends in flight', count: counts.appends });
+    d.holds.push(
+      { what: 'WALs', count: counts.wals },
+      { what: 'channels assigned', count: counts.channels },
+      { what: 'appends in flight', count: counts.appends },
+    );
     if (n) d.path = [n.key];
   }
 
@@ -202,7 +215,11 @@ export function clusterTopology(model: ClusterModel, findings: readonly Finding[
     let etcdKeys = 0;
     for (const p of c['greptime.etcd'].values()) etcdKeys += p.keyCount;
     d.node.state = `${unfinished} unfinished, limit ${model.status.config.maxRunningProcedures}`;
-    d.holds.push({ what: 'procedures', count: c['greptime.procedures'].size }, { what: 'unfinished procedures', count: unfinished }, { what: 'etcd keys', count: etcdKeys });
+    d.holds.push(
+      { what: 'procedures', count: c['greptime.procedures'].size },
+      { what: 'unfinished procedures', count: unfinished },
+      { what: 'etcd keys', count: etcdKeys },
+    );
   }
 
   // ---- TiKV: a store holds its cached regions (and the ones its write batch marked prepared).
@@ -219,7 +236,10 @@ export function clusterTopology(model: ClusterModel, findings: readonly Finding[
     const d = draft(storeNode(id), 'tikv', 'store', key);
     const batch = c['tikv.writeBatches'].get(key);
     if (batch) d.node.state = `region cache ${batch.regionCacheStatus}`;
-    d.holds.push({ what: 'cached regions', count: stores.get(id)!.regions }, { what: 'prepared for write', count: stores.get(id)!.prepared });
+    d.holds.push(
+      { what: 'cached regions', count: stores.get(id)!.regions },
+      { what: 'prepared for write', count: stores.get(id)!.prepared },
+    );
     d.path = [key];
   }
 
@@ -264,7 +284,14 @@ export function clusterTopology(model: ClusterModel, findings: readonly Finding[
   const unplaced = new Map<TopologySystemId, NodeProblem[]>();
   const place = (f: Finding, nodeId: string | undefined, count: number, partial = false) => {
     const d = nodeId === undefined ? undefined : drafts.get(nodeId);
-    const problem: NodeProblem = { findingId: f.id, rule: f.rule, severity: f.severity, count, message: f.message, ...(partial ? { partial } : {}) };
+    const problem: NodeProblem = {
+      findingId: f.id,
+      rule: f.rule,
+      severity: f.severity,
+      count,
+      message: f.message,
+      ...(partial ? { partial } : {}),
+    };
     if (d) d.problems.push(problem);
     else {
       const system = SYSTEM_OF_SUBSYSTEM[f.subsystem];
@@ -365,7 +392,8 @@ function placeOrphaned(model: ClusterModel, f: Finding, place: Place): void {
   for (const s of c['quickwit.controlPlane.shards'].values()) if (inSource(s) && !metastore.has(s.key)) controlPlane++;
   const ingesters = new Map<string, number>();
   for (const s of c['quickwit.ingester.shards'].values()) {
-    if (inSource(s) && !metastore.has(KEYS.shard.format(s.indexUid, s.sourceId, s.shardId))) ingesters.set(s.ingesterId, (ingesters.get(s.ingesterId) ?? 0) + 1);
+    if (inSource(s) && !metastore.has(KEYS.shard.format(s.indexUid, s.sourceId, s.shardId)))
+      ingesters.set(s.ingesterId, (ingesters.get(s.ingesterId) ?? 0) + 1);
   }
   if (controlPlane) place(f, CONTROL_PLANE, controlPlane);
   for (const [id, n] of [...ingesters].sort()) place(f, ingesterNode(id), n);
@@ -406,7 +434,8 @@ function homePath(
       const group = ctx.firstSource(d.node.id, groups);
       const parts = group === undefined ? null : KEYS.shardSource.parse(group);
       if (!parts) return [];
-      const segment = d.node.role === 'metastore' ? 'metastore' : d.node.role === 'control-plane' ? 'control-plane' : `ingester:${d.node.label}`;
+      const segment =
+        d.node.role === 'metastore' ? 'metastore' : d.node.role === 'control-plane' ? 'control-plane' : `ingester:${d.node.label}`;
       return [parts.indexUid, parts.sourceId, segment];
     }
     case 'metasrv': {

@@ -84,13 +84,19 @@ interface Option {
 function* options(argv: readonly string[], usage: string, inlineHint: boolean): Generator<Option> {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [flag, inline] =
+      arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     const take = () => {
       if (inline !== undefined) return inline;
       const v = argv[++i];
       if (v === undefined) throw new UsageError(`${flag} needs a value; ${usage}`);
       // `--token --format json` is a forgotten value; a value that really starts with "--" goes inline.
-      if (v.startsWith('--')) throw new UsageError(inlineHint ? `${flag} needs a value (for one starting with "--", write ${flag}=VALUE); ${usage}` : `${flag} needs a value; ${usage}`);
+      if (v.startsWith('--'))
+        throw new UsageError(
+          inlineHint
+            ? `${flag} needs a value (for one starting with "--", write ${flag}=VALUE); ${usage}`
+            : `${flag} needs a value; ${usage}`,
+        );
       return v;
     };
     yield { arg, flag, take };
@@ -199,7 +205,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): CliArgs | 'he
   const live = /^wss?:\/\//i.test(target);
   if (dryRun && !repair) throw new UsageError('--dry-run only makes sense with --repair');
   if (readOnly && repair && !dryRun) {
-    throw new UsageError('--read-only refuses --repair: nothing may be sent to the cluster (preview the repairs with --repair RULE --dry-run)');
+    throw new UsageError(
+      '--read-only refuses --repair: nothing may be sent to the cluster (preview the repairs with --repair RULE --dry-run)',
+    );
   }
   if (journal !== undefined && !repair) throw new UsageError('--journal only makes sense with --repair (or with cluster-check undo)');
   if (save !== undefined && !live) throw new UsageError('--save writes a snapshot of a live cluster; give its ws:// URL');

@@ -10,7 +10,16 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { errorText, plural, type Finding } from '../protocol';
-import { diffClusters, hasDifferences, locateFinding, renderDiffText, type ClusterDiff, type ClusterModel, type DocumentsOf, type FieldChange } from '../analysis';
+import {
+  diffClusters,
+  hasDifferences,
+  locateFinding,
+  renderDiffText,
+  type ClusterDiff,
+  type ClusterModel,
+  type DocumentsOf,
+  type FieldChange,
+} from '../analysis';
 import { connectClusterClient } from '../engine/link';
 import { analyseSnapshot } from '../engine/offline';
 import { ClusterWorkspace } from '../engine/workspace';
@@ -52,9 +61,12 @@ function loadFile(side: DiffSideArgs, which: 'A' | 'B'): LoadedSide {
     throw new Fatal(`cannot read ${which} ${side.target}: ${(e as NodeJS.ErrnoException).code ?? errorText(e)}`);
   }
   const analysis = analyseSnapshot(text);
-  if (!analysis.model) throw new Fatal(`${side.target} is not a cluster snapshot: ${analysis.errors[0]?.message ?? 'nothing could be parsed'}`);
+  if (!analysis.model)
+    throw new Fatal(`${side.target} is not a cluster snapshot: ${analysis.errors[0]?.message ?? 'nothing could be parsed'}`);
   if (analysis.errors.length) {
-    process.stderr.write(`cluster-check: warning: ${which} ${side.target} has ${plural(analysis.errors.length, 'syntax error')}; the comparison covers the lines that parsed\n`);
+    process.stderr.write(
+      `cluster-check: warning: ${which} ${side.target} has ${plural(analysis.errors.length, 'syntax error')}; the comparison covers the lines that parsed\n`,
+    );
   }
   if (analysis.summarised.length) {
     const n = analysis.summarised.reduce((sum, g) => sum + g.count, 0);
@@ -147,7 +159,12 @@ export function renderDiffJson(diff: ClusterDiff, a: LoadedSide, b: LoadedSide):
         entities: {
           added: d.samples.added,
           removed: d.samples.removed,
-          changed: d.samples.changed.map((c) => ({ key: c.key, fromVersion: c.fromVersion, toVersion: c.toVersion, fields: fieldsObject(c.fields) })),
+          changed: d.samples.changed.map((c) => ({
+            key: c.key,
+            fromVersion: c.fromVersion,
+            toVersion: c.toVersion,
+            fields: fieldsObject(c.fields),
+          })),
           versionOnly: d.samples.versionOnly,
         },
       },

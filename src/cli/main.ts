@@ -71,14 +71,16 @@ function say(args: CliArgs, line: string): void {
 
 /** Reads the file as a stream, line by line: an incident-scale snapshot is never whole in memory. */
 async function checkFile(args: CliArgs): Promise<number> {
-  if (args.repair) throw new Fatal(`${args.target} is a snapshot file and cannot be repaired; run cluster-check against the live cluster's ws:// URL`);
+  if (args.repair)
+    throw new Fatal(`${args.target} is a snapshot file and cannot be repaired; run cluster-check against the live cluster's ws:// URL`);
   let analysis: SnapshotAnalysis;
   try {
     analysis = await analyseSnapshotFile(args.target);
   } catch (e) {
     throw new Fatal(`cannot read ${args.target}: ${(e as NodeJS.ErrnoException).code ?? errorText(e)}`);
   }
-  if (!analysis.model) throw new Fatal(`${args.target} is not a cluster snapshot: ${analysis.errors[0]?.message ?? 'nothing could be parsed'}`);
+  if (!analysis.model)
+    throw new Fatal(`${args.target} is not a cluster snapshot: ${analysis.errors[0]?.message ?? 'nothing could be parsed'}`);
   const fileUri = pathToFileURL(resolve(args.target)).href;
   output(args, {
     target: args.target,
@@ -93,7 +95,13 @@ async function checkFile(args: CliArgs): Promise<number> {
 // ------------------------------------------------------------------ live --
 
 function cliWorkspace(journal: string | undefined): ClusterWorkspace {
-  const workspace = new ClusterWorkspace({ connect: connectClusterClient, log: () => undefined, reconnect: false, catchUpMs: CATCH_UP_MS, journalSource: 'cli' });
+  const workspace = new ClusterWorkspace({
+    connect: connectClusterClient,
+    log: () => undefined,
+    reconnect: false,
+    catchUpMs: CATCH_UP_MS,
+    journalSource: 'cli',
+  });
   if (journal !== undefined) workspace.setJournal(new RepairJournal(resolve(journal)));
   return workspace;
 }
@@ -104,7 +112,12 @@ async function checkLive(args: CliArgs): Promise<number> {
     let cluster;
     try {
       // --read-only holds in the engine too: its guard refuses any repair before it is sent.
-      await workspace.connect({ name: CLI_CLUSTER, url: args.target, token: args.token ?? '', protection: args.readOnly ? 'read-only' : 'none' });
+      await workspace.connect({
+        name: CLI_CLUSTER,
+        url: args.target,
+        token: args.token ?? '',
+        protection: args.readOnly ? 'read-only' : 'none',
+      });
       cluster = workspace.require(CLI_CLUSTER);
     } catch (e) {
       throw new Fatal(`cannot check ${args.target}: ${e instanceof ConnectError ? e.reason : errorText(e)}`);
@@ -116,7 +129,11 @@ async function checkLive(args: CliArgs): Promise<number> {
       printPlan(args, cluster.checker.findings(), plan, cluster.session.model?.status);
       if (args.dryRun) {
         previews = previewPlan(cluster.session.model!, cluster.checker.findings(), plan, workspace.ruleSettings);
-        for (const p of previews) say(args, `\n${renderPreviewText(p.preview, p.findingId ? [`finding ${p.findingId} · repair ${p.repairId}`] : ['every repair above, in order'])}`);
+        for (const p of previews)
+          say(
+            args,
+            `\n${renderPreviewText(p.preview, p.findingId ? [`finding ${p.findingId} · repair ${p.repairId}`] : ['every repair above, in order'])}`,
+          );
         say(args, 'Dry run: nothing was sent.');
       } else if (!args.yes) {
         throw new Fatal('refusing to repair without --yes (or preview the plan with --dry-run)');
@@ -173,10 +190,16 @@ interface PlanPreview {
  */
 function previewPlan(model: ClusterModel, before: Finding[], plan: PlannedRepair[], severities: RuleSettings): PlanPreview[] {
   const options = { severities, before };
-  const out: PlanPreview[] = plan.map(({ finding, option }) => ({ findingId: finding.id, repairId: option.id, preview: previewRepair(model, option, options) }));
+  const out: PlanPreview[] = plan.map(({ finding, option }) => ({
+    findingId: finding.id,
+    repairId: option.id,
+    preview: previewRepair(model, option, options),
+  }));
   if (plan.length > 1) {
     const operations = plan.flatMap((p) => p.option.operations);
-    out.push({ preview: previewRepair(model, { title: `${plural(plan.length, 'safe repair')} together`, safety: 'safe', operations }, options) });
+    out.push({
+      preview: previewRepair(model, { title: `${plural(plan.length, 'safe repair')} together`, safety: 'safe', operations }, options),
+    });
   }
   return out;
 }
@@ -241,11 +264,15 @@ function printPlan(args: CliArgs, findings: Finding[], plan: PlannedRepair[], st
       continue;
     }
     const { option } = chosen;
-    say(args, `  ${f.id}: ${option.title} [${option.safety}], ${plural(option.targetCount, 'target')}, ${option.undoable ? 'can be undone' : `cannot be undone (${option.undoNote})`}`);
+    say(
+      args,
+      `  ${f.id}: ${option.title} [${option.safety}], ${plural(option.targetCount, 'target')}, ${option.undoable ? 'can be undone' : `cannot be undone (${option.undoNote})`}`,
+    );
     const ops = option.operations;
     for (const op of ops.slice(0, 5)) say(args, `      ${describeOperation(op)}`);
     if (ops.length > 5) say(args, `      … ${plural(ops.length - 5, 'more batch', 'more batches')}`);
-    for (const other of f.repairs.filter((r) => r !== option && r.safety !== 'safe')) say(args, `      not applied (may lose data): ${other.title}`);
+    for (const other of f.repairs.filter((r) => r !== option && r.safety !== 'safe'))
+      say(args, `      not applied (may lose data): ${other.title}`);
   }
   if (!plan.length) say(args, '  nothing to repair');
 }

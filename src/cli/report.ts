@@ -1,5 +1,17 @@
 /** The three output formats of `cluster-check`: a text table, JSON, and SARIF 2.1.0. */
-import { RULES, SUBSYSTEMS, evidenceOf, plural, ruleNotes, type Finding, type RepairPreview, type RuleId, type Severity, type Subsystem, type SubsystemHealth } from '../protocol';
+import {
+  RULES,
+  SUBSYSTEMS,
+  evidenceOf,
+  plural,
+  ruleNotes,
+  type Finding,
+  type RepairPreview,
+  type RuleId,
+  type Severity,
+  type Subsystem,
+  type SubsystemHealth,
+} from '../protocol';
 import { redactUrls } from '../protocol/redact';
 import { runbookUrl } from '../protocol/runbooks';
 import { processRunbooksBase } from '../engine/runbooks';
@@ -27,7 +39,8 @@ function notChecked(r: CheckReport): string[] {
   const out: string[] = [];
   for (const s of SUBSYSTEMS) {
     const h = r.subsystems?.[s];
-    if (h && h.state !== 'ok') out.push(`${s}: ${h.state === 'not-configured' ? 'not configured' : 'unavailable'}${h.reason ? ` (${redactUrls(h.reason)})` : ''}`);
+    if (h && h.state !== 'ok')
+      out.push(`${s}: ${h.state === 'not-configured' ? 'not configured' : 'unavailable'}${h.reason ? ` (${redactUrls(h.reason)})` : ''}`);
     // Read, but a rule of it is not checked (a collection unknown, a version without its bug).
     else if (h) for (const note of ruleNotes(s, { subsystems: r.subsystems })) out.push(`${s}: ${redactUrls(note)}`);
   }
@@ -62,13 +75,23 @@ export function renderText(r: CheckReport): string {
   if (r.readOnly) out.push('read-only: the cluster refuses every repair');
   if (!r.findings.length) {
     const partial = notChecked(r).length ? ` in what was checked (${plural(notChecked(r).length, 'line')} above say what was not)` : '';
-    out.push(syntax ? `${syntax}; no findings in the lines that parsed.` : partial ? `No findings${partial}.` : `No findings: ${r.target} is consistent.`);
+    out.push(
+      syntax
+        ? `${syntax}; no findings in the lines that parsed.`
+        : partial
+          ? `No findings${partial}.`
+          : `No findings: ${r.target} is consistent.`,
+    );
     return out.join('\n') + '\n';
   }
   const rows = r.findings.map((f) => [f.severity, f.rule, formatCount(f.count), f.group]);
   const head = ['SEVERITY', 'RULE', 'COUNT', 'GROUP'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const pad = (cells: string[]) => cells.map((c, i) => (i === 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const pad = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 2 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   out.push(pad(head));
   r.findings.forEach((f, i) => {
     out.push(pad(rows[i]));
@@ -79,7 +102,10 @@ export function renderText(r: CheckReport): string {
     for (const rep of f.repairs) out.push(`    repair: ${rep.title} [${rep.safety}]`);
   });
   const errors = r.findings.filter((f) => f.severity === 'error').length;
-  out.push('', `${plural(r.findings.length, 'finding')}: ${plural(errors, 'error')}, ${formatCount(r.findings.length - errors)} other.${syntax ? ` And ${syntax}.` : ''}`);
+  out.push(
+    '',
+    `${plural(r.findings.length, 'finding')}: ${plural(errors, 'error')}, ${formatCount(r.findings.length - errors)} other.${syntax ? ` And ${syntax}.` : ''}`,
+  );
   return out.join('\n') + '\n';
 }
 
@@ -121,7 +147,11 @@ export function renderSarif(r: CheckReport, runbooks: string | null = processRun
       defaultConfiguration: { level: LEVEL[RULES[id].severity] },
       properties: { subsystem: RULES[id].subsystem ?? 'any' },
     })),
-    { id: SYNTAX_RULE, shortDescription: { text: 'A line of the snapshot file could not be parsed.' }, defaultConfiguration: { level: 'error' } },
+    {
+      id: SYNTAX_RULE,
+      shortDescription: { text: 'A line of the snapshot file could not be parsed.' },
+      defaultConfiguration: { level: 'error' },
+    },
   ];
   const location = (uri: string, line: number, column?: number) => ({
     physicalLocation: {

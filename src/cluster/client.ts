@@ -272,7 +272,11 @@ export class ClusterClient {
   async *listAll<C extends CollectionName>(collection: C, opts?: { limit?: number }): AsyncIterable<EntityOf<C>[]> {
     let cursor: string | null = null;
     do {
-      const page: { items: EntityOf<C>[]; nextCursor: string | null } = await this.listPage(collection, cursor, opts?.limit ?? DEFAULT_PAGE_LIMIT);
+      const page: { items: EntityOf<C>[]; nextCursor: string | null } = await this.listPage(
+        collection,
+        cursor,
+        opts?.limit ?? DEFAULT_PAGE_LIMIT,
+      );
       yield page.items;
       cursor = page.nextCursor;
     } while (cursor !== null);

@@ -148,7 +148,10 @@ export class RpcSession {
       throw new RpcException(ErrorCodes.NotInitialized, `not initialized: call initialize (protocol version ${PROTOCOL_VERSION}) first`);
     }
     if (name.startsWith('sim.') && !this.cluster.control) {
-      throw new RpcException(ErrorCodes.MethodNotFound, `method not found: ${method} (this cluster is ${this.cluster.serverName}, not a simulator)`);
+      throw new RpcException(
+        ErrorCodes.MethodNotFound,
+        `method not found: ${method} (this cluster is ${this.cluster.serverName}, not a simulator)`,
+      );
     }
     const params = METHODS[name].params.safeParse(rawParams);
     if (!params.success) throw new RpcException(ErrorCodes.InvalidParams, `invalid params for ${name}: ${describeZodError(params.error)}`);
@@ -182,7 +185,11 @@ export class RpcSession {
     'cluster.list': (p) => this.cluster.list(p.collection, p.cursor, p.limit, this.encoding),
     'cluster.get': (p) => this.cluster.get(p.collection, p.keys),
     'cluster.summary': () => {
-      if (!this.cluster.summary) throw new RpcException(ErrorCodes.MethodNotFound, `method not found: cluster.summary (${this.cluster.serverName} does not count without reading)`);
+      if (!this.cluster.summary)
+        throw new RpcException(
+          ErrorCodes.MethodNotFound,
+          `method not found: cluster.summary (${this.cluster.serverName} does not count without reading)`,
+        );
       return this.cluster.summary();
     },
     'cluster.subscribe': () => {

@@ -89,7 +89,8 @@ export function parseStored(text: string): StoredObject | string {
   }
   if (!isObject(js)) return 'not a mapping';
   const { meta, key, status, spec } = js;
-  if (!isObject(meta) || typeof meta.id !== 'string' || !isInt(meta.revision) || meta.revision < 0) return 'meta.id / meta.revision missing';
+  if (!isObject(meta) || typeof meta.id !== 'string' || !isInt(meta.revision) || meta.revision < 0)
+    return 'meta.id / meta.revision missing';
   if (typeof key !== 'string' || key === '') return 'key missing';
   if (!isObject(spec)) return 'spec missing';
   // Objects without a status serialise an empty one (`status: ''` for a unit-like status).
@@ -117,7 +118,8 @@ export function decodePartitionFile(text: string): Decoded<ScPartition> {
   if (!tp) return { ok: false, reason: `key ${JSON.stringify(record.key)} is not <topic>-<partition>` };
   const { status, spec } = record;
   const resolution = PartitionResolution.safeParse(status.resolution);
-  if (!resolution.success) return { ok: false, reason: `status.resolution ${JSON.stringify(status.resolution)} is not a PartitionResolution` };
+  if (!resolution.success)
+    return { ok: false, reason: `status.resolution ${JSON.stringify(status.resolution)} is not a PartitionResolution` };
   const leader = replicaStatus(status.leader);
   if (!leader) return { ok: false, reason: 'status.leader is not {spu, hw, leo}' };
   const lsr = status.lsr ?? status.lrs;
@@ -237,7 +239,8 @@ export function withResolution(text: string, resolution: PartitionResolution): s
     const node = doc.getIn(path, true);
     const name = path.join('.');
     // serde_yaml writes both as plain scalars with no tag or anchor; anything else is not the SC's file.
-    if (!isScalar(node) || node.type !== 'PLAIN' || node.tag || node.anchor || !node.range) return { error: `${name} is not a plain scalar` };
+    if (!isScalar(node) || node.type !== 'PLAIN' || node.tag || node.anchor || !node.range)
+      return { error: `${name} is not a plain scalar` };
     const [start, end] = node.range;
     const source = next(text.slice(start, end));
     if (source === undefined) return { error: `${name} ${JSON.stringify(text.slice(start, end))} is not what the SC writes` };
@@ -250,7 +253,11 @@ export function withResolution(text: string, resolution: PartitionResolution): s
   expected.setIn(['status', 'resolution'], resolution);
   expected.setIn(['meta', 'revision'], Number(edits[1]!.source));
   const got = parseDocument(out, { uniqueKeys: false });
-  if (got.errors.length || JSON.stringify(got.toJS()) !== JSON.stringify(expected.toJS()) || documentTags(out).join(' ') !== documentTags(text).join(' ')) {
+  if (
+    got.errors.length ||
+    JSON.stringify(got.toJS()) !== JSON.stringify(expected.toJS()) ||
+    documentTags(out).join(' ') !== documentTags(text).join(' ')
+  ) {
     return { error: 'the in-place edit did not give the expected document; nothing written' };
   }
   return out;

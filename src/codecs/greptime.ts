@@ -113,7 +113,8 @@ export function segmentKey(key: string, n: number): string {
 export function splitValue(key: string, value: Uint8Array, maxValueSize = MAX_METADATA_VALUE_SIZE): { key: string; value: Uint8Array }[] {
   if (value.length <= maxValueSize) return [{ key, value }];
   const out: { key: string; value: Uint8Array }[] = [];
-  for (let i = 0, n = 0; i < value.length; i += maxValueSize, n++) out.push({ key: n === 0 ? key : segmentKey(key, n), value: value.subarray(i, i + maxValueSize) });
+  for (let i = 0, n = 0; i < value.length; i += maxValueSize, n++)
+    out.push({ key: n === 0 ? key : segmentKey(key, n), value: value.subarray(i, i + maxValueSize) });
   return out;
 }
 
@@ -135,9 +136,11 @@ function parseMessage(text: string): ProcedureMessage {
   if (typeof m.type_name !== 'string') throw new Error('ProcedureMessage.type_name is not a string');
   if (typeof m.data !== 'string') throw new Error('ProcedureMessage.data is not a string');
   if (typeof m.step !== 'number' || !Number.isInteger(m.step) || m.step < 0) throw new Error('ProcedureMessage.step is not a u32');
-  if (m.parent_id !== undefined && m.parent_id !== null && typeof m.parent_id !== 'string') throw new Error('ProcedureMessage.parent_id is not a string');
+  if (m.parent_id !== undefined && m.parent_id !== null && typeof m.parent_id !== 'string')
+    throw new Error('ProcedureMessage.parent_id is not a string');
   if (m.error !== undefined && m.error !== null && typeof m.error !== 'string') throw new Error('ProcedureMessage.error is not a string');
-  if (m.context !== undefined && (typeof m.context !== 'object' || m.context === null || Array.isArray(m.context))) throw new Error('ProcedureMessage.context is not an object');
+  if (m.context !== undefined && (typeof m.context !== 'object' || m.context === null || Array.isArray(m.context)))
+    throw new Error('ProcedureMessage.context is not an object');
   return {
     type_name: m.type_name,
     data: m.data,
@@ -168,7 +171,9 @@ function base64NoPad(s: string): Uint8Array {
 /** `catalog.schema.table` of a base64 `CreateTableTask`. */
 export function decodeCreateTableTask(task: string): { catalog: string; schema: string; table: string } {
   const msg = CreateTableTaskType.decode(base64NoPad(task));
-  const o = CreateTableTaskType.toObject(msg, { defaults: true }) as { create_table?: { catalog_name: string; schema_name: string; table_name: string } };
+  const o = CreateTableTaskType.toObject(msg, { defaults: true }) as {
+    create_table?: { catalog_name: string; schema_name: string; table_name: string };
+  };
   const expr = o.create_table;
   if (!expr || !expr.table_name) throw new Error('CreateTableTask has no create_table.table_name');
   return { catalog: expr.catalog_name, schema: expr.schema_name, table: expr.table_name };
@@ -239,7 +244,12 @@ export function workOf(typeName: string, data: string): ProcedureWork {
     const first = tasks[0]!;
     return {
       tables: tasks.map((t) => `${t.catalog}.${t.schema}.${t.table}`),
-      lockKeys: [catalogLock(first.catalog), schemaLock(first.catalog, first.schema), tableLock(physical), ...tasks.map((t) => tableNameLock(t.catalog, t.schema, t.table))],
+      lockKeys: [
+        catalogLock(first.catalog),
+        schemaLock(first.catalog, first.schema),
+        tableLock(physical),
+        ...tasks.map((t) => tableNameLock(t.catalog, t.schema, t.table)),
+      ],
       rollbackSupported: false,
       state: typeof d.state === 'string' ? d.state : undefined,
     };
@@ -282,7 +292,10 @@ export interface ProcedureKeys {
 }
 
 /** Groups the keys under `procedureRoot` by procedure; keys that are not procedure keys are returned as unreadable. */
-export function groupProcedureKeys(rootPath: string, kvs: Iterable<EtcdKv>): { groups: Map<string, ProcedureKeys>; unreadable: UnreadableKey[] } {
+export function groupProcedureKeys(
+  rootPath: string,
+  kvs: Iterable<EtcdKv>,
+): { groups: Map<string, ProcedureKeys>; unreadable: UnreadableKey[] } {
   const groups = new Map<string, ProcedureKeys>();
   const unreadable: UnreadableKey[] = [];
   for (const kv of kvs) {
@@ -409,9 +422,22 @@ export function decodeProcedure(rootPath: string, group: ProcedureKeys, times: P
  * `<step>.rollback` at the runner's next step (the one after the last persisted `.step`), the
  * procedure's data as last persisted, `error` set, `parent_id` and `context` kept.
  */
-export function rollbackRecord(rootPath: string, procedureId: string, last: ProcedureMessage, lastStep: number, error: string): { key: string; message: ProcedureMessage; value: Uint8Array } {
+export function rollbackRecord(
+  rootPath: string,
+  procedureId: string,
+  last: ProcedureMessage,
+  lastStep: number,
+  error: string,
+): { key: string; message: ProcedureMessage; value: Uint8Array } {
   const step = lastStep + 1;
-  const message: ProcedureMessage = { type_name: last.type_name, data: last.data, parent_id: last.parent_id, step, error, ...(last.context ? { context: last.context } : {}) };
+  const message: ProcedureMessage = {
+    type_name: last.type_name,
+    data: last.data,
+    parent_id: last.parent_id,
+    step,
+    error,
+    ...(last.context ? { context: last.context } : {}),
+  };
   return { key: procedureKey(rootPath, procedureId, step, 'rollback'), message, value: Buffer.from(procedureMessageJson(message)) };
 }
 
@@ -434,11 +460,17 @@ export function createTableData(table: string): string {
  * rolls it back on load) or `.commit` (Done); a Failed procedure's keys are gone (the runner deleted
  * them). Values longer than `maxValueSize` are segmented.
  */
-export function encodeProcedure(rootPath: string, p: Procedure, lastStep: number, maxValueSize = MAX_METADATA_VALUE_SIZE): { key: string; value: Uint8Array }[] {
+export function encodeProcedure(
+  rootPath: string,
+  p: Procedure,
+  lastStep: number,
+  maxValueSize = MAX_METADATA_VALUE_SIZE,
+): { key: string; value: Uint8Array }[] {
   if (p.status === 'Failed') return [];
   const out: { key: string; value: Uint8Array }[] = [];
   const message = (step: number): ProcedureMessage => ({ type_name: p.typeName, data: createTableData(p.table), parent_id: null, step });
-  for (let s = 0; s <= lastStep; s++) out.push(...splitValue(procedureKey(rootPath, p.procedureId, s, 'step'), Buffer.from(procedureMessageJson(message(s))), maxValueSize));
+  for (let s = 0; s <= lastStep; s++)
+    out.push(...splitValue(procedureKey(rootPath, p.procedureId, s, 'step'), Buffer.from(procedureMessageJson(message(s))), maxValueSize));
   if (p.status === 'Done') out.push({ key: procedureKey(rootPath, p.procedureId, lastStep + 1, 'commit'), value: new Uint8Array() });
   else if (p.status === 'RollingBack' || p.status === 'PrepareRollback') {
     const r = rollbackRecord(rootPath, p.procedureId, message(lastStep), lastStep, p.error ?? 'rolled back');
@@ -461,6 +493,7 @@ export interface MetasrvNodeInfo {
 
 export function parseMetasrvNodeInfo(value: Uint8Array): MetasrvNodeInfo {
   const v = JSON.parse(utf8(value)) as Record<string, unknown>;
-  if (typeof v !== 'object' || v === null || typeof v.addr !== 'string' || typeof v.version !== 'string') throw new Error('MetasrvNodeInfo has no addr and version');
+  if (typeof v !== 'object' || v === null || typeof v.addr !== 'string' || typeof v.version !== 'string')
+    throw new Error('MetasrvNodeInfo has no addr and version');
   return { addr: v.addr, version: v.version, git_commit: typeof v.git_commit === 'string' ? v.git_commit : '' };
 }

@@ -101,7 +101,11 @@ export function decodePChannelMeta(bytes: Uint8Array): PChannelRecord {
     accessMode: o.channel.access_mode as PChannelRecord['accessMode'],
     node: nodeOf(o.node),
     state,
-    histories: o.histories.map((h) => ({ term: num(h.term), node: nodeOf(h.node), accessMode: h.access_mode as PChannelRecord['accessMode'] })),
+    histories: o.histories.map((h) => ({
+      term: num(h.term),
+      node: nodeOf(h.node),
+      accessMode: h.access_mode as PChannelRecord['accessMode'],
+    })),
     lastAssignTimestampSeconds: num(o.last_assign_timestamp_seconds),
     ...(named ? {} : { stateNumber: Number(o.state) }),
   };
@@ -209,7 +213,9 @@ export function coordinatorSessionPrefixes(rootPath: string, metaSubPath: string
 }
 /** The role of a coordinator session key (`…/session/mixcoord`, `…/session/mixcoord-7`), or undefined. */
 export function coordinatorRoleOf(key: string, rootPath: string, metaSubPath: string): string | undefined {
-  const rest = key.startsWith(`${metaRoot(rootPath, metaSubPath)}session/`) ? key.slice(`${metaRoot(rootPath, metaSubPath)}session/`.length) : undefined;
+  const rest = key.startsWith(`${metaRoot(rootPath, metaSubPath)}session/`)
+    ? key.slice(`${metaRoot(rootPath, metaSubPath)}session/`.length)
+    : undefined;
   const m = rest === undefined ? null : /^([a-z]+)(?:-\d+)?$/.exec(rest);
   return m && (STREAMING_COORD_ROLES as readonly string[]).includes(m[1]!) ? m[1] : undefined;
 }
@@ -245,7 +251,11 @@ export function nodeEntity(s: SessionKv, o: MilvusDecodeOptions): StreamingNode 
 }
 
 /** States in which the channel's current node holds (or is opening) its WAL. */
-const HELD: ReadonlySet<PChannelMeta['state']> = new Set(['PCHANNEL_META_STATE_ASSIGNING', 'PCHANNEL_META_STATE_ASSIGNED', 'PCHANNEL_META_STATE_DROPPING']);
+const HELD: ReadonlySet<PChannelMeta['state']> = new Set([
+  'PCHANNEL_META_STATE_ASSIGNING',
+  'PCHANNEL_META_STATE_ASSIGNED',
+  'PCHANNEL_META_STATE_DROPPING',
+]);
 
 /**
  * The WALs a pchannel meta says live nodes hold, each with its version the newer of the pchannel's
@@ -287,7 +297,11 @@ export function walsOf(m: PChannelKv, byId: ReadonlyMap<number, SessionKv>): Wal
 }
 
 /** Nodes and WALs from the sessions and pchannel metas (the coordinator's assignment to live nodes). */
-export function deriveNodesAndWals(sessions: Iterable<SessionKv>, metas: Iterable<PChannelKv>, o: MilvusDecodeOptions): { nodes: StreamingNode[]; wals: WalState[] } {
+export function deriveNodesAndWals(
+  sessions: Iterable<SessionKv>,
+  metas: Iterable<PChannelKv>,
+  o: MilvusDecodeOptions,
+): { nodes: StreamingNode[]; wals: WalState[] } {
   const byId = new Map<number, SessionKv>();
   for (const s of sessions) byId.set(s.session.ServerID, s);
   const nodes = [...byId.values()].map((s) => nodeEntity(s, o));

@@ -232,7 +232,15 @@ export type Decoded<E> = { ok: true; entity: E } | { ok: false; unreadable: Unre
 
 const SHARD_STATES: readonly ShardState[] = ['unspecified', 'open', 'unavailable', 'closed'];
 /** `IngesterStatus::as_json_str_name` (quickwit-proto `src/ingest/ingester.rs`; `ingester.proto`): every value upstream has. */
-const INGESTER_STATUSES = ['unspecified', 'initializing', 'ready', 'retiring', 'decommissioning', 'decommissioned', 'failed'] as const satisfies readonly Ingester['status'][];
+const INGESTER_STATUSES = [
+  'unspecified',
+  'initializing',
+  'ready',
+  'retiring',
+  'decommissioning',
+  'decommissioned',
+  'failed',
+] as const satisfies readonly Ingester['status'][];
 /**
  * Statuses in which an ingester's debug info does not list the shards of its WAL: `initializing`
  * (what `Ingester::debug_info` answers, with `"shards": {}`, while it cannot lock its state, and the
@@ -288,7 +296,8 @@ function text(row: Record<string, unknown>, column: string, nullable = false): s
 function updateTimestampOf(v: unknown): number | null {
   if (v === null) return null;
   const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0 || n > 253_402_300_799) throw new Error(`update_timestamp ${JSON.stringify(v)} is not seconds since the epoch`);
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0 || n > 253_402_300_799)
+    throw new Error(`update_timestamp ${JSON.stringify(v)} is not seconds since the epoch`);
   return n;
 }
 
@@ -299,7 +308,11 @@ export function decodeShardRow(row: ShardRow): Decoded<MetastoreShard> {
     const indexUid = text(r, 'index_uid')!;
     const sourceId = text(r, 'source_id')!;
     const shardId = text(r, 'shard_id')!;
-    for (const [name, v] of [['index_uid', indexUid], ['source_id', sourceId], ['shard_id', shardId]] as const) {
+    for (const [name, v] of [
+      ['index_uid', indexUid],
+      ['source_id', sourceId],
+      ['shard_id', shardId],
+    ] as const) {
       if (v === '' || v.includes('/')) throw new Error(`${name} ${JSON.stringify(v)} is empty or holds a "/"`);
     }
     const state = text(r, 'shard_state')!;
@@ -308,7 +321,8 @@ export function decodeShardRow(row: ShardRow): Decoded<MetastoreShard> {
     const position = decodePosition(upstreamPosition);
     if (position === undefined) throw new Error(`publish_position_inclusive ${JSON.stringify(upstreamPosition)} is not a position`);
     const version = typeof row.version === 'string' ? Number(row.version) : row.version;
-    if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) throw new Error(`row version ${String(row.version)} is not a count`);
+    if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0)
+      throw new Error(`row version ${String(row.version)} is not a count`);
     return {
       ok: true,
       entity: {
@@ -329,7 +343,10 @@ export function decodeShardRow(row: ShardRow): Decoded<MetastoreShard> {
       },
     };
   } catch (err) {
-    return { ok: false, unreadable: { collection: 'quickwit.metastore.shards', key: shardRowKey(row), reason: (err as Error).message.slice(0, 1024) } };
+    return {
+      ok: false,
+      unreadable: { collection: 'quickwit.metastore.shards', key: shardRowKey(row), reason: (err as Error).message.slice(0, 1024) },
+    };
   }
 }
 
@@ -480,19 +497,29 @@ export function decodeDebugInfo(json: unknown): DebugDecoded {
       }
       const status = ing.status;
       if (!INGESTER_STATUSES.includes(status as (typeof INGESTER_STATUSES)[number])) {
-        bad('quickwit.ingesters', `/api/developer/debug ${nodeId}.ingester.status`, `ingester status ${JSON.stringify(status)} is not an IngesterStatus (${INGESTER_STATUSES.join(', ')})`);
+        bad(
+          'quickwit.ingesters',
+          `/api/developer/debug ${nodeId}.ingester.status`,
+          `ingester status ${JSON.stringify(status)} is not an IngesterStatus (${INGESTER_STATUSES.join(', ')})`,
+        );
         shardsUnknown.push(`ingester ${nodeId}'s status ${JSON.stringify(status)} is not an IngesterStatus`);
       } else {
         const generation = generationOf(info, nodeId);
-        out.ingesters.push({ key: nodeId, version: contentVersion([status, generation ?? null]), nodeId, status: status as Ingester['status'] });
-        if (SHARDS_UNKNOWN_STATUSES.has(status as string)) shardsUnknown.push(`ingester ${nodeId} is ${status as string}: its debug info does not list the shards of its WAL`);
+        out.ingesters.push({
+          key: nodeId,
+          version: contentVersion([status, generation ?? null]),
+          nodeId,
+          status: status as Ingester['status'],
+        });
+        if (SHARDS_UNKNOWN_STATUSES.has(status as string))
+          shardsUnknown.push(`ingester ${nodeId} is ${status as string}: its debug info does not list the shards of its WAL`);
       }
       decodeIngesterShards(nodeId, ing.shards, out, bad);
     }
   }
   if (!controlPlaneSeen) {
     out.controlPlaneUnavailable =
-      'no ready node answered with the control plane\'s part: the control plane is not ready, or its node did not answer the debug route within 5 s';
+      "no ready node answered with the control plane's part: the control plane is not ready, or its node did not answer the debug route within 5 s";
   }
   // The control plane's pool (`ingesters`, `available: true`): each of those should have answered.
   const silent = Object.entries(pool ?? {})
@@ -504,14 +531,22 @@ export function decodeDebugInfo(json: unknown): DebugDecoded {
     out.ingestersUnavailable = why;
     shardsUnknown.push(why);
   }
-  if (shardsUnknown.length > 0) out.ingesterShardsUnavailable = shardsUnknown.slice(0, 5).join('; ') + (shardsUnknown.length > 5 ? `; and ${shardsUnknown.length - 5} more` : '');
+  if (shardsUnknown.length > 0)
+    out.ingesterShardsUnavailable =
+      shardsUnknown.slice(0, 5).join('; ') + (shardsUnknown.length > 5 ? `; and ${shardsUnknown.length - 5} more` : '');
   return out;
 }
 
 type Bad = (collection: UnreadableRecord['collection'], key: string, reason: string) => void;
 
 /** The control plane's part → its shards (into `out`); returns its ingester pool (`ingesters`) when the part was read. */
-function decodeControlPlane(nodeId: string, info: Record<string, unknown>, cp: unknown, out: DebugDecoded, bad: Bad): Record<string, unknown> | undefined {
+function decodeControlPlane(
+  nodeId: string,
+  info: Record<string, unknown>,
+  cp: unknown,
+  out: DebugDecoded,
+  bad: Bad,
+): Record<string, unknown> | undefined {
   const where = `/api/developer/debug ${nodeId}.control_plane`;
   if (isObject(cp) && 'error' in cp) {
     // `DeveloperApiServer::get_debug_info`: the actor did not answer `GetDebugInfo` (dead, restarting, busy).
@@ -529,12 +564,9 @@ function decodeControlPlane(nodeId: string, info: Record<string, unknown>, cp: u
   out.controlPlaneGeneration = generationOf(info, nodeId);
   for (const [indexUid, perIndex] of Object.entries(table)) {
     // Current main: {ingester_id: [shard]}; #4867: [shard] with leader_id.
-    const lists: [string, unknown][] = Array.isArray(perIndex)
-      ? [['', perIndex]]
-      : isObject(perIndex)
-        ? Object.entries(perIndex)
-        : [];
-    if (lists.length === 0 && !isObject(perIndex)) bad('quickwit.controlPlane.shards', `${where}.shard_table.${indexUid}`, 'not a list or map of shards');
+    const lists: [string, unknown][] = Array.isArray(perIndex) ? [['', perIndex]] : isObject(perIndex) ? Object.entries(perIndex) : [];
+    if (lists.length === 0 && !isObject(perIndex))
+      bad('quickwit.controlPlane.shards', `${where}.shard_table.${indexUid}`, 'not a list or map of shards');
     for (const [ingesterId, shards] of lists) {
       if (!Array.isArray(shards)) {
         bad('quickwit.controlPlane.shards', `${where}.shard_table.${indexUid}.${ingesterId}`, 'not a list of shards');
@@ -553,7 +585,11 @@ function decodeControlPlane(nodeId: string, info: Record<string, unknown>, cp: u
           const fields = { indexUid: shardIndexUid, sourceId, shardId, leaderId, shardState: state as ShardState };
           out.controlPlane.push({ key: keys.shard(shardIndexUid, sourceId, shardId), version: contentVersion(fields), ...fields });
         } catch (err) {
-          bad('quickwit.controlPlane.shards', `${where}.shard_table.${indexUid}${ingesterId ? `.${ingesterId}` : ''}[${i}]`, (err as Error).message);
+          bad(
+            'quickwit.controlPlane.shards',
+            `${where}.shard_table.${indexUid}${ingesterId ? `.${ingesterId}` : ''}[${i}]`,
+            (err as Error).message,
+          );
         }
       });
     }
@@ -584,8 +620,19 @@ function decodeIngesterShards(nodeId: string, shards: unknown, out: DebugDecoded
         const rawPosition = raw.replication_position_inclusive;
         const position = typeof rawPosition === 'string' ? decodePosition(rawPosition) : undefined;
         if (position === undefined) throw new Error(`replication_position_inclusive ${JSON.stringify(rawPosition)} is not a position`);
-        const fields = { ingesterId, indexUid: shardIndexUid, sourceId, shardId, shardState: state as ShardState, replicationPositionInclusive: position };
-        out.ingesterShards.push({ key: keys.ingesterShard(ingesterId, shardIndexUid, sourceId, shardId), version: contentVersion(fields), ...fields });
+        const fields = {
+          ingesterId,
+          indexUid: shardIndexUid,
+          sourceId,
+          shardId,
+          shardState: state as ShardState,
+          replicationPositionInclusive: position,
+        };
+        out.ingesterShards.push({
+          key: keys.ingesterShard(ingesterId, shardIndexUid, sourceId, shardId),
+          version: contentVersion(fields),
+          ...fields,
+        });
       } catch (err) {
         bad('quickwit.ingester.shards', `${where}.${indexUid}[${i}]`, (err as Error).message);
       }
@@ -617,7 +664,11 @@ export function encodeDebugInfo(input: {
 }): Record<string, unknown> {
   const nodes: ChitchatId[] = [
     { node_id: input.controlPlaneNode, generation_id: input.controlPlaneGeneration * 1_000_000, gossip_advertise_addr: '127.0.0.1:7280' },
-    ...input.ingesters.map((i, n) => ({ node_id: i.nodeId, generation_id: input.ingesterGeneration(i) * 1_000_000, gossip_advertise_addr: `127.0.0.1:${7290 + n}` })),
+    ...input.ingesters.map((i, n) => ({
+      node_id: i.nodeId,
+      generation_id: input.ingesterGeneration(i) * 1_000_000,
+      gossip_advertise_addr: `127.0.0.1:${7290 + n}`,
+    })),
   ];
   const membership = { ready_nodes: nodes, live_nodes: [], dead_nodes: [], chitchat_state: {} };
   const shardTable: Record<string, Record<string, unknown[]>> = {};

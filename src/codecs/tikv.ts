@@ -114,10 +114,7 @@ function parseJson(text: string): Parsed<unknown> {
 }
 
 /** `/debug/ime/cached_regions` of one store → its cached regions, and the items that did not decode. */
-export function decodeCachedRegions(
-  text: string,
-  storeId: number,
-): Parsed<{ regions: CachedRegion[]; unreadable: UnreadableRecord[] }> {
+export function decodeCachedRegions(text: string, storeId: number): Parsed<{ regions: CachedRegion[]; unreadable: UnreadableRecord[] }> {
   const json = parseJson(quoteSafePoints(text));
   if (!json.ok) return json;
   if (!Array.isArray(json.value)) return { ok: false, reason: 'not a JSON array of cached regions' };
@@ -200,7 +197,14 @@ export function encodePdStores(stores: readonly PdStore[]): string {
   return JSON.stringify({
     count: stores.length,
     stores: stores.map((s) => ({
-      store: { id: s.id, address: s.address, version: s.version, status_address: s.statusAddress, git_hash: s.gitHash, state_name: s.stateName },
+      store: {
+        id: s.id,
+        address: s.address,
+        version: s.version,
+        status_address: s.statusAddress,
+        git_hash: s.gitHash,
+        state_name: s.stateName,
+      },
       status: { capacity: '100GiB', available: '60GiB', region_count: 0, leader_count: 0 },
     })),
   });
@@ -216,7 +220,11 @@ function regionFrom(r: unknown): PdRegion | undefined {
     endKey: typeof r.end_key === 'string' ? r.end_key : '',
     // protobuf's JSON omits zero fields: an absent conf_ver/version is 0.
     epoch: { confVer: isUint(epoch.conf_ver) ? epoch.conf_ver : 0, version: isUint(epoch.version) ? epoch.version : 0 },
-    peers: peers.map((p) => ({ id: Number(p.id), storeId: Number(p.store_id), roleName: typeof p.role_name === 'string' ? p.role_name : 'Voter' })),
+    peers: peers.map((p) => ({
+      id: Number(p.id),
+      storeId: Number(p.store_id),
+      roleName: typeof p.role_name === 'string' ? p.role_name : 'Voter',
+    })),
     leaderStoreId: isObject(r.leader) && isUint(r.leader.store_id) ? r.leader.store_id : null,
   };
 }
@@ -252,7 +260,9 @@ export function encodePdRegions(regions: readonly PdRegion[]): string {
       end_key: r.endKey.toUpperCase(),
       epoch: { conf_ver: r.epoch.confVer, version: r.epoch.version },
       peers: r.peers.map((p) => ({ id: p.id, store_id: p.storeId, role_name: p.roleName })),
-      ...(r.leaderStoreId !== null ? { leader: { id: r.peers.find((p) => p.storeId === r.leaderStoreId)?.id ?? 0, store_id: r.leaderStoreId, role_name: 'Voter' } } : {}),
+      ...(r.leaderStoreId !== null
+        ? { leader: { id: r.peers.find((p) => p.storeId === r.leaderStoreId)?.id ?? 0, store_id: r.leaderStoreId, role_name: 'Voter' } }
+        : {}),
       cpu_usage: 0,
       written_bytes: 0,
       read_bytes: 0,
@@ -276,11 +286,16 @@ export function decodeRegionMeta(text: string): Parsed<RegionApplyState> {
   const json = parseJson(text);
   if (!json.ok) return json;
   const v = json.value;
-  if (!isObject(v) || !isObject(v.raft_apply) || !isObject(v.region_state)) return { ok: false, reason: 'not a RegionMeta (no raft_apply/region_state)' };
+  if (!isObject(v) || !isObject(v.raft_apply) || !isObject(v.region_state))
+    return { ok: false, reason: 'not a RegionMeta (no raft_apply/region_state)' };
   const { applied_index } = v.raft_apply;
   const { id, epoch } = v.region_state;
-  if (!isUint(applied_index) || !isUint(id)) return { ok: false, reason: 'raft_apply.applied_index/region_state.id are not unsigned integers' };
-  return { ok: true, value: { regionId: id, appliedIndex: applied_index, epochVersion: isObject(epoch) && isUint(epoch.version) ? epoch.version : 0 } };
+  if (!isUint(applied_index) || !isUint(id))
+    return { ok: false, reason: 'raft_apply.applied_index/region_state.id are not unsigned integers' };
+  return {
+    ok: true,
+    value: { regionId: id, appliedIndex: applied_index, epochVersion: isObject(epoch) && isUint(epoch.version) ? epoch.version : 0 },
+  };
 }
 
 /**
@@ -320,12 +335,19 @@ export interface StaleMarkRule {
 export const DEFAULT_STALE_MARK: StaleMarkRule = { reads: 3, ms: 30_000 };
 
 /** The streaks after one read of a store: a mark seen again at the same epoch continues its streak; any other mark starts one; an unmarked region has none. */
-export function advanceMarks(prev: ReadonlyMap<number, MarkStreak>, regions: readonly CachedRegion[], now: number): Map<number, MarkStreak> {
+export function advanceMarks(
+  prev: ReadonlyMap<number, MarkStreak>,
+  regions: readonly CachedRegion[],
+  now: number,
+): Map<number, MarkStreak> {
   const next = new Map<number, MarkStreak>();
   for (const r of regions) {
     if (!r.isWritten) continue;
     const p = prev.get(r.regionId);
-    next.set(r.regionId, p && p.epochVersion === r.epochVersion ? { ...p, reads: p.reads + 1 } : { epochVersion: r.epochVersion, since: now, reads: 1 });
+    next.set(
+      r.regionId,
+      p && p.epochVersion === r.epochVersion ? { ...p, reads: p.reads + 1 } : { epochVersion: r.epochVersion, since: now, reads: 1 },
+    );
   }
   return next;
 }
@@ -333,7 +355,8 @@ export function advanceMarks(prev: ReadonlyMap<number, MarkStreak>, regions: rea
 /** A streak with the applied index read now: a different index (a batch with the region's entries was written) starts the streak again. */
 export function withAppliedIndex(streak: MarkStreak, appliedIndex: number | undefined, now: number): MarkStreak {
   if (appliedIndex === undefined) return { ...streak, appliedIndex: undefined, since: now, reads: 1 };
-  if (streak.appliedIndex === undefined || streak.appliedIndex !== appliedIndex) return { epochVersion: streak.epochVersion, since: now, reads: 1, appliedIndex };
+  if (streak.appliedIndex === undefined || streak.appliedIndex !== appliedIndex)
+    return { epochVersion: streak.epochVersion, since: now, reads: 1, appliedIndex };
   return streak;
 }
 
@@ -351,7 +374,10 @@ export function isStaleMark(streak: MarkStreak, now: number, rule: StaleMarkRule
  * exported); `regionCacheStatus` is `Cached` (the route lists cached regions).
  */
 export function deriveWriteBatch(storeId: number, regions: readonly CachedRegion[], stale: ReadonlySet<number>): WriteBatch {
-  const inProgress = regions.filter((r) => r.isWritten && !stale.has(r.regionId)).map((r) => r.regionId).sort((a, b) => a - b);
+  const inProgress = regions
+    .filter((r) => r.isWritten && !stale.has(r.regionId))
+    .map((r) => r.regionId)
+    .sort((a, b) => a - b);
   const draft = {
     key: keys.writeBatch(storeId),
     storeId,

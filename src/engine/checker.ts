@@ -13,11 +13,20 @@
  *
  * No `vscode-languageserver` here: the CLI uses this module too.
  */
-import { SUBSYSTEMS, clusterDocUri, type ClusterStatus, type Finding, type RuleId, type Severity, type Subsystem, type SummaryResult, type Transition } from '../protocol';
+import {
+  SUBSYSTEMS,
+  clusterDocUri,
+  type ClusterStatus,
+  type Finding,
+  type RuleId,
+  type Severity,
+  type Subsystem,
+  type SummaryResult,
+  type Transition,
+} from '../protocol';
 import { renderSubsystem, runChecks, runSummaryChecks, type ClusterModel, type DocumentsOf, type RenderedDocument } from '../analysis';
 
 export type RuleSettings = Partial<Record<RuleId, Severity | 'off'>>;
-
 
 export class ClusterChecker {
   private readonly findingsBy = new Map<Subsystem, Finding[]>();

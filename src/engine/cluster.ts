@@ -54,7 +54,13 @@ export interface ClusterEntry extends WorkspaceCluster {
 }
 
 /** A new cluster of the workspace: its session (not started), checker and timeline; nothing checked, pinned or repairing yet. */
-export function newClusterEntry(name: string, session: ClusterSession, rules: RuleSettings, protection: ProtectionLevel, maxTransitions: number): ClusterEntry {
+export function newClusterEntry(
+  name: string,
+  session: ClusterSession,
+  rules: RuleSettings,
+  protection: ProtectionLevel,
+  maxTransitions: number,
+): ClusterEntry {
   return {
     name,
     session,

@@ -16,7 +16,12 @@ type Cursor = z.infer<typeof Cursor>;
 /** Thrown for a cursor this server did not make (the workspace reports it as bad params). */
 export class BadCursorError extends Error {}
 
-export function findEntityPage(clusters: readonly WorkspaceCluster[], query: string, limit: number, cursor?: string | null): FindEntityResult {
+export function findEntityPage(
+  clusters: readonly WorkspaceCluster[],
+  query: string,
+  limit: number,
+  cursor?: string | null,
+): FindEntityResult {
   let from: Cursor | undefined;
   if (cursor) {
     let raw: unknown;
@@ -37,14 +42,21 @@ export function findEntityPage(clusters: readonly WorkspaceCluster[], query: str
     const c = clusters[i];
     const model = c.session.model;
     if (!model) continue;
-    const position: FindPosition | undefined = from?.collection && i === start ? { collection: from.collection, offset: from.offset } : undefined;
+    const position: FindPosition | undefined =
+      from?.collection && i === start ? { collection: from.collection, offset: from.offset } : undefined;
     const page = findEntities(model, query, limit - entities.length, position);
     for (const m of page.matches) {
       const subsystem = COLLECTIONS[m.collection].subsystem;
       const line = c.checker.document(model, subsystem).lineOf(m.collection, m.key);
       const treeId = entityTreeId(c.name, model, m.collection, m.key);
       const findings = (c.checker.findingsOfKey(m.key) ?? []).map((id) => c.checker.finding(id)).filter((f) => f !== undefined);
-      const severity = findings.some((f) => f.severity === 'error') ? 'error' : findings.some((f) => f.severity === 'warning') ? 'warning' : findings.length ? 'info' : undefined;
+      const severity = findings.some((f) => f.severity === 'error')
+        ? 'error'
+        : findings.some((f) => f.severity === 'warning')
+          ? 'warning'
+          : findings.length
+            ? 'info'
+            : undefined;
       const entity = model.collections[m.collection].get(m.key);
       const state = entity ? stateOf(m.collection, entity) : undefined;
       entities.push({

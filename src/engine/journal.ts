@@ -112,20 +112,50 @@ export class JournalRecorder implements BatchHooks {
         source: this.info.source,
         findingId: this.info.findingId,
         ...(this.info.rule ? { rule: this.info.rule } : {}),
-        option: { id: option.id, title: option.title, safety: option.safety, undoable: option.undoable, ...(option.undoNote ? { undoNote: option.undoNote } : {}) },
+        option: {
+          id: option.id,
+          title: option.title,
+          safety: option.safety,
+          undoable: option.undoable,
+          ...(option.undoNote ? { undoNote: option.undoNote } : {}),
+        },
         plan: option.operations.map((o) => ({ command: o.command, targets: 'targets' in o ? o.targets.length : 1 })),
         ...(this.info.undoOf ? { undoOf: this.info.undoOf } : {}),
       };
       await this.journal.append(line);
       this.started = true;
     }
-    await this.journal.append({ type: 'intent', repair: this.id, at: now(), batch, requestId, operation: op, before: this.beforeImages(op) });
+    await this.journal.append({
+      type: 'intent',
+      repair: this.id,
+      at: now(),
+      batch,
+      requestId,
+      operation: op,
+      before: this.beforeImages(op),
+    });
   }
 
-  async after(batch: number, requestId: string, op: RepairCommand, result: RepairResult | { outcome: 'not-sent' | 'unknown'; reason: string }): Promise<void> {
+  async after(
+    batch: number,
+    requestId: string,
+    op: RepairCommand,
+    result: RepairResult | { outcome: 'not-sent' | 'unknown'; reason: string },
+  ): Promise<void> {
     const line: JournalResultLine =
       'outcome' in result
-        ? { type: 'result', repair: this.id, at: now(), batch, requestId, outcome: result.outcome, applied: [], refused: [], unchanged: 0, summary: result.reason }
+        ? {
+            type: 'result',
+            repair: this.id,
+            at: now(),
+            batch,
+            requestId,
+            outcome: result.outcome,
+            applied: [],
+            refused: [],
+            unchanged: 0,
+            summary: result.reason,
+          }
         : {
             type: 'result',
             repair: this.id,
@@ -151,7 +181,15 @@ export class JournalRecorder implements BatchHooks {
   /** The repair's last line (only if it wrote any: a repair refused before its first batch left none). */
   async end(summary: string, cancelled: boolean): Promise<void> {
     if (!this.started) return;
-    await this.journal.append({ type: 'end', repair: this.id, at: now(), applied: this.applied, refused: this.refused, cancelled, summary });
+    await this.journal.append({
+      type: 'end',
+      repair: this.id,
+      at: now(),
+      applied: this.applied,
+      refused: this.refused,
+      cancelled,
+      summary,
+    });
   }
 
   private beforeImages(op: RepairCommand): BeforeImage[] {
@@ -198,12 +236,17 @@ export function parseJournal(text: string): JournalRead {
     try {
       json = JSON.parse(l);
     } catch {
-      problems.push(last && torn ? `line ${i + 1}: torn (the writer stopped in the middle of it); ignored` : `line ${i + 1}: not JSON; ignored`);
+      problems.push(
+        last && torn ? `line ${i + 1}: torn (the writer stopped in the middle of it); ignored` : `line ${i + 1}: not JSON; ignored`,
+      );
       return;
     }
     const parsed = JournalLine.safeParse(json);
     if (parsed.success) lines.push(parsed.data);
-    else problems.push(`line ${i + 1}: not a journal line (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}); ignored`);
+    else
+      problems.push(
+        `line ${i + 1}: not a journal line (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}); ignored`,
+      );
   });
   return { lines, problems };
 }
@@ -347,14 +390,21 @@ export function buildUndo(lines: readonly JournalLine[], id: string | undefined,
       } else if (a.version === undefined) {
         skipped.push(`${a.key}: batch ${intent.batch + 1} was interrupted, so the version the repair left is unknown; check it by hand`);
       } else {
-        restore.set(a.key, { key: a.key, version: a.version, resolution: (parsed.entity as unknown as { resolution: PartitionResolution }).resolution });
+        restore.set(a.key, {
+          key: a.key,
+          version: a.version,
+          resolution: (parsed.entity as unknown as { resolution: PartitionResolution }).resolution,
+        });
       }
     }
   }
   const operations: RepairCommand[] = [];
   const shards = [...recreate.values()];
   for (let i = 0; i < shards.length; i += MAX_REPAIR_TARGETS) {
-    operations.push({ command: 'quickwit.restoreShards', targets: shards.slice(i, i + MAX_REPAIR_TARGETS).map((e) => ({ key: e.key, absent: true, entity: e })) });
+    operations.push({
+      command: 'quickwit.restoreShards',
+      targets: shards.slice(i, i + MAX_REPAIR_TARGETS).map((e) => ({ key: e.key, absent: true, entity: e })),
+    });
   }
   const partitions = [...restore.values()];
   for (let i = 0; i < partitions.length; i += MAX_REPAIR_TARGETS) {
@@ -390,5 +440,7 @@ function appliedItems(op: RepairCommand, result: RepairResult): Array<{ key: str
     const targets: ReadonlyArray<{ key: string }> = 'targets' in op ? op.targets : [];
     return [...new Set(targets.map((t) => t.key))].filter((k) => !listed.has(k)).map((key) => ({ key }));
   }
-  return result.items.filter((i) => i.status === 'applied').map((i) => (i.version === undefined ? { key: i.key } : { key: i.key, version: i.version }));
+  return result.items
+    .filter((i) => i.status === 'applied')
+    .map((i) => (i.version === undefined ? { key: i.key } : { key: i.key, version: i.version }));
 }

@@ -42,7 +42,14 @@ export interface SnapshotAnalysis {
 
 function analyse(parsed: ParsedSnapshot, rules: RuleSettings): SnapshotAnalysis {
   const findings = parsed.model ? runChecks(parsed.model, { severities: rules, timeline: parsed.timeline }) : [];
-  return { model: parsed.model, errors: parsed.errors, findings, lines: parsed.index, summarised: parsed.summarised, timeline: parsed.timeline };
+  return {
+    model: parsed.model,
+    errors: parsed.errors,
+    findings,
+    lines: parsed.index,
+    summarised: parsed.summarised,
+    timeline: parsed.timeline,
+  };
 }
 
 /** A snapshot's text already in memory (an open editor's document). */
@@ -78,7 +85,11 @@ export class SnapshotCancelledError extends Error {
  * over it: a failed or cancelled save leaves no half file. The file holds
  * the model as it was when the call was made.
  */
-export async function writeSnapshotFile(model: ClusterModel, path: string, options: SaveSnapshotOptions = {}): Promise<{ bytes: number; entities: number }> {
+export async function writeSnapshotFile(
+  model: ClusterModel,
+  path: string,
+  options: SaveSnapshotOptions = {},
+): Promise<{ bytes: number; entities: number }> {
   const entities = COLLECTION_NAMES.reduce((n, c) => n + model.collections[c].size, 0);
   // Headers, two lines per subsystem and one per collection: a little above the entity lines.
   const totalLines = entities + 40 + (options.extras?.timeline?.transitions.length ?? 0);

@@ -144,7 +144,12 @@ export class RepairRunner {
         return { ...this.refusal(`Nothing to undo for ${plan.entry.title}`), details: plan.skipped.slice(0, 50) };
       }
       const outcome = await this.holdingChecks(c, async () => {
-        const sent = await this.execute(c, { id: plan.entry.findingId, rule: plan.entry.rule, undoOf: plan.entry.id }, { option: plan.option, incarnation }, hooks);
+        const sent = await this.execute(
+          c,
+          { id: plan.entry.findingId, rule: plan.entry.rule, undoOf: plan.entry.id },
+          { option: plan.option, incarnation },
+          hooks,
+        );
         if (!sent.incarnationChanged) await this.catchUp(c, sent.seq);
         return sent;
       });
@@ -231,7 +236,8 @@ export class RepairRunner {
           hooks.progress?.(done, total, `${finding.id}: ${option.title}`);
           // Progress in entities of the whole round, batch by batch (not "1 of 1 findings").
           const before = done;
-          const progress = (d: number) => hooks.progress?.(before + d, total, `${formatCount(before + d)} of ${formatCount(total)}: ${option.title}`);
+          const progress = (d: number) =>
+            hooks.progress?.(before + d, total, `${formatCount(before + d)} of ${formatCount(total)}: ${option.title}`);
           const outcome = await this.runRepair(c, finding, option, plannedOn, { cancelled: hooks.cancelled, progress });
           stopped ||= outcome.cancelled || outcome.stopped !== undefined;
           applied += outcome.applied;
@@ -245,7 +251,9 @@ export class RepairRunner {
           if (outcome.incarnationChanged) break;
         }
       }
-      const remaining = hooks.rules ? c.checker.findings().filter((f) => hooks.rules!.includes(f.rule)).length : c.checker.findings().length;
+      const remaining = hooks.rules
+        ? c.checker.findings().filter((f) => hooks.rules!.includes(f.rule)).length
+        : c.checker.findings().length;
       // The cluster restarted part-way: each run is said on its own, the sum may count a record twice (undone by the restart, repaired again).
       const runs = [...perRun.values()].filter((n) => n > 0);
       const appliedText =
@@ -302,7 +310,13 @@ export class RepairRunner {
    * reaches the new cluster: once it has resynced and been checked again, a safe repair is
    * planned afresh and applied (once); one that may lose data is left for the user to confirm.
    */
-  private runRepair(c: ClusterEntry, finding: Finding, option: RepairOption, incarnation: string, hooks: RepairHooks): Promise<RepairOutcome> {
+  private runRepair(
+    c: ClusterEntry,
+    finding: Finding,
+    option: RepairOption,
+    incarnation: string,
+    hooks: RepairHooks,
+  ): Promise<RepairOutcome> {
     return this.holdingChecks(c, () => this.runRepairHoldingChecks(c, finding, option, incarnation, hooks));
   }
 
@@ -319,7 +333,10 @@ export class RepairRunner {
       return outcome;
     }
     this.host.log(`[${c.name}] the cluster restarted during ${finding.id} → ${option.id}; re-planning once it has resynced`);
-    const live = await c.session.waitFor(() => c.session.state === 'live' && c.session.incarnation !== incarnation, this.host.catchUpMs ?? DEFAULT_CATCH_UP_MS);
+    const live = await c.session.waitFor(
+      () => c.session.state === 'live' && c.session.incarnation !== incarnation,
+      this.host.catchUpMs ?? DEFAULT_CATCH_UP_MS,
+    );
     await this.host.flushChecks(c);
     const fresh = live ? c.checker.finding(finding.id)?.repairs.find((r) => r.id === option.id) : undefined;
     const before = `${outcome.summary}.`;
@@ -358,7 +375,11 @@ export class RepairRunner {
       source: this.host.journalSource ?? 'editor',
       undoOf: finding.undoOf,
     });
-    const outcome = await executeRepair(c.session, finding.id, planned, { log: this.host.log, ...hooks, ...(recorder ? { batches: recorder } : {}) });
+    const outcome = await executeRepair(c.session, finding.id, planned, {
+      log: this.host.log,
+      ...hooks,
+      ...(recorder ? { batches: recorder } : {}),
+    });
     await recorder?.end(outcome.summary, outcome.cancelled).catch((e) => this.host.log(`[${c.name}] ${errorText(e)}`));
     return outcome;
   }

@@ -31,7 +31,12 @@ export interface RepairHooks {
 export interface BatchHooks {
   before(batch: number, requestId: string, op: RepairCommand): Promise<void>;
   /** The cluster's answer, or why there is none (`not-sent`: never sent; `unknown`: sent, no answer). */
-  after(batch: number, requestId: string, op: RepairCommand, result: RepairResult | { outcome: 'not-sent' | 'unknown'; reason: string }): Promise<void>;
+  after(
+    batch: number,
+    requestId: string,
+    op: RepairCommand,
+    result: RepairResult | { outcome: 'not-sent' | 'unknown'; reason: string },
+  ): Promise<void>;
 }
 
 /** A repair plan and the cluster incarnation its finding was computed on. */
@@ -100,7 +105,9 @@ export async function executeRepair(
   let incarnationChanged = false;
   let stopped: string | undefined;
   let seq = session.lastSeq;
-  hooks.log(`[${session.name}] repair ${findingId} → ${option.id} (${option.safety}): ${plural(option.operations.length, 'batch')}, ${plural(total, 'target')}`);
+  hooks.log(
+    `[${session.name}] repair ${findingId} → ${option.id} (${option.safety}): ${plural(option.operations.length, 'batch')}, ${plural(total, 'target')}`,
+  );
   for (const op of option.operations) {
     if (hooks.cancelled?.()) {
       cancelled = true;
@@ -124,7 +131,9 @@ export async function executeRepair(
       result = await session.sendRepair({ requestId, incarnation, repair: op, ...(compact ? { itemResults: 'exceptions' as const } : {}) });
     } catch (e) {
       const notSent = e instanceof IncarnationChangedError;
-      await hooks.batches?.after(batch, requestId, op, { outcome: notSent ? 'not-sent' : 'unknown', reason: errorText(e) }).catch(() => undefined);
+      await hooks.batches
+        ?.after(batch, requestId, op, { outcome: notSent ? 'not-sent' : 'unknown', reason: errorText(e) })
+        .catch(() => undefined);
       if (!notSent) throw e;
       hooks.log(`[${session.name}]   ${requestId} not sent: ${e.message}`);
       incarnationChanged = true;
@@ -158,7 +167,9 @@ export async function executeRepair(
     incarnationChanged,
     ...(stopped ? { stopped } : {}),
     seq,
-    summary: summarise(option, applied, refused, unchanged, cancelled, refusedItems, incarnationChanged) + (stopped ? `; stopped, nothing more sent: ${stopped}` : ''),
+    summary:
+      summarise(option, applied, refused, unchanged, cancelled, refusedItems, incarnationChanged) +
+      (stopped ? `; stopped, nothing more sent: ${stopped}` : ''),
     details: refusedItems.slice(0, MAX_DETAILS).map((i) => `refused ${i.key}: ${i.message}`),
   };
   hooks.log(`[${session.name}] repair ${findingId} → ${option.id}: ${outcome.summary}`);

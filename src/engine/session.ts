@@ -295,7 +295,8 @@ export class ClusterSession {
       try {
         return await link.request('repair', params);
       } catch (e) {
-        if (e instanceof RpcException && e.code === ErrorCodes.WrongIncarnation) throw new IncarnationChangedError(params.incarnation, undefined);
+        if (e instanceof RpcException && e.code === ErrorCodes.WrongIncarnation)
+          throw new IncarnationChangedError(params.incarnation, undefined);
         // A refusal by the cluster is an answer; only a lost link is worth a retry.
         if (e instanceof RpcException || (this.link === link && this.state === 'live')) throw e;
         this.options.log(`[${this.name}] repair ${params.requestId}: link lost, retrying after reconnect`);
@@ -429,4 +430,3 @@ function safely(fn: () => void, log: (m: string) => void): void {
     log(`listener failed: ${errorDetail(e)}`);
   }
 }
-

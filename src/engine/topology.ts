@@ -15,7 +15,9 @@ export function topologyOf(c: WorkspaceCluster): ClusterTopology {
   const model = c.session.model;
   if (!model) {
     const progress = c.session.syncProgress;
-    const message = c.session.error ?? (progress ? `Syncing: ${syncedText(progress)}; the picture comes when the sync ends` : `The cluster is ${c.session.state}…`);
+    const message =
+      c.session.error ??
+      (progress ? `Syncing: ${syncedText(progress)}; the picture comes when the sync ends` : `The cluster is ${c.session.state}…`);
     return { cluster: c.name, message, systems: [], maxCount: 0 };
   }
   const key = `${c.session.generation}:${c.checker.generation}:${c.name}`;

@@ -39,7 +39,15 @@ import { ClusterSession } from './session';
 import type { SyncOutcome } from './session-sync';
 import { topologyOf } from './topology';
 import { BadCursorError, findEntityPage } from './find';
-import { clusterInfo, ConnectError, findingSummary, newClusterEntry, WorkspaceError, type ClusterEntry, type WorkspaceCluster } from './cluster';
+import {
+  clusterInfo,
+  ConnectError,
+  findingSummary,
+  newClusterEntry,
+  WorkspaceError,
+  type ClusterEntry,
+  type WorkspaceCluster,
+} from './cluster';
 import { RepairRunner, type AllSafeHooks, type PlannedRepair, type RepairHooks } from './repair-runner';
 
 /** Events arrive in bursts; checks run once per burst, not per event. */
@@ -267,7 +275,9 @@ export class ClusterWorkspace {
     const started = Date.now();
     const changed = c.checker.checkSummary(summary, summaryStatus);
     // Not "checked … in N ms": that line is the full check's (the bench reads it).
-    this.options.log(`[${c.name}] from the counts: ${plural(c.checker.provisionalCount, 'provisional finding')} (${Date.now() - started} ms)`);
+    this.options.log(
+      `[${c.name}] from the counts: ${plural(c.checker.provisionalCount, 'provisional finding')} (${Date.now() - started} ms)`,
+    );
     return changed;
   }
 
@@ -368,37 +378,32 @@ export class ClusterWorkspace {
   timeline(name: string, query: TimelineQuery): TimelineResult {
     const c = this.entry(name);
     const { timeline } = c;
-    return queryTimeline(c.name, c.session.model, { transitions: timeline.toArray(), capacity: timeline.capacity, dropped: timeline.dropped }, query);
+    return queryTimeline(
+      c.name,
+      c.session.model,
+      { transitions: timeline.toArray(), capacity: timeline.capacity, dropped: timeline.dropped },
+      query,
+    );
   }
 
   // ------------------------------------------------------ repairs (runner) --
 
-  /** `RepairRunner.preview`: what the repair would do, on a copy of the model; nothing is sent. */
+  // Each is RepairRunner's method of the same name (repair-runner.ts says what it does).
   preview(args: { cluster: string; findingId: string; repairId: string }): Promise<RepairPreview | null> {
     return this.repairs.preview(args);
   }
-
-  /** `RepairRunner.applyRepair`: one repair of one finding, from the plan the user saw. */
   applyRepair(args: { cluster: string; findingId: string; repairId: string }, hooks: RepairHooks = {}): Promise<ApplyRepairResult> {
     return this.repairs.applyRepair(args, hooks);
   }
-
-  /** `RepairRunner.undoRepair`: undoes a journalled repair (`id`, or the newest one that can be undone). */
   undoRepair(args: { id?: string; cluster?: string }, hooks: RepairHooks = {}): Promise<ApplyRepairResult> {
     return this.repairs.undoRepair(args, hooks);
   }
-
-  /** What `applyAllSafe` would apply first: per finding (of `rules`), its first safe repair. */
   planAllSafe(cluster: WorkspaceCluster, rules?: readonly RuleId[], tried: ReadonlySet<string> = new Set()): PlannedRepair[] {
     return this.repairs.planAllSafe(cluster, rules, tried);
   }
-
-  /** `RepairRunner.summarizeAllSafe`: the first round `applyAllSafe` would send now, counted, or why none. */
   summarizeAllSafe(name: string): Promise<PlanAllSafeResult> {
     return this.repairs.summarizeAllSafe(name);
   }
-
-  /** `RepairRunner.applyAllSafe`: every safe repair of every current finding, for at most `MAX_SAFE_ROUNDS` rounds. */
   applyAllSafe(name: string, hooks: AllSafeHooks = {}): Promise<ApplyRepairResult> {
     return this.repairs.applyAllSafe(name, hooks);
   }

@@ -45,8 +45,13 @@ export function clustersSetting(): { clusters: ConfiguredCluster[]; invalid: num
   let invalid = 0;
   for (const c of Array.isArray(raw) ? raw : []) {
     const o = c as Record<string, unknown> | null;
-    const ok = o && typeof o.name === 'string' && (o.url === undefined || typeof o.url === 'string') && (o.protection === undefined || isLevel(o.protection));
-    if (ok) clusters.push({ name: o.name as string, url: o.url as string | undefined, protection: o.protection as ProtectionLevel | undefined });
+    const ok =
+      o &&
+      typeof o.name === 'string' &&
+      (o.url === undefined || typeof o.url === 'string') &&
+      (o.protection === undefined || isLevel(o.protection));
+    if (ok)
+      clusters.push({ name: o.name as string, url: o.url as string | undefined, protection: o.protection as ProtectionLevel | undefined });
     else invalid++;
   }
   return { clusters, invalid };

@@ -5,7 +5,18 @@
  * `context.subscriptions`, per-server ones in `serverDisposables`, dropped
  * whenever the client stops.
  */
-import { Disposable, Event, EventEmitter, ExtensionContext, LogOutputChannel, TreeView, commands, languages, window, workspace } from 'vscode';
+import {
+  Disposable,
+  Event,
+  EventEmitter,
+  ExtensionContext,
+  LogOutputChannel,
+  TreeView,
+  commands,
+  languages,
+  window,
+  workspace,
+} from 'vscode';
 import { LanguageClient, State, StateChangeEvent } from 'vscode-languageclient/node';
 import { SUBSYSTEMS, Subsystem, SUBSYSTEM_TITLES } from '../protocol/collections';
 import { BUNDLED_CLUSTER, clusterKey, sameCluster } from '../protocol/config';
@@ -124,7 +135,10 @@ export class Ctx implements Disposable {
       isSimulator: (name) => sameCluster(name, BUNDLED_CLUSTER) && this.simulator?.running === true,
       isGateway: (name) => this.gateways.get(clusterKey(name))?.running === true,
     });
-    this.views.set('clusters', window.createTreeView('clusterDebugger.clusters', { treeDataProvider: this.clustersTree, showCollapseAll: false }));
+    this.views.set(
+      'clusters',
+      window.createTreeView('clusterDebugger.clusters', { treeDataProvider: this.clustersTree, showCollapseAll: false }),
+    );
     for (const s of SUBSYSTEMS) {
       this.views.set(s, window.createTreeView(`clusterDebugger.${s}`, { treeDataProvider: this.trees[s], showCollapseAll: true }));
       subs.push(this.trees[s]);
@@ -135,7 +149,9 @@ export class Ctx implements Disposable {
     });
     this.views.set('stuck', window.createTreeView('clusterDebugger.stuck', { treeDataProvider: this.stuckTree, showCollapseAll: true }));
     subs.push(this.clustersTree, this.stuckTree, ...this.views.values());
-    this.historyTree = new RepairHistoryProvider(async () => this.serverApi?.repairHistory() ?? this.notReadyReason('server') ?? 'not ready');
+    this.historyTree = new RepairHistoryProvider(
+      async () => this.serverApi?.repairHistory() ?? this.notReadyReason('server') ?? 'not ready',
+    );
     this.historyView = window.createTreeView('clusterDebugger.repairHistory', { treeDataProvider: this.historyTree }) as TreeView<unknown>;
     subs.push(this.historyTree, this.historyView);
 
@@ -248,7 +264,13 @@ export class Ctx implements Disposable {
   /** A restarted server knows no cluster: connect again what this window had (the simulator, the settings' clusters). */
   private async reconnectAfterRestart(): Promise<void> {
     this.log.warn('The language server restarted; reconnecting.');
-    const known = new Set((await this.requireApi().clusters().catch(() => [])).map((c) => clusterKey(c.name)));
+    const known = new Set(
+      (
+        await this.requireApi()
+          .clusters()
+          .catch(() => [])
+      ).map((c) => clusterKey(c.name)),
+    );
     try {
       await this.features.reconnect(this, known);
     } catch (err) {
@@ -353,10 +375,18 @@ export class Ctx implements Disposable {
     void commands.executeCommand('setContext', 'clusterDebugger.serverRunning', this.server.kind === 'running');
     void commands.executeCommand('setContext', 'clusterDebugger.connected', connected);
     void commands.executeCommand('setContext', 'clusterDebugger.simulatorRunning', this.simulator?.running === true);
-    void commands.executeCommand('setContext', 'clusterDebugger.gatewayRunning', [...this.gateways.values()].some((g) => g.running));
+    void commands.executeCommand(
+      'setContext',
+      'clusterDebugger.gatewayRunning',
+      [...this.gateways.values()].some((g) => g.running),
+    );
     const notLive = this.clusterList.filter((c) => c.state !== 'live');
     const message = notLive.length
-      ? notLive.map((c) => `${c.name} is ${c.state}${c.state === 'stale' || c.state === 'disconnected' ? ': showing its last known state' : '…'}`).join('; ')
+      ? notLive
+          .map(
+            (c) => `${c.name} is ${c.state}${c.state === 'stale' || c.state === 'disconnected' ? ': showing its last known state' : '…'}`,
+          )
+          .join('; ')
       : undefined;
     for (const s of SUBSYSTEMS) {
       const view = this.views.get(s);

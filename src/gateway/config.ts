@@ -53,7 +53,8 @@ const connectionString = z
   .string()
   .regex(/^postgres(ql)?:\/\//, 'a postgres:// connection string')
   .refine((u) => !hasPassword(u), {
-    message: 'a password in the connection string is refused (it would show in logs and statuses): use "passwordEnv" (or PGPASSWORD, or ~/.pgpass)',
+    message:
+      'a password in the connection string is refused (it would show in logs and statuses): use "passwordEnv" (or PGPASSWORD, or ~/.pgpass)',
   })
   .refine((u) => SslMode.safeParse(new URL(u).searchParams.get('sslmode') ?? 'prefer').success, {
     message: `sslmode must be one of libpq's: ${SslMode.options.join(', ')}`,
@@ -84,9 +85,17 @@ export const GatewayConfig = z.strictObject({
       /** metasrv's `procedure.max_retry_times`. */
       maxRetryTimes: z.number().int().nonnegative().default(12),
       /** metasrv's `procedure.max_metadata_value_size` (1500 KiB): larger values are split into segments. */
-      maxMetadataValueSize: z.number().int().min(1024).default(1500 * 1024),
+      maxMetadataValueSize: z
+        .number()
+        .int()
+        .min(1024)
+        .default(1500 * 1024),
       /** etcd's `--quota-backend-bytes`. */
-      etcdQuotaBytes: z.number().int().positive().default(2 * 1024 ** 3),
+      etcdQuotaBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(2 * 1024 ** 3),
     })
     .optional(),
   quickwit: z
@@ -149,7 +158,11 @@ export const GatewayConfig = z.strictObject({
             statfs: z.string().min(1).optional(),
             file: z.string().min(1).optional(),
             /** The SPU counts as full (appends fail) at or below this many free bytes. */
-            fullBelowBytes: z.number().int().nonnegative().default(1024 * 1024),
+            fullBelowBytes: z
+              .number()
+              .int()
+              .nonnegative()
+              .default(1024 * 1024),
           }),
         )
         .default([]),
@@ -184,7 +197,9 @@ export const GATEWAY_CONFIG_DESCRIPTIONS: Record<keyof GatewayConfig, string> = 
 
 /** The JSON schema editors validate a config file with (`jsonValidation`). */
 export function gatewayConfigJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(GatewayConfig, { io: 'input' }) as Record<string, unknown> & { properties: Record<string, Record<string, unknown>> };
+  const schema = z.toJSONSchema(GatewayConfig, { io: 'input' }) as Record<string, unknown> & {
+    properties: Record<string, Record<string, unknown>>;
+  };
   for (const [key, description] of Object.entries(GATEWAY_CONFIG_DESCRIPTIONS)) {
     if (schema.properties[key]) schema.properties[key] = { description, ...schema.properties[key] };
   }
@@ -192,7 +207,7 @@ export function gatewayConfigJsonSchema(): Record<string, unknown> {
     ...schema,
     title: 'cluster-gateway config',
     description:
-      "Which real stores cluster-gateway reads each system's metadata from. Every system is optional; repairs are off unless \"repairs\": true.",
+      'Which real stores cluster-gateway reads each system\'s metadata from. Every system is optional; repairs are off unless "repairs": true.',
   };
 }
 

@@ -111,7 +111,8 @@ export class Gateway extends StoreBackend {
       timer = setTimeout(() => resolve('late'), firstReadMs);
       timer.unref?.();
     });
-    if ((await Promise.race([all, late])) === 'late') this.log(`still reading ${[...pending].join(', ')} after ${firstReadMs} ms; serving meanwhile`);
+    if ((await Promise.race([all, late])) === 'late')
+      this.log(`still reading ${[...pending].join(', ')} after ${firstReadMs} ms; serving meanwhile`);
     clearTimeout(timer);
   }
 

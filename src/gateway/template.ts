@@ -37,7 +37,8 @@ const SECTION_NOTES: Partial<Record<Section, string>> = {
   greptime: 'etcd with auth: add "username" and "passwordEnv" (the name of an environment variable); TLS: "tls": {"caFile": …}.',
   quickwit: 'The password comes from "passwordEnv" (or PGPASSWORD, ~/.pgpass), never from the connection string.',
   milvus: "gracePeriodSeconds: the streaming nodes' terminationGracePeriodSeconds (Kubernetes holds it, not etcd).",
-  fluvio: 'Repairs are refused while an SC runs on this folder. Optional: "spuStorage": [{"spuId": 5001, "statfs": "<the SPU\'s log folder>"}].',
+  fluvio:
+    'Repairs are refused while an SC runs on this folder. Optional: "spuStorage": [{"spuId": 5001, "statfs": "<the SPU\'s log folder>"}].',
 };
 
 /**

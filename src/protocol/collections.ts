@@ -209,30 +209,40 @@ export const KEYS = {
   /** `node-<serverId>`: a streaming node, and the group of its WALs and channel assignments. */
   node: prefixedInt('node-', 'serverId'),
   /** `node-<serverId>/<channel>`: a WAL, and the group of its appends. The channel may hold `/`. */
-  wal: withParse(['serverId', 'channel'] as const, (serverId: number, channel: string) => `node-${serverId}/${channel}`, (key) => {
-    if (!key.startsWith('node-')) return null;
-    const end = intEnd(key, 5);
-    const serverId = key.charCodeAt(end) === 47 ? intIn(key, 5, end, true) : undefined;
-    return serverId === undefined ? null : { serverId, channel: key.slice(end + 1) };
-  }),
+  wal: withParse(
+    ['serverId', 'channel'] as const,
+    (serverId: number, channel: string) => `node-${serverId}/${channel}`,
+    (key) => {
+      if (!key.startsWith('node-')) return null;
+      const end = intEnd(key, 5);
+      const serverId = key.charCodeAt(end) === 47 ? intIn(key, 5, end, true) : undefined;
+      return serverId === undefined ? null : { serverId, channel: key.slice(end + 1) };
+    },
+  ),
   append: identityKey('appendId'),
   channelMeta: identityKey('channel'),
   procedure: identityKey('procedureId'),
   etcdPrefix: identityKey('prefix'),
   /** `store-<storeId>/region-<regionId>`. */
-  region: withParse(['storeId', 'regionId'] as const, (storeId: number, regionId: number) => `store-${storeId}/region-${regionId}`, (key) => {
-    if (!key.startsWith('store-')) return null;
-    const end = intEnd(key, 6);
-    if (!key.startsWith('/region-', end)) return null;
-    const storeId = intIn(key, 6, end, true);
-    const regionId = intIn(key, end + 8, key.length, true);
-    return storeId === undefined || regionId === undefined ? null : { storeId, regionId };
-  }),
+  region: withParse(
+    ['storeId', 'regionId'] as const,
+    (storeId: number, regionId: number) => `store-${storeId}/region-${regionId}`,
+    (key) => {
+      if (!key.startsWith('store-')) return null;
+      const end = intEnd(key, 6);
+      if (!key.startsWith('/region-', end)) return null;
+      const storeId = intIn(key, 6, end, true);
+      const regionId = intIn(key, end + 8, key.length, true);
+      return storeId === undefined || regionId === undefined ? null : { storeId, regionId };
+    },
+  ),
   /** `store-<storeId>`: a store's write batch, and the group of the store's cached regions. */
   writeBatch: prefixedInt('store-', 'storeId'),
   /** `<topic>-<partition>`: the topic may hold `-` and `/` (the partition is after the last `-`). */
-  partition: withParse(['topic', 'partition'] as const, (topic: string, partition: number) => `${topic}-${partition}`, (key) =>
-    topicPartitionAt(key, 0),
+  partition: withParse(
+    ['topic', 'partition'] as const,
+    (topic: string, partition: number) => `${topic}-${partition}`,
+    (key) => topicPartitionAt(key, 0),
   ),
   /** `spu-<spuId>/<topic>-<partition>`. */
   spuReport: withParse(
@@ -294,7 +304,14 @@ function slashPair<A extends string, B extends string>(a: A, b: B): KeyFormat<{ 
     matches: (key, e) => {
       const x = e[a];
       const y = e[b];
-      return isSlashFree(x) && isSlashFree(y) && key.length === x.length + y.length + 1 && key.startsWith(x) && key.charCodeAt(x.length) === 47 && key.endsWith(y);
+      return (
+        isSlashFree(x) &&
+        isSlashFree(y) &&
+        key.length === x.length + y.length + 1 &&
+        key.startsWith(x) &&
+        key.charCodeAt(x.length) === 47 &&
+        key.endsWith(y)
+      );
     },
   };
 }

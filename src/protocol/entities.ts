@@ -166,23 +166,10 @@ export type PChannelMeta = z.infer<typeof PChannelMeta>;
 
 // -------------------------------------------------------------- GreptimeDB --
 
-export const ProcedureStatus = z.enum([
-  'Running',
-  'Done',
-  'Retrying',
-  'Failed',
-  'PrepareRollback',
-  'RollingBack',
-  'Poisoned',
-]);
+export const ProcedureStatus = z.enum(['Running', 'Done', 'Retrying', 'Failed', 'PrepareRollback', 'RollingBack', 'Poisoned']);
 export type ProcedureStatus = z.infer<typeof ProcedureStatus>;
 /** Statuses that count against `max_running_procedures`. */
-export const UNFINISHED_PROCEDURE_STATUSES: readonly ProcedureStatus[] = [
-  'Running',
-  'Retrying',
-  'PrepareRollback',
-  'RollingBack',
-];
+export const UNFINISHED_PROCEDURE_STATUSES: readonly ProcedureStatus[] = ['Running', 'Retrying', 'PrepareRollback', 'RollingBack'];
 
 /** A metasrv procedure as `INFORMATION_SCHEMA.PROCEDURE_INFO` shows it. */
 export const Procedure = z.object({
@@ -217,14 +204,7 @@ export type EtcdPrefix = z.infer<typeof EtcdPrefix>;
 
 // -------------------------------------------------------------------- TiKV --
 
-export const RegionState = z.enum([
-  'Pending',
-  'Loading',
-  'Active',
-  'LoadingCanceled',
-  'PendingEvict',
-  'Evicting',
-]);
+export const RegionState = z.enum(['Pending', 'Loading', 'Active', 'LoadingCanceled', 'PendingEvict', 'Evicting']);
 export type RegionState = z.infer<typeof RegionState>;
 
 /** A region meta in a store's in-memory engine region cache. */
@@ -259,13 +239,7 @@ export type WriteBatch = z.infer<typeof WriteBatch>;
 
 // ------------------------------------------------------------------ Fluvio --
 
-export const PartitionResolution = z.enum([
-  'Offline',
-  'Online',
-  'LeaderOffline',
-  'ElectionLeaderFound',
-  'OutOfStorage',
-]);
+export const PartitionResolution = z.enum(['Offline', 'Online', 'LeaderOffline', 'ElectionLeaderFound', 'OutOfStorage']);
 export type PartitionResolution = z.infer<typeof PartitionResolution>;
 
 /** The SC's `PartitionStatus`. */

@@ -47,7 +47,8 @@ export const RULES = {
     subsystem: 'regions',
     severity: 'error',
     reads: ['tikv.regions', 'tikv.writeBatches'],
-    summary: 'A region still marked prepared for write after the write batch that prepared it moved on (no batch in progress prepared it, or at a commit boundary).',
+    summary:
+      'A region still marked prepared for write after the write batch that prepared it moved on (no batch in progress prepared it, or at a commit boundary).',
   },
   'partitions/online-out-of-space': {
     subsystem: 'partitions',

@@ -100,10 +100,16 @@ export const JournalLine = z.discriminatedUnion('type', [JournalRepairLine, Jour
 export type JournalLine = z.infer<typeof JournalLine>;
 
 /** A before-image's entity, checked against its collection's schema (undo writes only well-formed entities back). */
-export function parseImageEntity(image: BeforeImage): { ok: true; entity: { key: string; version: number } & Record<string, unknown> } | { ok: false; reason: string } {
+export function parseImageEntity(
+  image: BeforeImage,
+): { ok: true; entity: { key: string; version: number } & Record<string, unknown> } | { ok: false; reason: string } {
   if (!image.entity) return { ok: false, reason: `${image.collection} ${image.key} was not in the model when the repair ran` };
   const parsed = COLLECTIONS[image.collection].schema.safeParse(image.entity);
-  if (!parsed.success) return { ok: false, reason: `${image.collection} ${image.key}: before-image is not a valid entity (${parsed.error.issues[0]?.message ?? 'invalid'})` };
+  if (!parsed.success)
+    return {
+      ok: false,
+      reason: `${image.collection} ${image.key}: before-image is not a valid entity (${parsed.error.issues[0]?.message ?? 'invalid'})`,
+    };
   return { ok: true, entity: parsed.data as { key: string; version: number } & Record<string, unknown> };
 }
 

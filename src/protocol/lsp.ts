@@ -53,7 +53,11 @@ export const ClusterInfo = z.object({
 export type ClusterInfo = z.infer<typeof ClusterInfo>;
 
 export const ConnectParams = z.object({
-  name: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/),
+  name: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_.-]+$/),
   url: z.string().url(),
   token: z.string(),
   /** Absent: `confirm` (only the editor asks; `read-only` is enforced by the server). */
@@ -253,7 +257,11 @@ export const SetJournalParams = z.object({ path: z.string().min(1).max(4096).nul
 export const SetJournalResult = z.object({});
 export const RepairHistoryParams = z.object({});
 /** The journal's repairs, newest first, and the lines that could not be read (a torn last line). */
-export const RepairHistoryResult = z.object({ path: z.string().nullable(), entries: z.array(RepairHistoryEntry), problems: z.array(z.string()) });
+export const RepairHistoryResult = z.object({
+  path: z.string().nullable(),
+  entries: z.array(RepairHistoryEntry),
+  problems: z.array(z.string()),
+});
 export type RepairHistoryResult = z.infer<typeof RepairHistoryResult>;
 /** `clusterDebugger.applyUndo` (the server's command; the extension's is `clusterDebugger.undoRepair`): a journalled repair's id (a prefix is enough); absent: the newest one that can be undone. */
 export const UndoRepairArgs = z.object({ id: z.string().min(1).max(128).optional(), cluster: z.string().optional() });
@@ -393,7 +401,9 @@ export type LspCommandName = keyof typeof LSP_COMMANDS;
 
 /** Method names, from the tables above. */
 export const LspMethods = {
-  ...(Object.fromEntries(Object.entries(LSP_REQUESTS).map(([k, v]) => [k, v.method])) as { [K in LspRequestName]: (typeof LSP_REQUESTS)[K]['method'] }),
+  ...(Object.fromEntries(Object.entries(LSP_REQUESTS).map(([k, v]) => [k, v.method])) as {
+    [K in LspRequestName]: (typeof LSP_REQUESTS)[K]['method'];
+  }),
   didChange: LSP_NOTIFICATIONS.didChange.method,
   syncProgress: LSP_NOTIFICATIONS.syncProgress.method,
 };

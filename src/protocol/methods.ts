@@ -317,13 +317,19 @@ export const RepairCommand = z.discriminatedUnion('command', [
   /** Undo of `quickwit.deleteShards`: re-create each metastore shard as it was, only where its key is still absent. */
   z.object({
     command: z.literal('quickwit.restoreShards'),
-    targets: z.array(z.object({ key: z.string(), absent: z.literal(true), entity: MetastoreShard })).min(1).max(MAX_REPAIR_TARGETS),
+    targets: z
+      .array(z.object({ key: z.string(), absent: z.literal(true), entity: MetastoreShard }))
+      .min(1)
+      .max(MAX_REPAIR_TARGETS),
     preconditions,
   }),
   /** Undo of `fluvio.restoreFromSpuReport`: set each partition's resolution back, only if it is still at the version the repair left. */
   z.object({
     command: z.literal('fluvio.restoreResolution'),
-    targets: z.array(Expectation.extend({ resolution: PartitionResolution })).min(1).max(MAX_REPAIR_TARGETS),
+    targets: z
+      .array(Expectation.extend({ resolution: PartitionResolution }))
+      .min(1)
+      .max(MAX_REPAIR_TARGETS),
     preconditions,
   }),
 ]);

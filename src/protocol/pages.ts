@@ -170,7 +170,10 @@ export function decodeColumnsPage(collection: CollectionName, raw: unknown, maxE
   const columns: PageColumn[] = [];
   for (let j = 0; j < parsed.data.columns.length; j++) {
     const c = asColumn(parsed.data.columns[j]);
-    if (!c) return fail(`columns page: column ${j}${j < fields.length ? ` (${JSON.stringify(fields[j])})` : ''} is not {"d": [indices]}, {"v": [values]} or {"k": 1}`);
+    if (!c)
+      return fail(
+        `columns page: column ${j}${j < fields.length ? ` (${JSON.stringify(fields[j])})` : ''} is not {"d": [indices]}, {"v": [values]} or {"k": 1}`,
+      );
     columns.push(c);
   }
   if (n > maxEntities) return fail(`columns page: ${n} entities; at most ${maxEntities}`);
@@ -194,7 +197,9 @@ export function decodeColumnsPage(collection: CollectionName, raw: unknown, maxE
       for (let i = 0; i < n; i++) {
         const ix = values[i];
         if (typeof ix !== 'number' || !Number.isInteger(ix) || ix < -1 || ix >= max) {
-          return fail(`columns page: field ${JSON.stringify(f)}, entity ${i}: ${JSON.stringify(ix) ?? 'nothing'} is not a string index (0..${max - 1}, or -1 for null)`);
+          return fail(
+            `columns page: field ${JSON.stringify(f)}, entity ${i}: ${JSON.stringify(ix) ?? 'nothing'} is not a string index (0..${max - 1}, or -1 for null)`,
+          );
         }
       }
     }
@@ -231,7 +236,9 @@ export function decodeColumnsPage(collection: CollectionName, raw: unknown, maxE
       for (let j = 0; j < names.length; j++) {
         const v = e[names[j]!];
         if (typeof v !== 'string' && !Number.isSafeInteger(v)) {
-          return fail(`columns page: entity ${i}: the key is derived from ${names[j]}, which is ${JSON.stringify(v) ?? 'nothing'}, not a string or an integer`);
+          return fail(
+            `columns page: entity ${i}: the key is derived from ${names[j]}, which is ${JSON.stringify(v) ?? 'nothing'}, not a string or an integer`,
+          );
         }
         args[j] = v;
       }

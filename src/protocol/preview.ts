@@ -38,8 +38,13 @@ export function effectiveProtection(info: { protection?: ProtectionLevel; status
  * what changes that), or its protection level is `read-only`. The one wording the server's refusals,
  * the quick fixes' disabled reason and the editor's pickers and toasts share.
  */
-export function readOnlyReason(info: { name: string; protection?: ProtectionLevel; status?: { readOnly?: boolean } | null }): string | undefined {
-  if (info.status?.readOnly === true) return `${info.name} is read-only: it refuses every repair (a gateway repairs only with "repairs": true in its own config)`;
+export function readOnlyReason(info: {
+  name: string;
+  protection?: ProtectionLevel;
+  status?: { readOnly?: boolean } | null;
+}): string | undefined {
+  if (info.status?.readOnly === true)
+    return `${info.name} is read-only: it refuses every repair (a gateway repairs only with "repairs": true in its own config)`;
   if (info.protection === 'read-only') return `${info.name} is protected read-only (its protection level in clusterDebugger.clusters)`;
   return undefined;
 }

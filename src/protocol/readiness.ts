@@ -35,7 +35,10 @@ export function ruleReadiness(rule: RuleId, status: Pick<ClusterStatus, 'subsyst
     const h = health.collections?.[c];
     if (h && h.state !== 'ok') {
       const what = `${COLLECTIONS[c].component} (${c})`;
-      return { state: 'unknown', reason: `${what} ${h.state === 'unread' ? 'not read yet' : 'unavailable'}${h.reason ? `: ${h.reason}` : ''}` };
+      return {
+        state: 'unknown',
+        reason: `${what} ${h.state === 'unread' ? 'not read yet' : 'unavailable'}${h.reason ? `: ${h.reason}` : ''}`,
+      };
     }
   }
   return { state: 'checked' };

@@ -90,7 +90,9 @@ export function summaryOf(total: number, states: StateCounts | undefined, groups
 }
 
 /** Every collection's summary from a model's maps (what a full sync gives): the tests compare a cluster's answer with it. */
-export function summariseCollections(collections: { [C in CollectionName]?: { values(): Iterable<AnyEntity> } }): SummaryResult['collections'] {
+export function summariseCollections(collections: {
+  [C in CollectionName]?: { values(): Iterable<AnyEntity> };
+}): SummaryResult['collections'] {
   const out: SummaryResult['collections'] = {};
   for (const c of COLLECTION_NAMES) {
     const map = collections[c];

@@ -208,7 +208,10 @@ export const SYSTEMS = {
 export const SYSTEM_OF_SUBSYSTEM = Object.fromEntries(SYSTEM_IDS.map((id) => [SYSTEMS[id].subsystem, id])) as Record<Subsystem, SystemId>;
 
 /** Each subsystem's view title. */
-export const SUBSYSTEM_TITLES = Object.fromEntries(SYSTEM_IDS.map((id) => [SYSTEMS[id].subsystem, SYSTEMS[id].subsystemTitle])) as Record<Subsystem, string>;
+export const SUBSYSTEM_TITLES = Object.fromEntries(SYSTEM_IDS.map((id) => [SYSTEMS[id].subsystem, SYSTEMS[id].subsystemTitle])) as Record<
+  Subsystem,
+  string
+>;
 
 /** Each system's name as users spell it. */
 export const SYSTEM_TITLES = Object.fromEntries(SYSTEM_IDS.map((id) => [id, SYSTEMS[id].title])) as Record<SystemId, string>;

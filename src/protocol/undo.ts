@@ -30,23 +30,49 @@ export const REPAIR_COMMANDS: Record<RepairCommandName, RepairCommandInfo> = {
     collection: 'quickwit.ingester.shards',
     undo: { kind: 'none', reason: "an ingester's dropped in-memory shards cannot be given back to it" },
   },
-  'milvus.cancelAppendsAndClose': { collection: 'milvus.nodes', undo: { kind: 'none', reason: `the failed appends were answered to their clients, and ${FENCED}` } },
+  'milvus.cancelAppendsAndClose': {
+    collection: 'milvus.nodes',
+    undo: { kind: 'none', reason: `the failed appends were answered to their clients, and ${FENCED}` },
+  },
   'milvus.forceRemoveNode': { collection: 'milvus.nodes', undo: { kind: 'none', reason: FENCED } },
-  'greptime.cancelProcedures': { collection: 'greptime.procedures', undo: { kind: 'none', reason: 'a procedure that started rolling back cannot be resumed' } },
+  'greptime.cancelProcedures': {
+    collection: 'greptime.procedures',
+    undo: { kind: 'none', reason: 'a procedure that started rolling back cannot be resumed' },
+  },
   'greptime.purgeProcedures': {
     collection: 'greptime.procedures',
-    undo: { kind: 'none', reason: "a purged procedure's stored steps are not part of its before-image, so it cannot be written back as it was" },
+    undo: {
+      kind: 'none',
+      reason: "a purged procedure's stored steps are not part of its before-image, so it cannot be written back as it was",
+    },
   },
-  'greptime.disableAutoCreate': { collection: null, undo: { kind: 'none', reason: 'the auto-create switch is not an entity of the cluster, so there is no before-image to restore' } },
-  'tikv.clearPreparedMark': { collection: 'tikv.regions', undo: { kind: 'none', reason: 'restoring the stale mark would only bring back the panic it causes' } },
-  'tikv.evictRegion': { collection: 'tikv.regions', undo: { kind: 'none', reason: 'the in-memory cache is derived from disk; TiKV reloads it on its own' } },
+  'greptime.disableAutoCreate': {
+    collection: null,
+    undo: { kind: 'none', reason: 'the auto-create switch is not an entity of the cluster, so there is no before-image to restore' },
+  },
+  'tikv.clearPreparedMark': {
+    collection: 'tikv.regions',
+    undo: { kind: 'none', reason: 'restoring the stale mark would only bring back the panic it causes' },
+  },
+  'tikv.evictRegion': {
+    collection: 'tikv.regions',
+    undo: { kind: 'none', reason: 'the in-memory cache is derived from disk; TiKV reloads it on its own' },
+  },
   'fluvio.restoreFromSpuReport': { collection: 'fluvio.partitions', undo: { kind: 'restore', command: 'fluvio.restoreResolution' } },
-  'quickwit.restoreShards': { collection: 'quickwit.metastore.shards', undo: { kind: 'none', reason: 'an undo is not itself undone; repair again instead' } },
-  'fluvio.restoreResolution': { collection: 'fluvio.partitions', undo: { kind: 'none', reason: 'an undo is not itself undone; repair again instead' } },
+  'quickwit.restoreShards': {
+    collection: 'quickwit.metastore.shards',
+    undo: { kind: 'none', reason: 'an undo is not itself undone; repair again instead' },
+  },
+  'fluvio.restoreResolution': {
+    collection: 'fluvio.partitions',
+    undo: { kind: 'none', reason: 'an undo is not itself undone; repair again instead' },
+  },
 };
 
 /** Whether a plan of these operations can be undone, and if not, the first reason why. */
-export function undoability(operations: readonly { command: RepairCommandName }[]): { undoable: true } | { undoable: false; reason: string } {
+export function undoability(
+  operations: readonly { command: RepairCommandName }[],
+): { undoable: true } | { undoable: false; reason: string } {
   for (const op of operations) {
     const undo = REPAIR_COMMANDS[op.command].undo;
     if (undo.kind === 'none') return { undoable: false, reason: `${op.command}: ${undo.reason}` };

@@ -98,7 +98,8 @@ export const RULE_VERSIONS: Partial<Record<RuleId, RuleVersions>> = {
   // version says nothing either way (the rule runs); 0.17.2 and earlier have no OutOfStorage; 0.17.3 and later are fixed.
   'partitions/online-out-of-space': {
     system: SYSTEMS.fluvio.title,
-    affected: 'main builds from #4521 (b126cdf4) to before #4529 (130d01a3), versioned 0.17.3-dev-1; no release (v0.17.2 and earlier have no OutOfStorage)',
+    affected:
+      'main builds from #4521 (b126cdf4) to before #4529 (130d01a3), versioned 0.17.3-dev-1; no release (v0.17.2 and earlier have no OutOfStorage)',
     fixedBy: '#4529',
     applies(version) {
       if (/^\D*0\.17\.3-dev/.test(version.trim())) return undefined;

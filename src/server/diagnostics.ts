@@ -23,7 +23,6 @@ export interface DiagnosticData {
   findingId: string;
 }
 
-
 const SEVERITY: Record<Severity, DiagnosticSeverity> = {
   error: DiagnosticSeverity.Error,
   warning: DiagnosticSeverity.Warning,
@@ -62,7 +61,14 @@ export function findingLine(f: Finding, documents: DocumentsOf): number {
   return locateFinding(f, documents)?.line ?? 0;
 }
 
-function findingDiagnostic(f: Finding, documents: DocumentsOf, cluster: string, stale: boolean, sync: SyncProgress | null | undefined, runbooks: string | null): Diagnostic {
+function findingDiagnostic(
+  f: Finding,
+  documents: DocumentsOf,
+  cluster: string,
+  stale: boolean,
+  sync: SyncProgress | null | undefined,
+  runbooks: string | null,
+): Diagnostic {
   const line = findingLine(f, documents);
   // Each fact, linked to its entity's line: in this document's other sections, or in another subsystem's document.
   const related: DiagnosticRelatedInformation[] = [];
@@ -117,7 +123,9 @@ export function findingsHover(findings: readonly Finding[], documents: Documents
       if (linked.length) {
         const views = [...new Set(linked.map((x) => x.component))].join(', ');
         const readAt = [...new Set(linked.map((x) => formatClusterTime(x.readAt, clock)))].join(', ');
-        lines.push(`**${f.rule}**, because of the ${plural(linked.length, 'fact')} above, each linked to its line: the views of ${escapeMarkdown(views)}, read at ${readAt}.`);
+        lines.push(
+          `**${f.rule}**, because of the ${plural(linked.length, 'fact')} above, each linked to its line: the views of ${escapeMarkdown(views)}, read at ${readAt}.`,
+        );
       } else lines.push(`**${f.rule}**, because:`);
       if (unlinked.length) {
         if (linked.length) lines.push('', 'And:');

@@ -50,7 +50,12 @@ export function workspacePublisher(state: ServerState): WorkspaceListener {
   }
 
   function notifyChanged(c: WorkspaceCluster, subsystems: readonly Subsystem[]): void {
-    const params: DidChangeParams = { cluster: c.name, subsystems: [...subsystems], state: state.sessionState(c), clusters: state.clusters() };
+    const params: DidChangeParams = {
+      cluster: c.name,
+      subsystems: [...subsystems],
+      state: state.sessionState(c),
+      clusters: state.clusters(),
+    };
     connection.sendNotification(LSP_NOTIFICATIONS.didChange.method, params).catch((e) => state.logError('didChange', e));
   }
 

@@ -43,7 +43,9 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onCodeAction((params) => codeActions(state, params));
   connection.onHover((params) => hover(state, params));
   // Not `onExecuteCommand`: see `executeCommand`.
-  connection.onRequest(ExecuteCommandRequest.type, (params: ExecuteCommandParams, token: CancellationToken) => executeCommand(state, params, token));
+  connection.onRequest(ExecuteCommandRequest.type, (params: ExecuteCommandParams, token: CancellationToken) =>
+    executeCommand(state, params, token),
+  );
 
   state.documents.onDidChangeContent((e: { document: TextDocument }) => didChangeContent(state, e.document));
   state.documents.onDidClose((e: { document: TextDocument }) => didClose(state, e.document));

@@ -346,7 +346,11 @@ export class ServerState {
   compare(a: { label: string; text: string }, b: { label: string; text: string }, limit: number | undefined): LspResult<'compare'> {
     const side = (s: { label: string; text: string }) => {
       const analysis = this.analyseSnapshot(s.text);
-      if (!analysis.model) throw new ResponseError(LSPErrorCodes.RequestFailed, `${s.label} is not a cluster snapshot: ${analysis.errors[0]?.message ?? 'nothing could be parsed'}`);
+      if (!analysis.model)
+        throw new ResponseError(
+          LSPErrorCodes.RequestFailed,
+          `${s.label} is not a cluster snapshot: ${analysis.errors[0]?.message ?? 'nothing could be parsed'}`,
+        );
       return { model: analysis.model, findings: analysis.findings };
     };
     const left = side(a);

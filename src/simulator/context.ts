@@ -2,7 +2,17 @@
  * What every subsystem module of the simulator sees: the store, the seeded
  * PRNG, the logical clock, the bug switches and the cluster's config.
  */
-import { RpcException, ErrorCodes, type BugMode, type ClusterConfig, type Fault, type RepairCommand, type RepairItemResult, type ScenarioSize, type Subsystem } from '../protocol';
+import {
+  RpcException,
+  ErrorCodes,
+  type BugMode,
+  type ClusterConfig,
+  type Fault,
+  type RepairCommand,
+  type RepairItemResult,
+  type ScenarioSize,
+  type Subsystem,
+} from '../protocol';
 import type { Prng } from './prng';
 import type { Store } from '../cluster/store';
 import type { TraceHash } from './trace';

@@ -176,7 +176,8 @@ export class FluvioSim implements SubsystemSim {
   private restore(p: ScPartition): RepairItemResult {
     const report = this.ctx.store.get('fluvio.spuReports', keys.spuReport(p.leader.spu, p.topic, p.partition));
     if (!report) return refused(p.key, `no report from its leader ${keys.spu(p.leader.spu)}; nothing to restore from`);
-    if (!report.storageFull) return unchanged(p.key, `${keys.spu(p.leader.spu)} reports ${report.freeBytes} bytes free; resolution stays ${p.resolution}`);
+    if (!report.storageFull)
+      return unchanged(p.key, `${keys.spu(p.leader.spu)} reports ${report.freeBytes} bytes free; resolution stays ${p.resolution}`);
     if (p.resolution === 'OutOfStorage') return unchanged(p.key, 'already OutOfStorage');
     const after = this.ctx.store.patch('fluvio.partitions', p.key, { resolution: 'OutOfStorage' })!;
     return applied(

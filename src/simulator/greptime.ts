@@ -14,14 +14,7 @@
  * retries stop after `max_retry_times` (rolled back to Failed), and finished
  * procedures leave etcd after a TTL.
  */
-import {
-  plural,
-  UNFINISHED_PROCEDURE_STATUSES,
-  type Fault,
-  type Procedure,
-  type RepairCommand,
-  type RepairItemResult,
-} from '../protocol';
+import { plural, UNFINISHED_PROCEDURE_STATUSES, type Fault, type Procedure, type RepairCommand, type RepairItemResult } from '../protocol';
 import { buggy, noTarget, rejected, type SimContext, type Sizes, type SubsystemSim } from './context';
 import { applied, dedupeTargets, refused, unchanged } from '../protocol';
 import { expectVersion } from './repair-support';
@@ -38,8 +31,18 @@ const TABLE_NAME_BYTES = 96;
 export const FINISHED_TTL_SECONDS = 60;
 /** OpenTSDB metrics the workload writes; each becomes `greptime.public.<metric>` on auto-create. */
 const METRICS = [
-  'sys_cpu_user', 'sys_cpu_system', 'sys_mem_free', 'sys_mem_used', 'sys_disk_read', 'sys_disk_write',
-  'net_bytes_in', 'net_bytes_out', 'http_requests', 'http_latency_p99', 'jvm_heap_used', 'jvm_gc_pause',
+  'sys_cpu_user',
+  'sys_cpu_system',
+  'sys_mem_free',
+  'sys_mem_used',
+  'sys_disk_read',
+  'sys_disk_write',
+  'net_bytes_in',
+  'net_bytes_out',
+  'http_requests',
+  'http_latency_p99',
+  'jvm_heap_used',
+  'jvm_gc_pause',
 ];
 /** An unknown table name is echoed in a refusal up to this many characters. */
 const MAX_ECHOED_NAME = 200;
@@ -115,7 +118,10 @@ export class GreptimeSim implements SubsystemSim {
           const p = found.entity;
           if (!isUnfinished(p)) return unchanged(t.key, `already ${p.status}; nothing to cancel`);
           this.rollBack(p, 'cancelled by operator');
-          return applied(t.key, `cancelled: rolled back (${p.status} → PrepareRollback → RollingBack → Failed); its state stays in etcd until purged`);
+          return applied(
+            t.key,
+            `cancelled: rolled back (${p.status} → PrepareRollback → RollingBack → Failed); its state stays in etcd until purged`,
+          );
         });
       case 'greptime.purgeProcedures':
         return dedupeTargets(cmd.targets).map((t) => {
@@ -123,7 +129,10 @@ export class GreptimeSim implements SubsystemSim {
           if ('refusal' in found) return found.refusal;
           const p = found.entity;
           if (isUnfinished(p)) {
-            return refused(t.key, `${p.status}: an unfinished procedure is cancelled, never purged (removing its state could leave half-created table metadata)`);
+            return refused(
+              t.key,
+              `${p.status}: an unfinished procedure is cancelled, never purged (removing its state could leave half-created table metadata)`,
+            );
           }
           const bytes = this.purge(p);
           return applied(t.key, `purged from etcd (${bytes} bytes)`);

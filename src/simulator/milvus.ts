@@ -11,7 +11,16 @@
  * waiting on recovery (they fail; clients retry on the new owner), the WAL
  * closes and the node reaches Stopped.
  */
-import { keys, plural, type Fault, type PChannelMeta, type RepairCommand, type RepairItemResult, type StreamingNode, type WalState } from '../protocol';
+import {
+  keys,
+  plural,
+  type Fault,
+  type PChannelMeta,
+  type RepairCommand,
+  type RepairItemResult,
+  type StreamingNode,
+  type WalState,
+} from '../protocol';
 import { buggy, rejected, type SimContext, type Sizes, type SubsystemSim } from './context';
 import { applied, dedupeTargets, refused, unchanged } from '../protocol';
 import { expectVersion } from './repair-support';

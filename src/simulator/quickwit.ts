@@ -29,7 +29,15 @@
  * the control plane answers "delete" for every shard the metastore does not
  * have.
  */
-import { keys, positionOffset, type Fault, type IngesterShard, type MetastoreShard, type RepairCommand, type RepairItemResult } from '../protocol';
+import {
+  keys,
+  positionOffset,
+  type Fault,
+  type IngesterShard,
+  type MetastoreShard,
+  type RepairCommand,
+  type RepairItemResult,
+} from '../protocol';
 import { buggy, noTarget, rejected, type SimContext, type Sizes, type SubsystemSim } from './context';
 import { ulid } from './prng';
 import { applied, dedupeTargets, refused } from '../protocol';
@@ -83,7 +91,12 @@ interface DownIngester {
 
 export class QuickwitSim implements SubsystemSim {
   readonly subsystem = 'shards' as const;
-  readonly commands = ['quickwit.deleteShards', 'quickwit.restartControlPlane', 'quickwit.adviseResetShards', 'quickwit.restoreShards'] as const;
+  readonly commands = [
+    'quickwit.deleteShards',
+    'quickwit.restartControlPlane',
+    'quickwit.adviseResetShards',
+    'quickwit.restoreShards',
+  ] as const;
 
   controlPlaneEpoch = 1;
   private sources: Source[] = [];
@@ -213,7 +226,8 @@ export class QuickwitSim implements SubsystemSim {
       if (!meta) reason = 'no such metastore shard';
       else if (meta.shardState === 'closed') reason = 'closed';
       else if (this.down.has(meta.leaderId)) reason = `its leader ${meta.leaderId} is restarting`;
-      else if (store.has(INGESTER, keys.ingesterShard(meta.leaderId, meta.indexUid, meta.sourceId, meta.shardId))) reason = `already held by ${meta.leaderId}`;
+      else if (store.has(INGESTER, keys.ingesterShard(meta.leaderId, meta.indexUid, meta.sourceId, meta.shardId)))
+        reason = `already held by ${meta.leaderId}`;
       if (reason || !meta) {
         skipped.push({ key, reason: reason ?? 'no such metastore shard' });
         continue;
@@ -482,7 +496,10 @@ export class QuickwitSim implements SubsystemSim {
     // The model may know it (after a control-plane restart); it goes with the row.
     store.delete(CONTROL_PLANE, target.key);
     store.delete(METASTORE, target.key);
-    return applied(target.key, held ? 'deleted: closed and fully published' : `deleted: never initialised on ${shard.leaderId}, it held no data`);
+    return applied(
+      target.key,
+      held ? 'deleted: closed and fully published' : `deleted: never initialised on ${shard.leaderId}, it held no data`,
+    );
   }
 
   /** The control plane restarts and reloads its model from the metastore (the upstream recovery path). */

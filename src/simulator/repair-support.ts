@@ -31,10 +31,19 @@ export function expectVersion<C extends CollectionName>(
  * Undo's re-create: each entity written back from its before-image where its key is still absent;
  * a key that exists again (someone re-created it since) is refused and left as it is.
  */
-export function recreate<C extends CollectionName>(store: Store, collection: C, targets: readonly { key: string; entity: EntityOf<C> }[], what: string): RepairItemResult[] {
+export function recreate<C extends CollectionName>(
+  store: Store,
+  collection: C,
+  targets: readonly { key: string; entity: EntityOf<C> }[],
+  what: string,
+): RepairItemResult[] {
   return dedupeTargets(targets).map((t) => {
     const now = store.get(collection, t.key);
-    if (now) return refused(t.key, `${what} ${t.key} exists again (version ${now.version}): something re-created it since the repair; left as it is`);
+    if (now)
+      return refused(
+        t.key,
+        `${what} ${t.key} exists again (version ${now.version}): something re-created it since the repair; left as it is`,
+      );
     if (t.entity.key !== t.key) return refused(t.key, `the entity to re-create is ${t.entity.key}, not ${t.key}; nothing changed`);
     const { version: _before, ...draft } = t.entity;
     const put = store.put(collection, structuredClone(draft) as never);

@@ -29,7 +29,8 @@ export async function startSimulatorServer(opts: SimulatorServerOptions = {}): P
   const simulator = new Simulator();
   simulator.reset({ scenario: opts.scenario ?? 'healthy', seed: opts.seed, bugs: opts.bugs, size: opts.size });
   // The upstream HTTP routes a gateway reads, served in their real shape by the simulator.
-  const http = (req: IncomingMessage, res: ServerResponse) => serveQuickwitRoute(simulator, req, res) || serveTikvRoute(simulator, req, res);
+  const http = (req: IncomingMessage, res: ServerResponse) =>
+    serveQuickwitRoute(simulator, req, res) || serveTikvRoute(simulator, req, res);
   const server = await startClusterServer(simulator, { ...opts, tokenEnv: 'CLUSTER_SIM_TOKEN', http });
   const ticker = opts.tickMs && opts.tickMs > 0 ? setInterval(() => simulator.tick(1), opts.tickMs) : undefined;
   return {

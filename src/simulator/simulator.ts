@@ -187,7 +187,6 @@ export class Simulator extends StoreBackend implements SimControl {
     return { traceHash: this.trace.digest(), events: this.trace.events, time: this.time };
   }
 
-
   // -------------------------------------------------------------- reads --
 
   status(): ClusterStatus {
@@ -212,8 +211,6 @@ export class Simulator extends StoreBackend implements SimControl {
     return this.store.values(collection);
   }
 
-
-
   // ------------------------------------------------------------ repairs --
 
   /** This run of this cluster: another process, or a reset, is another incarnation. */
@@ -230,9 +227,13 @@ export class Simulator extends StoreBackend implements SimControl {
     const replay = this.admitRepair(params);
     if (replay) return replay;
     const failed = this.failedPrecondition(params.repair.preconditions ?? []);
-    const items = failed ? refuseAll(params.repair, `not applied: ${failed}; re-check and plan again`) : this.moduleForCommand(params.repair.command).repair(params.repair);
+    const items = failed
+      ? refuseAll(params.repair, `not applied: ${failed}; re-check and plan again`)
+      : this.moduleForCommand(params.repair.command).repair(params.repair);
     const result = this.finishRepair(params, items);
-    this.trace.record(`repair ${params.requestId} ${params.repair.command} t=${this.clock}: ${result.applied}/${result.refused}/${items.length - result.applied - result.refused}`);
+    this.trace.record(
+      `repair ${params.requestId} ${params.repair.command} t=${this.clock}: ${result.applied}/${result.refused}/${items.length - result.applied - result.refused}`,
+    );
     return result;
   }
 
@@ -245,7 +246,6 @@ export class Simulator extends StoreBackend implements SimControl {
   }
 
   // ---------------------------------------------------------- internals --
-
 
   private context(): SimContext {
     // Getters so that modules always see the simulator's current clock and bug settings.
@@ -324,6 +324,4 @@ export class Simulator extends StoreBackend implements SimControl {
     if (!m) throw new RpcException(ErrorCodes.MethodNotFound, `no subsystem runs ${command}`);
     return m;
   }
-
 }
-

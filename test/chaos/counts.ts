@@ -89,7 +89,11 @@ export interface Figures {
  * `CHAOS_REPORT` when set (the soak script collects them there).
  */
 export function report(scenario: string, f: Figures): void {
-  const notes = f.notes ? ` | ${Object.entries(f.notes).map(([k, v]) => `${k} ${v}`).join(', ')}` : '';
+  const notes = f.notes
+    ? ` | ${Object.entries(f.notes)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`
+    : '';
   const line =
     `      [${PROFILE}] ${scenario}: tries ${f.tries}, crashes ${f.crashes}, hangs ${f.hangs}, state changes ${f.stateChanges}, ` +
     `entities lost ${f.entitiesLost}, refused as expected ${f.refusedAsExpected}${notes}`;
@@ -135,7 +139,10 @@ export class Rng {
 export async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)))]);
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }

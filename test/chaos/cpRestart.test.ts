@@ -55,7 +55,9 @@ describe('chaos: control-plane restart while a bulk delete of dangling shards ru
       const at = 1 + rng.int(Math.max(1, batches - 1));
       const from = proxy.repairs.length;
       let seen = 0;
-      const hold: Promise<unknown> = held ? proxy.holdRepair(at) : proxy.waitForRequest(`batch ${at}`, (m) => m === 'repair' && ++seen === at, 120_000);
+      const hold: Promise<unknown> = held
+        ? proxy.holdRepair(at)
+        : proxy.waitForRequest(`batch ${at}`, (m) => m === 'repair' && ++seen === at, 120_000);
       const run = cli([proxy.url, '--token', SHARDS_TOKEN, '--repair', 'shards/dangling', '--yes', '--format', 'json'], {}, 30 * 60_000);
       await within(10 * 60_000, `batch ${at} of the bulk delete`, hold);
       const status = await control.request('cluster.status', {});
@@ -83,8 +85,10 @@ describe('chaos: control-plane restart while a bulk delete of dangling shards ru
       const appliedAfter = after.reduce((n, r) => n + (r.result?.applied ?? 0), 0);
       refusedAfter += ours.reduce((n, r) => n + (r.result?.refused ?? 0), 0);
       appliedBefore += ours.reduce((n, r) => n + (r.result?.applied ?? 0), 0);
-      if (missing.length) failures.push(`round ${round}: ${missing.length} control-plane shards are gone from the metastore, e.g. ${missing[0]}`);
-      if (deletedAfterRestart > 0) failures.push(`round ${round}: ${deletedAfterRestart} metastore shards deleted after the control plane learned them`);
+      if (missing.length)
+        failures.push(`round ${round}: ${missing.length} control-plane shards are gone from the metastore, e.g. ${missing[0]}`);
+      if (deletedAfterRestart > 0)
+        failures.push(`round ${round}: ${deletedAfterRestart} metastore shards deleted after the control plane learned them`);
       if (appliedAfter > 0) failures.push(`round ${round}: batches sent after the restart deleted ${appliedAfter} shards`);
       if (ours.length < at) failures.push(`round ${round}: only ${ours.length} batches were sent`);
     }
@@ -95,7 +99,11 @@ describe('chaos: control-plane restart while a bulk delete of dangling shards ru
       stateChanges: 0,
       entitiesLost: lost,
       refusedAsExpected: refusedAfter,
-      notes: { shards: size.danglingShards, 'deleted before the restart': appliedBefore, seconds: ((Date.now() - started) / 1000).toFixed(1) },
+      notes: {
+        shards: size.danglingShards,
+        'deleted before the restart': appliedBefore,
+        seconds: ((Date.now() - started) / 1000).toFixed(1),
+      },
     });
     assert.deepEqual(failures, []);
     assert.ok(refusedAfter > 0, 'batches planned before the restart were refused after it');

@@ -92,7 +92,10 @@ describe('chaos: kill -9 of the simulator during sync and repair, language serve
       } else {
         const before = proxy.repairs.length;
         const sent = proxy.waitForRequest('a repair batch', (m) => m === 'repair');
-        command = lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyAllSafe, arguments: [{ cluster: 'sim' }] });
+        command = lsp.request<ApplyRepairResult>('workspace/executeCommand', {
+          command: LspCommands.applyAllSafe,
+          arguments: [{ cluster: 'sim' }],
+        });
         await sent;
         repairsRun++;
         if (rng.chance(0.5)) {
@@ -108,9 +111,17 @@ describe('chaos: kill -9 of the simulator during sync and repair, language serve
       incarnations.add(incarnation);
 
       // Recovered: live on the new incarnation, ...
-      await lsp.waitFor(`the server to be live on incarnation ${incarnation} (kill ${i + 1}, ${mode})`, () =>
-        lsp.didChanges.some((c) => c.cluster === 'sim' && c.state === 'live' && c.clusters.some((x) => x.name === 'sim' && x.status?.incarnation === incarnation)),
-      30_000);
+      await lsp.waitFor(
+        `the server to be live on incarnation ${incarnation} (kill ${i + 1}, ${mode})`,
+        () =>
+          lsp.didChanges.some(
+            (c) =>
+              c.cluster === 'sim' &&
+              c.state === 'live' &&
+              c.clusters.some((x) => x.name === 'sim' && x.status?.incarnation === incarnation),
+          ),
+        30_000,
+      );
       if (command) {
         const result = await within(60_000, `applyAllSafe interrupted by kill ${i + 1}`, command);
         if (/Re-planned on the restarted cluster/.test(result.details.join('\n') + result.summary)) replanned++;
@@ -124,7 +135,8 @@ describe('chaos: kill -9 of the simulator during sync and repair, language serve
       const expectDangling = violations(await snapshot(control), await control.request('cluster.status', {}))['shards/dangling'].length > 0;
       await lsp.waitForDiagnostics(
         uri,
-        (d: Diagnostic[]) => d.every((x) => !String(x.message).startsWith(STALE)) && d.some((x) => x.code === 'shards/dangling') === expectDangling,
+        (d: Diagnostic[]) =>
+          d.every((x) => !String(x.message).startsWith(STALE)) && d.some((x) => x.code === 'shards/dangling') === expectDangling,
         `fresh diagnostics after kill ${i + 1} (${mode}; dangling shards: ${expectDangling})`,
       );
       maxRecoveryMs = Math.max(maxRecoveryMs, Date.now() - downAt);
@@ -160,7 +172,15 @@ describe('chaos: kill -9 of the simulator during sync and repair, language serve
     assert.ok(serverAlive, 'the language server is still running');
     assert.equal(recovered, COUNTS.kills);
     assert.ok(answered.length > 0, 'repairs did reach simulators');
-    assert.deepEqual(crossed.map((r) => `${r.requestId}: planned on ${r.plannedOn}, applied by ${r.reached}`), [], 'no repair applied across an incarnation');
-    assert.deepEqual(otherErrors.map((r) => `${r.requestId}: ${r.errorCode}`), [], 'no repair failed but for a foreign incarnation');
+    assert.deepEqual(
+      crossed.map((r) => `${r.requestId}: planned on ${r.plannedOn}, applied by ${r.reached}`),
+      [],
+      'no repair applied across an incarnation',
+    );
+    assert.deepEqual(
+      otherErrors.map((r) => `${r.requestId}: ${r.errorCode}`),
+      [],
+      'no repair failed but for a foreign incarnation',
+    );
   });
 });

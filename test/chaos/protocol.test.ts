@@ -52,16 +52,72 @@ async function stateDigest(client: ClusterClient): Promise<{ digest: string; sta
 // ------------------------------------------------------------- generators --
 
 const UNKNOWN_METHODS = [
-  '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', '__defineGetter__',
-  'cluster.', 'cluster.List', 'cluster.list ', ' cluster.list', 'cluster.list\u0000', 'sim.', 'sim.resetAll', 'sim.kill',
-  'REPAIR', 'repair.apply', 'rpc.discover', 'x'.repeat(128), 'ünïcödé', '\ud800', 'cluster.events', 'initialized', 'shutdown', 'exit',
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  'isPrototypeOf',
+  '__defineGetter__',
+  'cluster.',
+  'cluster.List',
+  'cluster.list ',
+  ' cluster.list',
+  'cluster.list\u0000',
+  'sim.',
+  'sim.resetAll',
+  'sim.kill',
+  'REPAIR',
+  'repair.apply',
+  'rpc.discover',
+  'x'.repeat(128),
+  'ünïcödé',
+  '\ud800',
+  'cluster.events',
+  'initialized',
+  'shutdown',
+  'exit',
 ];
 const BAD_IDS: unknown[] = [{}, [], true, false, 1.5, -0, 1e300, Number.MAX_SAFE_INTEGER + 2, 'x'.repeat(5000), { id: 1 }, [1]];
-const COLLECTION_LIKE = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'quickwit.metastore', 'QUICKWIT.METASTORE.SHARDS', '', 'milvus.nodes ', 'prototype'];
+const COLLECTION_LIKE = [
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  'quickwit.metastore',
+  'QUICKWIT.METASTORE.SHARDS',
+  '',
+  'milvus.nodes ',
+  'prototype',
+];
 const GARBAGE_TEXT = [
-  '', ' ', '{', '}', '[', ']', '[{]', '{"jsonrpc":"2.0"', '{"jsonrpc":"2.0","id":1,"method":"cluster.status"', 'null', 'undefined', 'NaN',
-  'Infinity', '-Infinity', '1e400', '"\\ud800"', '{"a":1,}', "{'jsonrpc':'2.0'}", '\u0000', '\ufeff{}', '{"__proto__":', 'tru', '01', '.5',
-  '{"jsonrpc":"2.0","id":1,"method":"cluster.status"}}', '[]]', '{"jsonrpc":"2.0","id":1,"method":"cluster.status",}',
+  '',
+  ' ',
+  '{',
+  '}',
+  '[',
+  ']',
+  '[{]',
+  '{"jsonrpc":"2.0"',
+  '{"jsonrpc":"2.0","id":1,"method":"cluster.status"',
+  'null',
+  'undefined',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '1e400',
+  '"\\ud800"',
+  '{"a":1,}',
+  "{'jsonrpc':'2.0'}",
+  '\u0000',
+  '\ufeff{}',
+  '{"__proto__":',
+  'tru',
+  '01',
+  '.5',
+  '{"jsonrpc":"2.0","id":1,"method":"cluster.status"}}',
+  '[]]',
+  '{"jsonrpc":"2.0","id":1,"method":"cluster.status",}',
 ];
 
 function randomString(rng: Rng, max: number): string {
@@ -69,26 +125,43 @@ function randomString(rng: Rng, max: number): string {
   let s = '';
   for (let i = 0; i < n; i++) {
     const r = rng.int(10);
-    s += r < 6 ? String.fromCharCode(32 + rng.int(95)) : r < 8 ? String.fromCharCode(rng.int(0x10000)) : rng.pick(['"', '\\', '{', '}', '[', ']', ':', ',', '\n']);
+    s +=
+      r < 6
+        ? String.fromCharCode(32 + rng.int(95))
+        : r < 8
+          ? String.fromCharCode(rng.int(0x10000))
+          : rng.pick(['"', '\\', '{', '}', '[', ']', ':', ',', '\n']);
   }
   return s;
 }
 
 function randomValue(rng: Rng, depth = 0): unknown {
   switch (rng.int(depth > 3 ? 6 : 9)) {
-    case 0: return null;
-    case 1: return rng.chance(0.5);
-    case 2: return rng.pick([0, -1, 1.5, 1e300, -1e-300, 2 ** 53, 5001, 10_001, 128, 1024]);
-    case 3: return randomString(rng, 20);
-    case 4: return rng.pick(['', '__proto__', 'constructor', 'buggy', 'fixed', 'healthy', 'quickwit.metastore.shards', 'ingester-0']);
-    case 5: return rng.pick(COLLECTION_LIKE);
-    case 6: return Array.from({ length: rng.int(4) }, () => randomValue(rng, depth + 1));
+    case 0:
+      return null;
+    case 1:
+      return rng.chance(0.5);
+    case 2:
+      return rng.pick([0, -1, 1.5, 1e300, -1e-300, 2 ** 53, 5001, 10_001, 128, 1024]);
+    case 3:
+      return randomString(rng, 20);
+    case 4:
+      return rng.pick(['', '__proto__', 'constructor', 'buggy', 'fixed', 'healthy', 'quickwit.metastore.shards', 'ingester-0']);
+    case 5:
+      return rng.pick(COLLECTION_LIKE);
+    case 6:
+      return Array.from({ length: rng.int(4) }, () => randomValue(rng, depth + 1));
     case 7: {
       const o: Record<string, unknown> = {};
-      for (let i = rng.int(4); i > 0; i--) o[rng.pick(['__proto__', 'constructor', 'key', 'version', 'collection', 'targets', 'a', randomString(rng, 6)])] = randomValue(rng, depth + 1);
+      for (let i = rng.int(4); i > 0; i--)
+        o[rng.pick(['__proto__', 'constructor', 'key', 'version', 'collection', 'targets', 'a', randomString(rng, 6)])] = randomValue(
+          rng,
+          depth + 1,
+        );
       return o;
     }
-    default: return { ['__proto__']: { initialized: true, subscribed: true, polluted: 1 } };
+    default:
+      return { ['__proto__']: { initialized: true, subscribed: true, polluted: 1 } };
   }
 }
 
@@ -122,11 +195,16 @@ class Gen {
     const r = this.rng;
     const [, key, version] = r.pick(this.k.entities);
     switch (r.int(5)) {
-      case 0: return { key: `${key}-gone`, version };
-      case 1: return { key, version: version + 1 + r.int(1000) };
-      case 2: return { key, version: Math.max(0, version - 1 - r.int(3)) === version ? version + 7 : Math.max(0, version - 1 - r.int(3)) };
-      case 3: return { key: r.pick(['', '__proto__', 'constructor', randomString(r, 40)]), version: r.int(5) };
-      default: return { key: r.pick(this.k.shardKeys) + r.pick(['x', '/', ' ']), version };
+      case 0:
+        return { key: `${key}-gone`, version };
+      case 1:
+        return { key, version: version + 1 + r.int(1000) };
+      case 2:
+        return { key, version: Math.max(0, version - 1 - r.int(3)) === version ? version + 7 : Math.max(0, version - 1 - r.int(3)) };
+      case 3:
+        return { key: r.pick(['', '__proto__', 'constructor', randomString(r, 40)]), version: r.int(5) };
+      default:
+        return { key: r.pick(this.k.shardKeys) + r.pick(['x', '/', ' ']), version };
     }
   }
 
@@ -135,18 +213,29 @@ class Gen {
     const r = this.rng;
     const [collection, key, version] = r.pick(this.k.entities);
     switch (r.int(3)) {
-      case 0: return { epoch: 'quickwit.controlPlane', value: this.k.epoch + 1 + r.int(5) };
-      case 1: return { collection, key, absent: true };
-      default: return { collection, key, version: version + 1 + r.int(9) };
+      case 0:
+        return { epoch: 'quickwit.controlPlane', value: this.k.epoch + 1 + r.int(5) };
+      case 1:
+        return { collection, key, absent: true };
+      default:
+        return { collection, key, version: version + 1 + r.int(9) };
     }
   }
 
   private repairCommand(mustFail: boolean): Record<string, unknown> {
     const r = this.rng;
     const cmd = r.pick([
-      'quickwit.deleteShards', 'quickwit.restartControlPlane', 'quickwit.adviseResetShards', 'milvus.cancelAppendsAndClose',
-      'milvus.forceRemoveNode', 'greptime.cancelProcedures', 'greptime.purgeProcedures', 'greptime.disableAutoCreate',
-      'tikv.clearPreparedMark', 'tikv.evictRegion', 'fluvio.restoreFromSpuReport',
+      'quickwit.deleteShards',
+      'quickwit.restartControlPlane',
+      'quickwit.adviseResetShards',
+      'milvus.cancelAppendsAndClose',
+      'milvus.forceRemoveNode',
+      'greptime.cancelProcedures',
+      'greptime.purgeProcedures',
+      'greptime.disableAutoCreate',
+      'tikv.clearPreparedMark',
+      'tikv.evictRegion',
+      'fluvio.restoreFromSpuReport',
     ]);
     const pre = r.chance(mustFail ? 0.4 : 0.3) ? [...Array.from({ length: r.int(3) }, () => this.failingPrecondition())] : undefined;
     if (cmd === 'quickwit.restartControlPlane') {
@@ -158,7 +247,10 @@ class Gen {
       // Valid by itself: only a failed precondition keeps it from applying.
       return { command: cmd, table: randomString(r, 12), preconditions: [this.failingPrecondition()] };
     }
-    const o: Record<string, unknown> = { command: cmd, targets: Array.from({ length: 1 + r.int(r.chance(0.05) ? 4000 : 6) }, () => this.target()) };
+    const o: Record<string, unknown> = {
+      command: cmd,
+      targets: Array.from({ length: 1 + r.int(r.chance(0.05) ? 4000 : 6) }, () => this.target()),
+    };
     if (pre?.length) o.preconditions = pre;
     return o;
   }
@@ -168,18 +260,50 @@ class Gen {
     const r = this.rng;
     const base = { requestId: `bad-${r.int(1e9)}`, incarnation: this.k.incarnation, repair: this.repairCommand(true) };
     switch (r.int(12)) {
-      case 0: return { ...base, requestId: '' };
-      case 1: return { ...base, requestId: 'r'.repeat(129) };
-      case 2: return { ...base, incarnation: '' };
-      case 3: return { ...base, incarnation: 'i'.repeat(129) };
-      case 4: return { requestId: base.requestId, repair: base.repair };
-      case 5: return { ...base, repair: { command: r.pick(['nope', '__proto__', 'constructor', 'quickwit.deleteshards']), targets: [] } };
-      case 6: return { ...base, repair: { command: 'quickwit.deleteShards', targets: [] } };
-      case 7: return { ...base, repair: { command: 'quickwit.deleteShards', targets: Array.from({ length: 5001 }, (_, i) => ({ key: `k${i}`, version: 1 })) } };
-      case 8: return { ...base, repair: { command: 'quickwit.deleteShards', targets: [{ key: 'k', version: r.pick([-1, 1.5, '1', null, Infinity]) }] } };
-      case 9: return { ...base, repair: { command: 'quickwit.deleteShards', targets: [{ key: 'k', version: 1 }], preconditions: [{ ...this.failingPrecondition(), extra: 1 }] } };
-      case 10: return { ...base, repair: { command: 'quickwit.deleteShards', targets: [{ key: 'k', version: 1 }], preconditions: [{ collection: r.pick(COLLECTION_LIKE), key: 'k', absent: true }] } };
-      default: return { ...base, repair: { command: 'quickwit.restartControlPlane', expectedEpoch: r.pick([-1, 1.5, '1', null]) } };
+      case 0:
+        return { ...base, requestId: '' };
+      case 1:
+        return { ...base, requestId: 'r'.repeat(129) };
+      case 2:
+        return { ...base, incarnation: '' };
+      case 3:
+        return { ...base, incarnation: 'i'.repeat(129) };
+      case 4:
+        return { requestId: base.requestId, repair: base.repair };
+      case 5:
+        return { ...base, repair: { command: r.pick(['nope', '__proto__', 'constructor', 'quickwit.deleteshards']), targets: [] } };
+      case 6:
+        return { ...base, repair: { command: 'quickwit.deleteShards', targets: [] } };
+      case 7:
+        return {
+          ...base,
+          repair: { command: 'quickwit.deleteShards', targets: Array.from({ length: 5001 }, (_, i) => ({ key: `k${i}`, version: 1 })) },
+        };
+      case 8:
+        return {
+          ...base,
+          repair: { command: 'quickwit.deleteShards', targets: [{ key: 'k', version: r.pick([-1, 1.5, '1', null, Infinity]) }] },
+        };
+      case 9:
+        return {
+          ...base,
+          repair: {
+            command: 'quickwit.deleteShards',
+            targets: [{ key: 'k', version: 1 }],
+            preconditions: [{ ...this.failingPrecondition(), extra: 1 }],
+          },
+        };
+      case 10:
+        return {
+          ...base,
+          repair: {
+            command: 'quickwit.deleteShards',
+            targets: [{ key: 'k', version: 1 }],
+            preconditions: [{ collection: r.pick(COLLECTION_LIKE), key: 'k', absent: true }],
+          },
+        };
+      default:
+        return { ...base, repair: { command: 'quickwit.restartControlPlane', expectedEpoch: r.pick([-1, 1.5, '1', null]) } };
     }
   }
 
@@ -188,7 +312,12 @@ class Gen {
     if (r.chance(0.35)) return this.malformedRepair();
     if (!this.traced || r.chance(0.4)) {
       // A well-formed repair for another incarnation: refused whole (-32011), before anything else.
-      const inc = r.pick([`${this.k.incarnation}x`, this.k.incarnation.replace(/\.\d+$/, '.0'), randomString(r, 60) || 'other', '00000000-0000-0000-0000-000000000000.1']);
+      const inc = r.pick([
+        `${this.k.incarnation}x`,
+        this.k.incarnation.replace(/\.\d+$/, '.0'),
+        randomString(r, 60) || 'other',
+        '00000000-0000-0000-0000-000000000000.1',
+      ]);
       return { requestId: `foreign-${r.int(1e9)}`, incarnation: inc, repair: this.repairCommand(false) };
     }
     let requestId = `chaos-${r.int(1e12)}`;
@@ -200,28 +329,97 @@ class Gen {
   private simCall(): Record<string, unknown> {
     const r = this.rng;
     switch (r.int(6)) {
-      case 0: return this.req('sim.reset', r.pick([{ scenario: 'nope' }, { scenario: 'healthy', seed: '1' }, { scenario: 'healthy', seed: 1.5 }, { scenario: 'healthy', size: { danglingShards: -1 } }, { scenario: 'healthy', size: { danglingShards: 5_000_001 } }, { scenario: 'healthy', bugs: 'maybe' }, { scenario: '__proto__' }, {}, [], null]));
-      case 1: return this.req('sim.tick', r.pick([{ ticks: 0 }, { ticks: 10_001 }, { ticks: '1' }, { ticks: 1.5 }, { ticks: -1 }, { ticks: null }, 'x', [1]]));
-      case 2: return this.req('sim.setBugs', r.pick([{ bugs: 'maybe' }, { bugs: 1 }, { bugs: { shards: 'x' } }, { bugs: { __proto__: 'buggy' } }, { bugs: null }, {}]));
-      case 3: return this.req('sim.inject', r.chance(0.3) ? { fault: r.pick(['nope', '__proto__', 'quickwit', '']) } : { fault: r.pick(Fault.options), target: r.pick(['nope', '', '__proto__', 'ingester-9', 'node-999', randomString(r, 30)]) });
-      case 4: return this.req('sim.initShards', r.pick([{ keys: [] }, { keys: 'x' }, { keys: [1] }, { keys: ['k'.repeat(1025)] }, {}]));
+      case 0:
+        return this.req(
+          'sim.reset',
+          r.pick([
+            { scenario: 'nope' },
+            { scenario: 'healthy', seed: '1' },
+            { scenario: 'healthy', seed: 1.5 },
+            { scenario: 'healthy', size: { danglingShards: -1 } },
+            { scenario: 'healthy', size: { danglingShards: 5_000_001 } },
+            { scenario: 'healthy', bugs: 'maybe' },
+            { scenario: '__proto__' },
+            {},
+            [],
+            null,
+          ]),
+        );
+      case 1:
+        return this.req(
+          'sim.tick',
+          r.pick([{ ticks: 0 }, { ticks: 10_001 }, { ticks: '1' }, { ticks: 1.5 }, { ticks: -1 }, { ticks: null }, 'x', [1]]),
+        );
+      case 2:
+        return this.req(
+          'sim.setBugs',
+          r.pick([{ bugs: 'maybe' }, { bugs: 1 }, { bugs: { shards: 'x' } }, { bugs: { __proto__: 'buggy' } }, { bugs: null }, {}]),
+        );
+      case 3:
+        return this.req(
+          'sim.inject',
+          r.chance(0.3)
+            ? { fault: r.pick(['nope', '__proto__', 'quickwit', '']) }
+            : { fault: r.pick(Fault.options), target: r.pick(['nope', '', '__proto__', 'ingester-9', 'node-999', randomString(r, 30)]) },
+        );
+      case 4:
+        return this.req('sim.initShards', r.pick([{ keys: [] }, { keys: 'x' }, { keys: [1] }, { keys: ['k'.repeat(1025)] }, {}]));
       default:
         // Valid params, keys that do not exist: traced, so phase B only.
-        return this.traced ? this.req('sim.initShards', { keys: Array.from({ length: 1 + r.int(5) }, () => `${r.pick(this.k.shardKeys)}${r.pick(['-x', '/', '~'])}`) }) : this.req('sim.traceHash');
+        return this.traced
+          ? this.req('sim.initShards', {
+              keys: Array.from({ length: 1 + r.int(5) }, () => `${r.pick(this.k.shardKeys)}${r.pick(['-x', '/', '~'])}`),
+            })
+          : this.req('sim.traceHash');
     }
   }
 
   private readCall(): Record<string, unknown> {
     const r = this.rng;
     switch (r.int(8)) {
-      case 0: return this.req('cluster.list', { collection: r.pick(COLLECTION_NAMES), limit: 1 + r.int(50) });
-      case 1: return this.req('cluster.list', { collection: r.chance(0.5) ? r.pick(COLLECTION_LIKE) : r.pick(COLLECTION_NAMES), limit: r.pick([0, -1, 5001, 1.5, '10', null, 1e300]) });
-      case 2: return this.req('cluster.list', { collection: r.pick(COLLECTION_NAMES), cursor: r.pick(['!!', '', 'x'.repeat(1025), Buffer.from(randomString(r, 30)).toString('base64url'), randomString(r, 40)]) });
-      case 3: return this.req('cluster.get', r.pick([{ collection: r.pick(COLLECTION_NAMES), keys: Array.from({ length: r.int(5) }, () => r.pick(this.k.entities)[1]) }, { collection: r.pick(COLLECTION_NAMES), keys: 'x' }, { collection: r.pick(COLLECTION_NAMES), keys: Array.from({ length: 5001 }, () => 'k') }, { collection: r.pick(COLLECTION_NAMES), keys: [1, null] }, { keys: [] }]));
-      case 4: return this.req(r.pick(['cluster.status', 'cluster.subscribe', 'cluster.unsubscribe', 'sim.traceHash']), r.pick([undefined, {}, { extra: 1 }, [], null, 'x']));
-      case 5: return this.req('initialize', r.pick([{ protocolVersion: 1, clientName: 'chaos' }, { protocolVersion: 2, clientName: 'chaos' }, { protocolVersion: '1', clientName: 'chaos' }, { protocolVersion: 1, clientName: 'c'.repeat(201) }, {}]));
-      case 6: return this.req(r.pick(COLLECTION_NAMES), randomValue(r));
-      default: return this.req(r.pick(['cluster.list', 'cluster.get', 'repair', 'sim.reset', 'sim.inject']), randomValue(r));
+      case 0:
+        return this.req('cluster.list', { collection: r.pick(COLLECTION_NAMES), limit: 1 + r.int(50) });
+      case 1:
+        return this.req('cluster.list', {
+          collection: r.chance(0.5) ? r.pick(COLLECTION_LIKE) : r.pick(COLLECTION_NAMES),
+          limit: r.pick([0, -1, 5001, 1.5, '10', null, 1e300]),
+        });
+      case 2:
+        return this.req('cluster.list', {
+          collection: r.pick(COLLECTION_NAMES),
+          cursor: r.pick(['!!', '', 'x'.repeat(1025), Buffer.from(randomString(r, 30)).toString('base64url'), randomString(r, 40)]),
+        });
+      case 3:
+        return this.req(
+          'cluster.get',
+          r.pick([
+            { collection: r.pick(COLLECTION_NAMES), keys: Array.from({ length: r.int(5) }, () => r.pick(this.k.entities)[1]) },
+            { collection: r.pick(COLLECTION_NAMES), keys: 'x' },
+            { collection: r.pick(COLLECTION_NAMES), keys: Array.from({ length: 5001 }, () => 'k') },
+            { collection: r.pick(COLLECTION_NAMES), keys: [1, null] },
+            { keys: [] },
+          ]),
+        );
+      case 4:
+        return this.req(
+          r.pick(['cluster.status', 'cluster.subscribe', 'cluster.unsubscribe', 'sim.traceHash']),
+          r.pick([undefined, {}, { extra: 1 }, [], null, 'x']),
+        );
+      case 5:
+        return this.req(
+          'initialize',
+          r.pick([
+            { protocolVersion: 1, clientName: 'chaos' },
+            { protocolVersion: 2, clientName: 'chaos' },
+            { protocolVersion: '1', clientName: 'chaos' },
+            { protocolVersion: 1, clientName: 'c'.repeat(201) },
+            {},
+          ]),
+        );
+      case 6:
+        return this.req(r.pick(COLLECTION_NAMES), randomValue(r));
+      default:
+        return this.req(r.pick(['cluster.list', 'cluster.get', 'repair', 'sim.reset', 'sim.inject']), randomValue(r));
     }
   }
 
@@ -229,24 +427,42 @@ class Gen {
   private element(): unknown {
     const r = this.rng;
     switch (r.int(12)) {
-      case 0: return this.req(r.pick(UNKNOWN_METHODS), randomValue(r));
+      case 0:
+        return this.req(r.pick(UNKNOWN_METHODS), randomValue(r));
       case 1: {
         const o = this.req('cluster.status');
         switch (r.int(6)) {
-          case 0: o.jsonrpc = r.pick(['1.0', 2, null, '2.0 ', '']); break;
-          case 1: delete o.method; break;
-          case 2: o.method = r.pick([1, null, {}, [], '', 'm'.repeat(129)]); break;
-          case 3: o.id = r.pick(BAD_IDS); break;
-          case 4: delete o.jsonrpc; break;
-          default: o.extra = randomValue(r);
+          case 0:
+            o.jsonrpc = r.pick(['1.0', 2, null, '2.0 ', '']);
+            break;
+          case 1:
+            delete o.method;
+            break;
+          case 2:
+            o.method = r.pick([1, null, {}, [], '', 'm'.repeat(129)]);
+            break;
+          case 3:
+            o.id = r.pick(BAD_IDS);
+            break;
+          case 4:
+            delete o.jsonrpc;
+            break;
+          default:
+            o.extra = randomValue(r);
         }
         return o;
       }
-      case 2: return randomValue(r);
-      case 3: return { jsonrpc: '2.0', method: r.pick(['cluster.status', 'repair', 'sim.reset', ...UNKNOWN_METHODS]), params: randomValue(r) }; // a notification: no reply
-      case 4: case 5: return this.req('repair', this.repairParams());
-      case 6: return this.simCall();
-      default: return this.readCall();
+      case 2:
+        return randomValue(r);
+      case 3:
+        return { jsonrpc: '2.0', method: r.pick(['cluster.status', 'repair', 'sim.reset', ...UNKNOWN_METHODS]), params: randomValue(r) }; // a notification: no reply
+      case 4:
+      case 5:
+        return this.req('repair', this.repairParams());
+      case 6:
+        return this.simCall();
+      default:
+        return this.readCall();
     }
   }
 
@@ -265,18 +481,32 @@ class Gen {
       // Deep nesting, as a whole message or inside params.
       const n = 1_000 + r.int(60_000);
       const inner = r.pick([deep(n, '[', ']'), deep(n, '{"a":', '}')]);
-      return { data: r.chance(0.5) ? inner : `{"jsonrpc":"2.0","id":1,"method":"${r.pick(['cluster.list', 'repair', 'sim.reset', 'nope'])}","params":${inner}}` };
+      return {
+        data: r.chance(0.5)
+          ? inner
+          : `{"jsonrpc":"2.0","id":1,"method":"${r.pick(['cluster.list', 'repair', 'sim.reset', 'nope'])}","params":${inner}}`,
+      };
     }
     if (roll < 136) {
       // Huge values, every frame under the 1 MiB limit.
       const big = (n: number) => 'x'.repeat(n);
       switch (r.int(4)) {
-        case 0: return { data: JSON.stringify(this.req(big(100_000 + r.int(900_000)))) };
-        case 1: return { data: JSON.stringify(this.req('cluster.get', { collection: 'milvus.nodes', keys: [big(100_000 + r.int(900_000))] })) };
-        case 2: return { data: JSON.stringify(this.req('cluster.status', undefined, big(100_000 + r.int(900_000)))) };
+        case 0:
+          return { data: JSON.stringify(this.req(big(100_000 + r.int(900_000)))) };
+        case 1:
+          return { data: JSON.stringify(this.req('cluster.get', { collection: 'milvus.nodes', keys: [big(100_000 + r.int(900_000))] })) };
+        case 2:
+          return { data: JSON.stringify(this.req('cluster.status', undefined, big(100_000 + r.int(900_000)))) };
         default: {
           const b = big(50_000 + r.int(280_000));
-          return { data: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'repair', params: { requestId: b, incarnation: b, repair: { command: b } } }) };
+          return {
+            data: JSON.stringify({
+              jsonrpc: '2.0',
+              id: 1,
+              method: 'repair',
+              params: { requestId: b, incarnation: b, repair: { command: b } },
+            }),
+          };
         }
       }
     }
@@ -288,8 +518,23 @@ class Gen {
       const batch = Array.from({ length: n }, () => (r.chance(0.1) ? [this.element()] : this.element()));
       return { data: JSON.stringify(batch) };
     }
-    if (roll < 195) return { data: JSON.stringify(r.pick([[], [[]], Array.from({ length: 1001 }, () => 1), Array.from({ length: 1 + r.int(50) }, () => null)])) };
-    if (roll < 205) return { data: r.pick(['{"jsonrpc":"2.0","id":1e400,"method":"cluster.status"}', '{"jsonrpc":"2.0","id":-0,"method":"cluster.status"}', '{"jsonrpc":"2.0","id":1,"method":"cluster.list","params":{"collection":"milvus.nodes","limit":1e400}}', '{"jsonrpc":"2.0","id":1,"method":"sim.tick","method":"cluster.status"}', '{"__proto__":{"jsonrpc":"2.0","id":1,"method":"cluster.status"}}', '{"jsonrpc":"2.0","id":1,"method":"sim.reset","params":{"__proto__":{"scenario":"healthy"}}}', '{"jsonrpc":"2.0","id":1,"method":"sim.inject","params":{"__proto__":{"fault":"fluvio.diskFull"}}}', '{"jsonrpc":"2.0","id":1,"method":"sim.tick","params":{"ticks":1,"ticks":0}}']) };
+    if (roll < 195)
+      return {
+        data: JSON.stringify(r.pick([[], [[]], Array.from({ length: 1001 }, () => 1), Array.from({ length: 1 + r.int(50) }, () => null)])),
+      };
+    if (roll < 205)
+      return {
+        data: r.pick([
+          '{"jsonrpc":"2.0","id":1e400,"method":"cluster.status"}',
+          '{"jsonrpc":"2.0","id":-0,"method":"cluster.status"}',
+          '{"jsonrpc":"2.0","id":1,"method":"cluster.list","params":{"collection":"milvus.nodes","limit":1e400}}',
+          '{"jsonrpc":"2.0","id":1,"method":"sim.tick","method":"cluster.status"}',
+          '{"__proto__":{"jsonrpc":"2.0","id":1,"method":"cluster.status"}}',
+          '{"jsonrpc":"2.0","id":1,"method":"sim.reset","params":{"__proto__":{"scenario":"healthy"}}}',
+          '{"jsonrpc":"2.0","id":1,"method":"sim.inject","params":{"__proto__":{"fault":"fluvio.diskFull"}}}',
+          '{"jsonrpc":"2.0","id":1,"method":"sim.tick","params":{"ticks":1,"ticks":0}}',
+        ]),
+      };
     return { data: JSON.stringify(this.element()) };
   }
 }
@@ -389,7 +634,7 @@ class FuzzConnection {
     const o = r as { jsonrpc?: unknown; id?: unknown; method?: unknown; result?: unknown; error?: { code?: unknown; message?: unknown } };
     if (o.method === 'cluster.events') return;
     t.replies++;
-    if (o.jsonrpc !== '2.0' || !('id' in o) || ('result' in o) === ('error' in o)) {
+    if (o.jsonrpc !== '2.0' || !('id' in o) || 'result' in o === 'error' in o) {
       t.badReplies.push(JSON.stringify(o).slice(0, 200));
       return;
     }
@@ -402,7 +647,8 @@ class FuzzConnection {
       t.byCode.set(code, (t.byCode.get(code) ?? 0) + 1);
       if (code === -32603) t.internalErrors.push(String(o.error.message).slice(0, 300));
       else if (!KNOWN_CODES.has(code)) t.unknownCodes.push(`${code}: ${String(o.error.message).slice(0, 200)}`);
-      if (typeof o.error.message !== 'string' || o.error.message.length === 0) t.badReplies.push(`an error without a message: ${JSON.stringify(o)}`);
+      if (typeof o.error.message !== 'string' || o.error.message.length === 0)
+        t.badReplies.push(`an error without a message: ${JSON.stringify(o)}`);
       return;
     }
     const res = o.result as Record<string, unknown> | null;
@@ -446,7 +692,10 @@ describe('chaos: protocol fuzz of the simulator process', function () {
       }
     } catch (e) {
       lateProbes.push((e as Error).message);
-      void connecting.then((c) => c.close(), () => undefined);
+      void connecting.then(
+        (c) => c.close(),
+        () => undefined,
+      );
     }
     return Date.now() - started;
   }
@@ -470,7 +719,19 @@ describe('chaos: protocol fuzz of the simulator process', function () {
     const before = await stateDigest(control);
     const trace0 = await control.request('sim.traceHash', {});
 
-    const tally: Tally = { sent: 0, replies: 0, internalErrors: [], badReplies: [], unknownCodes: [], oversizeCloses: 0, unexpectedCloses: [], hangs: 0, traced: 0, applied: [], byCode: new Map() };
+    const tally: Tally = {
+      sent: 0,
+      replies: 0,
+      internalErrors: [],
+      badReplies: [],
+      unknownCodes: [],
+      oversizeCloses: 0,
+      unexpectedCloses: [],
+      hangs: 0,
+      traced: 0,
+      applied: [],
+      byCode: new Map(),
+    };
     let maxProbeMs = 0;
     let probes = 0;
 
@@ -483,7 +744,15 @@ describe('chaos: protocol fuzz of the simulator process', function () {
           const initialize = w % 2 === 0;
           let conn = await FuzzConnection.open(sim.url, sim.token, tally);
           const init = async (c: FuzzConnection) => {
-            if (initialize) c.send(JSON.stringify({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: 1, clientName: `fuzz-${w}` } }));
+            if (initialize)
+              c.send(
+                JSON.stringify({
+                  jsonrpc: '2.0',
+                  id: 'init',
+                  method: 'initialize',
+                  params: { protocolVersion: 1, clientName: `fuzz-${w}` },
+                }),
+              );
             if (w % 4 === 0) c.send(JSON.stringify({ jsonrpc: '2.0', id: 'sub', method: 'cluster.subscribe' }));
           };
           await init(conn);
@@ -544,7 +813,12 @@ describe('chaos: protocol fuzz of the simulator process', function () {
     const traceB = await control.request('sim.traceHash', {});
     const after = await stateDigest(control);
     // A client that never initialized is still refused: nothing leaked into shared or prototype state.
-    const fresh = await FuzzConnection.open(sim.url, sim.token, { ...tally, byCode: new Map(), internalErrors: [], badReplies: [] } as Tally);
+    const fresh = await FuzzConnection.open(sim.url, sim.token, {
+      ...tally,
+      byCode: new Map(),
+      internalErrors: [],
+      badReplies: [],
+    } as Tally);
     const notInit = await new Promise<{ error?: { code: number } }>((resolve) => {
       fresh.ws.once('message', (d) => resolve(JSON.parse(d.toString())));
       fresh.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'cluster.status' }));
@@ -552,7 +826,11 @@ describe('chaos: protocol fuzz of the simulator process', function () {
     fresh.close();
     const seconds = (Date.now() - started) / 1000;
 
-    const stateChanges = stateChangesA + (after.digest === before.digest ? 0 : 1) + tally.applied.length + (traceB.events - trace0.events === tally.traced ? 0 : 1);
+    const stateChanges =
+      stateChangesA +
+      (after.digest === before.digest ? 0 : 1) +
+      tally.applied.length +
+      (traceB.events - trace0.events === tally.traced ? 0 : 1);
     report('protocol fuzz', {
       tries: tally.sent,
       crashes: (exited ? 1 : 0) + tally.internalErrors.length,
@@ -567,7 +845,10 @@ describe('chaos: protocol fuzz of the simulator process', function () {
         'max probe ms': maxProbeMs,
         'late probes': lateProbes.length,
         probes,
-        codes: [...tally.byCode].sort((a, b) => a[0] - b[0]).map(([c, n]) => `${c}×${n}`).join(' '),
+        codes: [...tally.byCode]
+          .sort((a, b) => a[0] - b[0])
+          .map(([c, n]) => `${c}×${n}`)
+          .join(' '),
         seconds: seconds.toFixed(1),
       },
     });
@@ -581,7 +862,11 @@ describe('chaos: protocol fuzz of the simulator process', function () {
     assert.deepEqual(tally.applied, [], 'no hostile repair or write applied anything');
     assert.equal(after.status.seq, before.status.seq, 'no change event');
     assert.equal(after.digest, before.digest, 'every entity of every collection, and the status, as before');
-    assert.equal(traceB.events - trace0.events, tally.traced, 'the trace grew by the refused repairs (and empty writes) answered, nothing else');
+    assert.equal(
+      traceB.events - trace0.events,
+      tally.traced,
+      'the trace grew by the refused repairs (and empty writes) answered, nothing else',
+    );
     assert.equal(notInit.error?.code, -32002, 'a new client must still initialize first');
     assert.ok(tally.sent >= COUNTS.messages);
   });

@@ -116,7 +116,11 @@ export class RecordingProxy {
 
   private pipe(client: WebSocket, authorization: string | undefined): void {
     const conn: Upstream = { id: ++this.connections, incarnation: undefined };
-    const up = new WebSocket(this.upstream, { headers: authorization ? { authorization } : {}, perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
+    const up = new WebSocket(this.upstream, {
+      headers: authorization ? { authorization } : {},
+      perMessageDeflate: false,
+      maxPayload: 256 * 1024 * 1024,
+    });
     /** Requests of this connection waiting for their reply, by JSON-RPC id. */
     const inFlight = new Map<string, { method: string; record?: RepairRecord }>();
     const pending: Array<[RawData, boolean]> = [];
@@ -145,7 +149,8 @@ export class RecordingProxy {
           this.repairs.push(record);
         }
         // Only the replies worth reading are parsed: the initialize (which simulator is this?) and repairs.
-        if (msg.id !== undefined && msg.id !== null && (record || msg.method === 'initialize')) inFlight.set(JSON.stringify(msg.id), { method: msg.method, record });
+        if (msg.id !== undefined && msg.id !== null && (record || msg.method === 'initialize'))
+          inFlight.set(JSON.stringify(msg.id), { method: msg.method, record });
         const seen: Seen = { method: msg.method, params: msg.params, conn };
         const ready = this.waiters.filter((w) => w.test(seen));
         this.waiters = this.waiters.filter((w) => !ready.includes(w));

@@ -13,7 +13,16 @@ export function sizeOf(shards: Counts['raceShards']): { danglingShards: number; 
 
 export function startShardSim(shards: Counts['raceShards']): Promise<RunningSim> {
   const size = sizeOf(shards);
-  const args = ['--scenario', 'quickwit-dangling-shards', '--seed', '1', '--token', SHARDS_TOKEN, '--dangling-shards', String(size.danglingShards)];
+  const args = [
+    '--scenario',
+    'quickwit-dangling-shards',
+    '--seed',
+    '1',
+    '--token',
+    SHARDS_TOKEN,
+    '--dangling-shards',
+    String(size.danglingShards),
+  ];
   if (size.liveShards !== undefined) args.push('--live-shards', String(size.liveShards));
   return startSim(args, 120_000);
 }
@@ -32,7 +41,8 @@ export async function readShards(client: ClusterClient): Promise<ShardView> {
   const controlPlane = new Set<string>();
   for await (const page of client.listAll('quickwit.controlPlane.shards', { limit: 5000 })) for (const s of page) controlPlane.add(s.key);
   const held = new Set<string>();
-  for await (const page of client.listAll('quickwit.ingester.shards', { limit: 5000 })) for (const s of page) held.add(keys.shard(s.indexUid, s.sourceId, s.shardId));
+  for await (const page of client.listAll('quickwit.ingester.shards', { limit: 5000 }))
+    for (const s of page) held.add(keys.shard(s.indexUid, s.sourceId, s.shardId));
   return { metastore, controlPlane, held };
 }
 

@@ -13,7 +13,15 @@
  */
 import * as assert from 'node:assert/strict';
 import { SUBSYSTEMS, type CollectionName } from '../../src/protocol';
-import { emptyCollections, MAX_SYNTAX_ERRORS, parseSnapshotDocument, renderSnapshot, renderSubsystem, type ClusterModel, type EntityMap } from '../../src/analysis';
+import {
+  emptyCollections,
+  MAX_SYNTAX_ERRORS,
+  parseSnapshotDocument,
+  renderSnapshot,
+  renderSubsystem,
+  type ClusterModel,
+  type EntityMap,
+} from '../../src/analysis';
 import { parseSnapshotWith } from '../../src/analysis/snapshot/parse';
 import { Simulator } from '../../src/simulator/simulator';
 import { COUNTS, report, Rng, SEED } from './counts';
@@ -47,8 +55,47 @@ function realDocuments(): string[] {
 }
 
 const INHERITED = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'prototype', 'valueOf', '__defineGetter__', 'isPrototypeOf'];
-const ODD_NUMBERS = ['1e309', '-1e309', '99999999999999999999999', '9'.repeat(400), '-0', 'NaN', 'Infinity', '0x10', '1_000', '1e-400', '-1', '1.5', '007', '+1', '2e3', '00'];
-const ODD_CHARS = ['=', '"', '\\', '[', ']', '{', '}', '#', ' ', '\t', '\n', '\r', '\u0000', '\ufeff', '\ud800', '\u2028', 'é', '€', '𝄞', ',', ':'];
+const ODD_NUMBERS = [
+  '1e309',
+  '-1e309',
+  '99999999999999999999999',
+  '9'.repeat(400),
+  '-0',
+  'NaN',
+  'Infinity',
+  '0x10',
+  '1_000',
+  '1e-400',
+  '-1',
+  '1.5',
+  '007',
+  '+1',
+  '2e3',
+  '00',
+];
+const ODD_CHARS = [
+  '=',
+  '"',
+  '\\',
+  '[',
+  ']',
+  '{',
+  '}',
+  '#',
+  ' ',
+  '\t',
+  '\n',
+  '\r',
+  '\u0000',
+  '\ufeff',
+  '\ud800',
+  '\u2028',
+  'é',
+  '€',
+  '𝄞',
+  ',',
+  ':',
+];
 
 function mutate(rng: Rng, text: string): string {
   const lines = text.split('\n');
@@ -85,7 +132,14 @@ function mutate(rng: Rng, text: string): string {
     case 3: {
       // Inherited names in section headers.
       const name = rng.pick(INHERITED);
-      const variants = [`[${name}]`, `[${name}]  # x`, `[shards.${name}]`, `[quickwit.metastore.shards.${name}]`, `[${name}.${name}]`, `[ ${name} ]`];
+      const variants = [
+        `[${name}]`,
+        `[${name}]  # x`,
+        `[shards.${name}]`,
+        `[quickwit.metastore.shards.${name}]`,
+        `[${name}.${name}]`,
+        `[ ${name} ]`,
+      ];
       lines.splice(line(), rng.chance(0.5) ? 1 : 0, rng.pick(variants));
       break;
     }
@@ -96,7 +150,14 @@ function mutate(rng: Rng, text: string): string {
       const name = rng.pick(INHERITED);
       const words = l.split(' ');
       const w = rng.int(Math.max(1, words.length));
-      words[w] = rng.pick([name, `${name}=1`, `${name}=`, `${name}={}`, `${name}=${rng.pick(['null', '"x"', '[]', '{"__proto__":{"a":1}}'])}`, `${words[w]?.split('=')[0] ?? 'x'}=${name}`]);
+      words[w] = rng.pick([
+        name,
+        `${name}=1`,
+        `${name}=`,
+        `${name}={}`,
+        `${name}=${rng.pick(['null', '"x"', '[]', '{"__proto__":{"a":1}}'])}`,
+        `${words[w]?.split('=')[0] ?? 'x'}=${name}`,
+      ]);
       lines[i] = words.join(' ');
       break;
     }
@@ -121,23 +182,41 @@ function mutate(rng: Rng, text: string): string {
       // Fields dropped, repeated, or given twice with different values.
       const i = line();
       const l = lines[i] ?? '';
-      lines[i] = rng.pick([l.replace(/ version=\d+/, ''), `${l} version=1 version=2`, l.replace(/ (\w+)=/, ' $1=1 $1='), `${l} ${l}`, l.replace(/=\S+/g, '='), `${l} extra=1`]);
+      lines[i] = rng.pick([
+        l.replace(/ version=\d+/, ''),
+        `${l} version=1 version=2`,
+        l.replace(/ (\w+)=/, ' $1=1 $1='),
+        `${l} ${l}`,
+        l.replace(/=\S+/g, '='),
+        `${l} extra=1`,
+      ]);
       break;
     }
     case 9: {
       // Deep nesting or a giant value in a json field or anywhere.
       const i = line();
       const n = 100 + rng.int(20_000);
-      lines[i] = `${lines[i] ?? ''} ${rng.pick(['leader=', 'replicas=', 'x=', ''])}${rng.pick(['[', '{"a":']).repeat(n)}${rng.chance(0.5) ? '1' + ']'.repeat(n) : ''}`;
+      lines[i] =
+        `${lines[i] ?? ''} ${rng.pick(['leader=', 'replicas=', 'x=', ''])}${rng.pick(['[', '{"a":']).repeat(n)}${rng.chance(0.5) ? '1' + ']'.repeat(n) : ''}`;
       break;
     }
     case 10:
       // Line endings and a byte-order mark.
-      return rng.pick([lines.join('\r\n'), lines.join('\r'), `\ufeff${lines.join('\n')}`, lines.join('\n\n'), lines.map((l) => l.replace(/ /g, '\t')).join('\n')]);
+      return rng.pick([
+        lines.join('\r\n'),
+        lines.join('\r'),
+        `\ufeff${lines.join('\n')}`,
+        lines.join('\n\n'),
+        lines.map((l) => l.replace(/ /g, '\t')).join('\n'),
+      ]);
     case 11: {
       // A header line's fields replaced.
       const i = lines.findIndex((l) => /^(cluster|bugs|config) /.test(l));
-      if (i >= 0) lines[i] = lines[i]!.replace(/ (\w+)=(\S+)/, () => ` ${rng.pick([...INHERITED, 'seq', 'time', 'counts'])}=${rng.pick([...ODD_NUMBERS, '{}', '[]', 'null', '"x"'])}`);
+      if (i >= 0)
+        lines[i] = lines[i]!.replace(
+          / (\w+)=(\S+)/,
+          () => ` ${rng.pick([...INHERITED, 'seq', 'time', 'counts'])}=${rng.pick([...ODD_NUMBERS, '{}', '[]', 'null', '"x"'])}`,
+        );
       break;
     }
     case 12: {
@@ -192,15 +271,23 @@ describe('chaos: snapshot parser against mutants of real documents', function ()
       if (fast.errors.length > MAX_SYNTAX_ERRORS + 1) badErrors.push(`${fast.errors.length} errors`);
       for (const e of fast.errors) {
         const ok =
-          Number.isInteger(e.line) && e.line >= 0 && e.line < lines.length &&
-          Number.isInteger(e.column) && e.column >= 0 && e.column <= lines[e.line]!.length &&
-          typeof e.message === 'string' && e.message.length > 0;
-        if (!ok && badErrors.length < 20) badErrors.push(`${JSON.stringify(e)} (line text: ${JSON.stringify(lines[e.line]?.slice(0, 200))})`);
+          Number.isInteger(e.line) &&
+          e.line >= 0 &&
+          e.line < lines.length &&
+          Number.isInteger(e.column) &&
+          e.column >= 0 &&
+          e.column <= lines[e.line]!.length &&
+          typeof e.message === 'string' &&
+          e.message.length > 0;
+        if (!ok && badErrors.length < 20)
+          badErrors.push(`${JSON.stringify(e)} (line text: ${JSON.stringify(lines[e.line]?.slice(0, 200))})`);
       }
       if (fast.errors.length) withErrors++;
       else clean++;
       if (JSON.stringify(fast.errors) !== JSON.stringify(general.errors) && disagree.length < 20) {
-        disagree.push(`fast ${JSON.stringify(fast.errors.slice(0, 2))} vs general ${JSON.stringify(general.errors.slice(0, 2))} on:\n${text.slice(0, 600)}`);
+        disagree.push(
+          `fast ${JSON.stringify(fast.errors.slice(0, 2))} vs general ${JSON.stringify(general.errors.slice(0, 2))} on:\n${text.slice(0, 600)}`,
+        );
       }
       if (fast.model && general.model) {
         for (const c of Object.keys(fast.model.collections) as CollectionName[]) {
@@ -222,7 +309,13 @@ describe('chaos: snapshot parser against mutants of real documents', function ()
       stateChanges: 0,
       entitiesLost: 0,
       refusedAsExpected: withErrors,
-      notes: { 'parsed clean': clean, 'clean errors': withErrors, 'bad errors': badErrors.length, 'fast/general disagree': disagree.length, seconds: ((Date.now() - started) / 1000).toFixed(1) },
+      notes: {
+        'parsed clean': clean,
+        'clean errors': withErrors,
+        'bad errors': badErrors.length,
+        'fast/general disagree': disagree.length,
+        seconds: ((Date.now() - started) / 1000).toFixed(1),
+      },
     });
     assert.deepEqual(throws, [], 'parseSnapshotDocument never throws');
     assert.deepEqual(badErrors, [], 'every error has a line, a column inside it, and a message');

@@ -62,9 +62,14 @@ describe('chaos: a writer makes shards live while a bulk delete runs (language s
     for (let round = 0; round < COUNTS.writerRounds; round++) {
       if (round > 0) {
         const { incarnation } = await control.request('sim.reset', { scenario: 'quickwit-dangling-shards', seed: 1 + round, size });
-        await lsp.waitFor(`the server to resync after the reset of round ${round}`, () =>
-          lsp.didChanges.some((c) => c.cluster === 'sim' && c.state === 'live' && c.clusters.some((x) => x.status?.incarnation === incarnation)),
-        5 * 60_000);
+        await lsp.waitFor(
+          `the server to resync after the reset of round ${round}`,
+          () =>
+            lsp.didChanges.some(
+              (c) => c.cluster === 'sim' && c.state === 'live' && c.clusters.some((x) => x.status?.incarnation === incarnation),
+            ),
+          5 * 60_000,
+        );
       }
       await lsp.waitForDiagnostics(uri, (d) => d.some((x) => x.code === 'shards/dangling' && !String(x.message).startsWith('[stale]')));
       const before = await readShards(control);
@@ -74,16 +79,24 @@ describe('chaos: a writer makes shards live while a bulk delete runs (language s
       const at = 1 + rng.int(Math.max(1, Math.min(batches - 1, 4)));
       const from = proxy.repairs.length;
       const hold = proxy.holdRepair(at, 60_000);
-      const command = lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyAllSafe, arguments: [{ cluster: 'sim' }] });
+      const command = lsp.request<ApplyRepairResult>('workspace/executeCommand', {
+        command: LspCommands.applyAllSafe,
+        arguments: [{ cluster: 'sim' }],
+      });
       const held = await hold.catch(async (e: Error) => {
         const r = await within(60_000, 'applyAllSafe', command).catch((x: Error) => x.message);
-        throw new Error(`${e.message}; ${proxy.repairs.length - from} batches were sent; applyAllSafe: ${JSON.stringify(r)}\n${lsp.logs.slice(-15).join('\n')}`);
+        throw new Error(
+          `${e.message}; ${proxy.repairs.length - from} batches were sent; applyAllSafe: ${JSON.stringify(r)}\n${lsp.logs.slice(-15).join('\n')}`,
+        );
       });
       const heldKeys = (held.params.repair?.targets ?? []).map((t) => t.key);
       const half = Math.floor(COUNTS.writerLive / 2);
       const fromHeld = rng.sample(heldKeys, half);
       const chosen = new Set(fromHeld);
-      const others = rng.sample(dangling.filter((k) => !chosen.has(k)), COUNTS.writerLive - fromHeld.length);
+      const others = rng.sample(
+        dangling.filter((k) => !chosen.has(k)),
+        COUNTS.writerLive - fromHeld.length,
+      );
       const madeLive = new Set<string>();
       const write = async (keys: string[]) => {
         for (let i = 0; i < keys.length; i += SLICE) {
@@ -108,12 +121,15 @@ describe('chaos: a writer makes shards live while a bulk delete runs (language s
       refused += ours.reduce((n, r) => n + (r.result?.refused ?? 0), 0);
       deleted += result.applied;
       if (gone.length) failures.push(`round ${round}: ${gone.length} live shards deleted from the metastore, e.g. ${gone[0]}`);
-      if (dropped.length) failures.push(`round ${round}: ${dropped.length} shards the writer initialised are no longer held or known, e.g. ${dropped[0]}`);
+      if (dropped.length)
+        failures.push(`round ${round}: ${dropped.length} shards the writer initialised are no longer held or known, e.g. ${dropped[0]}`);
       if (result.applied === 0) failures.push(`round ${round}: the bulk delete deleted nothing: ${result.summary}`);
-      if (madeLive.size < Math.min(half, heldKeys.length)) failures.push(`round ${round}: the writer made only ${madeLive.size} shards live`);
+      if (madeLive.size < Math.min(half, heldKeys.length))
+        failures.push(`round ${round}: the writer made only ${madeLive.size} shards live`);
       const heldResult = held.result;
       const heldLive = heldResult?.items.filter((i) => madeLive.has(i.key)) ?? [];
-      if (heldLive.some((i) => i.status === 'applied')) failures.push(`round ${round}: the held batch deleted a shard the writer had made live`);
+      if (heldLive.some((i) => i.status === 'applied'))
+        failures.push(`round ${round}: the held batch deleted a shard the writer had made live`);
     }
     report('writer races a bulk repair', {
       tries: COUNTS.writerRounds,
@@ -122,7 +138,12 @@ describe('chaos: a writer makes shards live while a bulk delete runs (language s
       stateChanges: 0,
       entitiesLost: lost,
       refusedAsExpected: refused,
-      notes: { shards: size.danglingShards, 'made live by the writer': madeLiveTotal, 'dangling deleted': deleted, seconds: ((Date.now() - started) / 1000).toFixed(1) },
+      notes: {
+        shards: size.danglingShards,
+        'made live by the writer': madeLiveTotal,
+        'dangling deleted': deleted,
+        seconds: ((Date.now() - started) / 1000).toFixed(1),
+      },
     });
     assert.deepEqual(failures, []);
     assert.equal(lost, 0);

@@ -33,7 +33,10 @@ describe('cluster-check (real CLI, real simulator)', function () {
       const s = await sim(scenario);
       const run = await cli([s.url, '--format', 'json'], { CLUSTER_SIM_TOKEN: s.token });
       assert.equal(run.code, 1, run.stderr);
-      const report = JSON.parse(run.stdout) as { findings: Array<{ rule: string; count: number; id: string }>; counts: Record<string, number> };
+      const report = JSON.parse(run.stdout) as {
+        findings: Array<{ rule: string; count: number; id: string }>;
+        counts: Record<string, number>;
+      };
       const rules = [...new Set(report.findings.map((f) => f.rule))].sort();
       assert.deepEqual(rules, EXPECTED[scenario]);
       for (const f of report.findings) assert.ok(f.count > 0 && f.id.startsWith(`${f.rule}:`));
@@ -82,10 +85,18 @@ describe('cluster-check (real CLI, real simulator)', function () {
     assert.match(dry.stdout, /^Findings resolved \(1\)\n {2}shards\/dangling:/m);
     const json = await cli([s.url, '--token', s.token, '--repair', 'shards/dangling', '--dry-run', '--format', 'json']);
     assert.equal(json.code, 1, json.stderr);
-    const report = JSON.parse(json.stdout) as { previews: Array<{ findingId: string; preview: { resolves: { id: string }[]; creates: unknown[]; collections: Array<{ collection: string; deleted: number }> } }> };
+    const report = JSON.parse(json.stdout) as {
+      previews: Array<{
+        findingId: string;
+        preview: { resolves: { id: string }[]; creates: unknown[]; collections: Array<{ collection: string; deleted: number }> };
+      }>;
+    };
     assert.equal(report.previews.length, 1);
     const [{ findingId, preview }] = report.previews;
-    assert.deepEqual(preview.resolves.map((f) => f.id), [findingId]);
+    assert.deepEqual(
+      preview.resolves.map((f) => f.id),
+      [findingId],
+    );
     assert.deepEqual(preview.creates, []);
     assert.ok(preview.collections.find((c) => c.collection === 'quickwit.metastore.shards')!.deleted > 0);
     assert.equal(await status(), shards, 'a dry run deletes nothing');
@@ -105,7 +116,10 @@ describe('cluster-check (real CLI, real simulator)', function () {
     assert.equal(dry.code, 1, dry.stderr);
     assert.match(dry.stdout, /Dry run: nothing was sent/);
     const after = await cli([s.url, '--token', s.token, '--format', 'json']);
-    assert.ok(JSON.parse(after.stdout).findings.some((f: { rule: string }) => f.rule === 'shards/dangling'), 'nothing was repaired');
+    assert.ok(
+      JSON.parse(after.stdout).findings.some((f: { rule: string }) => f.rule === 'shards/dangling'),
+      'nothing was repaired',
+    );
   });
 
   it('--format sarif prints SARIF 2.1.0 with the required fields', async () => {
@@ -133,22 +147,35 @@ describe('cluster-check (real CLI, real simulator)', function () {
     // The facts: structured in the property bag, each also a related location with its sentence, the same as --format json says.
     const json = await cli([s.url, '--token', s.token, '--format', 'json']);
     const byId = new Map(
-      (JSON.parse(json.stdout).findings as Array<{ id: string; evidence: string[]; facts: Array<Fact & { location?: { uri: string; line: number } }> }>).map((f) => [f.id, f]),
+      (
+        JSON.parse(json.stdout).findings as Array<{
+          id: string;
+          evidence: string[];
+          facts: Array<Fact & { location?: { uri: string; line: number } }>;
+        }>
+      ).map((f) => [f.id, f]),
     );
     for (const res of r.results) {
       const facts = res.properties.facts as Fact[];
       const fromJson = byId.get(res.partialFingerprints.findingId)!;
       assert.ok(facts.length >= 2, res.ruleId);
       for (const x of facts) Fact.parse(x);
-      assert.deepEqual(facts, fromJson.facts.map(({ location: _, ...x }) => x));
-      assert.deepEqual(fromJson.evidence, facts.map((x) => x.says));
       assert.deepEqual(
-        res.relatedLocations.map((l: { id: number; message: { text: string }; physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }) => [
-          l.id,
-          l.message.text,
-          l.physicalLocation.artifactLocation.uri,
-          l.physicalLocation.region.startLine,
-        ]),
+        facts,
+        fromJson.facts.map(({ location: _, ...x }) => x),
+      );
+      assert.deepEqual(
+        fromJson.evidence,
+        facts.map((x) => x.says),
+      );
+      assert.deepEqual(
+        res.relatedLocations.map(
+          (l: {
+            id: number;
+            message: { text: string };
+            physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } };
+          }) => [l.id, l.message.text, l.physicalLocation.artifactLocation.uri, l.physicalLocation.region.startLine],
+        ),
         fromJson.facts.map((x, i) => [i, x.says, x.location!.uri, x.location!.line + 1]),
       );
     }

@@ -29,4 +29,3 @@ export function cli(args: string[], env: NodeJS.ProcessEnv = {}, deadlineMs = 60
     });
   });
 }
-

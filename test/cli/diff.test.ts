@@ -17,9 +17,20 @@ interface DiffJson {
   status: Record<string, { from: unknown; to: unknown }>;
   collections: Record<
     string,
-    { added: number; removed: number; changed: number; versionOnly: number; truncated: boolean; entities: { removed: AnyEntity[]; added: AnyEntity[] } }
+    {
+      added: number;
+      removed: number;
+      changed: number;
+      versionOnly: number;
+      truncated: boolean;
+      entities: { removed: AnyEntity[]; added: AnyEntity[] };
+    }
   >;
-  findings: { appeared: Array<{ id: string; rule: string }>; resolved: Array<{ id: string; rule: string; count: number }>; changed: unknown[] };
+  findings: {
+    appeared: Array<{ id: string; rule: string }>;
+    resolved: Array<{ id: string; rule: string; count: number }>;
+    changed: unknown[];
+  };
 }
 
 /** The live cluster as a snapshot file, read entity by entity over the protocol (not through cluster-check). */
@@ -54,7 +65,9 @@ describe('cluster-check diff (real CLI, real simulator)', function () {
     const after = join(dir, 'after.clustersnap');
     await saveSnapshot(s, before);
     const check = await cli([before, '--format', 'json']);
-    const dangling = (JSON.parse(check.stdout).findings as Array<{ id: string; rule: string; count: number }>).filter((f) => f.rule === 'shards/dangling');
+    const dangling = (JSON.parse(check.stdout).findings as Array<{ id: string; rule: string; count: number }>).filter(
+      (f) => f.rule === 'shards/dangling',
+    );
     assert.ok(dangling.length > 0, check.stdout);
 
     const same = await cli(['diff', before, s.url, '--token', s.token]);
@@ -86,7 +99,10 @@ describe('cluster-check diff (real CLI, real simulator)', function () {
     assert.match(live.stdout, new RegExp(`quickwit\\.metastore\\.shards: ${deleted.toLocaleString('en-US')} removed`));
     assert.match(live.stdout, /^ {2}- shard /m);
     assert.match(live.stdout, /resolved {2}shards\/dangling:/);
-    assert.match(live.stdout, /^Differences: 0 added, [\d,]+ removed, 0 changed in 1 collection; findings: 0 appeared, \d+ resolved, 0 changed count\.$/m);
+    assert.match(
+      live.stdout,
+      /^Differences: 0 added, [\d,]+ removed, 0 changed in 1 collection; findings: 0 appeared, \d+ resolved, 0 changed count\.$/m,
+    );
     if (deleted > 20) assert.match(live.stdout, /… and [\d,]+ more removed \(--all shows every one\)/);
 
     // SARIF: the findings of B new since A; there are none after a repair, and all of A's the other way round.
@@ -98,7 +114,8 @@ describe('cluster-check diff (real CLI, real simulator)', function () {
       back.runs[0].results.map((r: { partialFingerprints: { findingId: string } }) => r.partialFingerprints.findingId).sort(),
       dangling.map((f) => f.id).sort(),
     );
-    for (const r of back.runs[0].results) assert.match(r.locations[0].physicalLocation.artifactLocation.uri, /^file:.*before\.clustersnap$/);
+    for (const r of back.runs[0].results)
+      assert.match(r.locations[0].physicalLocation.artifactLocation.uri, /^file:.*before\.clustersnap$/);
   });
 
   it('two live clusters with two tokens: --token-a and --token-b', async () => {
@@ -106,7 +123,9 @@ describe('cluster-check diff (real CLI, real simulator)', function () {
     const b = await sim('incident-all', ['--token', 'token-of-b']);
     const same = await cli(['diff', a.url, b.url, '--token-a', a.token, '--token-b', b.token]);
     assert.equal(same.code, 0, same.stdout + same.stderr);
-    await (await b.client()).request('sim.setBugs', { bugs: { shards: 'buggy', wal: 'buggy', ddl: 'buggy', regions: 'buggy', partitions: 'fixed' } });
+    await (
+      await b.client()
+    ).request('sim.setBugs', { bugs: { shards: 'buggy', wal: 'buggy', ddl: 'buggy', regions: 'buggy', partitions: 'fixed' } });
     const differ = await cli(['diff', a.url, b.url, '--token-a', a.token, '--token-b', b.token, '--format', 'json']);
     assert.equal(differ.code, 1, differ.stderr);
     assert.deepEqual((JSON.parse(differ.stdout) as DiffJson).status['bugs.partitions'], { from: 'buggy', to: 'fixed' });
@@ -119,7 +138,14 @@ describe('cluster-check diff (real CLI, real simulator)', function () {
   it('exits 2 with one line on usage errors and unreadable files', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'cluster-diff-')), 'garbage.clustersnap');
     writeFileSync(file, 'not a snapshot\n');
-    for (const args of [['diff'], ['diff', 'a.clustersnap'], ['diff', 'a', 'b', 'c'], ['diff', 'a', 'b', '--limit', 'x'], ['diff', '/nonexistent.clustersnap', file], ['diff', file, file]]) {
+    for (const args of [
+      ['diff'],
+      ['diff', 'a.clustersnap'],
+      ['diff', 'a', 'b', 'c'],
+      ['diff', 'a', 'b', '--limit', 'x'],
+      ['diff', '/nonexistent.clustersnap', file],
+      ['diff', file, file],
+    ]) {
       const run = await cli(args);
       assert.equal(run.code, 2, args.join(' '));
       assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);

@@ -91,7 +91,8 @@ describe('repair journal and undo (cluster-check, simulator)', function () {
     const after = await simState(s);
     const partitions = (st: State) => st['fluvio.partitions'];
     for (const [key, p] of Object.entries(partitions(moved))) {
-      if ((p as { resolution: string }).resolution === 'LeaderOffline') assert.deepEqual(partitions(after)[key], p, `${key} was left as the other writer made it`);
+      if ((p as { resolution: string }).resolution === 'LeaderOffline')
+        assert.deepEqual(partitions(after)[key], p, `${key} was left as the other writer made it`);
     }
     assert.notDeepEqual(after, before);
   });
@@ -101,7 +102,16 @@ describe('repair journal and undo (cluster-check, simulator)', function () {
     const before = await simState(s);
     const notADir = join(dir, 'file');
     writeFileSync(notADir, '');
-    const repair = await cli([s.url, '--token', s.token, '--repair', 'shards/dangling', '--yes', '--journal', join(notADir, 'repairs.jsonl')]);
+    const repair = await cli([
+      s.url,
+      '--token',
+      s.token,
+      '--repair',
+      'shards/dangling',
+      '--yes',
+      '--journal',
+      join(notADir, 'repairs.jsonl'),
+    ]);
     assert.match(repair.stdout, /could not be written/);
     assert.match(repair.stdout, /nothing more sent/);
     assert.deepEqual(await simState(s), before, 'nothing reached the cluster');
@@ -111,9 +121,13 @@ describe('repair journal and undo (cluster-check, simulator)', function () {
     const s = await sim(['--scenario', 'quickwit-dangling-shards', '--seed', '5', '--dangling-shards', '12000']);
     const gate = await BatchGate.start(s.url, { holdRepair: 3 });
     const journal = join(dir, 'repairs.jsonl');
-    const child = spawn(process.execPath, [join(OUT, 'cluster-check.js'), gate.url, '--token', s.token, '--repair', 'shards/dangling', '--yes', '--journal', journal], {
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      process.execPath,
+      [join(OUT, 'cluster-check.js'), gate.url, '--token', s.token, '--repair', 'shards/dangling', '--yes', '--journal', journal],
+      {
+        stdio: 'ignore',
+      },
+    );
     const exited = new Promise((r) => child.once('exit', r));
     try {
       await gate.held();
@@ -160,7 +174,10 @@ describe('cluster-check --save', function () {
     await cli([sim.url, '--token', sim.token, '--repair', 'partitions/online-out-of-space', '--yes']);
     const after = await cli(['diff', file, sim.url, '--token', sim.token, '--format', 'json']);
     assert.equal(after.code, 1, after.stderr);
-    const diff = JSON.parse(after.stdout) as { collections: Record<string, { changed: number; added: number; removed: number }>; findings: { resolved: unknown[] } };
+    const diff = JSON.parse(after.stdout) as {
+      collections: Record<string, { changed: number; added: number; removed: number }>;
+      findings: { resolved: unknown[] };
+    };
     assert.deepEqual(Object.keys(diff.collections), ['fluvio.partitions'], 'only what the repair changed');
     assert.ok(diff.collections['fluvio.partitions'].changed > 0);
     assert.ok(diff.findings.resolved.length > 0);

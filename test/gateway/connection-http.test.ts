@@ -45,8 +45,11 @@ describe('cluster endpoint: Host check on the plain HTTP routes, Bearer in any c
     assert.equal(await get(`${http}/api/developer/debug`, `127.0.0.1:1`), 421);
   });
 
-  it('user info in a URL never leaves the gateway: not in its log, its status, a repair message, nor cluster-check\'s text', async () => {
-    assert.equal(redactUrls('GET http://admin:s3cret@node:7280/x failed; etcd https://root@etcd:2379'), 'GET http://***@node:7280/x failed; etcd https://***@etcd:2379');
+  it("user info in a URL never leaves the gateway: not in its log, its status, a repair message, nor cluster-check's text", async () => {
+    assert.equal(
+      redactUrls('GET http://admin:s3cret@node:7280/x failed; etcd https://root@etcd:2379'),
+      'GET http://***@node:7280/x failed; etcd https://***@etcd:2379',
+    );
     const source: SubsystemSource = {
       subsystem: 'shards',
       collections: ['quickwit.metastore.shards'],
@@ -63,8 +66,18 @@ describe('cluster endpoint: Host check on the plain HTTP routes, Bearer in any c
     const gateway = new Gateway(GatewayConfig.parse({ repairs: true }), [source], (m) => logs.push(m));
     await gateway.start();
     const status = gateway.status();
-    const result = await gateway.repair({ requestId: 'r', incarnation: status.incarnation!, repair: { command: 'quickwit.deleteShards', targets: [{ key: 'i/s/1', version: 1 }] } } as never);
-    const text = renderText({ target: 'ws://127.0.0.1:1', findings: [], syntaxErrors: [], documents: {} as never, subsystems: status.subsystems });
+    const result = await gateway.repair({
+      requestId: 'r',
+      incarnation: status.incarnation!,
+      repair: { command: 'quickwit.deleteShards', targets: [{ key: 'i/s/1', version: 1 }] },
+    } as never);
+    const text = renderText({
+      target: 'ws://127.0.0.1:1',
+      findings: [],
+      syntaxErrors: [],
+      documents: {} as never,
+      subsystems: status.subsystems,
+    });
     const all = [...logs, JSON.stringify(status), JSON.stringify(result), text].join('\n');
     assert.ok(!/s3cret|admin|qw:/.test(all), all);
     assert.match(text, /not checked: shards: unavailable \(node http:\/\/\*\*\*@node:7280\/: fetch failed\)/);

@@ -44,23 +44,45 @@ describe('etcd codecs (hand-built upstream records)', () => {
     assert.equal(d.procedure.table, 'greptime.public.cpu');
     assert.equal(d.procedure.version, 8);
     assert.equal(d.lastStep, 1);
-    const done = decodeProcedure(ROOT, groupProcedureKeys(ROOT, [...kvs, kv(`${ROOT}${ID}/0000000001.commit`, '', 9)]).groups.get(ID)!, { startTime: 0, endTime: 3 });
-    assert.equal(done.procedure.status, 'Done');
-    const rolled = decodeProcedure(ROOT, groupProcedureKeys(ROOT, [...kvs, kv(`${ROOT}${ID}/0000000001.rollback`, message(1, ',"error":"boom"'), 9)]).groups.get(ID)!, {
+    const done = decodeProcedure(ROOT, groupProcedureKeys(ROOT, [...kvs, kv(`${ROOT}${ID}/0000000001.commit`, '', 9)]).groups.get(ID)!, {
       startTime: 0,
-      endTime: null,
+      endTime: 3,
     });
+    assert.equal(done.procedure.status, 'Done');
+    const rolled = decodeProcedure(
+      ROOT,
+      groupProcedureKeys(ROOT, [...kvs, kv(`${ROOT}${ID}/0000000001.rollback`, message(1, ',"error":"boom"'), 9)]).groups.get(ID)!,
+      {
+        startTime: 0,
+        endTime: null,
+      },
+    );
     assert.equal(rolled.procedure.status, 'RollingBack');
     assert.equal(rolled.procedure.error, 'boom');
   });
 
   it('reports malformed procedure records instead of crashing or skipping them', () => {
-    const { unreadable, groups } = groupProcedureKeys(ROOT, [kv(`${ROOT}not-a-uuid/0000000000.step`, '{}', 1), kv(`${ROOT}${ID}/0000000000.step`, '{"type_name":1}', 2)]);
+    const { unreadable, groups } = groupProcedureKeys(ROOT, [
+      kv(`${ROOT}not-a-uuid/0000000000.step`, '{}', 1),
+      kv(`${ROOT}${ID}/0000000000.step`, '{"type_name":1}', 2),
+    ]);
     assert.equal(unreadable.length, 1);
     assert.throws(() => decodeProcedure(ROOT, groups.get(ID)!, { startTime: 0, endTime: null }), /type_name/);
     const badTask = message(0).replace(/\\"task\\":\\"[^\\]*\\"/, '\\"task\\":\\"!!\\"');
-    assert.throws(() => decodeProcedure(ROOT, groupProcedureKeys(ROOT, [kv(`${ROOT}${ID}/0000000000.step`, badTask, 2)]).groups.get(ID)!, { startTime: 0, endTime: null }));
-    assert.throws(() => decodeProcedure(ROOT, groupProcedureKeys(ROOT, [kv(`${ROOT}${ID}/0000000000.step/0000000002`, 'x', 2)]).groups.get(ID)!, { startTime: 0, endTime: null }), /missing/);
+    assert.throws(() =>
+      decodeProcedure(ROOT, groupProcedureKeys(ROOT, [kv(`${ROOT}${ID}/0000000000.step`, badTask, 2)]).groups.get(ID)!, {
+        startTime: 0,
+        endTime: null,
+      }),
+    );
+    assert.throws(
+      () =>
+        decodeProcedure(ROOT, groupProcedureKeys(ROOT, [kv(`${ROOT}${ID}/0000000000.step/0000000002`, 'x', 2)]).groups.get(ID)!, {
+          startTime: 0,
+          endTime: null,
+        }),
+      /missing/,
+    );
   });
 
   it('decodes a hand-encoded PChannelMeta and a session; rejects garbage', () => {
@@ -80,7 +102,11 @@ describe('etcd codecs (hand-built upstream records)', () => {
     assert.equal(m.state, 'PCHANNEL_META_STATE_ASSIGNED');
     assert.equal(m.accessMode, 'PCHANNEL_ACCESS_READWRITE');
     assert.throws(() => decodePChannelMeta(Buffer.from([0xff, 0xff, 0xff])));
-    const s = decodeSession(Buffer.from('{"ServerID":4,"ServerName":"streamingnode","Address":"10.0.1.4:22222","Stopping":true,"TriggerKill":true,"Version":"2.5.10"}'));
+    const s = decodeSession(
+      Buffer.from(
+        '{"ServerID":4,"ServerName":"streamingnode","Address":"10.0.1.4:22222","Stopping":true,"TriggerKill":true,"Version":"2.5.10"}',
+      ),
+    );
     assert.equal(s.Stopping, true);
     assert.throws(() => decodeSession(Buffer.from('{"ServerID":"4"}')));
     assert.throws(() => decodeSession(Buffer.from('not json')));

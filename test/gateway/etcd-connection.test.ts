@@ -28,7 +28,9 @@ interface Watched {
   close(): Promise<void>;
 }
 
-async function gatewayOn(etcd: GatewayConfigInput['greptime'] extends infer G ? (G extends { etcd: infer E } ? E : never) : never): Promise<Watched> {
+async function gatewayOn(
+  etcd: GatewayConfigInput['greptime'] extends infer G ? (G extends { etcd: infer E } ? E : never) : never,
+): Promise<Watched> {
   const config = GatewayConfig.parse({ greptime: { etcd } });
   const logs: string[] = [];
   const gateway = new Gateway(config, createSources(config), (m) => (logs.push(m), everything.push(m)));
@@ -65,7 +67,10 @@ describe('etcd connection: TLS, client certificates, auth, a frozen etcd', funct
   before(async () => {
     certs = makeCerts();
     const client = { caFile: certs.caFile, clientCert: certs.clientCert, clientKey: certs.clientKey };
-    secure = await startEtcd({ tls: { certFile: certs.serverCert, keyFile: certs.serverKey, clientCaFile: certs.caFile, ...client }, rootPassword: PASSWORD });
+    secure = await startEtcd({
+      tls: { certFile: certs.serverCert, keyFile: certs.serverKey, clientCaFile: certs.caFile, ...client },
+      rootPassword: PASSWORD,
+    });
     mismatch = await startEtcd({ tls: { certFile: certs.otherCert, keyFile: certs.otherKey, caFile: certs.caFile } });
     process.env[ENV] = PASSWORD;
   });
@@ -107,11 +112,17 @@ describe('etcd connection: TLS, client certificates, auth, a frozen etcd', funct
   }
 
   it('a wrong CA: the reason says so, also once the circuit breaker is open', async () => {
-    await causeKept({ endpoints: [secure.url], username: 'root', passwordEnv: ENV, tls: { ...tlsOk(), caFile: certs.wrongCaFile } }, /certificate|self.signed|unable to verify/i);
+    await causeKept(
+      { endpoints: [secure.url], username: 'root', passwordEnv: ENV, tls: { ...tlsOk(), caFile: certs.wrongCaFile } },
+      /certificate|self.signed|unable to verify/i,
+    );
   });
 
   it('no client certificate: the reason says the handshake failed, also once the circuit breaker is open', async () => {
-    await causeKept({ endpoints: [secure.url], username: 'root', passwordEnv: ENV, tls: { caFile: certs.caFile, verify: true } }, /certificate|handshake|alert|ECONNRESET|socket|No connection established/i);
+    await causeKept(
+      { endpoints: [secure.url], username: 'root', passwordEnv: ENV, tls: { caFile: certs.caFile, verify: true } },
+      /certificate|handshake|alert|ECONNRESET|socket|No connection established/i,
+    );
   });
 
   it('a host name mismatch: the reason names it; tls.verify: false connects, with a warning in the log and the status', async () => {
@@ -128,7 +139,11 @@ describe('etcd connection: TLS, client certificates, auth, a frozen etcd', funct
     try {
       const w = await gatewayOn({ endpoints: [secure.url], username: 'root', passwordEnv: 'CD_TEST_ETCD_WRONG', tls: tlsOk() });
       all.push(w);
-      await w.until('ddl unavailable', (h) => h.state === 'unavailable' && /authentication failed|invalid user ID or password/i.test(h.reason ?? ''), 15_000);
+      await w.until(
+        'ddl unavailable',
+        (h) => h.state === 'unavailable' && /authentication failed|invalid user ID or password/i.test(h.reason ?? ''),
+        15_000,
+      );
       assert.ok(!w.logs.join('\n').includes('wrong-password-xyz'));
     } finally {
       delete process.env.CD_TEST_ETCD_WRONG;

@@ -48,7 +48,10 @@ async function checkUntil(url: string, ok: (fs: JsonFinding[]) => boolean, what:
 }
 
 /** The keys of one procedure: step numbers written, and which of .commit/.rollback exist. */
-async function procedureKeys(etcd: RunningEtcd, id: string): Promise<{ lastStep: number; commit: boolean; rollback: boolean; keys: string[] }> {
+async function procedureKeys(
+  etcd: RunningEtcd,
+  id: string,
+): Promise<{ lastStep: number; commit: boolean; rollback: boolean; keys: string[] }> {
   const res = await etcd.client.getAll().prefix(`${PROCEDURES}${id}/`).keys();
   let lastStep = -1;
   for (const k of res) {
@@ -104,7 +107,7 @@ describe('gateway over a real etcd (cluster-sim --etcd → cluster-gateway → c
   it('greptime-ddl-backlog: same findings as the simulator; repairs write etcd conditionally and spare what a writer finished meanwhile', async () => {
     const { etcd, expected } = await incident('greptime-ddl-backlog');
     gateway = await startGateway({ greptime: { etcd: { endpoints: [etcd.url] } }, repairs: true }, { token: TOKEN });
-    const seen = await checkUntil(gateway.url, (fs) => rules(fs).join() === rules(expected).join(), 'the simulator\'s rules');
+    const seen = await checkUntil(gateway.url, (fs) => rules(fs).join() === rules(expected).join(), "the simulator's rules");
     assert.deepEqual(rules(seen), ['ddl/backlog', 'ddl/duplicate']);
     assert.deepEqual(summary(seen), summary(expected), 'the same findings, with the same counts, through etcd');
 
@@ -140,7 +143,10 @@ describe('gateway over a real etcd (cluster-sim --etcd → cluster-gateway → c
     assert.equal(result.refused, finished.length, result.summary);
     assert.equal(result.applied, targets.length - finished.length, result.summary);
     for (const id of finished) {
-      assert.ok(result.details.some((d) => d.includes(id) && /refused/i.test(d)), `the result says ${id} was refused: ${result.details.join('\n')}`);
+      assert.ok(
+        result.details.some((d) => d.includes(id) && /refused/i.test(d)),
+        `the result says ${id} was refused: ${result.details.join('\n')}`,
+      );
       const after = await procedureKeys(etcd, id);
       assert.deepEqual(after, before.get(id), `${id} is as the writer left it: its .commit kept, no .rollback added`);
       assert.ok(after.commit && !after.rollback);
@@ -149,7 +155,9 @@ describe('gateway over a real etcd (cluster-sim --etcd → cluster-gateway → c
       const p = await procedureKeys(etcd, id);
       assert.ok(p.rollback && !p.commit, `${id} was cancelled: a .rollback key at its next step`);
       // What the runner writes when it gives up (`write_rollback_procedure_state`): the last step's message at the next step, with `error`.
-      const last = JSON.parse((await etcd.client.get(`${PROCEDURES}${id}/${String(p.lastStep).padStart(10, '0')}.step`).string())!) as Record<string, unknown>;
+      const last = JSON.parse(
+        (await etcd.client.get(`${PROCEDURES}${id}/${String(p.lastStep).padStart(10, '0')}.step`).string())!,
+      ) as Record<string, unknown>;
       const rb = JSON.parse((await etcd.client.get(stepKey(id, p.lastStep + 1, 'rollback')).string())!) as Record<string, unknown>;
       assert.deepEqual(Object.keys(rb), ['type_name', 'data', 'parent_id', 'step', 'error']);
       assert.deepEqual({ ...rb, error: undefined }, { ...last, step: p.lastStep + 1, error: undefined });
@@ -177,7 +185,9 @@ describe('gateway over a real etcd (cluster-sim --etcd → cluster-gateway → c
     // The shape 2.6 leaves: the stuck node's channel ASSIGNING to another node, the stuck node only in its histories.
     const stuck = Number(seen[0]!.id.replace(/^.*node-/, ''));
     const metas = (await etcd.client.getAll().prefix('by-dev/meta/streamingcoord-meta/pchannel/').buffers()) as Record<string, Buffer>;
-    const moving = Object.values(metas).map((b) => decodePChannelMeta(b)).filter((m) => m.histories.some((h) => h.node?.serverId === stuck));
+    const moving = Object.values(metas)
+      .map((b) => decodePChannelMeta(b))
+      .filter((m) => m.histories.some((h) => h.node?.serverId === stuck));
     assert.ok(moving.length > 0, 'a channel holds the stuck node in its histories');
     for (const m of moving) assert.deepEqual([m.state, m.node?.serverId !== stuck], ['PCHANNEL_META_STATE_ASSIGNING', true]);
 
@@ -189,7 +199,10 @@ describe('gateway over a real etcd (cluster-sim --etcd → cluster-gateway → c
     assert.equal(wal.version?.system, 'Milvus');
     assert.match(wal.version!.version, /^2\.6\.0-master-20250410$/);
     // No coordinator session in etcd: refused all the same (it redoes the move when it starts), with the remedy.
-    assert.match(wal.refuses!['milvus.cancelAppendsAndClose']!, /no coordinator session is in etcd.*Remedy: end the stuck streaming node process/);
+    assert.match(
+      wal.refuses!['milvus.cancelAppendsAndClose']!,
+      /no coordinator session is in etcd.*Remedy: end the stuck streaming node process/,
+    );
     assert.match(wal.refuses!['milvus.forceRemoveNode']!, /Remedy: end the stuck streaming node process/);
 
     const ws = await connectWorkspace(gateway.url);
@@ -207,9 +220,20 @@ describe('gateway over a real etcd (cluster-sim --etcd → cluster-gateway → c
 
     // The streaming coordinator starts (its session on a lease, as MixCoord registers it): the reason says it runs.
     const lease = etcd.client.lease(60);
-    await lease.put('by-dev/meta/session/mixcoord').value(
-      JSON.stringify({ ServerID: 9, ServerName: 'mixcoord', Address: '10.0.0.9:19530', Exclusive: true, Version: '2.6.0', IndexEngineVersion: {}, ScalarIndexEngineVersion: {}, HostName: 'milvus-mixcoord-0' }),
-    );
+    await lease
+      .put('by-dev/meta/session/mixcoord')
+      .value(
+        JSON.stringify({
+          ServerID: 9,
+          ServerName: 'mixcoord',
+          Address: '10.0.0.9:19530',
+          Exclusive: true,
+          Version: '2.6.0',
+          IndexEngineVersion: {},
+          ScalarIndexEngineVersion: {},
+          HostName: 'milvus-mixcoord-0',
+        }),
+      );
     const deadline = Date.now() + 10_000;
     let refuses = '';
     while (!/the streaming coordinator runs \(session mixcoord server 9\)/.test(refuses)) {
@@ -226,7 +250,7 @@ describe('gateway over a real etcd (cluster-sim --etcd → cluster-gateway → c
   it('read-only gateway: every repair is refused with the reason and etcd does not change', async () => {
     const { etcd, expected } = await incident('greptime-ddl-backlog');
     gateway = await startGateway({ greptime: { etcd: { endpoints: [etcd.url] } } }, { token: TOKEN });
-    await checkUntil(gateway.url, (fs) => summary(fs).join() === summary(expected).join(), 'the simulator\'s findings');
+    await checkUntil(gateway.url, (fs) => summary(fs).join() === summary(expected).join(), "the simulator's findings");
     assert.equal((await status(gateway.url)).readOnly, true);
     const before = await snapshotKeys(etcd.client, ALL_PREFIXES);
     assert.ok(before.size > 0);
@@ -246,10 +270,13 @@ describe('gateway over a real etcd (cluster-sim --etcd → cluster-gateway → c
   it('an unreachable etcd makes its subsystem unavailable, with the reason; the gateway keeps serving', async () => {
     etcd = await startEtcd();
     const closed = await freePort();
-    gateway = await startGateway({
-      greptime: { etcd: { endpoints: [`http://127.0.0.1:${closed}`] } },
-      milvus: { etcd: { endpoints: [etcd.url] } },
-    }, { token: TOKEN });
+    gateway = await startGateway(
+      {
+        greptime: { etcd: { endpoints: [`http://127.0.0.1:${closed}`] } },
+        milvus: { etcd: { endpoints: [etcd.url] } },
+      },
+      { token: TOKEN },
+    );
     const s = await status(gateway.url);
     assert.equal(s.subsystems?.ddl?.state, 'unavailable', JSON.stringify(s.subsystems));
     assert.match(s.subsystems!.ddl!.reason!, new RegExp(`etcd http://127\\.0\\.0\\.1:${closed}: .*retrying in`));

@@ -103,21 +103,36 @@ async function startOnce(bin: string, deadlineMs: number, opts: EtcdOptions): Pr
   const tls = opts.tls;
   const url = `${tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
   const tlsArgs = tls
-    ? ['--cert-file', tls.certFile, '--key-file', tls.keyFile, ...(tls.clientCaFile ? ['--trusted-ca-file', tls.clientCaFile, '--client-cert-auth'] : [])]
+    ? [
+        '--cert-file',
+        tls.certFile,
+        '--key-file',
+        tls.keyFile,
+        ...(tls.clientCaFile ? ['--trusted-ca-file', tls.clientCaFile, '--client-cert-auth'] : []),
+      ]
     : [];
   const peer = `http://127.0.0.1:${peerPort}`;
   const child = spawn(
     bin,
     [
-      '--name', 'test',
-      '--data-dir', join(dir, 'data'),
-      '--listen-client-urls', url,
-      '--advertise-client-urls', url,
-      '--listen-peer-urls', peer,
-      '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', `test=${peer}`,
-      '--initial-cluster-state', 'new',
-      '--log-level', 'error',
+      '--name',
+      'test',
+      '--data-dir',
+      join(dir, 'data'),
+      '--listen-client-urls',
+      url,
+      '--advertise-client-urls',
+      url,
+      '--listen-peer-urls',
+      peer,
+      '--initial-advertise-peer-urls',
+      peer,
+      '--initial-cluster',
+      `test=${peer}`,
+      '--initial-cluster-state',
+      'new',
+      '--log-level',
+      'error',
       ...tlsArgs,
     ],
     // Its own process group, so that a test can SIGSTOP it without stopping anything else.
@@ -168,7 +183,12 @@ async function startOnce(bin: string, deadlineMs: number, opts: EtcdOptions): Pr
           await client.user('root').addRole('root');
           await client.auth.authEnable();
           client.close();
-          client = new Etcd3({ hosts: url, dialTimeout: 2000, ...(credentials ? { credentials } : {}), auth: { username: 'root', password: opts.rootPassword } });
+          client = new Etcd3({
+            hosts: url,
+            dialTimeout: 2000,
+            ...(credentials ? { credentials } : {}),
+            auth: { username: 'root', password: opts.rootPassword },
+          });
         }
         return { url, client, process: child, stop };
       }
@@ -185,7 +205,10 @@ async function startOnce(bin: string, deadlineMs: number, opts: EtcdOptions): Pr
 }
 
 /** Every key under the prefixes with its value and mod_revision (to compare a store before and after). */
-export async function snapshotKeys(client: Etcd3, prefixes: readonly string[]): Promise<Map<string, { value: string; modRevision: string }>> {
+export async function snapshotKeys(
+  client: Etcd3,
+  prefixes: readonly string[],
+): Promise<Map<string, { value: string; modRevision: string }>> {
   const out = new Map<string, { value: string; modRevision: string }>();
   for (const p of prefixes) {
     const res = await client.getAll().prefix(p).exec();

@@ -3,7 +3,16 @@
  * status as the gateway would report it from what the source said (health, per-collection health,
  * version, refusals), so that tests can run the checks on exactly what a source read.
  */
-import { COLLECTION_NAMES, type ClusterStatus, type CollectionHealth, type CollectionName, type EntityOf, type Subsystem, type SystemVersion, type UnreadableRecord } from '../../src/protocol';
+import {
+  COLLECTION_NAMES,
+  type ClusterStatus,
+  type CollectionHealth,
+  type CollectionName,
+  type EntityOf,
+  type Subsystem,
+  type SystemVersion,
+  type UnreadableRecord,
+} from '../../src/protocol';
 import { modelFrom, type ClusterModel } from '../../src/analysis/model';
 import type { SourceContext, SourceHealth } from '../../src/gateway/source';
 import { status as baseStatus } from '../unit/fixtures';
@@ -13,7 +22,9 @@ export function fakeContext(collectionNames: readonly CollectionName[] = []) {
   const unreadable = new Map<CollectionName, UnreadableRecord[]>();
   let health: SourceHealth = { state: 'unavailable', reason: 'starting' };
   // As the gateway does: every collection of the source starts unread.
-  const collections = new Map<CollectionName, CollectionHealth>(collectionNames.map((c) => [c, { state: 'unread', reason: 'not read yet' }]));
+  const collections = new Map<CollectionName, CollectionHealth>(
+    collectionNames.map((c) => [c, { state: 'unread', reason: 'not read yet' }]),
+  );
   const refuses = new Map<string, string>();
   let version: SystemVersion | undefined;
   const m = (c: CollectionName) => maps.get(c) ?? maps.set(c, new Map()).get(c)!;

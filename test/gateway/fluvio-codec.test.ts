@@ -136,23 +136,43 @@ describe('fluvio codec (SC local metadata, !1.0.0 YAML)', () => {
       const b = (next as string).split('\n');
       assert.equal(b.length, a.length, f);
       const changed = a.flatMap((line, i) => (line === b[i] ? [] : [[line, b[i]]]));
-      assert.deepEqual(changed.map(([, after]) => after), [`  revision: ${rev + 1}`, '  resolution: LeaderOffline'].filter((l) => !a.includes(l)), f);
+      assert.deepEqual(
+        changed.map(([, after]) => after),
+        [`  revision: ${rev + 1}`, '  resolution: LeaderOffline'].filter((l) => !a.includes(l)),
+        f,
+      );
       const tagsOf = (t: string) => [...t.matchAll(/!\S+/g)].map((m) => m[0]);
       assert.deepEqual(tagsOf(next as string), tagsOf(text), f);
       assert.deepEqual(parseDocument(next as string).errors, [], f);
       assert.ok(decodePartitionFile(next as string).ok, f);
     }
-    const offsets = withResolution(readFileSync(join(UPSTREAM, 'healthy', 'Partition', 'consumer-offset-0.yaml'), 'utf8'), 'OutOfStorage') as string;
+    const offsets = withResolution(
+      readFileSync(join(UPSTREAM, 'healthy', 'Partition', 'consumer-offset-0.yaml'), 'utf8'),
+      'OutOfStorage',
+    ) as string;
     assert.match(offsets, /\n {2}cleanupPolicy: !segment\n {4}timeInSeconds: 604800\n/);
   });
 
   it('refuses to edit a file whose resolution or revision is not a plain scalar', () => {
-    assert.deepEqual(withResolution(PARTITION.replace('resolution: OutOfStorage', "resolution: 'Online'"), 'OutOfStorage'), { error: 'status.resolution is not a plain scalar' });
+    assert.deepEqual(withResolution(PARTITION.replace('resolution: OutOfStorage', "resolution: 'Online'"), 'OutOfStorage'), {
+      error: 'status.resolution is not a plain scalar',
+    });
     assert.ok(typeof withResolution(PARTITION.replace('revision: 7', 'revision: !!int 7'), 'Online') !== 'string');
   });
 
   it('encodes an entity as a file that decodes back to it', () => {
-    const e = { key: 'a-b-3', version: 0, topic: 'a-b', partition: 3, resolution: 'Online' as const, leader: { spu: 1, hw: 5, leo: 6 }, lsr: 2, replicas: [1, 2], size: 10, isBeingDeleted: false };
+    const e = {
+      key: 'a-b-3',
+      version: 0,
+      topic: 'a-b',
+      partition: 3,
+      resolution: 'Online' as const,
+      leader: { spu: 1, hw: 5, leo: 6 },
+      lsr: 2,
+      replicas: [1, 2],
+      size: 10,
+      isBeingDeleted: false,
+    };
     const text = encodePartitionFile(e);
     const d = decodePartitionFile(text);
     assert.ok(d.ok);
@@ -175,7 +195,20 @@ describe('fluvio codec (SC local metadata, !1.0.0 YAML)', () => {
   });
 
   it('writes Topic files with a !computed replica spec', () => {
-    const text = encodeTopicFile('t', [{ key: 't-0', version: 0, topic: 't', partition: 0, resolution: 'Online', leader: { spu: 1, hw: 0, leo: 0 }, lsr: 1, replicas: [1, 2], size: 0, isBeingDeleted: false }]);
+    const text = encodeTopicFile('t', [
+      {
+        key: 't-0',
+        version: 0,
+        topic: 't',
+        partition: 0,
+        resolution: 'Online',
+        leader: { spu: 1, hw: 0, leo: 0 },
+        lsr: 1,
+        replicas: [1, 2],
+        size: 0,
+        isBeingDeleted: false,
+      },
+    ]);
     assert.match(text, /^!1\.0\.0\n/);
     assert.match(text, /replicas: !computed\n/);
     assert.match(text, /replicaMap:\n {4}0:\n {4}- 1\n/);

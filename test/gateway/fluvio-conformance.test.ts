@@ -80,7 +80,10 @@ describe('fluvio conformance (upstream-shaped SC metadata)', function () {
     writeFileSync(join(disks, 'spu-5002.json'), JSON.stringify({ freeBytes: 10_000_000_000 }));
     if (opts.localConfig !== undefined) writeFileSync(join(root, 'local-config'), opts.localConfig.replace('DATA_DIR', join(root, 'data')));
     const spuStorage = [5001, 5002].map((spuId) => ({ spuId, file: join(disks, `spu-${spuId}.json`) }));
-    const gw = await startGateway({ fluvio: { metadataDir: meta, spuStorage }, repairs: opts.repairs ?? false, pollMs: 100 }, { token: 'gw' });
+    const gw = await startGateway(
+      { fluvio: { metadataDir: meta, spuStorage }, repairs: opts.repairs ?? false, pollMs: 100 },
+      { token: 'gw' },
+    );
     cleanups.push(gw.stop);
     const client = await ClusterClient.connect({ url: gw.url, token: 'gw', clientName: 'fluvio-conformance' });
     cleanups.push(() => client.close());
@@ -102,15 +105,20 @@ describe('fluvio conformance (upstream-shaped SC metadata)', function () {
     const { gw, meta } = await cluster();
     assert.deepEqual((await report(gw)).findings, [], gw.output());
     // Every fixture file decodes (nothing listed as unreadable).
-    assert.deepEqual(readdirSync(join(meta, 'Partition')).sort(), ['consumer-offset-0.yaml', 'events-0.yaml', 'events-1.yaml', 'logs-0.yaml']);
+    assert.deepEqual(readdirSync(join(meta, 'Partition')).sort(), [
+      'consumer-offset-0.yaml',
+      'events-0.yaml',
+      'events-1.yaml',
+      'logs-0.yaml',
+    ]);
     assert.doesNotMatch(gw.output(), /unreadable/);
   });
 
-  it('the incident in its real shape (OutOfStorage → LeaderOffline → Online) is found; the SPU\'s own update to Online is not', async () => {
+  it("the incident in its real shape (OutOfStorage → LeaderOffline → Online) is found; the SPU's own update to Online is not", async () => {
     const { gw, scWrites } = await cluster();
     await scWrites('events-0', fixture('incident/events-0.1-out-of-storage.yaml'));
     await scWrites('events-0', fixture('incident/events-0.2-spu-online.yaml'));
-    assert.deepEqual((await report(gw)).findings, [], 'Online straight from OutOfStorage is the SPU\'s LRS update, by design');
+    assert.deepEqual((await report(gw)).findings, [], "Online straight from OutOfStorage is the SPU's LRS update, by design");
 
     await scWrites('events-0', fixture('incident/events-0.1-out-of-storage.yaml'));
     await scWrites('events-0', fixture('incident/events-0.2-leader-offline.yaml'));
@@ -141,8 +149,14 @@ describe('fluvio conformance (upstream-shaped SC metadata)', function () {
 
     const after = { events: readFileSync(file('events-0'), 'utf8'), offsets: readFileSync(file('consumer-offset-0'), 'utf8') };
     // Byte for byte: the SC's file with the two scalars changed, nothing else.
-    assert.equal(after.events, before.events.replace('  revision: 121\n', '  revision: 122\n').replace('  resolution: Online\n', '  resolution: OutOfStorage\n'));
-    assert.equal(after.offsets, before.offsets.replace('  revision: 44\n', '  revision: 45\n').replace('  resolution: Online\n', '  resolution: OutOfStorage\n'));
+    assert.equal(
+      after.events,
+      before.events.replace('  revision: 121\n', '  revision: 122\n').replace('  resolution: Online\n', '  resolution: OutOfStorage\n'),
+    );
+    assert.equal(
+      after.offsets,
+      before.offsets.replace('  revision: 44\n', '  revision: 45\n').replace('  resolution: Online\n', '  resolution: OutOfStorage\n'),
+    );
     // Upstream's shape: the version tag and the enum tags are there, as serde_yaml 0.9 needs them.
     assert.deepEqual(tags(after.offsets), ['!1.0.0', '!segment']);
     assert.deepEqual(tags(after.events), ['!1.0.0', '!segment']);
@@ -159,7 +173,11 @@ describe('fluvio conformance (upstream-shaped SC metadata)', function () {
     await scWrites('events-0', fixture('incident/events-0.2-leader-offline.yaml'));
     await scWrites('events-0', fixture('incident/events-0.3-online.yaml'));
     // A process with an SC's command line, as fluvio-cluster starts it: `<launcher> run sc --local <metadata>`.
-    const sc = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', 'run', 'sc', '--local', meta, '--bind-public', '127.0.0.1:0'], { stdio: 'ignore' });
+    const sc = spawn(
+      process.execPath,
+      ['-e', 'setInterval(() => {}, 1000)', 'run', 'sc', '--local', meta, '--bind-public', '127.0.0.1:0'],
+      { stdio: 'ignore' },
+    );
     const exited = new Promise<void>((r) => sc.once('exit', () => r()));
     cleanups.push(async () => {
       if (sc.exitCode === null && sc.signalCode === null) {
@@ -167,7 +185,10 @@ describe('fluvio conformance (upstream-shaped SC metadata)', function () {
         await exited;
       }
     });
-    const refuses = await until('the refusal', async () => (await status()).subsystems?.partitions?.refuses?.['fluvio.restoreFromSpuReport']);
+    const refuses = await until(
+      'the refusal',
+      async () => (await status()).subsystems?.partitions?.refuses?.['fluvio.restoreFromSpuReport'],
+    );
     assert.match(refuses, new RegExp(`a Fluvio SC runs on .* \\(pid ${sc.pid}: `));
     assert.match(refuses, /fluvio cluster shutdown/);
     const before = readFileSync(file('events-0'), 'utf8');
@@ -176,7 +197,10 @@ describe('fluvio conformance (upstream-shaped SC metadata)', function () {
     assert.match(run.stdout + run.stderr, /no safe repair/);
     assert.equal(readFileSync(file('events-0'), 'utf8'), before, 'no write while the SC runs');
     // Sent anyway through the protocol: every item refused by the gateway, with the remedy.
-    const shown = (await client.request('cluster.get', { collection: 'fluvio.partitions', keys: ['events-0'] })).items as Array<{ key: string; version: number }>;
+    const shown = (await client.request('cluster.get', { collection: 'fluvio.partitions', keys: ['events-0'] })).items as Array<{
+      key: string;
+      version: number;
+    }>;
     const sent = await client.request('repair', {
       requestId: 'fluvio-sc-running',
       incarnation: (await status()).incarnation!,
@@ -189,7 +213,9 @@ describe('fluvio conformance (upstream-shaped SC metadata)', function () {
 
     sc.kill();
     await exited;
-    await until('the refusal lifted', async () => ((await status()).subsystems?.partitions?.refuses?.['fluvio.restoreFromSpuReport'] === undefined ? true : undefined));
+    await until('the refusal lifted', async () =>
+      (await status()).subsystems?.partitions?.refuses?.['fluvio.restoreFromSpuReport'] === undefined ? true : undefined,
+    );
   });
 
   it('the version comes from local-config: on a release the rule is not applicable (fixed by #4529)', async () => {
@@ -202,9 +228,11 @@ describe('fluvio conformance (upstream-shaped SC metadata)', function () {
     assert.match((r as { reason: string }).reason, /not applicable to Fluvio 0\.18\.1 \(fixed by #4529/);
   });
 
-  it('a local-config of another data folder is not this cluster\'s version', async () => {
+  it("a local-config of another data folder is not this cluster's version", async () => {
     const { status, client } = await cluster({ localConfig: 'platform_version = "0.18.1"\ndata_dir = "/elsewhere/data"\n' });
-    await until('a read', async () => ((await client.request('cluster.get', { collection: 'fluvio.partitions', keys: ['events-0'] })).items.length ? true : undefined));
+    await until('a read', async () =>
+      (await client.request('cluster.get', { collection: 'fluvio.partitions', keys: ['events-0'] })).items.length ? true : undefined,
+    );
     assert.equal((await status()).subsystems?.partitions?.version, undefined);
   });
 });

@@ -25,14 +25,21 @@ const rules = (r: { findings: Array<{ rule: string }> }) => [...new Set(r.findin
 
 function files(dir: string): Map<string, string> {
   const p = join(dir, 'Partition');
-  return new Map(readdirSync(p).filter((f) => f.endsWith('.yaml')).map((f) => [f, readFileSync(join(p, f), 'utf8')]));
+  return new Map(
+    readdirSync(p)
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => [f, readFileSync(join(p, f), 'utf8')]),
+  );
 }
 
 /** Partition files Online whose leader SPU's disk is full and which it reported OutOfStorage (what the rule flags). */
 function targets(dir: string): string[] {
   const storage = new Map<number, { freeBytes: number; outOfStorage: string[] }>();
   for (const f of readdirSync(join(dir, '.cluster-sim'))) {
-    storage.set(Number(/spu-(\d+)/.exec(f)![1]), JSON.parse(readFileSync(join(dir, '.cluster-sim', f), 'utf8')) as { freeBytes: number; outOfStorage: string[] });
+    storage.set(
+      Number(/spu-(\d+)/.exec(f)![1]),
+      JSON.parse(readFileSync(join(dir, '.cluster-sim', f), 'utf8')) as { freeBytes: number; outOfStorage: string[] },
+    );
   }
   return [...files(dir)]
     .filter(([, text]) => {
@@ -44,7 +51,7 @@ function targets(dir: string): string[] {
     .sort();
 }
 
-describe('fluvio through cluster-gateway (the SC\'s metadata files)', function () {
+describe("fluvio through cluster-gateway (the SC's metadata files)", function () {
   this.timeout(120_000);
   let sim: RunningSim | undefined;
   const stops: Array<() => Promise<void>> = [];
@@ -57,7 +64,11 @@ describe('fluvio through cluster-gateway (the SC\'s metadata files)', function (
   async function setup(repairs: boolean) {
     const dir = join(mkdtempSync(join(tmpdir(), 'fluvio-meta-')), 'metadata');
     sim = await startSim(['--scenario', 'fluvio-out-of-space-reverted', '--seed', '1', '--fluvio-metadata', dir]);
-    const spuStorage = readdirSync(join(dir, '.cluster-sim')).map((f) => ({ spuId: Number(/spu-(\d+)/.exec(f)![1]), file: join(dir, '.cluster-sim', f), fullBelowBytes: 0 }));
+    const spuStorage = readdirSync(join(dir, '.cluster-sim')).map((f) => ({
+      spuId: Number(/spu-(\d+)/.exec(f)![1]),
+      file: join(dir, '.cluster-sim', f),
+      fullBelowBytes: 0,
+    }));
     const gw = await startGateway({ fluvio: { metadataDir: dir, spuStorage }, repairs, pollMs: 200 }, { token: 'gw' });
     stops.push(gw.stop);
     return { dir, gw };
@@ -83,7 +94,10 @@ describe('fluvio through cluster-gateway (the SC\'s metadata files)', function (
       const shown = await client.request('cluster.get', { collection: 'fluvio.partitions', keys: plannedKeys });
       const versionOf = new Map((shown.items as { key: string; version: number }[]).map((e) => [e.key, e.version]));
       const expectations = plannedKeys.map((key) => ({ key, version: versionOf.get(key)! }));
-      assert.ok(expectations.every((e) => e.version !== undefined), JSON.stringify(shown.items));
+      assert.ok(
+        expectations.every((e) => e.version !== undefined),
+        JSON.stringify(shown.items),
+      );
       writeFileSync(join(dir, 'Partition', moved), scWrite);
       const { incarnation } = await client.request('cluster.status', {});
       const result = await client.request('repair', {

@@ -4,7 +4,11 @@ import { Finding, RULES, type SubsystemHealth, type UnreadableRecord } from '../
 import { checkUnreadableRecords, runChecks } from '../../src/analysis';
 import * as F from '../unit/fixtures';
 
-const rec = (collection: UnreadableRecord['collection'], key: string, reason = 'not JSON'): UnreadableRecord => ({ collection, key, reason });
+const rec = (collection: UnreadableRecord['collection'], key: string, reason = 'not JSON'): UnreadableRecord => ({
+  collection,
+  key,
+  reason,
+});
 
 describe('gateway/unreadable-record', () => {
   it('is a rule of no single subsystem: each finding names its own', () => {
@@ -13,13 +17,19 @@ describe('gateway/unreadable-record', () => {
 
   it('finds nothing when every record decoded (or the cluster says nothing about records)', () => {
     assert.deepEqual(checkUnreadableRecords(F.model().build()), []);
-    assert.deepEqual(checkUnreadableRecords(F.model({ subsystems: { ddl: { state: 'ok' }, shards: { state: 'not-configured' } } }).build()), []);
+    assert.deepEqual(
+      checkUnreadableRecords(F.model({ subsystems: { ddl: { state: 'ok' }, shards: { state: 'not-configured' } } }).build()),
+      [],
+    );
   });
 
   it('makes one finding per subsystem and collection, with the count, the first keys as evidence, anchored on the section', () => {
     const ddl: SubsystemHealth = {
       state: 'ok',
-      unreadable: [rec('greptime.procedures', '/__procedure__/procedure/a/0000000001.step', 'missing type_name'), rec('greptime.procedures', '/__procedure__/procedure/b/0000000001.step')],
+      unreadable: [
+        rec('greptime.procedures', '/__procedure__/procedure/a/0000000001.step', 'missing type_name'),
+        rec('greptime.procedures', '/__procedure__/procedure/b/0000000001.step'),
+      ],
       unreadableCount: 7,
     };
     const partitions: SubsystemHealth = {
@@ -59,8 +69,14 @@ describe('gateway/unreadable-record', () => {
         regions: { state: 'ok', unreadable: [rec('tikv.regions', 'http://tikv:20180/debug/ime/cached_regions#3')], unreadableCount: 1 },
       },
     }).build();
-    assert.deepEqual(runChecks(model, { subsystem: 'shards' }).map((f) => f.id), ['gateway/unreadable-record:shards/quickwit.metastore.shards']);
-    assert.deepEqual(runChecks(model, { subsystem: 'regions' }).map((f) => f.id), ['gateway/unreadable-record:regions/tikv.regions']);
+    assert.deepEqual(
+      runChecks(model, { subsystem: 'shards' }).map((f) => f.id),
+      ['gateway/unreadable-record:shards/quickwit.metastore.shards'],
+    );
+    assert.deepEqual(
+      runChecks(model, { subsystem: 'regions' }).map((f) => f.id),
+      ['gateway/unreadable-record:regions/tikv.regions'],
+    );
     assert.deepEqual(runChecks(model, { subsystem: 'wal' }), []);
     assert.equal(runChecks(model).length, 2);
     assert.ok(runChecks(model, { severities: { 'gateway/unreadable-record': 'error' } }).every((f) => f.severity === 'error'));
@@ -69,6 +85,9 @@ describe('gateway/unreadable-record', () => {
 
   it('counted but not listed: one finding on the subsystem’s first collection', () => {
     const findings = checkUnreadableRecords(F.model({ subsystems: { wal: { state: 'ok', unreadableCount: 3 } } }).build());
-    assert.deepEqual(findings.map((f) => [f.subsystem, f.count, f.anchor.collection]), [['wal', 3, 'milvus.nodes']]);
+    assert.deepEqual(
+      findings.map((f) => [f.subsystem, f.count, f.anchor.collection]),
+      [['wal', 3, 'milvus.nodes']],
+    );
   });
 });

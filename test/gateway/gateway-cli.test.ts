@@ -38,7 +38,8 @@ describe('cluster-gateway (no stores)', () => {
     assert.match(gw.stdout(), /^read-only$/m);
     const run = await cli([gw.url, '--token', TOKEN]);
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    for (const s of ['shards', 'wal', 'ddl', 'regions', 'partitions']) assert.match(run.stdout, new RegExp(`^not checked: ${s}: not configured \\(no \\w+ section`, 'm'));
+    for (const s of ['shards', 'wal', 'ddl', 'regions', 'partitions'])
+      assert.match(run.stdout, new RegExp(`^not checked: ${s}: not configured \\(no \\w+ section`, 'm'));
     assert.match(run.stdout, /^read-only: the cluster refuses every repair$/m);
     assert.match(run.stdout, /No findings/);
     const json = JSON.parse((await cli([gw.url, '--token', TOKEN, '--format', 'json'])).stdout);
@@ -49,7 +50,10 @@ describe('cluster-gateway (no stores)', () => {
 
   it('a store it cannot reach: that subsystem is unavailable with the reason, the others are served', async () => {
     const gw = await startGateway(
-      { greptime: { etcd: { endpoints: ['http://127.0.0.1:9'] } }, quickwit: { postgres: 'postgres://nobody@127.0.0.1:9/metastore', node: 'http://127.0.0.1:9' } },
+      {
+        greptime: { etcd: { endpoints: ['http://127.0.0.1:9'] } },
+        quickwit: { postgres: 'postgres://nobody@127.0.0.1:9/metastore', node: 'http://127.0.0.1:9' },
+      },
       ENV,
     );
     stops.push(gw.stop);

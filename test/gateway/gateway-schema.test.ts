@@ -2,7 +2,13 @@
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GATEWAY_CONFIG_DESCRIPTIONS, GATEWAY_CONFIG_FILE, GATEWAY_CONFIG_SUFFIX, GatewayConfig, gatewayConfigSchemaText } from '../../src/gateway/config';
+import {
+  GATEWAY_CONFIG_DESCRIPTIONS,
+  GATEWAY_CONFIG_FILE,
+  GATEWAY_CONFIG_SUFFIX,
+  GatewayConfig,
+  gatewayConfigSchemaText,
+} from '../../src/gateway/config';
 
 // Bundled to out/test/gateway/; the repository root is three levels up.
 const ROOT = join(__dirname, '..', '..', '..');
@@ -10,7 +16,11 @@ const ROOT = join(__dirname, '..', '..', '..');
 describe('gateway config JSON schema', () => {
   it('is committed as generated from the zod schema (regenerate: npm run gateway-schema)', () => {
     const committed = readFileSync(join(ROOT, 'schemas', 'gateway-config.schema.json'), 'utf8');
-    assert.equal(committed, gatewayConfigSchemaText(), 'schemas/gateway-config.schema.json is out of date: run `npm run gateway-schema` and commit it');
+    assert.equal(
+      committed,
+      gatewayConfigSchemaText(),
+      'schemas/gateway-config.schema.json is out of date: run `npm run gateway-schema` and commit it',
+    );
   });
 
   it('describes every top-level key, and forbids unknown ones', () => {

@@ -27,7 +27,11 @@ function uncomment(text: string, section: string): string {
 
 describe('gateway config template', () => {
   it('is committed as generated (regenerate: npm run gateway-schema), and shipped in the VSIX', () => {
-    assert.equal(readFileSync(join(ROOT, TEMPLATE), 'utf8'), gatewayConfigTemplate(), `${TEMPLATE} is out of date: run \`npm run gateway-schema\` and commit it`);
+    assert.equal(
+      readFileSync(join(ROOT, TEMPLATE), 'utf8'),
+      gatewayConfigTemplate(),
+      `${TEMPLATE} is out of date: run \`npm run gateway-schema\` and commit it`,
+    );
     const ignore = readFileSync(join(ROOT, '.vscodeignore'), 'utf8').split('\n');
     assert.ok(ignore.includes(`!${TEMPLATE}`), '.vscodeignore allows the template into the VSIX');
   });
@@ -56,7 +60,10 @@ describe('gateway config template', () => {
     const text = '{\n  // a comment\n  "node": "http://q:7280", /* a\n block */ "x": "a // b /* c */ \\" d"\n}';
     const stripped = stripJsonComments(text);
     assert.equal(stripped.length, text.length);
-    assert.deepEqual(stripped.split('\n').map((l) => l.length), text.split('\n').map((l) => l.length));
+    assert.deepEqual(
+      stripped.split('\n').map((l) => l.length),
+      text.split('\n').map((l) => l.length),
+    );
     assert.deepEqual(JSON.parse(stripped), { node: 'http://q:7280', x: 'a // b /* c */ " d' });
     assert.throws(() => parseConfigText('{\n  "a": 1,\n  oops\n}'), /JSON/);
   });
@@ -66,7 +73,9 @@ describe('gateway config template', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gateway-template-'));
     const file = join(dir, 'cluster-gateway.json');
     writeFileSync(file, gatewayConfigTemplate());
-    const child = spawn(process.execPath, [join(ROOT, 'out', 'cluster-gateway.js'), '--config', file, '--port', '0', '--token', 't'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(ROOT, 'out', 'cluster-gateway.js'), '--config', file, '--port', '0', '--token', 't'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     let out = '';
     try {

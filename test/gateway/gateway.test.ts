@@ -75,7 +75,10 @@ describe('gateway', () => {
   async function serve(gateway: Gateway): Promise<ClusterServer> {
     await gateway.start();
     const server = await startClusterServer(gateway, { token: 't' });
-    cleanup.push(() => gateway.close(), () => server.close());
+    cleanup.push(
+      () => gateway.close(),
+      () => server.close(),
+    );
     return server;
   }
 
@@ -89,7 +92,7 @@ describe('gateway', () => {
     assert.ok(Object.values(status.counts).every((n) => n === 0));
   });
 
-  it('its time is wall-clock Unix seconds, the clock of the real system\'s own timestamps (ages are time − since)', () => {
+  it("its time is wall-clock Unix seconds, the clock of the real system's own timestamps (ages are time − since)", () => {
     const before = Math.floor(Date.now() / 1000);
     const status = gatewayOf({}, []).status();
     const after = Math.floor(Date.now() / 1000);
@@ -145,7 +148,10 @@ describe('gateway', () => {
     });
     assert.equal(result.applied, 0);
     assert.equal(result.refused, 1);
-    assert.deepEqual(result.items.map((i) => [i.status, i.message]), [['refused', READ_ONLY_REASON]]);
+    assert.deepEqual(
+      result.items.map((i) => [i.status, i.message]),
+      [['refused', READ_ONLY_REASON]],
+    );
     assert.match(READ_ONLY_REASON, /read-only.*"repairs": true/);
     assert.deepEqual(source.repairs, [], 'the source was never asked to write');
     const after = await client.request('cluster.status', {});
@@ -179,7 +185,10 @@ describe('gateway', () => {
     await workspace.connect({ name: 'gw', url: server.url, token: 't' });
     const c = workspace.require('gw');
     const root = (s: Subsystem): TreeNode[] => treeChildren(workspace.list(), s, `${s}:gw`, null, 100);
-    assert.deepEqual(root('shards').map((n) => [n.kind, n.health, n.label]), [['message', 'none', 'Not configured: no quickwit section in the gateway config']]);
+    assert.deepEqual(
+      root('shards').map((n) => [n.kind, n.health, n.label]),
+      [['message', 'none', 'Not configured: no quickwit section in the gateway config']],
+    );
     const [clusterNode] = treeChildren(workspace.list(), 'shards', null, null, 100);
     assert.match(clusterNode.description ?? '', /not configured · read-only/);
     assert.equal(clusterNode.health, 'none');
@@ -188,11 +197,17 @@ describe('gateway', () => {
     source.ctx.health({ state: 'unavailable', reason: 'metadata folder gone' });
     const deadline = Date.now() + 10_000;
     while (!announced.some((s) => s.includes('partitions')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(announced.some((s) => s.includes('partitions')), 'the partitions view was told');
+    assert.ok(
+      announced.some((s) => s.includes('partitions')),
+      'the partitions view was told',
+    );
     assert.equal(c.session.model?.status.subsystems?.partitions?.state, 'unavailable');
     const nodes = root('partitions');
     assert.deepEqual([nodes[0].kind, nodes[0].health, nodes[0].label], ['message', 'error', 'Unavailable: metadata folder gone']);
-    assert.ok(nodes.slice(1).some((n) => n.label === 'events'), 'what was read before stays visible');
+    assert.ok(
+      nodes.slice(1).some((n) => n.label === 'events'),
+      'what was read before stays visible',
+    );
     const [partitionsRoot] = treeChildren(workspace.list(), 'partitions', null, null, 100);
     assert.equal(partitionsRoot.health, 'error');
     assert.equal(workspace.infos()[0].state, 'live', 'the cluster stays connected for the others');
@@ -222,7 +237,8 @@ describe('gateway', () => {
     // The owner stopped: the same repair is accepted again.
     source.ctx.refusing('fluvio.restoreFromSpuReport', undefined);
     const deadline = Date.now() + 10_000;
-    while (workspace.require('gw').session.model?.status.subsystems?.partitions?.refuses && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (workspace.require('gw').session.model?.status.subsystems?.partitions?.refuses && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     assert.equal(workspace.require('gw').session.model?.status.subsystems?.partitions?.refuses, undefined);
     assert.equal(workspace.planAllSafe(workspace.require('gw')).length, 1);
   });

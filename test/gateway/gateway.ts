@@ -35,7 +35,14 @@ export async function startGateway(config: GatewayConfigInput, opts: GatewayOpti
   const dir = mkdtempSync(join(tmpdir(), 'cluster-gateway-test-'));
   const file = join(dir, 'gateway.json');
   writeFileSync(file, JSON.stringify(config));
-  const args = [join(OUT, 'cluster-gateway.js'), '--config', file, '--port', '0', ...(opts.token === undefined ? [] : ['--token', opts.token])];
+  const args = [
+    join(OUT, 'cluster-gateway.js'),
+    '--config',
+    file,
+    '--port',
+    '0',
+    ...(opts.token === undefined ? [] : ['--token', opts.token]),
+  ];
   const child = spawn(process.execPath, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let out = '';

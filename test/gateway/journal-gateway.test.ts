@@ -63,7 +63,10 @@ describe('journal and undo through cluster-gateway (real stores)', function () {
     const repair = await cli([url, '--token', token, '--repair', rule, '--yes', '--journal', journal]);
     assert.ok(repair.code === 0 || repair.code === 1, repair.stdout + repair.stderr);
     const [entry] = history(journal);
-    assert.ok(entry.batches.some((b) => b.state === 'applied'), `${entry.summary}`);
+    assert.ok(
+      entry.batches.some((b) => b.state === 'applied'),
+      `${entry.summary}`,
+    );
     await between?.();
     const undo = await cli(['undo', '--journal', journal, '--token', token, '--yes']);
     return { undo, journal };
@@ -87,7 +90,8 @@ describe('journal and undo through cluster-gateway (real stores)', function () {
       stops.push(gw.stop);
       return { db, gw };
     }
-    const ROWS = "SELECT index_uid, source_id, shard_id, leader_id, follower_id, shard_state::text, publish_position_inclusive, publish_token, doc_mapping_uid FROM shards ORDER BY 1, 2, 3";
+    const ROWS =
+      'SELECT index_uid, source_id, shard_id, leader_id, follower_id, shard_state::text, publish_position_inclusive, publish_token, doc_mapping_uid FROM shards ORDER BY 1, 2, 3';
 
     it('a repair and its undo give back every row and entity, field for field', async () => {
       const { db, gw } = await setup('jundo');
@@ -111,7 +115,9 @@ describe('journal and undo through cluster-gateway (real stores)', function () {
         assert.ok(result && result.type === 'result');
         taken = result.applied[0]!.key;
         const [i, s, h] = taken.split('/');
-        const image = read.lines.flatMap((l) => (l.type === 'intent' ? l.before : [])).find((b) => b.key === taken)!.entity as { docMappingUid: string };
+        const image = read.lines.flatMap((l) => (l.type === 'intent' ? l.before : [])).find((b) => b.key === taken)!.entity as {
+          docMappingUid: string;
+        };
         await sql(
           db,
           "INSERT INTO shards (index_uid, source_id, shard_id, leader_id, shard_state, publish_position_inclusive, doc_mapping_uid) VALUES ($1, $2, $3, 'other-writer', 'open', '', $4)",
@@ -131,7 +137,11 @@ describe('journal and undo through cluster-gateway (real stores)', function () {
     async function setup() {
       const meta = join(dir, 'metadata');
       sim = await startSim(['--scenario', 'fluvio-out-of-space-reverted', '--seed', '1', '--fluvio-metadata', meta]);
-      const spuStorage = readdirSync(join(meta, '.cluster-sim')).map((f) => ({ spuId: Number(/spu-(\d+)/.exec(f)![1]), file: join(meta, '.cluster-sim', f), fullBelowBytes: 0 }));
+      const spuStorage = readdirSync(join(meta, '.cluster-sim')).map((f) => ({
+        spuId: Number(/spu-(\d+)/.exec(f)![1]),
+        file: join(meta, '.cluster-sim', f),
+        fullBelowBytes: 0,
+      }));
       const gw = await startGateway({ fluvio: { metadataDir: meta, spuStorage }, repairs: true, pollMs: 200 }, { token: 'gw' });
       stops.push(gw.stop);
       return { meta, gw };

@@ -36,11 +36,15 @@ import { startGateway, type RunningGateway } from './gateway';
 const DIR = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'upstream', 'milvus');
 const PROTO = readFileSync(join(DIR, 'streaming.proto'), 'utf8');
 const METAS = JSON.parse(readFileSync(join(DIR, 'pchannel-metas.json'), 'utf8')) as Record<string, object[]>;
-const SESSIONS = JSON.parse(readFileSync(join(DIR, 'sessions.json'), 'utf8')) as { raw: Record<string, string>; legacy: Record<string, string> };
+const SESSIONS = JSON.parse(readFileSync(join(DIR, 'sessions.json'), 'utf8')) as {
+  raw: Record<string, string>;
+  legacy: Record<string, string>;
+};
 /** Upstream's own definition, the whole file (its imports are not needed by PChannelMeta's types). */
 const UpstreamPChannelMeta = protobuf.parse(PROTO, { keepCase: true }).root.lookupType('milvus.proto.streaming.PChannelMeta');
 const upstreamBytes = (o: object): Uint8Array => UpstreamPChannelMeta.encode(UpstreamPChannelMeta.fromObject(o)).finish();
-const upstreamObject = (b: Uint8Array) => UpstreamPChannelMeta.toObject(UpstreamPChannelMeta.decode(b), { enums: String, longs: Number, defaults: true });
+const upstreamObject = (b: Uint8Array) =>
+  UpstreamPChannelMeta.toObject(UpstreamPChannelMeta.decode(b), { enums: String, longs: Number, defaults: true });
 
 const PCHANNELS = 'by-dev/meta/streamingcoord-meta/pchannel/';
 const SESSION = 'by-dev/meta/session/';
@@ -49,7 +53,10 @@ let rev = 10;
 const kv = (key: string, value: Uint8Array): EtcdKv => ({ key, value, modRevision: ++rev, createRevision: rev });
 
 function sessionsOf(names: string[]): SessionKv[] {
-  return names.map((n) => ({ kv: kv(`${SESSION}${n.replace(/-stopping$/, '')}`, Buffer.from(SESSIONS.raw[n]!)), session: decodeSession(Buffer.from(SESSIONS.raw[n]!)) }));
+  return names.map((n) => ({
+    kv: kv(`${SESSION}${n.replace(/-stopping$/, '')}`, Buffer.from(SESSIONS.raw[n]!)),
+    session: decodeSession(Buffer.from(SESSIONS.raw[n]!)),
+  }));
 }
 function metasOf(shape: string): PChannelKv[] {
   return METAS[shape]!.map((o) => {
@@ -89,11 +96,18 @@ describe('Milvus conformance (upstream artifacts: whole streaming.proto, Session
       for (const o of list) {
         const bytes = upstreamBytes(o);
         const r = decodePChannelMeta(bytes);
-        const up = upstreamObject(bytes) as { channel: { name: string; term: number }; state: string; histories: { term: number; node: { server_id: number } }[] };
+        const up = upstreamObject(bytes) as {
+          channel: { name: string; term: number };
+          state: string;
+          histories: { term: number; node: { server_id: number } }[];
+        };
         assert.equal(r.channel, up.channel.name);
         assert.equal(r.term, up.channel.term);
         assert.equal(r.state, up.state);
-        assert.deepEqual(r.histories.map((h) => [h.term, h.node?.serverId]), up.histories.map((h) => [h.term, h.node.server_id]));
+        assert.deepEqual(
+          r.histories.map((h) => [h.term, h.node?.serverId]),
+          up.histories.map((h) => [h.term, h.node.server_id]),
+        );
       }
     }
     const s = decodeSession(Buffer.from(SESSIONS.raw['streamingnode-1-stopping']!));
@@ -130,7 +144,10 @@ describe('Milvus conformance (upstream artifacts: whole streaming.proto, Session
 
   it('#41307 as 2.6 leaves it: ASSIGNING to the new node, the stuck node only in histories — found, on the stuck node', () => {
     const { findings, model } = check(['streamingnode-1-stopping', 'streamingnode-4'], 'incident-2.6');
-    assert.deepEqual(findings.map((f) => f.id), ['wal/close-blocked:node-1']);
+    assert.deepEqual(
+      findings.map((f) => f.id),
+      ['wal/close-blocked:node-1'],
+    );
     const held = model.collections['milvus.wals'].get('node-1/by-dev-rootcoord-dml_0')!;
     assert.deepEqual([held.term, held.available, held.closing], [2, false, true]);
     const opening = model.collections['milvus.wals'].get('node-4/by-dev-rootcoord-dml_0')!;
@@ -140,7 +157,10 @@ describe('Milvus conformance (upstream artifacts: whole streaming.proto, Session
   });
 
   it('#41307 before the balancer moved the channel (ASSIGNED to the stopping node): found too', () => {
-    assert.deepEqual(check(['streamingnode-1-stopping', 'streamingnode-4'], 'incident-before-balance').findings.map((f) => f.id), ['wal/close-blocked:node-1']);
+    assert.deepEqual(
+      check(['streamingnode-1-stopping', 'streamingnode-4'], 'incident-before-balance').findings.map((f) => f.id),
+      ['wal/close-blocked:node-1'],
+    );
   });
 
   it('versions: the rule runs on 2.6 and later, is not applicable before 2.5 (no streaming node), and reads no appends', () => {
@@ -173,7 +193,8 @@ describe('Milvus conformance (upstream artifacts: whole streaming.proto, Session
 
     it('finds the 2.6 shape, says appends are unknown and the version, refuses both repairs while mixcoord runs, and writes nothing', async () => {
       etcd = await startEtcd();
-      for (const n of ['streamingnode-1-stopping', 'streamingnode-4', 'mixcoord']) await etcd.client.put(`${SESSION}${n.replace(/-stopping$/, '')}`).value(SESSIONS.raw[n]!);
+      for (const n of ['streamingnode-1-stopping', 'streamingnode-4', 'mixcoord'])
+        await etcd.client.put(`${SESSION}${n.replace(/-stopping$/, '')}`).value(SESSIONS.raw[n]!);
       for (const o of METAS['incident-2.6']!) {
         const bytes = upstreamBytes(o);
         await etcd.client.put(`${PCHANNELS}${decodePChannelMeta(bytes).channel}`).value(Buffer.from(bytes));

@@ -99,11 +99,17 @@ describe('PostgreSQL connection: scram, ssl=on, libpq sslmodes', function () {
     assert.deepEqual((await connectWith({ connectionString: `${tls.url}?sslmode=require`, passwordEnv: ENV })).ssl, true);
     process.env.CD_TEST_PG_WRONG = 'not-it';
     try {
-      await assert.rejects(connectWith({ connectionString: tls.url, passwordEnv: 'CD_TEST_PG_WRONG' }), /password authentication failed for user "postgres"/);
+      await assert.rejects(
+        connectWith({ connectionString: tls.url, passwordEnv: 'CD_TEST_PG_WRONG' }),
+        /password authentication failed for user "postgres"/,
+      );
     } finally {
       delete process.env.CD_TEST_PG_WRONG;
     }
-    await assert.rejects(connectWith({ connectionString: tls.url, passwordEnv: 'CD_TEST_PG_UNSET' }), /CD_TEST_PG_UNSET \(postgres passwordEnv\) is not set/);
+    await assert.rejects(
+      connectWith({ connectionString: tls.url, passwordEnv: 'CD_TEST_PG_UNSET' }),
+      /CD_TEST_PG_UNSET \(postgres passwordEnv\) is not set/,
+    );
   });
 
   it('disable: plaintext, said as a warning', async () => {
@@ -134,7 +140,11 @@ describe('PostgreSQL connection: scram, ssl=on, libpq sslmodes', function () {
     const ca = { caFile: certs.caFile, verify: true };
     assert.equal((await connectWith({ connectionString: `${other.url}?sslmode=verify-ca`, passwordEnv: ENV, tls: ca })).ssl, true);
     await assert.rejects(
-      connectWith({ connectionString: `${other.url}?sslmode=verify-ca`, passwordEnv: ENV, tls: { caFile: certs.wrongCaFile, verify: true } }),
+      connectWith({
+        connectionString: `${other.url}?sslmode=verify-ca`,
+        passwordEnv: ENV,
+        tls: { caFile: certs.wrongCaFile, verify: true },
+      }),
       /unable to verify|unable to get local issuer|self.signed/i,
     );
   });
@@ -144,7 +154,10 @@ describe('PostgreSQL connection: scram, ssl=on, libpq sslmodes', function () {
     const r = await connectWith({ connectionString: `${tls.url}?sslmode=verify-full`, passwordEnv: ENV, tls: ca });
     assert.equal(r.ssl, true);
     assert.deepEqual(r.warnings, []);
-    await assert.rejects(connectWith({ connectionString: other.url, sslmode: 'verify-full', passwordEnv: ENV, tls: ca }), /Hostname\/IP does not match certificate's altnames/);
+    await assert.rejects(
+      connectWith({ connectionString: other.url, sslmode: 'verify-full', passwordEnv: ENV, tls: ca }),
+      /Hostname\/IP does not match certificate's altnames/,
+    );
   });
 
   it('allow: plaintext first, TLS when the server refuses a plaintext login (hostssl only)', async () => {
@@ -161,7 +174,10 @@ describe('PostgreSQL connection: scram, ssl=on, libpq sslmodes', function () {
     await c.query(QUICKWIT_SCHEMA_SQL);
     await c.end();
     const node = await fakeNode();
-    const config = GatewayConfig.parse({ quickwit: { postgres: { connectionString: `${dbUrl}?sslmode=require`, passwordEnv: ENV }, node: node.url }, pollMs: 1000 });
+    const config = GatewayConfig.parse({
+      quickwit: { postgres: { connectionString: `${dbUrl}?sslmode=require`, passwordEnv: ENV }, node: node.url },
+      pollMs: 1000,
+    });
     const logs: string[] = [];
     const gateway = new Gateway(config, createSources(config), (m) => logs.push(m));
     const shards = () => gateway.status().subsystems!.shards!;
@@ -180,7 +196,12 @@ describe('PostgreSQL connection: scram, ssl=on, libpq sslmodes', function () {
           console.log(`      ${what} frozen: unavailable after ${down} ms (${shards().reason})`);
           // The node: frozen while 2 more polls fail (the backoff grows to its cap meanwhile). PostgreSQL: the poll waits on it.
           const before = node.requests();
-          await waitFor('more failed polls', shards, (h) => (assert.equal(h.state, 'unavailable'), what === 'PostgreSQL' || node.requests() >= before + 2), 30_000);
+          await waitFor(
+            'more failed polls',
+            shards,
+            (h) => (assert.equal(h.state, 'unavailable'), what === 'PostgreSQL' || node.requests() >= before + 2),
+            30_000,
+          );
           freeze(false);
           frozen = false;
           const up = await waitFor(`${what} resumed: ok`, shards, (h) => h.state === 'ok', 10_000);
@@ -215,16 +236,29 @@ describe('PostgreSQL connection: scram, ssl=on, libpq sslmodes', function () {
       const count = async () => Number((await admin.query<{ n: string }>('SELECT count(*) AS n FROM shards')).rows[0]!.n);
       assert.equal(await count(), shards.length);
       // What a PostgreSQL restart does to the mirror's session: its backend goes away.
-      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', ['mirror']);
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [
+        'mirror',
+      ]);
       const gone = shards[0]!;
-      const batch: EventsNotification = { fromSeq: 1, time: 0, events: [{ collection: 'quickwit.metastore.shards', op: 'delete', key: gone.key }] } as unknown as EventsNotification;
+      const batch: EventsNotification = {
+        fromSeq: 1,
+        time: 0,
+        events: [{ collection: 'quickwit.metastore.shards', op: 'delete', key: gone.key }],
+      } as unknown as EventsNotification;
       // The first write may meet the dead connection (it fails, and the mirror marks itself stale); the next one goes through on a new one.
-      const first = await mirror.apply(sim, batch).then(() => 'applied', (e: Error) => e.message);
+      const first = await mirror.apply(sim, batch).then(
+        () => 'applied',
+        (e: Error) => e.message,
+      );
       await mirror.apply(sim, batch);
       const deadline = Date.now() + 10_000;
       // Applied (one row fewer), or synced in full again from the simulator (which still has it): either way, written on a new connection.
-      while (![shards.length - 1, shards.length].includes(await count()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      const live = await admin.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', ['mirror']);
+      while (![shards.length - 1, shards.length].includes(await count()) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      const live = await admin.query<{ n: string }>(
+        'SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        ['mirror'],
+      );
       assert.equal(Number(live.rows[0]!.n), 1, `the mirror holds one new connection (first write: ${first})`);
     } finally {
       await admin.end();
@@ -233,13 +267,29 @@ describe('PostgreSQL connection: scram, ssl=on, libpq sslmodes', function () {
   });
 
   it('the config refuses credentials in URLs, and an sslmode libpq does not know', () => {
-    const errors = (input: unknown) =>
-      JSON.stringify(GatewayConfig.safeParse(input).error?.issues.map((i) => i.message) ?? []);
-    assert.match(errors({ quickwit: { postgres: 'postgres://qw:secret@db/qw', node: 'http://qw:7280' } }), /password in the connection string is refused.*passwordEnv/);
-    assert.match(errors({ quickwit: { postgres: 'postgres://qw@db/qw', node: 'http://admin:pw@qw:7280' } }), /quickwit.node: credentials in a URL are refused/);
-    assert.match(errors({ greptime: { etcd: { endpoints: ['https://root:pw@etcd:2379'] } } }), /an etcd endpoint: credentials in a URL are refused.*passwordEnv/);
+    const errors = (input: unknown) => JSON.stringify(GatewayConfig.safeParse(input).error?.issues.map((i) => i.message) ?? []);
+    assert.match(
+      errors({ quickwit: { postgres: 'postgres://qw:secret@db/qw', node: 'http://qw:7280' } }),
+      /password in the connection string is refused.*passwordEnv/,
+    );
+    assert.match(
+      errors({ quickwit: { postgres: 'postgres://qw@db/qw', node: 'http://admin:pw@qw:7280' } }),
+      /quickwit.node: credentials in a URL are refused/,
+    );
+    assert.match(
+      errors({ greptime: { etcd: { endpoints: ['https://root:pw@etcd:2379'] } } }),
+      /an etcd endpoint: credentials in a URL are refused.*passwordEnv/,
+    );
     assert.match(errors({ tikv: { pd: 'http://u@pd:2379', tikvStatus: ['http://t:20180'] } }), /tikv.pd: credentials/);
-    assert.match(errors({ quickwit: { postgres: 'postgres://qw@db/qw?sslmode=no-verify', node: 'http://qw:7280' } }), /sslmode must be one of libpq's/);
-    assert.equal(GatewayConfig.safeParse({ quickwit: { postgres: { connectionString: 'postgres://qw@db/qw', sslmode: 'verify-ca', passwordEnv: 'X' }, node: 'http://qw:7280' } }).success, true);
+    assert.match(
+      errors({ quickwit: { postgres: 'postgres://qw@db/qw?sslmode=no-verify', node: 'http://qw:7280' } }),
+      /sslmode must be one of libpq's/,
+    );
+    assert.equal(
+      GatewayConfig.safeParse({
+        quickwit: { postgres: { connectionString: 'postgres://qw@db/qw', sslmode: 'verify-ca', passwordEnv: 'X' }, node: 'http://qw:7280' },
+      }).success,
+      true,
+    );
   });
 });

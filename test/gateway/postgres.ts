@@ -64,7 +64,10 @@ export async function startPostgres(opts: number | PostgresOptions = {}): Promis
   const dir = mkdtempSync(join(tmpdir(), 'cd-pg-'));
   const root = process.getuid?.() === 0;
   const owner = root
-    ? { uid: Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim()), gid: Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim()) }
+    ? {
+        uid: Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim()),
+        gid: Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim()),
+      }
     : undefined;
   /** A file the server reads: in its folder, owned by it, readable by it alone (PostgreSQL refuses a key others can read). */
   const own = (path: string) => {

@@ -37,7 +37,13 @@ const TOKEN = 'preview-gw';
 const GATEWAY_GAPS: Record<string, string> = {};
 
 /** What the gateway refuses to run, always (see the sources' repair methods). */
-const GATEWAY_REFUSES = new Set(['quickwit.restartControlPlane', 'quickwit.adviseResetShards', 'greptime.disableAutoCreate', 'tikv.clearPreparedMark', 'tikv.evictRegion']);
+const GATEWAY_REFUSES = new Set([
+  'quickwit.restartControlPlane',
+  'quickwit.adviseResetShards',
+  'greptime.disableAutoCreate',
+  'tikv.clearPreparedMark',
+  'tikv.evictRegion',
+]);
 
 /** A scenario in its real store, served by a gateway that may repair; `stop` ends all of it. */
 interface Stores {
@@ -73,10 +79,12 @@ describe('repair preview through cluster-gateway: what it says is what the real 
       for (const s of sims) await s.stop();
       await made.stop?.();
     };
-    const gw = await startGateway({ ...made.config, repairs: true, pollMs: 200 }, { token: TOKEN, deadlineMs: 60_000 }).catch(async (e: unknown) => {
-      await stopAll();
-      throw e;
-    });
+    const gw = await startGateway({ ...made.config, repairs: true, pollMs: 200 }, { token: TOKEN, deadlineMs: 60_000 }).catch(
+      async (e: unknown) => {
+        await stopAll();
+        throw e;
+      },
+    );
     const running: Stores = { gatewayUrl: gw.url, stop: () => (stopped ??= stopAll(gw.stop)) };
     cleanups.push(running.stop);
     return running;
@@ -144,7 +152,11 @@ describe('repair preview through cluster-gateway: what it says is what the real 
         const meta = mkdtempSync(join(tmpdir(), 'preview-fluvio-'));
         await sim(['--fluvio-metadata', meta]);
         const reports = join(meta, '.cluster-sim');
-        const spuStorage = readdirSync(reports).map((f) => ({ spuId: Number(/spu-(\d+)/.exec(f)![1]), file: join(reports, f), fullBelowBytes: 0 }));
+        const spuStorage = readdirSync(reports).map((f) => ({
+          spuId: Number(/spu-(\d+)/.exec(f)![1]),
+          file: join(reports, f),
+          fullBelowBytes: 0,
+        }));
         return { config: { fluvio: { metadataDir: meta, spuStorage } }, stop: async () => rmSync(meta, { recursive: true, force: true }) };
       },
     },

@@ -55,7 +55,12 @@ describe('quickwit codec', () => {
   });
 
   it('a hand-written shards row decodes to a metastore shard and encodes back to the same row', () => {
-    const r = row({ follower_id: 'ingester-2', shard_state: 'closed', publish_position_inclusive: '~', publish_token: 'indexer-0:1718000000' });
+    const r = row({
+      follower_id: 'ingester-2',
+      shard_state: 'closed',
+      publish_position_inclusive: '~',
+      publish_token: 'indexer-0:1718000000',
+    });
     const d = decodeShardRow(r);
     assert.ok(d.ok, JSON.stringify(d));
     const e = d.entity;
@@ -67,7 +72,10 @@ describe('quickwit codec', () => {
     assert.equal(e.followerId, 'ingester-2');
     assert.equal(e.createdAt, ulidSeconds(SHARD_ID));
     const back = encodeShardRow(e);
-    assert.deepEqual(back, SHARD_COLUMNS.map((c) => (r as unknown as Record<string, unknown>)[c]));
+    assert.deepEqual(
+      back,
+      SHARD_COLUMNS.map((c) => (r as unknown as Record<string, unknown>)[c]),
+    );
   });
 
   it('every SHARD_STATE value decodes; an offset position round-trips', () => {
@@ -120,21 +128,36 @@ describe('quickwit codec', () => {
         shard_table: {
           [INDEX_UID]: {
             'ingester-1': [
-              { index_uid: INDEX_UID, source_id: '_ingest-source', shard_id: SHARD_ID, shard_state: 'open', ingester_id: 'ingester-1', publish_position_inclusive: '00000000000000001000' },
+              {
+                index_uid: INDEX_UID,
+                source_id: '_ingest-source',
+                shard_id: SHARD_ID,
+                shard_state: 'open',
+                ingester_id: 'ingester-1',
+                publish_position_inclusive: '00000000000000001000',
+              },
             ],
           },
         },
       },
     },
     'ingester-1': {
-      cluster_membership_info: { ready_nodes: [{ node_id: 'ingester-1', generation_id: 1718000000999000000, gossip_advertise_addr: '10.0.0.2:7280' }] },
+      cluster_membership_info: {
+        ready_nodes: [{ node_id: 'ingester-1', generation_id: 1718000000999000000, gossip_advertise_addr: '10.0.0.2:7280' }],
+      },
       ingester: {
         status: 'ready',
         shards: {
           [INDEX_UID]: [
             {
-              index_uid: INDEX_UID, source_id: '_ingest-source', shard_id: SHARD_ID, state: 'open',
-              replication_position_inclusive: '00000000000000001042', truncation_position_inclusive: '00000000000000000999', type: 'solo', ingester_id: 'ingester-1',
+              index_uid: INDEX_UID,
+              source_id: '_ingest-source',
+              shard_id: SHARD_ID,
+              state: 'open',
+              replication_position_inclusive: '00000000000000001042',
+              truncation_position_inclusive: '00000000000000000999',
+              type: 'solo',
+              ingester_id: 'ingester-1',
             },
           ],
         },
@@ -143,14 +166,23 @@ describe('quickwit codec', () => {
     },
   };
 
-  it('the debug route: the control plane shard table, the ingester\'s shards, the ingesters and the control plane generation', () => {
+  it("the debug route: the control plane shard table, the ingester's shards, the ingesters and the control plane generation", () => {
     const d = decodeDebugInfo(DEBUG);
     assert.deepEqual(d.unreadable, []);
     assert.equal(d.controlPlane.length, 1);
     ControlPlaneShard.parse(d.controlPlane[0]);
-    assert.deepEqual({ ...d.controlPlane[0], version: 0 }, {
-      key: `${INDEX_UID}/_ingest-source/${SHARD_ID}`, version: 0, indexUid: INDEX_UID, sourceId: '_ingest-source', shardId: SHARD_ID, leaderId: 'ingester-1', shardState: 'open',
-    });
+    assert.deepEqual(
+      { ...d.controlPlane[0], version: 0 },
+      {
+        key: `${INDEX_UID}/_ingest-source/${SHARD_ID}`,
+        version: 0,
+        indexUid: INDEX_UID,
+        sourceId: '_ingest-source',
+        shardId: SHARD_ID,
+        leaderId: 'ingester-1',
+        shardState: 'open',
+      },
+    );
     IngesterShard.parse(d.ingesterShards[0]);
     assert.equal(d.ingesterShards[0]!.key, `ingester-1/${INDEX_UID}/_ingest-source/${SHARD_ID}`);
     assert.equal(d.ingesterShards[0]!.replicationPositionInclusive, '~00000000000000001042');
@@ -178,7 +210,23 @@ describe('quickwit codec', () => {
 
   it('the older flat shard table (main #4867, leader_id) decodes too', () => {
     const d = decodeDebugInfo({
-      n: { control_plane: { shard_table: { [INDEX_UID]: [{ index_uid: INDEX_UID, source_id: 's', shard_id: '1', shard_state: 'closed', leader_id: 'ingester-9', follower_id: null, publish_position_inclusive: '' }] } } },
+      n: {
+        control_plane: {
+          shard_table: {
+            [INDEX_UID]: [
+              {
+                index_uid: INDEX_UID,
+                source_id: 's',
+                shard_id: '1',
+                shard_state: 'closed',
+                leader_id: 'ingester-9',
+                follower_id: null,
+                publish_position_inclusive: '',
+              },
+            ],
+          },
+        },
+      },
     });
     assert.deepEqual(d.unreadable, []);
     assert.equal(d.controlPlane[0]!.leaderId, 'ingester-9');
@@ -201,13 +249,27 @@ describe('quickwit codec', () => {
     for (const body of [null, 'x', [], 42]) assert.equal(decodeDebugInfo(body).unreadable.length, 1);
     const d = decodeDebugInfo({
       a: 'not an object',
-      c: { control_plane: { shard_table: { i: [{ shard_state: 'open' }, { index_uid: 'i', source_id: 's', shard_id: '1', shard_state: 'opening', ingester_id: 'x' }, 7] } } },
-      d: { ingester: { status: 'opening', shards: { i: [{ index_uid: 'i', source_id: 's', shard_id: '1', state: 'open', replication_position_inclusive: 'zz' }] } } },
+      c: {
+        control_plane: {
+          shard_table: {
+            i: [{ shard_state: 'open' }, { index_uid: 'i', source_id: 's', shard_id: '1', shard_state: 'opening', ingester_id: 'x' }, 7],
+          },
+        },
+      },
+      d: {
+        ingester: {
+          status: 'opening',
+          shards: { i: [{ index_uid: 'i', source_id: 's', shard_id: '1', state: 'open', replication_position_inclusive: 'zz' }] },
+        },
+      },
       e: { ingester: { status: 'ready', shards: 'none' } },
     });
     assert.equal(d.controlPlane.length, 0);
     assert.equal(d.ingesterShards.length, 0);
-    assert.deepEqual(d.ingesters.map((i) => i.nodeId), ['e']);
+    assert.deepEqual(
+      d.ingesters.map((i) => i.nodeId),
+      ['e'],
+    );
     const reasons = d.unreadable.map((u) => `${u.collection} ${u.reason}`).join('\n');
     assert.match(reasons, /not an object/);
     assert.match(reasons, /index_uid is missing/);
@@ -222,7 +284,7 @@ describe('quickwit codec', () => {
     assert.match(d.ingesterShardsUnavailable!, /node a's debug info is not an object/);
   });
 
-  it('encodeDebugInfo (the simulator\'s answer) decodes back to the same entities', () => {
+  it("encodeDebugInfo (the simulator's answer) decodes back to the same entities", () => {
     const cp = decodeDebugInfo(DEBUG);
     const body = encodeDebugInfo({
       controlPlaneNode: 'control-plane-0',

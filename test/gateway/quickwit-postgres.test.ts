@@ -76,16 +76,33 @@ describe('quickwit metastore in a real PostgreSQL', function () {
       assert.equal(quiet.keysSwept, 0);
 
       const before = f.m('quickwit.metastore.shards').get(sample.key)!.version;
-      await query(url, `UPDATE shards SET publish_position_inclusive = '00000000000000000100' WHERE shard_id IN (SELECT shard_id FROM shards ORDER BY shard_id LIMIT 100)`);
+      await query(
+        url,
+        `UPDATE shards SET publish_position_inclusive = '00000000000000000100' WHERE shard_id IN (SELECT shard_id FROM shards ORDER BY shard_id LIMIT 100)`,
+      );
       await source.pollOnce();
       const changed = source.lastPoll!;
       assert.ok(changed.rowsRead >= 100 && changed.rowsRead < 1000, `read ${changed.rowsRead} rows after 100 updates`);
-      const first = (await query<{ k: string }>(url, "SELECT index_uid || '/' || source_id || '/' || shard_id AS k FROM shards ORDER BY shard_id LIMIT 1"))[0]!.k;
-      assert.equal((f.m("quickwit.metastore.shards").get(first) as unknown as { publishPositionInclusive: string }).publishPositionInclusive, '~00000000000000000100');
+      const first = (
+        await query<{ k: string }>(
+          url,
+          "SELECT index_uid || '/' || source_id || '/' || shard_id AS k FROM shards ORDER BY shard_id LIMIT 1",
+        )
+      )[0]!.k;
+      assert.equal(
+        (f.m('quickwit.metastore.shards').get(first) as unknown as { publishPositionInclusive: string }).publishPositionInclusive,
+        '~00000000000000000100',
+      );
       if (sample.key !== first) assert.equal(f.m('quickwit.metastore.shards').get(sample.key)!.version, before);
 
-      const gone = await query<{ i: string; s: string; h: string }>(url, 'DELETE FROM shards WHERE shard_id IN (SELECT shard_id FROM shards ORDER BY shard_id DESC LIMIT 10) RETURNING index_uid AS i, source_id AS s, shard_id AS h');
-      await query(url, `INSERT INTO shards (index_uid, source_id, shard_id, leader_id, publish_position_inclusive, doc_mapping_uid) SELECT index_uid, 'src', 'bad', 'x', 'garbage', '0' FROM indexes LIMIT 1`);
+      const gone = await query<{ i: string; s: string; h: string }>(
+        url,
+        'DELETE FROM shards WHERE shard_id IN (SELECT shard_id FROM shards ORDER BY shard_id DESC LIMIT 10) RETURNING index_uid AS i, source_id AS s, shard_id AS h',
+      );
+      await query(
+        url,
+        `INSERT INTO shards (index_uid, source_id, shard_id, leader_id, publish_position_inclusive, doc_mapping_uid) SELECT index_uid, 'src', 'bad', 'x', 'garbage', '0' FROM indexes LIMIT 1`,
+      );
       await source.pollOnce();
       const swept = source.lastPoll!;
       assert.equal(swept.keysSwept, expected.length - 10 + 1);
@@ -115,7 +132,10 @@ describe('quickwit metastore in a real PostgreSQL', function () {
       const counted = await source.summary();
       assert.equal(source.lastPoll, undefined, 'no poll (no full read) happened');
       assert.deepEqual(Object.keys(counted), ['quickwit.metastore.shards']);
-      assert.deepEqual(counted['quickwit.metastore.shards'], summariseCollection('quickwit.metastore.shards', sim.entities('quickwit.metastore.shards')));
+      assert.deepEqual(
+        counted['quickwit.metastore.shards'],
+        summariseCollection('quickwit.metastore.shards', sim.entities('quickwit.metastore.shards')),
+      );
     } finally {
       await source.close();
     }
@@ -134,7 +154,10 @@ describe('quickwit metastore in a real PostgreSQL', function () {
     assert.match(g.health().reason!, /PostgreSQL metastore: role "nobody" does not exist/);
     await refused.close();
     // passwordEnv that is not set: a config error in words.
-    const noEnv = new QuickwitSource({ postgres: { connectionString: pg.url, passwordEnv: 'CD_TEST_UNSET_PASSWORD' }, node: 'http://127.0.0.1:9/' }, 100);
+    const noEnv = new QuickwitSource(
+      { postgres: { connectionString: pg.url, passwordEnv: 'CD_TEST_UNSET_PASSWORD' }, node: 'http://127.0.0.1:9/' },
+      100,
+    );
     const h = fakeContext();
     await noEnv.start(h.ctx);
     assert.match(h.health().reason!, /CD_TEST_UNSET_PASSWORD/);
@@ -158,9 +181,18 @@ describe('quickwit metastore in a real PostgreSQL', function () {
     /** The metastore keys that are dangling as the simulator's own debug route shows its control plane and ingesters. */
     async function dangling(): Promise<string[]> {
       const d = decodeDebugInfo(await (await fetch(`${node()}/api/developer/debug`)).json());
-      const known = new Set([...d.controlPlane.map((s) => s.key), ...d.ingesterShards.map((s) => keys.shard(s.indexUid, s.sourceId, s.shardId))]);
-      const rows = await query<{ k: string }>(db, "SELECT index_uid || '/' || source_id || '/' || shard_id AS k FROM shards WHERE shard_state <> 'closed' AND publish_position_inclusive = ''");
-      return rows.map((r) => r.k).filter((k) => !known.has(k)).sort();
+      const known = new Set([
+        ...d.controlPlane.map((s) => s.key),
+        ...d.ingesterShards.map((s) => keys.shard(s.indexUid, s.sourceId, s.shardId)),
+      ]);
+      const rows = await query<{ k: string }>(
+        db,
+        "SELECT index_uid || '/' || source_id || '/' || shard_id AS k FROM shards WHERE shard_state <> 'closed' AND publish_position_inclusive = ''",
+      );
+      return rows
+        .map((r) => r.k)
+        .filter((k) => !known.has(k))
+        .sort();
     }
 
     it('the gateway reports the same rule ids as the simulator', async () => {
@@ -168,7 +200,8 @@ describe('quickwit metastore in a real PostgreSQL', function () {
       stops.push(gw.stop);
       const direct = await cli([sim.url, '--format', 'json'], { CLUSTER_SIM_TOKEN: sim.token });
       const through = await cli([gw.url, '--token', 'tok', '--format', 'json']);
-      const rules = (r: { stdout: string }) => [...new Set((JSON.parse(r.stdout) as { findings: { rule: string }[] }).findings.map((f) => f.rule))].sort();
+      const rules = (r: { stdout: string }) =>
+        [...new Set((JSON.parse(r.stdout) as { findings: { rule: string }[] }).findings.map((f) => f.rule))].sort();
       assert.deepEqual(rules(through), rules(direct));
       assert.deepEqual(rules(through), [...SCENARIO_RULES['quickwit-dangling-shards']]);
       const count = (r: { stdout: string }) => (JSON.parse(r.stdout) as { counts: Record<string, number> }).counts['shards/dangling'];
@@ -176,7 +209,7 @@ describe('quickwit metastore in a real PostgreSQL', function () {
       assert.equal(count(through), (await dangling()).length);
     });
 
-    it('the gateway\'s cluster.summary equals the counts of a full sync through it', async () => {
+    it("the gateway's cluster.summary equals the counts of a full sync through it", async () => {
       const gw = await startGateway({ quickwit: { postgres: db, node: node() }, pollMs: 600_000 }, { token: 'sum', deadlineMs: 60_000 });
       stops.push(gw.stop);
       const client = await ClusterClient.connect({ url: gw.url, token: 'sum', clientName: 'summary-test' });
@@ -205,7 +238,10 @@ describe('quickwit metastore in a real PostgreSQL', function () {
 
     it('--repair shards/dangling --yes deletes the dangling rows; rows a writer published meanwhile survive, refused', async () => {
       // pollMs long: the gateway plans on what it read at start, and the writer's updates land after that.
-      const gw = await startGateway({ quickwit: { postgres: db, node: node() }, repairs: true, pollMs: 600_000 }, { token: 'rw', deadlineMs: 60_000 });
+      const gw = await startGateway(
+        { quickwit: { postgres: db, node: node() }, repairs: true, pollMs: 600_000 },
+        { token: 'rw', deadlineMs: 60_000 },
+      );
       stops.push(gw.stop);
       const targets = await dangling();
       assert.ok(targets.length > 10, `${targets.length} dangling shards`);
@@ -213,18 +249,31 @@ describe('quickwit metastore in a real PostgreSQL', function () {
       const published = targets.filter((_, i) => i % 50 === 7);
       for (const k of published) {
         const [i, s, h] = k.split('/');
-        await query(db, "UPDATE shards SET publish_position_inclusive = '00000000000000000042', publish_token = 'indexer-7:writer' WHERE index_uid = $1 AND source_id = $2 AND shard_id = $3", [i, s, h]);
+        await query(
+          db,
+          "UPDATE shards SET publish_position_inclusive = '00000000000000000042', publish_token = 'indexer-7:writer' WHERE index_uid = $1 AND source_id = $2 AND shard_id = $3",
+          [i, s, h],
+        );
       }
       const run = await cli([gw.url, '--token', 'rw', '--repair', 'shards/dangling', '--yes']);
-      assert.match(run.stdout, new RegExp(`applied ${targets.length - published.length}; refused ${published.length}`), run.stdout + run.stderr);
+      assert.match(
+        run.stdout,
+        new RegExp(`applied ${targets.length - published.length}; refused ${published.length}`),
+        run.stdout + run.stderr,
+      );
       // The restart is refused by the gateway up front (no API for it): Repair All Safe does not send it.
       assert.doesNotMatch(run.stdout, /Restart the control plane[^\n]*: applied/);
       assert.match(run.stdout, /changed since the plan/);
       // In PostgreSQL: every planned dangling row is gone except the published ones, which are untouched.
-      const left = new Set((await query<{ k: string }>(db, "SELECT index_uid || '/' || source_id || '/' || shard_id AS k FROM shards")).map((r) => r.k));
+      const left = new Set(
+        (await query<{ k: string }>(db, "SELECT index_uid || '/' || source_id || '/' || shard_id AS k FROM shards")).map((r) => r.k),
+      );
       for (const k of targets) assert.equal(left.has(k), published.includes(k), k);
       assert.equal(left.size, rowsBefore - targets.length + published.length);
-      const kept = await query<{ p: string }>(db, "SELECT publish_position_inclusive AS p FROM shards WHERE publish_token = 'indexer-7:writer'");
+      const kept = await query<{ p: string }>(
+        db,
+        "SELECT publish_position_inclusive AS p FROM shards WHERE publish_token = 'indexer-7:writer'",
+      );
       assert.equal(kept.length, published.length);
       assert.ok(kept.every((r) => r.p === '00000000000000000042'));
       // The finding is cleared but for the rows the writer published.

@@ -69,7 +69,10 @@ async function migrate(url: string, upTo: number): Promise<void> {
       await c.query(sql);
       await c.query('INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES ($1, $2, true, $3, 0)', [
         n,
-        f.replace(/^\d+_/, '').replace(/\.up\.sql$/, '').replace(/_/g, ' '),
+        f
+          .replace(/^\d+_/, '')
+          .replace(/\.up\.sql$/, '')
+          .replace(/_/g, ' '),
         createHash('sha384').update(sql).digest(),
       ]);
       await c.query('COMMIT');
@@ -79,9 +82,27 @@ async function migrate(url: string, upTo: number): Promise<void> {
 }
 
 /** Upstream's own `insert.sql` (`ReadWriteShardsForTest::insert_shards`), on a schema with migrations 20 and 21. */
-async function insertShard(url: string, shardId: string, state: string, leader: string, publish: string, updateTimestamp: number): Promise<void> {
+async function insertShard(
+  url: string,
+  shardId: string,
+  state: string,
+  leader: string,
+  publish: string,
+  updateTimestamp: number,
+): Promise<void> {
   await withClient(url, (c) =>
-    c.query(QUERY('insert'), [INDEX, SOURCE, shardId, state, leader, null, DOC_MAPPING, publish, null, new Date(updateTimestamp * 1000).toISOString().replace('Z', '')]),
+    c.query(QUERY('insert'), [
+      INDEX,
+      SOURCE,
+      shardId,
+      state,
+      leader,
+      null,
+      DOC_MAPPING,
+      publish,
+      null,
+      new Date(updateTimestamp * 1000).toISOString().replace('Z', ''),
+    ]),
   );
 }
 
@@ -115,7 +136,12 @@ async function debugServer(body: () => unknown): Promise<{ url: string; close():
   return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-const SOURCE_COLLECTIONS = ['quickwit.metastore.shards', 'quickwit.controlPlane.shards', 'quickwit.ingester.shards', 'quickwit.ingesters'] as const;
+const SOURCE_COLLECTIONS = [
+  'quickwit.metastore.shards',
+  'quickwit.controlPlane.shards',
+  'quickwit.ingester.shards',
+  'quickwit.ingesters',
+] as const;
 
 /** One read of the source over `pg` and `node`: the findings and notes a user sees for the shards subsystem. */
 async function readOnce(pgUrl: string, node: string) {
@@ -169,7 +195,11 @@ describe('quickwit conformance with upstream artifacts (real PostgreSQL, real HT
         assert.equal(r.f.m('quickwit.ingesters').size, 2, 'ready and retiring ingesters both decode');
         assert.deepEqual(rules(r.findings), []);
         assert.equal(r.f.health().state, 'ok');
-        assert.deepEqual(r.f.version(), { system: 'Quickwit', version: '0.9.0 or a later main build (migration 28)', from: '_sqlx_migrations' });
+        assert.deepEqual(r.f.version(), {
+          system: 'Quickwit',
+          version: '0.9.0 or a later main build (migration 28)',
+          from: '_sqlx_migrations',
+        });
         // 0.9 cannot have #5008 (fixed by #5029); #6531 is not fixed: orphaned is checked.
         assert.deepEqual(r.notes, [
           'shards/dangling: not applicable to Quickwit 0.9.0 or a later main build (migration 28) (fixed by #5029 (39161040c, first released in v0.9.0); affected: v0.7.0 (12_create-shards) to v0.8.2, and main builds before 39161040c)',
@@ -188,9 +218,14 @@ describe('quickwit conformance with upstream artifacts (real PostgreSQL, real HT
     withClient(url, async (c) => {
       for (const [id, state, leader, publish] of KNOWN) {
         await c.query(OPEN_V08, [INDEX, SOURCE, id, leader, null]);
-        await c.query('UPDATE shards SET shard_state = $2::SHARD_STATE, publish_position_inclusive = $3 WHERE shard_id = $1', [id, state, publish]);
+        await c.query('UPDATE shards SET shard_state = $2::SHARD_STATE, publish_position_inclusive = $3 WHERE shard_id = $1', [
+          id,
+          state,
+          publish,
+        ]);
       }
-      for (let i = 0; i < extra; i++) await c.query(OPEN_V08, [INDEX, SOURCE, `01J0Q${String(i).padStart(21, '0')}`, 'test-ingester', null]);
+      for (let i = 0; i < extra; i++)
+        await c.query(OPEN_V08, [INDEX, SOURCE, `01J0Q${String(i).padStart(21, '0')}`, 'test-ingester', null]);
     });
 
   it('Quickwit 0.8 (migrations 1–16, no developer debug route): the metastore is read, not refused; the rules say why they are not checked', async () => {
@@ -248,7 +283,10 @@ describe('quickwit conformance with upstream artifacts (real PostgreSQL, real HT
       assert.equal(h?.state, 'unavailable');
       assert.match(h!.reason!, /control plane on control-plane-0 answered an error: message could not be delivered/);
       assert.deepEqual(rules(r.findings), []);
-      assert.ok(r.notes.some((x) => /^shards\/orphaned not checked: control plane \(quickwit.controlPlane.shards\) unavailable/.test(x)), r.notes.join('\n'));
+      assert.ok(
+        r.notes.some((x) => /^shards\/orphaned not checked: control plane \(quickwit.controlPlane.shards\) unavailable/.test(x)),
+        r.notes.join('\n'),
+      );
       // A delete planned before the error is refused now, and nothing is deleted.
       const items = await r.source.repair(
         { command: 'quickwit.deleteShards', targets: dangling.map((id) => ({ key: keys.shard(INDEX, SOURCE, id), version: 0 })) },
@@ -289,7 +327,10 @@ describe('quickwit conformance with upstream artifacts (real PostgreSQL, real HT
     debugBody = silent;
     r = await readOnce(url, node.url);
     try {
-      assert.match(r.f.collections.get('quickwit.ingesters')!.reason!, /ingester test-ingester-2 in the control plane's pool did not answer/);
+      assert.match(
+        r.f.collections.get('quickwit.ingesters')!.reason!,
+        /ingester test-ingester-2 in the control plane's pool did not answer/,
+      );
       assert.deepEqual(rules(r.findings), []);
     } finally {
       await r.source.close();
@@ -307,7 +348,10 @@ describe('quickwit conformance with upstream artifacts (real PostgreSQL, real HT
     try {
       assert.equal(down.f.collections.get('quickwit.metastore.shards')?.state, 'unavailable');
       assert.deepEqual(rules(down.findings), []);
-      assert.ok(down.notes.some((x) => x.startsWith('shards/orphaned not checked')), down.notes.join('\n'));
+      assert.ok(
+        down.notes.some((x) => x.startsWith('shards/orphaned not checked')),
+        down.notes.join('\n'),
+      );
     } finally {
       await down.source.close();
     }
@@ -337,30 +381,55 @@ describe('quickwit conformance with upstream artifacts (real PostgreSQL, real HT
     const [ours, theirs] = [await healthy(), await healthy()];
     const ids = await openShards(ours, 20);
     await withClient(theirs, async (c) => {
-      for (const [id, row] of (await withClient(ours, (o) => o.query('SELECT shard_id, update_timestamp FROM shards WHERE shard_id = ANY($1)', [ids]))).rows.map((x) => [x.shard_id, x] as const)) {
+      for (const [id, row] of (
+        await withClient(ours, (o) => o.query('SELECT shard_id, update_timestamp FROM shards WHERE shard_id = ANY($1)', [ids]))
+      ).rows.map((x) => [x.shard_id, x] as const)) {
         await c.query(QUERY('open'), [INDEX, SOURCE, id, 'test-ingester', null, DOC_MAPPING, null, row.update_timestamp]);
       }
     });
     const snapshot = (url: string) =>
-      withClient(url, async (c) => (await c.query('SELECT index_uid, source_id, shard_id, leader_id, follower_id, shard_state::text, publish_position_inclusive, publish_token, doc_mapping_uid, update_timestamp FROM shards ORDER BY shard_id')).rows);
+      withClient(
+        url,
+        async (c) =>
+          (
+            await c.query(
+              'SELECT index_uid, source_id, shard_id, leader_id, follower_id, shard_state::text, publish_position_inclusive, publish_token, doc_mapping_uid, update_timestamp FROM shards ORDER BY shard_id',
+            )
+          ).rows,
+      );
     assert.deepEqual(await snapshot(ours), await snapshot(theirs));
     const before = await snapshot(ours);
 
     const r = await readOnce(ours, node.url);
     try {
       const targets = ids.map((id) => r.f.m('quickwit.metastore.shards').get(keys.shard(INDEX, SOURCE, id)) as MetastoreShard);
-      const items = await r.source.repair({ command: 'quickwit.deleteShards', targets: targets.map((t) => ({ key: t.key, version: t.version })) }, []);
-      assert.deepEqual(items.map((i) => i.status), ids.map(() => 'applied'));
+      const items = await r.source.repair(
+        { command: 'quickwit.deleteShards', targets: targets.map((t) => ({ key: t.key, version: t.version })) },
+        [],
+      );
+      assert.deepEqual(
+        items.map((i) => i.status),
+        ids.map(() => 'applied'),
+      );
       // Upstream: DeleteShards with force (the shards were never published from).
       await withClient(theirs, (c) => c.query(QUERY('delete'), [INDEX, SOURCE, ids, true]));
       assert.deepEqual(await snapshot(ours), await snapshot(theirs));
 
       // Undo: the journalled rows written back, update_timestamp as it was (not migration 21's 2024-01-01).
-      const restored = await r.source.repair({ command: 'quickwit.restoreShards', targets: targets.map((t) => ({ key: t.key, absent: true as const, entity: t })) }, []);
-      assert.deepEqual(restored.map((i) => i.status), ids.map(() => 'applied'));
+      const restored = await r.source.repair(
+        { command: 'quickwit.restoreShards', targets: targets.map((t) => ({ key: t.key, absent: true as const, entity: t })) },
+        [],
+      );
+      assert.deepEqual(
+        restored.map((i) => i.status),
+        ids.map(() => 'applied'),
+      );
       assert.deepEqual(await snapshot(ours), before);
       const stamps = (await snapshot(ours)).filter((x) => ids.includes(x.shard_id)).map((x) => (x.update_timestamp as Date).getFullYear());
-      assert.ok(stamps.every((y) => y > 2024), `update_timestamp years ${stamps.join(', ')}`);
+      assert.ok(
+        stamps.every((y) => y > 2024),
+        `update_timestamp years ${stamps.join(', ')}`,
+      );
     } finally {
       await r.source.close();
     }

@@ -27,7 +27,11 @@ class SlowFluvio implements SubsystemSource {
   }
   async start(ctx: SourceContext): Promise<void> {
     await this.gate;
-    ctx.replace('fluvio.partitions', [F.partition('events', 0), F.partition('events', 1), F.partition('logs', 0)] as EntityOf<'fluvio.partitions'>[]);
+    ctx.replace('fluvio.partitions', [
+      F.partition('events', 0),
+      F.partition('events', 1),
+      F.partition('logs', 0),
+    ] as EntityOf<'fluvio.partitions'>[]);
     ctx.health({ state: 'ok' });
   }
   async repair(): Promise<RepairItemResult[]> {
@@ -37,14 +41,18 @@ class SlowFluvio implements SubsystemSource {
 }
 
 describe('gateway cluster.summary while a source reads', () => {
-  it('comes from the store\'s own count while the first read runs, then from the mirror', async () => {
+  it("comes from the store's own count while the first read runs, then from the mirror", async () => {
     const source = new SlowFluvio(true);
     const gateway = new Gateway(GatewayConfig.parse({ fluvio: { metadataDir: '/nonexistent' } }), [source]);
     const started = gateway.start(0);
     await started; // serving, the read still held
     const early = await gateway.summary();
     assert.equal(source.summaries, 1);
-    assert.deepEqual(early.collections['fluvio.partitions'], { total: 2, states: { Online: 2 }, groups: [{ group: 'events', count: 2, states: { Online: 2 } }] });
+    assert.deepEqual(early.collections['fluvio.partitions'], {
+      total: 2,
+      states: { Online: 2 },
+      groups: [{ group: 'events', count: 2, states: { Online: 2 } }],
+    });
     assert.equal(early.collections['fluvio.spus'], undefined, 'a collection the store cannot count is absent, not 0');
     assert.equal(early.collections['quickwit.metastore.shards']?.total, 0, 'a subsystem not configured holds nothing');
     source.release();

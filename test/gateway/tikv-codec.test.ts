@@ -67,7 +67,10 @@ describe('tikv codec (PD HTTP API, TiKV status server)', () => {
       {"id":4,"start":"61","end":"62","epoch_version":1,"in_gc":false,"safe_point":0,"state":"Loading","is_written":false}]`;
     const d = decodeCachedRegions(bad, 1);
     assert.ok(d.ok);
-    assert.deepEqual(d.value.regions.map((r) => r.regionId), [4]);
+    assert.deepEqual(
+      d.value.regions.map((r) => r.regionId),
+      [4],
+    );
     assert.equal(d.value.unreadable.length, 5);
     assert.match(d.value.unreadable[1]!.reason, /RegionState/);
     for (const text of ['', 'In memory engine is not enabled', '{"a":1}', '[', 'null']) {
@@ -79,7 +82,9 @@ describe('tikv codec (PD HTTP API, TiKV status server)', () => {
   it('decodes PD stores and regions, and encodes them back in the same shape', () => {
     const s = decodePdStores(STORES);
     assert.ok(s.ok);
-    assert.deepEqual(s.value, [{ id: 4, address: '10.0.1.4:20160', statusAddress: '10.0.1.4:20180', stateName: 'Up', version: '8.5.0', gitHash: 'abc' }]);
+    assert.deepEqual(s.value, [
+      { id: 4, address: '10.0.1.4:20160', statusAddress: '10.0.1.4:20180', stateName: 'Up', version: '8.5.0', gitHash: 'abc' },
+    ]);
     const s2 = decodePdStores(encodePdStores(s.value));
     assert.ok(s2.ok);
     assert.deepEqual(s2.value, s.value);

@@ -26,17 +26,25 @@ describe('tikv through cluster-gateway (PD and status servers over HTTP)', funct
     sim = undefined;
   });
 
-  it('tikv-stale-prepared-region: the gateway reports the simulator\'s rule ids, and refuses repairs it has no API for', async () => {
+  it("tikv-stale-prepared-region: the gateway reports the simulator's rule ids, and refuses repairs it has no API for", async () => {
     sim = await startSim(['--scenario', 'tikv-stale-prepared-region', '--seed', '1']);
     const expected = [...SCENARIO_RULES['tikv-stale-prepared-region']].sort();
     assert.deepEqual(await rulesOf(sim.url, sim.token), expected);
     const http = sim.url.replace(/^ws:/, 'http:').replace(/\/+$/, '');
-    const gw = await startGateway({
-      // Opted in (the simulator's status routes cannot panic); a mark is stale after 3 reads over 0 ms with its applied index unchanged.
-      tikv: { pd: http, tikvStatus: [`${http}/tikv/1`, `${http}/tikv/4/`, { storeId: 5, url: `${http}/tikv/5` }], pollCachedRegions: true, staleMarkMs: 0 },
-      repairs: true,
-      pollMs: 200,
-    }, { token: 'gw' });
+    const gw = await startGateway(
+      {
+        // Opted in (the simulator's status routes cannot panic); a mark is stale after 3 reads over 0 ms with its applied index unchanged.
+        tikv: {
+          pd: http,
+          tikvStatus: [`${http}/tikv/1`, `${http}/tikv/4/`, { storeId: 5, url: `${http}/tikv/5` }],
+          pollCachedRegions: true,
+          staleMarkMs: 0,
+        },
+        repairs: true,
+        pollMs: 200,
+      },
+      { token: 'gw' },
+    );
     stops.push(gw.stop);
     // A mark is stale once it persists over three reads: wait (with a deadline).
     const deadline = Date.now() + 20_000;
@@ -50,7 +58,10 @@ describe('tikv through cluster-gateway (PD and status servers over HTTP)', funct
     const run = await cli([gw.url, '--token', 'gw', '--repair', 'all', '--yes']);
     assert.notEqual(run.code, 0);
     // Both repairs are refused by the gateway (listed in its status), so none is planned as safe.
-    assert.match(run.stdout + run.stderr, /regions\/stale-prepared:store-\d+: no safe repair; left for the editor \(.*refused by the gateway: /);
+    assert.match(
+      run.stdout + run.stderr,
+      /regions\/stale-prepared:store-\d+: no safe repair; left for the editor \(.*refused by the gateway: /,
+    );
     assert.deepEqual(await rulesOf(gw.url, 'gw'), expected, 'nothing changed');
   });
 

@@ -23,7 +23,14 @@ import { decodeCachedRegions } from '../../src/codecs/tikv';
 import { GatewayConfig } from '../../src/gateway/config';
 import { createTikvSource, NO_TIKV_REPAIR_API } from '../../src/gateway/sources/tikv';
 import type { SourceContext, SourceHealth, SubsystemSource } from '../../src/gateway/source';
-import { RULE_VERSIONS, ruleNotes, type CollectionHealth, type CollectionName, type EntityOf, type SystemVersion } from '../../src/protocol';
+import {
+  RULE_VERSIONS,
+  ruleNotes,
+  type CollectionHealth,
+  type CollectionName,
+  type EntityOf,
+  type SystemVersion,
+} from '../../src/protocol';
 import * as F from '../unit/fixtures';
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'upstream', 'tikv');
@@ -147,7 +154,14 @@ describe('tikv conformance with upstream shapes (fake PD and status servers)', f
   async function run(cluster: FakeCluster, tikv: Record<string, unknown>, reads: number) {
     const fake = await serve(cluster);
     const config = GatewayConfig.parse({
-      tikv: { pd: fake.url, tikvStatus: [{ storeId: 1, url: `${fake.url}/s1` }, { storeId: 4, url: `${fake.url}/s4` }], ...tikv },
+      tikv: {
+        pd: fake.url,
+        tikvStatus: [
+          { storeId: 1, url: `${fake.url}/s1` },
+          { storeId: 4, url: `${fake.url}/s4` },
+        ],
+        ...tikv,
+      },
       pollMs: 100,
     });
     const source: SubsystemSource = createTikvSource(config.tikv!, config);
@@ -185,31 +199,65 @@ describe('tikv conformance with upstream shapes (fake PD and status servers)', f
   });
 
   it('a batch over regions 3 and 7 seen in one read is not flagged (every prepared region stays marked until the batch is written)', async () => {
-    const { ctx, model } = await run({ stores: BUGGY_STORES, ime: { 1: [BATCH_3_7, IDLE], 4: [IDLE] }, applied: [120], lastRegion: LAST_ELSEWHERE }, optIn, 1);
+    const { ctx, model } = await run(
+      { stores: BUGGY_STORES, ime: { 1: [BATCH_3_7, IDLE], 4: [IDLE] }, applied: [120], lastRegion: LAST_ELSEWHERE },
+      optIn,
+      1,
+    );
     const batch = [...ctx.entities['tikv.writeBatches'].values()].find((b) => b.storeId === 1);
     assert.ok(batch);
     assert.deepEqual(runChecks(model), []);
   });
 
   it('the incident: region 3 stays marked at the same epoch with its applied index unchanged → found on 8.4.0-alpha at d621ed9e', async () => {
-    const { model } = await run({ stores: BUGGY_STORES, ime: { 1: [IDLE], 4: [STALE_3] }, applied: [120], lastRegion: LAST_ELSEWHERE }, optIn, 4);
+    const { model } = await run(
+      { stores: BUGGY_STORES, ime: { 1: [IDLE], 4: [STALE_3] }, applied: [120], lastRegion: LAST_ELSEWHERE },
+      optIn,
+      4,
+    );
     const findings = runChecks(model);
-    assert.deepEqual(findings.map((f) => [f.rule, f.count]), [['regions/stale-prepared', 1]]);
-    assert.match(findings[0]!.message, /^Store 4: 1 region \(3\) is still marked prepared for write, but the batch is at a commit boundary/);
+    assert.deepEqual(
+      findings.map((f) => [f.rule, f.count]),
+      [['regions/stale-prepared', 1]],
+    );
+    assert.match(
+      findings[0]!.message,
+      /^Store 4: 1 region \(3\) is still marked prepared for write, but the batch is at a commit boundary/,
+    );
   });
 
   it('the same shape is not flagged while the applied index moves (the region is written again and again)', async () => {
-    const { model } = await run({ stores: BUGGY_STORES, ime: { 1: [IDLE], 4: [STALE_3] }, applied: [120, 121, 122, 123, 124, 125, 126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150], lastRegion: LAST_ELSEWHERE }, optIn, 6);
+    const { model } = await run(
+      {
+        stores: BUGGY_STORES,
+        ime: { 1: [IDLE], 4: [STALE_3] },
+        applied: [
+          120, 121, 122, 123, 124, 125, 126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144, 145,
+          146, 147, 148, 149, 150,
+        ],
+        lastRegion: LAST_ELSEWHERE,
+      },
+      optIn,
+      6,
+    );
     assert.deepEqual(runChecks(model), []);
   });
 
   it('nor before staleMarkMs has passed (default 30 s: longer than any apply round)', async () => {
-    const { model } = await run({ stores: BUGGY_STORES, ime: { 1: [IDLE], 4: [STALE_3] }, applied: [120], lastRegion: LAST_ELSEWHERE }, { pollCachedRegions: true }, 5);
+    const { model } = await run(
+      { stores: BUGGY_STORES, ime: { 1: [IDLE], 4: [STALE_3] }, applied: [120], lastRegion: LAST_ELSEWHERE },
+      { pollCachedRegions: true },
+      5,
+    );
     assert.deepEqual(runChecks(model), []);
   });
 
   it('v8.5.7: the rule is not applicable (fixed by #17703), the incident shape gives no finding', async () => {
-    const { model } = await run({ stores: FIXED_STORES, ime: { 1: [IDLE], 4: [STALE_3] }, applied: [120], lastRegion: LAST_ELSEWHERE }, optIn, 4);
+    const { model } = await run(
+      { stores: FIXED_STORES, ime: { 1: [IDLE], 4: [STALE_3] }, applied: [120], lastRegion: LAST_ELSEWHERE },
+      optIn,
+      4,
+    );
     assert.deepEqual(runChecks(model), []);
     assert.deepEqual(ruleNotes('regions', model.status), [
       'regions/stale-prepared: not applicable to TiKV 8.5.7 (fixed by #17703 (in every release from v8.5.0); affected: master builds from #17685 (d621ed9e4e) to before #17703 (4b5b9e5069), October 22–25 2024, reporting 8.4.0-alpha; no release)',
@@ -231,7 +279,11 @@ describe('tikv conformance with upstream shapes (fake PD and status servers)', f
   });
 
   it('not opted in: the route is never asked; unavailable with the hazard and how to enable it', async () => {
-    const { ctx, asked } = await run({ stores: BUGGY_STORES, ime: { 1: [STALE_3], 4: [STALE_3] }, applied: [120], lastRegion: LAST_ELSEWHERE }, {}, 2);
+    const { ctx, asked } = await run(
+      { stores: BUGGY_STORES, ime: { 1: [STALE_3], 4: [STALE_3] }, applied: [120], lastRegion: LAST_ELSEWHERE },
+      {},
+      2,
+    );
     assert.equal(Object.keys(asked).filter((p) => p.includes('/debug/ime/')).length, 0);
     const h = ctx.collectionStates.get('tikv.regions');
     assert.match(h!.reason!, /panics TiKV.*empty end key.*"pollCachedRegions": true/);
@@ -239,20 +291,33 @@ describe('tikv conformance with upstream shapes (fake PD and status servers)', f
   });
 
   it('opted in: a store that holds a peer of the last region is never asked (the route would panic it), and the user is warned', async () => {
-    const { ctx, asked } = await run({ stores: BUGGY_STORES, ime: { 1: [IDLE], 4: [IDLE] }, applied: [120], lastRegion: fixture('pd-region-last.json') }, optIn, 2);
+    const { ctx, asked } = await run(
+      { stores: BUGGY_STORES, ime: { 1: [IDLE], 4: [IDLE] }, applied: [120], lastRegion: fixture('pd-region-last.json') },
+      optIn,
+      2,
+    );
     assert.equal(asked['/s1/debug/ime/cached_regions'], undefined, 'store 1 holds region 2, whose end key is empty');
     assert.ok(asked['/s4/debug/ime/cached_regions']! >= 1);
-    assert.match(ctx.collectionStates.get('tikv.regions')!.reason!, /store 1 .*not polled: store 1 holds a peer of region 2, whose end key is empty/);
+    assert.match(
+      ctx.collectionStates.get('tikv.regions')!.reason!,
+      /store 1 .*not polled: store 1 holds a peer of region 2, whose end key is empty/,
+    );
     assert.ok(ctx.logs.some((l) => /^WARNING: "pollCachedRegions": true/.test(l)));
   });
 
-  it('repairs are refused, and listed as refused before anything is sent, with the operator\'s remedy', async () => {
+  it("repairs are refused, and listed as refused before anything is sent, with the operator's remedy", async () => {
     const { ctx } = await run({ stores: BUGGY_STORES, ime: { 1: [IDLE], 4: [IDLE] }, applied: [120], lastRegion: LAST_ELSEWHERE }, {}, 1);
     assert.deepEqual([...ctx.refuses.keys()].sort(), ['tikv.clearPreparedMark', 'tikv.evictRegion']);
     assert.match(NO_TIKV_REPAIR_API, /restart that TiKV store/);
-    const source = createTikvSource(GatewayConfig.parse({ tikv: { pd: 'http://127.0.0.1:9', tikvStatus: ['http://127.0.0.1:9'] } }).tikv!, GatewayConfig.parse({}));
+    const source = createTikvSource(
+      GatewayConfig.parse({ tikv: { pd: 'http://127.0.0.1:9', tikvStatus: ['http://127.0.0.1:9'] } }).tikv!,
+      GatewayConfig.parse({}),
+    );
     const items = await source.repair({ command: 'tikv.evictRegion', targets: [{ key: 'store-4/region-3', version: 1 }] } as never, []);
-    assert.deepEqual(items.map((i) => i.status), ['refused']);
+    assert.deepEqual(
+      items.map((i) => i.status),
+      ['refused'],
+    );
   });
 
   it('safe_point: the TSO is decoded exactly (a float would be 1 ms off)', () => {
@@ -263,7 +328,7 @@ describe('tikv conformance with upstream shapes (fake PD and status servers)', f
     assert.equal(Math.floor(asFloat / 2 ** 18), 1714706420899, 'what JSON.parse and a float division give');
   });
 
-  it('decodes upstream\'s own test body (test_debug_in_memory_engine, #19547)', () => {
+  it("decodes upstream's own test body (test_debug_in_memory_engine, #19547)", () => {
     const d = decodeCachedRegions(fixture('ime-cached-regions-upstream-test.json'), 1);
     assert.ok(d.ok);
     assert.deepEqual(
@@ -275,7 +340,19 @@ describe('tikv conformance with upstream shapes (fake PD and status servers)', f
   it('RULE_VERSIONS: the rule applies only to the master builds between #17685 and #17703', () => {
     const applies = RULE_VERSIONS['regions/stale-prepared']!.applies;
     assert.deepEqual(
-      ['8.4.0-alpha+git.d621ed9e4e', '8.4.0-alpha+git.f0713b6070', '8.4.0-alpha+git.4b5b9e5069', '8.4.0-alpha+git.ed04f214d1', '8.4.0-alpha', '8.4.0', '8.5.0', '8.5.6', '8.5.7', '9.0.0-beta.2', 'Unknown'].map(applies),
+      [
+        '8.4.0-alpha+git.d621ed9e4e',
+        '8.4.0-alpha+git.f0713b6070',
+        '8.4.0-alpha+git.4b5b9e5069',
+        '8.4.0-alpha+git.ed04f214d1',
+        '8.4.0-alpha',
+        '8.4.0',
+        '8.5.0',
+        '8.5.6',
+        '8.5.7',
+        '9.0.0-beta.2',
+        'Unknown',
+      ].map(applies),
       [true, true, false, false, undefined, false, false, false, false, false, undefined],
     );
   });

@@ -59,8 +59,16 @@ describe('BundledSimulator', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mute-sim-'));
     const script = join(dir, 'mute-sim.js');
     writeFileSync(script, 'console.log(`pid ${process.pid}`); setInterval(() => {}, 1000);');
-    await assert.rejects(BundledSimulator.start({ script, scenario: 'healthy', log, startTimeoutMs: 1500 }), /no "listening ws:\/\/…" line within 1.5 s/);
-    const pid = Number(lines.map((l) => /\[simulator\] pid (\d+)$/.exec(l)?.[1]).filter(Boolean).pop());
+    await assert.rejects(
+      BundledSimulator.start({ script, scenario: 'healthy', log, startTimeoutMs: 1500 }),
+      /no "listening ws:\/\/…" line within 1.5 s/,
+    );
+    const pid = Number(
+      lines
+        .map((l) => /\[simulator\] pid (\d+)$/.exec(l)?.[1])
+        .filter(Boolean)
+        .pop(),
+    );
     assert.ok(pid > 0, 'the stand-in printed its pid');
     // The SIGKILL is sent synchronously with the rejection; the exit follows promptly.
     const deadline = Date.now() + 5000;

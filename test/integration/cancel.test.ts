@@ -47,7 +47,12 @@ describe('Cancelling a long repair through the extension’s public API', functi
   beforeEach(async () => {
     const script = join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'out', 'cluster-sim.js');
     const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-    sim = await BundledSimulator.start({ script, scenario: 'quickwit-dangling-shards', extraArgs: ['--dangling-shards', String(DANGLING)], log: quiet });
+    sim = await BundledSimulator.start({
+      script,
+      scenario: 'quickwit-dangling-shards',
+      extraArgs: ['--dangling-shards', String(DANGLING)],
+      log: quiet,
+    });
     gate = await BatchGate.start(sim.url, { holdRepair: 2 });
     await vscode.commands.executeCommand('clusterDebugger.connect', { url: gate.url, name: CLUSTER, token: sim.token });
     await waitFor(`shards/dangling on cluster://${CLUSTER}`, () => rulesPresent(CLUSTER).has('shards/dangling'), {

@@ -21,7 +21,9 @@ function cluster(n: number): ClusterModel {
 }
 
 function diffTabs(): vscode.TabInputTextDiff[] {
-  return vscode.window.tabGroups.all.flatMap((g) => g.tabs.map((t) => t.input)).filter((i): i is vscode.TabInputTextDiff => i instanceof vscode.TabInputTextDiff);
+  return vscode.window.tabGroups.all
+    .flatMap((g) => g.tabs.map((t) => t.input))
+    .filter((i): i is vscode.TabInputTextDiff => i instanceof vscode.TabInputTextDiff);
 }
 
 describe('Cluster: Compare Snapshots…', function () {
@@ -42,7 +44,10 @@ describe('Cluster: Compare Snapshots…', function () {
     writeFileSync(before, renderSnapshot(cluster(30)));
     writeFileSync(after, renderSnapshot(cluster(0)));
 
-    const outcome = await vscode.commands.executeCommand<CompareOutcome | undefined>('clusterDebugger.compareSnapshots', { a: before, b: after });
+    const outcome = await vscode.commands.executeCommand<CompareOutcome | undefined>('clusterDebugger.compareSnapshots', {
+      a: before,
+      b: after,
+    });
     assert.ok(outcome, 'the command returned its outcome (a failure would have been shown and logged instead)');
     assert.equal(outcome.identical, false);
     assert.equal(outcome.totals.removed, 30);
@@ -80,7 +85,10 @@ describe('Cluster: Compare Snapshots…', function () {
       const folder = vscode.workspace.workspaceFolders![0].uri.fsPath;
       const file = join(folder, 'dangling.clustersnap');
       writeFileSync(file, renderSnapshot(cluster(5)));
-      const outcome = await vscode.commands.executeCommand<CompareOutcome | undefined>('clusterDebugger.compareSnapshots', { a: file, b: { cluster: name } });
+      const outcome = await vscode.commands.executeCommand<CompareOutcome | undefined>('clusterDebugger.compareSnapshots', {
+        a: file,
+        b: { cluster: name },
+      });
       assert.ok(outcome);
       assert.equal(outcome.identical, false);
       assert.deepEqual(
@@ -88,7 +96,9 @@ describe('Cluster: Compare Snapshots…', function () {
         ['shards/dangling'],
       );
       assert.equal(outcome.right.scheme, 'cluster-compare');
-      await waitFor('the diff editor on the file ↔ the live cluster', () => diffTabs().find((t) => t.modified.toString() === outcome.right.toString()));
+      await waitFor('the diff editor on the file ↔ the live cluster', () =>
+        diffTabs().find((t) => t.modified.toString() === outcome.right.toString()),
+      );
       const live = (await vscode.workspace.openTextDocument(outcome.right)).getText();
       assert.match(live, /^cluster sim scenario=healthy /m);
     } finally {

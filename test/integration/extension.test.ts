@@ -15,11 +15,21 @@ import { subsystemOfDocPath } from '../../src/protocol/uri';
 import type { ClusterDebuggerApi, ViewItem } from '../../src/extension/api/extensionApi';
 import { BundledSimulator } from '../../src/extension/processes/simulator';
 import { INCIDENT_RULES } from '../scenarioRules';
-import { EXTENSION_ID, activateExtension, iconColor, clusterDiagnostics, describeRules, extensionLog, logTail, ruleOf, rulesPresent, waitFor } from './helpers';
+import {
+  EXTENSION_ID,
+  activateExtension,
+  iconColor,
+  clusterDiagnostics,
+  describeRules,
+  extensionLog,
+  logTail,
+  ruleOf,
+  rulesPresent,
+  waitFor,
+} from './helpers';
 
 /** A ViewItem the language server rendered (it has a node). */
 type NodeItem = ViewItem & { node: NonNullable<ViewItem['node']> };
-
 
 /** Child process ids of `pid` (Linux /proc). */
 function childPids(pid: number): number[] {
@@ -120,7 +130,12 @@ describe('Cluster Debugger in a real VS Code', function () {
     assert.deepEqual(props['clusterDebugger.simulator.defaultScenario'].enum, [...SCENARIOS]);
     assert.deepEqual(Object.keys(props['clusterDebugger.rules'].properties).sort(), [...RULE_IDS].sort());
     const views = pkg.contributes.views.clusterDebugger.map((v: { id: string }) => v.id);
-    assert.deepEqual(views, ['clusterDebugger.clusters', ...SUBSYSTEMS.map((s) => `clusterDebugger.${s}`), 'clusterDebugger.stuck', 'clusterDebugger.repairHistory']);
+    assert.deepEqual(views, [
+      'clusterDebugger.clusters',
+      ...SUBSYSTEMS.map((s) => `clusterDebugger.${s}`),
+      'clusterDebugger.stuck',
+      'clusterDebugger.repairHistory',
+    ]);
   });
 
   it('shows no cluster, and empty views for the welcome content, before connecting', async () => {
@@ -131,7 +146,9 @@ describe('Cluster Debugger in a real VS Code', function () {
   });
 
   it('starts the bundled simulator with incident-all and shows every incident in the Problems panel', async () => {
-    const started = await vscode.commands.executeCommand<{ url: string } | undefined>('clusterDebugger.startSimulator', { scenario: 'incident-all' });
+    const started = await vscode.commands.executeCommand<{ url: string } | undefined>('clusterDebugger.startSimulator', {
+      scenario: 'incident-all',
+    });
     assert.match(started?.url ?? '', /^ws:\/\/127\.0\.0\.1:\d+/, `the simulator listens on loopback (log: ${logTail()})`);
     await waitFor(`diagnostics ${INCIDENT_RULES.join(', ')} on cluster://sim/…`, () => INCIDENT_RULES.every((r) => rulesPresent().has(r)), {
       describe: describeRules,
@@ -148,7 +165,7 @@ describe('Cluster Debugger in a real VS Code', function () {
     assert.ok(doc.lineAt(diag.range.start.line).text.trim().length > 0, 'and that line shows something');
   });
 
-  it('links the diagnostic\'s facts to their lines (relatedInformation) and shows them in its hover', async () => {
+  it("links the diagnostic's facts to their lines (relatedInformation) and shows them in its hover", async () => {
     const [uri, diag] = clusterDiagnostics().find(([, d]) => ruleOf(d) === 'shards/dangling')!;
     const doc = await vscode.workspace.openTextDocument(uri);
     const related = diag.relatedInformation ?? [];
@@ -169,14 +186,26 @@ describe('Cluster Debugger in a real VS Code', function () {
     const lines = doc.getText().split('\n');
     const cpSection = lines.findIndex((l) => l.startsWith('[quickwit.controlPlane.shards]'));
     const nextSection = lines.findIndex((l, i) => i > cpSection && l.startsWith('['));
-    assert.ok(cpSection >= 0 && cpLine >= cpSection && (nextSection < 0 || cpLine < nextSection), `line ${cpLine} is in the control plane's section (lines ${cpSection}–${nextSection})`);
-    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(diag.range.start.line, 2));
+    assert.ok(
+      cpSection >= 0 && cpLine >= cpSection && (nextSection < 0 || cpLine < nextSection),
+      `line ${cpLine} is in the control plane's section (lines ${cpSection}–${nextSection})`,
+    );
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>(
+      'vscode.executeHoverProvider',
+      uri,
+      new vscode.Position(diag.range.start.line, 2),
+    );
     const text = hovers
       .flatMap((h) => h.contents)
       .map((c) => (typeof c === 'string' ? c : c.value))
       .join('\n')
       .replace(/\\(.)/g, '$1');
-    assert.match(text, new RegExp(`\\*\\*shards/dangling\\*\\*, because of the ${related.length} facts above, each linked to its line: the views of metastore, control plane, ingester, read at t=\\d+ s\\.`));
+    assert.match(
+      text,
+      new RegExp(
+        `\\*\\*shards/dangling\\*\\*, because of the ${related.length} facts above, each linked to its line: the views of metastore, control plane, ingester, read at t=\\d+ s\\.`,
+      ),
+    );
     // Each fact once: VS Code lists the related locations in the diagnostic's part of the hover; the server's part does not repeat them.
     for (const r of related) assert.ok(!text.includes(r.message), `the server's hover repeats ${r.message}`);
     // The code links the rule's runbook, the page beside the bundles (docs/rules/, shipped in the VSIX), as the hover's last line does.
@@ -203,9 +232,13 @@ describe('Cluster Debugger in a real VS Code', function () {
     const config = vscode.workspace.getConfiguration('clusterDebugger');
     await config.update('rules', { 'ddl/duplicate': 'off' }, vscode.ConfigurationTarget.Global);
     try {
-      await waitFor('ddl/duplicate to disappear while ddl/backlog stays', () => !rulesPresent().has('ddl/duplicate') && rulesPresent().has('ddl/backlog'), {
-        describe: describeRules,
-      });
+      await waitFor(
+        'ddl/duplicate to disappear while ddl/backlog stays',
+        () => !rulesPresent().has('ddl/duplicate') && rulesPresent().has('ddl/backlog'),
+        {
+          describe: describeRules,
+        },
+      );
     } finally {
       await config.update('rules', undefined, vscode.ConfigurationTarget.Global);
     }
@@ -226,13 +259,16 @@ describe('Cluster Debugger in a real VS Code', function () {
 
   it('finds an entity by part of its id with Cluster: Find Entity…, opens its line and reveals it in its view', async () => {
     const entity = await waitFor('a DDL procedure with a document line', () =>
-      findInTree(api, 'ddl', (el) => el.node.kind === 'entity' && el.node.entity?.collection === 'greptime.procedures' && el.node.location !== undefined),
+      findInTree(
+        api,
+        'ddl',
+        (el) => el.node.kind === 'entity' && el.node.entity?.collection === 'greptime.procedures' && el.node.location !== undefined,
+      ),
     );
     const key = entity.node.entity!.key;
-    const found = await vscode.commands.executeCommand<{ entity: { key: string; collection: string; treeId?: string }; inTree: boolean; line?: number } | undefined>(
-      'clusterDebugger.findEntity',
-      { query: key.slice(1).toUpperCase() },
-    );
+    const found = await vscode.commands.executeCommand<
+      { entity: { key: string; collection: string; treeId?: string }; inTree: boolean; line?: number } | undefined
+    >('clusterDebugger.findEntity', { query: key.slice(1).toUpperCase() });
     assert.equal(found?.entity.key, key);
     assert.equal(found.entity.treeId, entity.node.id, 'its tree id is the node the view shows');
     assert.ok(found.inTree, 'revealed in the DDL view');
@@ -257,12 +293,18 @@ describe('Cluster Debugger in a real VS Code', function () {
     const fixes = actions.filter((a) => a.kind?.value.startsWith('quickfix'));
     assert.ok(fixes.length > 0, `quick fixes offered (got: ${actions.map((a) => a.title).join(' | ')})`);
     const preferred = fixes.find((a) => a.isPreferred);
-    assert.ok(preferred?.command, `one is preferred and has a command (got: ${fixes.map((a) => `${a.title}${a.isPreferred ? '*' : ''}`).join(' | ')})`);
+    assert.ok(
+      preferred?.command,
+      `one is preferred and has a command (got: ${fixes.map((a) => `${a.title}${a.isPreferred ? '*' : ''}`).join(' | ')})`,
+    );
     // The server's own command (any LSP client can run it); in VS Code the client's middleware runs it as the
     // extension's repairFinding: confirmation when it may lose data, progress, the log line, the result.
     assert.equal(preferred.command.command, 'clusterDebugger.applyRepair');
     const args = preferred.command.arguments?.[0] as { findingId: string; repairId: string };
-    const result = await vscode.commands.executeCommand<ApplyRepairResult | undefined>(preferred.command.command, ...(preferred.command.arguments ?? []));
+    const result = await vscode.commands.executeCommand<ApplyRepairResult | undefined>(
+      preferred.command.command,
+      ...(preferred.command.arguments ?? []),
+    );
     assert.ok(result?.ok, `the quick fix's repair succeeded: ${result?.summary ?? `no result; log: ${logTail()}`}`);
     assert.ok(extensionLog().includes(`Repair ${args.repairId} (safe, `), `the extension's repair flow logged it (log: ${logTail()})`);
     await waitFor('shards/dangling to disappear', () => !rulesPresent().has('shards/dangling'), { describe: describeRules });
@@ -305,7 +347,10 @@ describe('Cluster Debugger in a real VS Code', function () {
 
   it('saves a snapshot of the live cluster to a file', async () => {
     const target = vscode.Uri.file(join(mkdtempSync(join(tmpdir(), 'cluster-snap-')), 'sim.clustersnap'));
-    const saved = await vscode.commands.executeCommand<vscode.Uri | undefined>('clusterDebugger.saveSnapshot', { cluster: 'sim', uri: target });
+    const saved = await vscode.commands.executeCommand<vscode.Uri | undefined>('clusterDebugger.saveSnapshot', {
+      cluster: 'sim',
+      uri: target,
+    });
     assert.equal(saved?.toString(), target.toString());
     assert.ok(readFileSync(target.fsPath, 'utf8').length > 0, 'the snapshot has content');
   });
@@ -313,7 +358,11 @@ describe('Cluster Debugger in a real VS Code', function () {
   it('shows the timeline of the cluster, filtered, and of one entity, as read-only documents', async () => {
     type Shown = { uri: vscode.Uri; result: TimelineResult } | undefined;
     // The repairs above set the orders partitions back to OutOfStorage: the timeline recorded it.
-    const shown = await vscode.commands.executeCommand<Shown>('clusterDebugger.showTimeline', { cluster: 'sim', subsystems: ['partitions'], states: ['OutOfStorage'] });
+    const shown = await vscode.commands.executeCommand<Shown>('clusterDebugger.showTimeline', {
+      cluster: 'sim',
+      subsystems: ['partitions'],
+      states: ['OutOfStorage'],
+    });
     assert.ok(shown && shown.result.matched > 0, `transitions to or from OutOfStorage (log: ${logTail()})`);
     const doc = vscode.window.activeTextEditor?.document;
     assert.equal(doc?.uri.scheme, 'cluster-timeline');
@@ -324,9 +373,20 @@ describe('Cluster Debugger in a real VS Code', function () {
     for (const row of rows) assert.match(row, /^t=\d+ s seq \d+ {2}fluvio\.\S+ \S+: .*OutOfStorage.* {2}\[partitions\]/);
 
     const first = shown.result.transitions[0];
-    const one = await vscode.commands.executeCommand<Shown>('clusterDebugger.showTimeline', { cluster: 'sim', collection: first.collection, key: first.key });
-    assert.ok(one && one.result.transitions.length > 0 && one.result.transitions.every((t) => t.key === first.key && t.collection === first.collection));
-    assert.match(vscode.window.activeTextEditor?.document.getText() ?? '', new RegExp(`^# Timeline of ${first.collection.replace(/\./g, '\\.')} ${first.key} on sim: `));
+    const one = await vscode.commands.executeCommand<Shown>('clusterDebugger.showTimeline', {
+      cluster: 'sim',
+      collection: first.collection,
+      key: first.key,
+    });
+    assert.ok(
+      one &&
+        one.result.transitions.length > 0 &&
+        one.result.transitions.every((t) => t.key === first.key && t.collection === first.collection),
+    );
+    assert.match(
+      vscode.window.activeTextEditor?.document.getText() ?? '',
+      new RegExp(`^# Timeline of ${first.collection.replace(/\./g, '\\.')} ${first.key} on sim: `),
+    );
   });
 
   it('shows a failed connection as an error node in the Clusters view, then disconnects it', async () => {
@@ -346,10 +406,17 @@ describe('Cluster Debugger in a real VS Code', function () {
   it('pages a group of 1,200 dangling shards from the real server with "Load more"', async () => {
     const script = join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'out', 'cluster-sim.js');
     const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
-    const big = await BundledSimulator.start({ script, scenario: 'quickwit-dangling-shards', extraArgs: ['--dangling-shards', '1200'], log });
+    const big = await BundledSimulator.start({
+      script,
+      scenario: 'quickwit-dangling-shards',
+      extraArgs: ['--dangling-shards', '1200'],
+      log,
+    });
     try {
       await vscode.commands.executeCommand('clusterDebugger.connect', { url: big.url, name: 'big', token: big.token });
-      await waitFor('shards/dangling on cluster://big', () => rulesPresent('big').has('shards/dangling'), { describe: () => describeRules('big') });
+      await waitFor('shards/dangling on cluster://big', () => rulesPresent('big').has('shards/dangling'), {
+        describe: () => describeRules('big'),
+      });
       const more = await waitFor('a "Load more" item in the Shards view', () =>
         findInTree(api, 'shards', (el) => el.node.cluster === 'big' && el.node.kind === 'loadMore'),
       );
@@ -406,29 +473,43 @@ describe('Cluster Debugger in a real VS Code', function () {
 
   it('reconnects the simulator when the language server crashes and is restarted', async function () {
     if (process.platform !== 'linux') this.skip(); // finds the server's pid in /proc
-    const started = await vscode.commands.executeCommand<{ url: string } | undefined>('clusterDebugger.startSimulator', { scenario: 'greptime-ddl-backlog' });
+    const started = await vscode.commands.executeCommand<{ url: string } | undefined>('clusterDebugger.startSimulator', {
+      scenario: 'greptime-ddl-backlog',
+    });
     assert.ok(started, `started (log: ${logTail()})`);
     await waitFor('ddl/backlog on cluster://sim', () => rulesPresent().has('ddl/backlog'), { describe: describeRules });
     const serverPid = childPids(process.pid).find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('server.js'));
     assert.ok(serverPid, 'the language server runs as a child of the extension host');
     process.kill(serverPid, 'SIGKILL');
-    await waitFor('a new server process', () => childPids(process.pid).some((pid) => pid !== serverPid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('server.js')));
-    await waitFor('ddl/backlog back on cluster://sim, from the new server', () => rulesPresent().has('ddl/backlog') && api.clusters().some((c) => c.name === 'sim' && c.state === 'live'), {
-      describe: () => `${describeRules()}; ${JSON.stringify(api.clusters().map((c) => [c.name, c.state]))}`,
-    });
+    await waitFor('a new server process', () =>
+      childPids(process.pid).some((pid) => pid !== serverPid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('server.js')),
+    );
+    await waitFor(
+      'ddl/backlog back on cluster://sim, from the new server',
+      () => rulesPresent().has('ddl/backlog') && api.clusters().some((c) => c.name === 'sim' && c.state === 'live'),
+      {
+        describe: () => `${describeRules()}; ${JSON.stringify(api.clusters().map((c) => [c.name, c.state]))}`,
+      },
+    );
     await vscode.commands.executeCommand('clusterDebugger.stopSimulator');
     await waitFor('sim to leave the list', () => !api.clusters().some((c) => c.name === 'sim'));
   });
 
   it('marks the views stale when the simulator dies, and says so', async () => {
-    const started = await vscode.commands.executeCommand<{ url: string } | undefined>('clusterDebugger.startSimulator', { scenario: 'healthy' });
+    const started = await vscode.commands.executeCommand<{ url: string } | undefined>('clusterDebugger.startSimulator', {
+      scenario: 'healthy',
+    });
     assert.ok(started, `started again (log: ${logTail()})`);
     await waitFor('sim to be live', () => api.clusters().find((c) => c.name === 'sim')?.state === 'live');
     process.kill(api.simulator()!.pid!, 'SIGKILL');
     await waitFor('the simulator to be known dead', () => api.simulator() === undefined);
-    await waitFor('the views to say the cluster is stale', () => /sim is (stale|disconnected|connecting)/.test(api.view('shards').message ?? ''), {
-      describe: () => `${api.view('shards').message}; ${JSON.stringify(api.clusters().map((c) => [c.name, c.state]))}`,
-    });
+    await waitFor(
+      'the views to say the cluster is stale',
+      () => /sim is (stale|disconnected|connecting)/.test(api.view('shards').message ?? ''),
+      {
+        describe: () => `${api.view('shards').message}; ${JSON.stringify(api.clusters().map((c) => [c.name, c.state]))}`,
+      },
+    );
     await vscode.commands.executeCommand('clusterDebugger.disconnect', 'sim');
     await waitFor('sim to leave the list', () => !api.clusters().some((c) => c.name === 'sim'));
     assert.equal(api.view('shards').message, undefined, 'no stale message once it is gone');

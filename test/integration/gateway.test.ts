@@ -105,7 +105,10 @@ describe('cluster-gateway in a real VS Code', function () {
     });
     let out = '';
     byHand.stdout!.on('data', (d) => (out += d));
-    const url = await waitFor('the hand-started gateway to listen', () => /listening (ws:\/\/\S+)/.exec(out)?.[1], { timeoutMs: 30_000, describe: () => out });
+    const url = await waitFor('the hand-started gateway to listen', () => /listening (ws:\/\/\S+)/.exec(out)?.[1], {
+      timeoutMs: 30_000,
+      describe: () => out,
+    });
     await vscode.commands.executeCommand('clusterDebugger.connect', { url, name: 'byhand', token });
     const info = await waitFor('byhand to be live', () => api.clusters().find((c) => c.name === 'byhand' && c.state === 'live'));
     assert.equal(info.status?.readOnly, true);

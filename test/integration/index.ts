@@ -23,9 +23,7 @@ export function run(): Promise<void> {
 
   return new Promise((resolve, reject) => {
     try {
-      mocha.run((failures) =>
-        failures > 0 ? reject(new Error(`${failures} integration test(s) failed`)) : resolve(),
-      );
+      mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} integration test(s) failed`)) : resolve()));
     } catch (err) {
       // A test file that throws while loading: report it as a failure, not a hang.
       reject(err instanceof Error ? err : new Error(String(err)));

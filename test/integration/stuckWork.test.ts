@@ -32,7 +32,9 @@ describe('Stuck Work view', function () {
   });
 
   it('lists what waits in every subsystem, oldest first, each with its age and what it waits on', async () => {
-    const started = await vscode.commands.executeCommand<{ url: string } | undefined>('clusterDebugger.startSimulator', { scenario: 'incident-all' });
+    const started = await vscode.commands.executeCommand<{ url: string } | undefined>('clusterDebugger.startSimulator', {
+      scenario: 'incident-all',
+    });
     assert.ok(started, `the simulator started (log: ${logTail()})`);
     const items = await waitFor(
       'stuck items of the five subsystems in the Stuck Work view',
@@ -49,16 +51,32 @@ describe('Stuck Work view', function () {
       assert.ok(i.treeItem.collapsibleState === vscode.TreeItemCollapsibleState.Collapsed, `${i.treeItem.label}: a chain to expand`);
     }
     const ages = items.map((i) => i.stuck.item.age ?? -1);
-    assert.deepEqual(ages, [...ages].sort((a, b) => b - a), 'oldest first, unknown ages last');
+    assert.deepEqual(
+      ages,
+      [...ages].sort((a, b) => b - a),
+      'oldest first, unknown ages last',
+    );
     const labels = items.map((i) => [i.treeItem.label, i.treeItem.description]);
     assert.ok(
       labels.some(([l, d]) => l === 'close(node-1)' && new RegExp(`^\\d+m\\d+s · waits on append\\(${WAL}\\) ×5$`).test(String(d))),
       describeView(items),
     );
-    assert.ok(labels.some(([l, d]) => l === 'partition(orders) ×4' && /^\d+m\d+s · waits on report\(spu-5001\)$/.test(String(d))), describeView(items));
-    assert.ok(labels.some(([l, d]) => /^prepared\(store-1\/region-\d+\)$/.test(String(l)) && d === 'age unknown · waits on write batch(store-1)'), describeView(items));
-    assert.ok(labels.some(([l]) => /^shards\(.+\) ×300$/.test(String(l))), describeView(items));
-    assert.ok(labels.some(([l]) => /^CreateTable\(greptime\.public\.\w+\) ×25$/.test(String(l))), describeView(items));
+    assert.ok(
+      labels.some(([l, d]) => l === 'partition(orders) ×4' && /^\d+m\d+s · waits on report\(spu-5001\)$/.test(String(d))),
+      describeView(items),
+    );
+    assert.ok(
+      labels.some(([l, d]) => /^prepared\(store-1\/region-\d+\)$/.test(String(l)) && d === 'age unknown · waits on write batch(store-1)'),
+      describeView(items),
+    );
+    assert.ok(
+      labels.some(([l]) => /^shards\(.+\) ×300$/.test(String(l))),
+      describeView(items),
+    );
+    assert.ok(
+      labels.some(([l]) => /^CreateTable\(greptime\.public\.\w+\) ×25$/.test(String(l))),
+      describeView(items),
+    );
   });
 
   it('expands a chain to its end, which offers the repair', async () => {
@@ -97,6 +115,8 @@ describe('Stuck Work view', function () {
 
   it('is empty once the simulator is stopped, for the welcome content', async () => {
     await vscode.commands.executeCommand('clusterDebugger.stopSimulator');
-    await waitFor('the Stuck Work view to empty', async () => (seen = await api.viewItems('stuck')).length === 0, { describe: () => describeView(seen) });
+    await waitFor('the Stuck Work view to empty', async () => (seen = await api.viewItems('stuck')).length === 0, {
+      describe: () => describeView(seen),
+    });
   });
 });

@@ -29,13 +29,31 @@ function fakeSource(calls: TreeChildrenParams[]): TreeSource {
     async treeChildren(p) {
       calls.push(p);
       if (p.parentId === null) {
-        return [{ id: 'shards/idx', kind: 'group', label: 'idx', description: `${TOTAL} shards`, health: 'error', hasChildren: true, cluster: 'fake' }];
+        return [
+          {
+            id: 'shards/idx',
+            kind: 'group',
+            label: 'idx',
+            description: `${TOTAL} shards`,
+            health: 'error',
+            hasChildren: true,
+            cluster: 'fake',
+          },
+        ];
       }
       const from = p.cursor ? Number(p.cursor) : 0;
       const limit = p.limit ?? TREE_PAGE_SIZE;
       const nodes = Array.from({ length: Math.min(limit, TOTAL - from) }, (_, k) => entity(from + k));
       if (from + limit < TOTAL) {
-        nodes.push({ id: `shards/idx/more@${from + limit}`, kind: 'loadMore', label: 'Load more…', health: 'none', hasChildren: false, cluster: 'fake', cursor: String(from + limit) });
+        nodes.push({
+          id: `shards/idx/more@${from + limit}`,
+          kind: 'loadMore',
+          label: 'Load more…',
+          health: 'none',
+          hasChildren: false,
+          cluster: 'fake',
+          cursor: String(from + limit),
+        });
       }
       return nodes;
     },
@@ -65,8 +83,14 @@ describe('ClusterTreeProvider', () => {
     }
     assert.equal(children.length, TOTAL, 'every entity once, no "Load more" left');
     assert.deepEqual(new Set(children.map((c) => c.node.id)).size, TOTAL, 'no duplicates');
-    assert.ok(changed.every((e) => e === group), 'only the paged group is refreshed, not the whole view');
-    assert.ok(calls.every((c) => (c.limit ?? 0) <= TREE_PAGE_SIZE), 'never asks for more than a page');
+    assert.ok(
+      changed.every((e) => e === group),
+      'only the paged group is refreshed, not the whole view',
+    );
+    assert.ok(
+      calls.every((c) => (c.limit ?? 0) <= TREE_PAGE_SIZE),
+      'never asks for more than a page',
+    );
     assert.equal(provider.getParent(children[TOTAL - 1]), group, 'getParent works for reveal');
     provider.dispose();
   });
@@ -101,7 +125,10 @@ describe('ClusterTreeProvider', () => {
     const empty = new ClusterTreeProvider('ddl', { state: () => ({ kind: 'ready' }), treeChildren: async () => [] });
     const [node] = await empty.getChildren();
     assert.match(String(empty.getTreeItem(node).label), /No entities/);
-    const welcome = new ClusterTreeProvider('ddl', { state: () => ({ kind: 'welcome' }), treeChildren: async () => assert.fail('must not ask') });
+    const welcome = new ClusterTreeProvider('ddl', {
+      state: () => ({ kind: 'welcome' }),
+      treeChildren: async () => assert.fail('must not ask'),
+    });
     assert.deepEqual(await welcome.getChildren(), []);
     empty.dispose();
     welcome.dispose();

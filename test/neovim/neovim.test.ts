@@ -33,7 +33,11 @@ interface Report {
   file_codes?: string[];
   file_actions?: number;
   live_actions?: Array<{ title: string; command?: string; preferred: boolean; disabled: boolean }>;
-  executed?: { command: string; err?: { code: number; message: string }; result?: { ok: boolean; applied: number; resolved: boolean; summary: string } };
+  executed?: {
+    command: string;
+    err?: { code: number; message: string };
+    result?: { ok: boolean; applied: number; resolved: boolean; summary: string };
+  };
   live_codes_after?: string[];
 }
 
@@ -47,7 +51,8 @@ function nvimMissing(): string | undefined {
     );
   }
   const version = /NVIM v(\d+)\.(\d+)/.exec(r.stdout);
-  if (!version || (Number(version[1]) === 0 && Number(version[2]) < 7)) return `this test needs Neovim 0.7 or newer; ${NVIM} --version says: ${r.stdout.split('\n')[0]}`;
+  if (!version || (Number(version[1]) === 0 && Number(version[2]) < 7))
+    return `this test needs Neovim 0.7 or newer; ${NVIM} --version says: ${r.stdout.split('\n')[0]}`;
   return undefined;
 }
 
@@ -105,7 +110,10 @@ describe('Neovim as the LSP client (nvim --headless)', function () {
     assert.ok(offered.length > 0);
     for (const a of offered) {
       assert.equal(a.disabled, false, `disabled action sent to a client without disabledSupport: ${a.title}`);
-      assert.ok(report.executeCommandProvider?.commands.includes(a.command ?? ''), `"${a.title}" names ${a.command}, which the server does not execute`);
+      assert.ok(
+        report.executeCommandProvider?.commands.includes(a.command ?? ''),
+        `"${a.title}" names ${a.command}, which the server does not execute`,
+      );
     }
     assert.equal(report.executed?.command, LspCommands.applyRepair);
     assert.equal(report.executed?.result?.ok, true, report.executed?.result?.summary);

@@ -5,7 +5,14 @@
  * would refuse says why instead, and nothing is sent by asking.
  */
 import * as assert from 'node:assert/strict';
-import { LspCommands, LspMethods, type ApplyRepairResult, type ClusterInfo, type FindingSummary, type PlanAllSafeResult } from '../../src/protocol';
+import {
+  LspCommands,
+  LspMethods,
+  type ApplyRepairResult,
+  type ClusterInfo,
+  type FindingSummary,
+  type PlanAllSafeResult,
+} from '../../src/protocol';
 import { useLanguageServer } from './lsp';
 import { startSim } from './sim';
 
@@ -30,14 +37,24 @@ describe('language server: planAllSafe, the counts of Repair All Safe (real simu
       repairs: firstSafe.length,
       targets: firstSafe.reduce((n, r) => n + r.targetCount, 0),
       notUndoable: firstSafe.filter((r) => r.undoable === false).length,
-      undoNotes: [...new Set(firstSafe.filter((r) => r.undoable === false).map((r) => r.undoNote).filter((n) => n !== undefined))].slice(0, 5),
+      undoNotes: [
+        ...new Set(
+          firstSafe
+            .filter((r) => r.undoable === false)
+            .map((r) => r.undoNote)
+            .filter((n) => n !== undefined),
+        ),
+      ].slice(0, 5),
       refusedByCluster: 0,
     });
     // Asking sent nothing: the findings are all still there.
     const again = await t.lsp.request<{ findings: FindingSummary[] }>(LspMethods.findings, { cluster: 'sim' });
     assert.deepEqual(again.findings.map((f) => f.id).sort(), findings.map((f) => f.id).sort());
 
-    const run = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyAllSafe, arguments: [{ cluster: 'sim' }] });
+    const run = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', {
+      command: LspCommands.applyAllSafe,
+      arguments: [{ cluster: 'sim' }],
+    });
     const ran = Number(/^([\d,]+) safe repairs?/.exec(run.summary)?.[1].replace(/,/g, ''));
     assert.ok(ran >= plan.repairs, `the run applied at least the ${plan.repairs} counted (${run.summary})`);
   });

@@ -52,7 +52,12 @@ export class BatchGate {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`${this.method} request ${this.holdAt} did not reach the gate within ${deadlineMs} ms (${this.repairs.length} arrived)`)),
+        () =>
+          reject(
+            new Error(
+              `${this.method} request ${this.holdAt} did not reach the gate within ${deadlineMs} ms (${this.repairs.length} arrived)`,
+            ),
+          ),
         deadlineMs,
       );
     });
@@ -78,7 +83,8 @@ export class BatchGate {
     const toUpstream = (data: RawData, isBinary: boolean) => {
       const send = () => up.send(data, { binary: isBinary });
       if (up.readyState !== WebSocket.OPEN) pending.push([data, isBinary]);
-      else if (this.holding) this.queued.push(send); // keep the server's order behind the held batch
+      else if (this.holding)
+        this.queued.push(send); // keep the server's order behind the held batch
       else send();
     };
     up.on('open', () => {

@@ -109,7 +109,11 @@ describe('cancelling a repair part-way (real server, real simulator, batch 2 hel
         // Reported to the client's own token (the editor's progress), not to a second one of the server's.
         assert.deepEqual(lsp.createdProgress, [], 'the server opens no progress of its own when the client gave a token');
         const reports = lsp.progress.filter((p) => p.token === 'test-progress' && p.value.kind === 'report');
-        assert.deepEqual(reports.map((p) => p.value.percentage), [25, 50], 'one progress report per batch sent');
+        assert.deepEqual(
+          reports.map((p) => p.value.percentage),
+          [25, 50],
+          'one progress report per batch sent',
+        );
       }
       assert.ok(
         lsp.logs.some((l) => /repair .*delete-uninitialised: .*cancelled before the remaining batches/.test(l)),
@@ -119,7 +123,10 @@ describe('cancelling a repair part-way (real server, real simulator, batch 2 hel
       assert.equal(before - (await metastoreCount()), 2 * MAX_REPAIR_TARGETS, 'the cluster lost exactly the two batches');
       const left = await danglingFinding();
       assert.equal(left?.count, DANGLING - 2 * MAX_REPAIR_TARGETS, 'the finding stays with the shards not deleted');
-      assert.ok(lsp.diagnostics.get(SHARDS_DOC)?.some((d) => d.code === 'shards/dangling'), 'and so does its diagnostic');
+      assert.ok(
+        lsp.diagnostics.get(SHARDS_DOC)?.some((d) => d.code === 'shards/dangling'),
+        'and so does its diagnostic',
+      );
     });
 
     // The scenario has one finding with a safe repair: the dangling shards, four batches.
@@ -133,11 +140,18 @@ describe('cancelling a repair part-way (real server, real simulator, batch 2 hel
       assert.equal(result.resolved, false);
       assert.equal(result.applied, 2 * MAX_REPAIR_TARGETS, result.summary);
       assert.match(result.summary, /cancelled part-way/);
-      assert.ok(result.details.some((d) => /cancelled before the remaining batches/.test(d)), result.details.join(' | '));
+      assert.ok(
+        result.details.some((d) => /cancelled before the remaining batches/.test(d)),
+        result.details.join(' | '),
+      );
       if (route === 'request') {
         // In entities of the whole run, batch by batch: not "1 of 1 findings".
         const reports = lsp.progress.filter((p) => p.token === 'test-progress' && p.value.kind === 'report');
-        assert.deepEqual(reports.map((p) => p.value.percentage), [0, 25, 50], 'a report as it starts, then one per batch sent');
+        assert.deepEqual(
+          reports.map((p) => p.value.percentage),
+          [0, 25, 50],
+          'a report as it starts, then one per batch sent',
+        );
         assert.match(String(reports.at(-1)?.value.message), /^10,000 of 20,000: /);
       }
       assert.equal(before - (await metastoreCount()), 2 * MAX_REPAIR_TARGETS, 'the cluster lost exactly the two batches');

@@ -4,7 +4,15 @@
  * entity, and its line in the cluster's document is the entity's line.
  */
 import * as assert from 'node:assert/strict';
-import { COLLECTION_NAMES, FindEntityResult, LspMethods, STATE_FIELD, type ClusterInfo, type FoundEntity, type TreeNode } from '../../src/protocol';
+import {
+  COLLECTION_NAMES,
+  FindEntityResult,
+  LspMethods,
+  STATE_FIELD,
+  type ClusterInfo,
+  type FoundEntity,
+  type TreeNode,
+} from '../../src/protocol';
 import { useLanguageServer } from './lsp';
 import { startSim } from './sim';
 
@@ -23,7 +31,12 @@ describe('clusterDebugger/findEntity (real server, real simulator)', function ()
       let cursor: string | undefined;
       let next: TreeNode | undefined;
       do {
-        const { nodes } = await t.lsp.request<{ nodes: TreeNode[] }>(LspMethods.treeChildren, { subsystem: e.subsystem, parentId, cursor, limit: 1000 });
+        const { nodes } = await t.lsp.request<{ nodes: TreeNode[] }>(LspMethods.treeChildren, {
+          subsystem: e.subsystem,
+          parentId,
+          cursor,
+          limit: 1000,
+        });
         next = nodes.find((n) => n.kind !== 'loadMore' && (n.id === e.treeId || e.treeId!.startsWith(`${n.id}/`)));
         cursor = nodes.find((n) => n.kind === 'loadMore')?.cursor;
       } while (!next && cursor);
@@ -57,14 +70,19 @@ describe('clusterDebugger/findEntity (real server, real simulator)', function ()
     for (const collection of COLLECTION_NAMES) {
       const one = all.find((e) => e.collection === collection);
       if (!one) continue;
-      const found = (await find(one.key.slice(1).toUpperCase(), null, 1000)).entities.find((e) => e.collection === collection && e.key === one.key);
+      const found = (await find(one.key.slice(1).toUpperCase(), null, 1000)).entities.find(
+        (e) => e.collection === collection && e.key === one.key,
+      );
       assert.ok(found, `part of ${one.key} finds it`);
       assert.ok(found.location, `${collection} ${one.key} has a document line`);
       const { text } = await t.lsp.request<{ text: string }>(LspMethods.document, { uri: found.location.uri });
       // A group too large to list in the document has one line; its entities point at it.
       const line = text.split('\n')[found.location.line]!;
       const group = /^group (\S+) /.exec(line)?.[1];
-      assert.ok(line.includes(one.key) || (group !== undefined && one.key.includes(group)), `line ${found.location.line} of ${found.location.uri} is ${one.key}'s: ${line}`);
+      assert.ok(
+        line.includes(one.key) || (group !== undefined && one.key.includes(group)),
+        `line ${found.location.line} of ${found.location.uri} is ${one.key}'s: ${line}`,
+      );
       if (found.treeId === undefined) {
         assert.ok(['quickwit.ingesters', 'fluvio.spuReports', 'fluvio.spus'].includes(collection), `${collection} has a node in its view`);
         continue;

@@ -49,10 +49,10 @@ class GatedLinks {
       onEvents: client.onEvents.bind(client),
       onClose: client.onClose.bind(client),
       close: client.close.bind(client),
-      listAll: (async function* (this: GatedLinks, collection: CollectionName, opts?: { limit?: number }) {
+      listAll: async function* (this: GatedLinks, collection: CollectionName, opts?: { limit?: number }) {
         await this.gate;
         yield* client.listAll(collection, opts);
-      }).bind(this) as ClusterClient['listAll'],
+      }.bind(this) as ClusterClient['listAll'],
     };
     return link;
   };
@@ -107,7 +107,7 @@ describe('first view and sync progress (engine, real simulator)', function () {
     return workspace;
   }
 
-  it('shows the summary\'s groups and counts before any page arrives, the same the synced trees show after', async () => {
+  it("shows the summary's groups and counts before any page arrives, the same the synced trees show after", async () => {
     const links = new GatedLinks();
     const ws = start(links);
     const progress: SyncProgress[] = [];
@@ -160,7 +160,8 @@ describe('first view and sync progress (engine, real simulator)', function () {
     assert.equal(progress.at(-1)!.done, entities);
     assert.equal(ws.infos()[0].sync, undefined, 'no sync running once live');
     assert.ok(cluster.checker.findings().length > early.length, 'the findings came with the sync');
-    for (const f of early) assert.ok(cluster.checker.finding(f.id) && !cluster.checker.finding(f.id)!.provisional, `${f.id}: replaced by the full finding`);
+    for (const f of early)
+      assert.ok(cluster.checker.finding(f.id) && !cluster.checker.finding(f.id)!.provisional, `${f.id}: replaced by the full finding`);
     assert.ok(cluster.checker.findings().every((f) => !f.provisional));
     // The synced trees have the same groups, ids and counts.
     assert.deepEqual(shown(nodesAt(ws, 'shards', [])), firstView.indexes);
@@ -185,7 +186,10 @@ describe('first view and sync progress (engine, real simulator)', function () {
     assert.equal(session.state, 'disconnected');
     assert.equal(session.model, null);
     assert.equal(session.syncProgress, null);
-    assert.deepEqual(treeChildren(ws.list(), 'shards', null, null, 500).map((n) => n.label), [NO_CLUSTER_MESSAGE]);
+    assert.deepEqual(
+      treeChildren(ws.list(), 'shards', null, null, 500).map((n) => n.label),
+      [NO_CLUSTER_MESSAGE],
+    );
   });
 
   it('a first sync that fails leaves no provisional finding behind', async () => {

@@ -7,7 +7,15 @@ import * as assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LspCommands, LspMethods, MAX_REPAIR_TARGETS, type ApplyRepairResult, type ClusterInfo, type FindingSummary, type RepairHistoryResult } from '../../src/protocol';
+import {
+  LspCommands,
+  LspMethods,
+  MAX_REPAIR_TARGETS,
+  type ApplyRepairResult,
+  type ClusterInfo,
+  type FindingSummary,
+  type RepairHistoryResult,
+} from '../../src/protocol';
 import { parseJournal } from '../../src/engine/journal';
 import { entityState } from '../cli/state';
 import { BatchGate } from './batchGate';
@@ -36,7 +44,10 @@ describe('language server: repair journal, history and undo', function () {
     await lsp.request(LspMethods.setJournal, { path: journal });
     const info = await lsp.request<ClusterInfo>(LspMethods.connect, { name: 'sim', url: sim.url, token: sim.token });
     assert.equal(info.state, 'live');
-    const repaired = await lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyAllSafe, arguments: [{ cluster: 'sim' }] });
+    const repaired = await lsp.request<ApplyRepairResult>('workspace/executeCommand', {
+      command: LspCommands.applyAllSafe,
+      arguments: [{ cluster: 'sim' }],
+    });
     assert.ok(repaired.applied > 0, repaired.summary);
 
     const history = await lsp.request<RepairHistoryResult>(LspMethods.repairHistory, {});
@@ -45,16 +56,25 @@ describe('language server: repair journal, history and undo', function () {
     const [entry] = history.entries;
     assert.equal(entry.source, 'editor');
     assert.equal(entry.undoable, true, entry.undoNote);
-    assert.deepEqual(entry.batches.map((b) => [b.command, b.state]), [['fluvio.restoreFromSpuReport', 'applied']]);
+    assert.deepEqual(
+      entry.batches.map((b) => [b.command, b.state]),
+      [['fluvio.restoreFromSpuReport', 'applied']],
+    );
 
-    const undone = await lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.undoRepair, arguments: [{ id: entry.id }] });
+    const undone = await lsp.request<ApplyRepairResult>('workspace/executeCommand', {
+      command: LspCommands.undoRepair,
+      arguments: [{ id: entry.id }],
+    });
     assert.equal(undone.ok, true, undone.summary);
     assert.equal(undone.applied, repaired.applied);
     assert.deepEqual(await state(), before);
     const after = await lsp.request<RepairHistoryResult>(LspMethods.repairHistory, {});
     assert.equal(after.entries[0].undoOf, entry.id, 'the undo is listed first');
     assert.equal(after.entries[1].undoneBy, after.entries[0].id, 'the repair says which undo took it back');
-    const again = await lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.undoRepair, arguments: [{ id: entry.id }] });
+    const again = await lsp.request<ApplyRepairResult>('workspace/executeCommand', {
+      command: LspCommands.undoRepair,
+      arguments: [{ id: entry.id }],
+    });
     assert.equal(again.ok, false);
     assert.match(again.summary, /cannot be undone: already undone/);
   });
@@ -64,13 +84,18 @@ describe('language server: repair journal, history and undo', function () {
     lsp = await LspHarness.start();
     await lsp.request(LspMethods.setJournal, { path: join(dir, 'repairs.jsonl') });
     await lsp.request<ClusterInfo>(LspMethods.connect, { name: 'sim', url: sim.url, token: sim.token });
-    const repaired = await lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyAllSafe, arguments: [{ cluster: 'sim' }] });
+    const repaired = await lsp.request<ApplyRepairResult>('workspace/executeCommand', {
+      command: LspCommands.applyAllSafe,
+      arguments: [{ cluster: 'sim' }],
+    });
     assert.ok(repaired.applied > 0, repaired.summary);
     const [fresh] = (await lsp.request<RepairHistoryResult>(LspMethods.repairHistory, {})).entries;
     assert.equal(fresh.undoable, true, fresh.undoNote);
     const reset = await (await sim.client()).request('sim.reset', { scenario: 'fluvio-out-of-space-reverted', seed: 2 });
     await lsp.waitFor('the server to resync on the new incarnation', () =>
-      lsp!.didChanges.some((c) => c.cluster === 'sim' && c.state === 'live' && c.clusters.some((x) => x.status?.incarnation === reset.incarnation)),
+      lsp!.didChanges.some(
+        (c) => c.cluster === 'sim' && c.state === 'live' && c.clusters.some((x) => x.status?.incarnation === reset.incarnation),
+      ),
     );
     const [old] = (await lsp.request<RepairHistoryResult>(LspMethods.repairHistory, {})).entries;
     assert.equal(old.id, fresh.id);
@@ -136,7 +161,13 @@ describe('language server: repair journal, history and undo', function () {
     // The unanswered batch went all the way or not at all (the gate let it through when it closed, or dropped it): a re-read tells.
     const intent = lines.filter((l) => l.type === 'intent').at(-1);
     assert.ok(intent && intent.type === 'intent');
-    const { items } = await client.request('cluster.get', { collection: 'quickwit.metastore.shards', keys: intent.before.map((b) => b.key) });
-    assert.ok(items.length === 0 || items.length === intent.before.length, `batch 3 is all or nothing (${items.length} of ${intent.before.length} still there)`);
+    const { items } = await client.request('cluster.get', {
+      collection: 'quickwit.metastore.shards',
+      keys: intent.before.map((b) => b.key),
+    });
+    assert.ok(
+      items.length === 0 || items.length === intent.before.length,
+      `batch 3 is all or nothing (${items.length} of ${intent.before.length} still there)`,
+    );
   });
 });

@@ -5,7 +5,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type CancellationToken, type MessageConnection } from 'vscode-jsonrpc/node';
+import {
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type CancellationToken,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
 import type { Diagnostic, PublishDiagnosticsParams } from 'vscode-languageserver/node';
 import type { DidChangeParams } from '../../src/protocol';
 import { OUT, type RunningSim } from './sim';
@@ -31,7 +37,10 @@ export class LspHarness {
    * `textDocument` is the client's textDocument capabilities; the default declares what VS Code
    * does for code actions (disabledSupport: disabled quick fixes are sent, with their reason).
    */
-  static async start(initializationOptions: unknown = {}, textDocument: object = { codeAction: { disabledSupport: true } }): Promise<LspHarness> {
+  static async start(
+    initializationOptions: unknown = {},
+    textDocument: object = { codeAction: { disabledSupport: true } },
+  ): Promise<LspHarness> {
     const child = spawn(process.execPath, [join(OUT, 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
     const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
     const h = new LspHarness(child, connection);

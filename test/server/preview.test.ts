@@ -32,7 +32,11 @@ describe('repair preview: what it says is what the repair does', function () {
       await connect();
       const findings = ws.require('c').checker.findings();
       const cases = findings.flatMap((f: Finding) => f.repairs.map((r) => ({ findingId: f.id, repairId: r.id })));
-      if (scenario !== 'healthy') assert.ok(findings.some((f) => f.repairs.some((r) => r.safety === 'safe')), `${scenario} has safe repairs to preview`);
+      if (scenario !== 'healthy')
+        assert.ok(
+          findings.some((f) => f.repairs.some((r) => r.safety === 'safe')),
+          `${scenario} has safe repairs to preview`,
+        );
 
       for (const [i, args] of cases.entries()) {
         const what = `${args.findingId} → ${args.repairId}`;

@@ -10,10 +10,20 @@ export const ids = (findings: readonly { id: string }[]): string[] => findings.m
 export const minus = (a: readonly string[], b: readonly string[]): string[] => a.filter((x) => !b.includes(x));
 
 /** `before` and `after`: the finding ids before and after the repair was applied. */
-export function assertPreviewTold(what: string, preview: RepairPreview, result: ApplyRepairResult, before: readonly string[], after: readonly string[]): void {
+export function assertPreviewTold(
+  what: string,
+  preview: RepairPreview,
+  result: ApplyRepairResult,
+  before: readonly string[],
+  after: readonly string[],
+): void {
   assert.deepEqual(ids(preview.resolves), minus(before, after), `${what}: resolves (${preview.summary}; ${result.summary})`);
   assert.deepEqual(ids(preview.creates), minus(after, before), `${what}: creates (${preview.summary})`);
-  assert.deepEqual(ids(preview.remains), after.filter((id) => before.includes(id)), `${what}: remains`);
+  assert.deepEqual(
+    ids(preview.remains),
+    after.filter((id) => before.includes(id)),
+    `${what}: remains`,
+  );
   const sum = (k: 'applied' | 'refused') => preview.operations.reduce((n, o) => n + o[k], 0);
   assert.equal(sum('applied'), result.applied, `${what}: items applied (${result.summary})`);
   assert.equal(sum('refused'), result.refused, `${what}: items refused (${result.summary})`);

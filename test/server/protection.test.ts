@@ -7,7 +7,14 @@
  */
 import * as assert from 'node:assert/strict';
 import type { CodeAction } from 'vscode-languageserver/node';
-import { LspCommands, LspMethods, type ApplyRepairResult, type ClusterInfo, type FindingSummary, type PreviewResult } from '../../src/protocol';
+import {
+  LspCommands,
+  LspMethods,
+  type ApplyRepairResult,
+  type ClusterInfo,
+  type FindingSummary,
+  type PreviewResult,
+} from '../../src/protocol';
 import { useLanguageServer } from './lsp';
 import { startSim, type RunningSim } from './sim';
 import { clusterDocUri } from '../../src/protocol/uri';
@@ -23,7 +30,12 @@ describe('protection levels (real language server, real simulator)', function ()
   it('a read-only cluster refuses a repair sent straight to the server, and accepts it once the level is lowered', async () => {
     const sim = await startSim(['--scenario', 'quickwit-dangling-shards', '--seed', '1']);
     t.sims.push(sim);
-    const info = await t.lsp.request<ClusterInfo>(LspMethods.connect, { name: 'prod', url: sim.url, token: sim.token, protection: 'read-only' });
+    const info = await t.lsp.request<ClusterInfo>(LspMethods.connect, {
+      name: 'prod',
+      url: sim.url,
+      token: sim.token,
+      protection: 'read-only',
+    });
     assert.equal(info.protection, 'read-only');
     const { findings } = await t.lsp.request<{ findings: FindingSummary[] }>(LspMethods.findings, { cluster: 'prod' });
     const dangling = findings.find((f) => f.rule === 'shards/dangling')!;
@@ -40,11 +52,17 @@ describe('protection levels (real language server, real simulator)', function ()
     assert.match(preview.summary, /^resolves 1 finding, creates none; deletes [\d,]+ metastore shards$/);
     assert.match(text, /Findings resolved \(1\)/);
 
-    const refused = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyRepair, arguments: [args] });
+    const refused = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', {
+      command: LspCommands.applyRepair,
+      arguments: [args],
+    });
     assert.equal(refused.ok, false);
     assert.equal(refused.applied, 0);
     assert.match(refused.summary, /prod is protected read-only.*nothing was sent/);
-    const all = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyAllSafe, arguments: [{ cluster: 'prod' }] });
+    const all = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', {
+      command: LspCommands.applyAllSafe,
+      arguments: [{ cluster: 'prod' }],
+    });
     assert.match(all.summary, /protected read-only/);
     assert.equal(await metastoreShards(sim), shardsBefore, 'no shard was deleted');
 
@@ -62,7 +80,10 @@ describe('protection levels (real language server, real simulator)', function ()
     // The setting changes: the same request now repairs.
     const lowered = await t.lsp.request<ClusterInfo>(LspMethods.setProtection, { cluster: 'prod', protection: 'confirm' });
     assert.equal(lowered.protection, 'confirm');
-    const done = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyRepair, arguments: [args] });
+    const done = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', {
+      command: LspCommands.applyRepair,
+      arguments: [args],
+    });
     assert.ok(done.applied > 0, done.summary);
     assert.equal(await metastoreShards(sim), shardsBefore - done.applied);
   });

@@ -7,7 +7,15 @@
  */
 import * as assert from 'node:assert/strict';
 import type { CodeAction, Diagnostic, Hover } from 'vscode-languageserver/node';
-import { LspMethods, UNFINISHED_PROCEDURE_STATUSES, SUBSYSTEMS, clusterDocUri, type ClusterInfo, type FindingSummary, type Subsystem } from '../../src/protocol';
+import {
+  LspMethods,
+  UNFINISHED_PROCEDURE_STATUSES,
+  SUBSYSTEMS,
+  clusterDocUri,
+  type ClusterInfo,
+  type FindingSummary,
+  type Subsystem,
+} from '../../src/protocol';
 import { snapshot } from '../sim/helpers';
 import { BatchGate } from './batchGate';
 import { LspHarness } from './lsp';
@@ -47,10 +55,25 @@ describe('provisional findings from counts (real server, real simulator, the syn
   }
 
   const codeActions = (uri: string, d: Diagnostic) =>
-    lsp.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: d.range, context: { diagnostics: [d], only: ['quickfix'] } });
+    lsp.request<CodeAction[]>('textDocument/codeAction', {
+      textDocument: { uri },
+      range: d.range,
+      context: { diagnostics: [d], only: ['quickfix'] },
+    });
 
   it('shows the dangling shards and the DDL backlog before any page arrives, with the counts, and replaces them when the sync ends', async () => {
-    const { connected, info } = await connectHeld(['--scenario', 'incident-all', '--seed', '2', '--dangling-shards', '12000', '--live-shards', '30', '--ddl-retries', '400']);
+    const { connected, info } = await connectHeld([
+      '--scenario',
+      'incident-all',
+      '--seed',
+      '2',
+      '--dangling-shards',
+      '12000',
+      '--live-shards',
+      '30',
+      '--ddl-retries',
+      '400',
+    ]);
     assert.equal(info.state, 'syncing');
     assert.equal(info.sync?.done, 0, 'no page has arrived');
     assert.equal(info.status, null, 'no model yet');
@@ -71,7 +94,10 @@ describe('provisional findings from counts (real server, real simulator, the syn
     const held = [...snap['quickwit.ingester.shards'].values()].filter(ofSource).length;
     assert.ok(open > 12_000 && known > 0, `${open} open, ${known} known`);
     assert.match(text(early), new RegExp(`^At least ${fmt(open - known - held)} shards of index `));
-    assert.ok(text(early).includes(`${fmt(open)} not closed in the metastore, ${fmt(known)} in the control plane, ${fmt(held)} on ingesters.`), text(early));
+    assert.ok(
+      text(early).includes(`${fmt(open)} not closed in the metastore, ${fmt(known)} in the control plane, ${fmt(held)} on ingesters.`),
+      text(early),
+    );
     assert.match(text(early), PROVISIONAL);
     assert.equal(early.range.start.line, 0, 'no document yet: the top line');
     assert.deepEqual(await codeActions(doc('shards'), early), [], 'no repair from counts');
@@ -81,14 +107,18 @@ describe('provisional findings from counts (real server, real simulator, the syn
     const unfinished = [...snap['greptime.procedures'].values()].filter((p) => UNFINISHED_PROCEDURE_STATUSES.includes(p.status)).length;
     assert.match(text(backlog), new RegExp(`^DDL procedures are piling up in metasrv: ${fmt(unfinished)} unfinished procedures`));
     assert.match(text(backlog), PROVISIONAL);
-    for (const s of ['wal', 'regions', 'partitions'] as const) assert.deepEqual(lsp.diagnostics.get(doc(s)) ?? [], [], `${s}: nothing the counts prove`);
+    for (const s of ['wal', 'regions', 'partitions'] as const)
+      assert.deepEqual(lsp.diagnostics.get(doc(s)) ?? [], [], `${s}: nothing the counts prove`);
 
     const { findings } = await lsp.request<{ findings: FindingSummary[] }>(LspMethods.findings, { cluster: NAME });
     assert.deepEqual(findings.map((f) => [f.id, f.provisional, f.repairs.length]).sort(), [
       ['ddl/backlog:metasrv', true, 0],
       [findingId, true, 0],
     ]);
-    const hover = await lsp.request<Hover>('textDocument/hover', { textDocument: { uri: doc('shards') }, position: { line: 0, character: 0 } });
+    const hover = await lsp.request<Hover>('textDocument/hover', {
+      textDocument: { uri: doc('shards') },
+      position: { line: 0, character: 0 },
+    });
     const because = (hover.contents as { value: string }).value.replace(/\\(.)/g, '$1');
     assert.ok(because.includes(`The control plane (epoch `) && because.includes(`counts ${fmt(known)} of ${group}`), because);
 
@@ -96,11 +126,16 @@ describe('provisional findings from counts (real server, real simulator, the syn
     const live = await connected;
     assert.equal(live.state, 'live');
     assert.equal(live.provisional, undefined, 'nothing provisional once synced');
-    const full = await lsp.waitForDiagnostics(doc('shards'), (d) => d.some((x) => x.code === 'shards/dangling' && !text(x).includes('from counts')));
+    const full = await lsp.waitForDiagnostics(doc('shards'), (d) =>
+      d.some((x) => x.code === 'shards/dangling' && !text(x).includes('from counts')),
+    );
     const dangling = full.find((x) => x.code === 'shards/dangling')!;
     assert.equal((dangling.data as { findingId: string }).findingId, findingId, 'the same finding, now from the entities');
     assert.match(text(dangling), new RegExp(`^${fmt(open - known)} shards of index `));
-    assert.ok((await codeActions(doc('shards'), dangling)).some((a) => a.isPreferred), 'a repair is offered now');
+    assert.ok(
+      (await codeActions(doc('shards'), dangling)).some((a) => a.isPreferred),
+      'a repair is offered now',
+    );
     for (const s of SUBSYSTEMS) for (const d of lsp.diagnostics.get(doc(s)) ?? []) assert.ok(!text(d).includes('from counts'), text(d));
     const after = await lsp.request<{ findings: FindingSummary[] }>(LspMethods.findings, { cluster: NAME });
     assert.ok(after.findings.every((f) => f.provisional === undefined));

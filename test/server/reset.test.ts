@@ -31,9 +31,14 @@ describe('a cluster reset without a reconnect (real server, real simulator)', fu
     const reset = await control.request('sim.reset', { scenario: 'quickwit-dangling-shards', seed: 1 });
     assert.notEqual(reset.incarnation, before.status?.incarnation);
     await lsp.waitFor('the server to resync on the new incarnation', () =>
-      lsp.didChanges.some((c) => c.cluster === 'sim' && c.state === 'live' && c.clusters.some((x) => x.status?.incarnation === reset.incarnation)),
+      lsp.didChanges.some(
+        (c) => c.cluster === 'sim' && c.state === 'live' && c.clusters.some((x) => x.status?.incarnation === reset.incarnation),
+      ),
     );
-    const result = await lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyAllSafe, arguments: [{ cluster: 'sim' }] });
+    const result = await lsp.request<ApplyRepairResult>('workspace/executeCommand', {
+      command: LspCommands.applyAllSafe,
+      arguments: [{ cluster: 'sim' }],
+    });
     assert.doesNotMatch(result.details.join('\n'), /restarted since this plan was made/, result.details.join('\n'));
     assert.ok(result.applied > 0, result.summary);
     const status = await control.request('cluster.status', {});

@@ -28,26 +28,41 @@ describe('a cluster restart between plan and repair (real server, real simulator
     const before = await t.lsp.request<ClusterInfo>(LspMethods.connect, { name: 'sim', url: first.url, token });
     const uri = clusterDocUri('sim', 'shards');
     const [diagnostic] = await t.lsp.waitForDiagnostics(uri, (d) => d.some((x) => x.code === 'shards/dangling'));
-    const actions = await t.lsp.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: diagnostic.range, context: { diagnostics: [diagnostic] } });
+    const actions = await t.lsp.request<CodeAction[]>('textDocument/codeAction', {
+      textDocument: { uri },
+      range: diagnostic.range,
+      context: { diagnostics: [diagnostic] },
+    });
     const args = actions.find((a) => a.isPreferred)!.command!.arguments![0] as ApplyRepairArgs;
 
     // kill -9, and the same cluster again on the same port: the plan the quick fix pinned is now from another incarnation.
     const killed = new Promise((r) => first.process.once('exit', r));
     first.process.kill('SIGKILL');
     await killed;
-    await t.lsp.waitFor('the server to notice the cluster is gone', () => t.lsp.didChanges.some((c) => c.cluster === 'sim' && c.state === 'stale'));
+    await t.lsp.waitFor('the server to notice the cluster is gone', () =>
+      t.lsp.didChanges.some((c) => c.cluster === 'sim' && c.state === 'stale'),
+    );
     const second = await sim(port, token);
     const after = await t.lsp.waitFor('the server to resync with the restarted cluster', () =>
-      [...t.lsp.didChanges].reverse().find((c) => c.cluster === 'sim' && c.state === 'live')?.clusters.find((c) => c.name === 'sim' && c.status?.incarnation !== before.status?.incarnation),
+      [...t.lsp.didChanges]
+        .reverse()
+        .find((c) => c.cluster === 'sim' && c.state === 'live')
+        ?.clusters.find((c) => c.name === 'sim' && c.status?.incarnation !== before.status?.incarnation),
     );
     assert.ok(after.status?.incarnation, 'the restarted cluster says which incarnation it is');
 
-    const result = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyRepair, arguments: [args] });
+    const result = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', {
+      command: LspCommands.applyRepair,
+      arguments: [args],
+    });
     assert.match(result.summary, /restarted since this plan was made/, result.summary);
     assert.match(result.summary, /Re-planned on the restarted cluster/, result.summary);
     assert.equal(result.resolved, true, result.summary);
     assert.ok(result.applied > 0);
-    assert.ok(t.lsp.logs.some((l) => /re-planning once it has resynced/.test(l)), 'the log says it re-planned');
+    assert.ok(
+      t.lsp.logs.some((l) => /re-planning once it has resynced/.test(l)),
+      'the log says it re-planned',
+    );
     // The new cluster saw only the re-planned repair, never a batch of the old plan: every batch it applied carried its own incarnation.
     const status = await (await second.client()).request('cluster.status', {});
     assert.equal(status.incarnation, after.status!.incarnation);

@@ -76,7 +76,7 @@ describe('language server (real process, real simulator)', function () {
     });
   }
 
-  it('links each fact of a diagnostic to its entity\'s line (relatedInformation), and its hover says whose views they are without listing them again', async () => {
+  it("links each fact of a diagnostic to its entity's line (relatedInformation), and its hover says whose views they are without listing them again", async () => {
     await connect('sim', 'incident-all');
     const { findings } = await t.lsp.request<{ findings: FindingSummary[] }>(LspMethods.findings, { cluster: 'sim' });
     for (const subsystem of ['shards', 'partitions'] as Subsystem[]) {
@@ -87,13 +87,22 @@ describe('language server (real process, real simulator)', function () {
         const finding = findings.find((f) => f.id === (d.data as { findingId: string }).findingId)!;
         // One related location per fact, with its sentence, on the line of its entity (or of its group or section).
         const related = d.relatedInformation ?? [];
-        assert.deepEqual(related.map((r) => r.message), finding.facts.map((x) => x.says));
+        assert.deepEqual(
+          related.map((r) => r.message),
+          finding.facts.map((x) => x.says),
+        );
         finding.facts.forEach((x, i) => {
           const at = related[i]!.location;
           assert.equal(at.uri, uri);
           const line = lines[at.range.start.line]!;
           if (x.subject.kind === 'entity') assert.ok(line.includes(x.subject.key), `${x.says}: line ${at.range.start.line} is ${line}`);
-          else assert.ok(line.startsWith('group ') || line.startsWith(`[${x.subject.collection}]`) || (x.subject.key !== undefined && line.includes(x.subject.key)), `${x.says}: ${line}`);
+          else
+            assert.ok(
+              line.startsWith('group ') ||
+                line.startsWith(`[${x.subject.collection}]`) ||
+                (x.subject.key !== undefined && line.includes(x.subject.key)),
+              `${x.says}: ${line}`,
+            );
         });
         const hover = await t.lsp.request<{ contents: { kind: string; value: string } } | null>('textDocument/hover', {
           textDocument: { uri },
@@ -118,13 +127,19 @@ describe('language server (real process, real simulator)', function () {
     }
     // The Fluvio finding's facts: what the SC says and what the SPU last reported, with its time and version.
     const fluvio = findings.find((f) => f.rule === 'partitions/online-out-of-space')!;
-    assert.deepEqual(fluvio.facts.slice(0, 2).map((x) => [x.component, x.subject.collection]), [
-      ['SC', 'fluvio.partitions'],
-      ['SPU 5001', 'fluvio.spuReports'],
-    ]);
+    assert.deepEqual(
+      fluvio.facts.slice(0, 2).map((x) => [x.component, x.subject.collection]),
+      [
+        ['SC', 'fluvio.partitions'],
+        ['SPU 5001', 'fluvio.spuReports'],
+      ],
+    );
     assert.match(fluvio.facts[1]!.says, /^SPU 5001's last report \(t=\d+ s\) says its storage is full/);
     // No hover where there is no diagnostic.
-    const nothing = await t.lsp.request<unknown>('textDocument/hover', { textDocument: { uri: doc('sim', 'partitions') }, position: { line: 0, character: 0 } });
+    const nothing = await t.lsp.request<unknown>('textDocument/hover', {
+      textDocument: { uri: doc('sim', 'partitions') },
+      position: { line: 0, character: 0 },
+    });
     assert.equal(nothing, null);
   });
 
@@ -137,7 +152,10 @@ describe('language server (real process, real simulator)', function () {
       }
     }
     const { clusters } = await t.lsp.request<{ clusters: ClusterInfo[] }>(LspMethods.clusters, {});
-    assert.deepEqual(clusters.map((c) => [c.name, c.errors, c.warnings]).sort(), [['fixed', 0, 0], ['ok', 0, 0]]);
+    assert.deepEqual(clusters.map((c) => [c.name, c.errors, c.warnings]).sort(), [
+      ['fixed', 0, 0],
+      ['ok', 0, 0],
+    ]);
   });
 
   it('offers the safe quick fix first; executing it deletes the shards and clears the diagnostic', async () => {
@@ -157,13 +175,17 @@ describe('language server (real process, real simulator)', function () {
     // A command the server itself executes, so any LSP client can run the fix.
     assert.equal(preferred[0].command?.command, LspCommands.applyRepair);
     const { capabilities } = t.lsp.initializeResult as { capabilities: { executeCommandProvider: { commands: string[] } } };
-    for (const a of actions) assert.ok(capabilities.executeCommandProvider.commands.includes(a.command!.command), `${a.title}: ${a.command?.command}`);
+    for (const a of actions)
+      assert.ok(capabilities.executeCommandProvider.commands.includes(a.command!.command), `${a.title}: ${a.command?.command}`);
     const args = preferred[0].command!.arguments![0] as ApplyRepairArgs;
     assert.equal(args.cluster, 'sim');
 
     const client = await sim.client();
     const before = await countAll(client, 'quickwit.metastore.shards');
-    const result = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyRepair, arguments: [args] });
+    const result = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', {
+      command: LspCommands.applyRepair,
+      arguments: [args],
+    });
     assert.equal(result.ok, true, result.summary);
     assert.ok(result.applied > 0);
     assert.equal(result.refused, 0);
@@ -206,7 +228,10 @@ describe('language server (real process, real simulator)', function () {
       assert.equal(preferred.length, 1, 'exactly one preferred action');
       assert.match(preferred[0].title, /^Reset [\d,]+ ingester shards? with no unpublished records of \S+\/_ingest-source \(safe\)$/);
       const args = preferred[0].command!.arguments![0] as ApplyRepairArgs;
-      const result = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyRepair, arguments: [args] });
+      const result = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', {
+        command: LspCommands.applyRepair,
+        arguments: [args],
+      });
       assert.equal(result.ok, true, result.summary);
       assert.ok(result.applied > 0, result.summary);
       assert.equal(result.refused, 0);
@@ -236,7 +261,9 @@ describe('language server (real process, real simulator)', function () {
     const partitions = await listAll(client, 'fluvio.partitions');
     const reports = await listAll(client, 'fluvio.spuReports');
     const affected = partitions.filter(
-      (p) => p.resolution === 'Online' && reports.some((r) => r.spuId === p.leader.spu && r.topic === p.topic && r.partition === p.partition && r.storageFull),
+      (p) =>
+        p.resolution === 'Online' &&
+        reports.some((r) => r.spuId === p.leader.spu && r.topic === p.topic && r.partition === p.partition && r.storageFull),
     );
     assert.ok(affected.length >= 1);
     const first = affected[0];
@@ -249,24 +276,39 @@ describe('language server (real process, real simulator)', function () {
 
     // The editor lists findings again (the palette's pick does): it sees the finding as it is now...
     const current = async () =>
-      (await t.lsp.request<{ findings: FindingSummary[] }>(LspMethods.findings, { cluster: 'sim' })).findings.find((f) => f.id === args.findingId);
-    for (const deadline = Date.now() + 20_000; (await current())?.count !== affected.length - 1; ) {
+      (await t.lsp.request<{ findings: FindingSummary[] }>(LspMethods.findings, { cluster: 'sim' })).findings.find(
+        (f) => f.id === args.findingId,
+      );
+    for (const deadline = Date.now() + 20_000; (await current())?.count !== affected.length - 1;) {
       assert.ok(Date.now() < deadline, "the server saw the other operator's repair");
       const seen = t.lsp.didChanges.length;
       await t.lsp.waitFor('a change from the server', () => t.lsp.didChanges.length > seen);
     }
     // ...but reading findings does not replace the plan the quick fix showed: the repair still sends that one.
-    const { finding: plan } = await t.lsp.request<{ finding: FindingSummary | null }>(LspMethods.plan, { cluster: 'sim', findingId: args.findingId });
-    assert.equal(plan?.repairs.find((r) => r.id === args.repairId)?.targetCount, affected.length, 'the pinned plan covers every partition the user saw');
+    const { finding: plan } = await t.lsp.request<{ finding: FindingSummary | null }>(LspMethods.plan, {
+      cluster: 'sim',
+      findingId: args.findingId,
+    });
+    assert.equal(
+      plan?.repairs.find((r) => r.id === args.repairId)?.targetCount,
+      affected.length,
+      'the pinned plan covers every partition the user saw',
+    );
 
-    const result = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyRepair, arguments: [args] });
+    const result = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', {
+      command: LspCommands.applyRepair,
+      arguments: [args],
+    });
     assert.equal(result.ok, false);
     // The finding still stands (other partitions): the plan the user saw is sent, and the moved entity is refused.
     assert.ok(affected.length > 1, 'the scenario affects several partitions');
     assert.equal(result.refused, 1, result.summary);
     assert.equal(result.applied, affected.length - 1);
     assert.match(result.summary, new RegExp(`refused 1: ${first.key} `));
-    assert.ok(result.details.some((d) => d.includes(first.key)), result.details.join('\n'));
+    assert.ok(
+      result.details.some((d) => d.includes(first.key)),
+      result.details.join('\n'),
+    );
     await t.lsp.waitForDiagnostics(uri, (d) => d.length === 0, 'the partitions diagnostics to clear');
   });
 
@@ -286,7 +328,9 @@ describe('language server (real process, real simulator)', function () {
     await connect('big', 'quickwit-dangling-shards');
     await t.lsp.waitForDiagnostics(doc('big', 'shards'), (d) => d.length > 0);
     const children = (parentId: string | null, cursor?: string) =>
-      t.lsp.request<{ nodes: TreeNode[] }>(LspMethods.treeChildren, { subsystem: 'shards', parentId, cursor, limit: 100 }).then((r) => r.nodes);
+      t.lsp
+        .request<{ nodes: TreeNode[] }>(LspMethods.treeChildren, { subsystem: 'shards', parentId, cursor, limit: 100 })
+        .then((r) => r.nodes);
     const [root] = await children(null);
     assert.equal(root.kind, 'cluster');
     assert.equal(root.health, 'error');
@@ -294,7 +338,7 @@ describe('language server (real process, real simulator)', function () {
     let node = root;
     for (const pick of ['index', 'source', 'metastore']) {
       const kids = await children(node.id);
-      node = pick === 'metastore' ? kids.find((k) => k.label === 'metastore')! : kids.find((k) => k.health === 'error') ?? kids[0];
+      node = pick === 'metastore' ? kids.find((k) => k.label === 'metastore')! : (kids.find((k) => k.health === 'error') ?? kids[0]);
       assert.ok(node, `a ${pick} node`);
       assert.equal(node.kind, 'group');
     }
@@ -338,7 +382,11 @@ describe('language server (real process, real simulator)', function () {
       await plain.notify('textDocument/didOpen', { textDocument: { uri, languageId: 'clustersnap', version: 1, text } });
       const seen = await plain.waitForDiagnostics(uri, (d) => d.length > 0);
       assert.deepEqual(codes(seen), ['partitions/online-out-of-space']);
-      const none = await plain.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: seen[0].range, context: { diagnostics: seen } });
+      const none = await plain.request<CodeAction[]>('textDocument/codeAction', {
+        textDocument: { uri },
+        range: seen[0].range,
+        context: { diagnostics: seen },
+      });
       assert.deepEqual(none, []);
     } finally {
       await plain.stop();
@@ -357,11 +405,18 @@ describe('language server (real process, real simulator)', function () {
     const { text } = await t.lsp.request<{ text: string }>(LspMethods.snapshot, { cluster: 'sim' });
     const dir = mkdtempSync(join(tmpdir(), 'save-snapshot-'));
     const path = join(dir, 'sim.clustersnap');
-    const saved = await t.lsp.request<{ path: string; bytes: number; entities: number }>(LspMethods.saveSnapshot, { cluster: 'sim', path, workDoneToken: 'save-1' });
+    const saved = await t.lsp.request<{ path: string; bytes: number; entities: number }>(LspMethods.saveSnapshot, {
+      cluster: 'sim',
+      path,
+      workDoneToken: 'save-1',
+    });
     assert.equal(saved.path, path);
     assert.equal(readFileSync(path, 'utf8'), text);
     assert.equal(saved.bytes, Buffer.byteLength(text, 'utf8'));
-    assert.equal(saved.entities, text.split('\n').filter((l) => /^\w+ \S+ .*version=\d+$/.test(l) && !/^(cluster|bugs|config|counts) /.test(l)).length);
+    assert.equal(
+      saved.entities,
+      text.split('\n').filter((l) => /^\w+ \S+ .*version=\d+$/.test(l) && !/^(cluster|bugs|config|counts) /.test(l)).length,
+    );
     const progress = t.lsp.progress.filter((p) => p.token === 'save-1').map((p) => p.value.kind);
     assert.equal(progress[0], 'begin');
     assert.equal(progress.at(-1), 'end');
@@ -371,10 +426,12 @@ describe('language server (real process, real simulator)', function () {
       (e: Error) => e,
     );
     assert.match(String(failed?.message), /not an absolute path/);
-    const missing = await t.lsp.request(LspMethods.saveSnapshot, { cluster: 'sim', path: join(dir, 'no', 'such', 'dir', 'x.clustersnap') }).then(
-      () => undefined,
-      (e: Error) => e,
-    );
+    const missing = await t.lsp
+      .request(LspMethods.saveSnapshot, { cluster: 'sim', path: join(dir, 'no', 'such', 'dir', 'x.clustersnap') })
+      .then(
+        () => undefined,
+        (e: Error) => e,
+      );
     assert.match(String(missing?.message), /cannot save the snapshot to .*ENOENT/);
   });
 
@@ -384,7 +441,11 @@ describe('language server (real process, real simulator)', function () {
     const [diagnostic] = await t.lsp.waitForDiagnostics(uri, (d) => d.length > 0);
     const data = diagnostic.data as { cluster: string; findingId: string };
     await sim.stop();
-    await t.lsp.waitForDiagnostics(uri, (d) => d.length > 0 && d.every((x) => String(x.message).startsWith('[stale] ')), 'stale diagnostics');
+    await t.lsp.waitForDiagnostics(
+      uri,
+      (d) => d.length > 0 && d.every((x) => String(x.message).startsWith('[stale] ')),
+      'stale diagnostics',
+    );
     const result = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', {
       command: LspCommands.applyRepair,
       arguments: [{ cluster: 'sim', findingId: data.findingId, repairId: 'anything' }],
@@ -397,7 +458,11 @@ describe('language server (real process, real simulator)', function () {
     // The cluster comes back on the same address: the server reconnects (backoff) and resyncs by itself.
     const port = new URL(sim.url).port;
     t.sims.push(await startSim(['--scenario', 'tikv-stale-prepared-region', '--seed', '1', '--port', port, '--token', sim.token]));
-    await t.lsp.waitForDiagnostics(uri, (d) => d.length > 0 && d.every((x) => !String(x.message).startsWith('[stale]')), 'live diagnostics again');
+    await t.lsp.waitForDiagnostics(
+      uri,
+      (d) => d.length > 0 && d.every((x) => !String(x.message).startsWith('[stale]')),
+      'live diagnostics again',
+    );
     const after = await t.lsp.request<{ clusters: ClusterInfo[] }>(LspMethods.clusters, {});
     assert.equal(after.clusters[0].state, 'live');
   });
@@ -412,7 +477,10 @@ describe('language server (real process, real simulator)', function () {
 
 type Client = Awaited<ReturnType<RunningSim['client']>>;
 
-async function listAll<C extends 'fluvio.partitions' | 'fluvio.spuReports' | 'quickwit.metastore.shards' | 'quickwit.ingester.shards'>(client: Client, c: C) {
+async function listAll<C extends 'fluvio.partitions' | 'fluvio.spuReports' | 'quickwit.metastore.shards' | 'quickwit.ingester.shards'>(
+  client: Client,
+  c: C,
+) {
   const out = [];
   for await (const page of client.listAll(c, { limit: 5000 })) out.push(...page);
   return out;

@@ -22,7 +22,9 @@ export interface RunningSim {
 
 /** `nodeArgs` go to node itself, e.g. `--max-old-space-size=256` to run the simulator in a small heap. */
 export async function startSim(args: string[] = [], deadlineMs = 30_000, opts: { nodeArgs?: string[] } = {}): Promise<RunningSim> {
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), join(OUT, 'cluster-sim.js'), '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), join(OUT, 'cluster-sim.js'), '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(`exited ${code ?? signal}`)));
   let out = '';
   let err = '';
@@ -33,7 +35,9 @@ export async function startSim(args: string[] = [], deadlineMs = 30_000, opts: {
       reject(new Error(`simulator did not start within ${deadlineMs} ms: ${out}${err}`));
     }, deadlineMs);
     // The simulator prints its token only when it chose one itself.
-    const given = args.includes('--token') ? args[args.indexOf('--token') + 1] : args.find((a) => a.startsWith('--token='))?.slice('--token='.length);
+    const given = args.includes('--token')
+      ? args[args.indexOf('--token') + 1]
+      : args.find((a) => a.startsWith('--token='))?.slice('--token='.length);
     child.stdout!.on('data', (d) => {
       out += d;
       const url = /listening (ws:\/\/\S+)/.exec(out)?.[1];

@@ -43,7 +43,11 @@ describe('language server: Stuck Work', function () {
     const items = await itemsOf('sim');
     assert.deepEqual([...new Set(items.map((i) => i.subsystem))].sort(), ['ddl', 'partitions', 'regions', 'shards', 'wal']);
     const ages = items.map((i) => i.age ?? -1); // unknown ages last
-    assert.deepEqual(ages, [...ages].sort((a, b) => b - a), 'oldest first, unknown ages last');
+    assert.deepEqual(
+      ages,
+      [...ages].sort((a, b) => b - a),
+      'oldest first, unknown ages last',
+    );
     const close = items.find((i) => i.id.startsWith('wal:close:'));
     assert.ok(close, `a blocked WAL close among ${items.map((i) => i.id).join(', ')}`);
     assert.match(chainText(close.chain), /^close\(node-1\) ← append\(by-dev-rootcoord-dml_1\) ×5 ← recovery\(by-dev-rootcoord-dml_1\)$/);
@@ -52,13 +56,23 @@ describe('language server: Stuck Work', function () {
     assert.ok(repair, 'the end of the chain offers a repair');
     assert.deepEqual([repair.findingId, repair.repairId, repair.safety], ['wal/close-blocked:node-1', 'cancel-appends-and-close', 'safe']);
     const args: ApplyRepairArgs = { cluster: 'sim', findingId: repair.findingId, repairId: repair.repairId };
-    const result = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyRepair, arguments: [args] });
+    const result = await t.lsp.request<ApplyRepairResult>('workspace/executeCommand', {
+      command: LspCommands.applyRepair,
+      arguments: [args],
+    });
     assert.equal(result.ok, true, result.summary);
     assert.equal(result.resolved, true, result.summary);
 
     const after = await itemsOf('sim');
-    assert.equal(after.find((i) => i.id === close.id), undefined, 'the WAL close is no longer stuck');
-    assert.ok(after.some((i) => i.subsystem === 'shards'), 'the other incidents are still there');
+    assert.equal(
+      after.find((i) => i.id === close.id),
+      undefined,
+      'the WAL close is no longer stuck',
+    );
+    assert.ok(
+      after.some((i) => i.subsystem === 'shards'),
+      'the other incidents are still there',
+    );
   });
 
   it('answers every cluster when none is named, nothing stuck on a healthy one, and an error for an unknown one', async () => {
@@ -70,7 +84,9 @@ describe('language server: Stuck Work', function () {
       all.clusters.map((c) => [c.cluster, c.state, c.work?.items.length, c.work?.omitted]),
       [['ok', 'live', 0, 0]],
     );
-    await assert.rejects(t.lsp.request(LspMethods.stuckWork, { cluster: 'nope' }), (e: ResponseError<unknown>) => /no cluster named nope/.test(e.message));
+    await assert.rejects(t.lsp.request(LspMethods.stuckWork, { cluster: 'nope' }), (e: ResponseError<unknown>) =>
+      /no cluster named nope/.test(e.message),
+    );
     await assert.rejects(t.lsp.request(LspMethods.stuckWork, { cluster: 7 }), (e: ResponseError<unknown>) => /stuckWork/.test(e.message));
   });
 });

@@ -58,14 +58,21 @@ describe('timeline (real language server, real simulator)', function () {
     return status!.time;
   }
 
-  const timeline = (params: Omit<TimelineParams, 'cluster'>) => t.lsp.request<TimelineResult>(LspMethods.timeline, { cluster: 'sim', ...params });
+  const timeline = (params: Omit<TimelineParams, 'cluster'>) =>
+    t.lsp.request<TimelineResult>(LspMethods.timeline, { cluster: 'sim', ...params });
   const findingsOf = async (subsystem: Subsystem) =>
-    (await t.lsp.request<{ findings: FindingSummary[] }>(LspMethods.findings, { cluster: 'sim', subsystem })).findings.filter((f) => f.rule === RULE);
+    (await t.lsp.request<{ findings: FindingSummary[] }>(LspMethods.findings, { cluster: 'sim', subsystem })).findings.filter(
+      (f) => f.rule === RULE,
+    );
 
   it('Fluvio: OutOfStorage → Online with no SPU report of space freed is a diagnostic and a finding with its time', async () => {
     const sim = await connect('buggy');
     const back = await playFluvio(sim);
-    const diagnostics = await t.lsp.waitForDiagnostics(doc('sim', 'partitions'), (d) => d.some((x) => x.code === RULE), 'the forbidden-transition diagnostic');
+    const diagnostics = await t.lsp.waitForDiagnostics(
+      doc('sim', 'partitions'),
+      (d) => d.some((x) => x.code === RULE),
+      'the forbidden-transition diagnostic',
+    );
     assert.deepEqual([...new Set(diagnostics.map((d) => d.code))].sort(), ['partitions/online-out-of-space', RULE]);
     const [finding, ...others] = await findingsOf('partitions');
     assert.deepEqual(others, []);
@@ -77,7 +84,10 @@ describe('timeline (real language server, real simulator)', function () {
       assert.equal(tr.time, back, 'the time of the tick the link came back on');
       assert.deepEqual([tr.collection, tr.from, tr.to], ['fluvio.partitions', 'LeaderOffline', 'Online']);
     }
-    assert.match(finding.message, new RegExp(`went LeaderOffline → Online at t=${back} s.*OutOfStorage since t=\\d+ s, and no report of spu-5001 said space was freed`));
+    assert.match(
+      finding.message,
+      new RegExp(`went LeaderOffline → Online at t=${back} s.*OutOfStorage since t=\\d+ s, and no report of spu-5001 said space was freed`),
+    );
     // Nothing else in the cluster made a forbidden transition meanwhile.
     for (const s of ['shards', 'wal', 'ddl', 'regions'] as Subsystem[]) assert.deepEqual(await findingsOf(s), [], s);
   });
@@ -101,10 +111,16 @@ describe('timeline (real language server, real simulator)', function () {
     await client.request('sim.inject', { fault: 'tikv.commitOnlyMessage', target: 'store-1' });
     await client.request('sim.tick', { ticks: 5 });
     // The tikv round's events are the last: once the timeline holds them, it holds everything before.
-    await until('the timeline to hold the tikv round', async () => (await timeline({ limit: 1, subsystems: ['regions'], states: ['prepared'] })).matched > 0);
+    await until(
+      'the timeline to hold the tikv round',
+      async () => (await timeline({ limit: 1, subsystems: ['regions'], states: ['prepared'] })).matched > 0,
+    );
     const all = await timeline({ limit: 10_000 });
     assert.ok(all.facets.subsystems.partitions! >= 8 && all.facets.subsystems.regions! >= 2, JSON.stringify(all.facets.subsystems));
-    assert.deepEqual(all.transitions.filter((x) => x.forbidden), []);
+    assert.deepEqual(
+      all.transitions.filter((x) => x.forbidden),
+      [],
+    );
     // `refresh` runs the pending checks before it answers.
     const { clusters } = await t.lsp.request<{ clusters: ClusterInfo[] }>(LspMethods.refresh, { cluster: 'sim' });
     assert.deepEqual([clusters[0].errors, clusters[0].warnings], [0, 0]);
@@ -134,7 +150,11 @@ describe('timeline (real language server, real simulator)', function () {
     const all = await timeline({ limit: 10_000 });
     assert.ok(all.facets.subsystems.partitions! > 0);
     const seqs = all.transitions.map((x) => x.seq);
-    assert.deepEqual(seqs, [...seqs].sort((a, b) => b - a), 'newest first');
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => b - a),
+      'newest first',
+    );
 
     const oos = await timeline({ limit: 10_000, subsystems: ['partitions'], states: ['OutOfStorage'] });
     assert.ok(oos.matched >= 8, 'four partitions went OutOfStorage and left it');
@@ -156,7 +176,10 @@ describe('timeline (real language server, real simulator)', function () {
     );
     assert.equal(one.transitions[0].time, back);
     assert.match(one.transitions[0].forbidden ?? '', /OutOfStorage since t=\d+/);
-    assert.match(one.text, new RegExp(`t=${back} s seq \\d+  fluvio\\.partitions orders-0: LeaderOffline → Online  \\[partitions\\]  FORBIDDEN`));
+    assert.match(
+      one.text,
+      new RegExp(`t=${back} s seq \\d+  fluvio\\.partitions orders-0: LeaderOffline → Online  \\[partitions\\]  FORBIDDEN`),
+    );
 
     const path = join(mkdtempSync(join(tmpdir(), 'timeline-')), 'sim.clustersnap');
     await t.lsp.request<SaveSnapshotResult>(LspMethods.saveSnapshot, { cluster: 'sim', path });
@@ -167,6 +190,9 @@ describe('timeline (real language server, real simulator)', function () {
       [...seqs].reverse(),
       'the file holds the recorded timeline, oldest first',
     );
-    assert.ok(saved.findings.some((f) => f.id === `${RULE}:out-of-storage-cleared:orders`), 'the file checks with its timeline offline');
+    assert.ok(
+      saved.findings.some((f) => f.id === `${RULE}:out-of-storage-cleared:orders`),
+      'the file checks with its timeline offline',
+    );
   });
 });

@@ -43,19 +43,38 @@ describe('clusterDebugger/topology (real server, real simulator)', function () {
     const byRole = (role: TopologyNode['role']) => nodes(sim1!).filter((n) => n.role === role);
     assert.deepEqual(rulesOn(byRole('metastore')[0]!), ['shards/dangling']);
     assert.deepEqual(rulesOn(byRole('metasrv')[0]!), ['ddl/backlog', 'ddl/duplicate']);
-    assert.deepEqual(byRole('streaming-node').filter((n) => n.problems.length).map(rulesOn), [['wal/close-blocked']]);
-    assert.deepEqual(byRole('store').filter((n) => n.problems.length).map(rulesOn), [['regions/stale-prepared']]);
+    assert.deepEqual(
+      byRole('streaming-node')
+        .filter((n) => n.problems.length)
+        .map(rulesOn),
+      [['wal/close-blocked']],
+    );
+    assert.deepEqual(
+      byRole('store')
+        .filter((n) => n.problems.length)
+        .map(rulesOn),
+      [['regions/stale-prepared']],
+    );
     assert.deepEqual(rulesOn(byRole('sc')[0]!), ['partitions/online-out-of-space']);
     assert.ok(byRole('spu').some((n) => rulesOn(n).includes('partitions/online-out-of-space')));
     // Every finding the editor lists is on some node.
     const { findings } = await t.lsp.request<{ findings: FindingSummary[] }>(LspMethods.findings, { cluster: 'sim' });
     assert.deepEqual([...new Set(findings.map((f) => f.rule))].sort(), [...INCIDENT_RULES]);
     const placed = new Set(nodes(sim1!).flatMap((n) => n.problems.map((p) => p.findingId)));
-    assert.deepEqual(findings.map((f) => f.id).filter((id) => !placed.has(id)), []);
+    assert.deepEqual(
+      findings.map((f) => f.id).filter((id) => !placed.has(id)),
+      [],
+    );
     // Reveal ids are the ids of the tree's own nodes.
     const store = byRole('store').find((n) => n.problems.length)!;
-    const roots = await t.lsp.request<{ nodes: Array<{ id: string }> }>(LspMethods.treeChildren, { subsystem: 'regions', parentId: 'regions:sim' });
-    assert.ok(roots.nodes.some((n) => n.id === store.reveal.treeId), `${store.reveal.treeId} is a node of the Regions view`);
+    const roots = await t.lsp.request<{ nodes: Array<{ id: string }> }>(LspMethods.treeChildren, {
+      subsystem: 'regions',
+      parentId: 'regions:sim',
+    });
+    assert.ok(
+      roots.nodes.some((n) => n.id === store.reveal.treeId),
+      `${store.reveal.treeId} is a node of the Regions view`,
+    );
 
     // Repair the stale region: its store loses the mark.
     const finding = findings.find((f) => f.rule === 'regions/stale-prepared')!;
@@ -66,7 +85,12 @@ describe('clusterDebugger/topology (real server, real simulator)', function () {
     });
     assert.ok(result.resolved, result.summary);
     const after = (await topology('sim')).clusters[0]!;
-    assert.deepEqual(nodes(after).filter((n) => n.role === 'store' && n.problems.length).map((n) => n.label), []);
+    assert.deepEqual(
+      nodes(after)
+        .filter((n) => n.role === 'store' && n.problems.length)
+        .map((n) => n.label),
+      [],
+    );
     assert.deepEqual(rulesOn(nodes(after).find((n) => n.role === 'metastore')!), ['shards/dangling']);
   });
 

@@ -62,7 +62,10 @@ describe('simulator backpressure', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
       peak = Math.max(peak, rssBytes(child.pid!));
-      assert.ok(peak - before < 200 * MiB, `the server grew by ${Math.round((peak - before) / MiB)} MiB (from ${Math.round(before / MiB)} MiB)`);
+      assert.ok(
+        peak - before < 200 * MiB,
+        `the server grew by ${Math.round((peak - before) / MiB)} MiB (from ${Math.round(before / MiB)} MiB)`,
+      );
       assert.ok(slowest < 2000, `the bystander waited ${slowest} ms for a status`);
       hog.terminate();
       // The server still serves, and new clients are accepted.
@@ -110,7 +113,15 @@ describe('simulator backpressure', () => {
       // Requests padded to 64 KiB: once the server stops reading, they back up on the hog's side.
       const pad = 'x'.repeat(64 * 1024);
       for (let i = 1; i <= 400; i++) {
-        hog.send(JSON.stringify({ jsonrpc: '2.0', id: i, method: 'cluster.list', params: { collection: 'quickwit.metastore.shards', limit: 5000 }, pad }));
+        hog.send(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: i,
+            method: 'cluster.list',
+            params: { collection: 'quickwit.metastore.shards', limit: 5000 },
+            pad,
+          }),
+        );
       }
       // 400 × 64 KiB = 25 MiB of requests; well over the kernel's buffers, so some stay unsent if the server stopped reading.
       // Wait until what is left stops shrinking.

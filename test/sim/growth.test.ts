@@ -10,7 +10,6 @@ import { ClusterClient } from '../../src/cluster/client';
 import { startSim, type RunningSim } from '../server/sim';
 import { connect, incarnationOf, useSimulator, TOKEN } from './helpers';
 
-
 async function smallHeapSim(): Promise<{ sim: RunningSim; client: ClusterClient; exited: Promise<string> }> {
   const sim = await startSim(['--token', TOKEN, '--scenario', 'greptime-ddl-backlog'], 30_000, { nodeArgs: ['--max-old-space-size=256'] });
   const client = await ClusterClient.connect({ url: sim.url, token: TOKEN, clientName: 'growth' });
@@ -44,15 +43,27 @@ describe('simulator state growth', () => {
 
     it('still disables auto-create for a table the workload is creating', async () => {
       const table = 'greptime.public.sys_cpu_user';
-      const r = await sim.client.request('repair', { requestId: 'real-table', incarnation: await incarnationOf(sim.client), repair: { command: 'greptime.disableAutoCreate', table } });
+      const r = await sim.client.request('repair', {
+        requestId: 'real-table',
+        incarnation: await incarnationOf(sim.client),
+        repair: { command: 'greptime.disableAutoCreate', table },
+      });
       assert.equal(r.applied, 1, r.summary);
-      const again = await sim.client.request('repair', { requestId: 'real-table-2', incarnation: await incarnationOf(sim.client), repair: { command: 'greptime.disableAutoCreate', table } });
+      const again = await sim.client.request('repair', {
+        requestId: 'real-table-2',
+        incarnation: await incarnationOf(sim.client),
+        repair: { command: 'greptime.disableAutoCreate', table },
+      });
       assert.equal(again.items[0].status, 'unchanged');
     });
 
     it('echoes at most a bounded part of an unknown name', async () => {
       const other = await connect(sim.server);
-      const r = await other.request('repair', { requestId: 'long-name', incarnation: await incarnationOf(other), repair: { command: 'greptime.disableAutoCreate', table: 'x'.repeat(100_000) } });
+      const r = await other.request('repair', {
+        requestId: 'long-name',
+        incarnation: await incarnationOf(other),
+        repair: { command: 'greptime.disableAutoCreate', table: 'x'.repeat(100_000) },
+      });
       assert.equal(r.refused, 1);
       assert.ok(JSON.stringify(r).length < 2000, `a ${JSON.stringify(r).length}-character result`);
       other.close();
@@ -74,7 +85,11 @@ describe('simulator state growth', () => {
       const name = 'x'.repeat(900 * 1024);
       const incarnation = await incarnationOf(sim.client);
       await repeat(sim, 250, (i) =>
-        sim.client.request('repair', { requestId: `t-${i}`, incarnation, repair: { command: 'greptime.disableAutoCreate', table: `${name}${i}` } }),
+        sim.client.request('repair', {
+          requestId: `t-${i}`,
+          incarnation,
+          repair: { command: 'greptime.disableAutoCreate', table: `${name}${i}` },
+        }),
       );
       assert.equal((await sim.client.request('cluster.status', {})).scenario, 'greptime-ddl-backlog');
     });

@@ -4,7 +4,14 @@
  * shows (deliberately not src/analysis: these tests check the simulator).
  */
 import WebSocket from 'ws';
-import { COLLECTION_NAMES, keys, UNFINISHED_PROCEDURE_STATUSES, type ClusterStatus, type CollectionName, type EntityOf } from '../../src/protocol';
+import {
+  COLLECTION_NAMES,
+  keys,
+  UNFINISHED_PROCEDURE_STATUSES,
+  type ClusterStatus,
+  type CollectionName,
+  type EntityOf,
+} from '../../src/protocol';
 import { ClusterClient } from '../../src/cluster/client';
 import { startSimulatorServer, type SimulatorServer, type SimulatorServerOptions } from '../../src/simulator/server';
 
@@ -76,7 +83,8 @@ export function violations(s: Snapshot, status: ClusterStatus): Record<Invariant
   const procedures = [...s['greptime.procedures'].values()];
   const unfinished = procedures.filter((p) => UNFINISHED_PROCEDURE_STATUSES.includes(p.status));
   const etcdBytes = [...s['greptime.etcd'].values()].reduce((a, e) => a + e.sizeBytes, 0);
-  const backlog = unfinished.length > config.maxRunningProcedures || etcdBytes >= 0.8 * config.etcdQuotaBytes ? unfinished.map((p) => p.key) : [];
+  const backlog =
+    unfinished.length > config.maxRunningProcedures || etcdBytes >= 0.8 * config.etcdQuotaBytes ? unfinished.map((p) => p.key) : [];
   const byTable = new Map<string, string[]>();
   for (const p of unfinished) {
     const k = `${p.typeName} ${p.table}`;
@@ -116,7 +124,10 @@ export function rawSocket(server: SimulatorServer, headers: Record<string, strin
 }
 
 /** Sends `text` and resolves with the next message, parsed. */
-export function exchange(ws: WebSocket, text: string | Buffer): Promise<{ id?: unknown; error?: { code: number; message: string }; result?: unknown }> {
+export function exchange(
+  ws: WebSocket,
+  text: string | Buffer,
+): Promise<{ id?: unknown; error?: { code: number; message: string }; result?: unknown }> {
   return new Promise((resolve, reject) => {
     ws.once('message', (d) => resolve(JSON.parse(d.toString())));
     ws.once('close', (code) => reject(new Error(`closed ${code}`)));

@@ -21,7 +21,10 @@ describe('sim.initShards (a writer that makes shards live)', () => {
 
     const r = await sim.client.request('sim.initShards', { keys: [...live, live[0]!, 'no-such-shard'] });
     assert.deepEqual(r.initialised, live);
-    assert.deepEqual(r.skipped.map((s) => s.key), ['no-such-shard']);
+    assert.deepEqual(
+      r.skipped.map((s) => s.key),
+      ['no-such-shard'],
+    );
     const again = await sim.client.request('sim.initShards', { keys: [live[0]!] });
     assert.match(again.skipped[0]!.reason, /already held/);
     const after = await snapshot(sim.client);

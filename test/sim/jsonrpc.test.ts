@@ -60,7 +60,12 @@ describe('JSON-RPC 2.0 conformance', () => {
 
     it('sends nothing for a batch of notifications only', async () => {
       const got = inbox(ws);
-      ws.send(JSON.stringify([{ jsonrpc: '2.0', method: 'cluster.status' }, { jsonrpc: '2.0', method: 'sim.traceHash' }]));
+      ws.send(
+        JSON.stringify([
+          { jsonrpc: '2.0', method: 'cluster.status' },
+          { jsonrpc: '2.0', method: 'sim.traceHash' },
+        ]),
+      );
       ws.send(JSON.stringify(status('after')));
       await until('the reply to the next request', () => got.length > 0);
       ws.removeAllListeners('message');
@@ -103,7 +108,11 @@ describe('JSON-RPC 2.0 conformance', () => {
       assert.equal(tooMany.error?.code, ErrorCodes.InvalidRequest);
       assert.match(tooMany.error!.message, /at most 4/);
       // One status is longer than 100 characters: the first runs, the rest are answered without running.
-      const replies = JSON.parse((await session.handle(JSON.stringify([1, 2, { jsonrpc: '2.0', method: 'x' }, 4].map((i) => (typeof i === 'number' ? status(i) : i)))))!) as Reply[];
+      const replies = JSON.parse(
+        (await session.handle(
+          JSON.stringify([1, 2, { jsonrpc: '2.0', method: 'x' }, 4].map((i) => (typeof i === 'number' ? status(i) : i))),
+        ))!,
+      ) as Reply[];
       assert.deepEqual(
         replies.map((r) => [r.id, r.error?.code]),
         [
@@ -160,7 +169,10 @@ describe('JSON-RPC 2.0 conformance', () => {
       try {
         await exchange(hog, JSON.stringify(init));
         await exchange(hog, JSON.stringify({ jsonrpc: '2.0', id: 'r', method: 'sim.reset', params: { scenario: 'greptime-ddl-backlog' } }));
-        await exchange(hog, JSON.stringify({ jsonrpc: '2.0', id: 'i', method: 'sim.inject', params: { fault: 'greptime.remoteWalUnavailable' } }));
+        await exchange(
+          hog,
+          JSON.stringify({ jsonrpc: '2.0', id: 'i', method: 'sim.inject', params: { fault: 'greptime.remoteWalUnavailable' } }),
+        );
         const got = inbox(hog);
         hog.send(JSON.stringify({ jsonrpc: '2.0', id: 'tick', method: 'sim.tick', params: { ticks: 300 } }));
         for (let i = 0; i < 50; i++) hog.send(JSON.stringify(status(i)));

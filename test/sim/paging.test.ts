@@ -10,7 +10,11 @@ describe('simulator paging', () => {
     const keys: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: Awaited<ReturnType<typeof sim.client.listPage<'quickwit.metastore.shards'>>> = await sim.client.listPage('quickwit.metastore.shards', cursor, 37);
+      const page: Awaited<ReturnType<typeof sim.client.listPage<'quickwit.metastore.shards'>>> = await sim.client.listPage(
+        'quickwit.metastore.shards',
+        cursor,
+        37,
+      );
       assert.equal(page.total, status.counts['quickwit.metastore.shards']);
       keys.push(...page.items.map((i) => i.key));
       cursor = page.nextCursor;
@@ -30,7 +34,11 @@ describe('simulator paging', () => {
     const deletable = (await sim.client.listPage('quickwit.controlPlane.shards', null, 5000)).items.map((i) => i.key);
     const live = new Set(deletable);
     const victims = all.filter((e, i) => !live.has(e.key) && i % 3 === 0);
-    const r = await sim.client.request('repair', { requestId: 'page-del', incarnation: await incarnationOf(sim.client), repair: { command: 'quickwit.deleteShards', targets: victims } });
+    const r = await sim.client.request('repair', {
+      requestId: 'page-del',
+      incarnation: await incarnationOf(sim.client),
+      repair: { command: 'quickwit.deleteShards', targets: victims },
+    });
     assert.equal(r.applied, victims.length, r.summary);
     const rest: string[] = [];
     let cursor = first.nextCursor;

@@ -25,7 +25,8 @@ describe('repair preconditions and incarnations (real simulator)', () => {
 
   async function send(ops: RepairCommand[], incarnation: string, id: string) {
     const results = [];
-    for (const [i, repair] of ops.entries()) results.push(await sim.client.request('repair', { requestId: `${id}-${i}`, incarnation, repair }));
+    for (const [i, repair] of ops.entries())
+      results.push(await sim.client.request('repair', { requestId: `${id}-${i}`, incarnation, repair }));
     return results;
   }
 
@@ -35,7 +36,10 @@ describe('repair preconditions and incarnations (real simulator)', () => {
     const [finding] = checkDanglingShards(model);
     assert.ok(finding, 'dangling shards to plan a delete for');
     const del = option(finding.repairs, 'delete-uninitialised');
-    assert.ok(del.operations.every((op) => op.preconditions?.some((p) => 'epoch' in p)), 'every batch rests on the control plane epoch');
+    assert.ok(
+      del.operations.every((op) => op.preconditions?.some((p) => 'epoch' in p)),
+      'every batch rests on the control plane epoch',
+    );
 
     // Meanwhile the control plane restarts and loads every metastore shard: the finding's premise is false now.
     const restart = await sim.client.request('repair', {
@@ -45,14 +49,28 @@ describe('repair preconditions and incarnations (real simulator)', () => {
     });
     assert.equal(restart.applied, 1);
     const known = (await snapshot(sim.client))['quickwit.controlPlane.shards'];
-    assert.ok(finding.samples.every((s) => known.has(s.key)), 'the control plane knows the planned shards now');
+    assert.ok(
+      finding.samples.every((s) => known.has(s.key)),
+      'the control plane knows the planned shards now',
+    );
 
     const results = await send(del.operations, model.status.incarnation!, 'late-delete');
-    assert.equal(results.reduce((n, r) => n + r.applied, 0), 0, 'no shard the control plane knows is deleted');
-    assert.equal(results.reduce((n, r) => n + r.refused, 0), del.targetCount);
+    assert.equal(
+      results.reduce((n, r) => n + r.applied, 0),
+      0,
+      'no shard the control plane knows is deleted',
+    );
+    assert.equal(
+      results.reduce((n, r) => n + r.refused, 0),
+      del.targetCount,
+    );
     assert.match(results[0].items[0].message, /control plane reloaded its view \(epoch \d+ when planned, now \d+\)/);
     const after = await snapshot(sim.client);
-    assert.equal(after['quickwit.metastore.shards'].size, model.collections['quickwit.metastore.shards'].size, 'the metastore kept every shard');
+    assert.equal(
+      after['quickwit.metastore.shards'].size,
+      model.collections['quickwit.metastore.shards'].size,
+      'the metastore kept every shard',
+    );
   });
 
   it('refuses an ingester reset when the metastore has the shard again (an absence the plan relied on)', async () => {
@@ -70,11 +88,18 @@ describe('repair preconditions and incarnations (real simulator)', () => {
     // A precondition names a fact; refusing needs the fact to change. Send it with that absence
     // contradicted (a key the metastore does have), as if the shard had come back.
     const present = [...model.collections['quickwit.metastore.shards'].values()][0]!;
-    const contradicted = { ...op, preconditions: [{ collection: 'quickwit.metastore.shards' as const, key: present.key, absent: true as const }] };
+    const contradicted = {
+      ...op,
+      preconditions: [{ collection: 'quickwit.metastore.shards' as const, key: present.key, absent: true as const }],
+    };
     const [r] = await send([contradicted], model.status.incarnation!, 'reset-after-return');
     assert.equal(r.applied, 0);
     assert.match(r.items[0].message, /exists now .*relied on its absence/);
-    assert.deepEqual((await snapshot(sim.client))['quickwit.ingester.shards'], model.collections['quickwit.ingester.shards'], 'nothing changed');
+    assert.deepEqual(
+      (await snapshot(sim.client))['quickwit.ingester.shards'],
+      model.collections['quickwit.ingester.shards'],
+      'nothing changed',
+    );
   });
 
   it('refuses a repair planned on another incarnation, even where keys and versions repeat', async () => {

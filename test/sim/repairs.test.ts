@@ -56,11 +56,19 @@ describe('simulator repairs', () => {
     const status = await sim.client.request('cluster.status', {});
     const dangling = violations(s, status)['shards/dangling'];
     const targets = dangling.map((k) => ({ key: k, version: s['quickwit.metastore.shards'].get(k)!.version }));
-    const first = await sim.client.request('repair', { requestId: 'del-1', incarnation: await incarnationOf(sim.client), repair: { command: 'quickwit.deleteShards', targets } });
+    const first = await sim.client.request('repair', {
+      requestId: 'del-1',
+      incarnation: await incarnationOf(sim.client),
+      repair: { command: 'quickwit.deleteShards', targets },
+    });
     assert.equal(first.applied, dangling.length);
     assert.equal(first.replayed, false);
     const seqAfterFirst = (await sim.client.request('cluster.status', {})).seq;
-    const again = await sim.client.request('repair', { requestId: 'del-1', incarnation: await incarnationOf(sim.client), repair: { command: 'quickwit.deleteShards', targets } });
+    const again = await sim.client.request('repair', {
+      requestId: 'del-1',
+      incarnation: await incarnationOf(sim.client),
+      repair: { command: 'quickwit.deleteShards', targets },
+    });
     assert.equal(again.replayed, true);
     assert.equal(again.applied, first.applied);
     assert.equal((await sim.client.request('cluster.status', {})).seq, seqAfterFirst, 'the replay changed nothing');
@@ -78,7 +86,10 @@ describe('simulator repairs', () => {
     const live = [...s['quickwit.metastore.shards'].values()].find((m) => s['quickwit.controlPlane.shards'].has(m.key))!;
     const half = Math.floor(dangling.length / 2);
     const incarnation = await incarnationOf(sim.client);
-    const refusedTargets = [{ key: live.key, version: live.version }, { key: 'no-such/shard/x', version: 1 }];
+    const refusedTargets = [
+      { key: live.key, version: live.version },
+      { key: 'no-such/shard/x', version: 1 },
+    ];
     const compactParams = {
       requestId: 'compact-1',
       incarnation,
@@ -91,7 +102,10 @@ describe('simulator repairs', () => {
     assert.equal(compact.itemResults, 'exceptions');
     assert.equal(compact.applied, half, compact.summary);
     assert.equal(compact.refused, 2);
-    assert.deepEqual(compact.items.map((i) => [i.key, i.status]), refusedTargets.map((t) => [t.key, 'refused']));
+    assert.deepEqual(
+      compact.items.map((i) => [i.key, i.status]),
+      refusedTargets.map((t) => [t.key, 'refused']),
+    );
     assert.match(compact.items[0].message, /initialised on ingester-\d and open/);
     assert.match(compact.items[1].message, /no longer exists/);
     assert.match(compact.summary, new RegExp(`${half} applied, 2 refused`));
@@ -120,26 +134,46 @@ describe('simulator repairs', () => {
     await sim.client.request('sim.reset', { scenario: 'quickwit-dangling-shards', seed: 1 });
     const s = await snapshot(sim.client);
     const status = await sim.client.request('cluster.status', {});
-    const targets = violations(s, status)['shards/dangling'].map((k) => ({ key: k, version: s['quickwit.metastore.shards'].get(k)!.version }));
+    const targets = violations(s, status)['shards/dangling'].map((k) => ({
+      key: k,
+      version: s['quickwit.metastore.shards'].get(k)!.version,
+    }));
     const ws = await rawSocket(sim.server);
     const wire: Array<{ id?: number; method?: string; result?: { seq: number; applied: number }; params?: EventsNotification }> = [];
     ws.on('message', (d) => wire.push(JSON.parse(d.toString())));
     const send = (id: number, method: string, params: unknown) => ws.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
     send(1, 'initialize', { protocolVersion: 1, clientName: 'raw' });
     send(2, 'cluster.subscribe', {});
-    send(3, 'repair', { requestId: 'order-1', incarnation: await incarnationOf(sim.client), itemResults: 'exceptions', repair: { command: 'quickwit.deleteShards', targets } });
+    send(3, 'repair', {
+      requestId: 'order-1',
+      incarnation: await incarnationOf(sim.client),
+      itemResults: 'exceptions',
+      repair: { command: 'quickwit.deleteShards', targets },
+    });
     const reply = await waitFor('the repair reply', () => wire.find((m) => m.id === 3)?.result);
     assert.equal(reply.applied, targets.length);
-    await waitFor('the events up to its seq', () => (wire.some((m) => m.params?.events.some((e) => e.seq === reply.seq)) ? true : undefined));
+    await waitFor('the events up to its seq', () =>
+      wire.some((m) => m.params?.events.some((e) => e.seq === reply.seq)) ? true : undefined,
+    );
     ws.close();
 
     const at = wire.findIndex((m) => m.id === 3);
     const events = wire.flatMap((m, i) => (m.method === 'cluster.events' ? m.params!.events.map((e) => ({ ...e, i })) : []));
     const caused = events.filter((e) => e.seq > status.seq && e.seq <= reply.seq);
     assert.ok(caused.length >= targets.length, `${caused.length} events`);
-    assert.ok(caused.every((e) => e.i > at), 'every event of the repair came after its reply');
-    assert.deepEqual(caused.map((e) => e.seq), Array.from({ length: caused.length }, (_, i) => status.seq + 1 + i), 'in order, none missing');
-    assert.deepEqual(new Set(caused.filter((e) => e.collection === 'quickwit.metastore.shards').map((e) => e.key)), new Set(targets.map((t) => t.key)));
+    assert.ok(
+      caused.every((e) => e.i > at),
+      'every event of the repair came after its reply',
+    );
+    assert.deepEqual(
+      caused.map((e) => e.seq),
+      Array.from({ length: caused.length }, (_, i) => status.seq + 1 + i),
+      'in order, none missing',
+    );
+    assert.deepEqual(
+      new Set(caused.filter((e) => e.collection === 'quickwit.metastore.shards').map((e) => e.key)),
+      new Set(targets.map((t) => t.key)),
+    );
   });
 
   it('each repair restores its invariant', async () => {
@@ -148,10 +182,18 @@ describe('simulator repairs', () => {
     let v = violations(s, status0);
     const expect = (key: string, c: keyof typeof s) => ({ key, version: s[c].get(key)!.version });
 
-    const restart = await sim.client.request('repair', { requestId: 'r1', incarnation: await incarnationOf(sim.client), repair: { command: 'quickwit.restartControlPlane', expectedEpoch: status0.controlPlaneEpoch } });
+    const restart = await sim.client.request('repair', {
+      requestId: 'r1',
+      incarnation: await incarnationOf(sim.client),
+      repair: { command: 'quickwit.restartControlPlane', expectedEpoch: status0.controlPlaneEpoch },
+    });
     assert.equal(restart.applied, 1, restart.summary);
     const nodes = [...s['milvus.nodes'].values()].filter((n) => n.lifecycle === 'Terminating').map((n) => expect(n.key, 'milvus.nodes'));
-    const close = await sim.client.request('repair', { requestId: 'r2', incarnation: await incarnationOf(sim.client), repair: { command: 'milvus.cancelAppendsAndClose', targets: nodes } });
+    const close = await sim.client.request('repair', {
+      requestId: 'r2',
+      incarnation: await incarnationOf(sim.client),
+      repair: { command: 'milvus.cancelAppendsAndClose', targets: nodes },
+    });
     assert.equal(close.applied, 1, close.summary);
     const cancel = await sim.client.request('repair', {
       requestId: 'r3',
@@ -168,7 +210,10 @@ describe('simulator repairs', () => {
     const restore = await sim.client.request('repair', {
       requestId: 'r5',
       incarnation: await incarnationOf(sim.client),
-      repair: { command: 'fluvio.restoreFromSpuReport', targets: v['partitions/online-out-of-space'].map((k) => expect(k, 'fluvio.partitions')) },
+      repair: {
+        command: 'fluvio.restoreFromSpuReport',
+        targets: v['partitions/online-out-of-space'].map((k) => expect(k, 'fluvio.partitions')),
+      },
     });
     assert.ok(restore.applied > 0, restore.summary);
 
@@ -187,7 +232,11 @@ describe('simulator repairs', () => {
     await sim.client.request('sim.reset', { scenario: 'greptime-ddl-backlog', seed: 1 });
     const s = await snapshot(sim.client);
     const p = [...s['greptime.procedures'].values()].find((x) => x.status === 'Retrying')!;
-    const r = await sim.client.request('repair', { requestId: 'purge-1', incarnation: await incarnationOf(sim.client), repair: { command: 'greptime.purgeProcedures', targets: [{ key: p.key, version: p.version }] } });
+    const r = await sim.client.request('repair', {
+      requestId: 'purge-1',
+      incarnation: await incarnationOf(sim.client),
+      repair: { command: 'greptime.purgeProcedures', targets: [{ key: p.key, version: p.version }] },
+    });
     assert.equal(r.refused, 1);
     assert.match(r.items[0].message, /cancelled, never purged/);
     assert.ok((await snapshot(sim.client))['greptime.procedures'].has(p.key));

@@ -22,7 +22,11 @@ describe('simulator: ingester rolling restart (quickwit #6531)', () => {
   });
 
   /** Resets to healthy, subscribes, injects the fault and ticks; returns the cluster and every change event since the reset. */
-  async function restart(bugs: 'buggy' | 'fixed', ticks: number, target?: string): Promise<{ s: Snapshot; status: ClusterStatus; initial: ClusterStatus }> {
+  async function restart(
+    bugs: 'buggy' | 'fixed',
+    ticks: number,
+    target?: string,
+  ): Promise<{ s: Snapshot; status: ClusterStatus; initial: ClusterStatus }> {
     const initial = await sim.client.request('sim.reset', { scenario: 'healthy', seed: 7, bugs });
     const got: EventsNotification[] = [];
     const sub = sim.client.onEvents((n) => got.push(n));
@@ -72,7 +76,10 @@ describe('simulator: ingester rolling restart (quickwit #6531)', () => {
     }
     assert.deepEqual([...byIngester].sort(), INGESTERS, 'every ingester restarted in turn');
     assert.deepEqual([...deleted('quickwit.ingesters')].sort(), INGESTERS, 'every ingester left the cluster');
-    assert.deepEqual([...s['quickwit.ingesters'].values()].map((i) => [i.key, i.status]).sort(), INGESTERS.map((i) => [i, 'ready']));
+    assert.deepEqual(
+      [...s['quickwit.ingesters'].values()].map((i) => [i.key, i.status]).sort(),
+      INGESTERS.map((i) => [i, 'ready']),
+    );
     // The sources kept as many shards: the control plane opened replacements.
     assert.equal(s['quickwit.controlPlane.shards'].size, initial.counts['quickwit.controlPlane.shards']);
     assert.ok([...s['quickwit.controlPlane.shards'].values()].every((c) => c.shardState === 'open'));
@@ -149,7 +156,10 @@ describe('simulator: ingester rolling restart (quickwit #6531)', () => {
   it('refuses an unknown ingester and changes nothing', async () => {
     await sim.client.request('sim.reset', { scenario: 'healthy', seed: 7 });
     const { seq } = await sim.client.request('cluster.status', {});
-    await assert.rejects(sim.client.request('sim.inject', { fault: 'quickwit.ingesterRollingRestart', target: 'indexer-0' }), /no ingester indexer-0/);
+    await assert.rejects(
+      sim.client.request('sim.inject', { fault: 'quickwit.ingesterRollingRestart', target: 'indexer-0' }),
+      /no ingester indexer-0/,
+    );
     assert.equal((await sim.client.request('cluster.status', {})).seq, seq);
   });
 

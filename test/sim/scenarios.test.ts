@@ -57,6 +57,10 @@ describe('simulator scenarios (observed over the socket)', () => {
     await sim.client.request('sim.inject', { fault: 'milvus.rollingUpgrade' });
     await sim.client.request('sim.tick', { ticks: 5 });
     s = await snapshot(sim.client);
-    assert.equal([...s['milvus.nodes'].values()].filter((n) => n.lifecycle === 'Stopped').length, 1, 'the node upgraded with the fix reached Stopped');
+    assert.equal(
+      [...s['milvus.nodes'].values()].filter((n) => n.lifecycle === 'Stopped').length,
+      1,
+      'the node upgraded with the fix reached Stopped',
+    );
   });
 });

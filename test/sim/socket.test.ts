@@ -70,7 +70,10 @@ describe('simulator socket', () => {
 
   it('refuses an unsupported protocol version', async () => {
     const ws = await rawSocket(server);
-    const r = await exchange(ws, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: 99, clientName: 'x' } }));
+    const r = await exchange(
+      ws,
+      JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: 99, clientName: 'x' } }),
+    );
     assert.equal(r.error?.code, ErrorCodes.UnsupportedVersion);
     ws.close();
   });
@@ -108,7 +111,10 @@ describe('simulator socket', () => {
     assert.equal(await upgradeStatus(server, {}), 401);
     assert.equal(await upgradeStatus(server, { Authorization: 'Bearer wrong-token' }), 401);
     assert.equal(await upgradeStatus(server, { Authorization: server.token }), 401, 'the Bearer scheme is required');
-    await assert.rejects(ClusterClient.connect({ url: server.url, token: 'nope', clientName: 'x' }), /cluster refused the token \(HTTP 401\)/);
+    await assert.rejects(
+      ClusterClient.connect({ url: server.url, token: 'nope', clientName: 'x' }),
+      /cluster refused the token \(HTTP 401\)/,
+    );
   });
 
   it('refuses an upgrade from a foreign browser Origin (403)', async () => {
@@ -117,9 +123,8 @@ describe('simulator socket', () => {
   });
 
   it('reports an unreachable cluster in one line', async () => {
-    await assert.rejects(
-      ClusterClient.connect({ url: 'ws://127.0.0.1:1', token: 'x', clientName: 'x' }),
-      (e: Error) => /^cannot reach ws:\/\/127\.0\.0\.1:1: ECONNREFUSED$/.test(e.message),
+    await assert.rejects(ClusterClient.connect({ url: 'ws://127.0.0.1:1', token: 'x', clientName: 'x' }), (e: Error) =>
+      /^cannot reach ws:\/\/127\.0\.0\.1:1: ECONNREFUSED$/.test(e.message),
     );
   });
 

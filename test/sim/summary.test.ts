@@ -35,7 +35,9 @@ function answered(summary: SummaryResult, c: CollectionName) {
   return {
     total: s.total,
     states: s.states ?? {},
-    groups: (s.groups ?? []).map((g) => ({ group: g.group, count: g.count, states: g.states ?? {} })).sort((a, b) => (a.group < b.group ? -1 : 1)),
+    groups: (s.groups ?? [])
+      .map((g) => ({ group: g.group, count: g.count, states: g.states ?? {} }))
+      .sort((a, b) => (a.group < b.group ? -1 : 1)),
   };
 }
 

@@ -82,9 +82,15 @@ describe('page encodings', () => {
   it('serves a v1 client (no encodings in initialize) objects, as before', async () => {
     const ws = await rawSocket(sim.server);
     try {
-      const init = await exchange(ws, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: PROTOCOL_VERSION, clientName: 'old' } }));
+      const init = await exchange(
+        ws,
+        JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: PROTOCOL_VERSION, clientName: 'old' } }),
+      );
       assert.equal((init.result as { encoding?: string }).encoding, undefined);
-      const page = await exchange(ws, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'cluster.list', params: { collection: 'quickwit.ingesters', limit: 2 } }));
+      const page = await exchange(
+        ws,
+        JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'cluster.list', params: { collection: 'quickwit.ingesters', limit: 2 } }),
+      );
       const result = page.result as { items: { key: string; nodeId: string }[]; encoding?: string; page?: unknown };
       assert.equal(result.encoding, undefined);
       assert.equal(result.page, undefined);
@@ -93,7 +99,15 @@ describe('page encodings', () => {
       // An encoding it does not know is ignored, not refused.
       const other = await rawSocket(sim.server);
       try {
-        const r = await exchange(other, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: PROTOCOL_VERSION, clientName: 'new', encodings: ['columns-v9'] } }));
+        const r = await exchange(
+          other,
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'initialize',
+            params: { protocolVersion: PROTOCOL_VERSION, clientName: 'new', encodings: ['columns-v9'] },
+          }),
+        );
         assert.equal((r.result as { encoding?: string }).encoding, undefined);
       } finally {
         other.close();
@@ -108,7 +122,11 @@ describe('event encodings', () => {
   const sim = useSimulator();
 
   it('deletes-v1 is negotiated by default: a bulk deletion comes as runs of keys, and reaches the listeners as the same events an objects client gets', async () => {
-    await sim.client.request('sim.reset', { scenario: 'quickwit-dangling-shards', seed: 1, size: { danglingShards: 3000, liveShards: 30 } });
+    await sim.client.request('sim.reset', {
+      scenario: 'quickwit-dangling-shards',
+      seed: 1,
+      size: { danglingShards: 3000, liveShards: 30 },
+    });
     const compact = await ClusterClient.connect({ url: sim.server.url, token: TOKEN, clientName: 'v2' });
     const plain = await ClusterClient.connect({ url: sim.server.url, token: TOKEN, clientName: 'v1', eventEncodings: [] });
     const ws = await rawSocket(sim.server);
@@ -130,18 +148,31 @@ describe('event encodings', () => {
       const dangling = violations(s, status)['shards/dangling'];
       const targets = dangling.map((key) => ({ key, version: s['quickwit.metastore.shards'].get(key)!.version }));
 
-      const result = await sim.client.request('repair', { requestId: 'enc-1', incarnation: status.incarnation!, itemResults: 'exceptions', repair: { command: 'quickwit.deleteShards', targets } });
+      const result = await sim.client.request('repair', {
+        requestId: 'enc-1',
+        incarnation: status.incarnation!,
+        itemResults: 'exceptions',
+        repair: { command: 'quickwit.deleteShards', targets },
+      });
 
       assert.equal(result.applied, dangling.length);
       const upTo = (events: ChangeEvent[]) => (events.at(-1)?.seq === result.seq ? true : undefined);
       await waitFor('the objects client to get every event', () => upTo(got.plain));
       await waitFor('the deletes-v1 client to get every event', () => upTo(got.compact));
-      await waitFor('the raw client to get every event', () => (wire.some((m) => m.params?.deleted && m.params.fromSeq + m.params.deleted.keys.length - 1 === result.seq) ? true : undefined));
+      await waitFor('the raw client to get every event', () =>
+        wire.some((m) => m.params?.deleted && m.params.fromSeq + m.params.deleted.keys.length - 1 === result.seq) ? true : undefined,
+      );
       assert.deepEqual(got.compact, got.plain, 'the same events, in order');
       assert.deepEqual(new Set(got.plain.filter((e) => e.op === 'delete').map((e) => e.key)), new Set(dangling));
       const runs = wire.filter((m) => m.method === 'cluster.events' && m.params!.fromSeq > status.seq);
-      assert.ok(runs.length > 0 && runs.every((m) => m.params!.deleted && m.params!.events.length === 0), 'on the wire: runs of keys, no objects');
-      assert.equal(runs.reduce((n, m) => n + m.params!.deleted!.keys.length, 0), dangling.length);
+      assert.ok(
+        runs.length > 0 && runs.every((m) => m.params!.deleted && m.params!.events.length === 0),
+        'on the wire: runs of keys, no objects',
+      );
+      assert.equal(
+        runs.reduce((n, m) => n + m.params!.deleted!.keys.length, 0),
+        dangling.length,
+      );
     } finally {
       ws.close();
       compact.close();
@@ -152,7 +183,11 @@ describe('event encodings', () => {
 
 describe('a malformed compact page', () => {
   /** A fake cluster that negotiates columns-v1 and answers `cluster.list` with `page`. */
-  async function fakeCluster(page: unknown, encoding = 'columns-v1', eventEncoding?: string): Promise<{ url: string; close(): Promise<void> }> {
+  async function fakeCluster(
+    page: unknown,
+    encoding = 'columns-v1',
+    eventEncoding?: string,
+  ): Promise<{ url: string; close(): Promise<void> }> {
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise((r) => wss.once('listening', r));
     wss.on('connection', (ws) => {
@@ -171,10 +206,32 @@ describe('a malformed compact page', () => {
   }
 
   const cases: [string, unknown, RegExp][] = [
-    ['an index outside the dictionary', { n: 1, fields: ['key', 'version', 'nodeId', 'status'], columns: [{ v: ['a'] }, { v: [1] }, { v: ['a'] }, { d: [3] }], strings: ['ready'] }, /invalid quickwit\.ingesters page: columns page: field "status", entity 0: 3 is not a string index/],
-    ['a short column', { n: 2, fields: ['key'], columns: [{ v: ['a'] }], strings: [] }, /invalid quickwit\.ingesters page: columns page: field "key" has 1 values for 2 entities/],
+    [
+      'an index outside the dictionary',
+      {
+        n: 1,
+        fields: ['key', 'version', 'nodeId', 'status'],
+        columns: [{ v: ['a'] }, { v: [1] }, { v: ['a'] }, { d: [3] }],
+        strings: ['ready'],
+      },
+      /invalid quickwit\.ingesters page: columns page: field "status", entity 0: 3 is not a string index/,
+    ],
+    [
+      'a short column',
+      { n: 2, fields: ['key'], columns: [{ v: ['a'] }], strings: [] },
+      /invalid quickwit\.ingesters page: columns page: field "key" has 1 values for 2 entities/,
+    ],
     ['not a page at all', 'nonsense', /invalid quickwit\.ingesters page: columns page/],
-    ['entities that fail the schema', { n: 1, fields: ['key', 'version', 'nodeId', 'status'], columns: [{ v: ['a'] }, { v: [-1] }, { v: ['a'] }, { v: ['ready'] }], strings: [] }, /invalid quickwit\.ingesters page: .*version/],
+    [
+      'entities that fail the schema',
+      {
+        n: 1,
+        fields: ['key', 'version', 'nodeId', 'status'],
+        columns: [{ v: ['a'] }, { v: [-1] }, { v: ['a'] }, { v: ['ready'] }],
+        strings: [],
+      },
+      /invalid quickwit\.ingesters page: .*version/,
+    ],
   ];
   for (const [what, page, message] of cases) {
     it(`${what}: listAll rejects with a clear error`, async () => {
@@ -196,7 +253,10 @@ describe('a malformed compact page', () => {
   it('a cluster that picks an encoding the client did not offer fails the handshake', async () => {
     const fake = await fakeCluster({}, 'columns-v1');
     try {
-      await assert.rejects(ClusterClient.connect({ url: fake.url, clientName: 't', encodings: [] }), /picked the page encoding columns-v1, which this client did not offer/);
+      await assert.rejects(
+        ClusterClient.connect({ url: fake.url, clientName: 't', encodings: [] }),
+        /picked the page encoding columns-v1, which this client did not offer/,
+      );
     } finally {
       await fake.close();
     }
@@ -205,7 +265,10 @@ describe('a malformed compact page', () => {
   it('a cluster that picks an event encoding the client did not offer fails the handshake', async () => {
     const fake = await fakeCluster({}, 'columns-v1', 'deletes-v1');
     try {
-      await assert.rejects(ClusterClient.connect({ url: fake.url, clientName: 't', eventEncodings: [] }), /picked the event encoding deletes-v1, which this client did not offer/);
+      await assert.rejects(
+        ClusterClient.connect({ url: fake.url, clientName: 't', eventEncodings: [] }),
+        /picked the event encoding deletes-v1, which this client did not offer/,
+      );
     } finally {
       await fake.close();
     }

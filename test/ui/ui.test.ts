@@ -14,7 +14,17 @@ import { startSim, type RunningSim } from '../server/sim';
 import { launchBrowser, type BrowserSession } from '../vscode-host/browser';
 import { CodeServer } from '../vscode-host/codeServer';
 import { artifactsRoot, assertHostInstalled, newRunDir, repoRoot } from '../vscode-host/paths';
-import { DEFAULT_DEADLINE_MS, Workbench, escapeRegExp, extensionLog, problemsText, rowsText, treeRows, waitUntil, type TreeRow } from './workbench';
+import {
+  DEFAULT_DEADLINE_MS,
+  Workbench,
+  escapeRegExp,
+  extensionLog,
+  problemsText,
+  rowsText,
+  treeRows,
+  waitUntil,
+  type TreeRow,
+} from './workbench';
 // The steps of issue 12 (preview, protection, history, undo), at the end of this file.
 import { activeEditorText, inputMessage } from './workbench';
 
@@ -42,7 +52,18 @@ const BIG_DANGLING = 4 * MAX_REPAIR_TARGETS;
 const CANCEL_RULE = 'shards/dangling';
 const CANCEL_REPAIR = /Delete 20,000 uninitialised shards/;
 /** Screenshots worth showing in the README, copied to media/screenshots/ on request. */
-const README_SHOTS = ['03-views.png', '04-problems.png', '04b-topology.png', '05-quick-fix.png', '07-repair-pick.png', '08b-stuck-work.png', '08c-evidence-hover.png', '08d-timeline.png', '09-confirm-modal.png', '11-repair-progress.png'];
+const README_SHOTS = [
+  '03-views.png',
+  '04-problems.png',
+  '04b-topology.png',
+  '05-quick-fix.png',
+  '07-repair-pick.png',
+  '08b-stuck-work.png',
+  '08c-evidence-hover.png',
+  '08d-timeline.png',
+  '09-confirm-modal.png',
+  '11-repair-progress.png',
+];
 
 const shotsDir = join(artifactsRoot, 'ui');
 
@@ -126,9 +147,12 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
   it('opens the Cluster Debugger container with its views', async () => {
     await wb.openContainer(CONTAINER_TITLE, CONTAINER_ID);
     for (const view of ['Clusters', ...SUBSYSTEM_VIEWS]) {
-      await wb.pane(CONTAINER_ID, view).waitFor({ timeout: DEFAULT_DEADLINE_MS }).catch(() => {
-        throw new Error(`the container has no "${view}" view`);
-      });
+      await wb
+        .pane(CONTAINER_ID, view)
+        .waitFor({ timeout: DEFAULT_DEADLINE_MS })
+        .catch(() => {
+          throw new Error(`the container has no "${view}" view`);
+        });
     }
     await shot('01-container.png');
   });
@@ -142,10 +166,14 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     await input.fill('>Cluster: Repair');
     const labels = () => wb.quickPickRows().locator('.label-name').allInnerTexts();
     // A fresh profile: no recently used command goes first; the palette then sorts what matches by label.
-    const shown = await waitUntil('the palette to list the Cluster commands matching "Cluster: Repair"', async () => {
-      const all = (await labels()).map((l) => l.trim());
-      return all.includes('Cluster: Repair…') && all;
-    }, { describe: () => wb.quickPickLabels() });
+    const shown = await waitUntil(
+      'the palette to list the Cluster commands matching "Cluster: Repair"',
+      async () => {
+        const all = (await labels()).map((l) => l.trim());
+        return all.includes('Cluster: Repair…') && all;
+      },
+      { describe: () => wb.quickPickLabels() },
+    );
     assert.equal(shown[0], 'Cluster: Repair…', `the first row (rows: ${shown.join(' | ')})`);
     assert.ok(!shown.some((l) => /Focus on .* View/.test(l)), `no view's focus command matches (rows: ${shown.join(' | ')})`);
     await wb.closeQuickInput();
@@ -156,14 +184,27 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     // The default scenario is the highlighted first row, so Enter starts it.
     await wb.waitForPick(/scenario/i, /incident-all/);
     const focused = wb.quickPickRows().and(wb.page.locator('.focused'));
-    await waitUntil('the pick to highlight the default scenario', async () => /^incident-all\b/.test((await focused.first().innerText().catch(() => '')).trim()), {
-      describe: () => wb.quickPickLabels(),
-    });
+    await waitUntil(
+      'the pick to highlight the default scenario',
+      async () =>
+        /^incident-all\b/.test(
+          (
+            await focused
+              .first()
+              .innerText()
+              .catch(() => '')
+          ).trim(),
+        ),
+      {
+        describe: () => wb.quickPickLabels(),
+      },
+    );
     await wb.page.keyboard.press('Enter');
     const clusters = wb.pane(CONTAINER_ID, 'Clusters');
     await wb.expandPane(clusters);
-    await waitUntil('the Clusters view to list the "sim" cluster', async () =>
-      (await clusters.locator('.monaco-list-row[role="treeitem"]', { hasText: 'sim' }).count()) > 0,
+    await waitUntil(
+      'the Clusters view to list the "sim" cluster',
+      async () => (await clusters.locator('.monaco-list-row[role="treeitem"]', { hasText: 'sim' }).count()) > 0,
       { timeoutMs: 60_000, describe: () => rowsText(clusters) },
     );
     await shot('02-simulator-started.png');
@@ -216,12 +257,21 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
           rules: [...b.querySelectorAll('.problem')].map((p: any) => p.dataset.rule).sort(),
         })),
       );
-    const seen = await waitUntil('the topology to show every incident on its node', async () => {
-      const all = await marks();
-      const ok = Object.entries(expected).every(([role, rules]) => all.some((n) => n.role === role && rules.every((r) => n.rules.includes(r))));
-      return ok && all;
-    }, { timeoutMs: 60_000, describe: async () => JSON.stringify(await marks().catch(() => [])).slice(0, 600) });
-    assert.ok(seen.some((n) => n.role === 'ingester' && n.rules.length === 0 && n.health === 'ok'), 'ingesters without a problem are drawn healthy');
+    const seen = await waitUntil(
+      'the topology to show every incident on its node',
+      async () => {
+        const all = await marks();
+        const ok = Object.entries(expected).every(([role, rules]) =>
+          all.some((n) => n.role === role && rules.every((r) => n.rules.includes(r))),
+        );
+        return ok && all;
+      },
+      { timeoutMs: 60_000, describe: async () => JSON.stringify(await marks().catch(() => [])).slice(0, 600) },
+    );
+    assert.ok(
+      seen.some((n) => n.role === 'ingester' && n.rules.length === 0 && n.health === 'ok'),
+      'ingesters without a problem are drawn healthy',
+    );
     for (const n of seen) assert.equal(n.health === 'ok', n.rules.length === 0, `${n.label}: marked iff it has problems`);
     assert.match(await frame.locator('.legend').innerText(), /log₁₀\(count \+ 1\)/, 'the legend says how sizes scale');
     // The page runs under a strict CSP with a nonce.
@@ -237,8 +287,9 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     await store.focus();
     await store.press('Enter');
     const regions = wb.pane(CONTAINER_ID, 'Regions');
-    await waitUntil(`${label} to be selected in the Regions view`, async () =>
-      (await regions.locator('.monaco-list-row.selected[role="treeitem"]', { hasText: label }).count()) > 0,
+    await waitUntil(
+      `${label} to be selected in the Regions view`,
+      async () => (await regions.locator('.monaco-list-row.selected[role="treeitem"]', { hasText: label }).count()) > 0,
       { describe: () => rowsText(regions) },
     );
     await wb.runCommand('View: Close All Editors');
@@ -257,13 +308,18 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
       describe: () => rowsText(shards),
     });
     // The extension's status bar item counts what VS Code's own Problems item counts (only sim is connected).
-    await waitUntil('the Cluster Debugger status bar item to agree with the Problems panel', async () => {
-      const ours = counts(await statusText(session!.page, 'ours'));
-      const problems = counts(await statusText(session!.page, 'problems'));
-      return ours.length >= 2 && problems.length >= 2 && ours.slice(-2).join() === problems.slice(0, 2).join();
-    }, {
-      describe: async () => `ours: "${await statusText(session!.page, 'ours')}", Problems: "${await statusText(session!.page, 'problems')}"`,
-    });
+    await waitUntil(
+      'the Cluster Debugger status bar item to agree with the Problems panel',
+      async () => {
+        const ours = counts(await statusText(session!.page, 'ours'));
+        const problems = counts(await statusText(session!.page, 'problems'));
+        return ours.length >= 2 && problems.length >= 2 && ours.slice(-2).join() === problems.slice(0, 2).join();
+      },
+      {
+        describe: async () =>
+          `ours: "${await statusText(session!.page, 'ours')}", Problems: "${await statusText(session!.page, 'problems')}"`,
+      },
+    );
     await wb.filterProblems('');
     await shot('06-after-quick-fix.png');
   });
@@ -290,10 +346,14 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     assert.match(await close.innerText(), /waits on append\(/, 'the item says what it waits on');
     await close.click();
     if ((await close.getAttribute('aria-expanded')) !== 'true') await page.keyboard.press('ArrowRight');
-    await waitUntil('the chain close(node-1) ← append ← recovery to show', async () => {
-      const text = await rowsText(stuck);
-      return /close\(node-1\)[\s\S]*append\([^)]+\) ×\d+[\s\S]*recovery\(/.test(text);
-    }, { describe: () => rowsText(stuck) });
+    await waitUntil(
+      'the chain close(node-1) ← append ← recovery to show',
+      async () => {
+        const text = await rowsText(stuck);
+        return /close\(node-1\)[\s\S]*append\([^)]+\) ×\d+[\s\S]*recovery\(/.test(text);
+      },
+      { describe: () => rowsText(stuck) },
+    );
     await shot('08b-stuck-work.png');
     for (const view of SUBSYSTEM_VIEWS) await wb.expandPane(wb.pane(CONTAINER_ID, view));
 
@@ -302,13 +362,24 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     // The mouse on the problem's squiggle: the hover shows the diagnostic and the server's "because" list.
     // The squiggle is drawn under the text layer, which takes the mouse: point at its middle.
     const hover = page.locator('.monaco-hover:visible', { hasText: 'because' }).first();
-    const because = await wb.hoverUntil('the hover to list the finding’s facts', () => wb.squiggleOnLine(line), async () => {
-      const text = await hover.innerText({ timeout: 1000 });
-      return new RegExp(`${escapeRegExp(EVIDENCE_RULE)}, because of the \\d+ facts? above`).test(text) && /SC says \S+ is Online/.test(text) && text;
-    }, { describe: async () => (await page.locator('.monaco-hover').allInnerTexts()).join(' | ').slice(0, 600) });
+    const because = await wb.hoverUntil(
+      'the hover to list the finding’s facts',
+      () => wb.squiggleOnLine(line),
+      async () => {
+        const text = await hover.innerText({ timeout: 1000 });
+        return (
+          new RegExp(`${escapeRegExp(EVIDENCE_RULE)}, because of the \\d+ facts? above`).test(text) &&
+          /SC says \S+ is Online/.test(text) &&
+          text
+        );
+      },
+      { describe: async () => (await page.locator('.monaco-hover').allInnerTexts()).join(' | ').slice(0, 600) },
+    );
     assert.match(because, /SPU \d+'s last report \(t=\d+ s\) says its storage is full/);
     // Its fade-in done, for the picture.
-    await waitUntil('the hover to finish fading in', () => hover.evaluate((el: any) => el.ownerDocument.getAnimations().every((a: any) => a.playState !== 'running')));
+    await waitUntil('the hover to finish fading in', () =>
+      hover.evaluate((el: any) => el.ownerDocument.getAnimations().every((a: any) => a.playState !== 'running')),
+    );
     // Each fact once: linked under the diagnostic, not listed again in the server's part.
     const sentences = because.match(/SC says \S+ is Online[^\n]*/g) ?? [];
     assert.deepEqual(sentences, [...new Set(sentences)], because);
@@ -322,11 +393,20 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     await wb.waitForPick(/^Timeline of sim: filter by subsystem and state$/, /Shards/);
     await page.keyboard.press('Enter');
     await waitUntil('the timeline document to open', async () =>
-      /cluster\.timeline/.test(await page.locator('.tabs-container .tab.active').innerText().catch(() => '')),
+      /cluster\.timeline/.test(
+        await page
+          .locator('.tabs-container .tab.active')
+          .innerText()
+          .catch(() => ''),
+      ),
     );
-    await waitUntil('the timeline to show its header', async () => /^# Timeline of sim: (the newest [\d,]+ of )?[\d,]+ transitions?, newest first\./.test(await activeEditorText(page)), {
-      describe: async () => (await activeEditorText(page).catch(() => '')).slice(0, 300),
-    });
+    await waitUntil(
+      'the timeline to show its header',
+      async () => /^# Timeline of sim: (the newest [\d,]+ of )?[\d,]+ transitions?, newest first\./.test(await activeEditorText(page)),
+      {
+        describe: async () => (await activeEditorText(page).catch(() => '')).slice(0, 300),
+      },
+    );
     // The region the palette repair cleared: its prepared mark gone, in the timeline.
     assert.match(await activeEditorText(page), /tikv\.regions \S+: \S+, prepared → \S+ +\[regions\]/);
     await shot('08d-timeline.png');
@@ -352,7 +432,10 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     await waitUntil(`the ${CONFIRM_RULE} problem`, async () => (await rows.count()) === 1, { describe: () => problemsText(wb) });
     const dialog = await startRepairThatMayLoseData();
     assert.match(await dialog.locator('.dialog-message-text').innerText(), /may lose data/);
-    assert.match(await dialog.locator('.dialog-message-detail').innerText(), new RegExp(`${escapeRegExp(CONFIRM_RULE)}[\\s\\S]*Removes the node`));
+    assert.match(
+      await dialog.locator('.dialog-message-detail').innerText(),
+      new RegExp(`${escapeRegExp(CONFIRM_RULE)}[\\s\\S]*Removes the node`),
+    );
     // What the preview says the repair does, and its Preview button.
     assert.match(await dialog.locator('.dialog-message-detail').innerText(), /Preview: resolves 1 finding, creates none; deletes/);
     // VS Code orders the buttons per platform (Cancel first on Linux).
@@ -362,11 +445,17 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     await dialog.locator('.dialog-buttons .monaco-button', { hasText: /^Cancel$/ }).click();
     await dialog.waitFor({ state: 'hidden', timeout: DEFAULT_DEADLINE_MS });
     // The extension logs its decision; nothing was sent, so the problem is still there.
-    const notConfirmed = new RegExp(`Repair ${CONFIRM_REPAIR_ID} of ${escapeRegExp(CONFIRM_RULE)}:\\S+ on sim: not confirmed, nothing sent`);
-    const log = await waitUntil('the log to say the repair was not confirmed', async () => {
-      const text = extensionLog(runDir);
-      return notConfirmed.test(text) && text;
-    }, { describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | ') });
+    const notConfirmed = new RegExp(
+      `Repair ${CONFIRM_REPAIR_ID} of ${escapeRegExp(CONFIRM_RULE)}:\\S+ on sim: not confirmed, nothing sent`,
+    );
+    const log = await waitUntil(
+      'the log to say the repair was not confirmed',
+      async () => {
+        const text = extensionLog(runDir);
+        return notConfirmed.test(text) && text;
+      },
+      { describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | ') },
+    );
     assert.doesNotMatch(log, new RegExp(`Repair ${CONFIRM_REPAIR_ID} \\(|→ ${CONFIRM_REPAIR_ID}`), 'no repair was started after Cancel');
     assert.equal(await (await wb.filterProblems(CONFIRM_RULE)).count(), 1, `${CONFIRM_RULE} is still in the Problems panel`);
   });
@@ -392,9 +481,13 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     const before = extensionLog(runDir).split(/not confirmed, nothing sent/).length;
     await dialog.locator('.dialog-buttons .monaco-button', { hasText: /^Cancel$/ }).click();
     await dialog.waitFor({ state: 'hidden', timeout: DEFAULT_DEADLINE_MS });
-    await waitUntil('the log to say the quick fix was not confirmed', async () => extensionLog(runDir).split(/not confirmed, nothing sent/).length > before, {
-      describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | '),
-    });
+    await waitUntil(
+      'the log to say the quick fix was not confirmed',
+      async () => extensionLog(runDir).split(/not confirmed, nothing sent/).length > before,
+      {
+        describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | '),
+      },
+    );
     assert.equal(await (await wb.filterProblems(CONFIRM_RULE)).count(), 1, `${CONFIRM_RULE} is still in the Problems panel`);
   });
 
@@ -415,7 +508,12 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     await dialog.waitFor({ state: 'hidden', timeout: DEFAULT_DEADLINE_MS });
     // Enter opened the preview, and a notification that still asks; nothing was sent.
     await waitUntil('the preview document to open', async () =>
-      new RegExp(`${CONFIRM_REPAIR_ID}\\.txt`).test(await page.locator('.tabs-container .tab.active').innerText().catch(() => '')),
+      new RegExp(`${CONFIRM_REPAIR_ID}\\.txt`).test(
+        await page
+          .locator('.tabs-container .tab.active')
+          .innerText()
+          .catch(() => ''),
+      ),
     );
     const ask = page.locator('.notifications-toasts .notification-toast', { hasText: /on sim \(may lose data\)/ });
     await ask.locator('.monaco-button', { hasText: /^Apply Repair$/ }).waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS });
@@ -423,9 +521,13 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     assert.equal(await (await wb.filterProblems(CONFIRM_RULE)).count(), 1, `${CONFIRM_RULE} is still in the Problems panel`);
     // Dismissed, the question is answered "no".
     await wb.runCommand('Notifications: Clear All Notifications');
-    await waitUntil('the log to say the repair was not confirmed', async () => extensionLog(runDir).split(/not confirmed, nothing sent/).length > before, {
-      describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | '),
-    });
+    await waitUntil(
+      'the log to say the repair was not confirmed',
+      async () => extensionLog(runDir).split(/not confirmed, nothing sent/).length > before,
+      {
+        describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | '),
+      },
+    );
     assert.doesNotMatch(extensionLog(runDir), new RegExp(`Repair ${CONFIRM_REPAIR_ID} \\(`), 'no repair was started');
     await wb.runCommand('View: Close All Editors');
   });
@@ -442,30 +544,46 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
 
     await wb.runCommand('Cluster: Show Repair Preview…');
     await wb.pick(/^Preview a repair \(nothing is sent\): pick a finding$/, PREVIEW_RULE, PREVIEW_RULE);
-    const repairPick = await wb.waitForPick(new RegExp(`^Preview a repair of ${escapeRegExp(PREVIEW_RULE)} \\(.*\\): nothing is sent$`), PREVIEW_REPAIR);
+    const repairPick = await wb.waitForPick(
+      new RegExp(`^Preview a repair of ${escapeRegExp(PREVIEW_RULE)} \\(.*\\): nothing is sent$`),
+      PREVIEW_REPAIR,
+    );
     assert.doesNotMatch(await title(), /^Repair /, 'the preview’s second pick is not titled as a repair');
     assert.match(await placeholder(), /^The repair to preview/);
     await repairPick.click();
     await waitUntil('the preview document to open', async () =>
-      new RegExp(`${PREVIEW_REPAIR_ID}\\.txt`).test(await page.locator('.tabs-container .tab.active').innerText().catch(() => '')),
+      new RegExp(`${PREVIEW_REPAIR_ID}\\.txt`).test(
+        await page
+          .locator('.tabs-container .tab.active')
+          .innerText()
+          .catch(() => ''),
+      ),
     );
     const previewText = await activeEditorText(page);
     assert.match(previewText, /Nothing has been sent/);
     // Each table with duplicates is a finding of its own: the one previewed is named in the document.
     const table = new RegExp(`· finding ${escapeRegExp(PREVIEW_RULE)}:(\\S+) · repair ${PREVIEW_REPAIR_ID}`).exec(previewText)?.[1];
     assert.ok(table, `the preview names its finding: ${previewText.slice(0, 300)}`);
-    await waitUntil(`the ${PREVIEW_RULE} problem of ${table}`, async () => (await (await wb.filterProblems(table)).filter({ hasText: PREVIEW_RULE }).count()) === 1, {
-      describe: () => problemsText(wb),
-    });
+    await waitUntil(
+      `the ${PREVIEW_RULE} problem of ${table}`,
+      async () => (await (await wb.filterProblems(table)).filter({ hasText: PREVIEW_RULE }).count()) === 1,
+      {
+        describe: () => problemsText(wb),
+      },
+    );
     // The button in its editor's title applies it, as Repair… would: a safe repair, so no question.
     const apply = page.locator('.editor-group-container.active .editor-actions .action-label[aria-label*="Apply This Repair"]');
     await wb.waitForBox('the "Apply This Repair" button of the preview’s editor', apply.first());
     await shot('19b-preview-apply.png');
     await apply.first().click();
     await waitRepairedWithoutModal(wb, PREVIEW_RULE, table);
-    await waitUntil('the log to record the repair', async () => new RegExp(`Repair ${PREVIEW_REPAIR_ID} \\(safe`).test(extensionLog(runDir)), {
-      describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | '),
-    });
+    await waitUntil(
+      'the log to record the repair',
+      async () => new RegExp(`Repair ${PREVIEW_REPAIR_ID} \\(safe`).test(extensionLog(runDir)),
+      {
+        describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | '),
+      },
+    );
     await wb.filterProblems('');
     await wb.runCommand('View: Close All Editors');
   });
@@ -480,11 +598,17 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
       throw new Error('no confirmation appeared before Run All Safe Repairs');
     });
     const question = (await dialog.locator('.dialog-message-text').innerText()).trim();
-    const m = /^Apply (\d+) safe repairs? on sim \((?:(\d+) cannot be undone|each can be undone|none can be undone|it cannot be undone)\)\?$/.exec(question);
+    const m =
+      /^Apply (\d+) safe repairs? on sim \((?:(\d+) cannot be undone|each can be undone|none can be undone|it cannot be undone)\)\?$/.exec(
+        question,
+      );
     assert.ok(m, `the question says how many repairs, where, and how many cannot be undone: "${question}"`);
     const repairs = Number(m[1]);
     assert.ok(repairs >= 2 && (m[2] === undefined || Number(m[2]) < repairs), question);
-    assert.match(await dialog.locator('.dialog-message-detail').innerText(), /Each is marked safe: it loses no data\. Repairs that may lose data are never part of it\./);
+    assert.match(
+      await dialog.locator('.dialog-message-detail').innerText(),
+      /Each is marked safe: it loses no data\. Repairs that may lose data are never part of it\./,
+    );
     assert.deepEqual((await dialogButtons(dialog)).sort(), [`Apply ${repairs} Repairs`, 'Cancel']);
     await shot('09b-repair-all-confirm.png');
     await dialog.locator('.dialog-buttons .monaco-button', { hasText: /^Cancel$/ }).click();
@@ -492,11 +616,19 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     // The pointer off the middle of the window, where the next step's quick pick opens (else its rows' hovers cover them).
     const viewport = page.viewportSize();
     if (viewport) await page.mouse.move(viewport.width - 100, viewport.height / 2);
-    await waitUntil('the log to say Run All Safe Repairs was not confirmed', async () => /Repair all safe on sim: not confirmed, nothing sent/.test(extensionLog(runDir)), {
-      describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | '),
-    });
+    await waitUntil(
+      'the log to say Run All Safe Repairs was not confirmed',
+      async () => /Repair all safe on sim: not confirmed, nothing sent/.test(extensionLog(runDir)),
+      {
+        describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | '),
+      },
+    );
     assert.doesNotMatch(extensionLog(runDir), /Repair all safe findings on sim/, 'no run was started');
-    assert.equal(await page.locator('.notifications-toasts .notification-toast', { hasText: 'repairing every safe finding' }).count(), 0, 'no progress shown');
+    assert.equal(
+      await page.locator('.notifications-toasts .notification-toast', { hasText: 'repairing every safe finding' }).count(),
+      0,
+      'no progress shown',
+    );
     assert.equal(await problemsText(wb), problemsBefore, 'the Problems panel is unchanged');
   });
 
@@ -504,11 +636,17 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     const dialog = await startRepairThatMayLoseData();
     await dialog.locator('.dialog-buttons .monaco-button', { hasText: /^Apply Repair$/ }).click();
     await dialog.waitFor({ state: 'hidden', timeout: DEFAULT_DEADLINE_MS });
-    await waitUntil(`${CONFIRM_RULE} to leave the Problems panel`, async () => (await (await wb.filterProblems(CONFIRM_RULE)).count()) === 0, {
-      timeoutMs: 60_000,
-      describe: () => problemsText(wb),
-    });
-    await waitUntil('the log to record the confirmed repair', async () => new RegExp(`Repair ${CONFIRM_REPAIR_ID} \\(may-lose-data`).test(extensionLog(runDir)));
+    await waitUntil(
+      `${CONFIRM_RULE} to leave the Problems panel`,
+      async () => (await (await wb.filterProblems(CONFIRM_RULE)).count()) === 0,
+      {
+        timeoutMs: 60_000,
+        describe: () => problemsText(wb),
+      },
+    );
+    await waitUntil('the log to record the confirmed repair', async () =>
+      new RegExp(`Repair ${CONFIRM_REPAIR_ID} \\(may-lose-data`).test(extensionLog(runDir)),
+    );
     await wb.filterProblems('');
     await shot('10-after-confirmed-repair.png');
   });
@@ -544,9 +682,12 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
       describe: () => progress.innerText(),
     });
     await shot('11-repair-progress.png');
-    await progress.locator('.monaco-button', { hasText: /^Cancel$/ }).click({ timeout: DEFAULT_DEADLINE_MS }).catch(() => {
-      throw new Error('the repair’s progress notification has no Cancel button');
-    });
+    await progress
+      .locator('.monaco-button', { hasText: /^Cancel$/ })
+      .click({ timeout: DEFAULT_DEADLINE_MS })
+      .catch(() => {
+        throw new Error('the repair’s progress notification has no Cancel button');
+      });
     // A barrier: the pick below lists findings from the server, over the same ordered channels as
     // the cancel (workbench → extension host → server); once it shows, the server has the cancel.
     await wb.runCommand('Cluster: Repair…');
@@ -556,17 +697,27 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
 
     const outcome = toasts.filter({ hasText: /applied 10,000; cancelled before the remaining batches/ });
     await outcome.waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS }).catch(async () => {
-      throw new Error(`no "cancelled" outcome (${gate!.repairs.length} batches sent); notifications: ${(await toasts.allInnerTexts()).join(' | ')}`);
+      throw new Error(
+        `no "cancelled" outcome (${gate!.repairs.length} batches sent); notifications: ${(await toasts.allInnerTexts()).join(' | ')}`,
+      );
     });
     assert.equal(gate!.repairs.length, 2, 'no batch was sent after the cancel');
     await progress.waitFor({ state: 'hidden', timeout: DEFAULT_DEADLINE_MS });
     const rows = await wb.filterProblems(CANCEL_RULE);
-    await waitUntil(`${CANCEL_RULE} to stay, with the 10,000 shards not deleted`, async () => /10,000 shards/.test((await rows.allInnerTexts()).join(' ')), {
-      describe: () => problemsText(wb),
-    });
-    await waitUntil('the log to say the repair was cancelled', async () => /delete-uninitialised .*cancelled before the remaining batches/.test(extensionLog(runDir)), {
-      describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | '),
-    });
+    await waitUntil(
+      `${CANCEL_RULE} to stay, with the 10,000 shards not deleted`,
+      async () => /10,000 shards/.test((await rows.allInnerTexts()).join(' ')),
+      {
+        describe: () => problemsText(wb),
+      },
+    );
+    await waitUntil(
+      'the log to say the repair was cancelled',
+      async () => /delete-uninitialised .*cancelled before the remaining batches/.test(extensionLog(runDir)),
+      {
+        describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | '),
+      },
+    );
     await wb.filterProblems('');
     await shot('12-after-cancel.png');
   });
@@ -579,11 +730,19 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     // The only config in the workspace: no pick.
     // The Clusters view gets the side bar's height: its list renders only the rows in sight.
     const clusters = await showOnly(wb, 'Clusters');
-    await waitUntil('the Clusters view to list "gw" as read-only', async () =>
-      (await clusters.locator('.monaco-list-row[role="treeitem"]', { hasText: /read-only/ }).filter({ hasText: 'gw' }).count()) > 0,
+    await waitUntil(
+      'the Clusters view to list "gw" as read-only',
+      async () =>
+        (await clusters
+          .locator('.monaco-list-row[role="treeitem"]', { hasText: /read-only/ })
+          .filter({ hasText: 'gw' })
+          .count()) > 0,
       { timeoutMs: 60_000, describe: () => rowsText(clusters) },
     );
-    const gwRow = clusters.locator('.monaco-list-row[role="treeitem"]', { hasText: 'gw' }).filter({ hasText: /read-only/ }).first();
+    const gwRow = clusters
+      .locator('.monaco-list-row[role="treeitem"]', { hasText: 'gw' })
+      .filter({ hasText: /read-only/ })
+      .first();
     assert.equal(await gwRow.locator('.codicon-lock').count(), 1, 'a lock on the read-only cluster');
     const status = session!.page.locator('[id="cluster-debugger.cluster-debugger.clusterDebugger.status"]');
     await waitUntil('the status bar to show a lock', async () => (await status.locator('.codicon-lock').count()) > 0, {
@@ -595,12 +754,18 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
   it('shows the gateway’s subsystems as "not configured" in their views (a message, not an error)', async () => {
     const shards = await showOnly(wb, 'Shards');
     const gw = shards.locator('.monaco-list-row[role="treeitem"]', { hasText: 'gw' }).first();
-    await waitUntil('the Shards view to list gw as not configured', async () => /not configured/.test(await gw.innerText().catch(() => '')), {
-      timeoutMs: 30_000,
-      describe: () => rowsText(shards),
-    });
+    await waitUntil(
+      'the Shards view to list gw as not configured',
+      async () => /not configured/.test(await gw.innerText().catch(() => '')),
+      {
+        timeoutMs: 30_000,
+        describe: () => rowsText(shards),
+      },
+    );
     if ((await gw.getAttribute('aria-expanded')) !== 'true') await gw.locator('.monaco-tl-twistie').click();
-    const message = shards.locator('.monaco-list-row[role="treeitem"]', { hasText: /Not configured: no quickwit section in the gateway config/ });
+    const message = shards.locator('.monaco-list-row[role="treeitem"]', {
+      hasText: /Not configured: no quickwit section in the gateway config/,
+    });
     await waitUntil('the "Not configured" message under gw', async () => (await message.count()) > 0, { describe: () => rowsText(shards) });
     const rows = await treeRows(shards);
     const row = rows.find((r) => /Not configured: no quickwit section/.test(r.label));
@@ -611,7 +776,9 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
   it('finds the Fluvio incident through a fluvio-only gateway over the simulator’s mirrored metadata', async function () {
     const fluvioSource = readFileSync(join(repoRoot, 'src', 'gateway', 'sources', 'fluvio.ts'), 'utf8');
     if (/not implemented/.test(fluvioSource)) {
-      console.log('    (skipped: src/gateway/sources/fluvio.ts is not implemented on this branch; the gateway cannot read Fluvio metadata yet)');
+      console.log(
+        '    (skipped: src/gateway/sources/fluvio.ts is not implemented on this branch; the gateway cannot read Fluvio metadata yet)',
+      );
       this.skip();
     }
     // The bundled simulator (incident-all) may list this rule too: the gateway's is one problem more.
@@ -624,8 +791,15 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     // Fluvio keeps no SPU storage report in its metadata: the gateway reads each SPU's free space
     // from where the config says; the simulator writes its SPUs' as files beside the metadata.
     const reports = join(metadata, '.cluster-sim');
-    const spuStorage = readdirSync(reports).map((f) => ({ spuId: Number(/spu-(\d+)/.exec(f)![1]), file: join(reports, f), fullBelowBytes: 0 }));
-    writeFileSync(join(runDir, 'workspace', 'fluvio.cluster-gateway.json'), JSON.stringify({ fluvio: { metadataDir: metadata, spuStorage } }));
+    const spuStorage = readdirSync(reports).map((f) => ({
+      spuId: Number(/spu-(\d+)/.exec(f)![1]),
+      file: join(reports, f),
+      fullBelowBytes: 0,
+    }));
+    writeFileSync(
+      join(runDir, 'workspace', 'fluvio.cluster-gateway.json'),
+      JSON.stringify({ fluvio: { metadataDir: metadata, spuStorage } }),
+    );
     await wb.runCommand('Cluster: Start Gateway…');
     await wb.pick(/Start Gateway: pick a config/, /^fluvio/, 'fluvio');
     const partitions = await showOnly(wb, 'Partitions');
@@ -636,14 +810,22 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     const rows = await wb.filterProblems('partitions/online-out-of-space');
     // The gateway's cluster in the Partitions view says it has the problem.
     const gwRoot = partitions.locator('.monaco-list-row[role="treeitem"]', { hasText: 'fluvio' }).first();
-    await waitUntil('the fluvio gateway in the Partitions view with its problem', async () => /1 problem/.test(await gwRoot.innerText().catch(() => '')), {
-      timeoutMs: 60_000,
-      describe: () => rowsText(partitions),
-    });
-    await waitUntil(`the Problems panel to list one more partitions/online-out-of-space (${before} before)`, async () => (await problemRows(rows).count()) > before, {
-      timeoutMs: 60_000,
-      describe: async () => `${await problemRows(rows).count()} rows: ${await problemsText(wb)}`,
-    });
+    await waitUntil(
+      'the fluvio gateway in the Partitions view with its problem',
+      async () => /1 problem/.test(await gwRoot.innerText().catch(() => '')),
+      {
+        timeoutMs: 60_000,
+        describe: () => rowsText(partitions),
+      },
+    );
+    await waitUntil(
+      `the Problems panel to list one more partitions/online-out-of-space (${before} before)`,
+      async () => (await problemRows(rows).count()) > before,
+      {
+        timeoutMs: 60_000,
+        describe: async () => `${await problemRows(rows).count()} rows: ${await problemsText(wb)}`,
+      },
+    );
     // The Problems panel names each cluster's document, so the gateway's problem is told apart from the simulator's.
     await rows.filter({ hasText: 'fluvio.partitions.clustersnap' }).first().waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS });
     await shot('15-gateway-fluvio-incident.png');
@@ -666,7 +848,11 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     await bulb.click();
     const menu = page.locator('.context-view .monaco-menu .action-item:not(.disabled) .action-label');
     await waitUntil('the quick fix menu', async () => (await menu.count()) > 0, {
-      describe: async () => `menu: ${await page.locator('.context-view').innerText().catch(() => '(none)')}`,
+      describe: async () =>
+        `menu: ${await page
+          .locator('.context-view')
+          .innerText()
+          .catch(() => '(none)')}`,
     });
     return menu;
   }
@@ -700,7 +886,9 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
       await wb.answerInput(/Connect to a cluster \(2\/3\)/, PROD);
       await wb.answerInput(/Connect to a cluster \(3\/3\)/, prodSim.token);
       const clusters = await showOnly(wb, 'Clusters');
-      const prodRow = clusters.locator('.monaco-list-row[role="treeitem"]', { has: wb.page.locator('.label-name', { hasText: new RegExp(`^${PROD}$`) }) }).first();
+      const prodRow = clusters
+        .locator('.monaco-list-row[role="treeitem"]', { has: wb.page.locator('.label-name', { hasText: new RegExp(`^${PROD}$`) }) })
+        .first();
       const description = async () => (await prodRow.innerText().catch(() => '')).replace(/\s+/g, ' ');
       // The entry applies when the cluster connects…
       await waitUntil(`the Clusters view to show ${PROD} live and read-only`, async () => /live · read-only/.test(await description()), {
@@ -713,7 +901,10 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
         describe: () => rowsText(clusters),
       });
       for (const rule of [CONFIRM_RULE, UNDO_RULE]) {
-        await waitUntil(`${PROD}'s ${rule} in the Problems panel`, async () => (await problemCount(rule)) > 0, { timeoutMs: 60_000, describe: () => problemsText(wb) });
+        await waitUntil(`${PROD}'s ${rule} in the Problems panel`, async () => (await problemCount(rule)) > 0, {
+          timeoutMs: 60_000,
+          describe: () => problemsText(wb),
+        });
         rowsBefore.set(rule, await problemCount(rule));
       }
     });
@@ -734,24 +925,38 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
 
       // The read-only cluster-preview: document, named after the repair.
       await waitUntil('the preview document to open', async () =>
-        new RegExp(`${CONFIRM_REPAIR_ID}\\.txt`).test(await page.locator('.tabs-container .tab.active').innerText().catch(() => '')),
+        new RegExp(`${CONFIRM_REPAIR_ID}\\.txt`).test(
+          await page
+            .locator('.tabs-container .tab.active')
+            .innerText()
+            .catch(() => ''),
+        ),
       );
-      const text = await waitUntil('the preview document to show its findings', async () => {
-        const t = await activeEditorText(page);
-        return /Findings resolved \(1\)/.test(t) && t;
-      }, { describe: () => activeEditorText(page) });
+      const text = await waitUntil(
+        'the preview document to show its findings',
+        async () => {
+          const t = await activeEditorText(page);
+          return /Findings resolved \(1\)/.test(t) && t;
+        },
+        { describe: () => activeEditorText(page) },
+      );
       assert.match(text, /^Preview: Force-remove StreamingNode \S+ \[may-lose-data\]\n/);
       assert.match(text, new RegExp(`Cluster ${PROD} · finding ${escapeRegExp(CONFIRM_RULE)}:\\S+ · repair ${CONFIRM_REPAIR_ID}`));
       assert.match(text, /\nresolves 1 finding, creates none; /);
       assert.match(text, /Nothing has been sent/);
       // The plan's operations, grouped by command and counted, with what the cluster would answer.
-      assert.match(text, /\nOperations\n( {2}milvus\.\w+: \d+ requests?, [\d,]+ items? → [\d,]+ applied, 0 refused, [\d,]+ unchanged\n)+\n/);
+      assert.match(
+        text,
+        /\nOperations\n( {2}milvus\.\w+: \d+ requests?, [\d,]+ items? → [\d,]+ applied, 0 refused, [\d,]+ unchanged\n)+\n/,
+      );
       // Each touched collection's size before and after.
       assert.match(text, /\nEntities \(before → after\)\n( {2}milvus\.\w+: [\d,]+ → [\d,]+ \([^)]+\)\n)+/);
       assert.match(text, new RegExp(`\\nFindings resolved \\(1\\)\\n {2}${escapeRegExp(CONFIRM_RULE)}:\\S+ \\[error\\] 1 → 0: `));
       assert.match(text, /\nFindings created \(0\)\n/);
       // While the preview is read, a notification still offers to apply the repair.
-      const ask = page.locator('.notifications-toasts .notification-toast', { hasText: new RegExp(`on ${PROD} \\(may lose data\\): resolves 1 finding`) });
+      const ask = page.locator('.notifications-toasts .notification-toast', {
+        hasText: new RegExp(`on ${PROD} \\(may lose data\\): resolves 1 finding`),
+      });
       await ask.locator('.monaco-button', { hasText: /^Apply Repair$/ }).waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS });
       await shot('20-repair-preview.png');
     });
@@ -762,30 +967,59 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
       await ask.locator('.monaco-button', { hasText: /^Apply Repair$/ }).click();
       const widget = page.locator('.quick-input-widget');
       const title = new RegExp(`may lose data on ${PROD}$`);
-      await waitUntil('the input box asking for the cluster name', async () => (await widget.isVisible()) && title.test((await widget.locator('.quick-input-title').innerText()).trim()), {
-        describe: async () => `title "${await widget.locator('.quick-input-title').innerText().catch(() => '')}"`,
-      });
+      await waitUntil(
+        'the input box asking for the cluster name',
+        async () => (await widget.isVisible()) && title.test((await widget.locator('.quick-input-title').innerText()).trim()),
+        {
+          describe: async () =>
+            `title "${await widget
+              .locator('.quick-input-title')
+              .innerText()
+              .catch(() => '')}"`,
+        },
+      );
       const input = widget.locator('.quick-input-box input');
       await input.fill('prd');
-      await waitUntil('the validation message for a wrong name', async () => (await inputMessage(page)) === `Type ${PROD} exactly, or press Escape`, {
-        describe: () => inputMessage(page),
-      });
+      await waitUntil(
+        'the validation message for a wrong name',
+        async () => (await inputMessage(page)) === `Type ${PROD} exactly, or press Escape`,
+        {
+          describe: () => inputMessage(page),
+        },
+      );
       await shot('21-typed-name.png');
-      const sent = new RegExp(`Repair ${CONFIRM_REPAIR_ID} \\(may-lose-data, 1 target\\) of ${escapeRegExp(CONFIRM_RULE)}:\\S+ on ${PROD}:`);
+      const sent = new RegExp(
+        `Repair ${CONFIRM_REPAIR_ID} \\(may-lose-data, 1 target\\) of ${escapeRegExp(CONFIRM_RULE)}:\\S+ on ${PROD}:`,
+      );
       assert.doesNotMatch(extensionLog(runDir), sent, 'nothing is sent while the name is wrong');
 
       await input.fill(PROD);
       // The prompt replaces the validation message.
-      await waitUntil('the validation message to go', async () => /Type its name to apply the repair/.test(await inputMessage(page)), { describe: () => inputMessage(page) });
-      await page.keyboard.press('Enter');
-      await waitUntil(`${PROD}'s ${CONFIRM_RULE} to leave the Problems panel`, async () => (await problemCount(CONFIRM_RULE)) === rowsBefore.get(CONFIRM_RULE)! - 1, {
-        timeoutMs: 60_000,
-        describe: () => problemsText(wb),
+      await waitUntil('the validation message to go', async () => /Type its name to apply the repair/.test(await inputMessage(page)), {
+        describe: () => inputMessage(page),
       });
-      await waitUntil('the log to record the repair and its result', async () => {
-        const log = extensionLog(runDir);
-        return sent.test(log) && new RegExp(`Repair ${CONFIRM_REPAIR_ID} of ${escapeRegExp(CONFIRM_RULE)}:\\S+: .*\\(applied 1, refused 0, resolved\\)`).test(log);
-      }, { describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | ') });
+      await page.keyboard.press('Enter');
+      await waitUntil(
+        `${PROD}'s ${CONFIRM_RULE} to leave the Problems panel`,
+        async () => (await problemCount(CONFIRM_RULE)) === rowsBefore.get(CONFIRM_RULE)! - 1,
+        {
+          timeoutMs: 60_000,
+          describe: () => problemsText(wb),
+        },
+      );
+      await waitUntil(
+        'the log to record the repair and its result',
+        async () => {
+          const log = extensionLog(runDir);
+          return (
+            sent.test(log) &&
+            new RegExp(`Repair ${CONFIRM_REPAIR_ID} of ${escapeRegExp(CONFIRM_RULE)}:\\S+: .*\\(applied 1, refused 0, resolved\\)`).test(
+              log,
+            )
+          );
+        },
+        { describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | ') },
+      );
     });
 
     it(`lists ${PROD}'s repairs in Repair History, newest first, each with its operations`, async () => {
@@ -793,10 +1027,14 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
       await wb.runCommand('Cluster: Repair…');
       await wb.pick(/pick a finding/i, new RegExp(`${PROD} · `), UNDO_RULE);
       await wb.pick(new RegExp(`Repair ${escapeRegExp(UNDO_RULE)}`), new RegExp(UNDO_TITLE_SRC)); // a row's text holds its description too: not anchored
-      await waitUntil(`${PROD}'s ${UNDO_RULE} to leave the Problems panel`, async () => (await problemCount(UNDO_RULE)) === rowsBefore.get(UNDO_RULE)! - 1, {
-        timeoutMs: 60_000,
-        describe: () => problemsText(wb),
-      });
+      await waitUntil(
+        `${PROD}'s ${UNDO_RULE} to leave the Problems panel`,
+        async () => (await problemCount(UNDO_RULE)) === rowsBefore.get(UNDO_RULE)! - 1,
+        {
+          timeoutMs: 60_000,
+          describe: () => problemsText(wb),
+        },
+      );
       await wb.filterProblems('');
 
       // The history, the side bar widened for its descriptions, next to the Problems panel.
@@ -806,21 +1044,33 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
       const history = await showOnly(wb, 'History');
       await widenSideBar(wb, 320);
       const repairs = () => historyRepairs(history);
-      const [newest, previous] = await waitUntil(`the history to list ${PROD}'s two repairs first`, async () => {
-        const rows = await repairs();
-        return rows.length >= 2 && UNDO_TITLE.test(rows[0].label) && CONFIRM_REPAIR.test(rows[1].label) && rows;
-      }, { describe: () => rowsText(history) });
+      const [newest, previous] = await waitUntil(
+        `the history to list ${PROD}'s two repairs first`,
+        async () => {
+          const rows = await repairs();
+          return rows.length >= 2 && UNDO_TITLE.test(rows[0].label) && CONFIRM_REPAIR.test(rows[1].label) && rows;
+        },
+        { describe: () => rowsText(history) },
+      );
       assert.match(newest.description, new RegExp(`^${PROD} · \\d{4}-\\d\\d-\\d\\d [\\d:]+ · undoable$`));
-      assert.match(previous.description, new RegExp(`^${PROD} · \\d{4}-\\d\\d-\\d\\d [\\d:]+ · not undoable$`), 'force-removing a node cannot be undone');
+      assert.match(
+        previous.description,
+        new RegExp(`^${PROD} · \\d{4}-\\d\\d-\\d\\d [\\d:]+ · not undoable$`),
+        'force-removing a node cannot be undone',
+      );
       // Expanded, a repair lists its batches: the command, its targets, and what the cluster answered.
       const row = history.locator(`.monaco-list-row[data-index="${newest.index}"]`);
       await row.locator('.monaco-tl-twistie').click();
       await waitUntil('the newest repair to expand', async () => (await row.getAttribute('aria-expanded')) === 'true');
-      const batches = await waitUntil('its batch under it', async () => {
-        const rows = await treeRows(history);
-        const children = rows.filter((r) => r.level === 2);
-        return children.length > 0 && children;
-      }, { describe: () => rowsText(history) });
+      const batches = await waitUntil(
+        'its batch under it',
+        async () => {
+          const rows = await treeRows(history);
+          const children = rows.filter((r) => r.level === 2);
+          return children.length > 0 && children;
+        },
+        { describe: () => rowsText(history) },
+      );
       const parts = await Promise.all(batches.map((b) => rowParts(history.locator(`.monaco-list-row[data-index="${b.index}"]`))));
       assert.deepEqual(parts, [{ label: `quickwit.deleteShards ×${UNDO_TARGETS}`, description: 'batch 1: applied' }]);
       await shot('22-repair-history.png');
@@ -837,27 +1087,46 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
       assert.deepEqual((await dialogButtons(dialog)).sort(), ['Cancel', 'Undo']);
       await dialog.locator('.dialog-buttons .monaco-button', { hasText: /^Undo$/ }).click();
       await dialog.waitFor({ state: 'hidden', timeout: DEFAULT_DEADLINE_MS });
-      await waitUntil(`${PROD}'s ${UNDO_RULE} to be back in the Problems panel`, async () => (await problemCount(UNDO_RULE)) === rowsBefore.get(UNDO_RULE), {
-        timeoutMs: 60_000,
-        describe: () => problemsText(wb),
-      });
+      await waitUntil(
+        `${PROD}'s ${UNDO_RULE} to be back in the Problems panel`,
+        async () => (await problemCount(UNDO_RULE)) === rowsBefore.get(UNDO_RULE),
+        {
+          timeoutMs: 60_000,
+          describe: () => problemsText(wb),
+        },
+      );
       const rows = await wb.filterProblems(UNDO_RULE);
-      assert.ok((await rows.allInnerTexts()).some((t) => t.includes(`${UNDO_TARGETS} shards`)), `a ${UNDO_RULE} problem of ${UNDO_TARGETS} shards`);
-      await waitUntil('the log to record the undo', async () => new RegExp(`Undo of \\S+: .*\\(applied ${UNDO_TARGETS}, refused 0`).test(extensionLog(runDir)), {
-        describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | '),
-      });
+      assert.ok(
+        (await rows.allInnerTexts()).some((t) => t.includes(`${UNDO_TARGETS} shards`)),
+        `a ${UNDO_RULE} problem of ${UNDO_TARGETS} shards`,
+      );
+      await waitUntil(
+        'the log to record the undo',
+        async () => new RegExp(`Undo of \\S+: .*\\(applied ${UNDO_TARGETS}, refused 0`).test(extensionLog(runDir)),
+        {
+          describe: async () => extensionLog(runDir).split('\n').slice(-4).join(' | '),
+        },
+      );
       // The undo is journalled too: the newest row of the history.
       const history = await showOnly(wb, 'History');
       // The list is re-drawn as the journal grows: wait for the whole order a person would read, the undo and then what it undid.
-      const [undo, undone] = await waitUntil('the history to list the undo first, then the repair it undid', async () => {
-        const rows = await historyRepairs(history);
-        return rows.length >= 2 && new RegExp(`^↶ Undo: ${UNDO_TITLE_SRC}$`).test(rows[0].label) && UNDO_TITLE.test(rows[1].label) && rows;
-      }, { describe: () => rowsText(history) });
+      const [undo, undone] = await waitUntil(
+        'the history to list the undo first, then the repair it undid',
+        async () => {
+          const rows = await historyRepairs(history);
+          return (
+            rows.length >= 2 && new RegExp(`^↶ Undo: ${UNDO_TITLE_SRC}$`).test(rows[0].label) && UNDO_TITLE.test(rows[1].label) && rows
+          );
+        },
+        { describe: () => rowsText(history) },
+      );
       assert.match(undo.description, new RegExp(`^${PROD} · `));
       // The repair it took back is listed under it, and cannot be undone twice.
       assert.match(undone.label, UNDO_TITLE);
       assert.match(undone.description, new RegExp(`^${PROD} · .* · undone$`));
-      await session!.page.locator('.notifications-toasts .notification-toast', { hasText: 'Cluster: undoing a repair' }).waitFor({ state: 'hidden', timeout: DEFAULT_DEADLINE_MS });
+      await session!.page
+        .locator('.notifications-toasts .notification-toast', { hasText: 'Cluster: undoing a repair' })
+        .waitFor({ state: 'hidden', timeout: DEFAULT_DEADLINE_MS });
       await shot('23-undo.png');
     });
   });
@@ -872,7 +1141,14 @@ async function statusText(page: import('playwright-core').Page, which: 'ours' | 
     which === 'problems'
       ? page.locator('[id="status.problems"]')
       : page.locator('[id="cluster-debugger.cluster-debugger.clusterDebugger.status"]');
-  return ((await item.first().innerText({ timeout: 2000 }).catch(() => '')) || '').replace(/\s+/g, ' ').trim();
+  return (
+    (await item
+      .first()
+      .innerText({ timeout: 2000 })
+      .catch(() => '')) || ''
+  )
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** The numbers in a status text, in order ("1,234" is one number). */
@@ -921,13 +1197,17 @@ async function dialogButtons(dialog: Locator): Promise<string[]> {
 async function waitRepairedWithoutModal(wb: Workbench, rule: string, filter = rule): Promise<void> {
   const dialog = modalDialog(wb);
   let modal: string | undefined;
-  await waitUntil(`${rule} (${filter}) to leave the Problems panel, with no confirmation asked`, async () => {
-    if (await dialog.isVisible()) {
-      modal = (await dialog.innerText()).replace(/\s+/g, ' ');
-      return true;
-    }
-    return (await (await wb.filterProblems(filter)).filter({ hasText: rule }).count()) === 0;
-  }, { timeoutMs: 60_000, describe: () => problemsText(wb) });
+  await waitUntil(
+    `${rule} (${filter}) to leave the Problems panel, with no confirmation asked`,
+    async () => {
+      if (await dialog.isVisible()) {
+        modal = (await dialog.innerText()).replace(/\s+/g, ' ');
+        return true;
+      }
+      return (await (await wb.filterProblems(filter)).filter({ hasText: rule }).count()) === 0;
+    },
+    { timeoutMs: 60_000, describe: () => problemsText(wb) },
+  );
   assert.equal(modal, undefined, `a safe repair of ${rule} asked for a modal confirmation: "${modal}"`);
 }
 
@@ -945,9 +1225,12 @@ function writeClustersSetting(workspace: string, clusters: { name: string; prote
 async function showOnly(wb: Workbench, viewName: string): Promise<Locator> {
   const container = wb.container(CONTAINER_ID);
   // Read the labels first: collapsing a view changes which headers an "expanded" locator matches.
-  const expanded = await container.locator('.pane > .pane-header[aria-expanded="true"]').evaluateAll((els: any[]) => els.map((el) => String(el.getAttribute('aria-label'))));
+  const expanded = await container
+    .locator('.pane > .pane-header[aria-expanded="true"]')
+    .evaluateAll((els: any[]) => els.map((el) => String(el.getAttribute('aria-label'))));
   for (const label of expanded) {
-    if (label !== `${viewName} Section`) await wb.collapsePane(container.locator('.pane', { has: wb.page.locator(`.pane-header[aria-label="${label}"]`) }));
+    if (label !== `${viewName} Section`)
+      await wb.collapsePane(container.locator('.pane', { has: wb.page.locator(`.pane-header[aria-label="${label}"]`) }));
   }
   const pane = wb.pane(CONTAINER_ID, viewName);
   await wb.expandPane(pane);
@@ -974,6 +1257,7 @@ async function historyRepairs(history: Locator): Promise<{ index: string; label:
 
 /** A tree row's label and description, as drawn (its innerText runs them together). */
 async function rowParts(row: Locator): Promise<{ label: string; description: string }> {
-  const text = async (selector: string) => ((await row.locator(selector).count()) ? (await row.locator(selector).first().innerText()).trim() : '');
+  const text = async (selector: string) =>
+    (await row.locator(selector).count()) ? (await row.locator(selector).first().innerText()).trim() : '';
   return { label: await text('.label-name'), description: await text('.label-description') };
 }

@@ -99,9 +99,12 @@ export class Workbench {
     const row = this.quickPickRows().filter({
       has: this.page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }),
     });
-    await row.first().waitFor({ timeout: DEFAULT_DEADLINE_MS }).catch(async () => {
-      throw new Error(`the palette has no command "${title}" (rows: ${await this.quickPickLabels()})`);
-    });
+    await row
+      .first()
+      .waitFor({ timeout: DEFAULT_DEADLINE_MS })
+      .catch(async () => {
+        throw new Error(`the palette has no command "${title}" (rows: ${await this.quickPickLabels()})`);
+      });
     await row.first().click();
   }
 
@@ -138,19 +141,23 @@ export class Workbench {
     const viewport = this.page.viewportSize();
     let last: Box | undefined;
     let seen = 'no box';
-    return waitUntil(`${what} to be laid out and in view`, async () => {
-      const previous = last;
-      last = undefined; // a probe that throws has seen no box
-      const box = (await probe()) ?? undefined;
-      seen = box ? JSON.stringify(box) : 'no box';
-      const laidOut =
-        box !== undefined &&
-        box.width > 0 &&
-        box.height > 0 &&
-        (!viewport || (box.x >= 0 && box.y >= 0 && box.x + box.width <= viewport.width && box.y + box.height <= viewport.height));
-      last = laidOut ? box : undefined;
-      return laidOut && previous !== undefined && sameBox(previous, box) && box;
-    }, { timeoutMs: opts.timeoutMs, describe: opts.describe ?? (async () => seen) });
+    return waitUntil(
+      `${what} to be laid out and in view`,
+      async () => {
+        const previous = last;
+        last = undefined; // a probe that throws has seen no box
+        const box = (await probe()) ?? undefined;
+        seen = box ? JSON.stringify(box) : 'no box';
+        const laidOut =
+          box !== undefined &&
+          box.width > 0 &&
+          box.height > 0 &&
+          (!viewport || (box.x >= 0 && box.y >= 0 && box.x + box.width <= viewport.width && box.y + box.height <= viewport.height));
+        last = laidOut ? box : undefined;
+        return laidOut && previous !== undefined && sameBox(previous, box) && box;
+      },
+      { timeoutMs: opts.timeoutMs, describe: opts.describe ?? (async () => seen) },
+    );
   }
 
   /**
@@ -190,9 +197,21 @@ export class Workbench {
     return this.waitForBox(`a squiggle on line ${line} of the active editor`, find, {
       timeoutMs,
       describe: async () => {
-        const numbers = await editor.locator('.margin-view-overlays .line-numbers').allInnerTexts().catch(() => []);
-        const squiggles = await editor.locator(SQUIGGLE).count().catch(() => 0);
-        return `lines on screen ${numbers.map((n) => n.trim()).filter(Boolean).sort((a, b) => Number(a) - Number(b)).join(',') || '(none)'}; ${squiggles} squiggles`;
+        const numbers = await editor
+          .locator('.margin-view-overlays .line-numbers')
+          .allInnerTexts()
+          .catch(() => []);
+        const squiggles = await editor
+          .locator(SQUIGGLE)
+          .count()
+          .catch(() => 0);
+        return `lines on screen ${
+          numbers
+            .map((n) => n.trim())
+            .filter(Boolean)
+            .sort((a, b) => Number(a) - Number(b))
+            .join(',') || '(none)'
+        }; ${squiggles} squiggles`;
       },
     });
   }
@@ -211,9 +230,13 @@ export class Workbench {
     await rows.first().dblclick(); // opens the cluster:// document at the problem and selects the row
     // The row that was opened is the selected one (the list may have changed since it was counted).
     const opened = this.page.locator('.markers-panel .monaco-list-row.selected').filter({ hasText: rule });
-    const where = await waitUntil(`the opened ${rule} problem's position`, async () => /\[Ln (\d+), Col (\d+)\]/.exec(await opened.first().innerText({ timeout: 1000 })), {
-      describe: async () => (await opened.allInnerTexts()).join(' | ') || '(no selected row)',
-    });
+    const where = await waitUntil(
+      `the opened ${rule} problem's position`,
+      async () => /\[Ln (\d+), Col (\d+)\]/.exec(await opened.first().innerText({ timeout: 1000 })),
+      {
+        describe: async () => (await opened.allInnerTexts()).join(' | ') || '(no selected row)',
+      },
+    );
     await waitUntil(`the editor to show the document of ${rule} (${tab})`, async () =>
       tab.test(await this.page.locator('.editor-group-container.active .tabs-container .tab.active').innerText({ timeout: 1000 })),
     );
@@ -242,12 +265,16 @@ export class Workbench {
       return Date.now();
     };
     let pointed = await pointAt();
-    return waitUntil(what, async () => {
-      const value = await probe();
-      if (value) return value;
-      if (Date.now() - pointed > 3000 && !(await this.page.locator('.monaco-hover:visible').count())) pointed = await pointAt();
-      return undefined;
-    }, opts);
+    return waitUntil(
+      what,
+      async () => {
+        const value = await probe();
+        if (value) return value;
+        if (Date.now() - pointed > 3000 && !(await this.page.locator('.monaco-hover:visible').count())) pointed = await pointAt();
+        return undefined;
+      },
+      opts,
+    );
   }
 
   quickPickRows(): Locator {
@@ -270,7 +297,13 @@ export class Workbench {
     await waitUntil(
       `a quick pick titled ${title}`,
       async () => (await widget.isVisible()) && title.test((await widget.locator('.quick-input-title').innerText()).trim()),
-      { describe: async () => `title "${await widget.locator('.quick-input-title').innerText().catch(() => '')}"` },
+      {
+        describe: async () =>
+          `title "${await widget
+            .locator('.quick-input-title')
+            .innerText()
+            .catch(() => '')}"`,
+      },
     );
     if (filter !== undefined) await widget.locator('.quick-input-box input').fill(filter);
     const row = this.quickPickRows().filter({ hasText: text });
@@ -333,11 +366,15 @@ export class Workbench {
   /** Waits until no notification toast is still fading in, for stable screenshots. */
   async settleNotifications(): Promise<void> {
     const toasts = this.page.locator('.notifications-toasts .notification-toast');
-    await waitUntil('notifications to settle', async () => {
-      const n = await toasts.count();
-      const done = await this.page.locator('.notifications-toasts .notification-toast.notification-fade-in-done').count();
-      return n === done;
-    }, { timeoutMs: 5000 }).catch(() => {});
+    await waitUntil(
+      'notifications to settle',
+      async () => {
+        const n = await toasts.count();
+        const done = await this.page.locator('.notifications-toasts .notification-toast.notification-fade-in-done').count();
+        return n === done;
+      },
+      { timeoutMs: 5000 },
+    ).catch(() => {});
   }
 }
 
@@ -356,7 +393,12 @@ export function escapeRegExp(s: string): string {
 /** The Problems panel's rendered rows, for failure messages. */
 export async function problemsText(wb: Workbench): Promise<string> {
   const texts = await (await wb.openProblems()).allInnerTexts();
-  return texts.map((t) => t.replace(/\s+/g, ' ').trim()).join(' | ').slice(0, 600) || '(no rows)';
+  return (
+    texts
+      .map((t) => t.replace(/\s+/g, ' ').trim())
+      .join(' | ')
+      .slice(0, 600) || '(no rows)'
+  );
 }
 
 export async function rowsText(pane: Locator): Promise<string> {

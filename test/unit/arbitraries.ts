@@ -8,8 +8,39 @@ import { COLLECTION_KEYS, COLLECTIONS, type CollectionName, type EntityOf, type 
 
 /** Characters the snapshot language treats specially, plus unicode and the key formats' delimiters. */
 const AWKWARD_CHARS = [
-  ' ', '"', '#', '=', '\\', '/', '-', '[', '{', ']', '}', ',', ':', '\t', '\n', '\r', '\u0000', '\u007f', '\u00a0', '\u2028',
-  'a', 'Z', '0', '9', '_', '.', '~', 'é', 'ß', '日', '本', '😀', '\u0301',
+  ' ',
+  '"',
+  '#',
+  '=',
+  '\\',
+  '/',
+  '-',
+  '[',
+  '{',
+  ']',
+  '}',
+  ',',
+  ':',
+  '\t',
+  '\n',
+  '\r',
+  '\u0000',
+  '\u007f',
+  '\u00a0',
+  '\u2028',
+  'a',
+  'Z',
+  '0',
+  '9',
+  '_',
+  '.',
+  '~',
+  'é',
+  'ß',
+  '日',
+  '本',
+  '😀',
+  '\u0301',
 ];
 
 const PLAIN_CHARS = [...'abcxyzABC0123456789-_.:~/@é日'];
@@ -20,7 +51,26 @@ export const awkwardString: fc.Arbitrary<string> = fc.oneof(
   { arbitrary: fc.string({ unit: fc.constantFrom(...AWKWARD_CHARS), maxLength: 12 }), weight: 4 },
   { arbitrary: fc.string({ unit: 'grapheme', maxLength: 8 }), weight: 2 },
   { arbitrary: fc.string({ unit: 'binary', maxLength: 6 }), weight: 1 },
-  { arbitrary: fc.constantFrom('', 'null', 'true', 'false', '42', '-1', '[1]', '{}', 'a b', 'x=y', '#c', '"q"', 'node-1', 'store-1/region-2', 'spu-1/t-0'), weight: 2 },
+  {
+    arbitrary: fc.constantFrom(
+      '',
+      'null',
+      'true',
+      'false',
+      '42',
+      '-1',
+      '[1]',
+      '{}',
+      'a b',
+      'x=y',
+      '#c',
+      '"q"',
+      'node-1',
+      'store-1/region-2',
+      'spu-1/t-0',
+    ),
+    weight: 2,
+  },
 );
 
 /** Strings with no `/` (the parts of `/`-joined keys). */
@@ -69,7 +119,9 @@ export function fromSchema(schema: ZodLike, path = 'value'): fc.Arbitrary<unknow
       arb = fc.array(fromSchema(schema.def.element!, `${path}[]`), { maxLength: 4 });
       break;
     case 'object':
-      arb = fc.record(Object.fromEntries(Object.entries(schema.shape!).map(([k, s]) => [k, fromSchema(s, `${path}.${k}`)])), { noNullPrototype: true });
+      arb = fc.record(Object.fromEntries(Object.entries(schema.shape!).map(([k, s]) => [k, fromSchema(s, `${path}.${k}`)])), {
+        noNullPrototype: true,
+      });
       break;
     default:
       throw new Error(`${path}: no arbitrary for zod type ${schema.def.type}`);
@@ -87,7 +139,9 @@ export function entityArbitrary<C extends CollectionName>(c: C): fc.Arbitrary<En
   const schema = COLLECTIONS[c].schema as unknown as ZodLike;
   const keyFormat = COLLECTION_KEYS[c] as unknown as KeyFormat<Record<string, unknown>, unknown[]>;
   const { key: _key, ...rest } = schema.shape!;
-  const fields = fromSchema({ ...schema, shape: rest, safeParse: () => ({ success: true }) } as ZodLike, c) as fc.Arbitrary<Record<string, unknown>>;
+  const fields = fromSchema({ ...schema, shape: rest, safeParse: () => ({ success: true }) } as ZodLike, c) as fc.Arbitrary<
+    Record<string, unknown>
+  >;
   return fc
     .tuple(fields, fc.boolean(), awkwardString)
     .map(([e, formatted, other]) => {

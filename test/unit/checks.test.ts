@@ -23,7 +23,8 @@ import {
 } from '../../src/analysis';
 import * as F from './fixtures';
 
-const targetsOf = (ops: RepairCommand[]): Expectation[] => ops.flatMap((o) => ('targets' in o ? o.targets.filter((t) => 'version' in t) : []));
+const targetsOf = (ops: RepairCommand[]): Expectation[] =>
+  ops.flatMap((o) => ('targets' in o ? o.targets.filter((t) => 'version' in t) : []));
 const repair = (f: Finding, id: string) => {
   const r = f.repairs.find((x) => x.id === id);
   assert.ok(r, `repair ${id} offered (got ${f.repairs.map((x) => x.id).join(', ')})`);
@@ -43,7 +44,12 @@ describe('checks', () => {
     b.add('quickwit.metastore.shards', F.metastoreShard('closed-1', { shardState: 'closed' }));
     b.add('milvus.nodes', F.streamingNode(1), F.streamingNode(2, { lifecycle: 'Stopped', stopRequestedAt: 10 }));
     b.add('milvus.wals', F.wal(1, 'ch-0', { inFlightAppends: 2 }));
-    b.add('greptime.procedures', F.procedure('p1'), F.procedure('p2', { table: 'greptime.public.cpu' }), F.procedure('p3', { status: 'Done' }));
+    b.add(
+      'greptime.procedures',
+      F.procedure('p1'),
+      F.procedure('p2', { table: 'greptime.public.cpu' }),
+      F.procedure('p3', { status: 'Done' }),
+    );
     b.add('greptime.etcd', F.etcdPrefix('/__procedure__/', 1000));
     b.add('tikv.writeBatches', F.writeBatch(1, { atCommitBoundary: false, currentRegion: 7 }));
     b.add('tikv.regions', F.region(1, 7, { isWritten: true }), F.region(1, 8));
@@ -68,10 +74,13 @@ describe('checks', () => {
       );
       const [f] = findings;
       assert.match(f!.message, /2 shards of index otel-logs-v0_7:01HXYZ, source _ingest-source/);
-      assert.deepEqual(f!.repairs.map((r) => r.title), [
-        `Delete 2 uninitialised shards of ${F.INDEX}/${F.SOURCE} from the metastore`,
-        `Restart the control plane so it reloads the shards of ${F.INDEX}/${F.SOURCE} from the metastore`,
-      ]);
+      assert.deepEqual(
+        f!.repairs.map((r) => r.title),
+        [
+          `Delete 2 uninitialised shards of ${F.INDEX}/${F.SOURCE} from the metastore`,
+          `Restart the control plane so it reloads the shards of ${F.INDEX}/${F.SOURCE} from the metastore`,
+        ],
+      );
       // The source also has one live shard, which the control plane knows and an ingester holds.
       assert.deepEqual(
         f!.facts.map((x) => [x.component, x.subject.collection, x.subject.kind === 'group' ? x.subject.count : x.subject.kind, x.says]),
@@ -79,17 +88,24 @@ describe('checks', () => {
           ['metastore', 'quickwit.metastore.shards', 3, `The metastore has 3 shards of ${F.INDEX}/${F.SOURCE} that are not closed.`],
           ['control plane', 'quickwit.controlPlane.shards', 1, 'The control plane (epoch 3) knows 1 of them.'],
           ['ingester', 'quickwit.ingester.shards', 1, 'Ingesters hold 1 of them.'],
-          ['metastore', 'quickwit.metastore.shards', 2, 'The other 2 (1 open, 1 unavailable) have no ingester: open_shards succeeded, init_shards did not (the oldest created at t=10 s).'],
+          [
+            'metastore',
+            'quickwit.metastore.shards',
+            2,
+            'The other 2 (1 open, 1 unavailable) have no ingester: open_shards succeeded, init_shards did not (the oldest created at t=10 s).',
+          ],
         ],
       );
       assert.equal(f!.facts[1]!.epoch, 3);
       const restart = repair(f!, 'restart-control-plane');
       assert.deepEqual(restart.operations, [{ command: 'quickwit.restartControlPlane', expectedEpoch: 3 }]);
       assert.equal(restart.safety, 'safe');
-      assert.deepEqual(targetsOf(repair(f!, 'delete-uninitialised').operations).map((t) => t.key).sort(), [
-        `${F.INDEX}/${F.SOURCE}/d1`,
-        `${F.INDEX}/${F.SOURCE}/d2`,
-      ]);
+      assert.deepEqual(
+        targetsOf(repair(f!, 'delete-uninitialised').operations)
+          .map((t) => t.key)
+          .sort(),
+        [`${F.INDEX}/${F.SOURCE}/d1`, `${F.INDEX}/${F.SOURCE}/d2`],
+      );
     });
 
     it('does not flag closed shards, or shards the control plane or an ingester knows', () => {
@@ -120,10 +136,17 @@ describe('checks', () => {
 
     it('never plans deleting a shard that was published from', () => {
       const b = F.model();
-      b.add('quickwit.metastore.shards', F.metastoreShard('fresh'), F.metastoreShard('published', { publishPositionInclusive: '~00000000000000000042' }));
+      b.add(
+        'quickwit.metastore.shards',
+        F.metastoreShard('fresh'),
+        F.metastoreShard('published', { publishPositionInclusive: '~00000000000000000042' }),
+      );
       const [f] = checkDanglingShards(b.build());
       assert.equal(f!.count, 2);
-      assert.deepEqual(targetsOf(repair(f!, 'delete-uninitialised').operations).map((t) => t.key), [`${F.INDEX}/${F.SOURCE}/fresh`]);
+      assert.deepEqual(
+        targetsOf(repair(f!, 'delete-uninitialised').operations).map((t) => t.key),
+        [`${F.INDEX}/${F.SOURCE}/fresh`],
+      );
       assert.ok(f!.facts.some((x) => /^1 shard of those has a publish position/.test(x.says)));
     });
 
@@ -134,8 +157,13 @@ describe('checks', () => {
       b.add('quickwit.ingester.shards', F.ingesterShard('live', { replicationPositionInclusive: '~00000000000000000009' }));
       b.add('quickwit.metastore.shards', F.metastoreShard('dangling'));
       const all = runChecks(b.build());
-      const deleted = all.flatMap((f) => f.repairs.flatMap((r) => r.operations.filter((o) => o.command === 'quickwit.deleteShards'))).flatMap((o) => targetsOf([o]));
-      assert.deepEqual(deleted.map((t) => t.key), [`${F.INDEX}/${F.SOURCE}/dangling`]);
+      const deleted = all
+        .flatMap((f) => f.repairs.flatMap((r) => r.operations.filter((o) => o.command === 'quickwit.deleteShards')))
+        .flatMap((o) => targetsOf([o]));
+      assert.deepEqual(
+        deleted.map((t) => t.key),
+        [`${F.INDEX}/${F.SOURCE}/dangling`],
+      );
     });
   });
 
@@ -143,7 +171,11 @@ describe('checks', () => {
     it('flags control-plane and ingester shards missing from the metastore', () => {
       const b = F.model();
       b.add('quickwit.controlPlane.shards', F.controlPlaneShard('ghost'));
-      b.add('quickwit.ingester.shards', F.ingesterShard('empty'), F.ingesterShard('full', { replicationPositionInclusive: '~00000000000000000005' }));
+      b.add(
+        'quickwit.ingester.shards',
+        F.ingesterShard('empty'),
+        F.ingesterShard('full', { replicationPositionInclusive: '~00000000000000000005' }),
+      );
       const [f, ...rest] = valid(checkOrphanedShards(b.build()));
       assert.equal(rest.length, 0);
       assert.equal(f!.id, `shards/orphaned:${F.INDEX}/${F.SOURCE}`);
@@ -151,7 +183,10 @@ describe('checks', () => {
       assert.equal(repair(f!, 'restart-control-plane').safety, 'safe');
       const safeReset = repair(f!, 'advise-reset-safe-shards');
       assert.equal(safeReset.safety, 'safe');
-      assert.deepEqual(targetsOf(safeReset.operations).map((t) => t.key), ['ingester-1/' + `${F.INDEX}/${F.SOURCE}/empty`]);
+      assert.deepEqual(
+        targetsOf(safeReset.operations).map((t) => t.key),
+        ['ingester-1/' + `${F.INDEX}/${F.SOURCE}/empty`],
+      );
       const reset = repair(f!, 'advise-reset-shards');
       assert.equal(reset.safety, 'may-lose-data');
       assert.equal(reset.targetCount, 2);
@@ -175,9 +210,15 @@ describe('checks', () => {
       );
       const [f, ...rest] = valid(checkOrphanedShards(b.build()));
       assert.equal(rest.length, 0);
-      assert.deepEqual(f!.repairs.map((r) => [r.id, r.safety, r.targetCount]), [['advise-reset-shards', 'safe', 2]]);
+      assert.deepEqual(
+        f!.repairs.map((r) => [r.id, r.safety, r.targetCount]),
+        [['advise-reset-shards', 'safe', 2]],
+      );
       assert.equal(f!.repairs[0]!.title, `Reset 2 ingester shards with no unpublished records of ${F.INDEX}/${F.SOURCE}`);
-      assert.ok(f!.facts.some((x) => /^2 shards with records are closed: the metastore deletes a shard only once/.test(x.says)), evidenceOf(f!).join('\n'));
+      assert.ok(
+        f!.facts.some((x) => /^2 shards with records are closed: the metastore deletes a shard only once/.test(x.says)),
+        evidenceOf(f!).join('\n'),
+      );
     });
 
     it('an open ingester shard with records stays out of every safe reset, next to closed and empty ones', () => {
@@ -192,7 +233,12 @@ describe('checks', () => {
       const [f] = valid(checkOrphanedShards(b.build()));
       const safeReset = repair(f!, 'advise-reset-safe-shards');
       assert.equal(safeReset.safety, 'safe');
-      assert.deepEqual(targetsOf(safeReset.operations).map((t) => t.key.split('/').at(-1)).sort(), ['closed-full', 'open-empty']);
+      assert.deepEqual(
+        targetsOf(safeReset.operations)
+          .map((t) => t.key.split('/').at(-1))
+          .sort(),
+        ['closed-full', 'open-empty'],
+      );
       const all = repair(f!, 'advise-reset-shards');
       assert.equal(all.safety, 'may-lose-data');
       assert.equal(all.targetCount, 4);
@@ -209,7 +255,9 @@ describe('checks', () => {
       );
       assert.match(f!.facts[1]!.says, /^Ingester ingester-\S+ holds 4 of them, 3 with records not yet at eof\.$/);
       assert.match(f!.facts[3]!.says, /^2 shards with records are not closed: records past the last publish may be the only copy\.$/);
-      const inSafePlans = f!.repairs.filter((r) => r.safety === 'safe').flatMap((r) => targetsOf(r.operations).map((t) => t.key.split('/').at(-1)));
+      const inSafePlans = f!.repairs
+        .filter((r) => r.safety === 'safe')
+        .flatMap((r) => targetsOf(r.operations).map((t) => t.key.split('/').at(-1)));
       assert.ok(!inSafePlans.includes('open-full') && !inSafePlans.includes('unavailable-full'), inSafePlans.join(', '));
     });
 
@@ -233,7 +281,10 @@ describe('checks', () => {
       assert.equal(rest.length, 0);
       assert.equal(f!.id, 'wal/close-blocked:node-7');
       assert.equal(f!.anchor.key, 'node-7');
-      assert.equal(f!.facts[0]!.says, 'Kubernetes asked StreamingNode 7 to stop at t=100 s: it has been Terminating for 4d21h, past its grace period of 30s.');
+      assert.equal(
+        f!.facts[0]!.says,
+        'Kubernetes asked StreamingNode 7 to stop at t=100 s: it has been Terminating for 4d21h, past its grace period of 30s.',
+      );
       assert.equal(f!.facts[0]!.since, 100);
       assert.ok(f!.facts.some((x) => /1 waiting for recovery, 1 writing/.test(x.says)));
       const cancel = repair(f!, 'cancel-appends-and-close');
@@ -251,11 +302,14 @@ describe('checks', () => {
       assert.equal(f!.repairs[0]!.id, 'cancel-appends-and-close', 'the safe repair comes first');
     });
 
-    it("force-removing says the same count of in-flight appends as its preview deletes (one sentence, one source)", () => {
+    it('force-removing says the same count of in-flight appends as its preview deletes (one sentence, one source)', () => {
       const model = blocked(100 + 4 * 86400).build();
       const [f] = valid(checkCloseBlockedWals(model));
       const remove = repair(f!, 'force-remove-node');
-      assert.match(remove.description, /Its 2 in-flight appends fail \(clients retry\); 1 of them is in phase 'writing' and may be lost\.$/);
+      assert.match(
+        remove.description,
+        /Its 2 in-flight appends fail \(clients retry\); 1 of them is in phase 'writing' and may be lost\.$/,
+      );
       const preview = previewRepair(model, { title: remove.title, safety: remove.safety, operations: remove.operations });
       assert.match(preview.summary, /deletes [^;]*\b2 in-flight appends\b/);
     });
@@ -297,18 +351,39 @@ describe('checks', () => {
       assert.equal(formatClusterTime(1700000610, { scenario: 'gateway' }), '2023-11-14 22:23:30 UTC');
       // The same fact, seen on each clock.
       const at = (scenario: string, time: number, stop: number) =>
-        valid(checkCloseBlockedWals(F.model({ scenario, time }).add('milvus.nodes', F.streamingNode(7, { lifecycle: 'Terminating', stopRequestedAt: stop })).add('milvus.wals', F.wal(7, 'dml_0', { recovering: true, closing: true, inFlightAppends: 1 })).build()))[0]!.facts[0]!.says;
-      assert.equal(at('incident-all', 732, 100), 'Kubernetes asked StreamingNode 7 to stop at t=100 s: it has been Terminating for 10m32s, past its grace period of 30s.');
-      assert.equal(at('gateway', 1700000610 + 632, 1700000610), 'Kubernetes asked StreamingNode 7 to stop at 2023-11-14 22:23:30 UTC: it has been Terminating for 10m32s, past its grace period of 30s.');
+        valid(
+          checkCloseBlockedWals(
+            F.model({ scenario, time })
+              .add('milvus.nodes', F.streamingNode(7, { lifecycle: 'Terminating', stopRequestedAt: stop }))
+              .add('milvus.wals', F.wal(7, 'dml_0', { recovering: true, closing: true, inFlightAppends: 1 }))
+              .build(),
+          ),
+        )[0]!.facts[0]!.says;
+      assert.equal(
+        at('incident-all', 732, 100),
+        'Kubernetes asked StreamingNode 7 to stop at t=100 s: it has been Terminating for 10m32s, past its grace period of 30s.',
+      );
+      assert.equal(
+        at('gateway', 1700000610 + 632, 1700000610),
+        'Kubernetes asked StreamingNode 7 to stop at 2023-11-14 22:23:30 UTC: it has been Terminating for 10m32s, past its grace period of 30s.',
+      );
     });
   });
 
   describe('ddl', () => {
     const piling = (n: number) => {
       const b = F.model({ config: { maxRunningProcedures: 4, maxRetryTimes: 3, etcdQuotaBytes: 1_000_000 } });
-      for (let i = 0; i < n; i++) b.add('greptime.procedures', F.procedure(`p${String(i).padStart(3, '0')}`, { startTime: 200 - i, status: i % 2 ? 'Retrying' : 'Running' }));
+      for (let i = 0; i < n; i++)
+        b.add(
+          'greptime.procedures',
+          F.procedure(`p${String(i).padStart(3, '0')}`, { startTime: 200 - i, status: i % 2 ? 'Retrying' : 'Running' }),
+        );
       b.add('greptime.procedures', F.procedure('other', { table: 'greptime.public.cpu' }));
-      b.add('greptime.procedures', F.procedure('done1', { status: 'Done', endTime: 50 }), F.procedure('failed1', { status: 'Failed', endTime: 60 }));
+      b.add(
+        'greptime.procedures',
+        F.procedure('done1', { status: 'Done', endTime: 50 }),
+        F.procedure('failed1', { status: 'Failed', endTime: 60 }),
+      );
       return b;
     };
 
@@ -318,11 +393,20 @@ describe('checks', () => {
       assert.equal(f!.id, 'ddl/backlog:metasrv');
       assert.equal(f!.count, 7);
       assert.match(f!.message, /7 unfinished procedures \(max_running_procedures = 4\)/);
-      assert.deepEqual(repair(f!, 'disable-auto-create').operations, [{ command: 'greptime.disableAutoCreate', table: 'greptime.public.metrics' }]);
+      assert.deepEqual(repair(f!, 'disable-auto-create').operations, [
+        { command: 'greptime.disableAutoCreate', table: 'greptime.public.metrics' },
+      ]);
       // The oldest of the six (p005, startTime 195) is kept.
-      const cancelled = targetsOf(repair(f!, 'cancel-duplicates').operations).map((t) => t.key).sort();
+      const cancelled = targetsOf(repair(f!, 'cancel-duplicates').operations)
+        .map((t) => t.key)
+        .sort();
       assert.deepEqual(cancelled, ['p000', 'p001', 'p002', 'p003', 'p004']);
-      assert.deepEqual(targetsOf(repair(f!, 'purge-finished').operations).map((t) => t.key).sort(), ['done1', 'failed1']);
+      assert.deepEqual(
+        targetsOf(repair(f!, 'purge-finished').operations)
+          .map((t) => t.key)
+          .sort(),
+        ['done1', 'failed1'],
+      );
       assert.ok(f!.repairs.every((r) => r.safety === 'safe'));
     });
 
@@ -354,7 +438,12 @@ describe('checks', () => {
 
     it('ddl/duplicate: one finding per table, cancelling all but the oldest', () => {
       const b = F.model();
-      b.add('greptime.procedures', F.procedure('b', { startTime: 10 }), F.procedure('a', { startTime: 10 }), F.procedure('c', { startTime: 5, status: 'Done' }));
+      b.add(
+        'greptime.procedures',
+        F.procedure('b', { startTime: 10 }),
+        F.procedure('a', { startTime: 10 }),
+        F.procedure('c', { startTime: 5, status: 'Done' }),
+      );
       b.add('greptime.procedures', F.procedure('x', { table: 'greptime.public.cpu' }));
       const [f, ...rest] = valid(checkDuplicateProcedures(b.build()));
       assert.equal(rest.length, 0);
@@ -363,7 +452,11 @@ describe('checks', () => {
       // Same start time: the lower id is the oldest and is kept.
       // Cancelling b rests on a, the one kept, still being as seen.
       assert.deepEqual(repair(f!, 'cancel-duplicates').operations, [
-        { command: 'greptime.cancelProcedures', targets: [{ key: 'b', version: 1 }], preconditions: [{ collection: 'greptime.procedures', key: 'a', version: 1 }] },
+        {
+          command: 'greptime.cancelProcedures',
+          targets: [{ key: 'b', version: 1 }],
+          preconditions: [{ collection: 'greptime.procedures', key: 'a', version: 1 }],
+        },
       ]);
     });
 
@@ -379,11 +472,14 @@ describe('checks', () => {
         'Cancel 2 duplicate procedures of table greptime.public.mem, keeping the oldest per table',
       ]);
       const [backlog] = valid(checkDdlBacklog(model));
-      assert.deepEqual(backlog!.repairs.map((r) => r.title), [
-        'Stop auto-creating 2 tables on write (greptime.public.cpu, greptime.public.mem)',
-        'Cancel 4 duplicate procedures of 2 tables (greptime.public.cpu, greptime.public.mem), keeping the oldest per table',
-        "Purge 1 finished procedure from metasrv's etcd",
-      ]);
+      assert.deepEqual(
+        backlog!.repairs.map((r) => r.title),
+        [
+          'Stop auto-creating 2 tables on write (greptime.public.cpu, greptime.public.mem)',
+          'Cancel 4 duplicate procedures of 2 tables (greptime.public.cpu, greptime.public.mem), keeping the oldest per table',
+          "Purge 1 finished procedure from metasrv's etcd",
+        ],
+      );
     });
 
     it('ddl/duplicate: different kinds for the same table are not duplicates', () => {
@@ -395,23 +491,41 @@ describe('checks', () => {
   describe('regions/stale-prepared', () => {
     it('flags a written region that is not the current one, and any at a commit boundary, per store', () => {
       const b = F.model();
-      b.add('tikv.writeBatches', F.writeBatch(1, { atCommitBoundary: false, currentRegion: 26971 }), F.writeBatch(2, { atCommitBoundary: true }));
-      b.add('tikv.regions', F.region(1, 26971, { isWritten: true }), F.region(1, 26972, { isWritten: true }), F.region(2, 5, { isWritten: true }));
+      b.add(
+        'tikv.writeBatches',
+        F.writeBatch(1, { atCommitBoundary: false, currentRegion: 26971 }),
+        F.writeBatch(2, { atCommitBoundary: true }),
+      );
+      b.add(
+        'tikv.regions',
+        F.region(1, 26971, { isWritten: true }),
+        F.region(1, 26972, { isWritten: true }),
+        F.region(2, 5, { isWritten: true }),
+      );
       const findings = valid(checkStalePreparedRegions(b.build()));
-      assert.deepEqual(findings.map((f) => [f.id, f.count]), [
-        ['regions/stale-prepared:store-1', 1],
-        ['regions/stale-prepared:store-2', 1],
-      ]);
+      assert.deepEqual(
+        findings.map((f) => [f.id, f.count]),
+        [
+          ['regions/stale-prepared:store-1', 1],
+          ['regions/stale-prepared:store-2', 1],
+        ],
+      );
       assert.equal(findings[0]!.anchor.key, 'store-1/region-26972');
       assert.match(findings[0]!.message, /current region is 26971/);
       assert.match(findings[1]!.message, /commit boundary/);
       assert.equal(findings[0]!.repairs[0]!.id, 'clear-prepared-mark');
-      assert.deepEqual(findings.map((f) => f.repairs.map((r) => r.title)), [
-        ['Clear the stale prepared mark of 1 region on store 1', "Evict 1 region from store 1's in-memory engine"],
-        ['Clear the stale prepared mark of 1 region on store 2', "Evict 1 region from store 2's in-memory engine"],
-      ]);
+      assert.deepEqual(
+        findings.map((f) => f.repairs.map((r) => r.title)),
+        [
+          ['Clear the stale prepared mark of 1 region on store 1', "Evict 1 region from store 1's in-memory engine"],
+          ['Clear the stale prepared mark of 1 region on store 2', "Evict 1 region from store 2's in-memory engine"],
+        ],
+      );
       assert.ok(findings[0]!.repairs.every((r) => r.safety === 'safe'));
-      assert.deepEqual(findings[0]!.repairs.map((r) => r.id), ['clear-prepared-mark', 'evict-region']);
+      assert.deepEqual(
+        findings[0]!.repairs.map((r) => r.id),
+        ['clear-prepared-mark', 'evict-region'],
+      );
     });
 
     it('does not flag any region the batch in progress prepared (every one stays marked until the batch is written)', () => {
@@ -433,8 +547,17 @@ describe('checks', () => {
   describe('partitions/online-out-of-space', () => {
     it('flags Online partitions whose leader SPU reports storage full, per topic', () => {
       const b = F.model();
-      b.add('fluvio.partitions', F.partition('events', 0), F.partition('events', 1), F.partition('logs', 0, { leader: { spu: 5002, hw: 1, leo: 1 } }));
-      b.add('fluvio.spuReports', F.spuReport(5001, 'events', 0, { storageFull: true, freeBytes: 0 }), F.spuReport(5001, 'events', 1, { storageFull: true }));
+      b.add(
+        'fluvio.partitions',
+        F.partition('events', 0),
+        F.partition('events', 1),
+        F.partition('logs', 0, { leader: { spu: 5002, hw: 1, leo: 1 } }),
+      );
+      b.add(
+        'fluvio.spuReports',
+        F.spuReport(5001, 'events', 0, { storageFull: true, freeBytes: 0 }),
+        F.spuReport(5001, 'events', 1, { storageFull: true }),
+      );
       // A full report from a follower does not count: only the leader's.
       b.add('fluvio.spuReports', F.spuReport(5001, 'logs', 0, { storageFull: true }));
       const [f, ...rest] = valid(checkOnlineOutOfStorage(b.build()));
@@ -444,7 +567,10 @@ describe('checks', () => {
       const r = repair(f!, 'restore-from-spu-report');
       assert.equal(r.safety, 'safe');
       assert.equal(r.title, 'Restore OutOfStorage on 2 partitions of topic events from the SPU report');
-      assert.deepEqual(targetsOf(r.operations).map((t) => t.key), ['events-0', 'events-1']);
+      assert.deepEqual(
+        targetsOf(r.operations).map((t) => t.key),
+        ['events-0', 'events-1'],
+      );
     });
 
     it('does not flag a partition already OutOfStorage, or one whose SPU has room', () => {
@@ -459,7 +585,13 @@ describe('checks', () => {
     const everything = () => {
       const b = F.model({
         config: { maxRunningProcedures: 1, maxRetryTimes: 3, etcdQuotaBytes: 1_000_000 },
-        subsystems: { ddl: { state: 'ok', unreadable: [{ collection: 'greptime.procedures', key: '/__procedure__/procedure/x', reason: 'bad JSON' }], unreadableCount: 1 } },
+        subsystems: {
+          ddl: {
+            state: 'ok',
+            unreadable: [{ collection: 'greptime.procedures', key: '/__procedure__/procedure/x', reason: 'bad JSON' }],
+            unreadableCount: 1,
+          },
+        },
       });
       b.add('quickwit.metastore.shards', F.metastoreShard('d'));
       b.add('quickwit.controlPlane.shards', F.controlPlaneShard('o'));
@@ -480,7 +612,10 @@ describe('checks', () => {
       assert.deepEqual([...new Set(findings.map((f) => f.rule))].sort(), [...RULE_IDS].sort());
       const ids = findings.map((f) => f.id);
       assert.deepEqual(ids, [...ids].sort());
-      assert.deepEqual(runChecks(everything(), { timeline }).map((f) => f.id), ids);
+      assert.deepEqual(
+        runChecks(everything(), { timeline }).map((f) => f.id),
+        ids,
+      );
       for (const f of findings) assert.equal(f.id, `${f.rule}:${f.group}`);
     });
 
@@ -492,10 +627,11 @@ describe('checks', () => {
     });
 
     it('runs one subsystem', () => {
-      assert.deepEqual(
-        [...new Set(runChecks(everything(), { subsystem: 'ddl' }).map((f) => f.rule))].sort(),
-        ['ddl/backlog', 'ddl/duplicate', 'gateway/unreadable-record'],
-      );
+      assert.deepEqual([...new Set(runChecks(everything(), { subsystem: 'ddl' }).map((f) => f.rule))].sort(), [
+        'ddl/backlog',
+        'ddl/duplicate',
+        'gateway/unreadable-record',
+      ]);
       assert.deepEqual([...new Set(runChecks(everything(), { subsystem: 'wal' }).map((f) => f.rule))], ['wal/close-blocked']);
     });
   });

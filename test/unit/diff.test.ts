@@ -1,6 +1,16 @@
 /** The comparison of two cluster states (src/analysis/diff.ts): pure, on hand-built models. */
 import * as assert from 'node:assert/strict';
-import { changedFields, diffClusters, diffSummary, parseSnapshot, renderDiffText, renderSnapshot, runChecks, sameValue, type ClusterModel } from '../../src/analysis';
+import {
+  changedFields,
+  diffClusters,
+  diffSummary,
+  parseSnapshot,
+  renderDiffText,
+  renderSnapshot,
+  runChecks,
+  sameValue,
+  type ClusterModel,
+} from '../../src/analysis';
 import * as F from './fixtures';
 
 const side = (model: ClusterModel) => ({ model, findings: runChecks(model) });
@@ -51,8 +61,12 @@ describe('diffClusters', () => {
   });
 
   it('counts a change of version alone apart, and not as a difference', () => {
-    const a = F.model().add('quickwit.metastore.shards', F.metastoreShard('s1', { version: 1 })).build();
-    const b = F.model({ time: 2000, seq: 99 }).add('quickwit.metastore.shards', F.metastoreShard('s1', { version: 5 })).build();
+    const a = F.model()
+      .add('quickwit.metastore.shards', F.metastoreShard('s1', { version: 1 }))
+      .build();
+    const b = F.model({ time: 2000, seq: 99 })
+      .add('quickwit.metastore.shards', F.metastoreShard('s1', { version: 5 }))
+      .build();
     const d = diffClusters({ model: a, findings: [] }, { model: b, findings: [] });
     assert.equal(d.identical, true);
     assert.equal(d.totals.versionOnly, 1);

@@ -11,7 +11,9 @@ function notification(fromSeq: number, specs: Array<['upsert' | 'delete', typeof
     for (let i = 0; i < n; i++) {
       const seq = fromSeq + events.length;
       const key = `${collection}-${seq}`;
-      events.push(op === 'delete' ? { seq, op, collection, key, version: seq % 7 } : { seq, op, collection, key, item: { key, version: 1 } });
+      events.push(
+        op === 'delete' ? { seq, op, collection, key, version: seq % 7 } : { seq, op, collection, key, item: { key, version: 1 } },
+      );
     }
   }
   return { fromSeq, events, time: 12 };

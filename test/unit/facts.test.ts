@@ -47,7 +47,9 @@ const EXPECTED: Partial<Record<RuleId, (f: Finding, m: ClusterModel) => void>> =
     const ofSource = (s: { indexUid: string; sourceId: string }) => groupOfShard(s) === f.group;
     const open = [...m.collections['quickwit.metastore.shards'].values()].filter((s) => ofSource(s) && s.shardState !== 'closed');
     const known = [...m.collections['quickwit.controlPlane.shards'].values()].filter(ofSource);
-    const held = new Set([...m.collections['quickwit.ingester.shards'].values()].filter(ofSource).map((s) => keys.shard(s.indexUid, s.sourceId, s.shardId)));
+    const held = new Set(
+      [...m.collections['quickwit.ingester.shards'].values()].filter(ofSource).map((s) => keys.shard(s.indexUid, s.sourceId, s.shardId)),
+    );
     assert.equal(open.length, f.count + known.length, 'the metastore holds the dangling shards and the ones the control plane knows');
     assert.deepEqual(
       f.facts.map((x) => shape(x).slice(0, 3)),
@@ -63,11 +65,16 @@ const EXPECTED: Partial<Record<RuleId, (f: Finding, m: ClusterModel) => void>> =
     // The dangling shards are the ones neither the control plane knows nor an ingester holds.
     const dangling = entity(m, 'quickwit.metastore.shards', f.facts[3]!.subject.key!);
     assert.ok(!m.collections['quickwit.controlPlane.shards'].has(dangling.key) && !held.has(dangling.key));
-    assert.equal(f.facts[3]!.since, Math.min(...open.filter((s) => !held.has(s.key) && !known.some((k) => k.key === s.key)).map((s) => s.createdAt)));
+    assert.equal(
+      f.facts[3]!.since,
+      Math.min(...open.filter((s) => !held.has(s.key) && !known.some((k) => k.key === s.key)).map((s) => s.createdAt)),
+    );
   },
   'wal/close-blocked': (f, m) => {
     const node = entity(m, 'milvus.nodes', f.group);
-    const wals = [...m.collections['milvus.wals'].values()].filter((w) => w.serverId === node.serverId && w.recovering === true && (w.inFlightAppends ?? 0) > 0);
+    const wals = [...m.collections['milvus.wals'].values()].filter(
+      (w) => w.serverId === node.serverId && w.recovering === true && (w.inFlightAppends ?? 0) > 0,
+    );
     const channels = new Set(wals.map((w) => w.channel));
     const appends = [...m.collections['milvus.appends'].values()].filter((a) => a.serverId === node.serverId && channels.has(a.channel));
     assert.deepEqual(f.facts.map(shape), [
@@ -88,15 +95,12 @@ const EXPECTED: Partial<Record<RuleId, (f: Finding, m: ClusterModel) => void>> =
     const ranked = [...perTable.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
     // The tables that pile up procedures (more than one), or every table if none does.
     const tables = ranked.some(([, n]) => n > 1) ? ranked.filter(([, n]) => n > 1) : ranked;
-    assert.deepEqual(
-      f.facts.slice(0, 4).map(shape),
-      [
-        ['metasrv', 'greptime.procedures', unfinished.length, unfinished[0]?.key, undefined],
-        ['metasrv', 'greptime.procedures', finished.length, finished[0]?.key, undefined],
-        ['etcd', 'greptime.etcd', etcd.length, biggest.key, undefined],
-        ['etcd', 'greptime.etcd', 1, biggest.key, biggest.version],
-      ],
-    );
+    assert.deepEqual(f.facts.slice(0, 4).map(shape), [
+      ['metasrv', 'greptime.procedures', unfinished.length, unfinished[0]?.key, undefined],
+      ['metasrv', 'greptime.procedures', finished.length, finished[0]?.key, undefined],
+      ['etcd', 'greptime.etcd', etcd.length, biggest.key, undefined],
+      ['etcd', 'greptime.etcd', 1, biggest.key, biggest.version],
+    ]);
     // Then the tables piling up procedures, the five biggest one by one and the others together.
     const shown = tables.slice(0, 5);
     const rest = tables.slice(5).reduce((n, [, k]) => n + k, 0);
@@ -104,11 +108,16 @@ const EXPECTED: Partial<Record<RuleId, (f: Finding, m: ClusterModel) => void>> =
       f.facts.slice(4).map((x) => [x.subject.kind === 'group' && x.subject.group, shape(x)[2]]),
       [...shown, ...(rest ? [['other tables', rest]] : [])],
     );
-    for (const x of f.facts.slice(4, 9)) assert.equal(entity(m, 'greptime.procedures', x.subject.key!).table, (x.subject as { group: string }).group);
+    for (const x of f.facts.slice(4, 9))
+      assert.equal(entity(m, 'greptime.procedures', x.subject.key!).table, (x.subject as { group: string }).group);
   },
   'ddl/duplicate': (f, m) => {
-    const same = [...m.collections['greptime.procedures'].values()].filter((p) => p.table === f.group && UNFINISHED_PROCEDURE_STATUSES.includes(p.status));
-    const oldest = same.reduce((a, b) => (b.startTime < a.startTime || (b.startTime === a.startTime && b.procedureId < a.procedureId) ? b : a));
+    const same = [...m.collections['greptime.procedures'].values()].filter(
+      (p) => p.table === f.group && UNFINISHED_PROCEDURE_STATUSES.includes(p.status),
+    );
+    const oldest = same.reduce((a, b) =>
+      b.startTime < a.startTime || (b.startTime === a.startTime && b.procedureId < a.procedureId) ? b : a,
+    );
     // The scenario's duplicates are all of one kind: the oldest, then the others.
     assert.deepEqual(f.facts.map(shape), [
       ['metasrv', 'greptime.procedures', 1, oldest.key, oldest.version],
@@ -118,7 +127,9 @@ const EXPECTED: Partial<Record<RuleId, (f: Finding, m: ClusterModel) => void>> =
   },
   'regions/stale-prepared': (f, m) => {
     const batch = entity(m, 'tikv.writeBatches', f.group);
-    const marked = [...m.collections['tikv.regions'].values()].filter((r) => r.storeId === batch.storeId && r.isWritten && r.regionId !== (batch.atCommitBoundary ? null : batch.currentRegion));
+    const marked = [...m.collections['tikv.regions'].values()].filter(
+      (r) => r.storeId === batch.storeId && r.isWritten && r.regionId !== (batch.atCommitBoundary ? null : batch.currentRegion),
+    );
     assert.deepEqual(f.facts.map(shape), [
       ...marked.slice(0, 5).map((r) => ['region cache', 'tikv.regions', 1, r.key, r.version]),
       ...(marked.length > 5 ? [['region cache', 'tikv.regions', marked.length - 5, marked[5]!.key, undefined]] : []),
@@ -127,7 +138,9 @@ const EXPECTED: Partial<Record<RuleId, (f: Finding, m: ClusterModel) => void>> =
   },
   'partitions/online-out-of-space': (f, m) => {
     const online = [...m.collections['fluvio.partitions'].values()].filter((p) => p.topic === f.group && p.resolution === 'Online');
-    const full = online.filter((p) => m.collections['fluvio.spuReports'].get(keys.spuReport(p.leader.spu, p.topic, p.partition))?.storageFull);
+    const full = online.filter(
+      (p) => m.collections['fluvio.spuReports'].get(keys.spuReport(p.leader.spu, p.topic, p.partition))?.storageFull,
+    );
     const pairs = full.slice(0, 5).flatMap((p) => {
       const report = entity(m, 'fluvio.spuReports', keys.spuReport(p.leader.spu, p.topic, p.partition));
       return [
@@ -160,12 +173,14 @@ describe('facts of every finding of every scenario', () => {
           assert.equal(x.readAt, model.status.time, `${f.id}: read at the model's time`);
           assert.ok(x.says.length > 0 && x.says.endsWith('.'), `${f.id}: a sentence: ${x.says}`);
           // The version is the one the model holds, and the fact links into the document that shows its entity.
-          if (x.subject.kind === 'entity') assert.equal((entity(model, x.subject.collection, x.subject.key) as AnyEntity).version, x.subject.version);
+          if (x.subject.kind === 'entity')
+            assert.equal((entity(model, x.subject.collection, x.subject.key) as AnyEntity).version, x.subject.version);
           const doc = renderSubsystem(model, COLLECTIONS[x.subject.collection].subsystem, 'sim');
           const at = locateFact(x, () => ({ uri: 'doc', index: doc }));
           assert.ok(at, `${f.id}: ${x.says} has a line`);
           const line = doc.text.split('\n')[at.line]!;
-          if (x.subject.kind === 'entity') assert.ok(line.includes(x.subject.key), `${f.id}: line ${at.line} shows ${x.subject.key}: ${line}`);
+          if (x.subject.kind === 'entity')
+            assert.ok(line.includes(x.subject.key), `${f.id}: line ${at.line} shows ${x.subject.key}: ${line}`);
         }
         const expect = EXPECTED[f.rule];
         assert.ok(expect, `facts of ${f.rule} are checked`);

@@ -51,12 +51,21 @@ describe('findEntities', () => {
       const exact = findEntities(model, key, 20);
       const whole = exact.matches.findIndex((m) => m.key !== key);
       const first = whole < 0 ? exact.matches : exact.matches.slice(0, whole);
-      assert.ok(first.some((m) => m.collection === collection), `${collection} ${key} comes first`);
+      assert.ok(
+        first.some((m) => m.collection === collection),
+        `${collection} ${key} comes first`,
+      );
       assert.equal(exact.matches.filter((m) => m.collection === collection && m.key === key).length, 1, 'listed once');
       const part = key.slice(Math.floor(key.length / 3)).toUpperCase();
       const { matches } = allPages(model, part, 50);
-      assert.ok(matches.some((m) => m.collection === collection && m.key === key), `"${part}" finds ${collection} ${key}`);
-      assert.ok(matches.every((m) => m.key.toUpperCase().includes(part)), `every match of "${part}" holds it`);
+      assert.ok(
+        matches.some((m) => m.collection === collection && m.key === key),
+        `"${part}" finds ${collection} ${key}`,
+      );
+      assert.ok(
+        matches.every((m) => m.key.toUpperCase().includes(part)),
+        `every match of "${part}" holds it`,
+      );
     }
     assert.deepEqual([...seen].sort(), [...COLLECTION_NAMES].sort(), 'the scenario has an entity in every collection');
   });
@@ -73,7 +82,10 @@ describe('findEntities', () => {
     assert.equal(pages, 25);
     // A rare match: the scan reads on to it and no further than the bound after it.
     const rare = findEntities(model, '/shard-04999', 1);
-    assert.deepEqual(rare.matches.map((m) => m.key.endsWith('shard-04999')), [true]);
+    assert.deepEqual(
+      rare.matches.map((m) => m.key.endsWith('shard-04999')),
+      [true],
+    );
     assert.equal(rare.next, null);
   });
 

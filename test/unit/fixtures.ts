@@ -83,7 +83,16 @@ export function metastoreShard(shardId: string, over: Partial<MetastoreShard> = 
 export function controlPlaneShard(shardId: string, over: Partial<ControlPlaneShard> = {}): ControlPlaneShard {
   const indexUid = over.indexUid ?? INDEX;
   const sourceId = over.sourceId ?? SOURCE;
-  return { key: keys.shard(indexUid, sourceId, shardId), version: 1, indexUid, sourceId, shardId, leaderId: 'ingester-1', shardState: 'open', ...over };
+  return {
+    key: keys.shard(indexUid, sourceId, shardId),
+    version: 1,
+    indexUid,
+    sourceId,
+    shardId,
+    leaderId: 'ingester-1',
+    shardState: 'open',
+    ...over,
+  };
 }
 
 export function ingesterShard(shardId: string, over: Partial<IngesterShard> = {}): IngesterShard {

@@ -82,8 +82,14 @@ describe('clustersnap TextMate grammar', () => {
   });
 
   it('gives sections, kinds, keys, fields, values, states and comments their scopes', () => {
-    assert.equal(scopeOf('[quickwit.metastore.shards]  # metastore: 3 shard entities', 'quickwit.metastore.shards'), 'entity.name.section.clustersnap');
-    assert.equal(scopeOf('[quickwit.metastore.shards]  # metastore: 3 shard entities', '# metastore'), 'comment.line.number-sign.clustersnap');
+    assert.equal(
+      scopeOf('[quickwit.metastore.shards]  # metastore: 3 shard entities', 'quickwit.metastore.shards'),
+      'entity.name.section.clustersnap',
+    );
+    assert.equal(
+      scopeOf('[quickwit.metastore.shards]  # metastore: 3 shard entities', '# metastore'),
+      'comment.line.number-sign.clustersnap',
+    );
     const shard = 'shard idx:01/src/01J0 leaderId=ingester-1 shardState=open publishPositionInclusive="" createdAt=12 version=1';
     assert.equal(scopeOf(shard, 'shard'), 'storage.type.kind.clustersnap');
     assert.equal(scopeOf(shard, 'idx:01/src/01J0'), 'variable.other.key.clustersnap');
@@ -91,7 +97,10 @@ describe('clustersnap TextMate grammar', () => {
     assert.equal(scopeOf(shard, 'ingester-1'), 'string.unquoted.clustersnap');
     assert.equal(scopeOf(shard, 'open'), 'constant.language.state.clustersnap');
     assert.equal(scopeOf(shard, '12'), 'constant.numeric.clustersnap');
-    assert.equal(scopeOf('partition events-0 resolution=OutOfStorage version=7', 'OutOfStorage'), 'constant.language.state.bad.clustersnap');
+    assert.equal(
+      scopeOf('partition events-0 resolution=OutOfStorage version=7', 'OutOfStorage'),
+      'constant.language.state.bad.clustersnap',
+    );
     assert.equal(scopeOf('procedure p1 status=Retrying version=2', 'Retrying'), 'constant.language.state.transient.clustersnap');
     assert.equal(scopeOf('partition events-0 leader={"spu":5001,"hw":90} version=7', '{"spu"'), 'meta.structure.json.clustersnap');
     assert.equal(scopeOf('group "idx:01/src" count=760471  # too many to list', 'idx:01/src'), 'entity.name.tag.group.clustersnap');
@@ -101,7 +110,10 @@ describe('clustersnap TextMate grammar', () => {
     const line = 'procedure p1 error="remote WAL # down \\"kafka\\" x=1" retries=3 version=2';
     const tokens = tokenize(line)[0]!;
     assert.ok(!tokens.some((t) => t.scopes.some((s) => s.startsWith('comment.'))), 'no comment inside the string');
-    const inString = tokens.filter((t) => t.scopes.includes('string.quoted.double.clustersnap')).map((t) => t.text).join('');
+    const inString = tokens
+      .filter((t) => t.scopes.includes('string.quoted.double.clustersnap'))
+      .map((t) => t.text)
+      .join('');
     assert.equal(inString, '"remote WAL # down \\"kafka\\" x=1"');
     assert.equal(scopeOf(line, '\\"'), 'constant.character.escape.clustersnap');
     assert.equal(scopeOf(line, 'retries'), 'variable.other.property.clustersnap');

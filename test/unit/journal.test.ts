@@ -59,11 +59,25 @@ describe('repair journal (reading, history, undo plan)', () => {
     const lines: JournalLine[] = [
       head,
       intent(0, ['i:1/s/a']),
-      { type: 'result', repair: 'r1', at: head.at, batch: 0, requestId: 'q0', outcome: 'answered', applied: [{ key: 'i:1/s/a' }], refused: [], unchanged: 0, summary: '1 applied' },
+      {
+        type: 'result',
+        repair: 'r1',
+        at: head.at,
+        batch: 0,
+        requestId: 'q0',
+        outcome: 'answered',
+        applied: [{ key: 'i:1/s/a' }],
+        refused: [],
+        unchanged: 0,
+        summary: '1 applied',
+      },
       intent(1, ['i:1/s/b']),
     ];
     const [entry] = repairHistory(lines);
-    assert.deepEqual(entry.batches.map((b) => b.state), ['applied', 'unknown']);
+    assert.deepEqual(
+      entry.batches.map((b) => b.state),
+      ['applied', 'unknown'],
+    );
     assert.equal(entry.finished, false);
     const plan = buildUndo(lines, undefined);
     assert.deepEqual(plan.option.operations, [
@@ -72,8 +86,24 @@ describe('repair journal (reading, history, undo plan)', () => {
   });
 
   it('an undone repair says which undo took it back; a repair of an earlier run of its cluster is marked before anyone asks', () => {
-    const applied: JournalLine = { type: 'result', repair: 'r1', at: head.at, batch: 0, requestId: 'q0', outcome: 'answered', applied: [{ key: 'i:1/s/a' }], refused: [], unchanged: 0, summary: '1 applied' };
-    const lines: JournalLine[] = [head, intent(0, ['i:1/s/a']), applied, { type: 'end', repair: 'r1', at: head.at, applied: 1, refused: 0, cancelled: false, summary: 'done' }];
+    const applied: JournalLine = {
+      type: 'result',
+      repair: 'r1',
+      at: head.at,
+      batch: 0,
+      requestId: 'q0',
+      outcome: 'answered',
+      applied: [{ key: 'i:1/s/a' }],
+      refused: [],
+      unchanged: 0,
+      summary: '1 applied',
+    };
+    const lines: JournalLine[] = [
+      head,
+      intent(0, ['i:1/s/a']),
+      applied,
+      { type: 'end', repair: 'r1', at: head.at, applied: 1, refused: 0, cancelled: false, summary: 'done' },
+    ];
     const [fresh] = repairHistory(lines, new Map([['sim', 'inc']]));
     assert.equal(fresh.undoable, true);
     assert.equal(fresh.undoneBy, undefined);
@@ -81,7 +111,13 @@ describe('repair journal (reading, history, undo plan)', () => {
     assert.equal(restarted.undoable, false);
     assert.match(restarted.undoNote ?? '', /^the cluster restarted since/);
     assert.equal(repairHistory(lines, new Map([['other', 'inc-2']]))[0].undoable, true, 'a cluster not connected now is not judged');
-    const undo: JournalLine = { ...head, repair: 'u1', at: '2026-01-01T00:01:00.000Z', undoOf: 'r1', option: { ...(head as { option: object }).option, title: 'Undo: Delete' } } as JournalLine;
+    const undo: JournalLine = {
+      ...head,
+      repair: 'u1',
+      at: '2026-01-01T00:01:00.000Z',
+      undoOf: 'r1',
+      option: { ...(head as { option: object }).option, title: 'Undo: Delete' },
+    } as JournalLine;
     const [newest, undone] = repairHistory([...lines, undo]);
     assert.equal(newest.id, 'u1');
     assert.equal(undone.undoneBy, 'u1');
@@ -89,7 +125,9 @@ describe('repair journal (reading, history, undo plan)', () => {
   });
 
   it('a repair whose plan cannot be undone offers nothing', () => {
-    const lines: JournalLine[] = [{ ...head, option: { ...head.option, undoable: false, undoNote: 'a process restart cannot be taken back' } }];
+    const lines: JournalLine[] = [
+      { ...head, option: { ...head.option, undoable: false, undoNote: 'a process restart cannot be taken back' } },
+    ];
     assert.throws(() => buildUndo(lines, 'r1'), /cannot be undone: a process restart cannot be taken back/);
     assert.throws(() => buildUndo(lines, undefined), /no repair in the journal can be undone/);
   });

@@ -73,20 +73,33 @@ describe('columns-v1 pages', () => {
   });
 
   it('sends a page of mixed shapes as objects (undefined: the caller falls back)', () => {
-    assert.equal(encodeColumnsPage('quickwit.ingesters', [{ key: 'a', version: 1, nodeId: 'a', status: 'ready' }, { key: 'b', version: 1, nodeId: 'b' }]), undefined);
+    assert.equal(
+      encodeColumnsPage('quickwit.ingesters', [
+        { key: 'a', version: 1, nodeId: 'a', status: 'ready' },
+        { key: 'b', version: 1, nodeId: 'b' },
+      ]),
+      undefined,
+    );
     assert.equal(encodeColumnsPage('quickwit.ingesters', [{ key: 'a', version: 1, nodeId: 'a', status: undefined }]), undefined);
   });
 
   describe('a malformed page is an error in words', () => {
-    const good = () => wire(encodeColumnsPage('quickwit.ingesters', [
-      { key: 'i-1', version: 1, nodeId: 'i-1', status: 'ready' },
-      { key: 'i-2', version: 2, nodeId: 'i-2', status: 'ready' },
-      { key: 'i-3', version: 3, nodeId: 'i-3', status: 'ready' },
-    ])) as { n: number; fields: string[]; columns: Record<string, unknown>[]; strings: string[] };
+    const good = () =>
+      wire(
+        encodeColumnsPage('quickwit.ingesters', [
+          { key: 'i-1', version: 1, nodeId: 'i-1', status: 'ready' },
+          { key: 'i-2', version: 2, nodeId: 'i-2', status: 'ready' },
+          { key: 'i-3', version: 3, nodeId: 'i-3', status: 'ready' },
+        ]),
+      ) as { n: number; fields: string[]; columns: Record<string, unknown>[]; strings: string[] };
     const cases: [string, (p: ReturnType<typeof good>) => unknown, RegExp][] = [
       ['not an object', () => 'garbage', /columns page: .*expected object/],
       ['null', () => null, /columns page/],
-      ['a column is not an array', (p) => ((p.columns[1] = { v: 7 }), p), /column 1 \("version"\) is not \{"d": \[indices\]\}, \{"v": \[values\]\} or \{"k": 1\}/],
+      [
+        'a column is not an array',
+        (p) => ((p.columns[1] = { v: 7 }), p),
+        /column 1 \("version"\) is not \{"d": \[indices\]\}, \{"v": \[values\]\} or \{"k": 1\}/,
+      ],
       ['a column of another kind', (p) => ((p.columns[1] = { x: [] }), p), /columns page: column 1 \("version"\) is not/],
       ['too few values', (p) => ((p.columns[1] = { v: [1, 2] }), p), /"version" has 2 values for 3 entities/],
       ['more fields than columns', (p) => (p.fields.push('extra'), p), /5 fields but 4 columns/],
@@ -95,8 +108,16 @@ describe('columns-v1 pages', () => {
       ['a fractional index', (p) => ((p.columns[3] = { d: [0, 0.5, 0] }), p), /entity 1: 0\.5 is not a string index/],
       ['a string as an index', (p) => ((p.columns[3] = { d: [0, '0', 0] }), p), /entity 1: "0" is not a string index/],
       ['a derived column that is not the key', (p) => ((p.columns[2] = { k: 1 }), p), /"nodeId": only the key can be derived/],
-      ['a derived key without its fields', (p) => ((p.fields[2] = 'node'), (p.columns[0] = { k: 1 }), p), /the key's field "nodeId" is not in the page/],
-      ['a derived key from a non-string', (p) => ((p.columns[0] = { k: 1 }), (p.columns[2] = { v: ['a', {}, 'c'] }), p), /entity 1: the key is derived from nodeId, which is \{\}/],
+      [
+        'a derived key without its fields',
+        (p) => ((p.fields[2] = 'node'), (p.columns[0] = { k: 1 }), p),
+        /the key's field "nodeId" is not in the page/,
+      ],
+      [
+        'a derived key from a non-string',
+        (p) => ((p.columns[0] = { k: 1 }), (p.columns[2] = { v: ['a', {}, 'c'] }), p),
+        /entity 1: the key is derived from nodeId, which is \{\}/,
+      ],
       ['an unknown member', (p) => ({ ...p, extra: 1 }), /columns page: .*extra/],
       ['a negative count', (p) => ({ ...p, n: -1 }), /columns page: n/],
     ];
@@ -117,7 +138,12 @@ describe('columns-v1 pages', () => {
     });
 
     it('a field named __proto__ stays a field', () => {
-      const r = decodeColumnsPage('quickwit.ingesters', { n: 1, fields: ['__proto__'], columns: [{ v: [{ polluted: true }] }], strings: [] });
+      const r = decodeColumnsPage('quickwit.ingesters', {
+        n: 1,
+        fields: ['__proto__'],
+        columns: [{ v: [{ polluted: true }] }],
+        strings: [],
+      });
       assert.ok(r.ok);
       assert.equal(Object.getPrototypeOf(r.items[0]), Object.prototype);
       assert.equal((r.items[0] as { polluted?: boolean }).polluted, undefined);

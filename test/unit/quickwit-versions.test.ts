@@ -22,8 +22,14 @@ describe('Quickwit versions (from _sqlx_migrations)', () => {
     const dangling = RULE_VERSIONS['shards/dangling']!;
     const orphaned = RULE_VERSIONS['shards/orphaned']!;
     const at = (m: number) => quickwitVersionOf(m);
-    assert.deepEqual([11, 13, 16, 17, 19, 20, 28].map((m) => dangling.applies(at(m))), [false, true, true, undefined, undefined, false, false]);
-    assert.deepEqual([11, 12, 16, 28, 29].map((m) => orphaned.applies(at(m))), [false, true, true, true, true]);
+    assert.deepEqual(
+      [11, 13, 16, 17, 19, 20, 28].map((m) => dangling.applies(at(m))),
+      [false, true, true, undefined, undefined, false, false],
+    );
+    assert.deepEqual(
+      [11, 12, 16, 28, 29].map((m) => orphaned.applies(at(m))),
+      [false, true, true, true, true],
+    );
     assert.equal(dangling.applies('0.8.2'), true);
     assert.equal(dangling.applies('0.9.1'), false);
     assert.equal(orphaned.fixedBy.startsWith('not fixed'), true);
@@ -31,10 +37,15 @@ describe('Quickwit versions (from _sqlx_migrations)', () => {
 
   it('the view says "not applicable" for dangling on 0.9 and checks it on 0.8', () => {
     const on = (m: number) =>
-      status({ subsystems: { shards: { state: 'ok', version: { system: 'Quickwit', version: quickwitVersionOf(m), from: '_sqlx_migrations' } } } });
+      status({
+        subsystems: { shards: { state: 'ok', version: { system: 'Quickwit', version: quickwitVersionOf(m), from: '_sqlx_migrations' } } },
+      });
     const r = ruleReadiness('shards/dangling', on(28));
     assert.equal(r.state, 'not-applicable');
-    assert.match((r as { reason: string }).reason, /^not applicable to Quickwit 0\.9\.0 or a later main build \(migration 28\) \(fixed by #5029/);
+    assert.match(
+      (r as { reason: string }).reason,
+      /^not applicable to Quickwit 0\.9\.0 or a later main build \(migration 28\) \(fixed by #5029/,
+    );
     assert.equal(ruleReadiness('shards/dangling', on(16)).state, 'checked');
     assert.equal(ruleReadiness('shards/orphaned', on(28)).state, 'checked');
   });

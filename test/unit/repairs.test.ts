@@ -70,7 +70,12 @@ describe('executeRepair: compact and full answers', () => {
       const { session, sent } = fakeSession((p) => result(p, itemsOf(p), compact));
       const progress: number[] = [];
 
-      const outcome = await executeRepair(session, 'shards/dangling:x', { option: OPTION, incarnation: 'i1' }, { log: () => undefined, progress: (done) => progress.push(done) });
+      const outcome = await executeRepair(
+        session,
+        'shards/dangling:x',
+        { option: OPTION, incarnation: 'i1' },
+        { log: () => undefined, progress: (done) => progress.push(done) },
+      );
 
       assert.deepEqual(
         sent.map((p) => p.itemResults),

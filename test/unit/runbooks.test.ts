@@ -29,7 +29,10 @@ function pages(dir: string): string[] {
 
 /** The relative links of a markdown page (no scheme), without their #anchor. */
 function relativeLinks(text: string): string[] {
-  return [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((l) => !/^[a-z]+:/.test(l) && !l.startsWith('#')).map((l) => l.replace(/#.*$/, ''));
+  return [...text.matchAll(/\]\(([^)\s]+)\)/g)]
+    .map((m) => m[1]!)
+    .filter((l) => !/^[a-z]+:/.test(l) && !l.startsWith('#'))
+    .map((l) => l.replace(/#.*$/, ''));
 }
 
 describe('runbooks (docs/rules)', () => {
@@ -39,7 +42,9 @@ describe('runbooks (docs/rules)', () => {
     const index = readFileSync(join(RULES_DIR, 'README.md'), 'utf8');
     for (const id of RULE_IDS) assert.ok(index.includes(`](${id}.md)`), `docs/rules/README.md links ${id}`);
     const known = new Set(RULE_IDS.map((id) => `${id}.md`));
-    const extra = pages(RULES_DIR).map((p) => relative(RULES_DIR, p).split('\\').join('/')).filter((p) => p !== 'README.md' && !known.has(p));
+    const extra = pages(RULES_DIR)
+      .map((p) => relative(RULES_DIR, p).split('\\').join('/'))
+      .filter((p) => p !== 'README.md' && !known.has(p));
     assert.deepEqual(extra, [], 'a page whose rule is not in RULES');
     // Each page names its rule and its severity as RULES says.
     for (const id of RULE_IDS) {
@@ -55,7 +60,9 @@ describe('runbooks (docs/rules)', () => {
       listFiles(o: { cwd: string; packageManager: number }): Promise<string[]>;
       PackageManager: { None: number };
     };
-    const shipped = new Set((await vsce.listFiles({ cwd: ROOT, packageManager: vsce.PackageManager.None })).map((f) => f.split('\\').join('/')));
+    const shipped = new Set(
+      (await vsce.listFiles({ cwd: ROOT, packageManager: vsce.PackageManager.None })).map((f) => f.split('\\').join('/')),
+    );
     for (const id of RULE_IDS) assert.ok(shipped.has(`${RUNBOOKS_DIR}/${id}.md`), `the VSIX holds ${RUNBOOKS_DIR}/${id}.md`);
     assert.ok(shipped.has(`${RUNBOOKS_DIR}/README.md`));
     for (const page of pages(RULES_DIR)) {
@@ -69,7 +76,11 @@ describe('runbooks (docs/rules)', () => {
   });
 
   it('one base: the environment, else the published URL, else the installed copy; none: no link', () => {
-    assert.equal(PUBLISHED_RUNBOOKS_URL, undefined, 'no public home yet (package.json has no repository); update docs/rules/README.md when setting it');
+    assert.equal(
+      PUBLISHED_RUNBOOKS_URL,
+      undefined,
+      'no public home yet (package.json has no repository); update docs/rules/README.md when setting it',
+    );
     assert.equal(runbooksBase({ [RUNBOOKS_URL_ENV]: 'https://docs.example/rules' }, 'file:///x/docs/rules'), 'https://docs.example/rules/');
     assert.equal(runbooksBase({ [RUNBOOKS_URL_ENV]: ' ' }, 'file:///x/docs/rules'), 'file:///x/docs/rules/');
     assert.equal(runbooksBase({}, undefined), undefined);
@@ -101,16 +112,22 @@ describe('runbooks (docs/rules)', () => {
 
   it("ends the hover with a Runbook line that links the rule's page", () => {
     const hover = findingsHover([finding!], documents, model.status, base);
-    assert.equal(hover.split('\n').at(-1), 'Runbook: [partitions/online-out-of-space](https://docs.example/rules/partitions/online-out-of-space.md)');
+    assert.equal(
+      hover.split('\n').at(-1),
+      'Runbook: [partitions/online-out-of-space](https://docs.example/rules/partitions/online-out-of-space.md)',
+    );
     assert.equal(runbookLine('ddl/backlog', base), 'Runbook: [ddl/backlog](https://docs.example/rules/ddl/backlog.md)');
     assert.ok(!findingsHover([finding!], documents, model.status).includes('Runbook'), 'no base given: no line');
   });
 
-  it("gives each SARIF rule its page as helpUri (CI: the URL of a published copy)", () => {
+  it('gives each SARIF rule its page as helpUri (CI: the URL of a published copy)', () => {
     const report = { target: 'x', findings: [finding!], syntaxErrors: [], documents };
     const sarif = JSON.parse(renderSarif(report, base));
     const rules = sarif.runs[0].tool.driver.rules as { id: string; helpUri?: string }[];
-    assert.equal(rules.find((r) => r.id === 'partitions/online-out-of-space')!.helpUri, 'https://docs.example/rules/partitions/online-out-of-space.md');
+    assert.equal(
+      rules.find((r) => r.id === 'partitions/online-out-of-space')!.helpUri,
+      'https://docs.example/rules/partitions/online-out-of-space.md',
+    );
     for (const id of RULE_IDS) assert.equal(rules.find((r) => r.id === id)!.helpUri, runbookUrl(id, base));
     // The snapshot syntax rule has no runbook.
     assert.equal(rules.find((r) => !RULE_IDS.includes(r.id as never))!.helpUri, undefined);

@@ -7,13 +7,25 @@ import { CLUSTER_NAME_PATTERN, CONFIG_DEFAULTS, CONFIG_SECTION, RULES, RULE_IDS,
 
 // Bundled to out/test/unit/; the repository root is three levels up.
 const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8'));
-const properties: Record<string, { default?: unknown; enum?: unknown[]; properties?: Record<string, { default?: unknown }>; items?: { properties: { name: { pattern: string } } } }> =
-  pkg.contributes.configuration.properties;
+const properties: Record<
+  string,
+  {
+    default?: unknown;
+    enum?: unknown[];
+    properties?: Record<string, { default?: unknown }>;
+    items?: { properties: { name: { pattern: string } } };
+  }
+> = pkg.contributes.configuration.properties;
 
 describe('package.json settings', () => {
   it('declares every setting of CONFIG_DEFAULTS, and no other, with the same default', () => {
     const declared = Object.keys(properties).sort();
-    assert.deepEqual(declared, Object.keys(CONFIG_DEFAULTS).map((k) => `${CONFIG_SECTION}.${k}`).sort());
+    assert.deepEqual(
+      declared,
+      Object.keys(CONFIG_DEFAULTS)
+        .map((k) => `${CONFIG_SECTION}.${k}`)
+        .sort(),
+    );
     for (const [key, value] of Object.entries(CONFIG_DEFAULTS)) {
       assert.deepEqual(properties[`${CONFIG_SECTION}.${key}`].default, value, `${CONFIG_SECTION}.${key}`);
     }

@@ -16,7 +16,10 @@ const NUM_RUNS = 200;
 
 /** One arbitrary per collection: adding a collection without one fails to compile (and the coverage test below). */
 const ENTITIES: { [C in CollectionName]: fc.Arbitrary<AnyEntity[]> } = Object.fromEntries(
-  COLLECTION_NAMES.map((c) => [c, fc.uniqueArray(entityArbitrary(c) as fc.Arbitrary<AnyEntity>, { selector: (e) => e.key, minLength: 1, maxLength: 6 })]),
+  COLLECTION_NAMES.map((c) => [
+    c,
+    fc.uniqueArray(entityArbitrary(c) as fc.Arbitrary<AnyEntity>, { selector: (e) => e.key, minLength: 1, maxLength: 6 }),
+  ]),
 ) as { [C in CollectionName]: fc.Arbitrary<AnyEntity[]> };
 
 function modelOf(c: CollectionName, entities: AnyEntity[], clusterName: string): ClusterModel {
@@ -51,7 +54,11 @@ describe('snapshot parser: fast path and general path agree', () => {
           assert.deepEqual(withFast.parsed.errors, [], text);
           assert.deepEqual(general.parsed.errors, [], text);
           for (const other of COLLECTION_NAMES) {
-            assert.deepEqual([...withFast.parsed.model!.collections[other].entries()], [...general.parsed.model!.collections[other].entries()], `${other}: fast vs general\n${text}`);
+            assert.deepEqual(
+              [...withFast.parsed.model!.collections[other].entries()],
+              [...general.parsed.model!.collections[other].entries()],
+              `${other}: fast vs general\n${text}`,
+            );
           }
           assert.deepEqual([...general.parsed.model!.collections[c].values()], entities, text);
           assert.deepEqual(withFast.parsed.model!.status, model.status);
@@ -72,7 +79,29 @@ describe('snapshot parser: fast path and general path agree', () => {
    * Both paths must give the same entities and the same errors.
    */
   it('agree on hand-written lines, valid or not', () => {
-    const ODD = ['null', '""', '"', '[', '[a', '[a]b', '{', '{"a":1}', '[1, 2]', '"a\tb"', '"a\u0001b"', '"\u0001"', '-', '-0', '007', '1e3', '+1', 'true', 'x#y', '#', 'a=b'];
+    const ODD = [
+      'null',
+      '""',
+      '"',
+      '[',
+      '[a',
+      '[a]b',
+      '{',
+      '{"a":1}',
+      '[1, 2]',
+      '"a\tb"',
+      '"a\u0001b"',
+      '"\u0001"',
+      '-',
+      '-0',
+      '007',
+      '1e3',
+      '+1',
+      'true',
+      'x#y',
+      '#',
+      'a=b',
+    ];
     const token = (v: unknown, f: (typeof LAYOUTS)[CollectionName]['fields'][number]): fc.Arbitrary<string> =>
       fc.oneof(
         { arbitrary: fc.constant(v === null ? 'null' : encodeValue(v, f)), weight: 6 },
@@ -86,10 +115,19 @@ describe('snapshot parser: fast path and general path agree', () => {
         const layout = LAYOUTS[c];
         const rec = e as unknown as Record<string, unknown>;
         const fields = layout.fields.map((f) =>
-          fc.record({ name: fc.constant(f.name), value: token(rec[f.name], f), drop: fc.integer({ min: 0, max: 9 }).map((n) => n === 0) }, { noNullPrototype: true }),
+          fc.record(
+            { name: fc.constant(f.name), value: token(rec[f.name], f), drop: fc.integer({ min: 0, max: 9 }).map((n) => n === 0) },
+            { noNullPrototype: true },
+          ),
         );
         return fc
-          .tuple(fc.tuple(...fields), fc.boolean(), fc.boolean(), fc.constantFrom(' ', '  ', '\t', ' \r'), fc.constantFrom('', ' # note', '\r', ' version=1'))
+          .tuple(
+            fc.tuple(...fields),
+            fc.boolean(),
+            fc.boolean(),
+            fc.constantFrom(' ', '  ', '\t', ' \r'),
+            fc.constantFrom('', ' # note', '\r', ' version=1'),
+          )
           .chain(([tokens, shuffle, quoteKey, sep, tail]) =>
             (shuffle ? fc.shuffledSubarray(tokens, { minLength: tokens.length }) : fc.constant(tokens)).map((ordered) => {
               const parts = ordered.filter((t) => !t.drop).map((t) => `${t.name}=${t.value}`);

@@ -9,7 +9,14 @@
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { COLLECTION_NAMES, type AnyEntity, type CollectionName } from '../../src/protocol';
-import { emptyCollections, renderSnapshot, renderSnapshotChunks, renderSnapshotDocument, type ClusterModel, type ParsedSnapshot } from '../../src/analysis';
+import {
+  emptyCollections,
+  renderSnapshot,
+  renderSnapshotChunks,
+  renderSnapshotDocument,
+  type ClusterModel,
+  type ParsedSnapshot,
+} from '../../src/analysis';
 import { parseSnapshotStream, parseSnapshotWith } from '../../src/analysis/snapshot/parse';
 import { entityArbitrary } from './arbitraries';
 import * as F from './fixtures';
@@ -89,10 +96,12 @@ describe('streamed snapshots', () => {
 
   it('every collection at once, with the general path too', async () => {
     const all = fc.record(
-      Object.fromEntries(COLLECTION_NAMES.map((c) => [c, fc.uniqueArray(entityArbitrary(c) as fc.Arbitrary<AnyEntity>, { selector: (e) => e.key, maxLength: 3 })])) as Record<
-        CollectionName,
-        fc.Arbitrary<AnyEntity[]>
-      >,
+      Object.fromEntries(
+        COLLECTION_NAMES.map((c) => [
+          c,
+          fc.uniqueArray(entityArbitrary(c) as fc.Arbitrary<AnyEntity>, { selector: (e) => e.key, maxLength: 3 }),
+        ]),
+      ) as Record<CollectionName, fc.Arbitrary<AnyEntity[]>>,
     );
     await fc.assert(
       fc.asyncProperty(all, cuts, fc.boolean(), fc.boolean(), async (entities, at, bytes, fastPath) => {
@@ -106,16 +115,37 @@ describe('streamed snapshots', () => {
 
   it('text with errors, CRLF, group lines, unicode and no final newline parses the same', async () => {
     const LINES = [
-      '# comment', '', 'cluster sim scenario=x seed=1 time=2 seq=3 controlPlaneEpoch=0', 'bugs shards=buggy', '[shards]', '[quickwit.ingesters]',
-      'ingester i-1 nodeId=i-1 status=ready version=1', 'ingester i-1 nodeId=i-1 status=ready version=2', 'ingester "日本 😀" status=failed version=3\r',
-      'group g count=500', 'bogus line', '[nope]', 'shard a/b/c version=1', '[quickwit.metastore.shards]', 'shard a/b/c version=1', '\r', 'ingester x version=1',
+      '# comment',
+      '',
+      'cluster sim scenario=x seed=1 time=2 seq=3 controlPlaneEpoch=0',
+      'bugs shards=buggy',
+      '[shards]',
+      '[quickwit.ingesters]',
+      'ingester i-1 nodeId=i-1 status=ready version=1',
+      'ingester i-1 nodeId=i-1 status=ready version=2',
+      'ingester "日本 😀" status=failed version=3\r',
+      'group g count=500',
+      'bogus line',
+      '[nope]',
+      'shard a/b/c version=1',
+      '[quickwit.metastore.shards]',
+      'shard a/b/c version=1',
+      '\r',
+      'ingester x version=1',
     ];
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.constantFrom(...LINES), { maxLength: 20 }), fc.constantFrom('\n', '\r\n'), fc.boolean(), cuts, fc.boolean(), async (lines, eol, final, at, bytes) => {
-        const text = lines.join(eol) + (final ? eol : '');
-        const whole = parseSnapshotWith(text, { fastPath: true }).parsed;
-        assertSameParse(await parseSnapshotStream(slowly(pieces(text, at, bytes))), whole, text);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.constantFrom(...LINES), { maxLength: 20 }),
+        fc.constantFrom('\n', '\r\n'),
+        fc.boolean(),
+        cuts,
+        fc.boolean(),
+        async (lines, eol, final, at, bytes) => {
+          const text = lines.join(eol) + (final ? eol : '');
+          const whole = parseSnapshotWith(text, { fastPath: true }).parsed;
+          assertSameParse(await parseSnapshotStream(slowly(pieces(text, at, bytes))), whole, text);
+        },
+      ),
       { numRuns: 300, seed: 20250105 },
     );
   });

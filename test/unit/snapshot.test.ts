@@ -15,7 +15,10 @@ import * as F from './fixtures';
 function everyCollection(): ClusterModel {
   const b = F.model({ clusterName: 'prod eu', scenario: 'incident-all', seq: 42, controlPlaneEpoch: 9 });
   F.healthyShard(b, 's1');
-  b.add('quickwit.metastore.shards', F.metastoreShard('s2', { followerId: 'ingester-2', publishToken: 'tok "1"', shardState: 'unavailable' }));
+  b.add(
+    'quickwit.metastore.shards',
+    F.metastoreShard('s2', { followerId: 'ingester-2', publishToken: 'tok "1"', shardState: 'unavailable' }),
+  );
   // A key that does not follow keys.shard: its fields must be written out and read back.
   b.add('quickwit.controlPlane.shards', { ...F.controlPlaneShard('s3'), key: 'custom key #1' });
   b.add('quickwit.ingesters', { key: 'ingester-1', version: 2, nodeId: 'ingester-1', status: 'ready' });
@@ -24,7 +27,15 @@ function everyCollection(): ClusterModel {
   // Read from a store that does not hold the node's memory: unknown, written and read back as null.
   b.add('milvus.wals', F.wal(2, 'by-dev-rootcoord-dml_0', { recovering: null, inFlightAppends: null, closing: true, available: false }));
   b.add('milvus.appends', F.append(1, 'by-dev-rootcoord-dml_0', 'a-1'));
-  b.add('milvus.channelMetas', { key: 'by-dev-rootcoord-dml_0', version: 3, channel: 'by-dev-rootcoord-dml_0', node: 1, term: 2, state: 'PCHANNEL_META_STATE_ASSIGNED', lastAssignTimestampSeconds: 5 });
+  b.add('milvus.channelMetas', {
+    key: 'by-dev-rootcoord-dml_0',
+    version: 3,
+    channel: 'by-dev-rootcoord-dml_0',
+    node: 1,
+    term: 2,
+    state: 'PCHANNEL_META_STATE_ASSIGNED',
+    lastAssignTimestampSeconds: 5,
+  });
   b.add('greptime.procedures', F.procedure('p1', { error: 'remote WAL unavailable: "kafka" down', lockKeys: ['a', 'b c'], endTime: 12 }));
   b.add('greptime.etcd', F.etcdPrefix('/__procedure__/', 12345));
   b.add('tikv.regions', F.region(1, 26972, { isWritten: true, start: '', end: 'zz=top' }));
@@ -50,7 +61,10 @@ describe('snapshot language', () => {
     assert.deepEqual(errors, []);
     assertSameModel(model, m);
     // And the checks see the same problems offline.
-    assert.deepEqual(runChecks(model!).map((f) => f.id), runChecks(m).map((f) => f.id));
+    assert.deepEqual(
+      runChecks(model!).map((f) => f.id),
+      runChecks(m).map((f) => f.id),
+    );
   });
 
   it('keeps what a gateway could not read, so a snapshot re-opened offline concludes nothing from it', () => {
@@ -61,7 +75,9 @@ describe('snapshot language', () => {
         shards: {
           state: 'ok',
           version: { system: 'Quickwit', version: '0.9.0', from: '_sqlx_migrations (migration 28)' },
-          collections: { 'quickwit.controlPlane.shards': { state: 'unavailable', reason: 'control plane answered {"error": "not ready"}' } },
+          collections: {
+            'quickwit.controlPlane.shards': { state: 'unavailable', reason: 'control plane answered {"error": "not ready"}' },
+          },
         },
         ddl: { state: 'unavailable', reason: 'etcd: connection refused' },
         wal: { state: 'not-configured', reason: 'no milvus section in the gateway config' },
@@ -72,14 +88,17 @@ describe('snapshot language', () => {
     b.add('greptime.procedures', F.procedure('p1'), F.procedure('p2'));
     const m = b.build();
     const text = renderSnapshot(m);
-    assert.ok(text.split('\n').includes('health shards state=ok system=Quickwit version=0.9.0 from="_sqlx_migrations (migration 28)"'), text);
+    assert.ok(
+      text.split('\n').includes('health shards state=ok system=Quickwit version=0.9.0 from="_sqlx_migrations (migration 28)"'),
+      text,
+    );
     const { model, errors } = parseSnapshot(text);
     assert.deepEqual(errors, []);
     assertSameModel(model, m);
     assert.deepEqual(runChecks(model!), [], 'the dangling shard rests on an unknown control plane; the duplicates on an unavailable etcd');
   });
 
-  it('a gateway\'s live document shows wall-clock time and no simulator fields; its saved snapshot keeps them, and both parse', () => {
+  it("a gateway's live document shows wall-clock time and no simulator fields; its saved snapshot keeps them, and both parse", () => {
     const gw = F.model({ clusterName: 'prod', scenario: 'gateway', seed: 0, time: 1700000610, seq: 7 });
     gw.add('quickwit.metastore.shards', F.metastoreShard('d1', { createdAt: 1700000000 }));
     const m = gw.build();
@@ -119,7 +138,14 @@ describe('snapshot language', () => {
       ),
       lines.filter((l) => l.startsWith('shard')).join('\n'),
     );
-    assert.ok(lines.some((l) => l.startsWith('procedure p1 ') && l.includes('lockKeys=["a","b c"]') && l.includes('error="remote WAL unavailable: \\"kafka\\" down"')));
+    assert.ok(
+      lines.some(
+        (l) =>
+          l.startsWith('procedure p1 ') &&
+          l.includes('lockKeys=["a","b c"]') &&
+          l.includes('error="remote WAL unavailable: \\"kafka\\" down"'),
+      ),
+    );
   });
 
   it('reports syntax errors with line and column, never throws, and keeps what parsed', () => {
@@ -145,7 +171,20 @@ describe('snapshot language', () => {
   });
 
   it('survives garbage of every kind', () => {
-    const inputs = ['', '\u0000\u0001binary\xff', '[', 'cluster', 'cluster x seed=abc', 'shard a', '[shards]\n[quickwit.metastore.shards]\nshard a/b/c version=-1', '"quoted"', 'x=1', '{"json": true}', '#'.repeat(5), 'cluster a\ncluster b'];
+    const inputs = [
+      '',
+      '\u0000\u0001binary\xff',
+      '[',
+      'cluster',
+      'cluster x seed=abc',
+      'shard a',
+      '[shards]\n[quickwit.metastore.shards]\nshard a/b/c version=-1',
+      '"quoted"',
+      'x=1',
+      '{"json": true}',
+      '#'.repeat(5),
+      'cluster a\ncluster b',
+    ];
     for (const text of inputs) {
       const r = parseSnapshot(text);
       assert.ok(Array.isArray(r.errors), JSON.stringify(text));
@@ -153,7 +192,9 @@ describe('snapshot language', () => {
     }
     assert.equal(parseSnapshot('').model, null);
     assert.ok(parseSnapshot('shard a').errors.length > 0);
-    assert.ok(parseSnapshot('[shards]\n[quickwit.metastore.shards]\nshard a/b/c version=1').errors[0]!.message.includes('missing field `leaderId`'));
+    assert.ok(
+      parseSnapshot('[shards]\n[quickwit.metastore.shards]\nshard a/b/c version=1').errors[0]!.message.includes('missing field `leaderId`'),
+    );
   });
 
   it('treats names inherited by every object (constructor, __proto__, toString) as unknown, never as a table entry', () => {
@@ -166,12 +207,17 @@ describe('snapshot language', () => {
       );
       for (const kind of ['bugs', 'config', 'counts']) {
         const field = parseSnapshot(`${header}\n${kind} ${name}=1\n`);
-        assert.ok(field.errors.some((e) => e.line === 1 && e.message.includes(name)), `${kind} ${name}=1: ${JSON.stringify(field.errors)}`);
+        assert.ok(
+          field.errors.some((e) => e.line === 1 && e.message.includes(name)),
+          `${kind} ${name}=1: ${JSON.stringify(field.errors)}`,
+        );
         assert.equal(Object.getPrototypeOf(field.model!.status.bugs), Object.prototype, 'no prototype was replaced');
       }
     }
     // An entity line after an inherited-name section is reported too, by the general path, and never throws.
-    const r = parseSnapshot(`${header}\n[constructor]\nundefined k version=1\n[quickwit.ingesters]\ningester i nodeId=i status=ready version=1\n`);
+    const r = parseSnapshot(
+      `${header}\n[constructor]\nundefined k version=1\n[quickwit.ingesters]\ningester i nodeId=i status=ready version=1\n`,
+    );
     assert.equal(r.model?.collections['quickwit.ingesters'].size, 1, 'what follows still parses');
   });
 
@@ -230,7 +276,10 @@ describe('snapshot language', () => {
     it('a saved virtual document parses, reporting its summarised groups', () => {
       const parsed = parseSnapshotDocument(renderSubsystem(big(), 'shards', 'sim').text);
       assert.deepEqual(parsed.errors, []);
-      assert.deepEqual(parsed.summarised.map((g) => [g.collection, g.group, g.count]), [['quickwit.metastore.shards', `${F.INDEX}/${F.SOURCE}`, 10_001]]);
+      assert.deepEqual(
+        parsed.summarised.map((g) => [g.collection, g.group, g.count]),
+        [['quickwit.metastore.shards', `${F.INDEX}/${F.SOURCE}`, 10_001]],
+      );
       assert.equal(parsed.model!.collections['quickwit.metastore.shards'].size, 1);
     });
 

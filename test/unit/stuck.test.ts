@@ -21,7 +21,9 @@ const WAL = 'by-dev-rootcoord-dml_1';
 const DDL_TABLES = 12;
 
 const DANGLING: Expected = {
-  chain: new RegExp(`^shards\\(${SOURCE}\\) ×300 ← init_shards\\(ingester-0, ingester-1, ingester-2, ingester-3\\) ×4 ← control plane\\(epoch \\d+\\)$`),
+  chain: new RegExp(
+    `^shards\\(${SOURCE}\\) ×300 ← init_shards\\(ingester-0, ingester-1, ingester-2, ingester-3\\) ×4 ← control plane\\(epoch \\d+\\)$`,
+  ),
   repairs: ['0:shards/dangling:delete-uninitialised', '2:shards/dangling:restart-control-plane'],
 };
 const CLOSE_BLOCKED: Expected = {
@@ -99,7 +101,8 @@ describe('stuck work', () => {
         assert.equal(work.time, model.status.time);
         assert.deepEqual(unmatched(work.items, expected), []);
         // Oldest first; each age is the cluster's time minus the item's own timestamp.
-        for (let i = 1; i < work.items.length; i++) assert.ok((work.items[i - 1]!.since ?? Infinity) <= (work.items[i]!.since ?? Infinity), 'oldest first');
+        for (let i = 1; i < work.items.length; i++)
+          assert.ok((work.items[i - 1]!.since ?? Infinity) <= (work.items[i]!.since ?? Infinity), 'oldest first');
         for (const item of work.items) {
           assert.equal(item.since, item.chain[0]!.since ?? item.since);
           assert.equal(item.age, item.since === null ? null : model.status.time - item.since);
@@ -107,7 +110,10 @@ describe('stuck work', () => {
           for (const s of item.chain) {
             if (!s.repair) continue;
             const f = findings.find((x) => x.id === s.repair!.findingId);
-            assert.ok(f?.repairs.some((r) => r.id === s.repair!.repairId && r.title === s.repair!.title), `${s.repair.findingId} offers ${s.repair.repairId}`);
+            assert.ok(
+              f?.repairs.some((r) => r.id === s.repair!.repairId && r.title === s.repair!.title),
+              `${s.repair.findingId} offers ${s.repair.repairId}`,
+            );
           }
         }
       });
@@ -153,14 +159,22 @@ describe('stuck work', () => {
   it('aggregates 10,000 dangling shards of one source into one item, apart from those the control plane retries', () => {
     const b = F.model();
     for (let i = 0; i < 10_000; i++) b.add('quickwit.metastore.shards', F.metastoreShard(`d${i}`, { createdAt: 500 + (i % 50) }));
-    b.add('quickwit.metastore.shards', F.metastoreShard('known', { createdAt: 990 }), F.metastoreShard('closed', { shardState: 'closed', createdAt: 1 }));
+    b.add(
+      'quickwit.metastore.shards',
+      F.metastoreShard('known', { createdAt: 990 }),
+      F.metastoreShard('closed', { shardState: 'closed', createdAt: 1 }),
+    );
     b.add('quickwit.controlPlane.shards', F.controlPlaneShard('known'));
     F.healthyShard(b, 'live');
     const work = stuckWork(b.build(), runChecks(b.build()));
     assert.deepEqual(
       work.items.map((i) => [i.id, chainText(i.chain), i.age]),
       [
-        [`shards:dangling:${F.INDEX}/${F.SOURCE}`, `shards(${F.INDEX}/${F.SOURCE}) ×10,000 ← init_shards(ingester-1) ← control plane(epoch 3)`, 500],
+        [
+          `shards:dangling:${F.INDEX}/${F.SOURCE}`,
+          `shards(${F.INDEX}/${F.SOURCE}) ×10,000 ← init_shards(ingester-1) ← control plane(epoch 3)`,
+          500,
+        ],
         [`shards:uninitialised:${F.INDEX}/${F.SOURCE}`, `shards(${F.INDEX}/${F.SOURCE}) ← init_shards(ingester-1)`, 10],
       ],
     );
@@ -172,7 +186,12 @@ describe('stuck work', () => {
     const b = F.model({ time: 200 });
     b.add('milvus.nodes', F.streamingNode(2));
     b.add('milvus.wals', F.wal(2, 'ch-3', { recovering: true, inFlightAppends: 2 }), F.wal(2, 'ch-4', { inFlightAppends: 1 }));
-    b.add('milvus.appends', F.append(2, 'ch-3', 'a1', { startedAt: 40 }), F.append(2, 'ch-3', 'a2', { startedAt: 30 }), F.append(2, 'ch-4', 'a3', { phase: 'writing' }));
+    b.add(
+      'milvus.appends',
+      F.append(2, 'ch-3', 'a1', { startedAt: 40 }),
+      F.append(2, 'ch-3', 'a2', { startedAt: 30 }),
+      F.append(2, 'ch-4', 'a3', { phase: 'writing' }),
+    );
     b.add('greptime.procedures', F.procedure('p1', { startTime: 150 }), F.procedure('p2', { status: 'Done', startTime: 1 }));
     const work = stuckWork(b.build(), runChecks(b.build()));
     assert.deepEqual(

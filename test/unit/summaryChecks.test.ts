@@ -63,7 +63,10 @@ describe('checks on counts (cluster.summary)', () => {
         }
         // Where the counts suffice, every finding of that rule comes early.
         for (const f of full.filter((x) => PROVABLE[scenario].includes(x.rule))) {
-          assert.ok(provisional.some((p) => p.id === f.id), `${f.id} comes from the counts`);
+          assert.ok(
+            provisional.some((p) => p.id === f.id),
+            `${f.id} comes from the counts`,
+          );
         }
       });
     }
@@ -74,7 +77,9 @@ describe('checks on counts (cluster.summary)', () => {
     const [p] = runSummaryChecks(summaryOfModel(model), model.status);
     const group = p.group;
     const ofSource = (s: { indexUid: string; sourceId: string }) => `${s.indexUid}/${s.sourceId}` === group;
-    const open = [...model.collections['quickwit.metastore.shards'].values()].filter((s) => ofSource(s) && s.shardState !== 'closed').length;
+    const open = [...model.collections['quickwit.metastore.shards'].values()].filter(
+      (s) => ofSource(s) && s.shardState !== 'closed',
+    ).length;
     const known = [...model.collections['quickwit.controlPlane.shards'].values()].filter(ofSource).length;
     const held = [...model.collections['quickwit.ingester.shards'].values()].filter(ofSource).length;
     assert.ok(open > 5_000 && known > 0 && held > 0, `${open} ${known} ${held}`);
@@ -91,7 +96,10 @@ describe('checks on counts (cluster.summary)', () => {
     assert.equal(p.facts[1]!.epoch, model.status.controlPlaneEpoch);
     for (const f of p.facts) assert.equal(f.readAt, model.status.time);
     const fmt = (n: number) => n.toLocaleString('en-US');
-    assert.match(p.message, new RegExp(`${fmt(open)} not closed in the metastore, ${fmt(known)} in the control plane, ${fmt(held)} on ingesters`));
+    assert.match(
+      p.message,
+      new RegExp(`${fmt(open)} not closed in the metastore, ${fmt(known)} in the control plane, ${fmt(held)} on ingesters`),
+    );
   });
 
   it('ddl backlog: the unfinished count is exact, the tables ranked as the full check ranks them', () => {
@@ -123,10 +131,25 @@ describe('checks on counts (cluster.summary)', () => {
     const model = scenarioModel('incident-all', 1);
     const summary = summaryOfModel(model);
     const cp = summary.collections['quickwit.controlPlane.shards']!;
-    const truncated: SummaryResult = { ...summary, collections: { ...summary.collections, 'quickwit.controlPlane.shards': { ...cp, groups: [], groupsOmitted: cp.groups!.length } } };
-    assert.deepEqual(runSummaryChecks(truncated, model.status).map((f) => f.rule), ['ddl/backlog']);
+    const truncated: SummaryResult = {
+      ...summary,
+      collections: { ...summary.collections, 'quickwit.controlPlane.shards': { ...cp, groups: [], groupsOmitted: cp.groups!.length } },
+    };
+    assert.deepEqual(
+      runSummaryChecks(truncated, model.status).map((f) => f.rule),
+      ['ddl/backlog'],
+    );
     const unavailable = { ...model.status, subsystems: { ddl: { state: 'unavailable' as const, reason: 'etcd is down' } } };
-    assert.deepEqual(runSummaryChecks(summary, unavailable).map((f) => f.rule), ['shards/dangling']);
-    assert.deepEqual(runSummaryChecks(summary, model.status, { severities: { 'shards/dangling': 'off', 'ddl/backlog': 'info' } }).map((f) => [f.rule, f.severity]), [['ddl/backlog', 'info']]);
+    assert.deepEqual(
+      runSummaryChecks(summary, unavailable).map((f) => f.rule),
+      ['shards/dangling'],
+    );
+    assert.deepEqual(
+      runSummaryChecks(summary, model.status, { severities: { 'shards/dangling': 'off', 'ddl/backlog': 'info' } }).map((f) => [
+        f.rule,
+        f.severity,
+      ]),
+      [['ddl/backlog', 'info']],
+    );
   });
 });

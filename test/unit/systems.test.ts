@@ -6,7 +6,17 @@
 import * as assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { COLLECTION_NAMES, COLLECTIONS, RULE_VERSIONS, RULES, SUBSYSTEMS, SYSTEM_IDS, SYSTEM_OF_SUBSYSTEM, SYSTEMS, type RuleId } from '../../src/protocol';
+import {
+  COLLECTION_NAMES,
+  COLLECTIONS,
+  RULE_VERSIONS,
+  RULES,
+  SUBSYSTEMS,
+  SYSTEM_IDS,
+  SYSTEM_OF_SUBSYSTEM,
+  SYSTEMS,
+  type RuleId,
+} from '../../src/protocol';
 
 const root = join(__dirname, '..', '..', '..');
 
@@ -58,7 +68,9 @@ describe('systems table', () => {
 
   it('docs/adding-a-system.md names only files that exist (placeholders aside)', () => {
     const text = readFileSync(join(root, 'docs', 'adding-a-system.md'), 'utf8');
-    const paths = [...text.matchAll(/`((?:src|test|docs)\/[^`\s]*|README\.md|package\.json)`/g)].map((m) => m[1]).filter((p) => !p.includes('<'));
+    const paths = [...text.matchAll(/`((?:src|test|docs)\/[^`\s]*|README\.md|package\.json)`/g)]
+      .map((m) => m[1])
+      .filter((p) => !p.includes('<'));
     assert.ok(paths.length > 30, `${paths.length} paths`);
     for (const p of paths) assert.ok(existsSync(join(root, p)), `${p} exists`);
   });

@@ -7,7 +7,16 @@
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { COLLECTION_NAMES, keys, type CollectionName, type EntityOf } from '../../src/protocol';
-import { emptyCollections, EntityTable, modelFrom, parseSnapshot, renderSnapshot, runChecks, StringInterner, type ClusterModel } from '../../src/analysis';
+import {
+  emptyCollections,
+  EntityTable,
+  modelFrom,
+  parseSnapshot,
+  renderSnapshot,
+  runChecks,
+  StringInterner,
+  type ClusterModel,
+} from '../../src/analysis';
 import { Simulator } from '../../src/simulator/simulator';
 import { entityArbitrary } from './arbitraries';
 
@@ -23,7 +32,11 @@ function random(seed: number): () => number {
   };
 }
 
-function assertSame<E>(table: EntityTable<{ key: string }> | ClusterModel['collections'][CollectionName], map: Map<string, E>, what: string): void {
+function assertSame<E>(
+  table: EntityTable<{ key: string }> | ClusterModel['collections'][CollectionName],
+  map: Map<string, E>,
+  what: string,
+): void {
   assert.equal(table.size, map.size, `${what}: size`);
   assert.deepStrictEqual([...table], [...map], `${what}: entries in order`);
   assert.deepStrictEqual([...table.keys()], [...map.keys()], `${what}: keys`);
@@ -34,7 +47,7 @@ function assertSame<E>(table: EntityTable<{ key: string }> | ClusterModel['colle
   }
 }
 
-describe('EntityTable (the model\'s compact collections)', () => {
+describe("EntityTable (the model's compact collections)", () => {
   it('holds shards exactly as a Map does, through replacements, deletions, compaction and changes of form', () => {
     const next = random(7);
     const table = new EntityTable<Shard>('quickwit.metastore.shards', new StringInterner());
@@ -128,13 +141,15 @@ describe('EntityTable (the model\'s compact collections)', () => {
     sim.reset({ scenario: 'incident-all', seed: 2, size: { danglingShards: 20_000, liveShards: 300 } });
     const compact = modelFrom(sim.status(), (c) => sim.entities(c));
     const maps = { status: compact.status, collections: {} as ClusterModel['collections'] };
-    for (const c of COLLECTION_NAMES) (maps.collections as unknown as Record<string, Map<string, unknown>>)[c] = new Map([...sim.entities(c)].map((e) => [e.key, e]));
+    for (const c of COLLECTION_NAMES)
+      (maps.collections as unknown as Record<string, Map<string, unknown>>)[c] = new Map([...sim.entities(c)].map((e) => [e.key, e]));
     for (const c of COLLECTION_NAMES) assertSame(compact.collections[c], maps.collections[c] as Map<string, unknown>, c);
     assert.deepStrictEqual(runChecks(compact), runChecks(maps));
     const text = renderSnapshot(compact);
     assert.equal(text, renderSnapshot(maps));
     const parsed = parseSnapshot(text);
     assert.ok(parsed.model);
-    for (const c of COLLECTION_NAMES) assert.deepStrictEqual([...parsed.model.collections[c]], [...compact.collections[c]], `${c}: snapshot round trip`);
+    for (const c of COLLECTION_NAMES)
+      assert.deepStrictEqual([...parsed.model.collections[c]], [...compact.collections[c]], `${c}: snapshot round trip`);
   });
 });

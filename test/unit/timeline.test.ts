@@ -49,7 +49,12 @@ const P = (resolution: EntityOf<'fluvio.partitions'>['resolution']) => F.partiti
 
 /** The Fluvio incident as the buggy SC plays it: disk full at t=10, link down at t=11, back at t=14. */
 function fluvioIncident(): Recorder {
-  const r = new Recorder(F.model().add('fluvio.partitions', P('Online')).add('fluvio.spuReports', F.spuReport(5001, 'orders', 0)).build());
+  const r = new Recorder(
+    F.model()
+      .add('fluvio.partitions', P('Online'))
+      .add('fluvio.spuReports', F.spuReport(5001, 'orders', 0))
+      .build(),
+  );
   return r
     .at(10, 'fluvio.spuReports', F.spuReport(5001, 'orders', 0, { storageFull: true, freeBytes: 0, reportedAt: 10 }))
     .at(10, 'fluvio.partitions', P('OutOfStorage'))
@@ -63,9 +68,15 @@ describe('timeline recorder', () => {
     for (let t = 1; t <= 5; t++) r.at(t, 'greptime.procedures', F.procedure('p1', { status: t % 2 ? 'Running' : 'Retrying' }));
     assert.equal(r.timeline.size, 3);
     assert.equal(r.timeline.dropped, 2);
-    assert.deepEqual(r.timeline.toArray().map((t) => t.time), [3, 4, 5]);
+    assert.deepEqual(
+      r.timeline.toArray().map((t) => t.time),
+      [3, 4, 5],
+    );
     r.timeline.setCapacity(2);
-    assert.deepEqual(r.timeline.toArray().map((t) => t.time), [4, 5]);
+    assert.deepEqual(
+      r.timeline.toArray().map((t) => t.time),
+      [4, 5],
+    );
     assert.equal(r.timeline.dropped, 3);
     r.timeline.setCapacity(0);
     r.at(6, 'greptime.procedures', F.procedure('p1', { status: 'Done' }));
@@ -144,7 +155,10 @@ describe('timeline/forbidden-transition', () => {
     assert.deepEqual(rest, []);
     assert.equal(f.id, 'timeline/forbidden-transition:prepared-not-current:store-1');
     assert.equal(f.anchor.key, keys.region(1, 26972));
-    assert.deepEqual(f.transitions?.map((t) => [t.time, t.key, t.to]), [[5, keys.region(1, 26972), 'Active, prepared']]);
+    assert.deepEqual(
+      f.transitions?.map((t) => [t.time, t.key, t.to]),
+      [[5, keys.region(1, 26972), 'Active, prepared']],
+    );
     assert.match(f.message, /at t=5 s/);
     // Cleared by the repair: no finding.
     buggy.at(9, 'tikv.regions', F.region(1, 26972));
@@ -152,11 +166,12 @@ describe('timeline/forbidden-transition', () => {
   });
 
   it('TiKV: a region prepared while another region is the current one', () => {
-    const r = new Recorder(F.model().add('tikv.regions', F.region(1, 8)).add('tikv.writeBatches', F.writeBatch(1, { currentRegion: 9, atCommitBoundary: false })).build()).at(
-      3,
-      'tikv.regions',
-      F.region(1, 8, { isWritten: true }),
-    );
+    const r = new Recorder(
+      F.model()
+        .add('tikv.regions', F.region(1, 8))
+        .add('tikv.writeBatches', F.writeBatch(1, { currentRegion: 9, atCommitBoundary: false }))
+        .build(),
+    ).at(3, 'tikv.regions', F.region(1, 8, { isWritten: true }));
     const [f] = r.findings();
     assert.match(f.message, /current region is 9/);
   });
@@ -183,13 +198,19 @@ describe('timeline/forbidden-transition', () => {
         ['shard-reopened', keys.shard(F.INDEX, F.SOURCE, 's1')],
       ],
     );
-    assert.deepEqual(r.findings().map((f) => [f.subsystem, f.count]).sort(), [
-      ['ddl', 1],
-      ['regions', 1],
-      ['shards', 1],
-      ['wal', 1],
-      ['wal', 1],
-    ]);
+    assert.deepEqual(
+      r
+        .findings()
+        .map((f) => [f.subsystem, f.count])
+        .sort(),
+      [
+        ['ddl', 1],
+        ['regions', 1],
+        ['shards', 1],
+        ['wal', 1],
+        ['wal', 1],
+      ],
+    );
   });
 
   it('a break in an entity’s history (a resync missed some events) starts it again', () => {
@@ -210,11 +231,17 @@ describe('timeline in a snapshot file', () => {
     assert.deepEqual(parsed.errors, []);
     assert.deepEqual(parsed.timeline, r.timeline.toArray());
     assert.equal(parsed.timelineDropped, 1);
-    assert.ok(parsed.timeline.some((t) => t.to === 'term 2, available, recovering'), 'labels with blanks survive');
+    assert.ok(
+      parsed.timeline.some((t) => t.to === 'term 2, available, recovering'),
+      'labels with blanks survive',
+    );
     // The file is the same model as one written without its timeline: the timeline lines are comments to other readers.
     const without = renderSnapshot(r.model);
     // Models compare by content (a collection is an EntityTable: the same entities, in order).
-    const plain = (m: NonNullable<typeof parsed.model>) => ({ status: m.status, collections: Object.fromEntries(Object.entries(m.collections).map(([c, t]) => [c, [...t.values()]])) });
+    const plain = (m: NonNullable<typeof parsed.model>) => ({
+      status: m.status,
+      collections: Object.fromEntries(Object.entries(m.collections).map(([c, t]) => [c, [...t.values()]])),
+    });
     assert.deepEqual(plain(parseSnapshotDocument(without).model!), plain(parsed.model!));
     assert.deepEqual(parseSnapshotDocument(without).timeline, []);
     const extra = text.split('\n').filter((l) => !without.includes(l));
@@ -240,7 +267,9 @@ describe('timeline in a snapshot file', () => {
 
 describe('Show Timeline query', () => {
   const all = () => {
-    const r = fluvioIncident().at(15, 'tikv.regions', F.region(1, 3)).at(16, 'tikv.regions', F.region(1, 3, { isWritten: true }));
+    const r = fluvioIncident()
+      .at(15, 'tikv.regions', F.region(1, 3))
+      .at(16, 'tikv.regions', F.region(1, 3, { isWritten: true }));
     const source = { transitions: r.timeline.toArray(), capacity: r.timeline.capacity, dropped: 0 };
     return { r, q: (query: Parameters<typeof queryTimeline>[3]) => queryTimeline('sim', r.model, source, query) };
   };
@@ -249,7 +278,10 @@ describe('Show Timeline query', () => {
     const { q } = all();
     const everything = q({ limit: 100 });
     assert.equal(everything.matched, 6);
-    assert.deepEqual(everything.transitions.map((t) => t.time), [16, 15, 14, 11, 10, 10]);
+    assert.deepEqual(
+      everything.transitions.map((t) => t.time),
+      [16, 15, 14, 11, 10, 10],
+    );
     assert.deepEqual(everything.facets.subsystems, { regions: 2, partitions: 4 });
     assert.equal(everything.facets.states.OutOfStorage, 2);
 
@@ -258,17 +290,29 @@ describe('Show Timeline query', () => {
     assert.equal(partitions.matched, 4);
 
     const oos = q({ limit: 100, states: ['OutOfStorage'] });
-    assert.deepEqual(oos.transitions.map((t: Transition) => [t.from, t.to]), [
-      ['OutOfStorage', 'LeaderOffline'],
-      ['Online', 'OutOfStorage'],
-    ]);
+    assert.deepEqual(
+      oos.transitions.map((t: Transition) => [t.from, t.to]),
+      [
+        ['OutOfStorage', 'LeaderOffline'],
+        ['Online', 'OutOfStorage'],
+      ],
+    );
     const prepared = q({ limit: 100, subsystems: ['regions'], states: ['prepared'] });
-    assert.deepEqual(prepared.transitions.map((t) => t.to), ['Active, prepared']);
+    assert.deepEqual(
+      prepared.transitions.map((t) => t.to),
+      ['Active, prepared'],
+    );
     assert.equal(q({ limit: 100, subsystems: ['ddl'] }).matched, 0);
 
     const forbidden = everything.transitions.filter((t) => t.forbidden);
-    assert.deepEqual(forbidden.map((t) => [t.time, t.to]), [[14, 'Online']]);
-    assert.match(everything.text, /t=14 s seq \d+ {2}fluvio\.partitions orders-0: LeaderOffline → Online {2}\[partitions\] {2}FORBIDDEN: it was OutOfStorage since t=10 s/);
+    assert.deepEqual(
+      forbidden.map((t) => [t.time, t.to]),
+      [[14, 'Online']],
+    );
+    assert.match(
+      everything.text,
+      /t=14 s seq \d+ {2}fluvio\.partitions orders-0: LeaderOffline → Online {2}\[partitions\] {2}FORBIDDEN: it was OutOfStorage since t=10 s/,
+    );
   });
 
   it('one entity, and the newest `limit`', () => {
@@ -276,7 +320,10 @@ describe('Show Timeline query', () => {
     const one = q({ limit: 2, collection: 'fluvio.partitions', key: 'orders-0' });
     assert.equal(one.recorded, 3);
     assert.equal(one.matched, 3);
-    assert.deepEqual(one.transitions.map((t) => t.time), [14, 11]);
+    assert.deepEqual(
+      one.transitions.map((t) => t.time),
+      [14, 11],
+    );
     assert.match(one.text, /^# Timeline of fluvio\.partitions orders-0 on sim: the newest 2 of 3 transitions, newest first\./);
   });
 });

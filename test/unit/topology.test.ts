@@ -44,21 +44,34 @@ describe('topology', () => {
       const t = ClusterTopology.parse(topology(model, findings, 'sim'));
 
       // Every system is drawn with its nodes, whatever the scenario.
-      assert.deepEqual(t.systems.map((s) => s.id), ['quickwit', 'milvus', 'greptime', 'tikv', 'fluvio']);
+      assert.deepEqual(
+        t.systems.map((s) => s.id),
+        ['quickwit', 'milvus', 'greptime', 'tikv', 'fluvio'],
+      );
       for (const s of t.systems) assert.ok(s.nodes.length > 0, `${s.id} has nodes`);
       const roles = new Set(nodesOf(t).map((n) => n.role));
-      for (const r of ['metastore', 'control-plane', 'ingester', 'streaming-node', 'metasrv', 'store', 'sc', 'spu'] as const) assert.ok(roles.has(r), `a ${r} node`);
+      for (const r of ['metastore', 'control-plane', 'ingester', 'streaming-node', 'metasrv', 'store', 'sc', 'spu'] as const)
+        assert.ok(roles.has(r), `a ${r} node`);
       const metastore = nodesOf(t).find((n) => n.role === 'metastore')!;
       assert.deepEqual(metastore.holds[0], { what: 'shards', count: model.collections['quickwit.metastore.shards'].size });
       assert.equal(t.maxCount, Math.max(...nodesOf(t).map((n) => n.holds[0]!.count)));
 
       if (scenario === 'healthy') {
-        assert.deepEqual(nodesOf(t).filter((n) => n.problems.length).map((n) => n.id), []);
+        assert.deepEqual(
+          nodesOf(t)
+            .filter((n) => n.problems.length)
+            .map((n) => n.id),
+          [],
+        );
         assert.ok(nodesOf(t).every((n) => n.health === 'ok'));
       }
       for (const f of findings) {
         const on = marked(t, f);
-        assert.deepEqual([...new Set(on.map((n) => n.role))].sort(), [...ROLES_OF_RULE[f.rule]!].sort(), `${f.id} sits on ${ROLES_OF_RULE[f.rule]}`);
+        assert.deepEqual(
+          [...new Set(on.map((n) => n.role))].sort(),
+          [...ROLES_OF_RULE[f.rule]!].sort(),
+          `${f.id} sits on ${ROLES_OF_RULE[f.rule]}`,
+        );
         for (const n of on) {
           assert.equal(mark(n, f).severity, f.severity);
           assert.equal(n.health, f.severity === 'error' || n.problems.some((p) => p.severity === 'error') ? 'error' : 'warning');
@@ -71,25 +84,51 @@ describe('topology', () => {
             break;
           case 'wal/close-blocked': {
             // The node asked to stop, and only it.
-            const terminating = [...model.collections['milvus.nodes'].values()].filter((n) => n.lifecycle === 'Terminating').map((n) => n.key);
-            assert.deepEqual(on.map((n) => n.label), terminating);
+            const terminating = [...model.collections['milvus.nodes'].values()]
+              .filter((n) => n.lifecycle === 'Terminating')
+              .map((n) => n.key);
+            assert.deepEqual(
+              on.map((n) => n.label),
+              terminating,
+            );
             assert.equal(on[0]!.reveal.treeId, `wal:sim/${terminating[0]}`);
             break;
           }
           case 'regions/stale-prepared':
-            assert.deepEqual(on.map((n) => n.label), [f.group]);
+            assert.deepEqual(
+              on.map((n) => n.label),
+              [f.group],
+            );
             assert.equal(on[0]!.reveal.treeId, `regions:sim/${f.group}`);
             break;
           case 'partitions/online-out-of-space': {
             // The SPUs that lead an Online partition of the topic and report their storage full.
             const reports = model.collections['fluvio.spuReports'];
             const full = [...model.collections['fluvio.partitions'].values()].filter(
-              (p) => p.topic === f.group && p.resolution === 'Online' && reports.get(keys.spuReport(p.leader.spu, p.topic, p.partition))?.storageFull,
+              (p) =>
+                p.topic === f.group &&
+                p.resolution === 'Online' &&
+                reports.get(keys.spuReport(p.leader.spu, p.topic, p.partition))?.storageFull,
             );
             const spus = [...new Set(full.map((p) => keys.spu(p.leader.spu)))].sort();
-            assert.deepEqual(on.filter((n) => n.role === 'spu').map((n) => n.label).sort(), spus);
-            assert.equal(mark(on.find((n) => n.role === 'sc')!, f).count, f.count);
-            assert.equal(on.filter((n) => n.role === 'spu').reduce((sum, n) => sum + mark(n, f).count, 0), f.count);
+            assert.deepEqual(
+              on
+                .filter((n) => n.role === 'spu')
+                .map((n) => n.label)
+                .sort(),
+              spus,
+            );
+            assert.equal(
+              mark(
+                on.find((n) => n.role === 'sc')!,
+                f,
+              ).count,
+              f.count,
+            );
+            assert.equal(
+              on.filter((n) => n.role === 'spu').reduce((sum, n) => sum + mark(n, f).count, 0),
+              f.count,
+            );
             for (const n of on) assert.equal(n.reveal.treeId, `partitions:sim/${f.group}`);
             break;
           }
@@ -109,14 +148,24 @@ describe('topology', () => {
     sim.reset({ scenario: 'incident-all', seed: 1, bugs: 'fixed' });
     const model = modelFrom(sim.status(), (c) => sim.entities(c));
     const t = topology(model, runChecks(model), 'sim');
-    assert.deepEqual(nodesOf(t).filter((n) => n.problems.length).map((n) => n.id), []);
+    assert.deepEqual(
+      nodesOf(t)
+        .filter((n) => n.problems.length)
+        .map((n) => n.id),
+      [],
+    );
   });
 
   it('puts orphaned shards on the control plane and on each ingester that holds them, counted', () => {
     const b = F.model();
     F.healthyShard(b, 'live');
     b.add('quickwit.controlPlane.shards', F.controlPlaneShard('o1'), F.controlPlaneShard('o2'));
-    b.add('quickwit.ingester.shards', F.ingesterShard('o1'), F.ingesterShard('o1', { ingesterId: 'ingester-2' }), F.ingesterShard('o2', { ingesterId: 'ingester-2' }));
+    b.add(
+      'quickwit.ingester.shards',
+      F.ingesterShard('o1'),
+      F.ingesterShard('o1', { ingesterId: 'ingester-2' }),
+      F.ingesterShard('o2', { ingesterId: 'ingester-2' }),
+    );
     const model = b.build();
     const findings = runChecks(model).filter((f) => f.rule === 'shards/orphaned');
     assert.equal(findings.length, 1);
@@ -168,9 +217,15 @@ describe('topology', () => {
     assert.ok(nodesOf(t).length < 50, `${nodesOf(t).length} nodes`);
     const metastore = nodesOf(t).find((n) => n.role === 'metastore')!;
     assert.equal(metastore.holds[0]!.count, 50_300);
-    assert.equal(metastore.problems.reduce((n, p) => n + p.count, 0), 50_000);
+    assert.equal(
+      metastore.problems.reduce((n, p) => n + p.count, 0),
+      50_000,
+    );
     // The dangling shards name ingesters as their leaders; none holds them.
     const ingesters = nodesOf(t).filter((n) => n.role === 'ingester');
-    assert.equal(ingesters.reduce((n, i) => n + (i.holds.find((h) => h.what.startsWith('metastore shards naming'))?.count ?? 0), 0), 50_300);
+    assert.equal(
+      ingesters.reduce((n, i) => n + (i.holds.find((h) => h.what.startsWith('metastore shards naming'))?.count ?? 0), 0),
+      50_300,
+    );
   });
 });

@@ -35,7 +35,8 @@ const quietSettings: Record<string, unknown> = {
 };
 
 const flags = [
-  '--auth', 'none',
+  '--auth',
+  'none',
   '--disable-telemetry',
   '--disable-update-check',
   '--disable-workspace-trust',
@@ -104,10 +105,7 @@ export class CodeServer {
 
     const port = await new Promise<number>((resolve, reject) => {
       let seen = '';
-      const timer = setTimeout(
-        () => fail(`code-server did not print its port within ${startDeadlineMs / 1000} s`),
-        startDeadlineMs,
-      );
+      const timer = setTimeout(() => fail(`code-server did not print its port within ${startDeadlineMs / 1000} s`), startDeadlineMs);
       const onData = (chunk: Buffer) => {
         seen += chunk.toString();
         const m = listeningLine.exec(seen);
@@ -216,10 +214,7 @@ function prepareDirs(runDir: string, settings?: Record<string, unknown>): RunDir
   }
   chmodSync(dirs.xdg.runtime, 0o700); // XDG requires it private
   mkdirSync(join(dirs.userData, 'User'), { recursive: true });
-  writeFileSync(
-    join(dirs.userData, 'User', 'settings.json'),
-    JSON.stringify({ ...quietSettings, ...settings }, null, 2),
-  );
+  writeFileSync(join(dirs.userData, 'User', 'settings.json'), JSON.stringify({ ...quietSettings, ...settings }, null, 2));
   return dirs;
 }
 
@@ -244,19 +239,14 @@ function serverEnv(dirs: RunDirs): NodeJS.ProcessEnv {
 
 function installExtension(vsix: string, common: string[], env: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(
-      codeServerBin,
-      ['--install-extension', vsix, ...common],
-      { env, timeout: 120_000 },
-      (err, stdout, stderr) => {
-        const out = `${stdout}${stderr}`;
-        if (err || !/successfully installed/i.test(out)) {
-          reject(new Error(`code-server --install-extension ${vsix} failed: ${err?.message ?? ''}\n${out.trim()}`));
-        } else {
-          resolve();
-        }
-      },
-    );
+    execFile(codeServerBin, ['--install-extension', vsix, ...common], { env, timeout: 120_000 }, (err, stdout, stderr) => {
+      const out = `${stdout}${stderr}`;
+      if (err || !/successfully installed/i.test(out)) {
+        reject(new Error(`code-server --install-extension ${vsix} failed: ${err?.message ?? ''}\n${out.trim()}`));
+      } else {
+        resolve();
+      }
+    });
   });
 }
 

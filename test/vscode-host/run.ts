@@ -57,16 +57,25 @@ function parseArgs(argv: string[]): Options {
     const flag = argv[i];
     const value = () => argv[++i] ?? usage(`${flag} needs a value`);
     switch (flag) {
-      case '--vsix': opts.vsix = resolve(value()); break;
-      case '--workspace': opts.workspace = resolve(value()); break;
-      case '--extension': opts.extension = resolve(value()); break;
-      case '--tests': opts.tests = resolve(value()); break;
+      case '--vsix':
+        opts.vsix = resolve(value());
+        break;
+      case '--workspace':
+        opts.workspace = resolve(value());
+        break;
+      case '--extension':
+        opts.extension = resolve(value());
+        break;
+      case '--tests':
+        opts.tests = resolve(value());
+        break;
       case '--timeout': {
         opts.timeoutSec = Number(value());
         if (!(opts.timeoutSec > 0)) usage('--timeout must be a positive number of seconds');
         break;
       }
-      default: usage(`unknown argument ${flag}`);
+      default:
+        usage(`unknown argument ${flag}`);
     }
   }
   if (opts.vsix && !existsSync(opts.vsix)) usage(`no such VSIX: ${opts.vsix} (build it with: npm run package)`);

@@ -4,10 +4,31 @@
  * Unfinished procedures are only ever cancelled (rolled back), never deleted:
  * deleting their state can leave half-created table metadata.
  */
-import { UNFINISHED_PROCEDURE_STATUSES, type EntityRef, type EtcdPrefix, type Finding, type Procedure, type RepairCommand } from '../../protocol';
+import {
+  UNFINISHED_PROCEDURE_STATUSES,
+  type EntityRef,
+  type EtcdPrefix,
+  type Finding,
+  type Procedure,
+  type RepairCommand,
+} from '../../protocol';
 import { formatBytes, formatCount, plural } from '../../protocol/format';
 import type { ClusterModel } from '../model';
-import { batchedOption, describeCounts, facts, factsPer, increment, isAre, makeFinding, nameList, pushSample, ref, repairOption, stillAt, TargetBatcher } from './common';
+import {
+  batchedOption,
+  describeCounts,
+  facts,
+  factsPer,
+  increment,
+  isAre,
+  makeFinding,
+  nameList,
+  pushSample,
+  ref,
+  repairOption,
+  stillAt,
+  TargetBatcher,
+} from './common';
 import { PROCEDURES } from '../../protocol/systems';
 
 /** etcd is "near its quota" from this fraction on. */
@@ -147,14 +168,24 @@ export function backlogCauses(unfinishedPerTable: Iterable<readonly [string, num
 }
 
 /** One fact per table causing a backlog (the first few, then the others together); `keyOf`: an entity of the table, if one was read. */
-export function causeFacts(fact: ReturnType<typeof facts>, causes: readonly (readonly [string, number])[], keyOf: (table: string) => string | undefined) {
+export function causeFacts(
+  fact: ReturnType<typeof facts>,
+  causes: readonly (readonly [string, number])[],
+  keyOf: (table: string) => string | undefined,
+) {
   return factsPer(
     causes,
     ([t, n]) => fact.group(PROCEDURES, t, n, keyOf(t), `Table ${t} has ${plural(n, 'unfinished procedure')}.`),
     (rest) => {
       const n = rest.reduce((sum, [, k]) => sum + k, 0);
       const has = rest.length === 1 ? 'has' : 'have';
-      return fact.group(PROCEDURES, 'other tables', n, keyOf(rest[0]![0]), `${plural(rest.length, 'other table')} ${has} ${plural(n, 'unfinished procedure')}.`);
+      return fact.group(
+        PROCEDURES,
+        'other tables',
+        n,
+        keyOf(rest[0]![0]),
+        `${plural(rest.length, 'other table')} ${has} ${plural(n, 'unfinished procedure')}.`,
+      );
     },
   );
 }
@@ -225,7 +256,13 @@ export function checkDdlBacklog(model: ClusterModel): Finding[] {
           samples.find((x) => x.collection === PROCEDURES)?.key,
           `Metasrv has ${plural(unfinished, 'unfinished procedure')} (${UNFINISHED_PROCEDURE_STATUSES.join('/')}); max_running_procedures is ${maxRunningProcedures}.`,
         ),
-        fact.group(PROCEDURES, 'finished', purge.count, firstFinished, `${plural(purge.count, 'finished procedure')} (Done/Failed) ${isAre(purge.count)} still in etcd.`),
+        fact.group(
+          PROCEDURES,
+          'finished',
+          purge.count,
+          firstFinished,
+          `${plural(purge.count, 'finished procedure')} (Done/Failed) ${isAre(purge.count)} still in etcd.`,
+        ),
         ...(givenUp
           ? [
               fact.group(
@@ -239,7 +276,13 @@ export function checkDdlBacklog(model: ClusterModel): Finding[] {
           : []),
         fact.group('greptime.etcd', 'greptime.etcd', collections['greptime.etcd'].size, biggestPrefix?.key, `etcd holds ${etcdSays}.`),
         ...(biggestPrefix
-          ? [fact.entity('greptime.etcd', biggestPrefix, `Its biggest prefix, ${biggestPrefix.prefix}, holds ${plural(biggestPrefix.keyCount, 'key')} (${formatBytes(biggestPrefix.sizeBytes)}).`)]
+          ? [
+              fact.entity(
+                'greptime.etcd',
+                biggestPrefix,
+                `Its biggest prefix, ${biggestPrefix.prefix}, holds ${plural(biggestPrefix.keyCount, 'key')} (${formatBytes(biggestPrefix.sizeBytes)}).`,
+              ),
+            ]
           : []),
         ...causeFacts(fact, causes, (t) => firstOfTable.get(t)),
       ],

@@ -42,7 +42,8 @@ export function checkUnreadableRecords(model: ClusterModel): Finding[] {
       const records = byCollection.get(collection)!;
       // All of the subsystem's unreadable records are in this collection when it is the only one listed.
       const count = collections.length === 1 ? total : records.length;
-      const more = collections.length > 1 && unlisted > 0 ? ` (and ${formatCount(unlisted)} more in ${subsystem} not listed by the gateway)` : '';
+      const more =
+        collections.length > 1 && unlisted > 0 ? ` (and ${formatCount(unlisted)} more in ${subsystem} not listed by the gateway)` : '';
       const anchorKey = records[0]?.key ?? collection;
       findings.push(
         makeFinding(
@@ -57,7 +58,14 @@ export function checkUnreadableRecords(model: ClusterModel): Finding[] {
             // Not an entity (it did not decode): the diagnostic sits on the collection's section.
             anchor: { collection: collection, key: anchorKey, version: 0 },
             facts: [
-              fact.group(collection, collection, count, undefined, `The gateway could not decode ${plural(count, 'record')} of ${collection}${more}.`, GATEWAY),
+              fact.group(
+                collection,
+                collection,
+                count,
+                undefined,
+                `The gateway could not decode ${plural(count, 'record')} of ${collection}${more}.`,
+                GATEWAY,
+              ),
               ...records.slice(0, MAX_EVIDENCE_KEYS).map((r) => fact.record(collection, r.key, `${r.key}: ${r.reason}`, GATEWAY)),
             ],
             repairs: [],

@@ -38,7 +38,11 @@ export function checkOnlineOutOfStorage(model: ClusterModel): Finding[] {
       // Rests on the leader SPU's report saying what it said: storage full.
       restore.add(partition, stillAt('fluvio.spuReports', report));
     }
-    const names = items.slice(0, 5).map(({ partition }) => partition.key).join(', ') + (items.length > 5 ? ', …' : '');
+    const names =
+      items
+        .slice(0, 5)
+        .map(({ partition }) => partition.key)
+        .join(', ') + (items.length > 5 ? ', …' : '');
     findings.push(
       makeFinding('partitions/online-out-of-space', {
         group: topic,

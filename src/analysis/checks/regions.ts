@@ -21,7 +21,8 @@ export function staleMarkReason(
   if (batch.atCommitBoundary) return 'the batch is at a commit boundary';
   if (batch.currentRegion === region.regionId) return undefined;
   // Without the batch's prepared regions (a timeline label carries only the current one), a batch in progress may hold it.
-  if (batch.writtenRegions === undefined) return batch.currentRegion === null ? undefined : `the batch's current region is ${batch.currentRegion}`;
+  if (batch.writtenRegions === undefined)
+    return batch.currentRegion === null ? undefined : `the batch's current region is ${batch.currentRegion}`;
   if (batch.writtenRegions.includes(region.regionId)) return undefined;
   return `the batch in progress did not prepare it (its current region is ${batch.currentRegion ?? 'not exported'}; earlier prepared: ${batch.writtenRegions.join(', ') || 'none'})`;
 }
@@ -57,7 +58,11 @@ export function checkStalePreparedRegions(model: ClusterModel): Finding[] {
       clear.add(r);
       evict.add(r);
     }
-    const ids = regions.slice(0, 5).map((r) => r.regionId).join(', ') + (regions.length > 5 ? ', …' : '');
+    const ids =
+      regions
+        .slice(0, 5)
+        .map((r) => r.regionId)
+        .join(', ') + (regions.length > 5 ? ', …' : '');
     findings.push(
       makeFinding('regions/stale-prepared', {
         group: batch.key,
@@ -69,8 +74,20 @@ export function checkStalePreparedRegions(model: ClusterModel): Finding[] {
         facts: [
           ...factsPer(
             regions,
-            (r) => fact.entity('tikv.regions', r, `Region ${r.regionId} (epoch ${r.epochVersion}, ${r.state}) of store ${storeId} is marked prepared for write (is_written).`),
-            (rest) => fact.group('tikv.regions', `store ${storeId}`, rest.length, rest[0]!.key, `${plural(rest.length, 'other region')} of store ${storeId} ${isAre(rest.length)} marked too.`),
+            (r) =>
+              fact.entity(
+                'tikv.regions',
+                r,
+                `Region ${r.regionId} (epoch ${r.epochVersion}, ${r.state}) of store ${storeId} is marked prepared for write (is_written).`,
+              ),
+            (rest) =>
+              fact.group(
+                'tikv.regions',
+                `store ${storeId}`,
+                rest.length,
+                rest[0]!.key,
+                `${plural(rest.length, 'other region')} of store ${storeId} ${isAre(rest.length)} marked too.`,
+              ),
           ),
           fact.entity(
             'tikv.writeBatches',
@@ -108,4 +125,3 @@ export function checkStalePreparedRegions(model: ClusterModel): Finding[] {
   }
   return findings;
 }
-

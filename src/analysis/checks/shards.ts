@@ -12,7 +12,20 @@ import { formatCount, plural } from '../../protocol/format';
 import { shardGroup } from '../grouping';
 import { shardIdentity } from '../shard-key';
 import type { ClusterModel } from '../model';
-import { batchedOption, controlPlaneAt, describeCounts, facts, fixedOption, increment, isAre, factsPer, makeFinding, pushSample, stillAt, TargetBatcher } from './common';
+import {
+  batchedOption,
+  controlPlaneAt,
+  describeCounts,
+  facts,
+  fixedOption,
+  increment,
+  isAre,
+  factsPer,
+  makeFinding,
+  pushSample,
+  stillAt,
+  TargetBatcher,
+} from './common';
 import { CONTROL_PLANE, INGESTER, METASTORE } from '../../protocol/systems';
 
 /** An ingester shard's replication position that says it holds records not yet gone: neither empty nor at eof. */
@@ -89,7 +102,12 @@ const NO_LIVE_SHARDS: LiveShards = { count: 0, known: 0, held: 0 };
  * The live shards of the sources in `groups`, from the small views (the control plane's and the
  * ingesters' ~3,000 shards) looked up in the metastore: no second pass over its 763,471.
  */
-function liveShardsOf(model: ClusterModel, groups: ReadonlyMap<string, unknown>, known: ReadonlySet<string>, held: ReadonlyMap<string, IngesterShard[]>): Map<string, LiveShards> {
+function liveShardsOf(
+  model: ClusterModel,
+  groups: ReadonlyMap<string, unknown>,
+  known: ReadonlySet<string>,
+  held: ReadonlyMap<string, IngesterShard[]>,
+): Map<string, LiveShards> {
   const metastore = model.collections[METASTORE];
   const live = new Map<string, LiveShards>();
   const of = (s: { indexUid: string; sourceId: string }, id: string): LiveShards | undefined => {
@@ -176,16 +194,41 @@ export function checkDanglingShards(model: ClusterModel): Finding[] {
     const since = { since: g.oldest };
     const why = `open_shards succeeded, init_shards did not (the oldest created at ${fact.at(g.oldest)})`;
     const evidence = [
-      fact.group(METASTORE, group, total, first, `The metastore has ${plural(total, 'shard')} of ${group} that ${isAre(total)} not closed.`),
-      fact.group(CONTROL_PLANE, group, live.known, live.knownKey, `The control plane (epoch ${epoch}) knows ${live.known ? formatCount(live.known) : 'none'} of them.`, { epoch }),
-      fact.group(INGESTER, group, live.held, live.heldKey, live.held ? `Ingesters hold ${formatCount(live.held)} of them.` : 'No ingester holds any of them.'),
+      fact.group(
+        METASTORE,
+        group,
+        total,
+        first,
+        `The metastore has ${plural(total, 'shard')} of ${group} that ${isAre(total)} not closed.`,
+      ),
+      fact.group(
+        CONTROL_PLANE,
+        group,
+        live.known,
+        live.knownKey,
+        `The control plane (epoch ${epoch}) knows ${live.known ? formatCount(live.known) : 'none'} of them.`,
+        { epoch },
+      ),
+      fact.group(
+        INGESTER,
+        group,
+        live.held,
+        live.heldKey,
+        live.held ? `Ingesters hold ${formatCount(live.held)} of them.` : 'No ingester holds any of them.',
+      ),
       live.count > 0
         ? fact.group(METASTORE, group, g.count, first, `The other ${formatCount(g.count)} (${states}) have no ingester: ${why}.`, since)
         : fact.group(METASTORE, group, g.count, first, `They (${states}) were never initialised: ${why}.`, since),
     ];
     if (g.published > 0) {
       evidence.push(
-        fact.group(METASTORE, group, g.published, undefined, `${plural(g.published, 'shard')} of those ${g.published === 1 ? 'has' : 'have'} a publish position: kept out of the delete plan.`),
+        fact.group(
+          METASTORE,
+          group,
+          g.published,
+          undefined,
+          `${plural(g.published, 'shard')} of those ${g.published === 1 ? 'has' : 'have'} a publish position: kept out of the delete plan.`,
+        ),
       );
     }
     findings.push(
@@ -277,7 +320,11 @@ export function checkOrphanedShards(model: ClusterModel): Finding[] {
     const atRisk = withData.filter(orphanMayHoldUnpublished);
     const closedWithData = withData.length - atRisk.length;
     // Each reset rests on the metastore still not having the shard.
-    const absent = (s: IngesterShard): Precondition => ({ collection: METASTORE, key: keys.shard(s.indexUid, s.sourceId, s.shardId), absent: true });
+    const absent = (s: IngesterShard): Precondition => ({
+      collection: METASTORE,
+      key: keys.shard(s.indexUid, s.sourceId, s.shardId),
+      absent: true,
+    });
     const resetAll = new TargetBatcher('quickwit.adviseResetShards');
     for (const s of g.ingesterShards) resetAll.add(s, absent(s));
     const resetSafe = new TargetBatcher('quickwit.adviseResetShards');
@@ -298,10 +345,21 @@ export function checkOrphanedShards(model: ClusterModel): Finding[] {
     ]
       .filter(Boolean)
       .join(' and ');
-    const evidence = [fact.group(METASTORE, group, 0, undefined, `The metastore has none of these ${plural(g.count, 'shard')} of ${group}.`)];
+    const evidence = [
+      fact.group(METASTORE, group, 0, undefined, `The metastore has none of these ${plural(g.count, 'shard')} of ${group}.`),
+    ];
     if (g.controlPlane > 0) {
       const first = g.samples.find((x) => x.collection === CONTROL_PLANE)?.key;
-      evidence.push(fact.group(CONTROL_PLANE, group, g.controlPlane, first, `The control plane (epoch ${epoch}) knows ${formatCount(g.controlPlane)} of them.`, { epoch }));
+      evidence.push(
+        fact.group(
+          CONTROL_PLANE,
+          group,
+          g.controlPlane,
+          first,
+          `The control plane (epoch ${epoch}) knows ${formatCount(g.controlPlane)} of them.`,
+          { epoch },
+        ),
+      );
     }
     evidence.push(...ingesterFacts(fact, group, g.ingesterShards));
     if (closedWithData > 0) {
@@ -319,7 +377,13 @@ export function checkOrphanedShards(model: ClusterModel): Finding[] {
     }
     if (atRisk.length > 0) {
       evidence.push(
-        fact.group(INGESTER, group, atRisk.length, atRisk[0]!.key, `${plural(atRisk.length, 'shard')} with records ${isAre(atRisk.length)} not closed: records past the last publish may be the only copy.`),
+        fact.group(
+          INGESTER,
+          group,
+          atRisk.length,
+          atRisk[0]!.key,
+          `${plural(atRisk.length, 'shard')} with records ${isAre(atRisk.length)} not closed: records past the last publish may be the only copy.`,
+        ),
       );
     }
     findings.push(
@@ -394,11 +458,23 @@ function ingesterFacts(fact: ReturnType<typeof facts>, group: string, shards: re
     ids,
     (id) => {
       const i = byIngester.get(id)!;
-      return fact.group(INGESTER, `${group} on ${id}`, i.count, i.key, `Ingester ${id} holds ${formatCount(i.count)} of them, ${formatCount(i.withData)} with records not yet at eof.`);
+      return fact.group(
+        INGESTER,
+        `${group} on ${id}`,
+        i.count,
+        i.key,
+        `Ingester ${id} holds ${formatCount(i.count)} of them, ${formatCount(i.withData)} with records not yet at eof.`,
+      );
     },
     (rest) => {
       const n = rest.reduce((sum, id) => sum + byIngester.get(id)!.count, 0);
-      return fact.group(INGESTER, group, n, byIngester.get(rest[0]!)!.key, `${plural(rest.length, 'other ingester')} hold ${formatCount(n)} of them.`);
+      return fact.group(
+        INGESTER,
+        group,
+        n,
+        byIngester.get(rest[0]!)!.key,
+        `${plural(rest.length, 'other ingester')} hold ${formatCount(n)} of them.`,
+      );
     },
   );
 }

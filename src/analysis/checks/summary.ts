@@ -34,7 +34,11 @@ import { CONTROL_PLANE, INGESTER, METASTORE, PROCEDURES } from '../../protocol/s
 export type SummaryCheck = (summary: SummaryResult, status: ClusterStatus) => Finding[];
 
 /** A provisional finding: no samples (no entity was read), no repairs; the diagnostic sits on its collection's section. */
-function provisionalFinding(rule: RuleId, collection: CollectionName, parts: Omit<FindingParts, 'samples' | 'repairs' | 'anchor'>): Finding {
+function provisionalFinding(
+  rule: RuleId,
+  collection: CollectionName,
+  parts: Omit<FindingParts, 'samples' | 'repairs' | 'anchor'>,
+): Finding {
   // The anchor names the group, not an entity (version 0: none was read); it locates nothing but the section.
   const anchor = { collection, key: parts.group, version: 0 };
   return { ...makeFinding(rule, { ...parts, anchor, samples: [], repairs: [] }), provisional: true };
@@ -109,8 +113,21 @@ export function checkDanglingShardsFromCounts(summary: SummaryResult, status: Cl
           `${formatCount(open)} not closed in the metastore, ${formatCount(known)} in the control plane, ${formatCount(heldCount)} on ingesters.`,
         count: atLeast,
         facts: [
-          fact.group(METASTORE, g.group, open, undefined, `The metastore counts ${plural(open, 'shard')} of ${g.group} that ${isAre(open)} not closed.`),
-          fact.group(CONTROL_PLANE, g.group, known, undefined, `The control plane (epoch ${epoch}) counts ${formatCount(known)} of ${g.group}.`, { epoch }),
+          fact.group(
+            METASTORE,
+            g.group,
+            open,
+            undefined,
+            `The metastore counts ${plural(open, 'shard')} of ${g.group} that ${isAre(open)} not closed.`,
+          ),
+          fact.group(
+            CONTROL_PLANE,
+            g.group,
+            known,
+            undefined,
+            `The control plane (epoch ${epoch}) counts ${formatCount(known)} of ${g.group}.`,
+            { epoch },
+          ),
           fact.group(INGESTER, g.group, heldCount, undefined, `Ingesters count ${formatCount(heldCount)} of ${g.group}${on}.`),
           fact.group(
             METASTORE,
@@ -157,18 +174,34 @@ export function checkOrphanedShardsFromCounts(summary: SummaryResult, status: Cl
     if (atLeast <= 0) continue;
     const evidence: Fact[] = [fact.group(METASTORE, group, has, undefined, `The metastore counts ${plural(has, 'shard')} of ${group}.`)];
     if (fromControlPlane > 0) {
-      evidence.push(fact.group(CONTROL_PLANE, group, known, undefined, `The control plane (epoch ${epoch}) counts ${formatCount(known)} of ${group}.`, { epoch }));
+      evidence.push(
+        fact.group(CONTROL_PLANE, group, known, undefined, `The control plane (epoch ${epoch}) counts ${formatCount(known)} of ${group}.`, {
+          epoch,
+        }),
+      );
     }
     evidence.push(
       ...factsPer(
         ingesterExcess,
         ([id, n]) => fact.group(INGESTER, `${group} on ${id}`, n, undefined, `Ingester ${id} counts ${formatCount(n)} of ${group}.`),
-        (rest) => fact.group(INGESTER, group, rest.reduce((sum, [, n]) => sum + n, 0), undefined, `${plural(rest.length, 'other ingester')} count more of ${group} than the metastore has.`),
+        (rest) =>
+          fact.group(
+            INGESTER,
+            group,
+            rest.reduce((sum, [, n]) => sum + n, 0),
+            undefined,
+            `${plural(rest.length, 'other ingester')} count more of ${group} than the metastore has.`,
+          ),
       ),
     );
     const where = [
       fromControlPlane > 0 ? `the control plane knows ${formatCount(known)}` : '',
-      ingesterExcess.length > 0 ? `${ingesterExcess.map(([id, n]) => `${id} holds ${formatCount(n)}`).slice(0, 3).join(', ')}${ingesterExcess.length > 3 ? ', …' : ''}` : '',
+      ingesterExcess.length > 0
+        ? `${ingesterExcess
+            .map(([id, n]) => `${id} holds ${formatCount(n)}`)
+            .slice(0, 3)
+            .join(', ')}${ingesterExcess.length > 3 ? ', …' : ''}`
+        : '',
     ]
       .filter(Boolean)
       .join(' and ');
@@ -192,7 +225,8 @@ export function checkOrphanedShardsFromCounts(summary: SummaryResult, status: Cl
 export function checkDdlBacklogFromCounts(summary: SummaryResult, status: ClusterStatus): Finding[] {
   const procedures = summary.collections[PROCEDURES];
   if (!procedures?.states) return [];
-  const unfinishedIn = (states: Record<string, number> | undefined) => UNFINISHED_PROCEDURE_STATUSES.reduce((n, s) => n + (states?.[s] ?? 0), 0);
+  const unfinishedIn = (states: Record<string, number> | undefined) =>
+    UNFINISHED_PROCEDURE_STATUSES.reduce((n, s) => n + (states?.[s] ?? 0), 0);
   const { maxRunningProcedures } = status.config;
   const unfinished = unfinishedIn(procedures.states);
   if (unfinished <= maxRunningProcedures) return [];
@@ -215,7 +249,13 @@ export function checkDdlBacklogFromCounts(summary: SummaryResult, status: Cluste
           undefined,
           `Metasrv counts ${plural(unfinished, 'unfinished procedure')} (${UNFINISHED_PROCEDURE_STATUSES.join('/')}); max_running_procedures is ${maxRunningProcedures}.`,
         ),
-        fact.group(PROCEDURES, 'finished', finished, undefined, `${plural(finished, 'finished procedure')} (Done/Failed) ${isAre(finished)} still in etcd.`),
+        fact.group(
+          PROCEDURES,
+          'finished',
+          finished,
+          undefined,
+          `${plural(finished, 'finished procedure')} (Done/Failed) ${isAre(finished)} still in etcd.`,
+        ),
         ...causeFacts(fact, causes, () => undefined),
       ],
     }),

@@ -31,8 +31,10 @@ import { staleMarkReason } from './regions';
 /** The kinds of forbidden transition, each with what the model allows instead. */
 export const FORBIDDEN_KINDS = {
   'out-of-storage-cleared': 'Only a new report of the leader SPU may clear OutOfStorage, never the SC’s election logic (fluvio #4528).',
-  'prepared-not-current': 'Only regions the write batch in progress prepared may be marked prepared for write (all of them stay marked until it is written), and none at a commit boundary (tikv #17700).',
-  'region-state': 'Region cache states move Pending→Loading→Active|LoadingCanceled|Evicting, Active→PendingEvict, LoadingCanceled→PendingEvict|Evicting, PendingEvict→Evicting.',
+  'prepared-not-current':
+    'Only regions the write batch in progress prepared may be marked prepared for write (all of them stay marked until it is written), and none at a commit boundary (tikv #17700).',
+  'region-state':
+    'Region cache states move Pending→Loading→Active|LoadingCanceled|Evicting, Active→PendingEvict, LoadingCanceled→PendingEvict|Evicting, PendingEvict→Evicting.',
   'wal-term': "A WAL's term only increases, and (t, unavailable) never becomes (t, available) (milvus #41307).",
   'procedure-reopened': 'A finished procedure (Done, Failed) never runs again.',
   'shard-reopened': 'A closed shard is never opened again.',
@@ -60,7 +62,11 @@ const REGION_NEXT: Record<string, readonly string[]> = {
   Evicting: [],
 };
 const FINISHED_PROCEDURE = new Set(['Done', 'Failed']);
-const SHARD_COLLECTIONS = new Set<CollectionName>(['quickwit.metastore.shards', 'quickwit.controlPlane.shards', 'quickwit.ingester.shards']);
+const SHARD_COLLECTIONS = new Set<CollectionName>([
+  'quickwit.metastore.shards',
+  'quickwit.controlPlane.shards',
+  'quickwit.ingester.shards',
+]);
 
 /** Every transition of the timeline that the model forbids, in timeline order. */
 export function forbiddenTransitions(model: ClusterModel | null, timeline: readonly Transition[]): ForbiddenTransition[] {
@@ -74,7 +80,13 @@ export function forbiddenTransitions(model: ClusterModel | null, timeline: reado
     return e !== undefined && stateLabel(collection, e) === label;
   };
   const local = (t: Transition, kind: ForbiddenKind, reason: string) =>
-    found.push({ kind, transition: t, entity: { collection: t.collection, key: t.key }, reason, holds: stillIn(t.collection, t.key, t.seq, t.to) });
+    found.push({
+      kind,
+      transition: t,
+      entity: { collection: t.collection, key: t.key },
+      reason,
+      holds: stillIn(t.collection, t.key, t.seq, t.to),
+    });
 
   for (const t of timeline) {
     if (t.from === null || t.to === null) continue;
@@ -84,7 +96,8 @@ export function forbiddenTransitions(model: ClusterModel | null, timeline: reado
     } else if (t.collection === 'milvus.wals') {
       const [a, b] = [walStateOf(t.from), walStateOf(t.to)];
       if (a && b && b.term < a.term) local(t, 'wal-term', `its term went back from ${a.term} to ${b.term}`);
-      else if (a && b && a.term === b.term && !a.available && b.available) local(t, 'wal-term', `it became available again at term ${a.term} without a new term`);
+      else if (a && b && a.term === b.term && !a.available && b.available)
+        local(t, 'wal-term', `it became available again at term ${a.term} without a new term`);
     } else if (t.collection === 'greptime.procedures') {
       if (FINISHED_PROCEDURE.has(t.from) && t.to !== t.from) local(t, 'procedure-reopened', `it had finished (${t.from})`);
     } else if (SHARD_COLLECTIONS.has(t.collection)) {
@@ -136,7 +149,10 @@ function outOfStorageCleared(model: ClusterModel | null, timeline: readonly Tran
     else if (t.to === null) p.outOfStorageSince = undefined;
     else if (t.to === 'Online' && p.outOfStorageSince !== undefined && !freedSince(model, t.key, p.outOfStorageSince, t.time)) {
       const leader = leaderOf(t.key);
-      const since = p.outOfStorageSince === null ? 'since before the timeline begins' : `since ${formatClusterTime(p.outOfStorageSince, clockOf(model))}`;
+      const since =
+        p.outOfStorageSince === null
+          ? 'since before the timeline begins'
+          : `since ${formatClusterTime(p.outOfStorageSince, clockOf(model))}`;
       found.push({
         kind: 'out-of-storage-cleared',
         transition: t,
@@ -162,7 +178,11 @@ function freedSince(model: ClusterModel | null, partitionKey: string, since: num
  * cluster's clock (a prepare, its write and the commit happen within one) flags each region that
  * is marked prepared while the batch is not on it, or is at a commit boundary, once per marking.
  */
-function stalePreparedMarks(model: ClusterModel | null, timeline: readonly Transition[], latestSeq: Map<string, number>): ForbiddenTransition[] {
+function stalePreparedMarks(
+  model: ClusterModel | null,
+  timeline: readonly Transition[],
+  latestSeq: Map<string, number>,
+): ForbiddenTransition[] {
   const found: ForbiddenTransition[] = [];
   const regionLabels = new Map<string, string | null>();
   const batchLabels = new Map<number, string | null>();
@@ -259,7 +279,8 @@ export function checkForbiddenTransitions(model: ClusterModel, context: CheckCon
     const first = items[0]!;
     const collection = first.entity.collection;
     const t = first.transition;
-    const more = items.length > 1 ? ` (and ${plural(items.length - 1, 'other entity', 'other entities')} of ${group.slice(kind.length + 1)})` : '';
+    const more =
+      items.length > 1 ? ` (and ${plural(items.length - 1, 'other entity', 'other entities')} of ${group.slice(kind.length + 1)})` : '';
     findings.push({
       ...makeFinding(
         'timeline/forbidden-transition',
@@ -277,7 +298,14 @@ export function checkForbiddenTransitions(model: ClusterModel, context: CheckCon
                 ? fact.entity(f.entity.collection, e, says, { since: f.transition.time })
                 : fact.record(f.entity.collection, f.entity.key, says, { since: f.transition.time });
             },
-            (rest) => fact.group(collection, group, rest.length, undefined, `${plural(rest.length, 'other entity', 'other entities')} of the group made the same forbidden transition: ${FORBIDDEN_KINDS[kind]}`),
+            (rest) =>
+              fact.group(
+                collection,
+                group,
+                rest.length,
+                undefined,
+                `${plural(rest.length, 'other entity', 'other entities')} of the group made the same forbidden transition: ${FORBIDDEN_KINDS[kind]}`,
+              ),
           ),
           repairs: [],
         },

@@ -16,7 +16,8 @@ import type { ClusterModel } from '../model';
 import { batchedOption, facts, factsPer, isAre, makeFinding, pushSample, ref, stillAt, TargetBatcher } from './common';
 
 /** Whether the node's memory (recovery, appends in flight) was observed for this WAL. */
-const observed = (w: WalState): w is WalState & { recovering: boolean; inFlightAppends: number } => w.recovering !== null && w.inFlightAppends !== null;
+const observed = (w: WalState): w is WalState & { recovering: boolean; inFlightAppends: number } =>
+  w.recovering !== null && w.inFlightAppends !== null;
 
 /** A WAL that can hold its node's close: recovering with appends in flight, or (unobserved) closing unconfirmed. */
 function blocksClose(w: WalState): boolean {
@@ -79,7 +80,7 @@ export function checkCloseBlockedWals(model: ClusterModel): Finding[] {
           (unseen.length === 0
             ? `closing ${plural(wals.length, 'WAL')} waits for ${plural(inFlight, 'in-flight append')} that wait for recovery.`
             : `the close of ${plural(wals.length, 'WAL')} is not confirmed (the coordinator still holds ${wals.length === 1 ? 'it' : 'them'} in the assignment); ` +
-              'recovery and in-flight appends are in the node\'s memory, not observable here.'),
+              "recovery and in-flight appends are in the node's memory, not observable here."),
         count: wals.length,
         samples,
         anchor: ref('milvus.nodes', node),
@@ -115,15 +116,17 @@ export function checkCloseBlockedWals(model: ClusterModel): Finding[] {
           ),
           ...(seen.length === 0
             ? []
-            : [fact.group(
-            'milvus.appends',
-            node.key,
-            appends.length,
-            appends[0]?.key,
-            `${plural(appends.length, 'append')} ${isAre(appends.length)} blocked on them: ${formatCount(appends.length - writing)} waiting for recovery, ${formatCount(writing)} writing` +
-              (oldestAppend === undefined ? '.' : ` (the oldest since ${fact.at(oldestAppend)}).`),
-            oldestAppend === undefined ? {} : { since: oldestAppend },
-          )]),
+            : [
+                fact.group(
+                  'milvus.appends',
+                  node.key,
+                  appends.length,
+                  appends[0]?.key,
+                  `${plural(appends.length, 'append')} ${isAre(appends.length)} blocked on them: ${formatCount(appends.length - writing)} waiting for recovery, ${formatCount(writing)} writing` +
+                    (oldestAppend === undefined ? '.' : ` (the oldest since ${fact.at(oldestAppend)}).`),
+                  oldestAppend === undefined ? {} : { since: oldestAppend },
+                ),
+              ]),
         ],
         repairs: [
           ...batchedOption(

@@ -21,7 +21,16 @@ import {
 import { groupIterator, groupOf } from '../grouping';
 import { emptyCollections, type ClusterModel } from '../model';
 import { GROUP_SUMMARY_THRESHOLD, type DocumentIndex } from './render';
-import { ANNOTATION_PREFIX, GROUP_KIND, HEADER_KINDS, LAYOUTS, TIMELINE_KIND, TRANSITION_KIND, type CollectionLayout, type FieldInfo } from './layout';
+import {
+  ANNOTATION_PREFIX,
+  GROUP_KIND,
+  HEADER_KINDS,
+  LAYOUTS,
+  TIMELINE_KIND,
+  TRANSITION_KIND,
+  type CollectionLayout,
+  type FieldInfo,
+} from './layout';
 
 export interface SnapshotSyntaxError {
   /** 0-based. */
@@ -275,7 +284,6 @@ function buildEntity(layout: CollectionLayout, t: Tokens): AnyEntity {
   return e as unknown as AnyEntity;
 }
 
-
 /** Parses an integer at `i` (digits, optional `-`) that ends at a blank or `end`; returns [value, next] or undefined. */
 function readInt(text: string, i: number, end: number): number | undefined {
   let neg = false;
@@ -467,7 +475,8 @@ function readHeader(t: Tokens, s: StatusDraft): void {
       // Field names are user text: only known ones index a table (never `__proto__` and the like).
       case 'bugs':
         onlyFields();
-        if (!SUBSYSTEM_NAMES.has(name)) throw new LineError(col, `unknown bugs field \`${name}\`; expected a subsystem (${SUBSYSTEMS.join(', ')})`);
+        if (!SUBSYSTEM_NAMES.has(name))
+          throw new LineError(col, `unknown bugs field \`${name}\`; expected a subsystem (${SUBSYSTEMS.join(', ')})`);
         s.bugs[name] = detach(raw);
         break;
       case 'config':
@@ -594,7 +603,10 @@ export function parseSnapshotWith(text: string, options: ParseOptions): { parsed
  * is never whole in memory. Gives exactly what `parseSnapshotDocument` gives
  * for the concatenated text. Rejects only if the stream itself fails.
  */
-export async function parseSnapshotStream(chunks: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>, options: ParseOptions = { fastPath: true }): Promise<ParsedSnapshot> {
+export async function parseSnapshotStream(
+  chunks: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>,
+  options: ParseOptions = { fastPath: true },
+): Promise<ParsedSnapshot> {
   const parser = new SnapshotParser(options);
   const decoder = new TextDecoder('utf-8');
   let rest = '';
@@ -767,7 +779,11 @@ export class SnapshotParser {
           from: from ? detach(from.raw) : null,
           to: to ? detach(to.raw) : null,
         });
-        if (!parsed.success) throw new LineError(col(t.kindColumn), `transition: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+        if (!parsed.success)
+          throw new LineError(
+            col(t.kindColumn),
+            `transition: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+          );
         this.transitions.push(parsed.data);
       }
     } catch (err) {
@@ -779,9 +795,17 @@ export class SnapshotParser {
   /** The result, once every line was given. */
   finish(): ParsedSnapshot {
     const { anything, headerSeen, collections, errors, sections, positions, summarised } = this;
-    const model: ClusterModel | null = anything || headerSeen ? { status: finishStatus(this.status, headerSeen, collections, this.report), collections } : null;
+    const model: ClusterModel | null =
+      anything || headerSeen ? { status: finishStatus(this.status, headerSeen, collections, this.report), collections } : null;
     if (!model) this.report(0, 0, 'not a cluster snapshot: no header, section or entity line');
-    return { model, errors, summarised, index: fileIndex(model, sections, positions, summarised), timeline: this.transitions, timelineDropped: this.timelineDropped };
+    return {
+      model,
+      errors,
+      summarised,
+      index: fileIndex(model, sections, positions, summarised),
+      timeline: this.transitions,
+      timelineDropped: this.timelineDropped,
+    };
   }
 }
 

@@ -16,7 +16,16 @@ import { clusterDocUri } from '../../protocol/uri';
 import { groupIterator, groupOf, isGrouped, stateOf } from '../grouping';
 import type { ClusterModel } from '../model';
 import { describeCounts, increment } from '../checks/common';
-import { ANNOTATION_PREFIX, encodeString, encodeValue, GROUP_KIND, LAYOUTS, TIMELINE_KIND, TRANSITION_KIND, type CollectionLayout } from './layout';
+import {
+  ANNOTATION_PREFIX,
+  encodeString,
+  encodeValue,
+  GROUP_KIND,
+  LAYOUTS,
+  TIMELINE_KIND,
+  TRANSITION_KIND,
+  type CollectionLayout,
+} from './layout';
 
 /** What a snapshot file carries beside the model. */
 export interface SnapshotExtras {
@@ -63,9 +72,15 @@ export function renderEntity(layout: CollectionLayout, e: AnyEntity): string {
 }
 
 function headerLines(status: ClusterStatus, simulatorFields = true): string[] {
-  const bugs = Object.entries(status.bugs).map(([s, m]) => ` ${s}=${m}`).join('');
-  const config = Object.entries(status.config).map(([k, v]) => ` ${k}=${v}`).join('');
-  const counts = Object.entries(status.counts).map(([c, n]) => ` ${c}=${n}`).join('');
+  const bugs = Object.entries(status.bugs)
+    .map(([s, m]) => ` ${s}=${m}`)
+    .join('');
+  const config = Object.entries(status.config)
+    .map(([k, v]) => ` ${k}=${v}`)
+    .join('');
+  const counts = Object.entries(status.counts)
+    .map(([c, n]) => ` ${c}=${n}`)
+    .join('');
   return [
     `cluster ${encodeString(status.clusterName)} scenario=${encodeString(status.scenario)}${simulatorFields ? ` seed=${status.seed}` : ''} ` +
       `time=${status.time} seq=${status.seq} controlPlaneEpoch=${status.controlPlaneEpoch}`,
@@ -88,11 +103,14 @@ function healthLines(status: ClusterStatus): string[] {
     if (!h) continue;
     let line = `health ${subsystem} state=${h.state}`;
     if (h.reason !== undefined) line += ` reason=${encodeString(h.reason)}`;
-    if (h.version) line += ` system=${encodeString(h.version.system)} version=${encodeString(h.version.version)} from=${encodeString(h.version.from)}`;
+    if (h.version)
+      line += ` system=${encodeString(h.version.system)} version=${encodeString(h.version.version)} from=${encodeString(h.version.from)}`;
     lines.push(line);
     for (const [collection, c] of Object.entries(h.collections ?? {})) {
       if (!c) continue;
-      lines.push(`health ${subsystem} collection=${collection} state=${c.state}${c.reason !== undefined ? ` reason=${encodeString(c.reason)}` : ''}`);
+      lines.push(
+        `health ${subsystem} collection=${collection} state=${c.state}${c.reason !== undefined ? ` reason=${encodeString(c.reason)}` : ''}`,
+      );
     }
   }
   return lines;
@@ -191,7 +209,9 @@ function writeCollection(w: DocumentWriter, model: ClusterModel, c: CollectionNa
       const states = s.states.size ? `${describeCounts(s.states)}; ` : '';
       groups.set(
         g,
-        w.push(`${GROUP_KIND} ${encodeString(g)} count=${s.count}  # ${states}too many to list, browse them in the ${SUBSYSTEM_TITLES[COLLECTIONS[c].subsystem]} view`),
+        w.push(
+          `${GROUP_KIND} ${encodeString(g)} count=${s.count}  # ${states}too many to list, browse them in the ${SUBSYSTEM_TITLES[COLLECTIONS[c].subsystem]} view`,
+        ),
       );
     }
   }
@@ -222,7 +242,8 @@ function snapshotFileLines(model: ClusterModel, sink?: FileLineSink, extras: Sna
   const status = model.status;
   const timeline = extras.timeline && { transitions: [...extras.timeline.transitions], dropped: extras.timeline.dropped ?? 0 };
   const entities = new Map<CollectionName, AnyEntity[]>();
-  for (const s of SUBSYSTEMS) for (const c of collectionsOf(s)) entities.set(c, [...(model.collections[c] as Map<string, AnyEntity>).values()]);
+  for (const s of SUBSYSTEMS)
+    for (const c of collectionsOf(s)) entities.set(c, [...(model.collections[c] as Map<string, AnyEntity>).values()]);
   return (function* () {
     let line = 0;
     yield `# Cluster snapshot of ${status.clusterName || 'a cluster'} at ${formatClusterTime(status.time, status)} (seq ${status.seq}).`;
@@ -263,12 +284,12 @@ export function renderSnapshotDocument(model: ClusterModel, extras: SnapshotExtr
   const lines = snapshotFileLines(
     model,
     {
-    section: (c, line) => w.sections.set(c, line),
-    entity: (c, key, line) => {
-      const e = w.entitiesOf(c);
-      e.keys.push(key);
-      e.lines.push(line);
-    },
+      section: (c, line) => w.sections.set(c, line),
+      entity: (c, key, line) => {
+        const e = w.entitiesOf(c);
+        e.keys.push(key);
+        e.lines.push(line);
+      },
     },
     extras,
   );
@@ -286,7 +307,11 @@ export const SNAPSHOT_CHUNK_CHARS = 64 * 1024;
  * time. Feed it to a stream (`Readable.from`) to write an incident-scale
  * snapshot in bounded memory, with backpressure.
  */
-export function renderSnapshotChunks(model: ClusterModel, chunkChars = SNAPSHOT_CHUNK_CHARS, extras: SnapshotExtras = {}): Generator<string> {
+export function renderSnapshotChunks(
+  model: ClusterModel,
+  chunkChars = SNAPSHOT_CHUNK_CHARS,
+  extras: SnapshotExtras = {},
+): Generator<string> {
   const lines = snapshotFileLines(model, undefined, extras);
   return (function* () {
     let chunk = '';
@@ -312,7 +337,9 @@ export function renderSnapshot(model: ClusterModel, extras: SnapshotExtras = {})
 export function renderSubsystem(model: ClusterModel, subsystem: Subsystem, clusterName: string): RenderedDocument {
   const w = new DocumentWriter();
   const status = model.status;
-  w.push(`# ${clusterDocUri(clusterName, subsystem)}: ${SUBSYSTEM_TITLES[subsystem]} of ${clusterName} at ${formatClusterTime(status.time, status)} (seq ${status.seq}), read-only.`);
+  w.push(
+    `# ${clusterDocUri(clusterName, subsystem)}: ${SUBSYSTEM_TITLES[subsystem]} of ${clusterName} at ${formatClusterTime(status.time, status)} (seq ${status.seq}), read-only.`,
+  );
   w.push(`# Groups of more than ${GROUP_SUMMARY_THRESHOLD} entities are one \`group\` line with a count.`);
   // A real cluster (a gateway) has no seed and no simulated bugs: its live documents leave them out (the
   // parser's defaults stand in). A saved snapshot keeps every field, so that it reads back as it was.

@@ -9,7 +9,12 @@ import { collectionOf, count, list, type Children, type GroupMaker, type TreeLay
 const ETCD_SEGMENT = '@etcd';
 
 /** The root level, for both views: the tables by name, then etcd. */
-function rootGroups(g: GroupMaker, tables: Map<string, { procedures: number; unfinished: number }>, etcdDescription: string, etcdFindings: Finding[]): Children {
+function rootGroups(
+  g: GroupMaker,
+  tables: Map<string, { procedures: number; unfinished: number }>,
+  etcdDescription: string,
+  etcdFindings: Finding[],
+): Children {
   const items: TreeNode[] = [...tables.keys()].sort().map((t) => {
     const { procedures, unfinished } = tables.get(t)!;
     return g.group(t, t, `${count(procedures, 'procedures')} · ${formatCount(unfinished)} unfinished`, 'table', g.groupFindings(t));
@@ -27,7 +32,12 @@ export const ddlLayout: TreeLayout = {
       else byTable.set(p.table, [p]);
     }
     if (path.length === 0) {
-      const tables = new Map([...byTable].map(([t, procs]) => [t, { procedures: procs.length, unfinished: procs.filter((p) => !['Done', 'Failed'].includes(p.status)).length }]));
+      const tables = new Map(
+        [...byTable].map(([t, procs]) => [
+          t,
+          { procedures: procs.length, unfinished: procs.filter((p) => !['Done', 'Failed'].includes(p.status)).length },
+        ]),
+      );
       const etcd = [...ctx.col(ETCD).values()];
       const bytes = etcd.reduce((n, p) => n + p.sizeBytes, 0);
       const etcdFindings = ctx.findings.filter((f) => f.facts.some((x) => x.subject.collection === ETCD));
@@ -36,13 +46,22 @@ export const ddlLayout: TreeLayout = {
     if (path.length > 1) return null;
     if (path[0] === ETCD_SEGMENT) {
       const prefixes = [...ctx.col(ETCD).values()].sort((a, b) => a.prefix.localeCompare(b.prefix));
-      return list(prefixes, (p) => ctx.entity(ETCD, p.key, p.prefix, `${count(p.keyCount, 'keys')} · ${formatCount(p.sizeBytes)} bytes`, false, 'key'));
+      return list(prefixes, (p) =>
+        ctx.entity(ETCD, p.key, p.prefix, `${count(p.keyCount, 'keys')} · ${formatCount(p.sizeBytes)} bytes`, false, 'key'),
+      );
     }
     const procs = byTable.get(path[0]);
     if (!procs) return null;
     procs.sort((a, b) => a.startTime - b.startTime || a.key.localeCompare(b.key));
     return list(procs, (p) =>
-      ctx.entity(PROCEDURES, p.key, p.procedureId, `${p.typeName.replace(/^metasrv-procedure::/, '')} · ${p.status} · ${p.retries} retries`, false, 'gear'),
+      ctx.entity(
+        PROCEDURES,
+        p.key,
+        p.procedureId,
+        `${p.typeName.replace(/^metasrv-procedure::/, '')} · ${p.status} · ${p.retries} retries`,
+        false,
+        'gear',
+      ),
     );
   },
 

@@ -10,13 +10,7 @@
  * This file is what every view shares (paging, messages, the cluster's root node, ids); each
  * subsystem's levels are its layout, ./<subsystem>.ts (`TreeLayout`, ./layout.ts).
  */
-import {
-  COLLECTIONS,
-  SUBSYSTEM_TITLES,
-  type CollectionName,
-  type Subsystem,
-  type TreeNode,
-} from '../../protocol';
+import { COLLECTIONS, SUBSYSTEM_TITLES, type CollectionName, type Subsystem, type TreeNode } from '../../protocol';
 import type { ClusterModel } from '../../analysis/model';
 import { formatCount, percentDone, plural, ruleNotes } from '../../protocol';
 import { childId, Context, FirstView, healthOf, message, syncedText, type Children, type TreeCluster, type TreeLayout } from './layout';
@@ -78,7 +72,14 @@ function noteMessage(parentId: string, cluster: string, note: string, i: number)
 }
 
 /** One page of `children` from `cursor`, with a `loadMore` node when more follow; `first` leads the first page. */
-function pageOf(children: Children, parentId: string, cluster: string, cursor: string | null | undefined, limit: number, first: readonly TreeNode[] = []): TreeNode[] {
+function pageOf(
+  children: Children,
+  parentId: string,
+  cluster: string,
+  cursor: string | null | undefined,
+  limit: number,
+  first: readonly TreeNode[] = [],
+): TreeNode[] {
   if (children.count === 0) return [message(parentId, cluster, 'Nothing here', 'none')];
   const start = Math.max(0, Number.parseInt(cursor ?? '0', 10) || 0);
   const end = Math.min(children.count, start + limit);
@@ -174,7 +175,16 @@ function rootNodes(clusters: TreeCluster[], subsystem: Subsystem): TreeNode[] {
           : `${progress ? `syncing ${percentDone(progress)}%` : session.state}${session.model ? ` · ${what}` : ''}${readOnly}`,
       tooltip: lines.join('\n'),
       health: failed ? 'error' : stale ? 'stale' : !live || notConfigured ? 'none' : unavailable ? 'error' : healthOf(findings),
-      icon: failed || unavailable ? 'error' : stale ? 'debug-disconnect' : notConfigured ? 'circle-slash' : status?.readOnly ? 'lock' : 'server-environment',
+      icon:
+        failed || unavailable
+          ? 'error'
+          : stale
+            ? 'debug-disconnect'
+            : notConfigured
+              ? 'circle-slash'
+              : status?.readOnly
+                ? 'lock'
+                : 'server-environment',
       hasChildren: true,
       cluster: session.name,
       findingIds: findings.map((f) => f.id),

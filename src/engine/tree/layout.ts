@@ -143,7 +143,14 @@ export class Context implements GroupMaker {
     };
   }
 
-  entity(collection: CollectionName, key: string, label: string, description: string, hasChildren = false, icon = 'symbol-field'): TreeNode {
+  entity(
+    collection: CollectionName,
+    key: string,
+    label: string,
+    description: string,
+    hasChildren = false,
+    icon = 'symbol-field',
+  ): TreeNode {
     const ids = this.cluster.checker.findingsOfKey(key) ?? [];
     const findings = ids.map((id) => this.cluster.checker.finding(id)).filter((f): f is Finding => !!f);
     const doc = this.cluster.checker.document(this.model, this.subsystem);

@@ -25,7 +25,9 @@ export const partitionsLayout: TreeLayout = {
     const reports = ctx.col(SPU_REPORTS);
     return list(partitions, (p) => {
       const report = reports.get(KEYS.spuReport.format(p.leader.spu, p.topic, p.partition));
-      const spu = report ? `SPU ${report.spuId}: ${report.storageFull ? 'storage full' : (report.freeBytes === null ? 'storage not full' : `${formatCount(report.freeBytes)} bytes free`)}` : `SPU ${p.leader.spu}: no report`;
+      const spu = report
+        ? `SPU ${report.spuId}: ${report.storageFull ? 'storage full' : report.freeBytes === null ? 'storage not full' : `${formatCount(report.freeBytes)} bytes free`}`
+        : `SPU ${p.leader.spu}: no report`;
       return ctx.entity(PARTITIONS, p.key, `partition ${p.partition}`, `SC ${p.resolution} · ${spu}`, false, 'symbol-event');
     });
   },

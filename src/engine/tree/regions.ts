@@ -45,7 +45,14 @@ export const regionsLayout: TreeLayout = {
       make: (i) => {
         if (i < batchNodes.length) return batchNodes[i];
         const r = regions[i - batchNodes.length];
-        return ctx.entity(REGIONS, r.key, `region ${r.regionId}`, `${r.state === 'Active' ? 'cached' : r.state}${r.isWritten ? ' · prepared for write' : ''}`, false, 'symbol-array');
+        return ctx.entity(
+          REGIONS,
+          r.key,
+          `region ${r.regionId}`,
+          `${r.state === 'Active' ? 'cached' : r.state}${r.isWritten ? ' · prepared for write' : ''}`,
+          false,
+          'symbol-array',
+        );
       },
     };
   },

@@ -35,7 +35,9 @@ function componentsOf<T>(s: SourceShards<T>): Array<{ segment: string; label: st
   return [
     { segment: METASTORE_SEGMENT, label: 'metastore', shards: s.metastore, collection: METASTORE },
     { segment: CONTROL_PLANE_SEGMENT, label: 'control plane', shards: s.controlPlane, collection: CONTROL_PLANE },
-    ...[...s.ingesters.keys()].sort().map((id) => ({ segment: ingesterSegment(id), label: id, shards: s.ingesters.get(id)!, collection: INGESTER as CollectionName })),
+    ...[...s.ingesters.keys()]
+      .sort()
+      .map((id) => ({ segment: ingesterSegment(id), label: id, shards: s.ingesters.get(id)!, collection: INGESTER as CollectionName })),
   ];
 }
 
@@ -63,7 +65,13 @@ function shardGroups<T>(g: GroupMaker, index: ShardIndex<T>, size: (shards: T) =
   if (!source) return null;
   const findings = g.groupFindings(KEYS.shardSource.format(path[0], path[1]));
   return list(componentsOf(source), (c) =>
-    g.group(c.segment, c.label, count(size(c.shards), 'shards'), 'server', findings.filter((f) => f.facts.some((x) => x.subject.collection === c.collection))),
+    g.group(
+      c.segment,
+      c.label,
+      count(size(c.shards), 'shards'),
+      'server',
+      findings.filter((f) => f.facts.some((x) => x.subject.collection === c.collection)),
+    ),
   );
 }
 
@@ -125,7 +133,11 @@ export const shardsLayout: TreeLayout = {
     const s = collectionOf(model, collection).get(key);
     if (!s) return undefined;
     const component =
-      collection === METASTORE ? METASTORE_SEGMENT : collection === CONTROL_PLANE ? CONTROL_PLANE_SEGMENT : ingesterSegment((s as EntityOf<typeof INGESTER>).ingesterId);
+      collection === METASTORE
+        ? METASTORE_SEGMENT
+        : collection === CONTROL_PLANE
+          ? CONTROL_PLANE_SEGMENT
+          : ingesterSegment((s as EntityOf<typeof INGESTER>).ingesterId);
     return [s.indexUid, s.sourceId, component];
   },
 };

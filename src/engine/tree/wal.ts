@@ -22,7 +22,14 @@ export const walLayout: TreeLayout = {
     if (path.length === 0) {
       return list(nodes, (n) => {
         const wals = [...ctx.col(WALS).values()].filter((w) => w.serverId === n.serverId);
-        const node = ctx.entity(STREAMING_NODES, n.key, `${n.key} (${n.address})`, `${n.lifecycle} · ${n.build} · ${walCount(wals.length)}`, true, NODE_ICON);
+        const node = ctx.entity(
+          STREAMING_NODES,
+          n.key,
+          `${n.key} (${n.address})`,
+          `${n.lifecycle} · ${n.build} · ${walCount(wals.length)}`,
+          true,
+          NODE_ICON,
+        );
         const groupFindings = ctx.groupFindings(n.key);
         if (groupFindings.length) node.health = ctx.health(groupFindings);
         node.findingIds = [...new Set([...(node.findingIds ?? []), ...groupFindings.map((f) => f.id)])];
@@ -37,16 +44,34 @@ export const walLayout: TreeLayout = {
       const items: TreeNode[] = [
         ...wals.map((w) => {
           const desc = `term ${w.term} · ${w.available ? 'available' : 'unavailable'}${w.recovering ? ' · recovering' : ''}${w.closing ? ' · closing' : ''} · ${w.inFlightAppends === null ? 'in flight: not observable' : `${w.inFlightAppends} in flight`}`;
-          return ctx.entity(WALS, w.key, `WAL ${w.channel}`, desc, (w.inFlightAppends ?? 0) > 0 || (w.inFlightAppends === null && w.closing), 'output');
+          return ctx.entity(
+            WALS,
+            w.key,
+            `WAL ${w.channel}`,
+            desc,
+            (w.inFlightAppends ?? 0) > 0 || (w.inFlightAppends === null && w.closing),
+            'output',
+          );
         }),
-        ...metas.map((m) => ctx.entity(CHANNEL_METAS, m.key, `assignment ${m.channel}`, `${m.state} · term ${m.term}`, false, 'references')),
+        ...metas.map((m) =>
+          ctx.entity(CHANNEL_METAS, m.key, `assignment ${m.channel}`, `${m.state} · term ${m.term}`, false, 'references'),
+        ),
       ];
       return list(items, (n) => n);
     }
     const wal = ctx.col(WALS).get(path[1]);
     if (!wal || path.length > 2) return null;
     const appends = [...ctx.col(APPENDS).values()].filter((a) => a.serverId === wal.serverId && a.channel === wal.channel);
-    return list(appends, (a) => ctx.entity(APPENDS, a.key, `append ${a.appendId}`, `${a.phase} · since ${formatClusterTime(a.startedAt, ctx.model.status)} · term ${a.term}`, false, 'arrow-right'));
+    return list(appends, (a) =>
+      ctx.entity(
+        APPENDS,
+        a.key,
+        `append ${a.appendId}`,
+        `${a.phase} · since ${formatClusterTime(a.startedAt, ctx.model.status)} · term ${a.term}`,
+        false,
+        'arrow-right',
+      ),
+    );
   },
 
   firstViewDepth: 1,

@@ -134,7 +134,8 @@ export async function connectConfigured(ctx: Ctx, skip: ReadonlySet<string> = ne
  */
 export async function reconnect(ctx: Ctx, known: ReadonlySet<string>): Promise<void> {
   const sim = ctx.simulator;
-  if (sim?.running && !known.has(clusterKey(BUNDLED_CLUSTER))) await connect(ctx, { name: BUNDLED_CLUSTER, url: sim.url, token: sim.token });
+  if (sim?.running && !known.has(clusterKey(BUNDLED_CLUSTER)))
+    await connect(ctx, { name: BUNDLED_CLUSTER, url: sim.url, token: sim.token });
   for (const g of ctx.gateways.values()) {
     if (g.running && !known.has(clusterKey(g.name))) await connect(ctx, { name: g.name, url: g.url, token: g.token });
   }

@@ -19,7 +19,8 @@ function targets(ctx: Ctx): Map<ViewKey, CopyTarget> {
   const add = (key: ViewKey, view: TreeView<unknown> | undefined, item: CopyTarget['item']) => {
     if (view) out.set(key, { view, item });
   };
-  for (const s of Object.keys(ctx.trees) as Subsystem[]) add(s, ctx.view(s) as TreeView<unknown> | undefined, (el) => ctx.trees[s].getTreeItem(el as never));
+  for (const s of Object.keys(ctx.trees) as Subsystem[])
+    add(s, ctx.view(s) as TreeView<unknown> | undefined, (el) => ctx.trees[s].getTreeItem(el as never));
   add('clusters', ctx.view('clusters') as TreeView<unknown> | undefined, (el) => ctx.clustersTree.getTreeItem(el as never));
   add('stuck', ctx.view('stuck') as TreeView<unknown> | undefined, (el) => ctx.stuckTree.getTreeItem(el as never));
   add('history', ctx.historyView, (el) => ctx.historyTree.getTreeItem(el as never));

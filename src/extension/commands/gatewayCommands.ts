@@ -28,7 +28,8 @@ export interface StartGatewayArgs {
 /** The name a config file's gateway is connected under. */
 export function gatewayName(file: string): string {
   const base = basename(file);
-  if (base.endsWith(GATEWAY_CONFIG_SUFFIX) && base.length > GATEWAY_CONFIG_SUFFIX.length) return base.slice(0, -GATEWAY_CONFIG_SUFFIX.length);
+  if (base.endsWith(GATEWAY_CONFIG_SUFFIX) && base.length > GATEWAY_CONFIG_SUFFIX.length)
+    return base.slice(0, -GATEWAY_CONFIG_SUFFIX.length);
   return base.replace(/\.json$/, '');
 }
 
@@ -38,7 +39,11 @@ async function pickConfig(ctx: Ctx): Promise<Uri | undefined> {
     found.push(...(await workspace.findFiles(new RelativePattern(folder, GATEWAY_CONFIG_GLOB), '**/node_modules/**', 50)));
   }
   if (found.length === 0) {
-    return offerGatewayConfig(ctx, GATEWAY_CONFIG_FILE, `No gateway config in the workspace: create a ${GATEWAY_CONFIG_FILE} or <name>${GATEWAY_CONFIG_SUFFIX} file (see docs/gateway.md).`);
+    return offerGatewayConfig(
+      ctx,
+      GATEWAY_CONFIG_FILE,
+      `No gateway config in the workspace: create a ${GATEWAY_CONFIG_FILE} or <name>${GATEWAY_CONFIG_SUFFIX} file (see docs/gateway.md).`,
+    );
   }
   if (found.length === 1) return found[0];
   const picked = await window.showQuickPick(
@@ -53,7 +58,9 @@ async function pickConfig(ctx: Ctx): Promise<Uri | undefined> {
 /** Returns the gateway's cluster name and URL once it is connected, or undefined if the user backed out. */
 export async function startGateway(ctx: Ctx, args?: StartGatewayArgs): Promise<{ name: string; url: string } | undefined> {
   if (!workspace.isTrusted) {
-    throw new Error('Starting a gateway runs a program, which is off in an untrusted workspace. Trust the workspace, or connect to a running gateway.');
+    throw new Error(
+      'Starting a gateway runs a program, which is off in an untrusted workspace. Trust the workspace, or connect to a running gateway.',
+    );
   }
   const uri = args?.config === undefined ? await pickConfig(ctx) : typeof args.config === 'string' ? Uri.file(args.config) : args.config;
   if (!uri) return undefined;
@@ -75,7 +82,12 @@ async function startAndConnect(ctx: Ctx, uri: Uri, name: string): Promise<{ name
   // A gateway of the same name is replaced (started again after its config changed).
   if (ctx.gateways.get(clusterKey(name))?.running) await stopGateway(ctx, { name });
 
-  const gateway = await BundledGateway.start({ script: ctx.extension.asAbsolutePath('out/cluster-gateway.js'), config: uri.fsPath, name, log: ctx.log });
+  const gateway = await BundledGateway.start({
+    script: ctx.extension.asAbsolutePath('out/cluster-gateway.js'),
+    config: uri.fsPath,
+    name,
+    log: ctx.log,
+  });
   ctx.gateways.set(clusterKey(name), gateway);
   gateway.onExit((code, signal) => {
     if (ctx.gateways.get(clusterKey(name)) === gateway) {

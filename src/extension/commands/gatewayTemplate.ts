@@ -40,7 +40,9 @@ export async function createGatewayConfig(ctx: Ctx, file: string): Promise<Uri |
   const folders = workspace.workspaceFolders ?? [];
   if (folders.length === 0) throw new Error(`Open a folder first: ${file} is written into a workspace folder.`);
   const folder =
-    folders.length === 1 ? folders[0] : await window.showWorkspaceFolderPick({ placeHolder: `Create ${file} in which folder?`, ignoreFocusOut: true });
+    folders.length === 1
+      ? folders[0]
+      : await window.showWorkspaceFolderPick({ placeHolder: `Create ${file} in which folder?`, ignoreFocusOut: true });
   if (!folder) return undefined;
   const target = Uri.joinPath(folder.uri, file);
   const exists = await workspace.fs.stat(target).then(
@@ -56,7 +58,9 @@ export async function createGatewayConfig(ctx: Ctx, file: string): Promise<Uri |
   }
   await window.showTextDocument(target);
   if (!exists) {
-    void window.showInformationMessage(`${file}: uncomment the sections of the systems you run and set their addresses, then run Cluster: Start Gateway….`);
+    void window.showInformationMessage(
+      `${file}: uncomment the sections of the systems you run and set their addresses, then run Cluster: Start Gateway….`,
+    );
   }
   return target;
 }

@@ -24,7 +24,10 @@ const SAFETY_LABELS = { safe: '$(shield) safe', 'may-lose-data': '$(warning) may
 /** What a pick is for: the two commands share the picks, not their titles (a preview sends nothing). */
 type PickPurpose = 'repair' | 'preview';
 
-const PICK_TEXTS: Record<PickPurpose, { findingTitle: string; findingPlaceholder: string; repairTitle: (f: FindingSummary) => string; repairPlaceholder: string }> = {
+const PICK_TEXTS: Record<
+  PickPurpose,
+  { findingTitle: string; findingPlaceholder: string; repairTitle: (f: FindingSummary) => string; repairPlaceholder: string }
+> = {
   repair: {
     findingTitle: 'Repair: pick a finding',
     findingPlaceholder: 'The finding to repair; next, its repair (one that may lose data asks first)',
@@ -40,7 +43,11 @@ const PICK_TEXTS: Record<PickPurpose, { findingTitle: string; findingPlaceholder
 };
 
 /** `Cluster: Repair…`: pick a finding (optionally among `onlyIds`), then one of its repairs. */
-export async function pickAndRepair(ctx: Ctx, args?: Partial<ApplyRepairArgs>, onlyIds?: readonly string[]): Promise<ApplyRepairResult | undefined> {
+export async function pickAndRepair(
+  ctx: Ctx,
+  args?: Partial<ApplyRepairArgs>,
+  onlyIds?: readonly string[],
+): Promise<ApplyRepairResult | undefined> {
   const picked = await pickFindingRepair(ctx, 'repair', args, onlyIds);
   return picked ? repairFinding(ctx, picked.args) : undefined;
 }
@@ -62,7 +69,9 @@ export async function applyPreviewedRepair(ctx: Ctx, uri: Uri | undefined): Prom
   const target = uri ?? window.activeTextEditor?.document.uri;
   const args = target ? ctx.previews.repairOf(target) : undefined;
   if (!args) {
-    void window.showInformationMessage('This is not a repair preview the extension still knows (it may be from before a reload): preview the repair again.');
+    void window.showInformationMessage(
+      'This is not a repair preview the extension still knows (it may be from before a reload): preview the repair again.',
+    );
     return undefined;
   }
   return repairFinding(ctx, args);
@@ -81,7 +90,9 @@ async function pickFindingRepair(
   if (args?.findingId) findings = findings.filter((f) => f.id === args.findingId);
   findings = findings.filter((f) => f.repairs.length > 0);
   if (findings.length === 0) {
-    void window.showInformationMessage(onlyIds || args?.findingId ? 'That finding has no repair now (it may be fixed already).' : 'No current finding has a repair.');
+    void window.showInformationMessage(
+      onlyIds || args?.findingId ? 'That finding has no repair now (it may be fixed already).' : 'No current finding has a repair.',
+    );
     return undefined;
   }
   // A repair of a read-only cluster is listed, with why it will not be sent (a preview is still fine).
@@ -100,7 +111,13 @@ async function pickFindingRepair(
               detail: readOnly(f) ? `Not sent: ${readOnly(f)}. ${f.message}` : f.message,
               finding: f,
             })),
-            { title: texts.findingTitle, placeHolder: texts.findingPlaceholder, matchOnDescription: true, matchOnDetail: true, ignoreFocusOut: true },
+            {
+              title: texts.findingTitle,
+              placeHolder: texts.findingPlaceholder,
+              matchOnDescription: true,
+              matchOnDetail: true,
+              ignoreFocusOut: true,
+            },
           )
         )?.finding;
   if (!finding) return undefined;
@@ -109,7 +126,12 @@ async function pickFindingRepair(
   return { args: { cluster: finding.cluster, findingId: finding.id, repairId: repair.id }, repair };
 }
 
-async function pickRepair(finding: FindingSummary, repairId: string | undefined, title: string, placeHolder: string): Promise<Repair | undefined> {
+async function pickRepair(
+  finding: FindingSummary,
+  repairId: string | undefined,
+  title: string,
+  placeHolder: string,
+): Promise<Repair | undefined> {
   if (repairId) return finding.repairs.find((r) => r.id === repairId);
   // Shown even for a single repair: the user should see its safety before it runs.
   const items: (QuickPickItem & { repair: Repair })[] = finding.repairs.map((r) => ({
@@ -135,11 +157,16 @@ export async function repairFinding(ctx: Ctx, rawArgs: unknown): Promise<ApplyRe
   // The one plan this repair sends: the one the quick fix showed, if it pinned one.
   const finding = await api.plan(args.cluster, args.findingId);
   if (!finding) {
-    void window.showInformationMessage(`Finding ${args.findingId} is no longer current on ${args.cluster}: it may have been repaired already.`);
+    void window.showInformationMessage(
+      `Finding ${args.findingId} is no longer current on ${args.cluster}: it may have been repaired already.`,
+    );
     return undefined;
   }
   const repair = finding.repairs.find((r) => r.id === args.repairId);
-  if (!repair) throw new Error(`Finding ${finding.id} has no repair "${args.repairId}" (it has: ${finding.repairs.map((r) => r.id).join(', ') || 'none'}).`);
+  if (!repair)
+    throw new Error(
+      `Finding ${finding.id} has no repair "${args.repairId}" (it has: ${finding.repairs.map((r) => r.id).join(', ') || 'none'}).`,
+    );
 
   const notConfirmed = () => {
     ctx.log.info(`Repair ${repair.id} of ${finding.id} on ${finding.cluster}: not confirmed, nothing sent.`);
@@ -159,7 +186,9 @@ export async function repairFinding(ctx: Ctx, rawArgs: unknown): Promise<ApplyRe
     if (protection === 'confirm' && !(await confirmByName(finding.cluster, repair))) return notConfirmed();
   }
 
-  ctx.log.info(`Repair ${repair.id} (${repair.safety}, ${plural(repair.targetCount, 'target')}) of ${finding.id} on ${finding.cluster}: ${repair.title}`);
+  ctx.log.info(
+    `Repair ${repair.id} (${repair.safety}, ${plural(repair.targetCount, 'target')}) of ${finding.id} on ${finding.cluster}: ${repair.title}`,
+  );
   const result = await runWithProgress(ctx, `Cluster: ${repair.title}`, (token, onProgress) => api.applyRepair(args, token, onProgress));
   if (result) report(ctx, `Repair ${repair.id} of ${finding.id}`, result);
   return result;
@@ -205,7 +234,9 @@ async function confirmWithPreview(ctx: Ctx, args: ApplyRepairArgs, finding: Find
   ctx.log.info(`Preview of ${repair.id} of ${finding.id} on ${finding.cluster}: ${summary ?? 'nothing to preview'}`);
   await ctx.previews.show(finding.cluster, finding.id, repair.id, previewed.text, repair.safety);
   // Not modal: the preview stays readable while this waits.
-  return (await window.showWarningMessage(`${repair.title} on ${finding.cluster} (may lose data): ${summary ?? 'apply it?'}`, apply)) === apply;
+  return (
+    (await window.showWarningMessage(`${repair.title} on ${finding.cluster} (may lose data): ${summary ?? 'apply it?'}`, apply)) === apply
+  );
 }
 
 /** A cluster protected with `confirm`: the repair runs only once its name is typed. */
@@ -256,7 +287,9 @@ export async function undoRepair(ctx: Ctx, args?: { id?: string; entry?: RepairH
   }
   ctx.log.info(`Undo of repair ${id}`);
   const undoId = id;
-  const result = await runWithProgress(ctx, 'Cluster: undoing a repair', (token, onProgress) => api.undoRepair({ id: undoId }, token, onProgress));
+  const result = await runWithProgress(ctx, 'Cluster: undoing a repair', (token, onProgress) =>
+    api.undoRepair({ id: undoId }, token, onProgress),
+  );
   if (result) report(ctx, `Undo of ${id}`, result);
   ctx.historyTree.refresh();
   return result;
@@ -265,7 +298,11 @@ export async function undoRepair(ctx: Ctx, args?: { id?: string; entry?: RepairH
 async function confirmUndo(entry: RepairHistoryEntry): Promise<boolean> {
   const confirm = await window.showWarningMessage(
     `Undo "${entry.title}" on ${entry.cluster}?`,
-    { modal: true, detail: 'What it deleted is re-created and what it changed is restored, from the journal, only where nothing moved on since; the rest is refused and listed.' },
+    {
+      modal: true,
+      detail:
+        'What it deleted is re-created and what it changed is restored, from the journal, only where nothing moved on since; the rest is refused and listed.',
+    },
     'Undo',
   );
   return confirm === 'Undo';
@@ -287,7 +324,9 @@ export async function repairAllSafe(ctx: Ctx, args?: { cluster?: string }): Prom
   const results: ApplyRepairResult[] = [];
   for (const cluster of clusters) {
     ctx.log.info(`Repair all safe findings on ${cluster}`);
-    const result = await runWithProgress(ctx, `Cluster: repairing every safe finding on ${cluster}`, (token, onProgress) => api.applyAllSafe(cluster, token, onProgress));
+    const result = await runWithProgress(ctx, `Cluster: repairing every safe finding on ${cluster}`, (token, onProgress) =>
+      api.applyAllSafe(cluster, token, onProgress),
+    );
     if (!result) break;
     report(ctx, `Repair all safe on ${cluster}`, result);
     results.push(result);
@@ -326,14 +365,22 @@ export function allSafeQuestion(plans: readonly PlanAllSafeResult[]): string {
   const repairs = plans.reduce((n, p) => n + p.repairs, 0);
   const notUndoable = plans.reduce((n, p) => n + p.notUndoable, 0);
   const where = plans.length === 1 ? plans[0].cluster : plural(plans.length, 'cluster');
-  const undo = notUndoable === 0 ? 'each can be undone' : notUndoable === repairs ? (repairs === 1 ? 'it cannot be undone' : 'none can be undone') : `${notUndoable} cannot be undone`;
+  const undo =
+    notUndoable === 0
+      ? 'each can be undone'
+      : notUndoable === repairs
+        ? repairs === 1
+          ? 'it cannot be undone'
+          : 'none can be undone'
+        : `${notUndoable} cannot be undone`;
   return `Apply ${plural(repairs, 'safe repair')} on ${where} (${undo})?`;
 }
 
 function allSafeDetail(plans: readonly PlanAllSafeResult[], someExempt: boolean): string {
   const lines: string[] = [];
   if (plans.length > 1) {
-    for (const p of plans) lines.push(`${p.cluster}: ${plural(p.repairs, 'repair')} on ${plural(p.targets, 'entity')}, ${p.notUndoable} cannot be undone.`);
+    for (const p of plans)
+      lines.push(`${p.cluster}: ${plural(p.repairs, 'repair')} on ${plural(p.targets, 'entity')}, ${p.notUndoable} cannot be undone.`);
   } else {
     lines.push(`They act on ${plural(plans[0].targets, 'entity')}.`);
   }
@@ -345,7 +392,8 @@ function allSafeDetail(plans: readonly PlanAllSafeResult[], someExempt: boolean)
   const notes = [...new Set(plans.flatMap((p) => p.undoNotes))];
   if (notes.length) lines.push('', `Cannot be undone with Cluster: Undo Repair…: ${notes.join('; ')}.`);
   const refused = plans.reduce((n, p) => n + p.refusedByCluster, 0);
-  if (refused) lines.push('', `${plural(refused, 'finding')} left out: the cluster refuses ${refused === 1 ? 'its' : 'their'} safe repair now.`);
+  if (refused)
+    lines.push('', `${plural(refused, 'finding')} left out: the cluster refuses ${refused === 1 ? 'its' : 'their'} safe repair now.`);
   lines.push(
     '',
     someExempt

@@ -27,14 +27,17 @@ export interface StartSimulatorArgs {
 /** Returns the simulator's URL once it is connected, or undefined if the user backed out. */
 export async function startSimulator(ctx: Ctx, args?: StartSimulatorArgs): Promise<{ url: string } | undefined> {
   if (!workspace.isTrusted) {
-    throw new Error('Starting the bundled simulator runs a program, which is off in an untrusted workspace. Trust the workspace, or connect to a running cluster.');
+    throw new Error(
+      'Starting the bundled simulator runs a program, which is off in an untrusted workspace. Trust the workspace, or connect to a running cluster.',
+    );
   }
   const settings = simulatorSettings();
   let scenario = args?.scenario;
   if (scenario !== undefined && !isScenario(scenario)) {
     throw new Error(`Unknown scenario "${scenario}". Known: ${SCENARIOS.join(', ')}.`);
   }
-  if (args?.bugs !== undefined && !BugMode.safeParse(args.bugs).success) throw new Error(`bugs must be "buggy" or "fixed", not "${args.bugs}".`);
+  if (args?.bugs !== undefined && !BugMode.safeParse(args.bugs).success)
+    throw new Error(`bugs must be "buggy" or "fixed", not "${args.bugs}".`);
   if (!scenario) {
     const picked = await window.showQuickPick(
       // The default first: the pick highlights it, so Enter starts what the setting says.

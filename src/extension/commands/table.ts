@@ -41,7 +41,12 @@ async function pickCluster(ctx: Ctx, given: string | undefined, purpose: string)
   if (given) return given;
   const clusters = ctx.clusters;
   if (clusters.length === 1) return clusters[0].name;
-  return (await window.showQuickPick(clusters.map((c) => ({ label: c.name, description: `${c.url} · ${c.state}` })), { title: purpose }))?.label;
+  return (
+    await window.showQuickPick(
+      clusters.map((c) => ({ label: c.name, description: `${c.url} · ${c.state}` })),
+      { title: purpose },
+    )
+  )?.label;
 }
 
 function clusterOf(arg: unknown): string | undefined {
@@ -61,7 +66,10 @@ export const COMMANDS: Record<string, CommandSpec> = {
   'clusterDebugger.stopSimulator': { requires: 'nothing', run: (ctx) => stopSimulator(ctx) },
   'clusterDebugger.startGateway': { requires: 'server', run: (ctx, args) => startGateway(ctx, argsOf<StartGatewayArgs>(args)) },
   'clusterDebugger.createGatewayConfig': { requires: 'nothing', run: (ctx) => createGatewayConfig(ctx, GATEWAY_CONFIG_FILE) },
-  'clusterDebugger.stopGateway': { requires: 'nothing', run: (ctx, arg) => stopGateway(ctx, { name: clusterOf(arg) ?? argsOf<{ name: string }>(arg)?.name }) },
+  'clusterDebugger.stopGateway': {
+    requires: 'nothing',
+    run: (ctx, arg) => stopGateway(ctx, { name: clusterOf(arg) ?? argsOf<{ name: string }>(arg)?.name }),
+  },
   'clusterDebugger.connect': { requires: 'server', run: (ctx, args) => connectCommand(ctx, argsOf<ConnectArgs>(args)) },
   'clusterDebugger.disconnect': {
     requires: 'connection',
@@ -88,9 +96,15 @@ export const COMMANDS: Record<string, CommandSpec> = {
   // What a repair would do, as a read-only document that offers to apply it; nothing is sent.
   'clusterDebugger.previewRepair': { requires: 'connection', run: (ctx, args) => pickAndPreview(ctx, argsOf<ApplyRepairArgs>(args)) },
   // A preview document's "Apply this repair" (code lens, editor title; arg: its URI, else the active editor's): Repair…'s flow.
-  'clusterDebugger.applyPreviewedRepair': { requires: 'connection', run: (ctx, arg) => applyPreviewedRepair(ctx, arg instanceof Uri ? arg : undefined) },
+  'clusterDebugger.applyPreviewedRepair': {
+    requires: 'connection',
+    run: (ctx, arg) => applyPreviewedRepair(ctx, arg instanceof Uri ? arg : undefined),
+  },
   // From the palette (no argument), a caller ({ id }), or a History row's context menu (its element: { type: 'repair', entry }).
-  'clusterDebugger.undoRepair': { requires: 'server', run: (ctx, args) => undoRepair(ctx, argsOf<{ id: string; entry: RepairHistoryEntry }>(args)) },
+  'clusterDebugger.undoRepair': {
+    requires: 'server',
+    run: (ctx, args) => undoRepair(ctx, argsOf<{ id: string; entry: RepairHistoryEntry }>(args)),
+  },
   // Ctrl+C in a view (arg: { view }) or a row's context menu (arg: the row): the selected rows as shown.
   'clusterDebugger.copy': { requires: 'nothing', run: (ctx, arg) => copyTreeRows(ctx, arg) },
   'clusterDebugger.showRepairHistory': {
@@ -254,7 +268,8 @@ async function runCommand(ctx: Ctx, id: string, args: unknown[]): Promise<unknow
   const spec = COMMANDS[id];
   const why = ctx.notReadyReason(spec.requires);
   if (why) {
-    const actions = spec.requires === 'connection' && ctx.notReadyReason('server') === undefined ? ['Start Bundled Simulator', 'Connect…'] : ['Show Log'];
+    const actions =
+      spec.requires === 'connection' && ctx.notReadyReason('server') === undefined ? ['Start Bundled Simulator', 'Connect…'] : ['Show Log'];
     void window.showWarningMessage(why, ...actions).then((a) => {
       if (a === 'Start Bundled Simulator') void commands.executeCommand('clusterDebugger.startSimulator');
       else if (a === 'Connect…') void commands.executeCommand('clusterDebugger.connect');

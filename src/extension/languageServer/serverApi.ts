@@ -7,7 +7,13 @@
 import { z } from 'zod';
 import type { CancellationToken } from 'vscode';
 import { randomUUID } from 'node:crypto';
-import { ExecuteCommandRequest, LanguageClient, WorkDoneProgress, WorkDoneProgressBegin, WorkDoneProgressReport } from 'vscode-languageclient/node';
+import {
+  ExecuteCommandRequest,
+  LanguageClient,
+  WorkDoneProgress,
+  WorkDoneProgressBegin,
+  WorkDoneProgressReport,
+} from 'vscode-languageclient/node';
 import {
   LSP_COMMANDS,
   LSP_REQUESTS,
@@ -97,9 +103,13 @@ export class ServerApi {
   async saveSnapshot(cluster: string, path: string, token?: CancellationToken, onProgress?: ProgressSink): Promise<SaveSnapshotResult> {
     const workDoneToken = randomUUID();
     const listener = onProgress
-      ? this.client.onProgress(WorkDoneProgress.type, workDoneToken, (v: WorkDoneProgressBegin | WorkDoneProgressReport | { kind: 'end' }) => {
-          if (v.kind !== 'end') onProgress(v);
-        })
+      ? this.client.onProgress(
+          WorkDoneProgress.type,
+          workDoneToken,
+          (v: WorkDoneProgressBegin | WorkDoneProgressReport | { kind: 'end' }) => {
+            if (v.kind !== 'end') onProgress(v);
+          },
+        )
       : undefined;
     try {
       return await this.request('saveSnapshot', { cluster, path, workDoneToken: onProgress ? workDoneToken : undefined }, token);
@@ -167,9 +177,13 @@ export class ServerApi {
     if (!sent.success) throw new Error(`Bad ${spec.command} arguments: ${z.prettifyError(sent.error)}`);
     const workDoneToken = randomUUID();
     const listener = onProgress
-      ? this.client.onProgress(WorkDoneProgress.type, workDoneToken, (v: WorkDoneProgressBegin | WorkDoneProgressReport | { kind: 'end' }) => {
-          if (v.kind !== 'end') onProgress(v);
-        })
+      ? this.client.onProgress(
+          WorkDoneProgress.type,
+          workDoneToken,
+          (v: WorkDoneProgressBegin | WorkDoneProgressReport | { kind: 'end' }) => {
+            if (v.kind !== 'end') onProgress(v);
+          },
+        )
       : undefined;
     let raw: unknown;
     try {

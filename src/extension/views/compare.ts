@@ -68,7 +68,12 @@ async function resolveSide(ctx: Ctx, side: CompareSideArg): Promise<ResolvedSide
     return { label: `${side.cluster} (live)`, uri: documents!.add(`${side.cluster} (live)${SNAPSHOT_EXTENSION}`, text), text };
   }
   const given = typeof side === 'string' ? side : side.uri;
-  const uri = typeof given !== 'string' ? given : /^[a-z][a-z0-9+.-]+:/i.test(given) && !/^[a-z]:[\\/]/i.test(given) ? Uri.parse(given) : Uri.file(given);
+  const uri =
+    typeof given !== 'string'
+      ? given
+      : /^[a-z][a-z0-9+.-]+:/i.test(given) && !/^[a-z]:[\\/]/i.test(given)
+        ? Uri.parse(given)
+        : Uri.file(given);
   // The document's text when it is open (unsaved edits included), else the file's.
   const open = workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
   const text = open ? open.getText() : Buffer.from(await workspace.fs.readFile(uri)).toString('utf8');
@@ -85,8 +90,10 @@ async function pickSide(ctx: Ctx, title: string, exclude?: CompareSideArg): Prom
   const items: SidePick[] = [];
   const active = window.activeTextEditor?.document;
   const isSnapshot = (u: Uri) => u.path.endsWith(SNAPSHOT_EXTENSION);
-  if (active && isSnapshot(active.uri) && active.uri.scheme === 'file') items.push({ label: `$(file) ${workspace.asRelativePath(active.uri)}`, description: 'open editor', side: { uri: active.uri } });
-  for (const c of ctx.clusters) items.push({ label: `$(plug) ${c.name}`, description: `live cluster · ${c.state}`, side: { cluster: c.name } });
+  if (active && isSnapshot(active.uri) && active.uri.scheme === 'file')
+    items.push({ label: `$(file) ${workspace.asRelativePath(active.uri)}`, description: 'open editor', side: { uri: active.uri } });
+  for (const c of ctx.clusters)
+    items.push({ label: `$(plug) ${c.name}`, description: `live cluster · ${c.state}`, side: { cluster: c.name } });
   const files = await workspace.findFiles(`**/*${SNAPSHOT_EXTENSION}`, '**/node_modules/**', 500);
   for (const f of files.sort((x, y) => x.path.localeCompare(y.path))) {
     if (active && f.toString() === active.uri.toString()) continue;
@@ -100,7 +107,11 @@ async function pickSide(ctx: Ctx, title: string, exclude?: CompareSideArg): Prom
   );
   if (!picked) return undefined;
   if (picked.side !== '') return picked.side;
-  const chosen = await window.showOpenDialog({ title, canSelectMany: false, filters: { 'Cluster snapshot': [SNAPSHOT_EXTENSION.slice(1)] } });
+  const chosen = await window.showOpenDialog({
+    title,
+    canSelectMany: false,
+    filters: { 'Cluster snapshot': [SNAPSHOT_EXTENSION.slice(1)] },
+  });
   return chosen?.[0] ? { uri: chosen[0] } : undefined;
 }
 

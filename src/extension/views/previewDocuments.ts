@@ -84,8 +84,16 @@ export class PreviewDocumentProvider extends TextDocumentsProvider implements Co
   provideCodeLenses(document: TextDocument): CodeLens[] {
     const repair = this.repairs.get(document.uri.toString());
     if (!repair) return [];
-    const title = repair.safety === 'may-lose-data' ? '$(warning) Apply this repair… (may lose data: asks first)' : '$(wrench) Apply this repair';
-    return [new CodeLens(new Range(0, 0, 0, 0), { title, command: APPLY_PREVIEWED_COMMAND, arguments: [document.uri], tooltip: 'Runs it as Cluster: Repair… does, with the same confirmation' })];
+    const title =
+      repair.safety === 'may-lose-data' ? '$(warning) Apply this repair… (may lose data: asks first)' : '$(wrench) Apply this repair';
+    return [
+      new CodeLens(new Range(0, 0, 0, 0), {
+        title,
+        command: APPLY_PREVIEWED_COMMAND,
+        arguments: [document.uri],
+        tooltip: 'Runs it as Cluster: Repair… does, with the same confirmation',
+      }),
+    ];
   }
 
   override dispose(): void {

@@ -61,7 +61,9 @@ export class StatusView {
     for (const c of clusters) {
       const p = PROTECTION_LABELS[effectiveProtection(c)];
       const own = c.status?.readOnly ? ' (the cluster refuses every repair)' : '';
-      md.appendMarkdown(`**${c.name}** \`${c.url}\`: ${c.state}, ${p.icon ? `${p.icon} ` : ''}${p.text}${own}, ${plural(c.errors, 'error')}, ${plural(c.warnings, 'warning')}`);
+      md.appendMarkdown(
+        `**${c.name}** \`${c.url}\`: ${c.state}, ${p.icon ? `${p.icon} ` : ''}${p.text}${own}, ${plural(c.errors, 'error')}, ${plural(c.warnings, 'warning')}`,
+      );
       if (c.error) md.appendMarkdown(` — ${c.error}`);
       md.appendMarkdown('\n\n');
     }

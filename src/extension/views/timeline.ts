@@ -8,7 +8,14 @@
  * with no paging, and it is the same kind of document the repair previews already open as.
  */
 import { QuickPickItemKind, window, type QuickPickItem, type Uri } from 'vscode';
-import { COLLECTIONS, SUBSYSTEM_TITLES, SUBSYSTEMS, isCollectionName, type CollectionName, type Subsystem } from '../../protocol/collections';
+import {
+  COLLECTIONS,
+  SUBSYSTEM_TITLES,
+  SUBSYSTEMS,
+  isCollectionName,
+  type CollectionName,
+  type Subsystem,
+} from '../../protocol/collections';
 import type { TimelineResult } from '../../protocol/lsp';
 import type { Ctx } from '../ctx';
 import type { Element } from './trees/elements';
@@ -57,15 +64,25 @@ interface FilterItem extends QuickPickItem {
 }
 
 /** Asks which subsystems and states to show (none picked: all); undefined when dismissed. */
-async function pickFilter(cluster: string, facets: TimelineResult['facets'], preset: TimelineTarget): Promise<{ subsystems: Subsystem[]; states: string[] } | undefined> {
+async function pickFilter(
+  cluster: string,
+  facets: TimelineResult['facets'],
+  preset: TimelineTarget,
+): Promise<{ subsystems: Subsystem[]; states: string[] } | undefined> {
   const items: FilterItem[] = [{ label: 'Subsystems', kind: QuickPickItemKind.Separator }];
   for (const s of SUBSYSTEMS) {
     const n = facets.subsystems[s] ?? 0;
-    items.push({ label: SUBSYSTEM_TITLES[s], description: `${n} transition${n === 1 ? '' : 's'}`, subsystem: s, picked: preset.subsystems?.includes(s) });
+    items.push({
+      label: SUBSYSTEM_TITLES[s],
+      description: `${n} transition${n === 1 ? '' : 's'}`,
+      subsystem: s,
+      picked: preset.subsystems?.includes(s),
+    });
   }
   const states = Object.entries(facets.states);
   if (states.length) items.push({ label: 'States (from or to)', kind: QuickPickItemKind.Separator });
-  for (const [state, n] of states) items.push({ label: state, description: `${n} transition${n === 1 ? '' : 's'}`, state, picked: preset.states?.includes(state) });
+  for (const [state, n] of states)
+    items.push({ label: state, description: `${n} transition${n === 1 ? '' : 's'}`, state, picked: preset.states?.includes(state) });
   const picked = await window.showQuickPick(items, {
     title: `Timeline of ${cluster}: filter by subsystem and state`,
     placeHolder: 'Pick subsystems and states to show, or none for every transition',
@@ -73,11 +90,17 @@ async function pickFilter(cluster: string, facets: TimelineResult['facets'], pre
     matchOnDescription: true,
   });
   if (!picked) return undefined;
-  return { subsystems: picked.flatMap((i) => (i.subsystem ? [i.subsystem] : [])), states: picked.flatMap((i) => (i.state ? [i.state] : [])) };
+  return {
+    subsystems: picked.flatMap((i) => (i.subsystem ? [i.subsystem] : [])),
+    states: picked.flatMap((i) => (i.state ? [i.state] : [])),
+  };
 }
 
 /** Opens the timeline document of `target` (its cluster resolved); returns it, or undefined when the filter pick was dismissed. */
-export async function showTimeline(ctx: Ctx, target: TimelineTarget & { cluster: string }): Promise<{ uri: Uri; result: TimelineResult } | undefined> {
+export async function showTimeline(
+  ctx: Ctx,
+  target: TimelineTarget & { cluster: string },
+): Promise<{ uri: Uri; result: TimelineResult } | undefined> {
   const api = ctx.requireApi();
   let filter = { subsystems: target.subsystems, states: target.states };
   if (target.pick && target.key === undefined) {
@@ -97,6 +120,8 @@ export async function showTimeline(ctx: Ctx, target: TimelineTarget & { cluster:
   const of = target.key !== undefined ? `${target.collection ?? 'entity'}/${target.key}` : 'cluster';
   const uri = await ctx.timelines.open(`/${target.cluster}/${of}.timeline`, result.text);
   const subsystem = target.collection ? COLLECTIONS[target.collection].subsystem : undefined;
-  ctx.log.info(`Timeline of ${target.cluster}${target.key ? ` ${target.key}${subsystem ? ` (${subsystem})` : ''}` : ''}: ${result.transitions.length} of ${result.matched} matching transitions.`);
+  ctx.log.info(
+    `Timeline of ${target.cluster}${target.key ? ` ${target.key}${subsystem ? ` (${subsystem})` : ''}` : ''}: ${result.transitions.length} of ${result.matched} matching transitions.`,
+  );
   return { uri, result };
 }

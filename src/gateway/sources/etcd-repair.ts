@@ -79,7 +79,10 @@ export async function runConditional(
       }
       for (const w of c) {
         const ok = c.length > 1 && (await attempt([w]));
-        results.set(w.key, ok ? { key: w.key, status: 'applied', message: w.applied } : { key: w.key, status: 'refused', message: refusedMessage(w.key) });
+        results.set(
+          w.key,
+          ok ? { key: w.key, status: 'applied', message: w.applied } : { key: w.key, status: 'refused', message: refusedMessage(w.key) },
+        );
       }
     } catch (err) {
       const reason = describeEtcdError(err, endpoints);

@@ -49,8 +49,14 @@ function trustAnyCertificate(client: Etcd3, cfg: EtcdConfigT): void {
     rejectUnauthorized: false,
     checkServerIdentity: () => undefined,
   });
-  const pool = (client as unknown as { pool?: { hosts?: { channelCredentials?: unknown }[]; authenticator?: { credentials?: unknown } } }).pool;
-  if (!pool?.hosts?.length || !pool.authenticator || !pool.hosts.every((h) => 'channelCredentials' in h) || !('credentials' in pool.authenticator)) {
+  const pool = (client as unknown as { pool?: { hosts?: { channelCredentials?: unknown }[]; authenticator?: { credentials?: unknown } } })
+    .pool;
+  if (
+    !pool?.hosts?.length ||
+    !pool.authenticator ||
+    !pool.hosts.every((h) => 'channelCredentials' in h) ||
+    !('credentials' in pool.authenticator)
+  ) {
     throw new Error('tls.verify: false is not supported by this etcd3 client version (its connection pool changed)');
   }
   for (const h of pool.hosts) h.channelCredentials = creds;
@@ -122,7 +128,10 @@ export function diagnoseTls(cfg: EtcdConfigT, timeoutMs = PROBE_DEADLINE_MS): Pr
 
 /** etcd3's circuit breaker refused the call without trying (after 3 failures in a row, for 5 s): it says nothing about why. */
 export function isBrokenCircuit(err: unknown): boolean {
-  return (err as { isBrokenCircuitError?: boolean })?.isBrokenCircuitError === true || /circuit breaker is open/i.test(String((err as Error)?.message ?? err));
+  return (
+    (err as { isBrokenCircuitError?: boolean })?.isBrokenCircuitError === true ||
+    /circuit breaker is open/i.test(String((err as Error)?.message ?? err))
+  );
 }
 
 export function describeEtcdError(err: unknown, endpoints: readonly string[]): string {
@@ -149,7 +158,9 @@ const MAX_RECORD_BYTES = 1.5 * 1024 * 1024 + 64 * 1024;
 const MIN_RECORD_BYTES = 256;
 
 /** A fault-handling policy that runs each call once (etcd3 calls only `execute`; its docs suggest cockatiel's `Policy.noop`). */
-const PASS_THROUGH = { execute: <T>(fn: () => Promise<T> | T) => Promise.resolve(fn()) } as unknown as NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
+const PASS_THROUGH = { execute: <T>(fn: () => Promise<T> | T) => Promise.resolve(fn()) } as unknown as NonNullable<
+  NonNullable<IOptions['faultHandling']>['global']
+>;
 
 /** etcd said the answer is larger than the client may receive (`RESOURCE_EXHAUSTED … larger than max`). */
 function tooLarge(err: unknown): boolean {
@@ -222,7 +233,10 @@ export class EtcdFollower {
     this.probing = true;
     const generation = this.generation;
     try {
-      await this.client.get(this.prefixes[0] ?? '').options({ deadline: Date.now() + PROBE_DEADLINE_MS }).exec();
+      await this.client
+        .get(this.prefixes[0] ?? '')
+        .options({ deadline: Date.now() + PROBE_DEADLINE_MS })
+        .exec();
       if (!this.healthy && this.timer && !this.closed) {
         clearTimeout(this.timer);
         this.timer = undefined;

@@ -35,14 +35,7 @@ import {
   type SpuReport,
   type UnreadableRecord,
 } from '../../protocol';
-import {
-  contentVersion,
-  decodePartitionFile,
-  decodeSpuFile,
-  PARTITION_LABEL,
-  SPU_LABEL,
-  withResolution,
-} from '../../codecs/fluvio';
+import { contentVersion, decodePartitionFile, decodeSpuFile, PARTITION_LABEL, SPU_LABEL, withResolution } from '../../codecs/fluvio';
 import { refuseAll } from '../../cluster/store-backend';
 import { unixSeconds } from '../../protocol/format';
 import { localClusterVersion, scProcesses } from './fluvio-local';
@@ -104,7 +97,7 @@ const COMMANDS = ['fluvio.restoreFromSpuReport', 'fluvio.restoreResolution'] as 
 const REMEDY =
   'Remedy: free space on the SPU (retention, a larger disk): its next failed write reports OutOfStorage again by itself ' +
   '(fluvio-spu services/public/produce_handler.rs). To write the file anyway: `fluvio cluster shutdown`, repair, `fluvio cluster resume` ' +
-  '(the SC loads the file at start; the SPU\'s first status update after that sets Online again, by design: private_server.rs receive_lrs_update).';
+  "(the SC loads the file at start; the SPU's first status update after that sets Online again, by design: private_server.rs receive_lrs_update).";
 
 /** Why repairs are refused now, with the remedy; undefined while no SC runs on `dir`. */
 export async function scRefusal(dir: string): Promise<string | undefined> {
@@ -116,7 +109,7 @@ export async function scRefusal(dir: string): Promise<string | undefined> {
   const p = procs[0]!;
   return (
     `a Fluvio SC runs on ${dir} (pid ${p.pid}: ${p.command.slice(0, 200)}): it loaded Partition/*.yaml at start, keeps them in memory ` +
-    'and rewrites a partition\'s file from memory on its next change to it (fluvio-stream-dispatcher metadata/local.rs), so a write now ' +
+    "and rewrites a partition's file from memory on its next change to it (fluvio-stream-dispatcher metadata/local.rs), so a write now " +
     `would be ignored, then overwritten. ${REMEDY}`
   );
 }
@@ -412,7 +405,10 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
    * Rewrites one Partition file's resolution as `decide` says, compare-and-swap: the file must
    * still be at the target's version when it is read, and again right before the rename.
    */
-  async function rewrite(target: { key: string; version: number }, decide: (p: ScPartition, revision: number) => Promise<Decision>): Promise<RepairItemResult> {
+  async function rewrite(
+    target: { key: string; version: number },
+    decide: (p: ScPartition, revision: number) => Promise<Decision>,
+  ): Promise<RepairItemResult> {
     const c = ctx!;
     const path = join(dir, PARTITION_LABEL, `${target.key}.yaml`);
     let text: string;
@@ -423,10 +419,16 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
     }
     const planned = versions.hashOf('fluvio.partitions', target.key, target.version);
     if (planned === undefined) {
-      return refused(target.key, `Partition/${target.key}.yaml: version ${target.version} is not one this gateway gave it (lately); nothing changed, re-check and plan again`);
+      return refused(
+        target.key,
+        `Partition/${target.key}.yaml: version ${target.version} is not one this gateway gave it (lately); nothing changed, re-check and plan again`,
+      );
     }
     if (contentVersion(text) !== planned) {
-      return refused(target.key, `Partition/${target.key}.yaml changed since the plan (version ${target.version}); nothing changed, re-check and plan again`);
+      return refused(
+        target.key,
+        `Partition/${target.key}.yaml changed since the plan (version ${target.version}); nothing changed, re-check and plan again`,
+      );
     }
     const decoded = decodePartitionFile(text);
     if (!decoded.ok) return refused(target.key, `Partition/${target.key}.yaml does not decode (${decoded.reason}); nothing changed`);
@@ -435,7 +437,8 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
     if ('status' in decision) return decision;
     // Only status.resolution and meta.revision change; every other byte (enum tags included) stays.
     const next = withResolution(text, decision.resolution);
-    if (typeof next !== 'string') return refused(target.key, `Partition/${target.key}.yaml cannot be edited in place (${next.error}); nothing changed`);
+    if (typeof next !== 'string')
+      return refused(target.key, `Partition/${target.key}.yaml cannot be edited in place (${next.error}); nothing changed`);
     const tmp = join(dir, PARTITION_LABEL, `.${target.key}.yaml.gateway-${process.pid}-${++tmpCounter}.tmp`);
     await writeFile(tmp, next);
     try {
@@ -464,11 +467,18 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
       // The leader SPU's storage, read again now: the repair rests on it still being full.
       const rep = await reports([p]);
       const report = rep.entities[0];
-      if (!report) return refused(p.key, `no report of its leader ${keys.spu(p.leader.spu)} (no OutOfStorage seen, no storage reading); nothing to restore from`);
+      if (!report)
+        return refused(
+          p.key,
+          `no report of its leader ${keys.spu(p.leader.spu)} (no OutOfStorage seen, no storage reading); nothing to restore from`,
+        );
       for (const pre of own) {
         if ('epoch' in pre || pre.collection !== 'fluvio.spuReports' || pre.key !== report.key) continue;
         if ('version' in pre && pre.version !== report.version) {
-          return refused(p.key, `${keys.spu(p.leader.spu)}'s report changed since the plan (${report.storageFull ? 'storage full' : 'storage not full'}${report.freeBytes === null ? '' : `, ${report.freeBytes} bytes free`} now); nothing changed`);
+          return refused(
+            p.key,
+            `${keys.spu(p.leader.spu)}'s report changed since the plan (${report.storageFull ? 'storage full' : 'storage not full'}${report.freeBytes === null ? '' : `, ${report.freeBytes} bytes free`} now); nothing changed`,
+          );
         }
       }
       if (!report.storageFull) {
@@ -481,7 +491,7 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
         message:
           `${p.resolution} → OutOfStorage in Partition/${target.key}.yaml (meta.revision ${revision}), ` +
           `from ${keys.spu(p.leader.spu)}'s report${report.freeBytes === null ? '' : ` (${report.freeBytes} bytes free)`}. No SC runs on this folder: ` +
-          'the SC owns the file and loads it when it starts; the SPU\'s first status update after that sets Online again (by design) ' +
+          "the SC owns the file and loads it when it starts; the SPU's first status update after that sets Online again (by design) " +
           'unless space was freed, and its next failed write reports OutOfStorage again.',
       };
     });
@@ -492,7 +502,10 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
     return rewrite(target, async (p, revision) =>
       p.resolution === target.resolution
         ? { key: p.key, status: 'unchanged', message: `already ${target.resolution}` }
-        : { resolution: target.resolution, message: `${p.resolution} → ${target.resolution} in Partition/${target.key}.yaml (meta.revision ${revision}), as before the repair` },
+        : {
+            resolution: target.resolution,
+            message: `${p.resolution} → ${target.resolution} in Partition/${target.key}.yaml (meta.revision ${revision}), as before the repair`,
+          },
     );
   }
 

@@ -96,7 +96,9 @@ class GreptimeSource extends EtcdSource implements SubsystemSource {
     const ctx = this.ctx;
     if (!ctx) return;
     const skp = this.config.storeKeyPrefix;
-    const stats = new Map<string, { count: number; bytes: number; version: number }>(ETCD_PREFIXES.map((p) => [p, { count: 0, bytes: 0, version: 0 }]));
+    const stats = new Map<string, { count: number; bytes: number; version: number }>(
+      ETCD_PREFIXES.map((p) => [p, { count: 0, bytes: 0, version: 0 }]),
+    );
     const procedureKvs: EtcdKv[] = [];
     const election: EtcdKv[] = [];
     const candidates: EtcdKv[] = [];
@@ -126,7 +128,11 @@ class GreptimeSource extends EtcdSource implements SubsystemSource {
     );
 
     const { groups, unreadable } = groupProcedureKeys(this.root, procedureKvs);
-    const bad: UnreadableRecord[] = unreadable.map((u) => ({ collection: 'greptime.procedures', key: u.key.slice(0, 1024), reason: u.reason.slice(0, 1024) }));
+    const bad: UnreadableRecord[] = unreadable.map((u) => ({
+      collection: 'greptime.procedures',
+      key: u.key.slice(0, 1024),
+      reason: u.reason.slice(0, 1024),
+    }));
     const decoded = new Map<string, Entry>();
     const now = this.now();
     for (const g of groups.values()) {
@@ -173,7 +179,11 @@ class GreptimeSource extends EtcdSource implements SubsystemSource {
     const mine = infos.find((i) => i.addr === leaderAddr);
     const agreed = new Set(infos.map((i) => i.version)).size === 1 ? infos[0] : undefined;
     const pick = mine ?? agreed;
-    const v: SystemVersion | undefined = pick && { system: SYSTEMS.greptime.title, version: pick.version.slice(0, 128), from: `etcd ${pick.key} (MetasrvNodeInfo.version)`.slice(0, 512) };
+    const v: SystemVersion | undefined = pick && {
+      system: SYSTEMS.greptime.title,
+      version: pick.version.slice(0, 128),
+      from: `etcd ${pick.key} (MetasrvNodeInfo.version)`.slice(0, 512),
+    };
     ctx.version(v);
   }
 
@@ -199,7 +209,11 @@ class GreptimeSource extends EtcdSource implements SubsystemSource {
    * The command's own preconditions as compares: per work (type and table), those of the procedures
    * kept for it (a cancel's target carries only its own work's), and the rest shared.
    */
-  private preconditionCompares(preconditions: readonly Precondition[]): { perWork: Map<string, Compare[]>; shared: Compare[]; failed?: string } {
+  private preconditionCompares(preconditions: readonly Precondition[]): {
+    perWork: Map<string, Compare[]>;
+    shared: Compare[];
+    failed?: string;
+  } {
     const perWork = new Map<string, Compare[]>();
     const shared: Compare[] = [];
     for (const p of preconditions) {
@@ -210,14 +224,16 @@ class GreptimeSource extends EtcdSource implements SubsystemSource {
           if (e) return { perWork, shared, failed: `procedure ${p.key} exists` };
           continue;
         }
-        if (!e || e.d.procedure.version !== p.version) return { perWork, shared, failed: `procedure ${p.key} is no longer at version ${p.version}` };
+        if (!e || e.d.procedure.version !== p.version)
+          return { perWork, shared, failed: `procedure ${p.key} is no longer at version ${p.version}` };
         const w = workKey(e.d);
         const c = this.liveCompares(p.key, e);
         if (w) perWork.set(w, [...(perWork.get(w) ?? []), ...c]);
         else shared.push(...c);
       } else {
         const e = this.ctx?.get(p.collection, p.key);
-        if ('absent' in p ? e !== undefined : e?.version !== p.version) return { perWork, shared, failed: `${p.collection} ${p.key} changed` };
+        if ('absent' in p ? e !== undefined : e?.version !== p.version)
+          return { perWork, shared, failed: `${p.collection} ${p.key} changed` };
       }
     }
     return { perWork, shared };
@@ -247,7 +263,8 @@ class GreptimeSource extends EtcdSource implements SubsystemSource {
       return targets.map((t) => ({ key: t.key, status: 'refused', message: `refused by the gateway: ${reason}; nothing changed` }));
     }
     const pre = this.preconditionCompares(preconditions);
-    if (pre.failed) return targets.map((t) => ({ key: t.key, status: 'refused', message: `not applied: ${pre.failed}; re-check and plan again` }));
+    if (pre.failed)
+      return targets.map((t) => ({ key: t.key, status: 'refused', message: `not applied: ${pre.failed}; re-check and plan again` }));
     const results = new Map<string, RepairItemResult>();
     const writes: PlannedWrite[] = [];
     const segmented: { key: string; compares: Compare[]; parts: { key: string; value: Uint8Array }[]; applied: string }[] = [];
@@ -273,7 +290,11 @@ class GreptimeSource extends EtcdSource implements SubsystemSource {
           continue;
         }
         if (d.loaded === 'rollback') {
-          results.set(t.key, { key: t.key, status: 'unchanged', message: 'already rolling back (its .rollback is the key metasrv loads); nothing to cancel' });
+          results.set(t.key, {
+            key: t.key,
+            status: 'unchanged',
+            message: 'already rolling back (its .rollback is the key metasrv loads); nothing to cancel',
+          });
           continue;
         }
         const last = d.lastMessage!;
@@ -311,7 +332,12 @@ class GreptimeSource extends EtcdSource implements SubsystemSource {
         // As `ProcedureStore::delete_procedure`: the step keys first, the .commit last (it stays until then).
         const commit = procedureKey(this.root, t.key, d.lastStep, 'commit');
         const ordered = [...keys.filter((k) => k.key !== commit), ...keys.filter((k) => k.key === commit)];
-        writes.push({ key: t.key, compares: own, ops: ordered.map((k) => ({ del: k.key })), applied: `purged from etcd (${keys.length} keys, ${bytes} bytes)` });
+        writes.push({
+          key: t.key,
+          compares: own,
+          ops: ordered.map((k) => ({ del: k.key })),
+          applied: `purged from etcd (${keys.length} keys, ${bytes} bytes)`,
+        });
       }
     }
     const done = await runConditional(
@@ -320,7 +346,8 @@ class GreptimeSource extends EtcdSource implements SubsystemSource {
       writes,
       pre.shared,
       this.config.etcd.maxTxnOps,
-      (key) => `procedure ${key} changed in etcd since the plan (a key of it was written or removed); nothing changed, re-check and plan again`,
+      (key) =>
+        `procedure ${key} changed in etcd since the plan (a key of it was written or removed); nothing changed, re-check and plan again`,
     );
     let revision = done.revision;
     for (const s of segmented) {
@@ -330,7 +357,11 @@ class GreptimeSource extends EtcdSource implements SubsystemSource {
         s.key,
         r.ok
           ? { key: s.key, status: 'applied', message: s.applied }
-          : { key: s.key, status: 'refused', message: r.reason ?? `procedure ${s.key} changed in etcd since the plan; nothing changed, re-check and plan again` },
+          : {
+              key: s.key,
+              status: 'refused',
+              message: r.reason ?? `procedure ${s.key} changed in etcd since the plan; nothing changed, re-check and plan again`,
+            },
       );
     }
     // The answer waits for the mirror to hold the write, so the caller's re-check sees it.
@@ -345,7 +376,11 @@ class GreptimeSource extends EtcdSource implements SubsystemSource {
    * metasrv never reads a partial value (`multiple_value_stream` joins from the key itself). If a
    * compare fails midway, the segments written are removed again.
    */
-  private async writeSegmented(compares: Compare[], shared: Compare[], parts: { key: string; value: Uint8Array }[]): Promise<{ ok: boolean; revision: number; reason?: string }> {
+  private async writeSegmented(
+    compares: Compare[],
+    shared: Compare[],
+    parts: { key: string; value: Uint8Array }[],
+  ): Promise<{ ok: boolean; revision: number; reason?: string }> {
     const [first, ...rest] = parts;
     const all = distinct([...shared, ...compares]);
     const written: string[] = [];
@@ -354,7 +389,12 @@ class GreptimeSource extends EtcdSource implements SubsystemSource {
       for (const p of [...rest, first!]) {
         const rev = await conditionalWrite(this.client, all, [{ put: p.key, value: p.value }]);
         if (rev === false) {
-          if (written.length) await conditionalWrite(this.client, [absent(first!.key)], written.map((k) => ({ del: k }))).catch(() => false);
+          if (written.length)
+            await conditionalWrite(
+              this.client,
+              [absent(first!.key)],
+              written.map((k) => ({ del: k })),
+            ).catch(() => false);
           return { ok: false, revision };
         }
         revision = rev;
@@ -362,9 +402,13 @@ class GreptimeSource extends EtcdSource implements SubsystemSource {
       }
       return { ok: true, revision };
     } catch (err) {
-      if (written.length) await conditionalWrite(this.client, [absent(first!.key)], written.map((k) => ({ del: k }))).catch(() => false);
+      if (written.length)
+        await conditionalWrite(
+          this.client,
+          [absent(first!.key)],
+          written.map((k) => ({ del: k })),
+        ).catch(() => false);
       return { ok: false, revision, reason: `not applied: ${describeEtcdError(err, this.config.etcd.endpoints)}` };
     }
   }
 }
-

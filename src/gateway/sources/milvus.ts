@@ -71,13 +71,17 @@ function remedy(hosts: readonly string[]): string {
   const pods = hosts.length ? hosts.join(' ') : '<the stuck streaming node pod>';
   return (
     `end the stuck streaming node process: \`kubectl delete pod ${pods} --grace-period=0 --force\` (or restart it). ` +
-    'Its session lease ends, the coordinator\'s Remove then answers ErrNotAlive and it assigns the channel to the new node ' +
+    "Its session lease ends, the coordinator's Remove then answers ErrNotAlive and it assigns the channel to the new node " +
     '(after streaming.walBalancer.nodeLostGracePeriod where the version has it). Appends the node never acknowledged fail and clients retry.'
   );
 }
 
 /** Why the gateway refuses `command` now: the coordinator's state, then the remedy. */
-export function milvusRefusal(command: 'milvus.cancelAppendsAndClose' | 'milvus.forceRemoveNode', coordinators: readonly CoordinatorSession[], hosts: readonly string[]): string {
+export function milvusRefusal(
+  command: 'milvus.cancelAppendsAndClose' | 'milvus.forceRemoveNode',
+  coordinators: readonly CoordinatorSession[],
+  hosts: readonly string[],
+): string {
   const what =
     command === 'milvus.cancelAppendsAndClose'
       ? "a node's in-flight appends are in its memory and no etcd key reaches them or fences its WAL (streaming nodes never read the pchannel keys)"
@@ -201,7 +205,8 @@ class MilvusSource extends EtcdSource implements SubsystemSource {
     let best: { version: string; from: string } | undefined;
     for (const s of sessions.values()) {
       if (!s.session.Version) continue;
-      if (!best || (compareVersions(s.session.Version, best.version) ?? 0) < 0) best = { version: s.session.Version, from: `etcd ${s.kv.key} (Version)` };
+      if (!best || (compareVersions(s.session.Version, best.version) ?? 0) < 0)
+        best = { version: s.session.Version, from: `etcd ${s.kv.key} (Version)` };
     }
     if (!best) {
       const c = coordinators.find((x) => x.session?.Version);

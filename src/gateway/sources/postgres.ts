@@ -111,14 +111,21 @@ export function postgresPlan(pg: PostgresConfigT, env: NodeJS.ProcessEnv = proce
   if (tls?.verify === false && sslmode !== 'disable') {
     warnings.push(`PostgreSQL ${target}: the server's TLS certificate is not checked (tls.verify: false)`);
   } else if (!verifyChain && (sslmode === 'require' || sslmode === 'prefer' || sslmode === 'allow')) {
-    warnings.push(`PostgreSQL ${target}: sslmode=${sslmode} without a root CA: the server's certificate is not checked (use verify-full with tls.caFile)`);
+    warnings.push(
+      `PostgreSQL ${target}: sslmode=${sslmode} without a root CA: the server's certificate is not checked (use verify-full with tls.caFile)`,
+    );
   }
 
   const plain: PoolConfig = { ...config, ssl: false };
   const secure: PoolConfig = { ...config, ssl };
   switch (sslmode) {
     case 'disable':
-      return { sslmode, config: plain, warnings: [...warnings, `PostgreSQL ${target}: sslmode=disable, the connection is not encrypted`], target };
+      return {
+        sslmode,
+        config: plain,
+        warnings: [...warnings, `PostgreSQL ${target}: sslmode=disable, the connection is not encrypted`],
+        target,
+      };
     case 'allow':
       return { sslmode, config: plain, fallback: secure, warnings, target };
     case 'prefer':

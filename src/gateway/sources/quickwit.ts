@@ -85,8 +85,8 @@ export const RESTART_REFUSAL =
   '(e.g. kubectl rollout restart) and it reloads its shard table from the metastore; or delete the uninitialised shards instead';
 export const ADVISE_REFUSAL =
   'the gateway cannot make an ingester drop a shard: advise_reset_shards is a gRPC call the ingester makes to the control plane ' +
-  'at startup (it only returns advice, computed from the control plane\'s in-memory model, not from the metastore), and Quickwit ' +
-  'has no API to reset an ingester\'s shards from outside. Restart the ingester (it calls advise_reset_shards again and drops ' +
+  "at startup (it only returns advice, computed from the control plane's in-memory model, not from the metastore), and Quickwit " +
+  "has no API to reset an ingester's shards from outside. Restart the ingester (it calls advise_reset_shards again and drops " +
   'the shards the control plane does not know)';
 
 /**
@@ -103,7 +103,8 @@ interface MetastoreSchema {
   migration: number | undefined;
 }
 /** `cluster.summary` of the metastore: what `groupOf` and `STATE_FIELD` count, counted by PostgreSQL. */
-export const SUMMARY_QUERY = 'SELECT index_uid, source_id, shard_state::text AS shard_state, count(*)::bigint AS n FROM shards GROUP BY 1, 2, 3';
+export const SUMMARY_QUERY =
+  'SELECT index_uid, source_id, shard_state::text AS shard_state, count(*)::bigint AS n FROM shards GROUP BY 1, 2, 3';
 const SNAPSHOT_XMIN = `SELECT (txid_snapshot_xmin(txid_current_snapshot()) % ${XID_SPACE})::bigint AS low`;
 const PLANNED = 'unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS p(index_uid, source_id, shard_id, version)';
 const DELETE_PLANNED =
@@ -119,7 +120,10 @@ function rowId(indexUid: string, sourceId: string, shardId: string): string {
 
 function message(err: unknown): string {
   const e = err as { message?: string; code?: string; errors?: { message?: string }[] };
-  const inner = e.errors?.map((x) => x.message).filter(Boolean).join('; ');
+  const inner = e.errors
+    ?.map((x) => x.message)
+    .filter(Boolean)
+    .join('; ');
   return (e.message || inner || e.code || String(err)).slice(0, 500);
 }
 
@@ -134,7 +138,12 @@ export interface PollStats {
 export class QuickwitSource implements SubsystemSource {
   readonly subsystem = 'shards' as const;
   readonly collections = [METASTORE, CONTROL_PLANE, INGESTER, INGESTERS] as const;
-  readonly commands = ['quickwit.deleteShards', 'quickwit.restartControlPlane', 'quickwit.adviseResetShards', 'quickwit.restoreShards'] as const;
+  readonly commands = [
+    'quickwit.deleteShards',
+    'quickwit.restartControlPlane',
+    'quickwit.adviseResetShards',
+    'quickwit.restoreShards',
+  ] as const;
 
   private pool: PostgresPool | undefined;
   private ctx: SourceContext | undefined;
@@ -211,7 +220,8 @@ export class QuickwitSource implements SubsystemSource {
 
   private schedule(): void {
     if (this.closed) return;
-    const delay = this.failures === 0 ? this.pollMs : Math.max(this.pollMs, Math.min(MAX_BACKOFF_MS, this.pollMs * 2 ** Math.min(this.failures, 10)));
+    const delay =
+      this.failures === 0 ? this.pollMs : Math.max(this.pollMs, Math.min(MAX_BACKOFF_MS, this.pollMs * 2 ** Math.min(this.failures, 10)));
     this.timer = setTimeout(() => {
       void this.pollOnce().finally(() => this.schedule());
     }, delay);
@@ -225,7 +235,12 @@ export class QuickwitSource implements SubsystemSource {
   }
 
   private getPool(): PostgresPool {
-    this.pool ??= new PostgresPool(this.config.postgres, { max: 2, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000, warn: (key, w) => this.ctx?.warning?.(`postgres-${key}`, w) });
+    this.pool ??= new PostgresPool(this.config.postgres, {
+      max: 2,
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 30_000,
+      warn: (key, w) => this.ctx?.warning?.(`postgres-${key}`, w),
+    });
     return this.pool;
   }
 
@@ -251,7 +266,8 @@ export class QuickwitSource implements SubsystemSource {
         this.nodeError = undefined;
       } catch (err) {
         this.nodeError = `node ${this.config.node}: ${message(err)}`;
-        for (const c of [CONTROL_PLANE, INGESTER, INGESTERS] as const) ctx.collectionHealth(c, { state: 'unavailable', reason: this.nodeError });
+        for (const c of [CONTROL_PLANE, INGESTER, INGESTERS] as const)
+          ctx.collectionHealth(c, { state: 'unavailable', reason: this.nodeError });
       }
       const reasons = [this.pgError, this.nodeError].filter((r) => r !== undefined);
       this.failures = reasons.length ? this.failures + 1 : 0;
@@ -300,7 +316,11 @@ export class QuickwitSource implements SubsystemSource {
         const schema = await this.readSchema(db);
         const changed = this.schema === undefined || [...schema.columns].sort().join() !== [...this.schema.columns].sort().join();
         this.schema = schema;
-        ctx.version(schema.migration === undefined ? undefined : { system: SYSTEMS.quickwit.title, version: quickwitVersionOf(schema.migration), from: '_sqlx_migrations' });
+        ctx.version(
+          schema.migration === undefined
+            ? undefined
+            : { system: SYSTEMS.quickwit.title, version: quickwitVersionOf(schema.migration), from: '_sqlx_migrations' },
+        );
         const low = Number((await db.query(SNAPSHOT_XMIN)).rows[0].low);
         if (this.low === undefined || low < this.low || changed) await this.fullRead(ctx, db, started);
         else await this.incrementalRead(ctx, db, this.low, started);
@@ -324,7 +344,9 @@ export class QuickwitSource implements SubsystemSource {
     const r = (await db.query<{ columns: string[] | null; migrated: boolean }>(SCHEMA_QUERY)).rows[0]!;
     const columns = new Set(r.columns ?? []);
     if (columns.size === 0) {
-      throw new Error('the database has no shards table: not a Quickwit metastore, or one older than Quickwit 0.7 (migration 12_create-shards)');
+      throw new Error(
+        'the database has no shards table: not a Quickwit metastore, or one older than Quickwit 0.7 (migration 12_create-shards)',
+      );
     }
     let migration: number | undefined;
     if (r.migrated) {
@@ -376,7 +398,9 @@ export class QuickwitSource implements SubsystemSource {
     let swept = 0;
     if (count !== this.rows.size) {
       // Rows were deleted: find which, reading the keys only.
-      const present = await db.query<{ i: string; s: string; h: string }>('SELECT index_uid AS i, source_id AS s, shard_id AS h FROM shards');
+      const present = await db.query<{ i: string; s: string; h: string }>(
+        'SELECT index_uid AS i, source_id AS s, shard_id AS h FROM shards',
+      );
       swept = present.rows.length;
       const now = new Set(present.rows.map((r) => rowId(r.i, r.s, r.h)));
       for (const id of this.rows) {
@@ -409,7 +433,7 @@ export class QuickwitSource implements SubsystemSource {
       // serves the control plane's shard table only, and nothing of the ingesters.
       throw new Error(
         `GET ${url.pathname}: HTTP 404: this Quickwit serves no developer debug route (main since #4867; not in v0.8.x), ` +
-          'so the control plane\'s shards and the ingesters\' shards cannot be read',
+          "so the control plane's shards and the ingesters' shards cannot be read",
       );
     }
     if (!res.ok) throw new Error(`GET ${url.pathname}: HTTP ${res.status}`);
@@ -436,7 +460,11 @@ export class QuickwitSource implements SubsystemSource {
     else ctx.replace(INGESTER, d.ingesterShards);
     if (d.ingestersUnavailable !== undefined) unavailable(INGESTERS, d.ingestersUnavailable);
     else ctx.replace(INGESTERS, d.ingesters);
-    for (const c of [CONTROL_PLANE, INGESTER, INGESTERS] as const) ctx.unreadable(c, d.unreadable.filter((u) => u.collection === c));
+    for (const c of [CONTROL_PLANE, INGESTER, INGESTERS] as const)
+      ctx.unreadable(
+        c,
+        d.unreadable.filter((u) => u.collection === c),
+      );
     if (d.controlPlaneUnavailable === undefined) this.generation = d.controlPlaneGeneration;
   }
 
@@ -457,7 +485,10 @@ export class QuickwitSource implements SubsystemSource {
     }
   }
 
-  private async deleteShards(targets: readonly { key: string; version: number }[], preconditions: readonly Precondition[]): Promise<RepairItemResult[]> {
+  private async deleteShards(
+    targets: readonly { key: string; version: number }[],
+    preconditions: readonly Precondition[],
+  ): Promise<RepairItemResult[]> {
     const ctx = this.ctx!;
     const refuseAll = (why: string) => targets.map((t): RepairItemResult => ({ key: t.key, status: 'refused', message: why }));
     // The HTTP facts first, as fresh as they can be: the debug route, read again now.
@@ -474,7 +505,9 @@ export class QuickwitSource implements SubsystemSource {
       return refuseAll(`not applied: which shards are live is not known now (${unknown}); nothing was deleted`);
     }
     if (planned !== undefined && fresh.controlPlaneGeneration !== planned) {
-      return refuseAll(`not applied: the control plane restarted since the plan (generation ${planned}, now ${fresh.controlPlaneGeneration ?? 'none'}); re-check and plan again`);
+      return refuseAll(
+        `not applied: the control plane restarted since the plan (generation ${planned}, now ${fresh.controlPlaneGeneration ?? 'none'}); re-check and plan again`,
+      );
     }
     const byCollection: Partial<Record<CollectionName, Map<string, { version: number }>>> = {
       [CONTROL_PLANE]: new Map(fresh.controlPlane.map((e) => [e.key, e])),
@@ -502,7 +535,10 @@ export class QuickwitSource implements SubsystemSource {
     const heldBy = new Map<string, string[]>();
     for (const s of fresh.ingesterShards) {
       const k = keys.shard(s.indexUid, s.sourceId, s.shardId);
-      heldBy.set(k, [...(heldBy.get(k) ?? []), `${s.ingesterId} (${s.shardState}, replicated ${s.replicationPositionInclusive || 'nothing'})`]);
+      heldBy.set(k, [
+        ...(heldBy.get(k) ?? []),
+        `${s.ingesterId} (${s.shardState}, replicated ${s.replicationPositionInclusive || 'nothing'})`,
+      ]);
     }
     const knownByControlPlane = byCollection[CONTROL_PLANE]!;
     const planned4: [string[], string[], string[], number[]] = [[], [], [], []];
@@ -515,7 +551,11 @@ export class QuickwitSource implements SubsystemSource {
       }
       const held = heldBy.get(t.key);
       if (held) {
-        results.set(t.key, { key: t.key, status: 'refused', message: `an ingester holds it now: ${held.join(', ')}; deleting it could lose records` });
+        results.set(t.key, {
+          key: t.key,
+          status: 'refused',
+          message: `an ingester holds it now: ${held.join(', ')}; deleting it could lose records`,
+        });
         continue;
       }
       if (knownByControlPlane.has(t.key)) {
@@ -544,7 +584,13 @@ export class QuickwitSource implements SubsystemSource {
         const deleted = await db.query<{ index_uid: string; source_id: string; shard_id: string }>(DELETE_PLANNED, planned4);
         const gone = new Set(deleted.rows.map((r) => keys.shard(r.index_uid, r.source_id, r.shard_id)));
         // Why the others stayed, read in the same transaction.
-        const rest = await db.query<{ index_uid: string; source_id: string; shard_id: string; version: string; publish_position_inclusive: string }>(
+        const rest = await db.query<{
+          index_uid: string;
+          source_id: string;
+          shard_id: string;
+          version: string;
+          publish_position_inclusive: string;
+        }>(
           `SELECT s.index_uid, s.source_id, s.shard_id, s.xmin::text::bigint AS version, s.publish_position_inclusive FROM shards s JOIN ${PLANNED} ` +
             'ON s.index_uid = p.index_uid AND s.source_id = p.source_id AND s.shard_id = p.shard_id',
           planned4,
@@ -555,7 +601,11 @@ export class QuickwitSource implements SubsystemSource {
           const key = keys.shard(planned4[0][i]!, planned4[1][i]!, planned4[2][i]!);
           const version = planned4[3][i]!;
           if (gone.has(key)) {
-            results.set(key, { key, status: 'applied', message: 'deleted from the metastore: uninitialised, nothing published, unchanged since the plan' });
+            results.set(key, {
+              key,
+              status: 'applied',
+              message: 'deleted from the metastore: uninitialised, nothing published, unchanged since the plan',
+            });
             this.rows.delete(rowId(planned4[0][i]!, planned4[1][i]!, planned4[2][i]!));
             if (ctx.get(METASTORE, key)) ctx.remove(METASTORE, key);
             continue;
@@ -582,12 +632,17 @@ export class QuickwitSource implements SubsystemSource {
    * Undo of a delete: the rows written back from their before-images in one transaction,
    * `INSERT … ON CONFLICT DO NOTHING`, so a key that exists again is left as it is and refused.
    */
-  private async restoreShards(targets: readonly { key: string; entity: MetastoreShard }[], preconditions: readonly Precondition[]): Promise<RepairItemResult[]> {
+  private async restoreShards(
+    targets: readonly { key: string; entity: MetastoreShard }[],
+    preconditions: readonly Precondition[],
+  ): Promise<RepairItemResult[]> {
     const ctx = this.ctx!;
     const seen = new Set<string>();
     const unique = targets.filter((t) => (seen.has(t.key) ? false : (seen.add(t.key), true)));
     const refuseAll = (why: string) => unique.map((t): RepairItemResult => ({ key: t.key, status: 'refused', message: why }));
-    const mismatch = unique.find((t) => t.entity.key !== t.key || keys.shard(t.entity.indexUid, t.entity.sourceId, t.entity.shardId) !== t.key);
+    const mismatch = unique.find(
+      (t) => t.entity.key !== t.key || keys.shard(t.entity.indexUid, t.entity.sourceId, t.entity.shardId) !== t.key,
+    );
     if (mismatch) return refuseAll(`not applied: the entity to re-create for ${mismatch.key} has another key; nothing was written`);
     let db: PoolClient;
     try {
@@ -597,7 +652,10 @@ export class QuickwitSource implements SubsystemSource {
     }
     try {
       await db.query('BEGIN');
-      const failed = await this.failedRowPrecondition(db, preconditions.filter((p): p is Extract<Precondition, { collection: string }> => 'collection' in p && p.collection === METASTORE));
+      const failed = await this.failedRowPrecondition(
+        db,
+        preconditions.filter((p): p is Extract<Precondition, { collection: string }> => 'collection' in p && p.collection === METASTORE),
+      );
       if (failed) {
         await db.query('ROLLBACK');
         return refuseAll(`not applied: ${failed}; nothing was written`);
@@ -608,7 +666,10 @@ export class QuickwitSource implements SubsystemSource {
       const columns = shardColumnsOf(schema.columns);
       const inserted = await db.query<ShardRow>(
         `${insertShardRowsSql(columns)} ON CONFLICT (index_uid, source_id, shard_id) DO NOTHING RETURNING ${shardSelectList(schema.columns)}`,
-        shardRowColumns(unique.map((t) => encodeShardRow(t.entity, columns)), columns.length),
+        shardRowColumns(
+          unique.map((t) => encodeShardRow(t.entity, columns)),
+          columns.length,
+        ),
       );
       await db.query('COMMIT');
       const written = new Map<string, MetastoreShard>();
@@ -623,7 +684,11 @@ export class QuickwitSource implements SubsystemSource {
         const e = written.get(t.key);
         return e
           ? { key: t.key, status: 'applied', message: 'written back to the metastore as it was before the repair', version: e.version }
-          : { key: t.key, status: 'refused', message: 'a row with this key exists again in the metastore (someone re-created it since the repair); left as it is' };
+          : {
+              key: t.key,
+              status: 'refused',
+              message: 'a row with this key exists again in the metastore (someone re-created it since the repair); left as it is',
+            };
       });
     } catch (err) {
       await db.query('ROLLBACK').catch(() => undefined);
@@ -634,7 +699,10 @@ export class QuickwitSource implements SubsystemSource {
   }
 
   /** Metastore-row preconditions, locked and compared by xmin inside the repair's transaction. */
-  private async failedRowPrecondition(db: PoolClient, ps: readonly Extract<Precondition, { collection: string }>[]): Promise<string | undefined> {
+  private async failedRowPrecondition(
+    db: PoolClient,
+    ps: readonly Extract<Precondition, { collection: string }>[],
+  ): Promise<string | undefined> {
     for (const p of ps) {
       const parts = p.key.split('/');
       if (parts.length !== 3) return `${p.collection} ${p.key} is not a shard key`;

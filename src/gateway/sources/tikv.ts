@@ -57,9 +57,9 @@ const REQUEST_TIMEOUT_MS = 10_000;
 const MAX_LAST_REGION_HOPS = 16;
 
 export const NO_TIKV_REPAIR_API =
-  'TiKV exposes no API to clear a region\'s is_written mark or to evict one region from its in-memory engine ' +
-  '(the mark lives in the apply thread\'s RegionCacheWriteBatch and is cleared only when that batch is written or cleared; ' +
-  'the status server\'s /debug/ime/cached_regions is read-only; eviction is decided inside TiKV, and a marked region\'s ' +
+  "TiKV exposes no API to clear a region's is_written mark or to evict one region from its in-memory engine " +
+  "(the mark lives in the apply thread's RegionCacheWriteBatch and is cleared only when that batch is written or cleared; " +
+  "the status server's /debug/ime/cached_regions is read-only; eviction is decided inside TiKV, and a marked region's " +
   'deletion waits for the mark anyway), so the gateway cannot do this repair. Remedy: restart that TiKV store ' +
   '(its in-memory engine and write batches start empty; the cache is rebuilt from the disk engine, nothing is lost), ' +
   'and upgrade to a release with #17703 (v8.5.0 or later).';
@@ -149,14 +149,20 @@ export function createTikvSource(config: TikvConfig, all: GatewayConfig): Subsys
   }
 
   /** One store's cached regions, its marks' streaks advanced, and its inferred batch. */
-  async function readStore(url: string, store: PdStore | undefined, storeId: number): Promise<{ regions: CachedRegion[]; unreadable: UnreadableRecord[]; batch: WriteBatch }> {
+  async function readStore(
+    url: string,
+    store: PdStore | undefined,
+    storeId: number,
+  ): Promise<{ regions: CachedRegion[]; unreadable: UnreadableRecord[]; batch: WriteBatch }> {
     let body: string;
     try {
       body = await get(join(url, '/debug/ime/cached_regions'));
     } catch (e) {
       if (e instanceof HttpError && e.status === 404) throw new Error(notServedReason(store?.version), { cause: e });
       if (e instanceof HttpError && e.status === 400) {
-        throw new Error(`the in-memory engine answers 400: ${e.body.slice(0, 200)} (enable in-memory-engine in TiKV's config)`, { cause: e });
+        throw new Error(`the in-memory engine answers 400: ${e.body.slice(0, 200)} (enable in-memory-engine in TiKV's config)`, {
+          cause: e,
+        });
       }
       throw e;
     }
@@ -179,7 +185,11 @@ export function createTikvSource(config: TikvConfig, all: GatewayConfig): Subsys
     );
     streaks.set(storeId, next);
     const stale = new Set([...next].filter(([, s]) => isStaleMark(s, now, staleRule)).map(([id]) => id));
-    return { regions: decoded.value.regions, unreadable: decoded.value.unreadable, batch: deriveWriteBatch(storeId, decoded.value.regions, stale) };
+    return {
+      regions: decoded.value.regions,
+      unreadable: decoded.value.unreadable,
+      batch: deriveWriteBatch(storeId, decoded.value.regions, stale),
+    };
   }
 
   async function readAll(): Promise<void> {
@@ -224,7 +234,8 @@ export function createTikvSource(config: TikvConfig, all: GatewayConfig): Subsys
             'Remove this status server from tikvStatus to check the other stores'
           : undefined;
     } catch (e) {
-      unsafe = () => `not polled: cannot tell from PD which stores hold the region with the empty end key (${errText(e)}); ${CACHED_REGIONS_PANIC}`;
+      unsafe = () =>
+        `not polled: cannot tell from PD which stores hold the region with the empty end key (${errText(e)}); ${CACHED_REGIONS_PANIC}`;
     }
 
     const regions: CachedRegion[] = [];
@@ -259,7 +270,10 @@ export function createTikvSource(config: TikvConfig, all: GatewayConfig): Subsys
     c.replace('tikv.writeBatches', batches);
     // A store not read is unknown, never "no stale marks": the rule waits until every configured store is read.
     if (failed.length) unavailable(c, failed.sort().join('; '));
-    c.health({ state: 'ok', reason: 'polling /debug/ime/cached_regions ("pollCachedRegions": true): it panics a store that caches a region with an empty end key' });
+    c.health({
+      state: 'ok',
+      reason: 'polling /debug/ime/cached_regions ("pollCachedRegions": true): it panics a store that caches a region with an empty end key',
+    });
   }
 
   function read(): Promise<void> {
@@ -287,7 +301,9 @@ export function createTikvSource(config: TikvConfig, all: GatewayConfig): Subsys
       c.refusing('tikv.clearPreparedMark', NO_TIKV_REPAIR_API);
       c.refusing('tikv.evictRegion', NO_TIKV_REPAIR_API);
       if (config.pollCachedRegions) {
-        c.log(`WARNING: "pollCachedRegions": true: ${CACHED_REGIONS_PANIC}. Stores that hold a peer of the last region are skipped; a region cached before a split with the old empty end key is not seen by that guard.`);
+        c.log(
+          `WARNING: "pollCachedRegions": true: ${CACHED_REGIONS_PANIC}. Stores that hold a peer of the last region are skipped; a region cached before a split with the old empty end key is not seen by that guard.`,
+        );
       }
       await read();
       schedule();

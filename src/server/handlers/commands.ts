@@ -17,7 +17,11 @@ import type { RepairHooks, ServerState } from '../state';
 type Progress = WorkDoneProgressReporter & { token?: CancellationToken };
 
 type CommandHandlers = {
-  [K in LspCommandName]: (state: ServerState, args: z.output<(typeof LSP_COMMANDS)[K]['args']>, hooks: RepairHooks) => Promise<ApplyRepairResult>;
+  [K in LspCommandName]: (
+    state: ServerState,
+    args: z.output<(typeof LSP_COMMANDS)[K]['args']>,
+    hooks: RepairHooks,
+  ) => Promise<ApplyRepairResult>;
 };
 
 const COMMAND_TITLES: Record<LspCommandName, string> = {
@@ -44,7 +48,11 @@ const commands: CommandHandlers = {
  * `workDoneToken` from the params before calling its handler, so the client's own progress (which we
  * must report to) would look like none (and get a second one of ours).
  */
-export async function executeCommand(state: ServerState, params: ExecuteCommandParams, token: CancellationToken): Promise<ApplyRepairResult | ResponseError<void>> {
+export async function executeCommand(
+  state: ServerState,
+  params: ExecuteCommandParams,
+  token: CancellationToken,
+): Promise<ApplyRepairResult | ResponseError<void>> {
   const name = (Object.keys(LSP_COMMANDS) as LspCommandName[]).find((k) => LSP_COMMANDS[k].command === params.command);
   if (!name) return new ResponseError(LspErrorCodes.InvalidParams, `unknown command ${params.command}`);
   const parsed = LSP_COMMANDS[name].args.safeParse(params.arguments?.[0]);
@@ -72,9 +80,15 @@ export async function executeCommand(state: ServerState, params: ExecuteCommandP
  * The client's own progress (from `workDoneToken`) cancels through the request's token; one the
  * server creates has its own Cancel, so `cancelled` checks both.
  */
-async function progressFor(state: ServerState, given: WorkDoneProgressReporter, clientToken: boolean, title: string): Promise<Progress | undefined> {
+async function progressFor(
+  state: ServerState,
+  given: WorkDoneProgressReporter,
+  clientToken: boolean,
+  title: string,
+): Promise<Progress | undefined> {
   let reporter: Progress | undefined = clientToken ? given : undefined;
-  if (!reporter && state.client.canCreateProgress) reporter = (await state.connection.window.createWorkDoneProgress()) as WorkDoneProgressServerReporter;
+  if (!reporter && state.client.canCreateProgress)
+    reporter = (await state.connection.window.createWorkDoneProgress()) as WorkDoneProgressServerReporter;
   reporter?.begin(title, 0, undefined, true);
   return reporter;
 }

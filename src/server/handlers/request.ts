@@ -98,7 +98,8 @@ export const requests: RequestHandlers = {
   },
   compare: (state, p) => state.compare(p.a, p.b, p.limit),
   setJournal: async (state, p) => {
-    if (p.path !== null && !isAbsolute(p.path)) throw new ResponseError(LspErrorCodes.InvalidParams, `setJournal: not an absolute path: ${p.path}`);
+    if (p.path !== null && !isAbsolute(p.path))
+      throw new ResponseError(LspErrorCodes.InvalidParams, `setJournal: not an absolute path: ${p.path}`);
     state.setJournal(p.path);
     return {};
   },

@@ -77,7 +77,13 @@ export function serveTikvRoute(sim: Simulator, req: IncomingMessage, res: Server
     const host = req.headers.host ?? '127.0.0.1';
     const list: PdStore[] = [...stores.keys()]
       .sort((a, b) => a - b)
-      .map((id) => ({ id, address: `tikv-${id}:20160`, statusAddress: `${host}/tikv/${id}`, stateName: 'Up', ...(sim.status().bugs.regions === 'buggy' ? BUGGY_BUILD : FIXED_BUILD) }));
+      .map((id) => ({
+        id,
+        address: `tikv-${id}:20160`,
+        statusAddress: `${host}/tikv/${id}`,
+        stateName: 'Up',
+        ...(sim.status().bugs.regions === 'buggy' ? BUGGY_BUILD : FIXED_BUILD),
+      }));
     return send(res, 200, encodePdStores(list));
   }
   if (path === '/pd/api/v1/regions') {
@@ -95,7 +101,14 @@ export function serveTikvRoute(sim: Simulator, req: IncomingMessage, res: Server
     // with no cached copy, held by no simulated store (the gateway asks for it to know which stores are unsafe to poll).
     const all = [...stores.values()].flat().sort((a, b) => (a.end < b.end ? -1 : 1));
     const start = all.length ? all[all.length - 1]!.end.toUpperCase() : '';
-    const last: PdRegion = { id: 2, startKey: start, endKey: '', epoch: { confVer: 1, version: 1 }, peers: [{ id: 3, storeId: 2, roleName: 'Voter' }], leaderStoreId: 2 };
+    const last: PdRegion = {
+      id: 2,
+      startKey: start,
+      endKey: '',
+      epoch: { confVer: 1, version: 1 },
+      peers: [{ id: 3, storeId: 2, roleName: 'Voter' }],
+      leaderStoreId: 2,
+    };
     return send(res, 200, JSON.stringify(JSON.parse(encodePdRegions([last])).regions[0]));
   }
   if (meta) {
@@ -120,7 +133,17 @@ function encodeRegionMeta(r: CachedRegion, appliedIndex: number): string {
       hard_state: { term: 6, vote: peer.id, commit: appliedIndex },
       soft_state: { leader_id: peer.id, raft_state: 'Leader' },
       applied: appliedIndex,
-      voters: { [peer.id]: { matched: appliedIndex, next_idx: appliedIndex + 1, state: 'Replicate', paused: false, pending_snapshot: 0, pending_request_snapshot: 0, recent_active: true } },
+      voters: {
+        [peer.id]: {
+          matched: appliedIndex,
+          next_idx: appliedIndex + 1,
+          state: 'Replicate',
+          paused: false,
+          pending_snapshot: 0,
+          pending_request_snapshot: 0,
+          recent_active: true,
+        },
+      },
       learners: {},
       last_index: appliedIndex,
       persisted_index: appliedIndex,

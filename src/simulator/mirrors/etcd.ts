@@ -43,7 +43,14 @@ export function etcdRecordsOf(sim: Simulator): Map<string, Uint8Array> {
     if (n.lifecycle === 'Stopped') continue; // the node is gone: its session went with its lease
     out.set(
       `${sessions}${n.serverId}`,
-      encodeSession({ ServerID: n.serverId, ServerName: STREAMING_NODE, Address: n.address, Stopping: n.lifecycle === 'Terminating', TriggerKill: true, Version: versionOfBuild(n.build) }),
+      encodeSession({
+        ServerID: n.serverId,
+        ServerName: STREAMING_NODE,
+        Address: n.address,
+        Stopping: n.lifecycle === 'Terminating',
+        TriggerKill: true,
+        Version: versionOfBuild(n.build),
+      }),
     );
   }
   const pchannels = pchannelPrefix(ROOT_PATH, META_SUB_PATH);
@@ -107,7 +114,10 @@ export function createEtcdMirror(target: string): StoreMirror {
   const write = async (puts: [string, Uint8Array][], dels: string[]) => {
     const ops = [...puts.map(([k, v]) => client.put(k).value(Buffer.from(v))), ...dels.map((k) => client.delete().key(k))];
     for (let i = 0; i < ops.length; i += MAX_OPS) {
-      await client.if('__cluster_sim_mirror__', 'Create', '==', 0).then(...ops.slice(i, i + MAX_OPS)).commit();
+      await client
+        .if('__cluster_sim_mirror__', 'Create', '==', 0)
+        .then(...ops.slice(i, i + MAX_OPS))
+        .commit();
     }
   };
 

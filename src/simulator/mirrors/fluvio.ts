@@ -68,7 +68,8 @@ export function createFluvioMirror(dir: string): StoreMirror {
     for (const r of sim.entities('fluvio.spuReports')) {
       const free = r.freeBytes ?? 0;
       const prev = latest.get(r.spuId);
-      if (!prev || r.reportedAt > prev.reportedAt || (r.reportedAt === prev.reportedAt && free < (prev.freeBytes ?? 0))) latest.set(r.spuId, r);
+      if (!prev || r.reportedAt > prev.reportedAt || (r.reportedAt === prev.reportedAt && free < (prev.freeBytes ?? 0)))
+        latest.set(r.spuId, r);
       if (r.storageFull) full.set(r.spuId, [...(full.get(r.spuId) ?? []), `${r.topic}-${r.partition}`]);
     }
     return new Map([...latest].map(([id, r]) => [id, { freeBytes: r.freeBytes ?? 0, outOfStorage: (full.get(id) ?? []).sort() }]));

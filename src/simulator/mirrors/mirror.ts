@@ -22,7 +22,11 @@ export interface StoreMirror {
  * events in order, one batch at a time per mirror (a slow store delays only
  * its own mirror). Resolves once the first sync is done.
  */
-export async function startMirrors(sim: Simulator, mirrors: readonly StoreMirror[], log: (m: string) => void): Promise<() => Promise<void>> {
+export async function startMirrors(
+  sim: Simulator,
+  mirrors: readonly StoreMirror[],
+  log: (m: string) => void,
+): Promise<() => Promise<void>> {
   for (const m of mirrors) {
     await m.sync(sim);
     log(`mirroring into ${m.target}`);
@@ -30,7 +34,9 @@ export async function startMirrors(sim: Simulator, mirrors: readonly StoreMirror
   const queues = mirrors.map(() => Promise.resolve());
   const unsubscribe = sim.onEvents((n) => {
     mirrors.forEach((m, i) => {
-      queues[i] = queues[i]!.then(() => m.apply(sim, n)).catch((e) => log(`mirror ${m.target}: ${e instanceof Error ? e.message : String(e)}`));
+      queues[i] = queues[i]!.then(() => m.apply(sim, n)).catch((e) =>
+        log(`mirror ${m.target}: ${e instanceof Error ? e.message : String(e)}`),
+      );
     });
   });
   return async () => {

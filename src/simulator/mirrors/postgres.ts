@@ -16,7 +16,14 @@
  */
 import { Client } from 'pg';
 import type { EventsNotification, MetastoreShard } from '../../protocol';
-import { encodeIndexRow, encodeShardRow, INSERT_SHARD_ROWS, QUICKWIT_SCHEMA_SQL, SHARD_COLUMNS, shardRowColumns } from '../../codecs/quickwit';
+import {
+  encodeIndexRow,
+  encodeShardRow,
+  INSERT_SHARD_ROWS,
+  QUICKWIT_SCHEMA_SQL,
+  SHARD_COLUMNS,
+  shardRowColumns,
+} from '../../codecs/quickwit';
 import { redactUrls } from '../../protocol/redact';
 import type { Simulator } from '../simulator';
 import type { StoreMirror } from './mirror';
@@ -167,7 +174,13 @@ export class PostgresMirror implements StoreMirror {
     try {
       await this.ensureIndexes(db, upserts);
       for (let i = 0; i < upserts.length; i += BATCH) {
-        await db.query(UPSERT_SHARDS, columns(upserts.slice(i, i + BATCH).map((s) => encodeShardRow(s)), SHARD_COLUMNS.length));
+        await db.query(
+          UPSERT_SHARDS,
+          columns(
+            upserts.slice(i, i + BATCH).map((s) => encodeShardRow(s)),
+            SHARD_COLUMNS.length,
+          ),
+        );
       }
       for (let i = 0; i < deletes.length; i += BATCH) await db.query(DELETE_SHARDS, columns(deletes.slice(i, i + BATCH), 3));
       await db.query('COMMIT');

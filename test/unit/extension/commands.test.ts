@@ -31,7 +31,15 @@ function finding(f: Partial<FindingSummary> & Pick<FindingSummary, 'id'>): Findi
   };
 }
 
-const DELETE = { id: 'delete', title: 'Delete the dangling shards', safety: 'may-lose-data', targetCount: 3, description: 'Deletes the rows', undoable: false, undoNote: 'the rows are gone' } as const;
+const DELETE = {
+  id: 'delete',
+  title: 'Delete the dangling shards',
+  safety: 'may-lose-data',
+  targetCount: 3,
+  description: 'Deletes the rows',
+  undoable: false,
+  undoNote: 'the rows are gone',
+} as const;
 const CLOSE = { id: 'close', title: 'Close the dangling shards', safety: 'safe', targetCount: 3, undoable: true } as const;
 const DANGLING = finding({ id: 'shards/dangling:idx/src', repairs: [CLOSE, DELETE] });
 const NO_REPAIR = finding({ id: 'shards/orphaned:idx/src', rule: 'shards/orphaned', repairs: [] });
@@ -57,7 +65,8 @@ function cluster(name: string, info: Partial<ClusterInfo> = {}): ClusterInfo {
 function fakeCtx(opts: { api?: Partial<ServerApi>; clusters?: ClusterInfo[]; notReady?: (r: Requirement) => string | undefined } = {}) {
   const sent: { method: string; args: unknown[] }[] = [];
   const log: string[] = [];
-  const recorded = (method: string, answer: (...args: unknown[]) => unknown) =>
+  const recorded =
+    (method: string, answer: (...args: unknown[]) => unknown) =>
     (...args: unknown[]) => {
       sent.push({ method, args });
       return answer(...args);
@@ -99,7 +108,12 @@ describe('Cluster: Repair… (pickAndRepair)', () => {
     assert.deepEqual(sent[0], { method: 'findings', args: [{ cluster: 'sim' }] });
     const [[findingItems, findingOptions], [repairItems, repairOptions]] = fake.callsOf('window.showQuickPick') as [unknown[], unknown][];
     assert.deepEqual(findingItems, [
-      { label: '$(error) shards/dangling', description: 'sim · 3 entities · idx/src', detail: '3 metastore shards that no one else knows', finding: DANGLING },
+      {
+        label: '$(error) shards/dangling',
+        description: 'sim · 3 entities · idx/src',
+        detail: '3 metastore shards that no one else knows',
+        finding: DANGLING,
+      },
     ]);
     assert.deepEqual(findingOptions, {
       title: 'Repair: pick a finding',
@@ -117,7 +131,11 @@ describe('Cluster: Repair… (pickAndRepair)', () => {
         repair: DELETE,
       },
     ]);
-    assert.deepEqual(repairOptions, { title: 'Repair shards/dangling (idx/src)', placeHolder: 'The repair to apply', ignoreFocusOut: true });
+    assert.deepEqual(repairOptions, {
+      title: 'Repair shards/dangling (idx/src)',
+      placeHolder: 'The repair to apply',
+      ignoreFocusOut: true,
+    });
     assert.deepEqual(
       sent.map((s) => s.method),
       ['findings'],
@@ -125,13 +143,16 @@ describe('Cluster: Repair… (pickAndRepair)', () => {
     );
   });
 
-  it("marks the findings of a read-only cluster with why their repair will not be sent", async () => {
+  it('marks the findings of a read-only cluster with why their repair will not be sent', async () => {
     const { ctx } = fakeCtx({ clusters: [cluster('sim', { protection: 'read-only' })] });
     fake.answer('window.showQuickPick', undefined);
     await pickAndRepair(ctx);
     const [[[item]]] = fake.callsOf('window.showQuickPick') as [{ description: string; detail: string }[]][];
     assert.equal(item.description, '$(lock) read-only · sim · 3 entities · idx/src');
-    assert.equal(item.detail, 'Not sent: sim is protected read-only (its protection level in clusterDebugger.clusters). 3 metastore shards that no one else knows');
+    assert.equal(
+      item.detail,
+      'Not sent: sim is protected read-only (its protection level in clusterDebugger.clusters). 3 metastore shards that no one else knows',
+    );
   });
 
   it('says so when no current finding has a repair', async () => {
@@ -164,21 +185,28 @@ describe('repairFinding (the quick fix flow)', () => {
       ['plan'],
     );
     assert.deepEqual(fake.callsOf('window.withProgress'), []);
-    assert.deepEqual(log, [`warn: Repair close of ${DANGLING.id} on prod: prod is protected read-only (its protection level in clusterDebugger.clusters); nothing sent.`]);
+    assert.deepEqual(log, [
+      `warn: Repair close of ${DANGLING.id} on prod: prod is protected read-only (its protection level in clusterDebugger.clusters); nothing sent.`,
+    ]);
   });
 
   it('counts a cluster that refuses every repair itself as read-only, whatever its setting', async () => {
     const status = { readOnly: true } as unknown as ClusterInfo['status'];
     const { ctx, sent } = fakeCtx({ clusters: [cluster('prod', { protection: 'none', status })] });
     assert.equal(await repairFinding(ctx, args), undefined);
-    assert.match(String(fake.callsOf('window.showWarningMessage')[0]?.[0]), /^No repair is sent: prod is read-only: it refuses every repair/);
+    assert.match(
+      String(fake.callsOf('window.showWarningMessage')[0]?.[0]),
+      /^No repair is sent: prod is read-only: it refuses every repair/,
+    );
     assert.ok(!sent.some((s) => s.method === 'applyRepair'));
   });
 
   it('applies a safe repair at once, with cancellable progress, and reports the result', async () => {
     const { ctx, sent } = fakeCtx({ clusters: [cluster('prod')] });
     assert.deepEqual(await repairFinding(ctx, args), RESULT);
-    assert.deepEqual(fake.callsOf('window.withProgress'), [[{ location: ProgressLocation.Notification, title: 'Cluster: Close the dangling shards', cancellable: true }]]);
+    assert.deepEqual(fake.callsOf('window.withProgress'), [
+      [{ location: ProgressLocation.Notification, title: 'Cluster: Close the dangling shards', cancellable: true }],
+    ]);
     const apply = sent.find((s) => s.method === 'applyRepair');
     assert.deepEqual(apply?.args[0], args);
     assert.deepEqual(fake.callsOf('window.showInformationMessage'), [['Closed 3 shards.', 'Show Log']]);

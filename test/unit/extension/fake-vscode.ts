@@ -288,7 +288,10 @@ export const window = {
   showSaveDialog: (...args: unknown[]) => recordAsync('window.showSaveDialog', args),
   showTextDocument: (...args: unknown[]) => recordAsync('window.showTextDocument', args),
   /** Runs the task at once, with a progress that records its reports and a token nobody cancels. */
-  withProgress: <R>(options: unknown, task: (progress: { report(value: unknown): void }, token: CancellationTokenSource['token']) => PromiseLike<R>) => {
+  withProgress: <R>(
+    options: unknown,
+    task: (progress: { report(value: unknown): void }, token: CancellationTokenSource['token']) => PromiseLike<R>,
+  ) => {
     record('window.withProgress', [options]);
     return task({ report: (value) => record('progress.report', [value]) }, new CancellationTokenSource().token);
   },

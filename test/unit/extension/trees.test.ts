@@ -14,7 +14,15 @@ function node(n: Partial<TreeNode> & Pick<TreeNode, 'id' | 'kind' | 'label'>): T
   return { health: 'none', hasChildren: false, cluster: 'sim', ...n };
 }
 
-const GROUP = node({ id: 'shards/idx', kind: 'group', label: 'idx', description: '3 shards', tooltip: '**idx**: 3 shards', health: 'error', hasChildren: true });
+const GROUP = node({
+  id: 'shards/idx',
+  kind: 'group',
+  label: 'idx',
+  description: '3 shards',
+  tooltip: '**idx**: 3 shards',
+  health: 'error',
+  hasChildren: true,
+});
 const SHARD = node({
   id: 'shards/idx/shard-1',
   kind: 'entity',
@@ -117,9 +125,21 @@ describe('ClusterTreeProvider (a subsystem view)', () => {
   });
 });
 
-function cluster(info: Partial<Omit<ClusterInfo, 'problems'>> & Pick<ClusterInfo, 'name'> & { problems?: Partial<ClusterInfo['problems']> }): ClusterInfo {
+function cluster(
+  info: Partial<Omit<ClusterInfo, 'problems'>> & Pick<ClusterInfo, 'name'> & { problems?: Partial<ClusterInfo['problems']> },
+): ClusterInfo {
   const problems = { shards: 0, wal: 0, ddl: 0, regions: 0, partitions: 0, ...info.problems };
-  return { url: `ws://127.0.0.1:7878/${info.name}`, state: 'live', error: null, status: null, errors: 0, warnings: 0, protection: 'none', ...info, problems };
+  return {
+    url: `ws://127.0.0.1:7878/${info.name}`,
+    state: 'live',
+    error: null,
+    status: null,
+    errors: 0,
+    warnings: 0,
+    protection: 'none',
+    ...info,
+    problems,
+  };
 }
 
 function clustersSource(list: ClusterInfo[], state: SourceState = { kind: 'ready' }): ClustersSource {
@@ -197,7 +217,9 @@ describe('ClustersTreeProvider (the Clusters view)', () => {
   });
 
   it('says why it is empty while the language server is down', async () => {
-    const provider = new ClustersTreeProvider(clustersSource([], { kind: 'unavailable', reason: 'Language server not running: it crashed' }));
+    const provider = new ClustersTreeProvider(
+      clustersSource([], { kind: 'unavailable', reason: 'Language server not running: it crashed' }),
+    );
     const [message] = await provider.getChildren();
     const item = provider.getTreeItem(message);
     assert.equal(item.label, 'Language server not running: it crashed');

@@ -55,7 +55,11 @@ export class TopologyPanel implements Disposable {
     private readonly panel: WebviewPanel,
     root: Uri,
   ) {
-    panel.webview.html = html(panel.webview.cspSource, panel.webview.asWebviewUri(Uri.joinPath(root, 'topology.js')), panel.webview.asWebviewUri(Uri.joinPath(root, 'topology.css')));
+    panel.webview.html = html(
+      panel.webview.cspSource,
+      panel.webview.asWebviewUri(Uri.joinPath(root, 'topology.js')),
+      panel.webview.asWebviewUri(Uri.joinPath(root, 'topology.css')),
+    );
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
       panel.webview.onDidReceiveMessage((raw: unknown) => void this.received(raw)),
@@ -109,7 +113,10 @@ export class TopologyPanel implements Disposable {
 
   /** Reveals a node in its tree view; returns why it could not, in words. */
   private async reveal(cluster: string, nodeId: string): Promise<string | undefined> {
-    const node = this.last?.clusters.find((c) => c.cluster === cluster)?.systems.flatMap((s) => s.nodes).find((n) => n.id === nodeId);
+    const node = this.last?.clusters
+      .find((c) => c.cluster === cluster)
+      ?.systems.flatMap((s) => s.nodes)
+      .find((n) => n.id === nodeId);
     if (!node) return `${nodeId} is no longer in ${cluster}'s topology.`;
     const { subsystem, treeId } = node.reveal;
     if (!(await this.ctx.revealNode(subsystem, treeId, { focus: true }))) return `${node.label} is not in its view any more.`;

@@ -32,10 +32,15 @@ export function clusterTreeItem(el: ClusterElement): TreeItem {
         ? new ThemeIcon('lock', new ThemeColor('testing.iconPassed'))
         : STATE_ICONS[c.state];
   const md = new MarkdownString(undefined, true);
-  md.appendMarkdown(`**${c.name}**${el.simulator ? ' (bundled simulator)' : el.gateway ? ' (gateway started from this workspace)' : ''}\n\n`);
+  md.appendMarkdown(
+    `**${c.name}**${el.simulator ? ' (bundled simulator)' : el.gateway ? ' (gateway started from this workspace)' : ''}\n\n`,
+  );
   md.appendMarkdown(`\`${c.url}\` — ${c.state}\n\n`);
   if (c.status?.readOnly) md.appendMarkdown('$(lock) Read-only: the cluster refuses every repair, so none is offered as runnable.\n\n');
-  else if (protection !== 'none') md.appendMarkdown(`${PROTECTION_LABELS[protection].icon} Protection ${PROTECTION_LABELS[protection].text} (\`clusterDebugger.clusters\`).\n\n`);
+  else if (protection !== 'none')
+    md.appendMarkdown(
+      `${PROTECTION_LABELS[protection].icon} Protection ${PROTECTION_LABELS[protection].text} (\`clusterDebugger.clusters\`).\n\n`,
+    );
   if (c.status?.scenario === 'gateway') md.appendMarkdown(`Gateway \`${c.status.clusterName}\`\n\n`);
   else if (c.status) md.appendMarkdown(`Scenario \`${c.status.scenario}\`, seed ${c.status.seed}, logical time ${c.status.time} s\n\n`);
   if (c.error) md.appendMarkdown(`$(error) ${c.error}`);

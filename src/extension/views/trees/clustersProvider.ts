@@ -52,7 +52,12 @@ export class ClustersTreeProvider implements TreeDataProvider<ClustersElement> {
       const state = this.source.state();
       if (state.kind === 'unavailable') return [messageElement(undefined, 'error', state.reason)];
       const clusters = this.source.clusters();
-      return clusters.map((info) => ({ type: 'cluster', info, simulator: this.source.isSimulator(info.name), gateway: this.source.isGateway(info.name) }));
+      return clusters.map((info) => ({
+        type: 'cluster',
+        info,
+        simulator: this.source.isSimulator(info.name),
+        gateway: this.source.isGateway(info.name),
+      }));
     }
     if (el.type !== 'cluster') return [];
     const { info } = this.latest(el);
@@ -64,7 +69,9 @@ export class ClustersTreeProvider implements TreeDataProvider<ClustersElement> {
 
   private latest(el: ClusterElement): ClusterElement {
     const info = this.source.cluster(el.info.name) ?? el.info;
-    return info === el.info ? el : { ...el, info, simulator: this.source.isSimulator(info.name), gateway: this.source.isGateway(info.name) };
+    return info === el.info
+      ? el
+      : { ...el, info, simulator: this.source.isSimulator(info.name), gateway: this.source.isGateway(info.name) };
   }
 
   refresh(): void {

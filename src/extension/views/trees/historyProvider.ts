@@ -48,8 +48,14 @@ export class RepairHistoryProvider implements TreeDataProvider<HistoryElement> {
       return [{ type: 'message', label: `Cannot read the repair journal: ${errorText(e)}`, error: true }];
     }
     if (typeof history === 'string') return [{ type: 'message', label: history, error: false }];
-    if (history.path === null) return [{ type: 'message', label: 'Repairs are not journalled (clusterDebugger.repairJournal is "off")', error: false }];
-    const out: HistoryElement[] = history.problems.map((p) => ({ type: 'message', label: p, detail: history.path ?? undefined, error: true }));
+    if (history.path === null)
+      return [{ type: 'message', label: 'Repairs are not journalled (clusterDebugger.repairJournal is "off")', error: false }];
+    const out: HistoryElement[] = history.problems.map((p) => ({
+      type: 'message',
+      label: p,
+      detail: history.path ?? undefined,
+      error: true,
+    }));
     if (!history.entries.length) out.push({ type: 'message', label: 'No repair yet', detail: history.path, error: false });
     return [...out, ...history.entries.map((entry): HistoryElement => ({ type: 'repair', entry }))];
   }
@@ -78,7 +84,11 @@ export class RepairHistoryProvider implements TreeDataProvider<HistoryElement> {
     item.id = entry.id;
     const state = entry.undoneBy ? 'undone' : entry.undoable ? 'undoable' : 'not undoable';
     item.description = `${entry.cluster} · ${entry.at.replace('T', ' ').slice(0, 19)} · ${state}`;
-    const undo = entry.undoneBy ? `Undone by ${entry.undoneBy}.` : entry.undoable ? 'Can be undone.' : `Cannot be undone: ${entry.undoNote}`;
+    const undo = entry.undoneBy
+      ? `Undone by ${entry.undoneBy}.`
+      : entry.undoable
+        ? 'Can be undone.'
+        : `Cannot be undone: ${entry.undoNote}`;
     item.tooltip = new MarkdownString()
       .appendMarkdown(`**${entry.title}** (${entry.safety}) on \`${entry.cluster}\`, from the ${entry.source}\n\n`)
       .appendText(`${entry.findingId}\n${entry.summary}\n${undo}\nid ${entry.id}`);

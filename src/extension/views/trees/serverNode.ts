@@ -2,7 +2,13 @@ import { MarkdownString, TreeItem, TreeItemCollapsibleState } from 'vscode';
 import { ContextValues, ServerElement } from './elements';
 import { healthIcon } from './health';
 
-const KIND_ICONS = { cluster: 'server-environment', group: 'folder', entity: 'symbol-field', loadMore: 'ellipsis', message: 'info' } as const;
+const KIND_ICONS = {
+  cluster: 'server-environment',
+  group: 'folder',
+  entity: 'symbol-field',
+  loadMore: 'ellipsis',
+  message: 'info',
+} as const;
 
 export function serverTreeItem(el: ServerElement): TreeItem {
   const n = el.node;

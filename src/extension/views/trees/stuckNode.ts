@@ -22,7 +22,9 @@ export function stuckTreeItem(el: StuckElement): TreeItem {
   if (s.repair) md.appendText(`\nRepair: ${s.repair.title} (${s.repair.safety === 'safe' ? 'safe' : 'may lose data'})\n`);
   tree.tooltip = md;
   const color = new ThemeColor(step === 0 ? 'list.warningForeground' : 'descriptionForeground');
-  tree.iconPath = s.repair ? new ThemeIcon('wrench', new ThemeColor('list.warningForeground')) : new ThemeIcon(step === 0 ? 'watch' : 'debug-pause', color);
+  tree.iconPath = s.repair
+    ? new ThemeIcon('wrench', new ThemeColor('list.warningForeground'))
+    : new ThemeIcon(step === 0 ? 'watch' : 'debug-pause', color);
   tree.contextValue = ContextValues.of('stuck', { fixable: s.repair !== undefined });
   return tree;
 }

@@ -82,8 +82,20 @@ export class StuckTreeProvider implements TreeDataProvider<StuckViewElement> {
         out.push(message(`${c.cluster}:pending`, `${c.cluster} is ${c.state}: its stuck work shows once it has synced.`));
         continue;
       }
-      for (const item of c.work.items) out.push({ type: 'stuck', cluster: c.cluster, item, clock: { scenario: c.work.scenario }, step: 0, showCluster, parent: undefined });
-      if (c.work.omitted) out.push(message(`${c.cluster}:omitted`, `${c.cluster}: ${plural(c.work.omitted, 'more item')} not shown (the oldest are listed).`));
+      for (const item of c.work.items)
+        out.push({
+          type: 'stuck',
+          cluster: c.cluster,
+          item,
+          clock: { scenario: c.work.scenario },
+          step: 0,
+          showCluster,
+          parent: undefined,
+        });
+      if (c.work.omitted)
+        out.push(
+          message(`${c.cluster}:omitted`, `${c.cluster}: ${plural(c.work.omitted, 'more item')} not shown (the oldest are listed).`),
+        );
     }
     if (out.length === 0) out.push(message('none', clusters.length > 1 ? 'Nothing is stuck on any cluster.' : 'Nothing is stuck.'));
     return out;

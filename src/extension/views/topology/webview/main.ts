@@ -8,7 +8,14 @@
  * move between nodes, Home/End go to the first/last, Enter or Space reveals the
  * node in its tree view. What it shows is kept with `setState` across hide/show.
  */
-import type { ClusterTopology, NodeProblem, TopologyHostMessage, TopologyNode, TopologyResult, TopologySystem } from '../../../../protocol/topology';
+import type {
+  ClusterTopology,
+  NodeProblem,
+  TopologyHostMessage,
+  TopologyNode,
+  TopologyResult,
+  TopologySystem,
+} from '../../../../protocol/topology';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;
@@ -67,7 +74,11 @@ function problemMarks(problems: readonly NodeProblem[]): HTMLElement {
     li.dataset.severity = severity;
     li.dataset.count = String(count);
     li.dataset.findingIds = ps.map((p) => p.findingId).join(' ');
-    li.title = ps.map((p) => p.message).slice(0, 5).join('\n') + (ps.length > 5 ? `\n… and ${ps.length - 5} more findings` : '');
+    li.title =
+      ps
+        .map((p) => p.message)
+        .slice(0, 5)
+        .join('\n') + (ps.length > 5 ? `\n… and ${ps.length - 5} more findings` : '');
     li.append(el('span', 'dot', severity === 'error' ? '●' : severity === 'warning' ? '▲' : 'ℹ'));
     li.append(el('span', 'rule', rule));
     const findings = ps.length > 1 ? ` in ${ps.length} findings` : '';
@@ -88,7 +99,10 @@ function nodeButton(cluster: string, n: TopologyNode, max: number): HTMLElement 
   b.dataset.health = n.health;
   const first = n.holds[0];
   const problems = n.problems.length ? `, ${n.problems.length} problem${n.problems.length === 1 ? '' : 's'}` : ', no problems';
-  b.setAttribute('aria-label', `${n.label}${n.state ? ` (${n.state})` : ''}: ${first ? `${number.format(first.count)} ${first.what}` : 'holds nothing'}${problems}. Enter reveals it in the ${n.reveal.subsystem} view.`);
+  b.setAttribute(
+    'aria-label',
+    `${n.label}${n.state ? ` (${n.state})` : ''}: ${first ? `${number.format(first.count)} ${first.what}` : 'holds nothing'}${problems}. Enter reveals it in the ${n.reveal.subsystem} view.`,
+  );
 
   const head = el('div', 'head');
   head.append(el('span', 'label', n.label));
@@ -119,7 +133,10 @@ function systemSection(cluster: string, s: TopologySystem, max: number): HTMLEle
   const h = el('h3', undefined, s.title);
   h.id = headingId;
   section.append(h);
-  if (s.availability !== 'ok') section.append(el('p', 'message', `${s.availability === 'not-configured' ? 'Not configured' : 'Unavailable'}${s.reason ? `: ${s.reason}` : ''}`));
+  if (s.availability !== 'ok')
+    section.append(
+      el('p', 'message', `${s.availability === 'not-configured' ? 'Not configured' : 'Unavailable'}${s.reason ? `: ${s.reason}` : ''}`),
+    );
   if (s.nodes.length) {
     const list = el('ul', 'nodes');
     for (const n of s.nodes) list.append(nodeButton(cluster, n, max));
