@@ -220,20 +220,18 @@ describe('gateway over a real etcd (cluster-sim --etcd → cluster-gateway → c
 
     // The streaming coordinator starts (its session on a lease, as MixCoord registers it): the reason says it runs.
     const lease = etcd.client.lease(60);
-    await lease
-      .put('by-dev/meta/session/mixcoord')
-      .value(
-        JSON.stringify({
-          ServerID: 9,
-          ServerName: 'mixcoord',
-          Address: '10.0.0.9:19530',
-          Exclusive: true,
-          Version: '2.6.0',
-          IndexEngineVersion: {},
-          ScalarIndexEngineVersion: {},
-          HostName: 'milvus-mixcoord-0',
-        }),
-      );
+    await lease.put('by-dev/meta/session/mixcoord').value(
+      JSON.stringify({
+        ServerID: 9,
+        ServerName: 'mixcoord',
+        Address: '10.0.0.9:19530',
+        Exclusive: true,
+        Version: '2.6.0',
+        IndexEngineVersion: {},
+        ScalarIndexEngineVersion: {},
+        HostName: 'milvus-mixcoord-0',
+      }),
+    );
     const deadline = Date.now() + 10_000;
     let refuses = '';
     while (!/the streaming coordinator runs \(session mixcoord server 9\)/.test(refuses)) {
