@@ -383,6 +383,15 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
     // Each fact once: linked under the diagnostic, not listed again in the server's part.
     const sentences = because.match(/SC says \S+ is Online[^\n]*/g) ?? [];
     assert.deepEqual(sentences, [...new Set(sentences)], because);
+    // The rule's runbook, shipped in the VSIX, is linked from the hover (and from the diagnostic's code).
+    assert.match(because, new RegExp(`Runbook: ${escapeRegExp(EVIDENCE_RULE)}`));
+    const links = await hover
+      .locator('a')
+      .evaluateAll((as: any[]) => as.map((a) => String(a.getAttribute('data-href') ?? a.getAttribute('href') ?? '')));
+    assert.ok(
+      links.some((href) => href.endsWith(`rules/${EVIDENCE_RULE}.md`)),
+      `a link to docs/rules/${EVIDENCE_RULE}.md among ${links.join(', ')}`,
+    );
     // The hover scrolls: bring the "because" line into its view for the picture.
     await hover.getByText(`${EVIDENCE_RULE}, because`).scrollIntoViewIfNeeded();
     await shot('08c-evidence-hover.png');
