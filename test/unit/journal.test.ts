@@ -41,6 +41,20 @@ const intent = (batch: number, keys: string[]): JournalLine => ({
   before: keys.map((key) => ({ collection: 'quickwit.metastore.shards', key, entity: shard(key) })),
 });
 
+/** Batch `batch` of r1 answered: `key` applied. */
+const applied = (batch: number, key: string): JournalLine => ({
+  type: 'result',
+  repair: 'r1',
+  at: head.at,
+  batch,
+  requestId: `q${batch}`,
+  outcome: 'answered',
+  applied: [{ key }],
+  refused: [],
+  unchanged: 0,
+  summary: '1 applied',
+});
+
 describe('repair journal (reading, history, undo plan)', () => {
   it('reports a torn last line and keeps every line before it', () => {
     const text = [head, intent(0, ['i:1/s/a'])].map((l) => JSON.stringify(l)).join('\n') + '\n{"type":"result","rep';
@@ -56,23 +70,7 @@ describe('repair journal (reading, history, undo plan)', () => {
   });
 
   it('an intent without a result is unknown; undo still re-creates its entities (absence guards it)', () => {
-    const lines: JournalLine[] = [
-      head,
-      intent(0, ['i:1/s/a']),
-      {
-        type: 'result',
-        repair: 'r1',
-        at: head.at,
-        batch: 0,
-        requestId: 'q0',
-        outcome: 'answered',
-        applied: [{ key: 'i:1/s/a' }],
-        refused: [],
-        unchanged: 0,
-        summary: '1 applied',
-      },
-      intent(1, ['i:1/s/b']),
-    ];
+    const lines: JournalLine[] = [head, intent(0, ['i:1/s/a']), applied(0, 'i:1/s/a'), intent(1, ['i:1/s/b'])];
     const [entry] = repairHistory(lines);
     assert.deepEqual(
       entry.batches.map((b) => b.state),
@@ -86,22 +84,10 @@ describe('repair journal (reading, history, undo plan)', () => {
   });
 
   it('an undone repair says which undo took it back; a repair of an earlier run of its cluster is marked before anyone asks', () => {
-    const applied: JournalLine = {
-      type: 'result',
-      repair: 'r1',
-      at: head.at,
-      batch: 0,
-      requestId: 'q0',
-      outcome: 'answered',
-      applied: [{ key: 'i:1/s/a' }],
-      refused: [],
-      unchanged: 0,
-      summary: '1 applied',
-    };
     const lines: JournalLine[] = [
       head,
       intent(0, ['i:1/s/a']),
-      applied,
+      applied(0, 'i:1/s/a'),
       { type: 'end', repair: 'r1', at: head.at, applied: 1, refused: 0, cancelled: false, summary: 'done' },
     ];
     const [fresh] = repairHistory(lines, new Map([['sim', 'inc']]));
