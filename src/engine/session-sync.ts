@@ -68,6 +68,8 @@ export class FullSync {
   private currentSummary: SummaryResult | null = null;
   private currentSummaryStatus: ClusterStatus | null = null;
   private progress: { done: number; total: number; started: number } | null = null;
+  /** When the last full sync ended with a model (ms since the epoch), or null before the first. */
+  private lastSynced: number | null = null;
 
   constructor(private readonly host: SyncHost) {}
 
@@ -79,6 +81,11 @@ export class FullSync {
   /** `ClusterSession.summaryStatus`: the status `initialize` gave when the summary was read. */
   get summaryStatus(): ClusterStatus | null {
     return this.currentSummaryStatus;
+  }
+
+  /** When the last full sync ended with a model (ms since the epoch), or null before the first. */
+  get syncedAt(): number | null {
+    return this.lastSynced;
   }
 
   /** The full sync in progress (entities read, of how many, how fast), or null. */
@@ -162,6 +169,7 @@ export class FullSync {
       let gap = false;
       for (const n of buffered) if (!host.model.applyBatch(n)) gap = true;
       host.bumpGeneration();
+      this.lastSynced = Date.now();
       host.log(`[${host.name}] synced ${total} entities at seq ${host.model.seq} in ${Date.now() - started} ms`);
       this.endProgress({ phase: 'done' });
       host.setState('live', null);

@@ -196,6 +196,11 @@ export class ClusterSession {
     return this.fullSync.syncProgress;
   }
 
+  /** When the last full sync ended (ms since the epoch), or null before the first. */
+  get syncedAt(): number | null {
+    return this.fullSync.syncedAt;
+  }
+
   /** The incarnation of the cluster the model was synced from (plans made on it carry it). */
   get incarnation(): string | undefined {
     return this.synced.current?.status.incarnation;

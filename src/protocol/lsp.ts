@@ -39,6 +39,8 @@ export const ClusterInfo = z.object({
   warnings: z.number().int().nonnegative(),
   /** Its protection level as set (`effectiveProtection` adds a cluster that refuses every repair itself). */
   protection: ProtectionLevel,
+  /** When its last full sync (connect, Refresh, a resync) ended, as an ISO time of this machine's clock. Absent: none yet. */
+  syncedAt: z.string().optional(),
   /**
    * The full sync in progress, if one is: findings that need every entity come when it ends (until
    * then the views show the groups and counts of `cluster.summary`). Absent: none running.

@@ -121,9 +121,12 @@ describe('timeline (real language server, real simulator)', function () {
       all.transitions.filter((x) => x.forbidden),
       [],
     );
-    // `refresh` runs the pending checks before it answers.
+    const synced = (await t.lsp.request<{ clusters: ClusterInfo[] }>(LspMethods.clusters, {})).clusters[0].syncedAt;
+    assert.ok(synced, 'a connected cluster says when it last synced');
+    // `refresh` runs the pending checks before it answers, and resyncs: it says when.
     const { clusters } = await t.lsp.request<{ clusters: ClusterInfo[] }>(LspMethods.refresh, { cluster: 'sim' });
     assert.deepEqual([clusters[0].errors, clusters[0].warnings], [0, 0]);
+    assert.ok(clusters[0].syncedAt! > synced, `synced again after ${synced}: ${clusters[0].syncedAt}`);
   });
 
   it('keeps at most clusterDebugger.timeline.maxTransitions, from the initialization options and then the settings', async () => {

@@ -22,6 +22,7 @@ import { showTimeline, timelineTarget } from '../views/timeline';
 import { StartSimulatorArgs, startSimulator, stopSimulator } from './simulatorCommands';
 import { TopologyPanel } from '../views/topology/panel';
 import type { ClusterElement, Element, ServerElement } from '../views/trees/elements';
+import { syncedTime } from '../views/trees/clusterNode';
 
 interface CommandSpec {
   requires: Requirement;
@@ -87,9 +88,12 @@ export const COMMANDS: Record<string, CommandSpec> = {
   'clusterDebugger.refresh': {
     requires: 'connection',
     run: async (ctx, arg) => {
-      await ctx.requireApi().refresh(clusterOf(arg));
+      const refreshed = await ctx.requireApi().refresh(clusterOf(arg));
       await ctx.refreshClusters();
       ctx.refreshAllTrees();
+      // Say when: the views may look the same as before the refresh.
+      const synced = refreshed.map((c) => `${c.name} ${c.syncedAt ? `synced ${syncedTime(c.syncedAt)}` : c.state}`);
+      if (synced.length) window.setStatusBarMessage(`$(sync) Refreshed: ${synced.join(', ')}`, 10_000);
     },
   },
   'clusterDebugger.repair': { requires: 'connection', run: (ctx, args) => pickAndRepair(ctx, argsOf<ApplyRepairArgs>(args)) },

@@ -5,6 +5,7 @@ import * as assert from 'node:assert/strict';
 import { MarkdownString, ThemeIcon, TreeItemCollapsibleState } from 'vscode';
 import type { ClusterInfo, RepairHistoryResult, TreeChildrenParams, TreeNode } from '../../../src/protocol/lsp';
 import { ClustersTreeProvider, type ClustersSource } from '../../../src/extension/views/trees/clustersProvider';
+import { syncedTime } from '../../../src/extension/views/trees/clusterNode';
 import type { ClusterElement, Element, MessageElement, ServerElement, SubsystemElement } from '../../../src/extension/views/trees/elements';
 import { RepairHistoryProvider } from '../../../src/extension/views/trees/historyProvider';
 import { ClusterTreeProvider, TREE_PAGE_SIZE, type SourceState, type TreeSource } from '../../../src/extension/views/trees/provider';
@@ -152,10 +153,20 @@ function clustersSource(list: ClusterInfo[], state: SourceState = { kind: 'ready
   };
 }
 
+const SYNCED_AT = '2026-12-06T06:10:00.000Z';
+
+describe('syncedTime', () => {
+  it("shows today's sync as a time of day, an older one with its date", () => {
+    const at = new Date(SYNCED_AT);
+    assert.equal(syncedTime(SYNCED_AT, at), at.toLocaleTimeString());
+    assert.equal(syncedTime(SYNCED_AT, new Date(at.getTime() + 3 * 86_400_000)), at.toLocaleString());
+  });
+});
+
 describe('ClustersTreeProvider (the Clusters view)', () => {
   it('renders each cluster with its state, protection and counts, and menus keyed on its contextValue', async () => {
     const list = [
-      cluster({ name: 'sim', errors: 2, warnings: 1, problems: { shards: 3 } }),
+      cluster({ name: 'sim', errors: 2, warnings: 1, problems: { shards: 3 }, syncedAt: SYNCED_AT }),
       cluster({ name: 'prod', protection: 'read-only' }),
       cluster({ name: 'gw', state: 'disconnected', error: 'connection refused' }),
     ];
@@ -170,6 +181,8 @@ describe('ClustersTreeProvider (the Clusters view)', () => {
     assert.equal(s.contextValue, 'clusterDebugger.cluster simulator connected');
     assert.deepEqual(icon(s), { id: 'pulse', color: 'testing.iconPassed' });
     assert.match(markdown(s.tooltip), /^\*\*sim\*\* \(bundled simulator\)\n\n`ws:\/\/127\.0\.0\.1:7878\/sim` — live/);
+    assert.ok(markdown(s.tooltip).includes(`— live, last synced ${syncedTime(SYNCED_AT)}`), 'the tooltip says when it last synced');
+    assert.doesNotMatch(markdown(provider.getTreeItem(prod).tooltip), /last synced/, 'not before its first sync');
 
     const p = provider.getTreeItem(prod);
     assert.equal(p.description, 'live · read-only');

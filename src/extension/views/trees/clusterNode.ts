@@ -17,6 +17,12 @@ const STATE_ICONS: Record<ConnectionState, ThemeIcon> = {
   disconnected: new ThemeIcon('debug-disconnect', new ThemeColor('disabledForeground')),
 };
 
+/** When a cluster last synced, on this machine's clock: "14:03:07" (today) or with the date. */
+export function syncedTime(iso: string, now: Date = new Date()): string {
+  const at = new Date(iso);
+  return at.toDateString() === now.toDateString() ? at.toLocaleTimeString() : at.toLocaleString();
+}
+
 export function clusterTreeItem(el: ClusterElement): TreeItem {
   const c = el.info;
   const item = new TreeItem(c.name, TreeItemCollapsibleState.Expanded);
@@ -35,7 +41,7 @@ export function clusterTreeItem(el: ClusterElement): TreeItem {
   md.appendMarkdown(
     `**${c.name}**${el.simulator ? ' (bundled simulator)' : el.gateway ? ' (gateway started from this workspace)' : ''}\n\n`,
   );
-  md.appendMarkdown(`\`${c.url}\` — ${c.state}\n\n`);
+  md.appendMarkdown(`\`${c.url}\` — ${c.state}${c.syncedAt ? `, last synced ${syncedTime(c.syncedAt)}` : ''}\n\n`);
   if (c.status?.readOnly) md.appendMarkdown('$(lock) Read-only: the cluster refuses every repair, so none is offered as runnable.\n\n');
   else if (protection !== 'none')
     md.appendMarkdown(
