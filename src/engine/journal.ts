@@ -84,6 +84,8 @@ export interface RepairInfo {
   incarnation: string;
   source: 'editor' | 'cli';
   undoOf?: string;
+  /** The Repair All run it is one of. */
+  run?: string;
 }
 
 export class JournalRecorder implements BatchHooks {
@@ -121,6 +123,7 @@ export class JournalRecorder implements BatchHooks {
         },
         plan: option.operations.map((o) => ({ command: o.command, targets: 'targets' in o ? o.targets.length : 1 })),
         ...(this.info.undoOf ? { undoOf: this.info.undoOf } : {}),
+        ...(this.info.run ? { run: this.info.run } : {}),
       };
       await this.journal.append(line);
       this.started = true;
@@ -331,6 +334,7 @@ export function repairHistory(lines: readonly JournalLine[], incarnations: Reado
       safety: r.head.option.safety,
       source: r.head.source,
       ...(r.head.undoOf ? { undoOf: r.head.undoOf } : {}),
+      ...(r.head.run ? { run: r.head.run } : {}),
       undoable: note === undefined,
       ...(note ? { undoNote: note } : {}),
       ...(undone.has(r.head.repair) ? { undoneBy: undone.get(r.head.repair) } : {}),

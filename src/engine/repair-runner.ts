@@ -6,6 +6,7 @@
  *
  * No `vscode-languageserver` here: the CLI uses this module too.
  */
+import { randomUUID } from 'node:crypto';
 import {
   formatCount,
   plural,
@@ -40,6 +41,8 @@ export interface RepairHooks {
   cancelled?(): boolean;
   /** Progress in entities, with a line for the user. */
   progress?(done: number, total: number, message: string): void;
+  /** The Repair All run this repair is one of (the journal records it, so the history lists the run as one row). */
+  run?: string;
 }
 
 export interface AllSafeHooks extends RepairHooks {
@@ -222,6 +225,7 @@ export class RepairRunner {
       const details: string[] = [];
       /** Applied per incarnation the repairs were planned on: after a restart, the same records may be repaired again. */
       const perRun = new Map<string, number>();
+      const run = randomUUID();
       for (let round = 0; round < MAX_SAFE_ROUNDS && !stopped; round++) {
         const plans = this.planAllSafe(c, hooks.rules, tried);
         if (!plans.length) break;
@@ -238,7 +242,7 @@ export class RepairRunner {
           const before = done;
           const progress = (d: number) =>
             hooks.progress?.(before + d, total, `${formatCount(before + d)} of ${formatCount(total)}: ${option.title}`);
-          const outcome = await this.runRepair(c, finding, option, plannedOn, { cancelled: hooks.cancelled, progress });
+          const outcome = await this.runRepair(c, finding, option, plannedOn, { cancelled: hooks.cancelled, progress, run });
           stopped ||= outcome.cancelled || outcome.stopped !== undefined;
           applied += outcome.applied;
           perRun.set(plannedOn, (perRun.get(plannedOn) ?? 0) + outcome.applied);
@@ -374,6 +378,7 @@ export class RepairRunner {
       incarnation: planned.incarnation,
       source: this.host.journalSource ?? 'editor',
       undoOf: finding.undoOf,
+      run: hooks.run,
     });
     const outcome = await executeRepair(c.session, finding.id, planned, {
       log: this.host.log,

@@ -58,6 +58,8 @@ export const JournalRepairLine = z.object({
   plan: z.array(z.object({ command: z.string(), targets: z.number().int().nonnegative() })),
   /** Set on an undo: the id of the repair it takes back. */
   undoOf: z.string().optional(),
+  /** Set on each repair of one Repair All run: the run's id (the history lists the run as one row). */
+  run: z.string().optional(),
 });
 export type JournalRepairLine = z.infer<typeof JournalRepairLine>;
 
@@ -135,6 +137,8 @@ export const RepairHistoryEntry = z.object({
   undoNote: z.string().optional(),
   /** The id of the undo that took it back, if one did (the view says "undone", not "not undoable"). */
   undoneBy: z.string().optional(),
+  /** The Repair All run it was one of. */
+  run: z.string().optional(),
   /** The repair's summary, or why it has none (interrupted). */
   summary: z.string(),
   finished: z.boolean(),

@@ -55,6 +55,7 @@ describe('language server: repair journal, history and undo', function () {
     assert.deepEqual(history.problems, []);
     const [entry] = history.entries;
     assert.equal(entry.source, 'editor');
+    assert.match(entry.run ?? '', /^[0-9a-f-]{36}$/, 'journalled as one of a Repair All run (the History lists a run as one row)');
     assert.equal(entry.undoable, true, entry.undoNote);
     assert.deepEqual(
       entry.batches.map((b) => [b.command, b.state]),

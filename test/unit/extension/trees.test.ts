@@ -4,6 +4,7 @@
 import * as assert from 'node:assert/strict';
 import { MarkdownString, ThemeIcon, TreeItemCollapsibleState } from 'vscode';
 import type { ClusterInfo, RepairHistoryResult, TreeChildrenParams, TreeNode } from '../../../src/protocol/lsp';
+import type { RepairHistoryEntry } from '../../../src/protocol/journal';
 import { ClustersTreeProvider, type ClustersSource } from '../../../src/extension/views/trees/clustersProvider';
 import { syncedTime } from '../../../src/extension/views/trees/clusterNode';
 import type { ClusterElement, Element, MessageElement, ServerElement, SubsystemElement } from '../../../src/extension/views/trees/elements';
@@ -258,5 +259,55 @@ describe('RepairHistoryProvider (the Repair History view)', () => {
     const starting = new RepairHistoryProvider(async () => 'The Cluster Debugger language server is still starting.');
     const [reason] = await starting.getChildren();
     assert.equal(starting.getTreeItem(reason).label, 'The Cluster Debugger language server is still starting.');
+  });
+
+  it('lists a Repair All run as one row with its repairs under it; an undone repair reads "undone"; Undo is on undoable rows', async () => {
+    const entry = (id: string, at: string, extra: Partial<RepairHistoryEntry> = {}): RepairHistoryEntry => ({
+      id,
+      at,
+      cluster: 'sim',
+      findingId: `f-${id}`,
+      title: `Repair ${id}`,
+      safety: 'safe',
+      source: 'editor',
+      undoable: true,
+      summary: 'applied 1',
+      finished: true,
+      batches: [],
+      ...extra,
+    });
+    const entries = [
+      entry('u', '2026-12-06T06:04:00.000Z', {
+        undoOf: 'b',
+        undoable: false,
+        undoNote: 'an undo is not itself undone',
+        title: 'Undo: Repair b',
+      }),
+      entry('r2', '2026-12-06T06:03:00.000Z', { run: 'run-1', undoable: false, undoNote: 'this repair cannot be undone' }),
+      entry('r1', '2026-12-06T06:02:00.000Z', { run: 'run-1' }),
+      entry('b', '2026-12-06T06:01:00.000Z', { undoable: false, undoNote: 'already undone', undoneBy: 'u' }),
+      entry('solo', '2026-12-06T06:00:00.000Z', { run: 'run-2' }),
+    ];
+    const provider = new RepairHistoryProvider(async (): Promise<RepairHistoryResult> => ({ path: '/j.jsonl', entries, problems: [] }));
+    const rows = await provider.getChildren();
+    const items = rows.map((r) => provider.getTreeItem(r));
+    assert.deepEqual(
+      items.map((i) => [i.label, i.description]),
+      [
+        ['↶ Undo: Repair b', 'sim · 2026-12-06 06:04:00 · not undoable'],
+        ['Run All Safe Repairs: 2 repairs', 'sim · 2026-12-06 06:03:00 · 1 of 2 undoable'],
+        ['Repair b', 'sim · 2026-12-06 06:01:00 · undone'],
+        ['Repair solo', 'sim · 2026-12-06 06:00:00 · undoable'],
+      ],
+    );
+    const runRepairs = (await provider.getChildren(rows[1])).map((r) => provider.getTreeItem(r));
+    assert.deepEqual(
+      runRepairs.map((i) => [i.label, i.contextValue]),
+      [
+        ['Repair r2', 'clusterDebugger.history.repair'],
+        ['Repair r1', 'clusterDebugger.history.repair.undoable'],
+      ],
+    );
+    assert.equal(items[3].contextValue, 'clusterDebugger.history.repair.undoable', "an undoable row's context menu offers Undo");
   });
 });

@@ -11,6 +11,7 @@ import type { RepairHistoryResult } from '../../../protocol/lsp';
 
 type Batch = RepairHistoryEntry['batches'][number];
 export type HistoryElement =
+  | { type: 'run'; entries: RepairHistoryEntry[] }
   | { type: 'repair'; entry: RepairHistoryEntry }
   | { type: 'batch'; entry: RepairHistoryEntry; batch: Batch }
   | { type: 'message'; label: string; detail?: string; error: boolean };
@@ -39,6 +40,7 @@ export class RepairHistoryProvider implements TreeDataProvider<HistoryElement> {
   }
 
   async getChildren(el?: HistoryElement): Promise<HistoryElement[]> {
+    if (el?.type === 'run') return el.entries.map((entry) => ({ type: 'repair', entry }));
     if (el?.type === 'repair') return el.entry.batches.map((batch) => ({ type: 'batch', entry: el.entry, batch }));
     if (el) return [];
     let history: RepairHistoryResult | string;
@@ -57,7 +59,7 @@ export class RepairHistoryProvider implements TreeDataProvider<HistoryElement> {
       error: true,
     }));
     if (!history.entries.length) out.push({ type: 'message', label: 'No repair yet', detail: history.path, error: false });
-    return [...out, ...history.entries.map((entry): HistoryElement => ({ type: 'repair', entry }))];
+    return [...out, ...byRun(history.entries)];
   }
 
   getTreeItem(el: HistoryElement): TreeItem {
@@ -79,6 +81,7 @@ export class RepairHistoryProvider implements TreeDataProvider<HistoryElement> {
       item.contextValue = 'clusterDebugger.history.batch';
       return item;
     }
+    if (el.type === 'run') return runItem(el.entries);
     const { entry } = el;
     const item = new TreeItem(entry.undoOf ? `↶ ${entry.title}` : entry.title, TreeItemCollapsibleState.Collapsed);
     item.id = entry.id;
@@ -96,4 +99,34 @@ export class RepairHistoryProvider implements TreeDataProvider<HistoryElement> {
     item.contextValue = `clusterDebugger.history.repair${entry.undoable ? '.undoable' : ''}`;
     return item;
   }
+}
+
+/**
+ * The history's rows: a Repair All run is one row (where its newest repair would be), its repairs
+ * under it; a run of one repair, and every other repair, is a row of its own.
+ */
+export function byRun(entries: readonly RepairHistoryEntry[]): HistoryElement[] {
+  const runs = new Map<string, RepairHistoryEntry[]>();
+  for (const e of entries) if (e.run) runs.set(e.run, [...(runs.get(e.run) ?? []), e]);
+  const out: HistoryElement[] = [];
+  for (const e of entries) {
+    const run = e.run ? runs.get(e.run)! : undefined;
+    if (!run || run.length === 1) out.push({ type: 'repair', entry: e });
+    else if (run[0] === e) out.push({ type: 'run', entries: run });
+  }
+  return out;
+}
+
+function runItem(entries: readonly RepairHistoryEntry[]): TreeItem {
+  const newest = entries[0]!;
+  const item = new TreeItem(`Run All Safe Repairs: ${entries.length} repairs`, TreeItemCollapsibleState.Collapsed);
+  item.id = `run:${newest.run}`;
+  const undoable = entries.filter((e) => e.undoable).length;
+  item.description = `${newest.cluster} · ${newest.at.replace('T', ' ').slice(0, 19)} · ${undoable} of ${entries.length} undoable`;
+  item.tooltip = new MarkdownString()
+    .appendMarkdown(`**Run All Safe Repairs** on \`${newest.cluster}\`\n\n`)
+    .appendText(entries.map((e) => `${e.title}: ${e.summary}`).join('\n'));
+  item.iconPath = new ThemeIcon('run-all');
+  item.contextValue = 'clusterDebugger.history.run';
+  return item;
 }
