@@ -97,7 +97,7 @@ export function lineRange(line: number) {
 }
 
 /** Markdown's special characters in text from the cluster (keys such as `_ingest-source`, `open_shards`). */
-function escapeMarkdown(text: string): string {
+export function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_[\]<>|~#]/g, (c) => `\\${c}`);
 }
 

@@ -76,6 +76,12 @@ describe('protection levels (real language server, real simulator)', function ()
     });
     assert.ok(actions.length > 0);
     for (const a of actions) assert.match(a.disabled?.reason ?? '', /protected read-only/);
+    // The hover says why too: a client that hides disabled actions shows an empty lightbulb.
+    const hover = await t.lsp.request<{ contents: { value: string } } | null>('textDocument/hover', {
+      textDocument: { uri },
+      position: diagnostic.range.start,
+    });
+    assert.match(hover?.contents.value ?? '', /\*\*Quick fixes disabled:\*\* Read-only: prod is protected read-only/);
 
     // The setting changes: the same request now repairs.
     const lowered = await t.lsp.request<ClusterInfo>(LspMethods.setProtection, { cluster: 'prod', protection: 'confirm' });
