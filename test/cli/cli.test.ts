@@ -184,7 +184,7 @@ describe('cluster-check (real CLI, real simulator)', function () {
     assert.equal(metastore!.component, 'metastore');
     assert.deepEqual([controlPlane!.component, controlPlane!.epoch], ['control plane', 1]);
     assert.match(controlPlane!.says, /^The control plane \(epoch 1\) knows \d+ of them\.$/);
-    assert.match(dangling.relatedLocations[0].physicalLocation.artifactLocation.uri, /\/shards\.clustersnap$/);
+    assert.match(dangling.relatedLocations[0].physicalLocation.artifactLocation.uri, /^cluster:\/\/sim\/sim\.shards\.clustersnap$/);
   });
 
   it('checks a snapshot file: syntax errors are problems (exit 1), a file that is no snapshot is an error (exit 2)', async () => {
