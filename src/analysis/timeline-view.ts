@@ -3,8 +3,16 @@
  * filtered by subsystem and state, the newest first, each marked when the model forbids it; and
  * the same as text for a read-only document. Pure: the model and the timeline in, data out.
  */
-import { COLLECTIONS, SUBSYSTEMS, type Subsystem, type TimelineEntry, type TimelineResult, type Transition } from '../protocol';
-import { formatCount, isWallClock, plural, type ClusterClock } from '../protocol/format';
+import {
+  COLLECTIONS,
+  SUBSYSTEMS,
+  type Finding,
+  type Subsystem,
+  type TimelineEntry,
+  type TimelineResult,
+  type Transition,
+} from '../protocol';
+import { formatClusterTime, formatCount, isWallClock, plural, type ClusterClock } from '../protocol/format';
 import { forbiddenTransitions } from './checks/timeline';
 import type { ClusterModel } from './model';
 import { describeTransition, matchesFilter, timelineFacets, type TimelineFilter } from './timeline';
@@ -27,6 +35,7 @@ export function queryTimeline(
   model: ClusterModel | null,
   source: TimelineSource,
   query: TimelineQuery,
+  findings: readonly Finding[] = [],
 ): TimelineResult {
   const forbidden = new Map<Transition, string>();
   for (const f of forbiddenTransitions(model, source.transitions)) {
@@ -55,7 +64,36 @@ export function queryTimeline(
       states: facets.states,
     },
   };
-  return { ...result, text: renderTimelineText(clusterName, query, result, model?.status ?? LOGICAL_CLOCK) };
+  const earlier = earlierFacts(findings, query, source.transitions[0]?.time);
+  return { ...result, text: renderTimelineText(clusterName, query, result, model?.status ?? LOGICAL_CLOCK, earlier) };
+}
+
+/** A fact of a current finding that was already so before the first recorded transition. */
+export interface EarlierFact {
+  since: number;
+  says: string;
+  rule: string;
+  subsystem: Subsystem;
+}
+
+/**
+ * What the timeline cannot show: an incident already there when the cluster was connected made no
+ * transition since. Its findings' facts with their own time (`since`) before the first recorded
+ * transition (all of them when none is recorded) say when it began; oldest first. None under a
+ * state filter (a fact has no state to match); for one entity, only the facts about it.
+ */
+export function earlierFacts(findings: readonly Finding[], query: TimelineQuery, firstTime: number | undefined): EarlierFact[] {
+  if (query.states?.length) return [];
+  const out: EarlierFact[] = [];
+  for (const f of findings) {
+    if (query.subsystems?.length && !query.subsystems.includes(f.subsystem)) continue;
+    for (const fact of f.facts) {
+      if (fact.since === undefined || (firstTime !== undefined && fact.since >= firstTime)) continue;
+      if (query.key !== undefined && !(fact.subject.kind === 'entity' && fact.subject.key === query.key)) continue;
+      out.push({ since: fact.since, says: fact.says, rule: f.rule, subsystem: f.subsystem });
+    }
+  }
+  return out.sort((a, b) => a.since - b.since);
 }
 
 /** The clock of a cluster not connected (no model): the simulator's logical one. */
@@ -67,6 +105,7 @@ export function renderTimelineText(
   query: TimelineQuery,
   r: Omit<TimelineResult, 'text'>,
   clock: ClusterClock = LOGICAL_CLOCK,
+  earlier: readonly EarlierFact[] = [],
 ): string {
   const of = query.key !== undefined ? `${query.collection ?? 'entity'} ${query.key} on ${clusterName}` : clusterName;
   const filters = [
@@ -90,6 +129,13 @@ export function renderTimelineText(
   for (const t of r.transitions) {
     const subsystem: Subsystem = COLLECTIONS[t.collection].subsystem;
     lines.push(`${describeTransition(t, clock)}  [${subsystem}]${t.forbidden ? `  FORBIDDEN: ${t.forbidden}` : ''}`);
+  }
+  if (earlier.length) {
+    lines.push(
+      '',
+      `# Already so before ${r.recorded ? 'the first recorded transition' : 'the timeline began'}: the current findings' facts, at their own times, oldest first.`,
+    );
+    for (const e of earlier) lines.push(`${formatClusterTime(e.since, clock)}  ${e.says}  [${e.subsystem}] (${e.rule})`);
   }
   return lines.join('\n') + '\n';
 }

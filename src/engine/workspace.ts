@@ -383,6 +383,7 @@ export class ClusterWorkspace {
       c.session.model,
       { transitions: timeline.toArray(), capacity: timeline.capacity, dropped: timeline.dropped },
       query,
+      c.checker.findings(),
     );
   }
 

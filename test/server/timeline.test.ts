@@ -65,6 +65,19 @@ describe('timeline (real language server, real simulator)', function () {
       (f) => f.rule === RULE,
     );
 
+  it('an incident already there when the cluster was connected: the timeline says when it began, from its facts', async () => {
+    const sim = await startSim(['--scenario', 'milvus-wal-close-blocked', '--seed', '1']);
+    t.sims.push(sim);
+    await t.lsp.request<ClusterInfo>(LspMethods.connect, { name: 'sim', url: sim.url, token: sim.token });
+    await t.lsp.waitForDiagnostics(doc('sim', 'wal'), (d) => d.some((x) => x.code === 'wal/close-blocked'), 'the WAL close finding');
+    const { text, recorded } = await timeline({ limit: 100 });
+    assert.equal(recorded, 0, 'no transition since connecting');
+    assert.match(
+      text,
+      /# Already so before the timeline began[^\n]*\nt=\d+ s {2}Kubernetes asked StreamingNode \d+ to stop at t=\d+ s[^\n]*\[wal\] \(wal\/close-blocked\)/,
+    );
+  });
+
   it('Fluvio: OutOfStorage → Online with no SPU report of space freed is a diagnostic and a finding with its time', async () => {
     const sim = await connect('buggy');
     const back = await playFluvio(sim);

@@ -274,6 +274,33 @@ describe('Show Timeline query', () => {
     return { r, q: (query: Parameters<typeof queryTimeline>[3]) => queryTimeline('sim', r.model, source, query) };
   };
 
+  it("lists what was already so before the timeline began: the current findings' facts at their own times, oldest first", () => {
+    const { r } = all();
+    const findings = runChecks(r.model);
+    const dated = findings.flatMap((f) => f.facts.filter((x) => x.since !== undefined));
+    assert.ok(dated.length > 0, 'the incident has dated facts');
+    const none = { transitions: [], capacity: 100, dropped: 0 };
+    const text = queryTimeline('sim', r.model, none, { limit: 100 }, findings).text;
+    assert.match(text, /\(no transition recorded yet[^\n]*\n\n# Already so before the timeline began/);
+    for (const x of dated) assert.ok(text.includes(`t=${x.since} s  ${x.says}`), `${x.says} in\n${text}`);
+    const times = [...text.matchAll(/^t=(\d+) s {2}/gm)].map((m) => Number(m[1]));
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => a - b),
+      'oldest first',
+    );
+    assert.doesNotMatch(
+      queryTimeline('sim', r.model, none, { limit: 100, states: ['Online'] }, findings).text,
+      /Already so/,
+      'not under a state filter',
+    );
+    assert.doesNotMatch(
+      queryTimeline('sim', r.model, none, { limit: 100, subsystems: ['wal'] }, findings).text,
+      /Already so/,
+      'only the subsystems asked for',
+    );
+  });
+
   it('filters by subsystem and by state, newest first, and marks the forbidden transition', () => {
     const { q } = all();
     const everything = q({ limit: 100 });
