@@ -76,6 +76,8 @@ export interface WorkspaceOptions {
   /** Reconnect after the link drops (the language server); the CLI makes a single attempt. */
   reconnect?: boolean;
   backoff?: BackoffOptions;
+  /** Reconnect attempts in a row before a cluster is given up (`SessionOptions.maxReconnects`); default: never. */
+  maxReconnects?: number;
   catchUpMs?: number;
   /** How often a live session re-reads `cluster.status` (subsystem health, read-only), in ms; 0: never. */
   statusPollMs?: number;
@@ -180,6 +182,7 @@ export class ClusterWorkspace {
       log: this.options.log,
       reconnect: this.options.reconnect ?? true,
       backoff: this.options.backoff,
+      maxReconnects: this.options.maxReconnects,
       statusPollMs: this.options.statusPollMs,
     });
     const entry = newClusterEntry(params.name, session, this.rules, params.protection ?? 'none', this.maxTransitions);
