@@ -53,12 +53,15 @@ export type Known = ReadonlyMap<string, Finding>;
  * they carry times ("Terminating for 10m32s") that move on every check, and a line per
  * tick is noise in a chat channel. Provisional findings (from the counts, before the first
  * full sync ends) are left out: the full check's finding of the same id follows.
+ * A known finding that is gone because its rule cannot be checked now (`notChecked`: its store is
+ * unavailable, say) is not resolved: it is kept, with no event, until its rule is checked again.
  * Order: appeared and changed in the order of `now`, then resolved in the order known.
  */
 export function diffFindings(
   known: Known,
   now: readonly Finding[],
   context: { cluster: string; at: string },
+  notChecked: (f: Finding) => boolean = () => false,
 ): { events: WatchEvent[]; known: Map<string, Finding> } {
   const next = new Map<string, Finding>();
   const events: WatchEvent[] = [];
@@ -70,7 +73,11 @@ export function diffFindings(
     else if (before.count !== f.count || before.severity !== f.severity)
       events.push({ ...watchEvent('changed', f, context), was: { count: before.count, severity: before.severity } });
   }
-  for (const [id, f] of known) if (!next.has(id)) events.push(watchEvent('resolved', f, context));
+  for (const [id, f] of known) {
+    if (next.has(id)) continue;
+    if (notChecked(f)) next.set(id, f);
+    else events.push(watchEvent('resolved', f, context));
+  }
   return { events, known: next };
 }
 

@@ -11,7 +11,7 @@
  *
  * Each line is written on its own (no buffering here), and coloured only on a terminal.
  */
-import { errorText, type Finding } from '../protocol';
+import { errorText, ruleReadiness, SUBSYSTEMS, type Finding } from '../protocol';
 import { redactUrls } from '../protocol/redact';
 import { connectClusterClient } from '../engine/link';
 import { ClusterWorkspace } from '../engine/workspace';
@@ -77,6 +77,20 @@ export async function runWatch(args: WatchArgs): Promise<number> {
     }
     print({ event: 'synced', at, cluster: name(), findings: known.size });
 
+    // What the cluster cannot check now (a store unavailable): its findings are held, not resolved.
+    const notChecked = (f: Finding) => {
+      const status = cluster.session.model?.status;
+      return status !== undefined && ruleReadiness(f.rule, status).state === 'unknown';
+    };
+    const unchecked = () => {
+      const subsystems = cluster.session.model?.status.subsystems ?? {};
+      return SUBSYSTEMS.flatMap((s) => {
+        const h = subsystems[s];
+        return h && h.state !== 'ok' ? [`${s} ${h.state}${h.reason ? ` (${h.reason})` : ''}`] : [];
+      }).join('; ');
+    };
+    let notCheckedNow = unchecked();
+    if (notCheckedNow) note(`not checked now: ${notCheckedNow}`);
     let lost = false;
     workspace.addListener({
       changed: (c) => {
@@ -96,7 +110,16 @@ export async function runWatch(args: WatchArgs): Promise<number> {
           lost = false;
           note(`reconnected to ${args.target}`);
         }
-        const diff = diffFindings(known, current(), { cluster: name(), at: new Date().toISOString() });
+        const nowUnchecked = unchecked();
+        if (nowUnchecked !== notCheckedNow) {
+          notCheckedNow = nowUnchecked;
+          note(
+            nowUnchecked
+              ? `not checked now: ${nowUnchecked}; its findings are kept until it is checked again`
+              : 'every subsystem is checked again',
+          );
+        }
+        const diff = diffFindings(known, current(), { cluster: name(), at: new Date().toISOString() }, notChecked);
         known = diff.known;
         for (const e of diff.events) print(e);
       },

@@ -81,6 +81,17 @@ describe('cluster-check --watch: diffFindings', () => {
     assert.deepEqual(kinds(diffFindings(known(finding('a', 2)), [early], ctx).events), ['resolved shards/dangling:a']);
   });
 
+  it('a finding gone because its rule cannot be checked now (a store unavailable) is held, not resolved', () => {
+    const a = finding('a', 3);
+    const b = finding('b', 5);
+    const held = diffFindings(known(a, b), [], ctx, (f) => f.id === a.id);
+    assert.deepEqual(kinds(held.events), ['resolved shards/dangling:b']);
+    assert.deepEqual([...held.known.keys()], [a.id]);
+    // Checked again and still there: no event; checked again and gone: resolved then.
+    assert.deepEqual(diffFindings(held.known, [a], ctx).events, []);
+    assert.deepEqual(kinds(diffFindings(held.known, [], ctx).events), ['resolved shards/dangling:a']);
+  });
+
   it('nothing before and nothing now: no event', () => {
     assert.deepEqual(diffFindings(new Map(), [], ctx), { events: [], known: new Map() });
   });
