@@ -73,10 +73,9 @@ export interface WorkspaceOptions {
   connect: LinkFactory;
   log: (message: string) => void;
   rules?: RuleSettings;
-  /** Reconnect after the link drops (the language server); the CLI makes a single attempt. */
+  /** Reconnect after the link drops (the language server); the CLI makes a single attempt; `maxReconnects`: give up after that many in a row (`--watch`). */
   reconnect?: boolean;
   backoff?: BackoffOptions;
-  /** Reconnect attempts in a row before a cluster is given up (`SessionOptions.maxReconnects`); default: never. */
   maxReconnects?: number;
   catchUpMs?: number;
   /** How often a live session re-reads `cluster.status` (subsystem health, read-only), in ms; 0: never. */
