@@ -4,6 +4,7 @@ import { DEFAULT_DIFF_LIMIT } from '../analysis';
 
 export const USAGE =
   'usage: cluster-check <ws-url | file.clustersnap> [--token T] [--format text|json|sarif] [--repair RULE|all] [--dry-run] [--yes] [--read-only] [--journal FILE] [--save FILE]\n' +
+  '       cluster-check <ws-url> --watch [--token T] [--format text|jsonl] [--retries N] [--retry-delay MS]\n' +
   '       cluster-check diff <A> <B> [--token T] [--token-a T] [--token-b T] [--format text|json|sarif] [--limit N | --all]\n' +
   '       cluster-check undo --journal FILE [--last | --id ID] [--url ws-url] [--token T] [--yes] [--dry-run]';
 
@@ -22,11 +23,28 @@ export interface UndoArgs {
 
 export type Format = 'text' | 'json' | 'sarif';
 
+/** `--watch` prints one line per change: readable text, or JSON lines (`jsonl`). */
+export type WatchFormat = 'text' | 'jsonl';
+
+/** Reconnect attempts in a row before `--watch` gives up (exit 2), unless `--retries` says. */
+export const DEFAULT_WATCH_RETRIES = 10;
+/** The first reconnect delay of `--watch` (then doubling, capped at 10 s, jittered), unless `--retry-delay` says. */
+export const DEFAULT_WATCH_RETRY_DELAY_MS = 250;
+
+export interface WatchOptions {
+  /** Reconnect attempts in a row after a drop before giving up (`--retries`). */
+  retries: number;
+  /** The first reconnect delay in ms (`--retry-delay`). */
+  retryDelayMs: number;
+}
+
 export interface CliArgs {
   target: string;
   live: boolean;
   token: string | undefined;
-  format: Format;
+  format: Format | 'jsonl';
+  /** `--watch`: stay connected and print each finding that appears, changes or is resolved (src/cli/watch.ts). */
+  watch: WatchOptions | null;
   /** Rules to repair: all of them for `--repair all`, none without `--repair`. */
   repair: RuleId[] | null;
   dryRun: boolean;
@@ -154,13 +172,20 @@ export function parseDiffArgs(argv: string[], env: NodeJS.ProcessEnv): DiffArgs 
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): CliArgs | 'help' {
   let target: string | undefined;
   let token = env.CLUSTER_SIM_TOKEN || undefined;
-  let format: Format = 'text';
+  let format: Format | 'jsonl' = 'text';
   let repair: RuleId[] | null = null;
   let dryRun = false;
   let yes = false;
   let readOnly = false;
   let journal: string | undefined;
   let save: string | undefined;
+  let watch = false;
+  let retries: number | undefined;
+  let retryDelayMs: number | undefined;
+  const whole = (flag: string, v: string) => {
+    if (!/^\d+$/.test(v)) throw new UsageError(`${flag} needs a whole number, not '${v}'`);
+    return Number(v);
+  };
   for (const { arg: a, flag, take } of options(argv, USAGE, true)) {
     switch (flag) {
       case '--help':
@@ -169,8 +194,19 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): CliArgs | 'he
       case '--token':
         token = take();
         break;
-      case '--format':
-        format = parseFormat(take());
+      case '--format': {
+        const f = take();
+        format = f === 'jsonl' ? f : parseFormat(f);
+        break;
+      }
+      case '--watch':
+        watch = true;
+        break;
+      case '--retries':
+        retries = whole(flag, take());
+        break;
+      case '--retry-delay':
+        retryDelayMs = whole(flag, take());
         break;
       case '--repair': {
         const r = take();
@@ -203,6 +239,18 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): CliArgs | 'he
   }
   if (target === undefined) throw new UsageError(`no target given; ${USAGE}`);
   const live = /^wss?:\/\//i.test(target);
+  if (watch) {
+    if (!live) throw new UsageError(`--watch needs a live cluster's ws:// URL, not a file; ${USAGE}`);
+    if (format !== 'text' && format !== 'jsonl') throw new UsageError(`--watch prints text or jsonl, not ${format}`);
+    const other = repair ? '--repair' : yes ? '--yes' : journal !== undefined ? '--journal' : save !== undefined ? '--save' : null;
+    if (other) throw new UsageError(`--watch only watches: ${other} does not go with it`);
+  } else {
+    if (format === 'jsonl') throw new UsageError('--format jsonl is for --watch (one line per change); a check prints json');
+    if (retries !== undefined || retryDelayMs !== undefined) throw new UsageError('--retries and --retry-delay are for --watch');
+  }
+  const watching = watch
+    ? { retries: retries ?? DEFAULT_WATCH_RETRIES, retryDelayMs: Math.max(1, retryDelayMs ?? DEFAULT_WATCH_RETRY_DELAY_MS) }
+    : null;
   if (dryRun && !repair) throw new UsageError('--dry-run only makes sense with --repair');
   if (readOnly && repair && !dryRun) {
     throw new UsageError(
@@ -211,7 +259,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): CliArgs | 'he
   }
   if (journal !== undefined && !repair) throw new UsageError('--journal only makes sense with --repair (or with cluster-check undo)');
   if (save !== undefined && !live) throw new UsageError('--save writes a snapshot of a live cluster; give its ws:// URL');
-  return { target, live, token, format, repair, dryRun, yes, readOnly, journal, save };
+  return { target, live, token, format, watch: watching, repair, dryRun, yes, readOnly, journal, save };
 }
 
 export function parseUndoArgs(argv: string[], env: NodeJS.ProcessEnv): UndoArgs | 'help' {

@@ -3,12 +3,14 @@
  *
  *   cluster-check <ws-url | file.clustersnap> [--token T] [--format text|json|sarif]
  *                 [--repair RULE|all] [--dry-run] [--yes] [--read-only] [--journal FILE] [--save FILE]
+ *   cluster-check <ws-url> --watch [--token T] [--format text|jsonl] [--retries N] [--retry-delay MS]   (src/cli/watch.ts)
  *   cluster-check undo --journal FILE [--last | --id ID] [--url ws-url] [--token T] [--yes]
  *   cluster-check diff <A> <B> [--token T] [--token-a T] [--token-b T]
  *                 [--format text|json|sarif] [--limit N | --all]      (src/cli/diff.ts)
  *
  * Exit codes: 0 no findings (diff: no differences), 1 findings remain (diff:
- * differences), 2 usage or connection error (one line on stderr).
+ * differences), 2 usage or connection error (one line on stderr). `--watch` exits 0 on SIGINT or
+ * SIGTERM and 2 when the connection is lost after its retries.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -26,6 +28,7 @@ import type { PlannedRepair } from '../engine/repair-runner';
 import { Fatal, UNDO_USAGE, USAGE, UsageError, parseArgs, parseDiffArgs, parseUndoArgs, type CliArgs, type UndoArgs } from './args';
 import { DIFF_HELP, runDiff } from './diff';
 import { renderJson, renderSarif, renderText, type CheckReport } from './report';
+import { runWatch } from './watch';
 
 /** How long to wait for a repair's own events before resyncing. */
 const CATCH_UP_MS = 30_000;
@@ -54,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (parsed.watch) return runWatch({ ...parsed, format: parsed.format === 'jsonl' ? 'jsonl' : 'text', watch: parsed.watch });
   return parsed.live ? checkLive(parsed) : checkFile(parsed);
 }
 

@@ -61,6 +61,11 @@ export class ClusterChecker {
     this.markDirty(SUBSYSTEMS);
   }
 
+  /** Whether a synced model was checked: from then on the findings are the full check's (none of them provisional). */
+  get checked(): boolean {
+    return this.checkedModel;
+  }
+
   /** How many of the findings are provisional (from counts, before the first model was checked). */
   get provisionalCount(): number {
     let n = 0;

@@ -118,6 +118,7 @@ export function clusterInfo(c: WorkspaceCluster): ClusterInfo {
     protection: c.protection,
     ...(c.session.syncProgress ? { sync: c.session.syncProgress } : {}),
     ...(c.checker.provisionalCount ? { provisional: c.checker.provisionalCount } : {}),
+    ...(c.checker.checked ? { checked: true as const } : {}),
     ...(c.session.syncedAt !== null ? { syncedAt: new Date(c.session.syncedAt).toISOString() } : {}),
   };
 }

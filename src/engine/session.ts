@@ -47,6 +47,12 @@ export interface SessionOptions {
   reconnect?: boolean;
   backoff?: BackoffOptions;
   /**
+   * Reconnect attempts in a row after a drop before the session gives up and is `disconnected`
+   * (its error says so); undefined: it never gives up (the language server). `cluster-check --watch`
+   * sets it, to exit non-zero once the cluster stays gone.
+   */
+  maxReconnects?: number;
+  /**
    * How often `cluster.status` is read again while live, in ms (0: never). A gateway's subsystem
    * health and read-only flag change without any entity event; this is how they reach the views.
    */
@@ -400,6 +406,11 @@ export class ClusterSession {
 
   private scheduleReconnect(): void {
     if (this.disposed || this.reconnectTimer) return;
+    const max = this.options.maxReconnects;
+    if (max !== undefined && this.attempt >= max) {
+      this.setState('disconnected', `${this.error ?? 'connection lost'}; gave up after ${max} reconnect attempt${max === 1 ? '' : 's'}`);
+      return;
+    }
     const delay = backoffDelay(this.attempt++, this.options.backoff ?? DEFAULT_BACKOFF);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;

@@ -73,9 +73,10 @@ export interface WorkspaceOptions {
   connect: LinkFactory;
   log: (message: string) => void;
   rules?: RuleSettings;
-  /** Reconnect after the link drops (the language server); the CLI makes a single attempt. */
+  /** Reconnect after the link drops (the language server); the CLI makes a single attempt; `maxReconnects`: give up after that many in a row (`--watch`). */
   reconnect?: boolean;
   backoff?: BackoffOptions;
+  maxReconnects?: number;
   catchUpMs?: number;
   /** How often a live session re-reads `cluster.status` (subsystem health, read-only), in ms; 0: never. */
   statusPollMs?: number;
@@ -180,6 +181,7 @@ export class ClusterWorkspace {
       log: this.options.log,
       reconnect: this.options.reconnect ?? true,
       backoff: this.options.backoff,
+      maxReconnects: this.options.maxReconnects,
       statusPollMs: this.options.statusPollMs,
     });
     const entry = newClusterEntry(params.name, session, this.rules, params.protection ?? 'none', this.maxTransitions);

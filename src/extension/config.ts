@@ -1,7 +1,7 @@
 /** The `clusterDebugger.*` settings, read in one place. */
 import { isAbsolute, join } from 'node:path';
 import { Uri, workspace } from 'vscode';
-import { CONFIG_SECTION, DEFAULT_SCENARIO, isScenario, MAX_TIMELINE_TRANSITIONS, sameCluster } from '../protocol/config';
+import { CONFIG_DEFAULTS, CONFIG_SECTION, DEFAULT_SCENARIO, isScenario, MAX_TIMELINE_TRANSITIONS, sameCluster } from '../protocol/config';
 import type { ScenarioName } from '../protocol/methods';
 import { defaultProtection, PROTECTION_LEVELS, type ProtectionLevel } from '../protocol/preview';
 
@@ -34,6 +34,17 @@ export function timelineSetting(): number | undefined {
  */
 export function confirmRepairAllSafe(protection: ProtectionLevel): boolean {
   return !(config().get<string>('repairAllSafe.confirm') === 'exceptProtectionNone' && protection === 'none');
+}
+
+/** `clusterDebugger.notifyNewErrors`: a notification when a new error-level finding appears after a cluster's first sync. */
+export function notifyNewErrorsSetting(): boolean {
+  const v = config().get<boolean>('notifyNewErrors');
+  return typeof v === 'boolean' ? v : CONFIG_DEFAULTS.notifyNewErrors;
+}
+
+/** The notice's Don't Show Again: `clusterDebugger.notifyNewErrors` off in the user's settings (`true`: the global target). */
+export function muteNewErrorNotices(): Thenable<void> {
+  return config().update('notifyNewErrors', false, true);
 }
 
 const isLevel = (v: unknown): v is ProtectionLevel => (PROTECTION_LEVELS as readonly unknown[]).includes(v);

@@ -6,7 +6,8 @@ import { ExtensionContext, window, workspace } from 'vscode';
 import { CONFIG_SECTION, clusterKey } from '../protocol/config';
 import { errorText } from '../protocol/format';
 import { registerCommands, runServerCommand } from './commands/table';
-import { simulatorSettings } from './config';
+import { muteNewErrorNotices, notifyNewErrorsSetting, simulatorSettings } from './config';
+import { NewErrorNotifier } from './views/newErrors';
 import { applyProtectionSettings, connectConfigured, reconnect } from './commands/connect';
 import { Ctx } from './ctx';
 import { createExtensionApi } from './api/createExtensionApi';
@@ -33,6 +34,18 @@ export async function activate(context: ExtensionContext): Promise<ClusterDebugg
             .catch((err) => c0.log.error(`clusterDebugger.clusters: ${errorText(err)}`));
         }
       }),
+    );
+    // A new error after a cluster's first sync is announced (clusterDebugger.notifyNewErrors).
+    const notifier = new NewErrorNotifier({
+      clusters: () => c0.clusters,
+      findings: (cluster) => c0.requireApi().findings({ cluster }),
+      enabled: notifyNewErrorsSetting,
+      mute: muteNewErrorNotices,
+      log: c0.log,
+    });
+    context.subscriptions.push(
+      notifier,
+      c0.onDidApplyChanges(() => void notifier.changed()),
     );
     await ctx.startServer();
     const c = ctx;

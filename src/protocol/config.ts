@@ -38,6 +38,8 @@ export const CONFIG_DEFAULTS = {
   'simulator.defaultScenario': DEFAULT_SCENARIO,
   'simulator.seed': null as number | null,
   rules: {} as Record<string, string>,
+  /** A notification when a new error-level finding appears on a connected cluster after its first sync. */
+  notifyNewErrors: true,
   'trace.server': 'off',
   /** The repair journal: '' = the workspace's storage folder, a path (relative: to the workspace folder), or 'off'. */
   repairJournal: '',

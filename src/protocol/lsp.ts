@@ -51,6 +51,11 @@ export const ClusterInfo = z.object({
    * sync ended (no repairs; the findings that need every entity replace them when it ends). Absent: none.
    */
   provisional: z.number().int().positive().optional(),
+  /**
+   * Set once a synced model was checked: its findings are the full check's. Before, a cluster that
+   * serves no summary has no findings yet, which is not "healthy" (the editor's new-error notice waits for it).
+   */
+  checked: z.literal(true).optional(),
 });
 export type ClusterInfo = z.infer<typeof ClusterInfo>;
 

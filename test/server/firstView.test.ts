@@ -151,6 +151,7 @@ describe('first view and sync progress (engine, real simulator)', function () {
     const early = cluster.checker.findings();
     assert.deepEqual(early.map((f) => f.rule).sort(), ['ddl/backlog', 'shards/dangling']);
     for (const f of early) assert.ok(f.provisional && f.repairs.length === 0, f.id);
+    assert.equal(ws.infos()[0].checked, undefined, 'not checked: findings from the counts only');
 
     links.release();
     await connected;
@@ -159,6 +160,7 @@ describe('first view and sync progress (engine, real simulator)', function () {
     for (let i = 1; i < progress.length; i++) assert.ok(progress[i].done >= progress[i - 1].done, 'done never goes back');
     assert.equal(progress.at(-1)!.done, entities);
     assert.equal(ws.infos()[0].sync, undefined, 'no sync running once live');
+    assert.equal(ws.infos()[0].checked, true, 'the full check ran');
     assert.ok(cluster.checker.findings().length > early.length, 'the findings came with the sync');
     for (const f of early)
       assert.ok(cluster.checker.finding(f.id) && !cluster.checker.finding(f.id)!.provisional, `${f.id}: replaced by the full finding`);
