@@ -5,9 +5,7 @@
  *
  * The language server translates this to LSP (diagnostics, code actions,
  * progress); `cluster-check` drives it headless. Both therefore apply the
- * same repairs under the same rules.
- *
- * No `vscode-languageserver` here.
+ * same repairs under the same rules (no LSP here: the layer rules forbid it).
  */
 import {
   clusterKey,
