@@ -836,7 +836,9 @@ describe('Cluster Debugger UI, from the VSIX, in code-server + Chromium', functi
       },
     );
     // The Problems panel names each cluster's document, so the gateway's problem is told apart from the simulator's.
-    await rows.filter({ hasText: 'fluvio.partitions.clustersnap' }).first().waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS });
+    // (Any row of the panel: the file's row above its problems, or a fact's line under one.)
+    const named = (await wb.openProblems()).filter({ hasText: 'fluvio.partitions.clustersnap' });
+    await named.first().waitFor({ state: 'visible', timeout: DEFAULT_DEADLINE_MS });
     await shot('15-gateway-fluvio-incident.png');
     await wb.filterProblems('');
   });
