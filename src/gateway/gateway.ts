@@ -15,6 +15,7 @@ import {
   SUBSYSTEMS,
   SYSTEM_IDS,
   SYSTEM_OF_SUBSYSTEM,
+  type Caller,
   type ClusterStatus,
   type CollectionHealth,
   type CollectionName,
@@ -37,6 +38,11 @@ import type { SourceContext, SourceHealth, SubsystemSource } from './source';
 
 /** The first unreadable records of a subsystem that its status lists (all are counted). */
 const MAX_UNREADABLE_LISTED = 100;
+
+/** Why a viewer's repair is refused, item by item. */
+export function viewerReason(user: string): string {
+  return `user ${user} is a viewer: repairs need the operator role`;
+}
 
 export const READ_ONLY_REASON =
   'this gateway is read-only: it refuses every repair (set "repairs": true in its config to allow conditional repairs)';
@@ -208,10 +214,11 @@ export class Gateway extends StoreBackend {
     };
   }
 
-  async repair(params: RepairParams): Promise<RepairResult> {
+  async repair(params: RepairParams, caller?: Caller): Promise<RepairResult> {
     const replay = this.admitRepair(params);
     if (replay) return replay;
     const command = params.repair;
+    if (caller?.role === 'viewer') return this.finishRepair(params, refuseAll(command, viewerReason(caller.user)));
     if (!this.config.repairs) return this.finishRepair(params, refuseAll(command, READ_ONLY_REASON));
     const entry = [...this.sources.values()].find((e) => e.source.commands.includes(command.command));
     if (!entry) return this.finishRepair(params, refuseAll(command, `no configured system runs ${command.command}`));
