@@ -70,7 +70,8 @@ function readConfig(file: string): GatewayConfig {
   }
   const parsed = GatewayConfig.safeParse(raw);
   if (!parsed.success) throw new UsageError(`${file} is not a gateway config: ${describeZodError(parsed.error)}`);
-  const config = parsed.data;
+  // Paths in the config are relative to its folder.
+  const config = { ...parsed.data, ...(parsed.data.journal ? { journal: resolve(dirname(file), parsed.data.journal) } : {}) };
   if (config.usersFile === undefined) return config;
   const usersFile = resolve(dirname(file), config.usersFile);
   let users: unknown;

@@ -206,7 +206,10 @@ export const GatewayConfig = z
     usersFile: z.string().min(1).optional(),
     /** Origins (`https://host:port`) allowed to open the WebSocket; an upgrade with any other Origin is refused with 403. Default none. */
     allowedOrigins: z.array(z.string().min(1)).default([]),
-    /** The gateway's own audit journal (JSON lines, fsynced): every repair and undo it is sent, who sent it, before-images and results. */
+    /**
+     * The gateway's own audit journal (JSON lines, fsynced; relative to the config file): every repair and undo it is sent,
+     * who sent it, before-images and results. A request is applied only once its intent is on disk.
+     */
     journal: z.string().min(1).optional(),
   })
   .refine((c) => new Set((c.users ?? []).map((u) => u.name)).size === (c.users ?? []).length, {

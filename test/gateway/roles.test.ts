@@ -7,7 +7,10 @@
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseJournal, repairHistory } from '../../src/engine/journal';
 import { ClusterClient } from '../../src/cluster/client';
 import { hashToken, usersAuth, verifyToken } from '../../src/cluster/auth';
 import { GatewayConfig } from '../../src/gateway/config';
@@ -131,11 +134,14 @@ describe('gateway users and roles (per-user tokens over a real etcd)', function 
       { name: 'alice', role: 'operator' as const, tokenHash: await hashToken(aliceToken) },
       { name: 'bob', role: 'viewer' as const, tokenHash: await hashToken(bobToken) },
     ];
+    const dir = mkdtempSync(join(tmpdir(), 'roles-test-'));
+    const journal = join(dir, 'audit.jsonl');
     gateway = await startGateway({
       greptime: { etcd: { endpoints: [etcd.url] } },
       repairs: true,
       users,
       allowedOrigins: ['https://console.example'],
+      journal,
     });
     assert.match(gateway.stdout(), /users: operators alice; viewers bob/);
     const url = gateway.url;
@@ -209,8 +215,32 @@ describe('gateway users and roles (per-user tokens over a real etcd)', function 
     assert.equal(operatorRun.code, 0, operatorRun.stdout + operatorRun.stderr);
     assert.deepEqual(await findings(url, bobToken), [], 'the viewer sees the operator’s repair');
 
+    // The gateway's own journal lists both users' requests: the viewer's refused, the operator's applied with before-images.
+    const text = readFileSync(journal, 'utf8');
+    outputs.push(text);
+    const read = parseJournal(text);
+    assert.deepEqual(read.problems, []);
+    const heads = read.lines.filter((l) => l.type === 'repair');
+    assert.deepEqual([...new Set(heads.map((l) => l.user))].sort(), ['alice', 'bob']);
+    assert.ok(heads.every((l) => l.source === 'gateway'));
+    const history = repairHistory(read.lines);
+    const bobs = history.filter((h) => h.user === 'bob');
+    const alices = history.filter((h) => h.user === 'alice');
+    assert.ok(bobs.length > 0 && bobs.every((h) => h.batches.every((b) => b.state === 'refused')), JSON.stringify(bobs));
+    assert.ok(
+      alices.some((h) => h.batches.some((b) => b.state === 'applied')),
+      JSON.stringify(alices),
+    );
+    // Each of the operator's requests with targets has their before-images, as the gateway's mirror held them.
+    const alicesIntents = read.lines.filter(
+      (l) => l.type === 'intent' && 'targets' in l.operation && heads.find((h) => h.repair === l.repair)?.user === 'alice',
+    );
+    assert.ok(alicesIntents.length > 0);
+    for (const l of alicesIntents) assert.ok(l.type === 'intent' && l.before.length > 0 && l.before.every((b) => b.entity !== null));
+
     await gateway.stop();
     outputs.push(gateway.output());
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('--token is refused beside "users" in the config', async () => {
