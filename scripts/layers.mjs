@@ -32,8 +32,8 @@ export const LAYER_RULES = {
     rule: 'The gateway is a cluster over real stores: src/gateway/ imports only src/protocol/, src/cluster/ and src/codecs/ (never the simulator).',
   },
   engine: {
-    may: ['protocol', 'analysis', 'cluster/client'],
-    rule: "src/engine/ imports only src/protocol/, src/analysis/ and the protocol's client src/cluster/client.ts (no LSP, no simulator, no extension, no server side of the protocol).",
+    may: ['protocol', 'analysis', 'cluster/client', 'cluster/journal-file'],
+    rule: "src/engine/ imports only src/protocol/, src/analysis/, the protocol's client src/cluster/client.ts and the journal's writer src/cluster/journal-file.ts (shared with the gateway's audit journal; no LSP, no simulator, no extension, no server side of the protocol).",
   },
   server: {
     may: ['protocol', 'analysis', 'engine'],

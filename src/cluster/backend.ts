@@ -7,6 +7,7 @@
 import type {
   BugMode,
   BugSettings,
+  Caller,
   ClusterStatus,
   CollectionName,
   EventsNotification,
@@ -35,8 +36,11 @@ export interface ClusterBackend {
    * the method is not listed in `initialize` and not found (clients then sync in full at once).
    */
   summary?(): SummaryResult | Promise<SummaryResult>;
-  /** A conditional repair (see `RepairParams`); a gateway's answers once its store has decided. */
-  repair(params: RepairParams): RepairResult | Promise<RepairResult>;
+  /**
+   * A conditional repair (see `RepairParams`); a gateway's answers once its store has decided.
+   * `caller`: who sent it (absent: an in-process caller, as a test's).
+   */
+  repair(params: RepairParams, caller?: Caller): RepairResult | Promise<RepairResult>;
   /** Change events as `cluster.events` notifications; returns the unsubscribe. */
   onEvents(listener: (n: EventsNotification) => void): () => void;
   /** The simulator's own control API (`sim.*`). Absent: those methods are not found. */

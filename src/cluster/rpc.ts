@@ -15,11 +15,13 @@ import {
   resultReply,
   RpcException,
   RpcRequest,
+  type Caller,
   type EventEncoding,
   type MethodName,
   type PageEncoding,
 } from '../protocol';
 import type { z } from 'zod';
+import { SHARED_TOKEN_CALLER } from './auth';
 import type { ClusterBackend, SimControl } from './backend';
 
 type Handler = (params: never) => unknown;
@@ -56,11 +58,15 @@ export class RpcSession {
   private readonly maxBatch: number;
   private readonly maxBatchReplyChars: number;
 
-  /** `signal` ends long work (a `sim.tick` run) when the server shuts down. */
+  /**
+   * `signal` ends long work (a `sim.tick` run) when the server shuts down. `caller`: who the
+   * connection is (the server knows from the token its upgrade carried); every repair carries it.
+   */
   constructor(
     private readonly cluster: ClusterBackend,
     private readonly signal?: AbortSignal,
     limits: RpcSessionLimits = {},
+    private readonly caller?: Caller,
   ) {
     this.maxBatch = limits.maxBatch ?? DEFAULT_MAX_BATCH;
     this.maxBatchReplyChars = limits.maxBatchReplyChars ?? DEFAULT_MAX_BATCH_REPLY_CHARS;
@@ -179,6 +185,7 @@ export class RpcSession {
         ...(this.encoding ? { encoding: this.encoding } : {}),
         ...(this.cluster.summary ? { methods: ['cluster.summary'] } : {}),
         ...(this.eventEncoding ? { eventEncoding: this.eventEncoding } : {}),
+        ...(this.caller && this.caller !== SHARED_TOKEN_CALLER ? { caller: this.caller } : {}),
       };
     },
     'cluster.status': () => this.cluster.status(),
@@ -200,7 +207,7 @@ export class RpcSession {
       this.subscribed = false;
       return {};
     },
-    repair: (p) => this.cluster.repair(p),
+    repair: (p) => this.cluster.repair(p, this.caller),
     'sim.reset': (p) => this.control().reset(p),
     'sim.tick': (p) => this.control().run(p.ticks, this.signal),
     'sim.setBugs': (p) => this.control().setBugs(p.bugs),

@@ -15,12 +15,13 @@
  * request runs, at most `MAX_HELD_EVENT_CHARS`). permessage-deflate stays off: it is slow
  * for many small messages (docs/limits.md).
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { encodeDeletes, type EventEncoding } from '../protocol';
+import { sharedTokenAuth, type Authenticate, type Caller } from './auth';
 import type { ClusterBackend } from './backend';
 import { RpcSession } from './rpc';
 
@@ -33,6 +34,11 @@ export interface ClusterServerOptions {
   token?: string;
   /** Where a token may come from when none is given, e.g. `CLUSTER_SIM_TOKEN`. */
   tokenEnv?: string;
+  /**
+   * Per-user tokens (a team gateway's `users`, src/cluster/auth.ts): who each upgrade is, or
+   * undefined to refuse it. Given: `token` and `tokenEnv` are not used.
+   */
+  authenticate?: Authenticate;
   /** Origins allowed to upgrade. Default: none (Node clients send no Origin). */
   allowedOrigins?: string[];
   /** Largest inbound frame; default 1 MiB. */
@@ -62,6 +68,7 @@ export interface ClusterServer {
   readonly url: string;
   readonly host: string;
   readonly port: number;
+  /** The shared token; empty when `authenticate` decides who may connect. */
   readonly token: string;
   /** True when the token was generated here (the CLI prints it). */
   readonly tokenGenerated: boolean;
@@ -86,16 +93,6 @@ const CLOSE_GRACE_MS = 2000;
 export const CLOSE_TOO_SLOW = 1013;
 /** Close code for a client that does not read its replies (policy violation). */
 export const CLOSE_NOT_READING = 1008;
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
-}
-
-/** Constant-time: both sides are hashed to the same length first. The scheme name is case-insensitive (RFC 9110 §11.1). */
-function tokenMatches(header: string | undefined, expected: Buffer): boolean {
-  const m = /^Bearer +(.+)$/i.exec(header ?? '');
-  return timingSafeEqual(digest(m ? m[1] : ''), expected) && m !== null;
-}
 
 function refuse(socket: Duplex, status: number, reason: string, extra: Record<string, string> = {}): void {
   const body = `${reason}\n`;
@@ -138,9 +135,11 @@ export async function startClusterServer(cluster: ClusterBackend, opts: ClusterS
   const envToken = opts.tokenEnv ? process.env[opts.tokenEnv] : undefined;
   // Hex, not base64url: a generated token is printed for the user to pass as `--token T`, and one
   // starting with '-' (1 in 64 for base64url) reads as an option to cluster-check and node's parseArgs.
-  const token = opts.token ?? (envToken ? envToken : randomBytes(24).toString('hex'));
-  const tokenGenerated = opts.token === undefined && !envToken;
-  const expected = digest(token);
+  const token = opts.authenticate ? '' : (opts.token ?? (envToken ? envToken : randomBytes(24).toString('hex')));
+  const tokenGenerated = !opts.authenticate && opts.token === undefined && !envToken;
+  const authenticate = opts.authenticate ?? sharedTokenAuth(token);
+  /** Who each connection is, from the token its upgrade carried. */
+  const callers = new WeakMap<WebSocket, Caller>();
   const allowedOrigins = new Set(opts.allowedOrigins ?? []);
   const maxBuffered = opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED;
   const readPause = Math.min(opts.readPauseBytes ?? DEFAULT_READ_PAUSE, maxBuffered);
@@ -207,18 +206,25 @@ export async function startClusterServer(cluster: ClusterBackend, opts: ClusterS
       refuse(socket, 403, 'Forbidden');
       return;
     }
-    if (!tokenMatches(req.headers.authorization, expected)) {
-      refuse(socket, 401, 'Unauthorized', { 'WWW-Authenticate': `Bearer realm="${cluster.serverName}"` });
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      rawSockets.set(ws, socket);
-      wss.emit('connection', ws, req);
-    });
+    void authenticate(req.headers.authorization).then(
+      (caller) => {
+        if (!caller) {
+          refuse(socket, 401, 'Unauthorized', { 'WWW-Authenticate': `Bearer realm="${cluster.serverName}"` });
+          return;
+        }
+        if (socket.destroyed) return;
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          rawSockets.set(ws, socket);
+          callers.set(ws, caller);
+          wss.emit('connection', ws, req);
+        });
+      },
+      () => refuse(socket, 500, 'Internal Server Error'),
+    );
   });
 
   wss.on('connection', (ws: WebSocket) => {
-    const session = new RpcSession(cluster, shutdown.signal);
+    const session = new RpcSession(cluster, shutdown.signal, {}, callers.get(ws));
     sessions.set(ws, session);
     alive.add(ws);
     ws.on('pong', () => alive.add(ws));

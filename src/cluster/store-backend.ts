@@ -12,6 +12,7 @@ import {
   summariseCollection,
   ErrorCodes,
   RpcException,
+  type Caller,
   type ClusterStatus,
   type CollectionName,
   type EventsNotification,
@@ -39,7 +40,7 @@ export abstract class StoreBackend implements ClusterBackend {
   private readonly listeners = new Set<(n: EventsNotification) => void>();
 
   abstract status(): ClusterStatus;
-  abstract repair(params: RepairParams): RepairResult | Promise<RepairResult>;
+  abstract repair(params: RepairParams, caller?: Caller): RepairResult | Promise<RepairResult>;
   /** This run of this cluster (see `ClusterStatus.incarnation`). */
   abstract get incarnation(): string;
   /** The logical time change notifications carry. */

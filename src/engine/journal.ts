@@ -10,8 +10,8 @@
  * writing it) is reported, not fatal. Undo is built from what was read.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { JournalFile } from '../cluster/journal-file';
 import {
   clusterKey,
   errorText,
@@ -39,35 +39,10 @@ import type { ClusterSession } from './session';
 /** Refused items recorded per batch result with their message (the rest are counted in the summary). */
 const MAX_REFUSALS_PER_LINE = MAX_REPAIR_TARGETS;
 
-export class JournalWriteError extends Error {}
+export { JournalWriteError } from '../cluster/journal-file';
 
-export class RepairJournal {
-  /** Appends from this process, one at a time, in order. */
-  private tail: Promise<void> = Promise.resolve();
-
-  constructor(readonly path: string) {}
-
-  /** Appends one line and fsyncs it; rejects (a `JournalWriteError`) if it is not on disk. */
-  append(line: JournalLine): Promise<void> {
-    const text = `${JSON.stringify(line)}\n`;
-    const run = this.tail.then(async () => {
-      try {
-        await mkdir(dirname(this.path), { recursive: true });
-        const fh = await open(this.path, 'a');
-        try {
-          await fh.write(text);
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-      } catch (e) {
-        throw new JournalWriteError(`the repair journal ${this.path} could not be written (${errorText(e)})`);
-      }
-    });
-    this.tail = run.catch(() => undefined);
-    return run;
-  }
-
+/** The editor's and `cluster-check`'s journal: the shared writer (src/cluster/journal-file.ts), and recorders for repairs. */
+export class RepairJournal extends JournalFile {
   /**
    * Hooks that journal one repair: its `repair` line before the first batch, each batch's
    * `intent` (with before-images from the session's model) before it is sent, each result after.
@@ -333,6 +308,7 @@ export function repairHistory(lines: readonly JournalLine[], incarnations: Reado
       title: r.head.option.title,
       safety: r.head.option.safety,
       source: r.head.source,
+      ...(r.head.user ? { user: r.head.user } : {}),
       ...(r.head.undoOf ? { undoOf: r.head.undoOf } : {}),
       ...(r.head.run ? { run: r.head.run } : {}),
       undoable: note === undefined,

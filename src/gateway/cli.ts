@@ -5,23 +5,33 @@
  *   cluster-gateway --config FILE [--host 127.0.0.1] [--port 0] [--token T]
  *
  * Prints `listening ws://HOST:PORT` (and `token: …` when it made one up).
- * The token comes from `--token`, else `CLUSTER_GATEWAY_TOKEN`, else a random one.
+ * The token comes from `--token`, else `CLUSTER_GATEWAY_TOKEN`, else a random one; with `users` in
+ * the config, each user's token is checked against their hash instead.
+ *
+ *   cluster-gateway hash-token < token-file
+ *
+ * Prints the salted hash of the token read from stdin (never from the command line, where `ps` and
+ * the shell's history would show it), for a user's `tokenHash`.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeZodError, errorText } from '../protocol';
 import { startClusterServer } from '../cluster/server';
-import { GatewayConfig } from './config';
+import { hashToken, usersAuth } from '../cluster/auth';
+import { GatewayConfig, GatewayUsersFile } from './config';
 import { parseConfigText } from './template';
 import { createSourcesIsolated, Gateway } from './gateway';
 import { createSources } from './sources';
 
 const USAGE = `usage: cluster-gateway --config FILE [--host H] [--port N] [--token T]
+       cluster-gateway hash-token < FILE    (prints the hash of the token read from stdin, for a user's tokenHash)
 
   --config FILE     the gateway config (JSON): which stores to read each system from
   --host H          address to listen on (default 127.0.0.1)
   --port N          port (default 0: a free one)
-  --token T         bearer token clients must send (default: $CLUSTER_GATEWAY_TOKEN, else a random one, printed)`;
+  --token T         bearer token clients must send (default: $CLUSTER_GATEWAY_TOKEN, else a random one, printed);
+                    not with "users" in the config (each user sends their own token)`;
 
 class UsageError extends Error {}
 
@@ -60,10 +70,47 @@ function readConfig(file: string): GatewayConfig {
   }
   const parsed = GatewayConfig.safeParse(raw);
   if (!parsed.success) throw new UsageError(`${file} is not a gateway config: ${describeZodError(parsed.error)}`);
-  return parsed.data;
+  // Paths in the config are relative to its folder.
+  const config = { ...parsed.data, ...(parsed.data.journal ? { journal: resolve(dirname(file), parsed.data.journal) } : {}) };
+  if (config.usersFile === undefined) return config;
+  const usersFile = resolve(dirname(file), config.usersFile);
+  let users: unknown;
+  try {
+    users = JSON.parse(readFileSync(usersFile, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`cannot read the users file ${usersFile}: ${(err as NodeJS.ErrnoException).code ?? 'not JSON'}`);
+  }
+  const parsedUsers = GatewayUsersFile.safeParse(users);
+  if (!parsedUsers.success) throw new UsageError(`${usersFile} is not a users file: ${describeZodError(parsedUsers.error)}`);
+  const all = [...(config.users ?? []), ...parsedUsers.data.users];
+  const twice = all.find((u, i) => all.findIndex((v) => v.name === u.name) !== i);
+  if (twice) throw new UsageError(`user ${twice.name} is listed twice (config and ${usersFile})`);
+  return { ...config, users: all };
+}
+
+/** `cluster-gateway hash-token`: the token from stdin (one trailing newline dropped), its hash on stdout. */
+async function hashTokenCommand(): Promise<void> {
+  if (process.stdin.isTTY) process.stderr.write('cluster-gateway: type the token, then Enter and Ctrl-D\n');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const token = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+  if (token.length === 0 || /[\s]/.test(token)) {
+    process.stderr.write('cluster-gateway: hash-token reads one token from stdin: it is empty or has white space in it\n');
+    process.exit(2);
+  }
+  process.stdout.write(`${await hashToken(token)}\n`);
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'hash-token') {
+    if (process.argv.length > 3) {
+      process.stderr.write('cluster-gateway: hash-token takes no argument: it reads the token from stdin (see --help)\n');
+      process.exit(2);
+    }
+    return hashTokenCommand();
+  }
   let args;
   let config;
   try {
@@ -73,6 +120,8 @@ async function main(): Promise<void> {
       return;
     }
     config = readConfig(args.config);
+    if (config.users && args.token !== undefined)
+      throw new UsageError('--token is not used with "users" in the config: each user sends their own token');
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`cluster-gateway: ${err.message} (see --help)\n`);
@@ -85,7 +134,14 @@ async function main(): Promise<void> {
   await gateway.start();
   let server;
   try {
-    server = await startClusterServer(gateway, { host: args.host, port: args.port, token: args.token, tokenEnv: 'CLUSTER_GATEWAY_TOKEN' });
+    server = await startClusterServer(gateway, {
+      host: args.host,
+      port: args.port,
+      token: args.token,
+      tokenEnv: 'CLUSTER_GATEWAY_TOKEN',
+      allowedOrigins: config.allowedOrigins,
+      ...(config.users ? { authenticate: usersAuth(config.users) } : {}),
+    });
   } catch (err) {
     const e = err as Error & { code?: string };
     process.stderr.write(`cluster-gateway: cannot listen on ${args.host}:${args.port}: ${e.code ?? e.message}\n`);
@@ -94,6 +150,10 @@ async function main(): Promise<void> {
   }
   if (server.tokenGenerated) process.stdout.write(`token: ${server.token}\n`);
   process.stdout.write(`${config.repairs ? 'repairs allowed (conditional)' : 'read-only'}\n`);
+  if (config.users) {
+    const byRole = (role: string) => config.users!.filter((u) => u.role === role).map((u) => u.name);
+    process.stdout.write(`users: operators ${byRole('operator').join(', ') || 'none'}; viewers ${byRole('viewer').join(', ') || 'none'}\n`);
+  }
   process.stdout.write(`listening ${server.url}\n`);
 
   let stopping = false;

@@ -15,11 +15,16 @@ import {
   SUBSYSTEMS,
   SYSTEM_IDS,
   SYSTEM_OF_SUBSYSTEM,
+  REPAIR_COMMANDS,
+  type BeforeImage,
+  type Caller,
   type ClusterStatus,
   type CollectionHealth,
   type CollectionName,
   type EntityOf,
   type Precondition,
+  type RepairCommand,
+  type RepairItemResult,
   type RepairParams,
   type RepairResult,
   type Subsystem,
@@ -32,11 +37,17 @@ import { redactUrls } from '../protocol/redact';
 import { GATEWAY_SCENARIO, unixSeconds } from '../protocol/format';
 import { Store } from '../cluster/store';
 import { refuseAll, StoreBackend } from '../cluster/store-backend';
+import { GatewayAudit } from './audit';
 import type { GatewayConfig } from './config';
 import type { SourceContext, SourceHealth, SubsystemSource } from './source';
 
 /** The first unreadable records of a subsystem that its status lists (all are counted). */
 const MAX_UNREADABLE_LISTED = 100;
+
+/** Why a viewer's repair is refused, item by item. */
+export function viewerReason(user: string): string {
+  return `user ${user} is a viewer: repairs need the operator role`;
+}
 
 export const READ_ONLY_REASON =
   'this gateway is read-only: it refuses every repair (set "repairs": true in its config to allow conditional repairs)';
@@ -62,6 +73,8 @@ export class Gateway extends StoreBackend {
   private readonly bootId = randomUUID();
   private readonly sources = new Map<Subsystem, SourceEntry>();
   private readonly log: (message: string) => void;
+  /** The gateway's own audit journal (config `journal`). */
+  private readonly audit: GatewayAudit | undefined;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -71,6 +84,7 @@ export class Gateway extends StoreBackend {
     super();
     // No user info of a URL leaves the gateway, whatever a store's error quotes (src/protocol/redact.ts).
     this.log = (message) => log(redactUrls(message));
+    this.audit = config.journal === undefined ? undefined : new GatewayAudit(config.journal, config.clusterName);
     for (const source of sources) {
       this.sources.set(source.subsystem, {
         source,
@@ -208,24 +222,53 @@ export class Gateway extends StoreBackend {
     };
   }
 
-  async repair(params: RepairParams): Promise<RepairResult> {
+  async repair(params: RepairParams, caller?: Caller): Promise<RepairResult> {
     const replay = this.admitRepair(params);
     if (replay) return replay;
+    if (!this.audit) return this.finishRepair(params, await this.decide(params, caller));
+    // Journalled first: a request whose intent is not on disk is not applied.
+    try {
+      await this.audit.before(params, caller, this.beforeImages(params.repair));
+    } catch (err) {
+      this.log(errorText(err));
+      return this.finishRepair(params, refuseAll(params.repair, `not applied: the gateway's audit journal could not be written`));
+    }
+    const items = await this.decide(params, caller);
+    const result = this.finishRepair(params, items);
+    const who = caller ? ` from ${caller.user}` : '';
+    this.log(`repair ${params.repair.command}${who}: ${result.summary}`);
+    await this.audit.after(params, items, result.summary).catch((err: unknown) => this.log(errorText(err)));
+    return result;
+  }
+
+  /** Every target's result: refused whole (a viewer, a read-only gateway, a failed fact) or as the source's store decided. */
+  private async decide(params: RepairParams, caller: Caller | undefined): Promise<RepairItemResult[]> {
     const command = params.repair;
-    if (!this.config.repairs) return this.finishRepair(params, refuseAll(command, READ_ONLY_REASON));
+    if (caller?.role === 'viewer') return refuseAll(command, viewerReason(caller.user));
+    if (!this.config.repairs) return refuseAll(command, READ_ONLY_REASON);
     const entry = [...this.sources.values()].find((e) => e.source.commands.includes(command.command));
-    if (!entry) return this.finishRepair(params, refuseAll(command, `no configured system runs ${command.command}`));
+    if (!entry) return refuseAll(command, `no configured system runs ${command.command}`);
     // Refused now by its source (its owner runs and would ignore or undo the write): the same words the preview gave.
     const refused = entry.refuses.get(command.command);
-    if (refused !== undefined) return this.finishRepair(params, refuseAll(command, `refused by the gateway: ${refused}`));
+    if (refused !== undefined) return refuseAll(command, `refused by the gateway: ${refused}`);
     const preconditions = command.preconditions ?? [];
     // Facts of other stores are checked against the mirror just before the write; the source puts its own store's into the write.
     const others = preconditions.filter((p) => !this.isOwnFact(entry.source, p));
     const failed = this.failedPrecondition(others);
-    if (failed) return this.finishRepair(params, refuseAll(command, `not applied: ${failed}; re-check and plan again`));
+    if (failed) return refuseAll(command, `not applied: ${failed}; re-check and plan again`);
     const own = preconditions.filter((p) => this.isOwnFact(entry.source, p));
-    const items = (await entry.source.repair(command, own)).map((i) => ({ ...i, message: redactUrls(i.message) }));
-    return this.finishRepair(params, items);
+    return (await entry.source.repair(command, own)).map((i) => ({ ...i, message: redactUrls(i.message) }));
+  }
+
+  /** The targets as the mirror holds them just before the write (the audit journal's before-images; undo re-creates from them). */
+  private beforeImages(command: RepairCommand): BeforeImage[] {
+    const collection = REPAIR_COMMANDS[command.command].collection;
+    if (!collection || !('targets' in command)) return [];
+    return command.targets.map((t) => ({
+      collection,
+      key: t.key,
+      entity: (this.store.get(collection, t.key) as Record<string, unknown> | undefined) ?? null,
+    }));
   }
 
   private isOwnFact(source: SubsystemSource, p: Precondition): boolean {

@@ -69,6 +69,18 @@ export function gatewayConfigTemplate(): string {
     body[body.length - 1] += ',';
     lines.push(...body.map((l) => `  // ${l}`));
   }
+  // A team gateway (docs/operations.md): per-user tokens with roles, the Origins a browser client may use, the audit journal.
+  lines.push(
+    '',
+    `  // ${GATEWAY_CONFIG_DESCRIPTIONS.users}`,
+    '  // "users": [{"name": "alice", "role": "operator", "tokenHash": "scrypt$16384$8$1$…"}, {"name": "bob", "role": "viewer", "tokenHash": "…"}],',
+    `  // ${GATEWAY_CONFIG_DESCRIPTIONS.usersFile}`,
+    '  // "usersFile": "/etc/cluster-gateway/users.json",',
+    `  // ${GATEWAY_CONFIG_DESCRIPTIONS.allowedOrigins}`,
+    '  // "allowedOrigins": [],',
+    `  // ${GATEWAY_CONFIG_DESCRIPTIONS.journal}`,
+    '  // "journal": "/var/lib/cluster-gateway/audit.jsonl",',
+  );
   lines.push(
     '',
     `  // ${GATEWAY_CONFIG_DESCRIPTIONS.repairs}`,

@@ -29,6 +29,9 @@ export const BeforeImage = z.object({
 });
 export type BeforeImage = z.infer<typeof BeforeImage>;
 
+export const JournalSource = z.enum(['editor', 'cli', 'gateway']);
+export type JournalSource = z.infer<typeof JournalSource>;
+
 const common = {
   /** The repair's id (every line of a repair carries it). */
   repair: z.string().min(1).max(128),
@@ -43,8 +46,10 @@ export const JournalRepairLine = z.object({
   cluster: z.string(),
   url: z.string().optional(),
   incarnation: z.string(),
-  /** Who ran it: the editor's language server, or `cluster-check`. */
-  source: z.enum(['editor', 'cli']),
+  /** Who ran it: the editor's language server, `cluster-check`, or a gateway's own audit journal (one line per request it was sent). */
+  source: JournalSource,
+  /** The user whose token sent it, on a gateway with per-user tokens (its audit journal says who). */
+  user: z.string().optional(),
   findingId: z.string(),
   rule: RuleId.optional(),
   option: z.object({
@@ -129,7 +134,9 @@ export const RepairHistoryEntry = z.object({
   rule: RuleId.optional(),
   title: z.string(),
   safety: RepairSafety,
-  source: z.enum(['editor', 'cli']),
+  source: JournalSource,
+  /** Who sent it (a gateway's audit journal). */
+  user: z.string().optional(),
   undoOf: z.string().optional(),
   /** Undo offers it: undoable, something was (or may have been) applied, and not undone already. */
   undoable: z.boolean(),

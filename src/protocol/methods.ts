@@ -163,6 +163,15 @@ export const OPTIONAL_METHODS = ['cluster.summary'] as const;
 export const OptionalMethod = z.enum(OPTIONAL_METHODS);
 export type OptionalMethod = z.infer<typeof OptionalMethod>;
 
+/** A team gateway's roles (per-user tokens): `viewer` reads and previews; `operator` also repairs and undoes. */
+export const ROLES = ['viewer', 'operator'] as const;
+export const Role = z.enum(ROLES);
+export type Role = z.infer<typeof Role>;
+
+/** Who a connection is: the user whose token authenticated it. */
+export const Caller = z.object({ user: z.string().min(1).max(64), role: Role });
+export type Caller = z.infer<typeof Caller>;
+
 export const InitializeResult = z.object({
   protocolVersion: z.number().int(),
   serverName: z.string(),
@@ -177,6 +186,8 @@ export const InitializeResult = z.object({
   methods: z.array(z.string().max(64)).max(64).optional(),
   /** The `cluster.events` encoding this connection gets, one the client offered. Absent: objects. */
   eventEncoding: EventEncoding.optional(),
+  /** Who this connection is, on a cluster with per-user tokens (a team gateway's `users`). Absent: one shared token. */
+  caller: Caller.optional(),
 });
 export type InitializeResult = z.infer<typeof InitializeResult>;
 
