@@ -22,6 +22,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { encodeDeletes, type EventEncoding } from '../protocol';
 import type { ClusterBackend } from './backend';
+import { createClusterMetrics, isMetricsRequest, type ClusterMetricsOptions } from './metrics';
 import { RpcSession } from './rpc';
 
 export interface ClusterServerOptions {
@@ -56,6 +57,11 @@ export interface ClusterServerOptions {
   http?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** Ping interval to find dead clients. Default 30 s. */
   heartbeatMs?: number;
+  /**
+   * `GET /metrics` on this server (src/cluster/metrics.ts), without the token unless `requireToken`.
+   * Default: served. false: not here (`startMetricsServer` serves it on a port of its own).
+   */
+  metrics?: false | (ClusterMetricsOptions & { requireToken?: boolean });
 }
 
 export interface ClusterServer {
@@ -65,6 +71,8 @@ export interface ClusterServer {
   readonly token: string;
   /** True when the token was generated here (the CLI prints it). */
   readonly tokenGenerated: boolean;
+  /** Whether a request carries this server's token (`/metrics` on a port of its own, with `requireToken`). */
+  authorizes(req: IncomingMessage): boolean;
   /** Number of connected WebSocket clients. */
   clientCount(): number;
   close(): Promise<void>;
@@ -145,12 +153,21 @@ export async function startClusterServer(cluster: ClusterBackend, opts: ClusterS
   const maxBuffered = opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED;
   const readPause = Math.min(opts.readPauseBytes ?? DEFAULT_READ_PAUSE, maxBuffered);
 
+  const metrics = opts.metrics === false ? undefined : createClusterMetrics(cluster, opts.metrics);
   const http = createServer((req, res) => {
+    const forMetrics = metrics !== undefined && isMetricsRequest(req);
     // The plain HTTP routes answer without a token: a page whose DNS name was rebound to this address
     // must not read them, so the Host header must name the address listened on (or localhost).
-    if (opts.http && !hostAllowed(req.headers.host, host, (http.address() as AddressInfo | null)?.port)) {
+    if ((opts.http || forMetrics) && !hostAllowed(req.headers.host, host, (http.address() as AddressInfo | null)?.port)) {
       res.writeHead(421, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end(`${cluster.serverName}: Host ${JSON.stringify(req.headers.host ?? '')} is not the address it listens on\n`);
+      return;
+    }
+    if (forMetrics) {
+      if (opts.metrics && opts.metrics.requireToken && !tokenMatches(req.headers.authorization, expected)) {
+        res.writeHead(401, { 'Content-Type': 'text/plain; charset=utf-8', 'WWW-Authenticate': `Bearer realm="${cluster.serverName}"` });
+        res.end('Unauthorized\n');
+      } else metrics.handle(req, res);
       return;
     }
     if (opts.http?.(req, res)) return;
@@ -350,10 +367,12 @@ export async function startClusterServer(cluster: ClusterBackend, opts: ClusterS
     port,
     token,
     tokenGenerated,
+    authorizes: (req) => tokenMatches(req.headers.authorization, expected),
     clientCount: () => sessions.size,
     close() {
       closing ??= new Promise<void>((resolve) => {
         shutdown.abort();
+        metrics?.close();
         clearInterval(heartbeat);
         unsubscribe();
         for (const ws of wss.clients) ws.close(1001, `${cluster.serverName} shutting down`);

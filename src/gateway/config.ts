@@ -172,6 +172,19 @@ export const GatewayConfig = z.strictObject({
   repairs: z.boolean().default(false),
   /** How often stores without a watch (PostgreSQL, HTTP, files) are read again, in ms. */
   pollMs: z.number().int().min(100).max(600_000).default(2000),
+  /** `GET /metrics` (Prometheus): where it is served and whether it needs the token (docs/operations.md). */
+  metrics: z
+    .strictObject({
+      /** Serve /metrics on this port of its own (0: a free one); absent: on the gateway's own port. `--metrics-port` overrides it. */
+      port: z.number().int().min(0).max(65535).optional(),
+      /** The address of that port (default: the gateway's `--host`). */
+      host: z.string().min(1).optional(),
+      /** Scrapes must send the gateway's token (`Authorization: Bearer …`); default false. */
+      requireToken: z.boolean().default(false),
+      /** Least time between two runs of the checks behind the finding metrics, in ms (default 1000). */
+      checkIntervalMs: z.number().int().min(100).max(600_000).optional(),
+    })
+    .optional(),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
 export type GatewayConfigInput = z.input<typeof GatewayConfig>;
@@ -193,6 +206,7 @@ export const GATEWAY_CONFIG_DESCRIPTIONS: Record<keyof GatewayConfig, string> = 
   fluvio: "Fluvio: the SC's local metadata folder (the Partitions view).",
   repairs: 'Repairs write to the real stores, each as a conditional write: off (read-only) unless true.',
   pollMs: 'How often stores without a watch (PostgreSQL, HTTP, files) are read again, in ms.',
+  metrics: 'GET /metrics for Prometheus: on the gateway port (default) or a port of its own, with or without the token (requireToken).',
 };
 
 /** The JSON schema editors validate a config file with (`jsonValidation`). */

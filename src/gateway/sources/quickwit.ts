@@ -240,6 +240,7 @@ export class QuickwitSource implements SubsystemSource {
       connectionTimeoutMillis: 10_000,
       idleTimeoutMillis: 30_000,
       warn: (key, w) => this.ctx?.warning?.(`postgres-${key}`, w),
+      observe: (seconds, ok) => this.ctx?.readDuration?.(seconds, ok),
     });
     return this.pool;
   }
