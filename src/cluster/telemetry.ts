@@ -9,12 +9,16 @@ export type RepairOutcome = 'applied' | 'refused' | 'unchanged' | 'failed';
 
 export const REPAIR_OUTCOMES: readonly RepairOutcome[] = ['applied', 'refused', 'unchanged', 'failed'];
 
+const MAX_EARLY_READS = 4096;
+
 export class Telemetry {
   /** Per repair command (a bounded set: `RepairCommandName`), items per outcome since start. */
   readonly repairs = new Map<string, Record<RepairOutcome, number>>();
   /** Per source, the wall-clock time (ms) of its last successful read. */
   readonly lastRead = new Map<string, number>();
   private readonly readListeners = new Set<(source: string, seconds: number, ok: boolean) => void>();
+  /** Reads made before anything listened (a gateway's first reads come before its server starts), up to `MAX_EARLY_READS`. */
+  private early: [string, number, boolean][] | undefined = [];
 
   repaired(command: string, outcome: RepairOutcome, n = 1): void {
     if (n <= 0) return;
@@ -30,11 +34,14 @@ export class Telemetry {
 
   /** One read of a source's store took `seconds`. */
   readDuration(source: string, seconds: number, ok: boolean): void {
+    if (this.early && this.early.length < MAX_EARLY_READS) this.early.push([source, seconds, ok]);
     for (const l of this.readListeners) l(source, seconds, ok);
   }
 
   /** Read latencies as they come (the metrics' histogram); returns the unsubscribe. */
   onReadDuration(listener: (source: string, seconds: number, ok: boolean) => void): () => void {
+    for (const [source, seconds, ok] of this.early ?? []) listener(source, seconds, ok);
+    this.early = undefined;
     this.readListeners.add(listener);
     return () => this.readListeners.delete(listener);
   }
