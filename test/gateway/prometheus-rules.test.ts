@@ -11,24 +11,7 @@ import { RULES, type RuleId } from '../../src/protocol';
 import { createClusterMetrics } from '../../src/cluster/metrics';
 import { Simulator } from '../../src/simulator/simulator';
 import { ROOT } from '../server/sim';
-
-export const PROMTOOL = process.env.PROMTOOL_BIN ?? '/usr/bin/promtool';
-export const RULES_DIR = join(ROOT, 'deploy', 'prometheus');
-export const RULES_FILE = join(RULES_DIR, 'cluster-debugger.rules.yml');
-
-/** The rules file's alerts, read line by line (its shape is fixed: `- alert:`, `expr:`, `runbook_url:`). */
-export function alertsOf(text: string): { alert: string; expr: string; runbook: string }[] {
-  const out: { alert: string; expr: string; runbook: string }[] = [];
-  for (const line of text.split('\n')) {
-    const alert = /^\s*- alert: (\S+)$/.exec(line);
-    if (alert) out.push({ alert: alert[1]!, expr: '', runbook: '' });
-    const expr = /^\s*expr: (.+)$/.exec(line);
-    if (expr && out.length) out[out.length - 1]!.expr = expr[1]!;
-    const runbook = /^\s*runbook_url: (\S+)$/.exec(line);
-    if (runbook && out.length) out[out.length - 1]!.runbook = runbook[1]!;
-  }
-  return out;
-}
+import { alertsOf, PROMTOOL, RULES_DIR, RULES_FILE } from './prometheus';
 
 describe('Prometheus alert rules (deploy/prometheus)', function () {
   this.timeout(60_000);
