@@ -1,6 +1,7 @@
 /**
  * A real Prometheus (Debian's) scrapes a real gateway over a real incident: `cluster-sim --etcd`
- * mirrors GreptimeDB's DDL backlog into a real etcd, `cluster-gateway` reads it back, and
+ * mirrors GreptimeDB's DDL backlog into a real etcd (and `--postgres` Quickwit's dangling shards
+ * into a real PostgreSQL), `cluster-gateway` reads it back, and
  * Prometheus, scraping every second with deploy/prometheus's rules (their `for` set to 0s in a
  * test copy: the shipped thresholds are minutes), shows the finding's metric and fires the alert.
  * `cluster-check --repair all` through the gateway then clears the incident, and the alert resolves.
@@ -10,10 +11,14 @@ import { readFileSync } from 'node:fs';
 import { cli } from '../cli/cliProcess';
 import { startSim, type RunningSim } from '../server/sim';
 import { startEtcd, type RunningEtcd } from './etcd';
+import { postgresAvailable, startPostgres, type TestPostgres } from './postgres';
 import { startGateway, type RunningGateway } from './gateway';
 import { RULES_FILE, startPrometheus, until, type RunningPrometheus } from './prometheus';
 
 const TOKEN = 'prometheus-e2e-token-4f1c';
+
+/** The shipped rules with every `for` at 0s: an alert fires on the first evaluation that sees its finding. */
+const testRules = () => readFileSync(RULES_FILE, 'utf8').replace(/^(\s+for:) \S+$/gm, '$1 0s');
 
 interface Sample {
   metric: Record<string, string>;
@@ -41,6 +46,7 @@ describe('a real Prometheus scrapes a real gateway (cluster-sim --etcd → etcd 
   let sim: RunningSim | undefined;
   let gateway: RunningGateway | undefined;
   let prometheus: RunningPrometheus | undefined;
+  let pg: TestPostgres | undefined;
 
   afterEach(async function () {
     if (this.currentTest?.state === 'failed') process.stderr.write(`prometheus said:\n${prometheus?.output() ?? ''}\n`);
@@ -48,7 +54,8 @@ describe('a real Prometheus scrapes a real gateway (cluster-sim --etcd → etcd 
     await gateway?.stop();
     await sim?.stop();
     await etcd?.stop();
-    [prometheus, gateway, sim, etcd] = [undefined, undefined, undefined, undefined];
+    await pg?.stop();
+    [prometheus, gateway, sim, etcd, pg] = [undefined, undefined, undefined, undefined, undefined];
   });
 
   it('greptime-ddl-backlog: the metric shows, ClusterDebuggerDdlBacklog fires; a repair clears it and the alert resolves', async () => {
@@ -56,9 +63,7 @@ describe('a real Prometheus scrapes a real gateway (cluster-sim --etcd → etcd 
     sim = await startSim(['--etcd', etcd.url, '--scenario', 'greptime-ddl-backlog', '--token', TOKEN]);
     gateway = await startGateway({ clusterName: 'prod', greptime: { etcd: { endpoints: [etcd.url] } }, repairs: true }, { token: TOKEN });
     const target = gateway.url.replace(/^ws:\/\//, '');
-    // The shipped rules with every `for` at 0s: the alert fires on the first evaluation that sees the finding.
-    const rules = readFileSync(RULES_FILE, 'utf8').replace(/^(\s+for:) \S+$/gm, '$1 0s');
-    prometheus = await startPrometheus(target, rules);
+    prometheus = await startPrometheus(target, testRules());
     const p = prometheus;
 
     const backlog = await until(async () => {
@@ -124,5 +129,51 @@ describe('a real Prometheus scrapes a real gateway (cluster-sim --etcd → etcd 
     const series = await api<Record<string, string>[]>(p, `/api/v1/series?match[]=${encodeURIComponent('{job="cluster-debugger"}')}`);
     assert.ok(series.length > 0);
     assert.ok(!JSON.stringify(series).includes(TOKEN));
+  });
+
+  it('quickwit-dangling-shards in PostgreSQL: ClusterDebuggerShardsDangling fires; --repair shards/dangling resolves it', async () => {
+    assert.ok(postgresAvailable(), 'PostgreSQL 15 is not installed (scripts/setup-test-deps.sh installs it)');
+    pg = await startPostgres();
+    const db = await pg.createDatabase('prometheus_e2e');
+    sim = await startSim(['--scenario', 'quickwit-dangling-shards', '--seed', '1', '--postgres', db, '--token', TOKEN]);
+    const node = sim.url.replace(/^ws:/, 'http:');
+    gateway = await startGateway(
+      { clusterName: 'prod', quickwit: { postgres: db, node }, repairs: true, pollMs: 500 },
+      { token: TOKEN, deadlineMs: 60_000 },
+    );
+    prometheus = await startPrometheus(gateway.url.replace(/^ws:\/\//, ''), testRules());
+    const p = prometheus;
+
+    const dangling = await until(async () => {
+      const r = await query(p, 'cluster_debugger_finding_entities{rule="shards/dangling"}');
+      return r.length > 0 && r;
+    }, 'the shards/dangling finding metric in Prometheus');
+    assert.deepEqual(
+      dangling.map((s) => [s.metric.cluster, s.metric.subsystem, s.metric.severity]),
+      [['prod', 'shards', 'error']],
+    );
+    assert.ok(Number(dangling[0]!.value[1]) > 10, `dangling shards: ${dangling[0]!.value[1]}`);
+    const firing = await until(
+      async () => (await alerts(p)).find((a) => a.labels.alertname === 'ClusterDebuggerShardsDangling' && a.state === 'firing'),
+      'ClusterDebuggerShardsDangling firing',
+    );
+    assert.equal(firing.annotations.runbook_url, 'docs/rules/shards/dangling.md');
+    await until(
+      async () => (await query(p, 'cluster_debugger_store_read_duration_seconds_count{source="shards",result="ok"} > 0')).length > 0,
+      'metastore read latencies',
+    );
+
+    const run = await cli([gateway.url, '--token', TOKEN, '--repair', 'shards/dangling', '--yes']);
+    assert.match(run.stdout, /: applied \d+\nAll findings repaired\./, run.stdout + run.stderr);
+    await until(
+      async () => (await query(p, 'cluster_debugger_finding_entities{rule="shards/dangling"}')).length === 0,
+      'the finding metric gone',
+    );
+    await until(
+      async () => !(await alerts(p)).some((a) => a.labels.alertname === 'ClusterDebuggerShardsDangling'),
+      'ClusterDebuggerShardsDangling resolved',
+    );
+    const applied = await query(p, 'cluster_debugger_repairs_total{command="quickwit.deleteShards",outcome="applied"}');
+    assert.ok(applied.length === 1 && Number(applied[0]!.value[1]) > 10, JSON.stringify(applied));
   });
 });

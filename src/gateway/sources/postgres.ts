@@ -174,8 +174,6 @@ export interface PostgresPoolOptions {
   queryTimeoutMillis?: number;
   /** A warning about the connection (`plan`: an unchecked certificate, sslmode=disable; `fallback`: prefer/allow took the other way). */
   warn?(key: 'plan' | 'fallback', message: string): void;
-  /** One query took `seconds` (`ok`: it answered), for the gateway's read latency metric. */
-  observe?(seconds: number, ok: boolean): void;
 }
 
 /**
@@ -238,18 +236,15 @@ export class PostgresPool {
   }
 
   async query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>> {
-    const began = performance.now();
+    const client = await this.connect();
     let failed: Error | undefined;
-    let client: PoolClient | undefined;
     try {
-      client = await this.connect();
       return await client.query<R>(text, values);
     } catch (err) {
       failed = err as Error;
       throw err;
     } finally {
-      this.options.observe?.((performance.now() - began) / 1000, failed === undefined);
-      client?.release(failed && /Query read timeout|terminated|ECONNRESET/.test(failed.message) ? failed : undefined);
+      client.release(failed && /Query read timeout|terminated|ECONNRESET/.test(failed.message) ? failed : undefined);
     }
   }
 
