@@ -104,9 +104,10 @@ export function createClusterMetrics(cluster: ClusterBackend, opts: ClusterMetri
     registers,
   });
 
-  const clusterName = () => cluster.status().clusterName;
+  // The cluster's name as of the last scrape (a read is observed often: it need not build a status each time).
+  let clusterName = cluster.status().clusterName;
   const unsubscribe = cluster.telemetry?.onReadDuration((source, seconds, ok) =>
-    readSeconds.observe({ cluster: clusterName(), source, result: ok ? 'ok' : 'error' }, seconds),
+    readSeconds.observe({ cluster: clusterName, source, result: ok ? 'ok' : 'error' }, seconds),
   );
 
   const interval = opts.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS;
@@ -129,6 +130,7 @@ export function createClusterMetrics(cluster: ClusterBackend, opts: ClusterMetri
   function update(): void {
     const status = cluster.status();
     const name = status.clusterName;
+    clusterName = name;
     findings.reset();
     findingEntities.reset();
     for (const f of currentFindings(status)) {
@@ -211,9 +213,8 @@ export interface MetricsServer {
 export async function startMetricsServer(cluster: ClusterBackend, opts: MetricsServerOptions): Promise<MetricsServer> {
   const host = opts.host ?? '127.0.0.1';
   const metrics = createClusterMetrics(cluster, opts);
-  let server: Server | undefined = undefined;
-  server = createServer((req, res) => {
-    if (!opts.hostAllowed(req.headers.host, host, (server?.address() as AddressInfo | null)?.port)) {
+  const server: Server = createServer((req, res) => {
+    if (!opts.hostAllowed(req.headers.host, host, (server.address() as AddressInfo | null)?.port)) {
       res.writeHead(421, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('Host is not the address listened on\n');
       return;

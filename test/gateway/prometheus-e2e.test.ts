@@ -138,10 +138,15 @@ describe('a real Prometheus scrapes a real gateway (cluster-sim --etcd → etcd 
     sim = await startSim(['--scenario', 'quickwit-dangling-shards', '--seed', '1', '--postgres', db, '--token', TOKEN]);
     const node = sim.url.replace(/^ws:/, 'http:');
     gateway = await startGateway(
-      { clusterName: 'prod', quickwit: { postgres: db, node }, repairs: true, pollMs: 500 },
+      { clusterName: 'prod', quickwit: { postgres: db, node }, repairs: true, pollMs: 500, metrics: { port: 0 } },
       { token: TOKEN, deadlineMs: 60_000 },
     );
-    prometheus = await startPrometheus(gateway.url.replace(/^ws:\/\//, ''), testRules());
+    // `metrics.port` in the config: /metrics on a port of its own, which the gateway prints (and no longer on its own port).
+    const gw = gateway;
+    const printed = await until(async () => /^metrics http:\/\/(\S+)\/metrics$/m.exec(gw.stdout())?.[1], 'the metrics line', 10_000);
+    assert.notEqual(printed, gateway.url.replace(/^ws:\/\//, ''));
+    assert.equal((await fetch(`${gateway.url.replace(/^ws:/, 'http:')}/metrics`)).status, 426);
+    prometheus = await startPrometheus(printed, testRules());
     const p = prometheus;
 
     const dangling = await until(async () => {
