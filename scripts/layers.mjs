@@ -20,8 +20,8 @@ export const LAYER_RULES = {
     rule: "src/codecs/ translates the real systems' records to entities and back: it imports only src/protocol/.",
   },
   cluster: {
-    may: ['protocol'],
-    rule: "src/cluster/ is the cluster protocol's WebSocket, both ends (the server for any backend, and the client): it imports only src/protocol/.",
+    may: ['protocol', 'analysis'],
+    rule: "src/cluster/ is the cluster protocol's WebSocket, both ends (the server for any backend, and the client): it imports only src/protocol/ and src/analysis/ (the pure checks, which /metrics runs on the served model).",
   },
   simulator: {
     may: ['protocol', 'cluster', 'codecs'],

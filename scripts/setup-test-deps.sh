@@ -4,7 +4,9 @@
 #     against the language server;
 #   - Debian's etcd-server and postgresql: the real metadata stores the gateway
 #     tests start on 127.0.0.1 with random ports and temporary data directories
-#     (PostgreSQL as its own user, never as root).
+#     (PostgreSQL as its own user, never as root);
+#   - Debian's prometheus: promtool tests deploy/prometheus's alert rules, and a real
+#     Prometheus scrapes a gateway (test/gateway/prometheus*.test.ts).
 # Already installed, this is a few dpkg/PATH checks and takes milliseconds.
 # Installing needs root (or sudo) and apt-get; where that is not possible this only
 # warns, and the tests that need the missing program fail and say why.
@@ -15,7 +17,7 @@ set -euo pipefail
 log() { printf '[test deps] %s\n' "$*" >&2; }
 
 # Debian package → the program the tests run from it.
-declare -A program=([neovim]=nvim [etcd-server]=/usr/bin/etcd [postgresql]=/usr/lib/postgresql/15/bin/postgres)
+declare -A program=([neovim]=nvim [etcd-server]=/usr/bin/etcd [postgresql]=/usr/lib/postgresql/15/bin/postgres [prometheus]=/usr/bin/promtool)
 present() { command -v "${program[$1]}" >/dev/null 2>&1; }
 
 missing=()
@@ -50,7 +52,7 @@ apt_log="$lock_dir/cluster-debugger-test-deps.apt.log"
 "${sudo[@]}" apt-get update -qq >"$apt_log" 2>&1 || { tail -n 20 "$apt_log" >&2; log "ERROR: apt-get update failed (log: $apt_log)"; exit 1; }
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${still[@]}" >>"$apt_log" 2>&1 \
   || { tail -n 20 "$apt_log" >&2; log "ERROR: apt-get install ${still[*]} failed (log: $apt_log)"; exit 1; }
-# Debian starts a machine-wide PostgreSQL and etcd on install; the tests run their own.
-for unit in postgresql etcd; do "${sudo[@]}" service "$unit" stop >/dev/null 2>&1 || true; done
+# Debian starts a machine-wide PostgreSQL, etcd and Prometheus on install; the tests run their own.
+for unit in postgresql etcd prometheus prometheus-node-exporter; do "${sudo[@]}" service "$unit" stop >/dev/null 2>&1 || true; done
 for p in "${still[@]}"; do present "$p" || { log "ERROR: ${program[$p]} is missing after installing $p"; exit 1; }; done
 log "installed ${still[*]} in $((SECONDS - started)) s"

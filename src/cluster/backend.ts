@@ -10,6 +10,7 @@ import type {
   Caller,
   ClusterStatus,
   CollectionName,
+  EntityOf,
   EventsNotification,
   Fault,
   ListResult,
@@ -23,6 +24,7 @@ import type {
   SummaryResult,
 } from '../protocol';
 import type { z } from 'zod';
+import type { Telemetry } from './telemetry';
 
 export interface ClusterBackend {
   /** `serverName` in `initialize`'s result, and the realm of a refused upgrade. */
@@ -45,6 +47,10 @@ export interface ClusterBackend {
   onEvents(listener: (n: EventsNotification) => void): () => void;
   /** The simulator's own control API (`sim.*`). Absent: those methods are not found. */
   readonly control?: SimControl;
+  /** Repairs and reads counted for `/metrics`. Absent: those metrics are not served. */
+  readonly telemetry?: Telemetry;
+  /** Each collection as served, read-only (not copied): `/metrics` runs the checks on them. Absent: no finding metrics. */
+  collections?<C extends CollectionName>(c: C): ReadonlyMap<string, EntityOf<C>>;
   /** Stops whatever the backend runs (watches, polls, connections). */
   close?(): Promise<void>;
 }

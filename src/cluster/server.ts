@@ -23,6 +23,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { encodeDeletes, type EventEncoding } from '../protocol';
 import { sharedTokenAuth, type Authenticate, type Caller } from './auth';
 import type { ClusterBackend } from './backend';
+import { createClusterMetrics, isMetricsRequest, type ClusterMetricsOptions } from './metrics';
 import { RpcSession } from './rpc';
 
 export interface ClusterServerOptions {
@@ -62,6 +63,11 @@ export interface ClusterServerOptions {
   http?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** Ping interval to find dead clients. Default 30 s. */
   heartbeatMs?: number;
+  /**
+   * `GET /metrics` on this server (src/cluster/metrics.ts), without the token unless `requireToken`.
+   * Default: served. false: not here (`startMetricsServer` serves it on a port of its own).
+   */
+  metrics?: false | (ClusterMetricsOptions & { requireToken?: boolean });
 }
 
 export interface ClusterServer {
@@ -72,6 +78,8 @@ export interface ClusterServer {
   readonly token: string;
   /** True when the token was generated here (the CLI prints it). */
   readonly tokenGenerated: boolean;
+  /** Whether a request carries this server's token (`/metrics` on a port of its own, with `requireToken`). */
+  authorizes(req: IncomingMessage): Promise<boolean>;
   /** Number of connected WebSocket clients. */
   clientCount(): number;
   close(): Promise<void>;
@@ -144,12 +152,33 @@ export async function startClusterServer(cluster: ClusterBackend, opts: ClusterS
   const maxBuffered = opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED;
   const readPause = Math.min(opts.readPauseBytes ?? DEFAULT_READ_PAUSE, maxBuffered);
 
+  const metrics = opts.metrics === false ? undefined : createClusterMetrics(cluster, opts.metrics);
   const http = createServer((req, res) => {
+    const forMetrics = metrics !== undefined && isMetricsRequest(req);
     // The plain HTTP routes answer without a token: a page whose DNS name was rebound to this address
     // must not read them, so the Host header must name the address listened on (or localhost).
-    if (opts.http && !hostAllowed(req.headers.host, host, (http.address() as AddressInfo | null)?.port)) {
+    if ((opts.http || forMetrics) && !hostAllowed(req.headers.host, host, (http.address() as AddressInfo | null)?.port)) {
       res.writeHead(421, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end(`${cluster.serverName}: Host ${JSON.stringify(req.headers.host ?? '')} is not the address it listens on\n`);
+      return;
+    }
+    if (forMetrics) {
+      if (!(opts.metrics && opts.metrics.requireToken)) {
+        metrics.handle(req, res);
+        return;
+      }
+      // Any token that may connect may scrape (a viewer's too).
+      void authenticate(req.headers.authorization).then(
+        (caller) => {
+          if (caller) return void metrics.handle(req, res);
+          res.writeHead(401, { 'Content-Type': 'text/plain; charset=utf-8', 'WWW-Authenticate': `Bearer realm="${cluster.serverName}"` });
+          res.end('Unauthorized\n');
+        },
+        () => {
+          res.writeHead(500);
+          res.end();
+        },
+      );
       return;
     }
     if (opts.http?.(req, res)) return;
@@ -356,10 +385,12 @@ export async function startClusterServer(cluster: ClusterBackend, opts: ClusterS
     port,
     token,
     tokenGenerated,
+    authorizes: async (req) => (await authenticate(req.headers.authorization)) !== undefined,
     clientCount: () => sessions.size,
     close() {
       closing ??= new Promise<void>((resolve) => {
         shutdown.abort();
+        metrics?.close();
         clearInterval(heartbeat);
         unsubscribe();
         for (const ws of wss.clients) ws.close(1001, `${cluster.serverName} shutting down`);

@@ -15,6 +15,7 @@ import {
   type Caller,
   type ClusterStatus,
   type CollectionName,
+  type EntityOf,
   type EventsNotification,
   type ListResult,
   type PageEncoding,
@@ -27,6 +28,7 @@ import {
 } from '../protocol';
 import type { ClusterBackend } from './backend';
 import { ReplayCache } from './replay-cache';
+import { Telemetry } from './telemetry';
 import { decodeCursor, encodeCursor, EVENTS_PER_NOTIFICATION, type Store } from './store';
 
 /** Repair results kept for `requestId` replays: entries, and bytes (a result echoes client-chosen keys). */
@@ -38,6 +40,8 @@ export abstract class StoreBackend implements ClusterBackend {
   protected abstract store: Store;
   protected readonly repairCache = new ReplayCache<RepairResult>(REPAIR_CACHE_SIZE, REPAIR_CACHE_BYTES, repairResultSize);
   private readonly listeners = new Set<(n: EventsNotification) => void>();
+  /** Repairs by command and outcome, reads per source: what `/metrics` reports (src/cluster/metrics.ts). */
+  readonly telemetry = new Telemetry();
 
   abstract status(): ClusterStatus;
   abstract repair(params: RepairParams, caller?: Caller): RepairResult | Promise<RepairResult>;
@@ -82,6 +86,11 @@ export abstract class StoreBackend implements ClusterBackend {
     const collections: SummaryResult['collections'] = {};
     for (const c of COLLECTION_NAMES) collections[c] = summariseCollection(c, this.store.values(c));
     return { seq: this.store.seq, collections };
+  }
+
+  /** Each collection as served, read-only and not copied: the model `/metrics` runs the checks on. */
+  collections<C extends CollectionName>(c: C): ReadonlyMap<string, EntityOf<C>> {
+    return this.store.view(c);
   }
 
   get(collection: CollectionName, keys: string[]): { items: unknown[]; seq: number } {
@@ -150,6 +159,9 @@ export abstract class StoreBackend implements ClusterBackend {
       }
     }
     const unchanged = items.length - applied - refused;
+    this.telemetry.repaired(params.repair.command, 'applied', applied);
+    this.telemetry.repaired(params.repair.command, 'refused', refused);
+    this.telemetry.repaired(params.repair.command, 'unchanged', unchanged);
     const parts = [`${applied} applied`, `${refused} refused`];
     if (unchanged) parts.push(`${unchanged} unchanged`);
     const result: RepairResult = {

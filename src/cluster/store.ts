@@ -133,6 +133,11 @@ export class Store {
     return this.map(c).values();
   }
 
+  /** The collection itself, read-only, for the checks of `/metrics` (src/cluster/metrics.ts): no copy. */
+  view<C extends CollectionName>(c: C): ReadonlyMap<string, EntityOf<C>> {
+    return this.map(c);
+  }
+
   /** A snapshot array, safe to mutate the store while walking it. */
   all<C extends CollectionName>(c: C): EntityOf<C>[] {
     return [...this.map(c).values()];

@@ -2,7 +2,7 @@
  * `cluster-gateway`: a cluster over the real systems' own metadata stores,
  * speaking the same protocol as `cluster-sim`.
  *
- *   cluster-gateway --config FILE [--host 127.0.0.1] [--port 0] [--token T]
+ *   cluster-gateway --config FILE [--host 127.0.0.1] [--port 0] [--token T] [--metrics-port N]
  *
  * Prints `listening ws://HOST:PORT` (and `token: …` when it made one up).
  * The token comes from `--token`, else `CLUSTER_GATEWAY_TOKEN`, else a random one; with `users` in
@@ -17,21 +17,23 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeZodError, errorText } from '../protocol';
-import { startClusterServer } from '../cluster/server';
+import { startMetricsServer, type MetricsServer } from '../cluster/metrics';
+import { hostAllowed, startClusterServer } from '../cluster/server';
 import { hashToken, usersAuth } from '../cluster/auth';
 import { GatewayConfig, GatewayUsersFile } from './config';
 import { parseConfigText } from './template';
 import { createSourcesIsolated, Gateway } from './gateway';
 import { createSources } from './sources';
 
-const USAGE = `usage: cluster-gateway --config FILE [--host H] [--port N] [--token T]
+const USAGE = `usage: cluster-gateway --config FILE [--host H] [--port N] [--token T] [--metrics-port N]
        cluster-gateway hash-token < FILE    (prints the hash of the token read from stdin, for a user's tokenHash)
 
   --config FILE     the gateway config (JSON): which stores to read each system from
   --host H          address to listen on (default 127.0.0.1)
   --port N          port (default 0: a free one)
   --token T         bearer token clients must send (default: $CLUSTER_GATEWAY_TOKEN, else a random one, printed);
-                    not with "users" in the config (each user sends their own token)`;
+                    not with "users" in the config (each user sends their own token)
+  --metrics-port N  serve GET /metrics (Prometheus) on this port of its own (default: on --port; see "metrics" in the config)`;
 
 class UsageError extends Error {}
 
@@ -45,6 +47,7 @@ function parse(argv: string[]) {
         host: { type: 'string' },
         port: { type: 'string' },
         token: { type: 'string' },
+        'metrics-port': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -58,7 +61,10 @@ function parse(argv: string[]) {
   const port = values.port === undefined ? 0 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0–65535, not ${values.port}`);
   if (values.token !== undefined && values.token.length === 0) throw new UsageError('--token must not be empty');
-  return { help: false as const, config: values.config, host: values.host ?? '127.0.0.1', port, token: values.token };
+  const metricsPort = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port']);
+  if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535))
+    throw new UsageError(`--metrics-port must be 0–65535, not ${values['metrics-port']}`);
+  return { help: false as const, config: values.config, host: values.host ?? '127.0.0.1', port, token: values.token, metricsPort };
 }
 
 function readConfig(file: string): GatewayConfig {
@@ -132,7 +138,11 @@ async function main(): Promise<void> {
   const log = (m: string) => process.stderr.write(`cluster-gateway: ${m}\n`);
   const gateway = new Gateway(config, createSourcesIsolated(config, createSources), log);
   await gateway.start();
+  const metricsPort = args.metricsPort ?? config.metrics?.port;
+  const metricsOwn = metricsPort !== undefined;
   let server;
+  let metricsServer: MetricsServer | undefined;
+  let listening = `${args.host}:${args.port}`;
   try {
     server = await startClusterServer(gateway, {
       host: args.host,
@@ -141,11 +151,24 @@ async function main(): Promise<void> {
       tokenEnv: 'CLUSTER_GATEWAY_TOKEN',
       allowedOrigins: config.allowedOrigins,
       ...(config.users ? { authenticate: usersAuth(config.users) } : {}),
+      metrics: metricsOwn ? false : { requireToken: config.metrics?.requireToken, checkIntervalMs: config.metrics?.checkIntervalMs },
     });
+    if (metricsOwn) {
+      const s = server;
+      const host = config.metrics?.host ?? args.host;
+      listening = `${host}:${metricsPort}`;
+      metricsServer = await startMetricsServer(gateway, {
+        host,
+        port: metricsPort,
+        hostAllowed,
+        checkIntervalMs: config.metrics?.checkIntervalMs,
+        ...(config.metrics?.requireToken ? { authorize: (req) => s.authorizes(req) } : {}),
+      });
+    }
   } catch (err) {
     const e = err as Error & { code?: string };
-    process.stderr.write(`cluster-gateway: cannot listen on ${args.host}:${args.port}: ${e.code ?? e.message}\n`);
-    await gateway.close();
+    process.stderr.write(`cluster-gateway: cannot listen on ${listening}: ${e.code ?? e.message}\n`);
+    await Promise.all([server?.close(), gateway.close()]);
     process.exit(1);
   }
   if (server.tokenGenerated) process.stdout.write(`token: ${server.token}\n`);
@@ -155,13 +178,14 @@ async function main(): Promise<void> {
     process.stdout.write(`users: operators ${byRole('operator').join(', ') || 'none'}; viewers ${byRole('viewer').join(', ') || 'none'}\n`);
   }
   process.stdout.write(`listening ${server.url}\n`);
+  process.stdout.write(`metrics ${metricsServer?.url ?? `${server.url.replace(/^ws:/, 'http:')}/metrics`}\n`);
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log(`${signal}, shutting down`);
-    void Promise.all([server.close(), gateway.close()]).then(() => process.exit(0));
+    void Promise.all([server.close(), metricsServer?.close(), gateway.close()]).then(() => process.exit(0));
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -197,6 +197,19 @@ export const GatewayConfig = z
     repairs: z.boolean().default(false),
     /** How often stores without a watch (PostgreSQL, HTTP, files) are read again, in ms. */
     pollMs: z.number().int().min(100).max(600_000).default(2000),
+    /** `GET /metrics` (Prometheus): where it is served and whether it needs the token (docs/operations.md). */
+    metrics: z
+      .strictObject({
+        /** Serve /metrics on this port of its own (0: a free one); absent: on the gateway's own port. `--metrics-port` overrides it. */
+        port: z.number().int().min(0).max(65535).optional(),
+        /** The address of that port (default: the gateway's `--host`). */
+        host: z.string().min(1).optional(),
+        /** Scrapes must send the gateway's token (`Authorization: Bearer …`); default false. */
+        requireToken: z.boolean().default(false),
+        /** Least time between two runs of the checks behind the finding metrics, in ms (default 1000). */
+        checkIntervalMs: z.number().int().min(100).max(600_000).optional(),
+      })
+      .optional(),
     /**
      * Per-user tokens with roles: given, each connection is the user whose token it sent (and `--token` is
      * refused); absent, one shared token (`--token`, `$CLUSTER_GATEWAY_TOKEN`) whose holder may repair.
@@ -236,6 +249,7 @@ export const GATEWAY_CONFIG_DESCRIPTIONS: Record<keyof GatewayConfig, string> = 
   fluvio: "Fluvio: the SC's local metadata folder (the Partitions view).",
   repairs: 'Repairs write to the real stores, each as a conditional write: off (read-only) unless true.',
   pollMs: 'How often stores without a watch (PostgreSQL, HTTP, files) are read again, in ms.',
+  metrics: 'GET /metrics for Prometheus: on the gateway port (default) or a port of its own, with or without the token (requireToken).',
   users:
     'Per-user tokens with roles (viewer: read and preview; operator: also repair and undo), each as a salted hash made by `cluster-gateway hash-token`.',
   usersFile: 'A JSON file {"users": [...]} read at start (relative to this config), e.g. mounted from a Kubernetes Secret.',

@@ -257,7 +257,14 @@ export class Gateway extends StoreBackend {
     const failed = this.failedPrecondition(others);
     if (failed) return refuseAll(command, `not applied: ${failed}; re-check and plan again`);
     const own = preconditions.filter((p) => this.isOwnFact(entry.source, p));
-    return (await entry.source.repair(command, own)).map((i) => ({ ...i, message: redactUrls(i.message) }));
+    let written;
+    try {
+      written = await entry.source.repair(command, own);
+    } catch (err) {
+      this.telemetry.repaired(command.command, 'failed');
+      throw err;
+    }
+    return written.map((i) => ({ ...i, message: redactUrls(i.message) }));
   }
 
   /** The targets as the mirror holds them just before the write (the audit journal's before-images; undo re-creates from them). */
@@ -279,9 +286,12 @@ export class Gateway extends StoreBackend {
     const own = (c: CollectionName) => {
       if (!entry.source.collections.includes(c)) throw new Error(`${entry.source.subsystem} source does not own ${c}`);
     };
+    const source = entry.source.subsystem;
+    const read = () => this.telemetry.readSucceeded(source);
     return {
       replace: <C extends CollectionName>(c: C, entities: Iterable<EntityOf<C>>) => {
         own(c);
+        read();
         // A full read: this collection is now known (until a source says its read failed).
         entry.collections.delete(c);
         const seen = new Set<string>();
@@ -294,11 +304,13 @@ export class Gateway extends StoreBackend {
       },
       upsert: (c, entity) => {
         own(c);
+        read();
         this.store.mirror(c, entity);
         this.publish();
       },
       remove: (c, key) => {
         own(c);
+        read();
         this.store.delete(c, key);
         this.publish();
       },
@@ -309,8 +321,15 @@ export class Gateway extends StoreBackend {
       },
       collectionHealth: (c, health) => {
         own(c);
-        if (health.state === 'ok') entry.collections.delete(c);
-        else entry.collections.set(c, health);
+        if (health.state === 'ok') {
+          entry.collections.delete(c);
+          read();
+        } else entry.collections.set(c, health);
+      },
+      // A read the store answered is a successful read: the age metric says how long the mirror went without one.
+      readDuration: (seconds, ok) => {
+        this.telemetry.readDuration(source, seconds, ok);
+        if (ok) read();
       },
       version: (version) => {
         entry.version = version;

@@ -58,6 +58,8 @@ export interface SourceContext {
    * more (undefined): logged once and listed in the subsystem's status while it holds.
    */
   warning?(key: string, message: string | undefined): void;
+  /** One read of the store (a page, a query) took `seconds`; `ok`: it answered. The read latency metric (`/metrics`). */
+  readDuration?(seconds: number, ok: boolean): void;
   /** Reachable again, or not; shown in the subsystem's view. */
   health(health: SourceHealth): void;
   log(message: string): void;

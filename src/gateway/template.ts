@@ -83,6 +83,10 @@ export function gatewayConfigTemplate(): string {
   );
   lines.push(
     '',
+    `  // ${GATEWAY_CONFIG_DESCRIPTIONS.metrics}`,
+    "  // Default: on the gateway's own port, no token needed. docs/operations.md lists the metrics and the alert rules.",
+    '  // "metrics": { "port": 9464, "requireToken": false },',
+    '',
     `  // ${GATEWAY_CONFIG_DESCRIPTIONS.repairs}`,
     `  "repairs": ${JSON.stringify(defaults.repairs)},`,
     `  // ${GATEWAY_CONFIG_DESCRIPTIONS.pollMs}`,

@@ -147,6 +147,8 @@ export interface FollowerHandlers {
   log(message: string): void;
   /** A connection error gRPC does not explain ("No connection established"): why, found another way (a TLS handshake). */
   diagnose?(err: unknown): Promise<string | undefined>;
+  /** One page read from etcd took `seconds` (`ok`: it answered), for the gateway's read latency metric. */
+  read?(seconds: number, ok: boolean): void;
 }
 
 /** Bytes one page of a range read aims at (a client receives at most 4 MiB per gRPC message). */
@@ -232,17 +234,20 @@ export class EtcdFollower {
     if (this.closed || this.probing) return;
     this.probing = true;
     const generation = this.generation;
+    const began = performance.now();
     try {
       await this.client
         .get(this.prefixes[0] ?? '')
         .options({ deadline: Date.now() + PROBE_DEADLINE_MS })
         .exec();
+      this.handlers.read?.((performance.now() - began) / 1000, true);
       if (!this.healthy && this.timer && !this.closed) {
         clearTimeout(this.timer);
         this.timer = undefined;
         void this.attempt();
       }
     } catch (err) {
+      this.handlers.read?.((performance.now() - began) / 1000, false);
       if (this.healthy) this.fail(err, generation);
       else if (!isBrokenCircuit(err)) this.lastCause = describeEtcdError(err, this.endpoints);
     } finally {
@@ -299,7 +304,12 @@ export class EtcdFollower {
       try {
         let q = this.pager.getAll().inRange({ start, end }).limit(limit);
         if (revision !== undefined) q = q.revision(revision);
-        res = await q.exec();
+        const began = performance.now();
+        try {
+          res = await q.exec();
+        } finally {
+          this.handlers.read?.((performance.now() - began) / 1000, res !== undefined);
+        }
       } catch (err) {
         if (!tooLarge(err) || limit === 1) throw err;
         // Down to pages of one record (etcd takes values up to 1.5 MiB), growing back as small pages follow.
@@ -452,6 +462,7 @@ export abstract class EtcdSource {
         health: (h) => this.ctx?.health(h),
         log: (m) => this.ctx?.log(m),
         diagnose: () => diagnoseTls(etcd),
+        read: (seconds, ok) => this.ctx?.readDuration?.(seconds, ok),
       },
       this.pager,
     );

@@ -248,10 +248,14 @@ export class QuickwitSource implements SubsystemSource {
   pollOnce(): Promise<void> {
     return this.exclusive(async () => {
       const ctx = this.ctx!;
+      const began = performance.now();
       try {
         await this.watched(ctx, this.pollMetastore(ctx));
         this.pgError = undefined;
+        // One read of the metastore: the whole poll's transaction (a page of etcd is one read there).
+        ctx.readDuration?.((performance.now() - began) / 1000, true);
       } catch (err) {
+        ctx.readDuration?.((performance.now() - began) / 1000, false);
         this.pgError = `PostgreSQL metastore: ${message(err)}`;
         // Unknown, never empty: the mirror keeps what it last read, and no finding compares it.
         ctx.collectionHealth(METASTORE, { state: 'unavailable', reason: this.pgError });
