@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { ClusterClient } from '../../src/cluster/client';
 import { cli } from '../cli/cliProcess';
 import { startGateway } from './gateway';
+import { testSecret } from '../secrets';
 
-const TOKEN = 'gateway-test-token';
+const TOKEN = testSecret('gateway');
 /** The token from the environment, as a user may give it. */
 const ENV = { env: { CLUSTER_GATEWAY_TOKEN: TOKEN } };
 
