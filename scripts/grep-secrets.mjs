@@ -6,7 +6,7 @@
 // or (2) a literal listed in a `known` file, one a line (by default `.secrets/known` of each DIR, which
 // testSecret fills; a secret a test did not make, e.g. a password a product generated, can be added there).
 // `.secrets/` itself, and the files listed in `.secrets/inputs` (configs and password files a program must
-// read, written by test/secrets.ts's writeSecretInput), are not searched.
+// read, written by test/secrets.ts's writeSecretInput; or folders, skipped whole), are not searched.
 //
 // Options: --known FILE (more literals), --inputs FILE (more files to skip), --newer-than MS (only files
 // modified since that epoch time in ms; for shared folders such as .test-artifacts/ that keep older runs).
@@ -62,13 +62,14 @@ export function grepSecrets({ dirs, literals = [], skip = [], newerThanMs, maxPe
   for (const dir0 of dirs) {
     const dir = resolve(dir0);
     const known = [...new Set([...literals, ...lines(join(dir, '.secrets', 'known'))])].filter((l) => l.length >= MIN_LITERAL);
-    const skipped = new Set([...skip, ...lines(join(dir, '.secrets', 'inputs'))].map((p) => resolve(p)));
+    // A listed folder (a program's own store, say) is skipped whole.
+    const skippedDirs = [...skip, ...lines(join(dir, '.secrets', 'inputs'))].map((p) => resolve(p));
     const needles = [
       { what: 'marker', bytes: Buffer.from(SECRET_MARKER) },
       ...known.filter((l) => !l.startsWith(SECRET_MARKER)).map((l) => ({ what: 'literal', bytes: Buffer.from(l) })),
     ];
     for (const file of walk(dir)) {
-      if (skipped.has(file)) continue;
+      if (skippedDirs.some((d) => file === d || file.startsWith(`${d}/`))) continue;
       if (newerThanMs !== undefined) {
         try {
           if (lstatSync(file).mtimeMs < newerThanMs) continue;

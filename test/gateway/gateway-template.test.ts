@@ -2,13 +2,13 @@
 // from the schema, committed, shipped, and read by the gateway as it is (comments included).
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GATEWAY_CONFIG_DESCRIPTIONS, GatewayConfig } from '../../src/gateway/config';
 import { CLUSTER_NAME_EXAMPLE, gatewayConfigTemplate, parseConfigText, SECTION_EXAMPLES } from '../../src/gateway/template';
 import { stripJsonComments } from '../../src/protocol/jsonc';
-import { testSecret } from '../secrets';
+import { removeTestDir, testSecret } from '../secrets';
 
 /** The gateway's token (test/secrets.ts: a whole test run is searched for it). */
 const TOKEN = testSecret('gateway');
@@ -103,7 +103,7 @@ describe('gateway config template', () => {
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill();
       await exited;
-      rmSync(dir, { recursive: true, force: true });
+      removeTestDir(dir);
     }
   });
 });

@@ -6,7 +6,7 @@
  * repair is refused and left as that writer made it.
  */
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -19,7 +19,7 @@ import { cli } from '../cli/cliProcess';
 import { entityState, type State } from '../cli/state';
 import { startGateway, type RunningGateway } from './gateway';
 import { postgresAvailable, startPostgres, type TestPostgres } from './postgres';
-import { testSecret } from '../secrets';
+import { removeTestDir, testSecret } from '../secrets';
 
 /** The gateway's token (test/secrets.ts: a whole test run is searched for it). */
 const TOKEN = testSecret('gateway');
@@ -59,7 +59,7 @@ describe('journal and undo through cluster-gateway (real stores)', function () {
     for (const s of stops.splice(0)) await s();
     await sim?.stop();
     sim = undefined;
-    rmSync(dir, { recursive: true, force: true });
+    removeTestDir(dir);
   });
 
   async function repairThenUndo(url: string, token: string, rule: string, between?: () => Promise<void>) {

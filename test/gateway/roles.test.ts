@@ -7,7 +7,7 @@
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseJournal, repairHistory } from '../../src/engine/journal';
@@ -19,7 +19,7 @@ import { cli, type Run } from '../cli/cliProcess';
 import { startSim, type RunningSim } from '../server/sim';
 import { snapshotKeys, startEtcd, type RunningEtcd } from './etcd';
 import { startGateway, type RunningGateway } from './gateway';
-import { testSecret } from '../secrets';
+import { removeTestDir, testSecret } from '../secrets';
 
 const SIM_TOKEN = testSecret('sim');
 const ALL_PREFIXES = ['/__procedure__/', '__table_info/', '__table_name/'];
@@ -241,7 +241,7 @@ describe('gateway users and roles (per-user tokens over a real etcd)', function 
 
     await gateway.stop();
     outputs.push(gateway.output());
-    rmSync(dir, { recursive: true, force: true });
+    removeTestDir(dir);
   });
 
   it('--token is refused beside "users" in the config', async () => {

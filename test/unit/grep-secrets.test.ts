@@ -65,7 +65,7 @@ describe('grep-secrets (the whole-run search for test secrets)', () => {
     assert.equal(run().code, 1);
   });
 
-  it('skips .secrets/ and the inputs it lists (a config a program must read), and older files with --newer-than', () => {
+  it('skips .secrets/ and the inputs it lists (a config a program must read), older files with --newer-than, and listed folders whole', () => {
     mkdirSync(join(dir, '.secrets'));
     writeFileSync(join(dir, '.secrets', 'known'), `${planted}\n`);
     const config = join(dir, 'gateway.json');
@@ -75,6 +75,12 @@ describe('grep-secrets (the whole-run search for test secrets)', () => {
     writeFileSync(join(dir, 'status.json'), JSON.stringify({ token: planted }));
     assert.equal(run().code, 1);
     assert.equal(run('--newer-than', String(Date.now() + 60_000)).code, 0, 'nothing is newer than a minute from now');
+    mkdirSync(join(dir, 'browser-profile'));
+    writeFileSync(join(dir, 'browser-profile', 'Local Storage'), planted);
+    writeFileSync(join(dir, '.secrets', 'inputs'), `${config}\n${join(dir, 'status.json')}\n${join(dir, 'browser-profile')}\n`);
+    assert.equal(run().code, 0, 'a listed folder is skipped whole');
+    writeFileSync(join(dir, 'browser-profile.log'), planted);
+    assert.equal(run().code, 1, 'but not a file that only starts with its name');
   });
 
   it('refuses a call without a folder (exit 2)', () => {
