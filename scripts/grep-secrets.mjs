@@ -94,7 +94,7 @@ export function grepSecrets({ dirs, literals = [], skip = [], newerThanMs, maxPe
         const nl = data.indexOf(10, at);
         const to = Math.min(nl === -1 ? data.length : nl, at + EXCERPT + 40);
         findings.push({
-          file: relative(process.cwd(), file) || file,
+          file: relative(process.cwd(), file).startsWith('..') ? file : relative(process.cwd(), file),
           line,
           what,
           excerpt: mask(data.subarray(from, to).toString('latin1'), known),
