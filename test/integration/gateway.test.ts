@@ -123,7 +123,7 @@ describe('cluster-gateway in a real VS Code', function () {
     await waitFor('ro to leave', () => !api.clusters().some((c) => c.name === 'ro'));
     await waitFor('the gateway process to stop listening', async () => {
       try {
-        (await ClusterClient.connect({ url, token: 'x', clientName: 'probe' })).close();
+        (await ClusterClient.connect({ url, token: testSecret('wrong'), clientName: 'probe' })).close();
         return false;
       } catch (e) {
         return /ECONNREFUSED/.test(String(e));
