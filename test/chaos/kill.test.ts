@@ -27,8 +27,9 @@ import { startSim, type RunningSim } from '../server/sim';
 import { snapshot, violations } from '../sim/helpers';
 import { COUNTS, report, Rng, SEED, within } from './counts';
 import { RecordingProxy } from './proxy';
+import { testSecret } from '../secrets';
 
-const TOKEN = 'chaos-kill-token';
+const TOKEN = testSecret('sim');
 const STALE = '[stale] ';
 
 describe('chaos: kill -9 of the simulator during sync and repair, language server connected', function () {

@@ -26,6 +26,7 @@ import { COLLECTION_NAMES, Fault, type ClusterStatus } from '../../src/protocol'
 import { ClusterClient } from '../../src/cluster/client';
 import { startSim, type RunningSim } from '../server/sim';
 import { COUNTS, report, Rng, SEED, within } from './counts';
+import { testSecret } from '../secrets';
 
 const KNOWN_CODES = new Set([-32700, -32600, -32601, -32602, -32002, -32001, -32010, -32011]);
 const CHUNK = 40;
@@ -670,7 +671,7 @@ describe('chaos: protocol fuzz of the simulator process', function () {
   let control: ClusterClient;
 
   before(async () => {
-    sim = await startSim(['--scenario', 'incident-all', '--seed', '7', '--token', 'chaos-fuzz-token']);
+    sim = await startSim(['--scenario', 'incident-all', '--seed', '7', '--token', testSecret('sim')]);
     control = await sim.client();
   });
   after(async () => {

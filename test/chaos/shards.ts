@@ -3,8 +3,9 @@ import { keys } from '../../src/protocol';
 import type { ClusterClient } from '../../src/cluster/client';
 import { startSim, type RunningSim } from '../server/sim';
 import type { Counts } from './counts';
+import { testSecret } from '../secrets';
 
-export const SHARDS_TOKEN = 'chaos-shards-token';
+export const SHARDS_TOKEN = testSecret('sim');
 
 /** `sim.reset` / CLI sizes for a count: a number of dangling shards, or the full incident. */
 export function sizeOf(shards: Counts['raceShards']): { danglingShards: number; liveShards?: number } {

@@ -12,6 +12,7 @@ import { INCIDENT_RULES, SCENARIO_RULES } from '../scenarioRules';
 import { OUT, startSim, type RunningSim } from '../server/sim';
 import { cli } from './cliProcess';
 import * as F from '../unit/fixtures';
+import { testSecret } from '../secrets';
 
 const EXPECTED: Record<Exclude<ScenarioName, 'healthy'>, readonly RuleId[]> = { ...SCENARIO_RULES, 'incident-all': INCIDENT_RULES };
 
@@ -254,7 +255,7 @@ describe('cluster-check (real CLI, real simulator)', function () {
       assert.equal(run.stdout, '');
     }
     const s = await sim('healthy');
-    const wrongToken = await cli([s.url, '--token', 'wrong']);
+    const wrongToken = await cli([s.url, '--token', testSecret('wrong')]);
     assert.equal(wrongToken.code, 2);
     assert.match(wrongToken.stderr, /401|token/);
     assert.equal(wrongToken.stderr.trim().split('\n').length, 1);
@@ -262,7 +263,8 @@ describe('cluster-check (real CLI, real simulator)', function () {
 
   it('takes a printed token as a separate argument; a token starting with "--" only inline (--token=…)', async () => {
     // A generated token never starts with '-', or `--token T` would read it as a missing value.
-    const printed = await sim('healthy');
+    const printed = await startSim(['--scenario', 'healthy'], undefined, { generatedToken: true });
+    sims.push(printed);
     assert.match(printed.token, /^[0-9a-f]{48}$/);
     assert.equal((await cli([printed.url, '--token', printed.token])).code, 0);
     const dashed = await startSim(['--scenario', 'healthy', '--token=--dashed-token']);

@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { OUT } from '../server/sim';
+import { keepChildOutput } from '../secrets';
 
 export interface Run {
   code: number | null;
@@ -15,6 +16,7 @@ export function cli(args: string[], env: NodeJS.ProcessEnv = {}, deadlineMs = 60
       env: { ...process.env, CLUSTER_SIM_TOKEN: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    keepChildOutput(child, bin);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

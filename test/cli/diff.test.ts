@@ -10,6 +10,7 @@ import { COLLECTION_NAMES, type AnyEntity, type CollectionName } from '../../src
 import { modelFrom, renderSnapshot } from '../../src/analysis';
 import { startSim, type RunningSim } from '../server/sim';
 import { cli } from './cliProcess';
+import { testSecret } from '../secrets';
 
 interface DiffJson {
   identical: boolean;
@@ -119,8 +120,8 @@ describe('cluster-check diff (real CLI, real simulator)', function () {
   });
 
   it('two live clusters with two tokens: --token-a and --token-b', async () => {
-    const a = await sim('incident-all', ['--token', 'token-of-a']);
-    const b = await sim('incident-all', ['--token', 'token-of-b']);
+    const a = await sim('incident-all', ['--token', testSecret('sim-a')]);
+    const b = await sim('incident-all', ['--token', testSecret('sim-b')]);
     const same = await cli(['diff', a.url, b.url, '--token-a', a.token, '--token-b', b.token]);
     assert.equal(same.code, 0, same.stdout + same.stderr);
     await (

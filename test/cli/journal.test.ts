@@ -7,7 +7,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JournalLine } from '../../src/protocol';
@@ -16,6 +16,7 @@ import { BatchGate } from '../server/batchGate';
 import { OUT, startSim, type RunningSim } from '../server/sim';
 import { cli } from './cliProcess';
 import { entityState, type State } from './state';
+import { removeTestDir } from '../secrets';
 
 async function simState(sim: RunningSim): Promise<State> {
   const client = await sim.client();
@@ -35,7 +36,7 @@ describe('repair journal and undo (cluster-check, simulator)', function () {
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'journal-'))));
   afterEach(async () => {
     for (const s of sims.splice(0)) await s.stop();
-    rmSync(dir, { recursive: true, force: true });
+    removeTestDir(dir);
   });
   async function sim(args: string[]): Promise<RunningSim> {
     const s = await startSim(args);
@@ -160,7 +161,7 @@ describe('cluster-check --save', function () {
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'save-'))));
   afterEach(async () => {
     await sim?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    removeTestDir(dir);
   });
 
   it('saves the live cluster as a snapshot that diffs identical against it, and shows a repair against it afterwards', async () => {

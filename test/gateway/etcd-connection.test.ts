@@ -13,8 +13,9 @@ import { createSources } from '../../src/gateway/sources';
 import type { SubsystemHealth } from '../../src/protocol';
 import { makeCerts, type TestCerts } from './certs';
 import { startEtcd, type RunningEtcd } from './etcd';
+import { testSecret } from '../secrets';
 
-const PASSWORD = `pw-${Math.random().toString(36).slice(2)}`;
+const PASSWORD = testSecret('etcd-password');
 const ENV = 'CD_TEST_ETCD_PASSWORD';
 /** Every line every gateway of this file logged, and every status it gave (checked for the password at the end). */
 const everything: string[] = [];

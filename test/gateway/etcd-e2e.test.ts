@@ -17,10 +17,11 @@ import { startSim, type RunningSim } from '../server/sim';
 import { freePort, snapshotKeys, startEtcd, type RunningEtcd } from './etcd';
 import { startGateway, type RunningGateway } from './gateway';
 import { decodePChannelMeta } from '../../src/codecs/milvus';
+import { testSecret } from '../secrets';
 
 const PROCEDURES = '/__procedure__/procedure/';
 const ALL_PREFIXES = ['/__procedure__/', '__table_info/', '__table_name/', 'by-dev/'];
-const TOKEN = 'etcd-e2e-token';
+const TOKEN = testSecret('gateway');
 
 interface JsonFinding {
   rule: string;

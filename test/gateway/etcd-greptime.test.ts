@@ -28,10 +28,11 @@ import { ruleReadiness, type ClusterStatus, type Procedure } from '../../src/pro
 import * as F from '../unit/fixtures';
 import { startEtcd, type RunningEtcd } from './etcd';
 import { startGateway, type RunningGateway } from './gateway';
+import { testSecret } from '../secrets';
 
 const FIX = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'upstream', 'greptimedb');
 const ROOT = procedureRoot('');
-const TOKEN = 'etcd-greptime';
+const TOKEN = testSecret('gateway');
 
 const keyspace = (name: string): [string, string][] => JSON.parse(readFileSync(join(FIX, name), 'utf8')) as [string, string][];
 const kvsOf = (pairs: [string, string][]): EtcdKv[] =>

@@ -23,6 +23,10 @@ import { ROOT } from '../server/sim';
 import { cli } from '../cli/cliProcess';
 import { startGateway, type RunningGateway } from './gateway';
 import { scWrite } from './fluvio-sc';
+import { testSecret } from '../secrets';
+
+/** The gateway's token (test/secrets.ts: a whole test run is searched for it). */
+const TOKEN = testSecret('gateway');
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'upstream', 'fluvio');
 const fixture = (path: string) => readFileSync(join(FIXTURES, path), 'utf8');
@@ -31,7 +35,7 @@ interface Report {
   findings: Array<{ rule: string; group: string; count: number }>;
 }
 async function report(gw: RunningGateway): Promise<Report> {
-  const run = await cli([gw.url, '--token', 'gw', '--format', 'json']);
+  const run = await cli([gw.url, '--token', TOKEN, '--format', 'json']);
   return JSON.parse(run.stdout) as Report;
 }
 
@@ -82,10 +86,10 @@ describe('fluvio conformance (upstream-shaped SC metadata)', function () {
     const spuStorage = [5001, 5002].map((spuId) => ({ spuId, file: join(disks, `spu-${spuId}.json`) }));
     const gw = await startGateway(
       { fluvio: { metadataDir: meta, spuStorage }, repairs: opts.repairs ?? false, pollMs: 100 },
-      { token: 'gw' },
+      { token: TOKEN },
     );
     cleanups.push(gw.stop);
-    const client = await ClusterClient.connect({ url: gw.url, token: 'gw', clientName: 'fluvio-conformance' });
+    const client = await ClusterClient.connect({ url: gw.url, token: TOKEN, clientName: 'fluvio-conformance' });
     cleanups.push(() => client.close());
     const file = (key: string) => join(meta, 'Partition', `${key}.yaml`);
     /** Writes a Partition file as the SC would and waits until the gateway shows that resolution. */
@@ -144,7 +148,7 @@ describe('fluvio conformance (upstream-shaped SC metadata)', function () {
     assert.equal(pre.findings.length, 2, JSON.stringify(pre.findings.map((f) => [f.rule, f.group])) + gw.output());
     const before = { events: readFileSync(file('events-0'), 'utf8'), offsets: readFileSync(file('consumer-offset-0'), 'utf8') };
 
-    const run = await cli([gw.url, '--token', 'gw', '--repair', 'all', '--yes']);
+    const run = await cli([gw.url, '--token', TOKEN, '--repair', 'all', '--yes']);
     assert.equal(run.code, 0, run.stdout + run.stderr);
 
     const after = { events: readFileSync(file('events-0'), 'utf8'), offsets: readFileSync(file('consumer-offset-0'), 'utf8') };
@@ -192,7 +196,7 @@ describe('fluvio conformance (upstream-shaped SC metadata)', function () {
     assert.match(refuses, new RegExp(`a Fluvio SC runs on .* \\(pid ${sc.pid}: `));
     assert.match(refuses, /fluvio cluster shutdown/);
     const before = readFileSync(file('events-0'), 'utf8');
-    const run = await cli([gw.url, '--token', 'gw', '--repair', 'all', '--yes']);
+    const run = await cli([gw.url, '--token', TOKEN, '--repair', 'all', '--yes']);
     assert.notEqual(run.code, 0, run.stdout);
     assert.match(run.stdout + run.stderr, /no safe repair/);
     assert.equal(readFileSync(file('events-0'), 'utf8'), before, 'no write while the SC runs');

@@ -16,6 +16,10 @@ import { startSim, type RunningSim } from '../server/sim';
 import { cli } from '../cli/cliProcess';
 import { startGateway } from './gateway';
 import { SCENARIO_RULES } from '../scenarioRules';
+import { testSecret } from '../secrets';
+
+/** The gateway's token (test/secrets.ts: a whole test run is searched for it). */
+const TOKEN = testSecret('gateway');
 
 async function report(url: string, token: string): Promise<{ findings: Array<{ rule: string; samples?: unknown }> }> {
   const run = await cli([url, '--token', token, '--format', 'json']);
@@ -69,7 +73,7 @@ describe("fluvio through cluster-gateway (the SC's metadata files)", function ()
       file: join(dir, '.cluster-sim', f),
       fullBelowBytes: 0,
     }));
-    const gw = await startGateway({ fluvio: { metadataDir: dir, spuStorage }, repairs, pollMs: 200 }, { token: 'gw' });
+    const gw = await startGateway({ fluvio: { metadataDir: dir, spuStorage }, repairs, pollMs: 200 }, { token: TOKEN });
     stops.push(gw.stop);
     return { dir, gw };
   }
@@ -78,7 +82,7 @@ describe("fluvio through cluster-gateway (the SC's metadata files)", function ()
     const { dir, gw } = await setup(true);
     const expected = [...SCENARIO_RULES['fluvio-out-of-space-reverted']].sort();
     assert.deepEqual(rules(await report(sim!.url, sim!.token)), expected);
-    assert.deepEqual(rules(await report(gw.url, 'gw')), expected, gw.output());
+    assert.deepEqual(rules(await report(gw.url, TOKEN)), expected, gw.output());
 
     const planned = targets(dir);
     assert.ok(planned.length >= 2, `targets: ${planned.join(', ')}`);
@@ -87,7 +91,7 @@ describe("fluvio through cluster-gateway (the SC's metadata files)", function ()
     const d = decodePartitionFile(before.get(moved)!);
     assert.ok(d.ok);
     const scWrite = scWriteOf(before.get(moved)!, 'LeaderOffline');
-    const client = await ClusterClient.connect({ url: gw.url, token: 'gw', clientName: 'fluvio-e2e' });
+    const client = await ClusterClient.connect({ url: gw.url, token: TOKEN, clientName: 'fluvio-e2e' });
     try {
       // Plan from the versions the gateway shows, then let "the SC" change one target before the write.
       const plannedKeys = planned.map((f) => f.replace(/\.yaml$/, ''));
@@ -125,11 +129,11 @@ describe("fluvio through cluster-gateway (the SC's metadata files)", function ()
     assert.ok(again.ok);
     writeFileSync(join(dir, 'Partition', planned[1]!), scWriteOf(after.get(planned[1]!)!, 'Online'));
     const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && rules(await report(gw.url, 'gw')).length === 0) await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(rules(await report(gw.url, 'gw')), expected);
-    const run = await cli([gw.url, '--token', 'gw', '--repair', 'all', '--yes']);
+    while (Date.now() < deadline && rules(await report(gw.url, TOKEN)).length === 0) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(rules(await report(gw.url, TOKEN)), expected);
+    const run = await cli([gw.url, '--token', TOKEN, '--repair', 'all', '--yes']);
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    assert.deepEqual((await report(gw.url, 'gw')).findings, []);
+    assert.deepEqual((await report(gw.url, TOKEN)).findings, []);
     const fixed = decodePartitionFile(readFileSync(join(dir, 'Partition', planned[1]!), 'utf8'));
     assert.ok(fixed.ok && fixed.entity.resolution === 'OutOfStorage');
   });
@@ -137,16 +141,16 @@ describe("fluvio through cluster-gateway (the SC's metadata files)", function ()
   it('with "repairs": false every repair is refused and no file changes', async () => {
     const { dir, gw } = await setup(false);
     const before = files(dir);
-    const run = await cli([gw.url, '--token', 'gw', '--repair', 'all', '--yes']);
+    const run = await cli([gw.url, '--token', TOKEN, '--repair', 'all', '--yes']);
     assert.notEqual(run.code, 0);
     assert.match(run.stdout + run.stderr, /read-only/);
     assert.deepEqual(files(dir), before);
-    assert.deepEqual(rules(await report(gw.url, 'gw')), [...SCENARIO_RULES['fluvio-out-of-space-reverted']].sort());
+    assert.deepEqual(rules(await report(gw.url, TOKEN)), [...SCENARIO_RULES['fluvio-out-of-space-reverted']].sort());
   });
 
   it('a metadata folder that cannot be read makes partitions unavailable with the reason', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fluvio-bad-'));
-    const gw = await startGateway({ fluvio: { metadataDir: join(dir, 'missing') }, pollMs: 200 }, { token: 'gw' });
+    const gw = await startGateway({ fluvio: { metadataDir: join(dir, 'missing') }, pollMs: 200 }, { token: TOKEN });
     stops.push(gw.stop);
     assert.match(gw.output(), /partitions: unavailable \(cannot read the SC's metadata folder/);
   });

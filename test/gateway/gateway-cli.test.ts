@@ -4,14 +4,15 @@
  * reach makes only that subsystem unavailable; a bad config is one line and exit 2.
  */
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterClient } from '../../src/cluster/client';
 import { cli } from '../cli/cliProcess';
 import { startGateway } from './gateway';
+import { removeTestDir, testSecret } from '../secrets';
 
-const TOKEN = 'gateway-test-token';
+const TOKEN = testSecret('gateway');
 /** The token from the environment, as a user may give it. */
 const ENV = { env: { CLUSTER_GATEWAY_TOKEN: TOKEN } };
 
@@ -21,7 +22,7 @@ describe('cluster-gateway (no stores)', () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'gateway-cli-'));
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => removeTestDir(dir));
   afterEach(async () => {
     for (const stop of stops.splice(0)) await stop();
   });

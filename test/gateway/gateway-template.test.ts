@@ -2,12 +2,16 @@
 // from the schema, committed, shipped, and read by the gateway as it is (comments included).
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GATEWAY_CONFIG_DESCRIPTIONS, GatewayConfig } from '../../src/gateway/config';
 import { CLUSTER_NAME_EXAMPLE, gatewayConfigTemplate, parseConfigText, SECTION_EXAMPLES } from '../../src/gateway/template';
 import { stripJsonComments } from '../../src/protocol/jsonc';
+import { removeTestDir, testSecret } from '../secrets';
+
+/** The gateway's token (test/secrets.ts: a whole test run is searched for it). */
+const TOKEN = testSecret('gateway');
 
 // Bundled to out/test/gateway/; the repository root is three levels up.
 const ROOT = join(__dirname, '..', '..', '..');
@@ -73,7 +77,7 @@ describe('gateway config template', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gateway-template-'));
     const file = join(dir, 'cluster-gateway.json');
     writeFileSync(file, gatewayConfigTemplate());
-    const child = spawn(process.execPath, [join(ROOT, 'out', 'cluster-gateway.js'), '--config', file, '--port', '0', '--token', 't'], {
+    const child = spawn(process.execPath, [join(ROOT, 'out', 'cluster-gateway.js'), '--config', file, '--port', '0', '--token', TOKEN], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -99,7 +103,7 @@ describe('gateway config template', () => {
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill();
       await exited;
-      rmSync(dir, { recursive: true, force: true });
+      removeTestDir(dir);
     }
   });
 });

@@ -22,6 +22,10 @@ import { connectClusterClient, type LinkFactory } from '../../src/engine/link';
 import { treeChildren } from '../../src/engine/tree';
 import { ClusterWorkspace } from '../../src/engine/workspace';
 import * as F from '../unit/fixtures';
+import { testSecret } from '../secrets';
+
+/** The gateway's token (test/secrets.ts: a whole test run is searched for it). */
+const TOKEN = testSecret('gateway');
 
 /** A fluvio source from memory: one Online partition whose leader SPU reports its storage full (the incident). */
 class FakeFluvio implements SubsystemSource {
@@ -74,7 +78,7 @@ describe('gateway', () => {
 
   async function serve(gateway: Gateway): Promise<ClusterServer> {
     await gateway.start();
-    const server = await startClusterServer(gateway, { token: 't' });
+    const server = await startClusterServer(gateway, { token: TOKEN });
     cleanup.push(
       () => gateway.close(),
       () => server.close(),
@@ -134,7 +138,7 @@ describe('gateway', () => {
     const source = new FakeFluvio();
     const gateway = gatewayOf({ fluvio: { metadataDir: '/x' } }, [source]);
     const server = await serve(gateway);
-    const client = await ClusterClient.connect({ url: server.url, token: 't', clientName: 'test' });
+    const client = await ClusterClient.connect({ url: server.url, token: TOKEN, clientName: 'test' });
     cleanup.push(() => client.close());
     const before = await client.request('cluster.status', {});
     assert.equal(before.readOnly, true);
@@ -163,7 +167,7 @@ describe('gateway', () => {
     const methods: string[] = [];
     const workspace = new ClusterWorkspace({ connect: recording(methods), log: () => undefined, reconnect: false, statusPollMs: 0 });
     cleanup.push(() => workspace.dispose());
-    await workspace.connect({ name: 'gw', url: server.url, token: 't' });
+    await workspace.connect({ name: 'gw', url: server.url, token: TOKEN });
     const [finding] = workspace.findings({ cluster: 'gw' });
     assert.equal(finding?.rule, 'partitions/online-out-of-space', 'the checks see the incident through the gateway');
     const one = await workspace.applyRepair({ cluster: 'gw', findingId: finding.id, repairId: finding.repairs[0].id });
@@ -182,7 +186,7 @@ describe('gateway', () => {
     cleanup.push(() => workspace.dispose());
     const announced: Subsystem[][] = [];
     workspace.addListener({ changed: (_c, subsystems) => announced.push([...subsystems]), removed: () => undefined });
-    await workspace.connect({ name: 'gw', url: server.url, token: 't' });
+    await workspace.connect({ name: 'gw', url: server.url, token: TOKEN });
     const c = workspace.require('gw');
     const root = (s: Subsystem): TreeNode[] => treeChildren(workspace.list(), s, `${s}:gw`, null, 100);
     assert.deepEqual(
@@ -220,7 +224,7 @@ describe('gateway', () => {
     cleanup.push(() => workspace.dispose());
     const remedy = 'the SC runs and keeps partitions in memory: stop the SC, repair, start it';
     source.ctx.refusing('fluvio.restoreFromSpuReport', remedy);
-    await workspace.connect({ name: 'gw', url: server.url, token: 't' });
+    await workspace.connect({ name: 'gw', url: server.url, token: TOKEN });
     const [finding] = workspace.findings({ cluster: 'gw' });
     assert.equal(finding?.rule, 'partitions/online-out-of-space');
     const preview = await workspace.preview({ cluster: 'gw', findingId: finding.id, repairId: finding.repairs[0].id });

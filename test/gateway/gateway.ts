@@ -5,11 +5,12 @@
  * the server tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GatewayConfigInput } from '../../src/gateway/config';
 import { OUT } from '../server/sim';
+import { keepChildOutput, removeTestDir } from '../secrets';
 
 export interface RunningGateway {
   url: string;
@@ -44,6 +45,7 @@ export async function startGateway(config: GatewayConfigInput, opts: GatewayOpti
     ...(opts.token === undefined ? [] : ['--token', opts.token]),
   ];
   const child = spawn(process.execPath, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  keepChildOutput(child, 'gateway');
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let out = '';
   let err = '';
@@ -53,7 +55,7 @@ export async function startGateway(config: GatewayConfigInput, opts: GatewayOpti
       child.kill();
       await exited;
     }
-    rmSync(dir, { recursive: true, force: true });
+    removeTestDir(dir);
   };
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`cluster-gateway did not listen within ${deadlineMs} ms: ${out}${err}`)), deadlineMs);

@@ -6,7 +6,7 @@
  * repair is refused and left as that writer made it.
  */
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -19,6 +19,10 @@ import { cli } from '../cli/cliProcess';
 import { entityState, type State } from '../cli/state';
 import { startGateway, type RunningGateway } from './gateway';
 import { postgresAvailable, startPostgres, type TestPostgres } from './postgres';
+import { removeTestDir, testSecret } from '../secrets';
+
+/** The gateway's token (test/secrets.ts: a whole test run is searched for it). */
+const TOKEN = testSecret('gateway');
 
 async function gatewayState(gw: RunningGateway, token: string): Promise<State> {
   const client = await ClusterClient.connect({ url: gw.url, token, clientName: 'journal-test' });
@@ -55,7 +59,7 @@ describe('journal and undo through cluster-gateway (real stores)', function () {
     for (const s of stops.splice(0)) await s();
     await sim?.stop();
     sim = undefined;
-    rmSync(dir, { recursive: true, force: true });
+    removeTestDir(dir);
   });
 
   async function repairThenUndo(url: string, token: string, rule: string, between?: () => Promise<void>) {
@@ -86,7 +90,7 @@ describe('journal and undo through cluster-gateway (real stores)', function () {
       const db = await pg.createDatabase(name);
       sim = await startSim(['--scenario', 'quickwit-dangling-shards', '--seed', '1', '--postgres', db]);
       const node = sim.url.replace(/^ws:/, 'http:');
-      const gw = await startGateway({ quickwit: { postgres: db, node }, repairs: true, pollMs: 500 }, { token: 'rw', deadlineMs: 60_000 });
+      const gw = await startGateway({ quickwit: { postgres: db, node }, repairs: true, pollMs: 500 }, { token: TOKEN, deadlineMs: 60_000 });
       stops.push(gw.stop);
       return { db, gw };
     }
@@ -96,17 +100,17 @@ describe('journal and undo through cluster-gateway (real stores)', function () {
     it('a repair and its undo give back every row and entity, field for field', async () => {
       const { db, gw } = await setup('jundo');
       const rows = await sql(db, ROWS);
-      const before = await gatewayState(gw, 'rw');
-      const { undo } = await repairThenUndo(gw.url, 'rw', 'shards/dangling');
+      const before = await gatewayState(gw, TOKEN);
+      const { undo } = await repairThenUndo(gw.url, TOKEN, 'shards/dangling');
       assert.equal(undo.code, 0, undo.stdout + undo.stderr);
       assert.deepEqual(await sql(db, ROWS), rows, 'the metastore rows are back as they were');
-      assert.deepEqual(await gatewayState(gw, 'rw'), before, 'and so are the entities the gateway serves');
+      assert.deepEqual(await gatewayState(gw, TOKEN), before, 'and so are the entities the gateway serves');
     });
 
     it('a row another writer re-created since the repair is refused and left as the writer made it', async () => {
       const { db, gw } = await setup('jrefuse');
       let taken = '';
-      const { undo } = await repairThenUndo(gw.url, 'rw', 'shards/dangling', async () => {
+      const { undo } = await repairThenUndo(gw.url, TOKEN, 'shards/dangling', async () => {
         const [row] = await sql(db, 'SELECT 1 FROM shards LIMIT 1');
         assert.ok(row);
         // Take one key the repair deleted (from the journal) and re-create it with another leader.
@@ -142,24 +146,24 @@ describe('journal and undo through cluster-gateway (real stores)', function () {
         file: join(meta, '.cluster-sim', f),
         fullBelowBytes: 0,
       }));
-      const gw = await startGateway({ fluvio: { metadataDir: meta, spuStorage }, repairs: true, pollMs: 200 }, { token: 'gw' });
+      const gw = await startGateway({ fluvio: { metadataDir: meta, spuStorage }, repairs: true, pollMs: 200 }, { token: TOKEN });
       stops.push(gw.stop);
       return { meta, gw };
     }
 
     it('a repair and its undo give back every partition, field for field', async () => {
       const { gw } = await setup();
-      const before = await gatewayState(gw, 'gw');
-      const { undo } = await repairThenUndo(gw.url, 'gw', 'partitions/online-out-of-space');
+      const before = await gatewayState(gw, TOKEN);
+      const { undo } = await repairThenUndo(gw.url, TOKEN, 'partitions/online-out-of-space');
       assert.equal(undo.code, 0, undo.stdout + undo.stderr);
-      assert.deepEqual(await gatewayState(gw, 'gw'), before);
+      assert.deepEqual(await gatewayState(gw, TOKEN), before);
     });
 
     it('a partition file the SC rewrote since the repair is refused and left as the SC wrote it', async () => {
       const { meta, gw } = await setup();
       let moved = '';
       let scWrite = '';
-      const { undo } = await repairThenUndo(gw.url, 'gw', 'partitions/online-out-of-space', async () => {
+      const { undo } = await repairThenUndo(gw.url, TOKEN, 'partitions/online-out-of-space', async () => {
         const read = parseJournal(readFileSync(join(dir, 'repairs.jsonl'), 'utf8'));
         const result = read.lines.find((l) => l.type === 'result' && l.applied.length > 0);
         assert.ok(result && result.type === 'result');

@@ -15,8 +15,9 @@ import { Gateway } from '../../src/gateway/gateway';
 import type { SourceContext, SubsystemSource } from '../../src/gateway/source';
 import { startSimulatorServer, type SimulatorServer } from '../../src/simulator/server';
 import * as F from '../unit/fixtures';
+import { testSecret } from '../secrets';
 
-const TOKEN = 'metrics-test-token-0123456789';
+const TOKEN = testSecret('metrics');
 
 interface Answer {
   status: number;

@@ -32,6 +32,7 @@ import { cli } from '../cli/cliProcess';
 import { ClusterClient } from '../../src/cluster/client';
 import { snapshotKeys, startEtcd, type RunningEtcd } from './etcd';
 import { startGateway, type RunningGateway } from './gateway';
+import { testSecret } from '../secrets';
 
 const DIR = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'upstream', 'milvus');
 const PROTO = readFileSync(join(DIR, 'streaming.proto'), 'utf8');
@@ -48,7 +49,7 @@ const upstreamObject = (b: Uint8Array) =>
 
 const PCHANNELS = 'by-dev/meta/streamingcoord-meta/pchannel/';
 const SESSION = 'by-dev/meta/session/';
-const TOKEN = 'milvus-upstream-token';
+const TOKEN = testSecret('gateway');
 let rev = 10;
 const kv = (key: string, value: Uint8Array): EtcdKv => ({ key, value, modRevision: ++rev, createRevision: rev });
 

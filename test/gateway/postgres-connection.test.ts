@@ -18,8 +18,9 @@ import { Simulator } from '../../src/simulator/simulator';
 import { PostgresPool, type PostgresConfigT } from '../../src/gateway/sources/postgres';
 import { makeCerts, type TestCerts } from './certs';
 import { postgresAvailable, startPostgres, type TestPostgres } from './postgres';
+import { testSecret } from '../secrets';
 
-const PASSWORD = `pw-${Math.random().toString(36).slice(2)}`;
+const PASSWORD = testSecret('pg-password');
 const ENV = 'CD_TEST_PG_PASSWORD';
 
 /** Connects as the config says; whether the session is encrypted (PostgreSQL's own pg_stat_ssl), and the warnings. */

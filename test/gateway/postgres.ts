@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, type ClientConfig } from 'pg';
+import { writeSecretInput } from '../secrets';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 
@@ -80,7 +81,7 @@ export async function startPostgres(opts: number | PostgresOptions = {}): Promis
   const initArgs0 = ['-D', data, '-U', 'postgres', '--no-sync', '-E', 'UTF8'];
   if (o.password !== undefined) {
     const pwfile = join(dir, 'pwfile');
-    writeFileSync(pwfile, `${o.password}\n`);
+    writeSecretInput(pwfile, `${o.password}\n`);
     own(pwfile);
     initArgs0.push('-A', 'scram-sha-256', '--pwfile', pwfile);
   } else initArgs0.push('-A', 'trust');

@@ -27,8 +27,9 @@ import { startSim, type RunningSim } from '../server/sim';
 import { startEtcd } from './etcd';
 import { startGateway } from './gateway';
 import { postgresAvailable, startPostgres, type TestPostgres } from './postgres';
+import { testSecret } from '../secrets';
 
-const TOKEN = 'preview-gw';
+const TOKEN = testSecret('gateway');
 
 /**
  * Repairs this test finds the gateway does not carry out as planned, to be fixed in the gateway; until

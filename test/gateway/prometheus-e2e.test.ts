@@ -14,8 +14,9 @@ import { startEtcd, type RunningEtcd } from './etcd';
 import { postgresAvailable, startPostgres, type TestPostgres } from './postgres';
 import { startGateway, type RunningGateway } from './gateway';
 import { RULES_FILE, startPrometheus, until, type RunningPrometheus } from './prometheus';
+import { testSecret } from '../secrets';
 
-const TOKEN = 'prometheus-e2e-token-4f1c';
+const TOKEN = testSecret('gateway');
 
 /** The shipped rules with every `for` at 0s: an alert fires on the first evaluation that sees its finding. */
 const testRules = () => readFileSync(RULES_FILE, 'utf8').replace(/^(\s+for:) \S+$/gm, '$1 0s');

@@ -4,11 +4,12 @@
  */
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../server/sim';
 import { freePort } from './etcd';
+import { keepChildOutput, removeTestDir } from '../secrets';
 
 export const PROMTOOL = process.env.PROMTOOL_BIN ?? '/usr/bin/promtool';
 export const RULES_DIR = join(ROOT, 'deploy', 'prometheus');
@@ -70,6 +71,7 @@ export async function startPrometheus(target: string, rules: string, deadlineMs 
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  keepChildOutput(child, 'prometheus');
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -79,7 +81,7 @@ export async function startPrometheus(target: string, rules: string, deadlineMs 
       child.kill();
       await exited;
     }
-    rmSync(dir, { recursive: true, force: true });
+    removeTestDir(dir);
   };
   const url = `http://127.0.0.1:${port}`;
   try {

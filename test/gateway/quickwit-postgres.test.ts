@@ -19,6 +19,10 @@ import { cli } from '../cli/cliProcess';
 import { startGateway } from './gateway';
 import { fakeContext } from './fake-context';
 import { postgresAvailable, startPostgres, type TestPostgres } from './postgres';
+import { testSecret } from '../secrets';
+
+/** The gateway's token (test/secrets.ts: a whole test run is searched for it). */
+const TOKEN = testSecret('gateway');
 
 async function query<T = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
   const c = new Client({ connectionString: url });
@@ -196,10 +200,10 @@ describe('quickwit metastore in a real PostgreSQL', function () {
     }
 
     it('the gateway reports the same rule ids as the simulator', async () => {
-      const gw = await startGateway({ quickwit: { postgres: db, node: node() }, pollMs: 500 }, { token: 'tok', deadlineMs: 60_000 });
+      const gw = await startGateway({ quickwit: { postgres: db, node: node() }, pollMs: 500 }, { token: TOKEN, deadlineMs: 60_000 });
       stops.push(gw.stop);
       const direct = await cli([sim.url, '--format', 'json'], { CLUSTER_SIM_TOKEN: sim.token });
-      const through = await cli([gw.url, '--token', 'tok', '--format', 'json']);
+      const through = await cli([gw.url, '--token', TOKEN, '--format', 'json']);
       const rules = (r: { stdout: string }) =>
         [...new Set((JSON.parse(r.stdout) as { findings: { rule: string }[] }).findings.map((f) => f.rule))].sort();
       assert.deepEqual(rules(through), rules(direct));
@@ -210,9 +214,9 @@ describe('quickwit metastore in a real PostgreSQL', function () {
     });
 
     it("the gateway's cluster.summary equals the counts of a full sync through it", async () => {
-      const gw = await startGateway({ quickwit: { postgres: db, node: node() }, pollMs: 600_000 }, { token: 'sum', deadlineMs: 60_000 });
+      const gw = await startGateway({ quickwit: { postgres: db, node: node() }, pollMs: 600_000 }, { token: TOKEN, deadlineMs: 60_000 });
       stops.push(gw.stop);
-      const client = await ClusterClient.connect({ url: gw.url, token: 'sum', clientName: 'summary-test' });
+      const client = await ClusterClient.connect({ url: gw.url, token: TOKEN, clientName: 'summary-test' });
       try {
         assert.deepEqual(client.init.methods, ['cluster.summary']);
         const summary = await client.request('cluster.summary', {});
@@ -226,10 +230,10 @@ describe('quickwit metastore in a real PostgreSQL', function () {
     });
 
     it('"repairs": false refuses every repair and changes no row', async () => {
-      const gw = await startGateway({ quickwit: { postgres: db, node: node() }, repairs: false }, { token: 'ro', deadlineMs: 60_000 });
+      const gw = await startGateway({ quickwit: { postgres: db, node: node() }, repairs: false }, { token: TOKEN, deadlineMs: 60_000 });
       stops.push(gw.stop);
       const before = await query(db, 'SELECT index_uid, source_id, shard_id, xmin::text AS v FROM shards ORDER BY 1, 2, 3');
-      const run = await cli([gw.url, '--token', 'ro', '--repair', 'shards/dangling', '--yes']);
+      const run = await cli([gw.url, '--token', TOKEN, '--repair', 'shards/dangling', '--yes']);
       assert.equal(run.code, 1, run.stdout + run.stderr);
       assert.match(run.stdout + run.stderr, /read-only/);
       assert.doesNotMatch(run.stdout, /[1-9]\d* applied/);
@@ -240,7 +244,7 @@ describe('quickwit metastore in a real PostgreSQL', function () {
       // pollMs long: the gateway plans on what it read at start, and the writer's updates land after that.
       const gw = await startGateway(
         { quickwit: { postgres: db, node: node() }, repairs: true, pollMs: 600_000 },
-        { token: 'rw', deadlineMs: 60_000 },
+        { token: TOKEN, deadlineMs: 60_000 },
       );
       stops.push(gw.stop);
       const targets = await dangling();
@@ -255,7 +259,7 @@ describe('quickwit metastore in a real PostgreSQL', function () {
           [i, s, h],
         );
       }
-      const run = await cli([gw.url, '--token', 'rw', '--repair', 'shards/dangling', '--yes']);
+      const run = await cli([gw.url, '--token', TOKEN, '--repair', 'shards/dangling', '--yes']);
       assert.match(
         run.stdout,
         new RegExp(`applied ${targets.length - published.length}; refused ${published.length}`),
@@ -277,7 +281,7 @@ describe('quickwit metastore in a real PostgreSQL', function () {
       assert.equal(kept.length, published.length);
       assert.ok(kept.every((r) => r.p === '00000000000000000042'));
       // The finding is cleared but for the rows the writer published.
-      const after = await cli([gw.url, '--token', 'rw', '--format', 'json']);
+      const after = await cli([gw.url, '--token', TOKEN, '--format', 'json']);
       const report = JSON.parse(after.stdout) as { counts: Record<string, number> };
       assert.equal(report.counts['shards/dangling'] ?? 0, published.length);
     });

@@ -6,8 +6,8 @@
  */
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseJournal, repairHistory } from '../../src/engine/journal';
@@ -19,8 +19,9 @@ import { cli, type Run } from '../cli/cliProcess';
 import { startSim, type RunningSim } from '../server/sim';
 import { snapshotKeys, startEtcd, type RunningEtcd } from './etcd';
 import { startGateway, type RunningGateway } from './gateway';
+import { removeTestDir, testSecret } from '../secrets';
 
-const SIM_TOKEN = 'roles-sim-token';
+const SIM_TOKEN = testSecret('sim');
 const ALL_PREFIXES = ['/__procedure__/', '__table_info/', '__table_name/'];
 
 /** `cluster-gateway hash-token`, the token on stdin. */
@@ -46,8 +47,8 @@ interface JsonFinding {
 describe('gateway users and roles (per-user tokens over a real etcd)', function () {
   this.timeout(90_000);
   // Random, so a grep of the outputs for them finds only a leak.
-  const aliceToken = randomBytes(18).toString('hex');
-  const bobToken = randomBytes(18).toString('hex');
+  const aliceToken = testSecret('alice');
+  const bobToken = testSecret('bob');
   let etcd: RunningEtcd | undefined;
   let sim: RunningSim | undefined;
   let gateway: RunningGateway | undefined;
@@ -185,7 +186,7 @@ describe('gateway users and roles (per-user tokens over a real etcd)', function 
     assert.deepEqual(await snapshotKeys(etcd.client, ALL_PREFIXES), before, 'a viewer wrote nothing');
 
     // A wrong token, and a right one from a web page of another origin: refused before any WebSocket, with why.
-    const wrong = await check(url, randomBytes(18).toString('hex'), '--format', 'json');
+    const wrong = await check(url, testSecret('wrong'), '--format', 'json');
     assert.equal(wrong.code, 2, wrong.stdout + wrong.stderr);
     assert.match(wrong.stderr, /refused the token \(HTTP 401\)/);
     await assert.rejects(ClusterClient.connect({ url, token: `${aliceToken}x`, clientName: 'roles-test' }), (e: Error) => {
@@ -240,12 +241,12 @@ describe('gateway users and roles (per-user tokens over a real etcd)', function 
 
     await gateway.stop();
     outputs.push(gateway.output());
-    rmSync(dir, { recursive: true, force: true });
+    removeTestDir(dir);
   });
 
   it('--token is refused beside "users" in the config', async () => {
     const users = [{ name: 'alice', role: 'operator' as const, tokenHash: await hashToken(aliceToken, { N: 1024, r: 8, p: 1 }) }];
-    await assert.rejects(startGateway({ users }, { token: 'shared-token', deadlineMs: 10_000 }), (e: Error) => {
+    await assert.rejects(startGateway({ users }, { token: testSecret('gateway'), deadlineMs: 10_000 }), (e: Error) => {
       outputs.push(e.message);
       return /--token is not used with "users"/.test(e.message);
     });

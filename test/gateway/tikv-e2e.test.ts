@@ -9,6 +9,10 @@ import { startSim, type RunningSim } from '../server/sim';
 import { cli } from '../cli/cliProcess';
 import { startGateway } from './gateway';
 import { SCENARIO_RULES } from '../scenarioRules';
+import { testSecret } from '../secrets';
+
+/** The gateway's token (test/secrets.ts: a whole test run is searched for it). */
+const TOKEN = testSecret('gateway');
 
 async function rulesOf(url: string, token: string): Promise<string[]> {
   const run = await cli([url, '--token', token, '--format', 'json']);
@@ -43,32 +47,35 @@ describe('tikv through cluster-gateway (PD and status servers over HTTP)', funct
         repairs: true,
         pollMs: 200,
       },
-      { token: 'gw' },
+      { token: TOKEN },
     );
     stops.push(gw.stop);
     // A mark is stale once it persists over three reads: wait (with a deadline).
     const deadline = Date.now() + 20_000;
     let rules: string[] = [];
     while (Date.now() < deadline) {
-      rules = await rulesOf(gw.url, 'gw');
+      rules = await rulesOf(gw.url, TOKEN);
       if (rules.length) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     assert.deepEqual(rules, expected, gw.output());
-    const run = await cli([gw.url, '--token', 'gw', '--repair', 'all', '--yes']);
+    const run = await cli([gw.url, '--token', TOKEN, '--repair', 'all', '--yes']);
     assert.notEqual(run.code, 0);
     // Both repairs are refused by the gateway (listed in its status), so none is planned as safe.
     assert.match(
       run.stdout + run.stderr,
       /regions\/stale-prepared:store-\d+: no safe repair; left for the editor \(.*refused by the gateway: /,
     );
-    assert.deepEqual(await rulesOf(gw.url, 'gw'), expected, 'nothing changed');
+    assert.deepEqual(await rulesOf(gw.url, TOKEN), expected, 'nothing changed');
   });
 
   it('PD unreachable: the regions subsystem is unavailable with the reason, and the gateway keeps serving', async () => {
-    const gw = await startGateway({ tikv: { pd: 'http://127.0.0.1:9', tikvStatus: ['http://127.0.0.1:9'] }, pollMs: 200 }, { token: 'gw' });
+    const gw = await startGateway(
+      { tikv: { pd: 'http://127.0.0.1:9', tikvStatus: ['http://127.0.0.1:9'] }, pollMs: 200 },
+      { token: TOKEN },
+    );
     stops.push(gw.stop);
-    const run = await cli([gw.url, '--token', 'gw', '--format', 'json']);
+    const run = await cli([gw.url, '--token', TOKEN, '--format', 'json']);
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(gw.output(), /regions: unavailable \(cannot read PD at http:\/\/127\.0\.0\.1:9/);
   });

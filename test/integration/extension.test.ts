@@ -27,6 +27,7 @@ import {
   rulesPresent,
   waitFor,
 } from './helpers';
+import { testSecret } from '../secrets';
 
 /** A ViewItem the language server rendered (it has a node). */
 type NodeItem = ViewItem & { node: NonNullable<ViewItem['node']> };
@@ -391,7 +392,11 @@ describe('Cluster Debugger in a real VS Code', function () {
 
   it('shows a failed connection as an error node in the Clusters view, then disconnects it', async () => {
     // Port 9 (discard) on loopback: nothing listens there.
-    await vscode.commands.executeCommand('clusterDebugger.connect', { url: 'ws://127.0.0.1:9', name: 'nowhere', token: 'x' });
+    await vscode.commands.executeCommand('clusterDebugger.connect', {
+      url: 'ws://127.0.0.1:9',
+      name: 'nowhere',
+      token: testSecret('wrong'),
+    });
     const nowhere = await waitFor('the nowhere cluster in the list', () => api.clusters().find((c) => c.name === 'nowhere'));
     assert.notEqual(nowhere.state, 'live');
     const roots = await api.viewItems('clusters');

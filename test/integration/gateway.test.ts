@@ -11,6 +11,7 @@ import { SUBSYSTEMS } from '../../src/protocol/collections';
 import { ClusterClient } from '../../src/cluster/client';
 import type { ClusterDebuggerApi } from '../../src/extension/api/extensionApi';
 import { activateExtension, EXTENSION_ID, logTail, waitFor } from './helpers';
+import { testSecret } from '../secrets';
 
 function label(item: vscode.TreeItem): string {
   return typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
@@ -98,7 +99,7 @@ describe('cluster-gateway in a real VS Code', function () {
 
   it('Connect… reaches a gateway started by hand', async () => {
     const script = join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'out', 'cluster-gateway.js');
-    const token = 'by-hand-token';
+    const token = testSecret('gateway');
     byHand = spawn(process.execPath, [script, '--config', config, '--port', '0'], {
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', CLUSTER_GATEWAY_TOKEN: token },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -122,7 +123,7 @@ describe('cluster-gateway in a real VS Code', function () {
     await waitFor('ro to leave', () => !api.clusters().some((c) => c.name === 'ro'));
     await waitFor('the gateway process to stop listening', async () => {
       try {
-        (await ClusterClient.connect({ url, token: 'x', clientName: 'probe' })).close();
+        (await ClusterClient.connect({ url, token: testSecret('wrong'), clientName: 'probe' })).close();
         return false;
       } catch (e) {
         return /ECONNREFUSED/.test(String(e));

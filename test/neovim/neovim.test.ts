@@ -11,11 +11,12 @@
  */
 import * as assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LspCommands } from '../../src/protocol';
 import { OUT, ROOT, startSim, type RunningSim } from '../server/sim';
+import { removeTestDir } from '../secrets';
 
 const NVIM = process.env.NVIM_BIN ?? 'nvim';
 const SCRIPT = join(ROOT, 'test', 'neovim', 'quickfix.lua');
@@ -71,7 +72,7 @@ describe('Neovim as the LSP client (nvim --headless)', function () {
   afterEach(async () => {
     await sim?.stop();
     sim = undefined;
-    rmSync(work, { recursive: true, force: true });
+    removeTestDir(work);
   });
 
   it('shows the snapshot file and live cluster diagnostics, offers no disabled fix, and its quick fix repairs the cluster', async () => {

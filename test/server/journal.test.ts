@@ -4,7 +4,7 @@
  * (`clusterDebugger/repairHistory`) and undoes from it (`clusterDebugger.undoRepair`).
  */
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -21,6 +21,7 @@ import { entityState } from '../cli/state';
 import { BatchGate } from './batchGate';
 import { LspHarness } from './lsp';
 import { startSim, type RunningSim } from './sim';
+import { removeTestDir } from '../secrets';
 
 describe('language server: repair journal, history and undo', function () {
   this.timeout(120_000);
@@ -31,7 +32,7 @@ describe('language server: repair journal, history and undo', function () {
   afterEach(async () => {
     await lsp?.stop();
     await sim?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    removeTestDir(dir);
   });
 
   it('journals Repair All Safe, lists it newest first with its batches, and undoes it back to the state before', async () => {

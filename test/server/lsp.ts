@@ -15,6 +15,7 @@ import {
 import type { Diagnostic, PublishDiagnosticsParams } from 'vscode-languageserver/node';
 import type { DidChangeParams } from '../../src/protocol';
 import { OUT, type RunningSim } from './sim';
+import { keepChildOutput } from '../secrets';
 
 export class LspHarness {
   readonly diagnostics = new Map<string, Diagnostic[]>();
@@ -42,6 +43,8 @@ export class LspHarness {
     textDocument: object = { codeAction: { disabledSupport: true } },
   ): Promise<LspHarness> {
     const child = spawn(process.execPath, [join(OUT, 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Everything the server says (its LSP messages: statuses, errors, logs) is an output of the run (test/secrets.ts).
+    keepChildOutput(child, 'language-server');
     const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
     const h = new LspHarness(child, connection);
     connection.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => {

@@ -10,6 +10,7 @@ import type { CodeAction } from 'vscode-languageserver/node';
 import { LspCommands, LspMethods, clusterDocUri, type ApplyRepairArgs, type ApplyRepairResult, type ClusterInfo } from '../../src/protocol';
 import { useLanguageServer } from './lsp';
 import { startSim, type RunningSim } from './sim';
+import { testSecret } from '../secrets';
 
 describe('a cluster restart between plan and repair (real server, real simulator, kill -9)', function () {
   this.timeout(60_000);
@@ -22,7 +23,7 @@ describe('a cluster restart between plan and repair (real server, real simulator
   }
 
   it('re-plans a quick fix made before the restart instead of replaying it on the new cluster', async () => {
-    const token = 'restart-test-token';
+    const token = testSecret('sim');
     const first = await sim(0, token);
     const port = Number(new URL(first.url).port);
     const before = await t.lsp.request<ClusterInfo>(LspMethods.connect, { name: 'sim', url: first.url, token });

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { ClusterClient } from '../../src/cluster/client';
+import { keepChildOutput, testSecret } from '../secrets';
 
 export const ROOT = join(__dirname, '..', '..', '..');
 export const OUT = join(ROOT, 'out');
@@ -20,11 +21,22 @@ export interface RunningSim {
   stop(): Promise<void>;
 }
 
-/** `nodeArgs` go to node itself, e.g. `--max-old-space-size=256` to run the simulator in a small heap. */
-export async function startSim(args: string[] = [], deadlineMs = 30_000, opts: { nodeArgs?: string[] } = {}): Promise<RunningSim> {
+/**
+ * `nodeArgs` go to node itself, e.g. `--max-old-space-size=256` to run the simulator in a small heap.
+ * Without `--token` in `args` the simulator gets a test secret (test/secrets.ts), so that a whole test
+ * run can be searched for it; `generatedToken` lets it choose and print one of its own instead.
+ */
+export async function startSim(
+  args: string[] = [],
+  deadlineMs = 30_000,
+  opts: { nodeArgs?: string[]; generatedToken?: boolean } = {},
+): Promise<RunningSim> {
+  if (!opts.generatedToken && !args.some((a) => a === '--token' || a.startsWith('--token=')))
+    args = [...args, '--token', testSecret('sim')];
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), join(OUT, 'cluster-sim.js'), '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  keepChildOutput(child, 'sim');
   const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(`exited ${code ?? signal}`)));
   let out = '';
   let err = '';

@@ -14,8 +14,9 @@ import {
 } from '../../src/protocol';
 import { ClusterClient } from '../../src/cluster/client';
 import { startSimulatorServer, type SimulatorServer, type SimulatorServerOptions } from '../../src/simulator/server';
+import { testSecret } from '../secrets';
 
-export const TOKEN = 'test-token-0123456789';
+export const TOKEN = testSecret('sim');
 
 export async function startServer(opts: SimulatorServerOptions = {}): Promise<SimulatorServer> {
   return startSimulatorServer({ token: TOKEN, heartbeatMs: 60_000, ...opts });

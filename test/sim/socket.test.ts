@@ -8,6 +8,7 @@ import { ErrorCodes, Fault, RpcException, type EventsNotification } from '../../
 import { ClusterClient } from '../../src/cluster/client';
 import type { SimulatorServer } from '../../src/simulator/server';
 import { connect, exchange, rawSocket, startServer, upgradeStatus, waitFor } from './helpers';
+import { testSecret } from '../secrets';
 
 describe('simulator socket', () => {
   let server: SimulatorServer;
@@ -112,7 +113,7 @@ describe('simulator socket', () => {
     assert.equal(await upgradeStatus(server, { Authorization: 'Bearer wrong-token' }), 401);
     assert.equal(await upgradeStatus(server, { Authorization: server.token }), 401, 'the Bearer scheme is required');
     await assert.rejects(
-      ClusterClient.connect({ url: server.url, token: 'nope', clientName: 'x' }),
+      ClusterClient.connect({ url: server.url, token: testSecret('wrong'), clientName: 'x' }),
       /cluster refused the token \(HTTP 401\)/,
     );
   });
@@ -123,7 +124,7 @@ describe('simulator socket', () => {
   });
 
   it('reports an unreachable cluster in one line', async () => {
-    await assert.rejects(ClusterClient.connect({ url: 'ws://127.0.0.1:1', token: 'x', clientName: 'x' }), (e: Error) =>
+    await assert.rejects(ClusterClient.connect({ url: 'ws://127.0.0.1:1', token: testSecret('wrong'), clientName: 'x' }), (e: Error) =>
       /^cannot reach ws:\/\/127\.0\.0\.1:1: ECONNREFUSED$/.test(e.message),
     );
   });
