@@ -47,7 +47,7 @@ export class StatusPoller {
     this.timer = null;
   }
 
-  /** `ClusterSession.refreshStatus`. */
+  /** `ClusterSession.refreshStatus`: the counts, control-plane epoch and subsystem health, onto the model. */
   async refresh(): Promise<void> {
     const host = this.host;
     const link = host.link();

@@ -19,6 +19,7 @@
 import {
   errorDetail,
   errorText,
+  type Caller,
   type ConnectionState,
   type EventsNotification,
   type RepairParams,
@@ -92,6 +93,7 @@ export class ClusterSession {
   // Changed only by the session's own methods: read them through the getters below.
   private currentState: ConnectionState = 'connecting';
   private lastError: string | null = null;
+  private lastCaller: Caller | undefined;
 
   private link: ClusterLink | null = null;
   private readonly listeners: SessionListener[] = [];
@@ -201,6 +203,11 @@ export class ClusterSession {
     return this.synced.current?.status.incarnation;
   }
 
+  /** Who the connection is, on a gateway with per-user tokens (`initialize`'s caller); kept while the link is down. */
+  get caller(): Caller | undefined {
+    return this.lastCaller;
+  }
+
   /** The last cluster event applied. */
   get lastSeq(): number {
     return this.synced.seq;
@@ -228,21 +235,12 @@ export class ClusterSession {
     }
   }
 
-  /**
-   * Re-reads `cluster.status` (counts, control-plane epoch, subsystem health) into the model; tells
-   * the listeners (`statusChanged`) when what it says about subsystems changed.
-   */
+  /** Re-reads `cluster.status` into the model (`session-status.ts`); `statusChanged` when its subsystems' part changed. */
   refreshStatus(): Promise<void> {
     return this.status.refresh();
   }
 
-  /**
-   * Sends one repair. If the link drops, waits for the reconnect and sends it
-   * again with the same `requestId`, so the cluster applies it at most once;
-   * but only to the same incarnation: a restarted cluster's replay cache is
-   * empty and its versions may repeat, so the repair is never replayed there
-   * (`IncarnationChangedError`; the caller re-plans).
-   */
+  /** Sends one repair: at most once, and only to the incarnation it was planned on (`session-repair.ts`). */
   sendRepair(params: RepairParams, deadlineMs = 30_000): Promise<RepairResult> {
     return sendRepair(this.repairHost, params, deadlineMs);
   }
@@ -279,6 +277,7 @@ export class ClusterSession {
       throw new SyncCancelledError();
     }
     this.link = link;
+    this.lastCaller = link.init.caller;
     link.onEvents((n) => this.onEvents(link, n));
     link.onClose((reason) => this.onClose(link, reason));
     // The old model stays on show (stale) until the sync replaces it; a new incarnation's

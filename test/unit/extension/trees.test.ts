@@ -200,6 +200,38 @@ describe('ClustersTreeProvider (the Clusters view)', () => {
     assert.equal(subsystems.length, 5);
   });
 
+  it("shows the user's role on a gateway with per-user tokens: a viewer's cluster is read-only, and says why", async () => {
+    const list = [
+      cluster({ name: 'team', caller: { user: 'alice', role: 'viewer' }, errors: 1 }),
+      cluster({ name: 'ops', caller: { user: 'bob', role: 'operator' }, protection: 'confirm' }),
+      cluster({ name: 'prod', protection: 'read-only', caller: { user: 'carol', role: 'viewer' } }),
+    ];
+    const provider = new ClustersTreeProvider(clustersSource(list));
+    const [team, ops, prod] = (await provider.getChildren()) as ClusterElement[];
+
+    const t = provider.getTreeItem(team);
+    assert.equal(t.description, 'live · read-only · 1 error, 0 warnings · alice (viewer)');
+    assert.equal(icon(t).id, 'lock');
+    const tip = markdown(t.tooltip);
+    assert.ok(tip.includes('$(lock) Signed in as alice, role viewer: can read and preview, not repair.'), tip);
+    assert.doesNotMatch(tip, /Protection read-only/, 'the setting is not why: the role is');
+
+    const o = provider.getTreeItem(ops);
+    assert.equal(o.description, 'live · confirm · bob (operator)');
+    assert.ok(markdown(o.tooltip).includes('$(account) Signed in as bob, role operator: can read, preview, repair and undo.'));
+    assert.match(markdown(o.tooltip), /\$\(shield\) Protection confirm/);
+
+    // Read-only by its setting too: both reasons are said.
+    const p = markdown(provider.getTreeItem(prod).tooltip);
+    assert.match(p, /Signed in as carol, role viewer[\s\S]*\$\(lock\) Protection read-only/);
+
+    // Without per-user tokens (one shared token) nothing is said of a user.
+    const shared = new ClustersTreeProvider(clustersSource([cluster({ name: 'sim' })]));
+    const [plain] = (await shared.getChildren()) as ClusterElement[];
+    assert.equal(shared.getTreeItem(plain).description, 'live');
+    assert.doesNotMatch(markdown(shared.getTreeItem(plain).tooltip), /Signed in/);
+  });
+
   it('lists the subsystems of a cluster, each opening its document', async () => {
     const provider = new ClustersTreeProvider(clustersSource([cluster({ name: 'sim', problems: { shards: 3 } })]));
     const [sim] = await provider.getChildren();
