@@ -7,7 +7,7 @@
  * No `vscode-languageserver` here: the CLI uses this module too.
  */
 import { ErrorCodes, RpcException, type ConnectionState, type RepairParams, type RepairResult } from '../protocol';
-import type { ClusterLink } from './link';
+import type { SessionCore } from './link';
 
 /**
  * A repair was planned on another incarnation of the cluster (it restarted or
@@ -36,12 +36,7 @@ export class NotLiveError extends Error {
 }
 
 /** What sending a repair needs of its session (`ClusterSession` builds it). */
-export interface RepairHost {
-  readonly name: string;
-  readonly log: (message: string) => void;
-  link(): ClusterLink | null;
-  disposed(): boolean;
-  state(): ConnectionState;
+export interface RepairHost extends SessionCore {
   /** The incarnation of the cluster the model was synced from, if any. */
   modelIncarnation(): string | undefined;
   /** `ClusterSession.waitFor`. */

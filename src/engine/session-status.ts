@@ -6,23 +6,17 @@
  *
  * No `vscode-languageserver` here: the CLI uses this module too.
  */
-import { SUBSYSTEMS, errorText, type ConnectionState, type Subsystem } from '../protocol';
-import type { ClusterLink } from './link';
+import { SUBSYSTEMS, errorText, type Subsystem } from '../protocol';
+import type { SessionCore } from './link';
 import type { SyncedModel } from './session-events';
 
 /** Re-read `cluster.status` this often while live (a small request: no entities). */
 export const DEFAULT_STATUS_POLL_MS = 3000;
 
 /** What the status re-read needs of its session (`ClusterSession` builds it). */
-export interface StatusHost {
-  readonly name: string;
-  readonly log: (message: string) => void;
+export interface StatusHost extends SessionCore {
   /** The model whose status is replaced. */
   readonly model: SyncedModel;
-  /** The session's link now: a status read over a link that was replaced meanwhile is dropped. */
-  link(): ClusterLink | null;
-  disposed(): boolean;
-  state(): ConnectionState;
   /** A full sync runs (it reads the status anyway). */
   syncing(): boolean;
   /** The status changed what it says about `subsystems`: bump the generation, tell the listeners. */

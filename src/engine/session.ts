@@ -32,7 +32,7 @@ import {
 import type { ClusterModel } from '../analysis/model';
 import type { StateChange } from '../analysis/timeline';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
-import type { ClusterLink, LinkFactory } from './link';
+import type { ClusterLink, LinkFactory, SessionCore } from './link';
 import { SyncedModel } from './session-events';
 import { Waiters } from './waiters';
 import { FullSync, SyncCancelledError, type SyncOutcome } from './session-sync';
@@ -126,7 +126,7 @@ export class ClusterSession {
       },
     });
     // What the sync, the status re-read and a repair's sending all read of the session.
-    const core = { name: this.name, log, link: () => this.link, disposed: () => this.disposed, state: () => this.state };
+    const core: SessionCore = { name: this.name, log, link: () => this.link, disposed: () => this.disposed, state: () => this.state };
     this.fullSync = new FullSync({
       ...core,
       model: this.synced,
