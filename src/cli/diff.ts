@@ -25,7 +25,7 @@ import { analyseSnapshot } from '../engine/offline';
 import { ClusterWorkspace } from '../engine/workspace';
 import { ConnectError } from '../engine/cluster';
 import { DIFF_USAGE, Fatal, type DiffArgs, type DiffSideArgs } from './args';
-import { renderSarif } from './report';
+import { findingFields, renderSarif } from './report';
 
 export const DIFF_HELP = `${DIFF_USAGE}
 
@@ -132,16 +132,7 @@ export function renderDiffJson(diff: ClusterDiff, a: LoadedSide, b: LoadedSide):
     time: s.model.status.time,
     seq: s.model.status.seq,
   });
-  const finding = (f: Finding, s: LoadedSide) => ({
-    id: f.id,
-    rule: f.rule,
-    severity: f.severity,
-    subsystem: f.subsystem,
-    group: f.group,
-    count: f.count,
-    message: f.message,
-    location: locateFinding(f, s.documents),
-  });
+  const finding = (f: Finding, s: LoadedSide) => ({ ...findingFields(f), location: locateFinding(f, s.documents) });
   const collections = Object.fromEntries(
     diff.collections.filter(hasDifferences).map((d) => [
       d.collection,

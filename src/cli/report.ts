@@ -34,6 +34,11 @@ export interface CheckReport {
   previews?: { findingId?: string; repairId?: string; preview: RepairPreview }[];
 }
 
+/** A finding's own fields, as `cluster-check diff` and `--watch` print them (in this order). */
+export function findingFields(f: Finding): Pick<Finding, 'id' | 'rule' | 'severity' | 'subsystem' | 'group' | 'count' | 'message'> {
+  return { id: f.id, rule: f.rule, severity: f.severity, subsystem: f.subsystem, group: f.group, count: f.count, message: f.message };
+}
+
 /** One line per subsystem the cluster could not check: what it did not look at is not "consistent". */
 function notChecked(r: CheckReport): string[] {
   const out: string[] = [];

@@ -4,6 +4,7 @@
  * The watching itself (the connection, its retries, signals) is `watch.ts`.
  */
 import { formatCount, type Finding, type RuleId, type Severity, type Subsystem } from '../protocol';
+import { findingFields } from './report';
 
 export type WatchEventKind = 'appeared' | 'resolved' | 'changed';
 
@@ -86,13 +87,7 @@ export function watchEvent(event: WatchEventKind, f: Finding, context: { cluster
     event,
     at: context.at,
     cluster: context.cluster,
-    id: f.id,
-    rule: f.rule,
-    severity: f.severity,
-    subsystem: f.subsystem,
-    group: f.group,
-    count: f.count,
-    message: f.message,
+    ...findingFields(f),
     facts: f.facts.map((x) => (x.since === undefined ? { says: x.says } : { says: x.says, since: x.since })),
   };
 }

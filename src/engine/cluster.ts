@@ -95,11 +95,11 @@ export function isReadOnly(c: WorkspaceCluster): boolean {
 }
 
 /**
- * Why no repair of this cluster may be sent, or undefined: the cluster refuses every repair, or its
- * protection level is `read-only` (code actions show it as their disabled reason).
+ * Why no repair of this cluster may be sent, or undefined: the cluster refuses every repair, the user's
+ * role on the gateway is viewer, or its protection level is `read-only` (code actions show it as their disabled reason).
  */
 export function readOnlyReason(c: WorkspaceCluster): string | undefined {
-  return protectionReadOnlyReason({ name: c.name, protection: c.protection, status: c.session.model?.status });
+  return protectionReadOnlyReason({ name: c.name, protection: c.protection, status: c.session.model?.status, caller: c.session.caller });
 }
 
 /** What the views and the CLI show of a cluster: its connection, problems per subsystem, protection and sync. */
@@ -120,6 +120,7 @@ export function clusterInfo(c: WorkspaceCluster): ClusterInfo {
     ...(c.checker.provisionalCount ? { provisional: c.checker.provisionalCount } : {}),
     ...(c.checker.checked ? { checked: true as const } : {}),
     ...(c.session.syncedAt !== null ? { syncedAt: new Date(c.session.syncedAt).toISOString() } : {}),
+    ...(c.session.caller ? { caller: c.session.caller } : {}),
   };
 }
 

@@ -23,7 +23,7 @@ import {
   type SyncProgress,
 } from '../protocol';
 import { emptyCollections, type ClusterModel, type EntityMap } from '../analysis/model';
-import type { ClusterLink } from './link';
+import type { ClusterLink, SessionCore } from './link';
 import type { Entity, SyncedModel } from './session-events';
 
 /** How a full sync ended: `cancelled` when the session was disposed (disconnected) meanwhile. */
@@ -38,16 +38,9 @@ export class SyncCancelledError extends Error {
 }
 
 /** What a sync needs of its session (`ClusterSession` builds it). */
-export interface SyncHost {
-  readonly name: string;
-  readonly log: (message: string) => void;
+export interface SyncHost extends SessionCore {
   /** The model the sync replaces, and applies the buffered events to. */
   readonly model: SyncedModel;
-  /** The session's link now: a sync over a link that was replaced meanwhile ends without a model. */
-  link(): ClusterLink | null;
-  /** The session was disposed (the cluster disconnected). */
-  disposed(): boolean;
-  state(): ConnectionState;
   error(): string | null;
   setState(state: ConnectionState, error: string | null): void;
   /** The model changed: caches keyed on the session's generation are void. */

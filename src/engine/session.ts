@@ -2,7 +2,9 @@
  * One cluster session: the WebSocket link, the synced model, and keeping it
  * in step with the cluster. This module is the connection; the full sync is
  * `FullSync` (`session-sync.ts`: subscribe, pages, the first view, progress)
- * and applying events is `SyncedModel` (`session-events.ts`, version-guarded).
+ * and applying events is `SyncedModel` (`session-events.ts`, version-guarded); re-reading the
+ * status is `StatusPoller` (`session-status.ts`) and sending a repair is `sendRepair`
+ * (`session-repair.ts`: at most once, to the same incarnation).
  *
  * Before the first sync, a cluster that serves `cluster.summary` is asked for its counts per
  * group and state: the views show them (the "first view") while the pages are read, which at
@@ -15,11 +17,9 @@
  * No `vscode-languageserver` here: the CLI uses this module too.
  */
 import {
-  ErrorCodes,
-  RpcException,
-  SUBSYSTEMS,
   errorDetail,
   errorText,
+  type Caller,
   type ConnectionState,
   type EventsNotification,
   type RepairParams,
@@ -32,10 +32,15 @@ import {
 import type { ClusterModel } from '../analysis/model';
 import type { StateChange } from '../analysis/timeline';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
-import type { ClusterLink, LinkFactory } from './link';
+import type { ClusterLink, LinkFactory, SessionCore } from './link';
 import { SyncedModel } from './session-events';
 import { Waiters } from './waiters';
 import { FullSync, SyncCancelledError, type SyncOutcome } from './session-sync';
+import { DEFAULT_STATUS_POLL_MS, StatusPoller } from './session-status';
+import { NotLiveError, sendRepair, type RepairHost } from './session-repair';
+
+export { DEFAULT_STATUS_POLL_MS } from './session-status';
+export { IncarnationChangedError, NotLiveError } from './session-repair';
 
 export interface SessionOptions {
   name: string;
@@ -59,9 +64,6 @@ export interface SessionOptions {
   statusPollMs?: number;
 }
 
-/** Re-read `cluster.status` this often while live (a small request: no entities). */
-export const DEFAULT_STATUS_POLL_MS = 3000;
-
 export interface SessionListener {
   /** State or error changed. */
   stateChanged(session: ClusterSession): void;
@@ -80,32 +82,6 @@ export interface SessionListener {
   entityChanged?(session: ClusterSession, change: StateChange): void;
 }
 
-/**
- * A repair was planned on another incarnation of the cluster (it restarted or
- * was reset since): it is never sent to, or replayed on, the new one.
- */
-export class IncarnationChangedError extends Error {
-  constructor(
-    readonly plannedOn: string,
-    readonly now: string | undefined,
-  ) {
-    super(`the cluster restarted since the repair was planned (incarnation ${plannedOn}, now ${now ?? 'unknown'}); nothing more was sent`);
-    this.name = 'IncarnationChangedError';
-  }
-}
-
-/** Thrown by operations that need a live link. */
-export class NotLiveError extends Error {
-  constructor(state: ConnectionState) {
-    super(
-      state === 'stale'
-        ? 'the connection to the cluster was lost; the view is stale and nothing is repaired from stale state'
-        : `the cluster is ${state}, not live`,
-    );
-    this.name = 'NotLiveError';
-  }
-}
-
 export class ClusterSession {
   readonly name: string;
   readonly url: string;
@@ -117,6 +93,7 @@ export class ClusterSession {
   // Changed only by the session's own methods: read them through the getters below.
   private currentState: ConnectionState = 'connecting';
   private lastError: string | null = null;
+  private lastCaller: Caller | undefined;
 
   private link: ClusterLink | null = null;
   private readonly listeners: SessionListener[] = [];
@@ -124,12 +101,13 @@ export class ClusterSession {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private disposed = false;
   private readonly waiters = new Waiters();
-  private statusTimer: NodeJS.Timeout | null = null;
-  private polling = false;
   /** The model, and the events applied to it. */
   private readonly synced: SyncedModel;
   /** The full syncs: pages, the first view, progress. */
   private readonly fullSync: FullSync;
+  /** Re-reads `cluster.status` while live. */
+  private readonly status: StatusPoller;
+  private readonly repairHost: RepairHost;
 
   constructor(private readonly options: SessionOptions) {
     this.name = options.name;
@@ -147,13 +125,11 @@ export class ClusterSession {
         if (this.invalidItems++ < 5) log(`[${this.name}] skipped an invalid ${c} entity`);
       },
     });
+    // What the sync, the status re-read and a repair's sending all read of the session.
+    const core: SessionCore = { name: this.name, log, link: () => this.link, disposed: () => this.disposed, state: () => this.state };
     this.fullSync = new FullSync({
-      name: this.name,
-      log,
+      ...core,
       model: this.synced,
-      link: () => this.link,
-      disposed: () => this.disposed,
-      state: () => this.state,
       error: () => this.error,
       setState: (state, error) => this.setState(state, error),
       bumpGeneration: () => void this.generation++,
@@ -165,6 +141,21 @@ export class ClusterSession {
         for (const l of this.listeners) safely(() => l.syncProgress?.(this, ...progress), log);
       },
     });
+    this.status = new StatusPoller({
+      ...core,
+      model: this.synced,
+      syncing: () => this.fullSync.syncing,
+      statusChanged: (changed) => {
+        this.generation++;
+        for (const l of this.listeners) safely(() => l.statusChanged?.(this, changed), log);
+        this.waiters.wake();
+      },
+    });
+    this.repairHost = {
+      ...core,
+      modelIncarnation: () => this.synced.current?.status.incarnation,
+      waitFor: (test, timeoutMs) => this.waitFor(test, timeoutMs),
+    };
   }
 
   get state(): ConnectionState {
@@ -212,6 +203,11 @@ export class ClusterSession {
     return this.synced.current?.status.incarnation;
   }
 
+  /** Who the connection is, on a gateway with per-user tokens (`initialize`'s caller); kept while the link is down. */
+  get caller(): Caller | undefined {
+    return this.lastCaller;
+  }
+
   /** The last cluster event applied. */
   get lastSeq(): number {
     return this.synced.seq;
@@ -224,11 +220,7 @@ export class ClusterSession {
   /** First connection and sync. Rejects if it fails; later drops reconnect on their own (if enabled). */
   async start(): Promise<void> {
     await this.connectAndSync();
-    const every = this.options.statusPollMs ?? DEFAULT_STATUS_POLL_MS;
-    if (every > 0 && !this.disposed && !this.statusTimer) {
-      this.statusTimer = setInterval(() => void this.pollStatus(), every);
-      this.statusTimer.unref?.();
-    }
+    this.status.start(this.options.statusPollMs ?? DEFAULT_STATUS_POLL_MS);
   }
 
   /** Force a full resync (the `refresh` request; a gap; after a repair whose events did not arrive). */
@@ -243,76 +235,14 @@ export class ClusterSession {
     }
   }
 
-  /**
-   * Re-reads `cluster.status` (counts, control-plane epoch, subsystem health) into the model; tells
-   * the listeners (`statusChanged`) when what it says about subsystems changed.
-   */
-  async refreshStatus(): Promise<void> {
-    const link = this.link;
-    if (!link || !this.model || this.state !== 'live') return;
-    const status = await link.request('cluster.status', {});
-    // Keep our own seq: events, not the status call, say what the model contains. Another
-    // incarnation's status never goes onto this model: the resync replaces both.
-    const model = this.synced.current;
-    if (!model || status.incarnation !== model.status.incarnation || this.link !== link) return;
-    const before = model.status;
-    model.status = { ...status, seq: this.lastSeq };
-    const changed = new Set<Subsystem>();
-    if (Boolean(before.readOnly) !== Boolean(status.readOnly)) for (const s of SUBSYSTEMS) changed.add(s);
-    for (const s of SUBSYSTEMS) {
-      if (JSON.stringify(before.subsystems?.[s] ?? null) !== JSON.stringify(status.subsystems?.[s] ?? null)) changed.add(s);
-    }
-    if (!changed.size) return;
-    this.generation++;
-    this.options.log(`[${this.name}] status changed for ${[...changed].join(', ')}`);
-    for (const l of this.listeners) safely(() => l.statusChanged?.(this, changed), this.options.log);
-    this.waiters.wake();
+  /** Re-reads `cluster.status` into the model (`session-status.ts`); `statusChanged` when its subsystems' part changed. */
+  refreshStatus(): Promise<void> {
+    return this.status.refresh();
   }
 
-  /** The periodic re-read of the status: only while live and not syncing (a sync reads it anyway). */
-  private async pollStatus(): Promise<void> {
-    if (this.polling || this.disposed || this.state !== 'live' || this.fullSync.syncing) return;
-    this.polling = true;
-    try {
-      await this.refreshStatus();
-    } catch (e) {
-      this.options.log(`[${this.name}] status refresh failed: ${errorText(e)}`);
-    } finally {
-      this.polling = false;
-    }
-  }
-
-  /**
-   * Sends one repair. If the link drops, waits for the reconnect and sends it
-   * again with the same `requestId`, so the cluster applies it at most once;
-   * but only to the same incarnation: a restarted cluster's replay cache is
-   * empty and its versions may repeat, so the repair is never replayed there
-   * (`IncarnationChangedError`; the caller re-plans).
-   */
-  async sendRepair(params: RepairParams, deadlineMs = 30_000): Promise<RepairResult> {
-    const deadline = Date.now() + deadlineMs;
-    for (;;) {
-      if (this.disposed) throw new Error('the cluster was disconnected');
-      if (this.state !== 'live' || !this.link) {
-        const ok = await this.waitFor(() => this.state === 'live' || this.disposed, deadline - Date.now());
-        if (!ok) throw new NotLiveError(this.state);
-        continue;
-      }
-      const link = this.link;
-      // Live means the model was synced over this link, so its status says which incarnation the cluster
-      // is now: a reset changes it with the connection still up, and the `initialize` reply is then old.
-      const now = this.synced.current?.status.incarnation ?? link.init.status.incarnation;
-      if (now !== params.incarnation) throw new IncarnationChangedError(params.incarnation, now);
-      try {
-        return await link.request('repair', params);
-      } catch (e) {
-        if (e instanceof RpcException && e.code === ErrorCodes.WrongIncarnation)
-          throw new IncarnationChangedError(params.incarnation, undefined);
-        // A refusal by the cluster is an answer; only a lost link is worth a retry.
-        if (e instanceof RpcException || (this.link === link && this.state === 'live')) throw e;
-        this.options.log(`[${this.name}] repair ${params.requestId}: link lost, retrying after reconnect`);
-      }
-    }
+  /** Sends one repair: at most once, and only to the incarnation it was planned on (`session-repair.ts`). */
+  sendRepair(params: RepairParams, deadlineMs = 30_000): Promise<RepairResult> {
+    return sendRepair(this.repairHost, params, deadlineMs);
   }
 
   /** Resolves true once the model has applied event `seq` (or a later sync), false on timeout. */
@@ -328,8 +258,7 @@ export class ClusterSession {
   /** Closes the link for good; `reason` (e.g. why the first connection failed) stays as the session's error. */
   dispose(reason: string | null = null): void {
     this.disposed = true;
-    if (this.statusTimer) clearInterval(this.statusTimer);
-    this.statusTimer = null;
+    this.status.stop();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     const link = this.link;
@@ -348,6 +277,7 @@ export class ClusterSession {
       throw new SyncCancelledError();
     }
     this.link = link;
+    this.lastCaller = link.init.caller;
     link.onEvents((n) => this.onEvents(link, n));
     link.onClose((reason) => this.onClose(link, reason));
     // The old model stays on show (stale) until the sync replaces it; a new incarnation's

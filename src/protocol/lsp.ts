@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { CollectionName, Subsystem } from './collections';
 import { Finding, RepairSafety, Severity } from './findings';
-import { ClusterStatus } from './methods';
+import { Caller, ClusterStatus } from './methods';
 import { PreviewParams, PreviewResult, ProtectionLevel } from './preview';
 import { RepairHistoryEntry } from './journal';
 import { StuckWork } from './stuck';
@@ -37,7 +37,7 @@ export const ClusterInfo = z.object({
   problems: z.record(Subsystem, z.number().int().nonnegative()),
   errors: z.number().int().nonnegative(),
   warnings: z.number().int().nonnegative(),
-  /** Its protection level as set (`effectiveProtection` adds a cluster that refuses every repair itself). */
+  /** Its protection level as set (`effectiveProtection` adds a cluster that refuses every repair itself, or a viewer's). */
   protection: ProtectionLevel,
   /** When its last full sync (connect, Refresh, a resync) ended, as an ISO time of this machine's clock. Absent: none yet. */
   syncedAt: z.string().optional(),
@@ -56,6 +56,11 @@ export const ClusterInfo = z.object({
    * serves no summary has no findings yet, which is not "healthy" (the editor's new-error notice waits for it).
    */
   checked: z.literal(true).optional(),
+  /**
+   * Who this connection is, on a gateway with per-user tokens (`initialize`'s caller): the Clusters
+   * view shows it, and a viewer's repairs are refused before anything is sent. Absent: one shared token.
+   */
+  caller: Caller.optional(),
 });
 export type ClusterInfo = z.infer<typeof ClusterInfo>;
 

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { CollectionName, type CollectionName as Collection } from './collections';
 import { RepairSafety, RuleId, Severity } from './findings';
+import type { Caller } from './methods';
 
 // ------------------------------------------------------------- protection --
 
@@ -25,26 +26,34 @@ export function defaultProtection(bundled: boolean): ProtectionLevel {
   return bundled ? 'none' : 'confirm';
 }
 
+/** What the protection of a cluster depends on: its setting, its status, and who the connection is. */
+export interface ProtectionInfo {
+  protection?: ProtectionLevel;
+  status?: { readOnly?: boolean } | null;
+  /** On a gateway with per-user tokens: a viewer's repairs are all refused there. */
+  caller?: Caller;
+}
+
 /**
  * The level in force: a cluster that itself refuses every repair (a gateway without `"repairs": true`,
- * `ClusterStatus.readOnly`) is read-only whatever the setting says.
+ * `ClusterStatus.readOnly`), or every repair of this connection's user (a viewer), is read-only
+ * whatever the setting says.
  */
-export function effectiveProtection(info: { protection?: ProtectionLevel; status?: { readOnly?: boolean } | null }): ProtectionLevel {
-  return info.status?.readOnly === true ? 'read-only' : (info.protection ?? 'none');
+export function effectiveProtection(info: ProtectionInfo): ProtectionLevel {
+  return info.status?.readOnly === true || info.caller?.role === 'viewer' ? 'read-only' : (info.protection ?? 'none');
 }
 
 /**
  * Why no repair of this cluster may be sent, or undefined: the cluster refuses every repair itself (and
- * what changes that), or its protection level is `read-only`. The one wording the server's refusals,
+ * what changes that), the user's role on the gateway is viewer, or its protection level is `read-only`. The one wording the server's refusals,
  * the quick fixes' disabled reason and the editor's pickers and toasts share.
  */
-export function readOnlyReason(info: {
-  name: string;
-  protection?: ProtectionLevel;
-  status?: { readOnly?: boolean } | null;
-}): string | undefined {
+export function readOnlyReason(info: ProtectionInfo & { name: string }): string | undefined {
   if (info.status?.readOnly === true)
     return `${info.name} is read-only: it refuses every repair (a gateway repairs only with "repairs": true in its own config)`;
+  // In parentheses, the gateway's own words for the refusal (`viewerReason` in src/gateway/gateway.ts).
+  if (info.caller?.role === 'viewer')
+    return `your role on this gateway is viewer (user ${info.caller.user} is a viewer: repairs need the operator role)`;
   if (info.protection === 'read-only') return `${info.name} is protected read-only (its protection level in clusterDebugger.clusters)`;
   return undefined;
 }

@@ -5,11 +5,14 @@
  *   token: <token>              only when the token was generated here
  *   scenario: <name> seed <n> bugs <mode> (<entities> entities, built in <ms> ms)
  *   http: http://HOST:PORT ...   the same port's HTTP routes, as a gateway config names them
+ *   metrics http://.../metrics   where Prometheus scrapes it (this port, or --metrics-port's)
  *   listening ws://HOST:PORT    once ready to accept connections
  * Usage errors print one line to stderr and exit 2.
  */
 import { parseArgs } from 'node:util';
 import { BugMode, ScenarioName, SCENARIOS, type ScenarioSize } from '../protocol';
+import { startMetricsServer, type MetricsServer } from '../cluster/metrics';
+import { hostAllowed } from '../cluster/server';
 import { INCIDENT_SIZES } from './scenarios';
 import { createEtcdMirror } from './mirrors/etcd';
 import { createFluvioMirror } from './mirrors/fluvio';
@@ -18,7 +21,7 @@ import { createPostgresMirror } from './mirrors/postgres';
 import { startSimulatorServer } from './server';
 
 const USAGE = `usage: cluster-sim [--scenario NAME] [--seed N] [--bugs buggy|fixed] [--host H] [--port N] [--token T]
-                   [--scale demo|incident] [--tick-ms N] [--allow-origin ORIGIN]...
+                   [--scale demo|incident] [--tick-ms N] [--allow-origin ORIGIN]... [--metrics-port N]
                    [--dangling-shards N] [--live-shards N] [--ddl-retries N] [--regions N] [--partitions N]
                    [--etcd URL] [--postgres URL] [--fluvio-metadata DIR]
 
@@ -32,6 +35,7 @@ Runs the reference cluster simulator (JSON-RPC over WebSocket).
   --scale S         demo (default) or incident: 763,471 metastore shards, 3,000 live
   --tick-ms N       run the clock: one tick every N ms (default: the clock stands still)
   --allow-origin O  allow WebSocket upgrades from this browser Origin (repeatable; default none)
+  --metrics-port N  serve GET /metrics (Prometheus) on this port of its own, 0: a free one (default: on --port)
   --etcd URL        mirror GreptimeDB's procedures and Milvus's metadata into this etcd, in their upstream layouts
   --postgres URL    mirror the Quickwit metastore into this PostgreSQL database (its upstream schema)
   --fluvio-metadata DIR  mirror Fluvio's SC metadata as YAML files into DIR (Partition/, Topic/, SPU/)
@@ -66,6 +70,7 @@ function parse(argv: string[]) {
         scale: { type: 'string' },
         'tick-ms': { type: 'string' },
         'allow-origin': { type: 'string', multiple: true },
+        'metrics-port': { type: 'string' },
         'dangling-shards': { type: 'string' },
         'live-shards': { type: 'string' },
         'ddl-retries': { type: 'string' },
@@ -111,6 +116,7 @@ function parse(argv: string[]) {
     token: values.token,
     tickMs: int('tick-ms', values['tick-ms'], 1, 3_600_000),
     allowedOrigins: values['allow-origin'] ?? [],
+    metricsPort: int('metrics-port', values['metrics-port'], 0, 65535),
     size,
     mirrors: { etcd: values.etcd, postgres: values.postgres, fluvio: values['fluvio-metadata'] },
   };
@@ -133,6 +139,8 @@ async function main(): Promise<void> {
   }
   const started = performance.now();
   let server;
+  let metricsServer: MetricsServer | undefined;
+  let listening = `${args.host}:${args.port}`;
   try {
     server = await startSimulatorServer({
       host: args.host,
@@ -144,10 +152,17 @@ async function main(): Promise<void> {
       size: args.size,
       tickMs: args.tickMs,
       allowedOrigins: args.allowedOrigins,
+      // As the gateway's --metrics-port: /metrics on a port of its own, and no longer on --port.
+      ...(args.metricsPort === undefined ? {} : { metrics: false as const }),
     });
+    if (args.metricsPort !== undefined) {
+      listening = `${args.host}:${args.metricsPort}`;
+      metricsServer = await startMetricsServer(server.simulator, { host: args.host, port: args.metricsPort, hostAllowed });
+    }
   } catch (err) {
     const e = err as Error & { code?: string };
-    process.stderr.write(`cluster-sim: cannot listen on ${args.host}:${args.port}: ${e.code ?? e.message}\n`);
+    process.stderr.write(`cluster-sim: cannot listen on ${listening}: ${e.code ?? e.message}\n`);
+    await server?.close();
     process.exit(1);
   }
   let stopMirrors: () => Promise<void> = async () => undefined;
@@ -160,7 +175,7 @@ async function main(): Promise<void> {
     stopMirrors = await startMirrors(server.simulator, mirrors, (m) => process.stderr.write(`cluster-sim: ${m}\n`));
   } catch (err) {
     process.stderr.write(`cluster-sim: cannot mirror: ${(err as Error).message}\n`);
-    await server.close();
+    await Promise.all([server.close(), metricsServer?.close()]);
     process.exit(1);
   }
   const status = server.simulator.status();
@@ -172,6 +187,7 @@ async function main(): Promise<void> {
   // The upstream HTTP routes are on the same port: say what to write in a gateway's config.
   const http = server.url.replace(/^ws/, 'http');
   process.stdout.write(`http: ${http} (a gateway's quickwit.node and tikv.pd; tikv.tikvStatus ${http}/tikv/<storeId>)\n`);
+  process.stdout.write(`metrics ${metricsServer?.url ?? `${http}/metrics`}\n`);
   process.stdout.write(`listening ${server.url}\n`);
 
   let stopping = false;
@@ -179,7 +195,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`cluster-sim: ${signal}, shutting down\n`);
-    void Promise.all([server.close(), stopMirrors()]).then(() => process.exit(0));
+    void Promise.all([server.close(), metricsServer?.close(), stopMirrors()]).then(() => process.exit(0));
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

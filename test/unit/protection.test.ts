@@ -20,6 +20,22 @@ describe('protection: read-only, and why, in one wording', () => {
     assert.equal(readOnlyReason({ name: 'sim', protection: 'none', status: null }), undefined);
     assert.equal(readOnlyReason({ name: 'staging', protection: 'confirm' }), undefined);
   });
+
+  it("a viewer's connection to a gateway with per-user tokens is read-only, in the gateway's own words; an operator's is not", () => {
+    const viewer = {
+      name: 'team',
+      protection: 'none' as const,
+      status: { readOnly: false },
+      caller: { user: 'bob', role: 'viewer' as const },
+    };
+    assert.equal(effectiveProtection(viewer), 'read-only');
+    assert.equal(readOnlyReason(viewer), 'your role on this gateway is viewer (user bob is a viewer: repairs need the operator role)');
+    const operator = { ...viewer, caller: { user: 'alice', role: 'operator' as const } };
+    assert.equal(effectiveProtection(operator), 'none');
+    assert.equal(readOnlyReason(operator), undefined);
+    // A gateway that refuses every repair says so first: a role would not change that.
+    assert.match(readOnlyReason({ ...viewer, status: { readOnly: true } }) ?? '', /^team is read-only: it refuses every repair/);
+  });
 });
 
 describe('a gateway config names its cluster', () => {

@@ -101,21 +101,7 @@ export class ServerApi {
    * never comes through here); its progress goes to `onProgress`, and cancelling `token` stops it.
    */
   async saveSnapshot(cluster: string, path: string, token?: CancellationToken, onProgress?: ProgressSink): Promise<SaveSnapshotResult> {
-    const workDoneToken = randomUUID();
-    const listener = onProgress
-      ? this.client.onProgress(
-          WorkDoneProgress.type,
-          workDoneToken,
-          (v: WorkDoneProgressBegin | WorkDoneProgressReport | { kind: 'end' }) => {
-            if (v.kind !== 'end') onProgress(v);
-          },
-        )
-      : undefined;
-    try {
-      return await this.request('saveSnapshot', { cluster, path, workDoneToken: onProgress ? workDoneToken : undefined }, token);
-    } finally {
-      listener?.dispose();
-    }
+    return this.withProgress(onProgress, (workDoneToken) => this.request('saveSnapshot', { cluster, path, workDoneToken }, token));
   }
 
   /** The nodes of one cluster (or every one), what each holds and the problems on each. */
@@ -175,30 +161,34 @@ export class ServerApi {
     const spec = LSP_COMMANDS[name];
     const sent = spec.args.safeParse(args);
     if (!sent.success) throw new Error(`Bad ${spec.command} arguments: ${z.prettifyError(sent.error)}`);
-    const workDoneToken = randomUUID();
-    const listener = onProgress
-      ? this.client.onProgress(
-          WorkDoneProgress.type,
-          workDoneToken,
-          (v: WorkDoneProgressBegin | WorkDoneProgressReport | { kind: 'end' }) => {
-            if (v.kind !== 'end') onProgress(v);
-          },
-        )
-      : undefined;
-    let raw: unknown;
-    try {
-      raw = await this.client.sendRequest(
-        ExecuteCommandRequest.type,
-        { command: spec.command, arguments: [sent.data], workDoneToken: onProgress ? workDoneToken : undefined },
-        token,
-      );
-    } finally {
-      listener?.dispose();
-    }
+    const raw: unknown = await this.withProgress(onProgress, (workDoneToken) =>
+      this.client.sendRequest(ExecuteCommandRequest.type, { command: spec.command, arguments: [sent.data], workDoneToken }, token),
+    );
     const parsed = spec.result.safeParse(raw);
     if (!parsed.success) {
       throw new Error(`The language server's ${spec.command} returned an unexpected result: ${z.prettifyError(parsed.error)}`);
     }
     return parsed.data;
+  }
+
+  /**
+   * Runs `send` with a `workDoneToken` of our own when there is an `onProgress` (undefined otherwise):
+   * the server's work-done progress on that token goes to `onProgress` until `send` settles.
+   */
+  private async withProgress<T>(onProgress: ProgressSink | undefined, send: (workDoneToken: string | undefined) => Promise<T>): Promise<T> {
+    if (!onProgress) return send(undefined);
+    const workDoneToken = randomUUID();
+    const listener = this.client.onProgress(
+      WorkDoneProgress.type,
+      workDoneToken,
+      (v: WorkDoneProgressBegin | WorkDoneProgressReport | { kind: 'end' }) => {
+        if (v.kind !== 'end') onProgress(v);
+      },
+    );
+    try {
+      return await send(workDoneToken);
+    } finally {
+      listener.dispose();
+    }
   }
 }

@@ -60,7 +60,11 @@ export class StatusView {
     if (down) item.backgroundColor = new ThemeColor('statusBarItem.warningBackground');
     for (const c of clusters) {
       const p = PROTECTION_LABELS[effectiveProtection(c)];
-      const own = c.status?.readOnly ? ' (the cluster refuses every repair)' : '';
+      const own = c.status?.readOnly
+        ? ' (the cluster refuses every repair)'
+        : c.caller?.role === 'viewer'
+          ? ` (your role on this gateway is viewer)`
+          : '';
       md.appendMarkdown(
         `**${c.name}** \`${c.url}\`: ${c.state}, ${p.icon ? `${p.icon} ` : ''}${p.text}${own}, ${plural(c.errors, 'error')}, ${plural(c.warnings, 'warning')}`,
       );

@@ -10,6 +10,7 @@ import { pickAndPreview, pickAndRepair, repairFinding } from '../../../src/exten
 import { runServerCommand } from '../../../src/extension/commands/table';
 import type { Ctx, Requirement } from '../../../src/extension/ctx';
 import type { ServerApi } from '../../../src/extension/languageServer/serverApi';
+import { cluster } from './clusterInfo';
 import { fake } from './fake-vscode';
 
 const ANCHOR = { collection: 'quickwit.metastore.shards', key: 'idx/src/shard-1', version: 3 } as const;
@@ -45,21 +46,6 @@ const DANGLING = finding({ id: 'shards/dangling:idx/src', repairs: [CLOSE, DELET
 const NO_REPAIR = finding({ id: 'shards/orphaned:idx/src', rule: 'shards/orphaned', repairs: [] });
 
 const RESULT: ApplyRepairResult = { ok: true, applied: 3, refused: 0, summary: 'Closed 3 shards.', details: [], resolved: true };
-
-function cluster(name: string, info: Partial<ClusterInfo> = {}): ClusterInfo {
-  return {
-    name,
-    url: `ws://127.0.0.1:7878/${name}`,
-    state: 'live',
-    error: null,
-    status: null,
-    problems: { shards: 1, wal: 0, ddl: 0, regions: 0, partitions: 0 },
-    errors: 1,
-    warnings: 0,
-    protection: 'none',
-    ...info,
-  };
-}
 
 /** A context with only what the flows read, over a fake server whose calls are recorded in `sent`. */
 function fakeCtx(opts: { api?: Partial<ServerApi>; clusters?: ClusterInfo[]; notReady?: (r: Requirement) => string | undefined } = {}) {

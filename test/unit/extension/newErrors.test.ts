@@ -11,6 +11,7 @@ import {
   newErrorsMessage,
   type NewErrorSource,
 } from '../../../src/extension/views/newErrors';
+import { cluster } from './clusterInfo';
 import { fake } from './fake-vscode';
 
 const ANCHOR = { collection: 'quickwit.metastore.shards', key: 'idx/src/shard-1', version: 3 } as const;
@@ -30,23 +31,6 @@ function finding(id: string, f: Partial<FindingSummary> = {}): FindingSummary {
     cluster: 'sim',
     repairs: [],
     ...f,
-  };
-}
-
-function cluster(name: string, info: Partial<ClusterInfo> = {}): ClusterInfo {
-  return {
-    name,
-    url: `ws://127.0.0.1:7878/${name}`,
-    state: 'live',
-    error: null,
-    status: null,
-    problems: { shards: 1, wal: 0, ddl: 0, regions: 0, partitions: 0 },
-    errors: 1,
-    warnings: 0,
-    protection: 'none',
-    syncedAt: '2026-12-06T06:00:00.000Z',
-    checked: true,
-    ...info,
   };
 }
 

@@ -10,6 +10,7 @@ import { syncedTime } from '../../../src/extension/views/trees/clusterNode';
 import type { ClusterElement, Element, MessageElement, ServerElement, SubsystemElement } from '../../../src/extension/views/trees/elements';
 import { RepairHistoryProvider } from '../../../src/extension/views/trees/historyProvider';
 import { ClusterTreeProvider, TREE_PAGE_SIZE, type SourceState, type TreeSource } from '../../../src/extension/views/trees/provider';
+import { cluster, SYNCED_AT } from './clusterInfo';
 import { fake } from './fake-vscode';
 
 function node(n: Partial<TreeNode> & Pick<TreeNode, 'id' | 'kind' | 'label'>): TreeNode {
@@ -127,23 +128,6 @@ describe('ClusterTreeProvider (a subsystem view)', () => {
   });
 });
 
-function cluster(
-  info: Partial<Omit<ClusterInfo, 'problems'>> & Pick<ClusterInfo, 'name'> & { problems?: Partial<ClusterInfo['problems']> },
-): ClusterInfo {
-  const problems = { shards: 0, wal: 0, ddl: 0, regions: 0, partitions: 0, ...info.problems };
-  return {
-    url: `ws://127.0.0.1:7878/${info.name}`,
-    state: 'live',
-    error: null,
-    status: null,
-    errors: 0,
-    warnings: 0,
-    protection: 'none',
-    ...info,
-    problems,
-  };
-}
-
 function clustersSource(list: ClusterInfo[], state: SourceState = { kind: 'ready' }): ClustersSource {
   return {
     state: () => state,
@@ -153,8 +137,6 @@ function clustersSource(list: ClusterInfo[], state: SourceState = { kind: 'ready
     isGateway: (name) => name === 'gw',
   };
 }
-
-const SYNCED_AT = '2026-12-06T06:10:00.000Z';
 
 describe('syncedTime', () => {
   it("shows today's sync as a time of day, an older one with its date", () => {
@@ -167,9 +149,9 @@ describe('syncedTime', () => {
 describe('ClustersTreeProvider (the Clusters view)', () => {
   it('renders each cluster with its state, protection and counts, and menus keyed on its contextValue', async () => {
     const list = [
-      cluster({ name: 'sim', errors: 2, warnings: 1, problems: { shards: 3 }, syncedAt: SYNCED_AT }),
-      cluster({ name: 'prod', protection: 'read-only' }),
-      cluster({ name: 'gw', state: 'disconnected', error: 'connection refused' }),
+      cluster('sim', { errors: 2, warnings: 1, problems: { shards: 3 }, syncedAt: SYNCED_AT }),
+      cluster('prod', { protection: 'read-only', syncedAt: undefined }),
+      cluster('gw', { state: 'disconnected', error: 'connection refused' }),
     ];
     const provider = new ClustersTreeProvider(clustersSource(list));
     const [sim, prod, gw] = (await provider.getChildren()) as ClusterElement[];
@@ -200,8 +182,40 @@ describe('ClustersTreeProvider (the Clusters view)', () => {
     assert.equal(subsystems.length, 5);
   });
 
+  it("shows the user's role on a gateway with per-user tokens: a viewer's cluster is read-only, and says why", async () => {
+    const list = [
+      cluster('team', { caller: { user: 'alice', role: 'viewer' }, errors: 1 }),
+      cluster('ops', { caller: { user: 'bob', role: 'operator' }, protection: 'confirm' }),
+      cluster('prod', { protection: 'read-only', caller: { user: 'carol', role: 'viewer' } }),
+    ];
+    const provider = new ClustersTreeProvider(clustersSource(list));
+    const [team, ops, prod] = (await provider.getChildren()) as ClusterElement[];
+
+    const t = provider.getTreeItem(team);
+    assert.equal(t.description, 'live · read-only · 1 error, 0 warnings · alice (viewer)');
+    assert.equal(icon(t).id, 'lock');
+    const tip = markdown(t.tooltip);
+    assert.ok(tip.includes('$(lock) Signed in as alice, role viewer: can read and preview, not repair.'), tip);
+    assert.doesNotMatch(tip, /Protection read-only/, 'the setting is not why: the role is');
+
+    const o = provider.getTreeItem(ops);
+    assert.equal(o.description, 'live · confirm · bob (operator)');
+    assert.ok(markdown(o.tooltip).includes('$(account) Signed in as bob, role operator: can read, preview, repair and undo.'));
+    assert.match(markdown(o.tooltip), /\$\(shield\) Protection confirm/);
+
+    // Read-only by its setting too: both reasons are said.
+    const p = markdown(provider.getTreeItem(prod).tooltip);
+    assert.match(p, /Signed in as carol, role viewer[\s\S]*\$\(lock\) Protection read-only/);
+
+    // Without per-user tokens (one shared token) nothing is said of a user.
+    const shared = new ClustersTreeProvider(clustersSource([cluster('sim')]));
+    const [plain] = (await shared.getChildren()) as ClusterElement[];
+    assert.equal(shared.getTreeItem(plain).description, 'live');
+    assert.doesNotMatch(markdown(shared.getTreeItem(plain).tooltip), /Signed in/);
+  });
+
   it('lists the subsystems of a cluster, each opening its document', async () => {
-    const provider = new ClustersTreeProvider(clustersSource([cluster({ name: 'sim', problems: { shards: 3 } })]));
+    const provider = new ClustersTreeProvider(clustersSource([cluster('sim', { problems: { shards: 3 } })]));
     const [sim] = await provider.getChildren();
     const children = (await provider.getChildren(sim)) as SubsystemElement[];
     assert.deepEqual(
@@ -223,10 +237,10 @@ describe('ClustersTreeProvider (the Clusters view)', () => {
   });
 
   it("renders a cluster from its latest info, not from the element's copy", async () => {
-    const list = [cluster({ name: 'sim', errors: 1 })];
+    const list = [cluster('sim', { errors: 1 })];
     const provider = new ClustersTreeProvider(clustersSource(list));
     const [sim] = (await provider.getChildren()) as Element[];
-    list[0] = cluster({ name: 'sim', errors: 4, state: 'stale' });
+    list[0] = cluster('sim', { errors: 4, state: 'stale' });
     assert.equal(provider.getTreeItem(sim as ClusterElement).description, 'stale · 4 errors, 0 warnings');
   });
 

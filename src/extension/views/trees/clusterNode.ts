@@ -2,6 +2,7 @@ import { MarkdownString, ThemeColor, ThemeIcon, TreeItem, TreeItemCollapsibleSta
 import { SUBSYSTEM_TITLES } from '../../../protocol/collections';
 import { plural } from '../../../protocol/format';
 import type { ConnectionState } from '../../../protocol/lsp';
+import type { Role } from '../../../protocol/methods';
 import { effectiveProtection } from '../../../protocol/preview';
 import { ruleNotes } from '../../../protocol/readiness';
 import { PROTECTION_LABELS } from '../status';
@@ -17,6 +18,12 @@ const STATE_ICONS: Record<ConnectionState, ThemeIcon> = {
   disconnected: new ThemeIcon('debug-disconnect', new ThemeColor('disabledForeground')),
 };
 
+/** What each gateway role may do, as the Clusters view's tooltip says it. */
+const ROLE_ABILITIES: Record<Role, string> = {
+  viewer: 'can read and preview, not repair',
+  operator: 'can read, preview, repair and undo',
+};
+
 /** When a cluster last synced, on this machine's clock: "14:03:07" (today) or with the date. */
 export function syncedTime(iso: string, now: Date = new Date()): string {
   const at = new Date(iso);
@@ -30,7 +37,8 @@ export function clusterTreeItem(el: ClusterElement): TreeItem {
   const counts = c.errors || c.warnings ? ` · ${plural(c.errors, 'error')}, ${plural(c.warnings, 'warning')}` : '';
   const protection = effectiveProtection(c);
   const readOnly = protection === 'read-only';
-  item.description = `${c.state}${protection === 'none' ? '' : ` · ${protection}`}${counts}`;
+  const caller = c.caller ? ` · ${c.caller.user} (${c.caller.role})` : '';
+  item.description = `${c.state}${protection === 'none' ? '' : ` · ${protection}`}${counts}${caller}`;
   item.iconPath =
     c.error && c.state !== 'live'
       ? new ThemeIcon('error', new ThemeColor('problemsErrorIcon.foreground'))
@@ -42,10 +50,16 @@ export function clusterTreeItem(el: ClusterElement): TreeItem {
     `**${c.name}**${el.simulator ? ' (bundled simulator)' : el.gateway ? ' (gateway started from this workspace)' : ''}\n\n`,
   );
   md.appendMarkdown(`\`${c.url}\` — ${c.state}${c.syncedAt ? `, last synced ${syncedTime(c.syncedAt)}` : ''}\n\n`);
+  if (c.caller) {
+    md.appendMarkdown(c.caller.role === 'viewer' ? '$(lock) ' : '$(account) ');
+    md.appendText(`Signed in as ${c.caller.user}, role ${c.caller.role}: ${ROLE_ABILITIES[c.caller.role]}.`);
+    md.appendMarkdown('\n\n');
+  }
   if (c.status?.readOnly) md.appendMarkdown('$(lock) Read-only: the cluster refuses every repair, so none is offered as runnable.\n\n');
-  else if (protection !== 'none')
+  // The level as set: a viewer's read-only is said above, and the setting is not why.
+  else if (c.protection !== 'none')
     md.appendMarkdown(
-      `${PROTECTION_LABELS[protection].icon} Protection ${PROTECTION_LABELS[protection].text} (\`clusterDebugger.clusters\`).\n\n`,
+      `${PROTECTION_LABELS[c.protection].icon} Protection ${PROTECTION_LABELS[c.protection].text} (\`clusterDebugger.clusters\`).\n\n`,
     );
   if (c.status?.scenario === 'gateway') md.appendMarkdown(`Gateway \`${c.status.clusterName}\`\n\n`);
   else if (c.status) md.appendMarkdown(`Scenario \`${c.status.scenario}\`, seed ${c.status.seed}, logical time ${c.status.time} s\n\n`);
