@@ -345,18 +345,31 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
     }
   }
 
+  /**
+   * Reads and repairs take turns: a read that listed a file before a repair replaced it would
+   * otherwise mirror the old content after the repair's own update, and the finding the repair
+   * cleared would come back until the next read (seen under load: `cluster-check --repair` then
+   * saw it still there).
+   */
+  let turn: Promise<unknown> = Promise.resolve();
+  function inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    const run = turn.then(fn, fn);
+    turn = run.catch(() => undefined);
+    return run;
+  }
+
   /** One read at a time; a request during a read runs one more after it. */
   function read(): Promise<void> {
     if (reading) {
       again = true;
       return reading;
     }
-    reading = (async () => {
+    reading = inTurn(async () => {
       do {
         again = false;
         await readAll();
       } while (again && !closed);
-    })().finally(() => {
+    }).finally(() => {
       reading = undefined;
     });
     return reading;
@@ -532,14 +545,16 @@ export function createFluvioSource(config: FluvioConfig, all: GatewayConfig): Su
         }
         return refuseAll(command, why);
       }
-      const seen = new Set<string>();
-      const results: RepairItemResult[] = [];
-      for (const t of command.targets) {
-        if (seen.has(t.key)) continue;
-        seen.add(t.key);
-        results.push('resolution' in t ? await restoreResolution(t) : await restore(t, own));
-      }
-      return results;
+      return inTurn(async () => {
+        const seen = new Set<string>();
+        const results: RepairItemResult[] = [];
+        for (const t of command.targets) {
+          if (seen.has(t.key)) continue;
+          seen.add(t.key);
+          results.push('resolution' in t ? await restoreResolution(t) : await restore(t, own));
+        }
+        return results;
+      });
     },
     async close() {
       closed = true;
