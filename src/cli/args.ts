@@ -6,15 +6,19 @@ export const USAGE =
   'usage: cluster-check <ws-url | file.clustersnap> [--token T] [--format text|json|sarif] [--repair RULE|all] [--dry-run] [--yes] [--read-only] [--journal FILE] [--save FILE]\n' +
   '       cluster-check <ws-url> --watch [--token T] [--format text|jsonl] [--retries N] [--retry-delay MS]\n' +
   '       cluster-check diff <A> <B> [--token T] [--token-a T] [--token-b T] [--format text|json|sarif] [--limit N | --all]\n' +
-  '       cluster-check undo --journal FILE [--last | --id ID] [--url ws-url] [--token T] [--yes] [--dry-run]';
+  '       cluster-check undo --journal FILE [--last | --id ID] [--url ws-url] [--token T] [--yes] [--dry-run]\n' +
+  "       cluster-check undo <ws-url> [--last | --id ID] [--token T] [--yes] [--dry-run]   (from a gateway's own journal)";
 
-export const UNDO_USAGE = 'usage: cluster-check undo --journal FILE [--last | --id ID] [--url ws-url] [--token T] [--yes] [--dry-run]';
+export const UNDO_USAGE =
+  'usage: cluster-check undo --journal FILE [--last | --id ID] [--url ws-url] [--token T] [--yes] [--dry-run]\n' +
+  "       cluster-check undo <ws-url> [--last | --id ID] [--token T] [--yes] [--dry-run]   (from a gateway's own journal)";
 
 export interface UndoArgs {
-  journal: string;
+  /** The local journal; undefined: the gateway's own journal at `url` (`journal.read`). */
+  journal: string | undefined;
   /** A repair id (or a prefix of one); undefined: the newest repair that can be undone. */
   id: string | undefined;
-  /** The cluster's URL; default: the one the journal recorded. */
+  /** The cluster's URL (`--url`, or the positional one); default: the one the journal recorded. */
   url: string | undefined;
   token: string | undefined;
   yes: boolean;
@@ -270,6 +274,7 @@ export function parseUndoArgs(argv: string[], env: NodeJS.ProcessEnv): UndoArgs 
   let token = env.CLUSTER_SIM_TOKEN || undefined;
   let yes = false;
   let dryRun = false;
+  let positional: string | undefined;
   for (const { arg: a, flag, take } of options(argv, UNDO_USAGE, true)) {
     switch (flag) {
       case '--help':
@@ -299,10 +304,14 @@ export function parseUndoArgs(argv: string[], env: NodeJS.ProcessEnv): UndoArgs 
         dryRun = true;
         break;
       default:
-        throw new UsageError(`unknown argument ${a}; ${UNDO_USAGE}`);
+        if (a.startsWith('-') || positional !== undefined) throw new UsageError(`unknown argument ${a}; ${UNDO_USAGE}`);
+        if (!isLive(a)) throw new UsageError(`undo takes a ws:// or wss:// URL of a gateway that keeps a journal, not '${a}'`);
+        positional = a;
     }
   }
-  if (journal === undefined) throw new UsageError(`undo needs --journal FILE; ${UNDO_USAGE}`);
+  if (positional !== undefined && url !== undefined) throw new UsageError('give the URL once: as the argument or with --url');
+  url ??= positional;
+  if (journal === undefined && url === undefined) throw new UsageError(`undo needs --journal FILE, or a gateway's URL; ${UNDO_USAGE}`);
   if (last && id !== undefined) throw new UsageError('--last and --id name different repairs; give one');
   return { journal, id, url, token, yes, dryRun };
 }

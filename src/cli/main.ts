@@ -5,6 +5,7 @@
  *                 [--repair RULE|all] [--dry-run] [--yes] [--read-only] [--journal FILE] [--save FILE]
  *   cluster-check <ws-url> --watch [--token T] [--format text|jsonl] [--retries N] [--retry-delay MS]   (src/cli/watch.ts)
  *   cluster-check undo --journal FILE [--last | --id ID] [--url ws-url] [--token T] [--yes]
+ *   cluster-check undo <ws-url> [--last | --id ID] [--token T] [--yes]   (a gateway's own journal)
  *   cluster-check diff <A> <B> [--token T] [--token-a T] [--token-b T]
  *                 [--format text|json|sarif] [--limit N | --all]      (src/cli/diff.ts)
  *
@@ -19,7 +20,8 @@ import { previewRepair, renderPreviewText, type ClusterModel } from '../analysis
 import type { RuleSettings } from '../engine/checker';
 import { connectClusterClient } from '../engine/link';
 import { analyseSnapshotFile, type SnapshotAnalysis } from '../engine/offline';
-import { buildUndo, readJournal, RepairJournal } from '../engine/journal';
+import { buildUndo, readJournal, RepairJournal, type JournalRead } from '../engine/journal';
+import { readSharedJournal, servesJournal } from '../engine/shared-journal';
 import { writeSnapshotFile } from '../engine/offline';
 import { describeOperation } from '../engine/repairs';
 import { ClusterWorkspace } from '../engine/workspace';
@@ -210,8 +212,13 @@ function previewPlan(model: ClusterModel, before: Finding[], plan: PlannedRepair
 
 // ------------------------------------------------------------------ undo --
 
-/** Undoes a journalled repair on its cluster (the URL the journal recorded, or `--url`). Exit 0 all undone, 1 some refused, 2 error. */
+/**
+ * Undoes a journalled repair on its cluster (the URL the journal recorded, or `--url`); without
+ * `--journal`, one of the gateway's own journal at the URL (anyone's repair: the gateway's roles
+ * decide). Exit 0 all undone, 1 some refused, 2 error.
+ */
 async function runUndo(args: UndoArgs): Promise<number> {
+  if (args.journal === undefined) return runSharedUndo(args, args.url!);
   let read;
   try {
     read = await readJournal(resolve(args.journal));
@@ -219,21 +226,9 @@ async function runUndo(args: UndoArgs): Promise<number> {
     throw new Fatal(errorText(e));
   }
   for (const p of read.problems) process.stderr.write(`cluster-check: warning: ${args.journal}: ${p}\n`);
-  let plan;
-  try {
-    plan = buildUndo(read.lines, args.id);
-  } catch (e) {
-    throw new Fatal(errorText(e));
-  }
+  const plan = printUndo(args, read);
+  if (!plan) return 0;
   const entry = plan.entry;
-  process.stdout.write(`Undo of ${entry.id} (${entry.at}, ${entry.cluster}): ${entry.title}\n`);
-  for (const op of plan.option.operations) process.stdout.write(`    ${describeOperation(op)}\n`);
-  for (const s of plan.skipped) process.stdout.write(`    left alone: ${s}\n`);
-  if (args.dryRun) {
-    process.stdout.write('Dry run: nothing was sent.\n');
-    return 0;
-  }
-  if (!args.yes) throw new Fatal('refusing to undo without --yes (or preview it with --dry-run)');
   const url = args.url ?? plan.url;
   if (!url) throw new Fatal(`the journal does not say where ${entry.cluster} is; give its URL with --url`);
   const workspace = cliWorkspace(args.journal);
@@ -244,6 +239,56 @@ async function runUndo(args: UndoArgs): Promise<number> {
       throw new Fatal(`cannot reach ${url}: ${e instanceof ConnectError ? e.reason : errorText(e)}`);
     }
     const result = await workspace.undoRepair({ id: entry.id });
+    process.stdout.write(`${result.summary}\n`);
+    for (const d of result.details) process.stdout.write(`    ${d}\n`);
+    return result.ok ? 0 : 1;
+  } finally {
+    workspace.dispose();
+  }
+}
+
+/** Prints what the undo will do; undefined after a dry run (nothing is sent). */
+function printUndo(args: UndoArgs, read: JournalRead): ReturnType<typeof buildUndo> | undefined {
+  let plan;
+  try {
+    plan = buildUndo(read.lines, args.id);
+  } catch (e) {
+    throw new Fatal(errorText(e));
+  }
+  const entry = plan.entry;
+  const by = entry.user ? `, by ${entry.user}` : '';
+  process.stdout.write(`Undo of ${entry.id} (${entry.at}, ${entry.cluster}${by}): ${entry.title}\n`);
+  for (const op of plan.option.operations) process.stdout.write(`    ${describeOperation(op)}\n`);
+  for (const s of plan.skipped) process.stdout.write(`    left alone: ${s}\n`);
+  if (args.dryRun) {
+    process.stdout.write('Dry run: nothing was sent.\n');
+    return undefined;
+  }
+  if (!args.yes) throw new Fatal('refusing to undo without --yes (or preview it with --dry-run)');
+  return plan;
+}
+
+/** `cluster-check undo URL`: from the gateway's own journal (`journal.read`), sent with the caller's token. */
+async function runSharedUndo(args: UndoArgs, url: string): Promise<number> {
+  const workspace = cliWorkspace(undefined);
+  try {
+    try {
+      await workspace.connect({ name: CLI_CLUSTER, url, token: args.token ?? '' });
+    } catch (e) {
+      throw new Fatal(`cannot reach ${url}: ${e instanceof ConnectError ? e.reason : errorText(e)}`);
+    }
+    const session = workspace.require(CLI_CLUSTER).session;
+    if (!servesJournal(session)) throw new Fatal(`${url} keeps no journal of its own (a gateway's "journal"); give --journal FILE`);
+    let read;
+    try {
+      read = await readSharedJournal(session);
+    } catch (e) {
+      throw new Fatal(`cannot read the journal of ${url}: ${errorText(e)}`);
+    }
+    for (const p of read.problems) process.stderr.write(`cluster-check: warning: ${url}'s journal: ${p}\n`);
+    const plan = printUndo(args, read);
+    if (!plan) return 0;
+    const result = await workspace.undoRepair({ id: plan.entry.id });
     process.stdout.write(`${result.summary}\n`);
     for (const d of result.details) process.stdout.write(`    ${d}\n`);
     return result.ok ? 0 : 1;

@@ -5,6 +5,7 @@
  * exist only where the backend has `control`.
  */
 import type {
+  AuditPreviewParams,
   BugMode,
   BugSettings,
   Caller,
@@ -13,6 +14,7 @@ import type {
   EntityOf,
   EventsNotification,
   Fault,
+  JournalReadResult,
   ListResult,
   PageEncoding,
   RepairParams,
@@ -51,8 +53,18 @@ export interface ClusterBackend {
   readonly telemetry?: Telemetry;
   /** Each collection as served, read-only (not copied): `/metrics` runs the checks on them. Absent: no finding metrics. */
   collections?<C extends CollectionName>(c: C): ReadonlyMap<string, EntityOf<C>>;
+  /** The cluster's own audit journal. Absent: `journal.read` and `audit.preview` are not listed in `initialize`, and not found. */
+  readonly journal?: ClusterJournal;
   /** Stops whatever the backend runs (watches, polls, connections). */
   close?(): Promise<void>;
+}
+
+/** A cluster's own audit journal, as the protocol serves it (a gateway's `journal` config). */
+export interface ClusterJournal {
+  /** `journal.read`: the valid lines after line `after` (1-based), at most `limit`. */
+  read(after: number, limit: number): Promise<JournalReadResult>;
+  /** `audit.preview`: journals that `caller` previewed a repair. */
+  preview(params: AuditPreviewParams, caller?: Caller): Promise<void>;
 }
 
 export interface SimControl {

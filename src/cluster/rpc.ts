@@ -18,11 +18,15 @@ import {
   type Caller,
   type EventEncoding,
   type MethodName,
+  type OptionalMethod,
   type PageEncoding,
 } from '../protocol';
 import type { z } from 'zod';
 import { SHARED_TOKEN_CALLER } from './auth';
-import type { ClusterBackend, SimControl } from './backend';
+import type { ClusterBackend, ClusterJournal, SimControl } from './backend';
+
+/** Served only by a cluster that keeps its own journal. */
+const JOURNAL_METHODS: OptionalMethod[] = ['journal.read', 'audit.preview'];
 
 type Handler = (params: never) => unknown;
 
@@ -183,7 +187,7 @@ export class RpcSession {
         simulator: this.cluster.control !== undefined,
         status: this.cluster.status(),
         ...(this.encoding ? { encoding: this.encoding } : {}),
-        ...(this.cluster.summary ? { methods: ['cluster.summary'] } : {}),
+        ...(this.optionalMethods().length ? { methods: this.optionalMethods() } : {}),
         ...(this.eventEncoding ? { eventEncoding: this.eventEncoding } : {}),
         ...(this.caller && this.caller !== SHARED_TOKEN_CALLER ? { caller: this.caller } : {}),
       };
@@ -208,6 +212,12 @@ export class RpcSession {
       return {};
     },
     repair: (p) => this.cluster.repair(p, this.caller),
+    // Any caller may read the journal and report a preview (a viewer's role is read and preview).
+    'journal.read': (p) => this.journal('journal.read').read(p.after ?? 0, p.limit),
+    'audit.preview': async (p) => {
+      await this.journal('audit.preview').preview(p, this.caller);
+      return {};
+    },
     'sim.reset': (p) => this.control().reset(p),
     'sim.tick': (p) => this.control().run(p.ticks, this.signal),
     'sim.setBugs': (p) => this.control().setBugs(p.bugs),
@@ -215,6 +225,17 @@ export class RpcSession {
     'sim.traceHash': () => this.control().traceHash(),
     'sim.initShards': (p) => this.control().initShards(p.keys),
   };
+
+  /** The optional methods this cluster serves (`InitializeResult.methods`). */
+  private optionalMethods(): OptionalMethod[] {
+    return [...(this.cluster.summary ? ['cluster.summary' as const] : []), ...(this.cluster.journal ? JOURNAL_METHODS : [])];
+  }
+
+  private journal(method: string): ClusterJournal {
+    if (!this.cluster.journal)
+      throw new RpcException(ErrorCodes.MethodNotFound, `method not found: ${method} (${this.cluster.serverName} keeps no journal)`);
+    return this.cluster.journal;
+  }
 
   /** `dispatch` already refused `sim.*` on a cluster without control. */
   private control(): SimControl {

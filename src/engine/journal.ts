@@ -19,10 +19,12 @@ import {
   JournalLine,
   MAX_REPAIR_TARGETS,
   parseImageEntity,
+  parseJournal,
   REPAIR_COMMANDS,
   type BatchState,
   type BeforeImage,
   type JournalIntentLine,
+  type JournalRead,
   type JournalRepairLine,
   type JournalResultLine,
   type MetastoreShard,
@@ -40,6 +42,8 @@ import type { ClusterSession } from './session';
 const MAX_REFUSALS_PER_LINE = MAX_REPAIR_TARGETS;
 
 export { JournalWriteError } from '../cluster/journal-file';
+/** The pure reader lives in the protocol (a gateway validates what it serves with it). */
+export { parseJournal, type JournalRead } from '../protocol';
 
 /** The editor's and `cluster-check`'s journal: the shared writer (src/cluster/journal-file.ts), and recorders for repairs. */
 export class RepairJournal extends JournalFile {
@@ -184,12 +188,6 @@ function now(): string {
 
 // ------------------------------------------------------------------ reading --
 
-export interface JournalRead {
-  lines: JournalLine[];
-  /** Lines that did not parse or validate, in words (a torn last line is one). */
-  problems: string[];
-}
-
 /** Reads and validates a journal. A missing file is an empty journal. */
 export async function readJournal(path: string): Promise<JournalRead> {
   let text: string;
@@ -202,33 +200,6 @@ export async function readJournal(path: string): Promise<JournalRead> {
   return parseJournal(text);
 }
 
-export function parseJournal(text: string): JournalRead {
-  const lines: JournalLine[] = [];
-  const problems: string[] = [];
-  const raw = text.split('\n');
-  const torn = raw[raw.length - 1] !== '';
-  raw.forEach((l, i) => {
-    if (l === '') return;
-    const last = i === raw.length - 1;
-    let json: unknown;
-    try {
-      json = JSON.parse(l);
-    } catch {
-      problems.push(
-        last && torn ? `line ${i + 1}: torn (the writer stopped in the middle of it); ignored` : `line ${i + 1}: not JSON; ignored`,
-      );
-      return;
-    }
-    const parsed = JournalLine.safeParse(json);
-    if (parsed.success) lines.push(parsed.data);
-    else
-      problems.push(
-        `line ${i + 1}: not a journal line (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}); ignored`,
-      );
-  });
-  return { lines, problems };
-}
-
 interface RepairRecord {
   head: JournalRepairLine;
   intents: Map<number, JournalIntentLine>;
@@ -239,8 +210,10 @@ interface RepairRecord {
 function records(lines: readonly JournalLine[]): Map<string, RepairRecord> {
   const out = new Map<string, RepairRecord>();
   for (const l of lines) {
+    if (l.type === 'preview') continue; // audit only
     if (l.type === 'repair') {
-      out.set(l.repair, { head: l, intents: new Map(), results: new Map() });
+      // Written again by a gateway restarted mid-repair: the first head stays, and so do the batches before.
+      if (!out.has(l.repair)) out.set(l.repair, { head: l, intents: new Map(), results: new Map() });
       continue;
     }
     const r = out.get(l.repair);
@@ -251,6 +224,12 @@ function records(lines: readonly JournalLine[]): Map<string, RepairRecord> {
   }
   return out;
 }
+
+/** Whether any batch of the repair was (or may have been) applied. */
+function touchedAny(r: RepairRecord): boolean {
+  return [...r.intents.keys()].some((b) => TOUCHED.has(batchState(r.results.get(b))));
+}
+const TOUCHED: ReadonlySet<BatchState> = new Set(['applied', 'partly-applied', 'unknown']);
 
 function batchState(result: JournalResultLine | undefined): BatchState {
   if (!result) return 'unknown';
@@ -271,7 +250,9 @@ export const RESTARTED_NOTE = 'the cluster restarted since (another incarnation)
 export function repairHistory(lines: readonly JournalLine[], incarnations: ReadonlyMap<string, string> = new Map()): RepairHistoryEntry[] {
   const all = records(lines);
   const undone = new Map<string, string>();
-  for (const r of all.values()) if (r.head.undoOf !== undefined) undone.set(r.head.undoOf, r.head.repair);
+  // An undo whose every batch was answered with nothing applied (a viewer's, refused; or all moved on) took nothing back.
+  for (const r of all.values())
+    if (r.head.undoOf !== undefined && (r.intents.size === 0 || touchedAny(r))) undone.set(r.head.undoOf, r.head.repair);
   const out: RepairHistoryEntry[] = [];
   for (const r of all.values()) {
     const batches = [...r.intents.values()]
@@ -287,7 +268,7 @@ export function repairHistory(lines: readonly JournalLine[], incarnations: Reado
           summary: result?.summary ?? 'sent, but no result was recorded (interrupted): it may or may not have been applied',
         };
       });
-    const touched = batches.some((b) => b.state === 'applied' || b.state === 'partly-applied' || b.state === 'unknown');
+    const touched = touchedAny(r);
     const note = !r.head.option.undoable
       ? (r.head.option.undoNote ?? 'this repair cannot be undone')
       : r.head.undoOf

@@ -23,6 +23,7 @@ import { previewRepair } from '../analysis';
 import type { RuleSettings } from './checker';
 import { WorkspaceError, readOnlyReason, type ClusterEntry, type WorkspaceCluster } from './cluster';
 import { buildUndo, readJournal, type RepairJournal } from './journal';
+import { auditPreview, repairAudit, sharedUndoLines } from './shared-journal';
 import { executeRepair, type PlannedOption, type RepairOutcome } from './repairs';
 
 /** How long to wait for a repair's own events before falling back to a full resync. */
@@ -68,6 +69,8 @@ export interface RepairHost {
   journal(): RepairJournal | undefined;
   /** The rule settings now (a preview's severities). */
   rules(): RuleSettings;
+  /** Every connected cluster (undo looks for a repair in the gateways' own journals). */
+  list(): ClusterEntry[];
   /** The connected cluster of that name (names are case-insensitive), or undefined. */
   find(name: string): ClusterEntry | undefined;
   /** The connected cluster of that name, or a `WorkspaceError`. */
@@ -99,7 +102,9 @@ export class RepairRunner {
     if (!finding || !model) return null;
     const option = finding.repairs.find((r) => r.id === args.repairId);
     if (!option) throw new WorkspaceError(`finding ${args.findingId} has no repair ${args.repairId}`);
-    return previewRepair(model, option, { severities: this.host.rules(), before: c.checker.findings() });
+    const preview = previewRepair(model, option, { severities: this.host.rules(), before: c.checker.findings() });
+    auditPreview(c, finding, option, this.host.log);
+    return preview;
   }
 
   // --------------------------------------------------------------- repairs --
@@ -133,9 +138,11 @@ export class RepairRunner {
    * being as the repair left it (or still absent); what moved on since is refused and listed.
    */
   async undoRepair(args: { id?: string; cluster?: string }, hooks: RepairHooks = {}): Promise<ApplyRepairResult> {
+    // A repair in a gateway's own journal (another engineer's, perhaps) is undone from the gateway's lines.
     const journal = this.host.journal();
-    if (!journal) return this.refusal('Refused: there is no repair journal, so there is nothing to undo from');
-    const plan = buildUndo((await readJournal(journal.path)).lines, args.id, args.cluster);
+    const shared = await sharedUndoLines(this.host.list(), args, journal !== undefined, this.host.log);
+    if (!shared && !journal) return this.refusal('Refused: there is no repair journal, so there is nothing to undo from');
+    const plan = buildUndo(shared ?? (await readJournal(journal!.path)).lines, args.id, args.cluster);
     return this.withRepairGuard(plan.cluster, `Refused: the repair was made on ${plan.cluster}, which is not connected`, async (c) => {
       const incarnation = c.checker.incarnation;
       if (incarnation !== plan.incarnation) {
@@ -371,7 +378,7 @@ export class RepairRunner {
     planned: PlannedOption,
     hooks: RepairHooks,
   ): Promise<RepairOutcome> {
-    const recorder = this.host.journal()?.recorder(c.session, {
+    const info = {
       findingId: finding.id,
       rule: finding.rule,
       option: planned.option,
@@ -379,11 +386,13 @@ export class RepairRunner {
       source: this.host.journalSource ?? 'editor',
       undoOf: finding.undoOf,
       run: hooks.run,
-    });
+    } as const;
+    const recorder = this.host.journal()?.recorder(c.session, info);
     const outcome = await executeRepair(c.session, finding.id, planned, {
       log: this.host.log,
       ...hooks,
       ...(recorder ? { batches: recorder } : {}),
+      audit: repairAudit(recorder?.id ?? randomUUID(), info),
     });
     await recorder?.end(outcome.summary, outcome.cancelled).catch((e) => this.host.log(`[${c.name}] ${errorText(e)}`));
     return outcome;

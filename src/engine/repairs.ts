@@ -10,7 +10,7 @@
  * No `vscode-languageserver` here: the CLI uses this module too.
  */
 import { randomUUID } from 'node:crypto';
-import type { RepairCommand, RepairItemResult, RepairOption, RepairResult } from '../protocol';
+import type { RepairAudit, RepairCommand, RepairItemResult, RepairOption, RepairResult } from '../protocol';
 import { IncarnationChangedError, type ClusterSession } from './session';
 import { errorText, formatCount, plural, REPAIR_COMMANDS } from '../protocol';
 
@@ -22,6 +22,8 @@ export interface RepairHooks {
   log(message: string): void;
   /** Around each batch (the journal): see `BatchHooks`. */
   batches?: BatchHooks;
+  /** The repair as the client journals it, sent with every batch (with its index) for a gateway's own journal. */
+  audit?: Omit<RepairAudit, 'batch'>;
 }
 
 /**
@@ -128,7 +130,13 @@ export async function executeRepair(
       // Only the items not applied come back (refused ones with their reason; an older cluster sends all),
       // unless undo needs the version each change left (a `restore` undo expects it).
       const compact = REPAIR_COMMANDS[op.command].undo.kind !== 'restore';
-      result = await session.sendRepair({ requestId, incarnation, repair: op, ...(compact ? { itemResults: 'exceptions' as const } : {}) });
+      result = await session.sendRepair({
+        requestId,
+        incarnation,
+        repair: op,
+        ...(compact ? { itemResults: 'exceptions' as const } : {}),
+        ...(hooks.audit ? { audit: { ...hooks.audit, batch } } : {}),
+      });
     } catch (e) {
       const notSent = e instanceof IncarnationChangedError;
       await hooks.batches

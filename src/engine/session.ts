@@ -95,7 +95,7 @@ export class ClusterSession {
   private lastError: string | null = null;
   private lastCaller: Caller | undefined;
 
-  private link: ClusterLink | null = null;
+  link: ClusterLink | null = null; // read by shared-journal.ts (a gateway journal's methods); set only here
   private readonly listeners: SessionListener[] = [];
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;

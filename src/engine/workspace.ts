@@ -103,6 +103,7 @@ export class ClusterWorkspace {
       journalSource: options.journalSource,
       journal: () => this.repairJournal,
       rules: () => this.rules,
+      list: () => [...this.clusters.values()],
       find: (name) => this.clusters.get(clusterKey(name)),
       entry: (name) => this.entry(name),
       flushChecks: (c) => this.flushChecks(c),

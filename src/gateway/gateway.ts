@@ -73,8 +73,8 @@ export class Gateway extends StoreBackend {
   private readonly bootId = randomUUID();
   private readonly sources = new Map<Subsystem, SourceEntry>();
   private readonly log: (message: string) => void;
-  /** The gateway's own audit journal (config `journal`). */
-  private readonly audit: GatewayAudit | undefined;
+  /** The gateway's own audit journal (config `journal`), served as `journal.read` and `audit.preview`. */
+  readonly journal: GatewayAudit | undefined;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -84,7 +84,7 @@ export class Gateway extends StoreBackend {
     super();
     // No user info of a URL leaves the gateway, whatever a store's error quotes (src/protocol/redact.ts).
     this.log = (message) => log(redactUrls(message));
-    this.audit = config.journal === undefined ? undefined : new GatewayAudit(config.journal, config.clusterName);
+    this.journal = config.journal === undefined ? undefined : new GatewayAudit(config.journal, config.clusterName);
     for (const source of sources) {
       this.sources.set(source.subsystem, {
         source,
@@ -225,19 +225,23 @@ export class Gateway extends StoreBackend {
   async repair(params: RepairParams, caller?: Caller): Promise<RepairResult> {
     const replay = this.admitRepair(params);
     if (replay) return replay;
-    if (!this.audit) return this.finishRepair(params, await this.decide(params, caller));
+    const audit = this.journal;
+    if (!audit) return this.finishRepair(params, await this.decide(params, caller));
+    // A batch under another user's repair id is refused, and journalled as a request of its own.
+    const hijack = audit.claim(params, caller);
+    const journalled = hijack ? { ...params, audit: undefined } : params;
     // Journalled first: a request whose intent is not on disk is not applied.
     try {
-      await this.audit.before(params, caller, this.beforeImages(params.repair));
+      await audit.before(journalled, caller, this.beforeImages(params.repair));
     } catch (err) {
       this.log(errorText(err));
       return this.finishRepair(params, refuseAll(params.repair, `not applied: the gateway's audit journal could not be written`));
     }
-    const items = await this.decide(params, caller);
+    const items = hijack ? refuseAll(params.repair, hijack) : await this.decide(params, caller);
     const result = this.finishRepair(params, items);
     const who = caller ? ` from ${caller.user}` : '';
     this.log(`repair ${params.repair.command}${who}: ${result.summary}`);
-    await this.audit.after(params, items, result.summary).catch((err: unknown) => this.log(errorText(err)));
+    await audit.after(journalled, items, result.summary).catch((err: unknown) => this.log(errorText(err)));
     return result;
   }
 

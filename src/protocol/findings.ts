@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { CollectionName, Subsystem } from './collections';
 import { LogicalTime } from './entities';
 import { formatClusterTime, formatCount, percentDone, type ClusterClock } from './format';
-import { RepairCommand } from './methods';
+import { RepairCommand } from './repair-command';
 import { Transition } from './timeline';
 
 export const RULES = {

@@ -12,10 +12,16 @@
  *  - `end`, with the repair's summary.
  * A batch with an `intent` and no `result` was interrupted (a crash): it may
  * or may not have been applied.
+ *
+ * A gateway's own audit journal (src/gateway/audit.ts) has the same lines: one `repair` line per
+ * client repair (its first batch; a gateway restarted mid-repair writes it again, and readers keep
+ * the batches of both), `intent` and `result` per batch, an `end` after each batch with the totals
+ * so far (readers keep the last); and `preview` lines, audit only, which history and undo ignore.
+ * It serves them over the protocol (`journal.read`), so every engineer's editor reads one history.
  */
 import { z } from 'zod';
 import { CollectionName, COLLECTIONS } from './collections';
-import { RepairCommand } from './methods';
+import { RepairCommand } from './repair-command';
 import { RepairSafety, RuleId } from './findings';
 
 export const JOURNAL_VERSION = 1;
@@ -103,8 +109,101 @@ export const JournalEndLine = z.object({
 });
 export type JournalEndLine = z.infer<typeof JournalEndLine>;
 
-export const JournalLine = z.discriminatedUnion('type', [JournalRepairLine, JournalIntentLine, JournalResultLine, JournalEndLine]);
+/** A repair preview computed by a client of a gateway (`audit.preview`): who looked at which plan. Audit only. */
+export const JournalPreviewLine = z.object({
+  type: z.literal('preview'),
+  at: z.string(),
+  user: z.string().optional(),
+  cluster: z.string(),
+  findingId: z.string(),
+  rule: RuleId.optional(),
+  title: z.string(),
+  /** The entities the previewed plan acts on. */
+  targets: z.number().int().nonnegative(),
+});
+export type JournalPreviewLine = z.infer<typeof JournalPreviewLine>;
+
+export const JournalLine = z.discriminatedUnion('type', [
+  JournalRepairLine,
+  JournalIntentLine,
+  JournalResultLine,
+  JournalEndLine,
+  JournalPreviewLine,
+]);
 export type JournalLine = z.infer<typeof JournalLine>;
+
+export interface JournalRead {
+  lines: JournalLine[];
+  /** Lines that did not parse or validate, in words (a torn last line is one). */
+  problems: string[];
+}
+
+/**
+ * Validates a journal's text, line by line. `firstLine`: the number of the text's first line in its
+ * file (a page of it), for the problems' words. A line that does not parse is reported, never fatal.
+ */
+export function parseJournal(text: string, firstLine = 1): JournalRead {
+  const lines: JournalLine[] = [];
+  const problems: string[] = [];
+  const raw = text.split('\n');
+  const torn = raw[raw.length - 1] !== '';
+  raw.forEach((l, i) => {
+    if (l === '') return;
+    const n = i + firstLine;
+    const last = i === raw.length - 1;
+    let json: unknown;
+    try {
+      json = JSON.parse(l);
+    } catch {
+      problems.push(last && torn ? `line ${n}: torn (the writer stopped in the middle of it); ignored` : `line ${n}: not JSON; ignored`);
+      return;
+    }
+    const parsed = JournalLine.safeParse(json);
+    if (parsed.success) lines.push(parsed.data);
+    else
+      problems.push(
+        `line ${n}: not a journal line (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}); ignored`,
+      );
+  });
+  return { lines, problems };
+}
+
+// ----------------------------------------------- served by a gateway --
+
+/** Most lines one `journal.read` page may carry. */
+export const MAX_JOURNAL_READ_LIMIT = 5000;
+
+/** `journal.read`: the lines after line number `after` (1-based; 0 or absent: from the start). */
+export const JournalReadParams = z.object({
+  after: z.number().int().nonnegative().optional(),
+  limit: z.number().int().positive().max(MAX_JOURNAL_READ_LIMIT).default(1000),
+});
+export type JournalReadParams = z.input<typeof JournalReadParams>;
+
+export const JournalReadResult = z.object({
+  /** The valid lines of the page, in order. */
+  lines: z.array(JournalLine),
+  /** The number of the last line the page covers: the next page's `after`. */
+  next: z.number().int().nonnegative(),
+  /** True when the page reached the end of the journal as it was when read. */
+  end: z.boolean(),
+  /** The page's lines that did not parse or validate, in words, with their line numbers. */
+  problems: z.array(z.string()),
+});
+export type JournalReadResult = z.infer<typeof JournalReadResult>;
+
+/**
+ * `audit.preview`: a client computed a preview of a repair (previews never reach the cluster
+ * otherwise). The gateway journals it as a `preview` line with the caller's user. Strings are
+ * bounded; an unknown `rule` is left out of the line.
+ */
+export const AuditPreviewParams = z.object({
+  findingId: z.string().max(1024),
+  rule: z.string().max(128).optional(),
+  title: z.string().max(1024),
+  targets: z.number().int().nonnegative(),
+});
+export type AuditPreviewParams = z.infer<typeof AuditPreviewParams>;
 
 /** A before-image's entity, checked against its collection's schema (undo writes only well-formed entities back). */
 export function parseImageEntity(

@@ -9,16 +9,18 @@
  */
 import { z } from 'zod';
 import { CollectionName, Subsystem } from './collections';
-import { LogicalTime, MetastoreShard, PartitionResolution } from './entities';
+import { LogicalTime } from './entities';
 import { PageEncoding } from './pages';
 import { SummaryResult } from './summary';
+import { MAX_REPAIR_TARGETS, RepairCommand } from './repair-command';
+import { AuditPreviewParams, JournalReadParams, JournalReadResult } from './journal';
+
+export { Expectation, MAX_PRECONDITIONS, MAX_REPAIR_TARGETS, Precondition, RepairCommand, type RepairCommandName } from './repair-command';
 
 export const PROTOCOL_VERSION = 1;
 /** Largest page a client may ask for. 5,000 shards are about 1.3 MB of JSON. */
 export const MAX_PAGE_LIMIT = 5000;
 export const DEFAULT_PAGE_LIMIT = 1000;
-/** Most targets one repair request may carry; bulk repairs are sent in batches. */
-export const MAX_REPAIR_TARGETS = 5000;
 
 // ------------------------------------------------------------- handshake --
 
@@ -159,7 +161,7 @@ export type ClusterStatus = z.infer<typeof ClusterStatus>;
  * has. A cluster lists those it serves in `InitializeResult.methods`; a client calls one only if
  * listed, so an older cluster (which lists nothing) keeps working with a newer client.
  */
-export const OPTIONAL_METHODS = ['cluster.summary'] as const;
+export const OPTIONAL_METHODS = ['cluster.summary', 'journal.read', 'audit.preview'] as const;
 export const OptionalMethod = z.enum(OPTIONAL_METHODS);
 export type OptionalMethod = z.infer<typeof OptionalMethod>;
 
@@ -276,77 +278,6 @@ export type EventsNotification = z.infer<typeof EventsNotification>;
 
 // ---------------------------------------------------------------- repairs --
 
-/** A target and the version the repair was planned from. */
-export const Expectation = z.object({ key: z.string(), version: z.number().int().nonnegative() });
-export type Expectation = z.infer<typeof Expectation>;
-const targets = z.array(Expectation).min(1).max(MAX_REPAIR_TARGETS);
-
-/**
- * A fact of another component's view that a finding rests on, beside its
- * targets' own versions. The cluster checks every one in the same step as
- * the write and refuses the whole operation if one no longer holds: an
- * etcd transaction's compares, a SQL statement's checks in one transaction.
- */
-export const Precondition = z.union([
-  /** The entity exists at exactly this version. */
-  z.strictObject({ collection: CollectionName, key: z.string().max(1024), version: z.number().int().nonnegative() }),
-  /** No such entity exists. */
-  z.strictObject({ collection: CollectionName, key: z.string().max(1024), absent: z.literal(true) }),
-  /** A component's epoch is still this one (it bumps when the component reloads its view). */
-  z.strictObject({ epoch: z.literal('quickwit.controlPlane'), value: z.number().int().nonnegative() }),
-]);
-export type Precondition = z.infer<typeof Precondition>;
-/** Per operation: one per target at most, and a few facts shared by the batch. */
-export const MAX_PRECONDITIONS = MAX_REPAIR_TARGETS + 64;
-const preconditions = z.array(Precondition).max(MAX_PRECONDITIONS).optional();
-
-export const RepairCommand = z.discriminatedUnion('command', [
-  /** Metastore `DeleteShards`. Refused per shard if open on an ingester or holding unpublished data. */
-  z.object({ command: z.literal('quickwit.deleteShards'), targets, preconditions }),
-  /** Restart the control plane: it reloads its model from the metastore. Targets: the control plane's epoch entity. */
-  z.object({ command: z.literal('quickwit.restartControlPlane'), expectedEpoch: z.number().int().nonnegative(), preconditions }),
-  /** Ingester `advise_reset_shards`: drop shards the metastore does not have. Targets are ingester-shard keys. */
-  z.object({ command: z.literal('quickwit.adviseResetShards'), targets, preconditions }),
-  /** Fail the blocked in-flight appends (clients retry), finish closing the WAL, stop the node. Target: the node. */
-  z.object({ command: z.literal('milvus.cancelAppendsAndClose'), targets, preconditions }),
-  /** Remove the node; its channels are reassigned with term + 1, fencing the old owner. Target: the node. */
-  z.object({ command: z.literal('milvus.forceRemoveNode'), targets, preconditions }),
-  /** Cancel (roll back) unfinished procedures. Never deletes their state. */
-  z.object({ command: z.literal('greptime.cancelProcedures'), targets, preconditions }),
-  /** Purge finished (Done/Failed) procedures from etcd. Refused for unfinished ones. */
-  z.object({ command: z.literal('greptime.purgeProcedures'), targets, preconditions }),
-  /** Stop auto-creating this table on write (the cause of the backlog). */
-  z.object({ command: z.literal('greptime.disableAutoCreate'), table: z.string(), preconditions }),
-  /** Clear a stale `is_written` mark. Target: the cached region. */
-  z.object({ command: z.literal('tikv.clearPreparedMark'), targets, preconditions }),
-  /** Evict the region from the in-memory cache (it is derived from disk; nothing is lost). */
-  z.object({ command: z.literal('tikv.evictRegion'), targets, preconditions }),
-  /** Set the SC's resolution back from the leader SPU's report (OutOfStorage). */
-  z.object({ command: z.literal('fluvio.restoreFromSpuReport'), targets, preconditions }),
-  // Undo (see `REPAIR_COMMANDS`): each re-creates or restores an entity from a repair's before-image,
-  // as a compare-and-swap on the store, never over something that moved on since the repair.
-  /** Undo of `quickwit.deleteShards`: re-create each metastore shard as it was, only where its key is still absent. */
-  z.object({
-    command: z.literal('quickwit.restoreShards'),
-    targets: z
-      .array(z.object({ key: z.string(), absent: z.literal(true), entity: MetastoreShard }))
-      .min(1)
-      .max(MAX_REPAIR_TARGETS),
-    preconditions,
-  }),
-  /** Undo of `fluvio.restoreFromSpuReport`: set each partition's resolution back, only if it is still at the version the repair left. */
-  z.object({
-    command: z.literal('fluvio.restoreResolution'),
-    targets: z
-      .array(Expectation.extend({ resolution: PartitionResolution }))
-      .min(1)
-      .max(MAX_REPAIR_TARGETS),
-    preconditions,
-  }),
-]);
-export type RepairCommand = z.infer<typeof RepairCommand>;
-export type RepairCommandName = RepairCommand['command'];
-
 /**
  * Which items a repair's answer lists. `all`: every target's result. `exceptions`: only the
  * targets not applied (refused, with the reason, or unchanged), with `applied` counting the
@@ -354,6 +285,38 @@ export type RepairCommandName = RepairCommand['command'];
  */
 export const RepairItemResults = z.enum(['all', 'exceptions']);
 export type RepairItemResults = z.infer<typeof RepairItemResults>;
+
+/**
+ * Who asked for a repair and why, as the client's own journal records it: a gateway's audit journal
+ * records the client's repair faithfully from it (one record per `repair` id, whatever the batch),
+ * instead of one anonymous record per request. Absent (an older client): one record per request.
+ * `rule` and `safety` are plain bounded strings, so a client that knows a newer rule is not refused;
+ * a cluster keeps what it knows of them.
+ */
+export const RepairAudit = z.object({
+  /** The client's repair id (its journal's): every batch of one repair carries the same. */
+  repair: z.string().min(1).max(128),
+  /** This request's batch index in the repair (0 for the first). */
+  batch: z.number().int().nonnegative(),
+  findingId: z.string().max(1024),
+  rule: z.string().max(128).optional(),
+  /** The finding's repair option the plan is (`RepairOption.id`). */
+  option: z.string().max(128).optional(),
+  title: z.string().max(1024),
+  safety: z.string().max(64),
+  undoable: z.boolean(),
+  undoNote: z.string().max(2048).optional(),
+  /** Set on an undo: the repair id it takes back. */
+  undoOf: z.string().max(128).optional(),
+  /** The Repair All run the repair is one of. */
+  run: z.string().max(128).optional(),
+  /** The plan: per operation, its command and how many entities it acts on. */
+  plan: z
+    .array(z.object({ command: z.string().max(128), targets: z.number().int().nonnegative() }))
+    .max(100_000)
+    .optional(),
+});
+export type RepairAudit = z.infer<typeof RepairAudit>;
 
 export const RepairParams = z.object({
   /** Client-chosen; a retry with the same id returns the first result and does nothing again. */
@@ -366,6 +329,8 @@ export const RepairParams = z.object({
    * it and lists every item; its answer then has no `itemResults`, which says so.
    */
   itemResults: RepairItemResults.optional(),
+  /** The client's repair this request is a batch of (see `RepairAudit`). A cluster without a journal ignores it. */
+  audit: RepairAudit.optional(),
 });
 export type RepairParams = z.infer<typeof RepairParams>;
 
@@ -468,6 +433,10 @@ export const METHODS = {
   'cluster.subscribe': { params: SubscribeParams.optional(), result: SubscribeResult },
   'cluster.unsubscribe': { params: z.object({}).optional(), result: z.object({}) },
   repair: { params: RepairParams, result: RepairResult },
+  /** The cluster's own audit journal, a page of lines (optional: only if `initialize` listed it, i.e. it keeps one). */
+  'journal.read': { params: JournalReadParams, result: JournalReadResult },
+  /** A client computed a repair preview: the cluster journals who (optional: listed only with a journal). */
+  'audit.preview': { params: AuditPreviewParams, result: z.object({}) },
   'sim.reset': { params: SimResetParams, result: ClusterStatus },
   'sim.tick': { params: SimTickParams, result: ClusterStatus },
   'sim.setBugs': { params: SimSetBugsParams, result: ClusterStatus },

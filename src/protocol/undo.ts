@@ -5,7 +5,7 @@
  * inverse operations from it.
  */
 import type { CollectionName } from './collections';
-import type { RepairCommandName } from './methods';
+import type { RepairCommandName } from './repair-command';
 
 export type UndoKind =
   /** The repair deleted its targets: undo re-creates each from its before-image, where the key is still absent. */

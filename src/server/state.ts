@@ -30,6 +30,7 @@ import { connectClusterClient, type LinkFactory } from '../engine/link';
 import { analyseSnapshot, writeSnapshotFile, type SaveSnapshotOptions, type SnapshotAnalysis } from '../engine/offline';
 import { readJournal, RepairJournal, repairHistory } from '../engine/journal';
 import { processRunbooksBase } from '../engine/runbooks';
+import { mergeSharedHistory } from '../engine/shared-journal';
 import { stuckWorkOf } from '../engine/stuck';
 import { treeChildren } from '../engine/tree';
 import { readOnlyReason, type WorkspaceCluster } from '../engine/cluster';
@@ -238,19 +239,22 @@ export class ServerState {
     this.log(path === null ? 'repairs are not journalled' : `repair journal: ${path}`);
   }
 
+  /** The editor's journal, merged with the own journals of the connected gateways that keep one (they say who repaired). */
   async repairHistory(): Promise<LspResult<'repairHistory'>> {
     const journal = this.workspace.journal;
-    if (!journal) return { path: null, entries: [], problems: [] };
-    const read = await readJournal(journal.path).catch((e) => {
-      throw new ResponseError(LSPErrorCodes.RequestFailed, errorText(e));
-    });
+    const read = journal
+      ? await readJournal(journal.path).catch((e) => {
+          throw new ResponseError(LSPErrorCodes.RequestFailed, errorText(e));
+        })
+      : { lines: [], problems: [] };
     // A connected cluster's incarnation now: a repair of an earlier run is marked before anyone asks to undo it.
     const incarnations = new Map<string, string>();
     for (const c of this.workspace.list()) {
       const incarnation = c.session.model?.status.incarnation;
       if (incarnation) incarnations.set(clusterKey(c.name), incarnation);
     }
-    return { path: journal.path, entries: repairHistory(read.lines, incarnations), problems: read.problems };
+    const merged = await mergeSharedHistory(repairHistory(read.lines, incarnations), this.workspace.list(), incarnations);
+    return { path: journal?.path ?? null, entries: merged.entries, problems: [...read.problems, ...merged.problems] };
   }
 
   // ------------------------------------------------------------- documents --

@@ -117,4 +117,74 @@ describe('repair journal (reading, history, undo plan)', () => {
     assert.throws(() => buildUndo(lines, 'r1'), /cannot be undone: a process restart cannot be taken back/);
     assert.throws(() => buildUndo(lines, undefined), /no repair in the journal can be undone/);
   });
+
+  it('a preview line is read and left out of history; a repair line written again (a gateway restarted mid-repair) keeps the batches before it', () => {
+    const preview: JournalLine = {
+      type: 'preview',
+      at: head.at,
+      user: 'alice',
+      cluster: 'gw',
+      findingId: 'shards/dangling:x',
+      rule: 'shards/dangling',
+      title: 'Delete',
+      targets: 2,
+    };
+    const again: JournalLine = { ...head, at: '2026-01-01T00:00:05.000Z' } as JournalLine;
+    const text = [preview, head, intent(0, ['i:1/s/a']), applied(0, 'i:1/s/a'), again, intent(1, ['i:1/s/b']), applied(1, 'i:1/s/b')]
+      .map((l) => `${JSON.stringify(l)}\n`)
+      .join('');
+    const read = parseJournal(text);
+    assert.deepEqual(read.problems, []);
+    assert.equal(read.lines.length, 7);
+    assert.deepEqual(read.lines[0], preview);
+    const history = repairHistory(read.lines);
+    assert.equal(history.length, 1, 'one repair; the preview is not one');
+    assert.equal(history[0].at, head.at, 'the first repair line stays its head');
+    assert.deepEqual(
+      history[0].batches.map((b) => [b.batch, b.state]),
+      [
+        [0, 'applied'],
+        [1, 'applied'],
+      ],
+    );
+    const plan = buildUndo(read.lines, 'r1');
+    assert.deepEqual(
+      plan.option.operations.flatMap((o) => ('targets' in o ? o.targets.map((t) => t.key) : [])),
+      ['i:1/s/a', 'i:1/s/b'],
+    );
+    assert.match(
+      parseJournal(`${JSON.stringify({ ...preview, targets: -1 })}\n`).problems[0] ?? '',
+      /^line 1: not a journal line \(targets/,
+    );
+  });
+
+  it("an undo whose every batch was refused (a viewer's) does not mark the repair undone", () => {
+    const lines: JournalLine[] = [head, intent(0, ['i:1/s/a']), applied(0, 'i:1/s/a')];
+    const undo = (id: string, at: string, refused: boolean): JournalLine[] => [
+      { ...head, repair: id, at, undoOf: 'r1', option: { ...(head as { option: object }).option, title: 'Undo: Delete' } } as JournalLine,
+      { ...intent(0, ['i:1/s/a']), repair: id } as JournalLine,
+      {
+        type: 'result',
+        repair: id,
+        at,
+        batch: 0,
+        requestId: 'q0',
+        outcome: 'answered',
+        applied: refused ? [] : [{ key: 'i:1/s/a' }],
+        refused: refused ? [{ key: 'i:1/s/a', message: 'user carol is a viewer: repairs need the operator role' }] : [],
+        unchanged: 0,
+        summary: '',
+      },
+    ];
+    const afterRefused = repairHistory([...lines, ...undo('u1', '2026-01-01T00:01:00.000Z', true)]);
+    const repair = afterRefused.find((e) => e.id === 'r1')!;
+    assert.equal(repair.undoneBy, undefined);
+    assert.equal(repair.undoable, true, repair.undoNote);
+    const afterApplied = repairHistory([
+      ...lines,
+      ...undo('u1', '2026-01-01T00:01:00.000Z', true),
+      ...undo('u2', '2026-01-01T00:02:00.000Z', false),
+    ]);
+    assert.equal(afterApplied.find((e) => e.id === 'r1')!.undoneBy, 'u2');
+  });
 });

@@ -264,7 +264,7 @@ export async function undoRepair(ctx: Ctx, args?: { id?: string; entry?: RepairH
     id = args.entry.id;
   } else if (!id) {
     const history = await api.repairHistory();
-    if (history.path === null) {
+    if (history.path === null && !history.entries.length) {
       void window.showWarningMessage('Repairs are not journalled (clusterDebugger.repairJournal is "off"), so there is nothing to undo.');
       return undefined;
     }

@@ -260,6 +260,31 @@ describe('RepairHistoryProvider (the Repair History view)', () => {
     const off = new RepairHistoryProvider(async (): Promise<RepairHistoryResult> => ({ path: null, entries: [], problems: [] }));
     const [item] = await off.getChildren();
     assert.equal(off.getTreeItem(item).label, 'Repairs are not journalled (clusterDebugger.repairJournal is "off")');
+    const teamOnly = new RepairHistoryProvider(async (): Promise<RepairHistoryResult> => ({
+      path: null,
+      entries: [
+        {
+          id: 'g1',
+          at: '2026-12-06T06:00:00.000Z',
+          cluster: 'team',
+          findingId: 'f',
+          title: 'Repair g1',
+          safety: 'safe',
+          source: 'gateway',
+          user: 'bob',
+          undoable: true,
+          summary: 'applied 1',
+          finished: true,
+          batches: [],
+        },
+      ],
+      problems: [],
+    }));
+    assert.deepEqual(
+      (await teamOnly.getChildren()).map((r) => teamOnly.getTreeItem(r).label),
+      ['Repair g1'],
+      "a team gateway's repairs are listed with the editor's own journal off",
+    );
 
     const broken = new RepairHistoryProvider(async () => {
       throw new Error('EACCES');
@@ -301,6 +326,7 @@ describe('RepairHistoryProvider (the Repair History view)', () => {
       entry('r1', '2026-12-06T06:02:00.000Z', { run: 'run-1' }),
       entry('b', '2026-12-06T06:01:00.000Z', { undoable: false, undoNote: 'already undone', undoneBy: 'u' }),
       entry('solo', '2026-12-06T06:00:00.000Z', { run: 'run-2' }),
+      entry('team', '2026-12-06T05:59:00.000Z', { source: 'gateway', user: 'alice' }),
     ];
     const provider = new RepairHistoryProvider(async (): Promise<RepairHistoryResult> => ({ path: '/j.jsonl', entries, problems: [] }));
     const rows = await provider.getChildren();
@@ -312,7 +338,13 @@ describe('RepairHistoryProvider (the Repair History view)', () => {
         ['Run All Safe Repairs: 2 repairs', 'sim · 2026-12-06 06:03:00 · 1 of 2 undoable'],
         ['Repair b', 'sim · 2026-12-06 06:01:00 · undone'],
         ['Repair solo', 'sim · 2026-12-06 06:00:00 · undoable'],
+        ['Repair team', 'sim · alice · 2026-12-06 05:59:00 · undoable'],
       ],
+    );
+    assert.match(
+      String((items[4].tooltip as { value?: string }).value ?? items[4].tooltip),
+      /from the gateway, by alice/,
+      'who made it (a team gateway)',
     );
     const runRepairs = (await provider.getChildren(rows[1])).map((r) => provider.getTreeItem(r));
     assert.deepEqual(

@@ -50,7 +50,8 @@ export class RepairHistoryProvider implements TreeDataProvider<HistoryElement> {
       return [{ type: 'message', label: `Cannot read the repair journal: ${errorText(e)}`, error: true }];
     }
     if (typeof history === 'string') return [{ type: 'message', label: history, error: false }];
-    if (history.path === null)
+    // Off, unless a team gateway's own journal lists repairs (the server merges them in).
+    if (history.path === null && !history.entries.length && !history.problems.length)
       return [{ type: 'message', label: 'Repairs are not journalled (clusterDebugger.repairJournal is "off")', error: false }];
     const out: HistoryElement[] = history.problems.map((p) => ({
       type: 'message',
@@ -58,7 +59,7 @@ export class RepairHistoryProvider implements TreeDataProvider<HistoryElement> {
       detail: history.path ?? undefined,
       error: true,
     }));
-    if (!history.entries.length) out.push({ type: 'message', label: 'No repair yet', detail: history.path, error: false });
+    if (!history.entries.length) out.push({ type: 'message', label: 'No repair yet', detail: history.path ?? undefined, error: false });
     return [...out, ...byRun(history.entries)];
   }
 
@@ -86,14 +87,17 @@ export class RepairHistoryProvider implements TreeDataProvider<HistoryElement> {
     const item = new TreeItem(entry.undoOf ? `↶ ${entry.title}` : entry.title, TreeItemCollapsibleState.Collapsed);
     item.id = entry.id;
     const state = entry.undoneBy ? 'undone' : entry.undoable ? 'undoable' : 'not undoable';
-    item.description = `${entry.cluster} · ${entry.at.replace('T', ' ').slice(0, 19)} · ${state}`;
+    // A team gateway's journal says who made it.
+    item.description = `${entry.cluster}${entry.user ? ` · ${entry.user}` : ''} · ${entry.at.replace('T', ' ').slice(0, 19)} · ${state}`;
     const undo = entry.undoneBy
       ? `Undone by ${entry.undoneBy}.`
       : entry.undoable
         ? 'Can be undone.'
         : `Cannot be undone: ${entry.undoNote}`;
     item.tooltip = new MarkdownString()
-      .appendMarkdown(`**${entry.title}** (${entry.safety}) on \`${entry.cluster}\`, from the ${entry.source}\n\n`)
+      .appendMarkdown(
+        `**${entry.title}** (${entry.safety}) on \`${entry.cluster}\`, from the ${entry.source}${entry.user ? `, by ${entry.user}` : ''}\n\n`,
+      )
       .appendText(`${entry.findingId}\n${entry.summary}\n${undo}\nid ${entry.id}`);
     item.iconPath = new ThemeIcon(entry.finished ? (entry.undoOf ? 'discard' : 'tools') : 'warning');
     item.contextValue = `clusterDebugger.history.repair${entry.undoable ? '.undoable' : ''}`;
