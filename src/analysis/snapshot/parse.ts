@@ -20,7 +20,7 @@ import {
   type CollectionName,
 } from '../../protocol';
 import { groupIterator, groupOf } from '../grouping';
-import { emptyCollections, type ClusterModel } from '../model';
+import { emptyCollections, type ClusterModel, type EntityMap } from '../model';
 import { GROUP_SUMMARY_THRESHOLD, type DocumentIndex } from './render';
 import {
   ANNOTATION_PREFIX,
@@ -653,7 +653,8 @@ export function parseSnapshotWith(text: string, options: ParseOptions): { parsed
   while (start <= n) {
     let end = n > 0 ? text.indexOf('\n', start) : -1;
     if (end < 0) end = n;
-    parser.line(n > 0 ? text.slice(start, end) : '');
+    if (n > 0) parser.lineIn(text, start, end);
+    else parser.line('');
     start = end + 1;
   }
   return { parsed: parser.finish(), fastLines: parser.fastLines };
@@ -678,7 +679,8 @@ export async function parseSnapshotStream(
       const end = text.indexOf('\n', start);
       if (end < 0) break;
       // The first line of a chunk may have begun in the previous one.
-      parser.line(start === 0 && rest ? rest + text.slice(0, end) : text.slice(start, end));
+      if (start === 0 && rest) parser.line(rest + text.slice(0, end));
+      else parser.lineIn(text, start, end);
       if (start === 0) rest = '';
       start = end + 1;
     }
@@ -717,6 +719,8 @@ export class SnapshotParser {
   private currentPositions: number[] | undefined;
   /** The fast path's state for the current section. */
   private fast: FastState | undefined;
+  /** The current section's collection. */
+  private currentMap: EntityMap<AnyEntity> | undefined;
   private readonly t = new Tokens();
   private lineNo = 0;
   private readonly report: Report = (line, column, message) => {
@@ -734,29 +738,46 @@ export class SnapshotParser {
 
   /** The next line of the file, without its `\n` (a `\r` before it is allowed). */
   line(line: string): void {
+    this.lineIn(line, 0, line.length);
+  }
+
+  /**
+   * The next line, `text[start…end)` (the `\n` at `end`, if any, not included): as `line(text.slice(start, end))`,
+   * but a line the fast path takes is read in place, never cut out of the text.
+   */
+  lineIn(text: string, start: number, end: number): void {
+    const current = this.current;
+    if (this.fastPath && current) {
+      const kindEnd = start + current.kind.length;
+      if (kindEnd < end && text.charCodeAt(kindEnd) === 32 && text.startsWith(current.kind, start)) {
+        // Never throws out of here: a line the fast path cannot take goes to the general path, which reports it.
+        let e: AnyEntity | undefined;
+        try {
+          e = fastEntity(text, kindEnd + 1, end, current, this.fast!);
+        } catch {
+          e = undefined;
+        }
+        const map = this.currentMap!;
+        if (e && !map.has(e.key)) {
+          this.anything = true;
+          map.set(e.key, e);
+          this.currentPositions!.push(this.lineNo++);
+          this.fastLines++;
+          return;
+        }
+      }
+    }
+    this.general(start === 0 && end === text.length ? text : text.slice(start, end));
+  }
+
+  /** A line the fast path did not take. */
+  private general(line: string): void {
     if (line.startsWith(ANNOTATION_PREFIX)) {
       this.annotation(line.slice(ANNOTATION_PREFIX.length), this.lineNo++);
       return;
     }
     const lineNo = this.lineNo++;
     const current = this.current;
-    if (this.fastPath && current && line.startsWith(current.kind) && line.charCodeAt(current.kind.length) === 32) {
-      // Never throws out of here: a line the fast path cannot take goes to the general path, which reports it.
-      let e: AnyEntity | undefined;
-      try {
-        e = fastEntity(line, current.kind.length + 1, line.length, current, this.fast!);
-      } catch {
-        e = undefined;
-      }
-      const map = this.collections[current.collection] as Map<string, AnyEntity>;
-      if (e && !map.has(e.key)) {
-        this.anything = true;
-        map.set(e.key, e);
-        this.currentPositions!.push(lineNo);
-        this.fastLines++;
-        return;
-      }
-    }
     const t = this.t;
     try {
       tokenize(line, t);
@@ -769,6 +790,7 @@ export class SnapshotParser {
           this.sections.set(c, lineNo);
           this.current = LAYOUTS[c];
           this.fast = fastState(this.current);
+          this.currentMap = this.collections[c] as EntityMap<AnyEntity>;
           if (!this.positions.has(c)) this.positions.set(c, []);
           this.currentPositions = this.positions.get(c);
         } else if (SUBSYSTEM_NAMES.has(t.section)) {
