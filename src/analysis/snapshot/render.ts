@@ -309,7 +309,7 @@ function snapshotFileLines(model: ClusterModel, sink?: FileLineSink, extras: Sna
       const values = map instanceof EntityTable ? map.valuesAsOfNow() : [...map.values()].values();
       entities.set(c, { size: map.size, values });
     }
-  return (function* () {
+  const lines = (function* () {
     let line = 0;
     yield `# Cluster snapshot of ${status.clusterName || 'a cluster'} at ${formatClusterTime(status.time, status)} (seq ${status.seq}).`;
     yield '# One line per entity: kind key field=value ... version=N. Open it in VS Code to run the checks offline.';
@@ -343,6 +343,45 @@ function snapshotFileLines(model: ClusterModel, sink?: FileLineSink, extras: Sna
     yield `${ANNOTATION_PREFIX}${TIMELINE_KIND} transitions=${timeline.transitions.length} dropped=${timeline.dropped}`;
     for (const t of timeline.transitions) yield renderTransition(t);
   })();
+  // The tables' readers stay open until the lines end or `return` is called, even before the first line is pulled.
+  return closing(lines, () => {
+    for (const { values } of entities.values()) values.return?.();
+  });
+}
+
+/** `gen`, calling `close` once when it ends, throws, or is returned (also before it started, which a generator's own `finally` misses). */
+function closing<T>(gen: Generator<T>, close: () => void): Generator<T> {
+  let open = true;
+  const done = () => {
+    if (open) {
+      open = false;
+      close();
+    }
+  };
+  const wrapped: Generator<T> = {
+    next() {
+      try {
+        const r = gen.next();
+        if (r.done) done();
+        return r;
+      } catch (e) {
+        done();
+        throw e;
+      }
+    },
+    return(value) {
+      done();
+      return gen.return(value);
+    },
+    throw(e) {
+      done();
+      return gen.throw(e);
+    },
+    [Symbol.iterator]() {
+      return wrapped;
+    },
+  };
+  return wrapped;
 }
 
 /** Renders the whole model as a `.clustersnap` file: every subsystem, every entity, lossless. */
@@ -380,7 +419,7 @@ export function renderSnapshotChunks(
   extras: SnapshotExtras = {},
 ): Generator<string> {
   const lines = snapshotFileLines(model, undefined, extras);
-  return (function* () {
+  const chunks = (function* () {
     // Joined once per chunk: one flat string, not a chain of concatenations.
     const chunk: string[] = [];
     let chars = 0;
@@ -399,6 +438,7 @@ export function renderSnapshotChunks(
       yield chunk.join('\n');
     }
   })();
+  return closing(chunks, () => lines.return(undefined));
 }
 
 /** The whole file as one string (small models; see `renderSnapshotChunks` for large ones). */
