@@ -132,6 +132,21 @@ function resetPeak(): void {
 function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
+/**
+ * Full GCs until the heap and the typed arrays stop shrinking: a typed array's memory is freed
+ * by a sweeper after the GC that found it dead, so one `gc()` can leave the buffers a table
+ * outgrew counted as the model's.
+ */
+async function settle(): Promise<void> {
+  let last = Infinity;
+  for (let i = 0; i < 10; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 20));
+    const m = process.memoryUsage();
+    if (m.heapUsed + m.arrayBuffers >= last) return;
+    last = m.heapUsed + m.arrayBuffers;
+  }
+}
 const mib = (b: number) => `${(b / MiB).toFixed(0)} MiB`;
 
 /** What the memory child measured, in bytes: the model (heap and typed arrays after GC), and the peaks. */
@@ -153,7 +168,7 @@ function parseWhole(file: string): ClusterModel | null {
  * re-open FILE, then save the model to OUT, and report peak RSS of each against the model.
  */
 export async function snapshotMemoryChild([mode, file, out]: string[]): Promise<void> {
-  gc();
+  await settle();
   const base = process.memoryUsage();
   const baseHeap = base.heapUsed;
   const baseRss = status('VmRSS');
@@ -165,7 +180,7 @@ export async function snapshotMemoryChild([mode, file, out]: string[]): Promise<
     model = parseWhole(file!);
   }
   const reopenPeak = status('VmHWM');
-  gc();
+  await settle();
   const held = process.memoryUsage();
   const modelHeap = held.heapUsed - baseHeap;
   // A compact model keeps its columns and indexes in typed arrays, outside the JavaScript heap: they are the model too.
