@@ -712,11 +712,11 @@ export class SnapshotParser {
    * the model (each is added once, from its collection's one section): the keys are the model's,
    * not kept twice. Turned into an index only if lineOf is asked.
    */
-  private readonly positions = new Map<CollectionName, number[]>();
+  private readonly positions = new Map<CollectionName, EntityLines>();
   private readonly transitions: Transition[] = [];
   private timelineDropped = 0;
   private current: CollectionLayout | undefined;
-  private currentPositions: number[] | undefined;
+  private currentPositions: EntityLines | undefined;
   /** The fast path's state for the current section. */
   private fast: FastState | undefined;
   /** The current section's collection. */
@@ -761,7 +761,7 @@ export class SnapshotParser {
         if (e && !map.has(e.key)) {
           this.anything = true;
           map.set(e.key, e);
-          this.currentPositions!.push(this.lineNo++);
+          this.currentPositions!.add(this.lineNo++);
           this.fastLines++;
           return;
         }
@@ -791,7 +791,7 @@ export class SnapshotParser {
           this.current = LAYOUTS[c];
           this.fast = fastState(this.current);
           this.currentMap = this.collections[c] as EntityMap<AnyEntity>;
-          if (!this.positions.has(c)) this.positions.set(c, []);
+          if (!this.positions.has(c)) this.positions.set(c, new EntityLines());
           this.currentPositions = this.positions.get(c);
         } else if (SUBSYSTEM_NAMES.has(t.section)) {
           this.current = undefined;
@@ -806,7 +806,7 @@ export class SnapshotParser {
           const map = this.collections[current.collection] as Map<string, AnyEntity>;
           if (map.has(e.key)) throw new LineError(t.keyColumn, `duplicate key ${e.key} in [${current.collection}]`);
           map.set(e.key, e);
-          this.currentPositions!.push(lineNo);
+          this.currentPositions!.add(lineNo);
         } else if (t.kind === GROUP_KIND) {
           if (!current) throw new LineError(t.kindColumn, '`group` outside a [collection] section');
           if (t.key === undefined) throw new LineError(t.kindColumn, 'missing the group name after `group`');
@@ -899,6 +899,40 @@ export class SnapshotParser {
 }
 
 /**
+ * The lines of a section's entities, in order, as runs of consecutive lines: a section's entity
+ * lines follow one another (but for a comment or a bad line), so a few numbers stand for 760k lines.
+ */
+class EntityLines {
+  length = 0;
+  /** Per run: the index of its first entity, and that entity's line. */
+  private readonly starts: number[] = [];
+  private readonly firstLines: number[] = [];
+  private lastLine = -2;
+
+  add(line: number): void {
+    if (line !== this.lastLine + 1) {
+      this.starts.push(this.length);
+      this.firstLines.push(line);
+    }
+    this.lastLine = line;
+    this.length++;
+  }
+
+  /** The line of the `i`th entity (0 ≤ i < length). */
+  at(i: number): number {
+    const { starts } = this;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.firstLines[lo]! + (i - starts[lo]!);
+  }
+}
+
+/**
  * lineOf for a parsed file, built on first use: exact lines for entities of
  * small groups, the first line of a group for huge ones (like the virtual
  * documents), so diagnostics for 760k shards sit on one line.
@@ -906,7 +940,7 @@ export class SnapshotParser {
 function fileIndex(
   model: ClusterModel | null,
   sections: Map<string, number>,
-  positions: Map<CollectionName, number[]>,
+  positions: Map<CollectionName, EntityLines>,
   summarised: SummarisedGroup[],
 ): DocumentIndex {
   const built = new Map<string, { entities: Map<string, number>; groups: Map<string, number> }>();
@@ -932,8 +966,8 @@ function fileIndex(
       for (let i = 0; i < keys.length; i++) {
         const g = groupsInOrder[i];
         if (g !== undefined && sizes.get(g)! > GROUP_SUMMARY_THRESHOLD) {
-          if (!ix.groups.has(g)) ix.groups.set(g, lines[i]!);
-        } else ix.entities.set(keys[i]!, lines[i]!);
+          if (!ix.groups.has(g)) ix.groups.set(g, lines.at(i));
+        } else ix.entities.set(keys[i]!, lines.at(i));
       }
     }
     built.set(c, ix);
