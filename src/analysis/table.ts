@@ -276,6 +276,15 @@ type Format = {
   matches: (key: string, e: Readonly<Record<string, unknown>>) => boolean;
 };
 
+/** A `valuesAsOfNow` reader: rows `next`…`end` are left to read; `kept` holds those changed since it began. */
+interface FrozenView<E> {
+  end: number;
+  next: number;
+  kept: Map<number, E>;
+  /** The table was cleared: only `kept` rows are left. */
+  cleared: boolean;
+}
+
 /** Row slots in the index: 0 is empty, `TOMBSTONE` a deleted row, else row + 1. */
 const TOMBSTONE = -1;
 /** The deleted rows that make the table compact itself (and more deleted rows than live ones). */
@@ -409,6 +418,7 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     const shape = this.shapes[shapeId]!;
     const hash = hashKey(key);
     const found = this.find(key, hash);
+    if (found >= 0 && this.views.size) this.keepForViews(found);
     const row = found >= 0 ? found : this.rows;
     const { names, cols } = shape;
     for (let i = 0; i < names.length; i++) {
@@ -438,6 +448,7 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     const slot = this.slotOf(key, hashKey(key));
     if (slot < 0) return false;
     const row = this.slots[slot]! - 1;
+    if (this.views.size) this.keepForViews(row);
     this.slots[slot] = TOMBSTONE;
     this.tombstones++;
     this.rowShape[row] = -1;
@@ -450,6 +461,10 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
   }
 
   clear(): void {
+    for (const view of this.views) {
+      for (let row = view.next; row < view.end; row++) this.keepForViews(row);
+      view.cleared = true;
+    }
     for (const column of this.columns) column.truncate(0);
     this.rowShape = new Int32Array(16);
     this.rowHash = new Int32Array(16);
@@ -483,7 +498,62 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     for (const [key, e] of this.entries()) fn(e, key, this);
   }
 
+  /**
+   * The entities as they are now, in order, read as they are pulled: the table
+   * as it was when this was called, whatever changes it afterwards (a
+   * snapshot being written while the sync goes on). A row replaced or deleted
+   * before the reader got to it is kept, as it was, for the reader: memory
+   * grows with the rows changed meanwhile, never with the table. Open until
+   * it ends or its `return` is called (a `for…of` that stops early does).
+   */
+  valuesAsOfNow(): IterableIterator<E> {
+    const view: FrozenView<E> = { end: this.rows, next: 0, kept: new Map(), cleared: false };
+    this.views.add(view);
+    this.iterators++;
+    let open = true;
+    const close = () => {
+      if (!open) return;
+      open = false;
+      this.views.delete(view);
+      this.iterators--;
+    };
+    const it: IterableIterator<E> = {
+      next: (): IteratorResult<E> => {
+        while (open && view.next < view.end) {
+          const row = view.next++;
+          const kept = view.kept.get(row);
+          if (kept !== undefined) {
+            view.kept.delete(row);
+            return { value: kept, done: false };
+          }
+          if (!view.cleared && this.rowShape[row]! >= 0) return { value: this.entity(row, this.keyOf(row)), done: false };
+        }
+        close();
+        return { value: undefined, done: true };
+      },
+      return: (): IteratorResult<E> => {
+        close();
+        return { value: undefined, done: true };
+      },
+      [Symbol.iterator]: () => it,
+    };
+    return it;
+  }
+
   // ------------------------------------------------------------ internals --
+
+  /** The open `valuesAsOfNow` readers. */
+  private readonly views = new Set<FrozenView<E>>();
+
+  /** Before `row` changes: its entity, for each open reader that has yet to read it. */
+  private keepForViews(row: number): void {
+    if (this.rowShape[row]! < 0) return;
+    let entity: E | undefined;
+    for (const view of this.views) {
+      if (row < view.next || row >= view.end || view.cleared || view.kept.has(row)) continue;
+      view.kept.set(row, (entity ??= this.entity(row, this.keyOf(row))));
+    }
+  }
 
   /**
    * The live rows in order, as `read` gives them. Rows added meanwhile are visited, deleted ones

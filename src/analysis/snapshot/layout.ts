@@ -5,12 +5,38 @@
  */
 import { COLLECTION_KEYS, COLLECTION_NAMES, COLLECTIONS, type CollectionName } from '../../protocol';
 
-/** A token that needs no quotes: no blank, quote, `#`, `=`, backslash or control character, and not a JSON opener or `null`. */
-// eslint-disable-next-line no-control-regex -- control characters are what this must match (they force quotes)
-const BARE = /^[^\s"#=\\[{\x00-\x1f\x7f][^\s"#=\\\x00-\x1f\x7f]*$/;
-
+/**
+ * A token that needs no quotes: not empty, no blank (what a regex's `\s` matches), quote, `#`, `=`,
+ * backslash or control character, not starting with a JSON opener (`[`, `{`), and not `null`.
+ * A scan of character codes, not a regex: it runs for every key and string value of a snapshot.
+ */
 export function isBare(s: string): boolean {
-  return BARE.test(s) && s !== 'null';
+  const n = s.length;
+  if (n === 0) return false;
+  const first = s.charCodeAt(0);
+  if (first === 91 || first === 123) return false;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x7f) {
+      // Control characters and the space, `"`, `#`, `=`, `\`.
+      if (c <= 32 || c === 34 || c === 35 || c === 61 || c === 92) return false;
+    } else if (c === 0x7f || (c < 0xa1 ? c === 0xa0 : isUnicodeBlank(c))) return false;
+  }
+  return n !== 4 || s !== 'null';
+}
+
+/** The characters above U+00A0 that a regex's `\s` matches. */
+function isUnicodeBlank(c: number): boolean {
+  return (
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
 }
 
 /** A string as a token: bare when unambiguous, else a JSON string. */

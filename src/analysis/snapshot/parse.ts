@@ -10,6 +10,7 @@
 import {
   ClusterStatus,
   COLLECTION_NAMES,
+  COLLECTIONS,
   ClusterConfig,
   errorText,
   isCollectionName,
@@ -19,7 +20,7 @@ import {
   type CollectionName,
 } from '../../protocol';
 import { groupIterator, groupOf } from '../grouping';
-import { emptyCollections, type ClusterModel } from '../model';
+import { emptyCollections, type ClusterModel, type EntityMap } from '../model';
 import { GROUP_SUMMARY_THRESHOLD, type DocumentIndex } from './render';
 import {
   ANNOTATION_PREFIX,
@@ -277,7 +278,8 @@ function buildEntity(layout: CollectionLayout, t: Tokens): AnyEntity {
     if (e[f.name] !== undefined) continue;
     if (derived === null) derived = layout.keyParts?.parse(e.key as string);
     const d = derived?.[f.name];
-    if (d !== undefined) e[f.name] = d;
+    // A part of the key is a slice of it: copied, so that the model does not keep the key for it.
+    if (d !== undefined) e[f.name] = typeof d === 'string' ? detach(d) : d;
     else if (f.nullable) e[f.name] = null;
     else throw new LineError(t.kindColumn, `missing field \`${f.name}\` (and the key does not spell it out)`);
   }
@@ -304,6 +306,50 @@ function readInt(text: string, i: number, end: number): number | undefined {
 }
 let intEnd = 0;
 
+/** What the fast path keeps while it reads one section's lines. */
+interface FastState {
+  /** Each field's value on the line being read, by field index (reused from line to line). */
+  values: unknown[];
+  /** Each field's last string value, reused while values repeat. */
+  last: (string | undefined)[];
+  /** Builds the entity from the values: one object literal of the collection's schema shape. */
+  make: (key: string, values: readonly unknown[], version: number) => AnyEntity;
+}
+
+const entityMakers = new Map<CollectionLayout, FastState['make']>();
+
+/**
+ * The function that builds a collection's entity from the fast path's values, in the order of
+ * the protocol schema's fields (as the wire's validated entities have them): an object literal,
+ * so every entity is built in one allocation with the same hidden class, not field by field.
+ */
+function entityMaker(layout: CollectionLayout): FastState['make'] {
+  let make = entityMakers.get(layout);
+  if (make) return make;
+  const shape = Object.keys((COLLECTIONS[layout.collection].schema as unknown as { shape: Record<string, unknown> }).shape);
+  const index = new Map(layout.fields.map((f, i) => [f.name, i]));
+  const parts = shape.map((name) =>
+    name === 'key' ? 'key: key' : name === 'version' ? 'version: version' : `${JSON.stringify(name)}: values[${index.get(name)}]`,
+  );
+  // Schema field names, never `__proto__` (which an object literal would take as the prototype).
+  if (shape.includes('__proto__') || shape.some((n) => n !== 'key' && n !== 'version' && !index.has(n))) {
+    make = (key, values, version) => {
+      const e: Record<string, unknown> = { key };
+      layout.fields.forEach((f, i) =>
+        Object.defineProperty(e, f.name, { value: values[i], enumerable: true, writable: true, configurable: true }),
+      );
+      e.version = version;
+      return e as unknown as AnyEntity;
+    };
+  } else make = new Function('key', 'values', 'version', `return { ${parts.join(', ')} };`) as FastState['make'];
+  entityMakers.set(layout, make);
+  return make;
+}
+
+function fastState(layout: CollectionLayout): FastState {
+  return { values: new Array<unknown>(layout.fields.length).fill(undefined), last: [], make: entityMaker(layout) };
+}
+
 /**
  * The fast path for the common entity line: a bare key, fields in schema
  * order, bare or simple quoted values. Reads straight from the file text
@@ -311,7 +357,8 @@ let intEnd = 0;
  * schema's own strings. Returns undefined for anything else, and the general
  * path then parses the line (and reports its errors).
  */
-function fastEntity(text: string, i: number, end: number, layout: CollectionLayout): AnyEntity | undefined {
+function fastEntity(text: string, i: number, end: number, layout: CollectionLayout, fast: FastState): AnyEntity | undefined {
+  const last = fast.last;
   const ks = i;
   for (; i < end; i++) {
     const c = text.charCodeAt(i);
@@ -320,8 +367,10 @@ function fastEntity(text: string, i: number, end: number, layout: CollectionLayo
   }
   if (i === ks) return undefined;
   const key = detach(text.slice(ks, i));
-  const e: Record<string, unknown> = { key, version: undefined };
   const fields = layout.fields;
+  const vals = fast.values;
+  vals.fill(undefined);
+  let version: number | undefined;
   let next = 0;
   while (i < end) {
     while (i < end && text.charCodeAt(i) === 32) i++;
@@ -330,8 +379,8 @@ function fastEntity(text: string, i: number, end: number, layout: CollectionLayo
     if (c === 35 || (c === 13 && i === end - 1)) break;
     if (text.startsWith('version=', i)) {
       const v = readInt(text, i + 8, end);
-      if (v === undefined || v < 0 || e.version !== undefined) return undefined;
-      e.version = v;
+      if (v === undefined || v < 0 || version !== undefined) return undefined;
+      version = v;
       i = intEnd;
       continue;
     }
@@ -347,7 +396,7 @@ function fastEntity(text: string, i: number, end: number, layout: CollectionLayo
     if (!f) return undefined;
     i += f.name.length + 1;
     if (f.nullable && text.startsWith('null', i) && (i + 4 === end || isBlank(text.charCodeAt(i + 4)))) {
-      e[f.name] = null;
+      vals[next - 1] = null;
       i += 4;
       continue;
     }
@@ -355,16 +404,16 @@ function fastEntity(text: string, i: number, end: number, layout: CollectionLayo
       case 'number': {
         const v = readInt(text, i, end);
         if (v === undefined) return undefined;
-        e[f.name] = v;
+        vals[next - 1] = v;
         i = intEnd;
         break;
       }
       case 'boolean':
         if (text.startsWith('true', i) && (i + 4 === end || isBlank(text.charCodeAt(i + 4)))) {
-          e[f.name] = true;
+          vals[next - 1] = true;
           i += 4;
         } else if (text.startsWith('false', i) && (i + 5 === end || isBlank(text.charCodeAt(i + 5)))) {
-          e[f.name] = false;
+          vals[next - 1] = false;
           i += 5;
         } else return undefined;
         break;
@@ -378,7 +427,7 @@ function fastEntity(text: string, i: number, end: number, layout: CollectionLayo
             }
           }
           if (found === undefined) return undefined;
-          e[f.name] = found;
+          vals[next - 1] = found;
           i += found.length;
           break;
         }
@@ -392,35 +441,48 @@ function fastEntity(text: string, i: number, end: number, layout: CollectionLayo
             if (c === 92 || c < 32) return undefined;
           }
           if (close >= end) return undefined;
-          e[f.name] = detach(text.slice(i + 1, close));
+          vals[next - 1] = detach(text.slice(i + 1, close));
           i = close + 1;
           if (i < end && !isBlank(text.charCodeAt(i))) return undefined;
           break;
         }
         // `[` and `{` start a JSON value in the general path.
         if (q === 91 || q === 123) return undefined;
+        // The column's last bare value again (values repeat line after line): that string, not a new one.
+        const prev = last[next - 1];
+        if (prev !== undefined && text.startsWith(prev, i) && (i + prev.length === end || isBlank(text.charCodeAt(i + prev.length)))) {
+          vals[next - 1] = prev;
+          i += prev.length;
+          break;
+        }
         const vs = i;
         while (i < end && !isBlank(text.charCodeAt(i))) i++;
         // Empty, or a bare `null` for a field that cannot be null (the general path reports them).
         if (i === vs || (i - vs === 4 && text.startsWith('null', vs))) return undefined;
-        e[f.name] = detach(text.slice(vs, i));
+        vals[next - 1] = last[next - 1] = detach(text.slice(vs, i));
         break;
       }
       default:
         return undefined;
     }
   }
-  if (e.version === undefined) return undefined;
+  if (version === undefined) return undefined;
   let derived: Record<string, string | number> | undefined | null = null;
-  for (const f of fields) {
-    if (e[f.name] !== undefined) continue;
+  for (let j = 0; j < fields.length; j++) {
+    const f = fields[j]!;
+    if (vals[j] !== undefined) continue;
     if (derived === null) derived = layout.keyParts?.parse(key);
-    const d = derived?.[f.name];
-    if (d !== undefined) e[f.name] = d;
-    else if (f.nullable) e[f.name] = null;
+    let d = derived?.[f.name];
+    if (typeof d === 'string') {
+      // A part of the key is a slice of it, which would keep the key alive: the column's last value if equal, else a copy.
+      const prev = last[j];
+      d = prev === d ? prev : (last[j] = detach(d));
+    }
+    if (d !== undefined) vals[j] = d;
+    else if (f.nullable) vals[j] = null;
     else return undefined;
   }
-  return e as unknown as AnyEntity;
+  return fast.make(key, vals, version);
 }
 
 const DEFAULT_STATUS: ClusterStatus = {
@@ -591,7 +653,8 @@ export function parseSnapshotWith(text: string, options: ParseOptions): { parsed
   while (start <= n) {
     let end = n > 0 ? text.indexOf('\n', start) : -1;
     if (end < 0) end = n;
-    parser.line(n > 0 ? text.slice(start, end) : '');
+    if (n > 0) parser.lineIn(text, start, end);
+    else parser.line('');
     start = end + 1;
   }
   return { parsed: parser.finish(), fastLines: parser.fastLines };
@@ -616,7 +679,8 @@ export async function parseSnapshotStream(
       const end = text.indexOf('\n', start);
       if (end < 0) break;
       // The first line of a chunk may have begun in the previous one.
-      parser.line(start === 0 && rest ? rest + text.slice(0, end) : text.slice(start, end));
+      if (start === 0 && rest) parser.line(rest + text.slice(0, end));
+      else parser.lineIn(text, start, end);
       if (start === 0) rest = '';
       start = end + 1;
     }
@@ -643,12 +707,20 @@ export class SnapshotParser {
   private anything = false;
   private readonly sections = new Map<string, number>();
   private readonly summarised: SummarisedGroup[] = [];
-  /** Per collection, keys and lines in file order; turned into an index only if lineOf is asked. */
-  private readonly positions = new Map<CollectionName, { keys: string[]; lines: number[] }>();
+  /**
+   * Per collection, the lines of its entities in file order, which is the order of its entities in
+   * the model (each is added once, from its collection's one section): the keys are the model's,
+   * not kept twice. Turned into an index only if lineOf is asked.
+   */
+  private readonly positions = new Map<CollectionName, EntityLines>();
   private readonly transitions: Transition[] = [];
   private timelineDropped = 0;
   private current: CollectionLayout | undefined;
-  private currentPositions: { keys: string[]; lines: number[] } | undefined;
+  private currentPositions: EntityLines | undefined;
+  /** The fast path's state for the current section. */
+  private fast: FastState | undefined;
+  /** The current section's collection. */
+  private currentMap: EntityMap<AnyEntity> | undefined;
   private readonly t = new Tokens();
   private lineNo = 0;
   private readonly report: Report = (line, column, message) => {
@@ -666,30 +738,46 @@ export class SnapshotParser {
 
   /** The next line of the file, without its `\n` (a `\r` before it is allowed). */
   line(line: string): void {
+    this.lineIn(line, 0, line.length);
+  }
+
+  /**
+   * The next line, `text[start…end)` (the `\n` at `end`, if any, not included): as `line(text.slice(start, end))`,
+   * but a line the fast path takes is read in place, never cut out of the text.
+   */
+  lineIn(text: string, start: number, end: number): void {
+    const current = this.current;
+    if (this.fastPath && current) {
+      const kindEnd = start + current.kind.length;
+      if (kindEnd < end && text.charCodeAt(kindEnd) === 32 && text.startsWith(current.kind, start)) {
+        // Never throws out of here: a line the fast path cannot take goes to the general path, which reports it.
+        let e: AnyEntity | undefined;
+        try {
+          e = fastEntity(text, kindEnd + 1, end, current, this.fast!);
+        } catch {
+          e = undefined;
+        }
+        const map = this.currentMap!;
+        if (e && !map.has(e.key)) {
+          this.anything = true;
+          map.set(e.key, e);
+          this.currentPositions!.add(this.lineNo++);
+          this.fastLines++;
+          return;
+        }
+      }
+    }
+    this.general(start === 0 && end === text.length ? text : text.slice(start, end));
+  }
+
+  /** A line the fast path did not take. */
+  private general(line: string): void {
     if (line.startsWith(ANNOTATION_PREFIX)) {
       this.annotation(line.slice(ANNOTATION_PREFIX.length), this.lineNo++);
       return;
     }
     const lineNo = this.lineNo++;
     const current = this.current;
-    if (this.fastPath && current && line.startsWith(current.kind) && line.charCodeAt(current.kind.length) === 32) {
-      // Never throws out of here: a line the fast path cannot take goes to the general path, which reports it.
-      let e: AnyEntity | undefined;
-      try {
-        e = fastEntity(line, current.kind.length + 1, line.length, current);
-      } catch {
-        e = undefined;
-      }
-      const map = this.collections[current.collection] as Map<string, AnyEntity>;
-      if (e && !map.has(e.key)) {
-        this.anything = true;
-        map.set(e.key, e);
-        this.currentPositions!.keys.push(e.key);
-        this.currentPositions!.lines.push(lineNo);
-        this.fastLines++;
-        return;
-      }
-    }
     const t = this.t;
     try {
       tokenize(line, t);
@@ -701,7 +789,9 @@ export class SnapshotParser {
           if (this.sections.has(c)) throw new LineError(1, `section [${c}] appears twice`);
           this.sections.set(c, lineNo);
           this.current = LAYOUTS[c];
-          if (!this.positions.has(c)) this.positions.set(c, { keys: [], lines: [] });
+          this.fast = fastState(this.current);
+          this.currentMap = this.collections[c] as EntityMap<AnyEntity>;
+          if (!this.positions.has(c)) this.positions.set(c, new EntityLines());
           this.currentPositions = this.positions.get(c);
         } else if (SUBSYSTEM_NAMES.has(t.section)) {
           this.current = undefined;
@@ -716,8 +806,7 @@ export class SnapshotParser {
           const map = this.collections[current.collection] as Map<string, AnyEntity>;
           if (map.has(e.key)) throw new LineError(t.keyColumn, `duplicate key ${e.key} in [${current.collection}]`);
           map.set(e.key, e);
-          this.currentPositions!.keys.push(e.key);
-          this.currentPositions!.lines.push(lineNo);
+          this.currentPositions!.add(lineNo);
         } else if (t.kind === GROUP_KIND) {
           if (!current) throw new LineError(t.kindColumn, '`group` outside a [collection] section');
           if (t.key === undefined) throw new LineError(t.kindColumn, 'missing the group name after `group`');
@@ -810,6 +899,40 @@ export class SnapshotParser {
 }
 
 /**
+ * The lines of a section's entities, in order, as runs of consecutive lines: a section's entity
+ * lines follow one another (but for a comment or a bad line), so a few numbers stand for 760k lines.
+ */
+class EntityLines {
+  length = 0;
+  /** Per run: the index of its first entity, and that entity's line. */
+  private readonly starts: number[] = [];
+  private readonly firstLines: number[] = [];
+  private lastLine = -2;
+
+  add(line: number): void {
+    if (line !== this.lastLine + 1) {
+      this.starts.push(this.length);
+      this.firstLines.push(line);
+    }
+    this.lastLine = line;
+    this.length++;
+  }
+
+  /** The line of the `i`th entity (0 ≤ i < length). */
+  at(i: number): number {
+    const { starts } = this;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.firstLines[lo]! + (i - starts[lo]!);
+  }
+}
+
+/**
  * lineOf for a parsed file, built on first use: exact lines for entities of
  * small groups, the first line of a group for huge ones (like the virtual
  * documents), so diagnostics for 760k shards sit on one line.
@@ -817,7 +940,7 @@ export class SnapshotParser {
 function fileIndex(
   model: ClusterModel | null,
   sections: Map<string, number>,
-  positions: Map<CollectionName, { keys: string[]; lines: number[] }>,
+  positions: Map<CollectionName, EntityLines>,
   summarised: SummarisedGroup[],
 ): DocumentIndex {
   const built = new Map<string, { entities: Map<string, number>; groups: Map<string, number> }>();
@@ -826,23 +949,25 @@ function fileIndex(
     if (ix) return ix;
     ix = { entities: new Map(), groups: new Map() };
     for (const s of summarised) if (s.collection === c && !ix.groups.has(s.group)) ix.groups.set(s.group, s.line);
-    const pos = positions.get(c);
-    if (pos && model) {
+    const lines = positions.get(c);
+    // The model's entities are the file's, in its order (unless the model was changed since: then no entity lines).
+    if (lines && model && model.collections[c].size === lines.length) {
       const map = model.collections[c];
       const sizes = new Map<string, number>();
       const groupsInOrder: (string | undefined)[] = [];
+      const keys: string[] = [];
       const next = groupIterator(c);
-      for (const k of pos.keys) {
-        const e = map.get(k);
-        const g = e && next(e);
+      for (const [k, e] of map) {
+        const g = next(e);
+        keys.push(k);
         groupsInOrder.push(g);
         if (g !== undefined) sizes.set(g, (sizes.get(g) ?? 0) + 1);
       }
-      for (let i = 0; i < pos.keys.length; i++) {
+      for (let i = 0; i < keys.length; i++) {
         const g = groupsInOrder[i];
         if (g !== undefined && sizes.get(g)! > GROUP_SUMMARY_THRESHOLD) {
-          if (!ix.groups.has(g)) ix.groups.set(g, pos.lines[i]!);
-        } else ix.entities.set(pos.keys[i]!, pos.lines[i]!);
+          if (!ix.groups.has(g)) ix.groups.set(g, lines.at(i));
+        } else ix.entities.set(keys[i]!, lines.at(i));
       }
     }
     built.set(c, ix);

@@ -14,18 +14,10 @@ import {
 import { formatClusterTime, formatCount, isWallClock } from '../../protocol/format';
 import { clusterDocUri } from '../../protocol/uri';
 import { groupIterator, groupOf, isGrouped, stateOf } from '../grouping';
-import type { ClusterModel } from '../model';
+import type { ClusterModel, EntityMap } from '../model';
+import { EntityTable } from '../table';
 import { describeCounts, increment } from '../checks/common';
-import {
-  ANNOTATION_PREFIX,
-  encodeString,
-  encodeValue,
-  GROUP_KIND,
-  LAYOUTS,
-  TIMELINE_KIND,
-  TRANSITION_KIND,
-  type CollectionLayout,
-} from './layout';
+import { ANNOTATION_PREFIX, encodeString, GROUP_KIND, LAYOUTS, TIMELINE_KIND, TRANSITION_KIND, type CollectionLayout } from './layout';
 
 /** What a snapshot file carries beside the model. */
 export interface SnapshotExtras {
@@ -59,16 +51,84 @@ export interface RenderedDocument extends DocumentIndex {
 
 /** The entity as one line: `kind key field=value … version=N`. */
 export function renderEntity(layout: CollectionLayout, e: AnyEntity): string {
-  const rec = e as unknown as Record<string, unknown>;
-  let line = `${layout.kind} ${encodeString(e.key)}`;
-  const omit = layout.keyParts?.matches(e.key, rec) ? layout.keyParts.names : undefined;
-  for (const f of layout.fields) {
-    const v = rec[f.name];
-    if (v === null && f.nullable) continue; // an absent nullable field reads back as null
-    if (omit?.has(f.name)) continue; // spelled out by the key
-    line += ` ${f.name}=${encodeValue(v, f)}`;
-  }
-  return `${line} version=${e.version}`;
+  return lineRendererOf(layout)(e);
+}
+
+type LineRenderer = (e: AnyEntity) => string;
+
+const lineRenderers = new Map<CollectionLayout, LineRenderer>();
+
+function lineRendererOf(layout: CollectionLayout): LineRenderer {
+  let r = lineRenderers.get(layout);
+  if (!r) lineRenderers.set(layout, (r = compileLineRenderer(layout)));
+  return r;
+}
+
+/**
+ * A collection's line renderer, made once from its layout (so from the protocol's schemas):
+ * straight-line code with a property read per field, instead of a loop over the fields by name.
+ * What it writes is what this did, field by field (the property test compares them):
+ *
+ * ```
+ * let line = `${layout.kind} ${encodeString(e.key)}`;
+ * const omit = layout.keyParts.matches(e.key, e) ? layout.keyParts.names : undefined;
+ * for (const f of layout.fields) {
+ *   const v = e[f.name];
+ *   if (v === null && f.nullable) continue; // an absent nullable field reads back as null
+ *   if (omit?.has(f.name)) continue; // spelled out by the key
+ *   line += ` ${f.name}=${encodeValue(v, f)}`;
+ * }
+ * return `${line} version=${e.version}`;
+ * ```
+ *
+ * A string field's values repeat from one entity to the next (an index UID, a leader, a doc
+ * mapping): each such field remembers its last value and how it was written, so a run of equal
+ * values is encoded once. (`new Function`, as `table.ts`'s entity makers: it runs in the language
+ * server and the CLI, never in a webview.)
+ */
+function compileLineRenderer(layout: CollectionLayout): LineRenderer {
+  const keyNames = layout.keyParts.names;
+  const state: string[] = [];
+  const body: string[] = [];
+  layout.fields.forEach((f, i) => {
+    const get = `e[${JSON.stringify(f.name)}]`;
+    const prefix = JSON.stringify(` ${f.name}=`);
+    let write: string;
+    switch (f.type) {
+      case 'string':
+        if (f.bare) write = `line += ${prefix} + (typeof v === 'string' ? v : String(v));`;
+        else {
+          // Equal strings are written alike: the last one's token is kept (`===` on strings compares their text).
+          state.push(`let last${i} = '', token${i} = '""';`);
+          write = `line += ${prefix} + (v === last${i} && typeof v === 'string' ? token${i} : (token${i} = encodeString(String((last${i} = v)))));`;
+        }
+        break;
+      case 'number':
+      case 'boolean':
+        write = `line += ${prefix} + String(v);`;
+        break;
+      case 'json':
+        write = `line += ${prefix} + JSON.stringify(v);`;
+        break;
+    }
+    const skipNull = f.nullable ? 'v !== null' : 'true';
+    const inKey = keyNames.has(f.name);
+    body.push(
+      `v = ${get};`,
+      `if (${skipNull}${inKey ? ' && !omit' : ''}) { if (v === null) line += ${JSON.stringify(` ${f.name}=null`)}; else { ${write} } }`,
+    );
+  });
+  const anyInKey = layout.fields.some((f) => keyNames.has(f.name));
+  const code = `${state.join(' ')}
+return function renderLine(e) {
+  const key = e.key;
+  let line = ${JSON.stringify(layout.kind + ' ')} + encodeString(key);
+  const omit = ${anyInKey ? 'matches(key, e)' : 'false'};
+  let v;
+  ${body.join('\n  ')}
+  return line + ' version=' + String(e.version);
+};`;
+  return new Function('encodeString', 'matches', code)(encodeString, layout.keyParts.matches) as LineRenderer;
 }
 
 function headerLines(status: ClusterStatus, simulatorFields = true): string[] {
@@ -233,18 +293,23 @@ interface FileLineSink {
 /**
  * The lines of the whole `.clustersnap` file, every subsystem, every entity,
  * lossless: the one definition of the file that `renderSnapshotDocument`, the
- * string and the chunked renderers all use. The model's entity references are
- * taken when it is called (entities are replaced, never changed in place), so
- * a model that changes while the lines are consumed gives the file as it was
- * then (at the cost of one array slot per entity, never a copy of an entity).
+ * string and the chunked renderers all use. A model that changes while the
+ * lines are consumed gives the file as it was when this was called: a compact
+ * table (`EntityTable.valuesAsOfNow`) keeps, for the reader, only the rows
+ * changed before it read them; a `Map` (tests) gives its entity references
+ * then (entities are replaced, never changed in place).
  */
 function snapshotFileLines(model: ClusterModel, sink?: FileLineSink, extras: SnapshotExtras = {}): Generator<string> {
   const status = model.status;
   const timeline = extras.timeline && { transitions: [...extras.timeline.transitions], dropped: extras.timeline.dropped ?? 0 };
-  const entities = new Map<CollectionName, AnyEntity[]>();
+  const entities = new Map<CollectionName, { size: number; values: Iterator<AnyEntity> }>();
   for (const s of SUBSYSTEMS)
-    for (const c of collectionsOf(s)) entities.set(c, [...(model.collections[c] as Map<string, AnyEntity>).values()]);
-  return (function* () {
+    for (const c of collectionsOf(s)) {
+      const map = model.collections[c] as EntityMap<AnyEntity>;
+      const values = map instanceof EntityTable ? map.valuesAsOfNow() : [...map.values()].values();
+      entities.set(c, { size: map.size, values });
+    }
+  const lines = (function* () {
     let line = 0;
     yield `# Cluster snapshot of ${status.clusterName || 'a cluster'} at ${formatClusterTime(status.time, status)} (seq ${status.seq}).`;
     yield '# One line per entity: kind key field=value ... version=N. Open it in VS Code to run the checks offline.';
@@ -259,13 +324,15 @@ function snapshotFileLines(model: ClusterModel, sink?: FileLineSink, extras: Sna
       line += 2;
       for (const c of collectionsOf(s)) {
         const layout = LAYOUTS[c];
-        const list = entities.get(c)!;
+        const { size, values } = entities.get(c)!;
+        const render = lineRendererOf(layout);
         sink?.section(c, line);
-        yield `[${c}]  # ${COLLECTIONS[c].component}: ${formatCount(list.length)} ${layout.kind} entities`;
+        yield `[${c}]  # ${COLLECTIONS[c].component}: ${formatCount(size)} ${layout.kind} entities`;
         line++;
-        for (const e of list) {
+        for (let r = values.next(); !r.done; r = values.next()) {
+          const e = r.value;
           sink?.entity(c, e.key, line);
-          yield renderEntity(layout, e);
+          yield render(e);
           line++;
         }
       }
@@ -276,6 +343,45 @@ function snapshotFileLines(model: ClusterModel, sink?: FileLineSink, extras: Sna
     yield `${ANNOTATION_PREFIX}${TIMELINE_KIND} transitions=${timeline.transitions.length} dropped=${timeline.dropped}`;
     for (const t of timeline.transitions) yield renderTransition(t);
   })();
+  // The tables' readers stay open until the lines end or `return` is called, even before the first line is pulled.
+  return closing(lines, () => {
+    for (const { values } of entities.values()) values.return?.();
+  });
+}
+
+/** `gen`, calling `close` once when it ends, throws, or is returned (also before it started, which a generator's own `finally` misses). */
+function closing<T>(gen: Generator<T>, close: () => void): Generator<T> {
+  let open = true;
+  const done = () => {
+    if (open) {
+      open = false;
+      close();
+    }
+  };
+  const wrapped: Generator<T> = {
+    next() {
+      try {
+        const r = gen.next();
+        if (r.done) done();
+        return r;
+      } catch (e) {
+        done();
+        throw e;
+      }
+    },
+    return(value) {
+      done();
+      return gen.return(value);
+    },
+    throw(e) {
+      done();
+      return gen.throw(e);
+    },
+    [Symbol.iterator]() {
+      return wrapped;
+    },
+  };
+  return wrapped;
 }
 
 /** Renders the whole model as a `.clustersnap` file: every subsystem, every entity, lossless. */
@@ -313,17 +419,26 @@ export function renderSnapshotChunks(
   extras: SnapshotExtras = {},
 ): Generator<string> {
   const lines = snapshotFileLines(model, undefined, extras);
-  return (function* () {
-    let chunk = '';
+  const chunks = (function* () {
+    // Joined once per chunk: one flat string, not a chain of concatenations.
+    const chunk: string[] = [];
+    let chars = 0;
     for (const line of lines) {
-      chunk += line + '\n';
-      if (chunk.length >= chunkChars) {
-        yield chunk;
-        chunk = '';
+      chunk.push(line);
+      chars += line.length + 1;
+      if (chars >= chunkChars) {
+        chunk.push('');
+        yield chunk.join('\n');
+        chunk.length = 0;
+        chars = 0;
       }
     }
-    if (chunk) yield chunk;
+    if (chunk.length) {
+      chunk.push('');
+      yield chunk.join('\n');
+    }
   })();
+  return closing(chunks, () => lines.return(undefined));
 }
 
 /** The whole file as one string (small models; see `renderSnapshotChunks` for large ones). */
