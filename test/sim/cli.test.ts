@@ -9,6 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ClusterClient } from '../../src/cluster/client';
+import { testSecret } from '../secrets';
 
 // Bundled to out/test/sim/cli.test.js; the CLI is out/cluster-sim.js.
 const CLI = join(__dirname, '..', '..', 'cluster-sim.js');
@@ -109,7 +110,7 @@ describe('cluster-sim --metrics-port', function () {
 
   /** The simulator, and the address its `metrics http://…/metrics` line names. */
   async function startSim(...args: string[]): Promise<{ http: string; metrics: string }> {
-    const sim = await startCli(['--port', '0', '--token', 'metrics-port-test', '--scenario', 'greptime-ddl-backlog', ...args]);
+    const sim = await startCli(['--port', '0', '--token', testSecret('metrics-port'), '--scenario', 'greptime-ddl-backlog', ...args]);
     children.push(sim.child);
     const metrics = sim.lines.find((l) => l.startsWith('metrics '))?.slice('metrics '.length);
     assert.ok(metrics, `a metrics line in ${JSON.stringify(sim.lines)}`);
@@ -151,10 +152,14 @@ describe('cluster-sim --metrics-port', function () {
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
     try {
       const port = (busy.address() as AddressInfo).port;
-      const r = spawnSync(process.execPath, [CLI, '--port', '0', '--token', 't', '--metrics-port', String(port)], {
-        encoding: 'utf8',
-        timeout: 30_000, // it must exit by itself; a hang is a failure, not a stuck suite
-      });
+      const r = spawnSync(
+        process.execPath,
+        [CLI, '--port', '0', '--token', testSecret('metrics-port-busy'), '--metrics-port', String(port)],
+        {
+          encoding: 'utf8',
+          timeout: 30_000, // it must exit by itself; a hang is a failure, not a stuck suite
+        },
+      );
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: EADDRINUSE`));
     } finally {
