@@ -8,9 +8,9 @@
  */
 import { CancellationError, CancellationToken, ProgressLocation, QuickPickItem, Uri, window } from 'vscode';
 import { sameCluster } from '../../protocol/config';
-import { errorText, plural } from '../../protocol/format';
+import { errorText, percentDone, plural } from '../../protocol/format';
 import type { RepairHistoryEntry } from '../../protocol/journal';
-import { ApplyRepairArgs, ApplyRepairResult, FindingSummary, type PlanAllSafeResult } from '../../protocol/lsp';
+import { ApplyRepairArgs, ApplyRepairResult, FindingSummary, type ClusterInfo, type PlanAllSafeResult } from '../../protocol/lsp';
 import { defaultProtection, effectiveProtection, readOnlyReason } from '../../protocol/preview';
 import type { ProgressSink } from '../languageServer/serverApi';
 import { confirmRepairAllSafe } from '../config';
@@ -347,17 +347,39 @@ async function confirmAllSafe(ctx: Ctx, clusters: readonly string[]): Promise<bo
   };
   const asking = clusters.filter((name) => confirmRepairAllSafe(protectionOf(name)));
   if (!asking.length) return true;
+  // A cluster still syncing has no plan to count yet: the run waits for its sync, and the question says so.
+  const syncing = ctx.clusters.filter((c) => c.state === 'syncing' && asking.some((name) => sameCluster(c.name, name)));
+  const planned = asking.filter((name) => !syncing.some((c) => sameCluster(c.name, name)));
   const api = ctx.requireApi();
-  const plans = (await Promise.all(asking.map((name) => api.planAllSafe(name)))).filter((p) => p.refusal === null && p.repairs > 0);
-  if (!plans.length) return true;
+  const plans = (await Promise.all(planned.map((name) => api.planAllSafe(name)))).filter((p) => p.refusal === null && p.repairs > 0);
+  if (!plans.length && !syncing.length) return true;
   const repairs = plans.reduce((n, p) => n + p.repairs, 0);
+  const question = plans.length ? allSafeQuestion(plans) : waitingQuestion(syncing);
+  const detail = [
+    ...syncing.map((c) => waitingDetail(c)),
+    ...(plans.length ? ['', allSafeDetail(plans, asking.length < clusters.length)] : []),
+  ].join('\n');
   const answer = await window.showWarningMessage(
-    allSafeQuestion(plans),
-    { modal: true, detail: allSafeDetail(plans, asking.length < clusters.length) },
-    `Apply ${plural(repairs, 'Repair')}`,
+    question,
+    { modal: true, detail },
+    plans.length ? `Apply ${plural(repairs, 'Repair')}` : 'Apply After the Sync',
   );
-  ctx.log.info(`${allSafeQuestion(plans)} ${answer ? 'Confirmed.' : 'Not confirmed.'}`);
+  ctx.log.info(`${question} ${answer ? 'Confirmed.' : 'Not confirmed.'}`);
   return answer !== undefined;
+}
+
+/** "Apply every safe repair on big once its sync ends (37% now)?" */
+function waitingQuestion(syncing: readonly ClusterInfo[]): string {
+  if (syncing.length > 1) return `Apply every safe repair on ${plural(syncing.length, 'cluster')} once their syncs end?`;
+  const c = syncing[0];
+  return `Apply every safe repair on ${c.name} once its sync ends${c.sync ? ` (${percentDone(c.sync)}% now)` : ''}?`;
+}
+
+function waitingDetail(c: ClusterInfo): string {
+  return (
+    `${c.name} is syncing${c.sync ? ` (${percentDone(c.sync)}%)` : ''}: its findings are known once the sync ends, so its repairs are not counted here. ` +
+    'Repair All waits for the sync, then applies each safe repair; Cancel in its progress stops it before anything is sent.'
+  );
 }
 
 /** "Apply 17 safe repairs on sim (14 cannot be undone)?" */
