@@ -33,6 +33,7 @@ import {
   type RepairResult,
   type RuleId,
 } from '../protocol';
+import { packIntent, packResult, unpackJournalLine } from '../protocol/before-images';
 import type { BatchHooks } from './repairs';
 import type { ClusterSession } from './session';
 
@@ -103,7 +104,7 @@ export class JournalRecorder implements BatchHooks {
       await this.journal.append(line);
       this.started = true;
     }
-    await this.journal.append({
+    const intent: JournalIntentLine = {
       type: 'intent',
       repair: this.id,
       at: now(),
@@ -111,7 +112,9 @@ export class JournalRecorder implements BatchHooks {
       requestId,
       operation: op,
       before: this.beforeImages(op),
-    });
+    };
+    // One compact record per batch (before-images.ts); still one append, fsynced, before the batch is sent.
+    await this.journal.append(await packIntent(intent));
   }
 
   async after(
@@ -153,7 +156,7 @@ export class JournalRecorder implements BatchHooks {
       this.applied += result.applied;
       this.refused += result.refused;
     }
-    await this.journal.append(line);
+    await this.journal.append(await packResult(line));
   }
 
   /** The repair's last line (only if it wrote any: a repair refused before its first batch left none). */
@@ -217,6 +220,12 @@ export function parseJournal(text: string): JournalRead {
       problems.push(
         last && torn ? `line ${i + 1}: torn (the writer stopped in the middle of it); ignored` : `line ${i + 1}: not JSON; ignored`,
       );
+      return;
+    }
+    try {
+      json = unpackJournalLine(json);
+    } catch (e) {
+      problems.push(`line ${i + 1}: a packed batch that cannot be read (${errorText(e)}); ignored`);
       return;
     }
     const parsed = JournalLine.safeParse(json);
