@@ -165,7 +165,7 @@ function readUiFigures(outDir: string): void {
 }
 
 const fmt = (v: number, unit: Row['unit']) =>
-  unit === '×' ? `${v.toFixed(2)}×` : unit === 's' ? `${v.toFixed(1)} s` : `${v.toFixed(0)} MB`;
+  unit === '×' ? `${v.toFixed(2)}×` : unit === 's' ? `${v.toFixed(1)} s` : `${v.toFixed(v < 10 ? 1 : 0)} MB`;
 
 /**
  * The summary at the end of `npm run bench`: each figure of issue 21's table, its goal, and whether
