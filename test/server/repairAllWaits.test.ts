@@ -6,12 +6,15 @@
  * page by a gate in the link: no timing involved.
  */
 import * as assert from 'node:assert/strict';
-import { MAX_PAGE_LIMIT, type ApplyRepairResult, type CollectionName } from '../../src/protocol';
+import { LspCommands, LspMethods, MAX_PAGE_LIMIT, type ApplyRepairResult, type ClusterInfo, type CollectionName } from '../../src/protocol';
 import type { ClusterClient } from '../../src/cluster/client';
 import { connectClusterClient, type ClusterLink, type LinkFactory } from '../../src/engine/link';
 import { ClusterWorkspace } from '../../src/engine/workspace';
 import { ConnectError } from '../../src/engine/cluster';
 import { useSimulator } from '../sim/helpers';
+import { BatchGate } from './batchGate';
+import { LspHarness } from './lsp';
+import { startSim, type RunningSim } from './sim';
 
 const METASTORE = 'quickwit.metastore.shards';
 /** Three pages of dangling shards: a sync held after its first page is part-way (neither 0% nor 100%). */
@@ -202,5 +205,47 @@ describe('Repair All during a sync waits for it (engine, real simulator)', funct
     await assert.rejects(connected);
     assert.ok(!links.requests.includes('repair'));
     assert.equal(await metastoreCount(), before);
+  });
+});
+
+describe('Repair All during a sync, over LSP: the work-done progress says it waits (real server, real simulator)', function () {
+  this.timeout(60_000);
+  let lsp: LspHarness;
+  let sim: RunningSim;
+  let gate: BatchGate;
+
+  beforeEach(async () => {
+    lsp = await LspHarness.start();
+    sim = await startSim(['--scenario', 'quickwit-dangling-shards', '--seed', '1', '--dangling-shards', String(DANGLING)]);
+    // The sync's second page request is held: the sync is under way, and stays so until the test lets it go.
+    gate = await BatchGate.start(sim.url, { holdRepair: 2, method: 'cluster.list' });
+  });
+  afterEach(async () => {
+    await gate?.close();
+    await lsp?.stop();
+    await sim?.stop();
+  });
+
+  it('reports "waiting for the sync (N%)" to the editor\'s progress, then applies once the sync ends', async () => {
+    const connected = lsp.request<ClusterInfo>(LspMethods.connect, { name: 'big', url: gate.url, token: sim.token });
+    await gate.held();
+    const running = lsp.request<ApplyRepairResult>('workspace/executeCommand', {
+      command: LspCommands.applyAllSafe,
+      arguments: [{ cluster: 'big' }],
+      workDoneToken: 'repair-all',
+    });
+    const waiting = await lsp.waitFor('a "waiting for the sync" progress report', () =>
+      lsp.progress.find(
+        (p) => p.token === 'repair-all' && p.value.kind === 'report' && /^waiting for the sync/.test(p.value.message ?? ''),
+      ),
+    );
+    assert.match(waiting.value.message!, /^waiting for the sync \(\d+%\)$/);
+    assert.equal(waiting.value.percentage, 0, "none of the repair's own share is done while it waits");
+
+    gate.release();
+    assert.equal((await connected).state, 'live');
+    const result = await running;
+    assert.ok(result.ok && result.resolved, result.summary);
+    assert.equal(result.applied, DANGLING, result.summary);
   });
 });
