@@ -9,7 +9,6 @@
 import { randomUUID } from 'node:crypto';
 import {
   formatCount,
-  percentDone,
   plural,
   errorText,
   repairRefusal,
@@ -25,6 +24,7 @@ import type { RuleSettings } from './checker';
 import { WorkspaceError, readOnlyReason, type ClusterEntry, type WorkspaceCluster } from './cluster';
 import { buildUndo, readJournal, type RepairJournal } from './journal';
 import { executeRepair, type PlannedOption, type RepairOutcome } from './repairs';
+import { waitForSync } from './sync-wait';
 
 /** How long to wait for a repair's own events before falling back to a full resync. */
 const DEFAULT_CATCH_UP_MS = 10_000;
@@ -34,12 +34,6 @@ const DEFAULT_CATCH_UP_MS = 10_000;
  * round, up to this many rounds.
  */
 export const MAX_SAFE_ROUNDS = 3;
-
-/**
- * While Repair All waits for a sync, how often it looks at the sync's progress and at a cancel
- * (`RepairHooks.cancelled` is asked, it does not call back); the sync's end wakes it at once.
- */
-const SYNC_WAIT_TICK_MS = 200;
 
 export const OFFLINE_REPAIR_REASON = 'Repairs need a live connection to the cluster';
 
@@ -221,8 +215,10 @@ export class RepairRunner {
    * Repairs that may lose data are never applied here.
    */
   async applyAllSafe(name: string, hooks: AllSafeHooks = {}): Promise<ApplyRepairResult> {
-    const waited = await this.waitForSync(name, hooks);
-    if (waited) return waited;
+    const syncing = this.host.find(name);
+    // Its findings are not all known before its sync ends (sync-wait.ts); single repairs do not wait.
+    const refusal = syncing && (await waitForSync(syncing, hooks, this.host.log, () => this.host.find(name) === syncing));
+    if (refusal) return this.refusal(refusal);
     return this.withRepairGuard(name, `Refused: no cluster named ${name} is connected`, async (c) => {
       if (!c.checker.incarnation) return this.refusal(noIncarnation(c.name));
       const tried = new Set<string>();
@@ -287,36 +283,6 @@ export class RepairRunner {
   }
 
   // ------------------------------------------------------------- internals --
-
-  /**
-   * Repair All on a cluster whose full sync is running waits for the sync to end (its findings are
-   * not all known before), reporting "waiting for the sync (37%)", then the run goes on through the
-   * usual guard. Undefined: go on (no sync was running, or it ended with the cluster live). Else the
-   * answer instead, and nothing was sent: cancelled while waiting, the sync failed, or the cluster
-   * was disconnected meanwhile. Single repairs do not wait: their plan is the one the user saw on the
-   * model the sync replaces, so they are refused as before and planned again on the new model.
-   */
-  private async waitForSync(name: string, hooks: RepairHooks): Promise<ApplyRepairResult | undefined> {
-    const c = this.host.find(name);
-    if (c?.session.state !== 'syncing') return undefined;
-    const session = c.session;
-    this.host.log(`[${c.name}] Repair All waits for the sync to end`);
-    let said = '';
-    for (;;) {
-      if (hooks.cancelled?.()) return this.refusal(`Cancelled while waiting for the sync of ${c.name}; nothing was sent`);
-      const progress = session.syncProgress;
-      const message = `waiting for the sync${progress ? ` (${percentDone(progress)}%)` : ''}`;
-      // No share of the repair is done yet: 0%, with the sync's own percentage in words.
-      if (message !== said) hooks.progress?.(0, 1, (said = message));
-      // A sync that ends with a gap runs again at once: still waiting then.
-      if ((await session.waitFor(() => session.state !== 'syncing', SYNC_WAIT_TICK_MS)) && session.state !== 'syncing') break;
-    }
-    if (hooks.cancelled?.()) return this.refusal(`Cancelled while waiting for the sync of ${c.name}; nothing was sent`);
-    if (this.host.find(name) !== c) return this.refusal(`Refused: ${c.name} was disconnected while waiting for its sync; nothing was sent`);
-    if (session.state === 'live') return undefined;
-    const why = session.error ?? `the cluster is ${session.state}`;
-    return this.refusal(`Refused: the sync of ${c.name} failed (${why}); nothing was sent`);
-  }
 
   /**
    * The opening of every repair, whoever asks for it: the cluster of that name is connected
