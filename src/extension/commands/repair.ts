@@ -8,12 +8,13 @@
  */
 import { CancellationError, CancellationToken, ProgressLocation, QuickPickItem, Uri, window } from 'vscode';
 import { sameCluster } from '../../protocol/config';
-import { errorText, percentDone, plural } from '../../protocol/format';
+import { errorText, plural } from '../../protocol/format';
 import type { RepairHistoryEntry } from '../../protocol/journal';
-import { ApplyRepairArgs, ApplyRepairResult, FindingSummary, type ClusterInfo, type PlanAllSafeResult } from '../../protocol/lsp';
+import { ApplyRepairArgs, ApplyRepairResult, FindingSummary, type PlanAllSafeResult } from '../../protocol/lsp';
 import { defaultProtection, effectiveProtection, readOnlyReason } from '../../protocol/preview';
 import type { ProgressSink } from '../languageServer/serverApi';
 import { confirmRepairAllSafe } from '../config';
+import { waitingDetail, waitingQuestion } from './repairAllWaits';
 import type { Ctx } from '../ctx';
 
 type Repair = FindingSummary['repairs'][number];
@@ -366,20 +367,6 @@ async function confirmAllSafe(ctx: Ctx, clusters: readonly string[]): Promise<bo
   );
   ctx.log.info(`${question} ${answer ? 'Confirmed.' : 'Not confirmed.'}`);
   return answer !== undefined;
-}
-
-/** "Apply every safe repair on big once its sync ends (37% now)?" */
-function waitingQuestion(syncing: readonly ClusterInfo[]): string {
-  if (syncing.length > 1) return `Apply every safe repair on ${plural(syncing.length, 'cluster')} once their syncs end?`;
-  const c = syncing[0];
-  return `Apply every safe repair on ${c.name} once its sync ends${c.sync ? ` (${percentDone(c.sync)}% now)` : ''}?`;
-}
-
-function waitingDetail(c: ClusterInfo): string {
-  return (
-    `${c.name} is syncing${c.sync ? ` (${percentDone(c.sync)}%)` : ''}: its findings are known once the sync ends, so its repairs are not counted here. ` +
-    'Repair All waits for the sync, then applies each safe repair; Cancel in its progress stops it before anything is sent.'
-  );
 }
 
 /** "Apply 17 safe repairs on sim (14 cannot be undone)?" */
