@@ -328,20 +328,20 @@ async function repairAllSafe(wb: Workbench, runDir: string): Promise<Array<[stri
   });
   const took = performance.now() - t0;
   figures['Repair All Safe, code-server, journal on'] = took / 1000;
-  return [['Run All Safe Repairs → 0 problems', took], ...journalSize(runDir)];
+  recordJournalSize(runDir);
+  return [['Run All Safe Repairs → 0 problems', took]];
 }
 
 /** The repair journal the extension names in its log ("Repair journal: PATH"), and its size: the journal is on by default. */
-function journalSize(runDir: string): Array<[string, number]> {
+function recordJournalSize(runDir: string): void {
   const path = /Repair journal: (.+)$/m.exec(extensionLog(runDir))?.[1]?.trim();
   if (!path || !existsSync(path)) {
     console.log(`bench:ui: no repair journal found (${path ?? 'the log names none'}): is clusterDebugger.repairJournal "off"?`);
-    return [];
+    return;
   }
   const mb = statSync(path).size / 1e6;
   figures['journal size'] = mb;
   console.log(`bench:ui:   the repair journal (${path}) holds ${mb.toFixed(1)} MB`);
-  return [];
 }
 
 function fmtMs(ms: number): string {
