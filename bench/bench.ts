@@ -2,6 +2,8 @@
  * `npm run bench`: the scale benchmarks. Not tests: they print figures and
  * assert nothing about time. Each case lives in `bench/cases/`; add one by
  * importing it and listing it below. `node out/bench.js NAME...` runs some.
+ * It ends with a summary of issue 21's table, from the figures of the cases
+ * that ran (bench/results.ts), recorded in bench/RESULTS.md when all of them did.
  */
 import { benchBulkRepair } from './cases/bulk-repair';
 import { benchServerSync } from './cases/server-sync';
@@ -11,6 +13,8 @@ import { benchStuck } from './cases/stuck';
 import { benchTopology } from './cases/topology';
 import { benchFind } from './cases/find';
 import { benchTimeline } from './cases/timeline';
+import { format } from 'node:util';
+import { printSummary, readPrintedFigures } from './results';
 
 const CASES: { name: string; run: (outDir: string) => Promise<void> }[] = [
   { name: 'sim-paging', run: benchSimPaging },
@@ -45,8 +49,25 @@ async function main(): Promise<void> {
   for (const c of CASES) {
     if (wanted.length && !wanted.includes(c.name)) continue;
     console.log(`\n== ${c.name}`);
-    await c.run(outDir);
+    readPrintedFigures(c.name, await printedBy(() => c.run(outDir)));
   }
+  printSummary(outDir, wanted.length === 0);
+}
+
+/** Runs a case, and returns the lines it printed (still printed as they come): the summary reads its figures there. */
+async function printedBy(run: () => Promise<void>): Promise<string[]> {
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => {
+    lines.push(...format(...args).split('\n'));
+    log(...args);
+  };
+  try {
+    await run();
+  } finally {
+    console.log = log;
+  }
+  return lines;
 }
 
 main().catch((err: Error) => {

@@ -17,21 +17,26 @@
  * own `Cluster: Show Extension Host Event-Loop Delay` from its log: nothing should hold the host
  * for more than 50 ms.
  *
+ * After step 4, the size of the repair journal the extension wrote (it is on by default). The
+ * figures of issue 21's table (Repair All Safe with the journal on, the journal's size) also go to
+ * .test-artifacts/bench-ui/figures.json, where `npm run bench`'s summary reads them.
+ *
  * Usage: npm run bench:ui (sets up code-server, packages the VSIX, then runs out/bench/ui/run.js).
  * CLUSTER_DEBUGGER_VSIX=path picks another VSIX; BENCH_UI_NO_RECORD=1 prints without appending;
  * BENCH_UI_DANGLING=N runs a smaller incident (N dangling shards), to try the bench itself quickly.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Locator } from 'playwright-core';
 import { startSim, type RunningSim } from '../../test/server/sim';
 import { launchBrowser, type BrowserSession } from '../../test/vscode-host/browser';
 import { CodeServer } from '../../test/vscode-host/codeServer';
 import { assertHostInstalled, newRunDir, repoRoot } from '../../test/vscode-host/paths';
-import { Workbench, extensionLog, problemsText, rowsText, treeRows, waitUntil } from '../../test/ui/workbench';
+import { Workbench, escapeRegExp, extensionLog, problemsText, rowsText, treeRows, waitUntil } from '../../test/ui/workbench';
 import { INCIDENT } from '../processes';
+import { uiFiguresFile, type UiFigures } from '../results';
 
 const VSIX = process.env.CLUSTER_DEBUGGER_VSIX ?? join(repoRoot, 'cluster-debugger.vsix');
 const CONTAINER_ID = 'clusterDebugger';
@@ -61,6 +66,8 @@ interface Step {
 }
 
 const steps: Step[] = [];
+/** What `npm run bench`'s summary of issue 21's table reads from this run (`uiFiguresFile`). */
+const figures: UiFigures['figures'] = {};
 const loadAtStart = loadavg();
 
 async function main(): Promise<void> {
@@ -98,7 +105,7 @@ async function main(): Promise<void> {
       await step(wb, runDir, 'connect and sync', () => connectAndSync(wb, shards, sim!));
       await step(wb, runDir, `expand the ${DANGLING.toLocaleString('en-US')}-shard group, Load more`, () => expandAndLoadMore(wb, shards));
       await step(wb, runDir, 'save a snapshot', () => saveSnapshot(wb, runDir));
-      await step(wb, runDir, 'Run All Safe Repairs', () => repairAllSafe(wb));
+      await step(wb, runDir, 'Run All Safe Repairs', () => repairAllSafe(wb, runDir));
     } catch (err) {
       await session.page.screenshot({ path: join(runDir, 'failure.png') }).catch(() => {});
       throw err;
@@ -120,11 +127,45 @@ async function step(wb: Workbench, runDir: string, name: string, run: () => Prom
   steps.push(s);
 }
 
+/**
+ * A palette command, reliably (#11: two runs on a quiet machine stopped here, waiting for the
+ * palette's input while it stayed hidden: F1 had reached the workbench while the last quick input
+ * was still going away, and the palette never opened). As the UI test points only at what is laid
+ * out (`Workbench.waitForBox`): the last quick input gone first, then F1 again until the palette's
+ * input is laid out and in view, the title typed and read back, and its row clicked once laid out.
+ */
+async function runCommand(wb: Workbench, title: string): Promise<void> {
+  const widget = wb.page.locator('.quick-input-widget');
+  const input = widget.locator('.quick-input-box input');
+  await waitUntil('the last quick input to go', async () => {
+    if (!(await widget.isVisible())) return true;
+    await wb.page.keyboard.press('Escape');
+    return false;
+  });
+  await waitUntil(
+    'the command palette to open',
+    async () => {
+      if (!(await input.isVisible())) await wb.page.keyboard.press('F1');
+      return wb.waitForBox('the command palette’s input', input, { timeoutMs: 3000 });
+    },
+    { timeoutMs: 60_000 },
+  );
+  await input.fill(`>${title}`);
+  await waitUntil(`the palette to hold "${title}"`, async () => (await input.inputValue()) === `>${title}`);
+  // Several commands can match the typed prefix: the row whose label is exactly the title.
+  const row = wb
+    .quickPickRows()
+    .filter({ has: wb.page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }) })
+    .first();
+  await wb.waitForBox(`the palette's row "${title}"`, row, { describe: () => wb.quickPickLabels() });
+  await row.click();
+}
+
 /** Runs the extension's command and reads its figures back from the extension's log. */
 async function eventLoopDelay(wb: Workbench, runDir: string): Promise<Delay> {
   const lines = () => [...extensionLog(runDir).matchAll(DELAY_LINE)];
   const before = lines().length;
-  await wb.runCommand('Cluster: Show Extension Host Event-Loop Delay');
+  await runCommand(wb, 'Cluster: Show Extension Host Event-Loop Delay');
   const m = await waitUntil('the event-loop delay in the extension’s log', async () => {
     const all = lines();
     return all.length > before && all[all.length - 1];
@@ -135,7 +176,7 @@ async function eventLoopDelay(wb: Workbench, runDir: string): Promise<Delay> {
 
 /** `Cluster: Connect…` to the incident, timed from Enter on the last prompt. */
 async function connectAndSync(wb: Workbench, shards: Locator, sim: RunningSim): Promise<Array<[string, number]>> {
-  await wb.runCommand('Cluster: Connect…');
+  await runCommand(wb, 'Cluster: Connect…');
   await wb.answerInput(/Connect to a cluster \(1\/3\)/, sim.url);
   await wb.answerInput(/Connect to a cluster \(2\/3\)/, CLUSTER);
   const widget = wb.page.locator('.quick-input-widget');
@@ -251,7 +292,7 @@ async function expandAndLoadMore(wb: Workbench, shards: Locator): Promise<Array<
 
 async function saveSnapshot(wb: Workbench, runDir: string): Promise<Array<[string, number]>> {
   const file = join(runDir, `${CLUSTER}.clustersnap`);
-  await wb.runCommand('Cluster: Save Snapshot…');
+  await runCommand(wb, 'Cluster: Save Snapshot…');
   // In the browser the save dialog is VS Code's own: a quick input holding the path.
   const widget = wb.page.locator('.quick-input-widget');
   await waitUntil(
@@ -274,9 +315,9 @@ async function saveSnapshot(wb: Workbench, runDir: string): Promise<Array<[strin
   return [[`Save Snapshot… → saved (${m[1]} entities)`, performance.now() - t0]];
 }
 
-async function repairAllSafe(wb: Workbench): Promise<Array<[string, number]>> {
+async function repairAllSafe(wb: Workbench, runDir: string): Promise<Array<[string, number]>> {
   const problems = problemRows(wb);
-  await wb.runCommand('Cluster: Run All Safe Repairs');
+  await runCommand(wb, 'Cluster: Run All Safe Repairs');
   // It asks once, with the counts: timed from the answer on, as the repairs themselves are.
   const dialog = wb.page.locator('.monaco-dialog-box');
   await dialog.locator('.dialog-buttons .monaco-button', { hasText: /^Apply [\d,]+ Repairs?$/ }).click({ timeout: STEP_DEADLINE_MS });
@@ -285,7 +326,22 @@ async function repairAllSafe(wb: Workbench): Promise<Array<[string, number]>> {
     timeoutMs: STEP_DEADLINE_MS,
     describe: () => problemsText(wb),
   });
-  return [['Run All Safe Repairs → 0 problems', performance.now() - t0]];
+  const took = performance.now() - t0;
+  figures['Repair All Safe, code-server, journal on'] = took / 1000;
+  recordJournalSize(runDir);
+  return [['Run All Safe Repairs → 0 problems', took]];
+}
+
+/** The repair journal the extension names in its log ("Repair journal: PATH"), and its size: the journal is on by default. */
+function recordJournalSize(runDir: string): void {
+  const path = /Repair journal: (.+)$/m.exec(extensionLog(runDir))?.[1]?.trim();
+  if (!path || !existsSync(path)) {
+    console.log(`bench:ui: no repair journal found (${path ?? 'the log names none'}): is clusterDebugger.repairJournal "off"?`);
+    return;
+  }
+  const mb = statSync(path).size / 1e6;
+  figures['journal size'] = mb;
+  console.log(`bench:ui:   the repair journal (${path}) holds ${mb.toFixed(1)} MB`);
 }
 
 function fmtMs(ms: number): string {
@@ -327,6 +383,16 @@ function report(runDir: string): void {
   const text = lines.join('\n');
   console.log(`\n${text}`);
   console.log(`bench:ui: the run's logs and screenshots: ${runDir}`);
+  const file = uiFiguresFile(repoRoot);
+  mkdirSync(dirname(file), { recursive: true });
+  const ui: UiFigures = {
+    at: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+    commit: git('rev-parse', '--short', 'HEAD') + dirty,
+    dangling: DANGLING,
+    figures,
+  };
+  writeFileSync(file, JSON.stringify(ui, null, 2));
+  console.log(`bench:ui: its figures for npm run bench's summary: ${file}`);
   if (process.env.BENCH_UI_NO_RECORD !== '1') {
     appendFileSync(join(repoRoot, 'bench', 'RESULTS.md'), `\n${text}`);
     console.log('bench:ui: appended to bench/RESULTS.md');

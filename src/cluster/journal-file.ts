@@ -8,6 +8,7 @@
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { errorText, type JournalLine } from '../protocol';
+import type { PackedJournalLine } from '../protocol/before-images';
 
 export class JournalWriteError extends Error {}
 
@@ -18,7 +19,7 @@ export class JournalFile {
   constructor(readonly path: string) {}
 
   /** Appends one line and fsyncs it; rejects (a `JournalWriteError`) if it is not on disk. */
-  append(line: JournalLine): Promise<void> {
+  append(line: JournalLine | PackedJournalLine): Promise<void> {
     const text = `${JSON.stringify(line)}\n`;
     const run = this.tail.then(async () => {
       try {

@@ -35,6 +35,7 @@ import {
   type RepairResult,
   type RuleId,
 } from '../protocol';
+import { packIntent, packResult } from '../protocol/before-images';
 import type { BatchHooks } from './repairs';
 import type { ClusterSession } from './session';
 
@@ -107,7 +108,7 @@ export class JournalRecorder implements BatchHooks {
       await this.journal.append(line);
       this.started = true;
     }
-    await this.journal.append({
+    const intent: JournalIntentLine = {
       type: 'intent',
       repair: this.id,
       at: now(),
@@ -115,7 +116,9 @@ export class JournalRecorder implements BatchHooks {
       requestId,
       operation: op,
       before: this.beforeImages(op),
-    });
+    };
+    // One compact record per batch (before-images.ts); still one append, fsynced, before the batch is sent.
+    await this.journal.append(await packIntent(intent));
   }
 
   async after(
@@ -157,7 +160,7 @@ export class JournalRecorder implements BatchHooks {
       this.applied += result.applied;
       this.refused += result.refused;
     }
-    await this.journal.append(line);
+    await this.journal.append(await packResult(line));
   }
 
   /** The repair's last line (only if it wrote any: a repair refused before its first batch left none). */

@@ -25,6 +25,7 @@ import { WorkspaceError, readOnlyReason, type ClusterEntry, type WorkspaceCluste
 import { buildUndo, readJournal, type RepairJournal } from './journal';
 import { auditPreview, repairAudit, sharedUndoLines } from './shared-journal';
 import { executeRepair, type PlannedOption, type RepairOutcome } from './repairs';
+import { waitForSync } from './sync-wait';
 
 /** How long to wait for a repair's own events before falling back to a full resync. */
 const DEFAULT_CATCH_UP_MS = 10_000;
@@ -221,6 +222,10 @@ export class RepairRunner {
    * Repairs that may lose data are never applied here.
    */
   async applyAllSafe(name: string, hooks: AllSafeHooks = {}): Promise<ApplyRepairResult> {
+    const syncing = this.host.find(name);
+    // Its findings are not all known before its sync ends (sync-wait.ts); single repairs do not wait.
+    const refusal = syncing && (await waitForSync(syncing, hooks, this.host.log, () => this.host.find(name) === syncing));
+    if (refusal) return this.refusal(refusal);
     return this.withRepairGuard(name, `Refused: no cluster named ${name} is connected`, async (c) => {
       if (!c.checker.incarnation) return this.refusal(noIncarnation(c.name));
       const tried = new Set<string>();

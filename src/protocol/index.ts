@@ -17,6 +17,7 @@ export * from './uri';
 export * from './preview';
 export * from './undo';
 export * from './journal';
+export * from './journal-read';
 export * from './topology';
 export * from './repair-results';
 export * from './versions';

@@ -132,42 +132,6 @@ export const JournalLine = z.discriminatedUnion('type', [
 ]);
 export type JournalLine = z.infer<typeof JournalLine>;
 
-export interface JournalRead {
-  lines: JournalLine[];
-  /** Lines that did not parse or validate, in words (a torn last line is one). */
-  problems: string[];
-}
-
-/**
- * Validates a journal's text, line by line. `firstLine`: the number of the text's first line in its
- * file (a page of it), for the problems' words. A line that does not parse is reported, never fatal.
- */
-export function parseJournal(text: string, firstLine = 1): JournalRead {
-  const lines: JournalLine[] = [];
-  const problems: string[] = [];
-  const raw = text.split('\n');
-  const torn = raw[raw.length - 1] !== '';
-  raw.forEach((l, i) => {
-    if (l === '') return;
-    const n = i + firstLine;
-    const last = i === raw.length - 1;
-    let json: unknown;
-    try {
-      json = JSON.parse(l);
-    } catch {
-      problems.push(last && torn ? `line ${n}: torn (the writer stopped in the middle of it); ignored` : `line ${n}: not JSON; ignored`);
-      return;
-    }
-    const parsed = JournalLine.safeParse(json);
-    if (parsed.success) lines.push(parsed.data);
-    else
-      problems.push(
-        `line ${n}: not a journal line (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}); ignored`,
-      );
-  });
-  return { lines, problems };
-}
-
 // ----------------------------------------------- served by a gateway --
 
 /** Most lines one `journal.read` page may carry. */

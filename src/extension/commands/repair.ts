@@ -14,6 +14,7 @@ import { ApplyRepairArgs, ApplyRepairResult, FindingSummary, type PlanAllSafeRes
 import { defaultProtection, effectiveProtection, readOnlyReason } from '../../protocol/preview';
 import type { ProgressSink } from '../languageServer/serverApi';
 import { confirmRepairAllSafe } from '../config';
+import { waitingDetail, waitingQuestion } from './repairAllWaits';
 import type { Ctx } from '../ctx';
 
 type Repair = FindingSummary['repairs'][number];
@@ -347,16 +348,24 @@ async function confirmAllSafe(ctx: Ctx, clusters: readonly string[]): Promise<bo
   };
   const asking = clusters.filter((name) => confirmRepairAllSafe(protectionOf(name)));
   if (!asking.length) return true;
+  // A cluster still syncing has no plan to count yet: the run waits for its sync, and the question says so.
+  const syncing = ctx.clusters.filter((c) => c.state === 'syncing' && asking.some((name) => sameCluster(c.name, name)));
+  const planned = asking.filter((name) => !syncing.some((c) => sameCluster(c.name, name)));
   const api = ctx.requireApi();
-  const plans = (await Promise.all(asking.map((name) => api.planAllSafe(name)))).filter((p) => p.refusal === null && p.repairs > 0);
-  if (!plans.length) return true;
+  const plans = (await Promise.all(planned.map((name) => api.planAllSafe(name)))).filter((p) => p.refusal === null && p.repairs > 0);
+  if (!plans.length && !syncing.length) return true;
   const repairs = plans.reduce((n, p) => n + p.repairs, 0);
+  const question = plans.length ? allSafeQuestion(plans) : waitingQuestion(syncing);
+  const detail = [
+    ...syncing.map((c) => waitingDetail(c)),
+    ...(plans.length ? ['', allSafeDetail(plans, asking.length < clusters.length)] : []),
+  ].join('\n');
   const answer = await window.showWarningMessage(
-    allSafeQuestion(plans),
-    { modal: true, detail: allSafeDetail(plans, asking.length < clusters.length) },
-    `Apply ${plural(repairs, 'Repair')}`,
+    question,
+    { modal: true, detail },
+    plans.length ? `Apply ${plural(repairs, 'Repair')}` : 'Apply After the Sync',
   );
-  ctx.log.info(`${allSafeQuestion(plans)} ${answer ? 'Confirmed.' : 'Not confirmed.'}`);
+  ctx.log.info(`${question} ${answer ? 'Confirmed.' : 'Not confirmed.'}`);
   return answer !== undefined;
 }
 
