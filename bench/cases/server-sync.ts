@@ -3,13 +3,14 @@
  * server process, against the raw cost of reading the same entities
  * (WebSocket + `JSON.parse`, no validation, no model).
  *
- * Prints sync time, check time, the server's peak RSS (VmHWM), the ratio
- * of the server's sync to the raw read, the bytes per entity on the wire
+ * Prints sync time, check time, the server's peak RSS (VmHWM), the ratios
+ * of the server's sync to the raw reads (of v1 objects, and of `columns-v1`
+ * pages decoded into objects: issue 21's two), the bytes per entity on the wire
  * as v1 objects and as `columns-v1` pages, and the memory the server's
  * model takes per entity: RSS and V8 heap after a full GC, above the same
  * server idle (read through its inspector, see `Inspector`).
  *
- * Then the scaling curve: the same at 100k, 300k, 1M and (with 16 GiB of
+ * Then the scaling curve: the same (both ratios) at 100k, 300k, 1M and (with 16 GiB of
  * RAM or more) 3M entities, a fresh server for each, appended as a table to
  * `bench/RESULTS.md`. `BENCH_SCALES=100000,300000` picks other sizes.
  * The first view too: connect → the summary's groups and counts in the
@@ -101,18 +102,24 @@ export async function benchServerSync(outDir = join(__dirname)): Promise<void> {
 
     // The scaling curve: a fresh server per size, so each idle baseline is clean.
     const rows: string[] = [];
-    const header = '| entities | raw v1 read | sync | sync / raw v1 | check+render | RSS / entity | heap / entity | server peak RSS |';
+    const header =
+      '| entities | raw v1 read | raw columns-v1 read | sync | sync / raw v1 | sync / raw columns-v1 | check+render | RSS / entity | heap / entity | server peak RSS |';
     console.log(`\nserver-sync: scaling curve (memory above an idle server, after GC)\n${header}`);
     for (const n of scales()) {
       const entities = await build({ danglingShards: Math.max(0, n - OTHER_ENTITIES), liveShards: INCIDENT.liveShards });
       t = performance.now();
       const rawN = await rawRead(url, token);
       const rawNMs = performance.now() - t;
+      t = performance.now();
+      const rawColumnsN = await rawRead(url, token, ['columns-v1']);
+      const rawColumnsNMs = performance.now() - t;
       const r = await serverSync(outDir, url, token, entities);
       const row =
-        `| ${entities.toLocaleString('en-US')} | ${rawNMs.toFixed(0)} ms | ${r.syncMs} ms | ${(r.syncMs / rawNMs).toFixed(2)}× | ${r.checkMs} ms ` +
+        `| ${entities.toLocaleString('en-US')} | ${rawNMs.toFixed(0)} ms | ${rawColumnsNMs.toFixed(0)} ms | ${r.syncMs} ms ` +
+        `| ${(r.syncMs / rawNMs).toFixed(2)}× | ${(r.syncMs / rawColumnsNMs).toFixed(2)}× | ${r.checkMs} ms ` +
         `| ${perEntity(r.used.rss, entities)} B | ${perEntity(r.used.heapUsed, entities)} B | ${mib(r.peakRss)} |`;
       if (rawN.items !== entities) throw new Error(`raw read ${rawN.items} entities, the cluster has ${entities}`);
+      if (rawColumnsN.items !== entities) throw new Error(`raw columns-v1 read ${rawColumnsN.items} entities, the cluster has ${entities}`);
       console.log(row);
       rows.push(row);
     }
@@ -122,11 +129,11 @@ export async function benchServerSync(outDir = join(__dirname)): Promise<void> {
       'server-sync: scaling curve',
       'npm run build && node out/bench.js server-sync',
       [
-        `The language server synced through \`columns-v1\`; the raw read is v1 objects over a bare socket with \`JSON.parse\`. Memory is`,
+        `The language server synced through \`columns-v1\`; the raw reads are v1 objects, and \`columns-v1\` pages decoded into objects, over a bare socket with \`JSON.parse\`. Memory is`,
         `the server's RSS and V8 heap after a full GC, minus the same server's before it connected.`,
         '',
         header,
-        '|---:|---:|---:|---:|---:|---:|---:|---:|',
+        '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
         ...rows,
       ].join('\n'),
     );

@@ -23,7 +23,8 @@ import {
   type ResultOf,
 } from '../protocol/methods';
 import { eventsOf } from '../protocol/events';
-import { decodeColumnsPage, PAGE_ENCODINGS, type PageEncoding } from '../protocol/pages';
+import { decodeColumnsEntities } from '../protocol/column-decoders';
+import { PAGE_ENCODINGS, type PageEncoding } from '../protocol/pages';
 
 export interface ClusterClientOptions {
   url: string;
@@ -244,42 +245,55 @@ export class ClusterClient {
 
   /**
    * One page of a collection, its items validated against the collection's
-   * entity schema. A `columns-v1` page is first decoded into the objects v1
-   * would have sent, then validated the same way; a page that does not decode
-   * or validate rejects with one clear line.
+   * entity schema. A `columns-v1` page is validated and decoded column by
+   * column (`decodeColumnsEntities`, with decoders derived from the same
+   * schemas); a page of objects goes through the schema entity by entity. A
+   * page that does not decode or validate rejects with one clear line.
    */
   async listPage<C extends CollectionName>(
     collection: C,
     cursor: string | null | undefined,
     limit: number = DEFAULT_PAGE_LIMIT,
   ): Promise<{ items: EntityOf<C>[]; nextCursor: string | null; seq: number; total: number }> {
-    const page: ResultOf<'cluster.list'> = await this.request('cluster.list', { collection, cursor, limit });
-    let raw: unknown[];
-    if ('encoding' in page) {
-      const decoded = decodeColumnsPage(collection, page.page, MAX_PAGE_LIMIT);
-      if (!decoded.ok) throw new Error(`cluster sent an invalid ${collection} page: ${decoded.error}`);
-      raw = decoded.items;
-    } else raw = page.items;
-    if (page.collection !== collection) throw new Error(`cluster sent a ${page.collection} page for ${collection}`);
-    const items = pageSchemaOf(collection).safeParse(raw);
-    if (!items.success) {
-      throw new Error(`cluster sent an invalid ${collection} page: ${describeZodError(items.error)}`);
-    }
-    return { items: items.data, nextCursor: page.nextCursor, seq: page.seq, total: page.total };
+    const page = await this.request('cluster.list', { collection, cursor, limit });
+    return { items: this.itemsOf(collection, page), nextCursor: page.nextCursor, seq: page.seq, total: page.total };
   }
 
-  /** Pages through a collection with the cursor (see `listPage`). */
+  /**
+   * Pages through a collection with the cursor (see `listPage`). The next page is asked for as
+   * soon as this one's cursor is known, before this one is decoded and handed over: the cluster
+   * builds it meanwhile. Never more than that one request ahead, so the cluster's rules for a
+   * client's unsent replies (server.ts: not read from past 1 MiB, closed past 64 MiB) see at
+   * most two pages, as they would from two requests in turn.
+   */
   async *listAll<C extends CollectionName>(collection: C, opts?: { limit?: number }): AsyncIterable<EntityOf<C>[]> {
-    let cursor: string | null = null;
-    do {
-      const page: { items: EntityOf<C>[]; nextCursor: string | null } = await this.listPage(
-        collection,
-        cursor,
-        opts?.limit ?? DEFAULT_PAGE_LIMIT,
-      );
-      yield page.items;
-      cursor = page.nextCursor;
-    } while (cursor !== null);
+    const limit = opts?.limit ?? DEFAULT_PAGE_LIMIT;
+    const ask = (cursor: string | null) => {
+      const request = this.request('cluster.list', { collection, cursor, limit });
+      // Failing while the caller still holds the page before (or after it stopped), it must not be an unhandled
+      // rejection: the failure comes out of the `await` below, if there is one.
+      request.catch(() => undefined);
+      return request;
+    };
+    let next: Promise<ResultOf<'cluster.list'>> | undefined = ask(null);
+    while (next) {
+      const page: ResultOf<'cluster.list'> = await next;
+      next = page.nextCursor === null ? undefined : ask(page.nextCursor);
+      yield this.itemsOf(collection, page);
+    }
+  }
+
+  /** A `cluster.list` result's items, decoded and validated (see `listPage`). */
+  private itemsOf<C extends CollectionName>(collection: C, page: ResultOf<'cluster.list'>): EntityOf<C>[] {
+    if (page.collection !== collection) throw new Error(`cluster sent a ${page.collection} page for ${collection}`);
+    if ('encoding' in page) {
+      const decoded = decodeColumnsEntities(collection, page.page, MAX_PAGE_LIMIT);
+      if (!decoded.ok) throw new Error(`cluster sent an invalid ${collection} page: ${decoded.error}`);
+      return decoded.items;
+    }
+    const items = pageSchemaOf(collection).safeParse(page.items);
+    if (!items.success) throw new Error(`cluster sent an invalid ${collection} page: ${describeZodError(items.error)}`);
+    return items.data;
   }
 
   close(): void {

@@ -140,7 +140,8 @@ export class FullSync {
       const collections = emptyCollections();
       let total = 0;
       for (const c of COLLECTION_NAMES) {
-        // The client validates every page against the entity schema.
+        // The client validates every page against the entity schema (a `columns-v1` page column by column), and asks
+        // for the next page before it hands this one over: the cluster builds it while this one is stored.
         const map = collections[c] as EntityMap<Entity>;
         for await (const page of link.listAll(c, { limit: MAX_PAGE_LIMIT })) {
           for (const item of page) map.set(item.key, item);

@@ -15,10 +15,12 @@
  * A page of either form may come on a `columns-v1` connection (the server
  * falls back to objects for a page whose entities do not share one shape).
  *
- * The client decodes a page into plain entity objects and validates them
- * with the collection's zod schema, exactly as it does v1 objects; the
- * decoder checks the page's own structure and reports what is wrong in
- * words, never throws.
+ * `checkColumnsPage` checks a page's own structure and reports what is wrong
+ * in words, never throws. The client then validates and decodes the entities
+ * column by column, with decoders derived from the collection's zod schema
+ * (`decodeColumnsEntities`, column-decoders.ts); `decodeColumnsPage` gives
+ * the plain objects v1 would have sent, for the schema to validate (what the
+ * derived decoders are tested against).
  */
 import { z } from 'zod';
 import { COLLECTION_KEYS, type CollectionName } from './collections';
@@ -70,7 +72,7 @@ type Row = Readonly<Record<string, unknown>>;
 
 /** A key column that can be left out: every key is exactly its format of the entity's own fields. */
 function keysDerivable(collection: CollectionName, items: readonly Row[]): boolean {
-  const format = COLLECTION_KEYS[collection] as unknown as { fields: readonly string[]; format: (...a: unknown[]) => string };
+  const format = keyFormatOf(collection);
   const names = format.fields;
   const args: unknown[] = new Array(names.length);
   for (const e of items) {
@@ -151,16 +153,31 @@ export function encodeColumnsPage(collection: CollectionName, items: readonly ob
 
 export type DecodedPage = { ok: true; items: Record<string, unknown>[] } | { ok: false; error: string };
 
-function fail(error: string): DecodedPage {
+/** A page whose structure is sound: `columns[j]` holds `fields[j]`, with `n` values each (but the key's `{ k: 1 }`). */
+export interface CheckedPage {
+  ok: true;
+  n: number;
+  fields: string[];
+  columns: PageColumn[];
+  strings: string[];
+  /** The index of the derived key's column (`{ k: 1 }`), or -1. */
+  keyColumn: number;
+}
+
+function fail(error: string): { ok: false; error: string } {
   return { ok: false, error };
 }
 
 /**
- * The page's entities as plain objects (what v1 would have sent), or what
- * is wrong with the page. The objects still need the collection's schema:
- * this checks the page's structure, not the entities.
+ * The page's structure checked, not its entities: its members, each column's form and length,
+ * every dictionary index in range, a derived column only for the key and only with the key's
+ * fields in the page. What is wrong is said in words; never throws.
  */
-export function decodeColumnsPage(collection: CollectionName, raw: unknown, maxEntities = Infinity): DecodedPage {
+export function checkColumnsPage(
+  collection: CollectionName,
+  raw: unknown,
+  maxEntities = Infinity,
+): CheckedPage | { ok: false; error: string } {
   const parsed = ColumnsPage.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -204,12 +221,35 @@ export function decodeColumnsPage(collection: CollectionName, raw: unknown, maxE
       }
     }
   }
-  const format = COLLECTION_KEYS[collection] as unknown as { fields: readonly string[]; format: (...a: unknown[]) => string };
   if (keyColumn >= 0) {
-    for (const name of format.fields) {
+    for (const name of keyFormatOf(collection).fields) {
       if (!seen.has(name)) return fail(`columns page: the key is derived, but the key's field ${JSON.stringify(name)} is not in the page`);
     }
   }
+  return { ok: true, n, fields, columns, strings, keyColumn };
+}
+
+/** The collection's key format, callable with the raw values of its fields. */
+export function keyFormatOf(collection: CollectionName): { fields: readonly string[]; format: (...a: unknown[]) => string } {
+  return COLLECTION_KEYS[collection] as unknown as { fields: readonly string[]; format: (...a: unknown[]) => string };
+}
+
+/** Why the derived key of entity `i` cannot be made from `value` (its field `name`), or undefined if it can. */
+export function keyPartProblem(i: number, name: string, value: unknown): string | undefined {
+  if (typeof value === 'string' || Number.isSafeInteger(value)) return undefined;
+  return `columns page: entity ${i}: the key is derived from ${name}, which is ${JSON.stringify(value) ?? 'nothing'}, not a string or an integer`;
+}
+
+/**
+ * The page's entities as plain objects (what v1 would have sent), or what
+ * is wrong with the page. The objects still need the collection's schema:
+ * this checks the page's structure, not the entities. (The client reads pages
+ * with `decodeColumnsEntities`, column-decoders.ts, which validates them too.)
+ */
+export function decodeColumnsPage(collection: CollectionName, raw: unknown, maxEntities = Infinity): DecodedPage {
+  const page = checkColumnsPage(collection, raw, maxEntities);
+  if (!page.ok) return page;
+  const { n, fields, columns, strings, keyColumn } = page;
   const items: Record<string, unknown>[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const e: Record<string, unknown> = {};
@@ -229,17 +269,15 @@ export function decodeColumnsPage(collection: CollectionName, raw: unknown, maxE
     items[i] = e;
   }
   if (keyColumn >= 0) {
+    const format = keyFormatOf(collection);
     const names = format.fields;
     const args: unknown[] = new Array(names.length);
     for (let i = 0; i < n; i++) {
       const e = items[i]!;
       for (let j = 0; j < names.length; j++) {
         const v = e[names[j]!];
-        if (typeof v !== 'string' && !Number.isSafeInteger(v)) {
-          return fail(
-            `columns page: entity ${i}: the key is derived from ${names[j]}, which is ${JSON.stringify(v) ?? 'nothing'}, not a string or an integer`,
-          );
-        }
+        const problem = keyPartProblem(i, names[j]!, v);
+        if (problem) return fail(problem);
         args[j] = v;
       }
       e.key = format.format(...args);
