@@ -5,58 +5,12 @@
  * A cluster without `cluster.summary` (an older one) is synced in full, as before.
  */
 import * as assert from 'node:assert/strict';
-import { COLLECTION_NAMES, type CollectionName, type EntityOf, type SyncProgress, type TreeNode } from '../../src/protocol';
-import type { ClusterClient } from '../../src/cluster/client';
-import { connectClusterClient, type ClusterLink, type LinkFactory } from '../../src/engine/link';
+import { COLLECTION_NAMES, type EntityOf, type SyncProgress, type TreeNode } from '../../src/protocol';
 import { NO_CLUSTER_MESSAGE, treeChildren } from '../../src/engine/tree';
 import { ClusterWorkspace } from '../../src/engine/workspace';
 import { ConnectError } from '../../src/engine/cluster';
 import { snapshot, useSimulator } from '../sim/helpers';
-
-/** Links whose page reads wait at `gate` (until `release`), and that can pretend to be a cluster from before `cluster.summary`. */
-class GatedLinks {
-  private open!: () => void;
-  private shut!: (e: Error) => void;
-  private readonly gate = new Promise<void>((resolve, reject) => {
-    this.open = resolve;
-    this.shut = reject;
-  });
-  /** Every method the session asked the cluster for, in order. */
-  readonly requests: string[] = [];
-  constructor(private readonly old = false) {
-    // It may fail before the first page read waits on it.
-    this.gate.catch(() => undefined);
-  }
-
-  release(): void {
-    this.open();
-  }
-
-  /** The held page reads fail with `message` instead (a store that errs mid-sync). */
-  fail(message: string): void {
-    this.shut(new Error(message));
-  }
-
-  readonly factory: LinkFactory = async (options) => {
-    const client = (await connectClusterClient(options)) as ClusterClient;
-    const { methods: _methods, ...oldInit } = client.init;
-    const link: ClusterLink = {
-      init: this.old ? oldInit : client.init,
-      request: ((method: string, params: unknown) => {
-        this.requests.push(method);
-        return (client.request as (m: string, p: unknown) => Promise<unknown>)(method, params);
-      }) as ClusterClient['request'],
-      onEvents: client.onEvents.bind(client),
-      onClose: client.onClose.bind(client),
-      close: client.close.bind(client),
-      listAll: async function* (this: GatedLinks, collection: CollectionName, opts?: { limit?: number }) {
-        await this.gate;
-        yield* client.listAll(collection, opts);
-      }.bind(this) as ClusterClient['listAll'],
-    };
-    return link;
-  };
-}
+import { GatedLinks } from './gatedLinks';
 
 /** Resolves when `test()` holds after some workspace change; rejects after `ms`. */
 function until(workspace: ClusterWorkspace, what: string, test: () => boolean, ms = 20_000): Promise<void> {
@@ -209,7 +163,7 @@ describe('first view and sync progress (engine, real simulator)', function () {
   });
 
   it('a cluster without cluster.summary (an older one) is synced in full, with progress from its counts', async () => {
-    const links = new GatedLinks(true);
+    const links = new GatedLinks({ old: true });
     links.release();
     const ws = start(links);
     let last: SyncProgress | undefined;

@@ -6,13 +6,12 @@
  * page by a gate in the link: no timing involved.
  */
 import * as assert from 'node:assert/strict';
-import { LspCommands, LspMethods, MAX_PAGE_LIMIT, type ApplyRepairResult, type ClusterInfo, type CollectionName } from '../../src/protocol';
-import type { ClusterClient } from '../../src/cluster/client';
-import { connectClusterClient, type ClusterLink, type LinkFactory } from '../../src/engine/link';
+import { LspCommands, LspMethods, MAX_PAGE_LIMIT, type ApplyRepairResult, type ClusterInfo } from '../../src/protocol';
 import { ClusterWorkspace } from '../../src/engine/workspace';
 import { ConnectError } from '../../src/engine/cluster';
 import { useSimulator } from '../sim/helpers';
 import { BatchGate } from './batchGate';
+import { GatedLinks } from './gatedLinks';
 import { LspHarness } from './lsp';
 import { startSim, type RunningSim } from './sim';
 
@@ -21,60 +20,7 @@ const METASTORE = 'quickwit.metastore.shards';
 const DANGLING = 3 * MAX_PAGE_LIMIT;
 
 /** Links whose sync pauses after its first page, until `release` (or fails there, `fail`); every method asked is recorded. */
-class HeldSync {
-  private open!: () => void;
-  private shut!: (e: Error) => void;
-  private readonly gate = new Promise<void>((resolve, reject) => {
-    this.open = resolve;
-    this.shut = reject;
-  });
-  private reached!: () => void;
-  /** Resolves once the sync has read its first page and waits at the gate. */
-  readonly held = new Promise<void>((resolve) => (this.reached = resolve));
-  /** Every method the session asked the cluster for, in order. */
-  readonly requests: string[] = [];
-  private pages = 0;
-
-  constructor() {
-    // It may fail before anything waits on it.
-    this.gate.catch(() => undefined);
-  }
-
-  release(): void {
-    this.open();
-  }
-
-  fail(message: string): void {
-    this.shut(new Error(message));
-  }
-
-  /** The pages, waiting at the gate after the first one of the whole sync. */
-  private async *pausing<T>(pages: AsyncIterable<T>): AsyncGenerator<T> {
-    for await (const page of pages) {
-      yield page;
-      if (++this.pages === 1) {
-        this.reached();
-        await this.gate;
-      }
-    }
-  }
-
-  readonly factory: LinkFactory = async (options) => {
-    const client = (await connectClusterClient(options)) as ClusterClient;
-    return {
-      init: client.init,
-      request: ((method: string, params: unknown) => {
-        this.requests.push(method);
-        return (client.request as (m: string, p: unknown) => Promise<unknown>)(method, params);
-      }) as ClusterClient['request'],
-      onEvents: client.onEvents.bind(client),
-      onClose: client.onClose.bind(client),
-      close: client.close.bind(client),
-      listAll: ((collection: CollectionName, opts?: { limit?: number }) =>
-        this.pausing(client.listAll(collection, opts))) as ClusterClient['listAll'],
-    } satisfies ClusterLink;
-  };
-}
+const heldSync = () => new GatedLinks({ pagesBeforeGate: 1 });
 
 describe('Repair All during a sync waits for it (engine, real simulator)', function () {
   this.timeout(60_000);
@@ -93,7 +39,7 @@ describe('Repair All during a sync waits for it (engine, real simulator)', funct
   }
 
   /** Connects through `links`, and returns once the first sync is held after its first page. */
-  async function connectHeld(links: HeldSync): Promise<{ ws: ClusterWorkspace; connected: Promise<unknown> }> {
+  async function connectHeld(links: GatedLinks): Promise<{ ws: ClusterWorkspace; connected: Promise<unknown> }> {
     const ws = new ClusterWorkspace({ connect: links.factory, log: (m) => log.push(m), reconnect: false, statusPollMs: 0 });
     workspace = ws;
     const connected = ws.connect({ name: 'big', url: sim.server.url, token: sim.server.token });
@@ -119,7 +65,7 @@ describe('Repair All during a sync waits for it (engine, real simulator)', funct
   }
 
   it('waits for the first sync, reporting its percentage, then applies: the findings are gone', async () => {
-    const links = new HeldSync();
+    const links = heldSync();
     const { ws, connected } = await connectHeld(links);
     const before = await metastoreCount();
     const run = repairAll(ws);
@@ -155,7 +101,7 @@ describe('Repair All during a sync waits for it (engine, real simulator)', funct
   });
 
   it('a cancel while it waits sends nothing: the cluster is unchanged', async () => {
-    const links = new HeldSync();
+    const links = heldSync();
     const { ws, connected } = await connectHeld(links);
     const before = await metastoreCount();
     let cancel = false;
@@ -179,7 +125,7 @@ describe('Repair All during a sync waits for it (engine, real simulator)', funct
   });
 
   it('a sync that fails while it waits ends the wait with a refusal that says why', async () => {
-    const links = new HeldSync();
+    const links = heldSync();
     const { ws, connected } = await connectHeld(links);
     const run = repairAll(ws);
     await run.waiting;
@@ -192,7 +138,7 @@ describe('Repair All during a sync waits for it (engine, real simulator)', funct
   });
 
   it('a disconnect while it waits ends the wait with a refusal', async () => {
-    const links = new HeldSync();
+    const links = heldSync();
     const { ws, connected } = await connectHeld(links);
     const before = await metastoreCount();
     const run = repairAll(ws);
