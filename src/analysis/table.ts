@@ -114,6 +114,9 @@ class Column {
   private allInts = true;
   /** (Values) windows left before looking at the values again; 0 while looking. */
   private keep = 0;
+  /** (Strings) the last string stored, and its number. */
+  private lastString: string | undefined;
+  private lastId = 0;
 
   constructor(
     readonly name: string,
@@ -146,9 +149,17 @@ class Column {
       case Form.Strings:
         if (typeof v === 'string') {
           this.strings++;
+          // The last string again (values repeat row after row, often the same string): its number, not a Map lookup.
+          if (v === this.lastString) {
+            this.put(row, this.lastId);
+            break;
+          }
           const before = this.interner.size;
-          this.put(row, this.interner.id(v));
+          const id = this.interner.id(v);
+          this.put(row, id);
           if (this.interner.size !== before) this.fresh++;
+          this.lastString = v;
+          this.lastId = id;
         } else if (v === null) this.put(row, NULL_ID);
         else {
           this.toValues();
