@@ -185,9 +185,23 @@ class Column {
             if (!isInt32(v)) this.allInts = false;
           }
         }
+        if (row >= this.values!.length && this.reserved > row) this.reserveValues(row);
         this.values![row] = v;
     }
     if (this.seen >= WINDOW) this.decide();
+  }
+
+  /**
+   * (Values) Once a quarter of the reservation is filled, the values array takes its whole length
+   * at once (a holey array, which V8 keeps fast), not a copy at each step of its own growth.
+   */
+  private reserveValues(row: number): void {
+    const values = this.values!;
+    if (row * 4 < this.reserved || this.reserved <= values.length) return;
+    const grown = new Array<unknown>(this.reserved);
+    for (let r = 0; r < values.length; r++) grown[r] = values[r];
+    this.values = grown;
+    this.reshaped();
   }
 
   /** Row `to` takes row `from`'s value (compaction). */
