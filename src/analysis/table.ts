@@ -505,8 +505,10 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
    * Adds a row under `key`, as `set(key, entity)` would for an entity whose fields are `shape`'s
    * (`shapeFor`) with `values[i]` the value of field `i` (the slot of `key` is not read): for a
    * reader that has the values, not an entity. False, and nothing changes, if `key` is present.
+   * `own` gives the string to keep when the key is kept (one its fields do not spell out): a
+   * reader that passes a slice of its text copies it there, and only there.
    */
-  appendRow(shape: number, key: string, values: readonly unknown[]): boolean {
+  appendRow(shape: number, key: string, values: readonly unknown[], own: (key: string) => string = (k) => k): boolean {
     const s = this.shapes[shape];
     if (!s) throw new Error(`no shape ${shape} in this table`);
     const hash = hashKey(key);
@@ -523,7 +525,7 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     const view = this.view;
     const fields = this.format.fields;
     for (let i = 0; i < keyAt.length; i++) view[fields[i]!] = keyAt[i]! >= 0 ? values[keyAt[i]!] : undefined;
-    if (!this.format.matches(key, view)) this.oddKeys.set(row, key);
+    if (!this.format.matches(key, view)) this.oddKeys.set(row, own(key));
     this.addRow(hash, row);
     this.rowShape[row] = shape;
     this.lastShape = shape;

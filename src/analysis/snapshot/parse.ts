@@ -394,7 +394,8 @@ function fastEntity(text: string, i: number, end: number, layout: CollectionLayo
     if (c === 34 || c === 61 || c === 35 || c === 9 || c === 13) return undefined;
   }
   if (i === ks) return undefined;
-  const key = detach(text.slice(ks, i));
+  // A slice of the text: the table keeps the key only when its fields do not spell it out, and copies it then (`add`).
+  const key = text.slice(ks, i);
   const fields = layout.fields;
   const vals = fast.values;
   vals.fill(undefined);
@@ -811,10 +812,11 @@ export class SnapshotParser {
         const at = order[i]!;
         row[i] = at >= 0 ? values[at] : at === KEY_AT ? key : fast.version;
       }
-      return map.appendRow((this.currentShape ??= map.shapeFor(fast.names)), key, row);
+      return map.appendRow((this.currentShape ??= map.shapeFor(fast.names)), key, row, detach);
     }
     if (map.has(key)) return false;
-    map.set(key, fast.make(key, fast.values, fast.version));
+    const own = detach(key);
+    map.set(own, fast.make(own, fast.values, fast.version));
     return true;
   }
 
