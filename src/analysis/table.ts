@@ -102,6 +102,8 @@ class Column {
   form = Form.Values;
   /** Rows the column has a slot for (the table's rows). */
   private rows = 0;
+  /** Rows the table expects (`EntityTable.reserve`): numbers grow straight to it once a quarter of the way there. */
+  reserved = 0;
   /** In this window: values seen, strings among them and (Values) the distinct ones, or (Strings) the new ones. */
   private seen = 0;
   private strings = 0;
@@ -112,6 +114,9 @@ class Column {
   private allInts = true;
   /** (Values) windows left before looking at the values again; 0 while looking. */
   private keep = 0;
+  /** (Strings) the last string stored, and its number. */
+  private lastString: string | undefined;
+  private lastId = 0;
 
   constructor(
     readonly name: string,
@@ -144,9 +149,17 @@ class Column {
       case Form.Strings:
         if (typeof v === 'string') {
           this.strings++;
+          // The last string again (values repeat row after row, often the same string): its number, not a Map lookup.
+          if (v === this.lastString) {
+            this.put(row, this.lastId);
+            break;
+          }
           const before = this.interner.size;
-          this.put(row, this.interner.id(v));
+          const id = this.interner.id(v);
+          this.put(row, id);
           if (this.interner.size !== before) this.fresh++;
+          this.lastString = v;
+          this.lastId = id;
         } else if (v === null) this.put(row, NULL_ID);
         else {
           this.toValues();
@@ -172,9 +185,23 @@ class Column {
             if (!isInt32(v)) this.allInts = false;
           }
         }
+        if (row >= this.values!.length && this.reserved > row) this.reserveValues(row);
         this.values![row] = v;
     }
     if (this.seen >= WINDOW) this.decide();
+  }
+
+  /**
+   * (Values) Once a quarter of the reservation is filled, the values array takes its whole length
+   * at once (a holey array, which V8 keeps fast), not a copy at each step of its own growth.
+   */
+  private reserveValues(row: number): void {
+    const values = this.values!;
+    if (row * 4 < this.reserved || this.reserved <= values.length) return;
+    const grown = new Array<unknown>(this.reserved);
+    for (let r = 0; r < values.length; r++) grown[r] = values[r];
+    this.values = grown;
+    this.reshaped();
   }
 
   /** Row `to` takes row `from`'s value (compaction). */
@@ -196,8 +223,8 @@ class Column {
   private put(row: number, n: number): void {
     let numbers = this.numbers!;
     if (row >= numbers.length) {
-      // Grows by half: the slack stays small at a million rows.
-      const grown = new Int32Array(Math.max(16, Math.ceil(row * 1.5)));
+      // Grows by half (the slack stays small at a million rows), or to the reservation.
+      const grown = new Int32Array(grownTo(row + 1, Math.max(16, Math.ceil(row * 1.5)), this.reserved));
       grown.set(numbers);
       this.numbers = numbers = grown;
       this.reshaped();
@@ -222,7 +249,7 @@ class Column {
   /** To numbers of `form`, if every value fits it. */
   private toNumbers(form: Form.Strings | Form.Ints): void {
     const values = this.values!;
-    const numbers = new Int32Array(Math.max(16, Math.ceil(this.rows * 1.5)));
+    const numbers = new Int32Array(grownTo(this.rows, Math.max(16, Math.ceil(this.rows * 1.5)), this.reserved));
     for (let row = 0; row < this.rows; row++) {
       const v = values[row];
       if (v === NONE) numbers[row] = form === Form.Strings ? NONE_ID : NONE_INT;
@@ -261,6 +288,8 @@ interface Shape {
   make: Make;
   /** The table's `layout` `make` was made for. */
   layout: number;
+  /** (`appendRow`) Per key field (`format.fields`), its index in `names`, or -1; made on first use. */
+  keyAt?: number[];
 }
 
 type Make = (
@@ -289,6 +318,8 @@ interface FrozenView<E> {
 const TOMBSTONE = -1;
 /** The deleted rows that make the table compact itself (and more deleted rows than live ones). */
 const COMPACT_AFTER = 4096;
+/** The most rows `reserve` takes (a file's `counts` is not trusted with the memory). */
+const MAX_RESERVED = 1 << 23;
 
 /** 32-bit FNV-1a of the key's UTF-16 code units. */
 function hashKey(key: string): number {
@@ -339,10 +370,20 @@ function maker(names: string[], cols: number[], keyAt: number, forms: readonly F
   return new Function('storage', 'strings', 'row', 'key', `${locals.join(' ')} let x = 0; return { ${fields.join(', ')} };`) as Make;
 }
 
-/** An `Int32Array` at least `n` long, keeping `a`'s values. */
-function atLeast(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
+/**
+ * The length to grow to for `n` rows: `grown`, or `reserved` (the rows expected, `EntityTable.reserve`)
+ * once `n` is a quarter of the way there, so a large table is copied while small only (and a
+ * reservation that overstates, a file's `counts` over a summarised document, costs nothing until
+ * the rows come).
+ */
+function grownTo(n: number, grown: number, reserved: number): number {
+  return reserved > grown && n * 4 >= reserved ? reserved : grown;
+}
+
+/** An `Int32Array` at least `n` long, keeping `a`'s values (grown to `reserved` once a quarter of the way there, see `grownTo`). */
+function atLeast(a: Int32Array<ArrayBuffer>, n: number, reserved = 0): Int32Array<ArrayBuffer> {
   if (n <= a.length) return a;
-  const grown = new Int32Array(Math.max(n, a.length * 2));
+  const grown = new Int32Array(grownTo(n, Math.max(n, a.length * 2), reserved));
   grown.set(a);
   return grown;
 }
@@ -389,6 +430,8 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
   private readonly format: Format;
   /** Reused by `rowMatches`: the row's key fields, read by `format.matches`. */
   private readonly view: Record<string, unknown> = {};
+  /** Rows expected (`reserve`). */
+  private reserved = 0;
 
   constructor(
     collection: CollectionName,
@@ -414,7 +457,7 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     if (entity.key !== key)
       throw new Error(`an entity is stored under its own key (${JSON.stringify(entity.key)}, not ${JSON.stringify(key)})`);
     const e = entity as unknown as Record<string, unknown>;
-    const shapeId = this.shapeFor(e);
+    const shapeId = this.shapeOfEntity(e);
     const shape = this.shapes[shapeId]!;
     const hash = hashKey(key);
     const found = this.find(key, hash);
@@ -431,17 +474,62 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     }
     if (this.format.matches(key, e)) this.oddKeys.delete(row);
     else this.oddKeys.set(row, key);
-    if (found < 0) {
-      this.rowShape = atLeast(this.rowShape, row + 1);
-      this.rowHash = atLeast(this.rowHash, row + 1);
-      this.rowHash[row] = hash;
-      if ((this.live + 1 + this.tombstones) * 8 > this.slots.length * 5) this.rehash(slotsFor(this.live + 1));
-      this.rows++;
-      this.live++;
-      this.placeSlot(hash, row);
-    }
+    if (found < 0) this.addRow(hash, row);
     this.rowShape[row] = shapeId;
     return this;
+  }
+
+  /**
+   * Room for `rows` rows in all (entities expected, e.g. a snapshot file's `counts`): the row
+   * arrays and the index grow straight to it once a quarter of it is filled, not by steps each
+   * copied. Only a hint: more rows still fit, and fewer waste nothing before that quarter.
+   */
+  reserve(rows: number): void {
+    if (!(rows > this.reserved)) return;
+    this.reserved = Math.min(Math.floor(rows), MAX_RESERVED);
+    for (const column of this.columns) column.reserved = this.reserved;
+  }
+
+  /**
+   * The shape of rows with the fields `names`, in this order (an entity's own order, which reads
+   * give back), for `appendRow`. `key` is one of them, as in an entity.
+   */
+  shapeFor(names: readonly string[]): number {
+    const signature = names.join('\u0000');
+    const id = this.shapeOf.get(signature);
+    if (id !== undefined) return id;
+    return this.newShape([...names], signature);
+  }
+
+  /**
+   * Adds a row under `key`, as `set(key, entity)` would for an entity whose fields are `shape`'s
+   * (`shapeFor`) with `values[i]` the value of field `i` (the slot of `key` is not read): for a
+   * reader that has the values, not an entity. False, and nothing changes, if `key` is present.
+   * `own` gives the string to keep when the key is kept (one its fields do not spell out): a
+   * reader that passes a slice of its text copies it there, and only there.
+   */
+  appendRow(shape: number, key: string, values: readonly unknown[], own: (key: string) => string = (k) => k): boolean {
+    const s = this.shapes[shape];
+    if (!s) throw new Error(`no shape ${shape} in this table`);
+    const hash = hashKey(key);
+    if (this.find(key, hash) >= 0) return false;
+    const row = this.rows;
+    const { names, cols } = s;
+    for (let i = 0; i < names.length; i++) {
+      const c = cols[i]!;
+      if (c >= 0) this.columns[c]!.set(row, values[i]);
+    }
+    for (const c of this.othersOf(s)) this.columns[c]!.set(row, NONE);
+    // The key that its fields spell out is not stored; any other is.
+    const keyAt = (s.keyAt ??= this.format.fields.map((f) => names.indexOf(f)));
+    const view = this.view;
+    const fields = this.format.fields;
+    for (let i = 0; i < keyAt.length; i++) view[fields[i]!] = keyAt[i]! >= 0 ? values[keyAt[i]!] : undefined;
+    if (!this.format.matches(key, view)) this.oddKeys.set(row, own(key));
+    this.addRow(hash, row);
+    this.rowShape[row] = shape;
+    this.lastShape = shape;
+    return true;
   }
 
   delete(key: string): boolean {
@@ -570,6 +658,20 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
 
   private iterators = 0;
 
+  /** Row `row` (the next) is live under a key of hash `hash`, in the index. */
+  private addRow(hash: number, row: number): void {
+    this.rowShape = atLeast(this.rowShape, row + 1, this.reserved);
+    this.rowHash = atLeast(this.rowHash, row + 1, this.reserved);
+    this.rowHash[row] = hash;
+    if ((this.live + 1 + this.tombstones) * 8 > this.slots.length * 5) {
+      const live = this.live + 1;
+      this.rehash(slotsFor(live * 4 >= this.reserved ? Math.max(live, this.reserved) : live));
+    }
+    this.rows++;
+    this.live++;
+    this.placeSlot(hash, row);
+  }
+
   private entity(row: number, key: string): E {
     const shape = this.shapes[this.rowShape[row]!]!;
     if (shape.layout !== this.layout) {
@@ -620,7 +722,7 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
   private prefixParts: unknown[] | undefined;
 
   /** The shape of `e`'s own fields, made on first sight. Most entities have the same shape as the last one. */
-  private shapeFor(e: Record<string, unknown>): number {
+  private shapeOfEntity(e: Record<string, unknown>): number {
     const last = this.shapes[this.lastShape];
     if (last) {
       const names = last.names;
@@ -636,15 +738,17 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     }
     const names = Object.keys(e);
     const signature = names.join('\u0000');
-    let id = this.shapeOf.get(signature);
-    if (id === undefined) {
-      const cols = names.map((n) => (n === 'key' ? -1 : this.columnFor(n)));
-      id = this.shapes.length;
-      // `make` is made on first read (`entity`).
-      this.shapes.push({ names, cols, others: [], make: () => ({}), layout: -1 });
-      this.shapeOf.set(signature, id);
-    }
+    const id = this.shapeOf.get(signature) ?? this.newShape(names, signature);
     this.lastShape = id;
+    return id;
+  }
+
+  private newShape(names: string[], signature: string): number {
+    const cols = names.map((n) => (n === 'key' ? -1 : this.columnFor(n)));
+    const id = this.shapes.length;
+    // `make` is made on first read (`entity`).
+    this.shapes.push({ names, cols, others: [], make: () => ({}), layout: -1 });
+    this.shapeOf.set(signature, id);
     return id;
   }
 
@@ -656,6 +760,7 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
       this.storage[index] = column.storage;
       this.layout++;
     });
+    column.reserved = this.reserved;
     // Earlier rows do not have this field.
     for (let row = 0; row < this.rows; row++) column.set(row, NONE);
     this.columns.push(column);

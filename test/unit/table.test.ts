@@ -136,6 +136,51 @@ describe("EntityTable (the model's compact collections)", () => {
     }
   });
 
+  it('appendRow and reserve hold the same entities as set, odd keys, new shapes and duplicates included', () => {
+    for (const reserved of [0, 40, 5000, 1e12]) {
+      const table = new EntityTable<Shard>('quickwit.metastore.shards', new StringInterner());
+      const map = new Map<string, Shard>();
+      table.reserve(reserved);
+      const names = ['key', 'indexUid', 'sourceId', 'shardId', 'leaderId', 'shardState', 'version', 'createdAt'];
+      const shape = table.shapeFor(names);
+      assert.equal(table.shapeFor([...names]), shape);
+      for (let i = 0; i < 3000; i++) {
+        const indexUid = `index-${i % 3}`;
+        const shardId = `shard-${i}`;
+        const key = i % 101 === 0 ? `odd key ${i}` : keys.shard(indexUid, 'kafka', shardId);
+        const values = [key, indexUid, 'kafka', shardId, i % 7 ? `ingester-${i % 4}` : null, 'open', i % 11, i * 2 ** 33];
+        const e = Object.fromEntries(names.map((n, j) => [n, values[j]])) as unknown as Shard;
+        if (i % 5 === 4) {
+          // Another shape (set) between appended rows: the appended rows leave its columns empty.
+          const other = { ...e, publishToken: `t${i}` };
+          table.set(key, other);
+          map.set(key, other);
+          continue;
+        }
+        assert.equal(table.appendRow(shape, key, values), true);
+        map.set(key, e);
+        // Present already: nothing changes.
+        assert.equal(table.appendRow(shape, key, [key, 'x', 'y', 'z', null, 'closed', 0, 0]), false);
+      }
+      assertSame(table, map, `reserved ${reserved}`);
+      const deleted = [...map.keys()].filter((_, i) => i % 3 === 0);
+      for (const k of deleted) assert.equal(table.delete(k), map.delete(k));
+      assert.equal(table.appendRow(shape, deleted[1]!, [deleted[1]!, 'a', 'b', 'c', null, 'open', 1, 1]), true);
+      map.set(deleted[1]!, {
+        key: deleted[1]!,
+        indexUid: 'a',
+        sourceId: 'b',
+        shardId: 'c',
+        leaderId: null,
+        shardState: 'open',
+        version: 1,
+        createdAt: 1,
+      } as unknown as Shard);
+      assertSame(table, map, `reserved ${reserved}, after deletions`);
+    }
+    assert.throws(() => new EntityTable('quickwit.metastore.shards', new StringInterner()).appendRow(0, 'k', []), /no shape/);
+  });
+
   it('a simulated incident: the same entities, findings and snapshot as a model of Maps', () => {
     const sim = new Simulator();
     sim.reset({ scenario: 'incident-all', seed: 2, size: { danglingShards: 20_000, liveShards: 300 } });

@@ -21,6 +21,7 @@ import {
 } from '../../protocol';
 import { groupIterator, groupOf } from '../grouping';
 import { emptyCollections, type ClusterModel, type EntityMap } from '../model';
+import { EntityTable } from '../table';
 import { GROUP_SUMMARY_THRESHOLD, type DocumentIndex } from './render';
 import {
   ANNOTATION_PREFIX,
@@ -314,7 +315,21 @@ interface FastState {
   last: (string | undefined)[];
   /** Builds the entity from the values: one object literal of the collection's schema shape. */
   make: (key: string, values: readonly unknown[], version: number) => AnyEntity;
+  /** The line's version (set by `fastEntity`). */
+  version: number;
+  /**
+   * The entity's fields in the schema's order (as `make` builds it), and for each, where its value
+   * is: an index in `values`, or `KEY_AT` / `VERSION_AT`; undefined where `make` builds otherwise
+   * (then the entity is built and `set`, not appended).
+   */
+  names: string[] | undefined;
+  order: number[];
+  /** The row handed to `EntityTable.appendRow`, in `names`' order (reused from line to line). */
+  row: unknown[];
 }
+
+const KEY_AT = -1;
+const VERSION_AT = -2;
 
 const entityMakers = new Map<CollectionLayout, FastState['make']>();
 
@@ -347,7 +362,20 @@ function entityMaker(layout: CollectionLayout): FastState['make'] {
 }
 
 function fastState(layout: CollectionLayout): FastState {
-  return { values: new Array<unknown>(layout.fields.length).fill(undefined), last: [], make: entityMaker(layout) };
+  const shape = Object.keys((COLLECTIONS[layout.collection].schema as unknown as { shape: Record<string, unknown> }).shape);
+  const index = new Map(layout.fields.map((f, i) => [f.name, i]));
+  // As `entityMaker`: the schema's order, unless it builds field by field.
+  const plain = !shape.includes('__proto__') && shape.every((n) => n === 'key' || n === 'version' || index.has(n));
+  const order = shape.map((n) => (n === 'key' ? KEY_AT : n === 'version' ? VERSION_AT : index.get(n)!));
+  return {
+    values: new Array<unknown>(layout.fields.length).fill(undefined),
+    last: [],
+    make: entityMaker(layout),
+    version: 0,
+    names: plain ? shape : undefined,
+    order,
+    row: new Array<unknown>(shape.length).fill(undefined),
+  };
 }
 
 /**
@@ -357,7 +385,7 @@ function fastState(layout: CollectionLayout): FastState {
  * schema's own strings. Returns undefined for anything else, and the general
  * path then parses the line (and reports its errors).
  */
-function fastEntity(text: string, i: number, end: number, layout: CollectionLayout, fast: FastState): AnyEntity | undefined {
+function fastEntity(text: string, i: number, end: number, layout: CollectionLayout, fast: FastState): string | undefined {
   const last = fast.last;
   const ks = i;
   for (; i < end; i++) {
@@ -366,7 +394,8 @@ function fastEntity(text: string, i: number, end: number, layout: CollectionLayo
     if (c === 34 || c === 61 || c === 35 || c === 9 || c === 13) return undefined;
   }
   if (i === ks) return undefined;
-  const key = detach(text.slice(ks, i));
+  // A slice of the text: the table keeps the key only when its fields do not spell it out, and copies it then (`add`).
+  const key = text.slice(ks, i);
   const fields = layout.fields;
   const vals = fast.values;
   vals.fill(undefined);
@@ -482,7 +511,8 @@ function fastEntity(text: string, i: number, end: number, layout: CollectionLayo
     else if (f.nullable) vals[j] = null;
     else return undefined;
   }
-  return fast.make(key, vals, version);
+  fast.version = version;
+  return key;
 }
 
 const DEFAULT_STATUS: ClusterStatus = {
@@ -751,16 +781,15 @@ export class SnapshotParser {
       const kindEnd = start + current.kind.length;
       if (kindEnd < end && text.charCodeAt(kindEnd) === 32 && text.startsWith(current.kind, start)) {
         // Never throws out of here: a line the fast path cannot take goes to the general path, which reports it.
-        let e: AnyEntity | undefined;
+        let key: string | undefined;
+        const fast = this.fast!;
         try {
-          e = fastEntity(text, kindEnd + 1, end, current, this.fast!);
+          key = fastEntity(text, kindEnd + 1, end, current, fast);
         } catch {
-          e = undefined;
+          key = undefined;
         }
-        const map = this.currentMap!;
-        if (e && !map.has(e.key)) {
+        if (key !== undefined && this.add(key, fast)) {
           this.anything = true;
-          map.set(e.key, e);
           this.currentPositions!.add(this.lineNo++);
           this.fastLines++;
           return;
@@ -769,6 +798,30 @@ export class SnapshotParser {
     }
     this.general(start === 0 && end === text.length ? text : text.slice(start, end));
   }
+
+  /**
+   * The fast path's entity under `key` (values in `fast`) added to the section's collection: as a
+   * row straight into an `EntityTable`, without an entity object in between. False if the key is
+   * there already (the general path reports it).
+   */
+  private add(key: string, fast: FastState): boolean {
+    const map = this.currentMap!;
+    if (map instanceof EntityTable && fast.names) {
+      const { order, row, values } = fast;
+      for (let i = 0; i < order.length; i++) {
+        const at = order[i]!;
+        row[i] = at >= 0 ? values[at] : at === KEY_AT ? key : fast.version;
+      }
+      return map.appendRow((this.currentShape ??= map.shapeFor(fast.names)), key, row, detach);
+    }
+    if (map.has(key)) return false;
+    const own = detach(key);
+    map.set(own, fast.make(own, fast.values, fast.version));
+    return true;
+  }
+
+  /** The current section's `EntityTable.shapeFor` its entities (made on its first entity). */
+  private currentShape: number | undefined;
 
   /** A line the fast path did not take. */
   private general(line: string): void {
@@ -791,6 +844,10 @@ export class SnapshotParser {
           this.current = LAYOUTS[c];
           this.fast = fastState(this.current);
           this.currentMap = this.collections[c] as EntityMap<AnyEntity>;
+          this.currentShape = undefined;
+          // The entities the header counts (a hint: the table grows to it once a quarter is read).
+          const expected = this.status.counts[c];
+          if (this.currentMap instanceof EntityTable && typeof expected === 'number') this.currentMap.reserve(expected);
           if (!this.positions.has(c)) this.positions.set(c, new EntityLines());
           this.currentPositions = this.positions.get(c);
         } else if (SUBSYSTEM_NAMES.has(t.section)) {
