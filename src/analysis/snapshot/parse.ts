@@ -284,7 +284,10 @@ function buildEntity(layout: CollectionLayout, t: Tokens): AnyEntity {
     else if (f.nullable) e[f.name] = null;
     else throw new LineError(t.kindColumn, `missing field \`${f.name}\` (and the key does not spell it out)`);
   }
-  return e as unknown as AnyEntity;
+  // In the layout's order, as the fast path builds it (fields given in another order, or spelled out by the key, are moved).
+  const ordered: Record<string, unknown> = { key: e.key, version: e.version };
+  for (const f of layout.fields) ordered[f.name] = e[f.name];
+  return ordered as unknown as AnyEntity;
 }
 
 /** Parses an integer at `i` (digits, optional `-`) that ends at a blank or `end`; returns [value, next] or undefined. */
