@@ -32,6 +32,7 @@ import {
   type SummaryResult,
   type SystemVersion,
   type UnreadableRecord,
+  viewerReason,
 } from '../protocol';
 import { redactUrls } from '../protocol/redact';
 import { GATEWAY_SCENARIO, unixSeconds } from '../protocol/format';
@@ -43,11 +44,6 @@ import type { SourceContext, SourceHealth, SubsystemSource } from './source';
 
 /** The first unreadable records of a subsystem that its status lists (all are counted). */
 const MAX_UNREADABLE_LISTED = 100;
-
-/** Why a viewer's repair is refused, item by item. */
-export function viewerReason(user: string): string {
-  return `user ${user} is a viewer: repairs need the operator role`;
-}
 
 export const READ_ONLY_REASON =
   'this gateway is read-only: it refuses every repair (set "repairs": true in its config to allow conditional repairs)';

@@ -43,6 +43,11 @@ export function effectiveProtection(info: ProtectionInfo): ProtectionLevel {
   return info.status?.readOnly === true || info.caller?.role === 'viewer' ? 'read-only' : (info.protection ?? 'none');
 }
 
+/** Why a viewer's repair is refused: the gateway's words, item by item, and the editor's before it sends. */
+export function viewerReason(user: string): string {
+  return `user ${user} is a viewer: repairs need the operator role`;
+}
+
 /**
  * Why no repair of this cluster may be sent, or undefined: the cluster refuses every repair itself (and
  * what changes that), the user's role on the gateway is viewer, or its protection level is `read-only`. The one wording the server's refusals,
@@ -51,9 +56,8 @@ export function effectiveProtection(info: ProtectionInfo): ProtectionLevel {
 export function readOnlyReason(info: ProtectionInfo & { name: string }): string | undefined {
   if (info.status?.readOnly === true)
     return `${info.name} is read-only: it refuses every repair (a gateway repairs only with "repairs": true in its own config)`;
-  // In parentheses, the gateway's own words for the refusal (`viewerReason` in src/gateway/gateway.ts).
-  if (info.caller?.role === 'viewer')
-    return `your role on this gateway is viewer (user ${info.caller.user} is a viewer: repairs need the operator role)`;
+  // In parentheses, the gateway's own words for the refusal.
+  if (info.caller?.role === 'viewer') return `your role on this gateway is viewer (${viewerReason(info.caller.user)})`;
   if (info.protection === 'read-only') return `${info.name} is protected read-only (its protection level in clusterDebugger.clusters)`;
   return undefined;
 }
