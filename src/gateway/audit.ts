@@ -38,6 +38,8 @@ import type { ClusterJournal } from '../cluster/backend';
 
 /** Client repairs remembered (who sent each, its totals so far); the oldest are forgotten past this. */
 const MAX_REPAIRS_REMEMBERED = 10_000;
+/** Previews one user may have journalled a minute (`audit.preview`): a client cannot fill the gateway's disk with them. */
+export const PREVIEWS_PER_MINUTE = 120;
 /** A `journal.read` page stops once its lines reach this many characters (it always has one line at least). */
 const MAX_PAGE_CHARS = 16 * 1024 * 1024;
 /** Where pages ended (line number → byte offset), so that paging does not read the file from its start each time. */
@@ -57,9 +59,13 @@ export class GatewayAudit implements ClusterJournal {
   private readonly repairs = new Map<string, ClientRepair>();
   private offsets = new Map<number, number>([[0, 0]]);
 
+  /** Per user, the start of the current minute of previews and how many were journalled in it. */
+  private readonly previews = new Map<string, { since: number; count: number }>();
+
   constructor(
     path: string,
     private readonly clusterName: string,
+    private readonly limits: { previewsPerMinute?: number; now?: () => number } = {},
   ) {
     this.file = new JournalFile(path);
   }
@@ -182,6 +188,17 @@ export class GatewayAudit implements ClusterJournal {
 
   /** `audit.preview`: a `preview` line with who previewed what. */
   async preview(params: AuditPreviewParams, caller?: Caller): Promise<void> {
+    const now = (this.limits.now ?? Date.now)();
+    const max = this.limits.previewsPerMinute ?? PREVIEWS_PER_MINUTE;
+    const who = caller?.user ?? '';
+    let window = this.previews.get(who);
+    if (!window || now - window.since >= 60_000) this.previews.set(who, (window = { since: now, count: 0 }));
+    if (window.count >= max) {
+      throw new Error(
+        `too many previews reported${caller ? ` by ${caller.user}` : ''} (at most ${max} a minute); this one was not journalled`,
+      );
+    }
+    window.count++;
     const rule = RuleId.safeParse(params.rule);
     await this.file.append({
       type: 'preview',

@@ -45,6 +45,22 @@ describe("gateway audit journal (journal.read, one record per client repair, ano
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+  it('journals at most so many previews a minute per user; the next is refused with why, and the minute after is journalled again', async () => {
+    let clock = 1_000_000;
+    const limited = new GatewayAudit(join(dir, 'limited.jsonl'), 'gw', { previewsPerMinute: 3, now: () => clock });
+    const preview = { findingId: 'shards/dangling:i', rule: 'shards/dangling', title: 'Delete', targets: 2 };
+    for (let i = 0; i < 3; i++) await limited.preview(preview, bob);
+    await assert.rejects(
+      limited.preview(preview, bob),
+      /too many previews reported by bob \(at most 3 a minute\); this one was not journalled/,
+    );
+    await limited.preview(preview, alice); // another user's minute is their own
+    clock += 60_000;
+    await limited.preview(preview, bob);
+    const users = (await limited.read(0, 100)).lines.map((l) => (l.type === 'preview' ? l.user : l.type));
+    assert.deepEqual(users, ['bob', 'bob', 'bob', 'alice', 'bob']);
+  });
+
   async function send(params: RepairParams, caller: typeof alice, key: string): Promise<string | undefined> {
     const refused = audit.claim(params, caller);
     const journalled = refused ? { ...params, audit: undefined } : params;
