@@ -85,11 +85,16 @@ export class Ctx implements Disposable {
   private restarting = false;
   private serverDisposables: Disposable[] = [];
   private clusterList: ClusterInfo[] = [];
-  /** The cluster list of the newest `didChange` not yet applied. */
-  private notifiedClusters: ClusterInfo[] | undefined;
-  /** `clusters` requests sent, and the latest one whose answer is shown: an older answer never replaces a newer one. */
-  private clustersAsked = 0;
-  private clustersShown = 0;
+  /** The cluster list of the newest `didChange` not yet applied, and when it arrived (`listsArrived`). */
+  private notifiedClusters: { list: ClusterInfo[]; arrived: number } | undefined;
+  /**
+   * Cluster lists received (each `didChange`'s and each `clusters` answer), counted in the order they
+   * arrive, which is the order the server sent them; and the one shown. A list never replaces one that
+   * arrived after it: a `didChange` applied late (batched) must not undo a newer answer (seen: a
+   * protection level changed by the settings, then put back by a notification sent just before).
+   */
+  private listsArrived = 0;
+  private listShown = 0;
   private readonly clustersChanged = new EventEmitter<readonly ClusterInfo[]>();
   /** After the cluster list, a state or a count changed, and every label (views, badges, status) shows it. */
   readonly onDidChangeClusters: Event<readonly ClusterInfo[]> = this.clustersChanged.event;
@@ -211,7 +216,7 @@ export class Ctx implements Disposable {
           return;
         }
         // The newest list wins: notifications arrive in order, and each carries every cluster's summary.
-        this.notifiedClusters = p.data.clusters;
+        this.notifiedClusters = { list: p.data.clusters, arrived: ++this.listsArrived };
         this.batcher.add(p.data.cluster, p.data.subsystems);
       }),
       client.onNotification(LspMethods.syncProgress, (raw: unknown) => {
@@ -307,7 +312,6 @@ export class Ctx implements Disposable {
   async refreshClusters(): Promise<void> {
     const api = this.serverApi;
     if (!api) return;
-    const asked = ++this.clustersAsked;
     let list: ClusterInfo[];
     try {
       list = await api.clusters();
@@ -315,9 +319,13 @@ export class Ctx implements Disposable {
       this.log.error(`${LspMethods.clusters} failed: ${errorText(err)}`);
       return;
     }
-    // Refreshes overlap (a batch of changes, a command): the answer to a later request wins.
-    if (asked < this.clustersShown) return;
-    this.clustersShown = asked;
+    this.showList(list, ++this.listsArrived);
+  }
+
+  /** Shows `list` unless a list that arrived after it is shown already. */
+  private showList(list: ClusterInfo[], arrived: number): void {
+    if (arrived < this.listShown) return;
+    this.listShown = arrived;
     this.setClusters(list);
   }
 
@@ -352,11 +360,8 @@ export class Ctx implements Disposable {
   private async applyChanges(changes: PendingChanges): Promise<void> {
     const notified = this.notifiedClusters;
     this.notifiedClusters = undefined;
-    if (notified) {
-      // Newer than any `clusters` answer still on its way: that one must not replace it.
-      this.clustersShown = ++this.clustersAsked;
-      this.setClusters(notified);
-    } else await this.refreshClusters();
+    if (notified) this.showList(notified.list, notified.arrived);
+    else await this.refreshClusters();
     const touched = new Set<string>();
     for (const [cluster, subsystems] of changes) {
       for (const s of subsystems) touched.add(s);
