@@ -635,7 +635,9 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     const fieldAt = fields.map((f) => names.indexOf(f));
     const view = this.view;
     const rows = new Int32Array(n);
-    /** Rows that leave the other shapes' columns empty (see `set`). */
+    /** Rows that leave the other shapes' columns empty (see `set`): every column, the key's made first. */
+    this.keyColumns();
+    const otherColumns = this.othersOf(shape);
     const others: number[] = [];
     for (let i = 0; i < n; i++) {
       const key = valueOf(keyColumn, i) as string;
@@ -649,7 +651,7 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
         if (j >= 0 && cols[j]! >= 0) this.columns[cols[j]!]!.set(row, v);
         view[fields[f]!] = v;
       }
-      if (found < 0 || this.rowShape[row] !== shapeId) others.push(row);
+      if (otherColumns.length && (found < 0 || this.rowShape[row] !== shapeId)) others.push(row);
       if (this.format.matches(key, view)) this.oddKeys.delete(row);
       else this.oddKeys.set(row, key);
       if (found < 0) this.addRow(hash, row);
@@ -663,7 +665,7 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
       const c = cols[j]!;
       if (c >= 0 && !fieldAt.includes(j)) this.columns[c]!.setMany(rows, n, columns[j]!, strings, ids);
     }
-    if (others.length) for (const c of this.othersOf(shape)) for (const row of others) this.columns[c]!.set(row, NONE);
+    for (const c of otherColumns) for (const row of others) this.columns[c]!.set(row, NONE);
     this.lastShape = shapeId;
   }
 
