@@ -193,6 +193,35 @@ class Column {
   }
 
   /**
+   * (Values) Once a quarter of the reservation is filled, the values array takes its whole length
+   * at once (a holey array, which V8 keeps fast), not a copy at each step of its own growth.
+   */
+  private reserveValues(row: number): void {
+    const values = this.values!;
+    if (row * 4 < this.reserved || this.reserved <= values.length) return;
+    const grown = new Array<unknown>(this.reserved);
+    for (let r = 0; r < values.length; r++) grown[r] = values[r];
+    this.values = grown;
+    this.reshaped();
+  }
+
+  /** Row `to` takes row `from`'s value (compaction). */
+  move(to: number, from: number): void {
+    if (this.numbers) this.numbers[to] = this.numbers[from]!;
+    else this.values![to] = this.values![from];
+  }
+
+  /** Keeps the first `rows` rows. */
+  truncate(rows: number): void {
+    this.rows = rows;
+    if (this.values) this.values.length = rows;
+    else if (rows === 0) {
+      this.numbers = new Int32Array(16);
+      this.reshaped();
+    }
+  }
+
+  /**
    * `set(rows[i], value i of `from`)` for each `i < n`, in order (`EntityTable.setColumns`): the
    * same values stored and the same windows looked at, a window at a time. While the column holds
    * interned strings, a dictionary column's strings are interned once each (`ids`, shared by the
@@ -265,35 +294,6 @@ class Column {
         continue;
       }
       if (this.seen >= WINDOW) this.decide();
-    }
-  }
-
-  /**
-   * (Values) Once a quarter of the reservation is filled, the values array takes its whole length
-   * at once (a holey array, which V8 keeps fast), not a copy at each step of its own growth.
-   */
-  private reserveValues(row: number): void {
-    const values = this.values!;
-    if (row * 4 < this.reserved || this.reserved <= values.length) return;
-    const grown = new Array<unknown>(this.reserved);
-    for (let r = 0; r < values.length; r++) grown[r] = values[r];
-    this.values = grown;
-    this.reshaped();
-  }
-
-  /** Row `to` takes row `from`'s value (compaction). */
-  move(to: number, from: number): void {
-    if (this.numbers) this.numbers[to] = this.numbers[from]!;
-    else this.values![to] = this.values![from];
-  }
-
-  /** Keeps the first `rows` rows. */
-  truncate(rows: number): void {
-    this.rows = rows;
-    if (this.values) this.values.length = rows;
-    else if (rows === 0) {
-      this.numbers = new Int32Array(16);
-      this.reshaped();
     }
   }
 
@@ -609,6 +609,37 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     return true;
   }
 
+  delete(key: string): boolean {
+    const slot = this.slotOf(key, hashKey(key));
+    if (slot < 0) return false;
+    const row = this.slots[slot]! - 1;
+    if (this.views.size) this.keepForViews(row);
+    this.slots[slot] = TOMBSTONE;
+    this.tombstones++;
+    this.rowShape[row] = -1;
+    this.oddKeys.delete(row);
+    for (const column of this.columns) column.set(row, NONE);
+    this.live--;
+    const dead = this.rows - this.live;
+    if (dead >= COMPACT_AFTER && dead > this.live && this.iterators === 0) this.compact();
+    return true;
+  }
+
+  clear(): void {
+    for (const view of this.views) {
+      for (let row = view.next; row < view.end; row++) this.keepForViews(row);
+      view.cleared = true;
+    }
+    for (const column of this.columns) column.truncate(0);
+    this.rowShape = new Int32Array(16);
+    this.rowHash = new Int32Array(16);
+    this.oddKeys.clear();
+    this.rows = 0;
+    this.live = 0;
+    this.slots = new Int32Array(16);
+    this.tombstones = 0;
+  }
+
   /**
    * Stores a page's entities from their decoded columns (`decodeColumns`), as
    * `set(e.key, e)` would for each entity `e` of `entitiesOf(page)`, in order: a key already
@@ -667,37 +698,6 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     }
     for (const c of otherColumns) for (const row of others) this.columns[c]!.set(row, NONE);
     this.lastShape = shapeId;
-  }
-
-  delete(key: string): boolean {
-    const slot = this.slotOf(key, hashKey(key));
-    if (slot < 0) return false;
-    const row = this.slots[slot]! - 1;
-    if (this.views.size) this.keepForViews(row);
-    this.slots[slot] = TOMBSTONE;
-    this.tombstones++;
-    this.rowShape[row] = -1;
-    this.oddKeys.delete(row);
-    for (const column of this.columns) column.set(row, NONE);
-    this.live--;
-    const dead = this.rows - this.live;
-    if (dead >= COMPACT_AFTER && dead > this.live && this.iterators === 0) this.compact();
-    return true;
-  }
-
-  clear(): void {
-    for (const view of this.views) {
-      for (let row = view.next; row < view.end; row++) this.keepForViews(row);
-      view.cleared = true;
-    }
-    for (const column of this.columns) column.truncate(0);
-    this.rowShape = new Int32Array(16);
-    this.rowHash = new Int32Array(16);
-    this.oddKeys.clear();
-    this.rows = 0;
-    this.live = 0;
-    this.slots = new Int32Array(16);
-    this.tombstones = 0;
   }
 
   keys(): IterableIterator<string> {
