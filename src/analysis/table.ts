@@ -21,6 +21,7 @@
  * is in insertion order, as a `Map`'s: replacing an entity keeps its place.
  */
 import { COLLECTION_KEYS, type CollectionName } from '../protocol';
+import type { DecodedColumn, DecodedColumns } from '../protocol/column-decoders';
 
 /** What the model's readers and writers use of a `Map<string, E>`: a `Map` also satisfies it (tests build models by hand). */
 export interface EntityMap<E> {
@@ -217,6 +218,82 @@ class Column {
     else if (rows === 0) {
       this.numbers = new Int32Array(16);
       this.reshaped();
+    }
+  }
+
+  /**
+   * `set(rows[i], value i of `from`)` for each `i < n`, in order (`EntityTable.setColumns`): the
+   * same values stored and the same windows looked at, a window at a time. While the column holds
+   * interned strings, a dictionary column's strings are interned once each (`ids`, shared by the
+   * page's columns), not looked up row by row.
+   */
+  setMany(rows: Int32Array, n: number, from: DecodedColumn, strings: readonly string[], ids: Int32Array): void {
+    let i = 0;
+    while (i < n) {
+      const end = Math.min(n, i + WINDOW - this.seen);
+      if (from.from === 'strings' && this.form === Form.Strings) {
+        const indices = from.indices;
+        for (; i < end; i++) {
+          const row = rows[i]!;
+          if (row >= this.rows) this.rows = row + 1;
+          const ix = indices[i]!;
+          if (ix < 0) this.put(row, NULL_ID);
+          else {
+            this.strings++;
+            let id = ids[ix]!;
+            if (id < 0) {
+              const before = this.interner.size;
+              ids[ix] = id = this.interner.id(strings[ix]!);
+              if (this.interner.size !== before) this.fresh++;
+            }
+            this.put(row, id);
+          }
+          this.seen++;
+        }
+      } else if (from.from === 'values' && this.form === Form.Values && this.keep > 0) {
+        // Not looking at the values this window: stored as they are.
+        const values = from.values;
+        for (; i < end; i++) {
+          const v = values[i];
+          if (v === NONE) break;
+          const row = rows[i]!;
+          if (row >= this.rows) this.rows = row + 1;
+          if (row >= this.values!.length && this.reserved > row) this.reserveValues(row);
+          this.values![row] = v;
+          this.seen++;
+        }
+        if (i < end) this.set(rows[i]!, values[i++]);
+      } else if (from.from === 'values' && this.form === Form.Ints) {
+        const values = from.values;
+        for (; i < end; i++) {
+          const v = values[i];
+          if (!isInt32(v) && v !== null) break;
+          const row = rows[i]!;
+          if (row >= this.rows) this.rows = row + 1;
+          this.put(row, v === null ? NULL_INT : v);
+          this.seen++;
+        }
+        if (i < end) this.set(rows[i]!, values[i++]);
+      } else {
+        // Any other: value by value (a column that changes form mid-window does so here).
+        for (; i < end; i++) {
+          const v =
+            from.from === 'values'
+              ? from.values[i]
+              : from.from === 'constant'
+                ? from.value
+                : from.indices[i]! < 0
+                  ? null
+                  : strings[from.indices[i]!];
+          this.set(rows[i]!, v);
+          if (this.seen === 0) {
+            i++;
+            break;
+          }
+        }
+        continue;
+      }
+      if (this.seen >= WINDOW) this.decide();
     }
   }
 
@@ -561,6 +638,66 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     this.live = 0;
     this.slots = new Int32Array(16);
     this.tombstones = 0;
+  }
+
+  /**
+   * Stores a page's entities from their decoded columns (`decodeColumns`), as
+   * `set(e.key, e)` would for each entity `e` of `entitiesOf(page)`, in order: a key already
+   * present is replaced in place, open `valuesAsOfNow` readers keep what they had, and reads give
+   * the same entities. No object is made per entity: the page's shape is found once, its keys
+   * are indexed row by row, then each column is stored as a whole (`Column.setMany`).
+   */
+  setColumns(page: DecodedColumns): void {
+    const { n, columns, strings } = page;
+    if (n === 0) return;
+    const names = columns.map((c) => c.name);
+    const keyAt = names.indexOf('key');
+    if (keyAt < 0) throw new Error('an entity is stored under its own key (the page has no key column)');
+    const shapeId = this.shapeFor(names);
+    const shape = this.shapes[shapeId]!;
+    const { cols } = shape;
+    const valueOf = (c: DecodedColumn, i: number): unknown =>
+      c.from === 'values' ? c.values[i] : c.from === 'constant' ? c.value : c.indices[i]! < 0 ? null : strings[c.indices[i]!];
+
+    // The index first, row by row (a key may come twice in a page): each row's key fields are stored
+    // with it, which the index reads to tell keys apart.
+    const keyColumn = columns[keyAt]!;
+    const fields = this.format.fields;
+    const fieldAt = fields.map((f) => names.indexOf(f));
+    const view = this.view;
+    const rows = new Int32Array(n);
+    /** Rows that leave the other shapes' columns empty (see `set`): every column, the key's made first. */
+    this.keyColumns();
+    const otherColumns = this.othersOf(shape);
+    const others: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const key = valueOf(keyColumn, i) as string;
+      const hash = hashKey(key);
+      const found = this.find(key, hash);
+      if (found >= 0 && this.views.size) this.keepForViews(found);
+      const row = found >= 0 ? found : this.rows;
+      for (let f = 0; f < fieldAt.length; f++) {
+        const j = fieldAt[f]!;
+        const v = j >= 0 ? valueOf(columns[j]!, i) : undefined;
+        if (j >= 0 && cols[j]! >= 0) this.columns[cols[j]!]!.set(row, v);
+        view[fields[f]!] = v;
+      }
+      if (otherColumns.length && (found < 0 || this.rowShape[row] !== shapeId)) others.push(row);
+      if (this.format.matches(key, view)) this.oddKeys.delete(row);
+      else this.oddKeys.set(row, key);
+      if (found < 0) this.addRow(hash, row);
+      this.rowShape[row] = shapeId;
+      rows[i] = row;
+    }
+
+    // Then the other fields, a column at a time.
+    const ids = new Int32Array(strings.length).fill(-1);
+    for (let j = 0; j < columns.length; j++) {
+      const c = cols[j]!;
+      if (c >= 0 && !fieldAt.includes(j)) this.columns[c]!.setMany(rows, n, columns[j]!, strings, ids);
+    }
+    for (const c of otherColumns) for (const row of others) this.columns[c]!.set(row, NONE);
+    this.lastShape = shapeId;
   }
 
   keys(): IterableIterator<string> {

@@ -23,7 +23,8 @@ import {
   type ResultOf,
 } from '../protocol/methods';
 import { eventsOf } from '../protocol/events';
-import { decodeColumnsEntities } from '../protocol/column-decoders';
+import { decodeColumns, decodeColumnsEntities } from '../protocol/column-decoders';
+import { EntityTable, type EntityMap } from '../analysis/table';
 import { PAGE_ENCODINGS, type PageEncoding } from '../protocol/pages';
 
 export interface ClusterClientOptions {
@@ -47,6 +48,13 @@ export interface ClusterClientOptions {
    * client reads (`deletes-v1`). `[]`: every event as an object. Listeners get objects either way.
    */
   eventEncodings?: readonly EventEncoding[];
+}
+
+export interface ListAllOptions<C extends CollectionName> {
+  /** Entities per page (default `DEFAULT_PAGE_LIMIT`). */
+  limit?: number;
+  /** Where to store the pages (see `ClusterClient.listAll`): then each page's entity count is yielded, not its entities. */
+  into?: EntityMap<EntityOf<C>>;
 }
 
 export interface Disposable {
@@ -265,9 +273,18 @@ export class ClusterClient {
    * builds it meanwhile. Never more than that one request ahead, so the cluster's rules for a
    * client's unsent replies (server.ts: not read from past 1 MiB, closed past 64 MiB) see at
    * most two pages, as they would from two requests in turn.
+   *
+   * With `into`, each page is stored there instead of handed over (as `into.set(e.key, e)` for
+   * each entity, in order) and the page's entity count is yielded: a `columns-v1` page goes into an
+   * `EntityTable` from its decoded columns (`EntityTable.setColumns`), with no object per entity.
    */
-  async *listAll<C extends CollectionName>(collection: C, opts?: { limit?: number }): AsyncIterable<EntityOf<C>[]> {
+  listAll<C extends CollectionName, O extends ListAllOptions<C> = ListAllOptions<C>>(
+    collection: C,
+    opts?: O,
+  ): AsyncIterable<O extends { into: object } ? number : EntityOf<C>[]>;
+  async *listAll<C extends CollectionName>(collection: C, opts?: ListAllOptions<C>): AsyncIterable<EntityOf<C>[] | number> {
     const limit = opts?.limit ?? DEFAULT_PAGE_LIMIT;
+    const into = opts?.into;
     const ask = (cursor: string | null) => {
       const request = this.request('cluster.list', { collection, cursor, limit });
       // Failing while the caller still holds the page before (or after it stopped), it must not be an unhandled
@@ -279,7 +296,7 @@ export class ClusterClient {
     while (next) {
       const page: ResultOf<'cluster.list'> = await next;
       next = page.nextCursor === null ? undefined : ask(page.nextCursor);
-      yield this.itemsOf(collection, page);
+      yield into ? this.store(collection, page, into) : this.itemsOf(collection, page);
     }
   }
 
@@ -294,6 +311,28 @@ export class ClusterClient {
     const items = pageSchemaOf(collection).safeParse(page.items);
     if (!items.success) throw new Error(`cluster sent an invalid ${collection} page: ${describeZodError(items.error)}`);
     return items.data;
+  }
+
+  /** A `cluster.list` result's items, decoded and validated as `itemsOf` does, stored into `into`: how many. */
+  private store<C extends CollectionName>(collection: C, page: ResultOf<'cluster.list'>, into: EntityMap<EntityOf<C>>): number {
+    if (into instanceof EntityTable) {
+      if (page.collection !== collection) throw new Error(`cluster sent a ${page.collection} page for ${collection}`);
+      // The table grows once to the collection's size, not by steps each copied.
+      into.reserve(page.total);
+      if ('encoding' in page) {
+        const decoded = decodeColumns(collection, page.page, MAX_PAGE_LIMIT);
+        if (!decoded.ok) throw new Error(`cluster sent an invalid ${collection} page: ${decoded.error}`);
+        if (decoded.columns) {
+          into.setColumns(decoded.columns);
+          return decoded.columns.n;
+        }
+        for (const e of decoded.items) into.set(e.key, e);
+        return decoded.items.length;
+      }
+    }
+    const items = this.itemsOf(collection, page);
+    for (const e of items) into.set(e.key, e);
+    return items.length;
   }
 
   close(): void {

@@ -17,6 +17,7 @@ import {
   summaryTotal,
   type ClusterStatus,
   type ConnectionState,
+  type EntityOf,
   type EventsNotification,
   type Subsystem,
   type SummaryResult,
@@ -24,7 +25,7 @@ import {
 } from '../protocol';
 import { emptyCollections, type ClusterModel, type EntityMap } from '../analysis/model';
 import type { ClusterLink, SessionCore } from './link';
-import type { Entity, SyncedModel } from './session-events';
+import type { SyncedModel } from './session-events';
 
 /** How a full sync ended: `cancelled` when the session was disposed (disconnected) meanwhile. */
 export type SyncOutcome = { phase: 'done' } | { phase: 'failed'; message: string } | { phase: 'cancelled' };
@@ -140,12 +141,12 @@ export class FullSync {
       const collections = emptyCollections();
       let total = 0;
       for (const c of COLLECTION_NAMES) {
-        // The client validates every page against the entity schema (a `columns-v1` page column by column), and asks
-        // for the next page before it hands this one over: the cluster builds it while this one is stored.
-        const map = collections[c] as EntityMap<Entity>;
-        for await (const page of link.listAll(c, { limit: MAX_PAGE_LIMIT })) {
-          for (const item of page) map.set(item.key, item);
-          this.progress.done += page.length;
+        // The client validates every page against the entity schema (a `columns-v1` page column by column) and stores
+        // it into the model's table (from the columns, no object per entity), and asks for the next page before it
+        // stores this one: the cluster builds it meanwhile.
+        const map = collections[c] as EntityMap<EntityOf<typeof c>>;
+        for await (const stored of link.listAll(c, { limit: MAX_PAGE_LIMIT, into: map })) {
+          this.progress.done += stored;
           this.reportProgress();
         }
         total += map.size;

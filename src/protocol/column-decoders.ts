@@ -272,11 +272,33 @@ function rejection(
   return { ok: false, error: `${collection} page: row ${row}, column ${JSON.stringify(field.name)}: ${what}` };
 }
 
-/** A column of the entities being built: its field, and where row `i`'s value is. */
-type OutColumn =
+/**
+ * A decoded column: its field, and where row `i`'s value is: `values[i]`; `strings[indices[i]]`
+ * of the page's dictionary (-1: null); or `value` in every row (a field the page leaves out, which
+ * the schema gives a value).
+ */
+export type DecodedColumn =
   | { name: string; from: 'values'; values: readonly unknown[] }
   | { name: string; from: 'strings'; indices: readonly number[] }
   | { name: string; from: 'constant'; value: unknown };
+
+/**
+ * A page's entities, validated and decoded, as columns: entity `i` has each column's field, in
+ * the columns' order, with its value at `i` (`entitiesOf` builds them). For a reader that stores
+ * columns (`EntityTable.setColumns`), with no object per entity.
+ */
+export interface DecodedColumns {
+  readonly n: number;
+  readonly columns: readonly DecodedColumn[];
+  /** The page's dictionary, which `strings` columns index. */
+  readonly strings: readonly string[];
+}
+
+/** `decodeColumns`'s answer: the columns, or (an entity schema this file does not read) the entities zod gave. */
+export type DecodedPageColumns<C extends CollectionName> =
+  | { ok: true; columns: DecodedColumns; items?: undefined }
+  | { ok: true; columns?: undefined; items: EntityOf<C>[] }
+  | { ok: false; error: string };
 
 /**
  * The page's entities, validated against the collection's schema and decoded column by column,
@@ -285,29 +307,56 @@ type OutColumn =
  * the schema's parse of every entity; never throws.
  */
 export function decodeColumnsEntities<C extends CollectionName>(collection: C, raw: unknown, maxEntities = Infinity): DecodedEntities<C> {
-  return decodeEntities(collection, decoderOf(collection), raw, maxEntities);
+  return entitiesFrom(decodePage(collection, decoderOf(collection), raw, maxEntities));
 }
 
 /** `decodeColumnsEntities` with another entity schema than the collection's (tests: a schema the derivation leaves partly to zod). */
 export function decodeColumnsEntitiesWith(collection: CollectionName, schema: z.ZodType, raw: unknown): DecodedEntities<CollectionName> {
-  return decodeEntities(collection, { schema, fields: planObject(schema) }, raw, Infinity);
+  return entitiesFrom(decodePage(collection, { schema, fields: planObject(schema) }, raw, Infinity));
 }
 
-function decodeEntities<C extends CollectionName>(
+/**
+ * The page validated and decoded as `decodeColumnsEntities` does it (the same checks, the same
+ * errors), left as columns: `entitiesOf(columns)` are the entities `decodeColumnsEntities` gives.
+ * An entity schema this file does not read gives the entities themselves (`items`).
+ */
+export function decodeColumns<C extends CollectionName>(collection: C, raw: unknown, maxEntities = Infinity): DecodedPageColumns<C> {
+  return decodePage(collection, decoderOf(collection), raw, maxEntities);
+}
+
+/** `decodeColumns` with another entity schema than the collection's (tests). */
+export function decodeColumnsWith(collection: CollectionName, schema: z.ZodType, raw: unknown): DecodedPageColumns<CollectionName> {
+  return decodePage(collection, { schema, fields: planObject(schema) }, raw, Infinity);
+}
+
+/** The entities of decoded columns, row by row: fresh objects, fields in the columns' order. */
+export function entitiesOf(page: DecodedColumns): Record<string, unknown>[] {
+  return assemble(page.n, page.columns, page.strings);
+}
+
+function entitiesFrom<C extends CollectionName>(decoded: DecodedPageColumns<C>): DecodedEntities<C> {
+  if (!decoded.ok) return decoded;
+  return { ok: true, items: decoded.items ?? (entitiesOf(decoded.columns) as EntityOf<C>[]) };
+}
+
+function decodePage<C extends CollectionName>(
   collection: C,
   plan: CollectionDecoder,
   raw: unknown,
   maxEntities: number,
-): DecodedEntities<C> {
+): DecodedPageColumns<C> {
   const page = checkColumnsPage(collection, raw, maxEntities);
   if (!page.ok) return page;
-  if (!plan.fields) return decodeWithZod(collection, page, plan.schema);
+  if (!plan.fields) {
+    const decoded = decodeWithZod(collection, page, plan.schema);
+    return decoded.ok ? { ok: true, items: decoded.items } : decoded;
+  }
   const { n, fields, columns, strings, keyColumn } = page;
 
   const keys = keyColumn >= 0 ? derivedKeys(collection, page) : undefined;
   if (keys && !Array.isArray(keys)) return keys;
 
-  const out: OutColumn[] = [];
+  const out: DecodedColumn[] = [];
   for (const field of plan.fields) {
     const j = fields.indexOf(field.name);
     if (j < 0) {
@@ -362,7 +411,7 @@ function decodeEntities<C extends CollectionName>(
       }
     }
   }
-  return { ok: true, items: assemble(n, out, strings) as EntityOf<C>[] };
+  return { ok: true, columns: { n, columns: out, strings } };
 }
 
 /** Each row's key, made from its fields' values as sent, or the page's error. */
@@ -400,7 +449,7 @@ const MAX_ASSEMBLERS = 256;
  * `e[name] = v` at 5,000 shards). The names come from the schemas (never from the wire), quoted
  * with `JSON.stringify`; none is `__proto__` (`planObject` leaves names of `Object.prototype` to zod).
  */
-function assemble(n: number, out: readonly OutColumn[], strings: readonly string[]): Record<string, unknown>[] {
+function assemble(n: number, out: readonly DecodedColumn[], strings: readonly string[]): Record<string, unknown>[] {
   const layout = out.map((c) => `${c.from}:${c.name}`).join(',');
   let make = assemblers.get(layout);
   if (!make) {

@@ -8,7 +8,13 @@
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { z } from 'zod';
-import { columnDecoderKinds, decodeColumnsEntities, decodeColumnsEntitiesWith } from '../../src/protocol/column-decoders';
+import {
+  columnDecoderKinds,
+  decodeColumnsEntities,
+  decodeColumnsEntitiesWith,
+  decodeColumnsWith,
+  entitiesOf,
+} from '../../src/protocol/column-decoders';
 import {
   COLLECTION_NAMES,
   COLLECTIONS,
@@ -38,6 +44,9 @@ function reference(c: CollectionName, page: unknown, schema: z.ZodType = COLLECT
 function agrees(c: CollectionName, page: unknown, schema?: z.ZodType): void {
   const want = reference(c, page, schema);
   const got = schema ? decodeColumnsEntitiesWith(c, schema, page) : decodeColumnsEntities(c, page);
+  // The same page left as columns (what the sync stores): the same answer, the same entities.
+  const columns = decodeColumnsWith(c, schema ?? COLLECTIONS[c].schema, page);
+  assert.deepStrictEqual(columns.ok ? { ok: true, items: columns.items ?? entitiesOf(columns.columns) } : columns, got);
   assert.equal(
     got.ok,
     want.ok,
