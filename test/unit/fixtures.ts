@@ -4,6 +4,7 @@
  */
 import {
   COLLECTION_NAMES,
+  KEYS,
   keys,
   SUBSYSTEMS,
   type CachedRegion,
@@ -78,6 +79,13 @@ export function metastoreShard(shardId: string, over: Partial<MetastoreShard> = 
     updateTimestamp: null,
     ...over,
   };
+}
+
+/** The metastore shard stored under `key` (`index/source/shard`): its index, source and id are the key's parts. */
+export function metastoreShardAt(key: string, over: Partial<MetastoreShard> = {}): MetastoreShard {
+  const parts = KEYS.shard.parse(key);
+  if (!parts) throw new Error(`not a shard key: ${key}`);
+  return metastoreShard(parts.shardId, { indexUid: parts.indexUid, sourceId: parts.sourceId, ...over });
 }
 
 export function controlPlaneShard(shardId: string, over: Partial<ControlPlaneShard> = {}): ControlPlaneShard {

@@ -2,22 +2,9 @@
 import * as assert from 'node:assert/strict';
 import { buildUndo, parseJournal, repairHistory } from '../../src/engine/journal';
 import type { JournalLine } from '../../src/protocol';
+import { metastoreShardAt } from './fixtures';
 
-const shard = (k: string) => ({
-  key: k,
-  version: 3,
-  indexUid: 'i:1',
-  sourceId: 's',
-  shardId: k.split('/')[2],
-  leaderId: 'ingester-0',
-  followerId: null,
-  docMappingUid: 'd',
-  shardState: 'open',
-  publishPositionInclusive: '',
-  publishToken: null,
-  createdAt: 0,
-  updateTimestamp: null,
-});
+const shard = (k: string) => metastoreShardAt(k, { version: 3 });
 const head: JournalLine = {
   type: 'repair',
   v: 1,
