@@ -90,13 +90,21 @@ export class GatewayAudit implements ClusterJournal {
     return undefined;
   }
 
+  /**
+   * The journal record a request writes into: its client repair's id and batch (a request without `audit` is
+   * a record of its own, batch 0).
+   */
+  private recordOf(params: RepairParams): { id: string; batch: number } {
+    return { id: params.audit?.repair ?? params.requestId, batch: params.audit?.batch ?? 0 };
+  }
+
   /** The request's `repair` (first batch) and `intent` lines, on disk before it is applied (rejects if they cannot be written: then it is not). */
   async before(params: RepairParams, caller: Caller | undefined, before: BeforeImage[]): Promise<void> {
     const op = params.repair;
     const targets = 'targets' in op ? op.targets.length : 1;
     const at = new Date().toISOString();
     const audit = params.audit;
-    const id = audit?.repair ?? params.requestId;
+    const { id, batch } = this.recordOf(params);
     const known = audit ? this.repairs.get(id) : undefined;
     if (!known?.written) {
       const undo = REPAIR_COMMANDS[op.command].undo;
@@ -140,7 +148,7 @@ export class GatewayAudit implements ClusterJournal {
       type: 'intent',
       repair: id,
       at,
-      batch: audit?.batch ?? 0,
+      batch,
       requestId: params.requestId,
       operation: op,
       before,
@@ -153,12 +161,12 @@ export class GatewayAudit implements ClusterJournal {
     const applied = items.filter((i) => i.status === 'applied');
     const refused = items.filter((i) => i.status === 'refused');
     const audit = params.audit;
-    const id = audit?.repair ?? params.requestId;
+    const { id, batch } = this.recordOf(params);
     await this.file.append({
       type: 'result',
       repair: id,
       at,
-      batch: audit?.batch ?? 0,
+      batch,
       requestId: params.requestId,
       outcome: 'answered',
       applied: applied.map((i) => (i.version === undefined ? { key: i.key } : { key: i.key, version: i.version })),

@@ -17,9 +17,7 @@ import {
   type ClusterInfo,
   type FindingSummary,
 } from '../../src/protocol';
-import { BatchGate } from './batchGate';
-import { LspHarness } from './lsp';
-import { startSim, type RunningSim } from './sim';
+import { danglingShards, useGatedServer } from './gatedServer';
 import { clusterDocUri } from '../../src/protocol/uri';
 
 /** Four full batches of dangling shards, all deletable. */
@@ -32,31 +30,21 @@ type Route = 'request' | 'server progress';
 
 describe('cancelling a repair part-way (real server, real simulator, batch 2 held)', function () {
   this.timeout(60_000);
-  let lsp: LspHarness;
-  let sim: RunningSim;
-  let gate: BatchGate;
+  const rig = useGatedServer({ holdRepair: 2 }, danglingShards(DANGLING));
 
   beforeEach(async () => {
-    lsp = await LspHarness.start();
-    sim = await startSim(['--scenario', 'quickwit-dangling-shards', '--seed', '1', '--dangling-shards', String(DANGLING)]);
-    gate = await BatchGate.start(sim.url, { holdRepair: 2 });
-    const info = await lsp.request<ClusterInfo>(LspMethods.connect, { name: 'big', url: gate.url, token: sim.token });
+    const info = await rig.lsp.request<ClusterInfo>(LspMethods.connect, { name: 'big', url: rig.gate.url, token: rig.sim.token });
     assert.equal(info.state, 'live');
-    await lsp.waitForDiagnostics(SHARDS_DOC, (d) => d.some((x) => x.code === 'shards/dangling'));
-  });
-  afterEach(async () => {
-    await gate?.close();
-    await lsp?.stop();
-    await sim?.stop();
+    await rig.lsp.waitForDiagnostics(SHARDS_DOC, (d) => d.some((x) => x.code === 'shards/dangling'));
   });
 
   async function danglingFinding(): Promise<FindingSummary | undefined> {
-    const { findings } = await lsp.request<{ findings: FindingSummary[] }>(LspMethods.findings, { cluster: 'big' });
+    const { findings } = await rig.lsp.request<{ findings: FindingSummary[] }>(LspMethods.findings, { cluster: 'big' });
     return findings.find((f) => f.rule === 'shards/dangling');
   }
 
   async function metastoreCount(): Promise<number> {
-    const status = await (await sim.client()).request('cluster.status', {});
+    const status = await (await rig.sim.client()).request('cluster.status', {});
     return status.counts[METASTORE] ?? 0;
   }
 
@@ -64,29 +52,29 @@ describe('cancelling a repair part-way (real server, real simulator, batch 2 hel
   async function runAndCancel(command: string, args: unknown, route: Route): Promise<ApplyRepairResult> {
     const cts = new CancellationTokenSource();
     const params = { command, arguments: [args], workDoneToken: route === 'request' ? 'test-progress' : undefined };
-    const running = lsp.request<ApplyRepairResult>('workspace/executeCommand', params, cts.token);
-    await gate.held();
+    const running = rig.lsp.request<ApplyRepairResult>('workspace/executeCommand', params, cts.token);
+    await rig.gate.held();
     if (route === 'request') {
       cts.cancel();
     } else {
-      const token = await lsp.waitFor('the server to create its progress', () => lsp.createdProgress[0]);
-      await lsp.notify('window/workDoneProgress/cancel', { token });
+      const token = await rig.lsp.waitFor('the server to create its progress', () => rig.lsp.createdProgress[0]);
+      await rig.lsp.notify('window/workDoneProgress/cancel', { token });
     }
     // Messages are read in order: once this answers, the server has seen the cancel.
-    await lsp.request(LspMethods.clusters, {});
-    gate.release();
+    await rig.lsp.request(LspMethods.clusters, {});
+    rig.gate.release();
     return running;
   }
 
   it('lets every batch through when nobody cancels (the gate itself changes nothing)', async () => {
     const finding = (await danglingFinding())!;
     const args: ApplyRepairArgs = { cluster: 'big', findingId: finding.id, repairId: 'delete-uninitialised' };
-    const running = lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyRepair, arguments: [args] });
-    await gate.held();
-    gate.release();
+    const running = rig.lsp.request<ApplyRepairResult>('workspace/executeCommand', { command: LspCommands.applyRepair, arguments: [args] });
+    await rig.gate.held();
+    rig.gate.release();
     const result = await running;
     assert.equal(result.applied, DANGLING, result.summary);
-    assert.equal(gate.repairs.length, 4);
+    assert.equal(rig.gate.repairs.length, 4);
     assert.ok(result.ok && result.resolved, result.summary);
   });
 
@@ -100,15 +88,15 @@ describe('cancelling a repair part-way (real server, real simulator, batch 2 hel
 
       const result = await runAndCancel(LspCommands.applyRepair, { cluster: 'big', findingId: finding.id, repairId: repair.id }, route);
 
-      assert.deepEqual(gate.repairs.length, 2, `batches sent: ${gate.repairs.join(', ')}`);
+      assert.deepEqual(rig.gate.repairs.length, 2, `batches sent: ${rig.gate.repairs.join(', ')}`);
       assert.equal(result.ok, false, 'a cancelled repair is not ok');
       assert.equal(result.resolved, false);
       assert.equal(result.applied, 2 * MAX_REPAIR_TARGETS, result.summary);
       assert.match(result.summary, /cancelled before the remaining batches/);
       if (route === 'request') {
         // Reported to the client's own token (the editor's progress), not to a second one of the server's.
-        assert.deepEqual(lsp.createdProgress, [], 'the server opens no progress of its own when the client gave a token');
-        const reports = lsp.progress.filter((p) => p.token === 'test-progress' && p.value.kind === 'report');
+        assert.deepEqual(rig.lsp.createdProgress, [], 'the server opens no progress of its own when the client gave a token');
+        const reports = rig.lsp.progress.filter((p) => p.token === 'test-progress' && p.value.kind === 'report');
         assert.deepEqual(
           reports.map((p) => p.value.percentage),
           [25, 50],
@@ -116,15 +104,15 @@ describe('cancelling a repair part-way (real server, real simulator, batch 2 hel
         );
       }
       assert.ok(
-        lsp.logs.some((l) => /repair .*delete-uninitialised: .*cancelled before the remaining batches/.test(l)),
-        `the server log says it was cancelled:\n${lsp.logs.slice(-6).join('\n')}`,
+        rig.lsp.logs.some((l) => /repair .*delete-uninitialised: .*cancelled before the remaining batches/.test(l)),
+        `the server log says it was cancelled:\n${rig.lsp.logs.slice(-6).join('\n')}`,
       );
       // The cluster kept the other half, and the editor still shows it.
       assert.equal(before - (await metastoreCount()), 2 * MAX_REPAIR_TARGETS, 'the cluster lost exactly the two batches');
       const left = await danglingFinding();
       assert.equal(left?.count, DANGLING - 2 * MAX_REPAIR_TARGETS, 'the finding stays with the shards not deleted');
       assert.ok(
-        lsp.diagnostics.get(SHARDS_DOC)?.some((d) => d.code === 'shards/dangling'),
+        rig.lsp.diagnostics.get(SHARDS_DOC)?.some((d) => d.code === 'shards/dangling'),
         'and so does its diagnostic',
       );
     });
@@ -135,7 +123,7 @@ describe('cancelling a repair part-way (real server, real simulator, batch 2 hel
 
       const result = await runAndCancel(LspCommands.applyAllSafe, { cluster: 'big' }, route);
 
-      assert.deepEqual(gate.repairs.length, 2, `batches sent: ${gate.repairs.join(', ')}`);
+      assert.deepEqual(rig.gate.repairs.length, 2, `batches sent: ${rig.gate.repairs.join(', ')}`);
       assert.equal(result.ok, false, 'a cancelled run is not ok');
       assert.equal(result.resolved, false);
       assert.equal(result.applied, 2 * MAX_REPAIR_TARGETS, result.summary);
@@ -146,7 +134,7 @@ describe('cancelling a repair part-way (real server, real simulator, batch 2 hel
       );
       if (route === 'request') {
         // In entities of the whole run, batch by batch: not "1 of 1 findings".
-        const reports = lsp.progress.filter((p) => p.token === 'test-progress' && p.value.kind === 'report');
+        const reports = rig.lsp.progress.filter((p) => p.token === 'test-progress' && p.value.kind === 'report');
         assert.deepEqual(
           reports.map((p) => p.value.percentage),
           [0, 25, 50],

@@ -17,9 +17,7 @@ import {
   type Subsystem,
 } from '../../src/protocol';
 import { snapshot } from '../sim/helpers';
-import { BatchGate } from './batchGate';
-import { LspHarness } from './lsp';
-import { startSim, type RunningSim } from './sim';
+import { useGatedServer } from './gatedServer';
 
 const NAME = 'big';
 const doc = (s: Subsystem) => clusterDocUri(NAME, s);
@@ -30,32 +28,21 @@ const text = (d: Diagnostic) => String(d.message);
 
 describe('provisional findings from counts (real server, real simulator, the sync held before its first page)', function () {
   this.timeout(60_000);
-  let lsp: LspHarness;
-  let sim: RunningSim;
-  let gate: BatchGate;
-
-  beforeEach(async () => {
-    lsp = await LspHarness.start();
-  });
-  afterEach(async () => {
-    await gate?.close();
-    await lsp?.stop();
-    await sim?.stop();
-  });
+  // Each test starts its own scenario (rig.start) behind a gate that holds the first page request.
+  const rig = useGatedServer({ holdRepair: 1, method: 'cluster.list' });
 
   /** Connects through a gate that holds the first page; resolves once it is held, with the connect still pending. */
   async function connectHeld(args: string[]): Promise<{ connected: Promise<ClusterInfo>; info: ClusterInfo }> {
-    sim = await startSim(args);
-    gate = await BatchGate.start(sim.url, { holdRepair: 1, method: 'cluster.list' });
-    const connected = lsp.request<ClusterInfo>(LspMethods.connect, { name: NAME, url: gate.url, token: sim.token });
-    await gate.held();
+    await rig.start(args);
+    const connected = rig.lsp.request<ClusterInfo>(LspMethods.connect, { name: NAME, url: rig.gate.url, token: rig.sim.token });
+    await rig.gate.held();
     // Messages come in order: once this answers, every diagnostic published before it has arrived.
-    const { clusters } = await lsp.request<{ clusters: ClusterInfo[] }>(LspMethods.clusters, {});
+    const { clusters } = await rig.lsp.request<{ clusters: ClusterInfo[] }>(LspMethods.clusters, {});
     return { connected, info: clusters[0]! };
   }
 
   const codeActions = (uri: string, d: Diagnostic) =>
-    lsp.request<CodeAction[]>('textDocument/codeAction', {
+    rig.lsp.request<CodeAction[]>('textDocument/codeAction', {
       textDocument: { uri },
       range: d.range,
       context: { diagnostics: [d], only: ['quickfix'] },
@@ -81,8 +68,8 @@ describe('provisional findings from counts (real server, real simulator, the syn
     assert.equal(info.errors, 2);
 
     // What the cluster holds, read in full past the gate: the counts the messages must give.
-    const snap = await snapshot(await sim.client(), 5000);
-    const shardsDoc = lsp.diagnostics.get(doc('shards')) ?? [];
+    const snap = await snapshot(await rig.sim.client(), 5000);
+    const shardsDoc = rig.lsp.diagnostics.get(doc('shards')) ?? [];
     assert.equal(shardsDoc.length, 1, JSON.stringify(shardsDoc));
     const early = shardsDoc[0]!;
     const findingId = (early.data as { findingId: string }).findingId;
@@ -102,31 +89,31 @@ describe('provisional findings from counts (real server, real simulator, the syn
     assert.equal(early.range.start.line, 0, 'no document yet: the top line');
     assert.deepEqual(await codeActions(doc('shards'), early), [], 'no repair from counts');
 
-    const [backlog] = lsp.diagnostics.get(doc('ddl')) ?? [];
+    const [backlog] = rig.lsp.diagnostics.get(doc('ddl')) ?? [];
     assert.equal(backlog?.code, 'ddl/backlog');
     const unfinished = [...snap['greptime.procedures'].values()].filter((p) => UNFINISHED_PROCEDURE_STATUSES.includes(p.status)).length;
     assert.match(text(backlog), new RegExp(`^DDL procedures are piling up in metasrv: ${fmt(unfinished)} unfinished procedures`));
     assert.match(text(backlog), PROVISIONAL);
     for (const s of ['wal', 'regions', 'partitions'] as const)
-      assert.deepEqual(lsp.diagnostics.get(doc(s)) ?? [], [], `${s}: nothing the counts prove`);
+      assert.deepEqual(rig.lsp.diagnostics.get(doc(s)) ?? [], [], `${s}: nothing the counts prove`);
 
-    const { findings } = await lsp.request<{ findings: FindingSummary[] }>(LspMethods.findings, { cluster: NAME });
+    const { findings } = await rig.lsp.request<{ findings: FindingSummary[] }>(LspMethods.findings, { cluster: NAME });
     assert.deepEqual(findings.map((f) => [f.id, f.provisional, f.repairs.length]).sort(), [
       ['ddl/backlog:metasrv', true, 0],
       [findingId, true, 0],
     ]);
-    const hover = await lsp.request<Hover>('textDocument/hover', {
+    const hover = await rig.lsp.request<Hover>('textDocument/hover', {
       textDocument: { uri: doc('shards') },
       position: { line: 0, character: 0 },
     });
     const because = (hover.contents as { value: string }).value.replace(/\\(.)/g, '$1');
     assert.ok(because.includes(`The control plane (epoch `) && because.includes(`counts ${fmt(known)} of ${group}`), because);
 
-    gate.release();
+    rig.gate.release();
     const live = await connected;
     assert.equal(live.state, 'live');
     assert.equal(live.provisional, undefined, 'nothing provisional once synced');
-    const full = await lsp.waitForDiagnostics(doc('shards'), (d) =>
+    const full = await rig.lsp.waitForDiagnostics(doc('shards'), (d) =>
       d.some((x) => x.code === 'shards/dangling' && !text(x).includes('from counts')),
     );
     const dangling = full.find((x) => x.code === 'shards/dangling')!;
@@ -136,8 +123,8 @@ describe('provisional findings from counts (real server, real simulator, the syn
       (await codeActions(doc('shards'), dangling)).some((a) => a.isPreferred),
       'a repair is offered now',
     );
-    for (const s of SUBSYSTEMS) for (const d of lsp.diagnostics.get(doc(s)) ?? []) assert.ok(!text(d).includes('from counts'), text(d));
-    const after = await lsp.request<{ findings: FindingSummary[] }>(LspMethods.findings, { cluster: NAME });
+    for (const s of SUBSYSTEMS) for (const d of rig.lsp.diagnostics.get(doc(s)) ?? []) assert.ok(!text(d).includes('from counts'), text(d));
+    const after = await rig.lsp.request<{ findings: FindingSummary[] }>(LspMethods.findings, { cluster: NAME });
     assert.ok(after.findings.every((f) => f.provisional === undefined));
   });
 
@@ -146,9 +133,9 @@ describe('provisional findings from counts (real server, real simulator, the syn
     assert.equal(info.state, 'syncing');
     assert.equal(info.provisional, undefined);
     assert.equal(info.errors + info.warnings, 0);
-    for (const s of SUBSYSTEMS) assert.deepEqual(lsp.diagnostics.get(doc(s)) ?? [], [], s);
-    gate.release();
+    for (const s of SUBSYSTEMS) assert.deepEqual(rig.lsp.diagnostics.get(doc(s)) ?? [], [], s);
+    rig.gate.release();
     assert.equal((await connected).state, 'live');
-    for (const s of SUBSYSTEMS) assert.deepEqual(lsp.diagnostics.get(doc(s)) ?? [], [], s);
+    for (const s of SUBSYSTEMS) assert.deepEqual(rig.lsp.diagnostics.get(doc(s)) ?? [], [], s);
   });
 });

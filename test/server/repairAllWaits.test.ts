@@ -10,10 +10,8 @@ import { LspCommands, LspMethods, MAX_PAGE_LIMIT, type ApplyRepairResult, type C
 import { ClusterWorkspace } from '../../src/engine/workspace';
 import { ConnectError } from '../../src/engine/cluster';
 import { useSimulator } from '../sim/helpers';
-import { BatchGate } from './batchGate';
 import { GatedLinks } from './gatedLinks';
-import { LspHarness } from './lsp';
-import { startSim, type RunningSim } from './sim';
+import { danglingShards, useGatedServer } from './gatedServer';
 
 const METASTORE = 'quickwit.metastore.shards';
 /** Three pages of dangling shards: a sync held after its first page is part-way (neither 0% nor 100%). */
@@ -156,39 +154,26 @@ describe('Repair All during a sync waits for it (engine, real simulator)', funct
 
 describe('Repair All during a sync, over LSP: the work-done progress says it waits (real server, real simulator)', function () {
   this.timeout(60_000);
-  let lsp: LspHarness;
-  let sim: RunningSim;
-  let gate: BatchGate;
-
-  beforeEach(async () => {
-    lsp = await LspHarness.start();
-    sim = await startSim(['--scenario', 'quickwit-dangling-shards', '--seed', '1', '--dangling-shards', String(DANGLING)]);
-    // The sync's second page request is held: the sync is under way, and stays so until the test lets it go.
-    gate = await BatchGate.start(sim.url, { holdRepair: 2, method: 'cluster.list' });
-  });
-  afterEach(async () => {
-    await gate?.close();
-    await lsp?.stop();
-    await sim?.stop();
-  });
+  // The sync's second page request is held: the sync is under way, and stays so until the test lets it go.
+  const rig = useGatedServer({ holdRepair: 2, method: 'cluster.list' }, danglingShards(DANGLING));
 
   it('reports "waiting for the sync (N%)" to the editor\'s progress, then applies once the sync ends', async () => {
-    const connected = lsp.request<ClusterInfo>(LspMethods.connect, { name: 'big', url: gate.url, token: sim.token });
-    await gate.held();
-    const running = lsp.request<ApplyRepairResult>('workspace/executeCommand', {
+    const connected = rig.lsp.request<ClusterInfo>(LspMethods.connect, { name: 'big', url: rig.gate.url, token: rig.sim.token });
+    await rig.gate.held();
+    const running = rig.lsp.request<ApplyRepairResult>('workspace/executeCommand', {
       command: LspCommands.applyAllSafe,
       arguments: [{ cluster: 'big' }],
       workDoneToken: 'repair-all',
     });
-    const waiting = await lsp.waitFor('a "waiting for the sync" progress report', () =>
-      lsp.progress.find(
+    const waiting = await rig.lsp.waitFor('a "waiting for the sync" progress report', () =>
+      rig.lsp.progress.find(
         (p) => p.token === 'repair-all' && p.value.kind === 'report' && /^waiting for the sync/.test(p.value.message ?? ''),
       ),
     );
     assert.match(waiting.value.message!, /^waiting for the sync \(\d+%\)$/);
     assert.equal(waiting.value.percentage, 0, "none of the repair's own share is done while it waits");
 
-    gate.release();
+    rig.gate.release();
     assert.equal((await connected).state, 'live');
     const result = await running;
     assert.ok(result.ok && result.resolved, result.summary);

@@ -10,39 +10,14 @@ import { buildUndo, parseJournal, repairHistory } from '../../src/engine/journal
 import { packIntent, packResult, unpackJournalLine } from '../../src/protocol/before-images';
 import type { JournalIntentLine, JournalLine, JournalResultLine } from '../../src/protocol';
 import { entityArbitrary } from './arbitraries';
+import { metastoreShardAt, repairLine } from './fixtures';
 
 const AT = '2026-01-01T00:00:00.000Z';
-const shard = (k: string, extra: Record<string, unknown> = {}) => ({
-  key: k,
-  version: 3,
-  indexUid: 'app-logs:01HF7YAT01F6SEFP5Y4J5566PC',
-  sourceId: '_ingest-source',
-  shardId: k.split('/')[2],
-  leaderId: 'ingester-0',
-  followerId: null,
-  docMappingUid: '01HF7YAT02G7ER23BQSFMV6THS',
-  shardState: 'open',
-  publishPositionInclusive: '',
-  publishToken: null,
-  createdAt: 610,
-  updateTimestamp: null,
-  ...extra,
-});
+/** The shard under key `k` as a before-image (`extra`: fields a shard does not have, for a second shape). */
+const shard = (k: string, extra: Record<string, unknown> = {}) => ({ ...metastoreShardAt(k, { version: 3 }), ...extra });
 const keyOf = (i: number) => `app-logs:01HF7YAT01F6SEFP5Y4J5566PC/_ingest-source/01HF7YXD${String(i).padStart(18, '0')}`;
 
-const head: JournalLine = {
-  type: 'repair',
-  v: 1,
-  repair: 'r1',
-  at: AT,
-  cluster: 'sim',
-  incarnation: 'inc',
-  source: 'editor',
-  findingId: 'shards/dangling:x',
-  rule: 'shards/dangling',
-  option: { id: 'delete-uninitialised', title: 'Delete', safety: 'safe', undoable: true },
-  plan: [{ command: 'quickwit.deleteShards', targets: 2 }],
-};
+const head: JournalLine = repairLine('editor', { at: AT });
 
 function intentOf(batch: number, keys: string[], entity: (k: string, i: number) => Record<string, unknown> | null): JournalIntentLine {
   return {

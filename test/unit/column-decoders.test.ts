@@ -24,6 +24,7 @@ import {
   type CollectionName,
 } from '../../src/protocol';
 import { entityArbitrary } from './arbitraries';
+import { metastoreShard } from './fixtures';
 
 /** What the wire does to a value: JSON out and back. */
 const wire = <T>(v: T): unknown => JSON.parse(JSON.stringify(v));
@@ -271,21 +272,7 @@ describe('column decoders derived from the entity schemas', () => {
       fc.property(pageArbitrary(c), (page) => agrees(c, page, schema)),
       { numRuns: 150 },
     );
-    const shard = (shardId: string) => ({
-      key: `i/s/${shardId}`,
-      version: 1,
-      indexUid: 'i',
-      sourceId: 's',
-      shardId,
-      leaderId: 'l',
-      followerId: null,
-      docMappingUid: 'd',
-      shardState: 'open',
-      publishPositionInclusive: '',
-      publishToken: null,
-      createdAt: 0,
-      updateTimestamp: null,
-    });
+    const shard = (shardId: string) => metastoreShard(shardId, { docMappingUid: 'd' });
     const page = wire(encodeColumnsPage(c, [shard('a'), shard('x1')])!);
     const r = decodeColumnsEntitiesWith(c, schema, page);
     assert.deepEqual(r, { ok: false, error: 'quickwit.metastore.shards page: row 1, column "shardId": no x in a shard id' });

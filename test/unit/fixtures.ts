@@ -4,6 +4,7 @@
  */
 import {
   COLLECTION_NAMES,
+  KEYS,
   keys,
   SUBSYSTEMS,
   type CachedRegion,
@@ -14,6 +15,7 @@ import {
   type EtcdPrefix,
   type InFlightAppend,
   type IngesterShard,
+  type JournalRepairLine,
   type MetastoreShard,
   type Procedure,
   type ScPartition,
@@ -76,6 +78,31 @@ export function metastoreShard(shardId: string, over: Partial<MetastoreShard> = 
     publishToken: null,
     createdAt: 10,
     updateTimestamp: null,
+    ...over,
+  };
+}
+
+/** The metastore shard stored under `key` (`index/source/shard`): its index, source and id are the key's parts. */
+export function metastoreShardAt(key: string, over: Partial<MetastoreShard> = {}): MetastoreShard {
+  const parts = KEYS.shard.parse(key);
+  if (!parts) throw new Error(`not a shard key: ${key}`);
+  return metastoreShard(parts.shardId, { indexUid: parts.indexUid, sourceId: parts.sourceId, ...over });
+}
+
+/** A journal's `repair` line: repair r1, a safe and undoable deletion of two dangling shards, written by `source`. */
+export function repairLine(source: JournalRepairLine['source'], over: Partial<JournalRepairLine> = {}): JournalRepairLine {
+  return {
+    type: 'repair',
+    v: 1,
+    repair: 'r1',
+    at: '2026-01-01T00:00:00.000Z',
+    cluster: 'sim',
+    incarnation: 'inc',
+    source,
+    findingId: 'shards/dangling:x',
+    rule: 'shards/dangling',
+    option: { id: 'delete-uninitialised', title: 'Delete', safety: 'safe', undoable: true },
+    plan: [{ command: 'quickwit.deleteShards', targets: 2 }],
     ...over,
   };
 }

@@ -2,35 +2,10 @@
 import * as assert from 'node:assert/strict';
 import { buildUndo, parseJournal, repairHistory } from '../../src/engine/journal';
 import type { JournalLine } from '../../src/protocol';
+import { metastoreShardAt, repairLine } from './fixtures';
 
-const shard = (k: string) => ({
-  key: k,
-  version: 3,
-  indexUid: 'i:1',
-  sourceId: 's',
-  shardId: k.split('/')[2],
-  leaderId: 'ingester-0',
-  followerId: null,
-  docMappingUid: 'd',
-  shardState: 'open',
-  publishPositionInclusive: '',
-  publishToken: null,
-  createdAt: 0,
-  updateTimestamp: null,
-});
-const head: JournalLine = {
-  type: 'repair',
-  v: 1,
-  repair: 'r1',
-  at: '2026-01-01T00:00:00.000Z',
-  cluster: 'sim',
-  incarnation: 'inc',
-  source: 'cli',
-  findingId: 'shards/dangling:x',
-  rule: 'shards/dangling',
-  option: { id: 'delete-uninitialised', title: 'Delete', safety: 'safe', undoable: true },
-  plan: [{ command: 'quickwit.deleteShards', targets: 2 }],
-};
+const shard = (k: string) => metastoreShardAt(k, { version: 3 });
+const head: JournalLine = repairLine('cli');
 const intent = (batch: number, keys: string[]): JournalLine => ({
   type: 'intent',
   repair: 'r1',
