@@ -102,7 +102,7 @@ class Column {
   form = Form.Values;
   /** Rows the column has a slot for (the table's rows). */
   private rows = 0;
-  /** Rows the table expects (`EntityTable.reserve`): numbers grow straight to it once a quarter of the way there. */
+  /** Rows the table expects (`EntityTable.reserve`): numbers grow straight to it once 1/RESERVE_AT of the way there. */
   reserved = 0;
   /** In this window: values seen, strings among them and (Values) the distinct ones, or (Strings) the new ones. */
   private seen = 0;
@@ -192,12 +192,12 @@ class Column {
   }
 
   /**
-   * (Values) Once a quarter of the reservation is filled, the values array takes its whole length
+   * (Values) Once 1/RESERVE_AT of the reservation is filled, the values array takes its whole length
    * at once (a holey array, which V8 keeps fast), not a copy at each step of its own growth.
    */
   private reserveValues(row: number): void {
     const values = this.values!;
-    if (row * 4 < this.reserved || this.reserved <= values.length) return;
+    if (row * RESERVE_AT < this.reserved || this.reserved <= values.length) return;
     const grown = new Array<unknown>(this.reserved);
     for (let r = 0; r < values.length; r++) grown[r] = values[r];
     this.values = grown;
@@ -371,16 +371,24 @@ function maker(names: string[], cols: number[], keyAt: number, forms: readonly F
 }
 
 /**
+ * A reservation (`EntityTable.reserve`) is taken once this fraction of it is filled (1/RESERVE_AT):
+ * early, so that the arrays are copied while small only (each copy left behind is memory the
+ * allocator keeps, fragmented, for the rest of the process: at 760k rows, growing by steps to a
+ * quarter left about 20 MiB of it); not at once, so that a reservation that overstates (a file's
+ * `counts` over a summarised document) costs nothing until the rows come. The typed arrays'
+ * pages are touched only as rows are written.
+ */
+const RESERVE_AT = 32;
+
+/**
  * The length to grow to for `n` rows: `grown`, or `reserved` (the rows expected, `EntityTable.reserve`)
- * once `n` is a quarter of the way there, so a large table is copied while small only (and a
- * reservation that overstates, a file's `counts` over a summarised document, costs nothing until
- * the rows come).
+ * once `n` is 1/RESERVE_AT of the way there.
  */
 function grownTo(n: number, grown: number, reserved: number): number {
-  return reserved > grown && n * 4 >= reserved ? reserved : grown;
+  return reserved > grown && n * RESERVE_AT >= reserved ? reserved : grown;
 }
 
-/** An `Int32Array` at least `n` long, keeping `a`'s values (grown to `reserved` once a quarter of the way there, see `grownTo`). */
+/** An `Int32Array` at least `n` long, keeping `a`'s values (grown to `reserved` once 1/RESERVE_AT of the way there, see `grownTo`). */
 function atLeast(a: Int32Array<ArrayBuffer>, n: number, reserved = 0): Int32Array<ArrayBuffer> {
   if (n <= a.length) return a;
   const grown = new Int32Array(grownTo(n, Math.max(n, a.length * 2), reserved));
@@ -481,8 +489,8 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
 
   /**
    * Room for `rows` rows in all (entities expected, e.g. a snapshot file's `counts`): the row
-   * arrays and the index grow straight to it once a quarter of it is filled, not by steps each
-   * copied. Only a hint: more rows still fit, and fewer waste nothing before that quarter.
+   * arrays and the index grow straight to it once 1/RESERVE_AT of it is filled, not by steps each
+   * copied. Only a hint: more rows still fit, and fewer waste nothing before that.
    */
   reserve(rows: number): void {
     if (!(rows > this.reserved)) return;
@@ -665,7 +673,7 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     this.rowHash[row] = hash;
     if ((this.live + 1 + this.tombstones) * 8 > this.slots.length * 5) {
       const live = this.live + 1;
-      this.rehash(slotsFor(live * 4 >= this.reserved ? Math.max(live, this.reserved) : live));
+      this.rehash(slotsFor(live * RESERVE_AT >= this.reserved ? Math.max(live, this.reserved) : live));
     }
     this.rows++;
     this.live++;

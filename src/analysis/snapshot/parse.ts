@@ -719,7 +719,10 @@ export async function parseSnapshotStream(
     }
     rest = start === 0 ? rest + text : text.slice(start);
   };
-  for await (const chunk of chunks) feed(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
+  for await (const chunk of chunks) {
+    if (typeof chunk === 'string') feed(chunk);
+    else for (let i = 0; i < chunk.length; i += 65536) feed(decoder.decode(chunk.subarray(i, i + 65536), { stream: true }));
+  }
   feed(decoder.decode());
   parser.line(rest);
   return parser.finish();
@@ -848,7 +851,7 @@ export class SnapshotParser {
           this.fast = fastState(this.current);
           this.currentMap = this.collections[c] as EntityMap<AnyEntity>;
           this.currentShape = undefined;
-          // The entities the header counts (a hint: the table grows to it once a quarter is read).
+          // The entities the header counts (a hint: the table grows to it once 1/32 of it is read).
           const expected = this.status.counts[c];
           if (this.currentMap instanceof EntityTable && typeof expected === 'number') this.currentMap.reserve(expected);
           if (!this.positions.has(c)) this.positions.set(c, new EntityLines());
