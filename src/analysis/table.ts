@@ -321,10 +321,14 @@ const COMPACT_AFTER = 4096;
 /** The most rows `reserve` takes (a file's `counts` is not trusted with the memory). */
 const MAX_RESERVED = 1 << 23;
 
+/** The start of `hashKey`'s hash, and the factor of each step (a reader that scans a key's text anyway hashes it as it goes). */
+export const KEY_HASH_START = 0x811c9dc5;
+export const KEY_HASH_FACTOR = 0x01000193;
+
 /** 32-bit FNV-1a of the key's UTF-16 code units. */
-function hashKey(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+export function hashKey(key: string): number {
+  let h = KEY_HASH_START;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), KEY_HASH_FACTOR);
   return h | 0;
 }
 
@@ -514,30 +518,46 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
    * (`shapeFor`) with `values[i]` the value of field `i` (the slot of `key` is not read): for a
    * reader that has the values, not an entity. False, and nothing changes, if `key` is present.
    * `own` gives the string to keep when the key is kept (one its fields do not spell out): a
-   * reader that passes a slice of its text copies it there, and only there.
+   * reader that passes a slice of its text copies it there, and only there. `spelledOut` says
+   * that the caller took the key's fields from the key format's `parse(key)` (then they spell the
+   * key out, by the format's contract), so the key is not checked against them again. `hash` is
+   * `hashKey(key)`, if the caller has it.
    */
-  appendRow(shape: number, key: string, values: readonly unknown[], own: (key: string) => string = (k) => k): boolean {
+  appendRow(
+    shape: number,
+    key: string,
+    values: readonly unknown[],
+    own: (key: string) => string = (k) => k,
+    spelledOut = false,
+    hash = hashKey(key),
+  ): boolean {
     const s = this.shapes[shape];
     if (!s) throw new Error(`no shape ${shape} in this table`);
-    const hash = hashKey(key);
     if (this.find(key, hash) >= 0) return false;
     const row = this.rows;
     const { names, cols } = s;
+    const columns = this.columns;
     for (let i = 0; i < names.length; i++) {
       const c = cols[i]!;
-      if (c >= 0) this.columns[c]!.set(row, values[i]);
+      if (c >= 0) columns[c]!.set(row, values[i]);
     }
-    for (const c of this.othersOf(s)) this.columns[c]!.set(row, NONE);
+    const others = this.othersOf(s);
+    for (let i = 0; i < others.length; i++) columns[others[i]!]!.set(row, NONE);
     // The key that its fields spell out is not stored; any other is.
-    const keyAt = (s.keyAt ??= this.format.fields.map((f) => names.indexOf(f)));
-    const view = this.view;
-    const fields = this.format.fields;
-    for (let i = 0; i < keyAt.length; i++) view[fields[i]!] = keyAt[i]! >= 0 ? values[keyAt[i]!] : undefined;
-    if (!this.format.matches(key, view)) this.oddKeys.set(row, own(key));
+    if (!spelledOut && !this.spellsOut(s, key, values)) this.oddKeys.set(row, own(key));
     this.addRow(hash, row);
     this.rowShape[row] = shape;
     this.lastShape = shape;
     return true;
+  }
+
+  /** Whether `values` (a row of `shape`) spell `key` out. */
+  private spellsOut(shape: Shape, key: string, values: readonly unknown[]): boolean {
+    const keyAt = (shape.keyAt ??= this.format.fields.map((f) => shape.names.indexOf(f)));
+    const view = this.view;
+    const fields = this.format.fields;
+    for (let i = 0; i < keyAt.length; i++) view[fields[i]!] = keyAt[i]! >= 0 ? values[keyAt[i]!] : undefined;
+    return this.format.matches(key, view);
   }
 
   delete(key: string): boolean {
