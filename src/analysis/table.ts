@@ -192,12 +192,15 @@ class Column {
   }
 
   /**
-   * (Values) Once 1/RESERVE_AT of the reservation is filled, the values array takes its whole length
-   * at once (a holey array, which V8 keeps fast), not a copy at each step of its own growth.
+   * (Values) Once a quarter of the reservation is filled, the values array takes its whole length
+   * at once (a holey array, which V8 keeps fast), not a copy at each step of its own growth. Later
+   * than the typed arrays (`RESERVE_AT`): the copies a values array leaves are garbage of the V8
+   * heap, freed whole by the next full GC, while a column that turns to numbers after taking the
+   * reservation (a column of tokens that start unique and then repeat) would leave all of it.
    */
   private reserveValues(row: number): void {
     const values = this.values!;
-    if (row * RESERVE_AT < this.reserved || this.reserved <= values.length) return;
+    if (row * 4 < this.reserved || this.reserved <= values.length) return;
     const grown = new Array<unknown>(this.reserved);
     for (let r = 0; r < values.length; r++) grown[r] = values[r];
     this.values = grown;
