@@ -103,7 +103,7 @@ class Column {
   form = Form.Values;
   /** Rows the column has a slot for (the table's rows). */
   private rows = 0;
-  /** Rows the table expects (`EntityTable.reserve`): numbers grow straight to it once a quarter of the way there. */
+  /** Rows the table expects (`EntityTable.reserve`): numbers grow straight to it once 1/RESERVE_AT of the way there. */
   reserved = 0;
   /** In this window: values seen, strings among them and (Values) the distinct ones, or (Strings) the new ones. */
   private seen = 0;
@@ -194,7 +194,10 @@ class Column {
 
   /**
    * (Values) Once a quarter of the reservation is filled, the values array takes its whole length
-   * at once (a holey array, which V8 keeps fast), not a copy at each step of its own growth.
+   * at once (a holey array, which V8 keeps fast), not a copy at each step of its own growth. Later
+   * than the typed arrays (`RESERVE_AT`): the copies a values array leaves are garbage of the V8
+   * heap, freed whole by the next full GC, while a column that turns to numbers after taking the
+   * reservation (a column of tokens that start unique and then repeat) would leave all of it.
    */
   private reserveValues(row: number): void {
     const values = this.values!;
@@ -398,10 +401,14 @@ const COMPACT_AFTER = 4096;
 /** The most rows `reserve` takes (a file's `counts` is not trusted with the memory). */
 const MAX_RESERVED = 1 << 23;
 
+/** The start of `hashKey`'s hash, and the factor of each step (a reader that scans a key's text anyway hashes it as it goes). */
+export const KEY_HASH_START = 0x811c9dc5;
+export const KEY_HASH_FACTOR = 0x01000193;
+
 /** 32-bit FNV-1a of the key's UTF-16 code units. */
-function hashKey(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+export function hashKey(key: string): number {
+  let h = KEY_HASH_START;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), KEY_HASH_FACTOR);
   return h | 0;
 }
 
@@ -448,16 +455,24 @@ function maker(names: string[], cols: number[], keyAt: number, forms: readonly F
 }
 
 /**
+ * A reservation (`EntityTable.reserve`) is taken once this fraction of it is filled (1/RESERVE_AT):
+ * early, so that the arrays are copied while small only (each copy left behind is memory the
+ * allocator keeps, fragmented, for the rest of the process: at 760k rows, growing by steps to a
+ * quarter left about 20 MiB of it); not at once, so that a reservation that overstates (a file's
+ * `counts` over a summarised document) costs nothing until the rows come. The typed arrays'
+ * pages are touched only as rows are written.
+ */
+const RESERVE_AT = 32;
+
+/**
  * The length to grow to for `n` rows: `grown`, or `reserved` (the rows expected, `EntityTable.reserve`)
- * once `n` is a quarter of the way there, so a large table is copied while small only (and a
- * reservation that overstates, a file's `counts` over a summarised document, costs nothing until
- * the rows come).
+ * once `n` is 1/RESERVE_AT of the way there.
  */
 function grownTo(n: number, grown: number, reserved: number): number {
-  return reserved > grown && n * 4 >= reserved ? reserved : grown;
+  return reserved > grown && n * RESERVE_AT >= reserved ? reserved : grown;
 }
 
-/** An `Int32Array` at least `n` long, keeping `a`'s values (grown to `reserved` once a quarter of the way there, see `grownTo`). */
+/** An `Int32Array` at least `n` long, keeping `a`'s values (grown to `reserved` once 1/RESERVE_AT of the way there, see `grownTo`). */
 function atLeast(a: Int32Array<ArrayBuffer>, n: number, reserved = 0): Int32Array<ArrayBuffer> {
   if (n <= a.length) return a;
   const grown = new Int32Array(grownTo(n, Math.max(n, a.length * 2), reserved));
@@ -558,8 +573,8 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
 
   /**
    * Room for `rows` rows in all (entities expected, e.g. a snapshot file's `counts`): the row
-   * arrays and the index grow straight to it once a quarter of it is filled, not by steps each
-   * copied. Only a hint: more rows still fit, and fewer waste nothing before that quarter.
+   * arrays and the index grow straight to it once 1/RESERVE_AT of it is filled, not by steps each
+   * copied. Only a hint: more rows still fit, and fewer waste nothing before that.
    */
   reserve(rows: number): void {
     if (!(rows > this.reserved)) return;
@@ -583,30 +598,46 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
    * (`shapeFor`) with `values[i]` the value of field `i` (the slot of `key` is not read): for a
    * reader that has the values, not an entity. False, and nothing changes, if `key` is present.
    * `own` gives the string to keep when the key is kept (one its fields do not spell out): a
-   * reader that passes a slice of its text copies it there, and only there.
+   * reader that passes a slice of its text copies it there, and only there. `spelledOut` says
+   * that the caller took the key's fields from the key format's `parse(key)` (then they spell the
+   * key out, by the format's contract), so the key is not checked against them again. `hash` is
+   * `hashKey(key)`, if the caller has it.
    */
-  appendRow(shape: number, key: string, values: readonly unknown[], own: (key: string) => string = (k) => k): boolean {
+  appendRow(
+    shape: number,
+    key: string,
+    values: readonly unknown[],
+    own: (key: string) => string = (k) => k,
+    spelledOut = false,
+    hash = hashKey(key),
+  ): boolean {
     const s = this.shapes[shape];
     if (!s) throw new Error(`no shape ${shape} in this table`);
-    const hash = hashKey(key);
     if (this.find(key, hash) >= 0) return false;
     const row = this.rows;
     const { names, cols } = s;
+    const columns = this.columns;
     for (let i = 0; i < names.length; i++) {
       const c = cols[i]!;
-      if (c >= 0) this.columns[c]!.set(row, values[i]);
+      if (c >= 0) columns[c]!.set(row, values[i]);
     }
-    for (const c of this.othersOf(s)) this.columns[c]!.set(row, NONE);
+    const others = this.othersOf(s);
+    for (let i = 0; i < others.length; i++) columns[others[i]!]!.set(row, NONE);
     // The key that its fields spell out is not stored; any other is.
-    const keyAt = (s.keyAt ??= this.format.fields.map((f) => names.indexOf(f)));
-    const view = this.view;
-    const fields = this.format.fields;
-    for (let i = 0; i < keyAt.length; i++) view[fields[i]!] = keyAt[i]! >= 0 ? values[keyAt[i]!] : undefined;
-    if (!this.format.matches(key, view)) this.oddKeys.set(row, own(key));
+    if (!spelledOut && !this.spellsOut(s, key, values)) this.oddKeys.set(row, own(key));
     this.addRow(hash, row);
     this.rowShape[row] = shape;
     this.lastShape = shape;
     return true;
+  }
+
+  /** Whether `values` (a row of `shape`) spell `key` out. */
+  private spellsOut(shape: Shape, key: string, values: readonly unknown[]): boolean {
+    const keyAt = (shape.keyAt ??= this.format.fields.map((f) => shape.names.indexOf(f)));
+    const view = this.view;
+    const fields = this.format.fields;
+    for (let i = 0; i < keyAt.length; i++) view[fields[i]!] = keyAt[i]! >= 0 ? values[keyAt[i]!] : undefined;
+    return this.format.matches(key, view);
   }
 
   delete(key: string): boolean {
@@ -802,7 +833,7 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     this.rowHash[row] = hash;
     if ((this.live + 1 + this.tombstones) * 8 > this.slots.length * 5) {
       const live = this.live + 1;
-      this.rehash(slotsFor(live * 4 >= this.reserved ? Math.max(live, this.reserved) : live));
+      this.rehash(slotsFor(live * RESERVE_AT >= this.reserved ? Math.max(live, this.reserved) : live));
     }
     this.rows++;
     this.live++;
