@@ -10,8 +10,10 @@
  * writing it) is reported, not fatal. Undo is built from what was read.
  */
 import { randomUUID } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { JournalFile } from '../cluster/journal-file';
+import { dirname } from 'node:path';
+import { JournalFile, JournalWriteError } from '../cluster/journal-file';
 import {
   clusterKey,
   errorText,
@@ -35,7 +37,7 @@ import {
   type RepairResult,
   type RuleId,
 } from '../protocol';
-import { packIntent, packResult } from '../protocol/before-images';
+import { packIntent, packResultNow, type PackedIntentLine, type PackedJournalLine } from '../protocol/before-images';
 import type { BatchHooks } from './repairs';
 import type { ClusterSession } from './session';
 
@@ -48,6 +50,30 @@ export { parseJournal, type JournalRead } from '../protocol';
 
 /** The editor's and `cluster-check`'s journal: the shared writer (src/cluster/journal-file.ts), and recorders for repairs. */
 export class RepairJournal extends JournalFile {
+  /**
+   * As the shared writer's (one `write`, then `fsync`, done before it resolves), but on this thread:
+   * a batch's result and the next batch's intent are written between the batch's answer and the next
+   * request, and an asynchronous write would let the batch's own events (thousands of entities, queued
+   * behind the answer) be applied first, on the repair's path instead of beside the next batch. A
+   * journal is written by one process, so the writes of two repairs at once never interleave.
+   */
+  override append(line: JournalLine | PackedJournalLine): Promise<void> {
+    const bytes = Buffer.from(`${JSON.stringify(line)}\n`);
+    try {
+      mkdirSync(dirname(this.path), { recursive: true });
+      const fd = openSync(this.path, 'a');
+      try {
+        for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (e) {
+      return Promise.reject(new JournalWriteError(`the repair journal ${this.path} could not be written (${errorText(e)})`));
+    }
+    return Promise.resolve();
+  }
+
   /**
    * Hooks that journal one repair: its `repair` line before the first batch, each batch's
    * `intent` (with before-images from the session's model) before it is sent, each result after.
@@ -108,17 +134,38 @@ export class JournalRecorder implements BatchHooks {
       await this.journal.append(line);
       this.started = true;
     }
-    const intent: JournalIntentLine = {
-      type: 'intent',
-      repair: this.id,
-      at: now(),
-      batch,
-      requestId,
-      operation: op,
-      before: this.beforeImages(op),
-    };
     // One compact record per batch (before-images.ts); still one append, fsynced, before the batch is sent.
-    await this.journal.append(await packIntent(intent));
+    const prepared = this.next?.op === op ? await this.next.line.catch(() => undefined) : undefined;
+    this.next = undefined;
+    const line = prepared ?? (await this.packed(op));
+    await this.journal.append({ ...line, at: now(), batch, requestId });
+    this.prepareNext(batch + 1);
+  }
+
+  /**
+   * The next batch's intent, packed while this one is out (its round trip leaves the thread idle),
+   * from the model as it is then: as it will be once this batch is answered, when the two batches
+   * share no target (else `before` takes it afresh). Written (with its own time and request id) only
+   * when `before` is called for it, so nothing is on disk for a batch that is never sent.
+   */
+  private prepareNext(batch: number): void {
+    const { operations } = this.info.option;
+    const op = operations[batch];
+    const current = operations[batch - 1];
+    if (!op || !current) return;
+    const line = new Promise<JournalIntentLine | PackedIntentLine | undefined>((resolve, reject) =>
+      // After the current batch's request has left (the caller sends it once `before` resolves).
+      setImmediate(() => (shareTargets(current, op) ? resolve(undefined) : this.packed(op).then(resolve, reject))),
+    );
+    line.catch(() => undefined); // `before` takes it afresh
+    this.next = { op, line };
+  }
+
+  private next: { op: RepairCommand; line: Promise<JournalIntentLine | PackedIntentLine | undefined> } | undefined;
+
+  /** The intent of a batch of `op`, packed, with its time, batch and request id still to set. */
+  private packed(op: RepairCommand): Promise<JournalIntentLine | PackedIntentLine> {
+    return packIntent({ type: 'intent', repair: this.id, at: '', batch: 0, requestId: '', operation: op, before: this.beforeImages(op) });
   }
 
   async after(
@@ -160,7 +207,7 @@ export class JournalRecorder implements BatchHooks {
       this.applied += result.applied;
       this.refused += result.refused;
     }
-    await this.journal.append(await packResult(line));
+    await this.journal.append(packResultNow(line));
   }
 
   /** The repair's last line (only if it wrote any: a repair refused before its first batch left none). */
@@ -187,6 +234,14 @@ export class JournalRecorder implements BatchHooks {
 
 function now(): string {
   return new Date().toISOString();
+}
+
+/** Whether two operations name a target in common. */
+function shareTargets(a: RepairCommand, b: RepairCommand): boolean {
+  if (!('targets' in a) || !('targets' in b)) return false;
+  const keys = new Set<string>();
+  for (const t of a.targets) keys.add(t.key);
+  return b.targets.some((t) => keys.has(t.key));
 }
 
 // ------------------------------------------------------------------ reading --
