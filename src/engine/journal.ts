@@ -418,13 +418,9 @@ export function buildUndo(lines: readonly JournalLine[], id: string | undefined,
     }
   }
   const operations: RepairCommand[] = [];
-  const shards = [...recreate.values()];
-  for (let i = 0; i < shards.length; i += MAX_REPAIR_TARGETS) {
-    operations.push({
-      command: 'quickwit.restoreShards',
-      targets: shards.slice(i, i + MAX_REPAIR_TARGETS).map((e) => ({ key: e.key, absent: true, entity: e })),
-    });
-  }
+  const shards = [...recreate.values()].map((e) => ({ key: e.key, absent: true as const, entity: e }));
+  for (const targets of bySize(shards, MAX_REPAIR_TARGETS, UNDO_BATCH_BYTES))
+    operations.push({ command: 'quickwit.restoreShards', targets });
   const partitions = [...restore.values()];
   for (let i = 0; i < partitions.length; i += MAX_REPAIR_TARGETS) {
     operations.push({ command: 'fluvio.restoreResolution', targets: partitions.slice(i, i + MAX_REPAIR_TARGETS) });
@@ -447,6 +443,33 @@ export function buildUndo(lines: readonly JournalLine[], id: string | undefined,
       undoNote: 'an undo is not itself undone; repair again instead',
     },
   };
+}
+
+/**
+ * The most JSON text the targets of one undo request may take. A cluster closes a connection whose
+ * message is over 1 MiB (`DEFAULT_MAX_PAYLOAD`, src/cluster/server.ts), and a re-creating undo sends
+ * whole entities: 5,000 shards of a few hundred bytes each are more. The rest of a request (its ids,
+ * preconditions and audit) has room under the limit.
+ */
+export const UNDO_BATCH_BYTES = 768 * 1024;
+
+/** `items` in order, cut into batches of at most `count` items and (but a lone item's) `bytes` of JSON. */
+export function bySize<T>(items: readonly T[], count: number, bytes: number): T[][] {
+  const out: T[][] = [];
+  let batch: T[] = [];
+  let size = 0;
+  for (const item of items) {
+    const n = Buffer.byteLength(JSON.stringify(item)) + 1;
+    if (batch.length && (batch.length === count || size + n > bytes)) {
+      out.push(batch);
+      batch = [];
+      size = 0;
+    }
+    batch.push(item);
+    size += n;
+  }
+  if (batch.length) out.push(batch);
+  return out;
 }
 
 /**
