@@ -478,9 +478,15 @@ export function bySize<T>(items: readonly T[], count: number, bytes: number): T[
  */
 function appliedItems(op: RepairCommand, result: RepairResult): Array<{ key: string; version?: number }> {
   if (result.itemResults === 'exceptions') {
-    const listed = new Set(result.items.map((i) => i.key));
-    const targets: ReadonlyArray<{ key: string }> = 'targets' in op ? op.targets : [];
-    return [...new Set(targets.map((t) => t.key))].filter((k) => !listed.has(k)).map((key) => ({ key }));
+    // Each key once, in the targets' order (one pass: this runs between a batch's answer and the next request).
+    const seen = new Set(result.items.map((i) => i.key));
+    const applied: Array<{ key: string }> = [];
+    for (const { key } of 'targets' in op ? (op.targets as ReadonlyArray<{ key: string }>) : []) {
+      if (seen.has(key)) continue;
+      seen.add(key);
+      applied.push({ key });
+    }
+    return applied;
   }
   return result.items
     .filter((i) => i.status === 'applied')
