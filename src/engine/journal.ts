@@ -10,32 +10,25 @@
  * writing it) is reported, not fatal. Undo is built from what was read.
  */
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { JournalFile } from '../cluster/journal-file';
+import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { JournalFile, JournalWriteError } from '../cluster/journal-file';
 import {
-  clusterKey,
   errorText,
   JOURNAL_VERSION,
   JournalLine,
   MAX_REPAIR_TARGETS,
-  parseImageEntity,
-  parseJournal,
   REPAIR_COMMANDS,
-  type BatchState,
   type BeforeImage,
   type JournalIntentLine,
-  type JournalRead,
   type JournalRepairLine,
   type JournalResultLine,
-  type MetastoreShard,
-  type PartitionResolution,
   type RepairCommand,
-  type RepairHistoryEntry,
   type RepairOption,
   type RepairResult,
   type RuleId,
 } from '../protocol';
-import { packIntent, packResult } from '../protocol/before-images';
+import { packIntent, packResultNow, type PackedIntentLine, type PackedJournalLine } from '../protocol/before-images';
 import type { BatchHooks } from './repairs';
 import type { ClusterSession } from './session';
 
@@ -45,9 +38,35 @@ const MAX_REFUSALS_PER_LINE = MAX_REPAIR_TARGETS;
 export { JournalWriteError } from '../cluster/journal-file';
 /** The pure reader lives in the protocol (a gateway validates what it serves with it). */
 export { parseJournal, type JournalRead } from '../protocol';
+/** Reading: history and undo (journal-history.ts). */
+export { buildUndo, bySize, readJournal, repairHistory, RESTARTED_NOTE, UNDO_BATCH_BYTES, type UndoPlan } from './journal-history';
 
 /** The editor's and `cluster-check`'s journal: the shared writer (src/cluster/journal-file.ts), and recorders for repairs. */
 export class RepairJournal extends JournalFile {
+  /**
+   * As the shared writer's (one `write`, then `fsync`, done before it resolves), but on this thread:
+   * a batch's result and the next batch's intent are written between the batch's answer and the next
+   * request, and an asynchronous write would let the batch's own events (thousands of entities, queued
+   * behind the answer) be applied first, on the repair's path instead of beside the next batch. A
+   * journal is written by one process, so the writes of two repairs at once never interleave.
+   */
+  override append(line: JournalLine | PackedJournalLine): Promise<void> {
+    const bytes = Buffer.from(`${JSON.stringify(line)}\n`);
+    try {
+      mkdirSync(dirname(this.path), { recursive: true });
+      const fd = openSync(this.path, 'a');
+      try {
+        for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (e) {
+      return Promise.reject(new JournalWriteError(`the repair journal ${this.path} could not be written (${errorText(e)})`));
+    }
+    return Promise.resolve();
+  }
+
   /**
    * Hooks that journal one repair: its `repair` line before the first batch, each batch's
    * `intent` (with before-images from the session's model) before it is sent, each result after.
@@ -108,17 +127,38 @@ export class JournalRecorder implements BatchHooks {
       await this.journal.append(line);
       this.started = true;
     }
-    const intent: JournalIntentLine = {
-      type: 'intent',
-      repair: this.id,
-      at: now(),
-      batch,
-      requestId,
-      operation: op,
-      before: this.beforeImages(op),
-    };
     // One compact record per batch (before-images.ts); still one append, fsynced, before the batch is sent.
-    await this.journal.append(await packIntent(intent));
+    const prepared = this.next?.op === op ? await this.next.line.catch(() => undefined) : undefined;
+    this.next = undefined;
+    const line = prepared ?? (await this.packed(op));
+    await this.journal.append({ ...line, at: now(), batch, requestId });
+    this.prepareNext(batch + 1);
+  }
+
+  /**
+   * The next batch's intent, packed while this one is out (its round trip leaves the thread idle),
+   * from the model as it is then: as it will be once this batch is answered, when the two batches
+   * share no target (else `before` takes it afresh). Written (with its own time and request id) only
+   * when `before` is called for it, so nothing is on disk for a batch that is never sent.
+   */
+  private prepareNext(batch: number): void {
+    const { operations } = this.info.option;
+    const op = operations[batch];
+    const current = operations[batch - 1];
+    if (!op || !current) return;
+    const line = new Promise<JournalIntentLine | PackedIntentLine | undefined>((resolve, reject) =>
+      // After the current batch's request has left (the caller sends it once `before` resolves).
+      setImmediate(() => (shareTargets(current, op) ? resolve(undefined) : this.packed(op).then(resolve, reject))),
+    );
+    line.catch(() => undefined); // `before` takes it afresh
+    this.next = { op, line };
+  }
+
+  private next: { op: RepairCommand; line: Promise<JournalIntentLine | PackedIntentLine | undefined> } | undefined;
+
+  /** The intent of a batch of `op`, packed, with its time, batch and request id still to set. */
+  private packed(op: RepairCommand): Promise<JournalIntentLine | PackedIntentLine> {
+    return packIntent({ type: 'intent', repair: this.id, at: '', batch: 0, requestId: '', operation: op, before: this.beforeImages(op) });
   }
 
   async after(
@@ -160,7 +200,7 @@ export class JournalRecorder implements BatchHooks {
       this.applied += result.applied;
       this.refused += result.refused;
     }
-    await this.journal.append(await packResult(line));
+    await this.journal.append(packResultNow(line));
   }
 
   /** The repair's last line (only if it wrote any: a repair refused before its first batch left none). */
@@ -189,209 +229,12 @@ function now(): string {
   return new Date().toISOString();
 }
 
-// ------------------------------------------------------------------ reading --
-
-/** Reads and validates a journal. A missing file is an empty journal. */
-export async function readJournal(path: string): Promise<JournalRead> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { lines: [], problems: [] };
-    throw new Error(`cannot read the repair journal ${path}: ${errorText(e)}`, { cause: e });
-  }
-  return parseJournal(text);
-}
-
-interface RepairRecord {
-  head: JournalRepairLine;
-  intents: Map<number, JournalIntentLine>;
-  results: Map<number, JournalResultLine>;
-  end?: { summary: string };
-}
-
-function records(lines: readonly JournalLine[]): Map<string, RepairRecord> {
-  const out = new Map<string, RepairRecord>();
-  for (const l of lines) {
-    if (l.type === 'preview') continue; // audit only
-    if (l.type === 'repair') {
-      // Written again by a gateway restarted mid-repair: the first head stays, and so do the batches before.
-      if (!out.has(l.repair)) out.set(l.repair, { head: l, intents: new Map(), results: new Map() });
-      continue;
-    }
-    const r = out.get(l.repair);
-    if (!r) continue;
-    if (l.type === 'intent') r.intents.set(l.batch, l);
-    else if (l.type === 'result') r.results.set(l.batch, l);
-    else r.end = { summary: l.summary };
-  }
-  return out;
-}
-
-/** Whether any batch of the repair was (or may have been) applied. */
-function touchedAny(r: RepairRecord): boolean {
-  return [...r.intents.keys()].some((b) => TOUCHED.has(batchState(r.results.get(b))));
-}
-const TOUCHED: ReadonlySet<BatchState> = new Set(['applied', 'partly-applied', 'unknown']);
-
-function batchState(result: JournalResultLine | undefined): BatchState {
-  if (!result) return 'unknown';
-  if (result.outcome !== 'answered') return result.outcome;
-  const refused = result.refused.length;
-  if (result.applied.length && refused) return 'partly-applied';
-  if (result.applied.length) return 'applied';
-  return refused ? 'refused' : 'unchanged';
-}
-
-/** A repair of an earlier run of its cluster cannot be undone: undo re-creates from before-images of another incarnation. */
-export const RESTARTED_NOTE = 'the cluster restarted since (another incarnation): its state is not the one this repair changed';
-
-/**
- * The repairs of a journal, newest first, with their batches. `incarnations`: the incarnation each
- * connected cluster (by `clusterKey`) is now, so a repair of an earlier run is marked before anyone asks.
- */
-export function repairHistory(lines: readonly JournalLine[], incarnations: ReadonlyMap<string, string> = new Map()): RepairHistoryEntry[] {
-  const all = records(lines);
-  const undone = new Map<string, string>();
-  // An undo whose every batch was answered with nothing applied (a viewer's, refused; or all moved on) took nothing back.
-  for (const r of all.values())
-    if (r.head.undoOf !== undefined && (r.intents.size === 0 || touchedAny(r))) undone.set(r.head.undoOf, r.head.repair);
-  const out: RepairHistoryEntry[] = [];
-  for (const r of all.values()) {
-    const batches = [...r.intents.values()]
-      .sort((a, b) => a.batch - b.batch)
-      .map((i) => {
-        const result = r.results.get(i.batch);
-        const state = batchState(result);
-        return {
-          batch: i.batch,
-          command: i.operation.command,
-          targets: 'targets' in i.operation ? i.operation.targets.length : 1,
-          state,
-          summary: result?.summary ?? 'sent, but no result was recorded (interrupted): it may or may not have been applied',
-        };
-      });
-    const touched = touchedAny(r);
-    const note = !r.head.option.undoable
-      ? (r.head.option.undoNote ?? 'this repair cannot be undone')
-      : r.head.undoOf
-        ? 'an undo is not itself undone'
-        : undone.has(r.head.repair)
-          ? 'already undone'
-          : !touched
-            ? 'nothing was applied'
-            : (incarnations.get(clusterKey(r.head.cluster)) ?? r.head.incarnation) !== r.head.incarnation
-              ? RESTARTED_NOTE
-              : undefined;
-    out.push({
-      id: r.head.repair,
-      at: r.head.at,
-      cluster: r.head.cluster,
-      findingId: r.head.findingId,
-      ...(r.head.rule ? { rule: r.head.rule } : {}),
-      title: r.head.option.title,
-      safety: r.head.option.safety,
-      source: r.head.source,
-      ...(r.head.user ? { user: r.head.user } : {}),
-      ...(r.head.undoOf ? { undoOf: r.head.undoOf } : {}),
-      ...(r.head.run ? { run: r.head.run } : {}),
-      undoable: note === undefined,
-      ...(note ? { undoNote: note } : {}),
-      ...(undone.has(r.head.repair) ? { undoneBy: undone.get(r.head.repair) } : {}),
-      summary: r.end?.summary ?? 'interrupted: no end was recorded (see its batches)',
-      finished: r.end !== undefined,
-      batches,
-    });
-  }
-  return out.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
-}
-
-export interface UndoPlan {
-  /** The repair being undone. */
-  entry: RepairHistoryEntry;
-  cluster: string;
-  /** The cluster's URL, as the repair recorded it. */
-  url: string | undefined;
-  incarnation: string;
-  option: RepairOption;
-  /** Entities undo leaves alone, and why (no before-image, no known version, interrupted). */
-  skipped: string[];
-}
-
-/**
- * The inverse plan of a journalled repair, from its before-images: re-create what it deleted
- * (expecting the key still absent), restore what it changed (expecting the version it left).
- * `id`: a repair id, or undefined for the newest repair that can be undone.
- */
-export function buildUndo(lines: readonly JournalLine[], id: string | undefined, cluster?: string): UndoPlan {
-  const history = repairHistory(lines);
-  const entry = id
-    ? history.find((h) => h.id === id || h.id.startsWith(id))
-    : history.find((h) => h.undoable && (!cluster || h.cluster.toLowerCase() === cluster.toLowerCase()));
-  if (!entry) throw new Error(id ? `no repair ${id} in the journal` : 'no repair in the journal can be undone');
-  if (!entry.undoable) throw new Error(`repair ${entry.id} (${entry.title}) cannot be undone: ${entry.undoNote}`);
-  const record = records(lines).get(entry.id)!;
-  const recreate = new Map<string, MetastoreShard>();
-  const restore = new Map<string, { key: string; version: number; resolution: PartitionResolution }>();
-  const skipped: string[] = [];
-  for (const intent of [...record.intents.values()].sort((a, b) => a.batch - b.batch)) {
-    const result = record.results.get(intent.batch);
-    const undo = REPAIR_COMMANDS[intent.operation.command].undo;
-    if (undo.kind === 'none' || (result && result.outcome === 'not-sent')) continue;
-    // Interrupted: every target may have been applied. A re-create is still safe (it expects absence);
-    // a restore needs the version the repair left, which only a result says.
-    const applied = result ? result.applied : intent.before.map((b) => ({ key: b.key, version: undefined }));
-    const images = new Map(intent.before.map((b) => [b.key, b]));
-    for (const a of applied) {
-      const image = images.get(a.key);
-      const parsed = image ? parseImageEntity(image) : { ok: false as const, reason: `${a.key}: no before-image was recorded` };
-      if (!parsed.ok) {
-        skipped.push(parsed.reason);
-        continue;
-      }
-      if (undo.kind === 'recreate') {
-        recreate.set(a.key, parsed.entity as unknown as MetastoreShard);
-      } else if (a.version === undefined) {
-        skipped.push(`${a.key}: batch ${intent.batch + 1} was interrupted, so the version the repair left is unknown; check it by hand`);
-      } else {
-        restore.set(a.key, {
-          key: a.key,
-          version: a.version,
-          resolution: (parsed.entity as unknown as { resolution: PartitionResolution }).resolution,
-        });
-      }
-    }
-  }
-  const operations: RepairCommand[] = [];
-  const shards = [...recreate.values()];
-  for (let i = 0; i < shards.length; i += MAX_REPAIR_TARGETS) {
-    operations.push({
-      command: 'quickwit.restoreShards',
-      targets: shards.slice(i, i + MAX_REPAIR_TARGETS).map((e) => ({ key: e.key, absent: true, entity: e })),
-    });
-  }
-  const partitions = [...restore.values()];
-  for (let i = 0; i < partitions.length; i += MAX_REPAIR_TARGETS) {
-    operations.push({ command: 'fluvio.restoreResolution', targets: partitions.slice(i, i + MAX_REPAIR_TARGETS) });
-  }
-  const targetCount = shards.length + partitions.length;
-  return {
-    entry,
-    cluster: record.head.cluster,
-    url: record.head.url,
-    incarnation: record.head.incarnation,
-    skipped,
-    option: {
-      id: `undo-${entry.id}`,
-      title: `Undo: ${entry.title}`,
-      safety: 'safe',
-      description: `Re-creates what the repair deleted and restores what it changed, each only where nothing moved on since (${targetCount} entities).`,
-      targetCount,
-      operations,
-      undoable: false,
-      undoNote: 'an undo is not itself undone; repair again instead',
-    },
-  };
+/** Whether two operations name a target in common. */
+function shareTargets(a: RepairCommand, b: RepairCommand): boolean {
+  if (!('targets' in a) || !('targets' in b)) return false;
+  const keys = new Set<string>();
+  for (const t of a.targets) keys.add(t.key);
+  return b.targets.some((t) => keys.has(t.key));
 }
 
 /**
@@ -400,9 +243,15 @@ export function buildUndo(lines: readonly JournalLine[], id: string | undefined,
  */
 function appliedItems(op: RepairCommand, result: RepairResult): Array<{ key: string; version?: number }> {
   if (result.itemResults === 'exceptions') {
-    const listed = new Set(result.items.map((i) => i.key));
-    const targets: ReadonlyArray<{ key: string }> = 'targets' in op ? op.targets : [];
-    return [...new Set(targets.map((t) => t.key))].filter((k) => !listed.has(k)).map((key) => ({ key }));
+    // Each key once, in the targets' order (one pass: this runs between a batch's answer and the next request).
+    const seen = new Set(result.items.map((i) => i.key));
+    const applied: Array<{ key: string }> = [];
+    for (const { key } of 'targets' in op ? (op.targets as ReadonlyArray<{ key: string }>) : []) {
+      if (seen.has(key)) continue;
+      seen.add(key);
+      applied.push({ key });
+    }
+    return applied;
   }
   return result.items
     .filter((i) => i.status === 'applied')

@@ -8,6 +8,7 @@ import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { buildUndo, parseJournal, repairHistory } from '../../src/engine/journal';
 import { packIntent, packResult, unpackJournalLine } from '../../src/protocol/before-images';
+import { fromColumns, toColumns } from '../../src/protocol/packed-columns';
 import type { JournalIntentLine, JournalLine, JournalResultLine } from '../../src/protocol';
 import { entityArbitrary } from './arbitraries';
 import { metastoreShardAt, repairLine } from './fixtures';
@@ -50,6 +51,12 @@ function resultOf(batch: number, keys: string[]): JournalResultLine {
   };
 }
 
+/** Batches as the first packed journals wrote them (`gzip-table-v1`), before columns: still read. */
+const TABLE_V1_LINES = [
+  '{"type":"intent-packed","repair":"r1","at":"2026-01-01T00:00:00.000Z","batch":0,"requestId":"q0","command":"quickwit.deleteShards","targets":3,"encoding":"gzip-table-v1","data":"H4sIAAAAAAAAA81UYWvbMBD9L/f50trp4oK/ZVuzdlDIFm+sBDNU6ZqIyJImnZuM4P9eZKes26Bk0ML06YTuPZ3u3dMenKcgWDsL5R6kaxphFZTwo9Vys9V8osgQ02ItgoqA4ANJZ5VOiAjlcg/knVw/RUhnOTgzN8ISINwL0xKUeVd3CCzCijimu+JaeEoUS9jQz5RIIaY66hohuG1/lCEI70fGrWKZ5Zez85tpleWzYnExm09u3nycTIpi/u70u7YrijyKrg2STofMb++zvxbgWY0vzZq/Cus4saae3dKdCzTIYwzJQaxfCjXEIrILdBIfVSLLmnXq7jN9RtBW0e6LVoAwdO6qDxNLHxkSikIf3jlj3PawUU5eC++1XR3ACbFgwUlv394aHddzF/shubLStFHfPzmq3IYsIMhAgklNGRBarwRTpRuKLBoPNf45Fv91uQi04yBee3aPcgMg/O4HQHjOETCYh8IoA7StMY/p0yobfzi/+Dw+e/tpMbv+WlSXC8D0YyT1DrlFnvWgeoAu86NqPNqxyQVHMf7Tq8eQpukFXo2wg7ruuu4BsnOnFkkFAAA="}',
+  '{"repair":"r1","at":"2026-01-01T00:00:00.000Z","batch":0,"requestId":"q0","outcome":"answered","refused":[{"key":"app-logs:01HF7YAT01F6SEFP5Y4J5566PC/_ingest-source/01HF7YXD000000000000000001","message":"moved on"}],"unchanged":0,"summary":"2 applied","type":"result-packed","applied":2,"encoding":"gzip-table-v1","data":"H4sIAAAAAAAAA6tWKs5ILEgtVrKKjlbKTq1U0lEqSy0qzszPU4rVgYjExuooFeWXg5UY6CglFhTo5uSnF1sZGHq4mUc6hhgYupkFu7oFmEaaeJmampkFOOvHZ+alpxaX6BbnlxYlp+pDVEa4GGAAJR2TWJ1oQ+qaaqQUG1sLAGABDSLZAAAA"}',
+];
+
 /** Lines as the journal holds them (JSON text), read back by the journal's reader. */
 const read = (lines: unknown[]) => parseJournal(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
 
@@ -68,6 +75,30 @@ describe('compact journal batches (packed intent and result lines)', () => {
     const { lines, problems } = read([head, packedIntent, packedResult]);
     assert.deepEqual(problems, []);
     assert.deepEqual(lines, [head, intent, result]);
+  });
+
+  it('writes columns (gzip-columns-v1), and reads the rows of the first packed journals (gzip-table-v1) as the plain lines they stood for', async () => {
+    const keys = [0, 1, 2].map(keyOf);
+    const intent = intentOf(0, keys, (k, i) => (i === 1 ? null : shard(k, i === 2 ? { extra: 'x' } : {})));
+    const result: JournalResultLine = {
+      ...resultOf(0, keys),
+      applied: [{ key: keys[0], version: 4 }, { key: keys[2] }],
+      refused: [{ key: keys[1], message: 'moved on' }],
+      unchanged: 0,
+      summary: '2 applied',
+    };
+    const old = TABLE_V1_LINES.map((l) => JSON.parse(l) as { encoding: string });
+    assert.deepEqual(
+      old.map((l) => l.encoding),
+      ['gzip-table-v1', 'gzip-table-v1'],
+    );
+    assert.deepEqual(read([head, ...old]), { lines: [head, intent, result], problems: [] });
+    const written = [await packIntent(intent), await packResult(result)] as Array<{ encoding?: string }>;
+    assert.deepEqual(
+      written.map((l) => l.encoding),
+      ['gzip-columns-v1', 'gzip-columns-v1'],
+    );
+    assert.deepEqual(read([head, ...written]), { lines: [head, intent, result], problems: [] });
   });
 
   it('what packs nothing stays a plain line: an operation without targets, a result that applied nothing, before-images not one per target', async () => {
@@ -127,6 +158,36 @@ describe('compact journal batches (packed intent and result lines)', () => {
       ),
       { numRuns: 50 },
     );
+  });
+
+  it('columns give back any objects, null ones and absent fields kept apart, a field named __proto__ an own field (property)', () => {
+    const value = fc.oneof(fc.jsonValue(), fc.constantFrom('p/x', 'p/y', 'x', ''));
+    const object = fc.dictionary(fc.constantFrom('key', 'id', 'a', 'b', '__proto__'), value);
+    const groups = fc
+      .integer({ min: 0, max: 40 })
+      .chain((n) => fc.array(fc.array(fc.option(object, { nil: null }), { minLength: n, maxLength: n }), { minLength: 1, maxLength: 3 }));
+    fc.assert(
+      fc.property(groups, (g) => {
+        const text = JSON.stringify(toColumns(g));
+        assert.deepEqual(fromColumns(JSON.parse(text)), JSON.parse(JSON.stringify(g)));
+      }),
+      { numRuns: 300 },
+    );
+    // Keys that are a prefix and another column's value, in this group and another: written as references.
+    const ids = fc.uniqueArray(fc.string(), { minLength: 1, maxLength: 60 });
+    fc.assert(
+      fc.property(ids, (list) => {
+        const g = [list.map((id) => ({ key: `index/source/${id}`, v: 3 })), list.map((id, i) => ({ key: `index/source/${id}`, id, n: i }))];
+        const text = JSON.stringify(toColumns(g));
+        assert.deepEqual(fromColumns(JSON.parse(text)), g);
+      }),
+      { numRuns: 100 },
+    );
+    const ref = toColumns([
+      [{ key: 'index/source/shard-1' }, { key: 'index/source/shard-2' }],
+      [{ id: 'shard-1' }, { id: 'shard-2' }],
+    ]);
+    assert.deepEqual(ref.groups[0].cols[0], { p: 'index/source/', r: [1, 0] });
   });
 
   it('a batch of 5,000 shards takes under 10% of its plain size', async () => {
