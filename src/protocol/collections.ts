@@ -111,13 +111,22 @@ function intEnd(key: string, start: number): number {
   return i;
 }
 
-/** `matches` from `parse`: field by field. */
-function matchesByParse<Parts extends object>(parse: (key: string) => Parts | null) {
+/**
+ * `matches` from `parse`: field by field, and the key must be the fields' own spelling. `parse`
+ * reads `node-007` as 7, but `node-007` is not what `format(7)` gives, so it does not match: a
+ * store that keeps such a key only by its fields would give it back as `node-7`.
+ */
+function matchesByParse<Parts extends object>(
+  fields: readonly string[],
+  format: (...args: never) => string,
+  parse: (key: string) => Parts | null,
+) {
+  const spell = format as (...args: unknown[]) => string;
   return (key: string, entity: Readonly<Record<string, unknown>>): boolean => {
     const parts = parse(key) as Record<string, unknown> | null;
     if (!parts) return false;
     for (const name in parts) if (entity[name] !== parts[name]) return false;
-    return true;
+    return spell(...fields.map((f) => parts[f])) === key;
   };
 }
 
@@ -138,11 +147,12 @@ function prefixedInt<F extends string>(prefix: string, field: F): KeyFormat<{ [K
     const id = intIn(key, prefix.length, key.length, true);
     return id === undefined ? null : ({ [field]: id } as { [K in F]: number });
   };
+  const format = (id: number) => `${prefix}${id}`;
   return {
     fields: [field],
-    format: (id) => `${prefix}${id}`,
+    format,
     parse,
-    matches: matchesByParse(parse),
+    matches: matchesByParse([field], format, parse),
   };
 }
 
@@ -265,7 +275,7 @@ function withParse<const Names extends readonly string[], Args extends unknown[]
   format: (...args: Args) => string,
   parse: (key: string) => Parts | null,
 ): KeyFormat<Parts, Args> {
-  return { fields: fields as unknown as readonly (keyof Parts & string)[], format, parse, matches: matchesByParse(parse) };
+  return { fields: fields as unknown as readonly (keyof Parts & string)[], format, parse, matches: matchesByParse(fields, format, parse) };
 }
 
 /** A key `a/b/c` of three string fields that hold no `/`. */

@@ -109,6 +109,15 @@ describe('key formats', () => {
     }
   });
 
+  it('match only the fields\u2019 own spelling: node-007 reads as 7, but only node-7 is what 7 spells', () => {
+    assert.equal(KEYS.node.matches('node-007', { serverId: 7 }), false);
+    assert.equal(KEYS.node.matches('node-7', { serverId: 7 }), true);
+    assert.equal(KEYS.wal.matches('node-01/x', { serverId: 1, channel: 'x' }), false);
+    assert.equal(KEYS.region.matches('store-1/region-026972', { storeId: 1, regionId: 26972 }), false);
+    assert.equal(KEYS.partition.matches('t-00', { topic: 't', partition: 0 }), false);
+    assert.equal(KEYS.spu.matches('spu--0', { spuId: -0 }), false);
+  });
+
   it('read the keys the snapshot layout read before (examples)', () => {
     assert.deepEqual(KEYS.node.parse('node-3'), { serverId: 3 });
     assert.deepEqual(KEYS.node.parse('node--3'), { serverId: -3 });

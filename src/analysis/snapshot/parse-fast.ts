@@ -337,7 +337,6 @@ export function fastEntity(text: string, i: number, end: number, layout: Collect
   } else if (given < keyFields.length) {
     const derived = layout.keyParts.parse(key);
     if (derived !== undefined) {
-      let all = given === 0;
       for (let k = 0; k < keyFields.length; k++) {
         const j = keyFields[k]!;
         if (vals[j] !== undefined) continue;
@@ -345,9 +344,9 @@ export function fastEntity(text: string, i: number, end: number, layout: Collect
         // A part of the key is a slice of it, which would keep the key alive: the field's last value if equal, else a copy.
         if (typeof d === 'string') vals[j] = d === fast.last[j] ? fast.last[j] : (fast.last[j] = detach(d));
         else if (d !== undefined) vals[j] = d;
-        else all = false;
       }
-      fast.keyMatches = all;
+      // Not `keyMatches`: a number part may be spelled otherwise than its value (`node-007`), which
+      // the table's `matches` tells, so that it keeps the key as written.
     }
   }
   for (let j = 0; j < n; j++) {
