@@ -79,7 +79,9 @@ describe('compact journal batches (packed intent and result lines)', () => {
 
   it('writes columns (gzip-columns-v1), and reads the rows of the first packed journals (gzip-table-v1) as the plain lines they stood for', async () => {
     const keys = [0, 1, 2].map(keyOf);
-    const intent = intentOf(0, keys, (k, i) => (i === 1 ? null : shard(k, i === 2 ? { extra: 'x' } : {})));
+    // The shards as the stored lines hold them.
+    const sampled = { leaderId: 'ingester-0', docMappingUid: '01HF7YAT02G7ER23BQSFMV6THS', createdAt: 610 };
+    const intent = intentOf(0, keys, (k, i) => (i === 1 ? null : shard(k, i === 2 ? { ...sampled, extra: 'x' } : sampled)));
     const result: JournalResultLine = {
       ...resultOf(0, keys),
       applied: [{ key: keys[0], version: 4 }, { key: keys[2] }],

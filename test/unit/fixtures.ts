@@ -6,6 +6,7 @@ import {
   COLLECTION_NAMES,
   KEYS,
   keys,
+  PROTOCOL_VERSION,
   SUBSYSTEMS,
   type CachedRegion,
   type ClusterStatus,
@@ -265,4 +266,9 @@ export function spuReport(spuId: number, topic: string, p: number, over: Partial
     reportedAt: 900,
     ...over,
   };
+}
+
+/** A fake cluster's answer to `initialize` that offers `columns-v1` (the client tests' fake clusters). */
+export function columnsInitializeResult() {
+  return { protocolVersion: PROTOCOL_VERSION, serverName: 'fake', simulator: false, status: status(), encoding: 'columns-v1' };
 }

@@ -14,25 +14,10 @@ import { executeRepair } from '../../src/engine/repairs';
 import type { ClusterSession } from '../../src/engine/session';
 import { DEFAULT_MAX_PAYLOAD } from '../../src/cluster/server';
 import type { JournalLine, RepairCommand, RepairOption, RepairParams, RepairResult } from '../../src/protocol';
+import * as F from './fixtures';
 
 const COLLECTION = 'quickwit.metastore.shards';
 const keyOf = (i: number) => `app-logs:01HF7YAT01F6SEFP5Y4J5566PC/_ingest-source/01HF7YXD${String(i).padStart(18, '0')}`;
-const shard = (key: string, extra: Record<string, unknown> = {}) => ({
-  key,
-  version: 3,
-  indexUid: 'app-logs:01HF7YAT01F6SEFP5Y4J5566PC',
-  sourceId: '_ingest-source',
-  shardId: key.split('/')[2],
-  leaderId: 'ingester-0',
-  followerId: null,
-  docMappingUid: '01HF7YAT02G7ER23BQSFMV6THS',
-  shardState: 'open',
-  publishPositionInclusive: '',
-  publishToken: null,
-  createdAt: 610,
-  updateTimestamp: null,
-  ...extra,
-});
 
 function option(operations: RepairCommand[]): RepairOption {
   return {
@@ -98,7 +83,7 @@ describe('repair journal as written (intent before each request, packed ahead)',
 
   it("each batch's intent, with its before-images, and the previous batch's result are on disk when its request leaves", async () => {
     const keys = Array.from({ length: 9 }, (_, i) => keyOf(i));
-    const shards = new Map(keys.map((k) => [k, shard(k)] as const));
+    const shards = new Map(keys.map((k) => [k, F.metastoreShardAt(k)] as const));
     const model = new Map(shards);
     const journal = new RepairJournal(join(dir, 'repairs.jsonl'));
     const plan = option([deleting(keys.slice(0, 3)), deleting(keys.slice(3, 6)), deleting(keys.slice(6))]);
@@ -146,7 +131,7 @@ describe('repair journal as written (intent before each request, packed ahead)',
     const journal = new RepairJournal(join(dir, 'repairs.jsonl'));
     const plan = option([deleting(keys.slice(0, 2)), deleting(keys.slice(2))]);
     let sent = 0;
-    const session = fakeSession(new Map(keys.map((k) => [k, shard(k)] as const)), () => sent++);
+    const session = fakeSession(new Map(keys.map((k) => [k, F.metastoreShardAt(k)] as const)), () => sent++);
     const recorder = journal.recorder(session, info(plan));
     // Cancelled once the first batch is out, after its next batch has been packed.
     let checks = 0;
@@ -174,7 +159,7 @@ describe('repair journal as written (intent before each request, packed ahead)',
 
   it('a batch that shares a target with the one before takes its before-images once that one is answered', async () => {
     const [a, b, c] = [keyOf(1), keyOf(2), keyOf(3)];
-    const model = new Map([a, b, c].map((k) => [k, shard(k)] as const));
+    const model = new Map([a, b, c].map((k) => [k, F.metastoreShardAt(k)] as const));
     const journal = new RepairJournal(join(dir, 'repairs.jsonl'));
     // The second batch names `b` again: by then the first has deleted it, so its before-image is none.
     const plan = option([deleting([a, b]), deleting([b, c])]);
@@ -202,20 +187,10 @@ describe('undo requests within the cluster message limit', () => {
   it('5,000 re-created shards of ~300 bytes each (over 1 MiB in one request) go in batches each under the limit', () => {
     const n = 5000;
     const keys = Array.from({ length: n }, (_, i) => keyOf(i));
-    const fat = (k: string) => shard(k, { publishPositionInclusive: `~${'0'.repeat(100)}`, publishToken: `indexer-0:${'x'.repeat(40)}` });
+    const fat = (k: string) =>
+      F.metastoreShardAt(k, { publishPositionInclusive: `~${'0'.repeat(100)}`, publishToken: `indexer-0:${'x'.repeat(40)}` });
     const lines: JournalLine[] = [
-      {
-        type: 'repair',
-        v: 1,
-        repair: 'r1',
-        at: '2026-01-01T00:00:00.000Z',
-        cluster: 'sim',
-        incarnation: 'inc',
-        source: 'cli',
-        findingId: 'shards/dangling:x',
-        option: { id: 'delete-uninitialised', title: 'Delete', safety: 'safe', undoable: true },
-        plan: [{ command: 'quickwit.deleteShards', targets: n }],
-      },
+      F.repairLine('cli', { plan: [{ command: 'quickwit.deleteShards', targets: n }] }),
       {
         type: 'intent',
         repair: 'r1',

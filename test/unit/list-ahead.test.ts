@@ -7,7 +7,7 @@
 import * as assert from 'node:assert/strict';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ClusterClient } from '../../src/cluster/client';
-import { encodeColumnsPage, PROTOCOL_VERSION } from '../../src/protocol';
+import { encodeColumnsPage } from '../../src/protocol';
 import * as F from './fixtures';
 
 /** A fake cluster of `pages` pages of ingesters; it answers a page only when the test says so. */
@@ -23,14 +23,7 @@ async function fakeCluster(pages: number) {
     ws.on('message', (data) => {
       const m = JSON.parse(data.toString()) as { id: number; method: string; params: { cursor?: string | null } };
       if (m.method === 'initialize') {
-        const result = {
-          protocolVersion: PROTOCOL_VERSION,
-          serverName: 'fake',
-          simulator: false,
-          status: F.status(),
-          encoding: 'columns-v1',
-        };
-        ws.send(JSON.stringify({ jsonrpc: '2.0', id: m.id, result }));
+        ws.send(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: F.columnsInitializeResult() }));
         return;
       }
       const page = m.params.cursor ? Number(m.params.cursor) : 0;

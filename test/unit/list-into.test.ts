@@ -7,7 +7,7 @@
 import * as assert from 'node:assert/strict';
 import { WebSocketServer } from 'ws';
 import { ClusterClient } from '../../src/cluster/client';
-import { encodeColumnsPage, PROTOCOL_VERSION, type EntityOf } from '../../src/protocol';
+import { encodeColumnsPage, type EntityOf } from '../../src/protocol';
 import { EntityTable, StringInterner } from '../../src/analysis';
 import * as F from './fixtures';
 
@@ -38,14 +38,7 @@ async function fakeCluster(pages: object[]) {
     ws.on('message', (data) => {
       const m = JSON.parse(data.toString()) as { id: number; method: string; params: { cursor?: string | null } };
       if (m.method === 'initialize') {
-        const result = {
-          protocolVersion: PROTOCOL_VERSION,
-          serverName: 'fake',
-          simulator: false,
-          status: F.status(),
-          encoding: 'columns-v1',
-        };
-        ws.send(JSON.stringify({ jsonrpc: '2.0', id: m.id, result }));
+        ws.send(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: F.columnsInitializeResult() }));
         return;
       }
       const page = m.params.cursor ? Number(m.params.cursor) : 0;

@@ -9,23 +9,13 @@ import fc from 'fast-check';
 import { COLLECTION_NAMES, encodeColumnsPage, type CollectionName } from '../../src/protocol';
 import { decodeColumns, decodeColumnsEntities, entitiesOf } from '../../src/protocol/column-decoders';
 import { EntityTable, StringInterner } from '../../src/analysis';
-import { entityArbitrary } from './arbitraries';
+import { entityArbitrary, random } from './arbitraries';
 
 type Row = { key: string } & Record<string, unknown>;
 type Table = EntityTable<Row>;
 
 /** What the wire does to a value: JSON out and back. */
 const wire = <T>(v: T): unknown => JSON.parse(JSON.stringify(v));
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `page` stored both ways: by `set` of each decoded entity into `bySet`, by `setColumns` into `byColumns`. */
 function store(c: CollectionName, page: unknown, bySet: Table, byColumns: Table): void {

@@ -18,19 +18,9 @@ import {
   type ClusterModel,
 } from '../../src/analysis';
 import { Simulator } from '../../src/simulator/simulator';
-import { entityArbitrary } from './arbitraries';
+import { entityArbitrary, random } from './arbitraries';
 
 type Shard = EntityOf<'quickwit.metastore.shards'>;
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function assertSame<E>(
   table: EntityTable<{ key: string }> | ClusterModel['collections'][CollectionName],
