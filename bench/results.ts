@@ -20,7 +20,11 @@ function resultsFile(outDir: string): string | undefined {
 function commitOf(dir: string): string {
   try {
     const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: dir, encoding: 'utf8' }).trim();
+    // The tables this run appends to bench/RESULTS.md are not a change to what is measured.
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/RESULTS.md'], {
+      cwd: dir,
+      encoding: 'utf8',
+    }).trim();
     return dirty ? `${sha} (+ uncommitted changes)` : sha;
   } catch {
     return 'unknown (not a git checkout)';

@@ -302,8 +302,17 @@ async function saveSnapshot(wb: Workbench, runDir: string): Promise<Array<[strin
   const input = widget.locator('.quick-input-box input');
   await input.fill(file);
   await waitUntil('the save dialog to hold the path', async () => (await input.inputValue()) === file);
+  // The dialog lists the folder of what was typed, busy while it reads it: Enter pressed then was
+  // lost once (the dialog stayed open). As a person does: the list settled, then its OK button.
+  await waitUntil('the save dialog to settle on the folder', async () => {
+    // VS Code's progress bar is always in the DOM; `active` while the dialog is busy.
+    const busy = (await widget.locator('.quick-input-progress.active').count()) > 0;
+    return !busy && (await wb.quickPickLabels()).includes('user-data');
+  });
+  const ok = widget.locator('.monaco-button', { hasText: /^OK$/ });
+  await wb.waitForBox('the save dialog’s OK button', ok);
   const t0 = performance.now();
-  await wb.page.keyboard.press('Enter');
+  await ok.click();
   await widget.waitFor({ state: 'hidden', timeout: 30_000 }).catch(async () => {
     throw new Error(`the save dialog stayed open: "${await widget.innerText().catch(() => '')}"`);
   });
