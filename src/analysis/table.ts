@@ -315,12 +315,15 @@ class Column {
   private decide(): void {
     if (this.form === Form.Values) {
       if (this.keep > 0) this.keep--;
-      // Strings (the page encoder's rule: values that repeat at least twice on average), else integers.
-      else if (this.allStrings && this.distinct!.size * 2 <= this.strings) this.toNumbers(Form.Strings);
+      // Strings while at most half the window's values are distinct strings, else integers. Of the window's
+      // values, nulls included (numbers hold them for free), not of its strings alone: a column of nulls with
+      // a new string now and then (a shard's `publishToken`) is numbers, and stays so below, not copied whole
+      // to values and back every `KEEP_WINDOWS` windows.
+      else if (this.allStrings && this.distinct!.size * 2 <= this.seen) this.toNumbers(Form.Strings);
       else if (this.allInts) this.toNumbers(Form.Ints);
       else this.keep = KEEP_WINDOWS;
       // Mostly new strings: numbering them would only add an interner entry each.
-    } else if (this.form === Form.Strings && this.fresh * 2 > this.strings) this.toValues();
+    } else if (this.form === Form.Strings && this.fresh * 2 > this.seen) this.toValues();
     this.seen = this.strings = this.fresh = 0;
     this.distinct = this.form === Form.Values && this.keep === 0 ? new Set() : null;
     this.allStrings = this.allInts = true;
