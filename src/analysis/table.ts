@@ -88,6 +88,16 @@ const enum Form {
   Ints,
 }
 
+/**
+ * Whether a window's strings (`strings` of its `seen` values) hold few enough new ones (`fresh`) to
+ * be numbered: they repeat at least twice on average (the page encoder's rule), or the new ones are
+ * at most an eighth of the values, the rest null (which numbers hold for free: then 4 bytes a row
+ * and an interner entry per new string cost less than a slot of values). A column of nulls with a
+ * new string now and then (a shard's `publishToken`) is thus numbers and stays so, not copied whole
+ * to values and back every `KEEP_WINDOWS` windows.
+ */
+const fewNew = (fresh: number, strings: number, seen: number): boolean => fresh * 2 <= strings || fresh * 8 <= seen;
+
 const isInt32 = (v: unknown): v is number => typeof v === 'number' && (v | 0) === v && v > NULL_INT && !Object.is(v, -0);
 
 /**
@@ -315,12 +325,12 @@ class Column {
   private decide(): void {
     if (this.form === Form.Values) {
       if (this.keep > 0) this.keep--;
-      // Strings (the page encoder's rule: values that repeat at least twice on average), else integers.
-      else if (this.allStrings && this.distinct!.size * 2 <= this.strings) this.toNumbers(Form.Strings);
+      // Strings (few new ones: `fewNew`), else integers.
+      else if (this.allStrings && fewNew(this.distinct!.size, this.strings, this.seen)) this.toNumbers(Form.Strings);
       else if (this.allInts) this.toNumbers(Form.Ints);
       else this.keep = KEEP_WINDOWS;
       // Mostly new strings: numbering them would only add an interner entry each.
-    } else if (this.form === Form.Strings && this.fresh * 2 > this.strings) this.toValues();
+    } else if (this.form === Form.Strings && !fewNew(this.fresh, this.strings, this.seen)) this.toValues();
     this.seen = this.strings = this.fresh = 0;
     this.distinct = this.form === Form.Values && this.keep === 0 ? new Set() : null;
     this.allStrings = this.allInts = true;
