@@ -40,6 +40,17 @@ export interface EntityMap<E> {
 }
 
 /**
+ * Rows as columns (`EntityTable.rowsAsColumns`): the field names, each row's field list as indexes
+ * into them (-1: no row), and per field the values of the rows that have it, in row order.
+ */
+export interface RowColumns {
+  fields: string[];
+  shapes: number[][];
+  shape: number[];
+  values: unknown[][];
+}
+
+/**
  * One copy of each repeated string for a whole model, numbered: a column of
  * repeated strings holds their numbers (4 bytes a row). Strings from the wire
  * (`JSON.parse`) are flat copies already, so the interner only shares them;
@@ -543,6 +554,68 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
 
   has(key: string): boolean {
     return this.find(key, hashKey(key)) >= 0;
+  }
+
+  /**
+   * The entities under `keys` (one row each, in their order; an absent key is a null row) as
+   * columns, without building them (the journal's before-images, #21): what `get` would give,
+   * each field's values together. `fields` are the field names in order of first sight; `shapes`
+   * each row's field list (indexes into `fields`, in the entity's own order), `shape` each row's
+   * (-1: absent); `values[f]` the values of field `f` of the rows that have it, in row order. A
+   * field whose value is undefined is left out of its row, as JSON leaves it.
+   */
+  rowsAsColumns(keys: readonly string[]): RowColumns {
+    const out: RowColumns = { fields: [], shapes: [], shape: new Array<number>(keys.length), values: [] };
+    const fieldOf = new Map<string, number>();
+    const fieldIndex = (name: string): number => {
+      let f = fieldOf.get(name);
+      if (f === undefined) {
+        f = out.fields.push(name) - 1;
+        fieldOf.set(name, f);
+        out.values.push([]);
+      }
+      return f;
+    };
+    // Per table shape: its rows' shape out (when every field has a value); others by their names.
+    const whole = new Map<number, number>();
+    const bySignature = new Map<string, number>();
+    const shapeOut = (names: readonly string[]): number => {
+      const signature = names.join('\u0000');
+      let s = bySignature.get(signature);
+      if (s === undefined) {
+        s = out.shapes.push(names.map(fieldIndex)) - 1;
+        bySignature.set(signature, s);
+      }
+      return s;
+    };
+    const row: unknown[] = [];
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!;
+      const r = this.find(key, hashKey(key));
+      if (r < 0) {
+        out.shape[k] = -1;
+        continue;
+      }
+      const tableShape = this.rowShape[r]!;
+      const { names, cols } = this.shapes[tableShape]!;
+      let missing = false;
+      for (let i = 0; i < names.length; i++) {
+        const c = cols[i]!;
+        const v = c < 0 ? key : this.columns[c]!.get(r);
+        row[i] = v;
+        if (v === undefined) missing = true;
+      }
+      let s: number;
+      if (!missing) {
+        s = whole.get(tableShape) ?? -1;
+        if (s < 0) whole.set(tableShape, (s = shapeOut(names)));
+      } else s = shapeOut(names.filter((_, i) => row[i] !== undefined));
+      out.shape[k] = s;
+      const values = out.values;
+      const ids = out.shapes[s]!;
+      for (let i = 0, j = 0; i < names.length; i++) if (row[i] !== undefined) values[ids[j++]!]!.push(row[i]);
+    }
+    return out;
   }
 
   set(key: string, entity: E): this {

@@ -28,7 +28,8 @@ import {
   type RepairResult,
   type RuleId,
 } from '../protocol';
-import { packIntent, packResultNow, type PackedIntentLine, type PackedJournalLine } from '../protocol/before-images';
+import { EntityTable } from '../analysis/table';
+import { packIntent, packIntentOfColumns, packResultNow, packResultOfKeys, type PackedIntentLine, type PackedJournalLine } from '../protocol/before-images';
 import type { BatchHooks } from './repairs';
 import type { ClusterSession } from './session';
 
@@ -158,7 +159,13 @@ export class JournalRecorder implements BatchHooks {
 
   /** The intent of a batch of `op`, packed, with its time, batch and request id still to set. */
   private packed(op: RepairCommand): Promise<JournalIntentLine | PackedIntentLine> {
-    return packIntent({ type: 'intent', repair: this.id, at: '', batch: 0, requestId: '', operation: op, before: this.beforeImages(op) });
+    const line = { type: 'intent', repair: this.id, at: '', batch: 0, requestId: '', operation: op } as const;
+    // From the model's table, the before-images as columns: no entity built per target (#21).
+    const collection = REPAIR_COMMANDS[op.command].collection;
+    const map = collection ? this.session.model?.collections[collection] : undefined;
+    if (collection && map instanceof EntityTable && 'targets' in op && op.targets.length)
+      return packIntentOfColumns(line, collection, map.rowsAsColumns(op.targets.map((t) => t.key)));
+    return packIntent({ ...line, before: this.beforeImages(op) });
   }
 
   async after(
@@ -167,6 +174,8 @@ export class JournalRecorder implements BatchHooks {
     op: RepairCommand,
     result: RepairResult | { outcome: 'not-sent' | 'unknown'; reason: string },
   ): Promise<void> {
+    // A compact answer's applied targets are keys only: packed from the keys, no object per key (#21).
+    const keys = 'outcome' in result ? undefined : appliedKeys(op, result);
     const line: JournalResultLine =
       'outcome' in result
         ? {
@@ -188,7 +197,7 @@ export class JournalRecorder implements BatchHooks {
             batch,
             requestId,
             outcome: 'answered',
-            applied: appliedItems(op, result),
+            applied: keys ? [] : appliedItems(op, result),
             refused: result.items
               .filter((i) => i.status === 'refused')
               .slice(0, MAX_REFUSALS_PER_LINE)
@@ -200,7 +209,7 @@ export class JournalRecorder implements BatchHooks {
       this.applied += result.applied;
       this.refused += result.refused;
     }
-    await this.journal.append(packResultNow(line));
+    await this.journal.append(keys?.length ? packResultOfKeys(line, keys) : packResultNow(line));
   }
 
   /** The repair's last line (only if it wrote any: a repair refused before its first batch left none). */
@@ -242,18 +251,23 @@ function shareTargets(a: RepairCommand, b: RepairCommand): boolean {
  * so every target it does not list was applied (with no version: only deletions are asked for one).
  */
 function appliedItems(op: RepairCommand, result: RepairResult): Array<{ key: string; version?: number }> {
-  if (result.itemResults === 'exceptions') {
-    // Each key once, in the targets' order (one pass: this runs between a batch's answer and the next request).
-    const seen = new Set(result.items.map((i) => i.key));
-    const applied: Array<{ key: string }> = [];
-    for (const { key } of 'targets' in op ? (op.targets as ReadonlyArray<{ key: string }>) : []) {
-      if (seen.has(key)) continue;
-      seen.add(key);
-      applied.push({ key });
-    }
-    return applied;
-  }
+  const keys = appliedKeys(op, result);
+  if (keys) return keys.map((key) => ({ key }));
   return result.items
     .filter((i) => i.status === 'applied')
     .map((i) => (i.version === undefined ? { key: i.key } : { key: i.key, version: i.version }));
+}
+
+/** A compact answer's applied targets (see `appliedItems`), as keys; undefined for an answer that lists every item. */
+function appliedKeys(op: RepairCommand, result: RepairResult): string[] | undefined {
+  if (result.itemResults !== 'exceptions') return undefined;
+  // Each key once, in the targets' order (one pass: this runs between a batch's answer and the next request).
+  const seen = new Set(result.items.map((i) => i.key));
+  const applied: string[] = [];
+  for (const { key } of 'targets' in op ? (op.targets as ReadonlyArray<{ key: string }>) : []) {
+    if (seen.has(key)) continue;
+    seen.add(key);
+    applied.push(key);
+  }
+  return applied;
 }

@@ -42,7 +42,13 @@ const DICTIONARY_SAMPLE = 256;
 /** A prefix shorter than this is not worth its own form. */
 const MIN_PREFIX = 4;
 
-interface Gathered {
+/**
+ * One list of objects, gathered: every field name, the objects' field lists (indexes into `fields`,
+ * in each object's own order), each object's (`shape`, -1: null), and per field the values of the
+ * objects that have it, in order. What `toColumns` makes of a list of objects, or a reader that holds
+ * the values as columns gives (`EntityTable.rowsAsColumns`), not the objects.
+ */
+export interface Gathered {
   fields: string[];
   shapes: number[][];
   shape: number[];
@@ -53,7 +59,13 @@ interface Gathered {
 export function toColumns(groups: ReadonlyArray<ReadonlyArray<Readonly<Record<string, unknown>> | null>>): Columns {
   const n = groups[0]?.length ?? 0;
   if (groups.some((g) => g.length !== n)) throw new Error('every group of a packed batch has one object per row');
-  const gathered = groups.map(gather);
+  return gatheredToColumns(groups.map(gather));
+}
+
+/** `toColumns` of groups already gathered (each of `n` rows): the same columns as of their objects. */
+export function gatheredToColumns(gathered: readonly Gathered[]): Columns {
+  const n = gathered[0]?.shape.length ?? 0;
+  if (gathered.some((g) => g.shape.length !== n)) throw new Error('every group of a packed batch has one object per row');
   // A reference is to a column that is not one itself (one pass decodes them all).
   const referred = new Set<string>();
   const refs = new Set<string>();
@@ -126,7 +138,7 @@ export function fromColumns(data: Columns): Array<Array<Record<string, unknown> 
 }
 
 /** Fields and shapes of one list of objects, and each field's values. */
-function gather(objects: ReadonlyArray<Readonly<Record<string, unknown>> | null>): Gathered {
+export function gather(objects: ReadonlyArray<Readonly<Record<string, unknown>> | null>): Gathered {
   const fields: string[] = [];
   const fieldOf = new Map<string, number>();
   const shapes: number[][] = [];
@@ -245,7 +257,7 @@ function decode(c: Col, count: number): unknown[] {
  * key that holds the id too). Every row has both (`values` is `n` long, and so is the other).
  */
 function findRef(
-  gathered: Gathered[],
+  gathered: readonly Gathered[],
   values: readonly unknown[],
   gi: number,
   fi: number,
