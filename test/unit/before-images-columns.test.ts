@@ -37,7 +37,7 @@ async function assertSamePacked(collection: string, keys: readonly string[], tab
   const { before: _before, ...line } = plain;
   const fromTable = await packIntentOfColumns(line, collection, rows);
   assert.deepStrictEqual(fromTable, await packIntent(plain), 'the same packed line');
-  assert.deepStrictEqual(unpackJournalLine(JSON.parse(JSON.stringify(fromTable))), plain);
+  assert.deepStrictEqual(unpackJournalLine(JSON.parse(JSON.stringify(fromTable))), JSON.parse(JSON.stringify(plain)));
 }
 
 describe('before-images from the table as columns (#21)', () => {
@@ -90,7 +90,8 @@ describe('before-images from the table as columns (#21)', () => {
         unchanged: 1,
         summary: `${n} applied`,
       };
-      const packed = packResultOfKeys({ ...line, applied: [] }, keys);
+      const { applied: _applied, ...withoutApplied } = line;
+      const packed = packResultOfKeys(withoutApplied, keys);
       assert.equal(JSON.stringify(packed), JSON.stringify(packResultNow(line)), `${n} keys: the same line`);
       assert.deepStrictEqual(unpackJournalLine(JSON.parse(JSON.stringify(packed))), line);
     }
