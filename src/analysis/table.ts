@@ -588,10 +588,28 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
       }
       return s;
     };
+    const rowOf = new Int32Array(keys.length);
+    let one = -2; // the one shape of every present row; -1: several
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!;
+      const r = (rowOf[k] = this.find(key, hashKey(key)));
+      if (r < 0) continue;
+      const s = this.rowShape[r]!;
+      one = one === -2 || one === s ? s : -1;
+    }
+    if (one >= 0) {
+      const columns = this.columnsOfShape(one, keys, rowOf);
+      if (columns) {
+        const s = shapeOut(this.shapes[one]!.names);
+        for (let k = 0; k < keys.length; k++) out.shape[k] = rowOf[k]! < 0 ? -1 : s;
+        out.values = columns;
+        return out;
+      }
+    }
     const row: unknown[] = [];
     for (let k = 0; k < keys.length; k++) {
       const key = keys[k]!;
-      const r = this.find(key, hashKey(key));
+      const r = rowOf[k]!;
       if (r < 0) {
         out.shape[k] = -1;
         continue;
@@ -642,6 +660,41 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     if (found < 0) this.addRow(hash, row);
     this.rowShape[row] = shapeId;
     return this;
+  }
+
+  /**
+   * (`rowsAsColumns`) The values of each field of shape `shape`, in its order, of rows `rowOf` (-1:
+   * none), read column by column from the storage; undefined if a row leaves one undefined.
+   */
+  private columnsOfShape(shape: number, keys: readonly string[], rowOf: Int32Array): unknown[][] | undefined {
+    const { cols } = this.shapes[shape]!;
+    const strings = this.interner.strings;
+    const out: unknown[][] = [];
+    for (const c of cols) {
+      const values: unknown[] = [];
+      out.push(values);
+      const column = c < 0 ? undefined : this.columns[c]!;
+      const form = column?.form;
+      const stored = column?.values;
+      const numbers = column?.numbers;
+      for (let k = 0; k < rowOf.length; k++) {
+        const r = rowOf[k]!;
+        if (r < 0) continue;
+        let v: unknown;
+        if (!column) v = keys[k];
+        else if (form === Form.Values) v = stored![r];
+        else if (form === Form.Strings) {
+          const x = numbers![r]!;
+          v = x >= 0 ? strings[x] : x === NULL_ID ? null : NONE;
+        } else {
+          const x = numbers![r]!;
+          v = x > NULL_INT ? x : x === NULL_INT ? null : NONE;
+        }
+        if (v === undefined) return undefined;
+        values.push(v);
+      }
+    }
+    return out;
   }
 
   /**

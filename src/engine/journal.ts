@@ -29,7 +29,14 @@ import {
   type RuleId,
 } from '../protocol';
 import { EntityTable } from '../analysis/table';
-import { packIntent, packIntentOfColumns, packResultNow, packResultOfKeys, type PackedIntentLine, type PackedJournalLine } from '../protocol/before-images';
+import {
+  packIntent,
+  packIntentOfColumns,
+  packResultNow,
+  packResultOfKeys,
+  type PackedIntentLine,
+  type PackedJournalLine,
+} from '../protocol/before-images';
 import type { BatchHooks } from './repairs';
 import type { ClusterSession } from './session';
 

@@ -139,8 +139,7 @@ export async function packIntentOfColumns(
   const { operation } = line;
   if (!('targets' in operation)) throw new Error(`a ${operation.command} has no targets to pack`);
   const targets = operation.targets as ReadonlyArray<Record<string, unknown> & { key: string }>;
-  if (entities.shape.length !== targets.length)
-    throw new Error(`${entities.shape.length} before-images for ${targets.length} targets`);
+  if (entities.shape.length !== targets.length) throw new Error(`${entities.shape.length} before-images for ${targets.length} targets`);
   const { targets: _targets, ...rest } = operation;
   const record: IntentColumns = { operation: rest, collection, rows: gatheredToColumns([gather(targets), entities]) };
   return {

@@ -69,6 +69,7 @@ export function gatheredToColumns(gathered: readonly Gathered[]): Columns {
   // A reference is to a column that is not one itself (one pass decodes them all).
   const referred = new Set<string>();
   const refs = new Set<string>();
+  const found: Array<{ values: readonly unknown[]; ref: { p: string; r: [number, number] } }> = [];
   const out: Group[] = gathered.map((g, gi) => ({
     fields: g.fields,
     shapes: g.shapes,
@@ -76,8 +77,14 @@ export function gatheredToColumns(gathered: readonly Gathered[]): Columns {
     cols: g.values.map((values, fi) =>
       encode(values, () => {
         if (values.length !== n || referred.has(`${gi}:${fi}`)) return undefined;
-        const ref = findRef(gathered, values, gi, fi, n, refs);
+        // The same values as a column that refers (a batch's target keys, and its before-images'):
+        // the column it refers to, as `findRef` would find it again, without reading every row again.
+        const same = found.find((f) => (f.ref.r[0] !== gi || f.ref.r[1] !== fi) && sameValues(f.values, values));
+        const ref = same
+          ? { p: same.ref.p, r: [same.ref.r[0], same.ref.r[1]] as [number, number] }
+          : findRef(gathered, values, gi, fi, n, refs);
         if (ref) {
+          found.push({ values, ref });
           refs.add(`${gi}:${fi}`);
           referred.add(`${ref.r[0]}:${ref.r[1]}`);
         }
@@ -86,6 +93,13 @@ export function gatheredToColumns(gathered: readonly Gathered[]): Columns {
     ),
   }));
   return { n, groups: out };
+}
+
+/** Whether two columns hold the very same values, row by row. */
+function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The groups of objects `toColumns` was given (deep-equal to them). Throws on data that does not fit. */
