@@ -2,7 +2,8 @@
  * The repair journal on disk (its line format: `src/protocol/journal.ts`).
  *
  * Append-only: every line is one `write` to a file opened for appending, then
- * fsynced, before the caller goes on. A batch's `intent` (with the
+ * fsynced, before the caller goes on (but a batch's answered result, fsynced
+ * with the line after it: `appendUnsynced`). A batch's `intent` (with the
  * before-images of the entities it may change or delete) is on disk before
  * the batch is sent; if it cannot be written, the batch is not sent.
  *
@@ -59,13 +60,26 @@ export class RepairJournal extends JournalFile {
    * journal is written by one process, so the writes of two repairs at once never interleave.
    */
   override append(line: JournalLine | PackedJournalLine): Promise<void> {
+    return this.write(line, true);
+  }
+
+  /**
+   * As `append`, written (one `write`) but not fsynced: on disk with the next line that is, which
+   * fsyncs the file (#21: a batch's result is written after its answer, and is durable with the next
+   * batch's intent, one fsync for both, before that batch is sent; or with the repair's `end` line).
+   */
+  appendUnsynced(line: JournalLine | PackedJournalLine): Promise<void> {
+    return this.write(line, false);
+  }
+
+  private write(line: JournalLine | PackedJournalLine, sync: boolean): Promise<void> {
     const bytes = Buffer.from(`${JSON.stringify(line)}\n`);
     try {
       mkdirSync(dirname(this.path), { recursive: true });
       const fd = openSync(this.path, 'a');
       try {
         for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
-        fsyncSync(fd);
+        if (sync) fsyncSync(fd);
       } finally {
         closeSync(fd);
       }
@@ -216,7 +230,10 @@ export class JournalRecorder implements BatchHooks {
       this.applied += result.applied;
       this.refused += result.refused;
     }
-    await this.journal.append(keys?.length ? packResultOfKeys(line, keys) : packResultNow(line));
+    const packed = keys?.length ? packResultOfKeys(line, keys) : packResultNow(line);
+    // An answer's result is fsynced with the next line (the next batch's intent, or the end line): one
+    // fsync per batch on the repair's path. A batch whose outcome is not known may be the last line.
+    await (line.outcome === 'answered' ? this.journal.appendUnsynced(packed) : this.journal.append(packed));
   }
 
   /** The repair's last line (only if it wrote any: a repair refused before its first batch left none). */
