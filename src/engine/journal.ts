@@ -31,6 +31,7 @@ import {
 } from '../protocol';
 import { EntityTable } from '../analysis/table';
 import {
+  packedKeys,
   packIntent,
   packIntentOfColumns,
   packResultNow,
@@ -155,7 +156,23 @@ export class JournalRecorder implements BatchHooks {
     const line = prepared ?? (await this.packed(op));
     await this.journal.append({ ...line, at: now(), batch, requestId });
     this.prepareNext(batch + 1);
+    this.prepareResult(op);
   }
+
+  /**
+   * The data of this batch's result if every target is applied (a compact answer with no exception),
+   * packed while the batch is out, as the next intent is: its answer then writes it at once.
+   */
+  private prepareResult(op: RepairCommand): void {
+    this.allApplied = undefined;
+    if (!('targets' in op) || REPAIR_COMMANDS[op.command].undo.kind === 'restore') return;
+    setImmediate(() => {
+      const keys = [...new Set((op.targets as ReadonlyArray<{ key: string }>).map((t) => t.key))];
+      this.allApplied = { op, count: keys.length, data: packedKeys(keys) };
+    });
+  }
+
+  private allApplied: { op: RepairCommand; count: number; data: string } | undefined;
 
   /**
    * The next batch's intent, packed while this one is out (its round trip leaves the thread idle),
@@ -230,7 +247,9 @@ export class JournalRecorder implements BatchHooks {
       this.applied += result.applied;
       this.refused += result.refused;
     }
-    const packed = keys?.length ? packResultOfKeys(line, keys) : packResultNow(line);
+    const ready = this.allApplied?.op === op && keys?.length === this.allApplied.count ? this.allApplied.data : undefined;
+    this.allApplied = undefined;
+    const packed = keys?.length ? packResultOfKeys(line, keys, ready) : packResultNow(line);
     // An answer's result is fsynced with the next line (the next batch's intent, or the end line): one
     // fsync per batch on the repair's path. A batch whose outcome is not known may be the last line.
     await (line.outcome === 'answered' ? this.journal.appendUnsynced(packed) : this.journal.append(packed));

@@ -176,12 +176,20 @@ export function packResultNow(line: JournalResultLine): JournalResultLine | Pack
  * `packResultNow` of a result whose applied items are each only a key (a compact answer's,
  * `itemResults: 'exceptions'`), given the keys: the same line, without an object per key.
  */
-export function packResultOfKeys(line: Omit<JournalResultLine, 'applied'>, keys: string[]): JournalResultLine | PackedResultLine {
+export function packResultOfKeys(
+  line: Omit<JournalResultLine, 'applied'>,
+  keys: string[],
+  data: string = packedKeys(keys),
+): JournalResultLine | PackedResultLine {
   if (!keys.length) return { ...line, applied: [] };
   const { type: _type, applied: _applied, ...rest } = line as JournalResultLine;
-  const gathered: Gathered = { fields: ['key'], shapes: [[0]], shape: new Array<number>(keys.length).fill(0), values: [keys] };
-  const data = gzipSync(JSON.stringify(gatheredToColumns([gathered])), { level: GZIP_LEVEL }).toString('base64');
   return { ...rest, type: 'result-packed', applied: keys.length, encoding: PACKED_ENCODING, data };
+}
+
+/** The data of a `result-packed` line whose applied items are `keys`, each only a key (`packResultOfKeys`): it depends on nothing else. */
+export function packedKeys(keys: string[]): string {
+  const gathered: Gathered = { fields: ['key'], shapes: [[0]], shape: new Array<number>(keys.length).fill(0), values: [keys] };
+  return gzipSync(JSON.stringify(gatheredToColumns([gathered])), { level: GZIP_LEVEL }).toString('base64');
 }
 
 /**
