@@ -40,6 +40,17 @@ export interface EntityMap<E> {
 }
 
 /**
+ * Rows as columns (`EntityTable.rowsAsColumns`): the field names, each row's field list as indexes
+ * into them (-1: no row), and per field the values of the rows that have it, in row order.
+ */
+export interface RowColumns {
+  fields: string[];
+  shapes: number[][];
+  shape: number[];
+  values: unknown[][];
+}
+
+/**
  * One copy of each repeated string for a whole model, numbered: a column of
  * repeated strings holds their numbers (4 bytes a row). Strings from the wire
  * (`JSON.parse`) are flat copies already, so the interner only shares them;
@@ -555,6 +566,86 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     return this.find(key, hashKey(key)) >= 0;
   }
 
+  /**
+   * The entities under `keys` (one row each, in their order; an absent key is a null row) as
+   * columns, without building them (the journal's before-images, #21): what `get` would give,
+   * each field's values together. `fields` are the field names in order of first sight; `shapes`
+   * each row's field list (indexes into `fields`, in the entity's own order), `shape` each row's
+   * (-1: absent); `values[f]` the values of field `f` of the rows that have it, in row order. A
+   * field whose value is undefined is left out of its row, as JSON leaves it.
+   */
+  rowsAsColumns(keys: readonly string[]): RowColumns {
+    const out: RowColumns = { fields: [], shapes: [], shape: new Array<number>(keys.length), values: [] };
+    const fieldOf = new Map<string, number>();
+    const fieldIndex = (name: string): number => {
+      let f = fieldOf.get(name);
+      if (f === undefined) {
+        f = out.fields.push(name) - 1;
+        fieldOf.set(name, f);
+        out.values.push([]);
+      }
+      return f;
+    };
+    // Per table shape: its rows' shape out (when every field has a value); others by their names.
+    const whole = new Map<number, number>();
+    const bySignature = new Map<string, number>();
+    const shapeOut = (names: readonly string[]): number => {
+      const signature = names.join('\u0000');
+      let s = bySignature.get(signature);
+      if (s === undefined) {
+        s = out.shapes.push(names.map(fieldIndex)) - 1;
+        bySignature.set(signature, s);
+      }
+      return s;
+    };
+    const rowOf = new Int32Array(keys.length);
+    let one = -2; // the one shape of every present row; -1: several
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!;
+      const r = (rowOf[k] = this.find(key, hashKey(key)));
+      if (r < 0) continue;
+      const s = this.rowShape[r]!;
+      one = one === -2 || one === s ? s : -1;
+    }
+    if (one >= 0) {
+      const columns = this.columnsOfShape(one, keys, rowOf);
+      if (columns) {
+        const s = shapeOut(this.shapes[one]!.names);
+        for (let k = 0; k < keys.length; k++) out.shape[k] = rowOf[k]! < 0 ? -1 : s;
+        out.values = columns;
+        return out;
+      }
+    }
+    const row: unknown[] = [];
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!;
+      const r = rowOf[k]!;
+      if (r < 0) {
+        out.shape[k] = -1;
+        continue;
+      }
+      const tableShape = this.rowShape[r]!;
+      const { names, cols } = this.shapes[tableShape]!;
+      let missing = false;
+      for (let i = 0; i < names.length; i++) {
+        const c = cols[i]!;
+        const v = c < 0 ? key : this.columns[c]!.get(r);
+        row[i] = v;
+        if (v === undefined) missing = true;
+      }
+      let s: number;
+      if (!missing) {
+        s = whole.get(tableShape) ?? -1;
+        if (s < 0) whole.set(tableShape, (s = shapeOut(names)));
+      } else s = shapeOut(names.filter((_, i) => row[i] !== undefined));
+      out.shape[k] = s;
+      const values = out.values;
+      const ids = out.shapes[s]!;
+      for (let i = 0, j = 0; i < names.length; i++) if (row[i] !== undefined) values[ids[j++]!]!.push(row[i]);
+    }
+    return out;
+  }
+
   set(key: string, entity: E): this {
     if (entity.key !== key)
       throw new Error(`an entity is stored under its own key (${JSON.stringify(entity.key)}, not ${JSON.stringify(key)})`);
@@ -579,6 +670,41 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     if (found < 0) this.addRow(hash, row);
     this.rowShape[row] = shapeId;
     return this;
+  }
+
+  /**
+   * (`rowsAsColumns`) The values of each field of shape `shape`, in its order, of rows `rowOf` (-1:
+   * none), read column by column from the storage; undefined if a row leaves one undefined.
+   */
+  private columnsOfShape(shape: number, keys: readonly string[], rowOf: Int32Array): unknown[][] | undefined {
+    const { cols } = this.shapes[shape]!;
+    const strings = this.interner.strings;
+    const out: unknown[][] = [];
+    for (const c of cols) {
+      const values: unknown[] = [];
+      out.push(values);
+      const column = c < 0 ? undefined : this.columns[c]!;
+      const form = column?.form;
+      const stored = column?.values;
+      const numbers = column?.numbers;
+      for (let k = 0; k < rowOf.length; k++) {
+        const r = rowOf[k]!;
+        if (r < 0) continue;
+        let v: unknown;
+        if (!column) v = keys[k];
+        else if (form === Form.Values) v = stored![r];
+        else if (form === Form.Strings) {
+          const x = numbers![r]!;
+          v = x >= 0 ? strings[x] : x === NULL_ID ? null : NONE;
+        } else {
+          const x = numbers![r]!;
+          v = x > NULL_INT ? x : x === NULL_INT ? null : NONE;
+        }
+        if (v === undefined) return undefined;
+        values.push(v);
+      }
+    }
+    return out;
   }
 
   /**

@@ -2,7 +2,8 @@
  * The repair journal on disk (its line format: `src/protocol/journal.ts`).
  *
  * Append-only: every line is one `write` to a file opened for appending, then
- * fsynced, before the caller goes on. A batch's `intent` (with the
+ * fsynced, before the caller goes on (but a batch's answered result, fsynced
+ * with the line after it: `appendUnsynced`). A batch's `intent` (with the
  * before-images of the entities it may change or delete) is on disk before
  * the batch is sent; if it cannot be written, the batch is not sent.
  *
@@ -28,7 +29,16 @@ import {
   type RepairResult,
   type RuleId,
 } from '../protocol';
-import { packIntent, packResultNow, type PackedIntentLine, type PackedJournalLine } from '../protocol/before-images';
+import { EntityTable } from '../analysis/table';
+import {
+  packedKeys,
+  packIntent,
+  packIntentOfColumns,
+  packResultNow,
+  packResultOfKeys,
+  type PackedIntentLine,
+  type PackedJournalLine,
+} from '../protocol/before-images';
 import type { BatchHooks } from './repairs';
 import type { ClusterSession } from './session';
 
@@ -51,13 +61,26 @@ export class RepairJournal extends JournalFile {
    * journal is written by one process, so the writes of two repairs at once never interleave.
    */
   override append(line: JournalLine | PackedJournalLine): Promise<void> {
+    return this.write(line, true);
+  }
+
+  /**
+   * As `append`, written (one `write`) but not fsynced: on disk with the next line that is, which
+   * fsyncs the file (#21: a batch's result is written after its answer, and is durable with the next
+   * batch's intent, one fsync for both, before that batch is sent; or with the repair's `end` line).
+   */
+  appendUnsynced(line: JournalLine | PackedJournalLine): Promise<void> {
+    return this.write(line, false);
+  }
+
+  private write(line: JournalLine | PackedJournalLine, sync: boolean): Promise<void> {
     const bytes = Buffer.from(`${JSON.stringify(line)}\n`);
     try {
       mkdirSync(dirname(this.path), { recursive: true });
       const fd = openSync(this.path, 'a');
       try {
         for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
-        fsyncSync(fd);
+        if (sync) fsyncSync(fd);
       } finally {
         closeSync(fd);
       }
@@ -133,7 +156,23 @@ export class JournalRecorder implements BatchHooks {
     const line = prepared ?? (await this.packed(op));
     await this.journal.append({ ...line, at: now(), batch, requestId });
     this.prepareNext(batch + 1);
+    this.prepareResult(op);
   }
+
+  /**
+   * The data of this batch's result if every target is applied (a compact answer with no exception),
+   * packed while the batch is out, as the next intent is: its answer then writes it at once.
+   */
+  private prepareResult(op: RepairCommand): void {
+    this.allApplied = undefined;
+    if (!('targets' in op) || REPAIR_COMMANDS[op.command].undo.kind === 'restore') return;
+    setImmediate(() => {
+      const keys = [...new Set((op.targets as ReadonlyArray<{ key: string }>).map((t) => t.key))];
+      this.allApplied = { op, count: keys.length, data: packedKeys(keys) };
+    });
+  }
+
+  private allApplied: { op: RepairCommand; count: number; data: string } | undefined;
 
   /**
    * The next batch's intent, packed while this one is out (its round trip leaves the thread idle),
@@ -158,7 +197,13 @@ export class JournalRecorder implements BatchHooks {
 
   /** The intent of a batch of `op`, packed, with its time, batch and request id still to set. */
   private packed(op: RepairCommand): Promise<JournalIntentLine | PackedIntentLine> {
-    return packIntent({ type: 'intent', repair: this.id, at: '', batch: 0, requestId: '', operation: op, before: this.beforeImages(op) });
+    const line = { type: 'intent', repair: this.id, at: '', batch: 0, requestId: '', operation: op } as const;
+    // From the model's table, the before-images as columns: no entity built per target (#21).
+    const collection = REPAIR_COMMANDS[op.command].collection;
+    const map = collection ? this.session.model?.collections[collection] : undefined;
+    if (collection && map instanceof EntityTable && 'targets' in op && op.targets.length)
+      return packIntentOfColumns(line, collection, map.rowsAsColumns(op.targets.map((t) => t.key)));
+    return packIntent({ ...line, before: this.beforeImages(op) });
   }
 
   async after(
@@ -167,6 +212,8 @@ export class JournalRecorder implements BatchHooks {
     op: RepairCommand,
     result: RepairResult | { outcome: 'not-sent' | 'unknown'; reason: string },
   ): Promise<void> {
+    // A compact answer's applied targets are keys only: packed from the keys, no object per key (#21).
+    const keys = 'outcome' in result ? undefined : appliedKeys(op, result);
     const line: JournalResultLine =
       'outcome' in result
         ? {
@@ -188,7 +235,7 @@ export class JournalRecorder implements BatchHooks {
             batch,
             requestId,
             outcome: 'answered',
-            applied: appliedItems(op, result),
+            applied: keys ? [] : appliedItems(op, result),
             refused: result.items
               .filter((i) => i.status === 'refused')
               .slice(0, MAX_REFUSALS_PER_LINE)
@@ -200,7 +247,12 @@ export class JournalRecorder implements BatchHooks {
       this.applied += result.applied;
       this.refused += result.refused;
     }
-    await this.journal.append(packResultNow(line));
+    const ready = this.allApplied?.op === op && keys?.length === this.allApplied.count ? this.allApplied.data : undefined;
+    this.allApplied = undefined;
+    const packed = keys?.length ? packResultOfKeys(line, keys, ready) : packResultNow(line);
+    // An answer's result is fsynced with the next line (the next batch's intent, or the end line): one
+    // fsync per batch on the repair's path. A batch whose outcome is not known may be the last line.
+    await (line.outcome === 'answered' ? this.journal.appendUnsynced(packed) : this.journal.append(packed));
   }
 
   /** The repair's last line (only if it wrote any: a repair refused before its first batch left none). */
@@ -242,18 +294,23 @@ function shareTargets(a: RepairCommand, b: RepairCommand): boolean {
  * so every target it does not list was applied (with no version: only deletions are asked for one).
  */
 function appliedItems(op: RepairCommand, result: RepairResult): Array<{ key: string; version?: number }> {
-  if (result.itemResults === 'exceptions') {
-    // Each key once, in the targets' order (one pass: this runs between a batch's answer and the next request).
-    const seen = new Set(result.items.map((i) => i.key));
-    const applied: Array<{ key: string }> = [];
-    for (const { key } of 'targets' in op ? (op.targets as ReadonlyArray<{ key: string }>) : []) {
-      if (seen.has(key)) continue;
-      seen.add(key);
-      applied.push({ key });
-    }
-    return applied;
-  }
+  const keys = appliedKeys(op, result);
+  if (keys) return keys.map((key) => ({ key }));
   return result.items
     .filter((i) => i.status === 'applied')
     .map((i) => (i.version === undefined ? { key: i.key } : { key: i.key, version: i.version }));
+}
+
+/** A compact answer's applied targets (see `appliedItems`), as keys; undefined for an answer that lists every item. */
+function appliedKeys(op: RepairCommand, result: RepairResult): string[] | undefined {
+  if (result.itemResults !== 'exceptions') return undefined;
+  // Each key once, in the targets' order (one pass: this runs between a batch's answer and the next request).
+  const seen = new Set(result.items.map((i) => i.key));
+  const applied: string[] = [];
+  for (const { key } of 'targets' in op ? (op.targets as ReadonlyArray<{ key: string }>) : []) {
+    if (seen.has(key)) continue;
+    seen.add(key);
+    applied.push(key);
+  }
+  return applied;
 }

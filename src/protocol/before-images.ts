@@ -20,7 +20,7 @@
 import { gunzipSync, gzip, gzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { JournalIntentLine, JournalResultLine } from './journal';
-import { fromColumns, toColumns, type Columns } from './packed-columns';
+import { fromColumns, gather, gatheredToColumns, toColumns, type Columns, type Gathered } from './packed-columns';
 
 /** The encoding written. */
 export const PACKED_ENCODING = 'gzip-columns-v1';
@@ -126,6 +126,35 @@ export async function packIntent(line: JournalIntentLine): Promise<JournalIntent
   };
 }
 
+/**
+ * `packIntent` of an intent whose before-images (one per target, in the targets' order, of
+ * `collection`) come as columns (`EntityTable.rowsAsColumns`), not as entities: the same line,
+ * without building an object per entity (#21: a batch waits for its intent before it is sent).
+ */
+export async function packIntentOfColumns(
+  line: Omit<JournalIntentLine, 'before'>,
+  collection: string,
+  entities: Gathered,
+): Promise<PackedIntentLine> {
+  const { operation } = line;
+  if (!('targets' in operation)) throw new Error(`a ${operation.command} has no targets to pack`);
+  const targets = operation.targets as ReadonlyArray<Record<string, unknown> & { key: string }>;
+  if (entities.shape.length !== targets.length) throw new Error(`${entities.shape.length} before-images for ${targets.length} targets`);
+  const { targets: _targets, ...rest } = operation;
+  const record: IntentColumns = { operation: rest, collection, rows: gatheredToColumns([gather(targets), entities]) };
+  return {
+    type: 'intent-packed',
+    repair: line.repair,
+    at: line.at,
+    batch: line.batch,
+    requestId: line.requestId,
+    command: operation.command,
+    targets: targets.length,
+    encoding: PACKED_ENCODING,
+    data: await pack(record),
+  };
+}
+
 /** The result as written to the journal: its applied keys packed when there are any; else the plain line. */
 export async function packResult(line: JournalResultLine): Promise<JournalResultLine | PackedResultLine> {
   return Promise.resolve(packResultNow(line));
@@ -141,6 +170,26 @@ export function packResultNow(line: JournalResultLine): JournalResultLine | Pack
   const { type: _type, applied, ...rest } = line;
   const data = gzipSync(JSON.stringify(toColumns([applied])), { level: GZIP_LEVEL }).toString('base64');
   return { ...rest, type: 'result-packed', applied: applied.length, encoding: PACKED_ENCODING, data };
+}
+
+/**
+ * `packResultNow` of a result whose applied items are each only a key (a compact answer's,
+ * `itemResults: 'exceptions'`), given the keys: the same line, without an object per key.
+ */
+export function packResultOfKeys(
+  line: Omit<JournalResultLine, 'applied'>,
+  keys: string[],
+  data: string = packedKeys(keys),
+): JournalResultLine | PackedResultLine {
+  if (!keys.length) return { ...line, applied: [] };
+  const { type: _type, applied: _applied, ...rest } = line as JournalResultLine;
+  return { ...rest, type: 'result-packed', applied: keys.length, encoding: PACKED_ENCODING, data };
+}
+
+/** The data of a `result-packed` line whose applied items are `keys`, each only a key (`packResultOfKeys`): it depends on nothing else. */
+export function packedKeys(keys: string[]): string {
+  const gathered: Gathered = { fields: ['key'], shapes: [[0]], shape: new Array<number>(keys.length).fill(0), values: [keys] };
+  return gzipSync(JSON.stringify(gatheredToColumns([gathered])), { level: GZIP_LEVEL }).toString('base64');
 }
 
 /**

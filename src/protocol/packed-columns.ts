@@ -42,7 +42,13 @@ const DICTIONARY_SAMPLE = 256;
 /** A prefix shorter than this is not worth its own form. */
 const MIN_PREFIX = 4;
 
-interface Gathered {
+/**
+ * One list of objects, gathered: every field name, the objects' field lists (indexes into `fields`,
+ * in each object's own order), each object's (`shape`, -1: null), and per field the values of the
+ * objects that have it, in order. What `toColumns` makes of a list of objects, or a reader that holds
+ * the values as columns gives (`EntityTable.rowsAsColumns`), not the objects.
+ */
+export interface Gathered {
   fields: string[];
   shapes: number[][];
   shape: number[];
@@ -53,10 +59,17 @@ interface Gathered {
 export function toColumns(groups: ReadonlyArray<ReadonlyArray<Readonly<Record<string, unknown>> | null>>): Columns {
   const n = groups[0]?.length ?? 0;
   if (groups.some((g) => g.length !== n)) throw new Error('every group of a packed batch has one object per row');
-  const gathered = groups.map(gather);
+  return gatheredToColumns(groups.map(gather));
+}
+
+/** `toColumns` of groups already gathered (each of `n` rows): the same columns as of their objects. */
+export function gatheredToColumns(gathered: readonly Gathered[]): Columns {
+  const n = gathered[0]?.shape.length ?? 0;
+  if (gathered.some((g) => g.shape.length !== n)) throw new Error('every group of a packed batch has one object per row');
   // A reference is to a column that is not one itself (one pass decodes them all).
   const referred = new Set<string>();
   const refs = new Set<string>();
+  const found: Array<{ values: readonly unknown[]; ref: { p: string; r: [number, number] } }> = [];
   const out: Group[] = gathered.map((g, gi) => ({
     fields: g.fields,
     shapes: g.shapes,
@@ -64,8 +77,14 @@ export function toColumns(groups: ReadonlyArray<ReadonlyArray<Readonly<Record<st
     cols: g.values.map((values, fi) =>
       encode(values, () => {
         if (values.length !== n || referred.has(`${gi}:${fi}`)) return undefined;
-        const ref = findRef(gathered, values, gi, fi, n, refs);
+        // The same values as a column that refers (a batch's target keys, and its before-images'):
+        // the column it refers to, as `findRef` would find it again, without reading every row again.
+        const same = found.find((f) => (f.ref.r[0] !== gi || f.ref.r[1] !== fi) && sameValues(f.values, values));
+        const ref = same
+          ? { p: same.ref.p, r: [same.ref.r[0], same.ref.r[1]] as [number, number] }
+          : findRef(gathered, values, gi, fi, n, refs);
         if (ref) {
+          found.push({ values, ref });
           refs.add(`${gi}:${fi}`);
           referred.add(`${ref.r[0]}:${ref.r[1]}`);
         }
@@ -74,6 +93,13 @@ export function toColumns(groups: ReadonlyArray<ReadonlyArray<Readonly<Record<st
     ),
   }));
   return { n, groups: out };
+}
+
+/** Whether two columns hold the very same values, row by row. */
+function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The groups of objects `toColumns` was given (deep-equal to them). Throws on data that does not fit. */
@@ -126,7 +152,7 @@ export function fromColumns(data: Columns): Array<Array<Record<string, unknown> 
 }
 
 /** Fields and shapes of one list of objects, and each field's values. */
-function gather(objects: ReadonlyArray<Readonly<Record<string, unknown>> | null>): Gathered {
+export function gather(objects: ReadonlyArray<Readonly<Record<string, unknown>> | null>): Gathered {
   const fields: string[] = [];
   const fieldOf = new Map<string, number>();
   const shapes: number[][] = [];
@@ -245,7 +271,7 @@ function decode(c: Col, count: number): unknown[] {
  * key that holds the id too). Every row has both (`values` is `n` long, and so is the other).
  */
 function findRef(
-  gathered: Gathered[],
+  gathered: readonly Gathered[],
   values: readonly unknown[],
   gi: number,
   fi: number,
