@@ -17,15 +17,20 @@ function resultsFile(outDir: string): string | undefined {
   return existsSync(file) ? file : undefined;
 }
 
+/** Whether the checkout differs from its commit; the tables a run appends to bench/RESULTS.md are not a change to what is measured. */
+export function changedSinceCommit(dir: string): boolean {
+  const args = ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/RESULTS.md'];
+  try {
+    return execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim() !== '';
+  } catch {
+    return false; // not a git checkout: the commit is 'unknown' anyway
+  }
+}
+
 function commitOf(dir: string): string {
   try {
     const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim();
-    // The tables this run appends to bench/RESULTS.md are not a change to what is measured.
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/RESULTS.md'], {
-      cwd: dir,
-      encoding: 'utf8',
-    }).trim();
-    return dirty ? `${sha} (+ uncommitted changes)` : sha;
+    return changedSinceCommit(dir) ? `${sha} (+ uncommitted changes)` : sha;
   } catch {
     return 'unknown (not a git checkout)';
   }

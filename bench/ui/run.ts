@@ -36,7 +36,7 @@ import { CodeServer } from '../../test/vscode-host/codeServer';
 import { assertHostInstalled, newRunDir, repoRoot } from '../../test/vscode-host/paths';
 import { Workbench, escapeRegExp, extensionLog, problemsText, rowsText, treeRows, waitUntil } from '../../test/ui/workbench';
 import { INCIDENT } from '../processes';
-import { uiFiguresFile, type UiFigures } from '../results';
+import { changedSinceCommit, uiFiguresFile, type UiFigures } from '../results';
 
 const VSIX = process.env.CLUSTER_DEBUGGER_VSIX ?? join(repoRoot, 'cluster-debugger.vsix');
 const CONTAINER_ID = 'clusterDebugger';
@@ -367,7 +367,7 @@ function git(...args: string[]): string {
 
 function report(runDir: string): void {
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
-  const dirty = git('status', '--porcelain', '--untracked-files=no') ? ' + uncommitted changes' : '';
+  const dirty = changedSinceCommit(repoRoot) ? ' + uncommitted changes' : '';
   const lines = [
     `### bench:ui, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit \`${git('rev-parse', '--short', 'HEAD')}\` (${git('rev-parse', '--abbrev-ref', 'HEAD')})${dirty}`,
     '',
