@@ -113,14 +113,23 @@ export async function packIntent(line: JournalIntentLine): Promise<JournalIntent
     collection: withImages ? collection : null,
     rows: toColumns(withImages ? [targets, before.map((b) => b.entity)] : [targets]),
   };
+  return packedIntentLine(line, targets.length, record);
+}
+
+/** The `intent-packed` line of `line` whose targets and before-images are `record`. */
+async function packedIntentLine(
+  line: Omit<JournalIntentLine, 'before'>,
+  targets: number,
+  record: IntentColumns,
+): Promise<PackedIntentLine> {
   return {
     type: 'intent-packed',
     repair: line.repair,
     at: line.at,
     batch: line.batch,
     requestId: line.requestId,
-    command: operation.command,
-    targets: targets.length,
+    command: line.operation.command,
+    targets,
     encoding: PACKED_ENCODING,
     data: await pack(record),
   };
@@ -142,17 +151,7 @@ export async function packIntentOfColumns(
   if (entities.shape.length !== targets.length) throw new Error(`${entities.shape.length} before-images for ${targets.length} targets`);
   const { targets: _targets, ...rest } = operation;
   const record: IntentColumns = { operation: rest, collection, rows: gatheredToColumns([gather(targets), entities]) };
-  return {
-    type: 'intent-packed',
-    repair: line.repair,
-    at: line.at,
-    batch: line.batch,
-    requestId: line.requestId,
-    command: operation.command,
-    targets: targets.length,
-    encoding: PACKED_ENCODING,
-    data: await pack(record),
-  };
+  return packedIntentLine(line, targets.length, record);
 }
 
 /** The result as written to the journal: its applied keys packed when there are any; else the plain line. */
