@@ -21,7 +21,7 @@
  * is in insertion order, as a `Map`'s: replacing an entity keeps its place.
  */
 import { COLLECTION_KEYS, type CollectionName } from '../protocol';
-import type { DecodedColumn, DecodedColumns } from '../protocol/column-decoders';
+import { decodedValue, type DecodedColumn, type DecodedColumns } from '../protocol/column-decoders';
 
 /** What the model's readers and writers use of a `Map<string, E>`: a `Map` also satisfies it (tests build models by hand). */
 export interface EntityMap<E> {
@@ -301,15 +301,7 @@ class Column {
       } else {
         // Any other: value by value (a column that changes form mid-window does so here).
         for (; i < end; i++) {
-          const v =
-            from.from === 'values'
-              ? from.values[i]
-              : from.from === 'constant'
-                ? from.value
-                : from.indices[i]! < 0
-                  ? null
-                  : strings[from.indices[i]!];
-          this.set(rows[i]!, v);
+          this.set(rows[i]!, decodedValue(from, i, strings));
           if (this.seen === 0) {
             i++;
             break;
@@ -823,8 +815,6 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     const shapeId = this.shapeFor(names);
     const shape = this.shapes[shapeId]!;
     const { cols } = shape;
-    const valueOf = (c: DecodedColumn, i: number): unknown =>
-      c.from === 'values' ? c.values[i] : c.from === 'constant' ? c.value : c.indices[i]! < 0 ? null : strings[c.indices[i]!];
 
     // The index first, row by row (a key may come twice in a page): each row's key fields are stored
     // with it, which the index reads to tell keys apart.
@@ -838,14 +828,14 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     const otherColumns = this.othersOf(shape);
     const others: number[] = [];
     for (let i = 0; i < n; i++) {
-      const key = valueOf(keyColumn, i) as string;
+      const key = decodedValue(keyColumn, i, strings) as string;
       const hash = hashKey(key);
       const found = this.find(key, hash);
       if (found >= 0 && this.views.size) this.keepForViews(found);
       const row = found >= 0 ? found : this.rows;
       for (let f = 0; f < fieldAt.length; f++) {
         const j = fieldAt[f]!;
-        const v = j >= 0 ? valueOf(columns[j]!, i) : undefined;
+        const v = j >= 0 ? decodedValue(columns[j]!, i, strings) : undefined;
         if (j >= 0 && cols[j]! >= 0) this.columns[cols[j]!]!.set(row, v);
         view[fields[f]!] = v;
       }

@@ -283,6 +283,11 @@ export type DecodedColumn =
   | { name: string; from: 'strings'; indices: readonly number[] }
   | { name: string; from: 'constant'; value: unknown };
 
+/** Row `i`'s value of column `c` of a page whose dictionary is `strings`. */
+export function decodedValue(c: DecodedColumn, i: number, strings: readonly string[]): unknown {
+  return c.from === 'values' ? c.values[i] : c.from === 'constant' ? c.value : c.indices[i]! < 0 ? null : strings[c.indices[i]!];
+}
+
 /**
  * A page's entities, validated and decoded, as columns: entity `i` has each column's field, in
  * the columns' order, with its value at `i` (`entitiesOf` builds them). For a reader that stores
