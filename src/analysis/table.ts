@@ -396,6 +396,7 @@ type Format = {
   fields: readonly string[];
   format: (...a: unknown[]) => string;
   matches: (key: string, e: Readonly<Record<string, unknown>>) => boolean;
+  spells: (key: string, parts: readonly unknown[]) => boolean;
 };
 
 /** A `valuesAsOfNow` reader: rows `next`…`end` are left to read; `kept` holds those changed since it began. */
@@ -773,6 +774,7 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     if (slot < 0) return false;
     const row = this.slots[slot]! - 1;
     if (this.views.size) this.keepForViews(row);
+    this.forgetFound();
     this.slots[slot] = TOMBSTONE;
     this.tombstones++;
     this.rowShape[row] = -1;
@@ -797,6 +799,7 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     this.live = 0;
     this.slots = new Int32Array(16);
     this.tombstones = 0;
+    this.forgetFound();
   }
 
   /**
@@ -1080,24 +1083,46 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
   }
 
   private slotOf(key: string, hash: number): number {
+    // The key just found, again (an event's entity is read, then deleted; a target's before-image, then its entity).
+    if (key === this.lastFound) return this.lastSlot;
     const slots = this.slots;
     const mask = slots.length - 1;
     for (let i = hash & mask; ; i = (i + 1) & mask) {
       const s = slots[i]!;
       if (s === 0) return -1;
-      if (s !== TOMBSTONE && this.rowHash[s - 1] === hash && this.rowMatches(s - 1, key)) return i;
+      if (s !== TOMBSTONE && this.rowHash[s - 1] === hash && this.rowMatches(s - 1, key)) {
+        this.lastFound = key;
+        this.lastSlot = i;
+        return i;
+      }
     }
   }
 
-  private rowMatches(row: number, key: string): boolean {
-    const odd = this.oddKeys.get(row);
-    if (odd !== undefined) return odd === key;
-    const view = this.view;
-    const names = this.format.fields;
-    const cols = this.keyColumns();
-    for (let i = 0; i < cols.length; i++) view[names[i]!] = this.columns[cols[i]!]!.get(row);
-    return this.format.matches(key, view);
+  /** The last key `slotOf` found, and its slot; forgotten whenever a slot may change (`forgetFound`). */
+  private lastFound: string | undefined;
+  private lastSlot = -1;
+
+  private forgetFound(): void {
+    this.lastFound = undefined;
   }
+
+  /**
+   * Whether `row` is under `key`. A row's key is odd (kept whole) unless its fields spelled it when
+   * stored (`matches`): then `key` is its key if the fields spell exactly `key`.
+   */
+  private rowMatches(row: number, key: string): boolean {
+    if (this.oddKeys.size) {
+      const odd = this.oddKeys.get(row);
+      if (odd !== undefined) return odd === key;
+    }
+    const parts = this.keyParts;
+    const cols = this.keyColumns();
+    for (let i = 0; i < cols.length; i++) parts[i] = this.columns[cols[i]!]!.get(row);
+    return this.format.spells(key, parts);
+  }
+
+  /** Reused by `rowMatches`: a row's key fields, in the format's order. */
+  private readonly keyParts: unknown[] = [];
 
   /** The columns of the fields a key spells out (a row whose key is not odd has them all). */
   private keyColumns(): number[] {
@@ -1127,6 +1152,7 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     }
     this.slots = slots;
     this.tombstones = 0;
+    this.forgetFound();
   }
 
   /** Drops deleted rows, keeping the live ones in order, and rebuilds the index. */

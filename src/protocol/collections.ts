@@ -85,6 +85,12 @@ export interface KeyFormat<Parts extends object, Args extends unknown[]> {
   readonly parse: (key: string) => Parts | null;
   /** Whether `parse(key)` gives exactly `entity`'s values of `fields` (compared with `===`). Shard formats allocate nothing. */
   readonly matches: (key: string, entity: Readonly<Record<string, unknown>>) => boolean;
+  /**
+   * Whether `key` is exactly `format(...parts)`, for `parts` that `matches` accepted once (a
+   * stored entity's key fields, in `fields`' order): a key looked up against a stored one. Shard
+   * formats allocate nothing.
+   */
+  readonly spells: (key: string, parts: readonly unknown[]) => boolean;
 }
 
 /** The decimal integer spanning exactly `[start, end)` of `key` (`-?[0-9]+`, or `[0-9]+` if not `signed`), or undefined. */
@@ -130,6 +136,12 @@ function matchesByParse<Parts extends object>(
   };
 }
 
+/** `spells` from `format`: the key made again, and compared. */
+function spellsByFormat(format: (...args: never) => string) {
+  const spell = format as (...args: unknown[]) => string;
+  return (key: string, parts: readonly unknown[]): boolean => spell(...parts) === key;
+}
+
 /** A key that is one string field, as is. */
 function identityKey<F extends string>(field: F): KeyFormat<{ [K in F]: string }, [value: string]> {
   return {
@@ -137,6 +149,7 @@ function identityKey<F extends string>(field: F): KeyFormat<{ [K in F]: string }
     format: (value) => value,
     parse: (key) => ({ [field]: key }) as { [K in F]: string },
     matches: (key, entity) => entity[field] === key,
+    spells: (key, parts) => parts[0] === key,
   };
 }
 
@@ -153,11 +166,20 @@ function prefixedInt<F extends string>(prefix: string, field: F): KeyFormat<{ [K
     format,
     parse,
     matches: matchesByParse([field], format, parse),
+    spells: spellsByFormat(format),
   };
 }
 
 /** A string part of a `/`-joined key: a string without `/`. */
 const isSlashFree = (v: unknown): v is string => typeof v === 'string' && v.indexOf('/') < 0;
+
+/** Whether the first `n` of `p` are strings (a type guard for `isJoined`'s parts). */
+function allStrings(p: readonly unknown[], n: 3): p is readonly [string, string, string];
+function allStrings(p: readonly unknown[], n: 4): p is readonly [string, string, string, string];
+function allStrings(p: readonly unknown[], n: number): boolean {
+  for (let i = 0; i < n; i++) if (typeof p[i] !== 'string') return false;
+  return true;
+}
 
 /** Whether `key` is exactly `a/b/c…` for `parts`, without allocating. */
 function isJoined(key: string, a: string, b: string, c: string, d?: string): boolean {
@@ -210,6 +232,7 @@ export const KEYS = {
       isSlashFree(e.sourceId) &&
       isSlashFree(e.shardId) &&
       isJoined(key, e.ingesterId, e.indexUid, e.sourceId, e.shardId),
+    spells: (key: string, p: readonly unknown[]) => allStrings(p, 4) && isJoined(key, p[0], p[1], p[2], p[3]),
   },
   /** Group key of a source's shards: `index/source`; the parts hold no `/`. */
   shardSource: slashPair('indexUid', 'sourceId'),
@@ -275,7 +298,13 @@ function withParse<const Names extends readonly string[], Args extends unknown[]
   format: (...args: Args) => string,
   parse: (key: string) => Parts | null,
 ): KeyFormat<Parts, Args> {
-  return { fields: fields as unknown as readonly (keyof Parts & string)[], format, parse, matches: matchesByParse(fields, format, parse) };
+  return {
+    fields: fields as unknown as readonly (keyof Parts & string)[],
+    format,
+    parse,
+    matches: matchesByParse(fields, format, parse),
+    spells: spellsByFormat(format),
+  };
 }
 
 /** A key `a/b/c` of three string fields that hold no `/`. */
@@ -299,6 +328,7 @@ function slashTriple<A extends string, B extends string, C extends string>(
       const z = e[c];
       return isSlashFree(x) && isSlashFree(y) && isSlashFree(z) && isJoined(key, x, y, z);
     },
+    spells: (key, p) => allStrings(p, 3) && isJoined(key, p[0], p[1], p[2]),
   };
 }
 
@@ -317,6 +347,18 @@ function slashPair<A extends string, B extends string>(a: A, b: B): KeyFormat<{ 
       return (
         isSlashFree(x) &&
         isSlashFree(y) &&
+        key.length === x.length + y.length + 1 &&
+        key.startsWith(x) &&
+        key.charCodeAt(x.length) === 47 &&
+        key.endsWith(y)
+      );
+    },
+    spells: (key, p) => {
+      const x = p[0];
+      const y = p[1];
+      return (
+        typeof x === 'string' &&
+        typeof y === 'string' &&
         key.length === x.length + y.length + 1 &&
         key.startsWith(x) &&
         key.charCodeAt(x.length) === 47 &&

@@ -91,6 +91,31 @@ describe('key formats', () => {
         );
       });
 
+      it('spells is "the key is format(...parts)", for parts matches accepted', () => {
+        fc.assert(
+          fc.property(ARGS[name], ARGS[name], fc.boolean(), (a, b, same) => {
+            const stored = k.format(...a);
+            // The key a row was stored under, and a key looked up against it (the same, or another's).
+            const key = same ? stored : k.format(...b);
+            if (!k.matches(stored, partsOf(k.fields, a))) return;
+            assert.equal(k.spells(key, a), key === stored, `${JSON.stringify(key)} against ${JSON.stringify(stored)}`);
+          }),
+          { numRuns: 300, seed: 11 },
+        );
+        // Near misses of a key: one character more, less, or changed.
+        fc.assert(
+          fc.property(ARGS[name], fc.nat(), fc.constantFrom('', 'x', '/', '-', '0'), (a, at, ch) => {
+            const stored = k.format(...a);
+            if (!k.matches(stored, partsOf(k.fields, a))) return;
+            const i = at % (stored.length + 1);
+            for (const key of [stored.slice(0, i) + ch + stored.slice(i), stored.slice(0, i) + stored.slice(i + 1)]) {
+              assert.equal(k.spells(key, a), key === stored, `${JSON.stringify(key)} against ${JSON.stringify(stored)}`);
+            }
+          }),
+          { numRuns: 300, seed: 12 },
+        );
+      });
+
       it('rejects malformed keys', () => {
         for (const key of MALFORMED[name]) {
           assert.equal(k.parse(key), null, JSON.stringify(key));
