@@ -16,6 +16,7 @@ import type { ProgressSink } from '../languageServer/serverApi';
 import { confirmRepairAllSafe } from '../config';
 import { waitingDetail, waitingQuestion } from './repairAllWaits';
 import type { Ctx } from '../ctx';
+import { ThrottledProgress } from '../views/progress';
 
 type Repair = FindingSummary['repairs'][number];
 
@@ -418,14 +419,13 @@ async function runWithProgress(
   run: (token: CancellationToken, onProgress: ProgressSink) => Promise<ApplyRepairResult>,
 ): Promise<ApplyRepairResult | undefined> {
   try {
-    return await window.withProgress({ location: ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
-      // The server reports percentages; withProgress wants increments.
-      let done = 0;
-      return run(token, (v) => {
-        const pct = v.percentage ?? done;
-        progress.report({ message: v.message, increment: Math.max(0, pct - done) });
-        done = Math.max(done, pct);
-      });
+    return await window.withProgress({ location: ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
+      const shown = new ThrottledProgress(progress);
+      try {
+        return await run(token, (v) => shown.report(v));
+      } finally {
+        shown.dispose();
+      }
     });
   } catch (err) {
     if (err instanceof CancellationError || (err as { code?: number })?.code === -32800) {

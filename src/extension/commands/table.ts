@@ -23,6 +23,7 @@ import { StartSimulatorArgs, startSimulator, stopSimulator } from './simulatorCo
 import { TopologyPanel } from '../views/topology/panel';
 import type { ClusterElement, Element, ServerElement } from '../views/trees/elements';
 import { syncedTime } from '../views/trees/clusterNode';
+import { ThrottledProgress } from '../views/progress';
 
 interface CommandSpec {
   requires: Requirement;
@@ -144,13 +145,13 @@ export const COMMANDS: Record<string, CommandSpec> = {
         // which would otherwise cross the LSP connection and sit in this process whole.
         const saved = await window.withProgress(
           { location: ProgressLocation.Notification, title: `Saving a snapshot of ${cluster}`, cancellable: true },
-          (progress, token) => {
-            let done = 0;
-            return api.saveSnapshot(cluster, target.fsPath, token, (v) => {
-              const pct = v.percentage ?? done;
-              progress.report({ message: v.message, increment: Math.max(0, pct - done) });
-              done = Math.max(done, pct);
-            });
+          async (progress, token) => {
+            const shown = new ThrottledProgress(progress);
+            try {
+              return await api.saveSnapshot(cluster, target.fsPath, token, (v) => shown.report(v));
+            } finally {
+              shown.dispose();
+            }
           },
         );
         ctx.log.info(`Saved a snapshot of ${cluster} to ${target.toString()} (${saved.entities} entities, ${saved.bytes} bytes).`);

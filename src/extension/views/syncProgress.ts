@@ -3,18 +3,18 @@
  * Cancel that disconnects the cluster (the server's `clusterDebugger/syncProgress` notifications
  * drive it). Meanwhile the trees show the groups and counts the cluster summarised.
  */
-import { ProgressLocation, window, type CancellationToken, type Disposable, type Progress } from 'vscode';
+import { ProgressLocation, window, type CancellationToken, type Disposable } from 'vscode';
 import { clusterKey } from '../../protocol/config';
 import { errorText, formatCount, percentDone } from '../../protocol/format';
 import type { ClusterInfo, SyncProgressParams } from '../../protocol/lsp';
+import { ThrottledProgress } from './progress';
 
 /** A sync this short never shows a notification: it would only flash. */
 const SHOW_AFTER_MS = 400;
 
 interface OpenSync {
   latest: SyncProgressParams;
-  reporter?: Progress<{ message?: string; increment?: number }>;
-  shownPercent: number;
+  reporter?: ThrottledProgress;
   showTimer?: NodeJS.Timeout;
   finish(): void;
 }
@@ -42,7 +42,7 @@ export class SyncProgressNotifications implements Disposable {
       return;
     }
     this.cancelled.delete(key);
-    const sync: OpenSync = { latest: p, shownPercent: 0, finish: () => undefined };
+    const sync: OpenSync = { latest: p, finish: () => undefined };
     sync.showTimer = setTimeout(() => this.show(key, sync), SHOW_AFTER_MS);
     this.open.set(key, sync);
   }
@@ -72,7 +72,7 @@ export class SyncProgressNotifications implements Disposable {
       { location: ProgressLocation.Notification, title: `Syncing ${cluster}`, cancellable: true },
       (progress, token: CancellationToken) =>
         new Promise<void>((resolve) => {
-          sync.reporter = progress;
+          sync.reporter = new ThrottledProgress(progress);
           sync.finish = resolve;
           token.onCancellationRequested(() => {
             this.cancelled.add(key);
@@ -89,10 +89,8 @@ export class SyncProgressNotifications implements Disposable {
     const p = sync.latest;
     if (!sync.reporter) return;
     const percent = percentDone(p);
-    const increment = Math.max(0, percent - sync.shownPercent);
-    sync.shownPercent = Math.max(sync.shownPercent, percent);
     sync.reporter.report({
-      increment,
+      percentage: percent,
       message: `${percent}%: ${formatCount(p.done)} of ${formatCount(p.total)} entities, ${formatCount(p.entitiesPerSecond)}/s`,
     });
   }
@@ -102,6 +100,7 @@ export class SyncProgressNotifications implements Disposable {
     if (!sync) return;
     this.open.delete(key);
     if (sync.showTimer) clearTimeout(sync.showTimer);
+    sync.reporter?.dispose();
     sync.finish();
   }
 }
