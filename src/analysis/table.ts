@@ -396,6 +396,7 @@ type Format = {
   fields: readonly string[];
   format: (...a: unknown[]) => string;
   matches: (key: string, e: Readonly<Record<string, unknown>>) => boolean;
+  matchesParts: (key: string, parts: readonly unknown[]) => boolean;
   spells: (key: string, parts: readonly unknown[]) => boolean;
 };
 
@@ -534,8 +535,6 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
   private slots = new Int32Array(16);
   private tombstones = 0;
   private readonly format: Format;
-  /** Reused by `rowMatches`: the row's key fields, read by `format.matches`. */
-  private readonly view: Record<string, unknown> = {};
   /** Rows expected (`reserve`). */
   private reserved = 0;
 
@@ -763,10 +762,9 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
   /** Whether `values` (a row of `shape`) spell `key` out. */
   private spellsOut(shape: Shape, key: string, values: readonly unknown[]): boolean {
     const keyAt = (shape.keyAt ??= this.format.fields.map((f) => shape.names.indexOf(f)));
-    const view = this.view;
-    const fields = this.format.fields;
-    for (let i = 0; i < keyAt.length; i++) view[fields[i]!] = keyAt[i]! >= 0 ? values[keyAt[i]!] : undefined;
-    return this.format.matches(key, view);
+    const parts = this.keyParts;
+    for (let i = 0; i < keyAt.length; i++) parts[i] = keyAt[i]! >= 0 ? values[keyAt[i]!] : undefined;
+    return this.format.matchesParts(key, parts);
   }
 
   delete(key: string): boolean {
@@ -822,9 +820,8 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     // The index first, row by row (a key may come twice in a page): each row's key fields are stored
     // with it, which the index reads to tell keys apart.
     const keyColumn = columns[keyAt]!;
-    const fields = this.format.fields;
-    const fieldAt = fields.map((f) => names.indexOf(f));
-    const view = this.view;
+    const fieldAt = this.format.fields.map((f) => names.indexOf(f));
+    const parts = this.keyParts;
     const rows = new Int32Array(n);
     /** Rows that leave the other shapes' columns empty (see `set`): every column, the key's made first. */
     this.keyColumns();
@@ -840,10 +837,10 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
         const j = fieldAt[f]!;
         const v = j >= 0 ? decodedValue(columns[j]!, i, strings) : undefined;
         if (j >= 0 && cols[j]! >= 0) this.columns[cols[j]!]!.set(row, v);
-        view[fields[f]!] = v;
+        parts[f] = v;
       }
       if (otherColumns.length && (found < 0 || this.rowShape[row] !== shapeId)) others.push(row);
-      if (this.format.matches(key, view)) this.oddKeys.delete(row);
+      if (this.format.matchesParts(key, parts)) this.oddKeys.delete(row);
       else this.oddKeys.set(row, key);
       if (found < 0) this.addRow(hash, row);
       this.rowShape[row] = shapeId;
@@ -1121,7 +1118,7 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     return this.format.spells(key, parts);
   }
 
-  /** Reused by `rowMatches`: a row's key fields, in the format's order. */
+  /** Reused by `rowMatches`, `spellsOut` and `setColumns`: a row's key fields, in the format's order. */
   private readonly keyParts: unknown[] = [];
 
   /** The columns of the fields a key spells out (a row whose key is not odd has them all). */

@@ -85,6 +85,8 @@ export interface KeyFormat<Parts extends object, Args extends unknown[]> {
   readonly parse: (key: string) => Parts | null;
   /** Whether `parse(key)` gives exactly `entity`'s values of `fields` (compared with `===`). Shard formats allocate nothing. */
   readonly matches: (key: string, entity: Readonly<Record<string, unknown>>) => boolean;
+  /** `matches` with the fields given in `fields`' order (a row's values as a table stores them): no object per key. */
+  readonly matchesParts: (key: string, parts: readonly unknown[]) => boolean;
   /**
    * Whether `key` is exactly `format(...parts)`, for `parts` that `matches` accepted once (a
    * stored entity's key fields, in `fields`' order): a key looked up against a stored one. Shard
@@ -136,6 +138,21 @@ function matchesByParse<Parts extends object>(
   };
 }
 
+/** `matchesParts` from `parse`, as `matchesByParse`. */
+function matchesPartsByParse<Parts extends object>(
+  fields: readonly string[],
+  format: (...args: never) => string,
+  parse: (key: string) => Parts | null,
+) {
+  const spell = format as (...args: unknown[]) => string;
+  return (key: string, values: readonly unknown[]): boolean => {
+    const parts = parse(key) as Record<string, unknown> | null;
+    if (!parts) return false;
+    for (let i = 0; i < fields.length; i++) if (values[i] !== parts[fields[i]!]) return false;
+    return spell(...values) === key;
+  };
+}
+
 /** `spells` from `format`: the key made again, and compared. */
 function spellsByFormat(format: (...args: never) => string) {
   const spell = format as (...args: unknown[]) => string;
@@ -149,6 +166,7 @@ function identityKey<F extends string>(field: F): KeyFormat<{ [K in F]: string }
     format: (value) => value,
     parse: (key) => ({ [field]: key }) as { [K in F]: string },
     matches: (key, entity) => entity[field] === key,
+    matchesParts: (key, parts) => parts[0] === key,
     spells: (key, parts) => parts[0] === key,
   };
 }
@@ -166,6 +184,7 @@ function prefixedInt<F extends string>(prefix: string, field: F): KeyFormat<{ [K
     format,
     parse,
     matches: matchesByParse([field], format, parse),
+    matchesParts: matchesPartsByParse([field], format, parse),
     spells: spellsByFormat(format),
   };
 }
@@ -178,6 +197,12 @@ function allStrings(p: readonly unknown[], n: 3): p is readonly [string, string,
 function allStrings(p: readonly unknown[], n: 4): p is readonly [string, string, string, string];
 function allStrings(p: readonly unknown[], n: number): boolean {
   for (let i = 0; i < n; i++) if (typeof p[i] !== 'string') return false;
+  return true;
+}
+
+/** Whether none of the first `n` of `p` (strings) holds a `/`. */
+function slashFree(p: readonly string[], n: number): boolean {
+  for (let i = 0; i < n; i++) if (p[i]!.indexOf('/') >= 0) return false;
   return true;
 }
 
@@ -232,6 +257,7 @@ export const KEYS = {
       isSlashFree(e.sourceId) &&
       isSlashFree(e.shardId) &&
       isJoined(key, e.ingesterId, e.indexUid, e.sourceId, e.shardId),
+    matchesParts: (key: string, p: readonly unknown[]) => allStrings(p, 4) && slashFree(p, 4) && isJoined(key, p[0], p[1], p[2], p[3]),
     spells: (key: string, p: readonly unknown[]) => allStrings(p, 4) && isJoined(key, p[0], p[1], p[2], p[3]),
   },
   /** Group key of a source's shards: `index/source`; the parts hold no `/`. */
@@ -303,6 +329,7 @@ function withParse<const Names extends readonly string[], Args extends unknown[]
     format,
     parse,
     matches: matchesByParse(fields, format, parse),
+    matchesParts: matchesPartsByParse(fields, format, parse),
     spells: spellsByFormat(format),
   };
 }
@@ -328,6 +355,7 @@ function slashTriple<A extends string, B extends string, C extends string>(
       const z = e[c];
       return isSlashFree(x) && isSlashFree(y) && isSlashFree(z) && isJoined(key, x, y, z);
     },
+    matchesParts: (key, p) => allStrings(p, 3) && slashFree(p, 3) && isJoined(key, p[0], p[1], p[2]),
     spells: (key, p) => allStrings(p, 3) && isJoined(key, p[0], p[1], p[2]),
   };
 }
@@ -344,6 +372,18 @@ function slashPair<A extends string, B extends string>(a: A, b: B): KeyFormat<{ 
     matches: (key, e) => {
       const x = e[a];
       const y = e[b];
+      return (
+        isSlashFree(x) &&
+        isSlashFree(y) &&
+        key.length === x.length + y.length + 1 &&
+        key.startsWith(x) &&
+        key.charCodeAt(x.length) === 47 &&
+        key.endsWith(y)
+      );
+    },
+    matchesParts: (key, p) => {
+      const x = p[0];
+      const y = p[1];
       return (
         isSlashFree(x) &&
         isSlashFree(y) &&

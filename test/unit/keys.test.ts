@@ -91,6 +91,18 @@ describe('key formats', () => {
         );
       });
 
+      it('matchesParts is matches, the fields given in order', () => {
+        fc.assert(
+          fc.property(ARGS[name], ARGS[name], fc.boolean(), (a, b, same) => {
+            const key = k.format(...a);
+            const values = same ? a : b;
+            assert.equal(k.matchesParts(key, values), k.matches(key, partsOf(k.fields, values)));
+          }),
+          { numRuns: 300, seed: 13 },
+        );
+        for (const key of MALFORMED[name]) assert.equal(k.matchesParts(key, []), false, JSON.stringify(key));
+      });
+
       it('spells is "the key is format(...parts)", for parts matches accepted', () => {
         fc.assert(
           fc.property(ARGS[name], ARGS[name], fc.boolean(), (a, b, same) => {
@@ -141,6 +153,9 @@ describe('key formats', () => {
     assert.equal(KEYS.region.matches('store-1/region-026972', { storeId: 1, regionId: 26972 }), false);
     assert.equal(KEYS.partition.matches('t-00', { topic: 't', partition: 0 }), false);
     assert.equal(KEYS.spu.matches('spu--0', { spuId: -0 }), false);
+    assert.equal(KEYS.node.matchesParts('node-007', [7]), false);
+    assert.equal(KEYS.region.matchesParts('store-1/region-026972', [1, 26972]), false);
+    assert.equal(KEYS.node.spells('node-007', [7]), false);
   });
 
   it('read the keys the snapshot layout read before (examples)', () => {
