@@ -79,11 +79,17 @@ describe("EntityTable (the model's compact collections)", () => {
           const k = [...map.keys()][Math.floor(next() * map.size)]!;
           const e = { ...map.get(k)!, version: map.get(k)!.version + 1 };
           if (next() < 0.3) delete (e as Partial<Shard>).publishToken;
+          assert.ok(table.has(k));
           table.set(k, e);
           map.set(k, e);
+          assert.deepEqual(table.get(k), e);
         } else {
           const k = [...map.keys()][Math.floor(next() * map.size)]!;
+          // Read, then delete, then read again (the table finds the key it just found without probing).
+          assert.deepEqual(table.get(k), map.get(k));
           assert.equal(table.delete(k), map.delete(k));
+          assert.equal(table.get(k), undefined);
+          assert.equal(table.has(`${k}`.slice(0)), false, 'the same key in another string');
         }
       }
       assertSame(table, map, `phase ${phase}`);
