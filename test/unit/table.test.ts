@@ -19,6 +19,7 @@ import {
 } from '../../src/analysis';
 import { Simulator } from '../../src/simulator/simulator';
 import { entityArbitrary, random } from './arbitraries';
+import { metastoreShardAt } from './fixtures';
 
 type Shard = EntityOf<'quickwit.metastore.shards'>;
 
@@ -113,6 +114,23 @@ describe("EntityTable (the model's compact collections)", () => {
     map.clear();
     assertSame(table, map, 'cleared');
     assert.throws(() => table.set('another key', again), /stored under its own key/);
+  });
+
+  it('forgets the key it just found once it changes: read, deleted, deleted again, set again', () => {
+    const table = new EntityTable<Shard>('quickwit.metastore.shards', new StringInterner());
+    const a = metastoreShardAt('logs:01/_src/0001');
+    const b = metastoreShardAt('logs:01/_src/0002');
+    table.set(a.key, a);
+    table.set(b.key, b);
+    assert.deepEqual(table.get(a.key), a);
+    assert.equal(table.delete(a.key), true);
+    assert.equal(table.delete(a.key), false, 'gone already');
+    assert.equal(table.get(a.key), undefined);
+    table.set(a.key, a);
+    assert.deepEqual(table.get(`${a.key}`.slice(0)), a);
+    assert.equal(table.delete(a.key), true);
+    assert.equal(table.has(a.key), false);
+    assert.deepEqual([...table.keys()], [b.key]);
   });
 
   it('holds any valid entity of every collection as a Map does', () => {
