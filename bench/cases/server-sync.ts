@@ -222,15 +222,19 @@ async function serverSync(outDir: string, url: string, token: string, entities: 
     const after = await inspector!.memoryAfterGc();
     inspector!.close(); // else the server waits for the debugger to disconnect when it exits
     const used = { rss: after.rss - idle.rss, heapUsed: after.heapUsed - idle.heapUsed, external: after.external - idle.external };
+    const peakRss = vmHwm(server.pid!); // before it exits
     await conn.sendRequest('shutdown');
-    await conn.sendNotification('exit');
+    // A clean exit, so that a server run with BENCH_NODE_ARGS=--cpu-prof writes its profile.
+    const exited = new Promise((resolve) => server.once('exit', resolve));
+    void conn.sendNotification('exit');
+    await exited;
     return {
       totalMs,
       syncMs: Number(synced?.[2] ?? NaN),
       checkMs: Number(/checked .* in (\d+) ms/.exec(text)?.[1] ?? NaN),
       state: info.state,
       errors: info.errors,
-      peakRss: vmHwm(server.pid!),
+      peakRss,
       idle,
       used,
       firstView: await firstView,
