@@ -398,6 +398,7 @@ type Format = {
   matches: (key: string, e: Readonly<Record<string, unknown>>) => boolean;
   matchesParts: (key: string, parts: readonly unknown[]) => boolean;
   spells: (key: string, parts: readonly unknown[]) => boolean;
+  slashJoined?: true;
 };
 
 /** A `valuesAsOfNow` reader: rows `next`…`end` are left to read; `kept` holds those changed since it began. */
@@ -425,6 +426,27 @@ export function hashKey(key: string): number {
   let h = KEY_HASH_START;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), KEY_HASH_FACTOR);
   return h | 0;
+}
+
+/** `hashKey` of `parts` joined by `/` (which `key` is), read from the parts; `hashKey(key)` if one is not a string. */
+function hashJoined(parts: readonly unknown[], key: string): number {
+  let h = KEY_HASH_START;
+  for (let p = 0; p < parts.length; p++) {
+    const s = parts[p];
+    if (typeof s !== 'string') return hashKey(key);
+    if (p > 0) h = Math.imul(h ^ 47, KEY_HASH_FACTOR);
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), KEY_HASH_FACTOR);
+  }
+  return h | 0;
+}
+
+/** Whether `parts` are strings without `/` (so that joined by `/` they parse back into themselves). */
+function slashFreeStrings(parts: readonly unknown[]): boolean {
+  for (let p = 0; p < parts.length; p++) {
+    const s = parts[p];
+    if (typeof s !== 'string' || s.indexOf('/') >= 0) return false;
+  }
+  return true;
 }
 
 /**
@@ -821,7 +843,11 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     // with it, which the index reads to tell keys apart.
     const keyColumn = columns[keyAt]!;
     const fieldAt = this.format.fields.map((f) => names.indexOf(f));
-    const parts = this.keyParts;
+    const parts = this.rowParts;
+    // Keys the page left to be derived, in a format that joins string fields by `/`: each is hashed
+    // and checked from its fields, and its own text is never read (nor flattened).
+    const joined =
+      this.format.slashJoined === true && keyColumn.from === 'values' && keyColumn.derived === true && fieldAt.every((j) => j >= 0);
     const rows = new Int32Array(n);
     /** Rows that leave the other shapes' columns empty (see `set`): every column, the key's made first. */
     this.keyColumns();
@@ -829,18 +855,20 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     const others: number[] = [];
     for (let i = 0; i < n; i++) {
       const key = decodedValue(keyColumn, i, strings) as string;
-      const hash = hashKey(key);
+      for (let f = 0; f < fieldAt.length; f++) {
+        const j = fieldAt[f]!;
+        parts[f] = j >= 0 ? decodedValue(columns[j]!, i, strings) : undefined;
+      }
+      const hash = joined ? hashJoined(parts, key) : hashKey(key);
       const found = this.find(key, hash);
       if (found >= 0 && this.views.size) this.keepForViews(found);
       const row = found >= 0 ? found : this.rows;
       for (let f = 0; f < fieldAt.length; f++) {
         const j = fieldAt[f]!;
-        const v = j >= 0 ? decodedValue(columns[j]!, i, strings) : undefined;
-        if (j >= 0 && cols[j]! >= 0) this.columns[cols[j]!]!.set(row, v);
-        parts[f] = v;
+        if (j >= 0 && cols[j]! >= 0) this.columns[cols[j]!]!.set(row, parts[f]);
       }
       if (otherColumns.length && (found < 0 || this.rowShape[row] !== shapeId)) others.push(row);
-      if (this.format.matchesParts(key, parts)) this.oddKeys.delete(row);
+      if (joined ? slashFreeStrings(parts) : this.format.matchesParts(key, parts)) this.oddKeys.delete(row);
       else this.oddKeys.set(row, key);
       if (found < 0) this.addRow(hash, row);
       this.rowShape[row] = shapeId;
@@ -1118,8 +1146,10 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
     return this.format.spells(key, parts);
   }
 
-  /** Reused by `rowMatches`, `spellsOut` and `setColumns`: a row's key fields, in the format's order. */
+  /** Reused by `rowMatches` and `spellsOut`: a row's key fields, in the format's order. */
   private readonly keyParts: unknown[] = [];
+  /** Reused by `setColumns`: the key fields of the row it stores (`rowMatches` may run meanwhile). */
+  private readonly rowParts: unknown[] = [];
 
   /** The columns of the fields a key spells out (a row whose key is not odd has them all). */
   private keyColumns(): number[] {

@@ -93,6 +93,8 @@ export interface KeyFormat<Parts extends object, Args extends unknown[]> {
    * formats allocate nothing.
    */
   readonly spells: (key: string, parts: readonly unknown[]) => boolean;
+  /** True when a key is its fields, strings without `/`, joined by `/` (`parse` splits at each `/`). */
+  readonly slashJoined?: true;
 }
 
 /** The decimal integer spanning exactly `[start, end)` of `key` (`-?[0-9]+`, or `[0-9]+` if not `signed`), or undefined. */
@@ -243,6 +245,7 @@ export const KEYS = {
   /** `ingester/index/source/shard`; the parts hold no `/`. */
   ingesterShard: {
     fields: INGESTER_SHARD_FIELDS,
+    slashJoined: true,
     format: (ingesterId: string, indexUid: string, sourceId: string, shardId: string) => `${ingesterId}/${indexUid}/${sourceId}/${shardId}`,
     parse: (key: string) => {
       const a = key.indexOf('/');
@@ -342,6 +345,7 @@ function slashTriple<A extends string, B extends string, C extends string>(
 ): KeyFormat<{ [K in A | B | C]: string }, [a: string, b: string, c: string]> {
   return {
     fields: [a, b, c],
+    slashJoined: true,
     format: (x, y, z) => `${x}/${y}/${z}`,
     parse: (key) => {
       const i = key.indexOf('/');
@@ -363,6 +367,7 @@ function slashTriple<A extends string, B extends string, C extends string>(
 function slashPair<A extends string, B extends string>(a: A, b: B): KeyFormat<{ [K in A | B]: string }, [a: string, b: string]> {
   return {
     fields: [a, b],
+    slashJoined: true,
     format: (x, y) => `${x}/${y}`,
     parse: (key) => {
       const i = key.indexOf('/');

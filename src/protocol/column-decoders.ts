@@ -279,7 +279,17 @@ function rejection(
  * the schema gives a value).
  */
 export type DecodedColumn =
-  | { name: string; from: 'values'; values: readonly unknown[] }
+  | {
+      name: string;
+      from: 'values';
+      values: readonly unknown[];
+      /**
+       * (The key's column only) each key is the key format's spelling of the row's key fields as the
+       * other columns hold them: the page left the keys to be derived (`{ k: 1 }`), and those fields'
+       * values are the page's own, not changed by decoding.
+       */
+      derived?: true;
+    }
   | { name: string; from: 'strings'; indices: readonly number[] }
   | { name: string; from: 'constant'; value: unknown };
 
@@ -375,7 +385,12 @@ function decodePage<C extends CollectionName>(
     const c = columns[j]!;
     if ('k' in c) {
       for (let i = 0; i < n; i++) if (decode(keys![i]) === INVALID) return rejection(collection, i, field, keys![i], true);
-      out.push({ name: field.name, from: 'values', values: keys! });
+      const format = keyFormatOf(collection);
+      // The key fields' decoders give the page's values back: the keys spell the stored fields.
+      const asSent = format.fields.every((f) => plan.fields!.find((x) => x.name === f)?.decoder.identity === true);
+      out.push(
+        asSent ? { name: field.name, from: 'values', values: keys!, derived: true } : { name: field.name, from: 'values', values: keys! },
+      );
     } else if ('v' in c) {
       const values = c.v;
       if (field.decoder.identity) {

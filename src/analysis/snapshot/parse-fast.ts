@@ -6,7 +6,7 @@
  * spells out are read from the key's text in place. Anything else goes to the general path
  * (`parse-tokens.ts`), which gives the same entity and reports the errors.
  */
-import { COLLECTION_KEYS, COLLECTIONS, KEYS, type AnyEntity } from '../../protocol';
+import { COLLECTION_KEYS, COLLECTIONS, type AnyEntity } from '../../protocol';
 import { KEY_HASH_FACTOR, KEY_HASH_START } from '../table';
 import type { CollectionLayout, FieldInfo } from './layout';
 import { detach, isBlank } from './parse-tokens';
@@ -98,9 +98,6 @@ function entityMaker(layout: CollectionLayout): FastState['make'] {
   return make;
 }
 
-/** The key formats whose parts are string fields joined by `/`, none holding a `/` (their `parse` splits at each `/`). */
-const SLASH_JOINED: ReadonlySet<unknown> = new Set<unknown>([KEYS.shard, KEYS.ingesterShard]);
-
 export function fastState(layout: CollectionLayout): FastState {
   const shape = Object.keys((COLLECTIONS[layout.collection].schema as unknown as { shape: Record<string, unknown> }).shape);
   const index = new Map(layout.fields.map((f, i) => [f.name, i]));
@@ -109,7 +106,7 @@ export function fastState(layout: CollectionLayout): FastState {
   const order = shape.map((n) => (n === 'key' ? KEY_AT : n === 'version' ? VERSION_AT : index.get(n)!));
   const format = COLLECTION_KEYS[layout.collection];
   const keyFields = format.fields.map((n) => index.get(n) ?? -1);
-  const slashJoined = SLASH_JOINED.has(format) && keyFields.every((j) => j >= 0 && layout.fields[j]!.type === 'string');
+  const slashJoined = format.slashJoined === true && keyFields.every((j) => j >= 0 && layout.fields[j]!.type === 'string');
   return {
     fields: layout.fields.map((info) => ({
       info,
