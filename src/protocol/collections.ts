@@ -208,6 +208,11 @@ function slashFree(p: readonly string[], n: number): boolean {
   return true;
 }
 
+/** Whether `key` is exactly `a/b`, without allocating. */
+function isPair(key: string, a: string, b: string): boolean {
+  return key.length === a.length + b.length + 1 && key.startsWith(a) && key.charCodeAt(a.length) === 47 && key.endsWith(b);
+}
+
 /** Whether `key` is exactly `a/b/c…` for `parts`, without allocating. */
 function isJoined(key: string, a: string, b: string, c: string, d?: string): boolean {
   const n = a.length + b.length + c.length + (d === undefined ? 2 : d.length + 3);
@@ -377,38 +382,17 @@ function slashPair<A extends string, B extends string>(a: A, b: B): KeyFormat<{ 
     matches: (key, e) => {
       const x = e[a];
       const y = e[b];
-      return (
-        isSlashFree(x) &&
-        isSlashFree(y) &&
-        key.length === x.length + y.length + 1 &&
-        key.startsWith(x) &&
-        key.charCodeAt(x.length) === 47 &&
-        key.endsWith(y)
-      );
+      return isSlashFree(x) && isSlashFree(y) && isPair(key, x, y);
     },
     matchesParts: (key, p) => {
       const x = p[0];
       const y = p[1];
-      return (
-        isSlashFree(x) &&
-        isSlashFree(y) &&
-        key.length === x.length + y.length + 1 &&
-        key.startsWith(x) &&
-        key.charCodeAt(x.length) === 47 &&
-        key.endsWith(y)
-      );
+      return isSlashFree(x) && isSlashFree(y) && isPair(key, x, y);
     },
     spells: (key, p) => {
       const x = p[0];
       const y = p[1];
-      return (
-        typeof x === 'string' &&
-        typeof y === 'string' &&
-        key.length === x.length + y.length + 1 &&
-        key.startsWith(x) &&
-        key.charCodeAt(x.length) === 47 &&
-        key.endsWith(y)
-      );
+      return typeof x === 'string' && typeof y === 'string' && isPair(key, x, y);
     },
   };
 }
