@@ -25,6 +25,7 @@ import {
   type WalState,
   type WriteBatch,
 } from '../../src/protocol';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { emptyCollections, type ClusterModel } from '../../src/analysis';
 
 export const INDEX = 'otel-logs-v0_7:01HXYZ';
@@ -269,6 +270,34 @@ export function spuReport(spuId: number, topic: string, p: number, over: Partial
 }
 
 /** A fake cluster's answer to `initialize` that offers `columns-v1` (the client tests' fake clusters). */
-export function columnsInitializeResult() {
+function columnsInitializeResult() {
   return { protocolVersion: PROTOCOL_VERSION, serverName: 'fake', simulator: false, status: status(), encoding: 'columns-v1' };
+}
+
+/** A request to a fake cluster: its id, its method, and the page its cursor names (0 without one). */
+export interface FakeRequest {
+  id: number;
+  method: string;
+  page: number;
+}
+
+/**
+ * A fake cluster that offers `columns-v1`, on a port the OS picks: it answers `initialize` itself
+ * and hands every other request to `onRequest`, with the socket to answer on.
+ */
+export async function fakeColumnsCluster(onRequest: (ws: WebSocket, request: FakeRequest) => void) {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => wss.once('listening', r));
+  wss.on('connection', (ws) => {
+    ws.on('message', (data) => {
+      const m = JSON.parse(data.toString()) as { id: number; method: string; params?: { cursor?: string | null } };
+      if (m.method === 'initialize') {
+        ws.send(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: columnsInitializeResult() }));
+        return;
+      }
+      onRequest(ws, { id: m.id, method: m.method, page: m.params?.cursor ? Number(m.params.cursor) : 0 });
+    });
+  });
+  const port = (wss.address() as { port: number }).port;
+  return { url: `ws://127.0.0.1:${port}`, close: () => new Promise<void>((r) => wss.close(() => r())) };
 }

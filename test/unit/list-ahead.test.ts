@@ -5,32 +5,22 @@
  * most). A caller that stops early leaves the request ahead to fail quietly.
  */
 import * as assert from 'node:assert/strict';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { ClusterClient } from '../../src/cluster/client';
 import { encodeColumnsPage } from '../../src/protocol';
 import * as F from './fixtures';
 
 /** A fake cluster of `pages` pages of ingesters; it answers a page only when the test says so. */
 async function fakeCluster(pages: number) {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise((r) => wss.once('listening', r));
   const asked: number[] = [];
   const waiting: { id: number; page: number }[] = [];
   let socket: WebSocket | undefined;
   let onAsk: (() => void) | undefined;
-  wss.on('connection', (ws) => {
+  const cluster = await F.fakeColumnsCluster((ws, { id, page }) => {
     socket = ws;
-    ws.on('message', (data) => {
-      const m = JSON.parse(data.toString()) as { id: number; method: string; params: { cursor?: string | null } };
-      if (m.method === 'initialize') {
-        ws.send(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: F.columnsInitializeResult() }));
-        return;
-      }
-      const page = m.params.cursor ? Number(m.params.cursor) : 0;
-      asked.push(page);
-      waiting.push({ id: m.id, page });
-      onAsk?.();
-    });
+    asked.push(page);
+    waiting.push({ id, page });
+    onAsk?.();
   });
   const answer = () => {
     const { id, page } = waiting.shift()!;
@@ -56,15 +46,7 @@ async function fakeCluster(pages: number) {
       onAsk = check;
       check();
     });
-  const port = (wss.address() as { port: number }).port;
-  return {
-    url: `ws://127.0.0.1:${port}`,
-    asked,
-    waiting,
-    answer,
-    askedFor,
-    close: () => new Promise<void>((r) => wss.close(() => r())),
-  };
+  return { url: cluster.url, asked, waiting, answer, askedFor, close: cluster.close };
 }
 
 describe('listAll: one page requested ahead', () => {

@@ -5,7 +5,6 @@
  * does not validate is refused with the same error.
  */
 import * as assert from 'node:assert/strict';
-import { WebSocketServer } from 'ws';
 import { ClusterClient } from '../../src/cluster/client';
 import { encodeColumnsPage, type EntityOf } from '../../src/protocol';
 import { EntityTable, StringInterner } from '../../src/analysis';
@@ -31,23 +30,11 @@ const shard = (i: number, version = 1): Shard => ({
 });
 
 /** A fake cluster that answers `cluster.list` with `pages` in turn (each a result's `encoding`/`page` or `items`). */
-async function fakeCluster(pages: object[]) {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise((r) => wss.once('listening', r));
-  wss.on('connection', (ws) => {
-    ws.on('message', (data) => {
-      const m = JSON.parse(data.toString()) as { id: number; method: string; params: { cursor?: string | null } };
-      if (m.method === 'initialize') {
-        ws.send(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: F.columnsInitializeResult() }));
-        return;
-      }
-      const page = m.params.cursor ? Number(m.params.cursor) : 0;
-      const nextCursor = page + 1 < pages.length ? String(page + 1) : null;
-      ws.send(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { collection: C, ...pages[page], nextCursor, seq: 0, total: 10 } }));
-    });
+function fakeCluster(pages: object[]) {
+  return F.fakeColumnsCluster((ws, { id, page }) => {
+    const nextCursor = page + 1 < pages.length ? String(page + 1) : null;
+    ws.send(JSON.stringify({ jsonrpc: '2.0', id, result: { collection: C, ...pages[page], nextCursor, seq: 0, total: 10 } }));
   });
-  const port = (wss.address() as { port: number }).port;
-  return { url: `ws://127.0.0.1:${port}`, close: () => new Promise<void>((r) => wss.close(() => r())) };
 }
 
 const columns = (items: Shard[]) => ({ encoding: 'columns-v1', page: encodeColumnsPage(C, items) });
