@@ -692,28 +692,15 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
    */
   private columnsOfShape(shape: number, keys: readonly string[], rowOf: Int32Array): unknown[][] | undefined {
     const { cols } = this.shapes[shape]!;
-    const strings = this.interner.strings;
     const out: unknown[][] = [];
     for (const c of cols) {
       const values: unknown[] = [];
       out.push(values);
       const column = c < 0 ? undefined : this.columns[c]!;
-      const form = column?.form;
-      const stored = column?.values;
-      const numbers = column?.numbers;
       for (let k = 0; k < rowOf.length; k++) {
         const r = rowOf[k]!;
         if (r < 0) continue;
-        let v: unknown;
-        if (!column) v = keys[k];
-        else if (form === Form.Values) v = stored![r];
-        else if (form === Form.Strings) {
-          const x = numbers![r]!;
-          v = x >= 0 ? strings[x] : x === NULL_ID ? null : NONE;
-        } else {
-          const x = numbers![r]!;
-          v = x > NULL_INT ? x : x === NULL_INT ? null : NONE;
-        }
+        const v = column ? column.get(r) : keys[k];
         if (v === undefined) return undefined;
         values.push(v);
       }
