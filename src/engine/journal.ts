@@ -34,7 +34,7 @@ import {
   packedKeys,
   packIntent,
   packIntentOfColumns,
-  packResultNow,
+  packResult,
   packResultOfKeys,
   type PackedIntentLine,
   type PackedJournalLine,
@@ -249,7 +249,7 @@ export class JournalRecorder implements BatchHooks {
     }
     const ready = this.allApplied?.op === op && keys?.length === this.allApplied.count ? this.allApplied.data : undefined;
     this.allApplied = undefined;
-    const packed = keys?.length ? packResultOfKeys(line, keys, ready) : packResultNow(line);
+    const packed = keys?.length ? packResultOfKeys(line, keys, ready) : packResult(line);
     // An answer's result is fsynced with the next line (the next batch's intent, or the end line): one
     // fsync per batch on the repair's path. A batch whose outcome is not known may be the last line.
     await (line.outcome === 'answered' ? this.journal.appendUnsynced(packed) : this.journal.append(packed));

@@ -154,25 +154,21 @@ export async function packIntentOfColumns(
   return packedIntentLine(line, targets.length, record);
 }
 
-/** The result as written to the journal: its applied keys packed when there are any; else the plain line. */
-export async function packResult(line: JournalResultLine): Promise<JournalResultLine | PackedResultLine> {
-  return Promise.resolve(packResultNow(line));
-}
-
 /**
- * `packResult`, on this thread: a result is written between a batch's answer and the next batch's
- * request, where waiting on the thread pool would let whatever else is queued (the batch's own
- * events) run first; its keys, as columns, are a small text to compress.
+ * The result as written to the journal: its applied keys packed when there are any; else the plain
+ * line. On this thread: a result is written between a batch's answer and the next batch's request,
+ * where waiting on the thread pool would let whatever else is queued (the batch's own events) run
+ * first; its keys, as columns, are a small text to compress.
  */
-export function packResultNow(line: JournalResultLine): JournalResultLine | PackedResultLine {
+export function packResult(line: JournalResultLine): JournalResultLine | PackedResultLine {
   if (!line.applied.length) return line;
   const { type: _type, applied, ...rest } = line;
-  const data = gzipSync(JSON.stringify(toColumns([applied])), { level: GZIP_LEVEL }).toString('base64');
+  const data = packNow(toColumns([applied]));
   return { ...rest, type: 'result-packed', applied: applied.length, encoding: PACKED_ENCODING, data };
 }
 
 /**
- * `packResultNow` of a result whose applied items are each only a key (a compact answer's,
+ * `packResult` of a result whose applied items are each only a key (a compact answer's,
  * `itemResults: 'exceptions'`), given the keys: the same line, without an object per key.
  */
 export function packResultOfKeys(
@@ -188,7 +184,7 @@ export function packResultOfKeys(
 /** The data of a `result-packed` line whose applied items are `keys`, each only a key (`packResultOfKeys`): it depends on nothing else. */
 export function packedKeys(keys: string[]): string {
   const gathered: Gathered = { fields: ['key'], shapes: [[0]], shape: new Array<number>(keys.length).fill(0), values: [keys] };
-  return gzipSync(JSON.stringify(gatheredToColumns([gathered])), { level: GZIP_LEVEL }).toString('base64');
+  return packNow(gatheredToColumns([gathered]));
 }
 
 /**
@@ -256,6 +252,11 @@ function intentOfTable(record: IntentRecord): UnpackedIntent {
 
 async function pack(value: unknown): Promise<string> {
   return (await gzipAsync(JSON.stringify(value), { level: GZIP_LEVEL })).toString('base64');
+}
+
+/** `pack`, on this thread. */
+function packNow(value: unknown): string {
+  return gzipSync(JSON.stringify(value), { level: GZIP_LEVEL }).toString('base64');
 }
 
 function unpack(data: string): unknown {

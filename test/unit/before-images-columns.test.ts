@@ -8,7 +8,7 @@
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { EntityTable, StringInterner } from '../../src/analysis';
-import { packIntent, packIntentOfColumns, packResultNow, packResultOfKeys, unpackJournalLine } from '../../src/protocol/before-images';
+import { packIntent, packIntentOfColumns, packResult, packResultOfKeys, unpackJournalLine } from '../../src/protocol/before-images';
 import { gather } from '../../src/protocol/packed-columns';
 import { COLLECTION_NAMES, type CollectionName, type JournalIntentLine, type JournalResultLine } from '../../src/protocol';
 import { entityArbitrary } from './arbitraries';
@@ -102,7 +102,7 @@ describe('before-images from the table as columns (#21)', () => {
       };
       const { applied: _applied, ...withoutApplied } = line;
       const packed = packResultOfKeys(withoutApplied, keys);
-      assert.equal(JSON.stringify(packed), JSON.stringify(packResultNow(line)), `${n} keys: the same line`);
+      assert.equal(JSON.stringify(packed), JSON.stringify(packResult(line)), `${n} keys: the same line`);
       assert.deepStrictEqual(unpackJournalLine(JSON.parse(JSON.stringify(packed))), line);
     }
   });

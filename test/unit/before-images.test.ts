@@ -67,7 +67,7 @@ describe('compact journal batches (packed intent and result lines)', () => {
     const intent = intentOf(0, keys, (k, i) => (i === 2 ? null : shard(k, i === 3 ? { extra: 'x' } : {})));
     const result = resultOf(0, keys);
     const packedIntent = await packIntent(intent);
-    const packedResult = await packResult(result);
+    const packedResult = packResult(result);
     assert.equal(packedIntent.type, 'intent-packed');
     assert.equal(packedResult.type, 'result-packed');
     assert.deepEqual(unpackJournalLine(JSON.parse(JSON.stringify(packedIntent))), intent);
@@ -95,7 +95,7 @@ describe('compact journal batches (packed intent and result lines)', () => {
       ['gzip-table-v1', 'gzip-table-v1'],
     );
     assert.deepEqual(read([head, ...old]), { lines: [head, intent, result], problems: [] });
-    const written = [await packIntent(intent), await packResult(result)] as Array<{ encoding?: string }>;
+    const written = [await packIntent(intent), packResult(result)] as Array<{ encoding?: string }>;
     assert.deepEqual(
       written.map((l) => l.encoding),
       ['gzip-columns-v1', 'gzip-columns-v1'],
@@ -111,7 +111,7 @@ describe('compact journal batches (packed intent and result lines)', () => {
     };
     assert.equal(await packIntent(restart), restart);
     const none = { ...resultOf(0, []), applied: [] };
-    assert.equal(await packResult(none), none);
+    assert.equal(packResult(none), none);
     const odd = intentOf(0, [keyOf(1), keyOf(2)], (k) => shard(k));
     odd.before = odd.before.slice(1);
     assert.equal(await packIntent(odd), odd);
@@ -125,7 +125,7 @@ describe('compact journal batches (packed intent and result lines)', () => {
       const intent = intentOf(b, keys(b), (k) => shard(k));
       const result = resultOf(b, keys(b));
       plain.push(intent, result);
-      mixed.push(b === 0 ? intent : await packIntent(intent), b === 0 ? await packResult(result) : result);
+      mixed.push(b === 0 ? intent : await packIntent(intent), b === 0 ? packResult(result) : result);
     }
     plain.push({ type: 'end', repair: 'r1', at: AT, applied: 6, refused: 2, cancelled: false, summary: 'done' });
     mixed.push(plain.at(-1));
@@ -197,7 +197,7 @@ describe('compact journal batches (packed intent and result lines)', () => {
     const intent = intentOf(0, keys, (k) => shard(k));
     const result = resultOf(0, keys);
     const plain = JSON.stringify(intent).length + JSON.stringify(result).length;
-    const packed = JSON.stringify(await packIntent(intent)).length + JSON.stringify(await packResult(result)).length;
+    const packed = JSON.stringify(await packIntent(intent)).length + JSON.stringify(packResult(result)).length;
     assert.ok(packed < plain / 10, `${packed} bytes packed, ${plain} plain`);
   });
 });
