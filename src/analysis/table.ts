@@ -22,6 +22,7 @@
  */
 import { COLLECTION_KEYS, type CollectionName } from '../protocol';
 import { decodedValue, type DecodedColumn, type DecodedColumns } from '../protocol/column-decoders';
+import type { Gathered } from '../protocol/packed-columns';
 
 /** What the model's readers and writers use of a `Map<string, E>`: a `Map` also satisfies it (tests build models by hand). */
 export interface EntityMap<E> {
@@ -37,17 +38,6 @@ export interface EntityMap<E> {
   entries(): IterableIterator<[string, E]>;
   forEach(fn: (value: E, key: string, map: EntityMap<E>) => void): void;
   [Symbol.iterator](): IterableIterator<[string, E]>;
-}
-
-/**
- * Rows as columns (`EntityTable.rowsAsColumns`): the field names, each row's field list as indexes
- * into them (-1: no row), and per field the values of the rows that have it, in row order.
- */
-export interface RowColumns {
-  fields: string[];
-  shapes: number[][];
-  shape: number[];
-  values: unknown[][];
 }
 
 /**
@@ -588,8 +578,8 @@ export class EntityTable<E extends { key: string }> implements EntityMap<E> {
    * (-1: absent); `values[f]` the values of field `f` of the rows that have it, in row order. A
    * field whose value is undefined is left out of its row, as JSON leaves it.
    */
-  rowsAsColumns(keys: readonly string[]): RowColumns {
-    const out: RowColumns = { fields: [], shapes: [], shape: new Array<number>(keys.length), values: [] };
+  rowsAsColumns(keys: readonly string[]): Gathered {
+    const out: Gathered = { fields: [], shapes: [], shape: new Array<number>(keys.length), values: [] };
     const fieldOf = new Map<string, number>();
     const fieldIndex = (name: string): number => {
       let f = fieldOf.get(name);
